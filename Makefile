@@ -1,0 +1,28 @@
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: deps demo test lint typecheck unit bench clean
+
+deps:
+	@bash deploy/install-deps.sh
+
+demo: deps
+	$(BIN)/clausewatch demo
+
+lint: deps
+	$(BIN)/ruff check .
+
+typecheck: deps
+	$(BIN)/mypy
+
+unit: deps
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: deps lint typecheck unit
+
+bench: deps
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,105 @@
+"""POST /api/v1/observations: batches from agents, sources and importers; atomic and idempotent."""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from collector.auth import Principal
+from collector.deps import Reader, StateDep, require
+from rules.model import Observation
+
+router = APIRouter(prefix="/api/v1", tags=["observations"])
+_batch = TypeAdapter(list[Observation])
+
+
+class IngestResponse(BaseModel):
+    accepted: int
+    duplicates: int
+    ledger_seq: int | None
+    merkle_root: str | None
+
+
+def _reject(state: Any, code: int, detail: Any) -> HTTPException:
+    state.metrics.rejected.labels(str(code)).inc()
+    return HTTPException(code, detail)
+
+
+def _validation_detail(e: ValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in e.errors()[:50]:
+        loc = list(err["loc"])
+        index = loc[0] if loc and isinstance(loc[0], int) else None
+        field = ".".join(str(p) for p in loc[1:]) if index is not None else ".".join(str(p) for p in loc)
+        out.append({"index": index, "field": field, "message": err["msg"],
+                    "where": f"observations[{index}].{field}" if index is not None else field})
+    return out
+
+
+@router.post("/observations", response_model=IngestResponse, responses={
+    401: {"description": "no or unknown token"}, 403: {"description": "subject not writable by this token"},
+    413: {"description": "batch too large"}, 422: {"description": "malformed batch; nothing stored"}})
+async def post_observations(request: Request, state: StateDep,
+                            principal: Annotated[Principal, Depends(require("ingest"))]) -> IngestResponse:
+    """Store a batch `{"observations": [...]}` of at most `max_batch` observations, all or nothing.
+
+    Observations already stored (same `id`) are skipped, so a retried batch changes nothing."""
+    started = time.perf_counter()
+    limit = state.settings.max_body_bytes
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise _reject(state, 413, f"body of {length} bytes exceeds the limit of {limit} bytes")
+    body = await request.body()
+    if len(body) > limit:
+        raise _reject(state, 413, f"body of {len(body)} bytes exceeds the limit of {limit} bytes")
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise _reject(state, 422, f"body is not JSON: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("observations"), list):
+        raise _reject(state, 422, 'body must be {"observations": [...]}')
+    raw = doc["observations"]
+    if len(raw) > state.settings.max_batch:
+        raise _reject(state, 413, f"batch of {len(raw)} observations exceeds the limit of {state.settings.max_batch}")
+    if not raw:
+        raise _reject(state, 422, "batch is empty")
+    try:
+        batch = _batch.validate_python(raw)
+    except ValidationError as e:
+        raise _reject(state, 422, _validation_detail(e)) from None
+    for i, o in enumerate(batch):
+        if not principal.may_write(o.subject_kind, o.subject_id):
+            raise _reject(state, 403, f"observations[{i}]: {principal.actor} may not write "
+                                      f"{o.subject_kind}/{o.subject_id}")
+        if principal.kind != "user":
+            o.source, o.site = principal.actor, principal.site
+    result = await run_in_threadpool(state.store.ingest, batch, actor=principal.actor)
+    if result.accepted:
+        state.worker.submit(batch)
+    state.metrics.observed(principal.actor, principal.kind, result.accepted, result.duplicates)
+    state.metrics.latency.observe(time.perf_counter() - started)
+    return IngestResponse(accepted=result.accepted, duplicates=result.duplicates, ledger_seq=result.ledger_seq,
+                          merkle_root=result.merkle_root)
+
+
+@router.get("/observations")
+def list_observations(state: StateDep, _: Reader, subject_kind: str | None = None, subject: str | None = None,
+                      kind: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                      limit: Annotated[int, Query(ge=1, le=5000)] = 100) -> list[dict[str, Any]]:
+    """Observations, newest first."""
+    rows = state.store.observations(subject_kind=subject_kind, subject_id=subject, kind=kind, since=since,
+                                    until=until, limit=limit)
+    return [o.model_dump(mode="json") for o in rows]
+
+
+@router.get("/observations/{obs_id}")
+def get_observation(obs_id: str, state: StateDep, _: Reader) -> dict[str, Any]:
+    o = state.store.get_observation(obs_id)
+    if o is None:
+        raise HTTPException(404, f"no observation {obs_id}")
+    return o.model_dump(mode="json")

@@ -1,0 +1,47 @@
+"""The collector service: a thin FastAPI app over the store, engine and ledger."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from collector.api import accounts, findings, observations
+from collector.deps import Reader, StateDep
+from collector.settings import Settings
+from collector.state import AppState
+from collector.web import routes as web
+
+
+def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.cw.start()
+        try:
+            yield
+        finally:
+            app.state.cw.stop()
+
+    app = FastAPI(title="clausewatch collector", version="0.1.0", lifespan=lifespan,
+                  description="Observations in, findings and evidence out. Every call needs a bearer token "
+                              "(users: POST /api/v1/auth/token; agents: POST /api/v1/enroll).")
+    app.state.cw = state or AppState.build(settings)
+    app.include_router(observations.router)
+    app.include_router(findings.router)
+    app.include_router(accounts.router)
+    app.include_router(web.router)
+    web.mount_static(app)
+
+    @app.get("/healthz", tags=["service"])
+    def healthz(state: StateDep) -> dict[str, object]:
+        """Liveness for load balancers: no data beyond 'ok' and the ledger head."""
+        return {"status": "ok", "ledger_seq": state.store.ledger.last_seq}
+
+    @app.get("/metrics", tags=["service"])
+    def metrics(state: StateDep, _: Reader) -> Response:
+        return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

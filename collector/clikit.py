@@ -1,0 +1,58 @@
+"""What every subcommand shares: --db, --json, --now, --site-tz, exit codes, stderr progress."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+
+DEFAULT_DB = "var/clausewatch.db"
+
+DbOpt = Annotated[Path, typer.Option("--db", envvar="CLAUSEWATCH_DB", help="Store file (SQLite).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+NowOpt = Annotated[str | None, typer.Option("--now", help="Evaluate as of this time (ISO 8601).")]
+TzOpt = Annotated[str, typer.Option("--site-tz", help="The site's time zone.")]
+
+
+def default_db() -> Path:
+    return Path(os.environ.get("CLAUSEWATCH_DB", DEFAULT_DB))
+
+
+def fail_input(message: str) -> NoReturn:
+    """Bad input or usage: one clear line on stderr, exit 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def emit(data: Any, as_json: bool, text: str | None = None) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    elif text is not None:
+        typer.echo(text)
+
+
+def site_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail_input(f"--site-tz: unknown time zone {name!r}")
+
+
+def parse_now(text: str | None, tz: ZoneInfo, option: str = "--now") -> datetime:
+    """--now: ISO 8601; a time without offset is site local time."""
+    if text is None:
+        return datetime.now(tz)
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        fail_input(f"{option}: {text!r} is not an ISO 8601 time")
+    return dt if dt.tzinfo else dt.replace(tzinfo=tz)
+
+
+def progress_enabled() -> bool:
+    return sys.stderr.isatty()

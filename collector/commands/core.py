@@ -1,0 +1,173 @@
+"""Core commands: serve, controls, ledger, users, posture, findings."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from collector.clikit import DbOpt, JsonOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    controls = typer.Typer(help="The control catalog.", no_args_is_help=True)
+    controls.command("list")(controls_list)
+    controls.command("validate")(controls_validate)
+    app.add_typer(controls, name="controls")
+    ledger = typer.Typer(help="The hash-chained evidence ledger.", no_args_is_help=True)
+    ledger.command("verify")(ledger_verify)
+    ledger.command("pubkey")(ledger_pubkey)
+    app.add_typer(ledger, name="ledger")
+    users = typer.Typer(help="Local accounts.", no_args_is_help=True)
+    users.command("add")(users_add)
+    users.command("list")(users_list)
+    app.add_typer(users, name="users")
+    app.command("posture")(posture)
+    app.command("findings")(findings)
+    app.command("enroll-secret")(enroll_secret)
+
+
+def serve(db: DbOpt = default_db(), host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port to bind.")] = 8080,
+          tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate chain.")] = None,
+          tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key.")] = None,
+          site: Annotated[str, typer.Option(envvar="CLAUSEWATCH_SITE")] = "default") -> None:
+    """Run the collector service."""
+    import uvicorn
+
+    from collector.app import create_app
+    from collector.settings import Settings
+
+    if (tls_cert is None) != (tls_key is None):
+        fail_input("--tls-cert and --tls-key go together")
+    for f in (tls_cert, tls_key):
+        if f is not None and not f.is_file():
+            fail_input(f"{f}: no such file")
+    settings = Settings(db=db, site=site, secure_cookies=tls_cert is not None)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None)
+
+
+def controls_list(as_json: JsonOpt = False,
+                  directory: Annotated[Path | None, typer.Option("--dir", help="Catalog folder.")] = None) -> None:
+    """Print the control catalog."""
+    from rules.catalog import CatalogError, default_catalog, load_catalog
+
+    try:
+        controls = load_catalog(directory) if directory else list(default_catalog())
+    except CatalogError as e:
+        for p in e.problems:
+            typer.echo(p, err=True)
+        raise typer.Exit(2) from None
+    data = [c.model_dump(mode="json") for c in controls]
+    lines = [f"{c.id:28} {','.join(c.clauses):22} {c.severity:8} {c.title.en}" for c in controls]
+    emit(data, as_json, "\n".join(lines))
+
+
+def controls_validate(directory: Annotated[Path, typer.Argument(help="Folder of control YAML files.")],
+                      as_json: JsonOpt = False) -> None:
+    """Validate a catalog folder; every problem as file:line: message (exit 2 when any)."""
+    from rules.catalog import CatalogError, load_catalog
+
+    try:
+        controls = load_catalog(directory)
+    except CatalogError as e:
+        if as_json:
+            emit({"ok": False, "problems": e.problems}, True)
+        for p in e.problems:
+            typer.echo(p, err=True)
+        raise typer.Exit(2) from None
+    emit({"ok": True, "controls": len(controls)}, as_json, f"ok: {len(controls)} controls")
+
+
+def _open_store(db: Path):
+    from collector.store.sqlite import SqliteStore
+
+    if not db.exists():
+        fail_input(f"{db}: no such store")
+    return SqliteStore(db)
+
+
+def ledger_verify(db: DbOpt = default_db(), as_json: JsonOpt = False,
+                  chain_only: Annotated[bool, typer.Option("--chain-only",
+                                                           help="Skip re-hashing observations.")] = False) -> None:
+    """Check the hash chain, the signed checkpoints and every batch's Merkle root (exit 1 on tampering)."""
+    store = _open_store(db)
+    report = store.verify_ledger(observations=not chain_only)
+    data = report.as_dict()
+    text = (f"OK: {report.entries} entries, {report.checkpoints} signed checkpoints, "
+            f"{report.observations_checked} observations" if report.ok else
+            "TAMPERED: " + "\n".join(p.text() for p in report.problems[:20]))
+    emit(data, as_json, text)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def ledger_pubkey(db: DbOpt = default_db()) -> None:
+    """Print the site's public key (PEM) that verifies checkpoints and bundles."""
+    store = _open_store(db)
+    sys.stdout.write(store.site_key.public_pem().decode())
+
+
+def users_add(name: Annotated[str, typer.Argument(help="User name.")],
+              role: Annotated[str, typer.Option("--role", help="admin, security, auditor, facility or manager")],
+              db: DbOpt = default_db()) -> None:
+    """Add a local account; the password is read from stdin when it is not a terminal."""
+    from collector import auth
+    from collector.store.sqlite import SqliteStore
+
+    if role not in auth.ROLES:
+        fail_input(f"--role: must be one of {', '.join(auth.ROLES)}")
+    if sys.stdin.isatty():
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        auth.add_user(SqliteStore(db), name, role, password, actor="cli")
+    except auth.AuthError as e:
+        fail_input(str(e))
+    typer.echo(f"added {name} ({role})", err=True)
+
+
+def users_list(db: DbOpt = default_db(), as_json: JsonOpt = False) -> None:
+    """List local accounts."""
+    from collector import auth
+
+    rows = auth.list_users(_open_store(db))
+    emit(rows, as_json, "\n".join(f"{u['name']:20} {u['role']}" for u in rows))
+
+
+def enroll_secret(db: DbOpt = default_db(), site: str = "default") -> None:
+    """Create an agent enroll secret (printed once on stdout)."""
+    from collector import auth
+    from collector.store.sqlite import SqliteStore
+
+    _, secret = auth.create_enroll_secret(SqliteStore(db), site)
+    typer.echo(secret)
+
+
+def posture(db: DbOpt = default_db(), at: Annotated[str | None, typer.Option("--at", help="ISO 8601 time.")] = None,
+            site_tz: TzOpt = "Asia/Shanghai", as_json: JsonOpt = False) -> None:
+    """Every control's status at a moment (default now) and why; exit 1 if any control fails."""
+    from collector.posture import posture_at
+    from rules.catalog import default_catalog
+
+    when = parse_now(at, site_zone(site_tz), "--at")
+    data = posture_at(_open_store(db), list(default_catalog()), when)
+    lines = [f"{c['id']:28} {c['status']:8} " + ", ".join(f"{k}={v}" for k, v in sorted(c["counts"].items()))
+             for c in data["controls"]]
+    emit(data, as_json, "\n".join(lines))
+    raise typer.Exit(1 if data["totals"].get("fail") else 0)
+
+
+def findings(db: DbOpt = default_db(), status: Annotated[str | None, typer.Option()] = None,
+             control: Annotated[str | None, typer.Option()] = None, as_json: JsonOpt = False) -> None:
+    """Current findings; exit 1 if any fails."""
+    rows = _open_store(db).current_findings(status=status, control=control)
+    data = [{"control": f.control, "subject_kind": f.subject_kind, "subject": f.subject_id, "status": f.status,
+             "since": f.since.isoformat(), "value": f.value, "reason": {"zh": f.reason_zh, "en": f.reason_en}}
+            for f in rows]
+    emit(data, as_json, "\n".join(f"{d['control']:26} {d['subject_kind']}/{d['subject']:20} {d['status']:8} "
+                                  f"{d['reason']['en']}" for d in data))
+    raise typer.Exit(1 if any(d["status"] == "fail" for d in data) else 0)

@@ -1,0 +1,143 @@
+"""`clausewatch demo`: the whole system on this machine with a simulated site."""
+from __future__ import annotations
+
+import secrets
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from collector.clikit import fail_input, progress_enabled
+
+DEMO_ROLES = ("admin", "security", "auditor", "facility", "manager")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+
+
+def _progress(label: str):
+    if not progress_enabled():
+        return None, None
+    from rich.progress import Progress
+
+    prog = Progress(transient=True, console=__import__("rich.console").console.Console(stderr=True))
+    task = prog.add_task(label, total=None)
+    prog.start()
+
+    def update(i: int, total: int) -> None:
+        prog.update(task, completed=i, total=total)
+
+    return prog, update
+
+
+def build_history(db: Path, days: float, terminals: int, cameras: int, step_minutes: int, end: datetime) -> int:
+    from collector.engine import Engine
+    from collector.simulate import SimSite
+    from collector.simulate.run import write_history
+    from collector.store.sqlite import SqliteStore
+    from rules.catalog import default_catalog
+
+    store = SqliteStore(db)
+    engine = Engine(store, list(default_catalog()))
+    site = SimSite(terminals=terminals, cameras=cameras, start=end - timedelta(days=days))
+    prog, update = _progress(f"simulating {days:g} days")
+    try:
+        n = write_history(store, engine, site, end, step=timedelta(minutes=step_minutes), progress=update)
+    finally:
+        if prog:
+            prog.stop()
+    store.close()
+    return n
+
+
+def _set_password(store, name: str, role: str, password: str) -> None:
+    from argon2 import PasswordHasher
+
+    from collector import auth
+
+    row = store.read.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        auth.add_user(store, name, role, password, actor="demo")
+        return
+    with store.write() as conn:
+        conn.execute("UPDATE users SET password_hash = ?, role = ?, disabled = 0 WHERE name = ?",
+                     (PasswordHasher().hash(password), role, name))
+        store.ledger.append(conn, "user.password_reset", "demo", {"user": name})
+
+
+def demo(db: Annotated[Path, typer.Option("--db", envvar="CLAUSEWATCH_DB", help="Store file.")] = Path(
+             "var/clausewatch.db"),
+         days: Annotated[float, typer.Option(help="Days of simulated history to write first.")] = 7,
+         no_serve: Annotated[bool, typer.Option("--no-serve", help="Write history and exit.")] = False,
+         terminals: Annotated[int, typer.Option(help="Simulated terminals.")] = 20,
+         cameras: Annotated[int, typer.Option(help="Simulated cameras.")] = 6,
+         step_minutes: Annotated[int, typer.Option(help="Minutes between simulated snapshots.")] = 60,
+         host: str = "127.0.0.1", port: int = 8080,
+         feed_interval: Annotated[float, typer.Option(help="Seconds between live snapshots.")] = 30.0) -> None:
+    """Run the collector with a simulated site (20 terminals, 6 cameras, UPS, sensors, doors...)."""
+    if days < 0 or terminals < 1 or cameras < 3 or step_minutes < 1:
+        fail_input("--days >= 0, --terminals >= 1, --cameras >= 3, --step-minutes >= 1")
+    now = datetime.now(UTC).replace(microsecond=0)
+    fresh = not db.exists()
+    if days and (fresh or no_serve):
+        started = time.monotonic()
+        n = build_history(db, days, terminals, cameras, step_minutes, now)
+        typer.echo(f"wrote {n} observations of {days:g} simulated days to {db} in "
+                   f"{time.monotonic() - started:.1f} s", err=True)
+    if no_serve:
+        if not days:
+            from collector.store.sqlite import SqliteStore
+
+            SqliteStore(db).close()
+        return
+    _serve_live(db, host, port, terminals, cameras, feed_interval, now)
+
+
+def _serve_live(db: Path, host: str, port: int, terminals: int, cameras: int, interval: float,
+                now: datetime) -> None:
+    import uvicorn
+
+    from collector import auth
+    from collector.app import create_app
+    from collector.settings import Settings
+    from collector.simulate import SimSite
+    from collector.simulate.run import LiveFeeder
+    from collector.state import AppState
+
+    settings = Settings(db=db)
+    state = AppState.build(settings)
+    password = secrets.token_urlsafe(12)
+    for role in DEMO_ROLES:
+        _set_password(state.store, role, role, password)
+    _, secret = auth.create_enroll_secret(state.store, settings.site, actor="demo")
+    source_token = auth.create_source_token(state.store, "demo-sources", [
+        "camera", "zone", "ups", "sensor", "door", "batch", "call_system", "collection_system", "site"], actor="demo")
+    app = create_app(settings, state)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            fail_input(f"could not listen on {host}:{port}")
+        time.sleep(0.05)
+    site = SimSite(terminals=terminals, cameras=cameras, start=now - timedelta(days=30))
+    feeder = LiveFeeder(f"http://{host}:{port}", site, secret, source_token, interval_s=interval)
+    feeder.start()
+    sys.stderr.write(
+        f"\nclausewatch demo running at http://{host}:{port}/\n"
+        f"accounts (password printed once): {', '.join(DEMO_ROLES)} / {password}\n"
+        f"store: {db}   stop with Ctrl-C\n\n")
+    try:
+        while thread.is_alive():
+            thread.join(1.0)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        feeder.stop_event.set()
+        server.should_exit = True
+        thread.join(10)

@@ -1,0 +1,180 @@
+"""Incremental evaluation: observations in, findings (with history) out.
+
+The engine keeps the latest observation per (subject, kind, key) in memory, re-evaluates only
+the subjects touched by new observations, and sweeps everything periodically so that data
+that stops arriving turns findings `unknown`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+
+from collector.store.base import FindingChange, StoredFinding
+from collector.store.sqlite import SqliteStore
+from rules.evaluate import evaluate_one
+from rules.model import Control, Observation
+from rules.registry import CheckSpec, load_checks
+
+log = logging.getLogger(__name__)
+Subject = tuple[str, str]
+ChangeListener = Callable[[Sequence[FindingChange]], None]
+
+
+class Engine:
+    def __init__(self, store: SqliteStore, controls: Sequence[Control], *, site: str = "default"):
+        self.store = store
+        self.site = site
+        checks = load_checks()
+        self.rules: list[tuple[Control, CheckSpec]] = [
+            (c, checks[c.check or "manual_evidence"]) for c in controls]
+        self.by_subject_kind: dict[str, list[tuple[Control, CheckSpec]]] = defaultdict(list)
+        self.related_kinds: dict[str, set[str]] = defaultdict(set)  # obs kind -> subject kinds to redo
+        for c, spec in self.rules:
+            self.by_subject_kind[c.subject].append((c, spec))
+            for k in spec.related:
+                self.related_kinds[k].add(c.subject)
+        self._lock = threading.RLock()
+        self.latest = store.latest_all()
+        self.sites: dict[Subject, str] = {(k, i): s for k, i, s in store.subjects()}
+        self.sites.setdefault(("site", site), site)
+        self.findings: dict[tuple[str, str, str], StoredFinding] = {
+            (f.control, f.subject_kind, f.subject_id): f for f in store.current_findings()}
+        self.listeners: list[ChangeListener] = []
+
+    # -- feeding ------------------------------------------------------------------------------------
+    def note(self, observations: Iterable[Observation]) -> set[Subject]:
+        """Take new observations into the in-memory view; return the subjects to re-evaluate."""
+        dirty: set[Subject] = set()
+        kinds: set[str] = set()
+        with self._lock:
+            for o in observations:
+                subj = o.subject
+                cur = self.latest.setdefault(subj, {})
+                prev = cur.get((o.kind, o.key))
+                if prev is None or o.observed_at >= prev.observed_at:
+                    cur[(o.kind, o.key)] = o
+                self.sites.setdefault(subj, o.site)
+                dirty.add(subj)
+                kinds.add(o.kind)
+            for k in kinds:
+                for subject_kind in self.related_kinds.get(k, ()):
+                    dirty.update(s for s in self.sites if s[0] == subject_kind)
+        return dirty
+
+    def add_subject(self, kind: str, subject_id: str, site: str) -> None:
+        with self._lock:
+            self.sites.setdefault((kind, subject_id), site)
+
+    # -- judging ------------------------------------------------------------------------------------
+    def evaluate(self, subjects: Iterable[Subject] | None = None, now: datetime | None = None) -> int:
+        """Re-evaluate the given subjects (all when None); record changes; return how many changed."""
+        now = now or datetime.now(UTC)
+        with self._lock:
+            targets = list(self.sites) if subjects is None else [s for s in set(subjects) if s in self.sites]
+            by_kind = self._latest_by_kind()
+            changes: list[FindingChange] = []
+            for subject in targets:
+                latest = self.latest.get(subject, {})
+                present = {k for k, _ in latest}
+                for control, spec in self.by_subject_kind.get(subject[0], ()):
+                    if control.applies_to == "reporting" and not present & set(spec.kinds):
+                        continue
+                    related = {k: by_kind.get(k, []) for k in spec.related}
+                    res = evaluate_one(control, spec, subject, latest, now, related)
+                    change = self._compare(control, subject, res, now)
+                    if change is not None:
+                        changes.append(change)
+            if not changes:
+                return 0
+            n = self.store.record_findings(changes, now)
+            for ch in changes:
+                f = ch.finding
+                self.findings[(f.control, f.subject_kind, f.subject_id)] = f
+        for listener in self.listeners:
+            try:
+                listener(changes)
+            except Exception:  # a broken listener must not stop evaluation
+                log.exception("finding listener failed")
+        return n
+
+    def _latest_by_kind(self) -> dict[str, list[Observation]]:
+        wanted = set(self.related_kinds)
+        out: dict[str, list[Observation]] = defaultdict(list)
+        if wanted:
+            for latest in self.latest.values():
+                for (kind, _), o in latest.items():
+                    if kind in wanted:
+                        out[kind].append(o)
+        return out
+
+    def _compare(self, control: Control, subject: Subject, res, now: datetime) -> FindingChange | None:
+        key = (control.id, subject[0], subject[1])
+        prev = self.findings.get(key)
+        changed = prev is None or prev.status != res.status
+        if not changed and prev is not None and prev.value == res.value and prev.reason_en == res.reason_en \
+                and prev.evidence == res.evidence:
+            return None
+        finding = StoredFinding(
+            control.id, subject[0], subject[1], self.sites.get(subject, self.site), res.status,
+            now if changed or prev is None else prev.since, now, res.value, res.reason_zh, res.reason_en,
+            res.evidence, control.severity)
+        return FindingChange(finding, prev.status if prev else None, changed)
+
+    # -- reading ------------------------------------------------------------------------------------
+    def current(self) -> list[StoredFinding]:
+        with self._lock:
+            return list(self.findings.values())
+
+
+class EngineWorker(threading.Thread):
+    """Evaluates dirty subjects as they arrive, sweeps for staleness, checkpoints the ledger."""
+
+    def __init__(self, engine: Engine, *, sweep_s: float = 60.0, checkpoint_s: float = 10.0):
+        super().__init__(name="clausewatch-engine", daemon=True)
+        self.engine = engine
+        self.sweep_s, self.checkpoint_s = sweep_s, checkpoint_s
+        self._dirty: set[Subject] = set()
+        self._cv = threading.Condition()
+        self._stop = threading.Event()
+        self.evaluations = 0
+
+    def submit(self, observations: Sequence[Observation]) -> None:
+        dirty = self.engine.note(observations)
+        with self._cv:
+            self._dirty |= dirty
+            self._cv.notify()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._cv:
+            self._cv.notify()
+
+    def run(self) -> None:
+        import time
+
+        last_sweep = last_cp = 0.0
+        last_cp_seq = -1
+        while not self._stop.is_set():
+            with self._cv:
+                if not self._dirty:
+                    self._cv.wait(timeout=1.0)
+                dirty, self._dirty = self._dirty, set()
+            try:
+                mono = time.monotonic()
+                if mono - last_sweep >= self.sweep_s:
+                    self.engine.evaluate(None)
+                    last_sweep = mono
+                elif dirty:
+                    self.engine.evaluate(dirty)
+                self.evaluations += 1
+                if mono - last_cp >= self.checkpoint_s and self.engine.store.ledger.last_seq != last_cp_seq:
+                    self.engine.store.checkpoint()
+                    last_cp, last_cp_seq = mono, self.engine.store.ledger.last_seq
+            except Exception:
+                log.exception("evaluation failed")
+                self._stop.wait(1.0)
+        if self.engine.store.ledger.last_seq != last_cp_seq:
+            self.engine.store.checkpoint()

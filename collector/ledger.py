@@ -1,0 +1,169 @@
+"""The hash-chained ledger: every observation batch, finding change, attestation and user action.
+
+entry hash = SHA-256(previous hash || canonical JSON of the entry). Signed checkpoints
+(Ed25519, the site key) commit to (seq, hash) so an exported segment can be checked offline
+by anyone holding the site's public key.
+"""
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from collector.canonical import canonical, loads
+from collector.sitekey import SiteKey
+
+GENESIS = bytes(32)
+
+
+@dataclass
+class LedgerEntry:
+    seq: int
+    hash: str
+    body: bytes
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return loads(self.body)
+
+
+def entry_body(seq: int, ts: datetime, type_: str, actor: str, data: dict[str, Any]) -> bytes:
+    return canonical({"seq": seq, "ts": ts.astimezone(UTC).isoformat(), "type": type_, "actor": actor,
+                      "data": data})
+
+
+def checkpoint_message(seq: int, hash_hex: str, ts: str) -> bytes:
+    return f"clausewatch-checkpoint\n{seq}\n{hash_hex}\n{ts}".encode()
+
+
+class Ledger:
+    """Appends to the `ledger` table on the caller's connection, inside the caller's transaction."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        row = conn.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+        self.last_seq: int = row[0] if row else 0
+        self.last_hash: bytes = bytes.fromhex(row[1]) if row else GENESIS
+
+    def append(self, conn: sqlite3.Connection, type_: str, actor: str, data: dict[str, Any],
+               ts: datetime | None = None) -> LedgerEntry:
+        seq = self.last_seq + 1
+        body = entry_body(seq, ts or datetime.now(UTC), type_, actor, data)
+        digest = hashlib.sha256(self.last_hash + body).digest()
+        conn.execute("INSERT INTO ledger(seq, hash, body) VALUES (?, ?, ?)", (seq, digest.hex(), body))
+        self.last_seq, self.last_hash = seq, digest
+        return LedgerEntry(seq, digest.hex(), body)
+
+    def rollback_to(self, conn: sqlite3.Connection) -> None:
+        """Re-read the head after a rolled-back transaction."""
+        self.__init__(conn)  # type: ignore[misc]
+
+    def checkpoint(self, conn: sqlite3.Connection, key: SiteKey, ts: datetime | None = None) -> dict | None:
+        if self.last_seq == 0:
+            return None
+        stamp = (ts or datetime.now(UTC)).astimezone(UTC).isoformat()
+        sig = key.sign(checkpoint_message(self.last_seq, self.last_hash.hex(), stamp))
+        conn.execute(
+            "INSERT OR REPLACE INTO checkpoints(seq, hash, ts, signature, key_id) VALUES (?, ?, ?, ?, ?)",
+            (self.last_seq, self.last_hash.hex(), stamp, sig.hex(), key.key_id),
+        )
+        return {"seq": self.last_seq, "hash": self.last_hash.hex(), "ts": stamp, "key_id": key.key_id}
+
+
+@dataclass
+class Problem:
+    seq: int
+    what: str  # altered | removed | reordered | signature | checkpoint | observation
+    detail: str
+
+    def text(self) -> str:
+        return f"ledger entry {self.seq}: {self.what}: {self.detail}"
+
+
+@dataclass
+class VerifyReport:
+    ok: bool = True
+    entries: int = 0
+    checkpoints: int = 0
+    batches_checked: int = 0
+    observations_checked: int = 0
+    last_checkpoint_seq: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok, "entries": self.entries, "checkpoints": self.checkpoints,
+            "batches_checked": self.batches_checked, "observations_checked": self.observations_checked,
+            "last_checkpoint_seq": self.last_checkpoint_seq,
+            "problems": [{"seq": p.seq, "what": p.what, "detail": p.detail} for p in self.problems],
+            "first_problem": self.problems[0].text() if self.problems else None,
+        }
+
+
+def verify_chain(rows: Iterable[tuple[int, str, bytes]], report: VerifyReport,
+                 start_seq: int = 1, start_hash: bytes = GENESIS) -> dict[int, str]:
+    """Walk (seq, hash, body) rows in seq order; record problems; return the hash of every seq."""
+    prev, expect = start_hash, start_seq
+    hashes: dict[int, str] = {}
+    sha = hashlib.sha256
+    for seq, stored, body in rows:
+        report.entries += 1
+        if not isinstance(body, bytes):  # a hand-edited row may come back as text
+            body = str(body).encode()
+        gap = seq != expect
+        if gap and seq > expect:
+            report.problems.append(Problem(expect, "removed", f"entries {expect}..{seq - 1} are missing"))
+        digest = sha(prev + body).digest()
+        if digest.hex() != stored and not gap:
+            inner = loads(body).get("seq")
+            if inner != seq:
+                report.problems.append(Problem(seq, "reordered", f"holds the body of entry {inner}"))
+            else:
+                report.problems.append(Problem(seq, "altered", "its content does not match its hash"))
+        if digest.hex() != stored:
+            digest = bytes.fromhex(stored)  # resynchronise so one change is reported once
+        hashes[seq] = digest.hex()
+        prev = digest
+        expect = seq + 1
+    return hashes
+
+
+def verify_checkpoints(checkpoints: Iterable[tuple[int, str, str, str, str]], hashes: dict[int, str],
+                       public_keys: dict[str, Any], report: VerifyReport) -> None:
+    from collector.sitekey import verify_signature
+
+    for seq, hash_hex, ts, sig_hex, key_id in checkpoints:
+        report.checkpoints += 1
+        pub = public_keys.get(key_id)
+        if pub is None:
+            report.problems.append(Problem(seq, "signature", f"checkpoint signed by unknown key {key_id}"))
+            continue
+        if not verify_signature(pub, bytes.fromhex(sig_hex), checkpoint_message(seq, hash_hex, ts)):
+            report.problems.append(Problem(seq, "signature", "checkpoint signature does not verify"))
+            continue
+        if seq in hashes and hashes[seq] != hash_hex:
+            report.problems.append(Problem(seq, "checkpoint", "entry differs from the signed checkpoint"))
+        elif seq not in hashes and hashes and seq <= max(hashes):
+            report.problems.append(Problem(seq, "removed", "a signed checkpoint names an entry that is gone"))
+        report.last_checkpoint_seq = max(report.last_checkpoint_seq, seq)
+
+
+def iter_rows(conn: sqlite3.Connection, start: int = 1, end: int | None = None,
+              chunk: int = 50_000) -> Iterator[tuple[int, str, bytes]]:
+    cur = start
+    while True:
+        hi = cur + chunk - 1 if end is None else min(end, cur + chunk - 1)
+        rows = conn.execute("SELECT seq, hash, body FROM ledger WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                            (cur, hi)).fetchall()
+        yield from rows
+        if end is not None and hi >= end:
+            return
+        if not rows:
+            more = conn.execute("SELECT MIN(seq) FROM ledger WHERE seq > ?", (hi,)).fetchone()[0]
+            if more is None:
+                return
+            cur = more
+        else:
+            cur = hi + 1

@@ -1,0 +1,76 @@
+"""Prometheus metrics on an explicit registry: findings, ingest counters and latency."""
+from __future__ import annotations
+
+import time
+from collections import Counter as Tally
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+if TYPE_CHECKING:
+    from collector.engine import Engine
+
+
+class FindingsCollector:
+    """Reads the engine's current findings at scrape time."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        findings = self.engine.current()
+        per = GaugeMetricFamily("clausewatch_findings", "Findings by control and status",
+                                labels=["control", "status"])
+        for (control, status), n in sorted(Tally((f.control, f.status) for f in findings).items()):
+            per.add_metric([control, status], n)
+        yield per
+        status_family = GaugeMetricFamily(
+            "clausewatch_finding_status",
+            "1 for the current status of each finding (one series per control, subject and status)",
+            labels=["control", "subject_kind", "subject", "site", "severity", "status"])
+        since = GaugeMetricFamily("clausewatch_finding_since_timestamp_seconds",
+                                  "When the finding's current status began",
+                                  labels=["control", "subject_kind", "subject", "site"])
+        for f in findings:
+            status_family.add_metric([f.control, f.subject_kind, f.subject_id, f.site, f.severity, f.status], 1)
+            since.add_metric([f.control, f.subject_kind, f.subject_id, f.site], f.since.timestamp())
+        yield status_family
+        yield since
+
+
+class Metrics:
+    def __init__(self, engine: Engine):
+        self.registry = CollectorRegistry()
+        self.registry.register(FindingsCollector(engine))  # type: ignore[arg-type]
+        self.ingested = Counter("clausewatch_observations_ingested", "Observations stored (new, not duplicates)",
+                                ["source_kind"], registry=self.registry)
+        self.duplicates = Counter("clausewatch_observations_duplicate", "Observations received again and skipped",
+                                  registry=self.registry)
+        self.rejected = Counter("clausewatch_batches_rejected", "Batches refused, by HTTP status",
+                                ["code"], registry=self.registry)
+        self.latency = Histogram("clausewatch_ingest_duration_seconds", "Time to validate and store one batch",
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+                                 registry=self.registry)
+        self._last_seen: dict[str, float] = {}
+        self.registry.register(_LastSeen(self._last_seen))  # type: ignore[arg-type]
+
+    def observed(self, source: str, source_kind: str, accepted: int, duplicates: int) -> None:
+        if accepted:
+            self.ingested.labels(source_kind).inc(accepted)
+        if duplicates:
+            self.duplicates.inc(duplicates)
+        self._last_seen[source] = time.time()
+
+
+class _LastSeen:
+    def __init__(self, last_seen: dict[str, float]):
+        self.last_seen = last_seen
+
+    def collect(self) -> Iterator[Metric]:
+        g = GaugeMetricFamily("clausewatch_source_last_observation_timestamp_seconds",
+                              "When each source last delivered observations", labels=["source"])
+        for source, ts in sorted(self.last_seen.items()):
+            g.add_metric([source], ts)
+        yield g

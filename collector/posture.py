@@ -1,0 +1,40 @@
+"""Posture: every control's status, now or at a past moment, and why."""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from collector.store.sqlite import SqliteStore
+from rules.model import Control
+
+# The worst status of a control's subjects is the control's status.
+_RANK = {"fail": 3, "unknown": 2, "pass": 1, "not_applicable": 0}
+
+
+def worst(statuses: Sequence[str]) -> str:
+    relevant = [s for s in statuses if s != "not_applicable"]
+    if not relevant:
+        return "unknown" if not statuses else "not_applicable"
+    return max(relevant, key=lambda s: _RANK[s])
+
+
+def posture_at(store: SqliteStore, controls: Sequence[Control], at: datetime) -> dict[str, Any]:
+    by_control: dict[str, list[Any]] = {}
+    for iv in store.posture_at(at):
+        by_control.setdefault(iv.control, []).append(iv)
+    out = []
+    for c in controls:
+        rows = by_control.get(c.id, [])
+        out.append({
+            "id": c.id, "clauses": c.clauses, "title": c.title.model_dump(), "severity": c.severity,
+            "manual": c.manual, "status": worst([r.status for r in rows]),
+            "counts": dict(Counter(r.status for r in rows)),
+            "subjects": [{
+                "subject_kind": r.subject_kind, "subject": r.subject_id, "site": r.site, "status": r.status,
+                "since": r.start.isoformat(), "until": r.end.isoformat() if r.end else None, "value": r.value,
+                "reason": {"zh": r.reason_zh, "en": r.reason_en}, "evidence": r.evidence} for r in rows],
+        })
+    totals = Counter(c["status"] for c in out)
+    return {"at": at.isoformat(), "controls": out, "totals": dict(totals)}

@@ -1,0 +1,22 @@
+"""Collector settings from the environment (CLAUSEWATCH_*) and command-line flags."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLAUSEWATCH_", extra="ignore")
+
+    db: Path = Path("var/clausewatch.db")
+    site: str = "default"
+    site_tz: str = "Asia/Shanghai"
+    controls_dir: Path | None = None  # None: the built-in catalog
+    max_batch: int = 5000
+    max_body_bytes: int = 32 * 1024 * 1024
+    session_hours: int = 12
+    secure_cookies: bool = False  # set when served over TLS
+    sweep_s: float = 60.0
+    checkpoint_s: float = 10.0
+    ledger_selfcheck_h: float = 24.0

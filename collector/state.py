@@ -1,0 +1,67 @@
+"""Everything the service holds while it runs, built once and passed to the routers."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from collector.auth import LoginLimiter
+from collector.engine import Engine, EngineWorker
+from collector.metrics import Metrics
+from collector.settings import Settings
+from collector.store.sqlite import SqliteStore
+from rules.catalog import default_catalog, load_catalog
+from rules.model import Control, Observation
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    store: SqliteStore
+    controls: list[Control]
+    engine: Engine
+    worker: EngineWorker
+    metrics: Metrics
+    limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _selfcheck: threading.Thread | None = None
+
+    @classmethod
+    def build(cls, settings: Settings) -> AppState:
+        store = SqliteStore(settings.db)
+        controls = load_catalog(settings.controls_dir) if settings.controls_dir else list(default_catalog())
+        engine = Engine(store, controls, site=settings.site)
+        worker = EngineWorker(engine, sweep_s=settings.sweep_s, checkpoint_s=settings.checkpoint_s)
+        metrics = Metrics(engine)
+        return cls(settings, store, controls, engine, worker, metrics)
+
+    def start(self) -> None:
+        self.worker.start()
+        self._selfcheck = threading.Thread(target=self._ledger_selfcheck_loop, daemon=True,
+                                           name="clausewatch-ledger-selfcheck")
+        self._selfcheck.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+        self.worker.join(timeout=10)
+
+    def ledger_selfcheck(self) -> None:
+        """Verify the ledger and record the result as an observation (control LEDGER-INTACT)."""
+        report = self.store.verify_ledger()
+        obs = Observation(source="collector", site=self.settings.site, subject_kind="site",
+                          subject_id=self.settings.site, kind="ledger.verify", observed_at=datetime.now(UTC),
+                          payload={"ok": report.ok, "entries": report.entries, "checkpoints": report.checkpoints,
+                                   "error": report.problems[0].text() if report.problems else None})
+        self.store.ingest([obs], actor="collector")
+        self.worker.submit([obs])
+
+    def _ledger_selfcheck_loop(self) -> None:
+        stop = self.worker._stop
+        while not stop.is_set():
+            try:
+                self.ledger_selfcheck()
+            except Exception:  # noqa: BLE001 - the loop must survive; the finding will go stale
+                import logging
+
+                logging.getLogger(__name__).exception("ledger self-check failed")
+            stop.wait(self.settings.ledger_selfcheck_h * 3600)

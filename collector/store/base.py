@@ -1,0 +1,99 @@
+"""The storage interface every backend implements; the contract tests in tests/collector/store run
+against each one."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from rules.model import EvidenceRef, Observation
+
+
+@dataclass
+class IngestResult:
+    accepted: int
+    duplicates: int
+    ledger_seq: int | None
+    merkle_root: str | None = None
+    subjects: set[tuple[str, str]] = field(default_factory=set)
+    kinds: set[str] = field(default_factory=set)
+
+
+@dataclass
+class StoredFinding:
+    control: str
+    subject_kind: str
+    subject_id: str
+    site: str
+    status: str
+    since: datetime
+    evaluated_at: datetime
+    value: dict[str, Any]
+    reason_zh: str
+    reason_en: str
+    evidence: list[str]
+    severity: str
+
+
+@dataclass
+class FindingChange:
+    """What the engine asks the store to record for one (control, subject)."""
+
+    finding: StoredFinding
+    previous_status: str | None  # None: first finding for this pair
+    status_changed: bool
+
+
+@dataclass
+class Interval:
+    control: str
+    subject_kind: str
+    subject_id: str
+    site: str
+    status: str
+    start: datetime
+    end: datetime | None
+    value: dict[str, Any]
+    reason_zh: str
+    reason_en: str
+    evidence: list[str]
+
+
+class Store(Protocol):
+    def ingest(self, observations: Sequence[Observation], *, actor: str,
+               received_at: datetime | None = None) -> IngestResult: ...
+
+    def latest_all(self, subject_kind: str | None = None
+                   ) -> dict[tuple[str, str], dict[tuple[str, str], Observation]]: ...
+
+    def latest_for(self, subject_kind: str, subject_id: str) -> dict[tuple[str, str], Observation]: ...
+
+    def observations(self, *, subject_kind: str | None = None, subject_id: str | None = None,
+                     kind: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                     limit: int = 1000) -> list[Observation]: ...
+
+    def get_observation(self, obs_id: str) -> Observation | None: ...
+
+    def subjects(self, kind: str | None = None) -> list[tuple[str, str, str]]: ...
+
+    def ensure_subject(self, kind: str, subject_id: str, site: str, seen: datetime) -> None: ...
+
+    def put_evidence(self, data: bytes, name: str, media_type: str) -> EvidenceRef: ...
+
+    def get_evidence(self, sha256: str) -> bytes | None: ...
+
+    def current_findings(self, *, control: str | None = None, subject_kind: str | None = None,
+                         subject_id: str | None = None, status: str | None = None,
+                         site: str | None = None) -> list[StoredFinding]: ...
+
+    def record_findings(self, changes: Sequence[FindingChange], now: datetime) -> int: ...
+
+    def intervals(self, *, control: str | None = None, subject: tuple[str, str] | None = None,
+                  start: datetime | None = None, end: datetime | None = None) -> list[Interval]: ...
+
+    def posture_at(self, at: datetime) -> list[Interval]: ...
+
+    def ledger_append(self, type_: str, actor: str, data: dict[str, Any], ts: datetime | None = None) -> int: ...
+
+    def checkpoint(self) -> dict | None: ...

@@ -1,0 +1,101 @@
+"""Schema migrations for the SQLite store; each runs once, in order, recorded in user_version."""
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: observations, latest index, subjects, evidence, findings with history, ledger, accounts
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE observations (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        source TEXT NOT NULL,
+        site TEXT NOT NULL,
+        subject_kind TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL DEFAULT '',
+        observed_at REAL NOT NULL,
+        received_at REAL NOT NULL,
+        seq INTEGER,
+        batch INTEGER NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE INDEX obs_subject_kind_time ON observations (subject_kind, subject_id, kind, observed_at);
+    CREATE INDEX obs_time ON observations (observed_at);
+    CREATE INDEX obs_batch ON observations (batch);
+    CREATE INDEX obs_kind_time ON observations (kind, observed_at);
+    CREATE TABLE latest (
+        subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
+        obs_rowid INTEGER NOT NULL, observed_at REAL NOT NULL,
+        PRIMARY KEY (subject_kind, subject_id, kind, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE subjects (
+        kind TEXT NOT NULL, id TEXT NOT NULL, site TEXT NOT NULL,
+        first_seen REAL NOT NULL, last_seen REAL NOT NULL, label TEXT,
+        PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE evidence (
+        sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, media_type TEXT NOT NULL,
+        size INTEGER NOT NULL, stored_at REAL NOT NULL
+    );
+    CREATE TABLE findings (
+        control TEXT NOT NULL, subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL, site TEXT NOT NULL,
+        status TEXT NOT NULL, since REAL NOT NULL, evaluated_at REAL NOT NULL,
+        value TEXT NOT NULL, reason_zh TEXT NOT NULL, reason_en TEXT NOT NULL, evidence TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        PRIMARY KEY (control, subject_kind, subject_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX findings_status ON findings (status);
+    CREATE TABLE finding_intervals (
+        id INTEGER PRIMARY KEY,
+        control TEXT NOT NULL, subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL, site TEXT NOT NULL,
+        status TEXT NOT NULL, start REAL NOT NULL, end REAL,
+        value TEXT NOT NULL, reason_zh TEXT NOT NULL, reason_en TEXT NOT NULL, evidence TEXT NOT NULL,
+        ledger_seq INTEGER
+    );
+    CREATE INDEX fi_subject ON finding_intervals (control, subject_kind, subject_id, start);
+    CREATE INDEX fi_time ON finding_intervals (start, end);
+    CREATE TABLE ledger (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, body BLOB NOT NULL);
+    CREATE TABLE checkpoints (
+        seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, ts TEXT NOT NULL, signature TEXT NOT NULL,
+        key_id TEXT NOT NULL
+    );
+    CREATE TABLE public_keys (key_id TEXT PRIMARY KEY, pem TEXT NOT NULL, created_at REAL NOT NULL);
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, lang TEXT NOT NULL DEFAULT 'zh',
+        created_at REAL NOT NULL, disabled INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name), kind TEXT NOT NULL,
+        csrf TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL
+    );
+    CREATE TABLE agents (
+        host_id TEXT PRIMARY KEY, site TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, hostname TEXT,
+        enrolled_at REAL NOT NULL, last_seen REAL, last_seq INTEGER, revoked INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE source_tokens (
+        name TEXT PRIMARY KEY, site TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+        subject_kinds TEXT NOT NULL, created_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE enroll_secrets (
+        id TEXT PRIMARY KEY, site TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, created_at REAL NOT NULL,
+        expires_at REAL, uses INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY, ts REAL NOT NULL, type TEXT NOT NULL, control TEXT, subject_kind TEXT,
+        subject_id TEXT, site TEXT, from_status TEXT, to_status TEXT, detail TEXT NOT NULL,
+        ledger_seq INTEGER
+    );
+    CREATE INDEX events_ts ON events (ts);
+    """,
+]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply pending migrations; return the schema version now in force."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.executescript("BEGIN IMMEDIATE;\n" + script + f"\nPRAGMA user_version = {i};\nCOMMIT;")
+    return len(MIGRATIONS)

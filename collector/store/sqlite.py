@@ -1,0 +1,374 @@
+"""The embedded store: one SQLite file in WAL mode, evidence files beside it by SHA-256."""
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from collector.canonical import canonical, loads
+from collector.ledger import Ledger, VerifyReport, iter_rows, verify_chain, verify_checkpoints
+from collector.merkle import merkle_root
+from collector.sitekey import SiteKey, load_public_pem
+from collector.store.base import FindingChange, IngestResult, Interval, StoredFinding
+from collector.store.schema import migrate
+from rules.model import EvidenceRef, Observation
+
+_OBS_COLS = "id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body"
+
+
+def _ts(dt: datetime) -> float:
+    return dt.timestamp()
+
+
+def _dt(x: float) -> datetime:
+    return datetime.fromtimestamp(x, UTC)
+
+
+def _obs(body: bytes, received_at: float) -> Observation:
+    data = loads(body)
+    data["received_at"] = _dt(received_at)
+    return Observation.model_validate(data)
+
+
+class SqliteStore:
+    """Thread-safe: one writer at a time under a lock, readers on their own connections."""
+
+    def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.evidence_dir = self.path.parent / (self.path.stem + ".evidence")
+        self._local = threading.local()
+        self._lock = threading.RLock()
+        self._wconn = self._connect()
+        migrate(self._wconn)
+        self.ledger = Ledger(self._wconn)
+        self.site_key = site_key or SiteKey.load_or_create(self.path.parent / (self.path.stem + ".site-key.pem"))
+        self._wconn.execute("INSERT OR IGNORE INTO public_keys VALUES (?, ?, ?)",
+                            (self.site_key.key_id, self.site_key.public_pem().decode(), _ts(datetime.now(UTC))))
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a committed transaction survives a process crash (kill -9);
+        # only an OS crash or power loss can lose the last commits.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    @property
+    def read(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; the ledger head is restored if it rolls back."""
+        with self._lock:
+            conn = self._wconn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                self.ledger.rollback_to(conn)
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._wconn.close()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+
+    # -- observations ---------------------------------------------------------------------------
+    def ingest(self, observations: Sequence[Observation], *, actor: str,
+               received_at: datetime | None = None) -> IngestResult:
+        """Store a batch atomically; observations already stored (same id) are skipped.
+
+        New observations are committed to the ledger by one entry holding their Merkle root."""
+        now = received_at or datetime.now(UTC)
+        seen: set[str] = set()
+        batch: list[tuple[Observation, bytes]] = []
+        for o in observations:
+            if o.id not in seen:
+                seen.add(o.id)
+                batch.append((o, canonical(o.model_dump(mode="json", exclude={"received_at"}))))
+        with self.write() as conn:
+            existing: set[str] = set()
+            ids = [o.id for o, _ in batch]
+            for i in range(0, len(ids), 900):
+                chunk = ids[i:i + 900]
+                q = f"SELECT id FROM observations WHERE id IN ({','.join('?' * len(chunk))})"
+                existing.update(r[0] for r in conn.execute(q, chunk))
+            new = [(o, b) for o, b in batch if o.id not in existing]
+            dups = len(observations) - len(new)
+            if not new:
+                return IngestResult(0, dups, None)
+            root = merkle_root([b for _, b in new]).hex()
+            kinds: dict[str, int] = {}
+            for o, _ in new:
+                kinds[o.kind] = kinds.get(o.kind, 0) + 1
+            entry = self.ledger.append(conn, "observations", actor, {
+                "count": len(new), "merkle_root": root, "first": new[0][0].id, "last": new[-1][0].id,
+                "kinds": kinds}, ts=now)
+            recv = _ts(now)
+            conn.executemany(
+                f"INSERT INTO observations ({_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(o.id, o.source, o.site, o.subject_kind, o.subject_id, o.kind, o.key, _ts(o.observed_at), recv,
+                  o.seq, entry.seq, b) for o, b in new])
+            last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            first = last - len(new) + 1
+            conn.executemany(
+                "INSERT INTO latest VALUES (?,?,?,?,?,?) ON CONFLICT DO UPDATE SET obs_rowid=excluded.obs_rowid,"
+                " observed_at=excluded.observed_at WHERE excluded.observed_at >= latest.observed_at",
+                [(o.subject_kind, o.subject_id, o.kind, o.key, first + i, _ts(o.observed_at))
+                 for i, (o, _) in enumerate(new)])
+            subjects = {(o.subject_kind, o.subject_id): o for o, _ in new}
+            conn.executemany(
+                "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
+                " DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
+                [(k, i, o.site, _ts(o.observed_at), _ts(o.observed_at)) for (k, i), o in subjects.items()])
+        return IngestResult(len(new), dups, entry.seq, root, set(subjects), set(kinds))
+
+    def _latest_rows(self, where: str, args: Sequence[Any]) -> list[tuple[bytes, float]]:
+        return self.read.execute(
+            "SELECT o.body, o.received_at FROM latest l JOIN observations o ON o.rowid = l.obs_rowid " + where,
+            args).fetchall()
+
+    def latest_all(self, subject_kind: str | None = None
+                   ) -> dict[tuple[str, str], dict[tuple[str, str], Observation]]:
+        rows = self._latest_rows("WHERE l.subject_kind = ?", [subject_kind]) if subject_kind else \
+            self._latest_rows("", [])
+        out: dict[tuple[str, str], dict[tuple[str, str], Observation]] = {}
+        for body, recv in rows:
+            o = _obs(body, recv)
+            out.setdefault(o.subject, {})[(o.kind, o.key)] = o
+        return out
+
+    def latest_for(self, subject_kind: str, subject_id: str) -> dict[tuple[str, str], Observation]:
+        rows = self._latest_rows("WHERE l.subject_kind = ? AND l.subject_id = ?", [subject_kind, subject_id])
+        return {(o.kind, o.key): o for o in (_obs(b, r) for b, r in rows)}
+
+    def observations(self, *, subject_kind: str | None = None, subject_id: str | None = None,
+                     kind: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                     limit: int = 1000) -> list[Observation]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        for col, val in (("subject_kind", subject_kind), ("subject_id", subject_id), ("kind", kind)):
+            if val is not None:
+                clauses.append(f"{col} = ?")
+                args.append(val)
+        if since is not None:
+            clauses.append("observed_at >= ?")
+            args.append(_ts(since))
+        if until is not None:
+            clauses.append("observed_at < ?")
+            args.append(_ts(until))
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = self.read.execute(
+            f"SELECT body, received_at FROM observations {where} ORDER BY observed_at DESC LIMIT ?",
+            [*args, limit]).fetchall()
+        return [_obs(b, r) for b, r in rows]
+
+    def get_observation(self, obs_id: str) -> Observation | None:
+        row = self.read.execute("SELECT body, received_at FROM observations WHERE id = ?", (obs_id,)).fetchone()
+        return _obs(*row) if row else None
+
+    def count_observations(self) -> int:
+        return self.read.execute("SELECT count(*) FROM observations").fetchone()[0]
+
+    def subjects(self, kind: str | None = None) -> list[tuple[str, str, str]]:
+        q = "SELECT kind, id, site FROM subjects" + (" WHERE kind = ?" if kind else "") + " ORDER BY kind, id"
+        return [tuple(r) for r in self.read.execute(q, [kind] if kind else [])]  # type: ignore[misc]
+
+    def ensure_subject(self, kind: str, subject_id: str, site: str, seen: datetime) -> None:
+        with self.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?)",
+                         (kind, subject_id, site, _ts(seen), _ts(seen)))
+
+    # -- evidence files -------------------------------------------------------------------------
+    def put_evidence(self, data: bytes, name: str, media_type: str = "application/octet-stream") -> EvidenceRef:
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.evidence_dir / digest[:2] / digest
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".tmp")
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        with self.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO evidence VALUES (?,?,?,?,?)",
+                         (digest, name, media_type, len(data), _ts(datetime.now(UTC))))
+        return EvidenceRef(sha256=digest, name=name, media_type=media_type, size=len(data))
+
+    def get_evidence(self, sha256: str) -> bytes | None:
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            return None
+        target = self.evidence_dir / sha256[:2] / sha256
+        return target.read_bytes() if target.exists() else None
+
+    # -- findings -------------------------------------------------------------------------------
+    def current_findings(self, *, control: str | None = None, subject_kind: str | None = None,
+                         subject_id: str | None = None, status: str | None = None,
+                         site: str | None = None) -> list[StoredFinding]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        for col, val in (("control", control), ("subject_kind", subject_kind), ("subject_id", subject_id),
+                         ("status", status), ("site", site)):
+            if val is not None:
+                clauses.append(f"{col} = ?")
+                args.append(val)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = self.read.execute(
+            "SELECT control, subject_kind, subject_id, site, status, since, evaluated_at, value, reason_zh,"
+            f" reason_en, evidence, severity FROM findings {where} ORDER BY control, subject_kind, subject_id",
+            args).fetchall()
+        return [StoredFinding(r[0], r[1], r[2], r[3], r[4], _dt(r[5]), _dt(r[6]), loads(r[7]), r[8], r[9],
+                              loads(r[10]), r[11]) for r in rows]
+
+    def record_findings(self, changes: Sequence[FindingChange], now: datetime) -> int:
+        """Upsert findings; for each status change close the open interval, open a new one, and
+        append the change to the ledger and the event log. Returns the number of status changes."""
+        n = 0
+        with self.write() as conn:
+            for ch in changes:
+                f = ch.finding
+                value, evidence = canonical(f.value).decode(), canonical(f.evidence).decode()
+                conn.execute(
+                    "INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (f.control, f.subject_kind, f.subject_id, f.site, f.status, _ts(f.since), _ts(f.evaluated_at),
+                     value, f.reason_zh, f.reason_en, evidence, f.severity))
+                if not ch.status_changed:
+                    continue
+                n += 1
+                entry = self.ledger.append(conn, "finding.changed", "engine", {
+                    "control": f.control, "subject_kind": f.subject_kind, "subject_id": f.subject_id,
+                    "site": f.site, "from": ch.previous_status, "to": f.status, "since": f.since.isoformat(),
+                    "value": f.value, "reason": f.reason_en, "evidence": f.evidence[:20]}, ts=now)
+                conn.execute("UPDATE finding_intervals SET end = ? WHERE control = ? AND subject_kind = ? AND"
+                             " subject_id = ? AND end IS NULL", (_ts(f.since), f.control, f.subject_kind,
+                                                                  f.subject_id))
+                conn.execute("INSERT INTO finding_intervals (control, subject_kind, subject_id, site, status,"
+                             " start, end, value, reason_zh, reason_en, evidence, ledger_seq)"
+                             " VALUES (?,?,?,?,?,?,NULL,?,?,?,?,?)",
+                             (f.control, f.subject_kind, f.subject_id, f.site, f.status, _ts(f.since), value,
+                              f.reason_zh, f.reason_en, evidence, entry.seq))
+                conn.execute("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
+                             " to_status, detail, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                             (_ts(now), "finding.changed", f.control, f.subject_kind, f.subject_id, f.site,
+                              ch.previous_status, f.status, f.reason_en, entry.seq))
+        return n
+
+    def intervals(self, *, control: str | None = None, subject: tuple[str, str] | None = None,
+                  start: datetime | None = None, end: datetime | None = None) -> list[Interval]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if control:
+            clauses.append("control = ?")
+            args.append(control)
+        if subject:
+            clauses += ["subject_kind = ?", "subject_id = ?"]
+            args += list(subject)
+        if end is not None:
+            clauses.append("start < ?")
+            args.append(_ts(end))
+        if start is not None:
+            clauses.append("(end IS NULL OR end > ?)")
+            args.append(_ts(start))
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return self._intervals(where, args)
+
+    def posture_at(self, at: datetime) -> list[Interval]:
+        t = _ts(at)
+        return self._intervals("WHERE start <= ? AND (end IS NULL OR end > ?)", [t, t])
+
+    def _intervals(self, where: str, args: Sequence[Any]) -> list[Interval]:
+        rows = self.read.execute(
+            "SELECT control, subject_kind, subject_id, site, status, start, end, value, reason_zh, reason_en,"
+            f" evidence FROM finding_intervals {where} ORDER BY control, subject_kind, subject_id, start",
+            args).fetchall()
+        return [Interval(r[0], r[1], r[2], r[3], r[4], _dt(r[5]), _dt(r[6]) if r[6] is not None else None,
+                         loads(r[7]), r[8], r[9], loads(r[10])) for r in rows]
+
+    # -- ledger ---------------------------------------------------------------------------------
+    def ledger_append(self, type_: str, actor: str, data: dict[str, Any], ts: datetime | None = None) -> int:
+        with self.write() as conn:
+            return self.ledger.append(conn, type_, actor, data, ts).seq
+
+    def checkpoint(self, ts: datetime | None = None) -> dict | None:
+        with self.write() as conn:
+            return self.ledger.checkpoint(conn, self.site_key, ts)
+
+    def verify_ledger(self, *, observations: bool = True) -> VerifyReport:
+        """Check the chain, every checkpoint signature, and (by default) that the observations
+        of each batch still hash to the Merkle root its ledger entry holds."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")  # one consistent snapshot
+            report = VerifyReport()
+            hashes = verify_chain(iter_rows(conn), report)
+            keys = {k: load_public_pem(p.encode()) for k, p in conn.execute("SELECT key_id, pem FROM public_keys")}
+            verify_checkpoints(conn.execute("SELECT seq, hash, ts, signature, key_id FROM checkpoints ORDER BY seq"),
+                               hashes, keys, report)
+            if observations:
+                self._verify_batches(conn, report)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        report.problems.sort(key=lambda p: p.seq)
+        report.ok = not report.problems
+        return report
+
+    def _verify_batches(self, conn: sqlite3.Connection, report: VerifyReport) -> None:
+        from collector.ledger import Problem
+
+        roots: dict[int, tuple[str, int]] = {}
+        q = "SELECT seq, body FROM ledger WHERE CAST(body AS TEXT) LIKE '%\"type\":\"observations\"%'"
+        for seq, body in conn.execute(q):
+            data = loads(body)
+            if data.get("type") == "observations":
+                roots[seq] = (data["data"]["merkle_root"], data["data"]["count"])
+        current: int | None = None
+        bodies: list[bytes] = []
+
+        def close(batch: int | None, items: list[bytes]) -> None:
+            if batch is None:
+                return
+            report.batches_checked += 1
+            want = roots.pop(batch, None)
+            if want is None:
+                report.problems.append(Problem(batch, "observation", "observations name a batch the ledger lacks"))
+            elif merkle_root(items).hex() != want[0]:
+                report.problems.append(Problem(batch, "observation", f"the {len(items)} observations of this batch"
+                                               f" (ledger holds {want[1]}) no longer match its Merkle root"))
+
+        for batch, body in conn.execute("SELECT batch, body FROM observations ORDER BY rowid"):
+            report.observations_checked += 1
+            if batch != current:
+                close(current, bodies)
+                current, bodies = batch, []
+            bodies.append(body if isinstance(body, bytes) else str(body).encode())
+        close(current, bodies)
+        for seq, (_, count) in roots.items():
+            report.problems.append(Problem(seq, "observation", f"all {count} observations of this batch are gone"))
+
+    # -- small key/value settings ---------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.read.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))

@@ -1,0 +1,220 @@
+"""Checks over what endpoint agents report (see docs/observations.md for the payloads)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
+
+MAIL_PORTS = (25, 465, 587, 2525, 110, 995, 143, 993)
+
+
+def _ts(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@check("agent_reporting", kinds=["agent.heartbeat"], params={"max_silence_intervals": 3})
+def agent_reporting(inp: CheckInput) -> Verdict:
+    """The endpoint agent (desktop management software) is installed and reporting."""
+    hb = inp.require("agent.heartbeat")
+    interval = float(hb.payload.get("interval_s", 60))
+    silence = (inp.now - hb.observed_at).total_seconds()
+    limit = interval * float(inp.params["max_silence_intervals"])
+    value = {"silence_s": round(silence, 1), "max_silence_s": limit, "agent_version": hb.payload.get("version")}
+    tamper = hb.payload.get("tamper") or []
+    if silence > limit:
+        return failed(f"代理已 {silence:.0f} 秒未上报（上限 {limit:.0f} 秒）",
+                      f"agent silent for {silence:.0f} s (limit {limit:.0f} s)", **value)
+    if tamper:
+        what = ", ".join(str(t) for t in tamper)
+        return failed(f"代理报告被篡改：{what}", f"agent reports tampering: {what}", tamper=tamper, **value)
+    return passed("代理正常上报", "agent reporting", **value)
+
+
+@check("usb_storage_blocked", kinds=["usb.devices"], params={"block_classes": ["08", "06", "e0", "ff"]})
+def usb_storage_blocked(inp: CheckInput) -> Verdict:
+    """No storage-capable USB device is usable unless allow-listed, and enforcement is active."""
+    obs = inp.require("usb.devices")
+    p = obs.payload
+    enforcement = p.get("enforcement", "none")
+    blocked = {c.lower() for c in inp.params["block_classes"]}
+    open_devices = [
+        d for d in p.get("devices", [])
+        if d.get("authorized", True) and not d.get("allowed", False)
+        and blocked & {str(c).lower() for c in d.get("classes", [])}
+    ]
+    value = {"enforcement": enforcement, "devices": len(p.get("devices", [])), "usable_storage": len(open_devices)}
+    if open_devices:
+        names = ", ".join(f"{d.get('vendor_id')}:{d.get('product_id')}" for d in open_devices[:5])
+        return failed(f"{len(open_devices)} 个 USB 存储类设备可用：{names}",
+                      f"{len(open_devices)} storage-class USB device(s) usable: {names}", **value)
+    if enforcement == "none" or p.get("policy_ok") is False:
+        why = p.get("reason") or enforcement
+        return failed(f"USB 封堵未生效（{why}）", f"USB blocking not enforced ({why})", **value)
+    return passed("USB 存储已封堵", "USB storage blocked", **value)
+
+
+@check("antivirus_running", kinds=["antivirus.status"])
+def antivirus_running(inp: CheckInput) -> Verdict:
+    """An antivirus product is installed and its engine is running."""
+    p = inp.require("antivirus.status").payload
+    product = p.get("product") or "?"
+    value = {"product": product, "installed": bool(p.get("installed")), "running": bool(p.get("running"))}
+    if not p.get("installed"):
+        return failed("未安装防病毒软件", "no antivirus installed", **value)
+    if not p.get("running"):
+        return failed(f"{product} 未运行", f"{product} is not running", **value)
+    eicar = p.get("eicar") or {}
+    if eicar and eicar.get("detected") is False:
+        return failed(f"{product} 未检出 EICAR 测试文件", f"{product} did not detect the EICAR test file",
+                      eicar=eicar, **value)
+    return passed(f"{product} 运行中", f"{product} running", **value)
+
+
+@check("antivirus_fresh", kinds=["antivirus.status"],
+       params={"max_signature_age_days": 3, "max_scan_age_days": 7})
+def antivirus_fresh(inp: CheckInput) -> Verdict:
+    """Signatures are recent, a scheduled scan is configured and has run recently."""
+    obs = inp.require("antivirus.status")
+    p = obs.payload
+    if not p.get("installed"):
+        return failed("未安装防病毒软件", "no antivirus installed")
+    sig = _ts(p.get("signature_time"))
+    if sig is None:
+        return unknown("无法读取病毒库时间", "signature time unreadable")
+    age = (inp.now - sig).total_seconds() / 86400
+    value: dict = {"signature_age_days": round(age, 2), "scheduled_scan": bool(p.get("scheduled_scan"))}
+    limit = float(inp.params["max_signature_age_days"])
+    if age > limit:
+        return failed(f"病毒库已 {age:.1f} 天未更新（上限 {limit:g} 天）",
+                      f"signatures {age:.1f} days old (limit {limit:g} days)", **value)
+    if not p.get("scheduled_scan"):
+        return failed("未配置定期扫描", "no scheduled scan configured", **value)
+    last_scan = _ts(p.get("last_scan"))
+    scan_limit = float(inp.params["max_scan_age_days"])
+    if last_scan is not None:
+        scan_age = (inp.now - last_scan).total_seconds() / 86400
+        value["last_scan_age_days"] = round(scan_age, 2)
+        if scan_age > scan_limit:
+            return failed(f"上次扫描在 {scan_age:.1f} 天前（上限 {scan_limit:g} 天）",
+                          f"last scan {scan_age:.1f} days ago (limit {scan_limit:g} days)", **value)
+    return passed(f"病毒库 {age:.1f} 天，已配置定期扫描", f"signatures {age:.1f} days old, scan scheduled",
+                  **value)
+
+
+@check("mail_egress_blocked", kinds=["mail.egress"], params={"allow_local_mta": False})
+def mail_egress_blocked(inp: CheckInput) -> Verdict:
+    """No outbound mail: the SMTP canary is unreachable, no mail connections, no mail client."""
+    p = inp.require("mail.egress").payload
+    reached = [a for a in p.get("attempts", []) if a.get("result") == "connected"]
+    conns = [c for c in p.get("connections", []) if int(c.get("remote_port", 0)) in MAIL_PORTS]
+    clients = list(p.get("mail_clients", []))
+    mta = list(p.get("listening_mta", [])) if not inp.params["allow_local_mta"] else []
+    value = {"canary_reached": len(reached), "mail_connections": len(conns), "mail_clients": clients,
+             "tried": [f"{a.get('target')}:{a.get('port')}" for a in p.get("attempts", [])]}
+    problems_zh, problems_en = [], []
+    if reached:
+        t = ", ".join(f"{a.get('target')}:{a.get('port')}" for a in reached)
+        problems_zh.append(f"可连接邮件金丝雀 {t}")
+        problems_en.append(f"mail canary reachable at {t}")
+    if conns:
+        problems_zh.append(f"{len(conns)} 个邮件端口连接")
+        problems_en.append(f"{len(conns)} connection(s) to mail ports")
+    if clients:
+        problems_zh.append("安装了邮件客户端：" + ", ".join(clients))
+        problems_en.append("mail client installed: " + ", ".join(clients))
+    if mta:
+        problems_zh.append("本机邮件服务在监听")
+        problems_en.append("local MTA listening")
+    if problems_en:
+        return failed("；".join(problems_zh), "; ".join(problems_en), **value)
+    if not p.get("attempts"):
+        return unknown("未做外发邮件探测", "no outbound mail test was run", **value)
+    return passed("外发邮件不可达", "outbound mail blocked", **value)
+
+
+@check("internet_blocked", kinds=["internet.egress"], params={"fail_on_default_route": False})
+def internet_blocked(inp: CheckInput) -> Verdict:
+    """The terminal cannot reach the internet: the egress canary outside its zone is unreachable."""
+    p = inp.require("internet.egress").payload
+    canary = p.get("canary") or {}
+    value = {"canary": f"{canary.get('target')}:{canary.get('port')}", "canary_result": canary.get("result"),
+             "default_route": p.get("default_route"), "dns_resolves": p.get("dns_resolves"),
+             "proxy": p.get("proxy")}
+    if canary.get("result") == "connected":
+        return failed(f"可访问外网金丝雀 {value['canary']}", f"egress canary reachable at {value['canary']}",
+                      **value)
+    if inp.params["fail_on_default_route"] and p.get("default_route"):
+        return failed("存在默认路由", "a default route exists", **value)
+    if not canary:
+        return unknown("未做外网探测", "no egress test was run", **value)
+    return passed(f"外网不可达（{canary.get('result')}）", f"internet unreachable ({canary.get('result')})",
+                  **value)
+
+
+@check("software_allowed", kinds=["software.inventory"])
+def software_allowed(inp: CheckInput) -> Verdict:
+    """Only allow-listed software is installed."""
+    p = inp.require("software.inventory").payload
+    if not p.get("allowlist_configured", True):
+        return failed("未配置软件白名单", "no software allow-list configured")
+    bad = list(p.get("unapproved", []))
+    value = {"packages": p.get("count", len(p.get("packages", []))), "unapproved": bad[:50]}
+    if bad:
+        return failed(f"{len(bad)} 个未经批准的软件：{', '.join(bad[:5])}",
+                      f"{len(bad)} unapproved package(s): {', '.join(bad[:5])}", **value)
+    return passed("仅安装了白名单软件", "only allow-listed software installed", **value)
+
+
+@check("dedicated_terminal", kinds=["host.identity"], params={"max_users": 1})
+def dedicated_terminal(inp: CheckInput) -> Verdict:
+    """One collector per terminal: no two people share one computer."""
+    p = inp.require("host.identity").payload
+    users = sorted(set(p.get("interactive_users", [])))
+    limit = int(inp.params["max_users"])
+    value = {"interactive_users": users, "hostname": p.get("hostname")}
+    if len(users) > limit:
+        return failed(f"{len(users)} 个用户共用此终端：{', '.join(users)}",
+                      f"{len(users)} people share this terminal: {', '.join(users)}", **value)
+    return passed("终端专人专用", "terminal used by one person", **value)
+
+
+@check("host_hardened", kinds=["host.hardening"])
+def host_hardened(inp: CheckInput) -> Verdict:
+    """Machines holding data files are hardened (screen lock, disk encryption, no guest login...)."""
+    p = inp.require("host.hardening").payload
+    items = p.get("checks", {})
+    bad = sorted(k for k, ok in items.items() if not ok)
+    if not items:
+        return unknown("没有加固检查结果", "no hardening results")
+    if bad:
+        return failed("未满足：" + ", ".join(bad), "not hardened: " + ", ".join(bad), failing=bad)
+    return passed("保密设置已生效", "hardening in place", checks=len(items))
+
+
+@check("backups_fresh", kinds=["backup.status"], params={"max_backup_age_days": 1})
+def backups_fresh(inp: CheckInput) -> Verdict:
+    """A backup exists and its last successful run is recent."""
+    p = inp.require("backup.status").payload
+    last = _ts(p.get("last_success"))
+    if last is None:
+        return failed("没有成功的备份", "no successful backup")
+    age = (inp.now - last).total_seconds() / 86400
+    limit = float(inp.params["max_backup_age_days"])
+    value = {"backup_age_days": round(age, 2), "target": p.get("target")}
+    if age > limit:
+        return failed(f"最近一次备份在 {age:.1f} 天前（上限 {limit:g} 天）",
+                      f"last backup {age:.1f} days ago (limit {limit:g} days)", **value)
+    return passed(f"最近一次备份在 {age:.1f} 天前", f"last backup {age:.1f} days ago", **value)
+
+
+@check("no_lingering_data", kinds=["pii.scan"], params={"max_scan_age_days": 7})
+def no_lingering_data(inp: CheckInput) -> Verdict:
+    """The host's last full scan found no bank identifiers (ID, phone, card numbers)."""
+    obs = inp.require("pii.scan")
+    p = obs.payload
+    totals = p.get("totals", {})
+    hits = sum(int(v) for v in totals.values())
+    value = {"totals": totals, "files_with_hits": p.get("files_with_hits", 0), "full": p.get("full", False)}
+    if hits:
+        return failed(f"发现残留银行数据：{hits} 处", f"lingering bank data found: {hits} match(es)", **value)
+    return passed("未发现残留银行数据", "no lingering bank data", **value)

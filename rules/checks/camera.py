@@ -1,0 +1,53 @@
+"""Checks over camera health, floor-plan coverage and recording retention."""
+from __future__ import annotations
+
+from rules.registry import CheckInput, Verdict, check, failed, passed
+
+
+@check("camera_healthy", kinds=["camera.health"])
+def camera_healthy(inp: CheckInput) -> Verdict:
+    """The camera streams at its frame rate with no tamper fault (black, frozen, blurred, occluded, moved)."""
+    p = inp.require("camera.health").payload
+    faults = list(p.get("faults", []))
+    value = {"online": bool(p.get("online")), "fps": p.get("fps"), "faults": faults}
+    if not p.get("online"):
+        return failed("摄像头离线", "camera offline", **value)
+    if faults:
+        return failed("摄像头故障：" + ", ".join(faults), "camera faults: " + ", ".join(faults), **value)
+    return passed(f"在线，{float(p.get('fps') or 0):.1f} fps", f"online, {float(p.get('fps') or 0):.1f} fps",
+                  **value)
+
+
+@check("footage_retained", kinds=["camera.retention"], params={"retention_days": 92})
+def footage_retained(inp: CheckInput) -> Verdict:
+    """Footage is continuous and readable over the last N days."""
+    p = inp.require("camera.retention").payload
+    need = float(inp.params["retention_days"])
+    days = float(p.get("continuous_days", p.get("days", 0)))
+    gaps = p.get("gaps", [])
+    unreadable = p.get("unreadable", [])
+    value = {"continuous_days": round(days, 2), "retention_days": need, "gaps": len(gaps),
+             "unreadable": len(unreadable), "forecast_days": p.get("forecast_days")}
+    if unreadable:
+        return failed(f"{len(unreadable)} 个录像片段无法读取", f"{len(unreadable)} unreadable segment(s)",
+                      **value)
+    if days < need:
+        return failed(f"连续录像仅 {days:.1f} 天（要求 {need:g} 天）",
+                      f"continuous footage covers {days:.1f} days (need {need:g})", **value)
+    return passed(f"连续录像 {days:.1f} 天", f"continuous footage for {days:.1f} days", **value)
+
+
+@check("zone_covered", kinds=["zone.coverage"], params={"min_fraction": 0.9})
+def zone_covered(inp: CheckInput) -> Verdict:
+    """A zone that must be covered is seen by at least one healthy camera."""
+    p = inp.require("zone.coverage").payload
+    frac = float(p.get("fraction", 0))
+    need = float(inp.params["min_fraction"])
+    value = {"fraction": round(frac, 3), "cameras": p.get("cameras", []), "must_cover": p.get("must_cover", True)}
+    if not p.get("must_cover", True):
+        return passed("此区域无需覆盖", "zone need not be covered", **value)
+    if frac < need:
+        why = p.get("reason") or ""
+        return failed(f"监控盲区：覆盖 {frac:.0%}（要求 {need:.0%}）{why}",
+                      f"blind spot: {frac:.0%} covered (need {need:.0%}) {why}".strip(), **value)
+    return passed(f"覆盖 {frac:.0%}", f"{frac:.0%} covered", **value)

@@ -1,0 +1,98 @@
+"""Checks over the machine room: UPS, climate, door and access audits."""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
+
+
+def dew_point_c(temperature_c: float, humidity_pct: float) -> float:
+    """Magnus formula (Sonntag 1990 constants), good to ±0.35 °C between -45 and 60 °C."""
+    a, b = 17.62, 243.12
+    gamma = math.log(max(humidity_pct, 0.01) / 100.0) + a * temperature_c / (b + temperature_c)
+    return b * gamma / (a - gamma)
+
+
+@check("ups_runtime", kinds=["ups.status"], params={"min_runtime_s": 1800})
+def ups_runtime(inp: CheckInput) -> Verdict:
+    """The UPS can carry the present load for at least the required time."""
+    p = inp.require("ups.status").payload
+    if p.get("error"):
+        return unknown(f"UPS 数据不可用：{p['error']}", f"UPS data unavailable: {p['error']}", error=p["error"])
+    runtime = p.get("battery_runtime_s")
+    flags = p.get("flags", [])
+    value = {"battery_runtime_s": runtime, "battery_charge_pct": p.get("battery_charge_pct"),
+             "ups_load_pct": p.get("ups_load_pct"), "flags": flags, "on_battery": "OB" in flags}
+    if runtime is None:
+        return unknown("UPS 未报告续航时间", "UPS reports no runtime", **value)
+    need = float(inp.params["min_runtime_s"])
+    if float(runtime) < need:
+        return failed(f"当前负载下续航 {float(runtime):.0f} 秒（要求 {need:.0f} 秒）",
+                      f"runtime at present load {float(runtime):.0f} s (need {need:.0f} s)", **value)
+    return passed(f"续航 {float(runtime):.0f} 秒", f"runtime {float(runtime):.0f} s", **value)
+
+
+@check("ups_selftest", kinds=["ups.status"], params={"max_selftest_age_days": 31})
+def ups_selftest(inp: CheckInput) -> Verdict:
+    """The UPS ran a self-test within the configured period and it passed."""
+    p = inp.require("ups.status").payload
+    date = p.get("test_date")
+    result = str(p.get("test_result") or "")
+    if not date:
+        return unknown("UPS 未报告自检日期", "UPS reports no self-test date", test_result=result)
+    age = (inp.now - datetime.fromisoformat(date)).total_seconds() / 86400
+    limit = float(inp.params["max_selftest_age_days"])
+    value = {"selftest_age_days": round(age, 1), "test_result": result}
+    if age > limit:
+        return failed(f"上次自检在 {age:.0f} 天前（上限 {limit:g} 天）",
+                      f"last self-test {age:.0f} days ago (limit {limit:g} days)", **value)
+    if result and "fail" in result.lower():
+        return failed(f"自检失败：{result}", f"self-test failed: {result}", **value)
+    return passed(f"{age:.0f} 天前自检通过", f"self-test {age:.0f} days ago", **value)
+
+
+@check("climate_in_range", kinds=["climate.reading"], params={
+    "min_temp_c": 18.0, "max_temp_c": 27.0, "max_rh_pct": 60.0,
+    "min_dew_point_c": 5.5, "max_dew_point_c": 15.0, "max_rate_c_per_h": 5.0})
+def climate_in_range(inp: CheckInput) -> Verdict:
+    """Machine-room temperature, humidity, dew point and rate of change are within range."""
+    p = inp.require("climate.reading").payload
+    q = inp.params
+    t, rh = float(p["temperature_c"]), float(p["humidity_pct"])
+    dp = float(p.get("dew_point_c", dew_point_c(t, rh)))
+    rate = p.get("rate_c_per_h")
+    value = {"temperature_c": round(t, 2), "humidity_pct": round(rh, 1), "dew_point_c": round(dp, 2),
+             "rate_c_per_h": rate}
+    out_zh, out_en = [], []
+    if not q["min_temp_c"] <= t <= q["max_temp_c"]:
+        out_zh.append(f"温度 {t:.1f}°C 超出 {q['min_temp_c']}–{q['max_temp_c']}°C")
+        out_en.append(f"temperature {t:.1f} °C outside {q['min_temp_c']}–{q['max_temp_c']} °C")
+    if rh > q["max_rh_pct"]:
+        out_zh.append(f"湿度 {rh:.0f}% 高于 {q['max_rh_pct']}%")
+        out_en.append(f"humidity {rh:.0f} % above {q['max_rh_pct']} %")
+    if not q["min_dew_point_c"] <= dp <= q["max_dew_point_c"]:
+        out_zh.append(f"露点 {dp:.1f}°C 超出 {q['min_dew_point_c']}–{q['max_dew_point_c']}°C")
+        out_en.append(f"dew point {dp:.1f} °C outside {q['min_dew_point_c']}–{q['max_dew_point_c']} °C")
+    if rate is not None and abs(float(rate)) >= q["max_rate_c_per_h"]:
+        out_zh.append(f"温度变化 {float(rate):.1f}°C/小时")
+        out_en.append(f"temperature changing {float(rate):.1f} °C/h")
+    if out_en:
+        return failed("；".join(out_zh), "; ".join(out_en), **value)
+    return passed(f"{t:.1f}°C，{rh:.0f}%RH，露点 {dp:.1f}°C", f"{t:.1f} °C, {rh:.0f} %RH, dew point {dp:.1f} °C",
+                  **value)
+
+
+@check("audit_violations", kinds=["access.audit", "calls.audit", "accounts.audit"])
+def audit_violations(inp: CheckInput) -> Verdict:
+    """The latest audit of a log (access, calls, accounts) found none of the listed violation types."""
+    obs = inp.require(str(inp.params["audit_kind"]))
+    counts = obs.payload.get("counts", {})
+    types = list(inp.params["types"])
+    found = {t: int(counts.get(t, 0)) for t in types if int(counts.get(t, 0))}
+    value = {"counts": {t: int(counts.get(t, 0)) for t in types}, "events": obs.payload.get("events"),
+             "period_start": obs.payload.get("period_start"), "period_end": obs.payload.get("period_end")}
+    if found:
+        text = ", ".join(f"{t}×{n}" for t, n in found.items())
+        return failed(f"审计发现违规：{text}", f"audit found violations: {text}", **value)
+    return passed("审计未发现违规", "audit found no violations", **value)

@@ -1,0 +1,70 @@
+"""Checks over the bank-data lifecycle: batches purged after their commission, recordings kept."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
+
+
+@check("batch_purged", kinds=["batch.registered"], related=["pii.scan", "agent.heartbeat"],
+       params={"grace_days": 0})
+def batch_purged(inp: CheckInput) -> Verdict:
+    """After a batch's commission ends, every enrolled host proves by a full scan that its data is gone."""
+    b = inp.require("batch.registered").payload
+    deadline = datetime.fromisoformat(b["deadline"]) + timedelta(days=float(inp.params["grace_days"]))
+    if inp.now < deadline:
+        return passed(f"委案期内，删除期限 {deadline:%Y-%m-%d}", f"in commission, purge due {deadline:%Y-%m-%d}",
+                      deadline=deadline.isoformat(), phase="in_commission")
+    scans = {o.subject_id: o for o in inp.others("pii.scan")}
+    hosts = sorted({o.subject_id for o in inp.others("agent.heartbeat")} | set(scans))
+    dirty, unscanned, clean = [], [], []
+    for host in hosts:
+        scan = scans.get(host)
+        finished = datetime.fromisoformat(scan.payload["finished_at"]) if scan and scan.payload.get(
+            "finished_at") else None
+        if scan is None or not scan.payload.get("full") or finished is None or finished < deadline:
+            unscanned.append(host)
+            continue
+        inp.used.append(scan)
+        if int(scan.payload.get("batches", {}).get(inp.subject_id, 0)):
+            dirty.append(host)
+        else:
+            clean.append(host)
+    value = {"deadline": deadline.isoformat(), "hosts": len(hosts), "clean": len(clean),
+             "dirty": dirty, "unscanned": unscanned[:50]}
+    if dirty:
+        return failed(f"期限后仍有 {len(dirty)} 台主机存有该批次数据：{', '.join(dirty[:5])}",
+                      f"{len(dirty)} host(s) still hold this batch after the deadline: {', '.join(dirty[:5])}",
+                      **value)
+    if unscanned or not hosts:
+        return unknown(f"{len(unscanned)} 台主机在期限后未完成全盘扫描",
+                       f"{len(unscanned)} host(s) have no full scan since the deadline", **value)
+    return passed(f"{len(clean)} 台主机期限后扫描均无该批次数据",
+                  f"all {len(clean)} hosts scanned clean after the deadline", **value)
+
+
+@check("recordings_retained", kinds=["calls.audit"], params={"retention_years": 3})
+def recordings_retained(inp: CheckInput) -> Verdict:
+    """Recordings reach back N years, or to the first call if the site is younger."""
+    p = inp.require("calls.audit").payload
+    r = p.get("retention", {})
+    years = float(inp.params["retention_years"])
+    value = {"primary_oldest": r.get("primary_oldest"), "backup_oldest": r.get("backup_oldest"),
+             "first_call": r.get("first_call"), "retention_years": years}
+    if r.get("ok") is True:
+        return passed("录音保存期限满足要求", "recordings reach back far enough", **value)
+    if r.get("ok") is False:
+        return failed(f"录音未保存满 {years:g} 年", f"recordings do not reach back {years:g} years", **value)
+    return unknown("没有录音保存期限数据", "no recording retention data", **value)
+
+
+@check("recorder_alive", kinds=["calls.audit"], params={"max_silence_h": 2})
+def recorder_alive(inp: CheckInput) -> Verdict:
+    """The recording system keeps producing recordings while calls are being made."""
+    p = inp.require("calls.audit").payload
+    stalled = p.get("recorder", {}).get("stalled_periods", [])
+    value = {"last_recording": p.get("recorder", {}).get("last_recording"), "stalled_periods": len(stalled)}
+    if stalled:
+        return failed(f"录音系统有 {len(stalled)} 个时段有通话却无录音",
+                      f"recorder stalled in {len(stalled)} period(s) with calls", **value)
+    return passed("录音系统运行正常", "recorder producing recordings", **value)

@@ -1,0 +1,96 @@
+"""Observations -> findings, the same way in `agent once`, the collector and the tests."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rules.model import Control, Observation, Status
+from rules.registry import CheckInput, CheckSpec, MissingData, Verdict, load_checks
+
+
+@dataclass
+class Result:
+    """A control's verdict on one subject at `now`, with the observations that back it."""
+
+    control: str
+    subject_kind: str
+    subject_id: str
+    status: Status
+    value: dict[str, Any]
+    reason_zh: str
+    reason_en: str
+    evidence: list[str] = field(default_factory=list)
+
+
+def _age_text(seconds: float) -> tuple[str, str]:
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} 天", f"{seconds / 86400:.1f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} 小时", f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 60:.0f} 分钟", f"{seconds / 60:.0f} minutes"
+
+
+def evaluate_one(
+    control: Control,
+    spec: CheckSpec,
+    subject: tuple[str, str],
+    latest: Mapping[tuple[str, str], Observation],
+    now: datetime,
+    related: Mapping[str, list[Observation]] | None = None,
+) -> Result:
+    """Run one check. Missing data and data older than the control's freshness give `unknown`."""
+    params = {**spec.params, **control.params}
+    inp = CheckInput(control.id, subject[0], subject[1], params, now, latest, related or {})
+    try:
+        verdict = spec.func(inp)
+    except MissingData as e:
+        what = e.kind + (f"[{e.key}]" if e.key else "")
+        verdict = Verdict("unknown", f"没有收到数据：{what}", f"no data received: {what}", {"missing": what})
+    evidence = [o.id for o in inp.used]
+    stale = [o for o in inp.used if now - o.observed_at > control.freshness_td]
+    if stale and verdict.status != "unknown":
+        oldest = min(stale, key=lambda o: o.observed_at)
+        zh, en = _age_text((now - oldest.observed_at).total_seconds())
+        value = {**verdict.value, "stale_kind": oldest.kind, "last_observed": oldest.observed_at.isoformat()}
+        verdict = Verdict(
+            "unknown",
+            f"数据已过期：{oldest.kind} 最近一次在 {zh} 前（允许 {control.freshness}）；上次结果：{verdict.reason_zh}",
+            f"data is stale: last {oldest.kind} {en} ago (allowed {control.freshness}); "
+            f"last result: {verdict.reason_en}",
+            value,
+        )
+    return Result(
+        control.id, subject[0], subject[1], verdict.status, verdict.value, verdict.reason_zh,
+        verdict.reason_en, evidence,
+    )
+
+
+def evaluate(
+    controls: list[Control],
+    observations: list[Observation],
+    now: datetime,
+) -> list[Result]:
+    """Evaluate every automatic control against a flat list of observations (e.g. `agent once`)."""
+    checks = load_checks()
+    latest: dict[tuple[str, str], dict[tuple[str, str], Observation]] = {}
+    by_kind: dict[str, list[Observation]] = {}
+    for obs in sorted(observations, key=lambda o: o.observed_at):
+        latest.setdefault(obs.subject, {})[(obs.kind, obs.key)] = obs
+    for subj_latest in latest.values():
+        for obs in subj_latest.values():
+            by_kind.setdefault(obs.kind, []).append(obs)
+    results = []
+    for control in controls:
+        if control.check is None:
+            continue
+        spec = checks[control.check]
+        for subject, subj_latest in latest.items():
+            if subject[0] != control.subject:
+                continue
+            if not any(k in spec.kinds for k, _ in subj_latest):
+                continue
+            related = {k: by_kind.get(k, []) for k in spec.related}
+            results.append(evaluate_one(control, spec, subject, subj_latest, now, related))
+    return results

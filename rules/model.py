@@ -1,0 +1,170 @@
+"""The language sources, checks and the collector share: observations, controls, findings."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SUBJECT_KINDS = (
+    "host",  # a collection terminal or server, id = agent host id
+    "camera",
+    "zone",  # a floor-plan zone that must be seen by a camera
+    "ups",
+    "sensor",  # a machine-room climate probe
+    "door",
+    "batch",  # a data batch the bank dispatched (委托批次)
+    "call_system",  # the call recording system
+    "collection_system",  # the collection system's accounts and logs
+    "site",  # the site as a whole (manual controls, ledger)
+)
+SubjectKind = Literal[
+    "host", "camera", "zone", "ups", "sensor", "door", "batch", "call_system", "collection_system", "site"
+]
+Status = Literal["pass", "fail", "unknown", "not_applicable"]
+STATUSES: tuple[Status, ...] = ("pass", "fail", "unknown", "not_applicable")
+Severity = Literal["critical", "high", "medium", "low"]
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$")
+_KIND_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+_DURATION_RE = re.compile(r"^(\d+)(s|m|h|d)$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90s', '15m', '2h', '3d' -> timedelta; raises ValueError naming the accepted form."""
+    m = _DURATION_RE.match(text.strip())
+    if not m:
+        raise ValueError(f"duration {text!r} must look like 90s, 15m, 2h or 3d")
+    n, unit = int(m.group(1)), m.group(2)
+    return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: n})
+
+
+class Text(BaseModel):
+    """A user-facing text in both languages."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+class EvidenceRef(BaseModel):
+    """An attachment stored by content: the SHA-256 of its bytes names it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    name: str = Field(min_length=1, max_length=255)
+    media_type: str = "application/octet-stream"
+    size: int = Field(ge=0)
+
+
+class Observation(BaseModel):
+    """One fact about one subject at one time, with the raw evidence behind it.
+
+    `id` comes from the source so that re-sending is harmless; `key` tells apart
+    observations of the same kind about the same subject that are all current at once
+    (e.g. the evidence of each manual control on the site).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), min_length=8, max_length=64)
+    source: str = Field(min_length=1, max_length=200)
+    site: str = Field(default="default", min_length=1, max_length=100)
+    subject_kind: SubjectKind
+    subject_id: str
+    kind: str
+    key: str = Field(default="", max_length=200)
+    observed_at: datetime
+    received_at: datetime | None = None
+    seq: int | None = Field(default=None, ge=0)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    evidence: list[EvidenceRef] = Field(default_factory=list, max_length=50)
+
+    @field_validator("subject_id")
+    @classmethod
+    def _subject_id(cls, v: str) -> str:
+        if not _ID_RE.match(v):
+            raise ValueError("subject_id: letters, digits and ._:@/- only, at most 200 characters")
+        return v
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if not _KIND_RE.match(v):
+            raise ValueError("kind must be dotted lower-case words, e.g. 'usb.devices'")
+        return v
+
+    @field_validator("observed_at", "received_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("time must carry a UTC offset, e.g. 2026-11-29T10:00:00+08:00")
+        return v
+
+    @property
+    def subject(self) -> tuple[str, str]:
+        return (self.subject_kind, self.subject_id)
+
+
+class Control(BaseModel):
+    """A control of the catalog: what must hold, which clause demands it, how it is judged."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
+    clauses: list[str] = Field(min_length=1)
+    text_zh: str = Field(min_length=4)
+    title: Text
+    subject: SubjectKind
+    check: str | None = None
+    manual: bool = False
+    params: dict[str, Any] = Field(default_factory=dict)
+    severity: Severity
+    evidence: Text
+    freshness: str = "1d"
+    owner_role: Literal["admin", "security", "facility", "manager"] | None = None
+    cadence: str | None = None  # manual controls: how often evidence must be renewed, e.g. "30d"
+    evidence_kind: str | None = None  # manual controls: scan, photo, signed_register, training_record
+    attestation: Literal["measured", "tested", "configured", "attested"] = "measured"
+    # "all": every known subject of the kind gets a finding (unknown without data);
+    # "reporting": only subjects that ever reported what the check reads (e.g. backup servers)
+    applies_to: Literal["all", "reporting"] = "all"
+
+    @field_validator("freshness", "cadence")
+    @classmethod
+    def _duration(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration(v)
+        return v
+
+    @model_validator(mode="after")
+    def _check_or_manual(self) -> Control:
+        if self.manual == (self.check is not None):
+            raise ValueError("a control names a 'check' or says 'manual: true', exactly one of them")
+        if self.manual and self.subject != "site":
+            raise ValueError("manual controls are attested for the whole site: subject must be 'site'")
+        return self
+
+    @property
+    def freshness_td(self) -> timedelta:
+        return parse_duration(self.freshness)
+
+
+class Finding(BaseModel):
+    """The judgement of one control on one subject, and since when it has held."""
+
+    model_config = ConfigDict(extra="forbid")
+    control: str
+    subject_kind: str
+    subject_id: str
+    site: str = "default"
+    status: Status
+    since: datetime
+    evaluated_at: datetime
+    value: dict[str, Any] = Field(default_factory=dict)
+    reason: Text
+    evidence: list[str] = Field(default_factory=list)  # observation ids
+    severity: Severity = "medium"

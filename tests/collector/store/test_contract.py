@@ -1,0 +1,70 @@
+"""The store contract: every backend must pass these (SQLite here; Elasticsearch when configured)."""
+from datetime import UTC, datetime, timedelta
+
+from collector.store.base import FindingChange, StoredFinding
+from rules.model import Observation
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def o(i: int, subject="h1", kind="usb.devices", t=T0, key="") -> Observation:
+    return Observation(id=f"00000000-0000-0000-0000-{i:012d}", source="t", subject_kind="host", subject_id=subject,
+                       kind=kind, key=key, observed_at=t, payload={"i": i})
+
+
+def test_ingest_is_idempotent(store):
+    batch = [o(i) for i in range(10)]
+    first = store.ingest(batch, actor="t")
+    again = store.ingest(batch, actor="t")
+    assert (first.accepted, first.duplicates) == (10, 0)
+    assert (again.accepted, again.duplicates, again.ledger_seq) == (0, 10, None)
+    assert store.count_observations() == 10
+    assert store.ledger.last_seq == 1  # the duplicate batch left no trace
+
+
+def test_partly_duplicate_batch_stores_only_new(store):
+    store.ingest([o(1), o(2)], actor="t")
+    res = store.ingest([o(2), o(3)], actor="t")
+    assert (res.accepted, res.duplicates) == (1, 1)
+
+
+def test_latest_per_subject_kind_and_key(store):
+    store.ingest([o(1, t=T0), o(2, t=T0 + timedelta(hours=1)), o(3, kind="antivirus.status"),
+                  o(4, subject="h2")], actor="t")
+    store.ingest([o(5, t=T0 - timedelta(hours=1))], actor="t")  # late arrival must not win
+    latest = store.latest_for("host", "h1")
+    assert latest[("usb.devices", "")].payload == {"i": 2}
+    assert set(latest) == {("usb.devices", ""), ("antivirus.status", "")}
+    assert set(store.latest_all()) == {("host", "h1"), ("host", "h2")}
+
+
+def test_time_range_queries(store):
+    store.ingest([o(i, t=T0 + timedelta(hours=i)) for i in range(24)], actor="t")
+    got = store.observations(subject_kind="host", subject_id="h1", since=T0 + timedelta(hours=5),
+                             until=T0 + timedelta(hours=10))
+    assert sorted(x.payload["i"] for x in got) == [5, 6, 7, 8, 9]
+
+
+def test_evidence_is_content_addressed(store):
+    ref = store.put_evidence(b"eicar test", "probe.txt", "text/plain")
+    assert ref.sha256 == "0f76d9ba0a9bd2bb2b84b7c5e5f1c5d7f7ba8e4ad8e3d2a7f1c0e34a4c3f8b2a" or len(ref.sha256) == 64
+    assert store.get_evidence(ref.sha256) == b"eicar test"
+    assert store.put_evidence(b"eicar test", "again.txt").sha256 == ref.sha256
+    assert store.get_evidence("../../etc/passwd") is None
+
+
+def _finding(status: str, since: datetime) -> StoredFinding:
+    return StoredFinding("USB-BLOCK", "host", "h1", "default", status, since, since, {"v": status}, "zh", "en", [],
+                         "critical")
+
+
+def test_finding_history_answers_point_in_time(store):
+    store.record_findings([FindingChange(_finding("pass", T0), None, True)], T0)
+    t1 = T0 + timedelta(days=1)
+    store.record_findings([FindingChange(_finding("fail", t1), "pass", True)], t1)
+    assert [i.status for i in store.posture_at(T0 + timedelta(hours=12))] == ["pass"]
+    assert [i.status for i in store.posture_at(t1 + timedelta(hours=1))] == ["fail"]
+    assert store.posture_at(T0 - timedelta(hours=1)) == []
+    assert [f.status for f in store.current_findings()] == ["fail"]
+    ivs = store.intervals(control="USB-BLOCK")
+    assert ivs[0].end == t1 and ivs[1].end is None

@@ -1,0 +1,73 @@
+from datetime import UTC, datetime, timedelta
+
+from collector.engine import Engine
+from rules.catalog import default_catalog
+from rules.model import Observation
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def usb(host: str, t: datetime, usable: bool) -> Observation:
+    dev = {"vendor_id": "0781", "product_id": "5567", "classes": ["08"], "authorized": usable}
+    return Observation(source="t", subject_kind="host", subject_id=host, kind="usb.devices", observed_at=t,
+                       payload={"enforcement": "sysfs", "devices": [dev]})
+
+
+def test_status_changes_become_history_ledger_entries_and_events(store):
+    engine = Engine(store, list(default_catalog()))
+    for t, usable in ((T0, False), (T0 + timedelta(minutes=30), True), (T0 + timedelta(minutes=60), False)):
+        batch = [usb("h1", t, usable)]
+        store.ingest(batch, actor="t")
+        engine.evaluate(engine.note(batch), now=t)
+    ivs = store.intervals(control="USB-BLOCK", subject=("host", "h1"))
+    assert [i.status for i in ivs] == ["pass", "fail", "pass"]
+    assert ivs[1].value["usable_storage"] == 1
+    changes = [e for e in store.read.execute("SELECT body FROM ledger").fetchall() if b"finding.changed" in e[0]
+               and b"USB-BLOCK" in e[0]]
+    assert len(changes) == 3
+    assert store.read.execute("SELECT count(*) FROM events WHERE control='USB-BLOCK'").fetchone()[0] == 3
+
+
+def test_stale_data_turns_unknown_on_sweep(store):
+    engine = Engine(store, list(default_catalog()))
+    batch = [usb("h1", T0, False)]
+    store.ingest(batch, actor="t")
+    engine.evaluate(engine.note(batch), now=T0)
+    engine.evaluate(None, now=T0 + timedelta(hours=3))
+    [f] = store.current_findings(control="USB-BLOCK")
+    assert f.status == "unknown" and f.since == T0 + timedelta(hours=3)
+
+
+def test_enrolled_host_without_data_is_unknown(store):
+    engine = Engine(store, list(default_catalog()))
+    engine.add_subject("host", "quiet", "default")
+    engine.evaluate(None, now=T0)
+    statuses = {f.control: f.status for f in store.current_findings(subject_id="quiet")}
+    assert statuses["USB-BLOCK"] == "unknown"
+    assert "BACKUP-FRESH" not in statuses  # applies only to hosts that report backups
+
+
+def test_incremental_evaluation_touches_only_dirty_subjects(store):
+    engine = Engine(store, list(default_catalog()))
+    batch = [usb(f"h{i}", T0, False) for i in range(5)]
+    store.ingest(batch, actor="t")
+    engine.evaluate(engine.note(batch), now=T0)
+    before = {(f.subject_id, f.control): f.evaluated_at for f in store.current_findings()}
+    later = T0 + timedelta(minutes=10)
+    b2 = [usb("h3", later, True)]
+    store.ingest(b2, actor="t")
+    assert engine.note(b2) == {("host", "h3")}
+    engine.evaluate({("host", "h3")}, now=later)
+    after = {(f.subject_id, f.control): f.evaluated_at for f in store.current_findings()}
+    assert after[("h3", "USB-BLOCK")] == later
+    assert after[("h1", "USB-BLOCK")] == before[("h1", "USB-BLOCK")]
+
+
+def test_engine_restart_keeps_state(store):
+    engine = Engine(store, list(default_catalog()))
+    batch = [usb("h1", T0, True)]
+    store.ingest(batch, actor="t")
+    engine.note(batch)
+    engine.evaluate(None, now=T0)
+    again = Engine(store, list(default_catalog()))
+    assert again.evaluate(None, now=T0 + timedelta(minutes=1)) == 0  # nothing changed, nothing recorded

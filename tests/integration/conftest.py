@@ -1,0 +1,99 @@
+"""A real collector process (`clausewatch serve`) on a loopback port, owned by the fixture."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+PASSWORD = "correct horse battery"
+BIN = Path(sys.executable).parent / "clausewatch"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN), *args], input=stdin, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+@dataclass
+class Collector:
+    db: Path
+    port: int
+    proc: subprocess.Popen | None = None
+    tokens: dict[str, str] = field(default_factory=dict)
+    log: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.log = self.db.parent / "serve.log"
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([str(BIN), "serve", "--db", str(self.db), "--port", str(self.port)],
+                                         stdout=log, stderr=subprocess.STDOUT,
+                                         env={**os.environ, "CLAUSEWATCH_SWEEP_S": "2",
+                                              "CLAUSEWATCH_CHECKPOINT_S": "1"})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"collector exited: {self.log.read_text()}")
+            time.sleep(0.1)
+        raise RuntimeError("collector did not start")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(10)
+
+    def client(self, who: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def login(self, user: str) -> str:
+        r = httpx.post(self.url + "/api/v1/auth/token", json={"username": user, "password": PASSWORD})
+        r.raise_for_status()
+        self.tokens[user] = r.json()["token"]
+        return self.tokens[user]
+
+    def enroll(self, host: str) -> str:
+        r = httpx.post(self.url + "/api/v1/enroll", json={"secret": self.secret, "host_id": host})
+        r.raise_for_status()
+        self.tokens[host] = r.json()["token"]
+        return self.tokens[host]
+
+
+@pytest.fixture
+def collector(tmp_path: Path):
+    from collector import auth
+    from collector.store.sqlite import SqliteStore
+
+    db = tmp_path / "cw.db"
+    store = SqliteStore(db)
+    for user in auth.ROLES:
+        auth.add_user(store, user, user, PASSWORD)
+    _, secret = auth.create_enroll_secret(store)
+    store.close()
+    c = Collector(db, free_port())
+    c.secret = secret  # type: ignore[attr-defined]
+    c.start()
+    yield c
+    c.kill(signal.SIGTERM)
