@@ -136,15 +136,15 @@ class EngineWorker(threading.Thread):
         super().__init__(name="clausewatch-engine", daemon=True)
         self.engine = engine
         self.sweep_s, self.checkpoint_s = sweep_s, checkpoint_s
-        self._dirty: set[Subject] = set()
+        self._pending: list[Observation] = []
         self._cv = threading.Condition()
         self._stop = threading.Event()
         self.evaluations = 0
 
     def submit(self, observations: Sequence[Observation]) -> None:
-        dirty = self.engine.note(observations)
+        """Queue new observations; the worker folds them in, so ingest never waits on evaluation."""
         with self._cv:
-            self._dirty |= dirty
+            self._pending.extend(observations)
             self._cv.notify()
 
     def stop(self) -> None:
@@ -159,10 +159,11 @@ class EngineWorker(threading.Thread):
         last_cp_seq = -1
         while not self._stop.is_set():
             with self._cv:
-                if not self._dirty:
+                if not self._pending:
                     self._cv.wait(timeout=1.0)
-                dirty, self._dirty = self._dirty, set()
+                pending, self._pending = self._pending, []
             try:
+                dirty = self.engine.note(pending) if pending else set()
                 mono = time.monotonic()
                 if mono - last_sweep >= self.sweep_s:
                     self.engine.evaluate(None)

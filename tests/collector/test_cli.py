@@ -58,7 +58,8 @@ def test_demo_history_then_ledger_verify_and_posture(tmp_path: Path):
 
     conn = sqlite3.connect(db)
     conn.execute("UPDATE ledger SET body = CAST(replace(CAST(body AS TEXT), '\"to\":\"fail\"', '\"to\":\"pass\"')"
-                 " AS BLOB) WHERE seq = (SELECT min(seq) FROM ledger WHERE CAST(body AS TEXT) LIKE '%\"to\":\"fail\"%')")
+                 " AS BLOB) WHERE seq = (SELECT min(seq) FROM ledger"
+                 " WHERE CAST(body AS TEXT) LIKE '%\"to\":\"fail\"%')")
     conn.commit()
     bad = cli("ledger", "verify", "--db", str(db))
     assert bad.returncode == 1 and "altered" in bad.stdout
