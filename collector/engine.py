@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from collector.store.base import FindingChange, StoredFinding
@@ -45,9 +45,10 @@ class Engine:
         self.listeners: list[ChangeListener] = []
 
     # -- feeding ------------------------------------------------------------------------------------
-    def note(self, observations: Iterable[Observation]) -> set[Subject]:
-        """Take new observations into the in-memory view; return the subjects to re-evaluate."""
-        dirty: set[Subject] = set()
+    def note(self, observations: Iterable[Observation]) -> dict[Subject, set[str]]:
+        """Take new observations into the in-memory view; return each subject to re-evaluate with
+        the observation kinds that changed for it (so only the controls reading them run)."""
+        dirty: dict[Subject, set[str]] = defaultdict(set)
         kinds: set[str] = set()
         with self._lock:
             for o in observations:
@@ -57,32 +58,45 @@ class Engine:
                 if prev is None or o.observed_at >= prev.observed_at:
                     cur[(o.kind, o.key)] = o
                 self.sites.setdefault(subj, o.site)
-                dirty.add(subj)
+                dirty[subj].add(o.kind)
                 kinds.add(o.kind)
             for k in kinds:
                 for subject_kind in self.related_kinds.get(k, ()):
-                    dirty.update(s for s in self.sites if s[0] == subject_kind)
-        return dirty
+                    for s in self.sites:
+                        if s[0] == subject_kind:
+                            dirty[s].add(k)
+        return dict(dirty)
 
     def add_subject(self, kind: str, subject_id: str, site: str) -> None:
         with self._lock:
             self.sites.setdefault((kind, subject_id), site)
 
     # -- judging ------------------------------------------------------------------------------------
-    def evaluate(self, subjects: Iterable[Subject] | None = None, now: datetime | None = None) -> int:
-        """Re-evaluate the given subjects (all when None); record changes; return how many changed."""
+    def evaluate(self, subjects: Mapping[Subject, set[str]] | Iterable[Subject] | None = None,
+                 now: datetime | None = None) -> int:
+        """Re-evaluate subjects (all when None; with a mapping, only the controls reading the changed
+        kinds); record changes; return how many statuses changed."""
         now = now or datetime.now(UTC)
         with self._lock:
-            targets = list(self.sites) if subjects is None else [s for s in set(subjects) if s in self.sites]
-            by_kind = self._latest_by_kind()
+            if subjects is None:
+                targets: dict[Subject, set[str] | None] = dict.fromkeys(self.sites)
+            elif isinstance(subjects, Mapping):
+                targets = {s: set(k) for s, k in subjects.items() if s in self.sites}
+            else:
+                targets = {s: None for s in subjects if s in self.sites}
+            by_kind: dict[str, list[Observation]] | None = None
             changes: list[FindingChange] = []
-            for subject in targets:
+            for subject, changed in targets.items():
                 latest = self.latest.get(subject, {})
                 present = {k for k, _ in latest}
                 for control, spec in self.by_subject_kind.get(subject[0], ()):
+                    if changed is not None and not changed & spec.reads:
+                        continue
                     if control.applies_to == "reporting" and not present & set(spec.kinds):
                         continue
-                    related = {k: by_kind.get(k, []) for k in spec.related}
+                    if spec.related and by_kind is None:
+                        by_kind = self._latest_by_kind()
+                    related = {k: by_kind.get(k, []) for k in spec.related} if by_kind else {}
                     res = evaluate_one(control, spec, subject, latest, now, related)
                     change = self._compare(control, subject, res, now)
                     if change is not None:
@@ -132,10 +146,13 @@ class Engine:
 class EngineWorker(threading.Thread):
     """Evaluates dirty subjects as they arrive, sweeps for staleness, checkpoints the ledger."""
 
-    def __init__(self, engine: Engine, *, sweep_s: float = 60.0, checkpoint_s: float = 10.0):
+    def __init__(self, engine: Engine, *, sweep_s: float = 60.0, checkpoint_s: float = 10.0,
+                 coalesce_s: float = 0.2):
         super().__init__(name="clausewatch-engine", daemon=True)
         self.engine = engine
         self.sweep_s, self.checkpoint_s = sweep_s, checkpoint_s
+        # Under a stream of batches, wait this long to fold several into one evaluation round.
+        self.coalesce_s = coalesce_s
         self._pending: list[Observation] = []
         self._cv = threading.Condition()
         self._stop = threading.Event()
@@ -161,9 +178,12 @@ class EngineWorker(threading.Thread):
             with self._cv:
                 if not self._pending:
                     self._cv.wait(timeout=1.0)
+            if self._pending:
+                self._stop.wait(self.coalesce_s)
+            with self._cv:
                 pending, self._pending = self._pending, []
             try:
-                dirty = self.engine.note(pending) if pending else set()
+                dirty = self.engine.note(pending) if pending else {}
                 mono = time.monotonic()
                 if mono - last_sweep >= self.sweep_s:
                     self.engine.evaluate(None)

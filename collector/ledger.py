@@ -56,6 +56,21 @@ class Ledger:
         self.last_seq, self.last_hash = seq, digest
         return LedgerEntry(seq, digest.hex(), body)
 
+    def append_many(self, conn: sqlite3.Connection, items: list[tuple[str, str, dict[str, Any]]],
+                    ts: datetime | None = None) -> list[LedgerEntry]:
+        """Append (type, actor, data) entries in order with one statement."""
+        stamp = ts or datetime.now(UTC)
+        out = []
+        seq, prev = self.last_seq, self.last_hash
+        for type_, actor, data in items:
+            seq += 1
+            body = entry_body(seq, stamp, type_, actor, data)
+            prev = hashlib.sha256(prev + body).digest()
+            out.append(LedgerEntry(seq, prev.hex(), body))
+        conn.executemany("INSERT INTO ledger(seq, hash, body) VALUES (?, ?, ?)", [(e.seq, e.hash, e.body) for e in out])
+        self.last_seq, self.last_hash = seq, prev
+        return out
+
     def rollback_to(self, conn: sqlite3.Connection) -> None:
         """Re-read the head after a rolled-back transaction."""
         self.__init__(conn)  # type: ignore[misc]

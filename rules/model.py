@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -32,6 +33,7 @@ _KIND_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _DURATION_RE = re.compile(r"^(\d+)(s|m|h|d)$")
 
 
+@lru_cache(maxsize=256)
 def parse_duration(text: str) -> timedelta:
     """'90s', '15m', '2h', '3d' -> timedelta; raises ValueError naming the accepted form."""
     m = _DURATION_RE.match(text.strip())

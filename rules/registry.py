@@ -95,6 +95,11 @@ class CheckSpec:
     params: Mapping[str, Any] = field(default_factory=dict)  # defaults a control may override
     doc: str = ""
 
+    @property
+    def reads(self) -> frozenset[str]:
+        """Every observation kind whose change can alter this check's verdict."""
+        return frozenset(self.kinds) | frozenset(self.related)
+
 
 _REGISTRY: dict[str, CheckSpec] = {}
 _loaded = False

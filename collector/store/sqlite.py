@@ -241,35 +241,36 @@ class SqliteStore:
     def record_findings(self, changes: Sequence[FindingChange], now: datetime) -> int:
         """Upsert findings; for each status change close the open interval, open a new one, and
         append the change to the ledger and the event log. Returns the number of status changes."""
-        n = 0
+        rows, moved = [], []
+        for ch in changes:
+            f = ch.finding
+            rows.append((f.control, f.subject_kind, f.subject_id, f.site, f.status, _ts(f.since), _ts(f.evaluated_at),
+                         canonical(f.value).decode(), f.reason_zh, f.reason_en, canonical(f.evidence).decode(),
+                         f.severity))
+            if ch.status_changed:
+                moved.append((ch, rows[-1]))
         with self.write() as conn:
-            for ch in changes:
-                f = ch.finding
-                value, evidence = canonical(f.value).decode(), canonical(f.evidence).decode()
-                conn.execute(
-                    "INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (f.control, f.subject_kind, f.subject_id, f.site, f.status, _ts(f.since), _ts(f.evaluated_at),
-                     value, f.reason_zh, f.reason_en, evidence, f.severity))
-                if not ch.status_changed:
-                    continue
-                n += 1
-                entry = self.ledger.append(conn, "finding.changed", "engine", {
-                    "control": f.control, "subject_kind": f.subject_kind, "subject_id": f.subject_id,
-                    "site": f.site, "from": ch.previous_status, "to": f.status, "since": f.since.isoformat(),
-                    "value": f.value, "reason": f.reason_en, "evidence": f.evidence[:20]}, ts=now)
-                conn.execute("UPDATE finding_intervals SET end = ? WHERE control = ? AND subject_kind = ? AND"
-                             " subject_id = ? AND end IS NULL", (_ts(f.since), f.control, f.subject_kind,
-                                                                  f.subject_id))
-                conn.execute("INSERT INTO finding_intervals (control, subject_kind, subject_id, site, status,"
+            conn.executemany("INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            if not moved:
+                return 0
+            entries = self.ledger.append_many(conn, [("finding.changed", "engine", {
+                "control": ch.finding.control, "subject_kind": ch.finding.subject_kind,
+                "subject_id": ch.finding.subject_id, "site": ch.finding.site, "from": ch.previous_status,
+                "to": ch.finding.status, "since": ch.finding.since.isoformat(), "value": ch.finding.value,
+                "reason": ch.finding.reason_en, "evidence": ch.finding.evidence[:20]}) for ch, _ in moved], ts=now)
+            conn.executemany("UPDATE finding_intervals SET end = ? WHERE control = ? AND subject_kind = ? AND"
+                             " subject_id = ? AND end IS NULL",
+                             [(r[5], r[0], r[1], r[2]) for ch, r in moved if ch.previous_status is not None])
+            conn.executemany("INSERT INTO finding_intervals (control, subject_kind, subject_id, site, status,"
                              " start, end, value, reason_zh, reason_en, evidence, ledger_seq)"
                              " VALUES (?,?,?,?,?,?,NULL,?,?,?,?,?)",
-                             (f.control, f.subject_kind, f.subject_id, f.site, f.status, _ts(f.since), value,
-                              f.reason_zh, f.reason_en, evidence, entry.seq))
-                conn.execute("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
+                             [(*r[:6], r[7], r[8], r[9], r[10], e.seq)
+                              for (_, r), e in zip(moved, entries, strict=True)])
+            conn.executemany("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
                              " to_status, detail, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                             (_ts(now), "finding.changed", f.control, f.subject_kind, f.subject_id, f.site,
-                              ch.previous_status, f.status, f.reason_en, entry.seq))
-        return n
+                             [(_ts(now), "finding.changed", r[0], r[1], r[2], r[3], ch.previous_status, r[4], r[9],
+                               e.seq) for (ch, r), e in zip(moved, entries, strict=True)])
+        return len(moved)
 
     def intervals(self, *, control: str | None = None, subject: tuple[str, str] | None = None,
                   start: datetime | None = None, end: datetime | None = None) -> list[Interval]:

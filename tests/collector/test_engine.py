@@ -56,7 +56,7 @@ def test_incremental_evaluation_touches_only_dirty_subjects(store):
     later = T0 + timedelta(minutes=10)
     b2 = [usb("h3", later, True)]
     store.ingest(b2, actor="t")
-    assert engine.note(b2) == {("host", "h3")}
+    assert engine.note(b2) == {("host", "h3"): {"usb.devices"}}
     engine.evaluate({("host", "h3")}, now=later)
     after = {(f.subject_id, f.control): f.evaluated_at for f in store.current_findings()}
     assert after[("h3", "USB-BLOCK")] == later
@@ -71,3 +71,17 @@ def test_engine_restart_keeps_state(store):
     engine.evaluate(None, now=T0)
     again = Engine(store, list(default_catalog()))
     assert again.evaluate(None, now=T0 + timedelta(minutes=1)) == 0  # nothing changed, nothing recorded
+
+
+def test_incremental_evaluation_runs_only_controls_reading_the_changed_kinds(store):
+    engine = Engine(store, list(default_catalog()))
+    engine.add_subject("host", "h1", "default")
+    engine.evaluate(None, now=T0)
+    before = {f.control: f.evaluated_at for f in store.current_findings(subject_id="h1")}
+    later = T0 + timedelta(minutes=5)
+    batch = [usb("h1", later, True)]
+    store.ingest(batch, actor="t")
+    engine.evaluate(engine.note(batch), now=later)
+    after = {f.control: f.evaluated_at for f in store.current_findings(subject_id="h1")}
+    assert after["USB-BLOCK"] == later
+    assert after["AV-FRESH"] == before["AV-FRESH"]  # antivirus data did not change: not re-run
