@@ -1,0 +1,1 @@
+"""Endpoint agent: probes, enforcement, osquery integration, spool and shipper."""

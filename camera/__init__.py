@@ -1,0 +1,1 @@
+"""Camera ingest: stream health and tamper detection, coverage, retention."""
