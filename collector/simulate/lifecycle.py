@@ -16,7 +16,7 @@ MANUAL = {  # control -> (days of validity from upload, uploaded on day)
 
 @source("batches")
 def batches(site: SimSite, t: datetime) -> list[Observation]:
-    if t != site.start and t.hour != 0:
+    if not site.daily(t, 0):
         return []
     out = []
     for n, (start_day, end_day) in enumerate([(-40, 10), (-5, 60)], start=1):
@@ -31,7 +31,7 @@ def batches(site: SimSite, t: datetime) -> list[Observation]:
 
 @source("scans")
 def scans(site: SimSite, t: datetime) -> list[Observation]:
-    if t.hour != 1:
+    if not site.daily(t, 1):
         return []
     out = []
     first_batch = f"B{site.start:%Y%m}-01"
@@ -49,7 +49,7 @@ def scans(site: SimSite, t: datetime) -> list[Observation]:
 
 @source("calls")
 def calls(site: SimSite, t: datetime) -> list[Observation]:
-    if t.hour != 22:
+    if not site.daily(t, 22):
         return []
     d = int(site.day(t))
     counts = {"outside_hours": 2 if d % 9 == 4 else 0, "no_recording": 1 if d == 13 else 0,
@@ -64,7 +64,7 @@ def calls(site: SimSite, t: datetime) -> list[Observation]:
 
 @source("accounts")
 def accounts(site: SimSite, t: datetime) -> list[Observation]:
-    if t.hour != 22:
+    if not site.daily(t, 22):
         return []
     d = int(site.day(t))
     counts = {"shared_account": 1 if d == 19 else 0, "generic_account": 0, "departed_user_active": 0,
@@ -79,7 +79,7 @@ def manual(site: SimSite, t: datetime) -> list[Observation]:
     out = []
     for control, (valid_days, day) in MANUAL.items():
         when = site.start + timedelta(days=day)
-        if abs((t - when).total_seconds()) < 1800 or (t == site.start and day == 0):
+        if when <= t < when + site.step or (t == site.start and day == 0):
             out.append(site.obs(when, "site", site.site, "manual.evidence", {
                 "control": control, "valid_until": (when + timedelta(days=valid_days)).isoformat(),
                 "filename": f"{control.lower()}.pdf", "sha256": None, "uploaded_by": "manager"},

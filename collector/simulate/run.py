@@ -19,6 +19,7 @@ def write_history(store: SqliteStore, engine: Engine, site: SimSite, end: dateti
                   progress: Callable[[int, int], None] | None = None) -> int:
     """Snapshot the site every `step` from site.start to `end`, evaluating as of each step."""
     total_steps = int((end - site.start) / step) + 1
+    site.step = step
     t, n, i = site.start, 0, 0
     for host in site.hosts:
         engine.add_subject("host", host, site.site)
@@ -49,6 +50,7 @@ class LiveFeeder(threading.Thread):
         self.base_url, self.site = base_url, site
         self.enroll_secret, self.source_token = enroll_secret, source_token
         self.interval_s = interval_s
+        site.step = timedelta(seconds=interval_s)
         self.stop_event = threading.Event()
         self.tokens: dict[str, str] = {}
 

@@ -21,6 +21,14 @@ class SimSite:
     site: str = "default"
     seed: int = 7
     start: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(days=30))
+    step: timedelta = timedelta(hours=1)  # time between snapshots; daily sources fire once a day
+
+    def daily(self, t: datetime, hour: int) -> bool:
+        """True for the one snapshot of each day that first reaches `hour` o'clock (UTC)."""
+        mark = t.replace(hour=hour, minute=0, second=0, microsecond=0)
+        if mark > t:
+            mark -= timedelta(days=1)
+        return t - self.step < mark <= t or t == self.start
 
     @property
     def hosts(self) -> list[str]:
@@ -49,8 +57,11 @@ class SimSite:
     def obs(self, t: datetime, subject_kind: str, subject_id: str, kind: str, payload: dict, *,
             source: str, key: str = "", seq: int | None = None) -> Observation:
         oid = uuid.uuid5(_NS, f"{self.site}|{subject_kind}|{subject_id}|{kind}|{key}|{t.isoformat()}")
-        return Observation(id=str(oid), source=source, site=self.site, subject_kind=subject_kind,  # type: ignore[arg-type]
-                           subject_id=subject_id, kind=kind, key=key, observed_at=t, seq=seq, payload=payload)
+        # model_construct: the simulator's own output is valid by construction; validation would
+        # dominate the time it takes to write months of history.
+        return Observation.model_construct(id=str(oid), source=source, site=self.site, subject_kind=subject_kind,
+                                           subject_id=subject_id, kind=kind, key=key, observed_at=t, seq=seq,
+                                           payload=payload, received_at=None, evidence=[])
 
     def snapshot(self, t: datetime, sources: list[str] | None = None) -> list[Observation]:
         out: list[Observation] = []

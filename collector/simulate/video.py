@@ -29,7 +29,7 @@ def cameras(site: SimSite, t: datetime) -> list[Observation]:
             "online": True, "fps": round(12.5 + r.random(), 2), "frames": 30, "faults": faults,
             "metrics": {"luma_mean": round(90 + r.random() * 20, 1), "laplacian_var": round(300 + r.random() * 50)}},
             source="camera-worker"))
-        if t.hour == 2 or t == site.start:
+        if site.daily(t, 2):
             days = 41.0 if cam == short else 92.0 + site.day(t)
             out.append(site.obs(t, "camera", cam, "camera.retention", {
                 "oldest": (t - timedelta(days=days)).isoformat(), "newest": t.isoformat(), "days": days,
