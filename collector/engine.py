@@ -147,7 +147,7 @@ class EngineWorker(threading.Thread):
     """Evaluates dirty subjects as they arrive, sweeps for staleness, checkpoints the ledger."""
 
     def __init__(self, engine: Engine, *, sweep_s: float = 60.0, checkpoint_s: float = 10.0,
-                 coalesce_s: float = 0.2):
+                 coalesce_s: float = 0.5):
         super().__init__(name="clausewatch-engine", daemon=True)
         self.engine = engine
         self.sweep_s, self.checkpoint_s = sweep_s, checkpoint_s

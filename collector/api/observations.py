@@ -5,7 +5,6 @@ import time
 from datetime import datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -15,7 +14,13 @@ from collector.deps import Reader, StateDep, require
 from rules.model import Observation
 
 router = APIRouter(prefix="/api/v1", tags=["observations"])
-_batch = TypeAdapter(list[Observation])
+
+
+class IngestBody(BaseModel):
+    observations: list[Observation]
+
+
+_body = TypeAdapter(IngestBody)
 
 
 class IngestResponse(BaseModel):
@@ -34,6 +39,8 @@ def _validation_detail(e: ValidationError) -> list[dict[str, Any]]:
     out = []
     for err in e.errors()[:50]:
         loc = list(err["loc"])
+        if loc[:1] == ["observations"]:
+            loc = loc[1:]
         index = loc[0] if loc and isinstance(loc[0], int) else None
         field = ".".join(str(p) for p in loc[1:]) if index is not None else ".".join(str(p) for p in loc)
         out.append({"index": index, "field": field, "message": err["msg"],
@@ -58,20 +65,17 @@ async def post_observations(request: Request, state: StateDep,
     if len(body) > limit:
         raise _reject(state, 413, f"body of {len(body)} bytes exceeds the limit of {limit} bytes")
     try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError as e:
-        raise _reject(state, 422, f"body is not JSON: {e}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("observations"), list):
-        raise _reject(state, 422, 'body must be {"observations": [...]}')
-    raw = doc["observations"]
-    if len(raw) > state.settings.max_batch:
-        raise _reject(state, 413, f"batch of {len(raw)} observations exceeds the limit of {state.settings.max_batch}")
-    if not raw:
-        raise _reject(state, 422, "batch is empty")
-    try:
-        batch = _batch.validate_python(raw)
+        batch = _body.validate_json(body).observations  # one pass in pydantic-core, no dict round trip
     except ValidationError as e:
+        if any(err["type"] == "json_invalid" for err in e.errors()):
+            raise _reject(state, 422, f"body is not JSON: {e.errors()[0]['msg']}") from None
+        if any(err["loc"][:1] != ("observations",) or len(err["loc"]) == 1 for err in e.errors()):
+            raise _reject(state, 422, 'body must be {"observations": [...]}') from None
         raise _reject(state, 422, _validation_detail(e)) from None
+    if len(batch) > state.settings.max_batch:
+        raise _reject(state, 413, f"batch of {len(batch)} observations exceeds the limit of {state.settings.max_batch}")
+    if not batch:
+        raise _reject(state, 422, "batch is empty")
     for i, o in enumerate(batch):
         if not principal.may_write(o.subject_kind, o.subject_id):
             raise _reject(state, 403, f"observations[{i}]: {principal.actor} may not write "

@@ -24,7 +24,6 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX obs_subject_kind_time ON observations (subject_kind, subject_id, kind, observed_at);
     CREATE INDEX obs_time ON observations (observed_at);
-    CREATE INDEX obs_batch ON observations (batch);
     CREATE INDEX obs_kind_time ON observations (kind, observed_at);
     CREATE TABLE latest (
         subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
