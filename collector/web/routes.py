@@ -107,7 +107,10 @@ def switch_lang(lang: str, request: Request, state: StateDep, user: WebUser) -> 
     lang = "en" if lang == "en" else "zh"
     auth.set_lang(state.store, user.name, lang)
     back = request.headers.get("referer") or "/"
-    resp = RedirectResponse(back if back.startswith(str(request.base_url)) or back.startswith("/") else "/", 303)
+    base = str(request.base_url)
+    if back.startswith(base):
+        back = "/" + back[len(base):]
+    resp = RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/", 303)
     resp.set_cookie("cw_lang", lang, samesite="lax", secure=state.settings.secure_cookies)
     return resp
 
