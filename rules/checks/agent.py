@@ -80,6 +80,8 @@ def antivirus_fresh(inp: CheckInput) -> Verdict:
         return failed("未安装防病毒软件", "no antivirus installed")
     sig = _ts(p.get("signature_time"))
     if sig is None:
+        if "databases" in p and not p["databases"]:
+            return failed("未找到病毒库文件", "no signature database found")
         return unknown("无法读取病毒库时间", "signature time unreadable")
     age = (inp.now - sig).total_seconds() / 86400
     value: dict = {"signature_age_days": round(age, 2), "scheduled_scan": bool(p.get("scheduled_scan"))}
