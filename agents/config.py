@@ -22,7 +22,7 @@ class CollectorConfig(_Section):
     url: str | None = None  # e.g. https://collector.site:8443; None: observations stay in the spool
     enroll_secret: str | None = None
     enroll_secret_file: Path | None = None
-    token_file: Path = Path("/var/lib/clausewatch/agent.token")
+    token_file: Path = Path("/var/lib/clausewatch/agent.token")  # keep it readable by root only
     ca_file: Path | None = None
     timeout_s: float = Field(default=10.0, gt=0)
     batch_size: int = Field(default=500, ge=1, le=5000)
@@ -70,6 +70,14 @@ class SoftwareConfig(_Section):
     include_packages: bool = False
 
 
+class PathsConfig(_Section):
+    """Where the host's file systems are (a containerised agent sees the host's under a mount)."""
+
+    sysfs: Path = Path("/sys")
+    proc: Path = Path("/proc")
+    root: Path = Path("/")
+
+
 class AgentConfig(_Section):
     host_id: str | None = None  # default: /etc/machine-id
     site: str = "default"
@@ -77,6 +85,8 @@ class AgentConfig(_Section):
     state_dir: Path = Path("/var/lib/clausewatch")
     spool_max_bytes: int = Field(default=DEFAULT_SPOOL_BYTES, ge=1024 * 1024)
     osquery: bool = True
+    tamper_hold_s: float = Field(default=86400.0, ge=0)  # how long heartbeats keep reporting a tamper
+    paths: PathsConfig = Field(default_factory=PathsConfig)
     collector: CollectorConfig = Field(default_factory=CollectorConfig)
     usb: UsbConfig = Field(default_factory=UsbConfig)
     antivirus: AntivirusConfig = Field(default_factory=AntivirusConfig)
