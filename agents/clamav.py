@@ -95,11 +95,23 @@ def clamd_command(sock_path: Path, command: bytes, timeout_s: float = 3.0) -> by
         return None
 
 
-def _clamd_scan(sock_path: Path, path: Path, timeout_s: float) -> tuple[bool, str]:
-    answer = clamd_command(sock_path, b"SCAN " + str(path).encode(), timeout_s)
-    if answer is None:
-        return False, f"clamd at {sock_path} did not answer"
-    text = answer.decode(errors="replace")
+def clamd_scan_fd(sock_path: Path, path: Path, timeout_s: float) -> tuple[bool, str]:
+    """Pass the open file to clamd (FILDES), so clamd need not be able to read our directory."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout_s)
+            s.connect(str(sock_path))
+            s.sendall(b"zFILDES\0")
+            socket.send_fds(s, [b"\0"], [fd])
+            chunks = []
+            while chunk := s.recv(4096):
+                chunks.append(chunk)
+    except OSError as e:
+        return False, f"clamd at {sock_path}: {e.strerror or e}"
+    finally:
+        os.close(fd)
+    text = b"".join(chunks).rstrip(b"\0\n").decode(errors="replace")
     return text.endswith("FOUND"), text
 
 
@@ -114,7 +126,7 @@ def eicar_test(run: Runner, sock_path: Path | None, db_dirs: list[Path], timeout
         os.chmod(path, 0o644)  # clamd runs as its own user
         started = time.perf_counter()
         if sock_path is not None and clamd_command(sock_path, b"PING", 2.0) == b"PONG":
-            detected, detail = _clamd_scan(sock_path, path, timeout_s)
+            detected, detail = clamd_scan_fd(sock_path, path, timeout_s)
             engine = "clamd"
         else:
             argv = ["clamscan", "--no-summary", *[f"--database={d}" for d in db_dirs], str(path)]

@@ -91,29 +91,29 @@ def read_devices(sysfs: Path) -> list[UsbDevice]:
     return out
 
 
+def _udev_attr(attrs: Any, key: str) -> str:
+    try:
+        return str(attrs.asstring(key)).strip()
+    except (KeyError, UnicodeDecodeError):
+        return ""
+
+
 def udev_devices(context: Any) -> list[UsbDevice]:
     """The same inventory through libudev (pyudev), as udev sees it."""
     out = []
     for d in context.list_devices(subsystem="usb", DEVTYPE="usb_device"):
         if d.sys_name.startswith("usb"):
             continue
-        attrs = d.attributes
-        classes = []
-        for child in d.children:
-            if child.device_type == "usb_interface":
-                cls = (child.attributes.asstring("bInterfaceClass") if "bInterfaceClass" in child.attributes
-                       else "").lower()
-                if cls and cls not in classes:
-                    classes.append(cls)
-
-        def get(key: str, a: Any = attrs) -> str:
-            return a.asstring(key).strip() if key in a else ""
-
-        dev_class = get("bDeviceClass").lower()
-        if dev_class and dev_class not in ("00", "ef") and dev_class not in classes:
-            classes.insert(0, dev_class)
-        out.append(UsbDevice(sys_name=d.sys_name, vendor_id=get("idVendor").lower(),
-                             product_id=get("idProduct").lower(), serial=get("serial"),
-                             name=" ".join(x for x in (get("manufacturer"), get("product")) if x),
-                             classes=classes, authorized=get("authorized") != "0"))
+        a = d.attributes
+        dev_class = _udev_attr(a, "bDeviceClass").lower()
+        classes = [dev_class] if dev_class and dev_class not in ("00", "ef") else []
+        for child in sorted(d.children, key=lambda c: c.sys_name):
+            cls = _udev_attr(child.attributes, "bInterfaceClass").lower() if child.device_type == "usb_interface" \
+                else ""
+            if cls and cls not in classes:
+                classes.append(cls)
+        name = " ".join(x for x in (_udev_attr(a, "manufacturer"), _udev_attr(a, "product")) if x)
+        out.append(UsbDevice(sys_name=d.sys_name, vendor_id=_udev_attr(a, "idVendor").lower(),
+                             product_id=_udev_attr(a, "idProduct").lower(), serial=_udev_attr(a, "serial"),
+                             name=name, classes=classes, authorized=_udev_attr(a, "authorized") != "0"))
     return sorted(out, key=lambda u: u.sys_name)
