@@ -15,6 +15,7 @@ COMMAND_MODULES: list[str] = [
     "collector.commands.core",
     "collector.commands.demo",
     "collector.commands.agent",
+    "collector.commands.canary",
 ]
 
 

@@ -24,7 +24,7 @@ import gi  # noqa: E402
 gi.require_version("UMockdev", "1.0")
 from gi.repository import UMockdev  # noqa: E402
 
-from agents.enforce.usb import Block, SysfsEnforcer, UsbPolicy, watch_udev  # noqa: E402
+from agents.enforce.usb import SysfsEnforcer, UsbPolicy, watch_udev  # noqa: E402
 from agents.usb import read_devices  # noqa: E402
 
 
