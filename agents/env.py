@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +64,7 @@ class Env:
     run: Runner = run_command
     clock: Callable[[], datetime] = utc_now
     which: Callable[[str], str | None] = shutil.which
+    platform: str = sys.platform  # linux, win32, darwin: which probes apply
 
     def __post_init__(self) -> None:
         if not self.host_id:

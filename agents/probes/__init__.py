@@ -17,7 +17,9 @@ from rules.model import Observation
 log = logging.getLogger(__name__)
 
 Probe = Callable[[Env], list[Observation]]
-BUILTIN_PROBES = ("identity", "usb", "antivirus", "mail", "internet", "software")
+# a probe module may say where it applies with PLATFORMS (sys.platform values); the default is Linux
+BUILTIN_PROBES = ("identity", "usb", "antivirus", "mail", "internet", "software", "osquery")
+LINUX = ("linux",)
 # what a probe reports when it crashes: the kind and a payload the checks judge as not proven
 FAILSAFE: dict[str, tuple[str, dict]] = {
     "identity": ("host.identity", {"interactive_users": []}),
@@ -33,7 +35,9 @@ def load_probes() -> dict[str, Probe]:
     """The built-in probes and any registered through the `clausewatch.probes` entry-point group."""
     probes: dict[str, Probe] = {}
     for name in BUILTIN_PROBES:
-        probes[name] = importlib.import_module(f"agents.probes.{name}").gather
+        module = importlib.import_module(f"agents.probes.{name}")
+        probes[name] = module.gather
+        module.gather.platforms = getattr(module, "PLATFORMS", LINUX)  # type: ignore[attr-defined]
     for ep in entry_points(group="clausewatch.probes"):
         probes[ep.name] = ep.load()
     return probes
@@ -43,6 +47,8 @@ def run_probes(env: Env, probes: dict[str, Probe] | None = None) -> list[Observa
     """Run every probe; a crashing probe yields its fail-safe observation with the error."""
     out: list[Observation] = []
     for name, gather in (probes or load_probes()).items():
+        if env.platform not in getattr(gather, "platforms", (env.platform,)):
+            continue
         started = time.perf_counter()
         try:
             out.extend(gather(env))

@@ -8,6 +8,7 @@ from agents.env import Env
 from agents.netconn import connect_attempt
 from rules.model import Observation
 
+PLATFORMS = ("linux", "win32", "darwin")  # canary and proxy work everywhere; route and DNS are Linux-only
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
