@@ -1,1 +1,3 @@
-"""Endpoint agent: probes, enforcement, osquery integration, spool and shipper."""
+"""The endpoint agent: probes that gather observations, USB enforcement, spool and shipper."""
+
+AGENT_VERSION = "0.1.0"

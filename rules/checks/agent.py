@@ -79,14 +79,26 @@ def antivirus_fresh(inp: CheckInput) -> Verdict:
     if not p.get("installed"):
         return failed("未安装防病毒软件", "no antivirus installed")
     sig = _ts(p.get("signature_time"))
-    if sig is None:
+    value: dict = {"scheduled_scan": bool(p.get("scheduled_scan"))}
+    if sig is None and "signatures_up_to_date" in p:
+        # Windows Security Center says only whether signatures are current, not their age
+        age_zh, age_en = "病毒库为最新（Windows 安全中心）", "signatures up to date (Windows Security Center)"
+        value["signatures_up_to_date"] = bool(p["signatures_up_to_date"])
+        if not p["signatures_up_to_date"]:
+            return failed("Windows 安全中心报告病毒库过期", "Windows Security Center reports signatures out of date",
+                          **value)
+    elif sig is None:
+        if "databases" in p and not p["databases"]:
+            return failed("未找到病毒库文件", "no signature database found")
         return unknown("无法读取病毒库时间", "signature time unreadable")
-    age = (inp.now - sig).total_seconds() / 86400
-    value: dict = {"signature_age_days": round(age, 2), "scheduled_scan": bool(p.get("scheduled_scan"))}
-    limit = float(inp.params["max_signature_age_days"])
-    if age > limit:
-        return failed(f"病毒库已 {age:.1f} 天未更新（上限 {limit:g} 天）",
-                      f"signatures {age:.1f} days old (limit {limit:g} days)", **value)
+    else:
+        age = (inp.now - sig).total_seconds() / 86400
+        value["signature_age_days"] = round(age, 2)
+        limit = float(inp.params["max_signature_age_days"])
+        if age > limit:
+            return failed(f"病毒库已 {age:.1f} 天未更新（上限 {limit:g} 天）",
+                          f"signatures {age:.1f} days old (limit {limit:g} days)", **value)
+        age_zh, age_en = f"病毒库 {age:.1f} 天", f"signatures {age:.1f} days old"
     if not p.get("scheduled_scan"):
         return failed("未配置定期扫描", "no scheduled scan configured", **value)
     last_scan = _ts(p.get("last_scan"))
@@ -97,8 +109,7 @@ def antivirus_fresh(inp: CheckInput) -> Verdict:
         if scan_age > scan_limit:
             return failed(f"上次扫描在 {scan_age:.1f} 天前（上限 {scan_limit:g} 天）",
                           f"last scan {scan_age:.1f} days ago (limit {scan_limit:g} days)", **value)
-    return passed(f"病毒库 {age:.1f} 天，已配置定期扫描", f"signatures {age:.1f} days old, scan scheduled",
-                  **value)
+    return passed(f"{age_zh}，已配置定期扫描", f"{age_en}, scan scheduled", **value)
 
 
 @check("mail_egress_blocked", kinds=["mail.egress"], params={"allow_local_mta": False})

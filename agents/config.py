@@ -1,0 +1,111 @@
+"""The agent's TOML configuration: one pydantic model, errors name the file and the key."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_SPOOL_BYTES = 200 * 1024 * 1024
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message names the file and the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CollectorConfig(_Section):
+    url: str | None = None  # e.g. https://collector.site:8443; None: observations stay in the spool
+    enroll_secret: str | None = None
+    enroll_secret_file: Path | None = None
+    token_file: Path = Path("/var/lib/clausewatch/agent.token")  # keep it readable by root only
+    ca_file: Path | None = None
+    timeout_s: float = Field(default=10.0, gt=0)
+    batch_size: int = Field(default=500, ge=1, le=5000)
+    backoff_initial_s: float = Field(default=1.0, gt=0)
+    backoff_max_s: float = Field(default=300.0, gt=0)
+
+
+class UsbConfig(_Section):
+    enforce: bool = True
+    mode: Literal["sysfs", "usbguard", "off"] = "sysfs"
+    block_classes: list[str] = Field(default_factory=lambda: ["08", "06", "e0", "ff"])
+    allow: list[str] = Field(default_factory=list)  # "vendor:product:serial", serial may be "*"
+    usbguard_rules: Path = Path("/etc/usbguard/rules.conf")
+
+
+class AntivirusConfig(_Section):
+    database_dirs: list[Path] = Field(default_factory=lambda: [Path("/var/lib/clamav")])
+    clamd_socket: Path | None = None  # default: LocalSocket from clamd.conf
+    clamd_conf: Path = Path("/etc/clamav/clamd.conf")
+    freshclam_conf: Path = Path("/etc/clamav/freshclam.conf")
+    eicar_test: bool = True
+    eicar_timeout_s: float = Field(default=30.0, gt=0)
+    scan_log: Path | None = None  # a clamscan --log file whose last summary gives the last scan time
+
+
+class CanaryTarget(_Section):
+    host: str
+    port: int = Field(ge=1, le=65535)
+
+
+class MailConfig(_Section):
+    canaries: list[CanaryTarget] = Field(default_factory=list)
+    timeout_s: float = Field(default=2.0, gt=0)
+
+
+class InternetConfig(_Section):
+    canary: CanaryTarget | None = None
+    dns_name: str = "www.baidu.com"
+    timeout_s: float = Field(default=2.0, gt=0)
+
+
+class SoftwareConfig(_Section):
+    allowlist: list[str] = Field(default_factory=list)  # package names; '*' suffix is a prefix match
+    allowlist_file: Path | None = None
+    include_packages: bool = False
+
+
+class PathsConfig(_Section):
+    """Where the host's file systems are (a containerised agent sees the host's under a mount)."""
+
+    sysfs: Path = Path("/sys")
+    proc: Path = Path("/proc")
+    root: Path = Path("/")
+
+
+class AgentConfig(_Section):
+    host_id: str | None = None  # default: /etc/machine-id
+    site: str = "default"
+    interval_s: float = Field(default=60.0, gt=0)
+    state_dir: Path = Path("/var/lib/clausewatch")
+    spool_max_bytes: int = Field(default=DEFAULT_SPOOL_BYTES, ge=1024 * 1024)
+    osquery: bool = True
+    tamper_hold_s: float = Field(default=86400.0, ge=0)  # how long heartbeats keep reporting a tamper
+    paths: PathsConfig = Field(default_factory=PathsConfig)
+    collector: CollectorConfig = Field(default_factory=CollectorConfig)
+    usb: UsbConfig = Field(default_factory=UsbConfig)
+    antivirus: AntivirusConfig = Field(default_factory=AntivirusConfig)
+    mail: MailConfig = Field(default_factory=MailConfig)
+    internet: InternetConfig = Field(default_factory=InternetConfig)
+    software: SoftwareConfig = Field(default_factory=SoftwareConfig)
+
+
+def load_config(path: Path) -> AgentConfig:
+    """Read and validate a TOML file; ConfigError names the file, and the key or line at fault."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    try:
+        return AgentConfig.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise ConfigError(f"{path}: key '{key}': {err['msg']}") from None

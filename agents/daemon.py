@@ -1,0 +1,138 @@
+"""`agent run`: enforce, probe every interval, spool, ship, heartbeat."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents import AGENT_VERSION, tamper
+from agents.config import AgentConfig
+from agents.env import Env
+from agents.probes import Probe, run_probes
+from agents.ship import Shipper
+from agents.spool import Spool
+from rules.model import Observation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Agent:
+    env: Env
+    spool: Spool
+    shipper: Shipper | None
+    config_path: Path | None = None
+    probes: dict[str, Probe] | None = None
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)
+    tamper: list[str] = field(default_factory=list)
+    started_s: float = 0.0
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, cfg: AgentConfig, config_path: Path | None = None, **world: Any) -> Agent:
+        env = Env(config=cfg, sysfs=cfg.paths.sysfs, proc=cfg.paths.proc, root=cfg.paths.root, **world)
+        spool = Spool(cfg.state_dir / "spool.db", cfg.spool_max_bytes)
+        shipper = None
+        if cfg.collector.url:
+            from agents.probes.identity import hostname
+
+            shipper = Shipper(spool, cfg.collector, env.host_id, hostname(env))
+        agent = cls(env, spool, shipper, config_path)
+        if shipper is not None:
+            shipper.sleep = agent.stop_event.wait
+        return agent
+
+    @property
+    def state_file(self) -> Path:
+        return self.env.config.state_dir / "agent-state.json"
+
+    def heartbeat(self) -> Observation:
+        stats = self.spool.stats()
+        hold = time.monotonic() - self.started_s < self.env.config.tamper_hold_s
+        return self.env.observe("agent.heartbeat", {
+            "version": AGENT_VERSION, "interval_s": self.env.config.interval_s,
+            "tamper": list(self.tamper) if hold else [],
+            "spool": {"pending": stats.pending, "pending_bytes": stats.pending_bytes,
+                      "dropped_total": stats.dropped_total},
+            "rejected_total": self.shipper.rejected_total if self.shipper else 0})
+
+    def start(self) -> None:
+        fp = tamper.fingerprint(self.config_path)
+        self.tamper = tamper.check_start(self.state_file, fp, time.time(), 3 * self.env.config.interval_s,
+                                         tamper.boot_time(self.env.proc))
+        self.started_s = time.monotonic()
+        for t in self.tamper:
+            log.warning("tamper: %s", t)
+        if self.shipper is not None:
+            self._spawn("ship", self._ship_loop)
+        if self._usb_watch_wanted():
+            self._spawn("usb-watch", self._usb_watch)
+
+    def _spawn(self, name: str, target: Any) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _ship_loop(self) -> None:
+        assert self.shipper is not None
+        while not self.stop_event.is_set():
+            self.shipper.drain(self.stop_event.is_set)
+            self.wake.wait(self.env.config.interval_s)
+            self.wake.clear()
+
+    def _usb_watch_wanted(self) -> bool:
+        usb = self.env.config.usb
+        return usb.enforce and usb.mode == "sysfs" and (self.env.sysfs / "bus" / "usb").is_dir()
+
+    def _usb_watch(self) -> None:
+        import pyudev
+
+        from agents.enforce.usb import SysfsEnforcer, watch_udev
+        from agents.probes.usb import block_observation, policy_of
+
+        enforcer = SysfsEnforcer(self.env.sysfs, policy_of(self.env), self.env.clock,
+                                 on_block=lambda b: self.submit([block_observation(self.env, b)]))
+        watch_udev(enforcer, pyudev.Context(), self.stop_event.is_set)
+
+    def submit(self, observations: list[Observation]) -> None:
+        self.spool.put(observations)
+        self.wake.set()
+
+    def round(self) -> list[Observation]:
+        observations = [*run_probes(self.env, self.probes), self.heartbeat()]
+        self.submit(observations)
+        return observations
+
+    def run(self, iterations: int | None = None) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
+        self.start()
+        try:
+            done = 0
+            while not self.stop_event.is_set():
+                self.round()
+                done += 1
+                if iterations is not None and done >= iterations:
+                    break
+                self.stop_event.wait(self.env.config.interval_s)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.wake.set()
+        for t in self._threads:
+            t.join(timeout=10)
+        if self.shipper is not None:
+            self.shipper.flush()  # last observations out if the collector is there; else they wait
+        tamper.mark_stopped(self.state_file, tamper.fingerprint(self.config_path), time.time())
+        if self.shipper is not None:
+            self.shipper.close()
+        self.spool.close()

@@ -1,0 +1,1 @@
+"""What the agent enforces on the host (not only observes)."""

@@ -1,0 +1,60 @@
+"""Probes: each module has `gather(env) -> list[Observation]` and knows nothing of controls.
+
+A probe that cannot run still returns an observation saying why (the `probe_error` field), so
+the control it feeds is judged `unknown` or `fail`, never silently absent.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable
+from importlib.metadata import entry_points
+
+from agents.env import Env
+from rules.model import Observation
+
+log = logging.getLogger(__name__)
+
+Probe = Callable[[Env], list[Observation]]
+# a probe module may say where it applies with PLATFORMS (sys.platform values); the default is Linux
+BUILTIN_PROBES = ("identity", "usb", "antivirus", "mail", "internet", "software", "osquery")
+LINUX = ("linux",)
+# what a probe reports when it crashes: the kind and a payload the checks judge as not proven
+FAILSAFE: dict[str, tuple[str, dict]] = {
+    "identity": ("host.identity", {"interactive_users": []}),
+    "usb": ("usb.devices", {"enforcement": "none", "policy_ok": False, "devices": []}),
+    "antivirus": ("antivirus.status", {"product": None, "installed": False, "running": False}),
+    "mail": ("mail.egress", {"attempts": [], "connections": [], "mail_clients": [], "listening_mta": []}),
+    "internet": ("internet.egress", {"canary": None}),
+    "software": ("software.inventory", {"count": 0, "allowlist_configured": False, "unapproved": []}),
+}
+
+
+def load_probes() -> dict[str, Probe]:
+    """The built-in probes and any registered through the `clausewatch.probes` entry-point group."""
+    probes: dict[str, Probe] = {}
+    for name in BUILTIN_PROBES:
+        module = importlib.import_module(f"agents.probes.{name}")
+        probes[name] = module.gather
+        module.gather.platforms = getattr(module, "PLATFORMS", LINUX)  # type: ignore[attr-defined]
+    for ep in entry_points(group="clausewatch.probes"):
+        probes[ep.name] = ep.load()
+    return probes
+
+
+def run_probes(env: Env, probes: dict[str, Probe] | None = None) -> list[Observation]:
+    """Run every probe; a crashing probe yields its fail-safe observation with the error."""
+    out: list[Observation] = []
+    for name, gather in (probes or load_probes()).items():
+        if env.platform not in getattr(gather, "platforms", (env.platform,)):
+            continue
+        started = time.perf_counter()
+        try:
+            out.extend(gather(env))
+        except Exception as e:  # a probe bug must not silence the other probes
+            log.exception("probe %s failed", name)
+            kind, payload = FAILSAFE.get(name, (f"probe.{name}", {}))
+            out.append(env.observe(kind, {**payload, "probe_error": f"{type(e).__name__}: {e}"}))
+        log.debug("probe %s took %.0f ms", name, (time.perf_counter() - started) * 1000)
+    return out

@@ -1,0 +1,58 @@
+"""Installed packages (dpkg, rpm) against the site's allow-list."""
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+from agents.env import Env
+from rules.model import Observation
+
+DPKG_FORMAT = "${Package}\t${Version}\t${db:Status-Abbrev}\n"
+
+
+def installed_packages(env: Env) -> tuple[str, dict[str, str]] | None:
+    """(manager, {name: version}) from dpkg-query or rpm, None when neither is there."""
+    res = env.run(["dpkg-query", "-W", "-f", DPKG_FORMAT], 60.0)
+    if res.returncode == 0:
+        pkgs = {}
+        for line in res.stdout.splitlines():
+            parts = line.split("\t")
+            if len(parts) == 3 and parts[2].startswith("ii"):
+                pkgs[parts[0]] = parts[1]
+        return "dpkg", pkgs
+    res = env.run(["rpm", "-qa", "--qf", "%{NAME}\t%{VERSION}-%{RELEASE}\n"], 60.0)
+    if res.returncode == 0:
+        return "rpm", dict(line.split("\t", 1) for line in res.stdout.splitlines() if "\t" in line)
+    return None
+
+
+def load_allowlist(names: list[str], file: Path | None) -> list[str]:
+    """Patterns from the config and from a file (one a line, '#' comments); shell wildcards allowed."""
+    out = [n.strip() for n in names if n.strip()]
+    if file is not None:
+        for line in file.read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                out.append(line)
+    return out
+
+
+def unapproved(packages: dict[str, str], allow: list[str]) -> list[str]:
+    exact = {a for a in allow if not any(c in a for c in "*?[")}
+    patterns = [a for a in allow if a not in exact]
+    return sorted(p for p in packages if p not in exact and not any(fnmatch.fnmatchcase(p, g) for g in patterns))
+
+
+def gather(env: Env) -> list[Observation]:
+    cfg = env.config.software
+    found = installed_packages(env)
+    if found is None:
+        return [env.observe("software.inventory", {"count": 0, "allowlist_configured": False, "unapproved": [],
+                                                   "probe_error": "neither dpkg-query nor rpm is available"})]
+    manager, packages = found
+    allow = load_allowlist(cfg.allowlist, cfg.allowlist_file)
+    payload: dict = {"manager": manager, "count": len(packages), "allowlist_configured": bool(allow),
+                     "unapproved": unapproved(packages, allow) if allow else []}
+    if cfg.include_packages:
+        payload["packages"] = [{"name": n, "version": v} for n, v in sorted(packages.items())]
+    return [env.observe("software.inventory", payload)]

@@ -1,0 +1,57 @@
+"""USB inventory and the state of its blocking; sweeps (enforces) when enforcement is on."""
+from __future__ import annotations
+
+import os
+
+from agents.enforce.usb import Block, SysfsEnforcer, UsbPolicy
+from agents.env import Env
+from agents.usb import devices_dir, read_devices
+from rules.model import Observation
+
+
+def policy_of(env: Env) -> UsbPolicy:
+    return UsbPolicy.build(env.config.usb.block_classes, env.config.usb.allow)
+
+
+def block_observation(env: Env, block: Block) -> Observation:
+    return env.observe("usb.block", block.as_payload(), key=f"{block.device.sys_name}@{block.at.isoformat()}")
+
+
+def _usbguard_state(env: Env) -> tuple[bool, str]:
+    res = env.run(["usbguard", "list-devices"], 5.0)
+    if res.returncode == 0:
+        return True, "usbguard daemon answering"
+    return False, f"usbguard: {(res.stderr or res.stdout).strip()[:200] or 'exit ' + str(res.returncode)}"
+
+
+def gather(env: Env) -> list[Observation]:
+    cfg = env.config.usb
+    policy = policy_of(env)
+    out: list[Observation] = []
+    bus = devices_dir(env.sysfs)
+    if not cfg.enforce or cfg.mode == "off":
+        enforcement, policy_ok, reason = "none", False, "USB enforcement is switched off in the agent config"
+        devices = read_devices(env.sysfs)
+    elif cfg.mode == "usbguard":
+        policy_ok, reason = _usbguard_state(env)
+        enforcement = "usbguard"
+        devices = read_devices(env.sysfs)
+    else:
+        enforcement = "sysfs"
+        enforcer = SysfsEnforcer(env.sysfs, policy, env.clock)
+        devices, blocks = enforcer.sweep()
+        out.extend(block_observation(env, b) for b in blocks)
+        failures = [b.error for b in blocks if b.error]
+        if failures:
+            policy_ok, reason = False, "cannot deauthorise: " + "; ".join(str(f) for f in failures[:3])
+        elif not bus.is_dir():
+            policy_ok, reason = True, f"no USB bus in {env.sysfs} (no USB controller visible)"
+        elif env.sysfs == env.sysfs.__class__("/sys") and os.geteuid() != 0:
+            policy_ok, reason = False, "agent is not root: it cannot write authorized=0"
+        else:
+            policy_ok, reason = True, f"{len(devices)} device(s) checked, {len(blocks)} blocked now"
+    payload = {"enforcement": enforcement, "policy_ok": policy_ok, "reason": reason,
+               "block_classes": sorted(policy.block_classes), "allowlist": list(cfg.allow),
+               "devices": [{**d.as_payload(), "allowed": policy.allowed(d)} for d in devices]}
+    out.insert(0, env.observe("usb.devices", payload))
+    return out

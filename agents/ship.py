@@ -1,0 +1,177 @@
+"""The shipper: spool -> collector in batches, at least once, with back-off and jitter.
+
+Observations carry ids chosen here, so a batch sent twice (the answer was lost) is stored
+once by the collector. A batch leaves the spool only after the collector has answered 200.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from agents.config import CollectorConfig
+from agents.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+class ShipError(Exception):
+    """The collector could not take the batch now; try again later."""
+
+
+@dataclass
+class Backoff:
+    """Exponential back-off with full jitter: a random wait in [initial, min(max, initial * 2**n)]."""
+
+    initial_s: float = 1.0
+    max_s: float = 300.0
+    rng: random.Random = field(default_factory=random.Random)
+    failures: int = 0
+
+    def next_delay_s(self) -> float:
+        ceiling = min(self.max_s, self.initial_s * (2 ** min(self.failures, 30)))
+        self.failures += 1
+        return self.rng.uniform(self.initial_s, max(self.initial_s, ceiling))
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+def _verify(cfg: CollectorConfig) -> bool | str:
+    return str(cfg.ca_file) if cfg.ca_file else True
+
+
+def read_secret(cfg: CollectorConfig) -> str | None:
+    if cfg.enroll_secret:
+        return cfg.enroll_secret
+    if cfg.enroll_secret_file:
+        return cfg.enroll_secret_file.read_text().strip() or None
+    return None
+
+
+@dataclass
+class Shipper:
+    spool: Spool
+    cfg: CollectorConfig
+    host_id: str
+    hostname: str = ""
+    client: httpx.Client | None = None
+    backoff: Backoff = field(default_factory=Backoff)
+    sleep: Callable[[float], bool] = field(default=lambda s: threading.Event().wait(s))
+    rejected_total: int = 0
+
+    def __post_init__(self) -> None:
+        self.token_file = self.cfg.token_file
+        self.backoff = Backoff(self.cfg.backoff_initial_s, self.cfg.backoff_max_s)
+        if self.client is None:
+            self.client = httpx.Client(base_url=self.cfg.url or "", verify=_verify(self.cfg),
+                                       timeout=self.cfg.timeout_s)
+        self._token: str | None = None
+
+    # --- enrollment -------------------------------------------------------------------------
+    def token(self) -> str:
+        if self._token:
+            return self._token
+        try:
+            self._token = self.token_file.read_text().strip() or None
+        except OSError:
+            self._token = None
+        if not self._token:
+            self._token = self.enroll()
+        return self._token
+
+    def enroll(self) -> str:
+        """Exchange the site's enroll secret for this agent's token and keep it (mode 0600)."""
+        secret = read_secret(self.cfg)
+        if not secret:
+            raise ShipError("not enrolled and no enroll secret configured ([collector] enroll_secret_file)")
+        assert self.client is not None
+        try:
+            r = self.client.post("/api/v1/enroll", json={"secret": secret, "host_id": self.host_id,
+                                                         "hostname": self.hostname or None})
+        except httpx.HTTPError as e:
+            raise ShipError(f"enroll: {e}") from None
+        if r.status_code != 200:
+            raise ShipError(f"enroll refused: HTTP {r.status_code}")
+        token = r.json()["token"]
+        self.token_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token)
+        log.info("enrolled as %s", self.host_id)
+        return token
+
+    # --- shipping ---------------------------------------------------------------------------
+    def _post(self, bodies: list[bytes]) -> httpx.Response:
+        assert self.client is not None
+        payload = b'{"observations":[' + b",".join(bodies) + b"]}"
+        try:
+            return self.client.post("/api/v1/observations", content=payload, headers={
+                "Authorization": f"Bearer {self.token()}", "Content-Type": "application/json"})
+        except httpx.HTTPError as e:
+            raise ShipError(f"{type(e).__name__}: {e}") from None
+
+    def ship_batch(self) -> int:
+        """Send the oldest batch; returns how many left the spool (0: nothing pending)."""
+        batch = self.spool.peek(self.cfg.batch_size)
+        if not batch:
+            return 0
+        r = self._post([b for _, b in batch])
+        if r.status_code == 401:
+            self._token = None
+            self.token_file.unlink(missing_ok=True)
+            raise ShipError("token refused (401): enrolling again")
+        if r.status_code == 422 and len(batch) > 1:
+            return self._ship_one_by_one(batch)
+        if r.status_code in (403, 422):
+            # the collector will never take these: drop them, counted, so the spool does not jam
+            self.rejected_total += len(batch)
+            log.error("collector rejected %d observation(s): %s", len(batch), r.text[:300])
+            self.spool.ack([rowid for rowid, _ in batch])
+            return len(batch)
+        if r.status_code != 200:
+            raise ShipError(f"HTTP {r.status_code}: {r.text[:200]}")
+        self.spool.ack([rowid for rowid, _ in batch])
+        return len(batch)
+
+    def _ship_one_by_one(self, batch: list[tuple[int, bytes]]) -> int:
+        for rowid, body in batch:
+            r = self._post([body])
+            if r.status_code in (403, 422):
+                self.rejected_total += 1
+                log.error("collector rejected observation %s: %s", json.loads(body).get("id"), r.text[:300])
+            elif r.status_code != 200:
+                raise ShipError(f"HTTP {r.status_code}")
+            self.spool.ack([rowid])
+        return len(batch)
+
+    def drain(self, stop: Callable[[], bool]) -> None:
+        """Ship until the spool is empty; wait with back-off while the collector is away."""
+        while not stop():
+            try:
+                if self.ship_batch() == 0:
+                    return
+                self.backoff.reset()
+            except ShipError as e:
+                delay = self.backoff.next_delay_s()
+                log.warning("shipping paused %.1f s: %s", delay, e)
+                if self.sleep(delay):
+                    return
+
+    def flush(self) -> None:
+        """Ship what is pending without waiting: stop at the first failure."""
+        try:
+            while self.ship_batch():
+                pass
+        except ShipError as e:
+            log.info("left in the spool: %s", e)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()

@@ -1,0 +1,53 @@
+"""`clausewatch agent once|run`: the endpoint agent on this host."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from collector.clikit import JsonOpt, emit, fail_input
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Agent configuration (TOML).")]
+
+
+def register(app: typer.Typer) -> None:
+    agent = typer.Typer(help="The endpoint agent.", no_args_is_help=True)
+    agent.command("once")(once)
+    agent.command("run")(run)
+    app.add_typer(agent, name="agent")
+
+
+def _config(path: Path | None):
+    from agents.config import AgentConfig, ConfigError, load_config
+
+    if path is None:
+        return AgentConfig()
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        fail_input(str(e))
+
+
+def once(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Run every probe once on this host and print observations and findings (exit 1 if any fails)."""
+    from agents.env import Env
+    from agents.once import run_once
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    data = run_once(Env(config=_config(config)))
+    lines = [f"{f['control']:22} {f['status']:8} {f['reason']['en']}" for f in data["findings"]]
+    emit(data, as_json, "\n".join(lines))
+    raise typer.Exit(1 if any(f["status"] == "fail" for f in data["findings"]) else 0)
+
+
+def run(config: Annotated[Path, typer.Option("--config", help="Agent configuration (TOML).")],
+        iterations: Annotated[int | None, typer.Option(help="Stop after this many probe rounds.")] = None) -> None:
+    """Run the agent: enforce USB policy, probe every interval, spool and ship to the collector."""
+    from agents.daemon import Agent
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = _config(config)
+    agent = Agent.create(cfg, config_path=config)
+    agent.run(iterations=iterations)

@@ -1,0 +1,98 @@
+"""USB blocking: the policy, and the enforcer against umockdev's simulated sysfs and udev events."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agents.enforce.usb import UsbPolicy
+from agents.usb import UsbDevice
+
+ROOT = Path(__file__).resolve().parents[3]
+USB = ROOT / "tests" / "fixtures" / "agent" / "usb"
+ALLOWED_STICK = "0951:1666:E0D55EA573DCF450E97C0A8C"
+
+
+def dev(classes: list[str], vid: str = "0781", pid: str = "5567", serial: str = "AA01") -> UsbDevice:
+    return UsbDevice("1-1", vid, pid, serial, "x", classes)
+
+
+@pytest.mark.parametrize("device, allow, blocked", [
+    pytest.param(dev(["03"]), [], False, id="keyboard passes"),
+    pytest.param(dev(["03", "03"]), [], False, id="keyboard and mouse interfaces pass"),
+    pytest.param(dev(["08"]), [], True, id="mass storage blocked"),
+    pytest.param(dev(["06"]), [], True, id="MTP phone blocked"),
+    pytest.param(dev(["e0"]), [], True, id="bluetooth dongle blocked"),
+    pytest.param(dev(["ff"]), [], True, id="vendor specific blocked"),
+    pytest.param(dev(["03", "08"]), [], True, id="keyboard with hidden storage blocked"),
+    pytest.param(dev(["08"]), ["0781:5567:AA01"], False, id="allow-listed serial passes"),
+    pytest.param(dev(["08"]), ["0781:5567:BB02"], True, id="other serial of an allowed model blocked"),
+    pytest.param(dev(["08"]), ["0781:5567:*"], False, id="model wildcard passes"),
+    pytest.param(dev(["08"], vid="0781"), ["0781:5567"], False, id="vendor:product means any serial"),
+    pytest.param(dev(["08"], serial="aa01"), ["0781:5567:AA01"], False, id="serial case ignored"),
+])
+def test_policy(device: UsbDevice, allow: list[str], blocked: bool) -> None:
+    assert UsbPolicy.build(["08", "06", "e0", "ff"], allow).must_block(device) is blocked
+
+
+def umockdev(mode: str, *files: str, allow: tuple[str, ...] = (ALLOWED_STICK,), extra: tuple[str, ...] = ()) -> dict:
+    if not shutil.which("umockdev-wrapper"):
+        pytest.fail("umockdev-wrapper missing: install the Debian packages in deploy/apt/agent.txt")
+    argv = ["umockdev-wrapper", sys.executable, "-m", "tests.agents.umockdev_bed", mode,
+            *[a for x in allow for a in ("--allow", x)], *extra, *[str(USB / f) for f in files]]
+    r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+ALL = ("logitech-keyboard.umockdev", "sandisk-cruzer.umockdev", "kingston-allowed.umockdev",
+       "android-phone-mtp.umockdev")
+EXPECTED_AUTHORIZED = {"1-1": True, "1-2": False, "1-3": True, "1-4": False}
+
+
+@pytest.mark.integration
+def test_startup_sweep_deauthorises_storage_and_phone_only() -> None:
+    out = umockdev("sweep", *ALL)
+    assert all(d["authorized"] for d in out["before"].values())
+    assert {k: v["authorized"] for k, v in out["after"].items()} == EXPECTED_AUTHORIZED
+    assert sorted(f"{b['vendor_id']}:{b['product_id']}:{b['serial']}" for b in out["blocks"]) == [
+        "0781:5567:4C530001230810117421", "18d1:4ee1:0A1B2C3D4E5F"]
+    assert all(b["action"] == "deauthorized" and b["at"] for b in out["blocks"])
+
+
+@pytest.mark.integration
+def test_hotplug_add_events_are_blocked_through_the_udev_monitor() -> None:
+    out = umockdev("hotplug", *ALL)
+    assert {k: v["authorized"] for k, v in out["after"].items()} == EXPECTED_AUTHORIZED
+    blocked = {b["port"] for b in out["blocks"]}
+    assert blocked == {"1-2", "1-4"}
+    assert all(b["latency_ms"] is not None and b["latency_ms"] < 50 for b in out["blocks"])
+
+
+@pytest.mark.integration
+def test_allow_list_empty_blocks_the_kingston_stick_too() -> None:
+    out = umockdev("sweep", *ALL, allow=())
+    assert out["after"]["1-3"]["authorized"] is False
+
+
+@pytest.mark.integration
+def test_udev_and_sysfs_inventories_agree_on_the_testbed() -> None:
+    out = umockdev("inventory", *ALL)
+    assert out["udev"] == out["sysfs"]
+    assert [d["port"] for d in out["udev"]] == ["1-1", "1-2", "1-3", "1-4"]
+    assert out["udev"][1]["classes"] == ["08"] and out["udev"][0]["classes"] == ["03"]
+
+
+def test_this_machines_real_devices_through_pyudev() -> None:
+    import pyudev
+
+    from agents.usb import read_devices, udev_devices
+
+    via_udev = udev_devices(pyudev.Context())
+    assert [d.sys_name for d in via_udev] == [d.sys_name for d in read_devices(Path("/sys"))]
+    for d in via_udev:
+        assert len(d.vendor_id) == 4 and len(d.product_id) == 4

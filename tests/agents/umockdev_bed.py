@@ -1,0 +1,140 @@
+"""Runs the USB enforcer against a umockdev testbed; started under `umockdev-wrapper` by tests and bench.
+
+    umockdev-wrapper .venv/bin/python -m tests.agents.umockdev_bed sweep|hotplug|bench [--allow ID] FILE...
+
+Prints one JSON document. The testbed comes from Debian's gir1.2-umockdev-1.0 through python3-gi,
+which lives outside the virtualenv, hence the path below.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.append("/usr/lib/python3/dist-packages")
+
+import gi  # noqa: E402
+
+gi.require_version("UMockdev", "1.0")
+from gi.repository import UMockdev  # noqa: E402
+
+from agents.enforce.usb import SysfsEnforcer, UsbPolicy, watch_udev  # noqa: E402
+from agents.usb import read_devices  # noqa: E402
+
+
+def device_paths(file: Path) -> list[str]:
+    """Sysfs paths of the devices a .umockdev file describes, parents first."""
+    return sorted("/sys" + m for m in re.findall(r"^P: (\S+)", file.read_text(), re.M))
+
+
+def state(root: Path) -> dict:
+    return {d.sys_name: {"identity": d.identity, "classes": d.classes, "authorized": d.authorized}
+            for d in read_devices(root)}
+
+
+def start_watch(enforcer: SysfsEnforcer) -> tuple[threading.Event, threading.Thread]:
+    import pyudev
+
+    stop = threading.Event()
+    t = threading.Thread(target=watch_udev, args=(enforcer, pyudev.Context(), stop.is_set, 0.05), daemon=True)
+    t.start()
+    time.sleep(0.3)  # the monitor socket must exist before the first event
+    return stop, t
+
+
+def wait_for(cond, timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def cmd_sweep(tb, root: Path, enforcer: SysfsEnforcer, files: list[Path]) -> dict:
+    for f in files:
+        tb.add_from_file(str(f))
+    before = state(root)
+    _, blocks = enforcer.sweep()
+    return {"before": before, "after": state(root), "blocks": [b.as_payload() for b in blocks]}
+
+
+def cmd_inventory(tb, root: Path, files: list[Path]) -> dict:
+    """The same devices seen through libudev (pyudev, redirected by the umockdev preload) and sysfs."""
+    import pyudev
+
+    from agents.usb import udev_devices
+
+    for f in files:
+        tb.add_from_file(str(f))
+    as_dict = lambda devs: [{**d.as_payload()} for d in devs]  # noqa: E731
+    return {"udev": as_dict(udev_devices(pyudev.Context())), "sysfs": as_dict(read_devices(root))}
+
+
+def cmd_hotplug(tb, root: Path, enforcer: SysfsEnforcer, files: list[Path]) -> dict:
+    stop, _ = start_watch(enforcer)
+    for f in files:
+        tb.add_from_file(str(f))
+        for path in device_paths(f):
+            tb.uevent(path, "add")
+    wait_for(lambda: len(enforcer.blocks) >= 1, 3.0)
+    time.sleep(0.3)  # let events for allowed devices arrive too: they must not block
+    stop.set()
+    return {"after": state(root), "blocks": [b.as_payload() for b in enforcer.blocks]}
+
+
+def cmd_bench(tb, root: Path, enforcer: SysfsEnforcer, files: list[Path], events: int) -> dict:
+    file = files[0]
+    tb.add_from_file(str(file))
+    device = device_paths(file)[0]
+    sys_name = device.rsplit("/", 1)[1]
+    stop, _ = start_watch(enforcer)
+    latencies_ms, missed = [], 0
+    for _ in range(events):
+        tb.set_attribute(device, "authorized", "1")
+        seen = len(enforcer.blocks)
+        started = time.perf_counter()
+        tb.uevent(device, "add")
+        if wait_for(lambda s=seen: len(enforcer.blocks) > s, 2.0):
+            latencies_ms.append((done_at[-1] - started) * 1000)
+        else:
+            missed += 1
+    stop.set()
+    q = statistics.quantiles(latencies_ms, n=100) if len(latencies_ms) > 1 else [0.0] * 99
+    return {"device": sys_name, "events": events, "missed": missed, "p50_ms": q[49], "p99_ms": q[98],
+            "max_ms": max(latencies_ms, default=0.0)}
+
+
+done_at: list[float] = []
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["sweep", "hotplug", "bench", "inventory"])
+    ap.add_argument("files", nargs="+", type=Path)
+    ap.add_argument("--allow", action="append", default=[])
+    ap.add_argument("--events", type=int, default=1000)
+    args = ap.parse_args()
+    tb = UMockdev.Testbed.new()
+    root = Path(tb.get_sys_dir())
+    enforcer = SysfsEnforcer(root, UsbPolicy.build(["08", "06", "e0", "ff"], args.allow), lambda: datetime.now(UTC),
+                             on_block=lambda b: done_at.append(time.perf_counter()))
+    if args.mode == "sweep":
+        out = cmd_sweep(tb, root, enforcer, args.files)
+    elif args.mode == "inventory":
+        out = cmd_inventory(tb, root, args.files)
+    elif args.mode == "hotplug":
+        out = cmd_hotplug(tb, root, enforcer, args.files)
+    else:
+        out = cmd_bench(tb, root, enforcer, args.files, args.events)
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
