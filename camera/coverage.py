@@ -73,7 +73,8 @@ def load_health(path: Path, site: Site) -> dict[str, CameraState]:
     if isinstance(data, dict):
         items = list(data.items())
     elif isinstance(data, list):
-        items = [(str(p.get("camera") or by_source.get(str(p.get("source")), "")), p) for p in data if isinstance(p, dict)]
+        items = [(str(p.get("camera") or by_source.get(str(p.get("source")), "")), p)
+                 for p in data if isinstance(p, dict)]
     else:
         raise SiteError(f"{path}:1: expected a list of probe results or {{camera: probe result}}")
     out: dict[str, CameraState] = {}

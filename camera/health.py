@@ -12,7 +12,6 @@ import numpy as np
 from camera.metrics import FrameMetrics, measure, to_work
 from camera.moved import ReferenceView, ViewShift
 
-FROZEN_MEDIAN_SAMPLES = 5
 FAULTS = ("offline", "low_fps", "black", "frozen", "blurred", "occluded", "moved")
 
 
@@ -24,7 +23,7 @@ class Thresholds:
     frozen_diff_max: float = 0.2  # mean grey-level change between samples a second or less apart
     blurred_sharpness_min: float = 150.0  # Laplacian variance floor when the camera has no baseline
     blurred_contrast_ratio_min: float = 0.1  # Laplacian variance per unit of luma variance
-    blurred_baseline_ratio_min: float = 0.3  # share of the enrolled sharpness a focused camera keeps
+    blurred_baseline_ratio_min: float = 0.15  # share of the enrolled sharpness a focused camera keeps
     occluded_uniform_fraction_max: float = 0.6
     low_fps_min: float = 8.0
     low_fps_nominal_ratio_min: float = 0.6  # with a nominal rate: measured / nominal
@@ -47,11 +46,16 @@ class _Run:
 
     start_s: float | None = None
     longest_s: float = 0.0
+    tolerate: int = 0  # isolated samples without the condition that do not end the stretch
+    _misses: int = 0
 
     def update(self, t_s: float, on: bool, since_s: float | None = None) -> None:
         if not on:
-            self.start_s = None
+            self._misses += 1
+            if self._misses > self.tolerate:
+                self.start_s = None
             return
+        self._misses = 0
         if self.start_s is None:
             self.start_s = since_s if since_s is not None else t_s
         self.longest_s = max(self.longest_s, t_s - self.start_s)
@@ -67,8 +71,7 @@ class HealthTracker:
     moved_every_s: float = 0.5
     samples: list[FrameMetrics] = field(default_factory=list)
     shifts: list[ViewShift] = field(default_factory=list)
-    runs: dict[str, _Run] = field(default_factory=lambda: {f: _Run() for f in FAULTS})
-    _diffs: list[float] = field(default_factory=list)
+    runs: dict[str, _Run] = field(default_factory=lambda: {f: _Run(tolerate=int(f == "frozen")) for f in FAULTS})
     _prev: np.ndarray | None = None
     _prev_t: float | None = None
     _last_moved_t: float | None = None
@@ -88,9 +91,8 @@ class HealthTracker:
         self.runs["occluded"].update(t_s, occluded and not black)
         self.runs["blurred"].update(t_s, blurred)
         if m.diff_mean is not None:
-            self._diffs.append(m.diff_mean)
-            # a recorder re-encoding a still picture changes it a little at each key frame: judge the median
-            still = float(np.median(self._diffs[-FROZEN_MEDIAN_SAMPLES:])) <= self.thresholds.frozen_diff_max
+            # a recorder re-encoding a still picture changes it a little at each key frame: one blip is tolerated
+            still = m.diff_mean <= self.thresholds.frozen_diff_max
             self.runs["frozen"].update(t_s, still and not hidden, since_s=self._prev_t)
         if self.reference is not None and (self._last_moved_t is None
                                            or t_s - self._last_moved_t >= self.moved_every_s):

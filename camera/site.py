@@ -111,10 +111,6 @@ class Site(BaseModel):
             dup = sorted({i for i in ids if ids.count(i) > 1})
             if dup:
                 raise ValueError(f"duplicate {kind} id(s): {', '.join(dup)}")
-        for cam in self.cameras:
-            unknown = [z for z in cam.zones if z not in zone_ids]
-            if unknown:
-                raise ValueError(f"camera {cam.id}: unknown zone(s) {', '.join(unknown)}")
         return self
 
     def zone(self, zone_id: str) -> Zone:
@@ -155,7 +151,7 @@ def load_site(path: Path) -> Site:
     if not isinstance(data, dict) or root is None:
         raise SiteError(f"{path}:1: the file must be a mapping with zones and cameras")
     try:
-        return Site.model_validate({**data, "base_dir": path.parent})
+        site = Site.model_validate({**data, "base_dir": path.parent})
     except ValidationError as e:
         err = e.errors()[0]
         loc = tuple(err["loc"])
@@ -164,3 +160,11 @@ def load_site(path: Path) -> Site:
         more = f" (and {len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
         raise SiteError(f"{path}:{node.start_mark.line + 1}: {key}: {err['msg'].removeprefix('Value error, ')}{more}") \
             from None
+    zone_ids = {z.id for z in site.zones}
+    for i, cam in enumerate(site.cameras):
+        unknown = [z for z in cam.zones if z not in zone_ids]
+        if unknown:
+            node = _node_at(root, ("cameras", i, "zones"))
+            line = node.start_mark.line + 1
+            raise SiteError(f"{path}:{line}: cameras.{i}.zones: unknown zone(s) {', '.join(unknown)}")
+    return site
