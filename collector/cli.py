@@ -16,6 +16,7 @@ COMMAND_MODULES: list[str] = [
     "collector.commands.demo",
     "collector.commands.agent",
     "collector.commands.canary",
+    "collector.commands.camera",
 ]
 
 

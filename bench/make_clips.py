@@ -1,0 +1,115 @@
+"""Build a labelled clip set with ffmpeg: healthy scenes and scenes with one injected camera fault.
+
+Usage: python bench/make_clips.py OUT_DIR [--seconds 6] [--size 640x360] [--only NAME,...]
+
+Writes OUT_DIR/<scene>__<label>.mp4, OUT_DIR/<scene>__reference.png (the unmoved view) and
+OUT_DIR/labels.json ({clip file: [expected faults]}). Every fault starts at 1 s and lasts to the end,
+so it persists longer than the 3 s fault window in a 6 s clip.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+FPS = 25
+FAULT_START_S = 1
+
+# A scene is an ffmpeg lavfi source graph producing WxH at FPS; `{w}`, `{h}`, `{r}` are filled in.
+# Scenes whose view has a fixed background, so that a reference frame can tell a moved camera.
+FIXED_VIEW = ("testsrc2", "bars", "quiet")
+SCENES: dict[str, str] = {
+    "testsrc2": "testsrc2=s={w}x{h}:r={r}",
+    "bars": "smptehdbars=s={w}x{h}:r={r},noise=alls=6:allf=t",
+    "mandelbrot": "mandelbrot=s={w}x{h}:r={r}",
+    "life": "life=s={w}x{h}:r={r}:mold=10:ratio=0.3:death_color=#202020:life_color=#e0e0e0,"
+            "gblur=sigma=0.6",
+    # a quiet, static room: flat walls, a desk and a door, and the sensor's noise
+    "quiet": "color=c=0x6a6258:s={w}x{h}:r={r},"
+             "drawbox=x=0:y=ih*0.62:w=iw:h=ih*0.38:c=0x4a4038:t=fill,"
+             "drawbox=x=iw*0.12:y=ih*0.18:w=iw*0.16:h=ih*0.44:c=0x8a7a62:t=fill,"
+             "drawbox=x=iw*0.45:y=ih*0.5:w=iw*0.35:h=ih*0.2:c=0x2e2a26:t=fill,"
+             "drawbox=x=iw*0.55:y=ih*0.3:w=iw*0.12:h=ih*0.2:c=0x1a1e24:t=fill,"
+             "drawgrid=w=iw/8:h=ih/6:c=0x5a544c:t=1,noise=alls=8:allf=t",
+}
+
+_ON = f"enable='gte(t,{FAULT_START_S})'"
+
+# A fault is a filter chain appended to the scene; label -> (chain, faults expected).
+FAULTS: dict[str, tuple[str, list[str]]] = {
+    "healthy": ("null", []),
+    "black": (f"drawbox=c=black:t=fill:{_ON}", ["black"]),
+    "blurred": (f"boxblur=luma_radius=12:chroma_radius=12:{_ON}", ["blurred"]),
+    "occluded": (f"drawbox=x=0:y=0:w=iw*0.85:h=ih:c=0x777777:t=fill:{_ON}", ["occluded"]),
+    "occluded_dark": (f"drawbox=x=iw*0.1:y=ih*0.1:w=iw*0.9:h=ih*0.9:c=0x141414:t=fill:{_ON}", ["occluded"]),
+    "frozen": ("freeze", ["frozen"]),
+    "low_fps": ("fps=2", ["low_fps"]),
+    # knocked aside: the view shifts by a tenth of the frame and zooms slightly
+    "moved": ("crop=iw*0.82:ih*0.82:iw*0.16:ih*0.12,scale={w}:{h}", ["moved"]),
+}
+
+
+def filter_graph(scene: str, label: str, w: int, h: int, seconds: int) -> str:
+    src = SCENES[scene].format(w=w, h=h, r=FPS)
+    chain, _ = FAULTS[label]
+    if chain == "freeze":
+        first = FAULT_START_S * FPS
+        return (f"{src},split[a][b];[a][b]freezeframes=first={first}:last={seconds * FPS}:replace={first},"
+                "format=yuv420p")
+    return f"{src},{chain.format(w=w, h=h)},format=yuv420p"
+
+
+def run(args: list[str]) -> None:
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+
+
+def make_clip(out: Path, scene: str, label: str, w: int, h: int, seconds: int) -> Path:
+    path = out / f"{scene}__{label}.mp4"
+    graph = filter_graph(scene, label, w, h, seconds)
+    run(["-f", "lavfi", "-i", graph, "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast",
+         "-crf", "23", "-g", str(2 * FPS), "-pix_fmt", "yuv420p", str(path)])
+    return path
+
+
+def make_reference(out: Path, scene: str, w: int, h: int) -> Path:
+    path = out / f"{scene}__reference.png"
+    src = SCENES[scene].format(w=w, h=h, r=FPS)
+    run(["-f", "lavfi", "-i", src, "-ss", "2", "-frames:v", "1", str(path)])
+    return path
+
+
+def build(out: Path, seconds: int = 6, size: str = "640x360", only: list[str] | None = None,
+          scenes: list[str] | None = None) -> dict[str, list[str]]:
+    w, h = (int(v) for v in size.split("x"))
+    out.mkdir(parents=True, exist_ok=True)
+    labels: dict[str, list[str]] = {}
+    for scene in scenes or list(SCENES):
+        if scene in FIXED_VIEW:
+            make_reference(out, scene, w, h)
+        for label in only or list(FAULTS):
+            if label == "moved" and scene not in FIXED_VIEW:
+                continue
+            clip = make_clip(out, scene, label, w, h, seconds)
+            labels[clip.name] = FAULTS[label][1]
+    (out / "labels.json").write_text(json.dumps(labels, indent=2) + "\n")
+    return labels
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--seconds", type=int, default=6)
+    ap.add_argument("--size", default="640x360")
+    ap.add_argument("--only", default="", help="comma-separated fault labels")
+    ap.add_argument("--scenes", default="", help="comma-separated scene names")
+    a = ap.parse_args(argv)
+    labels = build(a.out, a.seconds, a.size, [x for x in a.only.split(",") if x] or None,
+                   [x for x in a.scenes.split(",") if x] or None)
+    print(f"{len(labels)} clips in {a.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

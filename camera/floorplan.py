@@ -1,0 +1,61 @@
+"""The floor plan as plain SVG: zones coloured by coverage, camera view cones, camera marks."""
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from shapely.geometry import Polygon
+from shapely.geometry.base import BaseGeometry
+
+from camera.coverage import camera_view
+from camera.site import Site
+
+SCALE_PX_PER_M = 40
+MARGIN_PX = 30
+COLOURS = {"covered": "#7fc97f", "blind": "#f0746e", "free": "#d9d9d9"}
+
+
+def _rings(geom: BaseGeometry) -> list[list[tuple[float, float]]]:
+    polys = list(getattr(geom, "geoms", [geom]))
+    return [list(p.exterior.coords) for p in polys if isinstance(p, Polygon) and not p.is_empty]
+
+
+def render_svg(site: Site, coverage: dict[str, Any]) -> str:
+    """An SVG picture of the site; y grows north (up), as on an architect's plan."""
+    shapes = [Polygon(z.polygon) for z in site.zones] + [camera_view(c, site) for c in site.cameras]
+    xs0, ys0, xs1, ys1 = zip(*(s.bounds for s in shapes if not s.is_empty), strict=True)
+    x0, y0, x1, y1 = min(xs0), min(ys0), max(xs1), max(ys1)
+    width = (x1 - x0) * SCALE_PX_PER_M + 2 * MARGIN_PX
+    height = (y1 - y0) * SCALE_PX_PER_M + 2 * MARGIN_PX + 20
+
+    def pt(x: float, y: float) -> str:
+        return f"{(x - x0) * SCALE_PX_PER_M + MARGIN_PX:.1f},{(y1 - y) * SCALE_PX_PER_M + MARGIN_PX:.1f}"
+
+    def path(ring: list[tuple[float, float]]) -> str:
+        return " ".join(pt(x, y) for x, y in ring)
+
+    by_zone = {z["zone"]: z for z in coverage["zones"]}
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+           f'font-family="Noto Sans CJK SC, sans-serif" font-size="12">',
+           f'<title>{escape(site.site)}: {coverage["coverage_pct"]:.0f}% of zones covered</title>']
+    for zone in site.zones:
+        z = by_zone[zone.id]
+        colour = COLOURS["covered" if z["covered"] else "blind" if zone.must_cover else "free"]
+        out.append(f'<polygon class="zone" data-zone="{escape(zone.id)}" points="{path(zone.polygon)}" '
+                   f'fill="{colour}" stroke="#333" stroke-width="1.5"><title>{escape(zone.name.zh)} / '
+                   f'{escape(zone.name.en)}: {z["fraction"]:.0%}</title></polygon>')
+        c = Polygon(zone.polygon).representative_point()
+        out.append(f'<text x="{pt(c.x, c.y).split(",")[0]}" y="{pt(c.x, c.y).split(",")[1]}" text-anchor="middle">'
+                   f'{escape(zone.name.zh)} {z["fraction"]:.0%}</text>')
+    for cam in site.cameras:
+        for ring in _rings(camera_view(cam, site)):
+            out.append(f'<polygon class="view" data-camera="{escape(cam.id)}" points="{path(ring)}" '
+                       'fill="#3b6fb6" fill-opacity="0.15" stroke="#3b6fb6" stroke-dasharray="4 3"/>')
+        if cam.view is not None:
+            x, y = pt(*cam.view.position).split(",")
+            out.append(f'<circle cx="{x}" cy="{y}" r="5" fill="#3b6fb6"/>'
+                       f'<text x="{x}" y="{float(y) - 8:.1f}" text-anchor="middle">{escape(cam.id)}</text>')
+    out.append(f'<text x="{MARGIN_PX}" y="{height - 8:.0f}">覆盖 / covered {coverage["coverage_pct"]:.0f}%, '
+               f'盲区 / blind spots: {len(coverage["blind_spots"])}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"

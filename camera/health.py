@@ -1,0 +1,167 @@
+"""Camera faults from sampled frames: a fault is reported only when it persists over a window.
+
+Reference-free detectors: black, frozen, blurred (absolute sharpness floor, or the camera's own
+baseline when enrolled), occluded, low_fps, offline. `moved` needs a reference frame.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from camera.metrics import FrameMetrics, measure, to_work
+from camera.moved import ReferenceView, ViewShift
+
+FAULTS = ("offline", "low_fps", "black", "frozen", "blurred", "occluded", "moved")
+
+
+@dataclass
+class Thresholds:
+    window_s: float = 3.0  # a fault must hold this long (or over the whole probe when shorter)
+    black_luma_max: float = 18.0
+    black_std_max: float = 6.0
+    frozen_diff_max: float = 0.2  # mean grey-level change between samples a second or less apart
+    blurred_sharpness_min: float = 150.0  # Laplacian variance floor when the camera has no baseline
+    blurred_contrast_ratio_min: float = 0.1  # Laplacian variance per unit of luma variance
+    blurred_baseline_ratio_min: float = 0.15  # share of the enrolled sharpness a focused camera keeps
+    occluded_uniform_fraction_max: float = 0.6
+    low_fps_min: float = 8.0
+    low_fps_nominal_ratio_min: float = 0.6  # with a nominal rate: measured / nominal
+    moved_shift_max: float = 0.04  # displacement of the view centre, share of the frame diagonal
+    moved_scale_max: float = 0.08
+    moved_rotation_deg_max: float = 3.0
+
+
+@dataclass
+class Baseline:
+    """What the camera looks like when healthy, from `camera enroll`."""
+
+    sharpness: float | None = None
+    luma_mean: float | None = None
+
+
+@dataclass
+class _Run:
+    """The current and the longest stretch of consecutive samples showing one condition."""
+
+    start_s: float | None = None
+    longest_s: float = 0.0
+    tolerate: int = 0  # isolated samples without the condition that do not end the stretch
+    _misses: int = 0
+
+    def update(self, t_s: float, on: bool, since_s: float | None = None) -> None:
+        if not on:
+            self._misses += 1
+            if self._misses > self.tolerate:
+                self.start_s = None
+            return
+        self._misses = 0
+        if self.start_s is None:
+            self.start_s = since_s if since_s is not None else t_s
+        self.longest_s = max(self.longest_s, t_s - self.start_s)
+
+
+@dataclass
+class HealthTracker:
+    """Feed sampled frames in time order; `faults()` says what persisted."""
+
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    baseline: Baseline = field(default_factory=Baseline)
+    reference: ReferenceView | None = None
+    moved_every_s: float = 0.5
+    samples: list[FrameMetrics] = field(default_factory=list)
+    shifts: list[ViewShift] = field(default_factory=list)
+    runs: dict[str, _Run] = field(default_factory=lambda: {f: _Run(tolerate=int(f == "frozen")) for f in FAULTS})
+    _prev: np.ndarray | None = None
+    _prev_t: float | None = None
+    _last_moved_t: float | None = None
+    first_s: float | None = None
+    last_s: float = 0.0
+
+    def add(self, t_s: float, frame: np.ndarray) -> FrameMetrics:
+        grey = to_work(frame)
+        m = measure(grey, self._prev)
+        if self.first_s is None:
+            self.first_s = t_s
+        black, occluded = self._is_black(m), self._is_occluded(m)
+        blurred = self._is_blurred(m) and not (black or occluded)
+        # a picture without detail cannot show change or position: those faults explain it first
+        hidden = black or occluded or blurred
+        self.runs["black"].update(t_s, black)
+        self.runs["occluded"].update(t_s, occluded and not black)
+        self.runs["blurred"].update(t_s, blurred)
+        if m.diff_mean is not None:
+            # a recorder re-encoding a still picture changes it a little at each key frame: one blip is tolerated
+            still = m.diff_mean <= self.thresholds.frozen_diff_max
+            self.runs["frozen"].update(t_s, still and not hidden, since_s=self._prev_t)
+        if self.reference is not None and (self._last_moved_t is None
+                                           or t_s - self._last_moved_t >= self.moved_every_s):
+            self._last_moved_t = t_s
+            shift = self.reference.compare(frame)
+            self.shifts.append(shift)
+            self.runs["moved"].update(t_s, self._is_moved(shift) and not hidden)
+        self.samples.append(m)
+        self._prev, self._prev_t, self.last_s = grey, t_s, t_s
+        return m
+
+    def _is_black(self, m: FrameMetrics) -> bool:
+        th = self.thresholds
+        return m.luma_mean <= th.black_luma_max and m.luma_std <= th.black_std_max
+
+    def _is_occluded(self, m: FrameMetrics) -> bool:
+        return m.uniform_fraction >= self.thresholds.occluded_uniform_fraction_max
+
+    def _is_blurred(self, m: FrameMetrics) -> bool:
+        th = self.thresholds
+        if self.baseline.sharpness:
+            return m.sharpness < th.blurred_baseline_ratio_min * self.baseline.sharpness
+        contrast = max(m.luma_std, 1.0) ** 2
+        return m.sharpness < th.blurred_sharpness_min or m.sharpness / contrast < th.blurred_contrast_ratio_min
+
+    def _is_moved(self, s: ViewShift) -> bool:
+        th = self.thresholds
+        if not s.matched:
+            return True
+        return (s.shift > th.moved_shift_max or abs(s.scale - 1.0) > th.moved_scale_max
+                or abs(s.rotation_deg) > th.moved_rotation_deg_max)
+
+    def required_s(self) -> float:
+        """The persistence window, shortened to the probe's span when the probe is shorter."""
+        span = self.last_s - (self.first_s or 0.0)
+        return min(self.thresholds.window_s, 0.9 * span) if span > 0 else self.thresholds.window_s
+
+    def image_faults(self) -> list[str]:
+        need = self.required_s()
+        if not self.samples or need <= 0:
+            return []
+        return [f for f in FAULTS if f not in ("offline", "low_fps") and self.runs[f].longest_s >= need - 1e-6]
+
+    def metrics(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        if self.samples:
+            for name in ("luma_mean", "luma_std", "sharpness", "uniform_fraction"):
+                out[name] = round(float(np.median([getattr(s, name) for s in self.samples])), 4)
+            diffs = [s.diff_mean for s in self.samples if s.diff_mean is not None]
+            if diffs:
+                out["diff_mean"] = round(float(np.median(diffs)), 4)
+        if self.baseline.sharpness:
+            out["sharpness_baseline"] = round(self.baseline.sharpness, 2)
+        if self.shifts:
+            worst = max(self.shifts, key=lambda s: (not s.matched, s.shift))
+            out.update(moved_shift=round(worst.shift, 4), moved_scale=round(worst.scale, 4),
+                       moved_rotation_deg=round(worst.rotation_deg, 2), moved_inliers=worst.inliers)
+        for fault, run in self.runs.items():
+            if fault not in ("offline", "low_fps"):
+                out[f"{fault}_s"] = round(run.longest_s, 2)
+        return out
+
+
+def threshold_metrics(th: Thresholds) -> dict[str, float]:
+    """The thresholds, named as they appear next to the measured metrics."""
+    return {k: float(v) for k, v in vars(th).items()}
+
+
+def fps_fault(fps: float, th: Thresholds, nominal_fps: float | None) -> bool:
+    if nominal_fps:
+        return fps < th.low_fps_nominal_ratio_min * nominal_fps
+    return fps < th.low_fps_min

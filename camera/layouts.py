@@ -1,0 +1,133 @@
+"""Recording-store layouts: how a segment's camera and start (and end) are written in its path.
+
+A pattern is a relative path with placeholders: `{camera}`, `{start:FMT}`, `{end:FMT}` (FMT made
+of strftime directives %Y %y %m %d %H %M %S %f %j %s and literal text), and `{NAME}` for parts to
+ignore. Times are site local unless the pattern starts with `utc:`. An end earlier than its start
+means the next day. Named layouts:
+- `frigate`: `YYYY-MM-DD/HH/<camera>/MM.SS.mp4`, UTC.
+- `zoneminder-deep`: `<monitor>/YY/MM/DD/HH/MM/SS/<event>-video.mp4` (ZoneMinder "Deep"), server local time.
+- `zoneminder-medium`: `<monitor>/YYYY-MM-DD/<event>/<event>-video.mp4` (ZoneMinder "Medium"): the name
+  gives only the day; the start comes from the file's modification time less its duration.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+
+NAMED = {
+    "frigate": "utc:{start:%Y-%m-%d}/{start:%H}/{camera}/{start:%M.%S}.mp4",
+    "zoneminder-deep": "{camera}/{start:%y}/{start:%m}/{start:%d}/{start:%H}/{start:%M}/{start:%S}/{event}.{ext}",
+    "zoneminder-medium": "{camera}/{day:%Y-%m-%d}/{event}/{name}.{ext}",
+}
+VIDEO_EXTS = "mp4|mkv|avi|mov|ts|m4v|h264|265|flv"
+_DIRECTIVES = {"Y": r"\d{4}", "y": r"\d{2}", "m": r"\d{2}", "d": r"\d{2}", "H": r"\d{2}", "M": r"\d{2}",
+               "S": r"\d{2}", "f": r"\d{1,6}", "j": r"\d{3}", "s": r"\d{9,11}"}
+_PLACEHOLDER = re.compile(r"\{(\w+)(?::([^}]*))?\}")
+
+
+class LayoutError(ValueError):
+    """The layout name or pattern cannot be understood."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    pattern: str
+    regex: re.Pattern[str]
+    tz: tzinfo
+    has_end: bool
+    start_from_mtime: bool  # names give only a day: the start comes from the file
+
+    def parse(self, rel_path: str) -> tuple[str, datetime | None, datetime | None] | None:
+        """(camera, start, end) of a segment path relative to the store root; None when it is not a segment."""
+        m = self.regex.fullmatch(rel_path)
+        if m is None:
+            return None
+        g = m.groupdict()
+        camera = g.get("camera") or "default"
+        try:
+            start = _time(g, "s_", self.tz)
+            end = _time(g, "e_", self.tz, start) if self.has_end else None
+        except ValueError:
+            return None
+        if start is not None and end is not None and end < start:
+            end += timedelta(days=1)
+        return camera, start, end
+
+
+def _time(g: dict[str, str | None], prefix: str, tz: tzinfo, date_from: datetime | None = None) -> datetime | None:
+    v = {k[len(prefix):]: val for k, val in g.items() if k.startswith(prefix) and val is not None}
+    if not v:
+        return None
+    if "s" in v:
+        return datetime.fromtimestamp(int(v["s"]), UTC).astimezone(tz)
+    base = date_from.astimezone(tz) if date_from else None
+    year = int(v["Y"]) if "Y" in v else 2000 + int(v["y"]) if "y" in v else (base.year if base else 1970)
+    if "j" in v:
+        day0 = datetime(year, 1, 1, tzinfo=tz) + timedelta(days=int(v["j"]) - 1)
+        month, day = day0.month, day0.day
+    else:
+        month = int(v.get("m") or (base.month if base else 1))
+        day = int(v.get("d") or (base.day if base else 1))
+    micro = int(v["f"].ljust(6, "0")) if "f" in v else 0
+    return datetime(year, month, day, int(v.get("H", 0)), int(v.get("M", 0)), int(v.get("S", 0)), micro, tzinfo=tz)
+
+
+def _format_regex(fmt: str, prefix: str, seen: set[str]) -> str:
+    out, i = [], 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            d = fmt[i + 1]
+            if d not in _DIRECTIVES:
+                raise LayoutError(f"unsupported strftime directive %{d} (use %Y %y %m %d %H %M %S %f %j %s)")
+            name = prefix + d
+            out.append(f"(?P={name})" if name in seen else f"(?P<{name}>{_DIRECTIVES[d]})")
+            seen.add(name)
+            i += 2
+        else:
+            out.append(re.escape(fmt[i]))
+            i += 1
+    return "".join(out)
+
+
+def compile_pattern(pattern: str, tz: tzinfo) -> Layout:
+    utc = pattern.lower().startswith("utc:")
+    body = pattern[4:] if utc else pattern
+    parts: list[str] = []
+    seen: set[str] = set()
+    fields: set[str] = set()
+    pos = 0
+    for m in _PLACEHOLDER.finditer(body):
+        parts.append(re.escape(body[pos:m.start()]))
+        name, fmt = m.group(1), m.group(2)
+        fields.add(name)
+        if name in ("start", "end", "day"):
+            if not fmt:
+                raise LayoutError(f"{{{name}}} needs a strftime format, e.g. {{{name}:%Y%m%d}}")
+            parts.append(_format_regex(fmt, {"start": "s_", "end": "e_", "day": "d_"}[name], seen))
+        elif name == "camera":
+            parts.append("(?P=camera)" if "camera" in seen else "(?P<camera>[^/]+)")
+            seen.add("camera")
+        elif name == "ext":
+            parts.append(f"(?:{VIDEO_EXTS})")
+        else:
+            parts.append("[^/]+?")
+        pos = m.end()
+    parts.append(re.escape(body[pos:]))
+    if "start" not in fields and "day" not in fields:
+        raise LayoutError(f"pattern {pattern!r} has no {{start:...}} or {{day:...}} placeholder")
+    try:
+        regex = re.compile("".join(parts))
+    except re.error as e:
+        raise LayoutError(f"pattern {pattern!r}: {e}") from None
+    return Layout(pattern, regex, UTC if utc else tz, "end" in fields, "start" not in fields)
+
+
+def parse_layout(spec: str, tz: tzinfo) -> Layout:
+    """A named layout (frigate, zoneminder-deep, zoneminder-medium) or a pattern."""
+    spec = spec.strip()
+    if spec in NAMED:
+        return compile_pattern(NAMED[spec], tz)
+    if "{" not in spec:
+        raise LayoutError(f"unknown layout {spec!r}: use {', '.join(NAMED)} or a pattern with {{start:...}}")
+    return compile_pattern(spec, tz)

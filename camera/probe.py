@@ -1,0 +1,92 @@
+"""Probe one source: sample it, measure each sample, report persistent faults (the probe JSON contract)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from camera.health import Baseline, HealthTracker, Thresholds, fps_fault, threshold_metrics
+from camera.moved import ReferenceView
+from camera.sample import Opener, Sampler, open_capture
+
+
+@dataclass
+class ProbeOptions:
+    seconds: float = 10.0
+    sample_fps: float = 5.0
+    timeout_ms: int = 5000
+    nominal_fps: float | None = None
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+
+class BadReference(ValueError):
+    """The reference image or its baseline cannot be read."""
+
+
+def load_reference(path: Path) -> tuple[ReferenceView, Baseline]:
+    """A reference image; the baseline written next to it by `camera enroll` (same stem, .json) when present."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise BadReference(f"{path}: not a readable image")
+    baseline = Baseline()
+    side = path.with_suffix(".json")
+    if side.is_file():
+        try:
+            data = json.loads(side.read_text())
+            baseline = Baseline(sharpness=data.get("sharpness"), luma_mean=data.get("luma_mean"))
+        except (ValueError, AttributeError) as e:
+            raise BadReference(f"{side}: not a baseline written by camera enroll ({e})") from None
+    return ReferenceView(image), baseline
+
+
+def probe(source: str, options: ProbeOptions | None = None, reference: ReferenceView | None = None,
+          baseline: Baseline | None = None, opener: Opener = open_capture) -> dict[str, Any]:
+    """Sample `source` and judge it. Returns {source, online, fps, frames, faults, metrics}."""
+    opt = options or ProbeOptions()
+    sampler = Sampler(source, opt.seconds, opt.sample_fps, opt.timeout_ms, opener=opener)
+    tracker = HealthTracker(thresholds=opt.thresholds, baseline=baseline or Baseline(), reference=reference)
+    for s in sampler:
+        tracker.add(s.t_s, s.frame)
+    stats = sampler.stats
+    online = stats.opened and stats.frames > 0 and not stats.dropped
+    faults: list[str] = []
+    if not online:
+        faults.append("offline")
+    else:
+        if fps_fault(stats.fps, opt.thresholds, opt.nominal_fps):
+            faults.append("low_fps")
+        faults.extend(tracker.image_faults())
+    metrics = {**tracker.metrics(), **threshold_metrics(opt.thresholds),
+               "span_s": round(stats.span_s, 3), "samples": float(len(tracker.samples))}
+    if opt.nominal_fps:
+        metrics["nominal_fps"] = float(opt.nominal_fps)
+    return {"source": source, "online": online, "fps": round(stats.fps, 3), "frames": stats.frames,
+            "faults": faults, "metrics": metrics}
+
+
+def enroll(source: str, out: Path, options: ProbeOptions | None = None,
+           opener: Opener = open_capture) -> dict[str, Any]:
+    """Record a healthy camera's reference frame (out.png) and baselines (out.json)."""
+    opt = options or ProbeOptions()
+    sampler = Sampler(source, opt.seconds, opt.sample_fps, opt.timeout_ms, opener=opener)
+    tracker = HealthTracker(thresholds=opt.thresholds)
+    middle: np.ndarray | None = None
+    for s in sampler:
+        tracker.add(s.t_s, s.frame)
+        if middle is None or s.t_s <= opt.seconds / 2:
+            middle = s.frame
+    if middle is None:
+        raise ValueError(f"{source}: no frames to enroll")
+    faults = tracker.image_faults()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image = out.with_suffix(".png")
+    cv2.imwrite(str(image), middle)
+    m = tracker.metrics()
+    baseline = {"source": source, "sharpness": m.get("sharpness"), "luma_mean": m.get("luma_mean"),
+                "fps": round(sampler.stats.fps, 3), "faults_at_enroll": faults}
+    image.with_suffix(".json").write_text(json.dumps(baseline, indent=2) + "\n")
+    return {"reference": str(image), **baseline}

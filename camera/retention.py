@@ -1,0 +1,171 @@
+"""Audit a recording store: per camera oldest and newest footage, gaps, unreadable segments, capacity forecast."""
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import statistics
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from camera.layouts import Layout
+
+DAY_S = 86400.0
+
+
+@dataclass
+class RetentionOptions:
+    days: float = 92.0
+    gap_s: float = 600.0
+    sample: int = 3  # segments per camera decoded to prove the footage is readable
+    seed: int = 0
+
+
+@dataclass
+class Segment:
+    path: str  # relative to the store root
+    start: float  # epoch seconds
+    end: float | None
+    size: int
+
+
+def decode_check(path: Path) -> float | None:
+    """Decode one frame; the container's duration in seconds, or None when the file is unreadable."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    try:
+        if not cap.isOpened():
+            return None
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            return None
+        fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
+        frames = cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0
+        return frames / fps if fps > 0 and frames > 0 else 0.0
+    finally:
+        cap.release()
+
+
+def walk(root: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Every regular file under root as (relative path with '/', entry); scandir keeps this near `find`'s speed."""
+    stack = [("", root)]
+    while stack:
+        rel, full = stack.pop()
+        try:
+            with os.scandir(full) as it:
+                for e in it:
+                    r = f"{rel}{e.name}"
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append((r + "/", e.path))
+                    elif e.is_file(follow_symlinks=False):
+                        yield r, e
+        except OSError:
+            continue
+
+
+def collect(root: Path, layout: Layout) -> dict[str, list[Segment]]:
+    """Segments per camera, read from file names alone (sizes come from the directory scan)."""
+    cams: dict[str, list[Segment]] = {}
+    for rel, entry in walk(str(root)):
+        parsed = layout.parse(rel)
+        if parsed is None:
+            continue
+        camera, start, end = parsed
+        st = entry.stat(follow_symlinks=False) if layout.start_from_mtime else None
+        size = st.st_size if st else 0
+        if start is None:
+            if st is None:
+                continue
+            # the recorder closes the file when the segment ends; the start is fixed once its duration is known
+            cams.setdefault(camera, []).append(Segment(rel, st.st_mtime, st.st_mtime, size))
+            continue
+        cams.setdefault(camera, []).append(Segment(rel, start.timestamp(), end.timestamp() if end else None, size))
+    return cams
+
+
+def _fill_ends(segs: list[Segment], durations: dict[str, float]) -> None:
+    """Segments named by start only last their decoded duration, else the camera's typical segment length."""
+    steps = [b.start - a.start for a, b in zip(segs, segs[1:], strict=False) if b.start > a.start]
+    typical = statistics.median(steps) if steps else 0.0
+    known = [d for d in durations.values() if d > 0]
+    if known:
+        typical = statistics.median(known)
+    for s in segs:
+        if s.end is None:
+            s.end = s.start + durations.get(s.path, typical)
+
+
+def _iso(t: float, tz: Any) -> str:
+    return datetime.fromtimestamp(t, tz).isoformat()
+
+
+def audit_camera(camera: str, segs: list[Segment], root: Path, opt: RetentionOptions, now: datetime,
+                 layout: Layout, decode: Callable[[Path], float | None] = decode_check) -> dict[str, Any]:
+    rng = random.Random(f"{opt.seed}:{camera}")
+    picks = rng.sample(segs, min(opt.sample, len(segs)))
+    durations: dict[str, float] = {}
+    unreadable: list[str] = []
+    for s in picks:
+        d = decode(root / s.path)
+        if d is None:
+            unreadable.append(s.path)
+        else:
+            durations[s.path] = d
+    if layout.start_from_mtime:
+        for s in segs:  # start = end (mtime) less the duration
+            s.start = s.start - durations.get(s.path, 0.0)
+    segs.sort(key=lambda s: s.start)
+    _fill_ends(segs, durations)
+    tz = now.tzinfo
+    now_s = now.timestamp()
+    window_start = now_s - opt.days * DAY_S
+    gaps: list[dict[str, str]] = []
+    covered_to = segs[0].end or segs[0].start
+    last_gap_end = segs[0].start
+    for s in segs[1:]:
+        if s.start - covered_to > opt.gap_s:
+            gaps.append({"start": _iso(covered_to, tz), "end": _iso(s.start, tz)})
+            last_gap_end = s.start
+        covered_to = max(covered_to, s.end or s.start)
+    if now_s - covered_to > opt.gap_s:
+        gaps.append({"start": _iso(covered_to, tz), "end": _iso(now_s, tz)})
+        last_gap_end = now_s
+    oldest, newest = segs[0].start, covered_to
+    in_window = [g for g in gaps if datetime.fromisoformat(g["end"]).timestamp() > window_start]
+    continuous = max(0.0, min(now_s, newest) - last_gap_end) / DAY_S
+    ok = oldest <= window_start + opt.gap_s and not in_window and not unreadable
+    return {"camera": camera, "oldest": _iso(oldest, tz), "newest": _iso(newest, tz),
+            "days": round((newest - oldest) / DAY_S, 4), "continuous_days": round(continuous, 4),
+            "gaps": gaps, "unreadable": unreadable, "segments": len(segs),
+            "bytes": sum(s.size for s in segs), "ok": ok}
+
+
+def forecast(root: Path, cameras: list[dict[str, Any]], opt: RetentionOptions, now: datetime,
+             disk_usage: Callable[[Path], Any] = shutil.disk_usage) -> dict[str, Any]:
+    """How many days the store holds when full (recorders delete the oldest), and when it fills."""
+    used = sum(c["bytes"] for c in cameras)
+    span = max((c["days"] for c in cameras), default=0.0)
+    free = int(disk_usage(root).free)
+    rate = used / span if span > 0 else 0.0
+    if rate <= 0:
+        return {"bytes_per_day": 0, "free_bytes": free, "capacity_days": None, "full_at": None, "ok": True}
+    capacity = (used + free) / rate
+    full_at = now + timedelta(days=free / rate)
+    return {"bytes_per_day": round(rate), "free_bytes": free, "capacity_days": round(capacity, 2),
+            "full_at": full_at.isoformat(), "ok": capacity >= opt.days}
+
+
+def scan_store(root: Path, layout: Layout, opt: RetentionOptions, now: datetime,
+               decode: Callable[[Path], float | None] = decode_check) -> dict[str, Any]:
+    """The retention JSON: {cameras: [...], ok, forecast}."""
+    cams = collect(root, layout)
+    results = [audit_camera(cam, segs, root, opt, now, layout, decode) for cam, segs in sorted(cams.items())]
+    fc = forecast(root, results, opt, now)
+    for c in results:
+        c["forecast_days"] = fc["capacity_days"]
+    return {"root": str(root), "layout": layout.pattern, "days_required": opt.days, "now": now.isoformat(),
+            "cameras": results, "forecast": fc, "ok": bool(results) and all(c["ok"] for c in results)}

@@ -1,0 +1,111 @@
+"""The camera worker: probe every camera with a bounded pool, scan retention daily, ship observations."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from camera.coverage import CameraState, compute_coverage, state_from_probe
+from camera.health import Thresholds
+from camera.layouts import LayoutError, parse_layout
+from camera.probe import BadReference, ProbeOptions, load_reference, probe
+from camera.retention import RetentionOptions, scan_store
+from camera.site import Camera, Site
+from rules.model import Observation
+
+log = logging.getLogger("clausewatch.camera")
+SOURCE = "camera-worker"
+
+
+class Worker:
+    def __init__(self, site: Site, collector: str, token: str, workers: int = 2, site_tz: str = "Asia/Shanghai",
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), client: httpx.Client | None = None):
+        self.site, self.workers, self.clock = site, workers, clock
+        self.tz = ZoneInfo(site_tz)
+        self.client = client or httpx.Client(base_url=collector.rstrip("/"), timeout=30,
+                                             headers={"Authorization": f"Bearer {token}"})
+        self.last_retention: datetime | None = None
+
+    def _obs(self, kind: str, subject_kind: str, subject_id: str, payload: dict[str, Any], at: datetime) -> Observation:
+        return Observation(source=SOURCE, site=self.site.site, subject_kind=subject_kind,  # type: ignore[arg-type]
+                           subject_id=subject_id, kind=kind, observed_at=at, payload=payload)
+
+    def probe_camera(self, cam: Camera) -> dict[str, Any]:
+        th = self.site.thresholds
+        limits = Thresholds(window_s=th.fault_window_s, low_fps_nominal_ratio_min=th.low_fps_ratio)
+        opts = ProbeOptions(seconds=th.probe_seconds, nominal_fps=cam.fps, thresholds=limits)
+        ref = baseline = None
+        if cam.reference:
+            try:
+                ref, baseline = load_reference(self.site.resolve(cam.reference))
+            except BadReference as e:
+                log.warning("camera %s: %s", cam.id, e)
+        try:
+            return probe(cam.source, opts, reference=ref, baseline=baseline)
+        except Exception as e:  # one broken camera must not stop the round
+            log.warning("camera %s: probe failed: %s", cam.id, e)
+            return {"source": cam.source, "online": False, "fps": 0.0, "frames": 0, "faults": ["offline"],
+                    "metrics": {}}
+
+    def retention(self, cam: Camera, at: datetime) -> dict[str, Any] | None:
+        if cam.recording is None:
+            return None
+        th = self.site.thresholds
+        try:
+            layout = parse_layout(cam.recording.layout, self.tz)
+        except LayoutError as e:
+            log.warning("camera %s: %s", cam.id, e)
+            return None
+        root = self.site.resolve(cam.recording.path)
+        result = scan_store(root, layout, RetentionOptions(days=th.retention_days, gap_s=th.gap_minutes * 60),
+                            at.astimezone(self.tz))
+        name = cam.recording.camera or cam.id
+        mine = next((c for c in result["cameras"] if c["camera"] == name), None)
+        if mine is None:
+            return {"oldest": None, "newest": None, "days": 0.0, "continuous_days": 0.0, "gaps": [],
+                    "unreadable": [], "forecast_days": None, "ok": False, "root": str(root)}
+        return {**mine, "forecast": result["forecast"], "forecast_days": result["forecast"]["capacity_days"]}
+
+    def round(self) -> dict[str, Any]:
+        """One pass: probes, coverage, retention when a day has passed; ships everything."""
+        at = self.clock()
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            probes = dict(zip([c.id for c in self.site.cameras],
+                              pool.map(self.probe_camera, self.site.cameras), strict=True))
+        obs = [self._obs("camera.health", "camera", cid, p, at) for cid, p in probes.items()]
+        states: dict[str, CameraState] = {cid: state_from_probe(p) for cid, p in probes.items()}
+        cov = compute_coverage(self.site, states)
+        for z in cov["zones"]:
+            obs.append(self._obs("zone.coverage", "zone", z["zone"], {
+                "fraction": z["fraction"], "cameras": z["cameras"], "expected": z["expected"],
+                "must_cover": z["must_cover"], "reason": z["reason"], "why": z["why"]}, at))
+        if self.last_retention is None or at - self.last_retention >= timedelta(days=1):
+            for cam in self.site.cameras:
+                r = self.retention(cam, at)
+                if r is not None:
+                    obs.append(self._obs("camera.retention", "camera", cam.id, r, at))
+            self.last_retention = at
+        self.ship(obs)
+        healthy = all(s.healthy for s in states.values())
+        return {"at": at.isoformat(), "observations": len(obs), "probes": probes,
+                "coverage_pct": cov["coverage_pct"], "ok": healthy and cov["ok"]}
+
+    def ship(self, obs: list[Observation]) -> None:
+        body = {"observations": [o.model_dump(mode="json") for o in obs]}
+        r = self.client.post("/api/v1/observations", json=body)
+        r.raise_for_status()
+
+    def forever(self, interval_s: float, sleep: Callable[[float], None] = time.sleep) -> None:
+        while True:
+            started = time.monotonic()
+            try:
+                self.round()
+            except httpx.HTTPError as e:
+                log.warning("collector unreachable: %s", e)
+            sleep(max(0.0, interval_s - (time.monotonic() - started)))

@@ -1,0 +1,84 @@
+"""The probe on labelled clips, and the persistence window on synthetic frames."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from camera.health import HealthTracker
+from camera.probe import load_reference, probe
+
+BIN = Path(sys.executable).parent / "clausewatch"
+CLIPS = [(scene, label) for scene in ("testsrc2", "quiet")
+         for label in ("healthy", "black", "blurred", "occluded", "occluded_dark", "frozen", "low_fps")]
+
+
+@pytest.mark.parametrize(("scene", "label"), [pytest.param(s, lb, id=f"{s}-{lb}") for s, lb in CLIPS])
+def test_probe_finds_the_injected_fault_without_reference(clips: Path, scene: str, label: str) -> None:
+    want = json.loads((clips / "labels.json").read_text())[f"{scene}__{label}.mp4"]
+    result = probe(str(clips / f"{scene}__{label}.mp4"))
+    assert result["online"] is True
+    assert sorted(result["faults"]) == sorted(want), result["metrics"]
+
+
+@pytest.mark.parametrize("label", [pytest.param("moved", id="moved"), pytest.param("healthy", id="healthy")])
+def test_moved_needs_and_uses_the_reference(clips: Path, label: str) -> None:
+    ref, baseline = load_reference(clips / "testsrc2__reference.png")
+    result = probe(str(clips / f"testsrc2__{label}.mp4"), reference=ref, baseline=baseline)
+    assert ("moved" in result["faults"]) == (label == "moved")
+    assert "moved" not in probe(str(clips / f"testsrc2__{label}.mp4"))["faults"]
+
+
+def _textured(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 255, (180, 320, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize(("black_s", "reported"), [
+    pytest.param(2.0, False, id="shorter-than-window"),
+    pytest.param(4.0, True, id="longer-than-window"),
+])
+def test_fault_must_persist_over_the_window(black_s: float, reported: bool) -> None:
+    tr = HealthTracker()
+    for i in range(40):  # 8 s at 5 samples/s, black from 1 s for black_s seconds
+        t = i * 0.2
+        frame = np.zeros((180, 320, 3), np.uint8) if 1.0 <= t < 1.0 + black_s else _textured(i)
+        tr.add(t, frame)
+    assert ("black" in tr.image_faults()) is reported
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN), "camera", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ})
+
+
+def test_cli_json_contract_and_exit_codes(clips: Path, tmp_path: Path) -> None:
+    ok = _cli("probe", str(clips / "quiet__healthy.mp4"), "--json")
+    assert ok.returncode == 0, ok.stderr
+    data = json.loads(ok.stdout)
+    assert {"source", "online", "fps", "frames", "faults", "metrics"} <= set(data)
+    assert isinstance(data["fps"], float) and isinstance(data["frames"], int) and data["frames"] > 100
+    assert all(isinstance(v, int | float) for v in data["metrics"].values())
+    bad = _cli("probe", str(clips / "quiet__black.mp4"), "--json")
+    assert bad.returncode == 1 and json.loads(bad.stdout)["faults"] == ["black"]
+    missing = _cli("probe", str(tmp_path / "nope.mp4"), "--json")
+    assert missing.returncode == 2 and "nope.mp4" in missing.stderr and missing.stdout == ""
+
+
+def test_unreachable_stream_is_offline() -> None:
+    result = probe("http://127.0.0.1:9/cam.mjpg", None)
+    assert result["online"] is False and result["faults"] == ["offline"]
+
+
+def test_enroll_writes_reference_and_baseline_used_by_probe(clips: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ref" / "cam-01.png"
+    r = _cli("enroll", str(clips / "testsrc2__healthy.mp4"), "--out", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    baseline = json.loads(out.with_suffix(".json").read_text())
+    assert baseline["sharpness"] > 0
+    moved = _cli("probe", str(clips / "testsrc2__moved.mp4"), "--reference", str(out), "--json")
+    assert "moved" in json.loads(moved.stdout)["faults"]
