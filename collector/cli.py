@@ -14,6 +14,8 @@ import typer
 COMMAND_MODULES: list[str] = [
     "collector.commands.core",
     "collector.commands.demo",
+    "collector.commands.evidence",
+    "collector.commands.reports",
 ]
 
 
