@@ -18,7 +18,7 @@ Manager = Annotated[Principal, Depends(require("attest"))]
 class AttestationIn(BaseModel):
     period_start: datetime
     period_end: datetime
-    statement: str = Field(min_length=10, max_length=10_000)
+    statement: str = Field(min_length=6, max_length=10_000)
     corrects: int | None = Field(default=None, description="id of the attestation this one corrects")
     controls: list[str] = Field(default_factory=list, description="controls attested; empty: all")
 
