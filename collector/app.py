@@ -7,8 +7,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from collector.api import accounts, findings, observations
+from collector.api import accounts, attestations, findings, observations, reports
+from collector.api import evidence as evidence_api
+from collector.api import exceptions as exceptions_api
 from collector.deps import Reader, StateDep
+from collector.evidence import remind_on_changes
 from collector.settings import Settings
 from collector.state import AppState
 from collector.web import routes as web
@@ -32,6 +35,12 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(observations.router)
     app.include_router(findings.router)
     app.include_router(accounts.router)
+    app.include_router(evidence_api.router)
+    app.include_router(attestations.router)
+    app.include_router(exceptions_api.router)
+    app.include_router(reports.router)
+    cw = app.state.cw
+    cw.engine.listeners.append(lambda changes: remind_on_changes(cw.store, changes))
     app.include_router(web.router)
     web.mount_static(app)
 

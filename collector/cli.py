@@ -17,6 +17,8 @@ COMMAND_MODULES: list[str] = [
     "collector.commands.agent",
     "collector.commands.canary",
     "collector.commands.camera",
+    "collector.commands.evidence",
+    "collector.commands.reports",
 ]
 
 

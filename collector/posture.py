@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from collector.exceptions import active_at, overlay
 from collector.store.sqlite import SqliteStore
 from rules.model import Control
 
-# The worst status of a control's subjects is the control's status.
-_RANK = {"fail": 3, "unknown": 2, "pass": 1, "not_applicable": 0}
+# The worst status of a control's subjects is the control's status; a waived failure
+# (`excepted`) is better than unknown but never counts as a pass.
+_RANK = {"fail": 4, "unknown": 3, "excepted": 2, "pass": 1, "not_applicable": 0}
 
 
 def worst(statuses: Sequence[str]) -> str:
@@ -24,17 +26,21 @@ def posture_at(store: SqliteStore, controls: Sequence[Control], at: datetime) ->
     by_control: dict[str, list[Any]] = {}
     for iv in store.posture_at(at):
         by_control.setdefault(iv.control, []).append(iv)
+    waived = active_at(store, at)
     out = []
     for c in controls:
         rows = by_control.get(c.id, [])
+        shown = [overlay(r.status, r.control, r.subject_kind, r.subject_id, at, waived) for r in rows]
         out.append({
             "id": c.id, "clauses": c.clauses, "title": c.title.model_dump(), "severity": c.severity,
-            "manual": c.manual, "status": worst([r.status for r in rows]),
-            "counts": dict(Counter(r.status for r in rows)),
+            "manual": c.manual, "status": worst(shown),
+            "counts": dict(Counter(shown)),
             "subjects": [{
-                "subject_kind": r.subject_kind, "subject": r.subject_id, "site": r.site, "status": r.status,
+                "subject_kind": r.subject_kind, "subject": r.subject_id, "site": r.site, "status": st,
+                "measured_status": r.status,
                 "since": r.start.isoformat(), "until": r.end.isoformat() if r.end else None, "value": r.value,
-                "reason": {"zh": r.reason_zh, "en": r.reason_en}, "evidence": r.evidence} for r in rows],
+                "reason": {"zh": r.reason_zh, "en": r.reason_en}, "evidence": r.evidence}
+                for r, st in zip(rows, shown, strict=True)],
         })
     totals = Counter(c["status"] for c in out)
     return {"at": at.isoformat(), "controls": out, "totals": dict(totals)}

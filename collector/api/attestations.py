@@ -1,0 +1,52 @@
+"""Attestations by managers and the telemetry that contradicts them."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from collector import attest
+from collector.auth import Principal
+from collector.deps import Reader, StateDep, require
+
+router = APIRouter(prefix="/api/v1", tags=["attestations"])
+Manager = Annotated[Principal, Depends(require("attest"))]
+
+
+class AttestationIn(BaseModel):
+    period_start: datetime
+    period_end: datetime
+    statement: str = Field(min_length=6, max_length=10_000)
+    corrects: int | None = Field(default=None, description="id of the attestation this one corrects")
+    controls: list[str] = Field(default_factory=list, description="controls attested; empty: all")
+
+
+@router.post("/attestations", status_code=201)
+def create_attestation(body: AttestationIn, state: StateDep, principal: Manager) -> dict[str, Any]:
+    """Sign the period's posture with a statement (immutable; correct by attesting again)."""
+    try:
+        return attest.attest(state.store, state.controls, start=body.period_start, end=body.period_end,
+                             statement=body.statement, user=principal.name, corrects=body.corrects,
+                             scope=body.controls or None)
+    except attest.AttestError as e:
+        raise HTTPException(422, str(e)) from None
+
+
+@router.get("/attestations")
+def list_attestations(state: StateDep, _: Reader, start: Annotated[datetime | None, Query(alias="from")] = None,
+                      end: Annotated[datetime | None, Query(alias="to")] = None) -> list[dict[str, Any]]:
+    """Attestation history, oldest first, with corrections linked both ways."""
+    return attest.history(state.store, start=start, end=end)
+
+
+@router.get("/attestations/contradictions")
+def list_contradictions(state: StateDep, _: Reader, start: Annotated[datetime, Query(alias="from")],
+                        end: Annotated[datetime, Query(alias="to")],
+                        control: Annotated[list[str] | None, Query()] = None) -> list[dict[str, Any]]:
+    """Failures of automatic controls on the same clause as a manual control, in the period:
+    shown on the attestation form before a manager signs."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise HTTPException(422, "from/to: give times with a UTC offset")
+    return attest.contradictions(state.store, state.controls, start, end, control)

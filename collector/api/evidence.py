@@ -1,0 +1,68 @@
+"""Evidence files for manual controls: upload, list, download, expiry reminders."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
+
+from collector import evidence as ev
+from collector.auth import Principal
+from collector.deps import Reader, StateDep, require
+
+router = APIRouter(prefix="/api/v1", tags=["evidence"])
+Uploader = Annotated[Principal, Depends(require("evidence.upload"))]
+
+
+@router.post("/evidence", status_code=201)
+async def upload_evidence(state: StateDep, principal: Uploader, control: Annotated[str, Form()],
+                          file: Annotated[UploadFile, File()], valid_until: Annotated[str, Form()],
+                          note: Annotated[str, Form(max_length=2000)] = "") -> dict[str, Any]:
+    """Upload a file backing a manual control, valid until a date (end of that day, site time)."""
+    data = await file.read(ev.MAX_EVIDENCE_BYTES + 1)
+    if len(data) > ev.MAX_EVIDENCE_BYTES:
+        raise HTTPException(413, f"file: larger than {ev.MAX_EVIDENCE_BYTES // (1024 * 1024)} MB")
+    try:
+        until = ev.parse_valid_until(valid_until, ZoneInfo(state.settings.site_tz))
+        obs = ev.add_evidence(state.store, state.controls, ev.Upload(
+            control, data, file.filename or "evidence", until, note, file.content_type), actor=principal.actor,
+            site=state.settings.site)
+    except ev.EvidenceError as e:
+        raise HTTPException(422, str(e)) from None
+    state.worker.submit([obs])
+    p = obs.payload
+    return {"control": control, "sha256": p["sha256"], "filename": p["filename"], "size": p["size"],
+            "valid_until": p["valid_until"], "uploaded_by": p["uploaded_by"],
+            "uploaded_at": obs.observed_at.isoformat(), "observation": obs.id}
+
+
+@router.get("/evidence")
+def evidence_index(state: StateDep, _: Reader, control: str | None = None) -> list[dict[str, Any]]:
+    """Who uploaded which evidence for which control, when, and until when it is valid."""
+    return ev.list_evidence(state.store, control=control)
+
+
+@router.get("/evidence/expiring")
+def evidence_expiring(state: StateDep, _: Reader, days: int = 14) -> dict[str, Any]:
+    """Current evidence expiring within `days` (or expired), and the reminders recorded so far."""
+    now = datetime.now(UTC)
+    from datetime import timedelta
+
+    return {"expiring": ev.expiring(state.store, now, timedelta(days=days)), "reminders": ev.reminders(state.store)}
+
+
+@router.get("/evidence/{sha256}")
+def evidence_file(sha256: str, state: StateDep, principal: Reader) -> Response:
+    """The stored bytes of one evidence file (the download is recorded in the ledger)."""
+    data = state.store.get_evidence(sha256)
+    if data is None:
+        raise HTTPException(404, "no evidence file with that SHA-256")
+    row = state.store.read.execute("SELECT name, media_type FROM evidence WHERE sha256 = ?", (sha256,)).fetchone()
+    name, media = (row[0], row[1]) if row else (sha256, "application/octet-stream")
+    state.store.ledger_append("evidence.downloaded", principal.actor, {"sha256": sha256})
+    from urllib.parse import quote
+
+    return Response(data, media_type=media,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+                             "X-Content-SHA256": sha256})

@@ -1,0 +1,160 @@
+"""Attestations: a manager signs a period's posture with a statement.
+
+The attestation records a hash of the findings and evidence it covers, who, when and what was
+said; it is signed with the site key and appended to the ledger. It cannot be edited: a
+correction is a new attestation that names the one it corrects. Telemetry that contradicts a
+manual control (an automatic control on the same tender clause failed in the period) is
+returned with it, so the form and the report can show it.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from collector.canonical import canonical, loads
+from collector.evidence import list_evidence
+from collector.posture import posture_at
+from collector.sitekey import load_public_pem, verify_signature
+from collector.store.sqlite import SqliteStore
+from rules.model import Control
+
+_TABLE = """
+CREATE TABLE IF NOT EXISTS attestations (
+    id INTEGER PRIMARY KEY, period_start REAL NOT NULL, period_end REAL NOT NULL, user TEXT NOT NULL,
+    created_at REAL NOT NULL, corrects INTEGER REFERENCES attestations(id), snapshot_hash TEXT NOT NULL,
+    body BLOB NOT NULL, signature TEXT NOT NULL, key_id TEXT NOT NULL, ledger_seq INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS attestations_no_update BEFORE UPDATE ON attestations
+BEGIN SELECT RAISE(ABORT, 'attestations cannot be edited; attest again with a correction'); END;
+CREATE TRIGGER IF NOT EXISTS attestations_no_delete BEFORE DELETE ON attestations
+BEGIN SELECT RAISE(ABORT, 'attestations cannot be deleted'); END;
+"""
+SIGNING_CONTEXT = b"clausewatch-attestation\n"
+
+
+class AttestError(ValueError):
+    """Bad request: the message names the field."""
+
+
+def ensure_table(store: SqliteStore) -> None:
+    if store.read.execute("SELECT 1 FROM sqlite_master WHERE name = 'attestations_no_delete'").fetchone():
+        return
+    with store._lock:
+        store._wconn.executescript(_TABLE)
+
+
+def snapshot(store: SqliteStore, controls: Sequence[Control], start: datetime, end: datetime) -> dict[str, Any]:
+    """What an attestation covers: every control's status at the period end, a digest of every
+    finding interval in the period, and the evidence uploaded up to the period end."""
+    posture = posture_at(store, controls, end)
+    digest = hashlib.sha256()
+    n = 0
+    for iv in store.intervals(start=start, end=end):
+        digest.update(canonical([iv.control, iv.subject_kind, iv.subject_id, iv.status, iv.start.isoformat(),
+                                 iv.end.isoformat() if iv.end else None]))
+        n += 1
+    evidence = [{"control": e["control"], "sha256": e["sha256"], "valid_until": e["valid_until"]}
+                for e in list_evidence(store, until=end)]
+    return {"period": {"start": start.isoformat(), "end": end.isoformat()},
+            "controls": [{"id": c["id"], "status": c["status"], "counts": c["counts"]} for c in posture["controls"]],
+            "intervals": {"count": n, "sha256": digest.hexdigest()}, "evidence": evidence}
+
+
+def contradictions(store: SqliteStore, controls: Sequence[Control], start: datetime, end: datetime,
+                   scope: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Failures of automatic controls that share a tender clause with a manual control in scope,
+    during [start, end): telemetry that contradicts what a person attests."""
+    manual = [c for c in controls if c.manual and (not scope or c.id in scope)]
+    automatic = [c for c in controls if not c.manual]
+    out = []
+    for m in manual:
+        for a in automatic:
+            shared = sorted(set(m.clauses) & set(a.clauses))
+            if not shared:
+                continue
+            fails = [iv for iv in store.intervals(control=a.id, start=start, end=end) if iv.status == "fail"]
+            for iv in fails:
+                out.append({"manual_control": m.id, "clauses": shared, "automatic_control": a.id,
+                            "subject_kind": iv.subject_kind, "subject": iv.subject_id,
+                            "start": max(iv.start, start).isoformat(),
+                            "end": min(iv.end, end).isoformat() if iv.end else None,
+                            "reason": {"zh": iv.reason_zh, "en": iv.reason_en}})
+    return out
+
+
+def attest(store: SqliteStore, controls: Sequence[Control], *, start: datetime, end: datetime, statement: str,
+           user: str, corrects: int | None = None, scope: Sequence[str] | None = None,
+           now: datetime | None = None) -> dict[str, Any]:
+    """Sign the period's posture with `statement`; return the attestation with its contradictions."""
+    now = now or datetime.now(UTC)
+    if start.tzinfo is None or end.tzinfo is None or start >= end:
+        raise AttestError("period: start must be before end, both with a UTC offset")
+    if end > now:
+        raise AttestError("period: cannot attest a period that has not ended")
+    if len(statement.strip()) < 6:
+        raise AttestError("statement: say what you attest (at least 6 characters)")
+    known = {c.id for c in controls}
+    if scope and set(scope) - known:
+        raise AttestError(f"controls: unknown {', '.join(sorted(set(scope) - known))}")
+    ensure_table(store)
+    if corrects is not None and get(store, corrects) is None:
+        raise AttestError(f"corrects: no attestation {corrects}")
+    snap = snapshot(store, controls, start, end)
+    conflicts = contradictions(store, controls, start, end, scope)
+    body = {"period": snap["period"], "statement": statement, "user": user, "created_at": now.isoformat(),
+            "corrects": corrects, "controls": list(scope or []),
+            "snapshot_sha256": hashlib.sha256(canonical(snap)).hexdigest(),
+            "contradictions": len(conflicts), "site_key": store.site_key.key_id}
+    raw = canonical(body)
+    signature = store.site_key.sign(SIGNING_CONTEXT + raw).hex()
+    with store.write() as conn:
+        entry = store.ledger.append(conn, "attestation", f"user:{user}",
+                                    {"attestation": body, "signature": signature}, ts=now)
+        cur = conn.execute(
+            "INSERT INTO attestations (period_start, period_end, user, created_at, corrects, snapshot_hash, body,"
+            " signature, key_id, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (start.timestamp(), end.timestamp(), user, now.timestamp(), corrects, body["snapshot_sha256"], raw,
+             signature, store.site_key.key_id, entry.seq))
+        aid = int(cur.lastrowid or 0)
+    return {"id": aid, **body, "signature": signature, "ledger_seq": entry.seq, "contradiction_list": conflicts}
+
+
+def _out(row: Sequence[Any]) -> dict[str, Any]:
+    aid, body, sig, key_id, seq = row
+    return {"id": aid, **loads(body), "signature": sig, "key_id": key_id, "ledger_seq": seq}
+
+
+def get(store: SqliteStore, attestation_id: int) -> dict[str, Any] | None:
+    ensure_table(store)
+    row = store.read.execute("SELECT id, body, signature, key_id, ledger_seq FROM attestations WHERE id = ?",
+                             (attestation_id,)).fetchone()
+    return _out(row) if row else None
+
+
+def history(store: SqliteStore, *, start: datetime | None = None, end: datetime | None = None
+            ) -> list[dict[str, Any]]:
+    """Every attestation (oldest first) whose period overlaps [start, end); each names what it
+    corrects and, when corrected later, by which attestation."""
+    ensure_table(store)
+    q, args = "SELECT id, body, signature, key_id, ledger_seq FROM attestations WHERE 1=1", []
+    if end is not None:
+        q += " AND period_start < ?"
+        args.append(end.timestamp())
+    if start is not None:
+        q += " AND period_end > ?"
+        args.append(start.timestamp())
+    rows = [_out(r) for r in store.read.execute(q + " ORDER BY id", args)]
+    corrected = {r["corrects"]: r["id"] for r in rows if r.get("corrects")}
+    for r in rows:
+        r["corrected_by"] = corrected.get(r["id"])
+    return rows
+
+
+def verify(att: dict[str, Any], public_pem: bytes) -> bool:
+    """Check an attestation's signature with the site's public key."""
+    body = {k: att[k] for k in ("period", "statement", "user", "created_at", "corrects", "controls",
+                                "snapshot_sha256", "contradictions", "site_key")}
+    return verify_signature(load_public_pem(public_pem), bytes.fromhex(att["signature"]),
+                            SIGNING_CONTEXT + canonical(body))

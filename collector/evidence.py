@@ -1,0 +1,167 @@
+"""Evidence for manual controls: upload (content-addressed, SHA-256 in the ledger), listing,
+validity dates and expiry reminders.
+
+An upload becomes a `manual.evidence` observation keyed by the control id, so the
+`manual_evidence` check judges it like any other fact: pass while valid, fail after.
+"""
+from __future__ import annotations
+
+import mimetypes
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from collector.store.base import FindingChange
+from collector.store.sqlite import SqliteStore
+from rules.model import Control, Observation
+
+MAX_EVIDENCE_BYTES = 50 * 1024 * 1024
+_NAME_RE = re.compile(r"[^\w.\- ()\u4e00-\u9fff]+")
+
+
+class EvidenceError(ValueError):
+    """Bad upload: the message names the field."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    control: str
+    data: bytes
+    filename: str
+    valid_until: datetime
+    note: str = ""
+    media_type: str | None = None
+
+
+def parse_valid_until(text: str, tz: ZoneInfo) -> datetime:
+    """A date means valid through the end of that day at the site; a time is taken as given
+    (site local time when it carries no offset)."""
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day, time(23, 59, 59), tz)
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise EvidenceError(f"valid_until: {text!r} is not a date (2026-12-31) or ISO 8601 time") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=tz)
+
+
+def clean_filename(name: str) -> str:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    base = _NAME_RE.sub("_", base)[:200]
+    return base or "evidence"
+
+
+def manual_control(controls: Sequence[Control], control_id: str) -> Control:
+    for c in controls:
+        if c.id == control_id:
+            if not c.manual:
+                raise EvidenceError(f"control: {control_id} is measured automatically; evidence is for manual controls")
+            return c
+    raise EvidenceError(f"control: no control named {control_id!r}")
+
+
+def add_evidence(store: SqliteStore, controls: Sequence[Control], upload: Upload, *, actor: str,
+                 site: str = "default", now: datetime | None = None) -> Observation:
+    """Store the file by its SHA-256, record the upload in the ledger and return the
+    `manual.evidence` observation (already ingested; the caller hands it to the engine)."""
+    now = now or datetime.now(UTC)
+    manual_control(controls, upload.control)
+    if not upload.data:
+        raise EvidenceError("file: empty")
+    if len(upload.data) > MAX_EVIDENCE_BYTES:
+        raise EvidenceError(f"file: larger than {MAX_EVIDENCE_BYTES // (1024 * 1024)} MB")
+    if upload.valid_until.tzinfo is None:
+        raise EvidenceError("valid_until: needs a UTC offset")
+    if upload.valid_until <= now:
+        raise EvidenceError(f"valid_until: {upload.valid_until.isoformat()} is already past")
+    name = clean_filename(upload.filename)
+    media = upload.media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    ref = store.put_evidence(upload.data, name, media)
+    user = actor.split(":", 1)[-1]
+    obs = Observation(
+        id=str(uuid.uuid4()), source=actor, site=site, subject_kind="site", subject_id=site,
+        kind="manual.evidence", key=upload.control, observed_at=now,
+        payload={"control": upload.control, "valid_until": upload.valid_until.isoformat(), "filename": name,
+                 "sha256": ref.sha256, "size": ref.size, "media_type": media, "uploaded_by": user,
+                 "note": upload.note[:2000]},
+        evidence=[ref])
+    store.ingest([obs], actor=actor, received_at=now)
+    store.ledger_append("evidence.uploaded", actor, {
+        "control": upload.control, "sha256": ref.sha256, "name": name, "size": ref.size,
+        "valid_until": upload.valid_until.isoformat(), "observation": obs.id}, ts=now)
+    return obs
+
+
+def list_evidence(store: SqliteStore, *, control: str | None = None, since: datetime | None = None,
+                  until: datetime | None = None, limit: int = 10_000) -> list[dict[str, Any]]:
+    """Every evidence upload, newest first: who uploaded what, when, valid until when."""
+    rows = store.observations(kind="manual.evidence", since=since, until=until, limit=limit)
+    out = []
+    for o in rows:
+        p = o.payload
+        if control and p.get("control") != control:
+            continue
+        out.append({"control": p.get("control", o.key), "sha256": p.get("sha256"), "filename": p.get("filename"),
+                    "size": p.get("size"), "media_type": p.get("media_type"), "uploaded_by": p.get("uploaded_by"),
+                    "uploaded_at": o.observed_at.isoformat(), "valid_until": p.get("valid_until"),
+                    "note": p.get("note", ""), "observation": o.id})
+    return out
+
+
+def expiring(store: SqliteStore, now: datetime, within: timedelta = timedelta(days=14)) -> list[dict[str, Any]]:
+    """Current evidence of each manual control that expires within `within` (or has expired)."""
+    latest = store.latest_all("site")
+    out = []
+    for obs_by_kind in latest.values():
+        for (kind, _), o in obs_by_kind.items():
+            if kind != "manual.evidence":
+                continue
+            until = datetime.fromisoformat(o.payload["valid_until"])
+            if until - now <= within:
+                out.append({"control": o.payload.get("control", o.key), "valid_until": until.isoformat(),
+                            "days_left": round((until - now).total_seconds() / 86400, 1),
+                            "expired": until < now, "sha256": o.payload.get("sha256"),
+                            "uploaded_by": o.payload.get("uploaded_by")})
+    return sorted(out, key=lambda r: r["valid_until"])
+
+
+def _reminded(store: SqliteStore, control: str, sha256: str | None) -> bool:
+    row = store.read.execute("SELECT 1 FROM events WHERE type = 'evidence.expiring' AND control = ? AND detail LIKE ?",
+                             (control, f"%{sha256 or 'none'}%")).fetchone()
+    return row is not None
+
+
+def remind_on_changes(store: SqliteStore, changes: Sequence[FindingChange], now: datetime | None = None) -> int:
+    """Record one `evidence.expiring` event per evidence item when its finding first says
+    `expiring`, for the notifier and the dashboard to pick up. Returns how many were new."""
+    now = now or datetime.now(UTC)
+    n = 0
+    for ch in changes:
+        f = ch.finding
+        if not f.value.get("expiring"):
+            continue
+        sha = f.value.get("sha256")
+        if _reminded(store, f.control, sha):
+            continue
+        detail = f"evidence {sha or 'none'} for {f.control} expires {f.value.get('valid_until')}"
+        with store.write() as conn:
+            entry = store.ledger.append(conn, "evidence.expiring", "engine", {
+                "control": f.control, "sha256": sha, "valid_until": f.value.get("valid_until")}, ts=now)
+            conn.execute("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
+                         " to_status, detail, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         (now.timestamp(), "evidence.expiring", f.control, f.subject_kind, f.subject_id, f.site,
+                          f.status, f.status, detail, entry.seq))
+        n += 1
+    return n
+
+
+def reminders(store: SqliteStore, limit: int = 200) -> list[dict[str, Any]]:
+    rows = store.read.execute("SELECT ts, control, detail FROM events WHERE type = 'evidence.expiring'"
+                              " ORDER BY ts DESC LIMIT ?", (limit,)).fetchall()
+    return [{"at": datetime.fromtimestamp(r[0], UTC).isoformat(), "control": r[1], "detail": r[2]} for r in rows]

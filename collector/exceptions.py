@@ -1,0 +1,132 @@
+"""Exceptions (waivers): a manager accepts a failing finding for one subject, with a reason and an
+end date. While it runs, the finding shows `excepted` (never `pass`); it ends by itself. Every
+exception is in the ledger and the table refuses edits."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from collector.store.sqlite import SqliteStore
+from rules.model import Control
+
+# statuses an exception may turn into `excepted`; a pass stays a pass
+EXCEPTABLE = ("fail", "unknown")
+
+_TABLE = """
+CREATE TABLE IF NOT EXISTS exceptions (
+    id INTEGER PRIMARY KEY, control TEXT NOT NULL, subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL,
+    site TEXT NOT NULL, reason TEXT NOT NULL, owner TEXT NOT NULL, approver TEXT NOT NULL,
+    created_at REAL NOT NULL, starts_at REAL NOT NULL, ends_at REAL NOT NULL, ledger_seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS exceptions_time ON exceptions (starts_at, ends_at);
+CREATE TRIGGER IF NOT EXISTS exceptions_no_update BEFORE UPDATE ON exceptions
+BEGIN SELECT RAISE(ABORT, 'exceptions cannot be edited'); END;
+CREATE TRIGGER IF NOT EXISTS exceptions_no_delete BEFORE DELETE ON exceptions
+BEGIN SELECT RAISE(ABORT, 'exceptions cannot be deleted'); END;
+"""
+
+
+class ExceptionError(ValueError):
+    """Bad request: the message names the field."""
+
+
+@dataclass(frozen=True)
+class Waiver:
+    id: int
+    control: str
+    subject_kind: str
+    subject_id: str  # "*": every subject of the control
+    site: str
+    reason: str
+    owner: str
+    approver: str
+    created_at: datetime
+    starts_at: datetime
+    ends_at: datetime
+    ledger_seq: int
+
+    def covers(self, control: str, subject_kind: str, subject_id: str, at: datetime) -> bool:
+        return (self.control == control and self.subject_kind == subject_kind
+                and self.subject_id in ("*", subject_id) and self.starts_at <= at < self.ends_at)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("created_at", "starts_at", "ends_at"):
+            d[k] = d[k].isoformat()
+        return d
+
+
+def ensure_table(store: SqliteStore) -> None:
+    if store.read.execute("SELECT 1 FROM sqlite_master WHERE name = 'exceptions_no_delete'").fetchone():
+        return
+    with store._lock:
+        store._wconn.executescript(_TABLE)
+
+
+def approve(store: SqliteStore, controls: Sequence[Control], *, control: str, subject_kind: str, subject_id: str,
+            reason: str, ends_at: datetime, approver: str, owner: str | None = None, site: str = "default",
+            now: datetime | None = None) -> Waiver:
+    """Record a waiver approved by `approver` (a manager) until `ends_at`."""
+    now = now or datetime.now(UTC)
+    spec = next((c for c in controls if c.id == control), None)
+    if spec is None:
+        raise ExceptionError(f"control: no control named {control!r}")
+    if subject_kind != spec.subject:
+        raise ExceptionError(f"subject_kind: {control} judges {spec.subject}, not {subject_kind}")
+    if not subject_id:
+        raise ExceptionError("subject: give a subject id, or '*' for all")
+    if len(reason.strip()) < 5:
+        raise ExceptionError("reason: say why the finding is accepted (at least 5 characters)")
+    if ends_at.tzinfo is None or ends_at <= now:
+        raise ExceptionError("end: must be a future time with a UTC offset")
+    ensure_table(store)
+    owner = owner or approver
+    with store.write() as conn:
+        entry = store.ledger.append(conn, "exception.approved", f"user:{approver}", {
+            "control": control, "subject_kind": subject_kind, "subject_id": subject_id, "site": site,
+            "reason": reason, "owner": owner, "starts_at": now.isoformat(), "ends_at": ends_at.isoformat()}, ts=now)
+        cur = conn.execute(
+            "INSERT INTO exceptions (control, subject_kind, subject_id, site, reason, owner, approver, created_at,"
+            " starts_at, ends_at, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (control, subject_kind, subject_id, site, reason, owner, approver, now.timestamp(), now.timestamp(),
+             ends_at.timestamp(), entry.seq))
+        wid = cur.lastrowid
+    return Waiver(int(wid or 0), control, subject_kind, subject_id, site, reason, owner, approver, now, now, ends_at,
+                  entry.seq)
+
+
+def _row(r: Sequence[Any]) -> Waiver:
+    ts = [datetime.fromtimestamp(x, UTC) for x in (r[8], r[9], r[10])]
+    return Waiver(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], ts[0], ts[1], ts[2], r[11])
+
+
+def waivers(store: SqliteStore, *, start: datetime | None = None, end: datetime | None = None) -> list[Waiver]:
+    """Waivers that were in force at some moment of [start, end) (all when no bounds)."""
+    ensure_table(store)
+    q = "SELECT * FROM exceptions WHERE 1=1"
+    args: list[float] = []
+    if end is not None:
+        q += " AND starts_at < ?"
+        args.append(end.timestamp())
+    if start is not None:
+        q += " AND ends_at > ?"
+        args.append(start.timestamp())
+    return [_row(r) for r in store.read.execute(q + " ORDER BY id", args)]
+
+
+def active_at(store: SqliteStore, at: datetime) -> list[Waiver]:
+    """Waivers in force at `at`."""
+    ensure_table(store)
+    t = at.timestamp()
+    rows = store.read.execute("SELECT * FROM exceptions WHERE starts_at <= ? AND ends_at > ? ORDER BY id", (t, t))
+    return [_row(r) for r in rows]
+
+
+def overlay(status: str, control: str, subject_kind: str, subject_id: str, at: datetime,
+            active: Sequence[Waiver]) -> str:
+    """The status to show: `excepted` for a failing or unknown finding under a running waiver."""
+    if status in EXCEPTABLE and any(w.covers(control, subject_kind, subject_id, at) for w in active):
+        return "excepted"
+    return status

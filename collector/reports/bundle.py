@@ -1,0 +1,92 @@
+"""The evidence bundle: a zip anyone can check offline with the site's public key.
+
+Layout: report.pdf, report.html, assessment-results.json, intervals.csv, violations.csv,
+evidence/<sha256> (every referenced file), ledger/entries.jsonl + ledger/segment.json (the
+ledger entries covering the period, the hash before them, and the signed checkpoints among
+them), site-public-key.pem, manifest.json (SHA-256 of every other file) and manifest.sig
+(Ed25519 signature of manifest.json by the site key)."""
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from collector.canonical import canonical, loads
+from collector.ledger import GENESIS
+from collector.store.sqlite import SqliteStore
+
+FORMAT = "clausewatch-bundle/1"
+MANIFEST, SIGNATURE, PUBKEY = "manifest.json", "manifest.sig", "site-public-key.pem"
+ENTRIES, SEGMENT = "ledger/entries.jsonl", "ledger/segment.json"
+SIGNING_CONTEXT = b"clausewatch-bundle-manifest\n"
+
+
+def _entry_ts(store: SqliteStore, seq: int) -> str:
+    row = store.read.execute("SELECT body FROM ledger WHERE seq = ?", (seq,)).fetchone()
+    return loads(row[0])["ts"]
+
+
+def first_seq_at(store: SqliteStore, when: datetime) -> int:
+    """The first ledger entry stamped at or after `when`, or the head + 1 when there is none
+    (entries are appended in time order)."""
+    lo, hi = 1, store.ledger.last_seq + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if datetime.fromisoformat(_entry_ts(store, mid)) < when:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def ledger_segment(store: SqliteStore, start: datetime, end: datetime) -> tuple[bytes, dict[str, Any]]:
+    """Entries from the period start through the first signed checkpoint at or after the period
+    end (a fresh checkpoint is signed when none exists yet), as JSON lines and a segment header."""
+    first = min(first_seq_at(store, start), max(1, store.ledger.last_seq))
+    last_in_period = max(first, first_seq_at(store, end) - 1)
+    cp = store.read.execute("SELECT MIN(seq) FROM checkpoints WHERE seq >= ?", (last_in_period,)).fetchone()[0]
+    if cp is None:
+        store.checkpoint()
+        cp = store.ledger.last_seq
+    prev = store.read.execute("SELECT hash FROM ledger WHERE seq = ?", (first - 1,)).fetchone()
+    lines = io.BytesIO()
+    for seq, h, body in store.read.execute("SELECT seq, hash, body FROM ledger WHERE seq BETWEEN ? AND ?"
+                                           " ORDER BY seq", (first, cp)):
+        text = body.decode() if isinstance(body, bytes) else str(body)
+        lines.write(orjson.dumps({"seq": seq, "hash": h, "body": text}) + b"\n")
+    cps = [{"seq": s, "hash": h, "ts": ts, "signature": sig, "key_id": k} for s, h, ts, sig, k in store.read.execute(
+        "SELECT seq, hash, ts, signature, key_id FROM checkpoints WHERE seq BETWEEN ? AND ? ORDER BY seq",
+        (first, cp))]
+    header = {"first": first, "last": cp, "prev_hash": prev[0] if prev else GENESIS.hex(), "checkpoints": cps}
+    return lines.getvalue(), header
+
+
+def write_bundle(store: SqliteStore, files: dict[str, bytes], start: datetime, end: datetime,
+                 evidence: list[str], meta: dict[str, Any]) -> bytes:
+    """Zip `files` with the evidence, the ledger segment, the public key and a signed manifest."""
+    out = dict(files)
+    for sha in evidence:
+        data = store.get_evidence(sha)
+        if data is not None:
+            out[f"evidence/{sha}"] = data
+    entries, header = ledger_segment(store, start, end)
+    out[ENTRIES] = entries
+    out[SEGMENT] = orjson.dumps(header, option=orjson.OPT_INDENT_2)
+    out[PUBKEY] = store.site_key.public_pem()
+    manifest = {"format": FORMAT, **meta, "period": {"start": start.isoformat(), "end": end.isoformat()},
+                "key_id": store.site_key.key_id,
+                "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(out.items())}}
+    raw = canonical(manifest)
+    out[MANIFEST] = raw
+    out[SIGNATURE] = store.site_key.sign(SIGNING_CONTEXT + raw).hex().encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+        for name in sorted(out):
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, out[name])
+    return buf.getvalue()

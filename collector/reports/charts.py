@@ -1,0 +1,149 @@
+"""Report charts (matplotlib, SVG with text drawn as paths so no font is needed to view them):
+posture over time, machine-room climate, UPS runtime, camera retention, coverage."""
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from statistics import median
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from collector.canonical import loads  # noqa: E402
+from collector.reports.i18n import status_label  # noqa: E402
+from collector.reports.timeline import status_at  # noqa: E402
+from collector.store.sqlite import SqliteStore  # noqa: E402
+
+matplotlib.rcParams.update({"font.family": ["Noto Sans CJK SC", "Noto Serif CJK SC", "DejaVu Sans"],
+                            "svg.fonttype": "path", "axes.unicode_minus": False, "font.size": 8,
+                            "svg.hashsalt": "clausewatch"})
+_COLORS = {"pass": "#2e7d32", "excepted": "#8e24aa", "unknown": "#9e9e9e", "fail": "#c62828"}
+SAMPLES = 240
+
+
+def series(store: SqliteStore, kind: str, start: datetime, end: datetime, fields: Sequence[str]
+           ) -> dict[str, list[tuple[datetime, dict[str, Any]]]]:
+    """Per subject, (time, {field: value}) of one observation kind in the period, oldest first."""
+    rows = store.read.execute("SELECT subject_id, observed_at, body FROM observations WHERE kind = ? AND"
+                              " observed_at >= ? AND observed_at < ? ORDER BY observed_at",
+                              (kind, start.timestamp(), end.timestamp()))
+    out: dict[str, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
+    for subject, ts, body in rows:
+        payload = loads(body).get("payload", {})
+        out[subject].append((datetime.fromtimestamp(ts, start.tzinfo),
+                             {f: payload.get(f) for f in fields}))
+    return out
+
+
+def _svg(fig: Figure) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _fig(title: str) -> tuple[Figure, Any]:
+    fig, ax = plt.subplots(figsize=(7.2, 2.6))
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.autofmt_xdate()
+    return fig, ax
+
+
+def posture_chart(results: Sequence[Any], start: datetime, end: datetime, title: str, lang: str) -> str:
+    step = (end - start) / SAMPLES
+    times = [start + step * i for i in range(SAMPLES)]
+    counts = {s: [0] * SAMPLES for s in _COLORS}
+    for r in results:
+        for i, t in enumerate(times):
+            st = status_at(r.segments, t)
+            if st in counts:
+                counts[st][i] += 1
+    fig, ax = _fig(title)
+    ax.stackplot(times, *[counts[s] for s in _COLORS], labels=[status_label(s, lang) for s in _COLORS],
+                 colors=list(_COLORS.values()), alpha=0.85)
+    ax.legend(loc="lower left", ncol=4, fontsize=7)
+    ax.set_ylim(0, max(1, len(results)))
+    return _svg(fig)
+
+
+def climate_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str) -> str | None:
+    data = series(store, "climate.reading", start, end, ("temperature_c", "humidity_pct"))
+    if not data:
+        return None
+    fig, ax = _fig(title)
+    ax2 = ax.twinx()
+    for sensor, pts in sorted(data.items()):
+        ts = [t for t, _ in pts]
+        ax.plot(ts, [v["temperature_c"] for _, v in pts], lw=0.8, label=f"{sensor} °C")
+        ax2.plot(ts, [v["humidity_pct"] for _, v in pts], lw=0.8, ls="--", label=f"{sensor} RH%")
+    ax.axhspan(18, 27, color="#2e7d32", alpha=0.06)
+    ax.set_ylabel("°C")
+    ax2.set_ylabel("RH %")
+    ax2.axhline(60, color="#c62828", lw=0.6)
+    ax.legend(loc="upper left", fontsize=6)
+    ax2.legend(loc="upper right", fontsize=6)
+    return _svg(fig)
+
+
+def ups_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str) -> str | None:
+    data = series(store, "ups.status", start, end, ("battery_runtime_s",))
+    if not data:
+        return None
+    fig, ax = _fig(title)
+    for ups, pts in sorted(data.items()):
+        ax.plot([t for t, _ in pts], [(v["battery_runtime_s"] or 0) / 60 for _, v in pts], lw=1, label=ups)
+    ax.axhline(30, color="#c62828", lw=0.8, label="30 min")
+    ax.set_ylabel("min")
+    ax.legend(fontsize=6)
+    return _svg(fig)
+
+
+def retention_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str) -> str | None:
+    data = series(store, "camera.retention", start, end, ("days",))
+    if not data:
+        return None
+    by_day: dict[datetime, list[float]] = defaultdict(list)
+    for pts in data.values():
+        for t, v in pts:
+            if v["days"] is not None:
+                by_day[t.replace(minute=0, second=0, microsecond=0)].append(float(v["days"]))
+    ts = sorted(by_day)
+    fig, ax = _fig(title)
+    ax.plot(ts, [min(by_day[t]) for t in ts], lw=1, label="min" if lang == "en" else "最少")
+    ax.plot(ts, [median(by_day[t]) for t in ts], lw=1, label="median" if lang == "en" else "中位数")
+    ax.axhline(90, color="#c62828", lw=0.8, label="90")
+    ax.set_ylabel("days" if lang == "en" else "天")
+    ax.legend(fontsize=6)
+    return _svg(fig)
+
+
+def coverage_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str) -> str | None:
+    data = series(store, "zone.coverage", max(start, end - timedelta(days=2)), end, ("fraction",))
+    if not data:
+        return None
+    zones = sorted(data)
+    fig, ax = plt.subplots(figsize=(7.2, 0.3 * len(zones) + 1))
+    ax.set_title(title)
+    vals = [100 * float(data[z][-1][1]["fraction"] or 0) for z in zones]
+    ax.barh(zones, vals, color=["#2e7d32" if v >= 99.9 else "#c62828" for v in vals])
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("%")
+    return _svg(fig)
+
+
+def all_charts(store: SqliteStore, results: Sequence[Any], start: datetime, end: datetime,
+               labels: dict[str, str], lang: str) -> dict[str, str]:
+    out = {"posture": posture_chart(results, start, end, labels["posture_chart"], lang)}
+    for name, fn in (("climate", climate_chart), ("ups", ups_chart), ("retention", retention_chart),
+                     ("coverage", coverage_chart)):
+        svg = fn(store, start, end, labels[f"{name}_chart"], lang)
+        if svg:
+            out[name] = svg
+    return out

@@ -1,0 +1,82 @@
+"""Report wording in both languages; the report defaults to zh-CN."""
+from __future__ import annotations
+
+LABELS: dict[str, dict[str, str]] = {
+    "title": {"zh": "安全条款合规证据报告", "en": "Security clause compliance evidence report"},
+    "site": {"zh": "站点", "en": "Site"},
+    "period": {"zh": "报告期间", "en": "Period"},
+    "generated": {"zh": "生成时间", "en": "Generated"},
+    "report_hash": {"zh": "报告数据哈希 (SHA-256)", "en": "Report data hash (SHA-256)"},
+    "site_key": {"zh": "站点签名公钥标识", "en": "Site signing key id"},
+    "toc": {"zh": "目录", "en": "Contents"},
+    "summary": {"zh": "执行摘要", "en": "Executive summary"},
+    "charts": {"zh": "图表", "en": "Charts"},
+    "clauses": {"zh": "逐条款结果", "en": "Results per clause"},
+    "attestations": {"zh": "管理层声明", "en": "Management attestations"},
+    "contradictions": {"zh": "与监测数据矛盾之处", "en": "Contradicted by telemetry"},
+    "exceptions": {"zh": "例外（豁免）", "en": "Exceptions (waivers)"},
+    "appendix_evidence": {"zh": "附录 A：证据索引", "en": "Appendix A: evidence index"},
+    "appendix_violations": {"zh": "附录 B：违规明细", "en": "Appendix B: violations"},
+    "appendix_verify": {"zh": "附录 C：如何验证", "en": "Appendix C: how to verify"},
+    "control": {"zh": "控制项", "en": "Control"},
+    "clause": {"zh": "条款", "en": "Clause"},
+    "status_end": {"zh": "期末状态", "en": "Status at period end"},
+    "pct": {"zh": "合规时间占比", "en": "Time compliant"},
+    "violations": {"zh": "违规次数", "en": "Violations"},
+    "longest": {"zh": "最长一次", "en": "Longest"},
+    "evidence": {"zh": "证据", "en": "Evidence"},
+    "observations": {"zh": "条观测记录", "en": "observations"},
+    "files": {"zh": "个证据文件", "en": "evidence files"},
+    "subject": {"zh": "对象", "en": "Subject"},
+    "start": {"zh": "开始", "en": "Start"},
+    "end": {"zh": "结束", "en": "End"},
+    "duration": {"zh": "持续", "en": "Duration"},
+    "reason": {"zh": "原因", "en": "Reason"},
+    "owner": {"zh": "负责人", "en": "Owner"},
+    "approver": {"zh": "批准人", "en": "Approver"},
+    "until": {"zh": "有效至", "en": "Valid until"},
+    "uploaded": {"zh": "上传", "en": "Uploaded"},
+    "file": {"zh": "文件", "en": "File"},
+    "statement": {"zh": "声明", "en": "Statement"},
+    "user": {"zh": "声明人", "en": "By"},
+    "corrects": {"zh": "更正", "en": "Corrects"},
+    "none": {"zh": "无", "en": "none"},
+    "controls_total": {"zh": "控制项总数", "en": "Controls"},
+    "posture_chart": {"zh": "合规态势随时间变化", "en": "Posture over time"},
+    "climate_chart": {"zh": "机房温度与湿度", "en": "Machine-room temperature and humidity"},
+    "ups_chart": {"zh": "UPS 续航时间", "en": "UPS runtime"},
+    "retention_chart": {"zh": "录像保存天数", "en": "Camera retention days"},
+    "coverage_chart": {"zh": "监控覆盖（期末）", "en": "Camera coverage (period end)"},
+    "masked_note": {"zh": "身份证号、手机号、银行卡号已脱敏。",
+                    "en": "ID card, phone and bank card numbers are masked."},
+    "verify_text": {"zh": "证据包（bundle）中的每个文件都列在签名清单中；运行 clausewatch verify BUNDLE --pubkey KEY "
+                           "可离线校验文件哈希、账本哈希链与签名检查点。",
+                    "en": "Every file of the evidence bundle is listed in a signed manifest; run clausewatch verify "
+                          "BUNDLE --pubkey KEY to check file hashes, the ledger hash chain and signed checkpoints "
+                          "offline."},
+    "contradiction_flag": {"zh": "⚠ 人工声明与监测数据矛盾", "en": "⚠ attestation contradicted by telemetry"},
+}
+
+STATUS: dict[str, dict[str, str]] = {
+    "pass": {"zh": "通过", "en": "pass"},
+    "fail": {"zh": "不通过", "en": "fail"},
+    "unknown": {"zh": "未知", "en": "unknown"},
+    "excepted": {"zh": "例外", "en": "excepted"},
+    "not_applicable": {"zh": "不适用", "en": "n/a"},
+}
+
+
+def labels(lang: str) -> dict[str, str]:
+    return {k: v["en" if lang == "en" else "zh"] for k, v in LABELS.items()}
+
+
+def status_label(status: str, lang: str) -> str:
+    return STATUS.get(status, {}).get("en" if lang == "en" else "zh", status)
+
+
+def duration_text(seconds: float, lang: str) -> str:
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} 天" if lang != "en" else f"{seconds / 86400:.1f} d"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} 小时" if lang != "en" else f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.0f} 分钟" if lang != "en" else f"{seconds / 60:.0f} min"

@@ -1,0 +1,132 @@
+"""Offline verification of an evidence bundle: the manifest signature, every file's SHA-256,
+evidence files against their names, and the ledger segment's hash chain and signed checkpoints.
+Needs nothing but the zip and (preferably) the site's public key obtained independently."""
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from collector.ledger import VerifyReport, verify_chain, verify_checkpoints
+from collector.reports.bundle import ENTRIES, MANIFEST, PUBKEY, SEGMENT, SIGNATURE, SIGNING_CONTEXT
+from collector.sitekey import key_id_of, load_public_pem, verify_signature
+
+
+@dataclass
+class BundleReport:
+    files_checked: int = 0
+    ledger_entries: int = 0
+    checkpoints: int = 0
+    key_source: str = "bundle"
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "files_checked": self.files_checked, "ledger_entries": self.ledger_entries,
+                "checkpoints": self.checkpoints, "key_source": self.key_source, "problems": self.problems}
+
+
+def _read_all(z: zipfile.ZipFile, rep: BundleReport) -> dict[str, bytes]:
+    out = {}
+    for name in z.namelist():
+        try:
+            out[name] = z.read(name)
+        except (zipfile.BadZipFile, OSError, ValueError) as e:
+            rep.problems.append(f"{name}: unreadable in the zip ({e})")
+    return out
+
+
+def _check_manifest(files: dict[str, bytes], pubkey_pem: bytes | None, rep: BundleReport) -> dict[str, Any] | None:
+    raw, sig = files.get(MANIFEST), files.get(SIGNATURE)
+    if raw is None or sig is None:
+        rep.problems.append(f"{MANIFEST if raw is None else SIGNATURE}: missing")
+        return None
+    bundled = files.get(PUBKEY)
+    if pubkey_pem is not None:
+        rep.key_source = "given"
+        if bundled is not None and bundled.strip() != pubkey_pem.strip():
+            rep.problems.append(f"{PUBKEY}: differs from the key given with --pubkey")
+    key_pem = pubkey_pem or bundled
+    if key_pem is None:
+        rep.problems.append(f"{PUBKEY}: missing and no --pubkey given")
+        return None
+    try:
+        pub = load_public_pem(key_pem)
+        signature = bytes.fromhex(sig.decode().strip())
+    except ValueError as e:
+        rep.problems.append(f"{PUBKEY if 'key' in str(e) else SIGNATURE}: unreadable ({e})")
+        return None
+    if not verify_signature(pub, signature, SIGNING_CONTEXT + raw):
+        rep.problems.append(f"{MANIFEST}: signature does not verify with the site key")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        rep.problems.append(f"{MANIFEST}: not JSON")
+        return None
+
+
+def _check_files(files: dict[str, bytes], manifest: dict[str, Any], rep: BundleReport) -> None:
+    listed: dict[str, str] = manifest.get("files", {})
+    for name, want in sorted(listed.items()):
+        data = files.get(name)
+        if data is None:
+            rep.problems.append(f"{name}: missing from the bundle")
+            continue
+        rep.files_checked += 1
+        got = hashlib.sha256(data).hexdigest()
+        if got != want:
+            rep.problems.append(f"{name}: altered (SHA-256 {got[:16]}…, manifest says {want[:16]}…)")
+        elif name.startswith("evidence/") and name.rsplit("/", 1)[-1] != got:
+            rep.problems.append(f"{name}: content does not match its SHA-256 name")
+    for name in sorted(set(files) - set(listed) - {MANIFEST, SIGNATURE}):
+        rep.problems.append(f"{name}: not listed in the manifest (added)")
+
+
+def _check_ledger(files: dict[str, bytes], pub_pem: bytes | None, rep: BundleReport) -> None:
+    if ENTRIES not in files or SEGMENT not in files or pub_pem is None:
+        rep.problems.append("ledger: segment missing")
+        return
+    try:
+        header = orjson.loads(files[SEGMENT])
+        rows = []
+        for line in files[ENTRIES].splitlines():
+            if line.strip():
+                e = orjson.loads(line)
+                rows.append((int(e["seq"]), str(e["hash"]), str(e["body"]).encode()))
+    except (orjson.JSONDecodeError, KeyError, ValueError, TypeError) as e:
+        rep.problems.append(f"ledger: unreadable ({e})")
+        return
+    vr = VerifyReport()
+    hashes = verify_chain(rows, vr, start_seq=int(header["first"]), start_hash=bytes.fromhex(header["prev_hash"]))
+    pub = load_public_pem(pub_pem)
+    cps = [(c["seq"], c["hash"], c["ts"], c["signature"], c["key_id"]) for c in header.get("checkpoints", [])]
+    verify_checkpoints(cps, hashes, {key_id_of(pub): pub}, vr)
+    rep.ledger_entries, rep.checkpoints = vr.entries, vr.checkpoints
+    rep.problems += [p.text() for p in vr.problems]
+    last = rows[-1][0] if rows else 0
+    if rows and last != int(header["last"]):
+        rep.problems.append(f"ledger entry {last}: segment ends before entry {header['last']} (entries removed)")
+    if not any(c[0] == last for c in cps):
+        rep.problems.append(f"ledger entry {last}: the segment does not end at a signed checkpoint")
+
+
+def verify_bundle(path: Path | str, pubkey_pem: bytes | None = None) -> BundleReport:
+    rep = BundleReport()
+    try:
+        with zipfile.ZipFile(path) as z:
+            files = _read_all(z, rep)
+    except (zipfile.BadZipFile, OSError) as e:
+        rep.problems.append(f"{path}: not a readable zip ({e})")
+        return rep
+    manifest = _check_manifest(files, pubkey_pem, rep)
+    if manifest is not None:
+        _check_files(files, manifest, rep)
+    _check_ledger(files, pubkey_pem or files.get(PUBKEY), rep)
+    return rep

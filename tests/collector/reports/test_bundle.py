@@ -1,0 +1,114 @@
+"""Bundles verify offline, and any altered byte or ledger entry is named."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+import orjson
+import pytest
+
+from collector.reports.build import build_report
+from collector.reports.verify import verify_bundle
+
+
+@pytest.fixture(scope="module")
+def bundle(site, tmp_path_factory):
+    path = tmp_path_factory.mktemp("bundle") / "b.zip"
+    path.write_bytes(build_report(site.store, site.controls, site.start, site.end, "bundle"))
+    return path
+
+
+def _members(path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def _rezip(files: dict[str, bytes], path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for n, d in files.items():
+            z.writestr(n, d)
+    path.write_bytes(buf.getvalue())
+
+
+def test_bundle_holds_everything_and_verifies(site, bundle):
+    files = _members(bundle)
+    for name in ("report.pdf", "report.html", "assessment-results.json", "intervals.csv", "violations.csv",
+                 "ledger/entries.jsonl", "ledger/segment.json", "site-public-key.pem", "manifest.json",
+                 "manifest.sig", f"evidence/{site.evidence_sha}"):
+        assert name in files, name
+    rep = verify_bundle(bundle, site.store.site_key.public_pem())
+    assert rep.ok, rep.problems
+    assert rep.ledger_entries > 10 and rep.checkpoints >= 1 and rep.key_source == "given"
+
+
+@pytest.mark.parametrize("name", ["report.pdf", "report.html", "assessment-results.json", "intervals.csv",
+                                  "violations.csv", "ledger/segment.json", "evidence/"])
+def test_one_changed_byte_in_any_file_is_named(site, bundle, tmp_path, name):
+    files = _members(bundle)
+    target = next(n for n in files if n.startswith(name))
+    data = bytearray(files[target])
+    data[len(data) // 2] ^= 0x01
+    files[target] = bytes(data)
+    out = tmp_path / "t.zip"
+    _rezip(files, out)
+    rep = verify_bundle(out, site.store.site_key.public_pem())
+    assert not rep.ok and any(p.startswith(f"{target}: altered") for p in rep.problems), rep.problems
+
+
+def test_one_changed_ledger_entry_is_named(site, bundle, tmp_path):
+    files = _members(bundle)
+    lines = files["ledger/entries.jsonl"].splitlines()
+    k = len(lines) // 2
+    entry = orjson.loads(lines[k])
+    entry["body"] = entry["body"].replace('"actor":"', '"actor":"x', 1)
+    lines[k] = orjson.dumps(entry)
+    files["ledger/entries.jsonl"] = b"\n".join(lines) + b"\n"
+    out = tmp_path / "t.zip"
+    _rezip(files, out)
+    rep = verify_bundle(out, site.store.site_key.public_pem())
+    assert f"ledger entry {entry['seq']}: altered: its content does not match its hash" in rep.problems
+    assert any(p.startswith("ledger/entries.jsonl: altered") for p in rep.problems)
+
+
+def test_rewritten_manifest_fails_its_signature(site, bundle, tmp_path):
+    files = _members(bundle)
+    manifest = orjson.loads(files["manifest.json"])
+    files["report.pdf"] = b"%PDF-1.7 forged"
+    import hashlib
+
+    manifest["files"]["report.pdf"] = hashlib.sha256(files["report.pdf"]).hexdigest()
+    files["manifest.json"] = orjson.dumps(manifest)
+    out = tmp_path / "t.zip"
+    _rezip(files, out)
+    assert "manifest.json: signature does not verify with the site key" in verify_bundle(
+        out, site.store.site_key.public_pem()).problems
+
+
+def test_a_byte_flipped_inside_the_zip_is_named(site, bundle, tmp_path):
+    raw = bytearray(bundle.read_bytes())
+    with zipfile.ZipFile(bundle) as z:
+        info = z.getinfo("report.pdf")
+    raw[info.header_offset + 30 + len(info.filename) + 100] ^= 0xFF
+    out = tmp_path / "t.zip"
+    out.write_bytes(bytes(raw))
+    rep = verify_bundle(out)
+    assert not rep.ok and any(p.startswith("report.pdf:") for p in rep.problems), rep.problems
+
+
+def test_another_sites_key_is_refused(site, bundle, tmp_path):
+    from collector.sitekey import SiteKey
+
+    other = SiteKey.load_or_create(tmp_path / "other.pem").public_pem()
+    problems = verify_bundle(bundle, other).problems
+    assert "site-public-key.pem: differs from the key given with --pubkey" in problems
+    assert "manifest.json: signature does not verify with the site key" in problems
+
+
+def test_added_file_is_named(site, bundle, tmp_path):
+    files = _members(bundle)
+    files["evidence/extra.txt"] = b"slipped in"
+    out = tmp_path / "t.zip"
+    _rezip(files, out)
+    assert "evidence/extra.txt: not listed in the manifest (added)" in verify_bundle(
+        out, site.store.site_key.public_pem()).problems

@@ -1,0 +1,118 @@
+"""Every format from the same data: PDF with real Chinese glyphs, HTML, OSCAL against NIST's
+schema, CSV rows per interval and per violation."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from collector.reports import oscal
+from collector.reports.build import build_report
+from collector.reports.data import gather
+from tests.collector.reports.conftest import ID_CARD
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(scope="module")
+def data(site):
+    return gather(site.store, site.controls, site.start, site.end)
+
+
+def _pdf(site, lang: str, folder) -> tuple[str, str]:
+    """(text in reading order, pdffonts listing) of the rendered report."""
+    path = folder / f"r-{lang}.pdf"
+    path.write_bytes(build_report(site.store, site.controls, site.start, site.end, "pdf", lang, tz=TZ))
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    return text, fonts
+
+
+@pytest.fixture(scope="module")
+def pdf_zh(site, tmp_path_factory):
+    return _pdf(site, "zh", tmp_path_factory.mktemp("pdf"))
+
+
+@pytest.fixture(scope="module")
+def pdf_en(site, tmp_path_factory):
+    return _pdf(site, "en", tmp_path_factory.mktemp("pdf"))
+
+
+def test_pdf_renders_the_chinese_clause_text_with_an_embedded_font(site, pdf_zh):
+    text = "".join(pdf_zh[0].split())
+    for c in site.controls[:3] + [c for c in site.controls if c.id == "EXTINGUISHER-OFFICE"]:
+        assert "".join(c.text_zh.split())[:20] in text, c.id
+    assert "执行摘要" in text and "目录" in text
+    fonts = pdf_zh[1]
+    cjk = [line for line in fonts.splitlines() if "CJK" in line]
+    assert cjk and all(" yes yes " in line for line in cjk)  # embedded and subset
+
+
+def test_english_pdf_and_masked_identifiers(site, pdf_en):
+    text = " ".join(pdf_en[0].split())
+    assert "Executive summary" in text and "Results per clause" in text
+    assert "Gas extinguishers on the" in text and "Time compliant" in text
+    html = build_report(site.store, site.controls, site.start, site.end, "html", "zh", tz=TZ).decode()
+    assert ID_CARD not in html and "110101********1234" in html
+
+
+def test_report_carries_its_hash_on_every_page_and_page_numbers(pdf_zh):
+    import re
+
+    text = pdf_zh[0]
+    pages = text.count("\f")
+    from collections import Counter
+
+    (report_hash, n), = Counter(re.findall(r"\b[0-9a-f]{64}\b", text)).most_common(1)
+    assert "报告数据哈希" in text and n >= pages - 1  # cover, then the footer of every page
+    assert f"3 / {pages}" in text  # page numbers in the footer
+
+
+def test_oscal_validates_against_the_official_schema(site, data):
+    doc = json.loads(build_report(site.store, site.controls, site.start, site.end, "oscal", tz=TZ))
+    assert oscal.validate(doc) == []
+    findings = doc["assessment-results"]["results"][0]["findings"]
+    assert len(findings) == len(site.controls)
+    ext = next(f for f in findings if f["target"]["target-id"] == "extinguisher-office")
+    obs = next(o for o in doc["assessment-results"]["results"][0]["observations"]
+               if o["uuid"] == ext["related-observations"][0]["observation-uuid"])
+    assert any(site.evidence_sha in e["href"] for e in obs["relevant-evidence"])
+
+
+def test_schema_check_is_not_a_rubber_stamp(data):
+    doc = oscal.build(data)
+    doc["assessment-results"]["results"][0]["findings"][0]["target"]["status"]["state"] = "fine"
+    del doc["assessment-results"]["metadata"]["oscal-version"]
+    problems = oscal.validate(doc)
+    assert any("state" in p or "fine" in p for p in problems) and any("oscal-version" in p for p in problems)
+
+
+def test_csv_has_a_row_per_interval_and_per_violation(site, data):
+    raw = build_report(site.store, site.controls, site.start, site.end, "csv", tz=TZ).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(raw)))
+    intervals = [r for r in rows if r["record"] == "interval"]
+    viols = [r for r in rows if r["record"] == "violation"]
+    assert len(intervals) == sum(len(r.pieces) for r in data.results)
+    assert len(viols) == sum(len(r.violations) for r in data.results) > 0
+    assert all(v["status"] == "fail" and float(v["duration_s"]) > 0 for v in viols)
+    assert any(r["excepted"] == "yes" for r in viols if r["control"] == "DOOR-CLOSED") or not any(
+        r["control"] == "DOOR-CLOSED" for r in viols)
+
+
+def test_per_clause_numbers(data):
+    by_id = {r.control.id: r for r in data.results}
+    ext = by_id["EXTINGUISHER-OFFICE"]
+    assert ext.status_end == "pass" and [e["sha256"] for e in ext.evidence_files]
+    assert all(0.0 <= r.pct_compliant <= 100.0 for r in data.results)
+    order = [c["id"] for c in data.clauses]
+    assert order[0] == "T12.1-a" and order.index("T12.2-e") < order.index("A-1")
+
+
+@pytest.mark.parametrize("fmt", ["docx", ""])
+def test_unknown_format_is_refused(site, fmt):
+    with pytest.raises(ValueError, match="format"):
+        build_report(site.store, site.controls, site.start, site.end, fmt)

@@ -1,0 +1,94 @@
+"""Evidence for manual controls: upload, expiry, reminders."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from collector import evidence as ev
+from collector.engine import Engine
+from rules.catalog import default_catalog
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CONTROL = "EXTINGUISHER-OFFICE"
+
+
+@pytest.fixture
+def controls():
+    return list(default_catalog())
+
+
+def _upload(store, controls, valid_until: str, now: datetime, data: bytes = b"inspection 2026-11 ok"):
+    until = ev.parse_valid_until(valid_until, SHANGHAI)
+    return ev.add_evidence(store, controls, ev.Upload(CONTROL, data, "巡检记录.pdf", until, "monthly"),
+                           actor="user:facility", now=now)
+
+
+def _status(engine: Engine, store, at: datetime) -> tuple[str, dict]:
+    engine.evaluate([("site", "default")], now=at)
+    f = store.current_findings(control=CONTROL)[0]
+    return f.status, f.value
+
+
+@pytest.mark.parametrize(("at", "status"), [
+    pytest.param(datetime(2026, 12, 31, 23, 0, tzinfo=SHANGHAI), "pass", id="last-valid-day"),
+    pytest.param(datetime(2027, 1, 1, 0, 1, tzinfo=SHANGHAI), "fail", id="day-after-expiry"),
+    pytest.param(datetime(2027, 1, 2, 12, 0, tzinfo=SHANGHAI), "fail", id="later"),
+])
+def test_expired_evidence_turns_its_control_to_fail_the_day_after_expiry(store, controls, at, status):
+    uploaded = datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI)
+    obs = _upload(store, controls, "2026-12-31", uploaded)
+    engine = Engine(store, controls)
+    engine.note([obs])
+    assert _status(engine, store, uploaded)[0] == "pass"
+    got, value = _status(engine, store, at)
+    assert got == status
+    assert value["sha256"] == obs.payload["sha256"]
+
+
+def test_upload_is_content_addressed_and_in_the_ledger(store, controls, now):
+    data = b"%PDF-1.4 signed register"
+    obs = _upload(store, controls, "2027-03-31", now, data)
+    sha = obs.payload["sha256"]
+    assert store.get_evidence(sha) == data
+    assert obs.evidence[0].sha256 == sha
+    bodies = [r[0] for r in store.read.execute("SELECT body FROM ledger")]
+    assert any(b'"evidence.uploaded"' in b and sha.encode() in b for b in bodies)
+    listed = ev.list_evidence(store, control=CONTROL)
+    assert listed[0]["uploaded_by"] == "facility" and listed[0]["filename"] == "巡检记录.pdf"
+    assert listed[0]["uploaded_at"] == now.isoformat()
+
+
+@pytest.mark.parametrize(("control", "data", "until", "field"), [
+    pytest.param("NO-SUCH", b"x", "2027-01-01", "control", id="unknown-control"),
+    pytest.param("UPS-RUNTIME", b"x", "2027-01-01", "control", id="automatic-control"),
+    pytest.param(CONTROL, b"", "2027-01-01", "file", id="empty-file"),
+    pytest.param(CONTROL, b"x", "2020-01-01", "valid_until", id="already-expired"),
+])
+def test_bad_uploads_are_refused_naming_the_field(store, controls, now, control, data, until, field):
+    with pytest.raises(ev.EvidenceError, match=f"^{field}"):
+        ev.add_evidence(store, controls, ev.Upload(control, data, "f.pdf", ev.parse_valid_until(until, SHANGHAI)),
+                        actor="user:x", now=now)
+    assert store.count_observations() == 0
+
+
+def test_valid_until_rejects_garbage():
+    with pytest.raises(ev.EvidenceError, match="valid_until"):
+        ev.parse_valid_until("next tuesday", SHANGHAI)
+
+
+def test_one_reminder_per_expiring_item(store, controls):
+    uploaded = datetime(2026, 12, 1, tzinfo=UTC)
+    obs = _upload(store, controls, "2026-12-20", uploaded)
+    engine = Engine(store, controls)
+    engine.listeners.append(lambda changes: ev.remind_on_changes(store, changes, uploaded))
+    engine.note([obs])
+    engine.evaluate(None, now=uploaded)
+    assert ev.reminders(store) == []  # 19 days left: beyond the 14-day reminder window
+    for day in (8, 9, 10):
+        engine.evaluate(None, now=uploaded + timedelta(days=day))
+    rows = ev.reminders(store)
+    assert len(rows) == 1 and rows[0]["control"] == CONTROL and obs.payload["sha256"] in rows[0]["detail"]
+    soon = ev.expiring(store, uploaded + timedelta(days=10))
+    assert [r["control"] for r in soon] == [CONTROL] and not soon[0]["expired"]
