@@ -76,6 +76,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "comment_required": ("请填写确认说明（最多 1000 字）", "Write a comment (at most 1000 characters)"),
     "no_open_alert": ("该告警已不再未决", "That alert is no longer open"),
     "search": ("搜索", "Search"),
+    "pages": ("分页", "Pages"),
     "show": ("显示", "Show"),
     "period": ("时段", "Period"),
     "days": ("天", "days"),

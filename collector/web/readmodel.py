@@ -9,7 +9,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -130,3 +130,42 @@ def acks(store: SqliteStore) -> dict[tuple[str, str, str], Event]:
         "SELECT id, ts, type, control, subject_kind, subject_id, from_status, to_status, detail FROM events"
         " WHERE type = 'alert.acked' ORDER BY ts")
     return {(e.control or "", e.subject_kind or "", e.subject_id or ""): e for e in (Event(*r) for r in rows)}
+
+
+@dataclass
+class FindingRow:
+    """A current finding as the pages show it; `value` is read only when asked for."""
+
+    control: str
+    subject_kind: str
+    subject_id: str
+    site: str
+    status: str
+    since: datetime
+    reason_zh: str
+    reason_en: str
+    severity: str
+    value: dict[str, Any]
+
+
+def findings(store: SqliteStore, *, subject_kinds: Iterable[str] | None = None,
+             controls: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
+             with_value: bool = False) -> list[FindingRow]:
+    """Current findings straight from the store: a page never waits for an evaluation in progress."""
+    where: list[str] = []
+    args: list[Any] = []
+    for col, values in (("subject_kind", subject_kinds), ("control", controls), ("status", statuses)):
+        if values is not None:
+            values = list(values)
+            where.append(f"{col} IN ({_marks(len(values))})")
+            args += values
+    sql = ("SELECT control, subject_kind, subject_id, site, status, since, reason_zh, reason_en, severity"
+           + (", value" if with_value else "") + " FROM findings")
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    out = []
+    for r in store.read.execute(sql, args):
+        value = orjson.loads(r[9]) if with_value else {}
+        out.append(FindingRow(r[0], r[1], r[2], r[3], r[4], datetime.fromtimestamp(r[5], UTC), r[6], r[7], r[8],
+                              value))
+    return out

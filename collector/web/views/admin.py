@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -18,9 +20,19 @@ Admin = Annotated[Principal, Depends(page_for("admin"))]
 
 def catalog_check(state: Any) -> dict[str, Any]:
     """Validate the catalog the service judges by; the problems come as file:line: message."""
-    from rules.catalog import CONTROLS_DIR, CatalogError, load_catalog
+    from rules.catalog import CONTROLS_DIR
 
-    directory = state.settings.controls_dir or CONTROLS_DIR
+    directory = Path(state.settings.controls_dir or CONTROLS_DIR)
+    # validating parses every YAML file: do it again only when a file changed
+    stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in directory.glob("*.y*ml"))) \
+        if directory.is_dir() else ()
+    return _validate(str(directory), stamp)
+
+
+@lru_cache(maxsize=4)
+def _validate(directory: str, stamp: tuple[tuple[str, int], ...]) -> dict[str, Any]:
+    from rules.catalog import CatalogError, load_catalog
+
     try:
         controls = load_catalog(directory)
     except CatalogError as e:

@@ -22,10 +22,8 @@ MAX_COMMENT = 1000
 
 def open_alerts(state: Any) -> list[dict[str, Any]]:
     acked = readmodel.acks(state.store)
-    out = []
-    for f in state.engine.current():
-        if f.status not in ("fail", "unknown"):
-            continue
+    out: list[dict[str, Any]] = []
+    for f in readmodel.findings(state.store, statuses=("fail", "unknown")):
         ack = acked.get((f.control, f.subject_kind, f.subject_id))
         detail = orjson.loads(ack.detail) if ack else {}
         current_ack = ack if ack and ack.ts >= f.since.timestamp() else None
@@ -57,8 +55,8 @@ def acknowledge(state: StateDep, user: Viewer, control: Annotated[str, Form()],
     comment = comment.strip()
     if not comment or len(comment) > MAX_COMMENT:
         raise bad_request("comment_required")
-    f = next((f for f in state.engine.current() if (f.control, f.subject_kind, f.subject_id) ==
-              (control, subject_kind, subject_id)), None)
+    f = next((f for f in readmodel.findings(state.store, controls=[control], subject_kinds=[subject_kind])
+              if f.subject_id == subject_id), None)
     if f is None or f.status not in ("fail", "unknown"):
         raise bad_request("no_open_alert", f"{control} {subject_kind}/{subject_id}")
     record_ack(state.store, user.actor, user.name, f.control, f.subject_kind, f.subject_id, f.site, f.status,

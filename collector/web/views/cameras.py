@@ -9,7 +9,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from collector.auth import Principal
 from collector.deps import StateDep
-from collector.store.base import StoredFinding
 from collector.web import readmodel
 from collector.web.pagekit import control_param as param
 from collector.web.pagekit import page_for, render
@@ -33,14 +32,14 @@ def thumbnail(store: Any, subject_id: str) -> str | None:
     return None
 
 
-def camera_cards(findings: list[StoredFinding], payloads: readmodel.Payloads, retention_days: float
+def camera_cards(findings: list[readmodel.FindingRow], payloads: readmodel.Payloads, retention_days: float
                  ) -> list[dict[str, Any]]:
     health = {f.subject_id: f for f in findings if f.control == "CAMERA-HEALTHY"}
     kept = {f.subject_id: f for f in findings if f.control == "CCTV-RETENTION"}
-    cards = []
+    cards: list[dict[str, Any]] = []
     for cam in sorted(set(health) | set(payloads)):
         p = payloads.get(cam, {})
-        h = p.get("camera.health", (None, {}))
+        h: tuple[float | None, dict[str, Any]] = p.get("camera.health", (None, {}))
         r = p.get("camera.retention", (None, {}))[1]
         forecast = r.get("forecast_days")
         cards.append({
@@ -52,7 +51,7 @@ def camera_cards(findings: list[StoredFinding], payloads: readmodel.Payloads, re
     return cards
 
 
-def zone_rows(findings: list[StoredFinding], payloads: readmodel.Payloads) -> list[dict[str, Any]]:
+def zone_rows(findings: list[readmodel.FindingRow], payloads: readmodel.Payloads) -> list[dict[str, Any]]:
     covered = {f.subject_id: f for f in findings if f.control == "ZONE-COVERED"}
     rows = []
     for zone in sorted(set(covered) | set(payloads)):
@@ -65,7 +64,7 @@ def zone_rows(findings: list[StoredFinding], payloads: readmodel.Payloads) -> li
 
 @router.get("/cameras", response_class=HTMLResponse)
 def cameras_page(request: Request, state: StateDep, user: Viewer) -> Response:
-    findings = [f for f in state.engine.current() if f.subject_kind in ("camera", "zone")]
+    findings = readmodel.findings(state.store, subject_kinds=("camera", "zone"))
     retention_days = param(state.controls, "CCTV-RETENTION", "retention_days", 92)
     min_fraction = param(state.controls, "ZONE-COVERED", "min_fraction", 0.9)
     cams = camera_cards(findings, readmodel.latest_payloads(state.store, "camera", ("camera.health",

@@ -18,7 +18,7 @@ _ORDER = {"fail": 0, "unknown": 1, "pass": 2}
 
 def manual_rows(state: Any) -> list[dict[str, Any]]:
     site = state.settings.site
-    findings = {f.control: f for f in state.engine.current() if f.subject_kind == "site"}
+    findings = {f.control: f for f in readmodel.findings(state.store, subject_kinds=["site"], with_value=True)}
     uploads = readmodel.latest_payloads(state.store, "site", ("manual.evidence",), subject_id=site).get(site, {})
     rows = []
     for c in state.controls:
@@ -39,7 +39,7 @@ def manual_rows(state: Any) -> list[dict[str, Any]]:
 @router.get("/evidence", response_class=HTMLResponse)
 def evidence_page(request: Request, state: StateDep, user: Viewer) -> Response:
     rows = manual_rows(state)
-    ledger = next((f for f in state.engine.current() if f.control == "LEDGER-INTACT"), None)
+    ledger = next(iter(readmodel.findings(state.store, controls=["LEDGER-INTACT"])), None)
     checkpoints = state.store.read.execute("SELECT count(*), max(ts) FROM checkpoints").fetchone()
     return render(request, "evidence.html", user, rows=rows, ledger=ledger, ledger_seq=state.store.ledger.last_seq,
                   checkpoints=checkpoints[0], last_checkpoint=checkpoints[1],

@@ -46,7 +46,7 @@ def climate_charts(state: Any, since: datetime, bucket_s: int, lang: str) -> lis
 
 def ups_cards(state: Any, since: datetime, bucket_s: int, lang: str) -> list[dict[str, Any]]:
     need_s = param(state.controls, "UPS-RUNTIME", "min_runtime_s", 1800)
-    findings = {(f.control, f.subject_id): f for f in state.engine.current() if f.subject_kind == "ups"}
+    findings = {(f.control, f.subject_id): f for f in readmodel.findings(state.store, subject_kinds=["ups"])}
     latest = readmodel.latest_payloads(state.store, "ups", ("ups.status",))
     runtime = readmodel.series(state.store, "ups", "ups.status", ("battery_runtime_s",), since, bucket_s)
     tz = ZoneInfo(state.settings.site_tz)
@@ -84,8 +84,8 @@ def machine_room_page(request: Request, state: StateDep, user: Viewer, hours: in
     since = now - timedelta(hours=hours)
     bucket_s = max(300, hours * 3600 // CHART_POINTS)
     doors, bad_types = door_rows(state, now - timedelta(days=14))
-    door_findings = {(f.control, f.subject_id): f for f in state.engine.current() if f.subject_kind == "door"}
-    sensors = {f.subject_id: f for f in state.engine.current() if f.control == "CLIMATE-RANGE"}
+    door_findings = {(f.control, f.subject_id): f for f in readmodel.findings(state.store, subject_kinds=["door"])}
+    sensors = {f.subject_id: f for f in readmodel.findings(state.store, controls=["CLIMATE-RANGE"])}
     return render(request, "machine_room.html", user, ups=ups_cards(state, since, bucket_s, lang),
                   charts=climate_charts(state, since, bucket_s, lang), sensors=sorted(sensors.items()),
                   doors=doors, bad_types=bad_types, door_findings=door_findings, door_controls=DOOR_CONTROLS,

@@ -17,7 +17,7 @@ Viewer = Annotated[Principal, Depends(page_for("lifecycle"))]
 
 
 def batch_rows(state: Any, now: datetime) -> list[dict[str, Any]]:
-    purged = {f.subject_id: f for f in state.engine.current() if f.control == "BATCH-PURGED"}
+    purged = {f.subject_id: f for f in readmodel.findings(state.store, controls=["BATCH-PURGED"])}
     registered = readmodel.latest_payloads(state.store, "batch", ("batch.registered",))
     scans = readmodel.latest_payloads(state.store, "host", ("pii.scan",))
     rows = []
@@ -36,7 +36,7 @@ def batch_rows(state: Any, now: datetime) -> list[dict[str, Any]]:
 def scan_rows(state: Any) -> list[dict[str, Any]]:
     """Each host's newest data scan, hosts still holding bank data first."""
     scans = readmodel.latest_payloads(state.store, "host", ("pii.scan",))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for host, s in scans.items():
         at, p = s["pii.scan"]
         totals = p.get("totals") or {}
@@ -61,7 +61,7 @@ def lifecycle_page(request: Request, state: StateDep, user: Viewer, days: int = 
     now = datetime.now(UTC)
     since = now - timedelta(days=max(1, min(days, 92)))
     kinds = ("call_system", "collection_system")
-    findings = sorted((f for f in state.engine.current() if f.subject_kind in kinds),
+    findings = sorted(readmodel.findings(state.store, subject_kinds=kinds),
                       key=lambda f: (f.subject_kind, f.control))
     scans = scan_rows(state)
     titles = {c.id: c.title for c in state.controls}

@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, Response
 from collector.auth import Principal
 from collector.deps import StateDep
 from collector.posture import worst
-from collector.store.base import StoredFinding
 from collector.web import readmodel
 from collector.web.charts import sparkline
 from collector.web.pagekit import page_for, render
@@ -28,7 +27,7 @@ def _keep(c: Control, severity: str | None, subject_kind: str | None) -> bool:
     return not (severity and c.severity != severity or subject_kind and c.subject != subject_kind)
 
 
-def clause_rows(controls: list[Control], findings: list[StoredFinding], trends: dict[str, list[int]],
+def clause_rows(controls: list[Control], findings: list[readmodel.FindingRow], trends: dict[str, list[int]],
                 filters: dict[str, str | None]) -> list[dict[str, Any]]:
     per_control: dict[str, Counter[str]] = defaultdict(Counter)
     for f in findings:
@@ -59,7 +58,7 @@ def posture_page(request: Request, state: StateDep, user: Viewer, status: str | 
     now = datetime.now(UTC)
     filters = {"status": status or None, "severity": severity or None, "subject_kind": subject_kind or None,
                "site": site or None}
-    findings = state.engine.current()
+    findings = readmodel.findings(state.store)
     trends = readmodel.trend(state.store, now, TREND_DAYS)
     rows = clause_rows(state.controls, findings, trends, filters)
     shown = {f.control for f in findings} if not filters["site"] else \
@@ -74,5 +73,5 @@ def posture_page(request: Request, state: StateDep, user: Viewer, status: str | 
                   kinds=sorted({c.subject for c in state.controls}), sites=sorted({f.site for f in findings}),
                   filters=filters, changes=changes, titles=titles, sparkline=sparkline,
                   broke=sum(n for (_, to), n in change_counts.items() if to == "fail"),
-                  recovered=sum(n for (frm, to), n in change_counts.items() if frm == "fail" and to == "pass"),
+                  recovered=sum(n for (frm, to), n in change_counts.items() if frm != "pass" and to == "pass"),
                   went_unknown=sum(n for (_, to), n in change_counts.items() if to == "unknown"))

@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, Response
 from collector.auth import Principal
 from collector.deps import StateDep
 from collector.posture import worst
-from collector.store.base import StoredFinding
 from collector.web import readmodel
 from collector.web.pagekit import not_found, page_for, render
 from collector.web.timeline import TIMELINE_KINDS, fold
@@ -26,15 +25,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 SORTS = ("host", "last_seen", "version", "status", *COLUMNS)
 _RANK = {"fail": 0, "unknown": 1, "pass": 2, "not_applicable": 3, "": 4}
 HOST_KINDS = ("agent.heartbeat", "host.identity", "pii.scan")
+PAGE_ROWS = 100  # a page of 500 rows takes the browser and the server too long on a phone
 
 
-def _worst_finding(findings: list[StoredFinding]) -> StoredFinding | None:
+def _worst_finding(findings: list[readmodel.FindingRow]) -> readmodel.FindingRow | None:
     return min(findings, key=lambda f: _RANK.get(f.status, 4), default=None)
 
 
-def host_rows(findings: list[StoredFinding], payloads: readmodel.Payloads, seen: dict[str, float]
+def host_rows(findings: list[readmodel.FindingRow], payloads: readmodel.Payloads, seen: dict[str, float]
               ) -> list[dict[str, Any]]:
-    by_host: dict[str, dict[str, StoredFinding]] = {}
+    by_host: dict[str, dict[str, readmodel.FindingRow]] = {}
     for f in findings:
         if f.subject_kind == "host":
             by_host.setdefault(f.subject_id, {})[f.control] = f
@@ -76,19 +76,23 @@ def _matches(row: dict[str, Any], q: str) -> bool:
 
 @router.get("/terminals", response_class=HTMLResponse)
 def terminals_page(request: Request, state: StateDep, user: Viewer, q: str = "", sort: str = "status",
-                   order: str = "asc", status: str = "") -> Response:
+                   order: str = "asc", status: str = "", page: int = 1) -> Response:
     sort = sort if sort in SORTS else "status"
     payloads = readmodel.latest_payloads(state.store, "host", HOST_KINDS)
-    rows = host_rows(state.engine.current(), payloads, readmodel.last_seen(state.store, "host"))
+    findings = readmodel.findings(state.store, subject_kinds=["host"])
+    rows = host_rows(findings, payloads, readmodel.last_seen(state.store, "host"))
     total = len(rows)
     if q:
         rows = [r for r in rows if _matches(r, q)]
     if status:
         rows = [r for r in rows if r["status"] == status]
     rows = _sort(rows, sort, order == "desc")
+    pages = max(1, -(-len(rows) // PAGE_ROWS))
+    page = max(1, min(page, pages))
     stale_before = (datetime.now(UTC) - timedelta(hours=2)).timestamp()
-    return render(request, "terminals.html", user, rows=rows, total=total, q=q, sort=sort, order=order,
-                  status=status, columns=list(COLUMNS), stale_before=stale_before)
+    return render(request, "terminals.html", user, rows=rows[(page - 1) * PAGE_ROWS:page * PAGE_ROWS],
+                  matched=len(rows), total=total, q=q, sort=sort, order=order, status=status, page=page,
+                  pages=pages, columns=list(COLUMNS), stale_before=stale_before)
 
 
 @router.get("/terminals/{host}", response_class=HTMLResponse)
