@@ -1,0 +1,171 @@
+"""Read-only queries the pages need, shaped for display and kept cheap.
+
+They read raw rows and JSON payloads (orjson) instead of building full Observation models:
+a terminal table for 500 hosts touches thousands of rows and must stay well under 300 ms.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from collector.store.sqlite import SqliteStore
+
+Payloads = dict[str, dict[str, tuple[float, dict[str, Any]]]]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def latest_payloads(store: SqliteStore, subject_kind: str, kinds: Sequence[str] | None = None,
+                    subject_id: str | None = None) -> Payloads:
+    """subject id -> kind (or 'kind:key' when keyed) -> (observed_at, payload), newest of each."""
+    sql = ("SELECT l.subject_id, l.kind, l.key, o.observed_at, o.body FROM latest l"
+           " JOIN observations o ON o.rowid = l.obs_rowid WHERE l.subject_kind = ?")
+    args: list[Any] = [subject_kind]
+    if kinds is not None:
+        sql += f" AND l.kind IN ({_marks(len(kinds))})"
+        args += kinds
+    if subject_id is not None:
+        sql += " AND l.subject_id = ?"
+        args.append(subject_id)
+    out: Payloads = defaultdict(dict)
+    for sid, kind, key, at, body in store.read.execute(sql, args):
+        out[sid][f"{kind}:{key}" if key else kind] = (at, orjson.loads(body).get("payload", {}))
+    return out
+
+
+def last_seen(store: SqliteStore, subject_kind: str) -> dict[str, float]:
+    rows = store.read.execute("SELECT id, last_seen FROM subjects WHERE kind = ?", (subject_kind,))
+    return dict(rows.fetchall())
+
+
+def history(store: SqliteStore, subject_kind: str, kinds: Sequence[str], since: datetime,
+            subject_id: str | None = None, limit: int = 2000) -> list[tuple[float, str, str, str, dict[str, Any]]]:
+    """(observed_at, subject id, kind, observation id, payload), newest first."""
+    sql = (f"SELECT observed_at, subject_id, kind, id, body FROM observations WHERE kind IN ({_marks(len(kinds))})"
+           " AND subject_kind = ? AND observed_at >= ?")
+    args: list[Any] = [*kinds, subject_kind, since.timestamp()]
+    if subject_id is not None:
+        sql += " AND subject_id = ?"
+        args.append(subject_id)
+    sql += " ORDER BY observed_at DESC LIMIT ?"
+    rows = store.read.execute(sql, [*args, limit]).fetchall()
+    return [(at, sid, kind, oid, orjson.loads(body).get("payload", {})) for at, sid, kind, oid, body in rows]
+
+
+def series(store: SqliteStore, subject_kind: str, kind: str, fields: Sequence[str], since: datetime,
+           bucket_s: int) -> dict[str, dict[str, list[tuple[float, float]]]]:
+    """subject id -> field -> [(bucket start, mean value)], averaged in SQL so a busy sensor stays cheap."""
+    cols = ", ".join(f"avg(json_extract(CAST(body AS TEXT), '$.payload.{f}'))" for f in fields)
+    sql = (f"SELECT subject_id, CAST(observed_at / ? AS INTEGER) AS b, {cols} FROM observations"
+           " WHERE kind = ? AND observed_at >= ? AND subject_kind = ? GROUP BY subject_id, b ORDER BY subject_id, b")
+    out: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
+    for row in store.read.execute(sql, (bucket_s, kind, since.timestamp(), subject_kind)):
+        sid, b = row[0], row[1]
+        for f, v in zip(fields, row[2:], strict=True):
+            if v is not None:
+                out[sid][f].append((b * bucket_s, float(v)))
+    return out
+
+
+def trend(store: SqliteStore, now: datetime, days: int = 30) -> dict[str, list[int]]:
+    """control -> failing subjects at the end of each of the last `days` days (oldest first)."""
+    samples = [(now - timedelta(days=days - 1 - i)).timestamp() for i in range(days)]
+    rows = store.read.execute(
+        "SELECT control, start, end FROM finding_intervals WHERE status = 'fail' AND start <= ?"
+        " AND (end IS NULL OR end > ?)", (samples[-1], samples[0]))
+    out: dict[str, list[int]] = {}
+    for control, start, end in rows:
+        counts = out.setdefault(control, [0] * days)
+        first = bisect_left(samples, start)
+        stop = days if end is None else bisect_right(samples, end - 1e-6)
+        for i in range(first, stop):
+            counts[i] += 1
+    return out
+
+
+@dataclass
+class Event:
+    id: int
+    ts: float
+    type: str
+    control: str | None
+    subject_kind: str | None
+    subject_id: str | None
+    from_status: str | None
+    to_status: str | None
+    detail: str
+
+
+def events(store: SqliteStore, since: datetime, *, types: Iterable[str] = ("finding.changed",),
+           limit: int = 200, first_only: bool = True) -> list[Event]:
+    """Events newest first; `first_only` drops the first finding of a subject (from nothing to something)."""
+    types = list(types)
+    sql = (f"SELECT id, ts, type, control, subject_kind, subject_id, from_status, to_status, detail FROM events"
+           f" WHERE ts >= ? AND type IN ({_marks(len(types))})")
+    if first_only:
+        sql += " AND (from_status IS NOT NULL OR type != 'finding.changed')"
+    sql += " ORDER BY ts DESC, id DESC LIMIT ?"
+    return [Event(*r) for r in store.read.execute(sql, [since.timestamp(), *types, limit])]
+
+
+def change_counts(store: SqliteStore, since: datetime) -> dict[tuple[str | None, str], int]:
+    """(from status, to status) -> how many findings changed that way since `since`."""
+    rows = store.read.execute(
+        "SELECT from_status, to_status, count(*) FROM events WHERE ts >= ? AND type = 'finding.changed'"
+        " AND from_status IS NOT NULL GROUP BY from_status, to_status", (since.timestamp(),))
+    return {(f, t): n for f, t, n in rows}
+
+
+def acks(store: SqliteStore) -> dict[tuple[str, str, str], Event]:
+    """The newest acknowledgement of each (control, subject kind, subject id)."""
+    rows = store.read.execute(
+        "SELECT id, ts, type, control, subject_kind, subject_id, from_status, to_status, detail FROM events"
+        " WHERE type = 'alert.acked' ORDER BY ts")
+    return {(e.control or "", e.subject_kind or "", e.subject_id or ""): e for e in (Event(*r) for r in rows)}
+
+
+@dataclass
+class FindingRow:
+    """A current finding as the pages show it; `value` is read only when asked for."""
+
+    control: str
+    subject_kind: str
+    subject_id: str
+    site: str
+    status: str
+    since: datetime
+    reason_zh: str
+    reason_en: str
+    severity: str
+    value: dict[str, Any]
+
+
+def findings(store: SqliteStore, *, subject_kinds: Iterable[str] | None = None,
+             controls: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
+             with_value: bool = False) -> list[FindingRow]:
+    """Current findings straight from the store: a page never waits for an evaluation in progress."""
+    where: list[str] = []
+    args: list[Any] = []
+    for col, values in (("subject_kind", subject_kinds), ("control", controls), ("status", statuses)):
+        if values is not None:
+            values = list(values)
+            where.append(f"{col} IN ({_marks(len(values))})")
+            args += values
+    sql = ("SELECT control, subject_kind, subject_id, site, status, since, reason_zh, reason_en, severity"
+           + (", value" if with_value else "") + " FROM findings")
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    out = []
+    for r in store.read.execute(sql, args):
+        value = orjson.loads(r[9]) if with_value else {}
+        out.append(FindingRow(r[0], r[1], r[2], r[3], r[4], datetime.fromtimestamp(r[5], UTC), r[6], r[7], r[8],
+                              value))
+    return out

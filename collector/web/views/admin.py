@@ -1,0 +1,86 @@
+"""Admin: users and roles, agent enrollment secrets, enrolled agents, and a check of the site's setup."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from collector import auth
+from collector.auth import Principal
+from collector.deps import StateDep
+from collector.web.pagekit import check_csrf, page_for, render
+
+router = APIRouter()
+Admin = Annotated[Principal, Depends(page_for("admin"))]
+
+
+def catalog_check(state: Any) -> dict[str, Any]:
+    """Validate the catalog the service judges by; the problems come as file:line: message."""
+    from rules.catalog import CONTROLS_DIR
+
+    directory = Path(state.settings.controls_dir or CONTROLS_DIR)
+    # validating parses every YAML file: do it again only when a file changed
+    stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in directory.glob("*.y*ml"))) \
+        if directory.is_dir() else ()
+    return _validate(str(directory), stamp)
+
+
+@lru_cache(maxsize=4)
+def _validate(directory: str, stamp: tuple[tuple[str, int], ...]) -> dict[str, Any]:
+    from rules.catalog import CatalogError, load_catalog
+
+    try:
+        controls = load_catalog(directory)
+    except CatalogError as e:
+        return {"dir": str(directory), "ok": False, "problems": e.problems, "controls": 0}
+    return {"dir": str(directory), "ok": True, "problems": [], "controls": len(controls)}
+
+
+def enroll_secrets(state: Any) -> list[dict[str, Any]]:
+    rows = state.store.read.execute(
+        "SELECT id, site, created_at, expires_at, uses, revoked FROM enroll_secrets ORDER BY created_at DESC")
+    now = datetime.now(UTC).timestamp()
+    return [{"id": r[0], "site": r[1], "created_at": r[2], "expires_at": r[3], "uses": r[4],
+             "active": not r[5] and (r[3] is None or r[3] > now)} for r in rows]
+
+
+def _page(request: Request, state: Any, user: Principal, status_code: int = 200, **extra: Any) -> Response:
+    agents = state.store.read.execute(
+        "SELECT host_id, site, hostname, enrolled_at, last_seen, revoked FROM agents ORDER BY host_id").fetchall()
+    ctx: dict[str, Any] = {"users": auth.list_users(state.store), "roles": auth.ROLES, "secrets": enroll_secrets(state),
+                           "agents": agents, "catalog": catalog_check(state), "settings": state.settings,
+                           "new_secret": None, "user_error": None, "user_added": None}
+    ctx.update(extra)
+    return render(request, "admin.html", user, status_code=status_code, **ctx)
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(request: Request, state: StateDep, user: Admin) -> Response:
+    return _page(request, state, user)
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+def add_user(request: Request, state: StateDep, user: Admin, name: Annotated[str, Form()],
+             role: Annotated[str, Form()], password: Annotated[str, Form()],
+             csrf_token: Annotated[str, Form()] = "") -> Response:
+    check_csrf(user, csrf_token)
+    try:
+        auth.add_user(state.store, name.strip(), role, password, actor=user.actor)
+    except auth.AuthError as e:
+        return _page(request, state, user, status_code=422, user_error=str(e))
+    return _page(request, state, user, user_added=name.strip())
+
+
+@router.post("/admin/enroll-secrets", response_class=HTMLResponse)
+def new_enroll_secret(request: Request, state: StateDep, user: Admin,
+                      csrf_token: Annotated[str, Form()] = "") -> Response:
+    """A new enroll secret, shown once on the page that answers this form and never again."""
+    check_csrf(user, csrf_token)
+    secret_id, secret = auth.create_enroll_secret(state.store, state.settings.site, actor=user.actor)
+    resp = _page(request, state, user, new_secret={"id": secret_id, "secret": secret})
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

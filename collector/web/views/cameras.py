@@ -1,0 +1,76 @@
+"""Cameras: health per camera with its latest thumbnail, zone coverage, retention with forecast."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from collector.auth import Principal
+from collector.deps import StateDep
+from collector.web import readmodel
+from collector.web.pagekit import control_param as param
+from collector.web.pagekit import page_for, render
+
+router = APIRouter()
+Viewer = Annotated[Principal, Depends(page_for("cameras"))]
+_RANK = {"fail": 0, "unknown": 1, "pass": 2}
+
+
+def thumbnail(store: Any, subject_id: str) -> str | None:
+    """The newest image attached to a camera's observations, if any source attaches one."""
+    row = store.read.execute(
+        "SELECT o.body FROM latest l JOIN observations o ON o.rowid = l.obs_rowid"
+        " WHERE l.subject_kind = 'camera' AND l.subject_id = ? AND o.body LIKE '%\"media_type\":\"image/%'"
+        " ORDER BY l.observed_at DESC LIMIT 1", (subject_id,)).fetchone()
+    if row is None:
+        return None
+    for e in orjson.loads(row[0]).get("evidence", []):
+        if str(e.get("media_type", "")).startswith("image/"):
+            return str(e["sha256"])
+    return None
+
+
+def camera_cards(findings: list[readmodel.FindingRow], payloads: readmodel.Payloads, retention_days: float
+                 ) -> list[dict[str, Any]]:
+    health = {f.subject_id: f for f in findings if f.control == "CAMERA-HEALTHY"}
+    kept = {f.subject_id: f for f in findings if f.control == "CCTV-RETENTION"}
+    cards: list[dict[str, Any]] = []
+    for cam in sorted(set(health) | set(payloads)):
+        p = payloads.get(cam, {})
+        h: tuple[float | None, dict[str, Any]] = p.get("camera.health", (None, {}))
+        r = p.get("camera.retention", (None, {}))[1]
+        forecast = r.get("forecast_days")
+        cards.append({
+            "id": cam, "health": health.get(cam), "retention": kept.get(cam), "seen": h[0],
+            "online": h[1].get("online"), "fps": h[1].get("fps"), "faults": h[1].get("faults") or [],
+            "days": r.get("days"), "forecast_days": forecast,
+            "forecast_short": forecast is not None and float(forecast) < retention_days})
+    cards.sort(key=lambda c: (_RANK.get(c["health"].status if c["health"] else "unknown", 1), c["id"]))
+    return cards
+
+
+def zone_rows(findings: list[readmodel.FindingRow], payloads: readmodel.Payloads) -> list[dict[str, Any]]:
+    covered = {f.subject_id: f for f in findings if f.control == "ZONE-COVERED"}
+    rows = []
+    for zone in sorted(set(covered) | set(payloads)):
+        p = payloads.get(zone, {}).get("zone.coverage", (None, {}))[1]
+        rows.append({"id": zone, "finding": covered.get(zone), "fraction": p.get("fraction"),
+                     "cameras": p.get("cameras") or [], "reason": p.get("reason") or "",
+                     "must_cover": p.get("must_cover", True)})
+    return rows
+
+
+@router.get("/cameras", response_class=HTMLResponse)
+def cameras_page(request: Request, state: StateDep, user: Viewer) -> Response:
+    findings = readmodel.findings(state.store, subject_kinds=("camera", "zone"))
+    retention_days = param(state.controls, "CCTV-RETENTION", "retention_days", 92)
+    min_fraction = param(state.controls, "ZONE-COVERED", "min_fraction", 0.9)
+    cams = camera_cards(findings, readmodel.latest_payloads(state.store, "camera", ("camera.health",
+                                                                                     "camera.retention")),
+                        retention_days)
+    thumbs = {c["id"]: thumbnail(state.store, c["id"]) for c in cams}
+    zones = zone_rows(findings, readmodel.latest_payloads(state.store, "zone", ("zone.coverage",)))
+    return render(request, "cameras.html", user, cams=cams, zones=zones, thumbs=thumbs,
+                  retention_days=retention_days, min_fraction=min_fraction)

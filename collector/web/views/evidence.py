@@ -1,0 +1,47 @@
+"""Evidence and attestation: manual controls with their evidence and expiry; exports for auditors."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from collector.auth import Principal
+from collector.deps import StateDep
+from collector.web import readmodel
+from collector.web.pagekit import page_for, render
+
+router = APIRouter()
+Viewer = Annotated[Principal, Depends(page_for("evidence"))]
+_ORDER = {"fail": 0, "unknown": 1, "pass": 2}
+
+
+def manual_rows(state: Any) -> list[dict[str, Any]]:
+    site = state.settings.site
+    findings = {f.control: f for f in readmodel.findings(state.store, subject_kinds=["site"], with_value=True)}
+    uploads = readmodel.latest_payloads(state.store, "site", ("manual.evidence",), subject_id=site).get(site, {})
+    rows = []
+    for c in state.controls:
+        if not c.manual:
+            continue
+        f = findings.get(c.id)
+        at, p = uploads.get(f"manual.evidence:{c.id}", (None, {}))
+        value = f.value if f else {}
+        rows.append({"control": c, "finding": f, "uploaded_at": at, "valid_until": p.get("valid_until"),
+                     "days_left": value.get("days_left"), "expiring": bool(value.get("expiring")),
+                     "file": p.get("filename"), "sha256": p.get("sha256"), "uploaded_by": p.get("uploaded_by"),
+                     "note": p.get("note")})
+    rows.sort(key=lambda r: (_ORDER.get(r["finding"].status if r["finding"] else "unknown", 1),
+                             not r["expiring"], r["days_left"] if r["days_left"] is not None else 1e9))
+    return rows
+
+
+@router.get("/evidence", response_class=HTMLResponse)
+def evidence_page(request: Request, state: StateDep, user: Viewer) -> Response:
+    rows = manual_rows(state)
+    ledger = next(iter(readmodel.findings(state.store, controls=["LEDGER-INTACT"])), None)
+    checkpoints = state.store.read.execute("SELECT count(*), max(ts) FROM checkpoints").fetchone()
+    return render(request, "evidence.html", user, rows=rows, ledger=ledger, ledger_seq=state.store.ledger.last_seq,
+                  checkpoints=checkpoints[0], last_checkpoint=checkpoints[1],
+                  expired=sum(1 for r in rows if r["finding"] and r["finding"].status == "fail"),
+                  expiring=sum(1 for r in rows if r["expiring"]), may_export=user.can("reports"))

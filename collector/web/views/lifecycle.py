@@ -1,0 +1,71 @@
+"""Data lifecycle: batches with their purge deadlines, purge status per host, call and account audits."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from collector.auth import Principal
+from collector.deps import StateDep
+from collector.web import readmodel
+from collector.web.pagekit import page_for, render
+
+router = APIRouter()
+Viewer = Annotated[Principal, Depends(page_for("lifecycle"))]
+
+
+def batch_rows(state: Any, now: datetime) -> list[dict[str, Any]]:
+    purged = {f.subject_id: f for f in readmodel.findings(state.store, controls=["BATCH-PURGED"])}
+    registered = readmodel.latest_payloads(state.store, "batch", ("batch.registered",))
+    scans = readmodel.latest_payloads(state.store, "host", ("pii.scan",))
+    rows = []
+    for batch in sorted(set(purged) | set(registered)):
+        p = registered.get(batch, {}).get("batch.registered", (None, {}))[1]
+        holders = sorted((host, int(s["pii.scan"][1].get("batches", {}).get(batch, 0)))
+                         for host, s in scans.items() if int(s["pii.scan"][1].get("batches", {}).get(batch, 0)))
+        deadline = p.get("deadline")
+        days_left = (datetime.fromisoformat(deadline) - now).total_seconds() / 86400 if deadline else None
+        rows.append({"id": batch, "bank": p.get("bank"), "dispatch_date": p.get("dispatch_date"),
+                     "end_date": p.get("end_date"), "deadline": deadline, "rows": p.get("rows"),
+                     "days_left": days_left, "finding": purged.get(batch), "holders": holders})
+    return rows
+
+
+def scan_rows(state: Any) -> list[dict[str, Any]]:
+    """Each host's newest data scan, hosts still holding bank data first."""
+    scans = readmodel.latest_payloads(state.store, "host", ("pii.scan",))
+    rows: list[dict[str, Any]] = []
+    for host, s in scans.items():
+        at, p = s["pii.scan"]
+        totals = p.get("totals") or {}
+        rows.append({"host": host, "at": at, "full": p.get("full"), "files": p.get("files_scanned"),
+                     "hits": sum(int(v) for v in totals.values()), "totals": totals,
+                     "batches": p.get("batches") or {}})
+    rows.sort(key=lambda r: (-r["hits"], r["host"]))
+    return rows
+
+
+def audit_rows(state: Any, subject_kind: str, kind: str, since: datetime) -> list[dict[str, Any]]:
+    out = []
+    for at, subject, _, obs_id, p in readmodel.history(state.store, subject_kind, (kind,), since, limit=100):
+        counts = p.get("counts") or {}
+        out.append({"at": at, "subject": subject, "obs_id": obs_id, "total": p.get("calls", p.get("events")),
+                    "problems": {k: v for k, v in counts.items() if v}})
+    return out
+
+
+@router.get("/lifecycle", response_class=HTMLResponse)
+def lifecycle_page(request: Request, state: StateDep, user: Viewer, days: int = 14) -> Response:
+    now = datetime.now(UTC)
+    since = now - timedelta(days=max(1, min(days, 92)))
+    kinds = ("call_system", "collection_system")
+    findings = sorted(readmodel.findings(state.store, subject_kinds=kinds),
+                      key=lambda f: (f.subject_kind, f.control))
+    scans = scan_rows(state)
+    titles = {c.id: c.title for c in state.controls}
+    return render(request, "lifecycle.html", user, batches=batch_rows(state, now), scans=scans[:50],
+                  dirty=sum(1 for s in scans if s["hits"]), scanned=len(scans), findings=findings, titles=titles,
+                  calls=audit_rows(state, "call_system", "calls.audit", since),
+                  accounts=audit_rows(state, "collection_system", "accounts.audit", since), days=days)

@@ -1,0 +1,77 @@
+"""Posture: every tender clause in order with its controls, counts, trend and what changed."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from collector.auth import Principal
+from collector.deps import StateDep
+from collector.posture import worst
+from collector.web import readmodel
+from collector.web.charts import sparkline
+from collector.web.pagekit import page_for, render
+from rules.catalog import load_clauses
+from rules.model import Control
+
+router = APIRouter()
+Viewer = Annotated[Principal, Depends(page_for("posture"))]
+STATUSES = ("fail", "unknown", "excepted", "pass")
+TREND_DAYS = 30
+
+
+def _keep(c: Control, severity: str | None, subject_kind: str | None) -> bool:
+    return not (severity and c.severity != severity or subject_kind and c.subject != subject_kind)
+
+
+def clause_rows(controls: list[Control], findings: list[readmodel.FindingRow], trends: dict[str, list[int]],
+                filters: dict[str, str | None]) -> list[dict[str, Any]]:
+    per_control: dict[str, Counter[str]] = defaultdict(Counter)
+    for f in findings:
+        if not filters["site"] or f.site == filters["site"]:
+            per_control[f.control][f.status] += 1
+    narrowed = any(filters.values())
+    rows = []
+    for clause in sorted(load_clauses().values(), key=lambda c: c.order):
+        items: list[dict[str, Any]] = []
+        for c in controls:
+            if clause.id not in c.clauses or not _keep(c, filters["severity"], filters["subject_kind"]):
+                continue
+            counts = per_control.get(c.id, Counter())
+            overall = worst(list(counts.elements()))
+            if filters["status"] and overall != filters["status"]:
+                continue
+            items.append({"control": c, "counts": counts, "status": overall,
+                          "trend": trends.get(c.id, [0] * TREND_DAYS)})
+        if items or not narrowed:
+            rows.append({"clause": clause, "controls": items,
+                         "status": worst([str(x["status"]) for x in items]) if items else "unknown"})
+    return rows
+
+
+@router.get("/", response_class=HTMLResponse)
+def posture_page(request: Request, state: StateDep, user: Viewer, status: str | None = None,
+                 severity: str | None = None, subject_kind: str | None = None, site: str | None = None) -> Response:
+    now = datetime.now(UTC)
+    filters = {"status": status or None, "severity": severity or None, "subject_kind": subject_kind or None,
+               "site": site or None}
+    findings = readmodel.findings(state.store)
+    trends = readmodel.trend(state.store, now, TREND_DAYS)
+    rows = clause_rows(state.controls, findings, trends, filters)
+    shown = {f.control for f in findings} if not filters["site"] else \
+        {f.control for f in findings if f.site == filters["site"]}
+    totals = Counter(f.status for f in findings if f.control in shown and
+                     (not filters["site"] or f.site == filters["site"]))
+    yesterday = now - timedelta(days=1)
+    changes = readmodel.events(state.store, yesterday, limit=40)
+    change_counts = readmodel.change_counts(state.store, yesterday)
+    titles = {c.id: c.title for c in state.controls}
+    return render(request, "posture.html", user, rows=rows, totals=totals, statuses=STATUSES,
+                  kinds=sorted({c.subject for c in state.controls}), sites=sorted({f.site for f in findings}),
+                  filters=filters, changes=changes, titles=titles, sparkline=sparkline,
+                  broke=sum(n for (_, to), n in change_counts.items() if to == "fail"),
+                  recovered=sum(n for (frm, to), n in change_counts.items() if frm != "pass" and to == "pass"),
+                  went_unknown=sum(n for (_, to), n in change_counts.items() if to == "unknown"))

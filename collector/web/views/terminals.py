@@ -1,0 +1,109 @@
+"""Terminals: every host with its agent and the status of each terminal control; one page per host."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from collector.auth import Principal
+from collector.deps import StateDep
+from collector.posture import worst
+from collector.web import readmodel
+from collector.web.pagekit import not_found, page_for, render
+from collector.web.timeline import TIMELINE_KINDS, fold
+
+router = APIRouter()
+Viewer = Annotated[Principal, Depends(page_for("terminals"))]
+
+# table column -> the controls whose worst status it shows
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "usb": ("USB-BLOCK",), "antivirus": ("AV-RUNNING", "AV-FRESH"), "mail": ("MAIL-EGRESS-BLOCKED",),
+    "internet": ("INTERNET-BLOCKED",), "software": ("SOFTWARE-ALLOWLIST",), "lingering": ("NO-LINGERING-DATA",),
+}
+SORTS = ("host", "last_seen", "version", "status", *COLUMNS)
+_RANK = {"fail": 0, "unknown": 1, "pass": 2, "not_applicable": 3, "": 4}
+HOST_KINDS = ("agent.heartbeat", "host.identity", "pii.scan")
+PAGE_ROWS = 100  # a page of 500 rows takes the browser and the server too long on a phone
+
+
+def _worst_finding(findings: list[readmodel.FindingRow]) -> readmodel.FindingRow | None:
+    return min(findings, key=lambda f: _RANK.get(f.status, 4), default=None)
+
+
+def host_rows(findings: list[readmodel.FindingRow], payloads: readmodel.Payloads, seen: dict[str, float]
+              ) -> list[dict[str, Any]]:
+    by_host: dict[str, dict[str, readmodel.FindingRow]] = {}
+    for f in findings:
+        if f.subject_kind == "host":
+            by_host.setdefault(f.subject_id, {})[f.control] = f
+    rows = []
+    for host in sorted(set(by_host) | set(payloads) | set(seen)):
+        mine = by_host.get(host, {})
+        p = payloads.get(host, {})
+        ident = p.get("host.identity", (0, {}))[1]
+        beat = p.get("agent.heartbeat", (0, {}))[1]
+        scan = p.get("pii.scan", (0, {}))[1]
+        cols = {name: _worst_finding([mine[c] for c in ctrls if c in mine]) for name, ctrls in COLUMNS.items()}
+        rows.append({"host": host, "hostname": ident.get("hostname", ""),
+                     "addresses": ", ".join(ident.get("addresses", [])),
+                     "last_seen": seen.get(host), "version": beat.get("version") or ident.get("agent_version") or "",
+                     "status": worst([f.status for f in mine.values()]) if mine else "unknown",
+                     "lingering_hits": sum((scan.get("totals") or {}).values()) if scan else None,
+                     "cols": cols, "findings": mine})
+    return rows
+
+
+def _sort(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
+    def by(r: dict[str, Any]) -> Any:
+        if key in COLUMNS:
+            f = r["cols"][key]
+            return (_RANK.get(f.status if f else "", 4), r["host"])
+        if key == "status":
+            return (_RANK.get(r["status"], 4), r["host"])
+        if key == "last_seen":
+            return r["last_seen"] or 0
+        return r[key] or ""
+
+    return sorted(rows, key=by, reverse=descending)
+
+
+def _matches(row: dict[str, Any], q: str) -> bool:
+    q = q.lower()
+    return any(q in str(row[k]).lower() for k in ("host", "hostname", "addresses", "version"))
+
+
+@router.get("/terminals", response_class=HTMLResponse)
+def terminals_page(request: Request, state: StateDep, user: Viewer, q: str = "", sort: str = "status",
+                   order: str = "asc", status: str = "", page: int = 1) -> Response:
+    sort = sort if sort in SORTS else "status"
+    payloads = readmodel.latest_payloads(state.store, "host", HOST_KINDS)
+    findings = readmodel.findings(state.store, subject_kinds=["host"])
+    rows = host_rows(findings, payloads, readmodel.last_seen(state.store, "host"))
+    total = len(rows)
+    if q:
+        rows = [r for r in rows if _matches(r, q)]
+    if status:
+        rows = [r for r in rows if r["status"] == status]
+    rows = _sort(rows, sort, order == "desc")
+    pages = max(1, -(-len(rows) // PAGE_ROWS))
+    page = max(1, min(page, pages))
+    stale_before = (datetime.now(UTC) - timedelta(hours=2)).timestamp()
+    return render(request, "terminals.html", user, rows=rows[(page - 1) * PAGE_ROWS:page * PAGE_ROWS],
+                  matched=len(rows), total=total, q=q, sort=sort, order=order, status=status, page=page,
+                  pages=pages, columns=list(COLUMNS), stale_before=stale_before)
+
+
+@router.get("/terminals/{host}", response_class=HTMLResponse)
+def terminal_page(host: str, request: Request, state: StateDep, user: Viewer, days: int = 30) -> Response:
+    findings = state.store.current_findings(subject_kind="host", subject_id=host)
+    latest = readmodel.latest_payloads(state.store, "host", subject_id=host).get(host, {})
+    if not findings and not latest:
+        raise not_found(f"host/{host}")
+    since = datetime.now(UTC) - timedelta(days=max(1, min(days, 92)))
+    runs = fold(readmodel.history(state.store, "host", TIMELINE_KINDS, since, subject_id=host, limit=5000))
+    titles = {c.id: c.title for c in state.controls}
+    return render(request, "terminal.html", user, host=host, findings=findings, latest=sorted(latest.items()),
+                  runs=runs, titles=titles, days=days)
+
