@@ -1,4 +1,5 @@
 """Write one section of docs/benchmarks.md: each benchmark owns a section headed `## <name>`."""
+"""Write one section of docs/benchmarks.md, leaving the other sections as they are."""
 from __future__ import annotations
 
 import os
@@ -39,3 +40,10 @@ def write_section(name: str, body: str) -> None:
     text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(text, encoding="utf-8")
+    return f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores"
+def update_section(title: str, body: str, doc: Path = DOC) -> None:
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    section = f"## {title}\n{body.rstrip()}\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    doc.write_text(text.rstrip() + "\n", encoding="utf-8")

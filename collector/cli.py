@@ -19,6 +19,7 @@ COMMAND_MODULES: list[str] = [
     "collector.commands.camera",
     "collector.commands.evidence",
     "collector.commands.reports",
+    "collector.commands.facility",
 ]
 
 

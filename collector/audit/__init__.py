@@ -1,0 +1,1 @@
+"""Log audits: pure functions from imported records to violations (no I/O)."""

@@ -1,0 +1,94 @@
+"""Facility commands: `audit access` (door and machine-room access logs)."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone
+
+FileOpt = Annotated[Path, typer.Option(help="CSV or XLSX export.", show_default=False)]
+
+
+def _audit_group(app: typer.Typer) -> typer.Typer:
+    """The shared `audit` group: other capabilities add their audits to the same one."""
+    for group in app.registered_groups:
+        if group.name == "audit" and group.typer_instance is not None:
+            return group.typer_instance
+    audit = typer.Typer(help="Log audits (exit 1 when violations are found).", no_args_is_help=True)
+    app.add_typer(audit, name="audit")
+    return audit
+
+
+def register(app: typer.Typer) -> None:
+    _audit_group(app).command("access")(audit_access)
+
+
+def audit_access(
+    events: Annotated[Path, typer.Option("--events", help="Access-controller event export (CSV/XLSX).")],
+    approvals: Annotated[Path, typer.Option("--approvals", help="Entry approvals (CSV/XLSX).")],
+    badges: Annotated[Path, typer.Option("--badges", help="Badge list (CSV/XLSX).")],
+    site: Annotated[Path | None, typer.Option("--site", help="Site file: doors, rooms, working hours.")] = None,
+    machine_room_door: Annotated[list[str] | None, typer.Option(
+        "--machine-room-door", help="A machine-room door (repeat for several).")] = None,
+    hours: Annotated[str | None, typer.Option("--hours", help="Working hours, e.g. 07:30-21:30.")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="Column-mapping file (YAML).")] = None,
+    max_held_open_s: Annotated[float | None, typer.Option("--max-held-open-s", help="Door held-open limit.")] = None,
+    site_tz: TzOpt = "Asia/Shanghai", now: NowOpt = None, as_json: JsonOpt = False,
+    record: Annotated[bool, typer.Option("--record", help="Also store per-door results in --db.")] = False,
+    db: DbOpt = default_db(),
+) -> None:
+    """Audit door and machine-room access: approvals, escorts, badges, hours, held-open and forced doors."""
+    from collector.audit.access import AccessPolicy, WorkingHours, audit_access
+    from collector.importers import access as imp
+    from collector.importers.site import guess_machine_room_doors, load_site_policy
+    from collector.importers.tables import InputError
+
+    zone = site_zone(site_tz)
+    when = parse_now(now, zone)
+    try:
+        maps = imp.load_mapping(mapping) if mapping else {}
+        policy = load_site_policy(site, zone) if site else AccessPolicy(zone=zone)
+        rows = imp.read_events(events, zone, maps.get("events"))
+        grants = imp.read_approvals(approvals, zone, maps.get("approvals"))
+        cards = imp.read_badges(badges, zone, maps.get("badges"))
+    except InputError as e:
+        fail_input(str(e))
+    if machine_room_door:
+        policy = replace(policy, machine_room_doors=policy.machine_room_doors | frozenset(machine_room_door))
+    if not policy.machine_room_doors and site is None:
+        policy = replace(policy, machine_room_doors=guess_machine_room_doors({e.door for e in rows}))
+    if hours:
+        try:
+            policy = replace(policy, hours=WorkingHours.parse(hours))
+        except ValueError as e:
+            fail_input(f"--hours: {e}")
+    if max_held_open_s is not None:
+        policy = replace(policy, max_held_open_s=max_held_open_s)
+    result = audit_access(rows, grants, cards, policy)
+    if record:
+        _record(db, result, when)
+    data = result.as_dict()
+    lines = [f"{v['time']}  {v['type']:18} {v['door']:20} {v['badge']:12} {v['person']}  {v['detail']}"
+             for v in data["violations"]]
+    lines.append(f"{result.events} events, {len(result.violations)} violations: "
+                 + ", ".join(f"{k}={n}" for k, n in data["counts"].items() if n))
+    emit(data, as_json, "\n".join(lines))
+    raise typer.Exit(1 if result.violations else 0)
+
+
+def _record(db: Path, result, when) -> None:
+    from collector.audit.access_report import door_observations
+    from collector.settings import Settings
+    from collector.store.sqlite import SqliteStore
+
+    settings = Settings(db=db)
+    store = SqliteStore(db)
+    try:
+        obs = door_observations(result, site=settings.site, source="import:access", observed_at=when)
+        res = store.ingest(obs, actor="cli:audit-access")
+        typer.echo(f"recorded {res.accepted} door audits in {db}", err=True)
+    finally:
+        store.close()

@@ -1,0 +1,1 @@
+"""Importers: exports of other systems (access controllers, approvals, registers) into records."""
