@@ -1,5 +1,4 @@
-"""Write one section of docs/benchmarks.md: each benchmark owns a section headed `## <name>`."""
-"""Write one section of docs/benchmarks.md, leaving the other sections as they are."""
+"""Write one section of docs/benchmarks.md (headed `## <name>`), leaving the other sections as they are."""
 from __future__ import annotations
 
 import os
@@ -13,16 +12,19 @@ HEADER = ("# Benchmarks\n\nEach section is written by its script in `bench/` (`m
           " against a\nbaseline run in the same script where the machine's noise would otherwise dominate.\n")
 
 
-def machine() -> str:
-    cpu = "?"
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+    return "?"
+
+
+def machine() -> str:
+    """Date and machine, for a section's first line."""
+    return f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores, {cpu_model()}"
 
 
 def table(headers: list[str], rows: list[list[object]]) -> str:
@@ -31,19 +33,17 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     return "\n".join(out)
 
 
-def write_section(name: str, body: str) -> None:
-    """Replace (or append) the section `## name` with a dated body."""
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else HEADER
-    stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}"
-    section = f"## {name}\n\n_{stamp}_\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.M | re.S)
-    text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text, encoding="utf-8")
-    return f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores"
 def update_section(title: str, body: str, doc: Path = DOC) -> None:
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    """Replace (or append) the section `## title` with `body` as given."""
+    text = doc.read_text(encoding="utf-8") if doc.exists() else HEADER
     section = f"## {title}\n{body.rstrip()}\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(text.rstrip() + "\n", encoding="utf-8")
+
+
+def write_section(name: str, body: str) -> None:
+    """Like update_section, with the date and machine stamped under the heading."""
+    stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, {cpu_model()}"
+    update_section(name, f"\n_{stamp}_\n\n{body.strip()}\n")

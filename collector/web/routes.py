@@ -88,9 +88,6 @@ def switch_lang(lang: str, request: Request, state: StateDep, user: WebUser) -> 
     auth.set_lang(state.store, user.name, lang)
     back = request.headers.get("referer") or "/"
     base = str(request.base_url)
-    if back.startswith(base):
-        back = "/" + back[len(base):]
-    resp = RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/", 303)
     path = "/" + back[len(base):] if back.startswith(base) else back
     resp = RedirectResponse(path if _safe_next(path) else "/", 303)
     resp.set_cookie("cw_lang", lang, samesite="lax", secure=state.settings.secure_cookies)
