@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -70,6 +71,34 @@ def _set_password(store, name: str, role: str, password: str) -> None:
         store.ledger.append(conn, "user.password_reset", "demo", {"user": name})
 
 
+_LOCAL_HOST = "demo-local"
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _start_local_agent(db: Path, url: str, secret: str, interval: float):
+    """The real endpoint agent on this machine, enrolled like any terminal. It only observes:
+    USB enforcement stays off so the demo never deauthorises this machine's devices."""
+    import json
+    import subprocess
+
+    state = db.parent / (db.stem + ".agent")
+    state.mkdir(parents=True, exist_ok=True)
+    config = state / "agent.toml"
+    config.write_text(
+        f"host_id = {json.dumps(_LOCAL_HOST)}\ninterval_s = {max(interval, 10.0)}\n"
+        f"state_dir = {json.dumps(str(state.resolve()))}\n\n"
+        f"[collector]\nurl = {json.dumps(url)}\nenroll_secret = {json.dumps(secret)}\n"
+        f"token_file = {json.dumps(str((state / 'agent.token').resolve()))}\n\n"
+        "[usb]\nenforce = false\n", encoding="utf-8")
+    config.chmod(0o600)
+    log = open(state / "agent.log", "ab")  # noqa: SIM115 - the agent process keeps it open
+    return subprocess.Popen([sys.executable, "-m", "collector.cli", "agent", "run", "--config", str(config)],
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
 def demo(db: Annotated[Path, typer.Option("--db", envvar="CLAUSEWATCH_DB", help="Store file.")] = Path(
              "var/clausewatch.db"),
          days: Annotated[float, typer.Option(help="Days of simulated history to write first.")] = 7,
@@ -128,9 +157,12 @@ def _serve_live(db: Path, host: str, port: int, terminals: int, cameras: int, in
     site = SimSite(terminals=terminals, cameras=cameras, start=now - timedelta(days=30))
     feeder = LiveFeeder(f"http://{host}:{port}", site, secret, source_token, interval_s=interval)
     feeder.start()
+    agent = _start_local_agent(db, f"http://{host}:{port}", secret, interval)
+    signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly (and stop the agent) on SIGTERM too
     sys.stderr.write(
         f"\nclausewatch demo running at http://{host}:{port}/\n"
         f"accounts (password printed once): {', '.join(DEMO_ROLES)} / {password}\n"
+        f"this machine's own agent reports as host {_LOCAL_HOST} (USB enforcement off)\n"
         f"store: {db}   stop with Ctrl-C\n\n")
     try:
         while thread.is_alive():
@@ -138,6 +170,8 @@ def _serve_live(db: Path, host: str, port: int, terminals: int, cameras: int, in
     except KeyboardInterrupt:
         pass
     finally:
+        agent.terminate()
+        agent.wait(10)
         feeder.stop_event.set()
         server.should_exit = True
         thread.join(10)

@@ -1,0 +1,46 @@
+"""`clausewatch demo`: collector, accounts, simulated site and this machine's own agent."""
+import re
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from tests.integration.conftest import BIN, free_port
+
+pytestmark = pytest.mark.integration
+
+
+def test_live_demo_serves_the_simulated_site_and_the_local_agent(tmp_path):
+    port = free_port()
+    log = tmp_path / "demo.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(BIN), "demo", "--db", str(tmp_path / "cw.db"), "--days", "1", "--port",
+                                 str(port), "--terminals", "5", "--feed-interval", "5"], stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        password = None
+        while time.monotonic() < deadline and password is None:
+            m = re.search(r"manager / (\S+)", log.read_text())
+            password = m.group(1) if m else None
+            time.sleep(0.5)
+        assert password, log.read_text()
+        url = f"http://127.0.0.1:{port}"
+        token = httpx.post(url + "/api/v1/auth/token", json={"username": "security", "password": password}).json()
+        headers = {"Authorization": f"Bearer {token['token']}"}
+        hosts: set[str] = set()
+        while time.monotonic() < deadline and not {"T001", "demo-local"} <= hosts:
+            hosts = {a["host_id"] for a in httpx.get(url + "/api/v1/agents", headers=headers).json()}
+            time.sleep(1)
+        assert {"T001", "T005", "demo-local"} <= hosts
+        while time.monotonic() < deadline:
+            rows = httpx.get(url + "/api/v1/findings", params={"subject": "demo-local", "control": "USB-BLOCK"},
+                             headers=headers).json()
+            if rows:
+                break
+            time.sleep(1)
+        assert rows and rows[0]["status"] == "fail" and "switched off" in rows[0]["reason"]["en"]
+    finally:
+        proc.terminate()
+        proc.wait(30)
