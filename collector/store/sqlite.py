@@ -46,6 +46,14 @@ def _obs(body: bytes, received_at: float) -> Observation:
     return Observation.model_validate(data)
 
 
+def _where(conditions: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]:
+    """('col = ?', value) pairs whose value is not None -> 'WHERE ... AND ...' and its arguments."""
+    used = [(sql, val) for sql, val in conditions if val is not None]
+    if not used:
+        return "", []
+    return "WHERE " + " AND ".join(sql for sql, _ in used), [val for _, val in used]
+
+
 class SqliteStore:
     """Thread-safe: one writer at a time under a lock, readers on their own connections."""
 
@@ -173,19 +181,9 @@ class SqliteStore:
     def observations(self, *, subject_kind: str | None = None, subject_id: str | None = None,
                      kind: str | None = None, since: datetime | None = None, until: datetime | None = None,
                      limit: int = 1000) -> list[Observation]:
-        clauses: list[str] = []
-        args: list[Any] = []
-        for col, val in (("subject_kind", subject_kind), ("subject_id", subject_id), ("kind", kind)):
-            if val is not None:
-                clauses.append(f"{col} = ?")
-                args.append(val)
-        if since is not None:
-            clauses.append("observed_at >= ?")
-            args.append(_ts(since))
-        if until is not None:
-            clauses.append("observed_at < ?")
-            args.append(_ts(until))
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, args = _where([("subject_kind = ?", subject_kind), ("subject_id = ?", subject_id), ("kind = ?", kind),
+                              ("observed_at >= ?", _ts(since) if since else None),
+                              ("observed_at < ?", _ts(until) if until else None)])
         rows = self.read.execute(
             f"SELECT body, received_at FROM observations {where} ORDER BY observed_at DESC LIMIT ?",
             [*args, limit]).fetchall()
@@ -234,14 +232,8 @@ class SqliteStore:
     def current_findings(self, *, control: str | None = None, subject_kind: str | None = None,
                          subject_id: str | None = None, status: str | None = None,
                          site: str | None = None) -> list[StoredFinding]:
-        clauses: list[str] = []
-        args: list[Any] = []
-        for col, val in (("control", control), ("subject_kind", subject_kind), ("subject_id", subject_id),
-                         ("status", status), ("site", site)):
-            if val is not None:
-                clauses.append(f"{col} = ?")
-                args.append(val)
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, args = _where([("control = ?", control), ("subject_kind = ?", subject_kind),
+                              ("subject_id = ?", subject_id), ("status = ?", status), ("site = ?", site)])
         rows = self.read.execute(
             "SELECT control, subject_kind, subject_id, site, status, since, evaluated_at, value, reason_zh,"
             f" reason_en, evidence, severity FROM findings {where} ORDER BY control, subject_kind, subject_id",
@@ -285,21 +277,10 @@ class SqliteStore:
 
     def intervals(self, *, control: str | None = None, subject: tuple[str, str] | None = None,
                   start: datetime | None = None, end: datetime | None = None) -> list[Interval]:
-        clauses: list[str] = []
-        args: list[Any] = []
-        if control:
-            clauses.append("control = ?")
-            args.append(control)
-        if subject:
-            clauses += ["subject_kind = ?", "subject_id = ?"]
-            args += list(subject)
-        if end is not None:
-            clauses.append("start < ?")
-            args.append(_ts(end))
-        if start is not None:
-            clauses.append("(end IS NULL OR end > ?)")
-            args.append(_ts(start))
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, args = _where([("control = ?", control), ("subject_kind = ?", subject[0] if subject else None),
+                              ("subject_id = ?", subject[1] if subject else None),
+                              ("start < ?", _ts(end) if end else None),
+                              ("(end IS NULL OR end > ?)", _ts(start) if start else None)])
         return self._intervals(where, args)
 
     def posture_at(self, at: datetime) -> list[Interval]:
