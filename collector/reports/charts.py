@@ -17,7 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from collector.canonical import loads  # noqa: E402
 from collector.reports.i18n import status_label  # noqa: E402
-from collector.reports.timeline import status_at  # noqa: E402
+from collector.reports.timeline import sample  # noqa: E402
 from collector.store.sqlite import SqliteStore  # noqa: E402
 
 matplotlib.rcParams.update({"font.family": ["Noto Sans CJK SC", "Noto Serif CJK SC", "DejaVu Sans"],
@@ -61,8 +61,7 @@ def posture_chart(results: Sequence[Any], start: datetime, end: datetime, title:
     times = [start + step * i for i in range(SAMPLES)]
     counts = {s: [0] * SAMPLES for s in _COLORS}
     for r in results:
-        for i, t in enumerate(times):
-            st = status_at(r.segments, t)
+        for i, st in enumerate(sample(r.segments, times)):
             if st in counts:
                 counts[st][i] += 1
     fig, ax = _fig(title)
