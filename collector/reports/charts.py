@@ -25,6 +25,7 @@ matplotlib.rcParams.update({"font.family": ["Noto Sans CJK SC", "Noto Serif CJK 
                             "svg.hashsalt": "clausewatch"})
 _COLORS = {"pass": "#2e7d32", "excepted": "#8e24aa", "unknown": "#9e9e9e", "fail": "#c62828"}
 SAMPLES = 240
+MAX_ZONES = 25
 
 
 def series(store: SqliteStore, kind: str, start: datetime, end: datetime, fields: Sequence[str]
@@ -141,10 +142,14 @@ def coverage_chart(store: SqliteStore, start: datetime, end: datetime, title: st
     data = series(store, "zone.coverage", max(start, end - timedelta(days=2)), end, ("fraction",))
     if not data:
         return None
-    zones = sorted(data)
-    fig, ax = plt.subplots(figsize=(7.2, 0.3 * len(zones) + 1))
+    latest = {z: 100 * float(pts[-1][1]["fraction"] or 0) for z, pts in data.items()}
+    # the least covered zones first; a big floor plan shows only the worst MAX_ZONES
+    zones = sorted(latest, key=lambda z: (latest[z], z))[:MAX_ZONES][::-1]
+    if len(latest) > len(zones):
+        title += f" ({len(zones)} / {len(latest)})"
+    fig, ax = plt.subplots(figsize=(7.2, 0.22 * len(zones) + 1))
     ax.set_title(title)
-    vals = [100 * float(data[z][-1][1]["fraction"] or 0) for z in zones]
+    vals = [latest[z] for z in zones]
     need = 100 * float(lim["min_fraction"])
     ax.barh(zones, vals, color=["#2e7d32" if v >= need else "#c62828" for v in vals])
     ax.axvline(need, color="#c62828", lw=0.8)
