@@ -28,12 +28,15 @@ SAMPLES = 240
 MAX_ZONES = 25
 
 
-def series(store: SqliteStore, kind: str, start: datetime, end: datetime, fields: Sequence[str]
-           ) -> dict[str, list[tuple[datetime, dict[str, Any]]]]:
+def series(store: SqliteStore, kind: str, start: datetime, end: datetime, fields: Sequence[str],
+           site: str | None = None) -> dict[str, list[tuple[datetime, dict[str, Any]]]]:
     """Per subject, (time, {field: value}) of one observation kind in the period, oldest first."""
-    rows = store.read.execute("SELECT subject_id, observed_at, body FROM observations WHERE kind = ? AND"
-                              " observed_at >= ? AND observed_at < ? ORDER BY observed_at",
-                              (kind, start.timestamp(), end.timestamp()))
+    q = "SELECT subject_id, observed_at, body FROM observations WHERE kind = ? AND observed_at >= ? AND observed_at < ?"
+    args: list[Any] = [kind, start.timestamp(), end.timestamp()]
+    if site is not None:
+        q += " AND site = ?"
+        args.append(site)
+    rows = store.read.execute(q + " ORDER BY observed_at", args)
     out: dict[str, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
     for subject, ts, body in rows:
         payload = loads(body).get("payload", {})
@@ -84,7 +87,7 @@ def limits(results: Sequence[Any]) -> dict[str, Any]:
 
 def climate_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str,
                   lim: dict[str, Any]) -> str | None:
-    data = series(store, "climate.reading", start, end, ("temperature_c", "humidity_pct"))
+    data = series(store, "climate.reading", start, end, ("temperature_c", "humidity_pct"), lim["site"])
     if not data:
         return None
     fig, ax = _fig(title)
@@ -104,7 +107,7 @@ def climate_chart(store: SqliteStore, start: datetime, end: datetime, title: str
 
 def ups_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str,
               lim: dict[str, Any]) -> str | None:
-    data = series(store, "ups.status", start, end, ("battery_runtime_s",))
+    data = series(store, "ups.status", start, end, ("battery_runtime_s",), lim["site"])
     if not data:
         return None
     fig, ax = _fig(title)
@@ -119,7 +122,7 @@ def ups_chart(store: SqliteStore, start: datetime, end: datetime, title: str, la
 
 def retention_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str,
                     lim: dict[str, Any]) -> str | None:
-    data = series(store, "camera.retention", start, end, ("days",))
+    data = series(store, "camera.retention", start, end, ("days",), lim["site"])
     if not data:
         return None
     by_day: dict[datetime, list[float]] = defaultdict(list)
@@ -139,7 +142,7 @@ def retention_chart(store: SqliteStore, start: datetime, end: datetime, title: s
 
 def coverage_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str,
                    lim: dict[str, Any]) -> str | None:
-    data = series(store, "zone.coverage", max(start, end - timedelta(days=2)), end, ("fraction",))
+    data = series(store, "zone.coverage", max(start, end - timedelta(days=2)), end, ("fraction",), lim["site"])
     if not data:
         return None
     latest = {z: 100 * float(pts[-1][1]["fraction"] or 0) for z, pts in data.items()}
@@ -159,9 +162,9 @@ def coverage_chart(store: SqliteStore, start: datetime, end: datetime, title: st
 
 
 def all_charts(store: SqliteStore, results: Sequence[Any], start: datetime, end: datetime,
-               labels: dict[str, str], lang: str) -> dict[str, str]:
+               labels: dict[str, str], lang: str, site: str | None = None) -> dict[str, str]:
     out = {"posture": posture_chart(results, start, end, labels["posture_chart"], lang)}
-    lim = limits(results)
+    lim = {**limits(results), "site": site}
     for name, fn in (("climate", climate_chart), ("ups", ups_chart), ("retention", retention_chart),
                      ("coverage", coverage_chart)):
         svg = fn(store, start, end, labels[f"{name}_chart"], lang, lim)
