@@ -40,7 +40,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(exceptions_api.router)
     app.include_router(reports.router)
     cw = app.state.cw
-    cw.engine.listeners.append(lambda changes: remind_on_changes(cw.store, changes))
+    owners = {c.id: c.owner_role for c in cw.controls}
+    cw.engine.listeners.append(lambda changes: remind_on_changes(cw.store, changes, owners=owners))
     app.include_router(web.router)
     web.mount_static(app)
 

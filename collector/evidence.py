@@ -137,10 +137,13 @@ def _reminded(store: SqliteStore, control: str, sha256: str | None) -> bool:
     return row is not None
 
 
-def remind_on_changes(store: SqliteStore, changes: Sequence[FindingChange], now: datetime | None = None) -> int:
+def remind_on_changes(store: SqliteStore, changes: Sequence[FindingChange], now: datetime | None = None,
+                      owners: dict[str, str | None] | None = None) -> int:
     """Record one `evidence.expiring` event per evidence item when its finding first says
-    `expiring`, for the notifier and the dashboard to pick up. Returns how many were new."""
+    `expiring`, addressed to the control's owner role, for the notifier and the dashboard to
+    pick up. Returns how many were new."""
     now = now or datetime.now(UTC)
+    owners = owners or {}
     n = 0
     for ch in changes:
         f = ch.finding
@@ -149,10 +152,12 @@ def remind_on_changes(store: SqliteStore, changes: Sequence[FindingChange], now:
         sha = f.value.get("sha256")
         if _reminded(store, f.control, sha):
             continue
-        detail = f"evidence {sha or 'none'} for {f.control} expires {f.value.get('valid_until')}"
+        owner = owners.get(f.control) or "manager"
+        detail = f"evidence {sha or 'none'} for {f.control} expires {f.value.get('valid_until')}; owner: {owner}"
         with store.write() as conn:
             entry = store.ledger.append(conn, "evidence.expiring", "engine", {
-                "control": f.control, "sha256": sha, "valid_until": f.value.get("valid_until")}, ts=now)
+                "control": f.control, "sha256": sha, "valid_until": f.value.get("valid_until"), "owner_role": owner},
+                ts=now)
             conn.execute("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
                          " to_status, detail, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
                          (now.timestamp(), "evidence.expiring", f.control, f.subject_kind, f.subject_id, f.site,

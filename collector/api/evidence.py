@@ -1,8 +1,9 @@
 """Evidence files for manual controls: upload, list, download, expiry reminders."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
@@ -47,8 +48,6 @@ def evidence_index(state: StateDep, _: Reader, control: str | None = None) -> li
 def evidence_expiring(state: StateDep, _: Reader, days: int = 14) -> dict[str, Any]:
     """Current evidence expiring within `days` (or expired), and the reminders recorded so far."""
     now = datetime.now(UTC)
-    from datetime import timedelta
-
     return {"expiring": ev.expiring(state.store, now, timedelta(days=days)), "reminders": ev.reminders(state.store)}
 
 
@@ -61,8 +60,6 @@ def evidence_file(sha256: str, state: StateDep, principal: Reader) -> Response:
     row = state.store.read.execute("SELECT name, media_type FROM evidence WHERE sha256 = ?", (sha256,)).fetchone()
     name, media = (row[0], row[1]) if row else (sha256, "application/octet-stream")
     state.store.ledger_append("evidence.downloaded", principal.actor, {"sha256": sha256})
-    from urllib.parse import quote
-
     return Response(data, media_type=media,
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
                              "X-Content-SHA256": sha256})

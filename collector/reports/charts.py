@@ -17,7 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from collector.canonical import loads  # noqa: E402
 from collector.reports.i18n import status_label  # noqa: E402
-from collector.reports.timeline import status_at  # noqa: E402
+from collector.reports.timeline import sample  # noqa: E402
 from collector.store.sqlite import SqliteStore  # noqa: E402
 
 matplotlib.rcParams.update({"font.family": ["Noto Sans CJK SC", "Noto Serif CJK SC", "DejaVu Sans"],
@@ -25,14 +25,18 @@ matplotlib.rcParams.update({"font.family": ["Noto Sans CJK SC", "Noto Serif CJK 
                             "svg.hashsalt": "clausewatch"})
 _COLORS = {"pass": "#2e7d32", "excepted": "#8e24aa", "unknown": "#9e9e9e", "fail": "#c62828"}
 SAMPLES = 240
+MAX_ZONES = 25
 
 
-def series(store: SqliteStore, kind: str, start: datetime, end: datetime, fields: Sequence[str]
-           ) -> dict[str, list[tuple[datetime, dict[str, Any]]]]:
+def series(store: SqliteStore, kind: str, start: datetime, end: datetime, fields: Sequence[str],
+           site: str | None = None) -> dict[str, list[tuple[datetime, dict[str, Any]]]]:
     """Per subject, (time, {field: value}) of one observation kind in the period, oldest first."""
-    rows = store.read.execute("SELECT subject_id, observed_at, body FROM observations WHERE kind = ? AND"
-                              " observed_at >= ? AND observed_at < ? ORDER BY observed_at",
-                              (kind, start.timestamp(), end.timestamp()))
+    q = "SELECT subject_id, observed_at, body FROM observations WHERE kind = ? AND observed_at >= ? AND observed_at < ?"
+    args: list[Any] = [kind, start.timestamp(), end.timestamp()]
+    if site is not None:
+        q += " AND site = ?"
+        args.append(site)
+    rows = store.read.execute(q + " ORDER BY observed_at", args)
     out: dict[str, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
     for subject, ts, body in rows:
         payload = loads(body).get("payload", {})
@@ -61,8 +65,7 @@ def posture_chart(results: Sequence[Any], start: datetime, end: datetime, title:
     times = [start + step * i for i in range(SAMPLES)]
     counts = {s: [0] * SAMPLES for s in _COLORS}
     for r in results:
-        for i, t in enumerate(times):
-            st = status_at(r.segments, t)
+        for i, st in enumerate(sample(r.segments, times)):
             if st in counts:
                 counts[st][i] += 1
     fig, ax = _fig(title)
@@ -73,8 +76,18 @@ def posture_chart(results: Sequence[Any], start: datetime, end: datetime, title:
     return _svg(fig)
 
 
-def climate_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str) -> str | None:
-    data = series(store, "climate.reading", start, end, ("temperature_c", "humidity_pct"))
+def limits(results: Sequence[Any]) -> dict[str, Any]:
+    """The catalog's thresholds (whatever the site configured) for the charts' reference lines."""
+    out: dict[str, Any] = {"min_temp_c": 18.0, "max_temp_c": 27.0, "max_rh_pct": 60.0, "min_runtime_s": 1800,
+                           "retention_days": 90, "min_fraction": 0.9}
+    for r in results:
+        out.update({k: v for k, v in r.control.params.items() if k in out})
+    return out
+
+
+def climate_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str,
+                  lim: dict[str, Any]) -> str | None:
+    data = series(store, "climate.reading", start, end, ("temperature_c", "humidity_pct"), lim["site"])
     if not data:
         return None
     fig, ax = _fig(title)
@@ -83,30 +96,33 @@ def climate_chart(store: SqliteStore, start: datetime, end: datetime, title: str
         ts = [t for t, _ in pts]
         ax.plot(ts, [v["temperature_c"] for _, v in pts], lw=0.8, label=f"{sensor} °C")
         ax2.plot(ts, [v["humidity_pct"] for _, v in pts], lw=0.8, ls="--", label=f"{sensor} RH%")
-    ax.axhspan(18, 27, color="#2e7d32", alpha=0.06)
+    ax.axhspan(lim["min_temp_c"], lim["max_temp_c"], color="#2e7d32", alpha=0.06)
     ax.set_ylabel("°C")
     ax2.set_ylabel("RH %")
-    ax2.axhline(60, color="#c62828", lw=0.6)
+    ax2.axhline(lim["max_rh_pct"], color="#c62828", lw=0.6)
     ax.legend(loc="upper left", fontsize=6)
     ax2.legend(loc="upper right", fontsize=6)
     return _svg(fig)
 
 
-def ups_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str) -> str | None:
-    data = series(store, "ups.status", start, end, ("battery_runtime_s",))
+def ups_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str,
+              lim: dict[str, Any]) -> str | None:
+    data = series(store, "ups.status", start, end, ("battery_runtime_s",), lim["site"])
     if not data:
         return None
     fig, ax = _fig(title)
     for ups, pts in sorted(data.items()):
         ax.plot([t for t, _ in pts], [(v["battery_runtime_s"] or 0) / 60 for _, v in pts], lw=1, label=ups)
-    ax.axhline(30, color="#c62828", lw=0.8, label="30 min")
+    need_min = float(lim["min_runtime_s"]) / 60
+    ax.axhline(need_min, color="#c62828", lw=0.8, label=f"{need_min:g} min")
     ax.set_ylabel("min")
     ax.legend(fontsize=6)
     return _svg(fig)
 
 
-def retention_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str) -> str | None:
-    data = series(store, "camera.retention", start, end, ("days",))
+def retention_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str,
+                    lim: dict[str, Any]) -> str | None:
+    data = series(store, "camera.retention", start, end, ("days",), lim["site"])
     if not data:
         return None
     by_day: dict[datetime, list[float]] = defaultdict(list)
@@ -118,32 +134,40 @@ def retention_chart(store: SqliteStore, start: datetime, end: datetime, title: s
     fig, ax = _fig(title)
     ax.plot(ts, [min(by_day[t]) for t in ts], lw=1, label="min" if lang == "en" else "最少")
     ax.plot(ts, [median(by_day[t]) for t in ts], lw=1, label="median" if lang == "en" else "中位数")
-    ax.axhline(90, color="#c62828", lw=0.8, label="90")
+    ax.axhline(lim["retention_days"], color="#c62828", lw=0.8, label=str(lim["retention_days"]))
     ax.set_ylabel("days" if lang == "en" else "天")
     ax.legend(fontsize=6)
     return _svg(fig)
 
 
-def coverage_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str) -> str | None:
-    data = series(store, "zone.coverage", max(start, end - timedelta(days=2)), end, ("fraction",))
+def coverage_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str,
+                   lim: dict[str, Any]) -> str | None:
+    data = series(store, "zone.coverage", max(start, end - timedelta(days=2)), end, ("fraction",), lim["site"])
     if not data:
         return None
-    zones = sorted(data)
-    fig, ax = plt.subplots(figsize=(7.2, 0.3 * len(zones) + 1))
+    latest = {z: 100 * float(pts[-1][1]["fraction"] or 0) for z, pts in data.items()}
+    # the least covered zones first; a big floor plan shows only the worst MAX_ZONES
+    zones = sorted(latest, key=lambda z: (latest[z], z))[:MAX_ZONES][::-1]
+    if len(latest) > len(zones):
+        title += f" ({len(zones)} / {len(latest)})"
+    fig, ax = plt.subplots(figsize=(7.2, 0.22 * len(zones) + 1))
     ax.set_title(title)
-    vals = [100 * float(data[z][-1][1]["fraction"] or 0) for z in zones]
-    ax.barh(zones, vals, color=["#2e7d32" if v >= 99.9 else "#c62828" for v in vals])
+    vals = [latest[z] for z in zones]
+    need = 100 * float(lim["min_fraction"])
+    ax.barh(zones, vals, color=["#2e7d32" if v >= need else "#c62828" for v in vals])
+    ax.axvline(need, color="#c62828", lw=0.8)
     ax.set_xlim(0, 100)
     ax.set_xlabel("%")
     return _svg(fig)
 
 
 def all_charts(store: SqliteStore, results: Sequence[Any], start: datetime, end: datetime,
-               labels: dict[str, str], lang: str) -> dict[str, str]:
+               labels: dict[str, str], lang: str, site: str | None = None) -> dict[str, str]:
     out = {"posture": posture_chart(results, start, end, labels["posture_chart"], lang)}
+    lim = {**limits(results), "site": site}
     for name, fn in (("climate", climate_chart), ("ups", ups_chart), ("retention", retention_chart),
                      ("coverage", coverage_chart)):
-        svg = fn(store, start, end, labels[f"{name}_chart"], lang)
+        svg = fn(store, start, end, labels[f"{name}_chart"], lang, lim)
         if svg:
             out[name] = svg
     return out

@@ -124,7 +124,7 @@ def gather(store: SqliteStore, controls: Sequence[Control], start: datetime, end
         site=site or "default", start=start, end=end, generated_at=(now or datetime.now(UTC)).replace(microsecond=0),
         key_id=store.site_key.key_id, results=results, clauses=clauses, evidence=uploads,
         exceptions=mask([w.as_dict() for w in ws]), attestations=mask(attest.history(store, start=start, end=end)),
-        contradictions=conflicts)
+        contradictions=conflicts, extra={"site_filter": site})
 
 
 def masked_reason(p: Piece, lang: str) -> str:

@@ -47,7 +47,7 @@ def render_html(d: ReportData, store: SqliteStore, lang: str = "zh", tz: ZoneInf
     """The report as one self-contained HTML page (charts inline)."""
     tz = tz or ZoneInfo("Asia/Shanghai")
     L = labels(lang)
-    charts = all_charts(store, d.results, d.start, d.end, L, lang)
+    charts = all_charts(store, d.results, d.start, d.end, L, lang, d.extra.get("site_filter"))
     uris = [(k, "data:image/svg+xml;base64," + base64.b64encode(v.encode()).decode()) for k, v in charts.items()]
 
     def local(value: str | datetime | None) -> str:

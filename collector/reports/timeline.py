@@ -2,6 +2,7 @@
 and violations. Pure functions over `Interval`s and waivers; no I/O."""
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -129,7 +130,16 @@ def violations(ps: Sequence[Piece]) -> list[Piece]:
 
 
 def status_at(segs: Sequence[Segment], t: datetime) -> str:
-    for s in segs:
-        if s.start <= t < s.end:
-            return s.status
-    return segs[-1].status if segs else "unknown"
+    """The status of the segment holding `t` (segments are contiguous and in order)."""
+    if not segs:
+        return "unknown"
+    i = bisect_right([s.start for s in segs], t) - 1
+    return segs[max(i, 0)].status
+
+
+def sample(segs: Sequence[Segment], times: Sequence[datetime]) -> list[str]:
+    """The status at each of `times`."""
+    if not segs:
+        return ["unknown"] * len(times)
+    starts = [s.start for s in segs]
+    return [segs[max(bisect_right(starts, t) - 1, 0)].status for t in times]

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from collector.ledger import VerifyReport, verify_chain, verify_checkpoints
 from collector.reports.bundle import ENTRIES, MANIFEST, PUBKEY, SEGMENT, SIGNATURE, SIGNING_CONTEXT
@@ -33,12 +36,20 @@ class BundleReport:
                 "checkpoints": self.checkpoints, "key_source": self.key_source, "problems": self.problems}
 
 
+def _load_key(pem: bytes, rep: BundleReport, where: str) -> Ed25519PublicKey | None:
+    try:
+        return load_public_pem(pem)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as e:
+        rep.problems.append(f"{where}: not an Ed25519 public key ({e})")
+        return None
+
+
 def _read_all(z: zipfile.ZipFile, rep: BundleReport) -> dict[str, bytes]:
     out = {}
     for name in z.namelist():
         try:
             out[name] = z.read(name)
-        except (zipfile.BadZipFile, OSError, ValueError) as e:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, zlib.error) as e:
             rep.problems.append(f"{name}: unreadable in the zip ({e})")
     return out
 
@@ -57,14 +68,16 @@ def _check_manifest(files: dict[str, bytes], pubkey_pem: bytes | None, rep: Bund
     if key_pem is None:
         rep.problems.append(f"{PUBKEY}: missing and no --pubkey given")
         return None
+    pub = _load_key(key_pem, rep, "--pubkey" if pubkey_pem else PUBKEY)
     try:
-        pub = load_public_pem(key_pem)
         signature = bytes.fromhex(sig.decode().strip())
-    except ValueError as e:
-        rep.problems.append(f"{PUBKEY if 'key' in str(e) else SIGNATURE}: unreadable ({e})")
+    except (ValueError, UnicodeDecodeError) as e:
+        rep.problems.append(f"{SIGNATURE}: unreadable ({e})")
+        return None
+    if pub is None:
         return None
     if not verify_signature(pub, signature, SIGNING_CONTEXT + raw):
-        rep.problems.append(f"{MANIFEST}: signature does not verify with the site key")
+        rep.problems.append(f"{SIGNATURE}: the signature of {MANIFEST} does not verify with the site key")
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -73,7 +86,10 @@ def _check_manifest(files: dict[str, bytes], pubkey_pem: bytes | None, rep: Bund
 
 
 def _check_files(files: dict[str, bytes], manifest: dict[str, Any], rep: BundleReport) -> None:
-    listed: dict[str, str] = manifest.get("files", {})
+    listed = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(listed, dict):
+        rep.problems.append(f"{MANIFEST}: lists no files")
+        return
     for name, want in sorted(listed.items()):
         data = files.get(name)
         if data is None:
@@ -95,23 +111,31 @@ def _check_ledger(files: dict[str, bytes], pub_pem: bytes | None, rep: BundleRep
         return
     try:
         header = orjson.loads(files[SEGMENT])
+        start_hash = bytes.fromhex(header["prev_hash"])
+        cps = [(int(c["seq"]), str(c["hash"]), str(c["ts"]), bytes.fromhex(c["signature"]).hex(), str(c["key_id"]))
+               for c in header.get("checkpoints", [])]
+    except (orjson.JSONDecodeError, KeyError, ValueError, TypeError) as e:
+        rep.problems.append(f"{SEGMENT}: unreadable ({e})")
+        return
+    try:
         rows = []
         for line in files[ENTRIES].splitlines():
             if line.strip():
-                e = orjson.loads(line)
-                rows.append((int(e["seq"]), str(e["hash"]), str(e["body"]).encode()))
+                entry = orjson.loads(line)
+                rows.append((int(entry["seq"]), str(entry["hash"]), str(entry["body"]).encode()))
     except (orjson.JSONDecodeError, KeyError, ValueError, TypeError) as e:
-        rep.problems.append(f"ledger: unreadable ({e})")
+        rep.problems.append(f"{ENTRIES}: unreadable ({e})")
         return
     vr = VerifyReport()
-    hashes = verify_chain(rows, vr, start_seq=int(header["first"]), start_hash=bytes.fromhex(header["prev_hash"]))
-    pub = load_public_pem(pub_pem)
-    cps = [(c["seq"], c["hash"], c["ts"], c["signature"], c["key_id"]) for c in header.get("checkpoints", [])]
+    hashes = verify_chain(rows, vr, start_seq=int(header.get("first", 1)), start_hash=start_hash)
+    pub = _load_key(pub_pem, rep, "ledger key")
+    if pub is None:
+        return
     verify_checkpoints(cps, hashes, {key_id_of(pub): pub}, vr)
     rep.ledger_entries, rep.checkpoints = vr.entries, vr.checkpoints
     rep.problems += [p.text() for p in vr.problems]
     last = rows[-1][0] if rows else 0
-    if rows and last != int(header["last"]):
+    if rows and last != header.get("last"):
         rep.problems.append(f"ledger entry {last}: segment ends before entry {header['last']} (entries removed)")
     if not any(c[0] == last for c in cps):
         rep.problems.append(f"ledger entry {last}: the segment does not end at a signed checkpoint")

@@ -82,7 +82,8 @@ def test_one_reminder_per_expiring_item(store, controls):
     uploaded = datetime(2026, 12, 1, tzinfo=UTC)
     obs = _upload(store, controls, "2026-12-20", uploaded)
     engine = Engine(store, controls)
-    engine.listeners.append(lambda changes: ev.remind_on_changes(store, changes, uploaded))
+    owners = {c.id: c.owner_role for c in controls}
+    engine.listeners.append(lambda changes: ev.remind_on_changes(store, changes, uploaded, owners))
     engine.note([obs])
     engine.evaluate(None, now=uploaded)
     assert ev.reminders(store) == []  # 19 days left: beyond the 14-day reminder window
@@ -90,5 +91,6 @@ def test_one_reminder_per_expiring_item(store, controls):
         engine.evaluate(None, now=uploaded + timedelta(days=day))
     rows = ev.reminders(store)
     assert len(rows) == 1 and rows[0]["control"] == CONTROL and obs.payload["sha256"] in rows[0]["detail"]
+    assert rows[0]["detail"].endswith("owner: facility")
     soon = ev.expiring(store, uploaded + timedelta(days=10))
     assert [r["control"] for r in soon] == [CONTROL] and not soon[0]["expired"]

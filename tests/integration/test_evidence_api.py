@@ -52,6 +52,10 @@ def test_attestations_and_exceptions_are_for_managers(collector):
     fix = collector.client("manager").post("/api/v1/attestations", json={**body, "corrects": first.json()["id"],
                                                                           "statement": "更正：补充说明录音系统停顿"})
     assert fix.status_code == 201
+    q = {"from": body["period_start"], "to": body["period_end"]}
+    assert collector.client("security").get("/api/v1/attestations/contradictions", params=q).json() == []
+    naive = {"from": "2026-11-01T00:00:00", "to": "2026-11-02T00:00:00"}
+    assert collector.client("security").get("/api/v1/attestations/contradictions", params=naive).status_code == 422
     hist = collector.client("security").get("/api/v1/attestations").json()
     assert [h["corrected_by"] for h in hist] == [fix.json()["id"], None]
     w = {"control": "DOOR-CLOSED", "subject_kind": "door", "subject": "main-door", "reason": "closer on order",

@@ -56,6 +56,21 @@ def test_one_changed_byte_in_any_file_is_named(site, bundle, tmp_path, name):
     assert not rep.ok and any(p.startswith(f"{target}: altered") for p in rep.problems), rep.problems
 
 
+@pytest.mark.parametrize("pubkey", [True, False], ids=["with-pubkey", "bundled-key"])
+def test_every_file_of_the_bundle_is_protected(site, bundle, tmp_path, pubkey):
+    files = _members(bundle)
+    for target in files:
+        changed = dict(files)
+        data = bytearray(changed[target])
+        data[len(data) // 3] ^= 0x04
+        changed[target] = bytes(data)
+        out = tmp_path / "t.zip"
+        _rezip(changed, out)
+        rep = verify_bundle(out, site.store.site_key.public_pem() if pubkey else None)
+        assert not rep.ok, target
+        assert any(target in p for p in rep.problems), (target, rep.problems)
+
+
 def test_one_changed_ledger_entry_is_named(site, bundle, tmp_path):
     files = _members(bundle)
     lines = files["ledger/entries.jsonl"].splitlines()
@@ -81,7 +96,7 @@ def test_rewritten_manifest_fails_its_signature(site, bundle, tmp_path):
     files["manifest.json"] = orjson.dumps(manifest)
     out = tmp_path / "t.zip"
     _rezip(files, out)
-    assert "manifest.json: signature does not verify with the site key" in verify_bundle(
+    assert "manifest.sig: the signature of manifest.json does not verify with the site key" in verify_bundle(
         out, site.store.site_key.public_pem()).problems
 
 
@@ -102,7 +117,7 @@ def test_another_sites_key_is_refused(site, bundle, tmp_path):
     other = SiteKey.load_or_create(tmp_path / "other.pem").public_pem()
     problems = verify_bundle(bundle, other).problems
     assert "site-public-key.pem: differs from the key given with --pubkey" in problems
-    assert "manifest.json: signature does not verify with the site key" in problems
+    assert "manifest.sig: the signature of manifest.json does not verify with the site key" in problems
 
 
 def test_added_file_is_named(site, bundle, tmp_path):
@@ -112,3 +127,17 @@ def test_added_file_is_named(site, bundle, tmp_path):
     _rezip(files, out)
     assert "evidence/extra.txt: not listed in the manifest (added)" in verify_bundle(
         out, site.store.site_key.public_pem()).problems
+
+
+def test_damaged_zips_are_reported_never_crash(site, bundle, tmp_path):
+    raw = bundle.read_bytes()
+    out = tmp_path / "t.zip"
+    for pos in range(0, len(raw), max(1, len(raw) // 60)):
+        damaged = bytearray(raw)
+        damaged[pos] ^= 0xFF
+        out.write_bytes(bytes(damaged))
+        rep = verify_bundle(out, site.store.site_key.public_pem())
+        # zip bookkeeping bytes (times, attributes) may change without changing any file
+        assert rep.ok or rep.problems
+    out.write_bytes(raw[: len(raw) // 2])
+    assert not verify_bundle(out).ok

@@ -120,3 +120,12 @@ def test_per_clause_numbers(data):
 def test_unknown_format_is_refused(site, fmt):
     with pytest.raises(ValueError, match="format"):
         build_report(site.store, site.controls, site.start, site.end, fmt)
+
+
+def test_charts_from_the_sites_telemetry(site, data):
+    from collector.reports.charts import all_charts
+    from collector.reports.i18n import labels
+
+    charts = all_charts(site.store, data.results, site.start, site.end, labels("zh"), "zh")
+    assert set(charts) == {"posture", "climate", "ups", "retention", "coverage"}
+    assert all(svg.lstrip().startswith("<?xml") and "<svg" in svg for svg in charts.values())

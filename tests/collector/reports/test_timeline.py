@@ -51,3 +51,13 @@ def test_waiver_splits_a_failure_but_it_stays_one_violation():
     assert [(p.status, p.seconds / 3600) for p in ps] == [("fail", 2), ("excepted", 2), ("fail", 6)]
     (v,) = violations(ps)
     assert v.seconds == 10 * 3600 and v.status == "fail"
+
+
+def test_sampling_the_timeline():
+    from collector.reports.timeline import sample
+
+    ps = pieces([iv("a", "pass", 0, 4), iv("a", "fail", 4, 6), iv("a", "pass", 6, None)], T0, T0 + 10 * H)
+    segs = control_timeline(ps, T0, T0 + 10 * H)
+    assert sample(segs, [T0 + h * H for h in (0, 3.9, 4, 5.9, 6, 9.9)]) == ["pass", "pass", "fail", "fail", "pass",
+                                                                         "pass"]
+    assert sample([], [T0]) == ["unknown"]
