@@ -80,10 +80,17 @@ def manual(site: SimSite, t: datetime) -> list[Observation]:
     for control, (valid_days, day) in MANUAL.items():
         when = site.start + timedelta(days=day)
         if when <= t < when + site.step or (t == site.start and day == 0):
-            out.append(site.obs(when, "site", site.site, "manual.evidence", {
-                "control": control, "valid_until": (when + timedelta(days=valid_days)).isoformat(),
-                "filename": f"{control.lower()}.pdf", "sha256": None, "uploaded_by": "manager"},
-                source="user:manager", key=control))
+            until = when + timedelta(days=valid_days)
+            name = f"{control.lower()}-record.txt"
+            content = (f"{control} — 检查记录 / inspection record\n签字 / signed: 张经理 (manager)\n"
+                       f"日期 / date: {when:%Y-%m-%d}\n有效至 / valid until: {until:%Y-%m-%d}\n").encode()
+            ref = site.attach(name, content, "text/plain")
+            obs = site.obs(when, "site", site.site, "manual.evidence", {
+                "control": control, "valid_until": until.isoformat(), "filename": name, "sha256": ref.sha256,
+                "size": ref.size, "media_type": ref.media_type, "uploaded_by": "manager"},
+                source="user:manager", key=control)
+            obs.evidence = [ref]
+            out.append(obs)
     return out
 
 

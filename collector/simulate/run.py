@@ -25,6 +25,9 @@ def write_history(store: SqliteStore, engine: Engine, site: SimSite, end: dateti
         engine.add_subject("host", host, site.site)
     while t <= end:
         batch = site.snapshot(t)
+        for ref, content in site.attachments.values():
+            store.put_evidence(content, ref.name, ref.media_type)
+        site.attachments.clear()
         for k in range(0, len(batch), 5000):
             res = store.ingest(batch[k:k + 5000], actor="simulator", received_at=t)
             n += res.accepted

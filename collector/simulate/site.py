@@ -1,13 +1,14 @@
 """The simulated site: its layout and the violations it suffers, deterministic per seed."""
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from rules.model import Observation
+from rules.model import EvidenceRef, Observation
 
 _NS = uuid.UUID("6f1c7a52-3b8e-4c39-9a51-2f0d7f4e9a10")
 
@@ -22,6 +23,7 @@ class SimSite:
     seed: int = 7
     start: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(days=30))
     step: timedelta = timedelta(hours=1)  # time between snapshots; daily sources fire once a day
+    attachments: dict[str, tuple[EvidenceRef, bytes]] = field(default_factory=dict)
 
     def daily(self, t: datetime, hour: int) -> bool:
         """True for the one snapshot of each day that first reaches `hour` o'clock (UTC)."""
@@ -50,6 +52,13 @@ class SimSite:
     def day(self, t: datetime) -> float:
         """Days since the simulation started."""
         return (t - self.start).total_seconds() / 86400
+
+    def attach(self, name: str, content: bytes, media_type: str) -> EvidenceRef:
+        """An evidence file the simulated source produced; the history writer stores it."""
+        ref = EvidenceRef(sha256=hashlib.sha256(content).hexdigest(), name=name, media_type=media_type,
+                          size=len(content))
+        self.attachments[ref.sha256] = (ref, content)
+        return ref
 
     def rng(self, *parts: object) -> random.Random:
         return random.Random(f"{self.seed}:" + ":".join(str(p) for p in parts))
