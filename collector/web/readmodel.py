@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from collector.store.base import StoredFinding
 from collector.store.sqlite import SqliteStore
 
 Payloads = dict[str, dict[str, tuple[float, dict[str, Any]]]]
@@ -132,26 +133,12 @@ def acks(store: SqliteStore) -> dict[tuple[str, str, str], Event]:
     return {(e.control or "", e.subject_kind or "", e.subject_id or ""): e for e in (Event(*r) for r in rows)}
 
 
-@dataclass
-class FindingRow:
-    """A current finding as the pages show it; `value` is read only when asked for."""
-
-    control: str
-    subject_kind: str
-    subject_id: str
-    site: str
-    status: str
-    since: datetime
-    reason_zh: str
-    reason_en: str
-    severity: str
-    value: dict[str, Any]
-
-
 def findings(store: SqliteStore, *, subject_kinds: Iterable[str] | None = None,
              controls: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
-             with_value: bool = False) -> list[FindingRow]:
-    """Current findings straight from the store: a page never waits for an evaluation in progress."""
+             with_value: bool = False) -> list[StoredFinding]:
+    """Current findings straight from the store: a page never waits for an evaluation in progress.
+
+    `value` and `evidence` are parsed only `with_value` (else left empty): most pages need neither."""
     where: list[str] = []
     args: list[Any] = []
     for col, values in (("subject_kind", subject_kinds), ("control", controls), ("status", statuses)):
@@ -159,13 +146,13 @@ def findings(store: SqliteStore, *, subject_kinds: Iterable[str] | None = None,
             values = list(values)
             where.append(f"{col} IN ({_marks(len(values))})")
             args += values
-    sql = ("SELECT control, subject_kind, subject_id, site, status, since, reason_zh, reason_en, severity"
-           + (", value" if with_value else "") + " FROM findings")
+    sql = ("SELECT control, subject_kind, subject_id, site, status, since, evaluated_at, reason_zh, reason_en,"
+           " severity" + (", value, evidence" if with_value else "") + " FROM findings")
     if where:
         sql += " WHERE " + " AND ".join(where)
     out = []
     for r in store.read.execute(sql, args):
-        value = orjson.loads(r[9]) if with_value else {}
-        out.append(FindingRow(r[0], r[1], r[2], r[3], r[4], datetime.fromtimestamp(r[5], UTC), r[6], r[7], r[8],
-                              value))
+        out.append(StoredFinding(r[0], r[1], r[2], r[3], r[4], datetime.fromtimestamp(r[5], UTC),
+                                 datetime.fromtimestamp(r[6], UTC), orjson.loads(r[10]) if with_value else {},
+                                 r[7], r[8], orjson.loads(r[11]) if with_value else [], r[9]))
     return out

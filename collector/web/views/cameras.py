@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from collector.auth import Principal
 from collector.deps import StateDep
+from collector.store.base import StoredFinding
 from collector.web import readmodel
 from collector.web.pagekit import control_param as param
 from collector.web.pagekit import page_for, render
@@ -32,7 +33,7 @@ def thumbnail(store: Any, subject_id: str) -> str | None:
     return None
 
 
-def camera_cards(findings: list[readmodel.FindingRow], payloads: readmodel.Payloads, retention_days: float
+def camera_cards(findings: list[StoredFinding], payloads: readmodel.Payloads, retention_days: float
                  ) -> list[dict[str, Any]]:
     health = {f.subject_id: f for f in findings if f.control == "CAMERA-HEALTHY"}
     kept = {f.subject_id: f for f in findings if f.control == "CCTV-RETENTION"}
@@ -51,7 +52,7 @@ def camera_cards(findings: list[readmodel.FindingRow], payloads: readmodel.Paylo
     return cards
 
 
-def zone_rows(findings: list[readmodel.FindingRow], payloads: readmodel.Payloads) -> list[dict[str, Any]]:
+def zone_rows(findings: list[StoredFinding], payloads: readmodel.Payloads) -> list[dict[str, Any]]:
     covered = {f.subject_id: f for f in findings if f.control == "ZONE-COVERED"}
     rows = []
     for zone in sorted(set(covered) | set(payloads)):

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from collector.auth import Principal
 from collector.deps import StateDep
 from collector.posture import worst
+from collector.store.base import StoredFinding
 from collector.web import readmodel
 from collector.web.charts import sparkline
 from collector.web.pagekit import page_for, render
@@ -27,7 +28,7 @@ def _keep(c: Control, severity: str | None, subject_kind: str | None) -> bool:
     return not (severity and c.severity != severity or subject_kind and c.subject != subject_kind)
 
 
-def clause_rows(controls: list[Control], findings: list[readmodel.FindingRow], trends: dict[str, list[int]],
+def clause_rows(controls: list[Control], findings: list[StoredFinding], trends: dict[str, list[int]],
                 filters: dict[str, str | None]) -> list[dict[str, Any]]:
     per_control: dict[str, Counter[str]] = defaultdict(Counter)
     for f in findings:

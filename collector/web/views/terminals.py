@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from collector.auth import Principal
 from collector.deps import StateDep
 from collector.posture import worst
+from collector.store.base import StoredFinding
 from collector.web import readmodel
 from collector.web.pagekit import not_found, page_for, render
 from collector.web.timeline import TIMELINE_KINDS, fold
@@ -28,13 +29,13 @@ HOST_KINDS = ("agent.heartbeat", "host.identity", "pii.scan")
 PAGE_ROWS = 100  # a page of 500 rows takes the browser and the server too long on a phone
 
 
-def _worst_finding(findings: list[readmodel.FindingRow]) -> readmodel.FindingRow | None:
+def _worst_finding(findings: list[StoredFinding]) -> StoredFinding | None:
     return min(findings, key=lambda f: _RANK.get(f.status, 4), default=None)
 
 
-def host_rows(findings: list[readmodel.FindingRow], payloads: readmodel.Payloads, seen: dict[str, float]
+def host_rows(findings: list[StoredFinding], payloads: readmodel.Payloads, seen: dict[str, float]
               ) -> list[dict[str, Any]]:
-    by_host: dict[str, dict[str, readmodel.FindingRow]] = {}
+    by_host: dict[str, dict[str, StoredFinding]] = {}
     for f in findings:
         if f.subject_kind == "host":
             by_host.setdefault(f.subject_id, {})[f.control] = f
