@@ -79,9 +79,11 @@ def series(store: SqliteStore, subject_kind: str, kind: str, fields: Sequence[st
 def trend(store: SqliteStore, now: datetime, days: int = 30) -> dict[str, list[int]]:
     """control -> failing subjects at the end of each of the last `days` days (oldest first)."""
     samples = [(now - timedelta(days=days - 1 - i)).timestamp() for i in range(days)]
+    # two arms so each walks the (status, end) index: intervals still open, and those ended in the window
     rows = store.read.execute(
-        "SELECT control, start, end FROM finding_intervals WHERE status = 'fail' AND start <= ?"
-        " AND (end IS NULL OR end > ?)", (samples[-1], samples[0]))
+        "SELECT control, start, end FROM finding_intervals WHERE status = 'fail' AND end IS NULL AND start <= ?"
+        " UNION ALL SELECT control, start, end FROM finding_intervals WHERE status = 'fail' AND end > ?"
+        " AND start <= ?", (samples[-1], samples[0], samples[-1]))
     out: dict[str, list[int]] = {}
     for control, start, end in rows:
         counts = out.setdefault(control, [0] * days)
@@ -155,4 +157,55 @@ def findings(store: SqliteStore, *, subject_kinds: Iterable[str] | None = None,
         out.append(StoredFinding(r[0], r[1], r[2], r[3], r[4], datetime.fromtimestamp(r[5], UTC),
                                  datetime.fromtimestamp(r[6], UTC), orjson.loads(r[10]) if with_value else {},
                                  r[7], r[8], orjson.loads(r[11]) if with_value else [], r[9]))
+    return out
+
+
+def finding_counts(store: SqliteStore) -> list[tuple[str, str, str, int]]:
+    """(control, site, status, how many subjects): the posture table without reading every finding."""
+    return store.read.execute(
+        "SELECT control, site, status, count(*) FROM findings GROUP BY control, site, status").fetchall()
+
+
+@dataclass
+class HostStatus:
+    control: str
+    status: str
+    reason_zh: str
+    reason_en: str
+
+
+def host_statuses(store: SqliteStore, controls: Sequence[str]) -> tuple[
+        dict[str, dict[str, HostStatus]], dict[str, str]]:
+    """For the terminal table: host -> control -> status (only `controls`), and host -> worst status of all."""
+    per: dict[str, dict[str, HostStatus]] = defaultdict(dict)
+    rows = store.read.execute(
+        f"SELECT subject_id, control, status, reason_zh, reason_en FROM findings WHERE subject_kind = 'host'"
+        f" AND control IN ({_marks(len(controls))})", list(controls))
+    for host, control, status, zh, en in rows:
+        per[host][control] = HostStatus(control, status, zh, en)
+    overall = {}
+    for host, fails, unknowns, n in store.read.execute(
+            "SELECT subject_id, sum(status = 'fail'), sum(status = 'unknown'), count(*) FROM findings"
+            " WHERE subject_kind = 'host' GROUP BY subject_id"):
+        overall[host] = "fail" if fails else "unknown" if unknowns or not n else "pass"
+    return per, overall
+
+
+def host_facts(store: SqliteStore) -> dict[str, dict[str, Any]]:
+    """host -> agent version, host name, addresses and lingering-data matches, pulled out in SQL."""
+    sql = ("SELECT l.subject_id, l.kind, json_extract(b, '$.payload.version'), json_extract(b, '$.payload.hostname'),"
+           " json_extract(b, '$.payload.addresses'), json_extract(b, '$.payload.agent_version'),"
+           " json_extract(b, '$.payload.totals') FROM latest l JOIN"
+           " (SELECT rowid AS r, CAST(body AS TEXT) AS b FROM observations) o ON o.r = l.obs_rowid"
+           " WHERE l.subject_kind = 'host' AND l.kind IN ('agent.heartbeat', 'host.identity', 'pii.scan')")
+    out: dict[str, dict[str, Any]] = defaultdict(dict)
+    for host, kind, version, hostname, addresses, agent_version, totals in store.read.execute(sql):
+        facts = out[host]
+        if kind == "agent.heartbeat":
+            facts["version"] = version
+        elif kind == "host.identity":
+            facts.update(hostname=hostname, addresses=", ".join(orjson.loads(addresses)) if addresses else "")
+            facts.setdefault("version", agent_version)
+        else:
+            facts["lingering_hits"] = sum(int(v) for v in orjson.loads(totals).values()) if totals else 0
     return out

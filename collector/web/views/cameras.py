@@ -19,18 +19,17 @@ Viewer = Annotated[Principal, Depends(page_for("cameras"))]
 _RANK = {"fail": 0, "unknown": 1, "pass": 2}
 
 
-def thumbnail(store: Any, subject_id: str) -> str | None:
-    """The newest image attached to a camera's observations, if any source attaches one."""
-    row = store.read.execute(
-        "SELECT o.body FROM latest l JOIN observations o ON o.rowid = l.obs_rowid"
-        " WHERE l.subject_kind = 'camera' AND l.subject_id = ? AND o.body LIKE '%\"media_type\":\"image/%'"
-        " ORDER BY l.observed_at DESC LIMIT 1", (subject_id,)).fetchone()
-    if row is None:
-        return None
-    for e in orjson.loads(row[0]).get("evidence", []):
-        if str(e.get("media_type", "")).startswith("image/"):
-            return str(e["sha256"])
-    return None
+def thumbnails(store: Any) -> dict[str, str]:
+    """camera -> SHA-256 of the newest image attached to its current observations, if a source attaches any."""
+    rows = store.read.execute(
+        "SELECT l.subject_id, o.body FROM latest l JOIN observations o ON o.rowid = l.obs_rowid"
+        " WHERE l.subject_kind = 'camera' AND CAST(o.body AS TEXT) LIKE '%\"media_type\":\"image/%' ORDER BY l.observed_at")
+    out: dict[str, str] = {}
+    for cam, body in rows:
+        for e in orjson.loads(body).get("evidence", []):
+            if str(e.get("media_type", "")).startswith("image/"):
+                out[cam] = str(e["sha256"])
+    return out
 
 
 def camera_cards(findings: list[StoredFinding], payloads: readmodel.Payloads, retention_days: float
@@ -71,7 +70,7 @@ def cameras_page(request: Request, state: StateDep, user: Viewer) -> Response:
     cams = camera_cards(findings, readmodel.latest_payloads(state.store, "camera", ("camera.health",
                                                                                      "camera.retention")),
                         retention_days)
-    thumbs = {c["id"]: thumbnail(state.store, c["id"]) for c in cams}
+    thumbs = thumbnails(state.store)
     zones = zone_rows(findings, readmodel.latest_payloads(state.store, "zone", ("zone.coverage",)))
     return render(request, "cameras.html", user, cams=cams, zones=zones, thumbs=thumbs,
                   retention_days=retention_days, min_fraction=min_fraction)

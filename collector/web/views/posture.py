@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, Response
 from collector.auth import Principal
 from collector.deps import StateDep
 from collector.posture import worst
-from collector.store.base import StoredFinding
 from collector.web import readmodel
 from collector.web.charts import sparkline
 from collector.web.pagekit import page_for, render
@@ -28,12 +27,8 @@ def _keep(c: Control, severity: str | None, subject_kind: str | None) -> bool:
     return not (severity and c.severity != severity or subject_kind and c.subject != subject_kind)
 
 
-def clause_rows(controls: list[Control], findings: list[StoredFinding], trends: dict[str, list[int]],
+def clause_rows(controls: list[Control], per_control: dict[str, Counter[str]], trends: dict[str, list[int]],
                 filters: dict[str, str | None]) -> list[dict[str, Any]]:
-    per_control: dict[str, Counter[str]] = defaultdict(Counter)
-    for f in findings:
-        if not filters["site"] or f.site == filters["site"]:
-            per_control[f.control][f.status] += 1
     narrowed = any(filters.values())
     rows = []
     for clause in sorted(load_clauses().values(), key=lambda c: c.order):
@@ -59,19 +54,21 @@ def posture_page(request: Request, state: StateDep, user: Viewer, status: str | 
     now = datetime.now(UTC)
     filters = {"status": status or None, "severity": severity or None, "subject_kind": subject_kind or None,
                "site": site or None}
-    findings = readmodel.findings(state.store)
+    counts = readmodel.finding_counts(state.store)
+    per_control: dict[str, Counter[str]] = defaultdict(Counter)
+    totals: Counter[str] = Counter()
+    for control, in_site, st, n in counts:
+        if not filters["site"] or in_site == filters["site"]:
+            per_control[control][st] += n
+            totals[st] += n
     trends = readmodel.trend(state.store, now, TREND_DAYS)
-    rows = clause_rows(state.controls, findings, trends, filters)
-    shown = {f.control for f in findings} if not filters["site"] else \
-        {f.control for f in findings if f.site == filters["site"]}
-    totals = Counter(f.status for f in findings if f.control in shown and
-                     (not filters["site"] or f.site == filters["site"]))
+    rows = clause_rows(state.controls, per_control, trends, filters)
     yesterday = now - timedelta(days=1)
     changes = readmodel.events(state.store, yesterday, limit=40)
     change_counts = readmodel.change_counts(state.store, yesterday)
     titles = {c.id: c.title for c in state.controls}
     return render(request, "posture.html", user, rows=rows, totals=totals, statuses=STATUSES,
-                  kinds=sorted({c.subject for c in state.controls}), sites=sorted({f.site for f in findings}),
+                  kinds=sorted({c.subject for c in state.controls}), sites=sorted({c[1] for c in counts}),
                   filters=filters, changes=changes, titles=titles, sparkline=sparkline,
                   broke=sum(n for (_, to), n in change_counts.items() if to == "fail"),
                   recovered=sum(n for (frm, to), n in change_counts.items() if frm != "pass" and to == "pass"),
