@@ -23,7 +23,8 @@ def thumbnails(store: Any) -> dict[str, str]:
     """camera -> SHA-256 of the newest image attached to its current observations, if a source attaches any."""
     rows = store.read.execute(
         "SELECT l.subject_id, o.body FROM latest l JOIN observations o ON o.rowid = l.obs_rowid"
-        " WHERE l.subject_kind = 'camera' AND CAST(o.body AS TEXT) LIKE '%\"media_type\":\"image/%' ORDER BY l.observed_at")
+        " WHERE l.subject_kind = 'camera'"
+        " AND CAST(o.body AS TEXT) LIKE '%\"media_type\":\"image/%' ORDER BY l.observed_at")
     out: dict[str, str] = {}
     for cam, body in rows:
         for e in orjson.loads(body).get("evidence", []):
