@@ -3,16 +3,34 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import signal
 import subprocess
 import time
 
 import httpx
 import pytest
 
-from tests.integration.conftest import BIN, PASSWORD, free_port
+from tests.integration.conftest import BIN, PASSWORD, Collector, free_port
 from tests.integration.test_web import web_login
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def collector(tmp_path_factory: pytest.TempPathFactory):
+    """One served store for the module, an account per role: these tests change nothing the others read."""
+    from collector import auth
+    from collector.store.sqlite import SqliteStore
+
+    db = tmp_path_factory.mktemp("forms") / "cw.db"
+    store = SqliteStore(db)
+    for role in auth.ROLES:
+        auth.add_user(store, role, role, PASSWORD)
+    store.close()
+    c = Collector(db, free_port())
+    c.start()
+    yield c
+    c.kill(signal.SIGTERM)
 
 
 def csrf_of(client: httpx.Client) -> str:
