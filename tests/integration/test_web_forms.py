@@ -132,3 +132,23 @@ def test_session_cookie_is_secure_over_tls(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    pytest.param("next", "//evil.example/x", id="login-next-protocol-relative"),
+    pytest.param("next", "https://evil.example/x", id="login-next-absolute"),
+    pytest.param("referer", "https://evil.example/x", id="language-switch-referer"),
+])
+def test_no_redirect_leaves_the_site(collector, field, value):
+    if field == "next":
+        r = httpx.post(collector.url + "/login", data={"username": "security", "password": PASSWORD, "next": value})
+    else:
+        c = web_login(collector, "security")
+        r = c.get("/lang/en", headers={"referer": value}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/")
+    assert not r.headers["location"].startswith("//")
+
+
+def test_pages_report_their_server_time(collector):
+    r = web_login(collector, "security").get("/")
+    assert re.fullmatch(r"app;dur=\d+(\.\d+)?", r.headers["server-timing"])
