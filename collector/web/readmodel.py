@@ -20,6 +20,33 @@ from collector.store.sqlite import SqliteStore
 Payloads = dict[str, dict[str, tuple[float, dict[str, Any]]]]
 
 
+def number(value: Any) -> float | None:
+    """A payload value as a number, or None: sources in the field send strings, nulls and worse."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def total(counts: Any) -> int:
+    """The sum of a {name: count} payload field, ignoring what is not a number."""
+    if not isinstance(counts, dict):
+        return 0
+    return int(sum(n for n in (number(v) for v in counts.values()) if n is not None))
+
+
+def _json(text: str | None) -> Any:
+    """A value json_extract returned: JSON text for arrays and objects, plain text for strings."""
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+
+
 def _marks(n: int) -> str:
     return ",".join("?" * n)
 
@@ -204,8 +231,10 @@ def host_facts(store: SqliteStore) -> dict[str, dict[str, Any]]:
         if kind == "agent.heartbeat":
             facts["version"] = version
         elif kind == "host.identity":
-            facts.update(hostname=hostname, addresses=", ".join(orjson.loads(addresses)) if addresses else "")
+            found = _json(addresses)
+            facts.update(hostname=hostname, addresses=", ".join(map(str, found)) if isinstance(found, list)
+                         else str(found or ""))
             facts.setdefault("version", agent_version)
         else:
-            facts["lingering_hits"] = sum(int(v) for v in orjson.loads(totals).values()) if totals else 0
+            facts["lingering_hits"] = total(_json(totals))
     return out

@@ -42,12 +42,12 @@ def camera_cards(findings: list[StoredFinding], payloads: readmodel.Payloads, re
         p = payloads.get(cam, {})
         h: tuple[float | None, dict[str, Any]] = p.get("camera.health", (None, {}))
         r = p.get("camera.retention", (None, {}))[1]
-        forecast = r.get("forecast_days")
+        forecast = readmodel.number(r.get("forecast_days"))
         cards.append({
             "id": cam, "health": health.get(cam), "retention": kept.get(cam), "seen": h[0],
             "online": h[1].get("online"), "fps": h[1].get("fps"), "faults": h[1].get("faults") or [],
-            "days": r.get("days"), "forecast_days": forecast,
-            "forecast_short": forecast is not None and float(forecast) < retention_days})
+            "days": readmodel.number(r.get("days")), "forecast_days": forecast,
+            "forecast_short": forecast is not None and forecast < retention_days})
     cards.sort(key=lambda c: (_RANK.get(c["health"].status if c["health"] else "unknown", 1), c["id"]))
     return cards
 
