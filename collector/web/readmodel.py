@@ -135,22 +135,23 @@ class Event:
 
 
 def events(store: SqliteStore, since: datetime, *, types: Iterable[str] = ("finding.changed",),
-           limit: int = 200, first_only: bool = True) -> list[Event]:
+           limit: int = 200, first_only: bool = True, until: datetime | None = None) -> list[Event]:
     """Events newest first; `first_only` drops the first finding of a subject (from nothing to something)."""
     types = list(types)
     sql = (f"SELECT id, ts, type, control, subject_kind, subject_id, from_status, to_status, detail FROM events"
-           f" WHERE ts >= ? AND type IN ({_marks(len(types))})")
+           f" WHERE ts >= ? AND ts < ? AND type IN ({_marks(len(types))})")
     if first_only:
         sql += " AND (from_status IS NOT NULL OR type != 'finding.changed')"
     sql += " ORDER BY ts DESC, id DESC LIMIT ?"
-    return [Event(*r) for r in store.read.execute(sql, [since.timestamp(), *types, limit])]
+    end = until.timestamp() if until else float("inf")
+    return [Event(*r) for r in store.read.execute(sql, [since.timestamp(), end, *types, limit])]
 
 
-def change_counts(store: SqliteStore, since: datetime) -> dict[tuple[str | None, str], int]:
-    """(from status, to status) -> how many findings changed that way since `since`."""
+def change_counts(store: SqliteStore, since: datetime, until: datetime) -> dict[tuple[str | None, str], int]:
+    """(from status, to status) -> how many findings changed that way between `since` and `until`."""
     rows = store.read.execute(
-        "SELECT from_status, to_status, count(*) FROM events WHERE ts >= ? AND type = 'finding.changed'"
-        " AND from_status IS NOT NULL GROUP BY from_status, to_status", (since.timestamp(),))
+        "SELECT from_status, to_status, count(*) FROM events WHERE ts >= ? AND ts < ? AND type = 'finding.changed'"
+        " AND from_status IS NOT NULL GROUP BY from_status, to_status", (since.timestamp(), until.timestamp()))
     return {(f, t): n for f, t, n in rows}
 
 
@@ -187,10 +188,15 @@ def findings(store: SqliteStore, *, subject_kinds: Iterable[str] | None = None,
     return out
 
 
-def finding_counts(store: SqliteStore) -> list[tuple[str, str, str, int]]:
-    """(control, site, status, how many subjects): the posture table without reading every finding."""
+def finding_counts(store: SqliteStore, at: datetime | None = None) -> list[tuple[str, str, str, int]]:
+    """(control, site, status, how many subjects), now or at a past moment (from the findings history)."""
+    if at is None:
+        return store.read.execute(
+            "SELECT control, site, status, count(*) FROM findings GROUP BY control, site, status").fetchall()
+    t = at.timestamp()
     return store.read.execute(
-        "SELECT control, site, status, count(*) FROM findings GROUP BY control, site, status").fetchall()
+        "SELECT control, site, status, count(*) FROM finding_intervals WHERE start <= ? AND (end IS NULL OR end > ?)"
+        " GROUP BY control, site, status", (t, t)).fetchall()
 
 
 @dataclass

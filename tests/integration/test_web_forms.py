@@ -152,3 +152,11 @@ def test_no_redirect_leaves_the_site(collector, field, value):
 def test_pages_report_their_server_time(collector):
     r = web_login(collector, "security").get("/")
     assert re.fullmatch(r"app;dur=\d+(\.\d+)?", r.headers["server-timing"])
+
+
+def test_posture_looks_back_to_a_day_and_refuses_a_malformed_one(collector):
+    c = web_login(collector, "auditor")
+    day = (dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).date().isoformat()
+    page = c.get("/", params={"on": day})
+    assert page.status_code == 200 and "截至" in page.text and f'value="{day}"' in page.text
+    assert c.get("/", params={"on": "last tuesday"}).status_code == 400

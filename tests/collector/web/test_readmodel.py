@@ -52,3 +52,13 @@ def test_ack_lands_in_the_ledger_and_is_the_newest_per_finding(store, now):
     ack = readmodel.acks(store)[("USB-BLOCK", "host", "T1")]
     assert "on it" in ack.detail
     assert store.verify_ledger().ok
+
+
+def test_counts_at_a_past_moment_come_from_the_history(store, now):
+    _record(store, "USB-BLOCK", "T1", "pass", now - timedelta(days=3), None)
+    _record(store, "USB-BLOCK", "T1", "fail", now - timedelta(days=1), "pass")
+    assert readmodel.finding_counts(store) == [("USB-BLOCK", "default", "fail", 1)]
+    assert readmodel.finding_counts(store, now - timedelta(days=2)) == [("USB-BLOCK", "default", "pass", 1)]
+    assert readmodel.finding_counts(store, now - timedelta(days=4)) == []
+    counts = readmodel.change_counts(store, now - timedelta(days=2), now)
+    assert counts == {("pass", "fail"): 1}
