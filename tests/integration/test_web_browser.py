@@ -41,6 +41,9 @@ ALLOWED = {
     "facility": {"/", "/cameras", "/machine-room", "/alerts", "/evidence"},
     "manager": {"/", "/lifecycle", "/evidence"},
 }
+# form fields a screen reader could not name
+UNLABELLED = """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+  .filter(e => !e.labels.length && !e.getAttribute('aria-label')).map(e => e.name || e.id)"""
 START = {"admin": "/admin", "security": "/", "auditor": "/evidence", "facility": "/machine-room",
          "manager": "/evidence"}
 
@@ -116,6 +119,7 @@ def test_each_role_lands_on_its_start_page_and_is_refused_the_rest(browser, site
             if path in ALLOWED[role]:
                 assert resp.status == 200, path
                 assert text in page.locator("main").inner_text(), path
+                assert page.evaluate(UNLABELLED) == [], path
                 if role == "admin":
                     page.screenshot(path=str(shots / shot_name(path)), full_page=False)
             else:
@@ -207,7 +211,7 @@ def test_keyboard_only_login_and_skip_link(browser, site):
         ctx.close()
 
 
-def test_language_switch_is_remembered_for_the_user(browser, site):
+def test_language_switch_is_remembered_for_the_user(browser, site, shots):
     with signed_in(browser, site, "manager") as page:
         page.get_by_role("link", name="中文").click()
         page.wait_for_load_state()
@@ -215,6 +219,7 @@ def test_language_switch_is_remembered_for_the_user(browser, site):
     # a fresh browser without the language cookie: the choice came from the server
     with signed_in(browser, site, "manager") as page:
         assert "证据与证明" in page.locator("h1").inner_text()
+        page.screenshot(path=str(shots / "evidence-zh.png"), full_page=False)
         page.get_by_role("link", name="English").click()
 
 
