@@ -216,11 +216,12 @@ def host_statuses(store: SqliteStore, controls: Sequence[str]) -> tuple[
         f" AND control IN ({_marks(len(controls))})", list(controls))
     for host, control, status, zh, en in rows:
         per[host][control] = HostStatus(control, status, zh, en)
-    overall = {}
-    for host, fails, unknowns, n in store.read.execute(
-            "SELECT subject_id, sum(status = 'fail'), sum(status = 'unknown'), count(*) FROM findings"
-            " WHERE subject_kind = 'host' GROUP BY subject_id"):
-        overall[host] = "fail" if fails else "unknown" if unknowns or not n else "pass"
+    # the worst status of all a host's controls: only failing and unknown rows are read (status index)
+    overall = dict.fromkeys(per, "pass")
+    for host, status in store.read.execute(
+            "SELECT subject_id, status FROM findings WHERE status IN ('fail', 'unknown') AND subject_kind = 'host'"):
+        if overall.get(host) != "fail":
+            overall[host] = status
     return per, overall
 
 
