@@ -62,3 +62,13 @@ def test_counts_at_a_past_moment_come_from_the_history(store, now):
     assert readmodel.finding_counts(store, now - timedelta(days=4)) == []
     counts = readmodel.change_counts(store, now - timedelta(days=2), now)
     assert counts == {("pass", "fail"): 1}
+
+
+def test_host_overall_status_counts_controls_outside_the_table_columns(store, now):
+    _record(store, "USB-BLOCK", "T1", "pass", now, None)
+    _record(store, "AGENT-REPORTING", "T1", "fail", now, None)  # not a column, still makes the host fail
+    _record(store, "USB-BLOCK", "T2", "pass", now, None)
+    _record(store, "USB-BLOCK", "T3", "unknown", now, None)
+    per, overall = readmodel.host_statuses(store, ["USB-BLOCK"])
+    assert overall == {"T1": "fail", "T2": "pass", "T3": "unknown"}
+    assert per["T1"]["USB-BLOCK"].status == "pass" and "AGENT-REPORTING" not in per["T1"]
