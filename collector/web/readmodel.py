@@ -37,16 +37,6 @@ def total(counts: Any) -> int:
     return int(sum(n for n in (number(v) for v in counts.values()) if n is not None))
 
 
-def _json(text: str | None) -> Any:
-    """A value json_extract returned: JSON text for arrays and objects, plain text for strings."""
-    if text is None:
-        return None
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return text
-
-
 def _marks(n: int) -> str:
     return ",".join("?" * n)
 
@@ -226,22 +216,18 @@ def host_statuses(store: SqliteStore, controls: Sequence[str]) -> tuple[
 
 
 def host_facts(store: SqliteStore) -> dict[str, dict[str, Any]]:
-    """host -> agent version, host name, addresses and lingering-data matches, pulled out in SQL."""
-    sql = ("SELECT l.subject_id, l.kind, json_extract(b, '$.payload.version'), json_extract(b, '$.payload.hostname'),"
-           " json_extract(b, '$.payload.addresses'), json_extract(b, '$.payload.agent_version'),"
-           " json_extract(b, '$.payload.totals') FROM latest l JOIN"
-           " (SELECT rowid AS r, CAST(body AS TEXT) AS b FROM observations) o ON o.r = l.obs_rowid"
-           " WHERE l.subject_kind = 'host' AND l.kind IN ('agent.heartbeat', 'host.identity', 'pii.scan')")
+    """host -> agent version, host name, addresses and lingering-data matches from its newest reports."""
     out: dict[str, dict[str, Any]] = defaultdict(dict)
-    for host, kind, version, hostname, addresses, agent_version, totals in store.read.execute(sql):
+    for host, kind, (_, p) in ((h, k, v) for h, kinds in latest_payloads(
+            store, "host", ("agent.heartbeat", "host.identity", "pii.scan")).items() for k, v in kinds.items()):
         facts = out[host]
         if kind == "agent.heartbeat":
-            facts["version"] = version
+            facts["version"] = p.get("version") or facts.get("version")
         elif kind == "host.identity":
-            found = _json(addresses)
-            facts.update(hostname=hostname, addresses=", ".join(map(str, found)) if isinstance(found, list)
+            found = p.get("addresses")
+            facts.update(hostname=p.get("hostname"), addresses=", ".join(map(str, found)) if isinstance(found, list)
                          else str(found or ""))
-            facts.setdefault("version", agent_version)
+            facts["version"] = facts.get("version") or p.get("agent_version")
         else:
-            facts["lingering_hits"] = total(_json(totals))
+            facts["lingering_hits"] = total(p.get("totals"))
     return out
