@@ -42,7 +42,7 @@ def _marks(n: int) -> str:
 
 
 def latest_payloads(store: SqliteStore, subject_kind: str, kinds: Sequence[str] | None = None,
-                    subject_id: str | None = None) -> Payloads:
+                    subject_id: str | None = None, subject_ids: Sequence[str] | None = None) -> Payloads:
     """subject id -> kind (or 'kind:key' when keyed) -> (observed_at, payload), newest of each."""
     sql = ("SELECT l.subject_id, l.kind, l.key, o.observed_at, o.body FROM latest l"
            " JOIN observations o ON o.rowid = l.obs_rowid WHERE l.subject_kind = ?")
@@ -53,6 +53,9 @@ def latest_payloads(store: SqliteStore, subject_kind: str, kinds: Sequence[str] 
     if subject_id is not None:
         sql += " AND l.subject_id = ?"
         args.append(subject_id)
+    if subject_ids is not None:
+        sql += f" AND l.subject_id IN ({_marks(len(subject_ids))})"
+        args += subject_ids
     out: Payloads = defaultdict(dict)
     for sid, kind, key, at, body in store.read.execute(sql, args):
         out[sid][f"{kind}:{key}" if key else kind] = (at, orjson.loads(body).get("payload", {}))
@@ -215,11 +218,11 @@ def host_statuses(store: SqliteStore, controls: Sequence[str]) -> tuple[
     return per, overall
 
 
-def host_facts(store: SqliteStore) -> dict[str, dict[str, Any]]:
+def host_facts(store: SqliteStore, hosts: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
     """host -> agent version, host name, addresses and lingering-data matches from its newest reports."""
     out: dict[str, dict[str, Any]] = defaultdict(dict)
-    for host, kind, (_, p) in ((h, k, v) for h, kinds in latest_payloads(
-            store, "host", ("agent.heartbeat", "host.identity", "pii.scan")).items() for k, v in kinds.items()):
+    latest = latest_payloads(store, "host", ("agent.heartbeat", "host.identity", "pii.scan"), subject_ids=hosts)
+    for host, kind, (_, p) in ((h, k, v) for h, kinds in latest.items() for k, v in kinds.items()):
         facts = out[host]
         if kind == "agent.heartbeat":
             facts["version"] = p.get("version") or facts.get("version")

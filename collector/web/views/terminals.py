@@ -35,13 +35,18 @@ def host_rows(statuses: dict[str, dict[str, readmodel.HostStatus]], overall: dic
     rows = []
     for host in sorted(set(overall) | set(facts) | set(seen)):
         mine = statuses.get(host, {})
-        f = facts.get(host, {})
         cols = {name: _worst([mine[c] for c in ctrls if c in mine]) for name, ctrls in COLUMNS.items()}
-        rows.append({"host": host, "hostname": f.get("hostname") or "", "addresses": f.get("addresses") or "",
-                     "last_seen": seen.get(host), "version": f.get("version") or "",
-                     "status": overall.get(host, "unknown"), "lingering_hits": f.get("lingering_hits"),
+        rows.append({"host": host, "last_seen": seen.get(host), "status": overall.get(host, "unknown"),
                      "cols": cols})
+    _add_facts(rows, facts)
     return rows
+
+
+def _add_facts(rows: list[dict[str, Any]], facts: dict[str, dict[str, Any]]) -> None:
+    for r in rows:
+        f = facts.get(r["host"], {})
+        r.update(hostname=f.get("hostname") or "", addresses=f.get("addresses") or "", version=f.get("version") or "",
+                 lingering_hits=f.get("lingering_hits"))
 
 
 def _sort(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
@@ -68,7 +73,10 @@ def terminals_page(request: Request, state: StateDep, user: Viewer, q: str = "",
                    order: str = "asc", status: str = "", page: int = 1) -> Response:
     sort = sort if sort in SORTS else "status"
     statuses, overall = readmodel.host_statuses(state.store, [c for cs in COLUMNS.values() for c in cs])
-    rows = host_rows(statuses, overall, readmodel.host_facts(state.store), readmodel.last_seen(state.store, "host"))
+    # searching or sorting by version needs every host's facts; otherwise only the page's are read
+    everyone = bool(q) or sort == "version"
+    facts = readmodel.host_facts(state.store) if everyone else {}
+    rows = host_rows(statuses, overall, facts, readmodel.last_seen(state.store, "host"))
     total = len(rows)
     if q:
         rows = [r for r in rows if _matches(r, q)]
@@ -77,8 +85,11 @@ def terminals_page(request: Request, state: StateDep, user: Viewer, q: str = "",
     rows = _sort(rows, sort, order == "desc")
     pages = max(1, -(-len(rows) // PAGE_ROWS))
     page = max(1, min(page, pages))
+    shown = rows[(page - 1) * PAGE_ROWS:page * PAGE_ROWS]
+    if not everyone:
+        _add_facts(shown, readmodel.host_facts(state.store, [r["host"] for r in shown]))
     stale_before = (datetime.now(UTC) - timedelta(hours=2)).timestamp()
-    return render(request, "terminals.html", user, rows=rows[(page - 1) * PAGE_ROWS:page * PAGE_ROWS],
+    return render(request, "terminals.html", user, rows=shown,
                   matched=len(rows), total=total, q=q, sort=sort, order=order, status=status, page=page,
                   pages=pages, columns=list(COLUMNS), stale_before=stale_before)
 
