@@ -134,11 +134,14 @@ def main() -> int:
     print(f"built stores in {t_small:.0f} s and {t_big:.0f} s ({folder})", file=sys.stderr)
     base, scaled = measure(small, args.rounds), measure(big, args.rounds)
     rows, ok = table(base, scaled)
-    header = (f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores. Server time from the "
+    load = os.getloadavg()[0]
+    header = (f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores, load average "
+              f"{load:.1f} when measured. Server time from the "
               f"Server-Timing header of a real `clausewatch serve`, signed in as admin; {args.rounds} rounds after "
               f"one warm-up, simulated site of {args.days:g} days (hourly snapshots). Baseline: the default "
               f"site (20 terminals, 6 cameras); scaled: 500 terminals, 100 cameras. The engine's sweep runs in the "
-              f"same process meanwhile, as in production.\n\n")
+              f"same process meanwhile, as in production: the maxima are requests that "
+              f"met a sweep.\n\n")
     print(rows)
     if not args.no_doc:
         write_section(header + rows + f"\n\nEvery view within {LIMIT_MS:.0f} ms: {'yes' if ok else 'NO'}.")

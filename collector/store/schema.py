@@ -89,6 +89,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX events_ts ON events (ts);
     """,
+    # 2: dashboard reads: acknowledgements by type, failing intervals by their end (30-day trends)
+    """
+    CREATE INDEX events_type_ts ON events (type, ts);
+    CREATE INDEX fi_status_end ON finding_intervals (status, end);
+    """,
 ]
 
 

@@ -93,6 +93,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "went_unknown": ("变为未知", "went unknown"),
     "show_changes": ("查看变化", "Show changes"),
     "no_changes": ("无变化", "No changes"),
+    "as_of": ("截至", "as of"),
+    "as_of_day": ("日期（当日结束时）", "As of day (its end)"),
+    "past_posture": ("这是过去某一时刻的态势，依据检查结果历史重建。",
+                     "This is the posture at a past moment, rebuilt from the findings history."),
+    "back_to_now": ("返回当前", "Back to now"),
+    "changed_day_before": ("该时刻前 24 小时的变化", "What changed in the 24 hours before"),
+    "bad_date": ("日期格式应为 YYYY-MM-DD", "A date must look like YYYY-MM-DD"),
     "trend_30d": ("30 天趋势", "30-day trend"),
     "trend_label": ("近 30 天每日违规对象数", "failing subjects per day, last 30 days"),
     # terminals

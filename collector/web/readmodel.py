@@ -14,9 +14,27 @@ from typing import Any
 
 import orjson
 
+from collector.store.base import StoredFinding
 from collector.store.sqlite import SqliteStore
 
 Payloads = dict[str, dict[str, tuple[float, dict[str, Any]]]]
+
+
+def number(value: Any) -> float | None:
+    """A payload value as a number, or None: sources in the field send strings, nulls and worse."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def total(counts: Any) -> int:
+    """The sum of a {name: count} payload field, ignoring what is not a number."""
+    if not isinstance(counts, dict):
+        return 0
+    return int(sum(n for n in (number(v) for v in counts.values()) if n is not None))
 
 
 def _marks(n: int) -> str:
@@ -24,7 +42,7 @@ def _marks(n: int) -> str:
 
 
 def latest_payloads(store: SqliteStore, subject_kind: str, kinds: Sequence[str] | None = None,
-                    subject_id: str | None = None) -> Payloads:
+                    subject_id: str | None = None, subject_ids: Sequence[str] | None = None) -> Payloads:
     """subject id -> kind (or 'kind:key' when keyed) -> (observed_at, payload), newest of each."""
     sql = ("SELECT l.subject_id, l.kind, l.key, o.observed_at, o.body FROM latest l"
            " JOIN observations o ON o.rowid = l.obs_rowid WHERE l.subject_kind = ?")
@@ -35,6 +53,9 @@ def latest_payloads(store: SqliteStore, subject_kind: str, kinds: Sequence[str] 
     if subject_id is not None:
         sql += " AND l.subject_id = ?"
         args.append(subject_id)
+    if subject_ids is not None:
+        sql += f" AND l.subject_id IN ({_marks(len(subject_ids))})"
+        args += subject_ids
     out: Payloads = defaultdict(dict)
     for sid, kind, key, at, body in store.read.execute(sql, args):
         out[sid][f"{kind}:{key}" if key else kind] = (at, orjson.loads(body).get("payload", {}))
@@ -78,9 +99,11 @@ def series(store: SqliteStore, subject_kind: str, kind: str, fields: Sequence[st
 def trend(store: SqliteStore, now: datetime, days: int = 30) -> dict[str, list[int]]:
     """control -> failing subjects at the end of each of the last `days` days (oldest first)."""
     samples = [(now - timedelta(days=days - 1 - i)).timestamp() for i in range(days)]
+    # two arms so each walks the (status, end) index: intervals still open, and those ended in the window
     rows = store.read.execute(
-        "SELECT control, start, end FROM finding_intervals WHERE status = 'fail' AND start <= ?"
-        " AND (end IS NULL OR end > ?)", (samples[-1], samples[0]))
+        "SELECT control, start, end FROM finding_intervals WHERE status = 'fail' AND end IS NULL AND start <= ?"
+        " UNION ALL SELECT control, start, end FROM finding_intervals WHERE status = 'fail' AND end > ?"
+        " AND start <= ?", (samples[-1], samples[0], samples[-1]))
     out: dict[str, list[int]] = {}
     for control, start, end in rows:
         counts = out.setdefault(control, [0] * days)
@@ -105,22 +128,23 @@ class Event:
 
 
 def events(store: SqliteStore, since: datetime, *, types: Iterable[str] = ("finding.changed",),
-           limit: int = 200, first_only: bool = True) -> list[Event]:
+           limit: int = 200, first_only: bool = True, until: datetime | None = None) -> list[Event]:
     """Events newest first; `first_only` drops the first finding of a subject (from nothing to something)."""
     types = list(types)
     sql = (f"SELECT id, ts, type, control, subject_kind, subject_id, from_status, to_status, detail FROM events"
-           f" WHERE ts >= ? AND type IN ({_marks(len(types))})")
+           f" WHERE ts >= ? AND ts < ? AND type IN ({_marks(len(types))})")
     if first_only:
         sql += " AND (from_status IS NOT NULL OR type != 'finding.changed')"
     sql += " ORDER BY ts DESC, id DESC LIMIT ?"
-    return [Event(*r) for r in store.read.execute(sql, [since.timestamp(), *types, limit])]
+    end = until.timestamp() if until else float("inf")
+    return [Event(*r) for r in store.read.execute(sql, [since.timestamp(), end, *types, limit])]
 
 
-def change_counts(store: SqliteStore, since: datetime) -> dict[tuple[str | None, str], int]:
-    """(from status, to status) -> how many findings changed that way since `since`."""
+def change_counts(store: SqliteStore, since: datetime, until: datetime) -> dict[tuple[str | None, str], int]:
+    """(from status, to status) -> how many findings changed that way between `since` and `until`."""
     rows = store.read.execute(
-        "SELECT from_status, to_status, count(*) FROM events WHERE ts >= ? AND type = 'finding.changed'"
-        " AND from_status IS NOT NULL GROUP BY from_status, to_status", (since.timestamp(),))
+        "SELECT from_status, to_status, count(*) FROM events WHERE ts >= ? AND ts < ? AND type = 'finding.changed'"
+        " AND from_status IS NOT NULL GROUP BY from_status, to_status", (since.timestamp(), until.timestamp()))
     return {(f, t): n for f, t, n in rows}
 
 
@@ -132,26 +156,12 @@ def acks(store: SqliteStore) -> dict[tuple[str, str, str], Event]:
     return {(e.control or "", e.subject_kind or "", e.subject_id or ""): e for e in (Event(*r) for r in rows)}
 
 
-@dataclass
-class FindingRow:
-    """A current finding as the pages show it; `value` is read only when asked for."""
-
-    control: str
-    subject_kind: str
-    subject_id: str
-    site: str
-    status: str
-    since: datetime
-    reason_zh: str
-    reason_en: str
-    severity: str
-    value: dict[str, Any]
-
-
 def findings(store: SqliteStore, *, subject_kinds: Iterable[str] | None = None,
              controls: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
-             with_value: bool = False) -> list[FindingRow]:
-    """Current findings straight from the store: a page never waits for an evaluation in progress."""
+             with_value: bool = False) -> list[StoredFinding]:
+    """Current findings straight from the store: a page never waits for an evaluation in progress.
+
+    `value` and `evidence` are parsed only `with_value` (else left empty): most pages need neither."""
     where: list[str] = []
     args: list[Any] = []
     for col, values in (("subject_kind", subject_kinds), ("control", controls), ("status", statuses)):
@@ -159,13 +169,68 @@ def findings(store: SqliteStore, *, subject_kinds: Iterable[str] | None = None,
             values = list(values)
             where.append(f"{col} IN ({_marks(len(values))})")
             args += values
-    sql = ("SELECT control, subject_kind, subject_id, site, status, since, reason_zh, reason_en, severity"
-           + (", value" if with_value else "") + " FROM findings")
+    sql = ("SELECT control, subject_kind, subject_id, site, status, since, evaluated_at, reason_zh, reason_en,"
+           " severity" + (", value, evidence" if with_value else "") + " FROM findings")
     if where:
         sql += " WHERE " + " AND ".join(where)
     out = []
     for r in store.read.execute(sql, args):
-        value = orjson.loads(r[9]) if with_value else {}
-        out.append(FindingRow(r[0], r[1], r[2], r[3], r[4], datetime.fromtimestamp(r[5], UTC), r[6], r[7], r[8],
-                              value))
+        out.append(StoredFinding(r[0], r[1], r[2], r[3], r[4], datetime.fromtimestamp(r[5], UTC),
+                                 datetime.fromtimestamp(r[6], UTC), orjson.loads(r[10]) if with_value else {},
+                                 r[7], r[8], orjson.loads(r[11]) if with_value else [], r[9]))
+    return out
+
+
+def finding_counts(store: SqliteStore, at: datetime | None = None) -> list[tuple[str, str, str, int]]:
+    """(control, site, status, how many subjects), now or at a past moment (from the findings history)."""
+    if at is None:
+        return store.read.execute(
+            "SELECT control, site, status, count(*) FROM findings GROUP BY control, site, status").fetchall()
+    t = at.timestamp()
+    return store.read.execute(
+        "SELECT control, site, status, count(*) FROM finding_intervals WHERE start <= ? AND (end IS NULL OR end > ?)"
+        " GROUP BY control, site, status", (t, t)).fetchall()
+
+
+@dataclass
+class HostStatus:
+    control: str
+    status: str
+    reason_zh: str
+    reason_en: str
+
+
+def host_statuses(store: SqliteStore, controls: Sequence[str]) -> tuple[
+        dict[str, dict[str, HostStatus]], dict[str, str]]:
+    """For the terminal table: host -> control -> status (only `controls`), and host -> worst status of all."""
+    per: dict[str, dict[str, HostStatus]] = defaultdict(dict)
+    rows = store.read.execute(
+        f"SELECT subject_id, control, status, reason_zh, reason_en FROM findings WHERE subject_kind = 'host'"
+        f" AND control IN ({_marks(len(controls))})", list(controls))
+    for host, control, status, zh, en in rows:
+        per[host][control] = HostStatus(control, status, zh, en)
+    # the worst status of all a host's controls: only failing and unknown rows are read (status index)
+    overall = dict.fromkeys(per, "pass")
+    for host, status in store.read.execute(
+            "SELECT subject_id, status FROM findings WHERE status IN ('fail', 'unknown') AND subject_kind = 'host'"):
+        if overall.get(host) != "fail":
+            overall[host] = status
+    return per, overall
+
+
+def host_facts(store: SqliteStore, hosts: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    """host -> agent version, host name, addresses and lingering-data matches from its newest reports."""
+    out: dict[str, dict[str, Any]] = defaultdict(dict)
+    latest = latest_payloads(store, "host", ("agent.heartbeat", "host.identity", "pii.scan"), subject_ids=hosts)
+    for host, kind, (_, p) in ((h, k, v) for h, kinds in latest.items() for k, v in kinds.items()):
+        facts = out[host]
+        if kind == "agent.heartbeat":
+            facts["version"] = p.get("version") or facts.get("version")
+        elif kind == "host.identity":
+            found = p.get("addresses")
+            facts.update(hostname=p.get("hostname"), addresses=", ".join(map(str, found)) if isinstance(found, list)
+                         else str(found or ""))
+            facts["version"] = facts.get("version") or p.get("agent_version")
+        else:
+            facts["lingering_hits"] = total(p.get("totals"))
     return out

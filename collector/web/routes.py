@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from collector import auth
-from collector.deps import SESSION_COOKIE, StateDep
+from collector.deps import SESSION_COOKIE, StateDep, optional_principal
 from collector.web.access import START_PAGES
 from collector.web.pagekit import HERE, LoginRequired, PageError, WebUser, check_csrf, render
 from collector.web.timing import ServerTiming
@@ -31,8 +31,6 @@ def mount_static(app: FastAPI) -> None:
 
     @app.exception_handler(PageError)
     async def _error_page(request: Request, exc: PageError) -> Response:
-        from collector.deps import optional_principal
-
         try:
             user = optional_principal(request, request.app.state.cw)
         except HTTPException:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,9 @@ ALLOWED = {
     "facility": {"/", "/cameras", "/machine-room", "/alerts", "/evidence"},
     "manager": {"/", "/lifecycle", "/evidence"},
 }
+# form fields a screen reader could not name
+UNLABELLED = """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+  .filter(e => !e.labels.length && !e.getAttribute('aria-label')).map(e => e.name || e.id)"""
 START = {"admin": "/admin", "security": "/", "auditor": "/evidence", "facility": "/machine-room",
          "manager": "/evidence"}
 
@@ -83,15 +88,20 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def login(browser, site: Collector, role: str, viewport: dict | None = None):
+@contextmanager
+def signed_in(browser, site: Collector, role: str, viewport: dict | None = None) -> Iterator:
+    """A fresh browser context (no cookies) signed in through the login form; yields its page."""
     ctx = browser.new_context(viewport=viewport or DESKTOP, base_url=site.url)
-    page = ctx.new_page()
-    page.goto("/login")
-    page.get_by_label(re.compile("User name|用户名")).fill(role)
-    page.get_by_label(re.compile("Password|密码")).fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Log in|登录")).click()
-    page.wait_for_load_state()
-    return ctx, page
+    try:
+        page = ctx.new_page()
+        page.goto("/login")
+        page.get_by_label(re.compile("User name|用户名")).fill(role)
+        page.get_by_label(re.compile("Password|密码")).fill(PASSWORD)
+        page.get_by_role("button", name=re.compile("Log in|登录")).click()
+        page.wait_for_load_state()
+        yield page
+    finally:
+        ctx.close()
 
 
 def shot_name(path: str) -> str:
@@ -100,8 +110,7 @@ def shot_name(path: str) -> str:
 
 @pytest.mark.parametrize("role", list(ALLOWED))
 def test_each_role_lands_on_its_start_page_and_is_refused_the_rest(browser, site, shots, role):
-    ctx, page = login(browser, site, role)
-    try:
+    with signed_in(browser, site, role) as page:
         assert page.url.removeprefix(site.url) == START[role]
         nav = {a.get_attribute("href") for a in page.locator("header nav a").all()}
         assert nav == ALLOWED[role]
@@ -110,18 +119,16 @@ def test_each_role_lands_on_its_start_page_and_is_refused_the_rest(browser, site
             if path in ALLOWED[role]:
                 assert resp.status == 200, path
                 assert text in page.locator("main").inner_text(), path
+                assert page.evaluate(UNLABELLED) == [], path
                 if role == "admin":
                     page.screenshot(path=str(shots / shot_name(path)), full_page=False)
             else:
                 assert resp.status == 403, path
                 assert "may not open this page" in page.locator("main").inner_text()
-    finally:
-        ctx.close()
 
 
 def test_security_drills_from_a_terminal_to_its_evidence_timeline(browser, site, shots):
-    ctx, page = login(browser, site, "security")
-    try:
+    with signed_in(browser, site, "security") as page:
         page.goto("/terminals")
         rows = page.locator("#hosts tbody tr")
         assert rows.count() == 20
@@ -132,13 +139,10 @@ def test_security_drills_from_a_terminal_to_its_evidence_timeline(browser, site,
         main = page.locator("main").inner_text()
         assert "Evidence timeline" in main and "EICAR test" in main and "Internet canary" in main
         page.screenshot(path=str(shots / "terminal-host.png"), full_page=False)
-    finally:
-        ctx.close()
 
 
 def test_posture_shows_every_clause_with_trend_and_changes(browser, site):
-    ctx, page = login(browser, site, "security")
-    try:
+    with signed_in(browser, site, "security") as page:
         clauses = page.locator("table.posture td.clause b").all_inner_texts()
         assert clauses[:3] == ["T12.1-a", "T12.1-b", "T12.1-c"]
         assert page.locator("table.posture svg.spark").count() > 20
@@ -148,13 +152,10 @@ def test_posture_shows_every_clause_with_trend_and_changes(browser, site):
         page.wait_for_load_state()
         badges = set(page.locator("table.posture tbody td:nth-child(3) .badge").all_inner_texts())
         assert badges <= {"fail"}
-    finally:
-        ctx.close()
 
 
 def test_facility_acknowledges_an_alert_with_a_comment(browser, site):
-    ctx, page = login(browser, site, "facility")
-    try:
+    with signed_in(browser, site, "facility") as page:
         page.goto("/alerts")
         form = page.locator("form.ack").first
         control = form.locator("input[name=control]").get_attribute("value")
@@ -163,22 +164,16 @@ def test_facility_acknowledges_an_alert_with_a_comment(browser, site):
         page.wait_for_load_state()
         assert "checked on site, ticket 4711" in page.locator("main").inner_text()
         assert control in page.locator("ol.changelist").inner_html()
-    finally:
-        ctx.close()
 
 
 def test_auditor_may_read_alerts_but_not_acknowledge(browser, site):
-    ctx, page = login(browser, site, "auditor")
-    try:
+    with signed_in(browser, site, "auditor") as page:
         page.goto("/alerts")
         assert page.locator("form.ack").count() == 0
-    finally:
-        ctx.close()
 
 
 def test_admin_adds_a_user_and_sees_an_enroll_secret_once(browser, site):
-    ctx, page = login(browser, site, "admin")
-    try:
+    with signed_in(browser, site, "admin") as page:
         page.get_by_label("User name", exact=True).fill("wang.fang")
         page.get_by_label("Role", exact=True).select_option("auditor")
         page.get_by_label(re.compile("^Password")).fill(PASSWORD)
@@ -191,13 +186,8 @@ def test_admin_adds_a_user_and_sees_an_enroll_secret_once(browser, site):
         assert secret.startswith("cwe_")
         page.goto("/admin")
         assert secret not in page.content()
-    finally:
-        ctx.close()
-    ctx, page = login(browser, site, "wang.fang")
-    try:
+    with signed_in(browser, site, "wang.fang") as page:
         assert page.url.endswith("/evidence")
-    finally:
-        ctx.close()
 
 
 def test_keyboard_only_login_and_skip_link(browser, site):
@@ -221,30 +211,23 @@ def test_keyboard_only_login_and_skip_link(browser, site):
         ctx.close()
 
 
-def test_language_switch_is_remembered_for_the_user(browser, site):
-    ctx, page = login(browser, site, "manager")
-    try:
+def test_language_switch_is_remembered_for_the_user(browser, site, shots):
+    with signed_in(browser, site, "manager") as page:
         page.get_by_role("link", name="中文").click()
         page.wait_for_load_state()
         assert "证据与证明" in page.locator("h1").inner_text()
-    finally:
-        ctx.close()
-    ctx, page = login(browser, site, "manager")  # a fresh browser: the choice came from the server
-    try:
+    # a fresh browser without the language cookie: the choice came from the server
+    with signed_in(browser, site, "manager") as page:
         assert "证据与证明" in page.locator("h1").inner_text()
+        page.screenshot(path=str(shots / "evidence-zh.png"), full_page=False)
         page.get_by_role("link", name="English").click()
-    finally:
-        ctx.close()
 
 
 def test_phone_layout_fits_the_screen(browser, site, shots):
-    ctx, page = login(browser, site, "facility", viewport=PHONE)
-    try:
+    with signed_in(browser, site, "facility", viewport=PHONE) as page:
         assert page.url.endswith("/machine-room")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1
         page.screenshot(path=str(shots / "phone-machine-room.png"), full_page=False)
         page.goto("/")
         assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
-    finally:
-        ctx.close()

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from collector.auth import Principal
 from collector.deps import StateDep
+from collector.store.base import StoredFinding
 from collector.web import readmodel
 from collector.web.pagekit import control_param as param
 from collector.web.pagekit import page_for, render
@@ -18,21 +19,21 @@ Viewer = Annotated[Principal, Depends(page_for("cameras"))]
 _RANK = {"fail": 0, "unknown": 1, "pass": 2}
 
 
-def thumbnail(store: Any, subject_id: str) -> str | None:
-    """The newest image attached to a camera's observations, if any source attaches one."""
-    row = store.read.execute(
-        "SELECT o.body FROM latest l JOIN observations o ON o.rowid = l.obs_rowid"
-        " WHERE l.subject_kind = 'camera' AND l.subject_id = ? AND o.body LIKE '%\"media_type\":\"image/%'"
-        " ORDER BY l.observed_at DESC LIMIT 1", (subject_id,)).fetchone()
-    if row is None:
-        return None
-    for e in orjson.loads(row[0]).get("evidence", []):
-        if str(e.get("media_type", "")).startswith("image/"):
-            return str(e["sha256"])
-    return None
+def thumbnails(store: Any) -> dict[str, str]:
+    """camera -> SHA-256 of the newest image attached to its current observations, if a source attaches any."""
+    rows = store.read.execute(
+        "SELECT l.subject_id, o.body FROM latest l JOIN observations o ON o.rowid = l.obs_rowid"
+        " WHERE l.subject_kind = 'camera'"
+        " AND CAST(o.body AS TEXT) LIKE '%\"media_type\":\"image/%' ORDER BY l.observed_at")
+    out: dict[str, str] = {}
+    for cam, body in rows:
+        for e in orjson.loads(body).get("evidence", []):
+            if str(e.get("media_type", "")).startswith("image/"):
+                out[cam] = str(e["sha256"])
+    return out
 
 
-def camera_cards(findings: list[readmodel.FindingRow], payloads: readmodel.Payloads, retention_days: float
+def camera_cards(findings: list[StoredFinding], payloads: readmodel.Payloads, retention_days: float
                  ) -> list[dict[str, Any]]:
     health = {f.subject_id: f for f in findings if f.control == "CAMERA-HEALTHY"}
     kept = {f.subject_id: f for f in findings if f.control == "CCTV-RETENTION"}
@@ -41,17 +42,17 @@ def camera_cards(findings: list[readmodel.FindingRow], payloads: readmodel.Paylo
         p = payloads.get(cam, {})
         h: tuple[float | None, dict[str, Any]] = p.get("camera.health", (None, {}))
         r = p.get("camera.retention", (None, {}))[1]
-        forecast = r.get("forecast_days")
+        forecast = readmodel.number(r.get("forecast_days"))
         cards.append({
             "id": cam, "health": health.get(cam), "retention": kept.get(cam), "seen": h[0],
             "online": h[1].get("online"), "fps": h[1].get("fps"), "faults": h[1].get("faults") or [],
-            "days": r.get("days"), "forecast_days": forecast,
-            "forecast_short": forecast is not None and float(forecast) < retention_days})
+            "days": readmodel.number(r.get("days")), "forecast_days": forecast,
+            "forecast_short": forecast is not None and forecast < retention_days})
     cards.sort(key=lambda c: (_RANK.get(c["health"].status if c["health"] else "unknown", 1), c["id"]))
     return cards
 
 
-def zone_rows(findings: list[readmodel.FindingRow], payloads: readmodel.Payloads) -> list[dict[str, Any]]:
+def zone_rows(findings: list[StoredFinding], payloads: readmodel.Payloads) -> list[dict[str, Any]]:
     covered = {f.subject_id: f for f in findings if f.control == "ZONE-COVERED"}
     rows = []
     for zone in sorted(set(covered) | set(payloads)):
@@ -70,7 +71,7 @@ def cameras_page(request: Request, state: StateDep, user: Viewer) -> Response:
     cams = camera_cards(findings, readmodel.latest_payloads(state.store, "camera", ("camera.health",
                                                                                      "camera.retention")),
                         retention_days)
-    thumbs = {c["id"]: thumbnail(state.store, c["id"]) for c in cams}
+    thumbs = thumbnails(state.store)
     zones = zone_rows(findings, readmodel.latest_payloads(state.store, "zone", ("zone.coverage",)))
     return render(request, "cameras.html", user, cams=cams, zones=zones, thumbs=thumbs,
                   retention_days=retention_days, min_fraction=min_fraction)

@@ -53,10 +53,12 @@ def ups_cards(state: Any, since: datetime, bucket_s: int, lang: str) -> list[dic
     cards = []
     for ups in sorted(set(latest) | {s for _, s in findings}):
         at, p = latest.get(ups, {}).get("ups.status", (None, {}))
+        flags = [str(f) for f in p.get("flags") or []] if isinstance(p.get("flags"), list) else \
+            str(p.get("status") or "").split()
         points = [(x, y / 60) for x, y in runtime.get(ups, {}).get("battery_runtime_s", [])]
         cards.append({
-            "id": ups, "seen": at, "flags": p.get("flags") or [], "on_battery": "OB" in (p.get("flags") or []),
-            "runtime_min": (p["battery_runtime_s"] / 60) if p.get("battery_runtime_s") is not None else None,
+            "id": ups, "seen": at, "flags": flags, "on_battery": "OB" in flags,
+            "runtime_min": runtime_s / 60 if (runtime_s := readmodel.number(p.get("battery_runtime_s"))) else None,
             "charge_pct": p.get("battery_charge_pct"), "load_pct": p.get("ups_load_pct"),
             "test_result": p.get("test_result"), "test_date": p.get("test_date"), "error": p.get("error"),
             "runtime": findings.get(("UPS-RUNTIME", ups)), "selftest": findings.get(("UPS-SELFTEST", ups)),
@@ -69,9 +71,9 @@ def door_rows(state: Any, since: datetime) -> tuple[list[dict[str, Any]], list[s
     bad = violation_types(state.controls)
     rows = []
     for at, door, _, obs_id, p in readmodel.history(state.store, "door", ("access.audit",), since, limit=500):
-        counts = p.get("counts") or {}
+        counts: dict[str, Any] = p["counts"] if isinstance(p.get("counts"), dict) else {}
         rows.append({"at": at, "door": door, "obs_id": obs_id, "events": p.get("events"), "counts": counts,
-                     "violations": {k: v for k, v in counts.items() if v and k in bad},
+                     "violations": {k: v for k, v in counts.items() if readmodel.number(v) and k in bad},
                      "period_end": p.get("period_end")})
     return rows, sorted(bad)
 

@@ -16,6 +16,12 @@ router = APIRouter()
 Viewer = Annotated[Principal, Depends(page_for("lifecycle"))]
 
 
+def _matches(scan: dict[str, Any], batch: str) -> int:
+    """How many matches of `batch` a host's scan still found."""
+    batches = scan.get("batches")
+    return int(readmodel.number(batches.get(batch)) or 0) if isinstance(batches, dict) else 0
+
+
 def batch_rows(state: Any, now: datetime) -> list[dict[str, Any]]:
     purged = {f.subject_id: f for f in readmodel.findings(state.store, controls=["BATCH-PURGED"])}
     registered = readmodel.latest_payloads(state.store, "batch", ("batch.registered",))
@@ -23,10 +29,12 @@ def batch_rows(state: Any, now: datetime) -> list[dict[str, Any]]:
     rows = []
     for batch in sorted(set(purged) | set(registered)):
         p = registered.get(batch, {}).get("batch.registered", (None, {}))[1]
-        holders = sorted((host, int(s["pii.scan"][1].get("batches", {}).get(batch, 0)))
-                         for host, s in scans.items() if int(s["pii.scan"][1].get("batches", {}).get(batch, 0)))
+        holders = sorted((host, n) for host, s in scans.items() if (n := _matches(s["pii.scan"][1], batch)))
         deadline = p.get("deadline")
-        days_left = (datetime.fromisoformat(deadline) - now).total_seconds() / 86400 if deadline else None
+        try:
+            days_left = (datetime.fromisoformat(deadline) - now).total_seconds() / 86400 if deadline else None
+        except (TypeError, ValueError):  # a deadline without a UTC offset or not a time at all
+            days_left = None
         rows.append({"id": batch, "bank": p.get("bank"), "dispatch_date": p.get("dispatch_date"),
                      "end_date": p.get("end_date"), "deadline": deadline, "rows": p.get("rows"),
                      "days_left": days_left, "finding": purged.get(batch), "holders": holders})
@@ -41,8 +49,8 @@ def scan_rows(state: Any) -> list[dict[str, Any]]:
         at, p = s["pii.scan"]
         totals = p.get("totals") or {}
         rows.append({"host": host, "at": at, "full": p.get("full"), "files": p.get("files_scanned"),
-                     "hits": sum(int(v) for v in totals.values()), "totals": totals,
-                     "batches": p.get("batches") or {}})
+                     "hits": readmodel.total(totals), "totals": totals if isinstance(totals, dict) else {},
+                     "batches": p.get("batches") if isinstance(p.get("batches"), dict) else {}})
     rows.sort(key=lambda r: (-r["hits"], r["host"]))
     return rows
 
@@ -50,9 +58,9 @@ def scan_rows(state: Any) -> list[dict[str, Any]]:
 def audit_rows(state: Any, subject_kind: str, kind: str, since: datetime) -> list[dict[str, Any]]:
     out = []
     for at, subject, _, obs_id, p in readmodel.history(state.store, subject_kind, (kind,), since, limit=100):
-        counts = p.get("counts") or {}
+        counts: dict[str, Any] = p["counts"] if isinstance(p.get("counts"), dict) else {}
         out.append({"at": at, "subject": subject, "obs_id": obs_id, "total": p.get("calls", p.get("events")),
-                    "problems": {k: v for k, v in counts.items() if v}})
+                    "problems": {k: v for k, v in counts.items() if readmodel.number(v)}})
     return out
 
 

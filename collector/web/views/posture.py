@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -13,7 +14,7 @@ from collector.deps import StateDep
 from collector.posture import worst
 from collector.web import readmodel
 from collector.web.charts import sparkline
-from collector.web.pagekit import page_for, render
+from collector.web.pagekit import bad_request, page_for, render
 from rules.catalog import load_clauses
 from rules.model import Control
 
@@ -27,12 +28,8 @@ def _keep(c: Control, severity: str | None, subject_kind: str | None) -> bool:
     return not (severity and c.severity != severity or subject_kind and c.subject != subject_kind)
 
 
-def clause_rows(controls: list[Control], findings: list[readmodel.FindingRow], trends: dict[str, list[int]],
+def clause_rows(controls: list[Control], per_control: dict[str, Counter[str]], trends: dict[str, list[int]],
                 filters: dict[str, str | None]) -> list[dict[str, Any]]:
-    per_control: dict[str, Counter[str]] = defaultdict(Counter)
-    for f in findings:
-        if not filters["site"] or f.site == filters["site"]:
-            per_control[f.control][f.status] += 1
     narrowed = any(filters.values())
     rows = []
     for clause in sorted(load_clauses().values(), key=lambda c: c.order):
@@ -52,26 +49,43 @@ def clause_rows(controls: list[Control], findings: list[readmodel.FindingRow], t
     return rows
 
 
+def end_of_day(day: str, tz: ZoneInfo, now: datetime) -> datetime:
+    """The last moment of `day` (YYYY-MM-DD) in the site's zone, never later than now."""
+    try:
+        d = date.fromisoformat(day)
+    except ValueError:
+        raise bad_request("bad_date", day) from None
+    end = datetime.combine(d + timedelta(days=1), time.min, tz) - timedelta(microseconds=1)
+    return min(end.astimezone(UTC), now)
+
+
 @router.get("/", response_class=HTMLResponse)
 def posture_page(request: Request, state: StateDep, user: Viewer, status: str | None = None,
-                 severity: str | None = None, subject_kind: str | None = None, site: str | None = None) -> Response:
+                 severity: str | None = None, subject_kind: str | None = None, site: str | None = None,
+                 on: str | None = None) -> Response:
+    """The posture now, or at the end of day `on` (site time) for an auditor looking back."""
     now = datetime.now(UTC)
+    moment = end_of_day(on, ZoneInfo(state.settings.site_tz), now) if on else None
     filters = {"status": status or None, "severity": severity or None, "subject_kind": subject_kind or None,
                "site": site or None}
-    findings = readmodel.findings(state.store)
+    counts = readmodel.finding_counts(state.store, moment)
+    now = moment or now
+    per_control: dict[str, Counter[str]] = defaultdict(Counter)
+    totals: Counter[str] = Counter()
+    for control, in_site, st, n in counts:
+        if not filters["site"] or in_site == filters["site"]:
+            per_control[control][st] += n
+            totals[st] += n
     trends = readmodel.trend(state.store, now, TREND_DAYS)
-    rows = clause_rows(state.controls, findings, trends, filters)
-    shown = {f.control for f in findings} if not filters["site"] else \
-        {f.control for f in findings if f.site == filters["site"]}
-    totals = Counter(f.status for f in findings if f.control in shown and
-                     (not filters["site"] or f.site == filters["site"]))
+    rows = clause_rows(state.controls, per_control, trends, filters)
     yesterday = now - timedelta(days=1)
-    changes = readmodel.events(state.store, yesterday, limit=40)
-    change_counts = readmodel.change_counts(state.store, yesterday)
+    changes = readmodel.events(state.store, yesterday, limit=40, until=now)
+    change_counts = readmodel.change_counts(state.store, yesterday, now)
     titles = {c.id: c.title for c in state.controls}
     return render(request, "posture.html", user, rows=rows, totals=totals, statuses=STATUSES,
-                  kinds=sorted({c.subject for c in state.controls}), sites=sorted({f.site for f in findings}),
-                  filters=filters, changes=changes, titles=titles, sparkline=sparkline,
+                  kinds=sorted({c.subject for c in state.controls}), sites=sorted({c[1] for c in counts}),
+                  filters=filters, on=on if moment else "", moment=moment, changes=changes, titles=titles,
+                  sparkline=sparkline,
                   broke=sum(n for (_, to), n in change_counts.items() if to == "fail"),
                   recovered=sum(n for (frm, to), n in change_counts.items() if frm != "pass" and to == "pass"),
                   went_unknown=sum(n for (_, to), n in change_counts.items() if to == "unknown"))

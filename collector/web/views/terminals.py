@@ -9,7 +9,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from collector.auth import Principal
 from collector.deps import StateDep
-from collector.posture import worst
 from collector.web import readmodel
 from collector.web.pagekit import not_found, page_for, render
 from collector.web.timeline import TIMELINE_KINDS, fold
@@ -24,35 +23,30 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 SORTS = ("host", "last_seen", "version", "status", *COLUMNS)
 _RANK = {"fail": 0, "unknown": 1, "pass": 2, "not_applicable": 3, "": 4}
-HOST_KINDS = ("agent.heartbeat", "host.identity", "pii.scan")
 PAGE_ROWS = 100  # a page of 500 rows takes the browser and the server too long on a phone
 
 
-def _worst_finding(findings: list[readmodel.FindingRow]) -> readmodel.FindingRow | None:
-    return min(findings, key=lambda f: _RANK.get(f.status, 4), default=None)
+def _worst(statuses: list[readmodel.HostStatus]) -> readmodel.HostStatus | None:
+    return min(statuses, key=lambda f: _RANK.get(f.status, 4), default=None)
 
 
-def host_rows(findings: list[readmodel.FindingRow], payloads: readmodel.Payloads, seen: dict[str, float]
-              ) -> list[dict[str, Any]]:
-    by_host: dict[str, dict[str, readmodel.FindingRow]] = {}
-    for f in findings:
-        if f.subject_kind == "host":
-            by_host.setdefault(f.subject_id, {})[f.control] = f
+def host_rows(statuses: dict[str, dict[str, readmodel.HostStatus]], overall: dict[str, str],
+              facts: dict[str, dict[str, Any]], seen: dict[str, float]) -> list[dict[str, Any]]:
     rows = []
-    for host in sorted(set(by_host) | set(payloads) | set(seen)):
-        mine = by_host.get(host, {})
-        p = payloads.get(host, {})
-        ident = p.get("host.identity", (0, {}))[1]
-        beat = p.get("agent.heartbeat", (0, {}))[1]
-        scan = p.get("pii.scan", (0, {}))[1]
-        cols = {name: _worst_finding([mine[c] for c in ctrls if c in mine]) for name, ctrls in COLUMNS.items()}
-        rows.append({"host": host, "hostname": ident.get("hostname", ""),
-                     "addresses": ", ".join(ident.get("addresses", [])),
-                     "last_seen": seen.get(host), "version": beat.get("version") or ident.get("agent_version") or "",
-                     "status": worst([f.status for f in mine.values()]) if mine else "unknown",
-                     "lingering_hits": sum((scan.get("totals") or {}).values()) if scan else None,
-                     "cols": cols, "findings": mine})
+    for host in sorted(set(overall) | set(facts) | set(seen)):
+        mine = statuses.get(host, {})
+        cols = {name: _worst([mine[c] for c in ctrls if c in mine]) for name, ctrls in COLUMNS.items()}
+        rows.append({"host": host, "last_seen": seen.get(host), "status": overall.get(host, "unknown"),
+                     "cols": cols})
+    _add_facts(rows, facts)
     return rows
+
+
+def _add_facts(rows: list[dict[str, Any]], facts: dict[str, dict[str, Any]]) -> None:
+    for r in rows:
+        f = facts.get(r["host"], {})
+        r.update(hostname=f.get("hostname") or "", addresses=f.get("addresses") or "", version=f.get("version") or "",
+                 lingering_hits=f.get("lingering_hits"))
 
 
 def _sort(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
@@ -78,9 +72,11 @@ def _matches(row: dict[str, Any], q: str) -> bool:
 def terminals_page(request: Request, state: StateDep, user: Viewer, q: str = "", sort: str = "status",
                    order: str = "asc", status: str = "", page: int = 1) -> Response:
     sort = sort if sort in SORTS else "status"
-    payloads = readmodel.latest_payloads(state.store, "host", HOST_KINDS)
-    findings = readmodel.findings(state.store, subject_kinds=["host"])
-    rows = host_rows(findings, payloads, readmodel.last_seen(state.store, "host"))
+    statuses, overall = readmodel.host_statuses(state.store, [c for cs in COLUMNS.values() for c in cs])
+    # searching or sorting by version needs every host's facts; otherwise only the page's are read
+    everyone = bool(q) or sort == "version"
+    facts = readmodel.host_facts(state.store) if everyone else {}
+    rows = host_rows(statuses, overall, facts, readmodel.last_seen(state.store, "host"))
     total = len(rows)
     if q:
         rows = [r for r in rows if _matches(r, q)]
@@ -89,8 +85,11 @@ def terminals_page(request: Request, state: StateDep, user: Viewer, q: str = "",
     rows = _sort(rows, sort, order == "desc")
     pages = max(1, -(-len(rows) // PAGE_ROWS))
     page = max(1, min(page, pages))
+    shown = rows[(page - 1) * PAGE_ROWS:page * PAGE_ROWS]
+    if not everyone:
+        _add_facts(shown, readmodel.host_facts(state.store, [r["host"] for r in shown]))
     stale_before = (datetime.now(UTC) - timedelta(hours=2)).timestamp()
-    return render(request, "terminals.html", user, rows=rows[(page - 1) * PAGE_ROWS:page * PAGE_ROWS],
+    return render(request, "terminals.html", user, rows=shown,
                   matched=len(rows), total=total, q=q, sort=sort, order=order, status=status, page=page,
                   pages=pages, columns=list(COLUMNS), stale_before=stale_before)
 

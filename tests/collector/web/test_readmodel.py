@@ -1,0 +1,74 @@
+"""Queries behind the pages, against a real SQLite store."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from collector.store.base import FindingChange, StoredFinding
+from collector.web import readmodel
+from collector.web.views.alerts import record_ack
+
+
+def _finding(control: str, subject: str, status: str, at) -> StoredFinding:
+    return StoredFinding(control, "host", subject, "default", status, at, at, {"x": 1}, "原因", "reason", [], "high")
+
+
+def _record(store, control, subject, status, at, previous):
+    store.record_findings([FindingChange(_finding(control, subject, status, at), previous, True)], at)
+
+
+def test_trend_counts_failing_subjects_at_the_end_of_each_day(store, now):
+    start = now - timedelta(days=5)
+    _record(store, "USB-BLOCK", "T1", "pass", start, None)
+    _record(store, "USB-BLOCK", "T1", "fail", now - timedelta(days=3, hours=1), "pass")
+    _record(store, "USB-BLOCK", "T1", "pass", now - timedelta(days=1, hours=1), "fail")
+    _record(store, "USB-BLOCK", "T2", "fail", now - timedelta(hours=2), None)
+    counts = readmodel.trend(store, now, days=5)["USB-BLOCK"]
+    # samples at now-4d .. now: T1 failed over now-3d and now-2d, T2 fails at now
+    assert counts == [0, 1, 1, 0, 1]
+
+
+def test_findings_filter_and_leave_value_out_unless_asked(store, now):
+    _record(store, "USB-BLOCK", "T1", "fail", now, None)
+    _record(store, "AV-RUNNING", "T1", "pass", now, None)
+    light = readmodel.findings(store, statuses=["fail"])
+    assert [(f.control, f.subject_id, f.value) for f in light] == [("USB-BLOCK", "T1", {})]
+    full = readmodel.findings(store, controls=["AV-RUNNING"], with_value=True)
+    assert full[0].value == {"x": 1} and full[0].reason_en == "reason"
+
+
+def test_changes_since_skip_first_findings_and_count_transitions(store, now):
+    _record(store, "USB-BLOCK", "T1", "pass", now - timedelta(hours=3), None)
+    _record(store, "USB-BLOCK", "T1", "fail", now - timedelta(hours=2), "pass")
+    since = now - timedelta(days=1)
+    events = readmodel.events(store, since)
+    assert [(e.from_status, e.to_status) for e in events] == [("pass", "fail")]
+
+
+def test_ack_lands_in_the_ledger_and_is_the_newest_per_finding(store, now):
+    _record(store, "USB-BLOCK", "T1", "fail", now, None)
+    before = store.ledger.last_seq
+    seq = record_ack(store, "user:security", "security", "USB-BLOCK", "host", "T1", "default", "fail", "on it")
+    assert seq == before + 1
+    ack = readmodel.acks(store)[("USB-BLOCK", "host", "T1")]
+    assert "on it" in ack.detail
+    assert store.verify_ledger().ok
+
+
+def test_counts_at_a_past_moment_come_from_the_history(store, now):
+    _record(store, "USB-BLOCK", "T1", "pass", now - timedelta(days=3), None)
+    _record(store, "USB-BLOCK", "T1", "fail", now - timedelta(days=1), "pass")
+    assert readmodel.finding_counts(store) == [("USB-BLOCK", "default", "fail", 1)]
+    assert readmodel.finding_counts(store, now - timedelta(days=2)) == [("USB-BLOCK", "default", "pass", 1)]
+    assert readmodel.finding_counts(store, now - timedelta(days=4)) == []
+    counts = readmodel.change_counts(store, now - timedelta(days=2), now)
+    assert counts == {("pass", "fail"): 1}
+
+
+def test_host_overall_status_counts_controls_outside_the_table_columns(store, now):
+    _record(store, "USB-BLOCK", "T1", "pass", now, None)
+    _record(store, "AGENT-REPORTING", "T1", "fail", now, None)  # not a column, still makes the host fail
+    _record(store, "USB-BLOCK", "T2", "pass", now, None)
+    _record(store, "USB-BLOCK", "T3", "unknown", now, None)
+    per, overall = readmodel.host_statuses(store, ["USB-BLOCK"])
+    assert overall == {"T1": "fail", "T2": "pass", "T3": "unknown"}
+    assert per["T1"]["USB-BLOCK"].status == "pass" and "AGENT-REPORTING" not in per["T1"]

@@ -1,0 +1,162 @@
+"""Forms of the dashboard: CSRF on every one, role checks on the server, secure cookies over TLS."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import signal
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from tests.integration.conftest import BIN, PASSWORD, Collector, free_port
+from tests.integration.test_web import web_login
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def collector(tmp_path_factory: pytest.TempPathFactory):
+    """One served store for the module, an account per role: these tests change nothing the others read."""
+    from collector import auth
+    from collector.store.sqlite import SqliteStore
+
+    db = tmp_path_factory.mktemp("forms") / "cw.db"
+    store = SqliteStore(db)
+    for role in auth.ROLES:
+        auth.add_user(store, role, role, PASSWORD)
+    store.close()
+    c = Collector(db, free_port())
+    c.start()
+    yield c
+    c.kill(signal.SIGTERM)
+
+
+def csrf_of(client: httpx.Client) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/evidence").text).group(1)
+
+
+FORMS = {  # every form of the dashboard: path -> fields besides the token
+    "/admin/users": {"name": "eve", "role": "admin", "password": "0123456789ab"},
+    "/admin/enroll-secrets": {},
+    "/alerts/ack": {"control": "AGENT-REPORTING", "subject_kind": "host", "subject_id": "T1", "comment": "x"},
+    "/logout": {},
+}
+# (role, form) pairs the role may not submit even with its own valid token
+NOT_ALLOWED = [("security", "/admin/users"), ("manager", "/admin/enroll-secrets"), ("auditor", "/alerts/ack"),
+               ("facility", "/admin/users")]
+
+
+def test_every_form_refuses_a_missing_or_forged_csrf_token(collector):
+    c = web_login(collector, "admin")
+    for path, form in FORMS.items():
+        for token in ("", "forged"):
+            r = c.post(path, data={**form, "csrf_token": token})
+            assert r.status_code == 403, (path, token)
+    assert "<td>eve</td>" not in c.get("/admin").text
+
+
+def test_admin_form_adds_a_user_who_can_sign_in(collector):
+    c = web_login(collector, "admin")
+    r = c.post("/admin/users", data={"name": "li.lei", "role": "facility", "password": PASSWORD,
+                                     "csrf_token": csrf_of(c)})
+    assert r.status_code == 200 and "li.lei" in r.text
+    weak = c.post("/admin/users", data={"name": "x", "role": "facility", "password": "short",
+                                        "csrf_token": csrf_of(c)})
+    assert weak.status_code == 422 and "10 characters" in weak.text
+    fresh = httpx.post(collector.url + "/login", data={"username": "li.lei", "password": PASSWORD})
+    assert fresh.status_code == 303 and fresh.headers["location"] == "/machine-room"
+
+
+def test_enroll_secret_from_the_page_enrolls_an_agent(collector):
+    c = web_login(collector, "admin")
+    r = c.post("/admin/enroll-secrets", data={"csrf_token": csrf_of(c)})
+    assert r.headers["cache-control"] == "no-store"
+    secret = re.search(r'id="new-secret" readonly value="([^"]+)"', r.text).group(1)
+    enrolled = httpx.post(collector.url + "/api/v1/enroll", json={"secret": secret, "host_id": "T-NEW"})
+    assert enrolled.status_code == 200
+    assert "T-NEW" in c.get("/admin").text
+
+
+def test_forms_refuse_roles_without_the_right_even_with_a_valid_token(collector):
+    for role, path in NOT_ALLOWED:
+        c = web_login(collector, role)
+        r = c.post(path, data={**FORMS[path], "csrf_token": csrf_of(c)})
+        assert r.status_code == 403, (role, path)
+        assert "text/html" in r.headers["content-type"] and "无权访问此页面" in r.text
+
+
+def _self_signed(tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=1))
+            .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    return tmp_path / "cert.pem", tmp_path / "key.pem"
+
+
+def test_session_cookie_is_secure_over_tls(tmp_path):
+    from collector import auth
+    from collector.store.sqlite import SqliteStore
+
+    db = tmp_path / "cw.db"
+    store = SqliteStore(db)
+    auth.add_user(store, "security", "security", PASSWORD)
+    store.close()
+    cert, key = _self_signed(tmp_path)
+    port = free_port()
+    proc = subprocess.Popen([str(BIN), "serve", "--db", str(db), "--port", str(port), "--tls-cert", str(cert),
+                             "--tls-key", str(key)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"https://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                httpx.get(url + "/healthz", verify=False, timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        r = httpx.post(url + "/login", data={"username": "security", "password": PASSWORD}, verify=False)
+        cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and v.startswith("cw_session="))
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    pytest.param("next", "//evil.example/x", id="login-next-protocol-relative"),
+    pytest.param("next", "https://evil.example/x", id="login-next-absolute"),
+    pytest.param("referer", "https://evil.example/x", id="language-switch-referer"),
+])
+def test_no_redirect_leaves_the_site(collector, field, value):
+    if field == "next":
+        r = httpx.post(collector.url + "/login", data={"username": "security", "password": PASSWORD, "next": value})
+    else:
+        c = web_login(collector, "security")
+        r = c.get("/lang/en", headers={"referer": value}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/")
+    assert not r.headers["location"].startswith("//")
+
+
+def test_pages_report_their_server_time(collector):
+    r = web_login(collector, "security").get("/")
+    assert re.fullmatch(r"app;dur=\d+(\.\d+)?", r.headers["server-timing"])
+
+
+def test_posture_looks_back_to_a_day_and_refuses_a_malformed_one(collector):
+    c = web_login(collector, "auditor")
+    day = (dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).date().isoformat()
+    page = c.get("/", params={"on": day})
+    assert page.status_code == 200 and "截至" in page.text and f'value="{day}"' in page.text
+    assert c.get("/", params={"on": "last tuesday"}).status_code == 400
