@@ -155,7 +155,7 @@ class EngineWorker(threading.Thread):
         self.coalesce_s = coalesce_s
         self._pending: list[Observation] = []
         self._cv = threading.Condition()
-        self._stop = threading.Event()
+        self.stopping = threading.Event()
         self.evaluations = 0
 
     def submit(self, observations: Sequence[Observation]) -> None:
@@ -165,7 +165,7 @@ class EngineWorker(threading.Thread):
             self._cv.notify()
 
     def stop(self) -> None:
-        self._stop.set()
+        self.stopping.set()
         with self._cv:
             self._cv.notify()
 
@@ -174,12 +174,12 @@ class EngineWorker(threading.Thread):
 
         last_sweep = last_cp = 0.0
         last_cp_seq = -1
-        while not self._stop.is_set():
+        while not self.stopping.is_set():
             with self._cv:
                 if not self._pending:
                     self._cv.wait(timeout=1.0)
             if self._pending:
-                self._stop.wait(self.coalesce_s)
+                self.stopping.wait(self.coalesce_s)
             with self._cv:
                 pending, self._pending = self._pending, []
             try:
@@ -196,6 +196,6 @@ class EngineWorker(threading.Thread):
                     last_cp, last_cp_seq = mono, self.engine.store.ledger.last_seq
             except Exception:
                 log.exception("evaluation failed")
-                self._stop.wait(1.0)
+                self.stopping.wait(1.0)
         if self.engine.store.ledger.last_seq != last_cp_seq:
             self.engine.store.checkpoint()

@@ -56,7 +56,7 @@ class AppState:
         self.worker.submit([obs])
 
     def _ledger_selfcheck_loop(self) -> None:
-        stop = self.worker._stop
+        stop = self.worker.stopping
         while not stop.is_set():
             try:
                 self.ledger_selfcheck()

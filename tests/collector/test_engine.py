@@ -85,3 +85,15 @@ def test_incremental_evaluation_runs_only_controls_reading_the_changed_kinds(sto
     after = {f.control: f.evaluated_at for f in store.current_findings(subject_id="h1")}
     assert after["USB-BLOCK"] == later
     assert after["AV-FRESH"] == before["AV-FRESH"]  # antivirus data did not change: not re-run
+
+
+def test_worker_stops_and_joins_cleanly(store):
+    from collector.engine import EngineWorker
+
+    worker = EngineWorker(Engine(store, list(default_catalog())), sweep_s=3600, checkpoint_s=3600)
+    worker.start()
+    worker.submit([usb("h1", T0, False)])
+    worker.stop()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert store.verify_ledger().checkpoints >= 1  # the head is signed on the way out
