@@ -154,6 +154,8 @@ def read_table(path: Path, aliases: Mapping[str, Sequence[str]], required: Seque
         if any(cells) and (type(first_cell) is not str or not first_cell.isspace() and first_cell or
                            not _blank(cells)):
             body.append((line, cells))
+    if header is None and first is None:
+        return Table(path, {}, [])  # an empty export: nothing happened
     if header is None:
         line = first[0] if first else 1
         seen = [str(c) for c in (first[1] if first else [])]

@@ -140,3 +140,8 @@ zones: [{id: floor-1}]
 def test_guess_machine_room_doors_without_site_file():
     assert guess_machine_room_doors({"machine-room-door", "机房门", "main-door", "Server Room B"}) == {
         "machine-room-door", "机房门", "Server Room B"}
+
+
+@pytest.mark.parametrize("text", ["", "\r\n\r\n", "\ufeff"])
+def test_empty_export_is_no_rows(tmp_path, text):
+    assert imp.read_approvals(write(tmp_path, "a.csv", text), TZ) == []
