@@ -13,6 +13,7 @@ from collector.pollers.nut_client import NutClient, NutError
 from rules.catalog import default_catalog
 from rules.evaluate import evaluate_one
 from rules.registry import load_checks
+from tests.integration.clock import Clock
 from tests.integration.nut_server import DRIVER, PASSWORD, USER, NutServer
 
 pytestmark = [pytest.mark.integration,
@@ -28,14 +29,6 @@ def nut(tmp_path):
     server.start(MAINS)
     yield server
     server.stop()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def poll_until(poller: UpsPoller, ups: str, predicate, timeout_s: float = 15.0):
