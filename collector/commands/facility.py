@@ -1,4 +1,4 @@
-"""Facility commands: `audit access` (door and machine-room access logs)."""
+"""Facility commands: `audit access` (door and machine-room access logs), `poll` (UPS and climate)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -24,6 +24,7 @@ def _audit_group(app: typer.Typer) -> typer.Typer:
 
 def register(app: typer.Typer) -> None:
     _audit_group(app).command("access")(audit_access)
+    app.command("poll")(poll)
 
 
 def audit_access(
@@ -92,3 +93,47 @@ def _record(db: Path, result, when) -> None:
         typer.echo(f"recorded {res.accepted} door audits in {db}", err=True)
     finally:
         store.close()
+
+
+def poll(config: Annotated[Path, typer.Option("--config", help="Poller configuration (YAML).")],
+         collector: Annotated[str | None, typer.Option("--collector", help="Collector URL; else --db.")] = None,
+         token_file: Annotated[Path | None, typer.Option("--token-file", help="Source token for --collector.")] = None,
+         db: DbOpt = default_db(), once: Annotated[bool, typer.Option("--once", help="Poll once and exit.")] = False,
+         as_json: JsonOpt = False) -> None:
+    """Poll UPSes (NUT, UPS-MIB) and climate probes (Modbus, SNMP) and ship the observations."""
+    import asyncio
+    import signal
+
+    from collector.importers.tables import InputError
+    from collector.pollers.config import load_poll_config
+    from collector.pollers.run import HttpSink, PollLoop, Sink, StoreSink
+
+    try:
+        cfg = load_poll_config(config)
+    except InputError as e:
+        fail_input(str(e))
+    sink: Sink
+    if collector:
+        if token_file is None or not token_file.is_file():
+            fail_input("--collector needs --token-file with a source token (subject kinds ups, sensor)")
+        sink = HttpSink(collector, token_file.read_text().strip())
+    else:
+        from collector.store.sqlite import SqliteStore
+
+        sink = StoreSink(SqliteStore(db), actor="poller")
+    loop = PollLoop(cfg, sink)
+
+    async def main() -> list:
+        if once:
+            return await loop.cycle()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        await loop.run(stop)
+        return []
+
+    observations = asyncio.run(main())
+    if once:
+        data = [o.model_dump(mode="json") for o in observations]
+        emit(data, as_json, "\n".join(f"{o.subject_kind}/{o.subject_id} {o.kind} {o.payload}" for o in observations))
+        raise typer.Exit(1 if loop.pending else 0)

@@ -124,11 +124,11 @@ def ups_payload(values: dict[str, Any]) -> dict[str, Any]:
             "error": None, "transport": "snmp"}
 
 
-async def poll_snmp(targets: list[SnmpTarget], tracker: ClimateTracker) -> list[Observation]:
+async def poll_snmp(targets: list[SnmpTarget], tracker: ClimateTracker, engine: Any = None) -> list[Observation]:
     """One observation per target: climate.reading for sensors, ups.status for UPS-MIB agents."""
     from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
-    engine = SnmpEngine()
+    engine = engine or SnmpEngine()
     results = await asyncio.gather(*(_poll_one(t, tracker, engine) for t in targets))
     return list(results)
 
