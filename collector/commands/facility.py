@@ -25,6 +25,7 @@ def _audit_group(app: typer.Typer) -> typer.Typer:
 def register(app: typer.Typer) -> None:
     _audit_group(app).command("access")(audit_access)
     app.command("poll")(poll)
+    app.command("notifications")(notifications)
 
 
 def audit_access(
@@ -137,3 +138,24 @@ def poll(config: Annotated[Path, typer.Option("--config", help="Poller configura
         data = [o.model_dump(mode="json") for o in observations]
         emit(data, as_json, "\n".join(f"{o.subject_kind}/{o.subject_id} {o.kind} {o.payload}" for o in observations))
         raise typer.Exit(1 if loop.pending else 0)
+
+
+def notifications(db: DbOpt = default_db(), as_json: JsonOpt = False,
+                  limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 50) -> None:
+    """The built-in notifier's delivery log; exit 1 when the latest attempt to some receiver failed."""
+    from datetime import UTC, datetime
+
+    from collector.notify.log import DeliveryLog
+
+    if not db.exists():
+        fail_input(f"{db}: no such store")
+    entries = DeliveryLog(db).entries(limit)
+    for e in entries:
+        e["at"] = datetime.fromtimestamp(e["at"], UTC).isoformat()
+    latest: dict[str, bool] = {}
+    for e in entries:
+        latest.setdefault(e["receiver"], e["ok"])
+    emit(entries, as_json, "\n".join(f"{e['at']} {e['receiver']:16} {e['status']:8} alerts={e['alerts']} "
+                                      f"attempt={e['attempt']} {'ok' if e['ok'] else 'FAILED ' + str(e['error'])}"
+                                      for e in entries))
+    raise typer.Exit(0 if all(latest.values()) else 1)
