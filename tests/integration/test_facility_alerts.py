@@ -1,6 +1,7 @@
 """End to end: dummy UPS on battery -> poller -> collector -> Prometheus -> Alertmanager -> webhook."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from tests.integration.conftest import BIN
-from tests.integration.monitoring import Alertmanager, Prometheus, WebhookReceiver
+from tests.integration.monitoring import ROOT, Alertmanager, Prometheus, WebhookReceiver
 from tests.integration.nut_server import DRIVER, NutServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(
@@ -90,6 +91,14 @@ def test_ups_on_battery_reaches_webhook_and_resolves(stack):
     resolved = hook.wait_for(ups_alert("resolved"), timeout_s=60)
     assert resolved is not None, f"no resolved notice; received {hook.bodies}"
     assert prom.query('clausewatch_ups_on_battery{ups="ups-room-1"}')[0]["value"][1] == "0"
+
+    # every dashboard query parses and runs on the real Prometheus
+    for path in sorted((ROOT / "dashboards").glob("*.json")):
+        for panel in json.loads(path.read_text(encoding="utf-8"))["panels"]:
+            for target in panel["targets"]:
+                expr = target["expr"].replace("$site", ".*")
+                r = httpx.get(prom.url + "/api/v1/query", params={"query": expr}, timeout=5).json()
+                assert r["status"] == "success", f"{path.name} / {panel['title']}: {r.get('error')}"
 
 
 def test_ups_on_battery_inhibits_host_down(alerting):
