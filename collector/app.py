@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from collector.api import accounts, climate, findings, observations
+from collector.api import access, accounts, climate, findings, observations
 from collector.deps import Reader, StateDep
 from collector.settings import Settings
 from collector.state import AppState
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(findings.router)
     app.include_router(accounts.router)
     app.include_router(climate.router)
+    app.include_router(access.router)
     app.include_router(web.router)
     web.mount_static(app)
 

@@ -1,7 +1,6 @@
 """Facility commands: `audit access` (door and machine-room access logs), `poll` (UPS and climate)."""
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -43,33 +42,16 @@ def audit_access(
     db: DbOpt = default_db(),
 ) -> None:
     """Audit door and machine-room access: approvals, escorts, badges, hours, held-open and forced doors."""
-    from collector.audit.access import AccessPolicy, WorkingHours, audit_access
-    from collector.importers import access as imp
-    from collector.importers.site import guess_machine_room_doors, load_site_policy
+    from collector.importers.access_job import run_access_audit
     from collector.importers.tables import InputError
 
     zone = site_zone(site_tz)
     when = parse_now(now, zone)
     try:
-        maps = imp.load_mapping(mapping) if mapping else {}
-        policy = load_site_policy(site, zone) if site else AccessPolicy(zone=zone)
-        rows = imp.read_events(events, zone, maps.get("events"))
-        grants = imp.read_approvals(approvals, zone, maps.get("approvals"))
-        cards = imp.read_badges(badges, zone, maps.get("badges"))
+        result = run_access_audit(events, approvals, badges, zone, site=site, hours=hours, mapping=mapping,
+                                  machine_room_doors=machine_room_door or (), max_held_open_s=max_held_open_s)
     except InputError as e:
         fail_input(str(e))
-    if machine_room_door:
-        policy = replace(policy, machine_room_doors=policy.machine_room_doors | frozenset(machine_room_door))
-    if not policy.machine_room_doors and site is None:
-        policy = replace(policy, machine_room_doors=guess_machine_room_doors({e.door for e in rows}))
-    if hours:
-        try:
-            policy = replace(policy, hours=WorkingHours.parse(hours))
-        except ValueError as e:
-            fail_input(f"--hours: {e}")
-    if max_held_open_s is not None:
-        policy = replace(policy, max_held_open_s=max_held_open_s)
-    result = audit_access(rows, grants, cards, policy)
     if record:
         _record(db, result, when)
     data = result.as_dict()
