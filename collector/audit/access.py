@@ -146,6 +146,9 @@ def _norm(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
+_DOOR_SUFFIXES = frozenset({"-door", "_door", " door", "door", "门", "-门", "大门"})
+
+
 class _Approvals:
     """Approvals indexed by person, answering 'does one cover this person, door and time?'."""
 
@@ -171,10 +174,15 @@ class _Approvals:
         return False
 
     def _door_matches(self, approved: str, door: str, room: str) -> bool:
+        """The approval names this door, its room, the room the door's name says ('机房' for '机房门',
+        'machine-room' for 'machine-room-door'), or every door ('', '*')."""
         a = self._name(approved)
         if a in ("", "*", "all", "any", "全部"):
-            return door in self.policy.machine_room_doors
-        return a == self._name(door) or (room != "" and a == self._name(room))
+            return True
+        d = self._name(door)
+        if a == d or (room != "" and a == self._name(room)):
+            return True
+        return d.startswith(a) and d[len(a):] in _DOOR_SUFFIXES
 
 
 class _Badges:

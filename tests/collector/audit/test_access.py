@@ -56,6 +56,10 @@ def types(events, approvals=(), policy=POLICY) -> list[str]:
     pytest.param([ev(at(10), badge="A1")], [approve("Wang", door="machine-room")], [], id="approval-names-room"),
     pytest.param([ev(at(10), badge="A1")], [approve("Wang", door="office-door")], ["unapproved_entry"],
                  id="approval-for-other-door"),
+    pytest.param([ev(at(10), badge="A1")], [approve("Wang", door="machine-room")], [], id="approval-names-door-prefix"),
+    pytest.param([ev(at(10), badge="A1")], [approve("Wang", door="*")], [], id="approval-for-every-door"),
+    pytest.param([ev(at(10), badge="A1")], [approve("Wang", door="machine")], ["unapproved_entry"],
+                 id="prefix-must-end-at-a-separator"),
     pytest.param([ev(at(10), badge="S1", direction="out")], [], [], id="exit-is-not-entry"),
     pytest.param([ev(at(10), badge="S1", result="denied")], [], [], id="denied-is-not-entry"),
 ])
