@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from collector.pollers.nut_client import DEFAULT_PORT, NutClient, NutError
+from collector.pollers.power import PowerTracker
 from rules.model import Observation
 
 WANTED = ("ups.status", "battery.runtime", "battery.charge", "ups.load", "ups.test.result", "ups.test.date")
@@ -76,12 +77,6 @@ def error_payload(code: str) -> dict[str, Any]:
             "ups_load_pct": None, "test_result": None, "test_date": None, "error": code}
 
 
-@dataclass
-class _PowerState:
-    on_battery: bool
-    since: datetime
-
-
 class UpsPoller:
     """Polls UPSes, remembering each one's power state to report transitions with durations."""
 
@@ -91,7 +86,7 @@ class UpsPoller:
         self.targets, self.site, self.source = targets, site, source
         self.zone = zone or ZoneInfo("Asia/Shanghai")
         self.clock, self.timeout_s = clock, timeout_s
-        self.power: dict[str, _PowerState] = {}
+        self.power = PowerTracker()
 
     async def read(self, target: UpsTarget) -> dict[str, Any]:
         client = NutClient(target.host, target.port, username=target.username, password=target.password,
@@ -110,26 +105,10 @@ class UpsPoller:
         out: list[Observation] = []
         for target, payload in zip(self.targets, payloads, strict=True):
             out.append(self._obs(target, "ups.status", payload, now))
-            event = self._transition(target, payload, now)
+            event = self.power.transition(target.subject_id, payload, now)
             if event is not None:
                 out.append(self._obs(target, "ups.event", event, now))
         return out
-
-    def _transition(self, target: UpsTarget, payload: dict[str, Any], now: datetime) -> dict[str, Any] | None:
-        if payload["error"]:
-            return None  # an unreadable UPS tells nothing about mains; keep the last known state
-        on_battery = "OB" in payload["flags"]
-        prev = self.power.get(target.subject_id)
-        if prev is not None and prev.on_battery == on_battery:
-            return None
-        self.power[target.subject_id] = _PowerState(on_battery, now)
-        if prev is None and not on_battery:
-            return None  # first sight of a UPS on mains: nothing happened
-        # on_line carries how long the UPS carried the load; on_battery starts the clock
-        duration = (now - prev.since).total_seconds() if prev is not None and not on_battery else None
-        return {"event": "on_battery" if on_battery else "on_line", "at": now.isoformat(), "duration_s": duration,
-                "previous_since": prev.since.isoformat() if prev else None,
-                "battery_runtime_s": payload["battery_runtime_s"], "battery_charge_pct": payload["battery_charge_pct"]}
 
     def _obs(self, target: UpsTarget, kind: str, payload: dict[str, Any], now: datetime) -> Observation:
         return Observation(source=self.source, site=self.site, subject_kind="ups", subject_id=target.subject_id,

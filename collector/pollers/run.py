@@ -87,7 +87,7 @@ class PollLoop:
             from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
             self.snmp_engine = SnmpEngine()
-        return await poll_snmp(self.config.snmp, self.climate, self.snmp_engine)
+        return await poll_snmp(self.config.snmp, self.climate, self.snmp_engine, self.ups.power)
 
     async def cycle(self) -> list[Observation]:
         observations = await self.poll()

@@ -6,11 +6,13 @@ override any OID in the configuration.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from collector.pollers.climate import ClimateTracker
+from collector.pollers.power import PowerTracker
 from rules.model import Observation
 
 UPS_MIB = "1.3.6.1.2.1.33.1"
@@ -22,6 +24,8 @@ UPS_OIDS = {
     "load_pct": f"{UPS_MIB}.4.4.1.5.1",  # upsOutputPercentLoad, first output line
     "test_result": f"{UPS_MIB}.7.3.0",  # upsTestResultsSummary
 }
+# agents that lack these still give a usable status
+UPS_OPTIONAL = frozenset({UPS_OIDS["charge_pct"], UPS_OIDS["load_pct"], UPS_OIDS["test_result"]})
 _SOURCE_FLAGS = {3: ["OL"], 4: ["OL", "BYPASS"], 5: ["OB"], 6: ["OL", "BOOST"], 7: ["OL", "TRIM"]}
 _BATTERY_FLAGS = {3: ["LB"], 4: ["LB"]}
 _TEST_RESULTS = {1: "Done and passed", 2: "Done and warning", 3: "Done and error", 4: "Aborted",
@@ -75,8 +79,10 @@ class SnmpError(Exception):
     pass
 
 
-async def snmp_get(target: SnmpTarget, oids: list[str], engine: Any = None) -> dict[str, Any]:
-    """GET the OIDs in one request (SNMP v2c); raises SnmpError on timeout or error status."""
+async def snmp_get(target: SnmpTarget, oids: list[str], engine: Any = None, *,
+                   optional: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """GET the OIDs in one request (SNMP v2c); raises SnmpError on timeout, error status or a missing
+    object (objects in `optional` may be missing and are left out)."""
     from pysnmp.hlapi.v3arch.asyncio import (
         CommunityData,
         ContextData,
@@ -98,6 +104,8 @@ async def snmp_get(target: SnmpTarget, oids: list[str], engine: Any = None) -> d
     out: dict[str, Any] = {}
     for oid, (_name, value) in zip(oids, binds, strict=True):
         if value.__class__.__name__ in ("NoSuchObject", "NoSuchInstance", "EndOfMibView"):
+            if oid in optional:
+                continue
             raise SnmpError(f"no such object {oid}")
         out[oid] = value
     return out
@@ -124,19 +132,25 @@ def ups_payload(values: dict[str, Any]) -> dict[str, Any]:
             "error": None, "transport": "snmp"}
 
 
-async def poll_snmp(targets: list[SnmpTarget], tracker: ClimateTracker, engine: Any = None) -> list[Observation]:
-    """One observation per target: climate.reading for sensors, ups.status for UPS-MIB agents."""
+async def poll_snmp(targets: list[SnmpTarget], tracker: ClimateTracker, engine: Any = None,
+                    power: PowerTracker | None = None) -> list[Observation]:
+    """climate.reading for sensors; ups.status (and ups.event on a switch to battery and back) for UPS-MIB agents."""
     from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
     engine = engine or SnmpEngine()
     results = await asyncio.gather(*(_poll_one(t, tracker, engine) for t in targets))
-    return list(results)
+    out = list(results)
+    if power is not None:
+        for o in results:
+            if o.kind == "ups.status" and (event := power.transition(o.subject_id, o.payload, o.observed_at)):
+                out.append(o.model_copy(update={"id": str(uuid.uuid4()), "kind": "ups.event", "payload": event}))
+    return out
 
 
 async def _poll_one(t: SnmpTarget, tracker: ClimateTracker, engine: Any) -> Observation:
     if t.kind == "ups":
         try:
-            payload = ups_payload(await snmp_get(t, list(UPS_OIDS.values()), engine))
+            payload = ups_payload(await snmp_get(t, list(UPS_OIDS.values()), engine, optional=UPS_OPTIONAL))
         except SnmpError as e:
             payload = {"status": None, "flags": [], "battery_runtime_s": None, "error": f"NO-ANSWER: {e}",
                        "transport": "snmp"}

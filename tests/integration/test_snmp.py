@@ -73,3 +73,18 @@ def test_no_answer_is_an_error_reading(agent, trouble):
 def test_sensor_needs_oids():
     with pytest.raises(ValueError, match="temperature_c and humidity_pct"):
         SnmpTarget(id="s", host="127.0.0.1")
+
+
+def test_ups_mib_switch_to_battery_and_back_is_an_event(agent):
+    from collector.pollers.power import PowerTracker
+
+    for key, value in (("output_source", 3), ("battery_status", 2), ("minutes_remaining", 45)):
+        agent.set(UPS_OIDS[key], value)  # a minimal agent: no charge, load or test result
+    power, tracker, ups = PowerTracker(), ClimateTracker(), [target(agent, id="ups-snmp", kind="ups")]
+    assert [o.kind for o in asyncio.run(poll_snmp(ups, tracker, power=power))] == ["ups.status"]
+    agent.set(UPS_OIDS["output_source"], 5)
+    obs = asyncio.run(poll_snmp(ups, tracker, power=power))
+    assert [o.payload.get("event") for o in obs if o.kind == "ups.event"] == ["on_battery"]
+    agent.set(UPS_OIDS["output_source"], 3)
+    (event,) = [o.payload for o in asyncio.run(poll_snmp(ups, tracker, power=power)) if o.kind == "ups.event"]
+    assert event["event"] == "on_line" and event["duration_s"] >= 0
