@@ -145,3 +145,10 @@ def test_guess_machine_room_doors_without_site_file():
 @pytest.mark.parametrize("text", ["", "\r\n\r\n", "\ufeff"])
 def test_empty_export_is_no_rows(tmp_path, text):
     assert imp.read_approvals(write(tmp_path, "a.csv", text), TZ) == []
+
+
+def test_values_in_any_case(tmp_path):
+    text = ("time,door,badge,person,direction,result\n2026-11-03T09:00:00+08:00,d,b,p,IN,Granted\n"
+            "2026-11-03T09:01:00+08:00,d,b,p, Out ,ACCESS-DENIED\n2026-11-03T09:02:00+08:00,d,,,,Door Held Open\n")
+    got = [(e.direction, e.result) for e in imp.read_events(write(tmp_path, "e.csv", text), TZ)]
+    assert got == [("in", "granted"), ("out", "denied"), ("", "held_open")]
