@@ -197,19 +197,19 @@ class _Badges:
         one = self.single.get(badge)
         if one is not None:  # the common case: one record per badge
             if not one.valid_at(ts):
-                return None, "badge used outside its validity"
-            return (None, "badge revoked") if one.role == "revoked" else (one, "")
+                return None, "badge used outside its validity / 卡片不在有效期内"
+            return (None, "badge revoked / 卡片已注销") if one.role == "revoked" else (one, "")
         rows = self.by_id.get(badge)
         if not badge:
-            return None, "no badge presented"
+            return None, "no badge presented / 未出示卡片"
         if not rows:
-            return None, "badge not in the badge list"
+            return None, "badge not in the badge list / 卡片不在名单中"
         current = [b for b in rows if b.valid_at(ts)]
         if not current:
-            return None, "badge used outside its validity"
+            return None, "badge used outside its validity / 卡片不在有效期内"
         live = [b for b in current if b.role != "revoked"]
         if not live:
-            return None, "badge revoked"
+            return None, "badge revoked / 卡片已注销"
         return live[0], ""
 
 
@@ -264,14 +264,15 @@ def _audit(events: Sequence[AccessEvent], approvals: Iterable[Approval], badges:
     out: list[Violation] = []
     for e in ordered:
         if e.result == "forced":
-            out.append(Violation("forced_entry", e.time, e.door, e.badge, e.person, "door forced open"))
+            out.append(Violation("forced_entry", e.time, e.door, e.badge, e.person, "door forced open / 门被强行打开"))
         elif e.result == "held_open":
             if e.duration_s is None:
                 out.append(Violation("door_held_open", e.time, e.door, e.badge, e.person,
-                                     "door held open, duration not recorded"))
+                                     "door held open, duration not recorded / 门未关，未记录时长"))
             elif e.duration_s > policy.max_held_open_s:
                 out.append(Violation("door_held_open", e.time, e.door, e.badge, e.person,
-                                     f"door held open {e.duration_s:g} s (limit {policy.max_held_open_s:g} s)"))
+                                     f"door held open {e.duration_s:g} s (limit {policy.max_held_open_s:g} s) / "
+                                     f"门开启 {e.duration_s:g} 秒（上限 {policy.max_held_open_s:g} 秒）"))
         elif e.result == "granted":
             _judge_granted(e, badge_book, approval_book, admin_entries, policy, clock, out)
     per_door: dict[str, int] = defaultdict(int)
@@ -297,7 +298,7 @@ def _judge_granted(e: AccessEvent, badges: _Badges, approvals: _Approvals, admin
     badge, why = badges.at(e.badge, e.ts)
     person = e.person or (badge.person if badge else "")
     if badge is None and (e.badge or e.direction == "in"):  # an exit button needs no badge
-        out.append(Violation("unknown_badge", e.time, e.door, e.badge, person, f"granted although {why}"))
+        out.append(Violation("unknown_badge", e.time, e.door, e.badge, person, f"granted although {why} / 仍被放行"))
     if e.direction != "in":
         return
     people = [p for p in dict.fromkeys((e.person, badge.person if badge else "", e.badge)) if p]
@@ -306,12 +307,14 @@ def _judge_granted(e: AccessEvent, badges: _Badges, approvals: _Approvals, admin
         approved = approvals.covers(people, e.door, e.ts)
         if not approved:
             out.append(Violation("unapproved_entry", e.time, e.door, e.badge, person,
-                                 "machine-room entry without an approval covering person, door and time"))
+                                 "machine-room entry without an approval covering person, door and time"
+                                 " / 进入机房无对应审批"))
         if (badge is None or badge.role != "admin") and \
                 not _escorted(admin_entries.get(e.door, []), e.ts, policy.escort_window_s):
             role = badge.role if badge else "unknown"
             out.append(Violation("unescorted_entry", e.time, e.door, e.badge, person,
-                                     f"{role} entered with no admin badge within ±{policy.escort_window_s:g} s"))
+                                     f"{role} entered with no admin badge within ±{policy.escort_window_s:g} s / "
+                                 f"前后 {policy.escort_window_s:g} 秒内无管理员陪同进入"))
     local = clock.time_of(e.ts)
     if not policy.hours.contains(local):
         if approved is None:
@@ -319,7 +322,8 @@ def _judge_granted(e: AccessEvent, badges: _Badges, approvals: _Approvals, admin
         if not approved:
             hours_text = f"{policy.hours.start:%H:%M}-{policy.hours.end:%H:%M}"
             out.append(Violation("after_hours_entry", e.time, e.door, e.badge, person,
-                                 f"entry at {local:%H:%M:%S} outside working hours {hours_text} without approval"))
+                                 f"entry at {local:%H:%M:%S} outside working hours {hours_text} without approval / "
+                                 f"{local:%H:%M:%S} 非工作时间（{hours_text}）进入且无审批"))
 
 
 def _escorted(admin_times: list[float], t: float, window_s: float) -> bool:
