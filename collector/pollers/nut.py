@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +22,9 @@ _TEST_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%m/%d/%y"
 
 @dataclass(frozen=True)
 class UpsTarget:
-    """One UPS on one upsd; `subject` is its id in clausewatch (default: the NUT name)."""
+    """One UPS on one upsd; `subject` is its id in clausewatch (default: the NUT name).
+
+    `ups: "*"` stands for every UPS the server lists; `subject` is then a prefix for their ids."""
 
     ups: str
     host: str = "127.0.0.1"
@@ -88,6 +90,24 @@ class UpsPoller:
         self.clock, self.timeout_s = clock, timeout_s
         self.power = PowerTracker()
 
+    async def discover(self) -> None:
+        """Replace each target named '*' by every UPS its upsd lists (LIST UPS); an unreachable
+        server stays as '*' and is tried again next time."""
+        out: list[UpsTarget] = []
+        for t in self.targets:
+            if t.ups != "*":
+                out.append(t)
+                continue
+            try:
+                async with NutClient(t.host, t.port, timeout_s=self.timeout_s) as client:
+                    names = await client.list_ups()
+            except NutError:
+                out.append(t)
+                continue
+            prefix = t.subject
+            out.extend(replace(t, ups=name, subject=f"{prefix}{name}" if prefix else "") for name in sorted(names))
+        self.targets = out
+
     async def read(self, target: UpsTarget) -> dict[str, Any]:
         client = NutClient(target.host, target.port, username=target.username, password=target.password,
                            timeout_s=self.timeout_s)
@@ -100,6 +120,8 @@ class UpsPoller:
         return status_payload(variables, self.zone)
 
     async def poll_once(self) -> list[Observation]:
+        if any(t.ups == "*" for t in self.targets):
+            await self.discover()
         payloads = await asyncio.gather(*(self.read(t) for t in self.targets))
         now = self.clock()
         out: list[Observation] = []

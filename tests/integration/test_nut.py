@@ -133,3 +133,10 @@ def test_unreachable_server(nut):
     nut.stop()
     (obs,) = asyncio.run(UpsPoller([UpsTarget("ups1", port=nut.port)], timeout_s=1).poll_once())
     assert obs.payload["error"] == "CONNECT-FAILED"
+
+
+def test_star_discovers_every_ups_of_a_server(nut):
+    poller = UpsPoller([UpsTarget("*", port=nut.port, subject="room-a-")])
+    obs = asyncio.run(poller.poll_once())
+    assert sorted(o.subject_id for o in obs) == ["room-a-ups1", "room-a-ups2"]
+    assert all(o.payload["flags"] == ["OL"] for o in obs)
