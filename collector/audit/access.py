@@ -185,6 +185,10 @@ class _Approvals:
         return d.startswith(a) and d[len(a):] in _DOOR_SUFFIXES
 
 
+_WHY_ZH = {"badge used outside its validity": "卡片不在有效期内", "badge revoked": "卡片已注销",
+           "no badge presented": "未出示卡片", "badge not in the badge list": "卡片不在名单中"}
+
+
 class _Badges:
     def __init__(self, badges: Iterable[Badge]):
         self.by_id: dict[str, list[Badge]] = defaultdict(list)
@@ -197,19 +201,19 @@ class _Badges:
         one = self.single.get(badge)
         if one is not None:  # the common case: one record per badge
             if not one.valid_at(ts):
-                return None, "badge used outside its validity / 卡片不在有效期内"
-            return (None, "badge revoked / 卡片已注销") if one.role == "revoked" else (one, "")
+                return None, "badge used outside its validity"
+            return (None, "badge revoked") if one.role == "revoked" else (one, "")
         rows = self.by_id.get(badge)
         if not badge:
-            return None, "no badge presented / 未出示卡片"
+            return None, "no badge presented"
         if not rows:
-            return None, "badge not in the badge list / 卡片不在名单中"
+            return None, "badge not in the badge list"
         current = [b for b in rows if b.valid_at(ts)]
         if not current:
-            return None, "badge used outside its validity / 卡片不在有效期内"
+            return None, "badge used outside its validity"
         live = [b for b in current if b.role != "revoked"]
         if not live:
-            return None, "badge revoked / 卡片已注销"
+            return None, "badge revoked"
         return live[0], ""
 
 
@@ -298,7 +302,8 @@ def _judge_granted(e: AccessEvent, badges: _Badges, approvals: _Approvals, admin
     badge, why = badges.at(e.badge, e.ts)
     person = e.person or (badge.person if badge else "")
     if badge is None and (e.badge or e.direction == "in"):  # an exit button needs no badge
-        out.append(Violation("unknown_badge", e.time, e.door, e.badge, person, f"granted although {why} / 仍被放行"))
+        out.append(Violation("unknown_badge", e.time, e.door, e.badge, person,
+                             f"granted although {why} / {_WHY_ZH[why]}，仍被放行"))
     if e.direction != "in":
         return
     people = [p for p in dict.fromkeys((e.person, badge.person if badge else "", e.badge)) if p]

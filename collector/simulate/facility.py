@@ -83,7 +83,7 @@ def climate(site: SimSite, t: datetime) -> list[Observation]:
 
 _DETAILS = {"door_held_open": "door held open 95 s (limit 60 s) / 门开启 95 秒（上限 60 秒）",
             "forced_entry": "door forced open / 门被强行打开",
-            "unknown_badge": "granted although badge revoked / 卡片已注销 / 仍被放行",
+            "unknown_badge": "granted although badge revoked / 卡片已注销，仍被放行",
             "unapproved_entry": "machine-room entry without an approval covering person, door and time"
                                 " / 进入机房无对应审批",
             "unescorted_entry": "staff entered with no admin badge within ±120 s / 前后 120 秒内无管理员陪同进入",
