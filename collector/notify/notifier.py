@@ -49,6 +49,7 @@ class Notifier:
         self.groups: dict[str, _Group] = {}
         self.retries: list[_Retry] = []
         self.sent = 0
+        self.attempts: dict[tuple[str, str], int] = {}  # (receiver, ok|failed) -> count, for /metrics
         self._lock = threading.RLock()
 
     # -- input -------------------------------------------------------------------------------------
@@ -151,6 +152,8 @@ class Notifier:
                 with self._lock:
                     self.retries.append(_Retry(retry, now + timedelta(seconds=delays[n.attempt - 1])))
             log.warning("notification to %s failed (attempt %d): %s", n.receiver, n.attempt, error)
+        key = (n.receiver, "ok" if error is None else "failed")
+        self.attempts[key] = self.attempts.get(key, 0) + 1
         if self.log is not None:
             self.log.record(now, n.receiver, n.group_key, n.status, [a.fingerprint for a in n.alerts], n.attempt,
                             error)

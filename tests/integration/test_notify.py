@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
@@ -11,7 +12,7 @@ from aiosmtpd.controller import Controller
 from collector.notify.alerts import Alert, Notification
 from collector.notify.config import EmailConfig
 from collector.notify.receivers import DeliveryError, EmailReceiver
-from tests.integration.conftest import Collector, cli, free_port
+from tests.integration.conftest import PASSWORD, Collector, cli, free_port
 from tests.integration.monitoring import WebhookReceiver
 
 pytestmark = pytest.mark.integration
@@ -77,6 +78,7 @@ def notifying_collector(tmp_path, monkeypatch):
     db = tmp_path / "cw.db"
     store = SqliteStore(db)
     token = auth.create_source_token(store, "nut", ["ups"])
+    auth.add_user(store, "auditor", "auditor", PASSWORD)
     store.close()
     c = Collector(db, free_port())
     c.tokens["nut"] = token
@@ -112,3 +114,5 @@ def test_collector_notifies_failing_and_resolved_findings(notifying_collector):
     dead = [e for e in entries if e["receiver"] == "dead"]
     assert dead and not any(e["ok"] for e in dead) and {e["attempt"] for e in dead} >= {1, 2}
     assert any(e["receiver"] == "hook" and e["ok"] and e["status"] == "resolved" for e in entries)
+    metrics = httpx.get(c.url + "/metrics", headers={"Authorization": f"Bearer {c.login('auditor')}"}).text
+    assert 'clausewatch_notifications_total{receiver="dead",result="failed"}' in metrics
