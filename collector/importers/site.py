@@ -38,6 +38,15 @@ def _is_machine_room(d: dict[str, Any]) -> bool:
     return bool(d.get("machine_room")) or str(d.get("kind", d.get("type", ""))).casefold() in MACHINE_ROOM_KINDS
 
 
+def _hours_text(v: Any) -> str | None:
+    """'07:30-21:30', {start: '07:30', end: '21:30'} or ['07:30', '21:30']."""
+    if isinstance(v, dict):
+        return f"{v.get('start', v.get('from', ''))}-{v.get('end', v.get('to', ''))}"
+    if isinstance(v, list | tuple) and len(v) == 2:
+        return f"{v[0]}-{v[1]}"
+    return str(v) if v else None
+
+
 def load_site_policy(path: Path, zone: ZoneInfo, base: AccessPolicy | None = None) -> AccessPolicy:
     doc = load_yaml_mapping(path, "site file")
     policy = replace(base or AccessPolicy(), zone=zone)
@@ -55,7 +64,7 @@ def load_site_policy(path: Path, zone: ZoneInfo, base: AccessPolicy | None = Non
             door_rooms[name] = str(door["room"])
         if _is_machine_room(door) or door_rooms.get(name) in mr_rooms:
             mr_doors.add(name)
-    hours_text = doc.get("working_hours") or doc.get("hours")
+    hours_text = _hours_text(doc.get("working_hours") or doc.get("hours") or (doc.get("access") or {}).get("hours"))
     access = doc.get("access") or {}
     try:
         hours = WorkingHours.parse(str(hours_text)) if hours_text else policy.hours

@@ -152,3 +152,9 @@ def test_values_in_any_case(tmp_path):
             "2026-11-03T09:01:00+08:00,d,b,p, Out ,ACCESS-DENIED\n2026-11-03T09:02:00+08:00,d,,,,Door Held Open\n")
     got = [(e.direction, e.result) for e in imp.read_events(write(tmp_path, "e.csv", text), TZ)]
     assert got == [("in", "granted"), ("out", "denied"), ("", "held_open")]
+
+
+@pytest.mark.parametrize("hours", ['"08:00-20:00"', "{start: '08:00', end: '20:00'}", "['08:00', '20:00']"])
+def test_site_hours_shapes(tmp_path, hours):
+    site = write(tmp_path, "site.yaml", f"working_hours: {hours}\n")
+    assert str(load_site_policy(site, TZ).hours) == "08:00-20:00"
