@@ -129,11 +129,15 @@ rooms:
 doors:
   - {id: mr-west, room: machine-room}
   - {id: cage, machine_room: true}
+  - {id: cage-2, zone: server-cage}
   - main-door
-zones: [{id: floor-1}]
+zones:
+  - {id: floor-1}
+  - {id: server-cage, kind: machine_room}
+doors2: ignored
 """)
     policy = load_site_policy(site, TZ)
-    assert policy.machine_room_doors == {"mr-east", "mr-west", "cage"}
+    assert policy.machine_room_doors == {"mr-east", "mr-west", "cage", "cage-2"}
     assert policy.door_rooms["mr-west"] == "machine-room" and str(policy.hours) == "08:00-20:00"
 
 
