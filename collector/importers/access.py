@@ -178,12 +178,15 @@ def parse_time(s: str, zone: ZoneInfo, fmt: str | None = None, end_of_day: bool 
     return t if t.tzinfo else t.replace(tzinfo=zone)
 
 
-def _table(path: Path, kind: str, aliases: Mapping[str, list[str]], mapping: Mapping_) -> Table:
+def _table(path: Path | Table, kind: str, aliases: Mapping[str, list[str]], mapping: Mapping_) -> Table:
+    if isinstance(path, Table):
+        return path
     names = {k: [*v, *([mapping.columns[k]] if k in mapping.columns else [])] for k, v in aliases.items()}
     return read_table(path, names, REQUIRED[kind], encoding=mapping.encoding, sheet=mapping.sheet)
 
 
-def read_events(path: Path, zone: ZoneInfo, mapping: Mapping_ | None = None) -> list[AccessEvent]:
+def read_events(path: Path | Table, zone: ZoneInfo, mapping: Mapping_ | None = None) -> list[AccessEvent]:
+    """Events of an export file (or of records already in a Table); InputError names file, line and field."""
     mapping = mapping or Mapping_()
     with gc_paused():
         table = _table(path, "events", EVENT_ALIASES, mapping)
@@ -274,7 +277,7 @@ class _FastEvents:
                          cells[iperson].strip() if iperson >= 0 else "", direction, result, duration, line))
 
 
-def _each_row(path: Path, kind: str, aliases: Mapping[str, list[str]], zone: ZoneInfo,
+def _each_row(path: Path | Table, kind: str, aliases: Mapping[str, list[str]], zone: ZoneInfo,
               mapping: Mapping_ | None) -> Iterator[tuple[_Parser, list[Any]]]:
     mapping = mapping or Mapping_()
     table = _table(path, kind, aliases, mapping)
@@ -284,7 +287,7 @@ def _each_row(path: Path, kind: str, aliases: Mapping[str, list[str]], zone: Zon
         yield p, cells
 
 
-def read_approvals(path: Path, zone: ZoneInfo, mapping: Mapping_ | None = None) -> list[Approval]:
+def read_approvals(path: Path | Table, zone: ZoneInfo, mapping: Mapping_ | None = None) -> list[Approval]:
     out = []
     for p, cells in _each_row(path, "approvals", APPROVAL_ALIASES, zone, mapping):
         start, end = p.when(cells, "start"), p.when(cells, "end", end_of_day=True)
@@ -296,7 +299,7 @@ def read_approvals(path: Path, zone: ZoneInfo, mapping: Mapping_ | None = None) 
     return out
 
 
-def read_badges(path: Path, zone: ZoneInfo, mapping: Mapping_ | None = None) -> list[Badge]:
+def read_badges(path: Path | Table, zone: ZoneInfo, mapping: Mapping_ | None = None) -> list[Badge]:
     return [Badge(p.text(cells, "badge", True), p.text(cells, "person"), p.choice(cells, "role"),
                   p.when(cells, "valid_from", required=False),
                   p.when(cells, "valid_to", required=False, end_of_day=True))

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 from collector.audit.access import AccessPolicy, AuditResult, WorkingHours, audit_access
 from collector.importers import access as imp
 from collector.importers.site import guess_machine_room_doors, load_site_policy
-from collector.importers.tables import InputError
+from collector.importers.tables import InputError, Table
 
 
-def run_access_audit(events: Path, approvals: Path, badges: Path, zone: ZoneInfo, *, site: Path | None = None,
+def run_access_audit(events: Path | Table, approvals: Path | Table, badges: Path | Table, zone: ZoneInfo, *,
+                     site: Path | None = None,
                      machine_room_doors: Sequence[str] = (), hours: str | None = None, mapping: Path | None = None,
                      max_held_open_s: float | None = None) -> AuditResult:
     """Read the three exports (all of them, or raise InputError naming file and line) and audit them."""

@@ -162,3 +162,9 @@ def read_table(path: Path, aliases: Mapping[str, Sequence[str]], required: Seque
         missing = [r for r in required if r not in {lookup.get(_key(c)) for c in seen}]
         raise InputError(path, line, f"header lacks column(s) {', '.join(missing)} (found: {', '.join(seen)})")
     return Table(path, header, body)
+
+
+def table_from_records(name: str, records: list[dict[str, Any]], fields: Sequence[str]) -> Table:
+    """Records pushed as JSON, read like an export: errors name `name:N` for the N-th record (from 1)."""
+    rows = [(i, ["" if r.get(f) is None else str(r.get(f)) for f in fields]) for i, r in enumerate(records, start=1)]
+    return Table(Path(name), {f: i for i, f in enumerate(fields)}, rows)

@@ -50,3 +50,31 @@ def test_refused_and_nothing_stored(client, kinds, events, code, text):
     r = upload(client, token, events)
     assert r.status_code == code and text in r.text
     assert client.cw.store.observations(kind="access.audit") == []
+
+
+def test_pushed_events_are_audited_like_exports(client):
+    token = auth.create_source_token(client.cw.store, "controller", ["door"])
+    body = {"events": [
+        {"time": "2026-11-03T09:00:00+08:00", "door": "mr", "badge": "A1", "person": "Wang", "direction": "in",
+         "result": "granted"},
+        {"time": "2026-11-03 09:01:00", "door": "mr", "badge": "S1", "direction": "in", "result": "granted"},
+        {"time": "2026-11-03T23:10:00+08:00", "door": "main", "result": "forced"}],
+        "approvals": [{"person": "Wang", "door": "mr", "start": "2026-11-03", "end": "2026-11-03"},
+                      {"person": "Li", "door": "mr", "start": "2026-11-03T08:00:00+08:00",
+                       "end": "2026-11-03T12:00:00+08:00"}],
+        "badges": [{"badge": "A1", "person": "Wang", "role": "admin"},
+                   {"badge": "S1", "person": "Li", "role": "staff"}],
+        "machine_room_doors": ["mr"]}
+    r = client.post("/api/v1/access/events", headers={"Authorization": f"Bearer {token}"}, json=body)
+    assert r.status_code == 200, r.text
+    assert [v["type"] for v in r.json()["violations"]] == ["forced_entry"]
+    assert {o.subject_id for o in client.cw.store.observations(kind="access.audit")} == {"mr", "main"}
+
+
+def test_pushed_malformed_record_is_named(client):
+    token = auth.create_source_token(client.cw.store, "controller", ["door"])
+    body = {"events": [{"time": "2026-11-03T09:00:00+08:00", "door": "mr", "result": "granted", "direction": "in"},
+                       {"time": "soon", "door": "mr", "result": "forced"}]}
+    r = client.post("/api/v1/access/events", headers={"Authorization": f"Bearer {token}"}, json=body)
+    assert r.status_code == 422 and "events:2: time: 'soon'" in r.text
+    assert client.cw.store.observations(kind="access.audit") == []
