@@ -189,15 +189,27 @@ _WHY_ZH = {"badge used outside its validity": "卡片不在有效期内", "badge
            "no badge presented": "未出示卡片", "badge not in the badge list": "卡片不在名单中"}
 
 
+def badge_key(badge: str) -> str:
+    """Card numbers as controllers and spreadsheets write them: '0012345' and '12345' are one card
+    (Excel drops leading zeros), 'a1b2' and 'A1B2' too."""
+    b = badge.strip()
+    return (b.lstrip("0") or "0") if b.isdigit() else b.upper()
+
+
 class _Badges:
     def __init__(self, badges: Iterable[Badge]):
         self.by_id: dict[str, list[Badge]] = defaultdict(list)
         for b in badges:
-            self.by_id[b.badge].append(b)
+            self.by_id[badge_key(b.badge)].append(b)
         self.single = {k: v[0] for k, v in self.by_id.items() if len(v) == 1}
+        self._keys: dict[str, str] = {}
 
     def at(self, badge: str, ts: float) -> tuple[Badge | None, str]:
         """The badge record in force at t, or None and why it is not acceptable."""
+        key = self._keys.get(badge)
+        if key is None:
+            key = self._keys[badge] = badge_key(badge)
+        badge = key
         one = self.single.get(badge)
         if one is not None:  # the common case: one record per badge
             if not one.valid_at(ts):
