@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from collector.api import accounts, attestations, findings, observations, reports
+from collector.api import access, accounts, attestations, climate, findings, observations, reports
 from collector.api import evidence as evidence_api
 from collector.api import exceptions as exceptions_api
 from collector.deps import Reader, StateDep
@@ -39,6 +39,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(attestations.router)
     app.include_router(exceptions_api.router)
     app.include_router(reports.router)
+    app.include_router(climate.router)
+    app.include_router(access.router)
     cw = app.state.cw
     owners = {c.id: c.owner_role for c in cw.controls}
     cw.engine.listeners.append(lambda changes: remind_on_changes(cw.store, changes, owners=owners))

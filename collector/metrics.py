@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from collector.metrics_facility import FacilityCollector
+
 if TYPE_CHECKING:
     from collector.engine import Engine
 
@@ -44,6 +46,7 @@ class Metrics:
     def __init__(self, engine: Engine):
         self.registry = CollectorRegistry()
         self.registry.register(FindingsCollector(engine))  # type: ignore[arg-type]
+        self.registry.register(FacilityCollector(engine))  # type: ignore[arg-type]
         self.ingested = Counter("clausewatch_observations_ingested", "Observations stored (new, not duplicates)",
                                 ["source_kind"], registry=self.registry)
         self.duplicates = Counter("clausewatch_observations_duplicate", "Observations received again and skipped",

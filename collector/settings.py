@@ -20,3 +20,4 @@ class Settings(BaseSettings):
     sweep_s: float = 60.0
     checkpoint_s: float = 10.0
     ledger_selfcheck_h: float = 24.0
+    notify_config: Path | None = None  # the built-in notifier's receivers and routes (YAML)

@@ -37,11 +37,17 @@ class AppState:
 
     def start(self) -> None:
         self.worker.start()
+        if self.settings.notify_config:
+            from collector.notify.service import start_notifier
+
+            self._notifier = start_notifier(self)
         self._selfcheck = threading.Thread(target=self._ledger_selfcheck_loop, daemon=True,
                                            name="clausewatch-ledger-selfcheck")
         self._selfcheck.start()
 
     def stop(self) -> None:
+        if getattr(self, "_notifier", None) is not None:
+            self._notifier.stopping.set()
         self.worker.stop()
         self.worker.join(timeout=10)
 

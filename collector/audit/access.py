@@ -146,6 +146,9 @@ def _norm(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
+_DOOR_SUFFIXES = frozenset({"-door", "_door", " door", "door", "门", "-门", "大门"})
+
+
 class _Approvals:
     """Approvals indexed by person, answering 'does one cover this person, door and time?'."""
 
@@ -171,21 +174,42 @@ class _Approvals:
         return False
 
     def _door_matches(self, approved: str, door: str, room: str) -> bool:
+        """The approval names this door, its room, the room the door's name says ('机房' for '机房门',
+        'machine-room' for 'machine-room-door'), or every door ('', '*')."""
         a = self._name(approved)
         if a in ("", "*", "all", "any", "全部"):
-            return door in self.policy.machine_room_doors
-        return a == self._name(door) or (room != "" and a == self._name(room))
+            return True
+        d = self._name(door)
+        if a == d or (room != "" and a == self._name(room)):
+            return True
+        return d.startswith(a) and d[len(a):] in _DOOR_SUFFIXES
+
+
+_WHY_ZH = {"badge used outside its validity": "卡片不在有效期内", "badge revoked": "卡片已注销",
+           "no badge presented": "未出示卡片", "badge not in the badge list": "卡片不在名单中"}
+
+
+def badge_key(badge: str) -> str:
+    """Card numbers as controllers and spreadsheets write them: '0012345' and '12345' are one card
+    (Excel drops leading zeros), 'a1b2' and 'A1B2' too."""
+    b = badge.strip()
+    return (b.lstrip("0") or "0") if b.isdigit() else b.upper()
 
 
 class _Badges:
     def __init__(self, badges: Iterable[Badge]):
         self.by_id: dict[str, list[Badge]] = defaultdict(list)
         for b in badges:
-            self.by_id[b.badge].append(b)
+            self.by_id[badge_key(b.badge)].append(b)
         self.single = {k: v[0] for k, v in self.by_id.items() if len(v) == 1}
+        self._keys: dict[str, str] = {}
 
     def at(self, badge: str, ts: float) -> tuple[Badge | None, str]:
         """The badge record in force at t, or None and why it is not acceptable."""
+        key = self._keys.get(badge)
+        if key is None:
+            key = self._keys[badge] = badge_key(badge)
+        badge = key
         one = self.single.get(badge)
         if one is not None:  # the common case: one record per badge
             if not one.valid_at(ts):
@@ -224,13 +248,19 @@ class _LocalClock:
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Millions of small records make the cyclic collector rescan them again and again; they hold no cycles."""
+    """Millions of small acyclic records make the cyclic collector rescan them again and again.
+
+    The outermost pause collects first (cheap: little is alive yet), then freezes what was built
+    meanwhile, so the collector leaves it alone; reference counting still frees it all later."""
     was = gc.isenabled()
+    if was:
+        gc.collect()
     gc.disable()
     try:
         yield
     finally:
         if was:
+            gc.freeze()
             gc.enable()
 
 
@@ -250,14 +280,15 @@ def _audit(events: Sequence[AccessEvent], approvals: Iterable[Approval], badges:
     out: list[Violation] = []
     for e in ordered:
         if e.result == "forced":
-            out.append(Violation("forced_entry", e.time, e.door, e.badge, e.person, "door forced open"))
+            out.append(Violation("forced_entry", e.time, e.door, e.badge, e.person, "door forced open / 门被强行打开"))
         elif e.result == "held_open":
             if e.duration_s is None:
                 out.append(Violation("door_held_open", e.time, e.door, e.badge, e.person,
-                                     "door held open, duration not recorded"))
+                                     "door held open, duration not recorded / 门未关，未记录时长"))
             elif e.duration_s > policy.max_held_open_s:
                 out.append(Violation("door_held_open", e.time, e.door, e.badge, e.person,
-                                     f"door held open {e.duration_s:g} s (limit {policy.max_held_open_s:g} s)"))
+                                     f"door held open {e.duration_s:g} s (limit {policy.max_held_open_s:g} s) / "
+                                     f"门开启 {e.duration_s:g} 秒（上限 {policy.max_held_open_s:g} 秒）"))
         elif e.result == "granted":
             _judge_granted(e, badge_book, approval_book, admin_entries, policy, clock, out)
     per_door: dict[str, int] = defaultdict(int)
@@ -283,7 +314,8 @@ def _judge_granted(e: AccessEvent, badges: _Badges, approvals: _Approvals, admin
     badge, why = badges.at(e.badge, e.ts)
     person = e.person or (badge.person if badge else "")
     if badge is None and (e.badge or e.direction == "in"):  # an exit button needs no badge
-        out.append(Violation("unknown_badge", e.time, e.door, e.badge, person, f"granted although {why}"))
+        out.append(Violation("unknown_badge", e.time, e.door, e.badge, person,
+                             f"granted although {why} / {_WHY_ZH[why]}，仍被放行"))
     if e.direction != "in":
         return
     people = [p for p in dict.fromkeys((e.person, badge.person if badge else "", e.badge)) if p]
@@ -292,12 +324,14 @@ def _judge_granted(e: AccessEvent, badges: _Badges, approvals: _Approvals, admin
         approved = approvals.covers(people, e.door, e.ts)
         if not approved:
             out.append(Violation("unapproved_entry", e.time, e.door, e.badge, person,
-                                 "machine-room entry without an approval covering person, door and time"))
+                                 "machine-room entry without an approval covering person, door and time"
+                                 " / 进入机房无对应审批"))
         if (badge is None or badge.role != "admin") and \
                 not _escorted(admin_entries.get(e.door, []), e.ts, policy.escort_window_s):
             role = badge.role if badge else "unknown"
             out.append(Violation("unescorted_entry", e.time, e.door, e.badge, person,
-                                     f"{role} entered with no admin badge within ±{policy.escort_window_s:g} s"))
+                                     f"{role} entered with no admin badge within ±{policy.escort_window_s:g} s / "
+                                 f"前后 {policy.escort_window_s:g} 秒内无管理员陪同进入"))
     local = clock.time_of(e.ts)
     if not policy.hours.contains(local):
         if approved is None:
@@ -305,7 +339,8 @@ def _judge_granted(e: AccessEvent, badges: _Badges, approvals: _Approvals, admin
         if not approved:
             hours_text = f"{policy.hours.start:%H:%M}-{policy.hours.end:%H:%M}"
             out.append(Violation("after_hours_entry", e.time, e.door, e.badge, person,
-                                 f"entry at {local:%H:%M:%S} outside working hours {hours_text} without approval"))
+                                 f"entry at {local:%H:%M:%S} outside working hours {hours_text} without approval / "
+                                 f"{local:%H:%M:%S} 非工作时间（{hours_text}）进入且无审批"))
 
 
 def _escorted(admin_times: list[float], t: float, window_s: float) -> bool:

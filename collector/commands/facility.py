@@ -1,7 +1,6 @@
-"""Facility commands: `audit access` (door and machine-room access logs)."""
+"""Facility commands: `audit access` (door and machine-room access logs), `poll` (UPS and climate)."""
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +23,8 @@ def _audit_group(app: typer.Typer) -> typer.Typer:
 
 def register(app: typer.Typer) -> None:
     _audit_group(app).command("access")(audit_access)
+    app.command("poll")(poll)
+    app.command("notifications")(notifications)
 
 
 def audit_access(
@@ -41,33 +42,16 @@ def audit_access(
     db: DbOpt = default_db(),
 ) -> None:
     """Audit door and machine-room access: approvals, escorts, badges, hours, held-open and forced doors."""
-    from collector.audit.access import AccessPolicy, WorkingHours, audit_access
-    from collector.importers import access as imp
-    from collector.importers.site import guess_machine_room_doors, load_site_policy
+    from collector.importers.access_job import run_access_audit
     from collector.importers.tables import InputError
 
     zone = site_zone(site_tz)
     when = parse_now(now, zone)
     try:
-        maps = imp.load_mapping(mapping) if mapping else {}
-        policy = load_site_policy(site, zone) if site else AccessPolicy(zone=zone)
-        rows = imp.read_events(events, zone, maps.get("events"))
-        grants = imp.read_approvals(approvals, zone, maps.get("approvals"))
-        cards = imp.read_badges(badges, zone, maps.get("badges"))
+        result = run_access_audit(events, approvals, badges, zone, site=site, hours=hours, mapping=mapping,
+                                  machine_room_doors=machine_room_door or (), max_held_open_s=max_held_open_s)
     except InputError as e:
         fail_input(str(e))
-    if machine_room_door:
-        policy = replace(policy, machine_room_doors=policy.machine_room_doors | frozenset(machine_room_door))
-    if not policy.machine_room_doors and site is None:
-        policy = replace(policy, machine_room_doors=guess_machine_room_doors({e.door for e in rows}))
-    if hours:
-        try:
-            policy = replace(policy, hours=WorkingHours.parse(hours))
-        except ValueError as e:
-            fail_input(f"--hours: {e}")
-    if max_held_open_s is not None:
-        policy = replace(policy, max_held_open_s=max_held_open_s)
-    result = audit_access(rows, grants, cards, policy)
     if record:
         _record(db, result, when)
     data = result.as_dict()
@@ -92,3 +76,68 @@ def _record(db: Path, result, when) -> None:
         typer.echo(f"recorded {res.accepted} door audits in {db}", err=True)
     finally:
         store.close()
+
+
+def poll(config: Annotated[Path, typer.Option("--config", help="Poller configuration (YAML).")],
+         collector: Annotated[str | None, typer.Option("--collector", help="Collector URL; else --db.")] = None,
+         token_file: Annotated[Path | None, typer.Option("--token-file", help="Source token for --collector.")] = None,
+         db: DbOpt = default_db(), once: Annotated[bool, typer.Option("--once", help="Poll once and exit.")] = False,
+         as_json: JsonOpt = False) -> None:
+    """Poll UPSes (NUT, UPS-MIB) and climate probes (Modbus, SNMP) and ship the observations."""
+    import asyncio
+    import signal
+
+    from collector.importers.tables import InputError
+    from collector.pollers.config import load_poll_config
+    from collector.pollers.run import HttpSink, PollLoop, Sink, StoreSink
+
+    try:
+        cfg = load_poll_config(config)
+    except InputError as e:
+        fail_input(str(e))
+    sink: Sink
+    if collector:
+        if token_file is None or not token_file.is_file():
+            fail_input("--collector needs --token-file with a source token (subject kinds ups, sensor)")
+        sink = HttpSink(collector, token_file.read_text().strip())
+    else:
+        from collector.store.sqlite import SqliteStore
+
+        sink = StoreSink(SqliteStore(db), actor="poller")
+    loop = PollLoop(cfg, sink)
+
+    async def main() -> list:
+        if once:
+            return await loop.cycle()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        await loop.run(stop)
+        return []
+
+    observations = asyncio.run(main())
+    if once:
+        data = [o.model_dump(mode="json") for o in observations]
+        emit(data, as_json, "\n".join(f"{o.subject_kind}/{o.subject_id} {o.kind} {o.payload}" for o in observations))
+        raise typer.Exit(1 if loop.pending else 0)
+
+
+def notifications(db: DbOpt = default_db(), as_json: JsonOpt = False,
+                  limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 50) -> None:
+    """The built-in notifier's delivery log; exit 1 when the latest attempt to some receiver failed."""
+    from datetime import UTC, datetime
+
+    from collector.notify.log import DeliveryLog
+
+    if not db.exists():
+        fail_input(f"{db}: no such store")
+    entries = DeliveryLog(db).entries(limit)
+    for e in entries:
+        e["at"] = datetime.fromtimestamp(e["at"], UTC).isoformat()
+    latest: dict[str, bool] = {}
+    for e in entries:
+        latest.setdefault(e["receiver"], e["ok"])
+    emit(entries, as_json, "\n".join(f"{e['at']} {e['receiver']:16} {e['status']:8} alerts={e['alerts']} "
+                                      f"attempt={e['attempt']} {'ok' if e['ok'] else 'FAILED ' + str(e['error'])}"
+                                      for e in entries))
+    raise typer.Exit(0 if all(latest.values()) else 1)

@@ -11,7 +11,7 @@ file, line and field; nothing is returned until every row has parsed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -178,12 +178,15 @@ def parse_time(s: str, zone: ZoneInfo, fmt: str | None = None, end_of_day: bool 
     return t if t.tzinfo else t.replace(tzinfo=zone)
 
 
-def _table(path: Path, kind: str, aliases: Mapping[str, list[str]], mapping: Mapping_) -> Table:
+def _table(path: Path | Table, kind: str, aliases: Mapping[str, list[str]], mapping: Mapping_) -> Table:
+    if isinstance(path, Table):
+        return path
     names = {k: [*v, *([mapping.columns[k]] if k in mapping.columns else [])] for k, v in aliases.items()}
     return read_table(path, names, REQUIRED[kind], encoding=mapping.encoding, sheet=mapping.sheet)
 
 
-def read_events(path: Path, zone: ZoneInfo, mapping: Mapping_ | None = None) -> list[AccessEvent]:
+def read_events(path: Path | Table, zone: ZoneInfo, mapping: Mapping_ | None = None) -> list[AccessEvent]:
+    """Events of an export file (or of records already in a Table); InputError names file, line and field."""
     mapping = mapping or Mapping_()
     with gc_paused():
         table = _table(path, "events", EVENT_ALIASES, mapping)
@@ -196,22 +199,25 @@ def read_events(path: Path, zone: ZoneInfo, mapping: Mapping_ | None = None) -> 
 
 
 def _convert_events(table: Table, p: _Parser, fast: _FastEvents, out: list[AccessEvent]) -> None:
-    for line, cells in table.rows:
-        e = fast.convert(line, cells)
-        if e is None:  # anything unusual takes the careful path, which also names what is wrong
-            p.line = line
-            result = p.choice(cells, "result")
-            direction = p.choice(cells, "direction", required=result in ("granted", "denied"))
-            duration = p.seconds(cells, "duration_s")
-            t = p.when(cells, "time")
-            assert t is not None
-            e = AccessEvent(t, p.text(cells, "door", True), p.text(cells, "badge"), p.text(cells, "person"),
-                            direction, result, duration, line)
-        out.append(e)
+    def careful(line: int, cells: list[Any]) -> AccessEvent:
+        """Anything unusual takes this path, which also names what is wrong."""
+        p.line = line
+        result = p.choice(cells, "result")
+        direction = p.choice(cells, "direction", required=result in ("granted", "denied"))
+        duration = p.seconds(cells, "duration_s")
+        t = p.when(cells, "time")
+        assert t is not None
+        return AccessEvent(t, p.text(cells, "door", True), p.text(cells, "badge"), p.text(cells, "person"),
+                           direction, result, duration, line)
+
+    if fast.plain_time:
+        fast.convert_rows(table.rows, careful, out)
+    else:
+        out.extend(careful(line, cells) for line, cells in table.rows)
 
 
 class _FastEvents:
-    """The common row (text cells, known values, ISO time) converted without per-field calls."""
+    """The common row (text cells, known values, ISO time) converted in one tight loop."""
 
     def __init__(self, table: Table, mapping: Mapping_, zone: ZoneInfo):
         cols = table.columns
@@ -219,47 +225,59 @@ class _FastEvents:
                                                  "duration_s")]
         self.width = max(self.index) + 1
         self.results = {**VALUES["result"], **mapping.values.get("result", {})}
-        self.directions = {**VALUES["direction"], **mapping.values.get("direction", {})}
+        self.directions = {**VALUES["direction"], **mapping.values.get("direction", {}), "": ""}
         self.zone = zone
         self.plain_time = mapping.time_format is None
 
-    def convert(self, line: int, cells: list[Any]) -> AccessEvent | None:
-        if len(cells) < self.width:
+    @staticmethod
+    def _folded(table: dict[str, str], raw: Any) -> str | None:
+        """'Granted', ' IN ' and the like: learnt once, then found directly."""
+        if not isinstance(raw, str) or not raw:
             return None
+        got = table.get(raw.strip().casefold().replace(" ", "_").replace("-", "_"))
+        if got is not None:
+            table[raw] = got
+        return got
+
+    def convert_rows(self, rows: list[tuple[int, list[Any]]], careful: Callable[[int, list[Any]], AccessEvent],
+                     out: list[AccessEvent]) -> None:
         it, idoor, ibadge, iperson, idir, ires, idur = self.index
-        result = self.results.get(cells[ires])
-        direction = self.directions.get(cells[idir], "") if idir >= 0 else ""
-        raw_t, door = cells[it], cells[idoor]
-        if result is None or not isinstance(raw_t, str) or not isinstance(door, str) or not \
-                self.plain_time or (not direction and result in ("granted", "denied")):
-            return None
-        door = door.strip()
-        if not door:
-            return None
-        if idir >= 0 and cells[idir] and not direction:
-            return None
-        duration = None
-        if idur >= 0 and cells[idur]:
+        width, results, directions, zone = self.width, self.results, self.directions, self.zone
+        fromiso, event, append, folded = datetime.fromisoformat, AccessEvent, out.append, self._folded
+        for line, cells in rows:
+            if len(cells) < width:
+                append(careful(line, cells))
+                continue
+            result = results.get(cells[ires]) or folded(results, cells[ires])
+            direction = (directions.get(cells[idir]) if idir >= 0 else "")
+            if direction is None:
+                direction = folded(directions, cells[idir])
+            raw_t, door = cells[it], cells[idoor]
+            if result is None or direction is None or type(raw_t) is not str or type(door) is not str or \
+                    len(raw_t) <= 10 or (not direction and (result == "granted" or result == "denied")):
+                append(careful(line, cells))
+                continue
+            door = door.strip()
+            duration = None
+            if idur >= 0 and cells[idur]:
+                try:
+                    duration = float(cells[idur])
+                except ValueError:
+                    duration = -1.0
             try:
-                duration = float(cells[idur])
+                t = fromiso(raw_t)
             except ValueError:
-                return None
-            if not duration >= 0:
-                return None
-        try:
-            t = datetime.fromisoformat(raw_t)
-        except ValueError:
-            return None
-        if len(raw_t) <= 10:
-            return None  # a bare date: the careful path decides
-        if t.tzinfo is None:
-            t = t.replace(tzinfo=self.zone)
-        badge = cells[ibadge].strip() if ibadge >= 0 else ""
-        person = cells[iperson].strip() if iperson >= 0 else ""
-        return AccessEvent(t, door, badge, person, direction, result, duration, line)
+                t = None
+            if t is None or not door or (duration is not None and not duration >= 0):
+                append(careful(line, cells))
+                continue
+            if t.tzinfo is None:
+                t = t.replace(tzinfo=zone)
+            append(event(t, door, cells[ibadge].strip() if ibadge >= 0 else "",
+                         cells[iperson].strip() if iperson >= 0 else "", direction, result, duration, line))
 
 
-def _each_row(path: Path, kind: str, aliases: Mapping[str, list[str]], zone: ZoneInfo,
+def _each_row(path: Path | Table, kind: str, aliases: Mapping[str, list[str]], zone: ZoneInfo,
               mapping: Mapping_ | None) -> Iterator[tuple[_Parser, list[Any]]]:
     mapping = mapping or Mapping_()
     table = _table(path, kind, aliases, mapping)
@@ -269,7 +287,7 @@ def _each_row(path: Path, kind: str, aliases: Mapping[str, list[str]], zone: Zon
         yield p, cells
 
 
-def read_approvals(path: Path, zone: ZoneInfo, mapping: Mapping_ | None = None) -> list[Approval]:
+def read_approvals(path: Path | Table, zone: ZoneInfo, mapping: Mapping_ | None = None) -> list[Approval]:
     out = []
     for p, cells in _each_row(path, "approvals", APPROVAL_ALIASES, zone, mapping):
         start, end = p.when(cells, "start"), p.when(cells, "end", end_of_day=True)
@@ -281,7 +299,7 @@ def read_approvals(path: Path, zone: ZoneInfo, mapping: Mapping_ | None = None) 
     return out
 
 
-def read_badges(path: Path, zone: ZoneInfo, mapping: Mapping_ | None = None) -> list[Badge]:
+def read_badges(path: Path | Table, zone: ZoneInfo, mapping: Mapping_ | None = None) -> list[Badge]:
     return [Badge(p.text(cells, "badge", True), p.text(cells, "person"), p.choice(cells, "role"),
                   p.when(cells, "valid_from", required=False),
                   p.when(cells, "valid_to", required=False, end_of_day=True))

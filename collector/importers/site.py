@@ -3,7 +3,8 @@
 Accepted shapes (other keys, e.g. the camera floor plan, are ignored):
   working_hours: "07:30-21:30"
   rooms:  [{id: machine-room, kind: machine_room, doors: [mr-door]}]   # or a mapping id -> room
-  doors:  [{id: mr-door, room: machine-room, machine_room: true}]      # or plain names
+  doors:  [{id: mr-door, room: machine-room, machine_room: true}]      # or plain names; `zone` for `room`
+  zones:  like rooms (a floor plan's zones with kind machine_room and their doors)
   machine_room_doors: [mr-door]
   access: {escort_window_s: 120, max_held_open_s: 60}
 """
@@ -38,24 +39,34 @@ def _is_machine_room(d: dict[str, Any]) -> bool:
     return bool(d.get("machine_room")) or str(d.get("kind", d.get("type", ""))).casefold() in MACHINE_ROOM_KINDS
 
 
+def _hours_text(v: Any) -> str | None:
+    """'07:30-21:30', {start: '07:30', end: '21:30'} or ['07:30', '21:30']."""
+    if isinstance(v, dict):
+        return f"{v.get('start', v.get('from', ''))}-{v.get('end', v.get('to', ''))}"
+    if isinstance(v, list | tuple) and len(v) == 2:
+        return f"{v[0]}-{v[1]}"
+    return str(v) if v else None
+
+
 def load_site_policy(path: Path, zone: ZoneInfo, base: AccessPolicy | None = None) -> AccessPolicy:
     doc = load_yaml_mapping(path, "site file")
     policy = replace(base or AccessPolicy(), zone=zone)
     door_rooms: dict[str, str] = dict(policy.door_rooms)
     mr_doors = set(policy.machine_room_doors) | {str(d) for d in doc.get("machine_room_doors") or []}
-    for room in _named(doc.get("rooms")):
+    rooms = _named(doc.get("rooms")) + _named(doc.get("zones"))  # a floor plan's zones may list doors too
+    for room in rooms:
         for door in room.get("doors") or []:
             door_rooms[str(door)] = _name(room)
             if _is_machine_room(room):
                 mr_doors.add(str(door))
-    mr_rooms = {_name(r) for r in _named(doc.get("rooms")) if _is_machine_room(r)}
+    mr_rooms = {_name(r) for r in rooms if _is_machine_room(r)}
     for door in _named(doc.get("doors")):
         name = _name(door)
-        if door.get("room"):
-            door_rooms[name] = str(door["room"])
+        if door.get("room") or door.get("zone"):
+            door_rooms[name] = str(door.get("room") or door.get("zone"))
         if _is_machine_room(door) or door_rooms.get(name) in mr_rooms:
             mr_doors.add(name)
-    hours_text = doc.get("working_hours") or doc.get("hours")
+    hours_text = _hours_text(doc.get("working_hours") or doc.get("hours") or (doc.get("access") or {}).get("hours"))
     access = doc.get("access") or {}
     try:
         hours = WorkingHours.parse(str(hours_text)) if hours_text else policy.hours

@@ -154,9 +154,17 @@ def read_table(path: Path, aliases: Mapping[str, Sequence[str]], required: Seque
         if any(cells) and (type(first_cell) is not str or not first_cell.isspace() and first_cell or
                            not _blank(cells)):
             body.append((line, cells))
+    if header is None and first is None:
+        return Table(path, {}, [])  # an empty export: nothing happened
     if header is None:
         line = first[0] if first else 1
         seen = [str(c) for c in (first[1] if first else [])]
         missing = [r for r in required if r not in {lookup.get(_key(c)) for c in seen}]
         raise InputError(path, line, f"header lacks column(s) {', '.join(missing)} (found: {', '.join(seen)})")
     return Table(path, header, body)
+
+
+def table_from_records(name: str, records: list[dict[str, Any]], fields: Sequence[str]) -> Table:
+    """Records pushed as JSON, read like an export: errors name `name:N` for the N-th record (from 1)."""
+    rows = [(i, ["" if r.get(f) is None else str(r.get(f)) for f in fields]) for i, r in enumerate(records, start=1)]
+    return Table(Path(name), {f: i for i, f in enumerate(fields)}, rows)

@@ -59,8 +59,11 @@ def climate_in_range(inp: CheckInput) -> Verdict:
     """Machine-room temperature, humidity, dew point and rate of change are within range."""
     p = inp.require("climate.reading").payload
     q = inp.params
+    if p.get("error") or p.get("temperature_c") is None or p.get("humidity_pct") is None:
+        error = p.get("error") or "no reading"
+        return unknown(f"传感器无读数：{error}", f"sensor gives no reading: {error}", error=error)
     t, rh = float(p["temperature_c"]), float(p["humidity_pct"])
-    dp = float(p.get("dew_point_c", dew_point_c(t, rh)))
+    dp = float(p["dew_point_c"]) if p.get("dew_point_c") is not None else dew_point_c(t, rh)
     rate = p.get("rate_c_per_h")
     value = {"temperature_c": round(t, 2), "humidity_pct": round(rh, 1), "dew_point_c": round(dp, 2),
              "rate_c_per_h": rate}

@@ -16,6 +16,7 @@ BADGES = [
     Badge("S1", "Li", "staff", datetime(2026, 1, 1, tzinfo=TZ), datetime(2026, 12, 31, 23, 59, 59, tzinfo=TZ)),
     Badge("V1", "Guest", "visitor"),
     Badge("R1", "Gone", "revoked"),
+    Badge("42", "Zhou", "staff"),
 ]
 
 
@@ -56,6 +57,10 @@ def types(events, approvals=(), policy=POLICY) -> list[str]:
     pytest.param([ev(at(10), badge="A1")], [approve("Wang", door="machine-room")], [], id="approval-names-room"),
     pytest.param([ev(at(10), badge="A1")], [approve("Wang", door="office-door")], ["unapproved_entry"],
                  id="approval-for-other-door"),
+    pytest.param([ev(at(10), badge="A1")], [approve("Wang", door="machine-room")], [], id="approval-names-door-prefix"),
+    pytest.param([ev(at(10), badge="A1")], [approve("Wang", door="*")], [], id="approval-for-every-door"),
+    pytest.param([ev(at(10), badge="A1")], [approve("Wang", door="machine")], ["unapproved_entry"],
+                 id="prefix-must-end-at-a-separator"),
     pytest.param([ev(at(10), badge="S1", direction="out")], [], [], id="exit-is-not-entry"),
     pytest.param([ev(at(10), badge="S1", result="denied")], [], [], id="denied-is-not-entry"),
 ])
@@ -76,6 +81,8 @@ def test_machine_room_entries(events, approvals, want):
     pytest.param(ev(at(10, day=1).replace(year=2027), door="main", badge="S1"), ["unknown_badge"],
                  id="badge-expired"),
     pytest.param(ev(at(10), door="main", badge="X9", result="denied"), [], id="unknown-badge-denied-is-fine"),
+    pytest.param(ev(at(10), door="main", badge="s1"), [], id="badge-case-insensitive"),
+    pytest.param(ev(at(10), door="main", badge="0042"), [], id="leading-zeros-dropped-by-excel"),
     pytest.param(ev(at(10), door="main", badge="", direction="out"), [], id="exit-button"),
     pytest.param(ev(at(10), door="main", badge="R1", direction="out"), ["unknown_badge"], id="revoked-used-on-exit"),
     pytest.param(ev(at(22, 15), door="main"), ["after_hours_entry"], id="after-hours"),

@@ -83,3 +83,23 @@ def test_record_stores_one_audit_per_door(files, tmp_path):
     obs = store.observations(kind="access.audit")
     assert sorted(o.subject_id for o in obs) == ["cage-1", "main-door", "office"]
     store.close()
+
+
+def test_poll_config_error_exits_2(tmp_path):
+    cfg = tmp_path / "poll.yaml"
+    cfg.write_text("ups:\n  - {ups: ups1, port: not-a-port}\n", encoding="utf-8")
+    r = CliRunner().invoke(build_app(), ["poll", "--config", str(cfg), "--once", "--db", str(tmp_path / "cw.db")])
+    assert r.exit_code == 2 and "poll.yaml: ups.0.port:" in r.stderr
+
+
+def test_poll_once_into_the_store(tmp_path):
+    from collector.store.sqlite import SqliteStore
+    from tests.integration.nut_server import free_port
+
+    cfg = tmp_path / "poll.yaml"
+    cfg.write_text(f"timeout_s: 1\nups:\n  - {{ups: ups1, port: {free_port()}}}\n", encoding="utf-8")
+    r = CliRunner().invoke(build_app(), ["poll", "--config", str(cfg), "--once", "--json",
+                                         "--db", str(tmp_path / "cw.db")])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)[0]["payload"]["error"] == "CONNECT-FAILED"
+    assert SqliteStore(tmp_path / "cw.db").observations(kind="ups.status")[0].subject_id == "ups1"

@@ -129,14 +129,36 @@ rooms:
 doors:
   - {id: mr-west, room: machine-room}
   - {id: cage, machine_room: true}
+  - {id: cage-2, zone: server-cage}
   - main-door
-zones: [{id: floor-1}]
+zones:
+  - {id: floor-1}
+  - {id: server-cage, kind: machine_room}
+doors2: ignored
 """)
     policy = load_site_policy(site, TZ)
-    assert policy.machine_room_doors == {"mr-east", "mr-west", "cage"}
+    assert policy.machine_room_doors == {"mr-east", "mr-west", "cage", "cage-2"}
     assert policy.door_rooms["mr-west"] == "machine-room" and str(policy.hours) == "08:00-20:00"
 
 
 def test_guess_machine_room_doors_without_site_file():
     assert guess_machine_room_doors({"machine-room-door", "机房门", "main-door", "Server Room B"}) == {
         "machine-room-door", "机房门", "Server Room B"}
+
+
+@pytest.mark.parametrize("text", ["", "\r\n\r\n", "\ufeff"])
+def test_empty_export_is_no_rows(tmp_path, text):
+    assert imp.read_approvals(write(tmp_path, "a.csv", text), TZ) == []
+
+
+def test_values_in_any_case(tmp_path):
+    text = ("time,door,badge,person,direction,result\n2026-11-03T09:00:00+08:00,d,b,p,IN,Granted\n"
+            "2026-11-03T09:01:00+08:00,d,b,p, Out ,ACCESS-DENIED\n2026-11-03T09:02:00+08:00,d,,,,Door Held Open\n")
+    got = [(e.direction, e.result) for e in imp.read_events(write(tmp_path, "e.csv", text), TZ)]
+    assert got == [("in", "granted"), ("out", "denied"), ("", "held_open")]
+
+
+@pytest.mark.parametrize("hours", ['"08:00-20:00"', "{start: '08:00', end: '20:00'}", "['08:00', '20:00']"])
+def test_site_hours_shapes(tmp_path, hours):
+    site = write(tmp_path, "site.yaml", f"working_hours: {hours}\n")
+    assert str(load_site_policy(site, TZ).hours) == "08:00-20:00"

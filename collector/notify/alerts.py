@@ -1,0 +1,84 @@
+"""Findings as alerts, and alert groups as Alertmanager webhook payloads."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+FACILITY_KINDS = frozenset({"ups", "sensor", "door", "camera", "zone"})
+ALERTING_STATUSES = frozenset({"fail", "unknown"})
+_ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's "not ended"
+
+
+@dataclass
+class Alert:
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        text = "\x00".join(f"{k}={v}" for k, v in sorted(self.labels.items()) if k != "status")
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def firing(self) -> bool:
+        return self.ends_at is None
+
+    def as_webhook(self, external_url: str) -> dict[str, Any]:
+        return {"status": "firing" if self.firing else "resolved", "labels": self.labels,
+                "annotations": self.annotations, "startsAt": self.starts_at.isoformat(),
+                "endsAt": self.ends_at.isoformat() if self.ends_at else _ZERO_TIME,
+                "generatorURL": f"{external_url}/controls/{self.labels.get('control', '')}",
+                "fingerprint": self.fingerprint}
+
+
+def finding_alert(finding: Any, runbooks_url: str = "docs/runbooks.md") -> Alert:
+    """The alert a failing or unknown finding raises (labels as the Prometheus rules use them)."""
+    team = "facility" if finding.subject_kind in FACILITY_KINDS else "security"
+    labels = {"alertname": finding.control, "control": finding.control, "subject_kind": finding.subject_kind,
+              "subject": finding.subject_id, "site": finding.site, "severity": finding.severity,
+              "status": finding.status, "team": team}
+    verb = ("不合规", "fails") if finding.status == "fail" else ("状态未知", "is unknown")
+    anchor = "controlfailing" if finding.status == "fail" else "controlevidencemissing"
+    annotations = {"summary": f"{finding.control} {verb[1]} on {finding.subject_kind} {finding.subject_id} / "
+                              f"{finding.subject_id} {verb[0]}",
+                   "description": f"{finding.reason_en} / {finding.reason_zh}",
+                   "runbook_url": f"{runbooks_url}#{anchor}"}
+    return Alert(labels, annotations, finding.since)
+
+
+@dataclass
+class Notification:
+    """One message to one receiver about one group."""
+
+    receiver: str
+    group_key: str
+    group_labels: dict[str, str]
+    alerts: list[Alert]
+    external_url: str = ""
+    attempt: int = 1
+    created: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return "firing" if any(a.firing for a in self.alerts) else "resolved"
+
+    def webhook_payload(self) -> dict[str, Any]:
+        """Alertmanager's webhook payload (version 4), so receivers work with either."""
+        labels = [a.labels for a in self.alerts]
+        annotations = [a.annotations for a in self.alerts]
+        return {"version": "4", "groupKey": self.group_key, "truncatedAlerts": 0, "status": self.status,
+                "receiver": self.receiver, "groupLabels": self.group_labels,
+                "commonLabels": _common(labels), "commonAnnotations": _common(annotations),
+                "externalURL": self.external_url, "alerts": [a.as_webhook(self.external_url) for a in self.alerts]}
+
+
+def _common(dicts: list[dict[str, str]]) -> dict[str, str]:
+    if not dicts:
+        return {}
+    first = dicts[0]
+    return {k: v for k, v in first.items() if all(d.get(k) == v for d in dicts[1:])}

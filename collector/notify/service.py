@@ -1,0 +1,42 @@
+"""Running the notifier inside the collector when CLAUSEWATCH_NOTIFY_CONFIG names a config file."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from collector.notify.config import load_notify_config
+from collector.notify.log import DeliveryLog
+from collector.notify.notifier import Notifier, NotifierThread
+from collector.notify.receivers import build_receiver
+
+
+class NotifierMetrics:
+    """Delivery attempts and what is pending, so failing receivers show in Prometheus too."""
+
+    def __init__(self, notifier: Notifier):
+        self.notifier = notifier
+
+    def collect(self) -> Iterator[Metric]:
+        n = self.notifier
+        attempts = CounterMetricFamily("clausewatch_notifications", "Notification delivery attempts",
+                                       labels=["receiver", "result"])
+        for (receiver, result), count in sorted(n.attempts.items()):
+            attempts.add_metric([receiver, result], count)
+        yield attempts
+        yield GaugeMetricFamily("clausewatch_notifier_alerts", "Alerts the built-in notifier holds",
+                                value=sum(len(g.alerts) for g in list(n.groups.values())))
+        yield GaugeMetricFamily("clausewatch_notifier_retries_pending", "Failed deliveries waiting to be retried",
+                                value=len(n.retries))
+
+
+def start_notifier(state: Any) -> NotifierThread:
+    config = load_notify_config(state.settings.notify_config)
+    notifier = Notifier(config, [build_receiver(r) for r in config.receivers], DeliveryLog(state.settings.db))
+    notifier.seed(state.engine.current())
+    state.metrics.registry.register(NotifierMetrics(notifier))
+    state.engine.listeners.append(notifier.on_changes)
+    thread = NotifierThread(notifier)
+    thread.start()
+    return thread

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import asyncio
+
+from collector.pollers.config import PollConfig
+from collector.pollers.run import PollLoop
+from tests.integration.nut_server import free_port
+
+
+class FlakySink:
+    def __init__(self, failures: int):
+        self.failures, self.delivered = failures, []
+
+    async def send(self, observations):
+        if self.failures:
+            self.failures -= 1
+            raise OSError("collector restarting")
+        self.delivered.append(list(observations))
+
+
+def test_failed_delivery_is_retried_with_the_next_cycle():
+    config = PollConfig.model_validate({"site": "pudong", "timeout_s": 1,
+                                        "ups": [{"ups": "ups1", "port": free_port(), "id": "ups-a"}]})
+    sink = FlakySink(failures=1)
+    loop = PollLoop(config, sink)
+    asyncio.run(loop.cycle())
+    assert sink.delivered == [] and len(loop.pending) == 1
+    asyncio.run(loop.cycle())
+    (batch,) = sink.delivered
+    assert [o.payload["error"] for o in batch] == ["CONNECT-FAILED", "CONNECT-FAILED"]
+    assert {o.site for o in batch} == {"pudong"} and not loop.pending
