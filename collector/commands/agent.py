@@ -45,9 +45,12 @@ def once(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 def run(config: Annotated[Path, typer.Option("--config", help="Agent configuration (TOML).")],
         iterations: Annotated[int | None, typer.Option(help="Stop after this many probe rounds.")] = None) -> None:
     """Run the agent: enforce USB policy, probe every interval, spool and ship to the collector."""
-    from agents.daemon import Agent
+    import os
+    import sys
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cfg = _config(config)
-    agent = Agent.create(cfg, config_path=config)
-    agent.run(iterations=iterations)
+    _config(config)  # a bad file fails here, with the file and key named
+    argv = [sys.executable, "-m", "agents", "run", "--config", str(config.resolve())]
+    if iterations is not None:
+        argv += ["--iterations", str(iterations)]
+    # become the lean agent process (same pid for systemd), leaving the CLI framework's memory behind
+    os.execv(sys.executable, argv)

@@ -92,3 +92,18 @@ def test_heartbeat_reports_tamper_after_config_change(collector, tmp_path: Path)
     beat = r.json()[0]["payload"]
     assert beat["tamper"] == ["config file changed since the last start"]
     assert datetime.fromisoformat(r.json()[0]["observed_at"]) <= datetime.now(UTC)
+
+
+def test_one_refused_observation_does_not_jam_the_spool(collector, tmp_path: Path) -> None:
+    agent = Agent.create(agent_config(tmp_path, collector))
+    produce(agent, 0, 3)
+    foreign = agent.env.observe("usb.block", {"n": 99})
+    foreign.subject_id = "someone-else"  # an agent may only write its own host
+    agent.submit([foreign])
+    produce(agent, 3, 2)
+    assert agent.shipper is not None
+    agent.shipper.flush()
+    assert agent.spool.stats().pending == 0 and agent.shipper.rejected_total == 1
+    assert stored(collector.db, "term-001")[0] == 5
+    assert agent.heartbeat().payload["rejected_total"] == 1
+    agent.stop()
