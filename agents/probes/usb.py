@@ -17,11 +17,18 @@ def block_observation(env: Env, block: Block) -> Observation:
     return env.observe("usb.block", block.as_payload(), key=f"{block.device.sys_name}@{block.at.isoformat()}")
 
 
-def _usbguard_state(env: Env) -> tuple[bool, str]:
+def _usbguard_state(env: Env, policy: UsbPolicy) -> tuple[bool, str]:
+    """Policy file in place (written when it differs) and the daemon answering."""
+    from agents.enforce.usbguard import ensure_policy
+
+    ok, what = ensure_policy(env.config.usb.usbguard_rules, policy, env.run)
+    if not ok:
+        return False, what
     res = env.run(["usbguard", "list-devices"], 5.0)
     if res.returncode == 0:
-        return True, "usbguard daemon answering"
-    return False, f"usbguard: {(res.stderr or res.stdout).strip()[:200] or 'exit ' + str(res.returncode)}"
+        return True, f"{what}; usbguard daemon answering"
+    err = (res.stderr or res.stdout).strip()[:200] or f"exit {res.returncode}"
+    return False, f"{what}; usbguard daemon not answering: {err}"
 
 
 def gather(env: Env) -> list[Observation]:
@@ -33,7 +40,7 @@ def gather(env: Env) -> list[Observation]:
         enforcement, policy_ok, reason = "none", False, "USB enforcement is switched off in the agent config"
         devices = read_devices(env.sysfs)
     elif cfg.mode == "usbguard":
-        policy_ok, reason = _usbguard_state(env)
+        policy_ok, reason = _usbguard_state(env, policy)
         enforcement = "usbguard"
         devices = read_devices(env.sysfs)
     else:

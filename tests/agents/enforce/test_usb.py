@@ -49,7 +49,7 @@ def umockdev(mode: str, *files: str, allow: tuple[str, ...] = (ALLOWED_STICK,), 
     return json.loads(r.stdout)
 
 
-ALL = ("logitech-keyboard.umockdev", "sandisk-cruzer.umockdev", "kingston-allowed.umockdev",
+ALL = ("root-hub.umockdev", "logitech-keyboard.umockdev", "sandisk-cruzer.umockdev", "kingston-allowed.umockdev",
        "android-phone-mtp.umockdev")
 EXPECTED_AUTHORIZED = {"1-1": True, "1-2": False, "1-3": True, "1-4": False}
 
@@ -96,3 +96,28 @@ def test_this_machines_real_devices_through_pyudev() -> None:
     assert [d.sys_name for d in via_udev] == [d.sys_name for d in read_devices(Path("/sys"))]
     for d in via_udev:
         assert len(d.vendor_id) == 4 and len(d.product_id) == 4
+
+
+def test_usbguard_rules_pass_usbguards_own_parser(tmp_path: Path) -> None:
+    from agents.enforce.usbguard import ensure_policy, policy_rules, validate
+    from agents.env import run_command
+
+    policy = UsbPolicy.build(["08", "06", "e0", "ff"], [ALLOWED_STICK, "046d:c52b:*", 'abcd:0001:we"ird'])
+    rules = policy_rules(policy)
+    assert validate(rules, run_command) == (True, "rules parsed by usbguard-rule-parser")
+    assert rules.splitlines()[1:] == [
+        'allow id 0951:1666 serial "e0d55ea573dcf450e97c0a8c"', "allow id 046d:c52b",
+        'allow id abcd:0001 serial "we\\"ird"', "block with-interface one-of { 06:*:* 08:*:* e0:*:* ff:*:* }", "allow"]
+    target = tmp_path / "rules.conf"
+    assert ensure_policy(target, policy, run_command)[0] and "rewritten" in ensure_policy(
+        tmp_path / "other.conf", policy, run_command)[1]
+    assert "holds the site policy" in ensure_policy(target, policy, run_command)[1]
+    assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_usbguard_parser_rejects_broken_rules() -> None:
+    from agents.enforce.usbguard import validate
+    from agents.env import run_command
+
+    ok, detail = validate('allow id 0951:1666 serial "unterminated\n', run_command)
+    assert not ok and "<rules>:1" in detail
