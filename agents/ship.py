@@ -67,6 +67,7 @@ class Shipper:
         if self.client is None:
             self.client = HttpClient(self.cfg.url or "", self.cfg.ca_file, self.cfg.timeout_s)
         self._token: str | None = None
+        self._lock = threading.Lock()
 
     # --- enrollment -------------------------------------------------------------------------
     def token(self) -> str:
@@ -112,7 +113,13 @@ class Shipper:
             raise ShipError(str(e)) from None
 
     def ship_batch(self) -> int:
-        """Send the oldest batch; returns how many left the spool (0: nothing pending)."""
+        """Send the oldest batch; returns how many left the spool (0: nothing pending).
+
+        One batch at a time: the connection is not shared between threads (ship loop, final flush)."""
+        with self._lock:
+            return self._ship_batch()
+
+    def _ship_batch(self) -> int:
         batch = self.spool.peek(self.cfg.batch_size)
         if not batch:
             return 0

@@ -162,6 +162,22 @@ def internet_blocked(inp: CheckInput) -> Verdict:
                   **value)
 
 
+@check("egress_canary_quiet", kinds=["canary.status"])
+def egress_canary_quiet(inp: CheckInput) -> Verdict:
+    """The canary outside the terminals' zone recorded no connection in its window (default one day)."""
+    p = inp.require("canary.status").payload
+    sources = list(p.get("sources", []))
+    value = {"hit_count": int(p.get("hit_count", 0)), "sources": sources[:20], "listening": p.get("listening", [])}
+    if value["hit_count"]:
+        who = ", ".join(sources[:5])
+        ports = ", ".join(sorted({str(h.get("port")) for h in p.get("hits", [])}))
+        hours = float(p.get("window_s", 86400)) / 3600
+        return failed(f"{hours:g} 小时内 {value['hit_count']} 次连接触达金丝雀（来源 {who}；端口 {ports}）",
+                      f"{value['hit_count']} connection(s) reached the canary in the last {hours:g} h "
+                      f"(from {who}; port {ports})", **value)
+    return passed("金丝雀未被触达", "no connection reached the canary", **value)
+
+
 @check("software_allowed", kinds=["software.inventory"])
 def software_allowed(inp: CheckInput) -> Verdict:
     """Only allow-listed software is installed."""

@@ -1,0 +1,48 @@
+"""Agent checks on the payloads the agent and the canary produce (pure: dicts in, verdicts out)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.rules.test_checks import NOW, obs, run
+
+SITE = ("site", "dmz-canary")
+
+
+@pytest.mark.parametrize("payload, status, reason", [
+    pytest.param({"listening": ["0.0.0.0:25"], "hit_count": 0, "sources": [], "hits": []}, "pass", "no connection",
+                 id="quiet"),
+    pytest.param({"listening": ["0.0.0.0:25"], "hit_count": 2, "sources": ["10.20.1.17"],
+                  "hits": [{"port": 25, "source_address": "10.20.1.17"}, {"port": 587,
+                                                                           "source_address": "10.20.1.17"}]},
+                 "fail", "from 10.20.1.17; port 25, 587", id="reached"),
+])
+def test_egress_canary_quiet(payload: dict, status: str, reason: str) -> None:
+    r = run("EGRESS-CANARY-QUIET", obs("canary.status", payload, subject=SITE), subject=SITE)
+    assert r.status == status and reason in r.reason_en
+
+
+def test_silent_canary_is_unknown() -> None:
+    r = run("EGRESS-CANARY-QUIET", obs("canary.status", {"hit_count": 0}, age=timedelta(minutes=30), subject=SITE),
+            subject=SITE)
+    assert r.status == "unknown" and "stale" in r.reason_en
+
+
+@pytest.mark.parametrize("payload, status, reason", [
+    pytest.param({"product": "Microsoft Defender Antivirus", "installed": True, "running": True,
+                  "signature_time": None, "signatures_up_to_date": True, "scheduled_scan": True,
+                  "last_scan": (NOW - timedelta(days=1)).isoformat()}, "pass", "Windows Security Center",
+                 id="windows current"),
+    pytest.param({"product": "Microsoft Defender Antivirus", "installed": True, "running": True,
+                  "signature_time": None, "signatures_up_to_date": False, "scheduled_scan": True},
+                 "fail", "out of date", id="windows out of date"),
+    pytest.param({"product": "ClamAV", "installed": True, "running": True, "signature_time": None,
+                  "databases": [], "scheduled_scan": True}, "fail", "no signature database", id="no database"),
+    pytest.param({"product": "ClamAV", "installed": True, "running": True,
+                  "signature_time": (NOW - timedelta(days=10)).isoformat(), "scheduled_scan": True},
+                 "fail", "10.0 days", id="stale"),
+])
+def test_antivirus_fresh(payload: dict, status: str, reason: str) -> None:
+    r = run("AV-FRESH", obs("antivirus.status", payload))
+    assert r.status == status and reason in r.reason_en
