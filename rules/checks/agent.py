@@ -192,16 +192,26 @@ def software_allowed(inp: CheckInput) -> Verdict:
     return passed("仅安装了白名单软件", "only allow-listed software installed", **value)
 
 
-@check("dedicated_terminal", kinds=["host.identity"], params={"max_users": 1})
+@check("dedicated_terminal", kinds=["host.identity"], related=["host.identity"],
+       params={"max_users": 1, "concurrent_window_s": 7200})
 def dedicated_terminal(inp: CheckInput) -> Verdict:
-    """One collector per terminal: no two people share one computer."""
+    """One collector per terminal: no two people share one computer, no account is on two terminals at once."""
     p = inp.require("host.identity").payload
     users = sorted(set(p.get("interactive_users", [])))
     limit = int(inp.params["max_users"])
-    value = {"interactive_users": users, "hostname": p.get("hostname")}
+    value: dict = {"interactive_users": users, "hostname": p.get("hostname")}
     if len(users) > limit:
         return failed(f"{len(users)} 个用户共用此终端：{', '.join(users)}",
                       f"{len(users)} people share this terminal: {', '.join(users)}", **value)
+    window = float(inp.params["concurrent_window_s"])
+    elsewhere = sorted(
+        (u, o.subject_id) for o in inp.others("host.identity")
+        if o.subject_id != inp.subject_id and abs((inp.now - o.observed_at).total_seconds()) <= window
+        for u in set(o.payload.get("interactive_users", [])) & set(users))
+    if elsewhere:
+        where = ", ".join(f"{u}@{h}" for u, h in elsewhere[:5])
+        return failed(f"同一账号同时登录多台终端：{where}", f"the same account is on other terminals at once: {where}",
+                      elsewhere=[f"{u}@{h}" for u, h in elsewhere], **value)
     return passed("终端专人专用", "terminal used by one person", **value)
 
 

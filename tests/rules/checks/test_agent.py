@@ -46,3 +46,24 @@ def test_silent_canary_is_unknown() -> None:
 def test_antivirus_fresh(payload: dict, status: str, reason: str) -> None:
     r = run("AV-FRESH", obs("antivirus.status", payload))
     assert r.status == status and reason in r.reason_en
+
+
+def identity(host: str, users: list[str], age: timedelta = timedelta(minutes=5)):
+    return obs("host.identity", {"hostname": host, "interactive_users": users}, age=age, subject=("host", host))
+
+
+@pytest.mark.parametrize("observations, status, reason", [
+    pytest.param([identity("T001", ["zhang"]), identity("T002", ["li"])], "pass", "one person", id="own terminals"),
+    pytest.param([identity("T001", ["zhang", "li"])], "fail", "2 people share", id="two people one terminal"),
+    pytest.param([identity("T001", ["zhang"]), identity("T002", ["zhang"])], "fail", "zhang@T002",
+                 id="one account two terminals"),
+    pytest.param([identity("T001", ["zhang"]), identity("T002", ["zhang"], age=timedelta(hours=5))], "pass",
+                 "one person", id="moved terminals hours ago"),
+])
+def test_dedicated_terminal(observations: list, status: str, reason: str) -> None:
+    from rules.catalog import default_catalog
+    from rules.evaluate import evaluate
+
+    control = next(c for c in default_catalog() if c.id == "DEDICATED-TERMINAL")
+    results = [r for r in evaluate([control], observations, NOW) if r.subject_id == "T001"]
+    assert results[0].status == status and reason in results[0].reason_en
