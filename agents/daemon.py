@@ -31,6 +31,8 @@ class Agent:
     wake: threading.Event = field(default_factory=threading.Event)
     tamper: list[str] = field(default_factory=list)
     started_s: float = 0.0
+    _alerts: list[tuple[float, str]] = field(default_factory=list)
+    _dropped_seen: int = 0
     _threads: list[threading.Thread] = field(default_factory=list)
 
     @classmethod
@@ -52,11 +54,19 @@ class Agent:
         return self.env.config.state_dir / "agent-state.json"
 
     def heartbeat(self) -> Observation:
+        """Version, spool state and what looks like tampering or loss, each held for `tamper_hold_s`."""
         stats = self.spool.stats()
-        hold = time.monotonic() - self.started_s < self.env.config.tamper_hold_s
+        now = time.monotonic()
+        if stats.dropped_total > self._dropped_seen:
+            self._alerts.append((now, f"spool full: {stats.dropped_total - self._dropped_seen} oldest "
+                                      "observation(s) dropped before shipping"))
+            self._dropped_seen = stats.dropped_total
+        hold = self.env.config.tamper_hold_s
+        current = [text for t, text in self._alerts if now - t < hold]
+        current += list(self.tamper) if now - self.started_s < hold else []
         return self.env.observe("agent.heartbeat", {
             "version": AGENT_VERSION, "interval_s": self.env.config.interval_s,
-            "tamper": list(self.tamper) if hold else [],
+            "tamper": current,
             "spool": {"pending": stats.pending, "pending_bytes": stats.pending_bytes,
                       "dropped_total": stats.dropped_total},
             "rejected_total": self.shipper.rejected_total if self.shipper else 0})
@@ -66,6 +76,7 @@ class Agent:
         self.tamper = tamper.check_start(self.state_file, fp, time.time(), 3 * self.env.config.interval_s,
                                          tamper.boot_time(self.env.proc))
         self.started_s = time.monotonic()
+        self._dropped_seen = self.spool.stats().dropped_total
         for t in self.tamper:
             log.warning("tamper: %s", t)
         if self.shipper is not None:
