@@ -77,6 +77,19 @@ def cmd_inventory(tb, root: Path, files: list[Path]) -> dict:
     return {"udev": as_dict(udev_devices(pyudev.Context())), "sysfs": as_dict(read_devices(root))}
 
 
+def cmd_probe(tb, root: Path, files: list[Path], allow: list[str]) -> dict:
+    """The USB probe as on a real host: sysfs root "/sys", which the umockdev preload redirects."""
+    from agents.config import AgentConfig
+    from agents.env import Env
+    from agents.probes import usb
+
+    for f in files:
+        tb.add_from_file(str(f))
+    env = Env(config=AgentConfig.model_validate({"usb": {"allow": allow}}), host_id="term-001")
+    obs = usb.gather(env)
+    return {"observations": [o.model_dump(mode="json") for o in obs], "after": state(root)}
+
+
 def cmd_hotplug(tb, root: Path, enforcer: SysfsEnforcer, files: list[Path]) -> dict:
     stop, _ = start_watch(enforcer)
     for f in files:
@@ -116,7 +129,7 @@ done_at: list[float] = []
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["sweep", "hotplug", "bench", "inventory"])
+    ap.add_argument("mode", choices=["sweep", "hotplug", "bench", "inventory", "probe"])
     ap.add_argument("files", nargs="+", type=Path)
     ap.add_argument("--allow", action="append", default=[])
     ap.add_argument("--events", type=int, default=1000)
@@ -127,6 +140,8 @@ def main() -> None:
                              on_block=lambda b: done_at.append(time.perf_counter()))
     if args.mode == "sweep":
         out = cmd_sweep(tb, root, enforcer, args.files)
+    elif args.mode == "probe":
+        out = cmd_probe(tb, root, args.files, args.allow)
     elif args.mode == "inventory":
         out = cmd_inventory(tb, root, args.files)
     elif args.mode == "hotplug":

@@ -121,3 +121,15 @@ def test_usbguard_parser_rejects_broken_rules() -> None:
 
     ok, detail = validate('allow id 0951:1666 serial "unterminated\n', run_command)
     assert not ok and "<rules>:1" in detail
+
+
+@pytest.mark.integration
+def test_probe_on_sys_lists_through_pyudev_and_writes_through_sys() -> None:
+    """The probe as on a real host (sysfs "/sys"), with umockdev's preload standing in for the kernel."""
+    out = umockdev("probe", *ALL)
+    inventory = out["observations"][0]["payload"]
+    assert inventory["policy_ok"] is True and inventory["reason"] == "4 device(s) checked, 2 blocked now"
+    assert {d["port"]: (d["authorized"], d["allowed"]) for d in inventory["devices"]} == {
+        "1-1": (True, False), "1-2": (False, False), "1-3": (True, True), "1-4": (False, False)}
+    assert [o["kind"] for o in out["observations"][1:]] == ["usb.block", "usb.block"]
+    assert {k: v["authorized"] for k, v in out["after"].items()} == EXPECTED_AUTHORIZED
