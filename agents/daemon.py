@@ -37,7 +37,8 @@ class Agent:
 
     @classmethod
     def create(cls, cfg: AgentConfig, config_path: Path | None = None, **world: Any) -> Agent:
-        env = Env(config=cfg, sysfs=cfg.paths.sysfs, proc=cfg.paths.proc, root=cfg.paths.root, **world)
+        env = Env(config=cfg, sysfs=cfg.paths.sysfs, proc=cfg.paths.proc, root=cfg.paths.root,
+                  state_dir=cfg.state_dir, **world)
         spool = Spool(cfg.state_dir / "spool.db", cfg.spool_max_bytes)
         shipper = None
         if cfg.collector.url:
