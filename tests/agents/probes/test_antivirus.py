@@ -124,3 +124,12 @@ def test_clamd_configured_but_down_is_not_running(make_env, eicar_cud: Path, tmp
     obs = antivirus.gather(env)
     assert obs[0].payload["running"] is False
     assert findings(obs)["AV-RUNNING"]["status"] == "fail"
+
+
+def test_clamscan_proof_is_not_repeated_every_round(make_env, eicar_cud: Path, tmp_path: Path) -> None:
+    env = make_env(config([eicar_cud.parent]), which=REAL, state_dir=tmp_path / "state")
+    env.run = run_command
+    first = antivirus.gather(env)[0].payload["eicar"]
+    env.run = lambda argv, timeout_s: pytest.fail(f"{argv[0]} ran again")  # type: ignore[assignment]
+    again = antivirus.gather(env)[0].payload["eicar"]
+    assert first["detected"] is True and again == first and again["at"] == NOW.isoformat()
