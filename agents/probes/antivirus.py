@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from agents import clamav
@@ -72,6 +72,20 @@ def last_scan(log_file: Path | None, tz: object) -> str | None:
     return datetime.strptime(found[-1], "%Y:%m:%d %H:%M:%S").astimezone().isoformat()
 
 
+def timer_last_run(env: Env, schedule: list[str]) -> str | None:
+    """When the newest scan timer last fired (`systemctl show --timestamp=unix`, systemd >= 251)."""
+    times = []
+    for unit in schedule:
+        if not unit.endswith(".service"):
+            continue
+        timer = Path(unit).with_suffix(".timer").name
+        res = env.run(["systemctl", "show", "--timestamp=unix", "--property=LastTriggerUSec", timer], 5.0)
+        m = re.search(r"LastTriggerUSec=@(\d+)", res.stdout) if res.returncode == 0 else None
+        if m and int(m.group(1)) > 0:
+            times.append(int(m.group(1)))
+    return datetime.fromtimestamp(max(times), UTC).isoformat() if times else None
+
+
 def gather(env: Env) -> list[Observation]:
     cfg = env.config.antivirus
     installed = any(env.which(p) for p in ("clamscan", "clamd", "clamdscan"))
@@ -91,7 +105,7 @@ def gather(env: Env) -> list[Observation]:
                        "signatures": h.signatures} for h in headers],
         "database_problems": problems, "update_service": update_service(env, processes),
         "scheduled_scan": bool(scheduled := scheduled_scans(env)), "scan_schedule": scheduled,
-        "last_scan": last_scan(cfg.scan_log, None),
+        "last_scan": last_scan(cfg.scan_log, None) or timer_last_run(env, scheduled),
     }
     if not headers:
         payload["reason"] = "no signature database found in " + ", ".join(str(d) for d in cfg.database_dirs)

@@ -10,7 +10,7 @@ import pytest
 
 from agents.clamav import HeaderError, parse_header
 from agents.config import AgentConfig
-from agents.env import run_command
+from agents.env import CommandResult, run_command
 from agents.once import judge
 from agents.probes import antivirus
 from tests.agents.clamav_fixtures import build_cud, restamp, start_clamd
@@ -91,8 +91,14 @@ def test_fresh_signatures_and_scheduled_scan_pass(make_env, eicar_cud: Path, tmp
     systemd.mkdir(parents=True)
     (systemd / "clamscan-daily.service").write_text("[Service]\nExecStart=/usr/bin/clamdscan --fdpass /home\n")
     (systemd / "clamscan-daily.timer").write_text("[Timer]\nOnCalendar=daily\n")
-    p = antivirus.gather(make_env(config([fresh.parent], eicar_test=False), which=REAL))[0].payload
+    systemctl = CommandResult(0, f"LastTriggerUSec=@{int((NOW - timedelta(days=9)).timestamp())}\n")
+    p = antivirus.gather(make_env(config([fresh.parent], eicar_test=False), which=REAL,
+                                  answers={"systemctl": systemctl}))[0].payload
     assert p["scheduled_scan"] is True and p["scan_schedule"][0].endswith("clamscan-daily.service")
+    assert p["last_scan"] == (NOW - timedelta(days=9)).isoformat()  # the timer fired, but long ago
+    stale_scan = findings(antivirus.gather(make_env(config([fresh.parent], eicar_test=False), which=REAL,
+                                                    answers={"systemctl": systemctl})))["AV-FRESH"]
+    assert stale_scan["status"] == "fail" and "last scan 9.0 days ago" in stale_scan["reason"]["en"]
     assert findings(antivirus.gather(make_env(config([fresh.parent], eicar_test=False), which=REAL)))[
         "AV-FRESH"]["status"] == "pass"
 
