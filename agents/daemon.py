@@ -31,6 +31,7 @@ class Agent:
     wake: threading.Event = field(default_factory=threading.Event)
     tamper: list[str] = field(default_factory=list)
     started_s: float = 0.0
+    usb_watch: str = "off"  # udev, polling or off: how new USB devices are caught between rounds
     _alerts: list[tuple[float, str]] = field(default_factory=list)
     _dropped_seen: int = 0
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -70,7 +71,7 @@ class Agent:
             "tamper": current,
             "spool": {"pending": stats.pending, "pending_bytes": stats.pending_bytes,
                       "dropped_total": stats.dropped_total},
-            "rejected_total": self.shipper.rejected_total if self.shipper else 0})
+            "rejected_total": self.shipper.rejected_total if self.shipper else 0, "usb_watch": self.usb_watch})
 
     def start(self) -> None:
         fp = tamper.fingerprint(self.config_path)
@@ -102,14 +103,24 @@ class Agent:
         return usb.enforce and usb.mode == "sysfs" and (self.env.sysfs / "bus" / "usb").is_dir()
 
     def _usb_watch(self) -> None:
-        import pyudev
-
+        """React to udev events; without a udev monitor (no netlink access), sweep every 2 s instead."""
         from agents.enforce.usb import SysfsEnforcer, watch_udev
-        from agents.probes.usb import block_observation, policy_of
+        from agents.probes.usb import block_observation, policy_of, udev_lister
 
         enforcer = SysfsEnforcer(self.env.sysfs, policy_of(self.env), self.env.clock,
-                                 on_block=lambda b: self.submit([block_observation(self.env, b)]))
-        watch_udev(enforcer, pyudev.Context(), self.stop_event.is_set)
+                                 on_block=lambda b: self.submit([block_observation(self.env, b)]),
+                                 lister=udev_lister(self.env))
+        try:
+            import pyudev
+
+            self.usb_watch = "udev"
+            watch_udev(enforcer, pyudev.Context(), self.stop_event.is_set)
+            return
+        except Exception:  # no libudev or no netlink socket: polling still blocks, only slower
+            log.exception("udev monitor unavailable; polling sysfs every 2 s")
+        self.usb_watch = "polling"
+        while not self.stop_event.wait(2.0):
+            enforcer.sweep()
 
     def submit(self, observations: list[Observation]) -> None:
         self.spool.put(observations)

@@ -133,3 +133,12 @@ def test_probe_on_sys_lists_through_pyudev_and_writes_through_sys() -> None:
         "1-1": (True, False), "1-2": (False, False), "1-3": (True, True), "1-4": (False, False)}
     assert [o["kind"] for o in out["observations"][1:]] == ["usb.block", "usb.block"]
     assert {k: v["authorized"] for k, v in out["after"].items()} == EXPECTED_AUTHORIZED
+
+
+@pytest.mark.integration
+def test_running_agent_blocks_hotplugged_devices_and_spools_the_blocks() -> None:
+    out = umockdev("agent", *ALL)
+    assert out["usb_watch"] == "udev"
+    assert {k: v["authorized"] for k, v in out["after"].items()} == EXPECTED_AUTHORIZED
+    assert sorted(b["port"] for b in out["blocks"]) == ["1-2", "1-4"]
+    assert all(b["latency_ms"] is not None for b in out["blocks"])
