@@ -11,6 +11,7 @@ import pytest
 
 from agents.config import AgentConfig
 from agents.daemon import Agent
+from collector.seqgaps import sequence_report
 
 pytestmark = pytest.mark.integration
 
@@ -59,6 +60,9 @@ def test_ten_thousand_observations_survive_collector_outage_and_agent_restart(co
     wait_empty(agent)
     agent.stop()
     assert stored(collector.db, "term-001") == (10_000, 10_000, 0, 9_999)
+    with sqlite3.connect(collector.db) as conn:
+        [report] = sequence_report(conn, "term-001")
+    assert report.missing == 0 and not report.restarted
 
 
 def test_resent_batch_is_stored_once(collector, tmp_path: Path) -> None:
