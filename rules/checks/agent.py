@@ -12,6 +12,23 @@ def _ts(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def canary_hits(inp: CheckInput, mail: bool) -> list[str]:
+    """Canary hits from this host's addresses (mail ports, or every other port), as 'addr->port at time'.
+
+    A hit is evidence of its own: it counts even when the host's agent has gone quiet, so the
+    host's identity is read without making its age part of this verdict."""
+    ident = inp.latest.get(("host.identity", ""))
+    addresses = set(ident.payload.get("addresses", [])) if ident else set()
+    found = []
+    for status in inp.others("canary.status"):
+        hits = [h for h in status.payload.get("hits", []) if h.get("source_address") in addresses
+                and (int(h.get("port", 0)) in MAIL_PORTS) == mail]
+        if hits:
+            inp.used.append(status)
+            found += [f"{h['source_address']}->{status.subject_id}:{h.get('port')} at {h.get('at')}" for h in hits]
+    return found
+
+
 @check("agent_reporting", kinds=["agent.heartbeat"], params={"max_silence_intervals": 3})
 def agent_reporting(inp: CheckInput) -> Verdict:
     """The endpoint agent (desktop management software) is installed and reporting."""
@@ -112,9 +129,14 @@ def antivirus_fresh(inp: CheckInput) -> Verdict:
     return passed(f"{age_zh}，已配置定期扫描", f"{age_en}, scan scheduled", **value)
 
 
-@check("mail_egress_blocked", kinds=["mail.egress"], params={"allow_local_mta": False})
+@check("mail_egress_blocked", kinds=["mail.egress"], related=["canary.status"], params={"allow_local_mta": False})
 def mail_egress_blocked(inp: CheckInput) -> Verdict:
     """No outbound mail: the SMTP canary is unreachable, no mail connections, no mail client."""
+    recorded = canary_hits(inp, mail=True)
+    if recorded:
+        return failed("金丝雀记录到本机的邮件连接：" + "; ".join(recorded[:3]),
+                      "the canary recorded mail connections from this host: " + "; ".join(recorded[:3]),
+                      canary_hits=recorded[:20])
     p = inp.require("mail.egress").payload
     reached = [a for a in p.get("attempts", []) if a.get("result") == "connected"]
     conns = [c for c in p.get("connections", []) if int(c.get("remote_port", 0)) in MAIL_PORTS]
@@ -143,9 +165,15 @@ def mail_egress_blocked(inp: CheckInput) -> Verdict:
     return passed("外发邮件不可达", "outbound mail blocked", **value)
 
 
-@check("internet_blocked", kinds=["internet.egress"], params={"fail_on_default_route": False})
+@check("internet_blocked", kinds=["internet.egress"], related=["canary.status"],
+       params={"fail_on_default_route": False})
 def internet_blocked(inp: CheckInput) -> Verdict:
     """The terminal cannot reach the internet: the egress canary outside its zone is unreachable."""
+    recorded = canary_hits(inp, mail=False)
+    if recorded:
+        return failed("金丝雀记录到本机的外网连接：" + "; ".join(recorded[:3]),
+                      "the canary recorded connections from this host: " + "; ".join(recorded[:3]),
+                      canary_hits=recorded[:20])
     p = inp.require("internet.egress").payload
     canary = p.get("canary") or {}
     value = {"canary": f"{canary.get('target')}:{canary.get('port')}", "canary_result": canary.get("result"),

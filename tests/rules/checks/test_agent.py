@@ -67,3 +67,42 @@ def test_dedicated_terminal(observations: list, status: str, reason: str) -> Non
     control = next(c for c in default_catalog() if c.id == "DEDICATED-TERMINAL")
     results = [r for r in evaluate([control], observations, NOW) if r.subject_id == "T001"]
     assert results[0].status == status and reason in results[0].reason_en
+
+
+def canary_status(hits: list[dict]) -> object:
+    return obs("canary.status", {"hit_count": len(hits), "sources": [h["source_address"] for h in hits],
+                                 "hits": hits}, subject=SITE)
+
+
+HIT_25 = {"source_address": "10.20.1.17", "port": 25, "at": "2026-11-29T09:30:00+00:00"}
+HIT_443 = {"source_address": "10.20.1.17", "port": 443, "at": "2026-11-29T09:31:00+00:00"}
+
+
+@pytest.mark.parametrize("control, hits, agent_age, status, reason", [
+    pytest.param("MAIL-EGRESS-BLOCKED", [HIT_25], timedelta(minutes=5), "fail", "10.20.1.17->dmz-canary:25",
+                 id="mail hit from this host"),
+    pytest.param("MAIL-EGRESS-BLOCKED", [HIT_25], timedelta(days=2), "fail", "recorded mail connections",
+                 id="mail hit while the agent is silent"),
+    pytest.param("MAIL-EGRESS-BLOCKED", [HIT_443], timedelta(minutes=5), "pass", "blocked",
+                 id="web hit is not mail"),
+    pytest.param("INTERNET-BLOCKED", [HIT_443], timedelta(days=2), "fail", "10.20.1.17->dmz-canary:443",
+                 id="web hit while the agent is silent"),
+    pytest.param("INTERNET-BLOCKED", [{**HIT_443, "source_address": "10.20.1.99"}], timedelta(minutes=5), "pass",
+                 "unreachable", id="hit from another host"),
+    pytest.param("INTERNET-BLOCKED", [], timedelta(days=2), "unknown", "stale", id="silent agent, no hit"),
+])
+def test_canary_hits_fail_the_host_they_came_from(control, hits, agent_age, status, reason) -> None:
+    from rules.catalog import default_catalog
+    from rules.evaluate import evaluate
+
+    host = ("host", "T017")
+    observations = [
+        obs("host.identity", {"addresses": ["10.20.1.17"], "interactive_users": []}, age=agent_age, subject=host),
+        obs("mail.egress", {"attempts": [{"target": "10.20.9.25", "port": 25, "result": "timeout"}]},
+            age=agent_age, subject=host),
+        obs("internet.egress", {"canary": {"target": "10.20.9.25", "port": 443, "result": "timeout"}},
+            age=agent_age, subject=host),
+        canary_status(hits)]
+    c = next(c for c in default_catalog() if c.id == control)
+    [result] = [r for r in evaluate([c], observations, NOW) if r.subject_id == "T017"]
+    assert result.status == status and reason in result.reason_en
