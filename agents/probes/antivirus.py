@@ -59,7 +59,7 @@ def update_service(env: Env, processes: set[str]) -> str | None:
     return f"freshclam in {cron[0]}" if cron else None
 
 
-def last_scan(log_file: Path | None, tz: object) -> str | None:
+def last_scan(log_file: Path | None) -> str | None:
     """The end of the last run recorded in a `clamscan --log` file (local time of the host)."""
     if log_file is None:
         return None
@@ -105,7 +105,7 @@ def gather(env: Env) -> list[Observation]:
                        "signatures": h.signatures} for h in headers],
         "database_problems": problems, "update_service": update_service(env, processes),
         "scheduled_scan": bool(scheduled := scheduled_scans(env)), "scan_schedule": scheduled,
-        "last_scan": last_scan(cfg.scan_log, None) or timer_last_run(env, scheduled),
+        "last_scan": last_scan(cfg.scan_log) or timer_last_run(env, scheduled),
     }
     if not headers:
         payload["reason"] = "no signature database found in " + ", ".join(str(d) for d in cfg.database_dirs)

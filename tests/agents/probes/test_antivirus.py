@@ -139,3 +139,13 @@ def test_clamscan_proof_is_not_repeated_every_round(make_env, eicar_cud: Path, t
     env.run = lambda argv, timeout_s: pytest.fail(f"{argv[0]} ran again")  # type: ignore[assignment]
     again = antivirus.gather(env)[0].payload["eicar"]
     assert first["detected"] is True and again == first and again["at"] == NOW.isoformat()
+
+
+def test_last_scan_from_a_clamscan_log(tmp_path: Path) -> None:
+    log = tmp_path / "scan.log"
+    log.write_text("----------- SCAN SUMMARY -----------\nScanned files: 10\nStart Date: 2026:11:27 02:00:00\n"
+                   "End Date:   2026:11:27 02:03:10\n\n----------- SCAN SUMMARY -----------\n"
+                   "Start Date: 2026:11:28 02:00:00\nEnd Date:   2026:11:28 02:04:01\n")
+    found = antivirus.last_scan(log)
+    assert found is not None and found.startswith("2026-11-28T02:04:01")
+    assert antivirus.last_scan(tmp_path / "missing.log") is None
