@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from rules.model import Observation
@@ -34,6 +34,28 @@ class Hit:
         return Observation(source=f"canary:{canary}", site=site, subject_kind="site", subject_id=canary,
                            kind="canary.hit", key=f"{self.source_address}->{self.port}", observed_at=self.at,
                            payload=self.as_dict())
+
+
+@dataclass
+class Tally:
+    """Hits of the last `window_s`: every status repeats them, so one hit fails the control for a whole
+    window instead of one interval, and the status is sent even when there were none."""
+
+    window_s: float = 86400.0
+    hits: list[Hit] = field(default_factory=list)
+
+    def add(self, hit: Hit) -> None:
+        self.hits.append(hit)
+
+    def status(self, canary: str, listening: list[str], interval_s: float, now: datetime,
+               site: str = "default") -> Observation:
+        self.hits = [h for h in self.hits if (now - h.at).total_seconds() <= self.window_s]
+        hits = self.hits
+        return Observation(source=f"canary:{canary}", site=site, subject_kind="site", subject_id=canary,
+                           kind="canary.status", observed_at=now, payload={
+                               "listening": listening, "interval_s": interval_s, "window_s": self.window_s,
+                               "hit_count": len(hits), "sources": sorted({h.source_address for h in hits}),
+                               "hits": [h.as_dict() for h in hits[-100:]]})
 
 
 def parse_listen(text: str) -> tuple[str, int]:

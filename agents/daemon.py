@@ -31,11 +31,15 @@ class Agent:
     wake: threading.Event = field(default_factory=threading.Event)
     tamper: list[str] = field(default_factory=list)
     started_s: float = 0.0
+    usb_watch: str = "off"  # udev, polling or off: how new USB devices are caught between rounds
+    _alerts: list[tuple[float, str]] = field(default_factory=list)
+    _dropped_seen: int = 0
     _threads: list[threading.Thread] = field(default_factory=list)
 
     @classmethod
     def create(cls, cfg: AgentConfig, config_path: Path | None = None, **world: Any) -> Agent:
-        env = Env(config=cfg, sysfs=cfg.paths.sysfs, proc=cfg.paths.proc, root=cfg.paths.root, **world)
+        env = Env(config=cfg, sysfs=cfg.paths.sysfs, proc=cfg.paths.proc, root=cfg.paths.root,
+                  state_dir=cfg.state_dir, **world)
         spool = Spool(cfg.state_dir / "spool.db", cfg.spool_max_bytes)
         shipper = None
         if cfg.collector.url:
@@ -52,20 +56,29 @@ class Agent:
         return self.env.config.state_dir / "agent-state.json"
 
     def heartbeat(self) -> Observation:
+        """Version, spool state and what looks like tampering or loss, each held for `tamper_hold_s`."""
         stats = self.spool.stats()
-        hold = time.monotonic() - self.started_s < self.env.config.tamper_hold_s
+        now = time.monotonic()
+        if stats.dropped_total > self._dropped_seen:
+            self._alerts.append((now, f"spool full: {stats.dropped_total - self._dropped_seen} oldest "
+                                      "observation(s) dropped before shipping"))
+            self._dropped_seen = stats.dropped_total
+        hold = self.env.config.tamper_hold_s
+        current = [text for t, text in self._alerts if now - t < hold]
+        current += list(self.tamper) if now - self.started_s < hold else []
         return self.env.observe("agent.heartbeat", {
             "version": AGENT_VERSION, "interval_s": self.env.config.interval_s,
-            "tamper": list(self.tamper) if hold else [],
+            "tamper": current,
             "spool": {"pending": stats.pending, "pending_bytes": stats.pending_bytes,
                       "dropped_total": stats.dropped_total},
-            "rejected_total": self.shipper.rejected_total if self.shipper else 0})
+            "rejected_total": self.shipper.rejected_total if self.shipper else 0, "usb_watch": self.usb_watch})
 
     def start(self) -> None:
         fp = tamper.fingerprint(self.config_path)
         self.tamper = tamper.check_start(self.state_file, fp, time.time(), 3 * self.env.config.interval_s,
                                          tamper.boot_time(self.env.proc))
         self.started_s = time.monotonic()
+        self._dropped_seen = self.spool.stats().dropped_total
         for t in self.tamper:
             log.warning("tamper: %s", t)
         if self.shipper is not None:
@@ -90,14 +103,24 @@ class Agent:
         return usb.enforce and usb.mode == "sysfs" and (self.env.sysfs / "bus" / "usb").is_dir()
 
     def _usb_watch(self) -> None:
-        import pyudev
-
+        """React to udev events; without a udev monitor (no netlink access), sweep every 2 s instead."""
         from agents.enforce.usb import SysfsEnforcer, watch_udev
-        from agents.probes.usb import block_observation, policy_of
+        from agents.probes.usb import block_observation, policy_of, udev_lister
 
         enforcer = SysfsEnforcer(self.env.sysfs, policy_of(self.env), self.env.clock,
-                                 on_block=lambda b: self.submit([block_observation(self.env, b)]))
-        watch_udev(enforcer, pyudev.Context(), self.stop_event.is_set)
+                                 on_block=lambda b: self.submit([block_observation(self.env, b)]),
+                                 lister=udev_lister(self.env))
+        try:
+            import pyudev
+
+            self.usb_watch = "udev"
+            watch_udev(enforcer, pyudev.Context(), self.stop_event.is_set)
+            return
+        except Exception:  # no libudev or no netlink socket: polling still blocks, only slower
+            log.exception("udev monitor unavailable; polling sysfs every 2 s")
+        self.usb_watch = "polling"
+        while not self.stop_event.wait(2.0):
+            enforcer.sweep()
 
     def submit(self, observations: list[Observation]) -> None:
         self.spool.put(observations)

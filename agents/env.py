@@ -65,6 +65,7 @@ class Env:
     clock: Callable[[], datetime] = utc_now
     which: Callable[[str], str | None] = shutil.which
     platform: str = sys.platform  # linux, win32, darwin: which probes apply
+    state_dir: Path | None = None  # where probes keep what they saw last; None: no memory (`agent once`)
 
     def __post_init__(self) -> None:
         if not self.host_id:

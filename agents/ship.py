@@ -13,9 +13,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import httpx
-
 from agents.config import CollectorConfig
+from agents.http import HttpClient, HttpError, Response
 from agents.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -43,10 +42,6 @@ class Backoff:
         self.failures = 0
 
 
-def _verify(cfg: CollectorConfig) -> bool | str:
-    return str(cfg.ca_file) if cfg.ca_file else True
-
-
 def read_secret(cfg: CollectorConfig) -> str | None:
     if cfg.enroll_secret:
         return cfg.enroll_secret
@@ -61,7 +56,7 @@ class Shipper:
     cfg: CollectorConfig
     host_id: str
     hostname: str = ""
-    client: httpx.Client | None = None
+    client: HttpClient | None = None
     backoff: Backoff = field(default_factory=Backoff)
     sleep: Callable[[float], bool] = field(default=lambda s: threading.Event().wait(s))
     rejected_total: int = 0
@@ -70,9 +65,9 @@ class Shipper:
         self.token_file = self.cfg.token_file
         self.backoff = Backoff(self.cfg.backoff_initial_s, self.cfg.backoff_max_s)
         if self.client is None:
-            self.client = httpx.Client(base_url=self.cfg.url or "", verify=_verify(self.cfg),
-                                       timeout=self.cfg.timeout_s)
+            self.client = HttpClient(self.cfg.url or "", self.cfg.ca_file, self.cfg.timeout_s)
         self._token: str | None = None
+        self._lock = threading.Lock()
 
     # --- enrollment -------------------------------------------------------------------------
     def token(self) -> str:
@@ -93,9 +88,9 @@ class Shipper:
             raise ShipError("not enrolled and no enroll secret configured ([collector] enroll_secret_file)")
         assert self.client is not None
         try:
-            r = self.client.post("/api/v1/enroll", json={"secret": secret, "host_id": self.host_id,
-                                                         "hostname": self.hostname or None})
-        except httpx.HTTPError as e:
+            r = self.client.post("/api/v1/enroll", json_body={"secret": secret, "host_id": self.host_id,
+                                                              "hostname": self.hostname or None})
+        except HttpError as e:
             raise ShipError(f"enroll: {e}") from None
         if r.status_code != 200:
             raise ShipError(f"enroll refused: HTTP {r.status_code}")
@@ -108,17 +103,23 @@ class Shipper:
         return token
 
     # --- shipping ---------------------------------------------------------------------------
-    def _post(self, bodies: list[bytes]) -> httpx.Response:
+    def _post(self, bodies: list[bytes]) -> Response:
         assert self.client is not None
         payload = b'{"observations":[' + b",".join(bodies) + b"]}"
         try:
-            return self.client.post("/api/v1/observations", content=payload, headers={
-                "Authorization": f"Bearer {self.token()}", "Content-Type": "application/json"})
-        except httpx.HTTPError as e:
-            raise ShipError(f"{type(e).__name__}: {e}") from None
+            return self.client.post("/api/v1/observations", content=payload,
+                                    headers={"Authorization": f"Bearer {self.token()}"})
+        except HttpError as e:
+            raise ShipError(str(e)) from None
 
     def ship_batch(self) -> int:
-        """Send the oldest batch; returns how many left the spool (0: nothing pending)."""
+        """Send the oldest batch; returns how many left the spool (0: nothing pending).
+
+        One batch at a time: the connection is not shared between threads (ship loop, final flush)."""
+        with self._lock:
+            return self._ship_batch()
+
+    def _ship_batch(self) -> int:
         batch = self.spool.peek(self.cfg.batch_size)
         if not batch:
             return 0
@@ -127,7 +128,7 @@ class Shipper:
             self._token = None
             self.token_file.unlink(missing_ok=True)
             raise ShipError("token refused (401): enrolling again")
-        if r.status_code == 422 and len(batch) > 1:
+        if r.status_code in (403, 422) and len(batch) > 1:
             return self._ship_one_by_one(batch)
         if r.status_code in (403, 422):
             # the collector will never take these: drop them, counted, so the spool does not jam

@@ -37,6 +37,7 @@ class Spool:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA cache_size=-512")  # KiB: the spool is written and read in order, a small cache does
         self._db.executescript(_SCHEMA)
 
     def _meta(self, key: str) -> int:

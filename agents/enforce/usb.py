@@ -66,6 +66,8 @@ class SysfsEnforcer:
     clock: Callable[[], datetime]
     on_block: Callable[[Block], None] = lambda b: None
     blocks: list[Block] = field(default_factory=list)
+    # the inventory to sweep; default: read sysfs directly (the agent passes pyudev's view on a real /sys)
+    lister: Callable[[], list[UsbDevice]] | None = None
 
     def deauthorize(self, dev: UsbDevice, started: float | None = None) -> Block:
         target = devices_dir(self.sysfs) / dev.sys_name / "authorized"
@@ -85,7 +87,7 @@ class SysfsEnforcer:
 
     def sweep(self) -> tuple[list[UsbDevice], list[Block]]:
         """Start-up sweep: every present device checked, the forbidden ones deauthorised."""
-        devices = read_devices(self.sysfs)
+        devices = self.lister() if self.lister is not None else read_devices(self.sysfs)
         done = [self.deauthorize(d) for d in devices if d.authorized and self.policy.must_block(d)]
         return devices, done
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 import time
 from collections.abc import Callable
 from importlib.metadata import entry_points
@@ -35,19 +36,22 @@ def load_probes() -> dict[str, Probe]:
     """The built-in probes and any registered through the `clausewatch.probes` entry-point group."""
     probes: dict[str, Probe] = {}
     for name in BUILTIN_PROBES:
-        module = importlib.import_module(f"agents.probes.{name}")
-        probes[name] = module.gather
-        module.gather.platforms = getattr(module, "PLATFORMS", LINUX)  # type: ignore[attr-defined]
+        probes[name] = importlib.import_module(f"agents.probes.{name}").gather
     for ep in entry_points(group="clausewatch.probes"):
         probes[ep.name] = ep.load()
     return probes
+
+
+def platforms_of(gather: Probe) -> tuple[str, ...]:
+    """Where a probe applies: its module's PLATFORMS, Linux when it does not say."""
+    return tuple(getattr(sys.modules.get(gather.__module__), "PLATFORMS", LINUX))
 
 
 def run_probes(env: Env, probes: dict[str, Probe] | None = None) -> list[Observation]:
     """Run every probe; a crashing probe yields its fail-safe observation with the error."""
     out: list[Observation] = []
     for name, gather in (probes or load_probes()).items():
-        if env.platform not in getattr(gather, "platforms", (env.platform,)):
+        if env.platform not in platforms_of(gather):
             continue
         started = time.perf_counter()
         try:

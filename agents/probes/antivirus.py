@@ -1,8 +1,9 @@
 """Antivirus state: ClamAV installed and running, signature age, updates, scheduled scans, EICAR proof."""
 from __future__ import annotations
 
+import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from agents import clamav
@@ -58,7 +59,7 @@ def update_service(env: Env, processes: set[str]) -> str | None:
     return f"freshclam in {cron[0]}" if cron else None
 
 
-def last_scan(log_file: Path | None, tz: object) -> str | None:
+def last_scan(log_file: Path | None) -> str | None:
     """The end of the last run recorded in a `clamscan --log` file (local time of the host)."""
     if log_file is None:
         return None
@@ -69,6 +70,20 @@ def last_scan(log_file: Path | None, tz: object) -> str | None:
     if not found:
         return None
     return datetime.strptime(found[-1], "%Y:%m:%d %H:%M:%S").astimezone().isoformat()
+
+
+def timer_last_run(env: Env, schedule: list[str]) -> str | None:
+    """When the newest scan timer last fired (`systemctl show --timestamp=unix`, systemd >= 251)."""
+    times = []
+    for unit in schedule:
+        if not unit.endswith(".service"):
+            continue
+        timer = Path(unit).with_suffix(".timer").name
+        res = env.run(["systemctl", "show", "--timestamp=unix", "--property=LastTriggerUSec", timer], 5.0)
+        m = re.search(r"LastTriggerUSec=@(\d+)", res.stdout) if res.returncode == 0 else None
+        if m and int(m.group(1)) > 0:
+            times.append(int(m.group(1)))
+    return datetime.fromtimestamp(max(times), UTC).isoformat() if times else None
 
 
 def gather(env: Env) -> list[Observation]:
@@ -90,11 +105,33 @@ def gather(env: Env) -> list[Observation]:
                        "signatures": h.signatures} for h in headers],
         "database_problems": problems, "update_service": update_service(env, processes),
         "scheduled_scan": bool(scheduled := scheduled_scans(env)), "scan_schedule": scheduled,
-        "last_scan": last_scan(cfg.scan_log, None),
+        "last_scan": last_scan(cfg.scan_log) or timer_last_run(env, scheduled),
     }
     if not headers:
         payload["reason"] = "no signature database found in " + ", ".join(str(d) for d in cfg.database_dirs)
     if cfg.eicar_test:
-        payload["eicar"] = clamav.eicar_test(env.run, sock if pong else None, cfg.database_dirs,
-                                             cfg.eicar_timeout_s)
+        payload["eicar"] = eicar(env, sock if pong else None)
     return [env.observe("antivirus.status", payload)]
+
+
+def eicar(env: Env, sock: Path | None) -> dict:
+    """The EICAR proof: every round through clamd (cheap); through clamscan at most every
+    `eicar_clamscan_every_s`, repeating the last result (with its time) in between."""
+    cfg = env.config.antivirus
+    memory = env.state_dir / "eicar-last.json" if env.state_dir is not None else None
+    now = env.clock()
+    if sock is None and memory is not None:
+        try:
+            last = json.loads(memory.read_text())
+            if (now - datetime.fromisoformat(last["at"])).total_seconds() < cfg.eicar_clamscan_every_s:
+                return last
+        except (OSError, ValueError, KeyError):
+            pass
+    result = {**clamav.eicar_test(env.run, sock, cfg.database_dirs, cfg.eicar_timeout_s), "at": now.isoformat()}
+    if memory is not None and sock is None:
+        try:
+            memory.parent.mkdir(parents=True, exist_ok=True)
+            memory.write_text(json.dumps(result))
+        except OSError:
+            pass
+    return result

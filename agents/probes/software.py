@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 from pathlib import Path
 
 from agents.env import Env
@@ -43,6 +44,32 @@ def unapproved(packages: dict[str, str], allow: list[str]) -> list[str]:
     return sorted(p for p in packages if p not in exact and not any(fnmatch.fnmatchcase(p, g) for g in patterns))
 
 
+def changes(before: dict[str, str], after: dict[str, str]) -> dict[str, list]:
+    return {"added": [{"name": n, "version": after[n]} for n in sorted(after.keys() - before.keys())],
+            "removed": [{"name": n, "version": before[n]} for n in sorted(before.keys() - after.keys())],
+            "changed": [{"name": n, "from": before[n], "to": after[n]} for n in sorted(after.keys() & before.keys())
+                        if before[n] != after[n]]}
+
+
+def remember(env: Env, packages: dict[str, str]) -> dict[str, str] | None:
+    """The inventory of the last round (None on the first), and keep this one for the next."""
+    if env.state_dir is None:
+        return None
+    path = env.state_dir / "software-inventory.json"
+    try:
+        before = json.loads(path.read_text())
+    except (OSError, ValueError):
+        before = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(packages))
+        tmp.replace(path)
+    except OSError:
+        pass  # no memory: changes are still visible in the inventory counts
+    return before
+
+
 def gather(env: Env) -> list[Observation]:
     cfg = env.config.software
     found = installed_packages(env)
@@ -55,4 +82,11 @@ def gather(env: Env) -> list[Observation]:
                      "unapproved": unapproved(packages, allow) if allow else []}
     if cfg.include_packages:
         payload["packages"] = [{"name": n, "version": v} for n, v in sorted(packages.items())]
-    return [env.observe("software.inventory", payload)]
+    out = [env.observe("software.inventory", payload)]
+    before = remember(env, packages)
+    diff = changes(before, packages) if before is not None else None
+    if diff and any(diff.values()):
+        added = {a["name"] for a in diff["added"]}
+        diff["unapproved_added"] = [n for n in payload["unapproved"] if n in added]
+        out.append(env.observe("software.change", {"manager": manager, **diff}))
+    return out

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 from agents.enforce.usb import Block, SysfsEnforcer, UsbPolicy
 from agents.env import Env
-from agents.usb import devices_dir, read_devices
+from agents.usb import UsbDevice, devices_dir, read_devices, udev_devices
 from rules.model import Observation
 
 
@@ -17,11 +19,29 @@ def block_observation(env: Env, block: Block) -> Observation:
     return env.observe("usb.block", block.as_payload(), key=f"{block.device.sys_name}@{block.at.isoformat()}")
 
 
-def _usbguard_state(env: Env) -> tuple[bool, str]:
+def udev_lister(env: Env) -> Callable[[], list[UsbDevice]] | None:
+    """On the host's real /sys, list devices through libudev (pyudev); elsewhere read the tree given."""
+    if env.sysfs != Path("/sys"):
+        return None
+    try:
+        import pyudev
+    except ImportError:
+        return None
+    return lambda: udev_devices(pyudev.Context())
+
+
+def _usbguard_state(env: Env, policy: UsbPolicy) -> tuple[bool, str]:
+    """Policy file in place (written when it differs) and the daemon answering."""
+    from agents.enforce.usbguard import ensure_policy
+
+    ok, what = ensure_policy(env.config.usb.usbguard_rules, policy, env.run)
+    if not ok:
+        return False, what
     res = env.run(["usbguard", "list-devices"], 5.0)
     if res.returncode == 0:
-        return True, "usbguard daemon answering"
-    return False, f"usbguard: {(res.stderr or res.stdout).strip()[:200] or 'exit ' + str(res.returncode)}"
+        return True, f"{what}; usbguard daemon answering"
+    err = (res.stderr or res.stdout).strip()[:200] or f"exit {res.returncode}"
+    return False, f"{what}; usbguard daemon not answering: {err}"
 
 
 def gather(env: Env) -> list[Observation]:
@@ -33,12 +53,12 @@ def gather(env: Env) -> list[Observation]:
         enforcement, policy_ok, reason = "none", False, "USB enforcement is switched off in the agent config"
         devices = read_devices(env.sysfs)
     elif cfg.mode == "usbguard":
-        policy_ok, reason = _usbguard_state(env)
+        policy_ok, reason = _usbguard_state(env, policy)
         enforcement = "usbguard"
         devices = read_devices(env.sysfs)
     else:
         enforcement = "sysfs"
-        enforcer = SysfsEnforcer(env.sysfs, policy, env.clock)
+        enforcer = SysfsEnforcer(env.sysfs, policy, env.clock, lister=udev_lister(env))
         devices, blocks = enforcer.sweep()
         out.extend(block_observation(env, b) for b in blocks)
         failures = [b.error for b in blocks if b.error]
@@ -46,7 +66,7 @@ def gather(env: Env) -> list[Observation]:
             policy_ok, reason = False, "cannot deauthorise: " + "; ".join(str(f) for f in failures[:3])
         elif not bus.is_dir():
             policy_ok, reason = True, f"no USB bus in {env.sysfs} (no USB controller visible)"
-        elif env.sysfs == env.sysfs.__class__("/sys") and os.geteuid() != 0:
+        elif env.sysfs == Path("/sys") and os.geteuid() != 0:
             policy_ok, reason = False, "agent is not root: it cannot write authorized=0"
         else:
             policy_ok, reason = True, f"{len(devices)} device(s) checked, {len(blocks)} blocked now"

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import JsonOpt, emit, fail_input
+from collector.clikit import DbOpt, JsonOpt, default_db, emit, fail_input
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Agent configuration (TOML).")]
 
@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
     agent = typer.Typer(help="The endpoint agent.", no_args_is_help=True)
     agent.command("once")(once)
     agent.command("run")(run)
+    agent.command("gaps")(gaps)
     app.add_typer(agent, name="agent")
 
 
@@ -45,9 +46,29 @@ def once(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 def run(config: Annotated[Path, typer.Option("--config", help="Agent configuration (TOML).")],
         iterations: Annotated[int | None, typer.Option(help="Stop after this many probe rounds.")] = None) -> None:
     """Run the agent: enforce USB policy, probe every interval, spool and ship to the collector."""
-    from agents.daemon import Agent
+    import os
+    import sys
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cfg = _config(config)
-    agent = Agent.create(cfg, config_path=config)
-    agent.run(iterations=iterations)
+    _config(config)  # a bad file fails here, with the file and key named
+    argv = [sys.executable, "-m", "agents", "run", "--config", str(config.resolve())]
+    if iterations is not None:
+        argv += ["--iterations", str(iterations)]
+    # become the lean agent process (same pid for systemd), leaving the CLI framework's memory behind
+    os.execv(sys.executable, argv)
+
+
+def gaps(db: DbOpt = default_db(), host: Annotated[str | None, typer.Option(help="Only this host id.")] = None,
+         as_json: JsonOpt = False) -> None:
+    """Missing sequence numbers per agent (lost or suppressed observations); exit 1 when any."""
+    from collector.seqgaps import sequence_report
+    from collector.store.sqlite import SqliteStore
+
+    if not db.exists():
+        fail_input(f"{db}: no such store")
+    report = sequence_report(SqliteStore(db).read, host)
+    data = [r.as_dict() for r in report]
+    lines = [f"{r.host:24} seq {r.first_seq}..{r.last_seq}  missing {r.missing}"
+             + ("  RESTARTED" if r.restarted else "")
+             + "".join(f"  [{a}-{b}]" for a, b in r.gaps[:10]) for r in report]
+    emit(data, as_json, "\n".join(lines) or "no agent observations")
+    raise typer.Exit(1 if any(r.missing or r.restarted for r in report) else 0)

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -30,9 +31,13 @@ def canary(listen: Annotated[list[str], typer.Option("--listen", help="ADDR:PORT
            log_file: Annotated[Path | None, typer.Option("--log", help="Append every hit to this JSON-lines file.")
                                ] = None,
            duration_s: Annotated[float | None, typer.Option("--duration-s", help="Stop after this long.")] = None,
+           interval_s: Annotated[float, typer.Option("--interval-s", min=1,
+                                                     help="Report a status (hits or none) this often.")] = 60.0,
+           window_s: Annotated[float, typer.Option("--window-s", min=1,
+                                                   help="A hit keeps the control failed this long.")] = 86400.0,
            as_json: JsonOpt = False) -> None:
     """Record every connection attempt (source address, time); report them to the collector."""
-    from agents.canary import Canary, Hit, parse_listen
+    from agents.canary import Canary, Hit, Tally, parse_listen
 
     try:
         listens = [parse_listen(x) for x in listen]
@@ -43,6 +48,7 @@ def canary(listen: Annotated[list[str], typer.Option("--listen", help="ADDR:PORT
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
     spool, shipper, wake = _reporter(collector, token_file, ca_file, state_dir)
     lock = threading.Lock()
+    tally = Tally(window_s)
 
     def on_hit(hit: Hit) -> None:
         line = json.dumps(hit.as_dict())
@@ -55,11 +61,19 @@ def canary(listen: Annotated[list[str], typer.Option("--listen", help="ADDR:PORT
             if log_file is not None:
                 with open(log_file, "a") as f:
                     f.write(line + "\n")
+            tally.add(hit)
         if spool is not None:
             spool.put([hit.observation(name)])
             wake.set()
 
-    asyncio.run(_serve(Canary(listens, on_hit), duration_s))
+    def report_status(bound: list[str]) -> None:
+        with lock:
+            obs = tally.status(name, bound, interval_s, datetime.now(UTC))
+        if spool is not None:
+            spool.put([obs])
+            wake.set()
+
+    asyncio.run(_serve(Canary(listens, on_hit), duration_s, interval_s, report_status))
     if shipper is not None:
         wake.set()
         shipper.flush()
@@ -88,7 +102,13 @@ def _reporter(url: str | None, token_file: Path | None, ca_file: Path | None, st
     return spool, shipper, wake
 
 
-async def _serve(canary, duration_s: float | None) -> None:
+async def _report_every(interval_s: float, report, bound: list[str]) -> None:
+    while True:
+        report(bound)  # at start too: the collector learns the canary is up
+        await asyncio.sleep(interval_s)
+
+
+async def _serve(canary, duration_s: float | None, interval_s: float, report) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -101,4 +121,8 @@ async def _serve(canary, duration_s: float | None) -> None:
         typer.echo(f"listening on {host}:{port}", err=True)
     if duration_s is not None:
         loop.call_later(duration_s, stop.set)
+    bound = [f"{h}:{p}" for h, p in canary.bound]
+    reporter = asyncio.create_task(_report_every(interval_s, report, bound))
     await canary.serve(stop)
+    reporter.cancel()
+    report(bound)  # the hits of the last, partial interval

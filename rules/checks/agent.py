@@ -12,6 +12,23 @@ def _ts(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def canary_hits(inp: CheckInput, mail: bool) -> list[str]:
+    """Canary hits from this host's addresses (mail ports, or every other port), as 'addr->port at time'.
+
+    A hit is evidence of its own: it counts even when the host's agent has gone quiet, so the
+    host's identity is read without making its age part of this verdict."""
+    ident = inp.latest.get(("host.identity", ""))
+    addresses = set(ident.payload.get("addresses", [])) if ident else set()
+    found = []
+    for status in inp.others("canary.status"):
+        hits = [h for h in status.payload.get("hits", []) if h.get("source_address") in addresses
+                and (int(h.get("port", 0)) in MAIL_PORTS) == mail]
+        if hits:
+            inp.used.append(status)
+            found += [f"{h['source_address']}->{status.subject_id}:{h.get('port')} at {h.get('at')}" for h in hits]
+    return found
+
+
 @check("agent_reporting", kinds=["agent.heartbeat"], params={"max_silence_intervals": 3})
 def agent_reporting(inp: CheckInput) -> Verdict:
     """The endpoint agent (desktop management software) is installed and reporting."""
@@ -112,9 +129,14 @@ def antivirus_fresh(inp: CheckInput) -> Verdict:
     return passed(f"{age_zh}，已配置定期扫描", f"{age_en}, scan scheduled", **value)
 
 
-@check("mail_egress_blocked", kinds=["mail.egress"], params={"allow_local_mta": False})
+@check("mail_egress_blocked", kinds=["mail.egress"], related=["canary.status"], params={"allow_local_mta": False})
 def mail_egress_blocked(inp: CheckInput) -> Verdict:
     """No outbound mail: the SMTP canary is unreachable, no mail connections, no mail client."""
+    recorded = canary_hits(inp, mail=True)
+    if recorded:
+        return failed("金丝雀记录到本机的邮件连接：" + "; ".join(recorded[:3]),
+                      "the canary recorded mail connections from this host: " + "; ".join(recorded[:3]),
+                      canary_hits=recorded[:20])
     p = inp.require("mail.egress").payload
     reached = [a for a in p.get("attempts", []) if a.get("result") == "connected"]
     conns = [c for c in p.get("connections", []) if int(c.get("remote_port", 0)) in MAIL_PORTS]
@@ -143,9 +165,15 @@ def mail_egress_blocked(inp: CheckInput) -> Verdict:
     return passed("外发邮件不可达", "outbound mail blocked", **value)
 
 
-@check("internet_blocked", kinds=["internet.egress"], params={"fail_on_default_route": False})
+@check("internet_blocked", kinds=["internet.egress"], related=["canary.status"],
+       params={"fail_on_default_route": False})
 def internet_blocked(inp: CheckInput) -> Verdict:
     """The terminal cannot reach the internet: the egress canary outside its zone is unreachable."""
+    recorded = canary_hits(inp, mail=False)
+    if recorded:
+        return failed("金丝雀记录到本机的外网连接：" + "; ".join(recorded[:3]),
+                      "the canary recorded connections from this host: " + "; ".join(recorded[:3]),
+                      canary_hits=recorded[:20])
     p = inp.require("internet.egress").payload
     canary = p.get("canary") or {}
     value = {"canary": f"{canary.get('target')}:{canary.get('port')}", "canary_result": canary.get("result"),
@@ -162,6 +190,22 @@ def internet_blocked(inp: CheckInput) -> Verdict:
                   **value)
 
 
+@check("egress_canary_quiet", kinds=["canary.status"])
+def egress_canary_quiet(inp: CheckInput) -> Verdict:
+    """The canary outside the terminals' zone recorded no connection in its window (default one day)."""
+    p = inp.require("canary.status").payload
+    sources = list(p.get("sources", []))
+    value = {"hit_count": int(p.get("hit_count", 0)), "sources": sources[:20], "listening": p.get("listening", [])}
+    if value["hit_count"]:
+        who = ", ".join(sources[:5])
+        ports = ", ".join(sorted({str(h.get("port")) for h in p.get("hits", [])}))
+        hours = float(p.get("window_s", 86400)) / 3600
+        return failed(f"{hours:g} 小时内 {value['hit_count']} 次连接触达金丝雀（来源 {who}；端口 {ports}）",
+                      f"{value['hit_count']} connection(s) reached the canary in the last {hours:g} h "
+                      f"(from {who}; port {ports})", **value)
+    return passed("金丝雀未被触达", "no connection reached the canary", **value)
+
+
 @check("software_allowed", kinds=["software.inventory"])
 def software_allowed(inp: CheckInput) -> Verdict:
     """Only allow-listed software is installed."""
@@ -176,16 +220,26 @@ def software_allowed(inp: CheckInput) -> Verdict:
     return passed("仅安装了白名单软件", "only allow-listed software installed", **value)
 
 
-@check("dedicated_terminal", kinds=["host.identity"], params={"max_users": 1})
+@check("dedicated_terminal", kinds=["host.identity"], related=["host.identity"],
+       params={"max_users": 1, "concurrent_window_s": 7200})
 def dedicated_terminal(inp: CheckInput) -> Verdict:
-    """One collector per terminal: no two people share one computer."""
+    """One collector per terminal: no two people share one computer, no account is on two terminals at once."""
     p = inp.require("host.identity").payload
     users = sorted(set(p.get("interactive_users", [])))
     limit = int(inp.params["max_users"])
-    value = {"interactive_users": users, "hostname": p.get("hostname")}
+    value: dict = {"interactive_users": users, "hostname": p.get("hostname")}
     if len(users) > limit:
         return failed(f"{len(users)} 个用户共用此终端：{', '.join(users)}",
                       f"{len(users)} people share this terminal: {', '.join(users)}", **value)
+    window = float(inp.params["concurrent_window_s"])
+    elsewhere = sorted(
+        (u, o.subject_id) for o in inp.others("host.identity")
+        if o.subject_id != inp.subject_id and abs((inp.now - o.observed_at).total_seconds()) <= window
+        for u in set(o.payload.get("interactive_users", [])) & set(users))
+    if elsewhere:
+        where = ", ".join(f"{u}@{h}" for u, h in elsewhere[:5])
+        return failed(f"同一账号同时登录多台终端：{where}", f"the same account is on other terminals at once: {where}",
+                      elsewhere=[f"{u}@{h}" for u, h in elsewhere], **value)
     return passed("终端专人专用", "terminal used by one person", **value)
 
 

@@ -77,6 +77,47 @@ def cmd_inventory(tb, root: Path, files: list[Path]) -> dict:
     return {"udev": as_dict(udev_devices(pyudev.Context())), "sysfs": as_dict(read_devices(root))}
 
 
+def cmd_probe(tb, root: Path, files: list[Path], allow: list[str]) -> dict:
+    """The USB probe as on a real host: sysfs root "/sys", which the umockdev preload redirects."""
+    from agents.config import AgentConfig
+    from agents.env import Env
+    from agents.probes import usb
+
+    for f in files:
+        tb.add_from_file(str(f))
+    env = Env(config=AgentConfig.model_validate({"usb": {"allow": allow}}), host_id="term-001")
+    obs = usb.gather(env)
+    return {"observations": [o.model_dump(mode="json") for o in obs], "after": state(root)}
+
+
+def cmd_agent(tb, root: Path, files: list[Path], allow: list[str]) -> dict:
+    """The whole agent: start (sweep thread and udev watch), then hot-plug the rest of the files."""
+    import tempfile
+
+    from agents.config import AgentConfig
+    from agents.daemon import Agent
+    from rules.model import Observation
+
+    tb.add_from_file(str(files[0]))  # a bus with a device before the agent starts
+    with tempfile.TemporaryDirectory() as state_dir:
+        cfg = AgentConfig.model_validate({"host_id": "term-001", "state_dir": state_dir, "interval_s": 3600,
+                                          "usb": {"allow": allow}, "paths": {"sysfs": str(root)}})
+        agent = Agent.create(cfg)
+        agent.start()
+        time.sleep(0.5)
+        for f in files[1:]:
+            tb.add_from_file(str(f))
+            for path in device_paths(f):
+                tb.uevent(path, "add")
+        wait_for(lambda: any(b'"usb.block"' in body for _, body in agent.spool.peek(100)), 5.0)
+        time.sleep(0.3)
+        beat = agent.heartbeat()
+        spooled = [Observation.model_validate_json(b) for _, b in agent.spool.peek(100)]
+        agent.stop()
+    return {"after": state(root), "usb_watch": beat.payload["usb_watch"],
+            "blocks": [o.payload for o in spooled if o.kind == "usb.block"]}
+
+
 def cmd_hotplug(tb, root: Path, enforcer: SysfsEnforcer, files: list[Path]) -> dict:
     stop, _ = start_watch(enforcer)
     for f in files:
@@ -116,7 +157,7 @@ done_at: list[float] = []
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["sweep", "hotplug", "bench", "inventory"])
+    ap.add_argument("mode", choices=["sweep", "hotplug", "bench", "inventory", "probe", "agent"])
     ap.add_argument("files", nargs="+", type=Path)
     ap.add_argument("--allow", action="append", default=[])
     ap.add_argument("--events", type=int, default=1000)
@@ -127,6 +168,10 @@ def main() -> None:
                              on_block=lambda b: done_at.append(time.perf_counter()))
     if args.mode == "sweep":
         out = cmd_sweep(tb, root, enforcer, args.files)
+    elif args.mode == "agent":
+        out = cmd_agent(tb, root, args.files, args.allow)
+    elif args.mode == "probe":
+        out = cmd_probe(tb, root, args.files, args.allow)
     elif args.mode == "inventory":
         out = cmd_inventory(tb, root, args.files)
     elif args.mode == "hotplug":

@@ -11,6 +11,7 @@ import pytest
 
 from agents.config import AgentConfig
 from agents.daemon import Agent
+from collector.seqgaps import sequence_report
 
 pytestmark = pytest.mark.integration
 
@@ -59,6 +60,9 @@ def test_ten_thousand_observations_survive_collector_outage_and_agent_restart(co
     wait_empty(agent)
     agent.stop()
     assert stored(collector.db, "term-001") == (10_000, 10_000, 0, 9_999)
+    with sqlite3.connect(collector.db) as conn:
+        [report] = sequence_report(conn, "term-001")
+    assert report.missing == 0 and not report.restarted
 
 
 def test_resent_batch_is_stored_once(collector, tmp_path: Path) -> None:
@@ -92,3 +96,18 @@ def test_heartbeat_reports_tamper_after_config_change(collector, tmp_path: Path)
     beat = r.json()[0]["payload"]
     assert beat["tamper"] == ["config file changed since the last start"]
     assert datetime.fromisoformat(r.json()[0]["observed_at"]) <= datetime.now(UTC)
+
+
+def test_one_refused_observation_does_not_jam_the_spool(collector, tmp_path: Path) -> None:
+    agent = Agent.create(agent_config(tmp_path, collector))
+    produce(agent, 0, 3)
+    foreign = agent.env.observe("usb.block", {"n": 99})
+    foreign.subject_id = "someone-else"  # an agent may only write its own host
+    agent.submit([foreign])
+    produce(agent, 3, 2)
+    assert agent.shipper is not None
+    agent.shipper.flush()
+    assert agent.spool.stats().pending == 0 and agent.shipper.rejected_total == 1
+    assert stored(collector.db, "term-001")[0] == 5
+    assert agent.heartbeat().payload["rejected_total"] == 1
+    agent.stop()

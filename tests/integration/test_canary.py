@@ -20,7 +20,7 @@ def test_hits_reach_the_collector_with_source_address(collector, tmp_path: Path)
     token_file = tmp_path / "canary.token"
     token_file.write_text(r.json()["token"])
     canary = start_canary("--collector", collector.url, "--token-file", str(token_file), "--name", "dmz-canary",
-                          "--state-dir", str(tmp_path / "spool"))
+                          "--state-dir", str(tmp_path / "spool"), "--interval-s", "1")
     try:
         with socket.create_connection(("127.0.0.1", canary.port), timeout=2) as s:
             s.recv(10)
@@ -36,6 +36,22 @@ def test_hits_reach_the_collector_with_source_address(collector, tmp_path: Path)
     assert hit["subject_kind"] == "site" and hit["subject_id"] == "dmz-canary"
     assert hit["payload"]["source_address"] == "127.0.0.1" and hit["payload"]["port"] == canary.port
     assert hit["source"] == "source:dmz-canary"
+    finding = wait_finding(collector, "EGRESS-CANARY-QUIET", "dmz-canary", "fail")
+    assert finding["status"] == "fail" and "127.0.0.1" in finding["reason"]["en"]
+
+
+def wait_finding(collector, control: str, subject: str, status: str, timeout_s: float = 30) -> dict:
+    """The finding once it has `status` (the canary's first status, before any hit, is a pass)."""
+    deadline, rows = time.monotonic() + timeout_s, []
+    while time.monotonic() < deadline:
+        rows = collector.client("admin").get("/api/v1/findings", params={"control": control,
+                                                                         "subject": subject}).json()
+        if rows and rows[0]["status"] == status:
+            return rows[0]
+        time.sleep(0.3)
+    statuses = collector.client("admin").get("/api/v1/observations", params={"kind": "canary.status"}).json()
+    raise AssertionError(f"{control} on {subject} never became {status}: {rows}; "
+                         f"{[(o['observed_at'], o['payload']['hit_count']) for o in statuses]}")
 
 
 @pytest.mark.parametrize("args, message", [

@@ -49,7 +49,7 @@ def umockdev(mode: str, *files: str, allow: tuple[str, ...] = (ALLOWED_STICK,), 
     return json.loads(r.stdout)
 
 
-ALL = ("logitech-keyboard.umockdev", "sandisk-cruzer.umockdev", "kingston-allowed.umockdev",
+ALL = ("root-hub.umockdev", "logitech-keyboard.umockdev", "sandisk-cruzer.umockdev", "kingston-allowed.umockdev",
        "android-phone-mtp.umockdev")
 EXPECTED_AUTHORIZED = {"1-1": True, "1-2": False, "1-3": True, "1-4": False}
 
@@ -96,3 +96,49 @@ def test_this_machines_real_devices_through_pyudev() -> None:
     assert [d.sys_name for d in via_udev] == [d.sys_name for d in read_devices(Path("/sys"))]
     for d in via_udev:
         assert len(d.vendor_id) == 4 and len(d.product_id) == 4
+
+
+def test_usbguard_rules_pass_usbguards_own_parser(tmp_path: Path) -> None:
+    from agents.enforce.usbguard import ensure_policy, policy_rules, validate
+    from agents.env import run_command
+
+    policy = UsbPolicy.build(["08", "06", "e0", "ff"], [ALLOWED_STICK, "046d:c52b:*", 'abcd:0001:we"ird'])
+    rules = policy_rules(policy)
+    assert validate(rules, run_command) == (True, "rules parsed by usbguard-rule-parser")
+    assert rules.splitlines()[1:] == [
+        'allow id 0951:1666 serial "e0d55ea573dcf450e97c0a8c"', "allow id 046d:c52b",
+        'allow id abcd:0001 serial "we\\"ird"', "block with-interface one-of { 06:*:* 08:*:* e0:*:* ff:*:* }", "allow"]
+    target = tmp_path / "rules.conf"
+    assert ensure_policy(target, policy, run_command)[0] and "rewritten" in ensure_policy(
+        tmp_path / "other.conf", policy, run_command)[1]
+    assert "holds the site policy" in ensure_policy(target, policy, run_command)[1]
+    assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_usbguard_parser_rejects_broken_rules() -> None:
+    from agents.enforce.usbguard import validate
+    from agents.env import run_command
+
+    ok, detail = validate('allow id 0951:1666 serial "unterminated\n', run_command)
+    assert not ok and "<rules>:1" in detail
+
+
+@pytest.mark.integration
+def test_probe_on_sys_lists_through_pyudev_and_writes_through_sys() -> None:
+    """The probe as on a real host (sysfs "/sys"), with umockdev's preload standing in for the kernel."""
+    out = umockdev("probe", *ALL)
+    inventory = out["observations"][0]["payload"]
+    assert inventory["policy_ok"] is True and inventory["reason"] == "4 device(s) checked, 2 blocked now"
+    assert {d["port"]: (d["authorized"], d["allowed"]) for d in inventory["devices"]} == {
+        "1-1": (True, False), "1-2": (False, False), "1-3": (True, True), "1-4": (False, False)}
+    assert [o["kind"] for o in out["observations"][1:]] == ["usb.block", "usb.block"]
+    assert {k: v["authorized"] for k, v in out["after"].items()} == EXPECTED_AUTHORIZED
+
+
+@pytest.mark.integration
+def test_running_agent_blocks_hotplugged_devices_and_spools_the_blocks() -> None:
+    out = umockdev("agent", *ALL)
+    assert out["usb_watch"] == "udev"
+    assert {k: v["authorized"] for k, v in out["after"].items()} == EXPECTED_AUTHORIZED
+    assert sorted(b["port"] for b in out["blocks"]) == ["1-2", "1-4"]
+    assert all(b["latency_ms"] is not None for b in out["blocks"])

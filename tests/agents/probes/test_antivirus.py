@@ -10,7 +10,7 @@ import pytest
 
 from agents.clamav import HeaderError, parse_header
 from agents.config import AgentConfig
-from agents.env import run_command
+from agents.env import CommandResult, run_command
 from agents.once import judge
 from agents.probes import antivirus
 from tests.agents.clamav_fixtures import build_cud, restamp, start_clamd
@@ -91,8 +91,14 @@ def test_fresh_signatures_and_scheduled_scan_pass(make_env, eicar_cud: Path, tmp
     systemd.mkdir(parents=True)
     (systemd / "clamscan-daily.service").write_text("[Service]\nExecStart=/usr/bin/clamdscan --fdpass /home\n")
     (systemd / "clamscan-daily.timer").write_text("[Timer]\nOnCalendar=daily\n")
-    p = antivirus.gather(make_env(config([fresh.parent], eicar_test=False), which=REAL))[0].payload
+    systemctl = CommandResult(0, f"LastTriggerUSec=@{int((NOW - timedelta(days=9)).timestamp())}\n")
+    p = antivirus.gather(make_env(config([fresh.parent], eicar_test=False), which=REAL,
+                                  answers={"systemctl": systemctl}))[0].payload
     assert p["scheduled_scan"] is True and p["scan_schedule"][0].endswith("clamscan-daily.service")
+    assert p["last_scan"] == (NOW - timedelta(days=9)).isoformat()  # the timer fired, but long ago
+    stale_scan = findings(antivirus.gather(make_env(config([fresh.parent], eicar_test=False), which=REAL,
+                                                    answers={"systemctl": systemctl})))["AV-FRESH"]
+    assert stale_scan["status"] == "fail" and "last scan 9.0 days ago" in stale_scan["reason"]["en"]
     assert findings(antivirus.gather(make_env(config([fresh.parent], eicar_test=False), which=REAL)))[
         "AV-FRESH"]["status"] == "pass"
 
@@ -124,3 +130,22 @@ def test_clamd_configured_but_down_is_not_running(make_env, eicar_cud: Path, tmp
     obs = antivirus.gather(env)
     assert obs[0].payload["running"] is False
     assert findings(obs)["AV-RUNNING"]["status"] == "fail"
+
+
+def test_clamscan_proof_is_not_repeated_every_round(make_env, eicar_cud: Path, tmp_path: Path) -> None:
+    env = make_env(config([eicar_cud.parent]), which=REAL, state_dir=tmp_path / "state")
+    env.run = run_command
+    first = antivirus.gather(env)[0].payload["eicar"]
+    env.run = lambda argv, timeout_s: pytest.fail(f"{argv[0]} ran again")  # type: ignore[assignment]
+    again = antivirus.gather(env)[0].payload["eicar"]
+    assert first["detected"] is True and again == first and again["at"] == NOW.isoformat()
+
+
+def test_last_scan_from_a_clamscan_log(tmp_path: Path) -> None:
+    log = tmp_path / "scan.log"
+    log.write_text("----------- SCAN SUMMARY -----------\nScanned files: 10\nStart Date: 2026:11:27 02:00:00\n"
+                   "End Date:   2026:11:27 02:03:10\n\n----------- SCAN SUMMARY -----------\n"
+                   "Start Date: 2026:11:28 02:00:00\nEnd Date:   2026:11:28 02:04:01\n")
+    found = antivirus.last_scan(log)
+    assert found is not None and found.startswith("2026-11-28T02:04:01")
+    assert antivirus.last_scan(tmp_path / "missing.log") is None

@@ -39,3 +39,18 @@ def test_this_machines_dpkg_database(make_env) -> None:
     p = software.gather(env)[0].payload
     assert p["count"] > 50 and p["unapproved"] == []
     assert any(x["name"] == "clamav" for x in p["packages"])
+
+
+def test_new_installs_are_observations(make_env, tmp_path: Path) -> None:
+    cfg = AgentConfig.model_validate({"software": {"allowlist": ["bash", "coreutils", "lib*"]}})
+    first = make_env(cfg, answers={"dpkg-query": CommandResult(0, "bash\t5.2\tii \nlibc6\t2.36-9\tii \n")},
+                     state_dir=tmp_path / "state")
+    assert [o.kind for o in software.gather(first)] == ["software.inventory"]  # nothing to compare with yet
+    second = make_env(cfg, answers={"dpkg-query": CommandResult(0, DPKG)}, state_dir=tmp_path / "state")
+    obs = software.gather(second)
+    assert [o.kind for o in obs] == ["software.inventory", "software.change"]
+    change = obs[1].payload
+    assert [a["name"] for a in change["added"]] == ["anydesk", "coreutils"]
+    assert change["changed"] == [{"name": "bash", "from": "5.2", "to": "5.2.15-2+b2"}]
+    assert change["unapproved_added"] == ["anydesk"] and change["removed"] == []
+    assert [o.kind for o in software.gather(second)] == ["software.inventory"]  # unchanged: no change observation

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from agents.config import AgentConfig
+from agents.env import run_command
 from agents.once import judge
 from agents.probes import usb
 from tests.agents.conftest import NOW
@@ -65,7 +66,14 @@ def test_allow_listed_stick_stays(make_env, tmp_path: Path) -> None:
     assert usb_finding(obs)["status"] == "pass"
 
 
-def test_usbguard_mode_reports_the_daemon_state(make_env, tmp_path: Path) -> None:
-    cfg = AgentConfig.model_validate({"usb": {"mode": "usbguard"}})
-    obs = usb.gather(make_env(cfg, sysfs=sysfs(tmp_path, STICK)))
-    assert obs[0].payload["enforcement"] == "usbguard" and obs[0].payload["policy_ok"] is False
+def test_usbguard_mode_writes_the_policy_and_reports_the_daemon(make_env, tmp_path: Path) -> None:
+    rules = tmp_path / "usbguard" / "rules.conf"
+    cfg = AgentConfig.model_validate({"usb": {"mode": "usbguard", "usbguard_rules": str(rules)}})
+    env = make_env(cfg, sysfs=sysfs(tmp_path, STICK))
+    env.run = run_command  # real usbguard-rule-parser; no daemon runs here, so list-devices fails
+    obs = usb.gather(env)
+    p = obs[0].payload
+    assert p["enforcement"] == "usbguard" and p["policy_ok"] is False
+    assert "rewritten" in p["reason"] and "daemon not answering" in p["reason"]
+    assert rules.read_text().endswith("allow\n")
+    assert usb_finding(obs)["status"] == "fail"

@@ -1,0 +1,108 @@
+"""Agent checks on the payloads the agent and the canary produce (pure: dicts in, verdicts out)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.rules.test_checks import NOW, obs, run
+
+SITE = ("site", "dmz-canary")
+
+
+@pytest.mark.parametrize("payload, status, reason", [
+    pytest.param({"listening": ["0.0.0.0:25"], "hit_count": 0, "sources": [], "hits": []}, "pass", "no connection",
+                 id="quiet"),
+    pytest.param({"listening": ["0.0.0.0:25"], "hit_count": 2, "sources": ["10.20.1.17"],
+                  "hits": [{"port": 25, "source_address": "10.20.1.17"}, {"port": 587,
+                                                                           "source_address": "10.20.1.17"}]},
+                 "fail", "from 10.20.1.17; port 25, 587", id="reached"),
+])
+def test_egress_canary_quiet(payload: dict, status: str, reason: str) -> None:
+    r = run("EGRESS-CANARY-QUIET", obs("canary.status", payload, subject=SITE), subject=SITE)
+    assert r.status == status and reason in r.reason_en
+
+
+def test_silent_canary_is_unknown() -> None:
+    r = run("EGRESS-CANARY-QUIET", obs("canary.status", {"hit_count": 0}, age=timedelta(minutes=30), subject=SITE),
+            subject=SITE)
+    assert r.status == "unknown" and "stale" in r.reason_en
+
+
+@pytest.mark.parametrize("payload, status, reason", [
+    pytest.param({"product": "Microsoft Defender Antivirus", "installed": True, "running": True,
+                  "signature_time": None, "signatures_up_to_date": True, "scheduled_scan": True,
+                  "last_scan": (NOW - timedelta(days=1)).isoformat()}, "pass", "Windows Security Center",
+                 id="windows current"),
+    pytest.param({"product": "Microsoft Defender Antivirus", "installed": True, "running": True,
+                  "signature_time": None, "signatures_up_to_date": False, "scheduled_scan": True},
+                 "fail", "out of date", id="windows out of date"),
+    pytest.param({"product": "ClamAV", "installed": True, "running": True, "signature_time": None,
+                  "databases": [], "scheduled_scan": True}, "fail", "no signature database", id="no database"),
+    pytest.param({"product": "ClamAV", "installed": True, "running": True,
+                  "signature_time": (NOW - timedelta(days=10)).isoformat(), "scheduled_scan": True},
+                 "fail", "10.0 days", id="stale"),
+])
+def test_antivirus_fresh(payload: dict, status: str, reason: str) -> None:
+    r = run("AV-FRESH", obs("antivirus.status", payload))
+    assert r.status == status and reason in r.reason_en
+
+
+def identity(host: str, users: list[str], age: timedelta = timedelta(minutes=5)):
+    return obs("host.identity", {"hostname": host, "interactive_users": users}, age=age, subject=("host", host))
+
+
+@pytest.mark.parametrize("observations, status, reason", [
+    pytest.param([identity("T001", ["zhang"]), identity("T002", ["li"])], "pass", "one person", id="own terminals"),
+    pytest.param([identity("T001", ["zhang", "li"])], "fail", "2 people share", id="two people one terminal"),
+    pytest.param([identity("T001", ["zhang"]), identity("T002", ["zhang"])], "fail", "zhang@T002",
+                 id="one account two terminals"),
+    pytest.param([identity("T001", ["zhang"]), identity("T002", ["zhang"], age=timedelta(hours=5))], "pass",
+                 "one person", id="moved terminals hours ago"),
+])
+def test_dedicated_terminal(observations: list, status: str, reason: str) -> None:
+    from rules.catalog import default_catalog
+    from rules.evaluate import evaluate
+
+    control = next(c for c in default_catalog() if c.id == "DEDICATED-TERMINAL")
+    results = [r for r in evaluate([control], observations, NOW) if r.subject_id == "T001"]
+    assert results[0].status == status and reason in results[0].reason_en
+
+
+def canary_status(hits: list[dict]) -> object:
+    return obs("canary.status", {"hit_count": len(hits), "sources": [h["source_address"] for h in hits],
+                                 "hits": hits}, subject=SITE)
+
+
+HIT_25 = {"source_address": "10.20.1.17", "port": 25, "at": "2026-11-29T09:30:00+00:00"}
+HIT_443 = {"source_address": "10.20.1.17", "port": 443, "at": "2026-11-29T09:31:00+00:00"}
+
+
+@pytest.mark.parametrize("control, hits, agent_age, status, reason", [
+    pytest.param("MAIL-EGRESS-BLOCKED", [HIT_25], timedelta(minutes=5), "fail", "10.20.1.17->dmz-canary:25",
+                 id="mail hit from this host"),
+    pytest.param("MAIL-EGRESS-BLOCKED", [HIT_25], timedelta(days=2), "fail", "recorded mail connections",
+                 id="mail hit while the agent is silent"),
+    pytest.param("MAIL-EGRESS-BLOCKED", [HIT_443], timedelta(minutes=5), "pass", "blocked",
+                 id="web hit is not mail"),
+    pytest.param("INTERNET-BLOCKED", [HIT_443], timedelta(days=2), "fail", "10.20.1.17->dmz-canary:443",
+                 id="web hit while the agent is silent"),
+    pytest.param("INTERNET-BLOCKED", [{**HIT_443, "source_address": "10.20.1.99"}], timedelta(minutes=5), "pass",
+                 "unreachable", id="hit from another host"),
+    pytest.param("INTERNET-BLOCKED", [], timedelta(days=2), "unknown", "stale", id="silent agent, no hit"),
+])
+def test_canary_hits_fail_the_host_they_came_from(control, hits, agent_age, status, reason) -> None:
+    from rules.catalog import default_catalog
+    from rules.evaluate import evaluate
+
+    host = ("host", "T017")
+    observations = [
+        obs("host.identity", {"addresses": ["10.20.1.17"], "interactive_users": []}, age=agent_age, subject=host),
+        obs("mail.egress", {"attempts": [{"target": "10.20.9.25", "port": 25, "result": "timeout"}]},
+            age=agent_age, subject=host),
+        obs("internet.egress", {"canary": {"target": "10.20.9.25", "port": 443, "result": "timeout"}},
+            age=agent_age, subject=host),
+        canary_status(hits)]
+    c = next(c for c in default_catalog() if c.id == control)
+    [result] = [r for r in evaluate([c], observations, NOW) if r.subject_id == "T017"]
+    assert result.status == status and reason in result.reason_en
