@@ -14,6 +14,7 @@ import typer
 COMMAND_MODULES: list[str] = [
     "collector.commands.core",
     "collector.commands.demo",
+    "collector.commands.lifecycle",
 ]
 
 
