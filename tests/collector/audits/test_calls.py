@@ -134,3 +134,16 @@ def test_durations_come_from_the_container(tmp_path: Path, name: str, seconds: f
 def test_compressed_wav_falls_back_to_ffprobe(tmp_path: Path) -> None:
     path = ffmpeg(tmp_path / "alaw.wav", 3.0)  # A-law: the standard library's wave module refuses it
     assert audio_duration_s(str(path)) == pytest.approx(3.0, abs=0.05)
+
+
+def test_audit_is_recorded_and_judged_when_given_a_store(site: Path) -> None:
+    from collector.store.sqlite import SqliteStore
+
+    db = site / "cw.db"
+    code, _ = audit(site, "--db", str(db))
+    assert code == 1
+    store = SqliteStore(db)
+    status = {f.control: f.status for f in store.current_findings(subject_kind="call_system")}
+    store.close()
+    assert status["CALLS-RECORDED"] == "fail" and status["CALLING-HOURS"] == "fail"
+    assert status["RECORDING-RETENTION"] == "pass"

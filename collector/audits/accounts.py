@@ -1,0 +1,141 @@
+"""The accounts audit: one person per account, no generic accounts at work, no activity after
+departure, logins in working hours, no bulk export, and an audit trail without holes."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
+
+from collector.importers.accountlogs import Event, User
+
+TYPES = ("shared_account", "generic_account", "departed_user_active", "after_hours_login", "bulk_export", "log_gap")
+GENERIC = re.compile(r"^(admin(istrator)?|root|sa|sys(tem)?|test(er)?|guest|demo|temp|tmp|user|operator|public|"
+                     r"shared|default|support|service|测试|管理员|临时|公共|访客)[-_.]?\d*$", re.I)
+
+
+@dataclass
+class AccountsPolicy:
+    day_start: time = time(8, 0)
+    day_end: time = time(21, 0)
+    session_idle_min: float = 30.0  # a session without logout ends this long after its last event
+    export_limit: int = 1000  # records exported by one account within the window
+    export_window_min: float = 60.0
+    max_gap_h: float = 2.0  # working hours without any log entry
+
+
+def _v(type_: str, account: str, detail: str) -> dict:
+    return {"type": type_, "account": account, "detail": detail}
+
+
+def sessions(events: list[Event], idle: timedelta) -> dict[str, list[tuple[datetime, datetime, str]]]:
+    """Per account: (start, end, terminal) from login to logout, or to the last event plus `idle`."""
+    open_: dict[tuple[str, str], list[datetime]] = {}
+    out: dict[str, list[tuple[datetime, datetime, str]]] = defaultdict(list)
+    for e in events:
+        key = (e.account, e.terminal)
+        cur = open_.get(key)
+        if cur is not None and (e.action == "login" or e.time - cur[1] > idle):
+            out[e.account].append((cur[0], cur[1] + idle, e.terminal))
+            cur = None
+        if e.action == "logout":
+            if cur is not None:
+                out[e.account].append((cur[0], e.time, e.terminal))
+                del open_[key]
+            continue
+        open_[key] = [cur[0] if cur else e.time, e.time]
+    for (account, terminal), (start, last) in open_.items():
+        out[account].append((start, last + idle, terminal))
+    return out
+
+
+def shared_accounts(events: list[Event], policy: AccountsPolicy, tz: tzinfo) -> list[dict]:
+    out = []
+    for account, spans in sessions(events, timedelta(minutes=policy.session_idle_min)).items():
+        spans.sort()
+        for i, (_s1, e1, t1) in enumerate(spans):
+            clash = next(((s2, t2) for s2, _, t2 in spans[i + 1:] if s2 < e1 and t2 != t1), None)
+            if clash:
+                out.append(_v("shared_account", account, f"active on {t1} and {clash[1]} at once "
+                                                          f"({clash[0].astimezone(tz):%Y-%m-%d %H:%M} site time)"))
+                break
+    return out
+
+
+def bulk_exports(events: list[Event], policy: AccountsPolicy, tz: tzinfo) -> list[dict]:
+    window = timedelta(minutes=policy.export_window_min)
+    recent: dict[str, deque[Event]] = defaultdict(deque)
+    flagged_until: dict[str, datetime] = {}
+    out = []
+    for e in events:
+        if e.action != "export":
+            continue
+        q = recent[e.account]
+        q.append(e)
+        while q and e.time - q[0].time > window:
+            q.popleft()
+        total = sum(x.records for x in q)
+        if total > policy.export_limit and e.time >= flagged_until.get(e.account, e.time - window):
+            out.append(_v("bulk_export", e.account, f"{total} records exported within {policy.export_window_min:g} "
+                                                     f"min up to {e.time.astimezone(tz):%Y-%m-%d %H:%M} site time"))
+            flagged_until[e.account] = e.time + window
+            q.clear()
+    return out
+
+
+def _working_seconds(a: datetime, b: datetime, policy: AccountsPolicy, tz: tzinfo) -> tuple[float, datetime]:
+    """Seconds of working hours between a and b, and where the longest stretch begins."""
+    total, best, best_start = 0.0, 0.0, a
+    day = a.astimezone(tz).date()
+    while datetime.combine(day, time(0), tz) < b:
+        start = max(a, datetime.combine(day, policy.day_start, tz))
+        end = min(b, datetime.combine(day, policy.day_end, tz))
+        if end > start:
+            span = (end - start).total_seconds()
+            total += span
+            if span > best:
+                best, best_start = span, start
+        day += timedelta(days=1)
+    return best, best_start
+
+
+def log_gaps(events: list[Event], policy: AccountsPolicy, tz: tzinfo) -> list[dict]:
+    out = []
+    for prev, nxt in zip(events, events[1:], strict=False):
+        if (nxt.time - prev.time).total_seconds() <= policy.max_gap_h * 3600:
+            continue
+        longest, start = _working_seconds(prev.time, nxt.time, policy, tz)
+        if longest > policy.max_gap_h * 3600:
+            out.append(_v("log_gap", "*", f"no log entry for {longest / 3600:.1f} working hours from "
+                                          f"{start.astimezone(tz):%Y-%m-%d %H:%M} site time"))
+    return out
+
+
+def audit_accounts(users: dict[str, User], events: list[Event], *, tz: tzinfo, policy: AccountsPolicy) -> dict:
+    """The whole accounts audit as `audit accounts` prints it (and `accounts.audit` carries, without the list)."""
+    violations = shared_accounts(events, policy, tz)
+    first_use: dict[str, Event] = {}
+    departed: dict[str, Event] = {}
+    for e in events:
+        first_use.setdefault(e.account, e)
+        user = users.get(e.account)
+        local = e.time.astimezone(tz)
+        if user and user.end_date and local.date() > user.end_date:
+            departed.setdefault(e.account, e)
+        t = local.time()
+        if e.action == "login" and (t < policy.day_start or t >= policy.day_end):
+            violations.append(_v("after_hours_login", e.account, f"login at {local:%Y-%m-%d %H:%M} site time"
+                                                                 f" on {e.terminal or 'unknown terminal'}"))
+    violations += [_v("generic_account", a, f"generic account used ({e.action} on {e.terminal or '?'} at "
+                                            f"{e.time.astimezone(tz):%Y-%m-%d %H:%M})")
+                   for a, e in first_use.items() if GENERIC.match(a)]
+    violations += [_v("departed_user_active", a, f"{e.action} at {e.time.astimezone(tz):%Y-%m-%d %H:%M} after "
+                                                 f"leaving on {users[a].end_date}") for a, e in departed.items()]
+    violations += bulk_exports(events, policy, tz) + log_gaps(events, policy, tz)
+    counts = dict.fromkeys(TYPES, 0)
+    for v in violations:
+        counts[v["type"]] += 1
+    return {"period_start": events[0].time.isoformat() if events else None,
+            "period_end": events[-1].time.isoformat() if events else None, "events": len(events),
+            "users": len(users), "unknown_accounts": sorted({e.account for e in events} - set(users)),
+            "violations": violations, "counts": counts}
