@@ -48,13 +48,17 @@ def inventory(files: Iterable[tuple[str, int, float]], pattern: re.Pattern[str] 
               extensions: tuple[str, ...] = AUDIO_EXTENSIONS) -> dict[str, Recording]:
     """call id -> recording; with several files for one call the first in path order is kept."""
     out: dict[str, Recording] = {}
+    wanted = set(extensions)
     for path, size, mtime in files:
-        name = path.rpartition("/")[2]
-        stem, dot, ext = name.rpartition(".")
-        if not dot or "." + ext.lower() not in extensions:
+        name = path[path.rfind("/") + 1:]
+        dot = name.rfind(".")
+        if dot <= 0:
+            continue
+        ext = name[dot:]
+        if ext not in wanted and ext.lower() not in wanted:
             continue
         if pattern is None:
-            call_id = stem
+            call_id = name[:dot]
         else:
             m = pattern.match(name)
             if m is None:

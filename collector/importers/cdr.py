@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -47,10 +48,19 @@ def decode(raw: bytes, path: Path) -> str:
         return raw.decode("gb18030", errors="strict")
 
 
-def parse_start(text: str, tz: tzinfo) -> datetime:
-    t = text.strip().replace("/", "-")
-    dt = datetime.fromisoformat(t)
-    return dt if dt.tzinfo else dt.replace(tzinfo=tz)
+def _start_or_fail(text: str, path: Path, line: int) -> datetime:
+    try:
+        return datetime.fromisoformat(text.strip().replace("/", "-"))
+    except ValueError:
+        raise CdrError(f"{path}: line {line}: start: {text!r} is not an ISO 8601 time") from None
+
+
+def _disposition_or_fail(text: str, path: Path, line: int) -> str:
+    norm = DISPOSITIONS.get(text.strip()) or DISPOSITIONS.get(text.strip().lower())
+    if norm is None:
+        raise CdrError(f"{path}: line {line}: disposition: {text!r} is not one of 停机/空号/不在服务区/"
+                       "欠费/可联/挂断 or suspended/invalid/unreachable/arrears/connected/hung_up")
+    return norm
 
 
 def read_cdr(path: Path, tz: tzinfo, mapping: Mapping[str, str] | None = None) -> list[Call]:
@@ -67,6 +77,8 @@ def read_cdr(path: Path, tz: tzinfo, mapping: Mapping[str, str] | None = None) -
         raise CdrError(f"{path}: line 1: missing column(s) {', '.join(missing)}")
     idx = [header.index(columns[f]) for f in FIELDS]
     width = max(idx) + 1
+    pick = operator.itemgetter(*idx)
+    fromiso = datetime.fromisoformat
     out: list[Call] = []
     append = out.append
     for line, row in enumerate(rows, start=2):
@@ -74,22 +86,24 @@ def read_cdr(path: Path, tz: tzinfo, mapping: Mapping[str, str] | None = None) -
             if not any(row):
                 continue
             raise CdrError(f"{path}: line {line}: {len(row)} fields, expected at least {width}")
-        call_id, agent, terminal, number, start, duration, disposition = (row[i].strip() for i in idx)
-        if not call_id:
-            raise CdrError(f"{path}: line {line}: call_id: empty")
+        call_id, agent, terminal, number, start, duration, disposition = pick(row)
         try:
-            when = parse_start(start, tz)
+            when = fromiso(start)
         except ValueError:
-            raise CdrError(f"{path}: line {line}: start: {start!r} is not an ISO 8601 time") from None
+            when = _start_or_fail(start, path, line)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=tz)
+        norm = DISPOSITIONS.get(disposition)
+        if norm is None:
+            norm = _disposition_or_fail(disposition, path, line)
         try:
             seconds = float(duration)
         except ValueError:
             raise CdrError(f"{path}: line {line}: duration_s: {duration!r} is not a number") from None
-        if seconds < 0 or seconds != seconds:
+        if not seconds >= 0:
             raise CdrError(f"{path}: line {line}: duration_s: {duration!r} is negative")
-        norm = DISPOSITIONS.get(disposition) or DISPOSITIONS.get(disposition.lower())
-        if norm is None:
-            raise CdrError(f"{path}: line {line}: disposition: {disposition!r} is not one of 停机/空号/不在服务区/"
-                           "欠费/可联/挂断 or suspended/invalid/unreachable/arrears/connected/hung_up")
+        call_id = call_id.strip()
+        if not call_id:
+            raise CdrError(f"{path}: line {line}: call_id: empty")
         append(Call(call_id, agent, terminal, number, when, seconds, norm))
     return out
