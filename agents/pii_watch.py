@@ -35,7 +35,11 @@ def lower_priority(runner: Runner = lambda cmd: subprocess.run(cmd, capture_outp
 
 def scan_observation(report: ScanReport, host_id: str, roots: Sequence[Path], full: bool,
                      site: str = "default") -> Observation:
-    """A `pii.scan` observation from a scan report (numbers stay masked: only counts and samples)."""
+    """A `pii.scan` observation from a scan report (numbers stay masked: only counts and samples).
+
+    Full scans have key "" (the latest one proves a purge); the watch's partial scans key "watch",
+    so a partial scan never stands in for a full one.
+    """
     finished = report.finished_at or report.started_at
     hits = [h.as_dict() for h in report.files.values() if any(h.counts.values())]
     payload = {"started_at": report.started_at.isoformat(), "finished_at": finished.isoformat(), "full": full,
@@ -44,7 +48,8 @@ def scan_observation(report: ScanReport, host_id: str, roots: Sequence[Path], fu
                "batches": report.batches, "unreadable": len(report.errors),
                "hits": sorted(hits, key=lambda h: h["path"])[:50]}
     return Observation(id=str(uuid.uuid4()), source=f"agent:{host_id}", site=site, subject_kind="host",
-                       subject_id=host_id, kind="pii.scan", observed_at=finished, payload=payload)
+                       subject_id=host_id, kind="pii.scan", key="" if full else "watch", observed_at=finished,
+                       payload=payload)
 
 
 @dataclass
