@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from collector.importers.accountlogs import Event, User
 
@@ -28,24 +28,34 @@ def _v(type_: str, account: str, detail: str) -> dict:
     return {"type": type_, "account": account, "detail": detail}
 
 
-def sessions(events: list[Event], idle: timedelta) -> dict[str, list[tuple[datetime, datetime, str]]]:
-    """Per account: (start, end, terminal) from login to logout, or to the last event plus `idle`."""
-    open_: dict[tuple[str, str], list[datetime]] = {}
-    out: dict[str, list[tuple[datetime, datetime, str]]] = defaultdict(list)
+MAX_SESSION = timedelta(hours=14)
+
+
+Span = tuple[datetime, datetime, str, bool]  # start, end, terminal, closed by a logout
+
+
+def sessions(events: list[Event], idle: timedelta) -> dict[str, list[Span]]:
+    """Per account: its sessions. A login runs to its logout (within 14 h); activity without one
+    ends `idle` after its last event."""
+    open_: dict[tuple[str, str], tuple[datetime, datetime, bool]] = {}  # start, last event, began with login
+    out: dict[str, list[Span]] = defaultdict(list)
     for e in events:
         key = (e.account, e.terminal)
-        cur = open_.get(key)
-        if cur is not None and (e.action == "login" or e.time - cur[1] > idle):
-            out[e.account].append((cur[0], cur[1] + idle, e.terminal))
-            cur = None
-        if e.action == "logout":
-            if cur is not None:
-                out[e.account].append((cur[0], e.time, e.terminal))
-                del open_[key]
-            continue
-        open_[key] = [cur[0] if cur else e.time, e.time]
-    for (account, terminal), (start, last) in open_.items():
-        out[account].append((start, last + idle, terminal))
+        cur = open_.pop(key, None)
+        if cur is not None:
+            start, last, logged_in = cur
+            if e.action == "logout" and (logged_in and e.time - start <= MAX_SESSION or e.time - last <= idle):
+                out[e.account].append((start, e.time, e.terminal, True))
+                continue
+            if e.action == "login" or e.time - last > idle and not (logged_in and e.time - start <= MAX_SESSION):
+                out[e.account].append((start, last + idle, e.terminal, False))
+            else:
+                open_[key] = (start, e.time, logged_in)
+                continue
+        if e.action != "logout":
+            open_[key] = (e.time, e.time, e.action == "login")
+    for (account, terminal), (start, last, _) in open_.items():
+        out[account].append((start, last + idle, terminal, False))
     return out
 
 
@@ -53,8 +63,8 @@ def shared_accounts(events: list[Event], policy: AccountsPolicy, tz: tzinfo) -> 
     out = []
     for account, spans in sessions(events, timedelta(minutes=policy.session_idle_min)).items():
         spans.sort()
-        for i, (_s1, e1, t1) in enumerate(spans):
-            clash = next(((s2, t2) for s2, _, t2 in spans[i + 1:] if s2 < e1 and t2 != t1), None)
+        for i, (_s1, e1, t1, _) in enumerate(spans):
+            clash = next(((s2, t2) for s2, _, t2, _ in spans[i + 1:] if s2 < e1 and t2 != t1), None)
             if clash:
                 out.append(_v("shared_account", account, f"active on {t1} and {clash[1]} at once "
                                                           f"({clash[0].astimezone(tz):%Y-%m-%d %H:%M} site time)"))
@@ -100,15 +110,25 @@ def _working_seconds(a: datetime, b: datetime, policy: AccountsPolicy, tz: tzinf
 
 
 def log_gaps(events: list[Event], policy: AccountsPolicy, tz: tzinfo) -> list[dict]:
+    """Working hours without a log entry, unless someone was logged in (login to logout) all along:
+    a log of sessions is quiet between them."""
+    spans = [(s, e) for per in sessions(events, timedelta(minutes=policy.session_idle_min)).values()
+             for s, e, _, closed in per if closed]
     out = []
     for prev, nxt in zip(events, events[1:], strict=False):
         if (nxt.time - prev.time).total_seconds() <= policy.max_gap_h * 3600:
+            continue
+        if any(s <= prev.time and e >= nxt.time for s, e in spans):
             continue
         longest, start = _working_seconds(prev.time, nxt.time, policy, tz)
         if longest > policy.max_gap_h * 3600:
             out.append(_v("log_gap", "*", f"no log entry for {longest / 3600:.1f} working hours from "
                                           f"{start.astimezone(tz):%Y-%m-%d %H:%M} site time"))
     return out
+
+
+def _left(user: User) -> str:
+    return "(status: departed)" if user.end_date == date.min else f"on {user.end_date}"
 
 
 def audit_accounts(users: dict[str, User], events: list[Event], *, tz: tzinfo, policy: AccountsPolicy) -> dict:
@@ -130,7 +150,7 @@ def audit_accounts(users: dict[str, User], events: list[Event], *, tz: tzinfo, p
                                             f"{e.time.astimezone(tz):%Y-%m-%d %H:%M})")
                    for a, e in first_use.items() if GENERIC.match(a)]
     violations += [_v("departed_user_active", a, f"{e.action} at {e.time.astimezone(tz):%Y-%m-%d %H:%M} after "
-                                                 f"leaving on {users[a].end_date}") for a, e in departed.items()]
+                                                 f"leaving {_left(users[a])}") for a, e in departed.items()]
     violations += bulk_exports(events, policy, tz) + log_gaps(events, policy, tz)
     counts = dict.fromkeys(TYPES, 0)
     for v in violations:

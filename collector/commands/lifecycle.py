@@ -29,7 +29,8 @@ def register(app: typer.Typer) -> None:
 
 
 ManifestOpt = Annotated[list[Path] | None, typer.Option(
-    "--manifest", help="Batch manifest (JSON of salted hashes); repeat for several.")]
+    "--manifest", help="Batch manifest: a JSON file, a folder of them, or a store with registered batches; "
+                       "repeatable.")]
 
 
 def scan_pii(paths: Annotated[list[Path], typer.Argument(help="Files or folders to scan.")],

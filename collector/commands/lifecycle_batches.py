@@ -31,7 +31,7 @@ def batch_register(
     dispatch_date: Annotated[str | None, typer.Option("--dispatch-date", help="YYYY-MM-DD (default: column).")] = None,
     end_date: Annotated[str | None, typer.Option("--end-date", help="Commission end, YYYY-MM-DD.")] = None,
     grace_days: Annotated[int, typer.Option("--grace-days", min=0, help="Days after the end date to purge.")] = 0,
-    salt: Annotated[str | None, typer.Option("--salt", help="Hex salt of the manifest (default: random).")] = None,
+    salt: Annotated[str | None, typer.Option("--salt", help="Salt of the manifest's hashes (default: random).")] = None,
     manifest_out: Annotated[Path | None, typer.Option("--manifest-out", help="Where to write the manifest.")] = None,
     db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt = "Asia/Shanghai", as_json: JsonOpt = False,
 ) -> None:
@@ -46,10 +46,7 @@ def batch_register(
     when = parse_now(now, tz)
     if not file.is_file():
         fail_input(f"{file}: no such file")
-    try:
-        salt_bytes = bytes.fromhex(salt) if salt else None
-    except ValueError:
-        fail_input("--salt: not hex")
+    salt_bytes = salt.encode("utf-8") if salt else None
     try:
         dispatch = read_dispatch(file)
     except DispatchError as e:

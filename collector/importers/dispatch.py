@@ -16,10 +16,12 @@ from pathlib import Path
 from collector.pii.detect import find
 
 COLUMNS = {
-    "batch": ("batch", "batch_id", "批次", "批次号", "委案批次", "委托批次"),
-    "bank": ("bank", "委托方", "委托银行", "银行", "委托机构"),
-    "dispatch_date": ("dispatch_date", "委案日期", "委托日期", "分案日期"),
-    "end_date": ("end_date", "退案日期", "委案到期日", "到期日", "委托到期日", "委托截止日"),
+    "batch": ("batch", "batch_id", "batch_no", "batch_number", "批次", "批次号", "批次编号", "委案批次", "委托批次"),
+    "bank": ("bank", "bank_name", "委托方", "委托银行", "银行", "银行名称", "委托机构"),
+    "dispatch_date": ("dispatch_date", "dispatched", "dispatch", "start_date", "commission_start", "委案日期",
+                      "委托日期", "分案日期", "委案时间"),
+    "end_date": ("end_date", "end", "commission_end", "expiry_date", "退案日期", "委案到期日", "到期日", "委托到期日",
+                 "委托截止日", "委案截止日", "截止日期", "退案时间"),
 }
 
 

@@ -83,24 +83,30 @@ def luhn_ok(d: bytes) -> bool:
     return (sum(odd) - 48 * len(odd) + sum(even.translate(_LUHN_DOUBLE_ASCII))) % 10 == 0
 
 
-def bank_card_ok(d: bytes) -> bool:
-    """16 or 19 digits, Luhn-valid, with a scheme prefix (2221-2720, 3, 4, 5, 6, 9).
+def _card_shape(d: bytes) -> bool:
+    """Scheme prefix: 2221-2720 (16 digits only), 3 JCB/Amex/Diners, 4 Visa, 5 Mastercard, 6 UnionPay, 9 domestic."""
+    if d[0] == 50:  # '2'
+        return len(d) == 16 and 2221 <= int(d[:4]) <= 2720
+    return d[0] in b"34569"
 
-    17- and 18-digit cards are rare and a 16-digit card with a digit or two stuck to it passes
-    Luhn one time in ten, so those lengths are not taken; neither is a resident ID with a digit
-    before or after it.
+
+def bank_card_ok(d: bytes) -> bool:
+    """16-19 digits, Luhn-valid, with a scheme prefix; 17 and 18 digits only for UnionPay (62).
+
+    A 16-digit card with a digit or two stuck to it passes Luhn one time in ten, so a 17- or
+    18-digit number that holds a valid 16-digit card is taken for that mistake, not for a card;
+    neither is a resident ID with a digit before or after it, nor an ID-shaped number.
     """
     n = len(d)
-    if n not in (16, 19):
+    if not 16 <= n <= 19 or not _card_shape(d) or not luhn_ok(d):
         return False
-    if d[0] == 50:  # '2'
-        if n != 16 or not 2221 <= int(d[:4]) <= 2720:
+    if n == 19:
+        return not (id_card_ok(d[1:]) or id_card_ok(d[:18]))
+    if n in (17, 18):
+        if d[:2] != b"62" or id_like(d) or id_like(d[1:]):
             return False
-    elif d[0] not in b"34569":
-        return False
-    if n == 19 and (id_card_ok(d[1:]) or id_card_ok(d[:18])):
-        return False
-    return luhn_ok(d)
+        return not any(_card_shape(d[i:i + 16]) and luhn_ok(d[i:i + 16]) for i in range(n - 15))
+    return True
 
 
 def classify(cand: bytes, today: date | None = None) -> tuple[Kind, bytes] | None:

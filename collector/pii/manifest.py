@@ -73,14 +73,49 @@ def _add_batch(manifest: Manifest, doc: object, where: str) -> None:
     manifest.add(str(doc["batch"]), salt, hashes)
 
 
+def _store_manifests(path: Path) -> list[tuple[str, bytes]]:
+    """Manifests attached as evidence to the `batch.registered` observations of a clausewatch store."""
+    from collector.store.sqlite import SqliteStore
+
+    store = SqliteStore(path)
+    try:
+        out = []
+        for (_, batch_id), latest in sorted(store.latest_all("batch").items()):
+            obs = latest.get(("batch.registered", ""))
+            for ref in obs.evidence if obs else ():
+                data = store.get_evidence(ref.sha256)
+                if data is not None:
+                    out.append((f"{path}: batch {batch_id}", data))
+        return out
+    finally:
+        store.close()
+
+
+def _sources(path: Path) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each manifest a --manifest argument names: a file, a folder of them, or a store."""
+    try:
+        if path.is_dir():
+            return [(str(p), p.read_bytes()) for p in sorted(path.glob("*.json"))]
+        with open(path, "rb") as f:
+            head = f.read(16)
+        if head == b"SQLite format 3\x00":
+            return _store_manifests(path)
+        return [(str(path), path.read_bytes())]
+    except OSError as e:
+        raise ManifestError(f"{path}: {e.strerror or e}") from None
+
+
 def load_manifests(paths: Iterable[Path]) -> Manifest:
-    """Read manifest files into one lookup; raises ManifestError naming the file and field."""
+    """Read manifests into one lookup; raises ManifestError naming the file and field.
+
+    Each path is a manifest file, a folder of manifest files, or a clausewatch store whose
+    registered batches carry their manifests as evidence.
+    """
     manifest = Manifest()
-    for path in paths:
+    for name, raw in (src for p in paths for src in _sources(Path(p))):
+        path = name
         try:
-            doc = json.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as e:
-            raise ManifestError(f"{path}: {e.strerror or e}") from None
+            doc = json.loads(raw.decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as e:
             raise ManifestError(f"{path}: not JSON ({e})") from None
         docs = doc.get("batches") if isinstance(doc, dict) and "batches" in doc else [doc]

@@ -87,3 +87,16 @@ def test_audit_is_recorded_and_judged_when_given_a_store(tmp_path: Path) -> None
     status = {f.control: f.status for f in store.current_findings(subject_kind="collection_system")}
     store.close()
     assert status["NO-SHARED-ACCOUNTS"] == "fail" and status["BULK-EXPORT-WATCH"] == "fail"
+
+
+def test_session_log_with_logout_column_and_status_column(tmp_path: Path) -> None:
+    users = "username,full_name,status\nalice,Alice,active\nbob,Bob,departed\n"
+    log = ("username,terminal,login_time,logout_time\n"
+           "alice,T01,2026-11-28T09:00:00+08:00,2026-11-28T12:00:00+08:00\n"
+           "alice,T02,2026-11-28T11:00:00+08:00,2026-11-28T11:30:00+08:00\n"
+           "alice,T01,2026-11-28T13:00:00+08:00,2026-11-28T18:00:00+08:00\n"
+           "bob,T03,2026-11-28T10:00:00+08:00,2026-11-28T10:20:00+08:00\n")
+    code, out, _ = audit(tmp_path, users, log)
+    assert code == 1
+    assert sorted((v["type"], v["account"]) for v in out["violations"]) == [
+        ("departed_user_active", "bob"), ("shared_account", "alice")]

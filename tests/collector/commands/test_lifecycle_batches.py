@@ -82,3 +82,18 @@ def test_register_rejects_a_bad_date_naming_the_line(tmp_path: Path) -> None:
                  .decode("gbk"), encoding="gbk")
     r = runner.invoke(build_app(), ["batch", "register", str(f), "--db", str(tmp_path / "cw.db"), "--json"])
     assert r.exit_code == 2 and "line 2" in r.output
+
+
+def test_scan_matches_batches_through_the_store_or_the_manifest_folder(tmp_path: Path) -> None:
+    db = tmp_path / "cw.db"
+    f = tmp_path / "dispatch.csv"
+    f.write_text(f"batch_id,bank,dispatch_date,end_date,name,id_number,phone\n"
+                 f"B7,Bank of Test,2026/10/01,2026/11/20,Zhang,{ID},{PHONE}\n", encoding="utf-8")
+    code, reg = cli("batch", "register", str(f), "--db", str(db), "--salt", "not hex at all", "--grace-days", "2")
+    assert code == 0 and reg["batch"] == "B7" and reg["deadline"] == "2026-11-23T00:00:00+08:00"
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "left.txt").write_text(f"phone {PHONE}\n")
+    for manifest in (db, Path(reg["manifest"]).parent):
+        code, out = cli("scan", "pii", str(host), "--manifest", str(manifest))
+        assert code == 1 and out["files"][0]["batches"] == ["B7"], manifest
