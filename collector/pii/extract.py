@@ -1,4 +1,5 @@
-"""Turn a file into scannable text bytes: plain text (UTF-8, GBK, UTF-16), XLSX, DOCX, ODF, PDF, ZIP.
+"""Turn a file into scannable text bytes: plain text (UTF-8, GBK, UTF-16), XLSX, DOCX, ODF, PDF, ZIP,
+and legacy Office (.doc, .xls) files.
 
 Each file yields `Chunk`s of bytes to scan and `Problem`s (unreadable, corrupt, refused). ZIP
 archives are opened recursively within `Limits` so an archive bomb cannot exhaust the host.
@@ -74,6 +75,14 @@ def _is_utf16(head: bytes) -> bool:
     return len(sample) >= 64 and sample[1::2].count(0) > 0.4 * len(sample) // 2
 
 
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .doc, .xls, .ppt
+
+
+def ole2_text(data: bytes) -> bytes:
+    """Legacy Office files keep text as 8-bit runs or UTF-16LE: scan the bytes and both UTF-16 readings."""
+    return b"\n".join([data] + [data[i:].decode("utf-16-le", errors="replace").encode("utf-8") for i in (0, 1)])
+
+
 def decode_utf16(data: bytes) -> bytes:
     codec = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-16-le"
     return data.decode(codec, errors="replace").encode("utf-8")
@@ -145,6 +154,8 @@ def from_bytes(path: str, data: bytes, limits: Limits, depth: int) -> Iterator[C
             yield from from_zip(path, io.BytesIO(data), limits, depth)
         elif data[:5] == b"%PDF-":
             yield Chunk(path, pdf_text(data))
+        elif data[:8] == OLE2_MAGIC:
+            yield Chunk(path, ole2_text(data))
         elif _is_utf16(data[:4096]):
             yield Chunk(path, decode_utf16(data))
         else:
@@ -195,6 +206,8 @@ def from_file(path: str, f: BinaryIO, limits: Limits) -> Iterator[Chunk | Proble
             yield from from_zip(path, f, limits, 0)
         elif head[:5] == b"%PDF-":
             yield Chunk(path, pdf_text(f.read(limits.max_member_bytes + 1)))
+        elif head[:8] == OLE2_MAGIC:
+            yield Chunk(path, ole2_text(f.read(limits.max_member_bytes)))
         elif _is_utf16(head):
             yield Chunk(path, decode_utf16(f.read(limits.max_member_bytes)))
         else:

@@ -79,3 +79,14 @@ def test_streamed_chunks_never_split_a_line() -> None:
     assert len(chunks) > 10
     assert all(c.endswith(b"\n") for c in chunks)
     assert b"".join(chunks) == b"".join(lines)
+
+
+def test_legacy_office_text_in_utf16_is_found(tmp_path: Path) -> None:
+    from collector.pii.detect import find
+    from collector.pii.extract import OLE2_MAGIC
+
+    body = OLE2_MAGIC + b"\x00" * 503 + "客户 11010519491231002X 电话 13800138000".encode("utf-16-le") + b"\x00" * 64
+    (tmp_path / "old.xls").write_bytes(body)
+    text, problems = extract(tmp_path / "old.xls")
+    assert problems == []
+    assert sorted(k for k, _ in find(text)) == ["id_card", "phone"]
