@@ -85,7 +85,13 @@ def recording_checks(calls: Iterable[Call], primary: dict[str, Recording], backu
     return out, unreadable
 
 
-def retention(primary: dict[str, Recording], backup: dict[str, Recording], first_call: datetime | None,
+def recording_times(store: dict[str, Recording], started: dict[str, float]) -> dict[str, float]:
+    """When each recording was made: its call's start when the records know the call, else the file's time
+    (copies and restores change file times; the call record does not change)."""
+    return {cid: started.get(cid, rec.mtime) for cid, rec in store.items()}
+
+
+def retention(primary: dict[str, float], backup: dict[str, float], first_call: datetime | None,
               now: datetime, tz: tzinfo, years: float) -> dict:
     """Oldest recording per store; ok when both reach back `years` or to the first call (a day's slack)."""
     required = now - timedelta(days=365.25 * years)
@@ -95,14 +101,14 @@ def retention(primary: dict[str, Recording], backup: dict[str, Recording], first
                  "retention_years": years}
     ok = True
     for name, store in (("primary", primary), ("backup", backup)):
-        oldest = min((r.mtime for r in store.values()), default=None)
+        oldest = min(store.values(), default=None)
         out[f"{name}_oldest"] = _iso(oldest, tz) if oldest is not None else None
         ok = ok and oldest is not None and oldest <= (required + timedelta(days=1)).timestamp()
     out["ok"] = ok if first_call is not None or primary else None
     return out
 
 
-def recorder_health(calls: Iterable[Call], primary: dict[str, Recording], tz: tzinfo, stall_h: float) -> dict:
+def recorder_health(calls: Iterable[Call], primary: dict[str, float], tz: tzinfo, stall_h: float) -> dict:
     """Periods of `stall_h` hours with connected calls but not one recording: the recorder stalled."""
     period_s = stall_h * 3600
     calls_in: dict[int, int] = defaultdict(int)
@@ -115,7 +121,7 @@ def recorder_health(calls: Iterable[Call], primary: dict[str, Recording], tz: tz
                 recorded_in[slot] += 1
     stalled = [{"start": _iso(s * period_s, tz), "end": _iso((s + 1) * period_s, tz), "calls": n}
                for s, n in sorted(calls_in.items()) if not recorded_in.get(s)]
-    last = max((r.mtime for r in primary.values()), default=None)
+    last = max(primary.values(), default=None)
     return {"last_recording": _iso(last, tz) if last is not None else None, "stall_h": stall_h,
             "stalled_periods": stalled}
 
@@ -131,9 +137,11 @@ def audit_calls(calls: list[Call], primary: dict[str, Recording], backup: dict[s
         counts[v["type"]] += 1
     starts = [c.start for c in calls]
     first = min([*starts, *([first_call] if first_call else [])], default=None)
+    started = {c.call_id: c.start.timestamp() for c in calls}
+    made = {name: recording_times(store, started) for name, store in (("primary", primary), ("backup", backup))}
     return {"period_start": min(starts).isoformat() if starts else None,
             "period_end": max(starts).isoformat() if starts else None, "calls": len(calls),
             "connected": sum(1 for c in calls if c.connected), "violations": violations, "counts": counts,
-            "retention": retention(primary, backup, first, now, tz, policy.retention_years),
-            "recorder": recorder_health(calls, primary, tz, policy.stall_h),
+            "retention": retention(made["primary"], made["backup"], first, now, tz, policy.retention_years),
+            "recorder": recorder_health(calls, made["primary"], tz, policy.stall_h),
             "recordings": {"primary": len(primary), "backup": len(backup)}, "unreadable": unreadable}

@@ -55,6 +55,20 @@ def _start_or_fail(text: str, path: Path, line: int) -> datetime:
         raise CdrError(f"{path}: line {line}: start: {text!r} is not an ISO 8601 time") from None
 
 
+def _duration_or_fail(text: str, path: Path, line: int) -> float:
+    """Blank (a call never answered) is 0; dialers also write HH:MM:SS or MM:SS."""
+    t = text.strip()
+    if not t:
+        return 0.0
+    parts = t.split(":")
+    try:
+        if 2 <= len(parts) <= 3:
+            return float(sum(float(p) * 60 ** i for i, p in enumerate(reversed(parts))))
+        return float(t)
+    except ValueError:
+        raise CdrError(f"{path}: line {line}: duration_s: {text!r} is not a number of seconds") from None
+
+
 def _disposition_or_fail(text: str, path: Path, line: int) -> str:
     norm = DISPOSITIONS.get(text.strip()) or DISPOSITIONS.get(text.strip().lower())
     if norm is None:
@@ -99,7 +113,7 @@ def read_cdr(path: Path, tz: tzinfo, mapping: Mapping[str, str] | None = None) -
         try:
             seconds = float(duration)
         except ValueError:
-            raise CdrError(f"{path}: line {line}: duration_s: {duration!r} is not a number") from None
+            seconds = _duration_or_fail(duration, path, line)
         if not seconds >= 0:
             raise CdrError(f"{path}: line {line}: duration_s: {duration!r} is negative")
         call_id = call_id.strip()

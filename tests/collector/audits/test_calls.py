@@ -100,11 +100,13 @@ def test_recorder_stall_and_short_retention(site: Path) -> None:
     calls = CDR + ("c12,A06,T06,13800138011,2026-11-29 16:30:00,60,可联\n"
                    "c13,A06,T06,13800138012,2026-11-29 17:10:00,60,可联\n")
     (site / "cdr.csv").write_text(calls, encoding="utf-8")
-    os.utime(site / "backup" / "c01.wav")  # the old copy was lost: the backup only reaches back to today
-    _, out = audit(site, "--first-call", "2025-01-01T09:00:00+08:00")
+    old = write_wav(site / "primary" / "2024" / "c-2024-0001.wav", 1)  # a recording older than these records
+    os.utime(old, (1_704_100_000, 1_704_100_000))  # 2024-01-01; the backup lacks it
+    _, out = audit(site, "--first-call", "2024-01-01T09:00:00+08:00")
     stalled = out["recorder"]["stalled_periods"]
     assert [(s["start"], s["calls"]) for s in stalled] == [("2026-11-29T16:00:00+08:00", 2)]
-    assert out["retention"]["ok"] is False
+    assert out["retention"]["primary_oldest"].startswith("2024-01-01")
+    assert out["retention"]["ok"] is False  # the backup reaches back only to this CDR's first call
 
 
 @pytest.mark.parametrize("row,field", [
