@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from collector.clikit import JsonOpt, NowOpt, TzOpt, emit, fail_input, parse_now, site_zone
+from collector.commands.lifecycle_audits import CollectorOpt, DbOptional, TokenOpt
 
 
 def audit_accounts_cmd(
@@ -19,7 +20,7 @@ def audit_accounts_cmd(
     export_window_min: Annotated[float, typer.Option("--export-window-min")] = 60.0,
     max_gap_h: Annotated[float, typer.Option("--max-gap-h", help="Working hours without log entries.")] = 2.0,
     system: Annotated[str, typer.Option("--system", help="Subject id of the collection system.")] = "cms",
-    db: Annotated[Path | None, typer.Option("--db", help="Also record the audit as an observation here.")] = None,
+    db: DbOptional = None, collector_url: CollectorOpt = None, token: TokenOpt = None,
     now: NowOpt = None, site_tz: TzOpt = "Asia/Shanghai", as_json: JsonOpt = False,
 ) -> None:
     """Shared and generic accounts, departed users, after-hours logins, bulk exports, log gaps (exit 1 on any)."""
@@ -39,8 +40,8 @@ def audit_accounts_cmd(
         fail_input(str(e))
     policy = AccountsPolicy(export_limit=export_limit, export_window_min=export_window_min, max_gap_h=max_gap_h)
     report = audit_accounts(user_list, events, tz=tz, policy=policy)
-    if db is not None:
-        record(db, "accounts.audit", "collection_system", system,
+    if db is not None or collector_url:
+        record((db, collector_url, token), "accounts.audit", "collection_system", system,
                {**{k: v for k, v in report.items() if k != "violations"}, "violations": report["violations"][:100]},
                when)
     lines = [f"{v['type']:22} {v['account']:16} {v['detail']}" for v in report["violations"]]

@@ -12,6 +12,10 @@ import typer
 from collector.clikit import JsonOpt, NowOpt, TzOpt, emit, fail_input, parse_now, site_zone
 
 DbOptional = Annotated[Path | None, typer.Option("--db", help="Also record the audit as an observation here.")]
+CollectorOpt = Annotated[str | None, typer.Option("--collector", envvar="CLAUSEWATCH_COLLECTOR",
+                                                  help="Also send the audit to this collector (URL).")]
+TokenOpt = Annotated[str | None, typer.Option("--token", envvar="CLAUSEWATCH_TOKEN",
+                                              help="Source token for --collector.")]
 MapOpt = Annotated[list[str] | None, typer.Option("--map", help="field=column when the file names columns otherwise.")]
 
 
@@ -46,21 +50,35 @@ def read_exceptions(path: Path | None) -> set[str]:
     return {ln.split(",")[0].strip() for ln in lines}
 
 
-def record(db: Path, kind: str, subject_kind: str, subject_id: str, payload: dict, now: datetime) -> None:
-    """Store the audit's summary as an observation and re-evaluate the controls that read it."""
-    from collector.engine import Engine
-    from collector.store.sqlite import SqliteStore
-    from rules.catalog import default_catalog
+def record(target: tuple[Path | None, str | None, str | None], kind: str, subject_kind: str, subject_id: str,
+           payload: dict, now: datetime) -> None:
+    """Store the audit's summary as an observation (--db, re-evaluating the controls that read it)
+    and/or send it to a collector (--collector with a source token)."""
     from rules.model import Observation
 
-    db.parent.mkdir(parents=True, exist_ok=True)
-    store = SqliteStore(db)
+    db, url, token = target
     obs = Observation(id=str(uuid.uuid4()), source=f"import:{kind}", subject_kind=subject_kind,  # type: ignore[arg-type]
                       subject_id=subject_id, kind=kind, observed_at=now, payload=payload)
-    store.ingest([obs], actor=f"cli:{kind}")
-    engine = Engine(store, list(default_catalog()))
-    engine.evaluate(engine.note([obs]), now=now)
-    store.close()
+    if url:
+        from collector.importers.ship import ShipError, post_observations
+
+        if not token:
+            fail_input("--collector needs --token (a source token for this importer)")
+        try:
+            post_observations(url, token, [obs])
+        except ShipError as e:
+            fail_input(str(e))
+    if db is not None:
+        from collector.engine import Engine
+        from collector.store.sqlite import SqliteStore
+        from rules.catalog import default_catalog
+
+        db.parent.mkdir(parents=True, exist_ok=True)
+        store = SqliteStore(db)
+        store.ingest([obs], actor=f"cli:{kind}")
+        engine = Engine(store, list(default_catalog()))
+        engine.evaluate(engine.note([obs]), now=now)
+        store.close()
 
 
 def audit_calls_cmd(
@@ -75,7 +93,8 @@ def audit_calls_cmd(
     stall_hours: Annotated[float, typer.Option("--stall-hours", help="Hours with calls and no recording.")] = 2.0,
     first_call: Annotated[str | None, typer.Option("--first-call", help="The site's first call (ISO 8601).")] = None,
     system: Annotated[str, typer.Option("--system", help="Subject id of the recording system.")] = "recorder-1",
-    db: DbOptional = None, now: NowOpt = None, site_tz: TzOpt = "Asia/Shanghai", as_json: JsonOpt = False,
+    db: DbOptional = None, collector_url: CollectorOpt = None, token: TokenOpt = None,
+    now: NowOpt = None, site_tz: TzOpt = "Asia/Shanghai", as_json: JsonOpt = False,
 ) -> None:
     """Calling hours, recordings present, complete and backed up, retention, recorder alive (exit 1 on any)."""
     from collector.audits.calls import CallsPolicy, Content, audit_calls
@@ -102,9 +121,10 @@ def audit_calls_cmd(
     report = audit_calls(calls, inventory(walk(str(primary)), regex), inventory(walk(str(backup)), regex), tz=tz,
                          now=when, policy=policy, content=Content(audio_duration_s, sha256_file, verify),
                          first_call=first)
-    if db is not None:
+    if db is not None or collector_url:
         summary = {k: v for k, v in report.items() if k not in ("violations", "unreadable")}
-        record(db, "calls.audit", "call_system", system, {**summary, "violations": report["violations"][:100]}, when)
+        record((db, collector_url, token), "calls.audit", "call_system", system,
+               {**summary, "violations": report["violations"][:100]}, when)
     failing = any(report["counts"].values()) or report["retention"]["ok"] is False or report["recorder"][
         "stalled_periods"]
     lines = [f"{v['type']:20} {v['call_id']:20} {v['detail']}" for v in report["violations"]]
