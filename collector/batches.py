@@ -95,3 +95,16 @@ def certificate_sha256(cert: dict[str, Any]) -> str:
 
 def manifest_bytes(doc: dict) -> bytes:
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def stored_certificate(store, batch: Observation, now: datetime) -> dict[str, Any]:
+    """The certificate of a registered batch from the store's latest full scans and BATCH-PURGED finding."""
+    latest = store.latest_all("host")
+    scans: dict[str, Observation | None] = {sid: obs.get(("pii.scan", "")) for (_, sid), obs in latest.items()}
+    scans.update({sid: scans.get(sid) for _, sid, _ in store.subjects("host")})
+    rows = store.current_findings(control="BATCH-PURGED", subject_kind="batch", subject_id=batch.subject_id)
+    finding = ({"status": rows[0].status, "since": rows[0].since.isoformat(),
+                "reason": {"zh": rows[0].reason_zh, "en": rows[0].reason_en}} if rows else None)
+    cert = certificate(batch, scans, now, finding)
+    cert["sha256"] = certificate_sha256(cert)
+    return cert

@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
     lifecycle_batches.register(subgroup(app, "batch", "Data batches the bank dispatched (委托批次)."))
     audit = subgroup(app, "audit", "Log audits.")
     lifecycle_audits.register(audit)
+    audit.command("purge")(lifecycle_batches.audit_purge)
 
 
 ManifestOpt = Annotated[list[Path] | None, typer.Option(

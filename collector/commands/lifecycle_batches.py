@@ -15,6 +15,27 @@ def register(group: typer.Typer) -> None:
     group.command("certificate")(batch_certificate)
 
 
+def audit_purge(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt = "Asia/Shanghai",
+                as_json: JsonOpt = False) -> None:
+    """Every registered batch: in commission, purged, not purged or unproven (exit 1 unless all in order)."""
+    from collector.batches import stored_certificate
+    from collector.store.sqlite import SqliteStore
+
+    when = parse_now(now, site_zone(site_tz))
+    if not db.exists():
+        fail_input(f"{db}: no such store")
+    store = SqliteStore(db)
+    batches = [o for latest in store.latest_all("batch").values() if (o := latest.get(("batch.registered", "")))]
+    certs = [stored_certificate(store, b, when) for b in sorted(batches, key=lambda o: o.subject_id)]
+    store.close()
+    rows = [{k: c[k] for k in ("batch", "bank", "end_date", "deadline", "status", "counts")} for c in certs]
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("in_commission", "purged", "not_purged",
+                                                                      "unproven")}
+    emit({"batches": rows, "counts": counts}, as_json,
+         "\n".join(f"{r['batch']:20} {r['status']:14} deadline {r['deadline']}" for r in rows))
+    raise typer.Exit(1 if counts["not_purged"] or counts["unproven"] else 0)
+
+
 def _date(text: str | None, option: str) -> date | None:
     from collector.importers.dispatch import DispatchError, parse_date
 
@@ -85,7 +106,7 @@ def batch_certificate(
     db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt = "Asia/Shanghai", as_json: JsonOpt = False,
 ) -> None:
     """The purge certificate of a batch: every host's full scan after the deadline (exit 1 unless purged)."""
-    from collector.batches import certificate, certificate_sha256
+    from collector.batches import stored_certificate
     from collector.store.sqlite import SqliteStore
 
     when = parse_now(now, site_zone(site_tz))
@@ -95,14 +116,7 @@ def batch_certificate(
     batch = store.latest_for("batch", batch_id).get(("batch.registered", ""))
     if batch is None:
         fail_input(f"{batch_id}: no such batch in {db}")
-    latest = store.latest_all("host")
-    scans = {sid: obs.get(("pii.scan", "")) for (_, sid), obs in latest.items()}
-    scans.update({sid: scans.get(sid) for _, sid, _ in store.subjects("host")})
-    findings = store.current_findings(control="BATCH-PURGED", subject_kind="batch", subject_id=batch_id)
-    finding = ({"status": findings[0].status, "since": findings[0].since.isoformat(),
-                "reason": {"zh": findings[0].reason_zh, "en": findings[0].reason_en}} if findings else None)
-    cert = certificate(batch, scans, when, finding)
-    cert["sha256"] = certificate_sha256(cert)
+    cert = stored_certificate(store, batch, when)
     if cert["status"] == "purged":
         seq = store.ledger_append("batch.purge_certificate", "cli:batch-certificate",
                                   {"batch": batch_id, "sha256": cert["sha256"], "hosts": cert["counts"]["clean"]})

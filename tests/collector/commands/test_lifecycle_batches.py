@@ -97,3 +97,14 @@ def test_scan_matches_batches_through_the_store_or_the_manifest_folder(tmp_path:
     for manifest in (db, Path(reg["manifest"]).parent):
         code, out = cli("scan", "pii", str(host), "--manifest", str(manifest))
         assert code == 1 and out["files"][0]["batches"] == ["B7"], manifest
+
+
+def test_audit_purge_lists_every_batch(tmp_path: Path) -> None:
+    db = tmp_path / "cw.db"
+    for bid, end in (("B1", "2026-10-31"), ("B2", "2026-12-31")):
+        f = tmp_path / f"{bid}.csv"
+        f.write_text(f"batch,bank,dispatch_date,end_date,phone\n{bid},银行,2026-09-01,{end},{PHONE}\n")
+        assert cli("batch", "register", str(f), "--db", str(db), "--now", "2026-09-01T10:00")[0] == 0
+    code, out = cli("audit", "purge", "--db", str(db), "--now", "2026-11-29T10:00")
+    assert code == 1  # B1's deadline passed and no host has proven the purge
+    assert [(b["batch"], b["status"]) for b in out["batches"]] == [("B1", "unproven"), ("B2", "in_commission")]
