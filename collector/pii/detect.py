@@ -132,6 +132,23 @@ def classify(cand: bytes, today: date | None = None) -> tuple[Kind, bytes] | Non
     return ("bank_card", cand) if bank_card_ok(cand) else None
 
 
+_ALNUM = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+LONG_TOKEN = 24  # hashes, keys and encoded blobs: digits inside them are not identifiers
+
+
+def in_long_token(data: bytes, start: int, end: int) -> bool:
+    """Whether data[start:end] sits inside a run of at least LONG_TOKEN letters and digits (a hex hash...)."""
+    n = len(data)
+    if (start == 0 or data[start - 1] not in _ALNUM) and (end >= n or data[end] not in _ALNUM):
+        return False
+    i, j = start, end
+    while i > 0 and data[i - 1] in _ALNUM and end - i < LONG_TOKEN:
+        i -= 1
+    while j < n and data[j] in _ALNUM and j - i < LONG_TOKEN:
+        j += 1
+    return j - i >= LONG_TOKEN
+
+
 def _windows(data: bytes) -> Iterator[tuple[int, int]]:
     """Line-aligned regions of `data` around each hint, so exact matching never starts mid-number."""
     pos, n = 0, len(data)
@@ -153,9 +170,9 @@ def find(data: bytes, today: date | None = None) -> Iterator[tuple[Kind, bytes]]
         # grouped numbers are rare and their exact pattern is slow: only where RE2 saw one
         spaced = _HINT_SPACED_ONLY.search(data, start, end) is not None
         for pattern in (_RUN, _SPACED) if spaced else (_RUN,):
-            for cand in pattern.findall(data, start, end):
-                hit = classify(cand, today)
-                if hit is not None:
+            for m in pattern.finditer(data, start, end):
+                hit = classify(m.group(), today)
+                if hit is not None and not in_long_token(data, m.start(), m.end()):
                     yield hit
 
 

@@ -84,3 +84,24 @@ def test_mask_keeps_only_ends(kind, number: str, masked: str) -> None:
 
 def test_classify_rejects_digits_followed_by_x_that_are_not_ids() -> None:
     assert classify(b"13800138000X", TODAY) is None
+
+
+@pytest.mark.parametrize("text,found", [
+    pytest.param("sha256 9f2c13800138000e4b1d0c8a7f6e5d4c3b2a1908f7e6d5c4b3a2918f7e6d5c4b", 0, id="inside-a-hash"),
+    pytest.param("token=QmFzZTY0IGRhdGE13800138000ZW5jb2RlZA", 0, id="inside-base64"),
+    pytest.param("tel13800138000", 1, id="after-a-word"),
+    pytest.param("ID11010519491231002X号", 1, id="after-a-label"),
+])
+def test_digits_inside_long_tokens_are_not_identifiers(text: str, found: int) -> None:
+    assert len(kinds(text)) == found
+
+
+def test_a_manifest_of_hashes_holds_no_identifiers() -> None:
+    import json
+    import os
+
+    from collector.pii.manifest import batch_document
+
+    rng = random.Random(3)
+    doc = batch_document("B1", os.urandom(16), [synth.phone(rng).encode() for _ in range(5000)])
+    assert kinds(json.dumps(doc)) == []
