@@ -88,8 +88,17 @@ def decode_utf16(data: bytes) -> bytes:
     return data.decode(codec, errors="replace").encode("utf-8")
 
 
+def _cut(block: bytes) -> int:
+    """Where to end a chunk: after the last line end, else after the last separator (minified JSON,
+    one-line exports), so that no number is split between two chunks; 0 when there is none."""
+    cut = block.rfind(b"\n") + 1
+    if cut == 0:
+        cut = max(block.rfind(sep) for sep in (b",", b";", b"\t", b"|", b'"', b">")) + 1
+    return cut
+
+
 def stream_chunks(f: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
-    """Chunks cut after a line end, so no number is split between two chunks."""
+    """Chunks cut after a line end or separator, so no number is split between two chunks."""
     carry = b""
     while True:
         block = f.read(chunk_bytes)
@@ -98,7 +107,7 @@ def stream_chunks(f: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
                 yield carry
             return
         block = carry + block
-        cut = block.rfind(b"\n") + 1
+        cut = _cut(block)
         if cut == 0 and len(block) < 4 * chunk_bytes:
             carry = block
             continue

@@ -90,3 +90,10 @@ def test_legacy_office_text_in_utf16_is_found(tmp_path: Path) -> None:
     text, problems = extract(tmp_path / "old.xls")
     assert problems == []
     assert sorted(k for k, _ in find(text)) == ["id_card", "phone"]
+
+
+def test_one_line_files_are_cut_between_fields() -> None:
+    line = b",".join(b'{"id":"11010519491231002X"}' for _ in range(500))
+    chunks = list(stream_chunks(io.BytesIO(line), 1000))
+    assert len(chunks) > 5
+    assert sum(c.count(b"11010519491231002X") for c in chunks) == 500
