@@ -4,6 +4,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -23,15 +24,20 @@ class FileHits:
     batches: dict[str, int] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)
 
-    def add(self, kind: Kind, number: bytes, manifest: Manifest | None) -> None:
-        self.counts[kind] += 1
-        if len(self.samples) < MAX_SAMPLES:
+    def add_all(self, hits: list[tuple[Kind, bytes]], manifest: Manifest | None) -> None:
+        """Count a chunk's hits at once (a dispatch file has one every few dozen bytes)."""
+        for kind, n in Counter(k for k, _ in hits).items():
+            self.counts[kind] += n
+        for kind, number in hits:
+            if len(self.samples) >= MAX_SAMPLES:
+                break
             masked = mask(kind, number)
             if masked not in self.samples:
                 self.samples.append(masked)
         if manifest is not None:
-            for batch in manifest.batches_of(number):
-                self.batches[batch] = self.batches.get(batch, 0) + 1
+            for _, number in hits:
+                for batch in manifest.batches_of(number):
+                    self.batches[batch] = self.batches.get(batch, 0) + 1
 
     def as_dict(self) -> dict:
         return {"path": self.path, "counts": dict(self.counts), "batches": sorted(self.batches),
@@ -130,11 +136,9 @@ def scan_file(path: str, report: ScanReport, manifest: Manifest | None, limits: 
 
 
 def scan_chunk(chunk: Chunk, report: ScanReport, manifest: Manifest | None, today: date) -> None:
-    hits = None
-    for kind, number in find(chunk.data, today):
-        if hits is None:
-            hits = report.files.get(chunk.path) or report.files.setdefault(chunk.path, FileHits(chunk.path))
-        hits.add(kind, number, manifest)
+    hits = list(find(chunk.data, today))
+    if hits:
+        report.files.setdefault(chunk.path, FileHits(chunk.path)).add_all(hits, manifest)
 
 
 def scan_paths(paths: Iterable[Path], manifest: Manifest | None = None, *, limits: Limits | None = None,
