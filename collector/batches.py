@@ -52,8 +52,20 @@ def registration(facts: BatchFacts, dispatch: Dispatch, manifest_ref: EvidenceRe
                        kind="batch.registered", observed_at=now, payload=payload, evidence=[manifest_ref])
 
 
-def host_scan_state(scan: Observation | None, batch_id: str, deadline: datetime) -> dict[str, Any]:
-    """One host's line of the certificate: its latest scan and whether it proves the purge."""
+def _finished(scan: Observation) -> datetime | None:
+    text = scan.payload.get("finished_at")
+    return datetime.fromisoformat(text) if text else None
+
+
+def host_scan_state(scan: Observation | None, batch_id: str, deadline: datetime,
+                    watch: Observation | None = None) -> dict[str, Any]:
+    """One host's line of the certificate: its latest full scan and whether it proves the purge.
+    A watch scan that found the batch after the deadline, newer than the full scan, makes it dirty."""
+    seen = _finished(watch) if watch is not None else None
+    if watch is not None and seen is not None and seen >= deadline and int(
+            watch.payload.get("batches", {}).get(batch_id, 0)) and (scan is None or (_finished(scan) or seen) < seen):
+        return {"status": "dirty", "scan": None, "watch": {"observation": watch.id, "finished_at": seen.isoformat(),
+                                                           "matches": int(watch.payload["batches"][batch_id])}}
     if scan is None:
         return {"status": "unscanned", "scan": None}
     p = scan.payload
@@ -67,10 +79,12 @@ def host_scan_state(scan: Observation | None, batch_id: str, deadline: datetime)
 
 
 def certificate(batch: Observation, scans: dict[str, Observation | None], now: datetime,
-                finding: dict | None = None) -> dict[str, Any]:
-    """The purge certificate of one batch from every host's latest `pii.scan` (pure; no store)."""
+                finding: dict | None = None, watches: dict[str, Observation] | None = None) -> dict[str, Any]:
+    """The purge certificate of one batch from every host's latest full `pii.scan` (and watch scan)."""
     deadline = datetime.fromisoformat(batch.payload["deadline"])
-    hosts = {h: host_scan_state(s, batch.subject_id, deadline) for h, s in sorted(scans.items())}
+    watches = watches or {}
+    hosts = {h: host_scan_state(scans.get(h), batch.subject_id, deadline, watches.get(h))
+             for h in sorted(set(scans) | set(watches))}
     by_status = {s: sorted(h for h, v in hosts.items() if v["status"] == s) for s in ("clean", "dirty", "unscanned")}
     if now < deadline:
         status = "in_commission"
@@ -101,10 +115,11 @@ def stored_certificate(store, batch: Observation, now: datetime) -> dict[str, An
     """The certificate of a registered batch from the store's latest full scans and BATCH-PURGED finding."""
     latest = store.latest_all("host")
     scans: dict[str, Observation | None] = {sid: obs.get(("pii.scan", "")) for (_, sid), obs in latest.items()}
+    watches = {sid: w for (_, sid), obs in latest.items() if (w := obs.get(("pii.scan", "watch")))}
     scans.update({sid: scans.get(sid) for _, sid, _ in store.subjects("host")})
     rows = store.current_findings(control="BATCH-PURGED", subject_kind="batch", subject_id=batch.subject_id)
     finding = ({"status": rows[0].status, "since": rows[0].since.isoformat(),
                 "reason": {"zh": rows[0].reason_zh, "en": rows[0].reason_en}} if rows else None)
-    cert = certificate(batch, scans, now, finding)
+    cert = certificate(batch, scans, now, finding, watches)
     cert["sha256"] = certificate_sha256(cert)
     return cert

@@ -21,13 +21,13 @@ def batch_purged(inp: CheckInput) -> Verdict:
     hosts = sorted({o.subject_id for o in inp.others("agent.heartbeat")} | set(scans) | set(watched))
     dirty, unscanned, clean = [], [], []
     for host in hosts:
-        seen = watched.get(host)
+        seen, scan = watched.get(host), scans.get(host)
+        # the watch's finding stands until a full scan finished after it says otherwise
         if seen is not None and _finished(seen) >= deadline and int(seen.payload.get("batches", {}).get(
-                inp.subject_id, 0)):
+                inp.subject_id, 0)) and (scan is None or _finished(scan) < _finished(seen)):
             inp.used.append(seen)
             dirty.append(host)
             continue
-        scan = scans.get(host)
         finished = datetime.fromisoformat(scan.payload["finished_at"]) if scan and scan.payload.get(
             "finished_at") else None
         if scan is None or not scan.payload.get("full") or finished is None or finished < deadline:

@@ -48,3 +48,13 @@ def test_certificate_status(scans: dict, now: datetime, status: str) -> None:
     cert = certificate(batch_obs(), scans, now)
     assert cert["status"] == status
     assert cert["deadline"] == DEADLINE.isoformat()
+
+
+def test_watch_hit_after_the_last_full_scan_makes_the_host_dirty() -> None:
+    watch = scan("h1", AFTER + timedelta(hours=1), 2)
+    watch.key = "watch"
+    cert = certificate(batch_obs(), {"h1": scan("h1", AFTER)}, AFTER + timedelta(hours=2), watches={"h1": watch})
+    assert cert["status"] == "not_purged" and cert["hosts"][0]["watch"]["matches"] == 2
+    later = certificate(batch_obs(), {"h1": scan("h1", AFTER + timedelta(hours=3))}, AFTER + timedelta(hours=4),
+                        watches={"h1": watch})
+    assert later["status"] == "purged"

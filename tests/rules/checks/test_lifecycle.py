@@ -35,6 +35,8 @@ def judge(scans: list[Observation]) -> str:
     pytest.param([scan("h1", NOW, 0), scan("h1", DEADLINE - timedelta(days=1), 4, watch=True)], "pass",
                  id="watch-hit-before-deadline-does-not-count"),
     pytest.param([scan("h1", NOW, 0, watch=True)], "unknown", id="watch-alone-proves-nothing"),
+    pytest.param([scan("h1", NOW, 0), scan("h1", NOW - timedelta(hours=3), 4, watch=True)], "pass",
+                 id="later-full-scan-clears-watch-hit"),
 ])
 def test_watch_scans_only_disprove(scans: list[Observation], status: str) -> None:
     assert judge(scans) == status
