@@ -57,7 +57,7 @@ def scan_pii(paths: Annotated[list[Path], typer.Argument(help="Files or folders 
     data = report.as_dict()
     lines = [f"{f['path']}: " + ", ".join(f"{k}={n}" for k, n in f["counts"].items() if n)
              + (f" batches={','.join(f['batches'])}" if f["batches"] else "") + "  " + " ".join(f["samples"])
-             for f in data["files"]]
+             for f in data["files"] if "error" not in f]
     lines += [f"unreadable {e['path']}: {e['reason']}" for e in data["errors"]]
     lines.append(f"{report.files_scanned} files, {report.bytes_scanned} bytes: "
                  + ", ".join(f"{k}={n}" for k, n in data["totals"].items()))

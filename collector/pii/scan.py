@@ -74,8 +74,11 @@ class ScanReport:
         return any(self.totals.values())
 
     def as_dict(self) -> dict:
-        """The JSON of `scan pii --json`: only files with hits are listed; unreadable ones under errors."""
-        files = [h.as_dict() for h in sorted(self.files.values(), key=lambda h: h.path) if any(h.counts.values())]
+        """The JSON of `scan pii --json`: files with hits, and unreadable ones with their `error`
+        (also listed under `errors`); clean files are only counted."""
+        files = [h.as_dict() for h in self.files.values() if any(h.counts.values())]
+        files += [{**FileHits(p.path).as_dict(), "error": p.reason} for p in self.errors]
+        files.sort(key=lambda f: f["path"])
         return {"files_scanned": self.files_scanned, "bytes_scanned": self.bytes_scanned, "files": files,
                 "totals": self.totals, "batches": self.batches,
                 "errors": [{"path": p.path, "reason": p.reason} for p in self.errors]}

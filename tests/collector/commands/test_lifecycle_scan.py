@@ -67,6 +67,8 @@ def test_unreadable_file_is_listed_and_scan_goes_on(tmp_path: Path) -> None:
     assert code == 1
     assert out["totals"]["phone"] == 1
     assert [e["path"] for e in out["errors"]] == [str(tmp_path / "broken.zip")]
+    broken = next(f for f in out["files"] if f["path"] == str(tmp_path / "broken.zip"))
+    assert "corrupt archive" in broken["error"] and broken["counts"] == {"id_card": 0, "phone": 0, "bank_card": 0}
 
 
 @pytest.mark.parametrize("args", [
