@@ -1,6 +1,7 @@
 """`clausewatch audit accounts`: the collection system's user list and login/operation logs."""
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated
 
@@ -8,6 +9,18 @@ import typer
 
 from collector.clikit import JsonOpt, NowOpt, TzOpt, emit, fail_input, parse_now, site_zone
 from collector.commands.lifecycle_audits import CollectorOpt, DbOptional, TokenOpt
+
+
+def parse_hours(text: str) -> tuple[time, time]:
+    """'08:00-21:00' -> (08:00, 21:00); exit 2 on anything else."""
+    start, sep, end = text.partition("-")
+    try:
+        hours = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    except ValueError:
+        hours = None
+    if not sep or hours is None or hours[0] >= hours[1]:
+        fail_input(f"--work-hours: {text!r} is not HH:MM-HH:MM")
+    return hours
 
 
 def audit_accounts_cmd(
@@ -19,6 +32,7 @@ def audit_accounts_cmd(
     export_limit: Annotated[int, typer.Option("--export-limit", help="Records per window.")] = 1000,
     export_window_min: Annotated[float, typer.Option("--export-window-min")] = 60.0,
     max_gap_h: Annotated[float, typer.Option("--max-gap-h", help="Working hours without log entries.")] = 2.0,
+    work_hours: Annotated[str, typer.Option("--work-hours", help="Site working hours, HH:MM-HH:MM.")] = "08:00-21:00",
     system: Annotated[str, typer.Option("--system", help="Subject id of the collection system.")] = "cms",
     db: DbOptional = None, collector_url: CollectorOpt = None, token: TokenOpt = None,
     now: NowOpt = None, site_tz: TzOpt = "Asia/Shanghai", as_json: JsonOpt = False,
@@ -38,7 +52,9 @@ def audit_accounts_cmd(
         events = read_events(logins, tz, parse_mapping(map_logins, tuple(LOG_COLUMNS)))
     except AccountLogError as e:
         fail_input(str(e))
-    policy = AccountsPolicy(export_limit=export_limit, export_window_min=export_window_min, max_gap_h=max_gap_h)
+    day_start, day_end = parse_hours(work_hours)
+    policy = AccountsPolicy(day_start=day_start, day_end=day_end, export_limit=export_limit,
+                            export_window_min=export_window_min, max_gap_h=max_gap_h)
     report = audit_accounts(user_list, events, tz=tz, policy=policy)
     if db is not None or collector_url:
         record((db, collector_url, token), "accounts.audit", "collection_system", system,

@@ -100,3 +100,26 @@ def test_session_log_with_logout_column_and_status_column(tmp_path: Path) -> Non
     assert code == 1
     assert sorted((v["type"], v["account"]) for v in out["violations"]) == [
         ("departed_user_active", "bob"), ("shared_account", "alice")]
+
+
+@pytest.mark.parametrize("hours,code", [
+    pytest.param("07:00-22:30", 0, id="wider-hours"),
+    pytest.param("09:00-18:00", 1, id="narrower-hours"),
+    pytest.param("9-18", 2, id="malformed"),
+])
+def test_work_hours_option(tmp_path: Path, hours: str, code: int) -> None:
+    log = ("time,account,terminal,action\n2026-11-28 08:30:00,zhangsan,T01,login\n"
+           "2026-11-28 08:40:00,zhangsan,T01,logout\n")
+    assert audit(tmp_path, USERS, log, "--work-hours", hours)[0] == code
+
+
+@pytest.mark.parametrize("name,generic", [
+    pytest.param("admin", True, id="admin"), pytest.param("Administrator", True, id="administrator"),
+    pytest.param("test01", True, id="test01"), pytest.param("guest_user", True, id="guest-user"),
+    pytest.param("测试01", True, id="zh-test"), pytest.param("zhangsan", False, id="person"),
+    pytest.param("li_test", False, id="person-with-suffix"), pytest.param("adminzhang", False, id="prefix-only"),
+])
+def test_generic_names(name: str, generic: bool) -> None:
+    from collector.audits.accounts import GENERIC
+
+    assert bool(GENERIC.match(name)) is generic
