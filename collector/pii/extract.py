@@ -1,5 +1,5 @@
 """Turn a file into scannable text bytes: plain text (UTF-8, GBK, UTF-16), XLSX, DOCX, ODF, PDF, ZIP,
-and legacy Office (.doc, .xls) files.
+tar, gzip and legacy Office (.doc, .xls) files.
 
 Each file yields `Chunk`s of bytes to scan and `Problem`s (unreadable, corrupt, refused). ZIP
 archives are opened recursively within `Limits` so an archive bomb cannot exhaust the host.
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import re
+import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -156,11 +158,57 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> b
     return bytes(out)
 
 
+def gunzip(data: bytes, limits: Limits) -> bytes:
+    """A gzip stream inflated within the member size and ratio limits."""
+    cap = min(limits.max_member_bytes, int(max(len(data), 1) * limits.max_ratio))
+    z = zlib.decompressobj(wbits=31)
+    try:
+        out = z.decompress(data, cap + 1)
+    except zlib.error as e:
+        raise Unreadable(f"corrupt gzip: {e}") from None
+    if len(out) > cap:
+        raise Unreadable(f"gzip inflates beyond {cap} bytes (size or compression ratio: possible archive bomb)")
+    return out
+
+
+def from_tar(path: str, data: bytes, limits: Limits, depth: int) -> Iterator[Chunk | Problem]:
+    if depth >= limits.max_depth:
+        yield Problem(path, f"archive nested deeper than {limits.max_depth} levels: not opened")
+        return
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tf:
+            total = 0
+            for member in tf:
+                if not member.isfile():
+                    continue
+                inner = f"{path}!{member.name}"
+                total += member.size
+                if member.size > limits.max_member_bytes or total > limits.max_archive_bytes:
+                    yield Problem(inner, f"member of {member.size} bytes exceeds the archive limits: not read")
+                    continue
+                fobj = tf.extractfile(member)
+                if fobj is not None:
+                    yield from from_bytes(inner, fobj.read(), limits, depth + 1)
+    except (tarfile.TarError, EOFError, OSError) as e:
+        yield Problem(path, f"corrupt tar archive: {e}")
+
+
+def _is_tar(head: bytes) -> bool:
+    return head[257:262] == b"ustar"
+
+
 def from_bytes(path: str, data: bytes, limits: Limits, depth: int) -> Iterator[Chunk | Problem]:
     """Content held in memory (an archive member) -> chunks and problems."""
     try:
         if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
             yield from from_zip(path, io.BytesIO(data), limits, depth)
+        elif data[:2] == b"\x1f\x8b":
+            if depth >= limits.max_depth:
+                raise Unreadable(f"archive nested deeper than {limits.max_depth} levels: not opened")
+            inner = path.rpartition("/")[2].removesuffix(".gz").removesuffix(".tgz") or "data"
+            yield from from_bytes(f"{path}!{inner}", gunzip(data, limits), limits, depth + 1)
+        elif _is_tar(data[:512]):
+            yield from from_tar(path, data, limits, depth)
         elif data[:5] == b"%PDF-":
             yield Chunk(path, pdf_text(data))
         elif data[:8] == OLE2_MAGIC:
@@ -171,6 +219,16 @@ def from_bytes(path: str, data: bytes, limits: Limits, depth: int) -> Iterator[C
             yield Chunk(path, data)
     except Unreadable as e:
         yield Problem(path, str(e))
+
+
+def member_name(info: zipfile.ZipInfo) -> str:
+    """Archives made on Chinese Windows store names in GBK without the UTF-8 flag; Python reads them as cp437."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("gb18030")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
 
 
 def from_zip(path: str, f: BinaryIO, limits: Limits, depth: int) -> Iterator[Chunk | Problem]:
@@ -193,7 +251,7 @@ def from_zip(path: str, f: BinaryIO, limits: Limits, depth: int) -> Iterator[Chu
         for info in infos:
             if info.is_dir():
                 continue
-            inner = f"{path}!{info.filename}"
+            inner = f"{path}!{member_name(info)}"
             total += info.file_size
             if total > limits.max_archive_bytes:
                 yield Problem(inner, f"archive holds more than {limits.max_archive_bytes} bytes: rest not opened")
@@ -213,6 +271,8 @@ def from_file(path: str, f: BinaryIO, limits: Limits) -> Iterator[Chunk | Proble
     try:
         if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
             yield from from_zip(path, f, limits, 0)
+        elif head[:2] == b"\x1f\x8b" or _is_tar(head):
+            yield from from_bytes(path, f.read(limits.max_member_bytes + 1), limits, 0)
         elif head[:5] == b"%PDF-":
             yield Chunk(path, pdf_text(f.read(limits.max_member_bytes + 1)))
         elif head[:8] == OLE2_MAGIC:

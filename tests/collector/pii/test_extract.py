@@ -97,3 +97,35 @@ def test_one_line_files_are_cut_between_fields() -> None:
     chunks = list(stream_chunks(io.BytesIO(line), 1000))
     assert len(chunks) > 5
     assert sum(c.count(b"11010519491231002X") for c in chunks) == 500
+
+
+def test_gbk_member_names_are_shown_in_chinese(tmp_path: Path) -> None:
+    from collector.pii.extract import member_name
+
+    info = zipfile.ZipInfo("客户清单.csv".encode("gbk").decode("cp437"))  # as a GBK archive without the UTF-8 flag
+    assert member_name(info) == "客户清单.csv"
+    utf8 = zipfile.ZipInfo("客户清单.csv")
+    utf8.flag_bits |= 0x800
+    assert member_name(utf8) == "客户清单.csv"
+
+
+def test_tar_gz_backups_are_opened(tmp_path: Path) -> None:
+    import gzip
+    import tarfile
+
+    src = tmp_path / "export.csv"
+    src.write_text(f"{ROW[1]},{ROW[2]}\n")
+    with tarfile.open(tmp_path / "backup.tar.gz", "w:gz") as tf:
+        tf.add(src, "home/agent/export.csv")
+    (tmp_path / "single.csv.gz").write_bytes(gzip.compress(src.read_bytes()))
+    for name in ("backup.tar.gz", "single.csv.gz"):
+        text, problems = extract(tmp_path / name)
+        assert problems == [] and ROW[1].encode() in text, name
+
+
+def test_gzip_bomb_is_refused(tmp_path: Path) -> None:
+    import gzip
+
+    (tmp_path / "bomb.gz").write_bytes(gzip.compress(b"0" * (20 << 20)))
+    text, problems = extract(tmp_path / "bomb.gz")
+    assert text == b"" and "bomb" in problems[0].reason
