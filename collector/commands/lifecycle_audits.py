@@ -1,6 +1,7 @@
 """`clausewatch audit calls|accounts`: call records, recordings, collection-system accounts."""
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from datetime import datetime
@@ -54,10 +55,14 @@ def record(target: tuple[Path | None, str | None, str | None], kind: str, subjec
            payload: dict, now: datetime) -> None:
     """Store the audit's summary as an observation (--db, re-evaluating the controls that read it)
     and/or send it to a collector (--collector with a source token)."""
+    from collector.canonical import canonical
     from rules.model import Observation
 
     db, url, token = target
-    obs = Observation(id=str(uuid.uuid4()), source=f"import:{kind}", subject_kind=subject_kind,  # type: ignore[arg-type]
+    # the same audit of the same records is the same observation: re-running it stores nothing new
+    digest = hashlib.sha256(canonical(payload)).hexdigest()
+    oid = uuid.uuid5(uuid.NAMESPACE_URL, f"clausewatch:{kind}:{subject_id}:{digest}")
+    obs = Observation(id=str(oid), source=f"import:{kind}", subject_kind=subject_kind,  # type: ignore[arg-type]
                       subject_id=subject_id, kind=kind, observed_at=now, payload=payload)
     if url:
         from collector.importers.ship import ShipError, post_observations

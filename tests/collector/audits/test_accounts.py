@@ -123,3 +123,15 @@ def test_generic_names(name: str, generic: bool) -> None:
     from collector.audits.accounts import GENERIC
 
     assert bool(GENERIC.match(name)) is generic
+
+
+def test_rerunning_the_same_audit_records_it_once(tmp_path: Path) -> None:
+    from collector.store.sqlite import SqliteStore
+
+    db = tmp_path / "cw.db"
+    for _ in range(2):
+        audit(tmp_path, USERS, LOG, "--db", str(db))
+    store = SqliteStore(db)
+    n = len(store.observations(kind="accounts.audit"))
+    store.close()
+    assert n == 1
