@@ -134,6 +134,7 @@ def classify(cand: bytes, today: date | None = None) -> tuple[Kind, bytes] | Non
 
 _ALNUM = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 LONG_TOKEN = 24  # hashes, keys and encoded blobs: digits inside them are not identifiers
+_LONG_TOKEN = _fast_re.compile(rb"[0-9A-Za-z]{%d}" % LONG_TOKEN)
 
 
 def in_long_token(data: bytes, start: int, end: int) -> bool:
@@ -169,6 +170,11 @@ def find(data: bytes, today: date | None = None) -> Iterator[tuple[Kind, bytes]]
     for start, end in _windows(data):
         # grouped numbers are rare and their exact pattern is slow: only where RE2 saw one
         spaced = _HINT_SPACED_ONLY.search(data, start, end) is not None
+        if _LONG_TOKEN.search(data, start, end) is None:  # the common case: no positions needed
+            yield from (hit for cand in _RUN.findall(data, start, end) if (hit := classify(cand, today)))
+            if spaced:
+                yield from (hit for cand in _SPACED.findall(data, start, end) if (hit := classify(cand, today)))
+            continue
         for pattern in (_RUN, _SPACED) if spaced else (_RUN,):
             for m in pattern.finditer(data, start, end):
                 hit = classify(m.group(), today)
