@@ -164,9 +164,17 @@ def _windows(data: bytes) -> Iterator[tuple[int, int]]:
         pos = end
 
 
+# full-width digits and Ｘ in UTF-8 (Chinese input methods type them): read as ASCII
+_FULLWIDTH = re.compile(rb"\xef\xbc[\x90-\x99\xb8]|\xef\xbd\x98")
+_FULLWIDTH_ASCII = {bytes([0xEF, 0xBC, 0x90 + i]): bytes([0x30 + i]) for i in range(10)} | {
+    b"\xef\xbc\xb8": b"X", b"\xef\xbd\x98": b"x"}
+
+
 def find(data: bytes, today: date | None = None) -> Iterator[tuple[Kind, bytes]]:
     """Every identifier in `data` as (kind, normalised number), in no particular order."""
     today = today or date.today()
+    if b"\xef\xbc" in data:
+        data = _FULLWIDTH.sub(lambda m: _FULLWIDTH_ASCII[m.group()], data)
     for start, end in _windows(data):
         # grouped numbers are rare and their exact pattern is slow: only where RE2 saw one
         spaced = _HINT_SPACED_ONLY.search(data, start, end) is not None

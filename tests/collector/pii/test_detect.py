@@ -105,3 +105,8 @@ def test_a_manifest_of_hashes_holds_no_identifiers() -> None:
     rng = random.Random(3)
     doc = batch_document("B1", os.urandom(16), [synth.phone(rng).encode() for _ in range(5000)])
     assert kinds(json.dumps(doc)) == []
+
+
+def test_full_width_digits_typed_by_chinese_input_methods() -> None:
+    assert kinds("手机：１３８００１３８０００，身份证：１１０１０５１９４９１２３１００２Ｘ") == [
+        ("id_card", "11010519491231002X"), ("phone", "13800138000")]
