@@ -41,6 +41,8 @@ def sessions(events: list[Event], idle: timedelta) -> dict[str, list[Span]]:
     open_: dict[tuple[str, str], tuple[datetime, datetime, bool]] = {}  # start, last event, began with login
     out: dict[str, list[Span]] = defaultdict(list)
     for e in events:
+        if not e.terminal:  # an operation logged without its terminal belongs to whichever session is open
+            continue
         key = (e.account, e.terminal)
         cur = open_.pop(key, None)
         if cur is not None:

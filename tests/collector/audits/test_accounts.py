@@ -135,3 +135,10 @@ def test_rerunning_the_same_audit_records_it_once(tmp_path: Path) -> None:
     n = len(store.observations(kind="accounts.audit"))
     store.close()
     assert n == 1
+
+
+def test_operations_without_a_terminal_do_not_make_a_second_session(tmp_path: Path) -> None:
+    log = ("time,account,terminal,action,records\n2026-11-28 09:00:00,zhangsan,T01,login,\n"
+           "2026-11-28 09:30:00,zhangsan,,export,20\n2026-11-28 10:00:00,zhangsan,T01,logout,\n")
+    code, out, _ = audit(tmp_path, USERS, log)
+    assert code == 0, out["violations"]
