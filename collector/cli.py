@@ -20,6 +20,7 @@ COMMAND_MODULES: list[str] = [
     "collector.commands.evidence",
     "collector.commands.reports",
     "collector.commands.facility",
+    "collector.commands.lifecycle",
 ]
 
 

@@ -15,11 +15,19 @@ def batch_purged(inp: CheckInput) -> Verdict:
     if inp.now < deadline:
         return passed(f"委案期内，删除期限 {deadline:%Y-%m-%d}", f"in commission, purge due {deadline:%Y-%m-%d}",
                       deadline=deadline.isoformat(), phase="in_commission")
-    scans = {o.subject_id: o for o in inp.others("pii.scan")}
-    hosts = sorted({o.subject_id for o in inp.others("agent.heartbeat")} | set(scans))
+    # full scans (key "") prove a purge; the watch's partial scans (key "watch") can only disprove it
+    scans = {o.subject_id: o for o in inp.others("pii.scan") if not o.key}
+    watched = {o.subject_id: o for o in inp.others("pii.scan") if o.key == "watch"}
+    hosts = sorted({o.subject_id for o in inp.others("agent.heartbeat")} | set(scans) | set(watched))
     dirty, unscanned, clean = [], [], []
     for host in hosts:
-        scan = scans.get(host)
+        seen, scan = watched.get(host), scans.get(host)
+        # the watch's finding stands until a full scan finished after it says otherwise
+        if seen is not None and _finished(seen) >= deadline and int(seen.payload.get("batches", {}).get(
+                inp.subject_id, 0)) and (scan is None or _finished(scan) < _finished(seen)):
+            inp.used.append(seen)
+            dirty.append(host)
+            continue
         finished = datetime.fromisoformat(scan.payload["finished_at"]) if scan and scan.payload.get(
             "finished_at") else None
         if scan is None or not scan.payload.get("full") or finished is None or finished < deadline:
@@ -41,6 +49,11 @@ def batch_purged(inp: CheckInput) -> Verdict:
                        f"{len(unscanned)} host(s) have no full scan since the deadline", **value)
     return passed(f"{len(clean)} 台主机期限后扫描均无该批次数据",
                   f"all {len(clean)} hosts scanned clean after the deadline", **value)
+
+
+def _finished(scan) -> datetime:
+    text = scan.payload.get("finished_at")
+    return datetime.fromisoformat(text) if text else datetime.min.replace(tzinfo=scan.observed_at.tzinfo)
 
 
 @check("recordings_retained", kinds=["calls.audit"], params={"retention_years": 3})

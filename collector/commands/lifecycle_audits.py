@@ -1,0 +1,142 @@
+"""`clausewatch audit calls|accounts`: call records, recordings, collection-system accounts."""
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from collector.clikit import JsonOpt, NowOpt, TzOpt, emit, fail_input, parse_now, site_zone
+
+DbOptional = Annotated[Path | None, typer.Option("--db", help="Also record the audit as an observation here.")]
+CollectorOpt = Annotated[str | None, typer.Option("--collector", envvar="CLAUSEWATCH_COLLECTOR",
+                                                  help="Also send the audit to this collector (URL).")]
+TokenOpt = Annotated[str | None, typer.Option("--token", envvar="CLAUSEWATCH_TOKEN",
+                                              help="Source token for --collector.")]
+MapOpt = Annotated[list[str] | None, typer.Option("--map", help="field=column when the file names columns otherwise.")]
+
+
+def register(group: typer.Typer) -> None:
+    group.command("calls")(audit_calls_cmd)
+    from collector.commands import lifecycle_accounts
+
+    group.command("accounts")(lifecycle_accounts.audit_accounts_cmd)
+
+
+def parse_mapping(items: list[str] | None, fields: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        name, sep, column = item.partition("=")
+        if not sep or name.strip() not in fields:
+            fail_input(f"--map {item!r}: expected field=column with field one of {', '.join(fields)}")
+        out[name.strip()] = column.strip()
+    return out
+
+
+def read_exceptions(path: Path | None) -> set[str]:
+    """Call ids agreed with the debtor: one per line, or a CSV with a call_id column."""
+    if path is None:
+        return set()
+    if not path.is_file():
+        fail_input(f"{path}: no such file")
+    lines = [ln.strip() for ln in path.read_text(encoding="utf-8-sig").splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("#")]
+    if lines and "call_id" in lines[0].split(","):
+        col = lines[0].split(",").index("call_id")
+        return {ln.split(",")[col].strip() for ln in lines[1:] if len(ln.split(",")) > col}
+    return {ln.split(",")[0].strip() for ln in lines}
+
+
+def record(target: tuple[Path | None, str | None, str | None], kind: str, subject_kind: str, subject_id: str,
+           payload: dict, now: datetime) -> None:
+    """Store the audit's summary as an observation (--db, re-evaluating the controls that read it)
+    and/or send it to a collector (--collector with a source token)."""
+    from collector.canonical import canonical
+    from rules.model import Observation
+
+    db, url, token = target
+    # the same audit of the same records is the same observation: re-running it stores nothing new
+    digest = hashlib.sha256(canonical(payload)).hexdigest()
+    oid = uuid.uuid5(uuid.NAMESPACE_URL, f"clausewatch:{kind}:{subject_id}:{digest}")
+    obs = Observation(id=str(oid), source=f"import:{kind}", subject_kind=subject_kind,  # type: ignore[arg-type]
+                      subject_id=subject_id, kind=kind, observed_at=now, payload=payload)
+    if url:
+        from collector.importers.ship import ShipError, post_observations
+
+        if not token:
+            fail_input("--collector needs --token (a source token for this importer)")
+        try:
+            post_observations(url, token, [obs])
+        except ShipError as e:
+            fail_input(str(e))
+    if db is not None:
+        from collector.engine import Engine
+        from collector.store.sqlite import SqliteStore
+        from rules.catalog import default_catalog
+
+        db.parent.mkdir(parents=True, exist_ok=True)
+        store = SqliteStore(db)
+        store.ingest([obs], actor=f"cli:{kind}")
+        engine = Engine(store, list(default_catalog()))
+        engine.evaluate(engine.note([obs]), now=now)
+        store.close()
+
+
+def audit_calls_cmd(
+    cdr: Annotated[Path, typer.Option("--cdr", help="Call records (CSV).")],
+    primary: Annotated[Path, typer.Option("--primary", help="Primary recording store (folder).")],
+    backup: Annotated[Path, typer.Option("--backup", help="Backup recording store (folder).")],
+    exceptions: Annotated[Path | None, typer.Option("--exceptions", help="Call ids with agreed times.")] = None,
+    pattern: Annotated[str | None, typer.Option("--pattern", help="Regex on file names with (?P<call_id>...).")] = None,
+    mapping: MapOpt = None,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Hash copies and read durations.")] = True,
+    retention_years: Annotated[float, typer.Option("--retention-years")] = 3.0,
+    stall_hours: Annotated[float, typer.Option("--stall-hours", help="Hours with calls and no recording.")] = 2.0,
+    first_call: Annotated[str | None, typer.Option("--first-call", help="The site's first call (ISO 8601).")] = None,
+    system: Annotated[str, typer.Option("--system", help="Subject id of the recording system.")] = "recorder-1",
+    db: DbOptional = None, collector_url: CollectorOpt = None, token: TokenOpt = None,
+    now: NowOpt = None, site_tz: TzOpt = "Asia/Shanghai", as_json: JsonOpt = False,
+) -> None:
+    """Calling hours, recordings present, complete and backed up, retention, recorder alive (exit 1 on any)."""
+    from collector.audits.calls import CallsPolicy, Content, audit_calls
+    from collector.audits.recordings import audio_duration_s, inventory, sha256_file, walk
+    from collector.importers.cdr import FIELDS, CdrError, read_cdr
+
+    tz = site_zone(site_tz)
+    when = parse_now(now, tz)
+    first = parse_now(first_call, tz, "--first-call") if first_call else None
+    for p, what in ((cdr, "file"), (primary, "folder"), (backup, "folder")):
+        if not (p.is_file() if what == "file" else p.is_dir()):
+            fail_input(f"{p}: no such {what}")
+    try:
+        regex = re.compile(pattern) if pattern else None
+    except re.error as e:
+        fail_input(f"--pattern: {e}")
+    if regex is not None and "call_id" not in regex.groupindex:
+        fail_input("--pattern: needs a named group (?P<call_id>...)")
+    try:
+        calls = read_cdr(cdr, tz, parse_mapping(mapping, FIELDS))
+    except CdrError as e:
+        fail_input(str(e))
+    policy = CallsPolicy(retention_years=retention_years, stall_h=stall_hours, exceptions=read_exceptions(exceptions))
+    report = audit_calls(calls, inventory(walk(str(primary)), regex), inventory(walk(str(backup)), regex), tz=tz,
+                         now=when, policy=policy, content=Content(audio_duration_s, sha256_file, verify),
+                         first_call=first)
+    if db is not None or collector_url:
+        summary = {k: v for k, v in report.items() if k not in ("violations", "unreadable")}
+        record((db, collector_url, token), "calls.audit", "call_system", system,
+               {**summary, "violations": report["violations"][:100]}, when)
+    failing = any(report["counts"].values()) or report["retention"]["ok"] is False or report["recorder"][
+        "stalled_periods"]
+    lines = [f"{v['type']:20} {v['call_id']:20} {v['detail']}" for v in report["violations"]]
+    lines.append(f"{report['calls']} calls: " + ", ".join(f"{k}={n}" for k, n in report["counts"].items()))
+    lines.append(f"retention ok={report['retention']['ok']} primary_oldest={report['retention']['primary_oldest']}"
+                 f" backup_oldest={report['retention']['backup_oldest']}")
+    lines += [f"recorder stalled {s['start']} .. {s['end']} ({s['calls']} calls)"
+              for s in report["recorder"]["stalled_periods"]]
+    emit(report, as_json, "\n".join(lines))
+    raise typer.Exit(1 if failing else 0)

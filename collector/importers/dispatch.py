@@ -1,0 +1,112 @@
+"""Read the bank's dispatch file (委案清单, CSV or XLSX): batch facts and the identifiers it holds.
+
+Identifiers are recognised in every cell, whatever the column is called; the batch's id, bank
+and dates come from columns with the usual names or from the caller. Raw identifiers stay in
+memory only: callers hash them into a manifest.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from collector.pii.detect import find
+
+COLUMNS = {
+    "batch": ("batch", "batch_id", "batch_no", "batch_number", "批次", "批次号", "批次编号", "委案批次", "委托批次"),
+    "bank": ("bank", "bank_name", "委托方", "委托银行", "银行", "银行名称", "委托机构"),
+    "dispatch_date": ("dispatch_date", "dispatched", "dispatch", "start_date", "commission_start", "委案日期",
+                      "委托日期", "分案日期", "委案时间"),
+    "end_date": ("end_date", "end", "commission_end", "expiry_date", "退案日期", "委案到期日", "到期日", "委托到期日",
+                 "委托截止日", "委案截止日", "截止日期", "退案时间"),
+}
+
+
+class DispatchError(ValueError):
+    """The file cannot be imported; the message names the file, line and field."""
+
+
+@dataclass
+class Dispatch:
+    rows: int = 0
+    identifiers: set[bytes] = field(default_factory=set)
+    facts: dict[str, str] = field(default_factory=dict)  # batch, bank, dispatch_date, end_date from columns
+
+
+def parse_date(text: str, where: str) -> date:
+    t = text.strip().replace("/", "-").replace(".", "-")
+    for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y年%m月%d日"):
+        try:
+            return datetime.strptime(t, fmt).date()
+        except ValueError:
+            continue
+    raise DispatchError(f"{where}: {text!r} is not a date (YYYY-MM-DD)")
+
+
+def cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y-%m-%d")
+    return str(value).strip()
+
+
+def csv_rows(path: Path) -> Iterator[list[str]]:
+    raw = path.read_bytes()
+    for codec in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(codec)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes any byte string
+        raise DispatchError(f"{path}: neither UTF-8 nor GBK text")
+    yield from csv.reader(io.StringIO(text, newline=""))
+
+
+def xlsx_rows(path: Path) -> Iterator[list[str]]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many kinds for a broken workbook
+        raise DispatchError(f"{path}: not a readable XLSX workbook ({e})") from None
+    try:
+        for row in wb.worksheets[0].iter_rows(values_only=True):
+            yield [cell_text(v) for v in row]
+    finally:
+        wb.close()
+
+
+def read_dispatch(path: Path) -> Dispatch:
+    """Count data rows, collect identifiers and the batch facts the columns carry."""
+    rows = xlsx_rows(path) if path.suffix.lower() in (".xlsx", ".xlsm") else csv_rows(path)
+    header = next(rows, None)
+    if not header or not any(header):
+        raise DispatchError(f"{path}: line 1: no header row")
+    names = [h.strip().lower() for h in header]
+    where = {fact: next((i for i, n in enumerate(names) if n in aliases), None) for fact, aliases in COLUMNS.items()}
+    out = Dispatch()
+    for line, row in enumerate(rows, start=2):
+        if not any(c.strip() for c in row):
+            continue
+        out.rows += 1
+        out.identifiers.update(number for _, number in find(",".join(row).encode("utf-8")))
+        for fact, col in where.items():
+            if col is None or col >= len(row) or not row[col].strip():
+                continue
+            value = row[col].strip()
+            if fact.endswith("_date"):
+                value = parse_date(value, f"{path}: line {line}: {header[col]}").isoformat()
+            seen = out.facts.setdefault(fact, value)
+            if seen != value:
+                raise DispatchError(f"{path}: line {line}: {header[col]}: {value!r} differs from {seen!r} "
+                                    f"of earlier rows (one file, one batch)")
+    if out.rows == 0:
+        raise DispatchError(f"{path}: no data rows")
+    return out

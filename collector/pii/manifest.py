@@ -1,0 +1,126 @@
+"""Batch manifests: salted SHA-256 hashes of the identifiers a bank batch contains.
+
+A manifest never holds a raw identifier. The scanner hashes each number it finds with the
+batch's salt and looks it up, so a host can tell which batch lingering data came from.
+File format (JSON): one batch object, or {"batches": [batch, ...]}, where a batch is
+{"format": "clausewatch.manifest/1", "batch": ID, "salt": HEX, "hashes": [HEX, ...], ...}.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FORMAT = "clausewatch.manifest/1"
+
+
+class ManifestError(ValueError):
+    """A manifest file that cannot be used; the message names the file and the field."""
+
+
+def identifier_hash(salt: bytes, number: bytes) -> str:
+    """The manifest's hash of one normalised identifier (digits, ID check character upper-case)."""
+    return hashlib.sha256(salt + b"\x00" + number).hexdigest()
+
+
+@dataclass
+class Manifest:
+    """Hash sets of one or more batches, grouped by salt so one hash per salt answers a lookup."""
+
+    by_salt: dict[bytes, dict[str, list[str]]] = field(default_factory=dict)
+    batch_ids: list[str] = field(default_factory=list)
+    _cache: dict[bytes, tuple[str, ...]] = field(default_factory=dict, repr=False)
+
+    def add(self, batch_id: str, salt: bytes, hashes: Iterable[str]) -> None:
+        table = self.by_salt.setdefault(salt, {})
+        for h in hashes:
+            table.setdefault(h.lower(), []).append(batch_id)
+        self.batch_ids.append(batch_id)
+
+    def batches_of(self, number: bytes) -> tuple[str, ...]:
+        """Batch ids whose manifest holds this normalised number."""
+        hit = self._cache.get(number)
+        if hit is None:
+            found: list[str] = []
+            for salt, table in self.by_salt.items():
+                found.extend(table.get(identifier_hash(salt, number), ()))
+            hit = self._cache[number] = tuple(sorted(set(found)))
+        return hit
+
+
+def batch_document(batch_id: str, salt: bytes, numbers: Iterable[bytes], **meta: object) -> dict:
+    """A manifest document for one batch (sorted hashes: the same batch gives the same file)."""
+    hashes = sorted({identifier_hash(salt, n) for n in numbers})
+    return {"format": FORMAT, "batch": batch_id, "salt": salt.hex(), "algorithm": "sha256",
+            "identifiers": len(hashes), **meta, "hashes": hashes}
+
+
+def _add_batch(manifest: Manifest, doc: object, where: str) -> None:
+    if not isinstance(doc, dict):
+        raise ManifestError(f"{where}: a batch must be an object")
+    for name in ("batch", "salt", "hashes"):
+        if name not in doc:
+            raise ManifestError(f"{where}: field {name!r} missing")
+    try:
+        salt = bytes.fromhex(str(doc["salt"]))
+    except ValueError:
+        raise ManifestError(f"{where}: field 'salt' is not hex") from None
+    hashes = doc["hashes"]
+    if not isinstance(hashes, list) or not all(isinstance(h, str) and len(h) == 64 for h in hashes):
+        raise ManifestError(f"{where}: field 'hashes' must be a list of SHA-256 hex digests")
+    manifest.add(str(doc["batch"]), salt, hashes)
+
+
+def _store_manifests(path: Path) -> list[tuple[str, bytes]]:
+    """Manifests attached as evidence to the `batch.registered` observations of a clausewatch store."""
+    from collector.store.sqlite import SqliteStore
+
+    store = SqliteStore(path)
+    try:
+        out = []
+        for (_, batch_id), latest in sorted(store.latest_all("batch").items()):
+            obs = latest.get(("batch.registered", ""))
+            for ref in obs.evidence if obs else ():
+                data = store.get_evidence(ref.sha256)
+                if data is not None:
+                    out.append((f"{path}: batch {batch_id}", data))
+        return out
+    finally:
+        store.close()
+
+
+def _sources(path: Path) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each manifest a --manifest argument names: a file, a folder of them, or a store."""
+    try:
+        if path.is_dir():
+            return [(str(p), p.read_bytes()) for p in sorted(path.glob("*.json"))]
+        with open(path, "rb") as f:
+            head = f.read(16)
+        if head == b"SQLite format 3\x00":
+            return _store_manifests(path)
+        return [(str(path), path.read_bytes())]
+    except OSError as e:
+        raise ManifestError(f"{path}: {e.strerror or e}") from None
+
+
+def load_manifests(paths: Iterable[Path]) -> Manifest:
+    """Read manifests into one lookup; raises ManifestError naming the file and field.
+
+    Each path is a manifest file, a folder of manifest files, or a clausewatch store whose
+    registered batches carry their manifests as evidence.
+    """
+    manifest = Manifest()
+    for name, raw in (src for p in paths for src in _sources(Path(p))):
+        path = name
+        try:
+            doc = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ManifestError(f"{path}: not JSON ({e})") from None
+        docs = doc.get("batches") if isinstance(doc, dict) and "batches" in doc else [doc]
+        if not isinstance(docs, list):
+            raise ManifestError(f"{path}: field 'batches' must be a list")
+        for i, d in enumerate(docs):
+            _add_batch(manifest, d, f"{path}: batch {i + 1}" if len(docs) > 1 else str(path))
+    return manifest

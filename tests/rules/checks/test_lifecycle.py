@@ -1,0 +1,42 @@
+"""batch_purged with the watch's partial scans: they can disprove a purge, never prove it."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from rules.catalog import default_catalog
+from rules.evaluate import evaluate_one
+from rules.model import Observation
+from rules.registry import load_checks
+
+NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+DEADLINE = NOW - timedelta(days=2)
+
+
+def scan(host: str, finished: datetime, hits: int, watch: bool = False) -> Observation:
+    return Observation(source="t", subject_kind="host", subject_id=host, kind="pii.scan", key="watch" if watch else "",
+                       observed_at=finished, payload={"full": not watch, "finished_at": finished.isoformat(),
+                                                      "batches": {"B1": hits} if hits else {}})
+
+
+def judge(scans: list[Observation]) -> str:
+    batch = Observation(source="t", subject_kind="batch", subject_id="B1", kind="batch.registered",
+                        observed_at=NOW - timedelta(days=30), payload={"deadline": DEADLINE.isoformat()})
+    control = next(c for c in default_catalog() if c.id == "BATCH-PURGED")
+    return evaluate_one(control, load_checks()["batch_purged"], ("batch", "B1"),
+                        {("batch.registered", ""): batch}, NOW, {"pii.scan": scans, "agent.heartbeat": []}).status
+
+
+@pytest.mark.parametrize("scans,status", [
+    pytest.param([scan("h1", NOW, 0), scan("h1", NOW, 0, watch=True)], "pass", id="clean-full-and-watch"),
+    pytest.param([scan("h1", NOW - timedelta(hours=1), 0), scan("h1", NOW, 4, watch=True)], "fail",
+                 id="watch-finds-batch-after-clean-full-scan"),
+    pytest.param([scan("h1", NOW, 0), scan("h1", DEADLINE - timedelta(days=1), 4, watch=True)], "pass",
+                 id="watch-hit-before-deadline-does-not-count"),
+    pytest.param([scan("h1", NOW, 0, watch=True)], "unknown", id="watch-alone-proves-nothing"),
+    pytest.param([scan("h1", NOW, 0), scan("h1", NOW - timedelta(hours=3), 4, watch=True)], "pass",
+                 id="later-full-scan-clears-watch-hit"),
+])
+def test_watch_scans_only_disprove(scans: list[Observation], status: str) -> None:
+    assert judge(scans) == status
