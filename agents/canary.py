@@ -31,7 +31,7 @@ class Hit:
 
     def observation(self, canary: str, site: str = "default") -> Observation:
         # key per source and port: the collector keeps the latest hit of each terminal on each canary port
-        return Observation(source=f"canary:{canary}", site=site, subject_kind="site", subject_id=canary,
+        return Observation(source=f"canary:{canary}", site=site, subject_kind="canary", subject_id=canary,
                            kind="canary.hit", key=f"{self.source_address}->{self.port}", observed_at=self.at,
                            payload=self.as_dict())
 
@@ -51,7 +51,7 @@ class Tally:
                site: str = "default") -> Observation:
         self.hits = [h for h in self.hits if (now - h.at).total_seconds() <= self.window_s]
         hits = self.hits
-        return Observation(source=f"canary:{canary}", site=site, subject_kind="site", subject_id=canary,
+        return Observation(source=f"canary:{canary}", site=site, subject_kind="canary", subject_id=canary,
                            kind="canary.status", observed_at=now, payload={
                                "listening": listening, "interval_s": interval_s, "window_s": self.window_s,
                                "hit_count": len(hits), "sources": sorted({h.source_address for h in hits}),

@@ -20,9 +20,10 @@ SUBJECT_KINDS = (
     "call_system",  # the call recording system
     "collection_system",  # the collection system's accounts and logs
     "site",  # the site as a whole (manual controls, ledger)
+    "canary",  # an SMTP or egress canary outside the terminals' zone
 )
 SubjectKind = Literal[
-    "host", "camera", "zone", "ups", "sensor", "door", "batch", "call_system", "collection_system", "site"
+    "host", "camera", "zone", "ups", "sensor", "door", "batch", "call_system", "collection_system", "site", "canary"
 ]
 Status = Literal["pass", "fail", "unknown", "not_applicable"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "unknown", "not_applicable")

@@ -108,7 +108,7 @@ def canary(site: SimSite, t: datetime) -> list[Observation]:
         at = site.start + timedelta(days=last)
         hits.append({"listen": f"{CANARY}:{port}", "port": port, "source_address": _address(host),
                      "source_port": 40000 + int(host[1:]), "at": at.isoformat()})
-    return [site.obs(t, "site", "dmz-canary", "canary.status", {
+    return [site.obs(t, "canary", "dmz-canary", "canary.status", {
         "listening": [f"{CANARY}:25", f"{CANARY}:587", f"{CANARY}:443"], "interval_s": 60, "window_s": 86400,
         "hit_count": len(hits), "sources": sorted({h["source_address"] for h in hits}), "hits": hits},
         source="canary:dmz-canary")]

@@ -30,4 +30,4 @@ def test_status_repeats_hits_for_the_window_then_forgets_them() -> None:
     later = tally.status("dmz", ["10.20.9.25:25"], 60, NOW + timedelta(minutes=59))
     gone = tally.status("dmz", ["10.20.9.25:25"], 60, NOW + timedelta(minutes=61))
     assert first.payload["sources"] == later.payload["sources"] == ["10.20.1.17"]
-    assert gone.payload["hit_count"] == 0 and gone.kind == "canary.status" and gone.subject_kind == "site"
+    assert gone.payload["hit_count"] == 0 and gone.kind == "canary.status" and gone.subject_kind == "canary"

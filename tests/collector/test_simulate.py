@@ -17,9 +17,9 @@ def test_every_simulated_observation_is_valid():
 
 def test_a_month_of_history_shows_the_planted_violations(store):
     end = datetime(2026, 11, 29, tzinfo=UTC)
-    site = SimSite(terminals=10, cameras=4, start=end - timedelta(days=30))
+    site = SimSite(terminals=10, cameras=4, start=end - timedelta(days=30))  # hourly: the outage lasts 86 min
     engine = Engine(store, list(default_catalog()))
-    assert write_history(store, engine, site, end, step=timedelta(hours=2)) > 10_000
+    assert write_history(store, engine, site, end, step=timedelta(hours=1)) > 10_000
     failed = {iv.control for iv in store.intervals() if iv.status == "fail"}
     for control in ("USB-BLOCK", "AV-FRESH", "MAIL-EGRESS-BLOCKED", "DEDICATED-TERMINAL", "AGENT-REPORTING",
                     "CCTV-RETENTION", "CAMERA-HEALTHY", "ZONE-COVERED", "UPS-RUNTIME", "CLIMATE-RANGE",

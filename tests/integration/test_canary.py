@@ -15,7 +15,8 @@ pytestmark = pytest.mark.integration
 
 def test_hits_reach_the_collector_with_source_address(collector, tmp_path: Path) -> None:
     admin = collector.login("admin")
-    r = collector.client("admin").post("/api/v1/source-tokens", json={"name": "dmz-canary", "subject_kinds": ["site"]})
+    r = collector.client("admin").post("/api/v1/source-tokens",
+                                       json={"name": "dmz-canary", "subject_kinds": ["canary"]})
     assert r.status_code == 201, r.text
     token_file = tmp_path / "canary.token"
     token_file.write_text(r.json()["token"])
@@ -33,7 +34,7 @@ def test_hits_reach_the_collector_with_source_address(collector, tmp_path: Path)
         canary.stop()
     assert admin and len(seen) == 1
     hit = seen[0]
-    assert hit["subject_kind"] == "site" and hit["subject_id"] == "dmz-canary"
+    assert hit["subject_kind"] == "canary" and hit["subject_id"] == "dmz-canary"
     assert hit["payload"]["source_address"] == "127.0.0.1" and hit["payload"]["port"] == canary.port
     assert hit["source"] == "source:dmz-canary"
     finding = wait_finding(collector, "EGRESS-CANARY-QUIET", "dmz-canary", "fail")
