@@ -20,9 +20,10 @@ class Thresholds:
     window_s: float = 3.0  # a fault must hold this long (or over the whole probe when shorter)
     black_luma_max: float = 18.0
     black_std_max: float = 6.0
-    frozen_diff_max: float = 0.2  # mean grey-level change between samples a second or less apart
+    frozen_diff_max: float = 0.05  # mean grey-level change between samples a second or less apart
+    frozen_blip_max: float = 1.5  # a key frame re-encoding a still picture changes it less than this
     blurred_sharpness_min: float = 150.0  # Laplacian variance floor when the camera has no baseline
-    blurred_contrast_ratio_min: float = 0.1  # Laplacian variance per unit of luma variance
+    blurred_scale_ratio_min: float = 0.9  # Laplacian variance at full over half size; sharp scenes keep >= 1.5
     blurred_baseline_ratio_min: float = 0.15  # share of the enrolled sharpness a focused camera keeps
     occluded_uniform_fraction_max: float = 0.6
     low_fps_min: float = 8.0
@@ -48,6 +49,9 @@ class _Run:
     longest_s: float = 0.0
     tolerate: int = 0  # isolated samples without the condition that do not end the stretch
     _misses: int = 0
+
+    def reset(self) -> None:
+        self.start_s, self._misses = None, 0
 
     def update(self, t_s: float, on: bool, since_s: float | None = None) -> None:
         if not on:
@@ -91,9 +95,12 @@ class HealthTracker:
         self.runs["occluded"].update(t_s, occluded and not black)
         self.runs["blurred"].update(t_s, blurred)
         if m.diff_mean is not None:
-            # a recorder re-encoding a still picture changes it a little at each key frame: one blip is tolerated
-            still = m.diff_mean <= self.thresholds.frozen_diff_max
-            self.runs["frozen"].update(t_s, still and not hidden, since_s=self._prev_t)
+            th = self.thresholds
+            if hidden or m.diff_mean > th.frozen_blip_max:
+                self.runs["frozen"].reset()
+            else:
+                # a recorder re-encoding a still picture changes it a little at each key frame: one blip is tolerated
+                self.runs["frozen"].update(t_s, m.diff_mean <= th.frozen_diff_max, since_s=self._prev_t)
         if self.reference is not None and (self._last_moved_t is None
                                            or t_s - self._last_moved_t >= self.moved_every_s):
             self._last_moved_t = t_s
@@ -115,8 +122,7 @@ class HealthTracker:
         th = self.thresholds
         if self.baseline.sharpness:
             return m.sharpness < th.blurred_baseline_ratio_min * self.baseline.sharpness
-        contrast = max(m.luma_std, 1.0) ** 2
-        return m.sharpness < th.blurred_sharpness_min or m.sharpness / contrast < th.blurred_contrast_ratio_min
+        return m.sharpness < th.blurred_sharpness_min or m.sharpness_scale_ratio < th.blurred_scale_ratio_min
 
     def _is_moved(self, s: ViewShift) -> bool:
         th = self.thresholds
@@ -139,7 +145,7 @@ class HealthTracker:
     def metrics(self) -> dict[str, float]:
         out: dict[str, float] = {}
         if self.samples:
-            for name in ("luma_mean", "luma_std", "sharpness", "uniform_fraction"):
+            for name in ("luma_mean", "luma_std", "sharpness", "sharpness_scale_ratio", "uniform_fraction"):
                 out[name] = round(float(np.median([getattr(s, name) for s in self.samples])), 4)
             diffs = [s.diff_mean for s in self.samples if s.diff_mean is not None]
             if diffs:
