@@ -71,7 +71,7 @@ def collect(root: Path, layout: Layout) -> dict[str, list[Segment]]:
     """Segments per camera, read from file names alone (sizes come from the directory scan)."""
     cams: dict[str, list[Segment]] = {}
     for rel, entry in walk(str(root)):
-        parsed = layout.parse(rel)
+        parsed = layout.parse_epoch(rel)
         if parsed is None:
             continue
         camera, start, end = parsed
@@ -83,7 +83,7 @@ def collect(root: Path, layout: Layout) -> dict[str, list[Segment]]:
             # the recorder closes the file when the segment ends; the start is fixed once its duration is known
             cams.setdefault(camera, []).append(Segment(rel, st.st_mtime, st.st_mtime, size))
             continue
-        cams.setdefault(camera, []).append(Segment(rel, start.timestamp(), end.timestamp() if end else None, size))
+        cams.setdefault(camera, []).append(Segment(rel, start, end, size))
     return cams
 
 
