@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import cv2
 import numpy as np
@@ -43,6 +44,15 @@ def load_reference(path: Path) -> tuple[ReferenceView, Baseline]:
     return ReferenceView(image), baseline
 
 
+def masked(source: str) -> str:
+    """The source with any password in its URL replaced, fit for logs and observations."""
+    parts = urlsplit(source)
+    if not parts.password:
+        return source
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def probe(source: str, options: ProbeOptions | None = None, reference: ReferenceView | None = None,
           baseline: Baseline | None = None, opener: Opener = open_capture) -> dict[str, Any]:
     """Sample `source` and judge it. Returns {source, online, fps, frames, faults, metrics}."""
@@ -64,7 +74,7 @@ def probe(source: str, options: ProbeOptions | None = None, reference: Reference
                "span_s": round(stats.span_s, 3), "samples": float(len(tracker.samples))}
     if opt.nominal_fps:
         metrics["nominal_fps"] = float(opt.nominal_fps)
-    return {"source": source, "online": online, "fps": round(stats.fps, 3), "frames": stats.frames,
+    return {"source": masked(source), "online": online, "fps": round(stats.fps, 3), "frames": stats.frames,
             "faults": faults, "metrics": metrics}
 
 

@@ -69,9 +69,10 @@ def test_cli_json_contract_and_exit_codes(clips: Path, tmp_path: Path) -> None:
     assert missing.returncode == 2 and "nope.mp4" in missing.stderr and missing.stdout == ""
 
 
-def test_unreachable_stream_is_offline() -> None:
-    result = probe("http://127.0.0.1:9/cam.mjpg", None)
+def test_unreachable_stream_is_offline_and_its_password_is_not_repeated() -> None:
+    result = probe("rtsp://admin:s3cret@127.0.0.1:9/cam", None)
     assert result["online"] is False and result["faults"] == ["offline"]
+    assert result["source"] == "rtsp://admin:***@127.0.0.1:9/cam"
 
 
 def test_enroll_writes_reference_and_baseline_used_by_probe(clips: Path, tmp_path: Path) -> None:
