@@ -99,6 +99,30 @@ def _fill_ends(segs: list[Segment], durations: dict[str, float]) -> None:
             s.end = s.start + durations.get(s.path, typical)
 
 
+def _starts_from_ends(segs: list[Segment], durations: dict[str, float]) -> None:
+    """Names without a start time: the segment ends at its mtime and lasts its (or the typical) duration."""
+    segs.sort(key=lambda s: s.end or s.start)
+    steps = [(b.end or 0) - (a.end or 0) for a, b in zip(segs, segs[1:], strict=False) if (b.end or 0) > (a.end or 0)]
+    known = [d for d in durations.values() if d > 0]
+    typical = statistics.median(known) if known else statistics.median(steps) if steps else 0.0
+    for s in segs:
+        s.start = (s.end or s.start) - durations.get(s.path, typical)
+
+
+def store_bytes(root: Path, segs: list[Segment], rng: random.Random, sample: int = 200) -> int:
+    """Bytes a camera's footage takes, from the sizes of a random sample (stat-ing every file would be slow)."""
+    if not segs:
+        return 0
+    picks = segs if len(segs) <= sample else rng.sample(segs, sample)
+    sizes = []
+    for s in picks:
+        try:
+            sizes.append(s.size or (root / s.path).stat().st_size)
+        except OSError:
+            continue
+    return round(statistics.fmean(sizes) * len(segs)) if sizes else 0
+
+
 def _iso(t: float, tz: Any) -> str:
     return datetime.fromtimestamp(t, tz).isoformat()
 
@@ -116,8 +140,7 @@ def audit_camera(camera: str, segs: list[Segment], root: Path, opt: RetentionOpt
         else:
             durations[s.path] = d
     if layout.start_from_mtime:
-        for s in segs:  # start = end (mtime) less the duration
-            s.start = s.start - durations.get(s.path, 0.0)
+        _starts_from_ends(segs, durations)
     segs.sort(key=lambda s: s.start)
     _fill_ends(segs, durations)
     tz = now.tzinfo
@@ -141,7 +164,7 @@ def audit_camera(camera: str, segs: list[Segment], root: Path, opt: RetentionOpt
     return {"camera": camera, "oldest": _iso(oldest, tz), "newest": _iso(newest, tz),
             "days": round((newest - oldest) / DAY_S, 4), "continuous_days": round(continuous, 4),
             "gaps": gaps, "unreadable": unreadable, "segments": len(segs),
-            "bytes": sum(s.size for s in segs), "ok": ok}
+            "bytes": store_bytes(root, segs, rng), "ok": ok}
 
 
 def forecast(root: Path, cameras: list[dict[str, Any]], opt: RetentionOptions, now: datetime,

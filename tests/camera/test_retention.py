@@ -24,7 +24,7 @@ def frigate_tree(root: Path, camera: str, days: float, skip: tuple[datetime, dat
             p = root / t.strftime("%Y-%m-%d/%H") / camera / t.strftime("%M.%S.mp4")
             p.parent.mkdir(parents=True, exist_ok=True)
             p.touch()
-        t += timedelta(minutes=10)
+        t += timedelta(hours=1)  # hour-long segments: few files, same logic
 
 
 @pytest.mark.parametrize(("days", "skip", "ok", "gaps"), [
@@ -61,3 +61,43 @@ def test_cli_contract(tmp_path: Path) -> None:
     bad = subprocess.run([str(BIN), "camera", "retention", str(tmp_path), "--layout", "{camera}.mp4", "--json"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--layout" in bad.stderr
+
+
+def _clip(path: Path, seconds: int = 2) -> None:
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=s=160x90:r=10", "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", str(path)],
+                   check=True)
+
+
+@pytest.mark.parametrize(("events", "ok"), [pytest.param([1, 2, 3], True, id="back-to-back"),
+                                            pytest.param([1, 3], False, id="missing-event")])
+def test_zoneminder_medium_start_is_mtime_less_duration(tmp_path: Path, events: list[int], ok: bool) -> None:
+    src = tmp_path / "src.mp4"
+    _clip(src)
+    end = NOW.timestamp()
+    for n in events:
+        d = tmp_path / "store" / "7" / "2026-11-29" / str(100 + n)
+        d.mkdir(parents=True)
+        f = d / f"{100 + n}-video.mp4"
+        f.write_bytes(src.read_bytes())
+        t = end - 2 * (3 - n)
+        os.utime(f, (t, t))
+    opt = RetentionOptions(days=5 / 86400, gap_s=1, sample=3)
+    r = scan_store(tmp_path / "store", parse_layout("zoneminder-medium", UTC), opt, NOW)
+    cam = r["cameras"][0]
+    assert cam["camera"] == "7" and cam["unreadable"] == []
+    assert cam["ok"] is ok and len(cam["gaps"]) == (0 if ok else 1)
+    if ok:
+        assert datetime.fromisoformat(cam["oldest"]) == NOW - timedelta(seconds=6)
+
+
+def test_forecast_capacity_when_recorder_deletes_oldest(tmp_path: Path) -> None:
+    from collections import namedtuple
+
+    from camera.retention import forecast
+
+    usage = namedtuple("usage", "total used free")
+    cams = [{"bytes": 40 * 10**9, "days": 40.0}]  # 1 GB a day
+    fc = forecast(tmp_path, cams, RetentionOptions(days=92), NOW, disk_usage=lambda _: usage(0, 0, 20 * 10**9))
+    assert fc["capacity_days"] == 60.0 and fc["ok"] is False
+    assert datetime.fromisoformat(fc["full_at"]) == NOW + timedelta(days=20)
