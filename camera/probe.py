@@ -17,7 +17,7 @@ from camera.sample import Opener, Sampler, open_capture
 
 @dataclass
 class ProbeOptions:
-    seconds: float = 10.0
+    seconds: float | None = None  # None: a live stream for 10 s, a file to its end
     sample_fps: float = 5.0
     timeout_ms: int = 5000
     nominal_fps: float | None = None
@@ -84,11 +84,12 @@ def enroll(source: str, out: Path, options: ProbeOptions | None = None,
     opt = options or ProbeOptions()
     sampler = Sampler(source, opt.seconds, opt.sample_fps, opt.timeout_ms, opener=opener)
     tracker = HealthTracker(thresholds=opt.thresholds)
-    middle: np.ndarray | None = None
+    frames: list[tuple[float, np.ndarray]] = []
     for s in sampler:
         tracker.add(s.t_s, s.frame)
-        if middle is None or s.t_s <= opt.seconds / 2:
-            middle = s.frame
+        frames.append((s.t_s, s.frame))
+        frames = frames[-50:]  # the reference is a frame from the middle of the last ten seconds
+    middle = frames[len(frames) // 2][1] if frames else None
     if middle is None:
         raise ValueError(f"{source}: no frames to enroll")
     faults = tracker.image_faults()

@@ -9,7 +9,8 @@ import typer
 
 from collector.clikit import JsonOpt, NowOpt, TzOpt, emit, fail_input, parse_now, site_zone
 
-SecondsOpt = Annotated[float, typer.Option("--seconds", min=0.5, help="How long to sample the source.")]
+SecondsOpt = Annotated[float | None, typer.Option("--seconds", min=0.5, help="How long to sample the source "
+                                                  "(default: a stream for 10 s, a file to its end).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +26,7 @@ def register(app: typer.Typer) -> None:
 def probe_cmd(source: Annotated[str, typer.Argument(help="Video file, http:// MJPEG or rtsp:// URL.")],
               reference: Annotated[Path | None, typer.Option("--reference", help="Reference image of the "
                                    "camera's view (from camera enroll); enables `moved`.")] = None,
-              seconds: SecondsOpt = 10.0,
+              seconds: SecondsOpt = None,
               nominal_fps: Annotated[float | None, typer.Option("--nominal-fps", min=0.1,
                                      help="The camera's configured frame rate.")] = None,
               window_s: Annotated[float, typer.Option("--window", min=0.1,
