@@ -19,10 +19,13 @@ FAULT_START_S = 1
 
 # A scene is an ffmpeg lavfi source graph producing WxH at FPS; `{w}`, `{h}`, `{r}` are filled in.
 # Scenes whose view has a fixed background, so that a reference frame can tell a moved camera.
-FIXED_VIEW = ("testsrc2", "bars", "quiet")
+FIXED_VIEW = ("testsrc2", "bars", "quiet", "pattern")
+# Scenes that never change: a frozen feed of them looks the same as a live one, so no frozen clips.
+STILL = ("pattern",)
 SCENES: dict[str, str] = {
     "testsrc2": "testsrc2=s={w}x{h}:r={r}",
     "bars": "smptehdbars=s={w}x{h}:r={r},noise=alls=6:allf=t",
+    "pattern": "smptehdbars=s={w}x{h}:r={r}",  # a test pattern without noise: still, but healthy
     "mandelbrot": "mandelbrot=s={w}x{h}:r={r}",
     "life": "life=s={w}x{h}:r={r}:mold=10:ratio=0.3:death_color=#202020:life_color=#e0e0e0,"
             "gblur=sigma=0.6",
@@ -94,7 +97,7 @@ def build(out: Path, seconds: int = 6, size: str = "640x360", only: list[str] | 
         if scene in FIXED_VIEW:
             make_reference(out, scene, w, h)
         for label in only or list(FAULTS):
-            if label == "moved" and scene not in FIXED_VIEW:
+            if (label == "moved" and scene not in FIXED_VIEW) or (label in ("frozen", "stuck") and scene in STILL):
                 continue
             clip = make_clip(out, scene, label, w, h, seconds)
             labels[clip.name] = FAULTS[label][1]

@@ -22,6 +22,7 @@ class Thresholds:
     black_std_max: float = 6.0
     frozen_diff_max: float = 0.05  # mean grey-level change between samples a second or less apart
     frozen_blip_max: float = 1.5  # a key frame re-encoding a still picture changes it less than this
+    frozen_motion_min: float = 0.2  # two samples in a row changing more than this: the picture was live
     blurred_sharpness_min: float = 150.0  # Laplacian variance floor when the camera has no baseline
     blurred_scale_ratio_min: float = 0.9  # Laplacian variance at full over half size; sharp scenes keep >= 1.5
     blurred_baseline_ratio_min: float = 0.15  # share of the enrolled sharpness a focused camera keeps
@@ -39,6 +40,7 @@ class Baseline:
 
     sharpness: float | None = None
     luma_mean: float | None = None
+    diff_mean: float | None = None  # change between samples when healthy: > 0 means the picture is never still
 
 
 @dataclass
@@ -75,7 +77,10 @@ class HealthTracker:
     moved_every_s: float = 0.5
     samples: list[FrameMetrics] = field(default_factory=list)
     shifts: list[ViewShift] = field(default_factory=list)
-    runs: dict[str, _Run] = field(default_factory=lambda: {f: _Run(tolerate=int(f == "frozen")) for f in FAULTS})
+    runs: dict[str, _Run] = field(
+        default_factory=lambda: {f: _Run(tolerate=int(f in ("frozen", "still"))) for f in (*FAULTS, "still")})
+    motion_seen: bool = False
+    _moving_streak: int = 0
     _prev: np.ndarray | None = None
     _prev_t: float | None = None
     _last_moved_t: float | None = None
@@ -95,12 +100,7 @@ class HealthTracker:
         self.runs["occluded"].update(t_s, occluded and not black)
         self.runs["blurred"].update(t_s, blurred)
         if m.diff_mean is not None:
-            th = self.thresholds
-            if hidden or m.diff_mean > th.frozen_blip_max:
-                self.runs["frozen"].reset()
-            else:
-                # a recorder re-encoding a still picture changes it a little at each key frame: one blip is tolerated
-                self.runs["frozen"].update(t_s, m.diff_mean <= th.frozen_diff_max, since_s=self._prev_t)
+            self._track_still(t_s, m.diff_mean, hidden)
         if self.reference is not None and (self._last_moved_t is None
                                            or t_s - self._last_moved_t >= self.moved_every_s):
             self._last_moved_t = t_s
@@ -110,6 +110,21 @@ class HealthTracker:
         self.samples.append(m)
         self._prev, self._prev_t, self.last_s = grey, t_s, t_s
         return m
+
+    def _track_still(self, t_s: float, diff: float, hidden: bool) -> None:
+        """A still picture is `frozen` only once the picture was seen live: in this probe before it stopped, or
+        in the camera's enrolled baseline. A scene that is still from the first frame (a test pattern, a
+        noiseless empty room) is reported as `still_s` only."""
+        th = self.thresholds
+        self._moving_streak = self._moving_streak + 1 if diff > th.frozen_motion_min else 0
+        self.motion_seen = self.motion_seen or self._moving_streak >= 2
+        live_before = self.motion_seen or (self.baseline.diff_mean or 0.0) > th.frozen_motion_min
+        for name, counts in (("still", True), ("frozen", live_before)):
+            if hidden or diff > th.frozen_blip_max or not counts:
+                self.runs[name].reset()
+            else:
+                # a recorder re-encoding a still picture changes it a little at each key frame: one blip is tolerated
+                self.runs[name].update(t_s, diff <= th.frozen_diff_max, since_s=self._prev_t)
 
     def _is_black(self, m: FrameMetrics) -> bool:
         th = self.thresholds

@@ -38,7 +38,8 @@ def load_reference(path: Path) -> tuple[ReferenceView, Baseline]:
     if side.is_file():
         try:
             data = json.loads(side.read_text())
-            baseline = Baseline(sharpness=data.get("sharpness"), luma_mean=data.get("luma_mean"))
+            baseline = Baseline(sharpness=data.get("sharpness"), luma_mean=data.get("luma_mean"),
+                                diff_mean=data.get("diff_mean"))
         except (ValueError, AttributeError) as e:
             raise BadReference(f"{side}: not a baseline written by camera enroll ({e})") from None
     return ReferenceView(image), baseline
@@ -97,7 +98,8 @@ def enroll(source: str, out: Path, options: ProbeOptions | None = None,
     image = out.with_suffix(".png")
     cv2.imwrite(str(image), middle)
     m = tracker.metrics()
-    baseline = {"source": source, "sharpness": m.get("sharpness"), "luma_mean": m.get("luma_mean"),
+    baseline = {"source": masked(source), "sharpness": m.get("sharpness"), "luma_mean": m.get("luma_mean"),
+                "diff_mean": m.get("diff_mean"),
                 "fps": round(sampler.stats.fps, 3), "faults_at_enroll": faults}
     image.with_suffix(".json").write_text(json.dumps(baseline, indent=2) + "\n")
     return {"reference": str(image), **baseline}

@@ -83,3 +83,24 @@ def test_enroll_writes_reference_and_baseline_used_by_probe(clips: Path, tmp_pat
     assert baseline["sharpness"] > 0
     moved = _cli("probe", str(clips / "testsrc2__moved.mp4"), "--reference", str(out), "--json")
     assert "moved" in json.loads(moved.stdout)["faults"]
+
+
+def _still_clip(out: Path, source_clip: Path) -> Path:
+    """A clip that is one picture from its first frame: a test pattern, or a camera frozen before we looked."""
+    png = out.with_suffix(".png")
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(source_clip), "-frames:v", "1",
+                    str(png)], check=True)
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-loop", "1", "-framerate", "25", "-i",
+                    str(png), "-t", "5", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(out)],
+                   check=True)
+    return out
+
+
+def test_still_from_first_frame_is_frozen_only_against_a_live_baseline(clips: Path, tmp_path: Path) -> None:
+    still = _still_clip(tmp_path / "still.mp4", clips / "testsrc2__healthy.mp4")
+    alone = probe(str(still))
+    assert alone["faults"] == [] and alone["metrics"]["still_s"] >= 3
+    ref = tmp_path / "cam.png"
+    assert _cli("enroll", str(clips / "testsrc2__healthy.mp4"), "--out", str(ref)).returncode == 0
+    judged = _cli("probe", str(still), "--reference", str(ref), "--json")
+    assert json.loads(judged.stdout)["faults"] == ["frozen"]
