@@ -53,18 +53,23 @@ class Worker:
             return {"source": cam.source, "online": False, "fps": 0.0, "frames": 0, "faults": ["offline"],
                     "metrics": {}}
 
-    def retention(self, cam: Camera, at: datetime) -> dict[str, Any] | None:
+    def retention(self, cam: Camera, at: datetime, scans: dict[tuple[str, str], dict[str, Any]]
+                  ) -> dict[str, Any] | None:
+        """This camera's part of its recording store's audit; each store is scanned once per round (`scans`)."""
         if cam.recording is None:
             return None
         th = self.site.thresholds
-        try:
-            layout = parse_layout(cam.recording.layout, self.tz)
-        except LayoutError as e:
-            log.warning("camera %s: %s", cam.id, e)
-            return None
         root = self.site.resolve(cam.recording.path)
-        result = scan_store(root, layout, RetentionOptions(days=th.retention_days, gap_s=th.gap_minutes * 60),
-                            at.astimezone(self.tz))
+        key = (str(root), cam.recording.layout)
+        if key not in scans:
+            try:
+                layout = parse_layout(cam.recording.layout, self.tz)
+            except LayoutError as e:
+                log.warning("camera %s: %s", cam.id, e)
+                return None
+            opts = RetentionOptions(days=th.retention_days, gap_s=th.gap_minutes * 60)
+            scans[key] = scan_store(root, layout, opts, at.astimezone(self.tz))
+        result = scans[key]
         name = cam.recording.camera or cam.id
         mine = next((c for c in result["cameras"] if c["camera"] == name), None)
         if mine is None:
@@ -86,8 +91,9 @@ class Worker:
                 "fraction": z["fraction"], "cameras": z["cameras"], "expected": z["expected"],
                 "must_cover": z["must_cover"], "reason": z["reason"], "why": z["why"]}, at))
         if self.last_retention is None or at - self.last_retention >= timedelta(days=1):
+            scans: dict[tuple[str, str], dict[str, Any]] = {}
             for cam in self.site.cameras:
-                r = self.retention(cam, at)
+                r = self.retention(cam, at, scans)
                 if r is not None:
                     obs.append(self._obs("camera.retention", "camera", cam.id, r, at))
             self.last_retention = at
