@@ -12,6 +12,8 @@ import numpy as np
 from camera.metrics import FrameMetrics, measure, to_work
 from camera.moved import ReferenceView, ViewShift
 
+OCCLUDED_BASELINE_MARGIN = 0.25
+CRISP_SCALE_RATIO = 1.2
 FAULTS = ("offline", "low_fps", "black", "frozen", "blurred", "occluded", "moved")
 
 
@@ -41,6 +43,8 @@ class Baseline:
     sharpness: float | None = None
     luma_mean: float | None = None
     diff_mean: float | None = None  # change between samples when healthy: > 0 means the picture is never still
+    sharpness_scale_ratio: float | None = None
+    uniform_fraction: float | None = None  # a view of a bare wall is flat without being covered
 
 
 @dataclass
@@ -131,13 +135,19 @@ class HealthTracker:
         return m.luma_mean <= th.black_luma_max and m.luma_std <= th.black_std_max
 
     def _is_occluded(self, m: FrameMetrics) -> bool:
-        return m.uniform_fraction >= self.thresholds.occluded_uniform_fraction_max
+        limit = self.thresholds.occluded_uniform_fraction_max
+        if self.baseline.uniform_fraction is not None:  # the cover must add to what is flat in the healthy view
+            limit = max(limit, min(0.95, self.baseline.uniform_fraction + OCCLUDED_BASELINE_MARGIN))
+        return m.uniform_fraction >= limit
 
     def _is_blurred(self, m: FrameMetrics) -> bool:
         th = self.thresholds
+        soft = m.sharpness_scale_ratio < th.blurred_scale_ratio_min
         if self.baseline.sharpness:
-            return m.sharpness < th.blurred_baseline_ratio_min * self.baseline.sharpness
-        return m.sharpness < th.blurred_sharpness_min or m.sharpness_scale_ratio < th.blurred_scale_ratio_min
+            # a camera whose healthy picture is itself soft is judged by its loss of sharpness alone
+            crisp = (self.baseline.sharpness_scale_ratio or 0.0) >= CRISP_SCALE_RATIO
+            return m.sharpness < th.blurred_baseline_ratio_min * self.baseline.sharpness or (soft and crisp)
+        return m.sharpness < th.blurred_sharpness_min or soft
 
     def _is_moved(self, s: ViewShift) -> bool:
         th = self.thresholds

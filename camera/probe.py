@@ -24,6 +24,9 @@ class ProbeOptions:
     thresholds: Thresholds = field(default_factory=Thresholds)
 
 
+BASELINE_KEYS = ("sharpness", "luma_mean", "diff_mean", "sharpness_scale_ratio", "uniform_fraction")
+
+
 class BadReference(ValueError):
     """The reference image or its baseline cannot be read."""
 
@@ -38,8 +41,7 @@ def load_reference(path: Path) -> tuple[ReferenceView, Baseline]:
     if side.is_file():
         try:
             data = json.loads(side.read_text())
-            baseline = Baseline(sharpness=data.get("sharpness"), luma_mean=data.get("luma_mean"),
-                                diff_mean=data.get("diff_mean"))
+            baseline = Baseline(**{k: data.get(k) for k in BASELINE_KEYS})
         except (ValueError, AttributeError) as e:
             raise BadReference(f"{side}: not a baseline written by camera enroll ({e})") from None
     return ReferenceView(image), baseline
@@ -98,8 +100,7 @@ def enroll(source: str, out: Path, options: ProbeOptions | None = None,
     image = out.with_suffix(".png")
     cv2.imwrite(str(image), middle)
     m = tracker.metrics()
-    baseline = {"source": masked(source), "sharpness": m.get("sharpness"), "luma_mean": m.get("luma_mean"),
-                "diff_mean": m.get("diff_mean"),
+    baseline = {"source": masked(source), **{k: m.get(k) for k in BASELINE_KEYS},
                 "fps": round(sampler.stats.fps, 3), "faults_at_enroll": faults}
     image.with_suffix(".json").write_text(json.dumps(baseline, indent=2) + "\n")
     return {"reference": str(image), **baseline}
