@@ -14,6 +14,7 @@ from shapely.ops import unary_union
 from camera.site import Camera, Site, SiteError, View
 
 CONE_STEPS = 48
+SIGHTED_FAULTS = ("low_fps",)  # faults that do not stop a camera from seeing its zone
 
 
 @dataclass
@@ -53,9 +54,11 @@ def camera_view(cam: Camera, site: Site) -> BaseGeometry:
 
 
 def state_from_probe(p: dict[str, Any]) -> CameraState:
+    """A camera sees its view unless it is offline or its picture is blind (a low frame rate still sees)."""
     faults = [str(f) for f in p.get("faults", [])]
-    online = bool(p.get("online", False))
-    return CameraState(healthy=online and not faults, faults=faults if online else ["offline", *faults[1:]])
+    if not p.get("online", False):
+        return CameraState(healthy=False, faults=["offline", *(f for f in faults if f != "offline")])
+    return CameraState(healthy=not [f for f in faults if f not in SIGHTED_FAULTS], faults=faults)
 
 
 def load_health(path: Path, site: Site) -> dict[str, CameraState]:
