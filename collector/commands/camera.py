@@ -35,7 +35,7 @@ def probe_cmd(source: Annotated[str, typer.Argument(help="Video file, http:// MJ
     """Health of one stream or video file. Exit 0 healthy, 1 faults, 2 bad input."""
     from camera.health import Thresholds
     from camera.probe import BadReference, ProbeOptions, load_reference, probe
-    from camera.sample import BadSource, check_source
+    from camera.sample import BadSource, check_source, is_live
 
     try:
         check_source(source)
@@ -46,6 +46,8 @@ def probe_cmd(source: Annotated[str, typer.Argument(help="Video file, http:// MJ
         fail_input(f"{reference}: too little detail to use as a reference view")
     opts = ProbeOptions(seconds=seconds, nominal_fps=nominal_fps, thresholds=Thresholds(window_s=window_s))
     result = probe(source, opts, reference=ref, baseline=baseline)
+    if not result["online"] and not is_live(source):
+        fail_input(f"{source}: not a readable video file")  # a file is there or not: "offline" is for streams
     text = f"{source}: {'online' if result['online'] else 'OFFLINE'}, {result['fps']:.1f} fps, " \
            f"{result['frames']} frames, faults: {', '.join(result['faults']) or 'none'}"
     emit(result, as_json, text)

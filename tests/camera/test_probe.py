@@ -67,6 +67,9 @@ def test_cli_json_contract_and_exit_codes(clips: Path, tmp_path: Path) -> None:
     assert bad.returncode == 1 and json.loads(bad.stdout)["faults"] == ["black"]
     missing = _cli("probe", str(tmp_path / "nope.mp4"), "--json")
     assert missing.returncode == 2 and "nope.mp4" in missing.stderr and missing.stdout == ""
+    (tmp_path / "notes.mp4").write_text("not a video")
+    garbage = _cli("probe", str(tmp_path / "notes.mp4"), "--json")
+    assert garbage.returncode == 2 and "notes.mp4" in garbage.stderr and garbage.stdout == ""
 
 
 def test_unreachable_stream_is_offline_and_its_password_is_not_repeated() -> None:
