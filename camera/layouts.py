@@ -43,21 +43,25 @@ class Layout:
     start_from_mtime: bool  # names give only a day: the start comes from the file
     start_keys: tuple[tuple[str, str], ...] = ()  # (strftime directive, regex group)
     end_keys: tuple[tuple[str, str], ...] = ()
+    # the same pattern cut at its last '/': folders are matched once, then only file names
+    dir_regex: re.Pattern[str] | None = None
+    file_regex: re.Pattern[str] | None = None
     _hours: dict[tuple[int, int, int, int], float] = field(default_factory=dict, compare=False, repr=False)
 
     def parse_epoch(self, rel_path: str) -> tuple[str, float | None, float | None] | None:
         """(camera, start, end) in epoch seconds for a path relative to the store root; None when not a segment."""
         m = self.regex.fullmatch(rel_path)
-        if m is None:
-            return None
-        g = m.groupdict()
-        start_v = {d: g[n] for d, n in self.start_keys if g[n] is not None}
+        return None if m is None else self.from_groups(m.groupdict())
+
+    def from_groups(self, g: dict[str, str | None]) -> tuple[str, float | None, float | None] | None:
+        """(camera, start, end) from the named groups of a match."""
+        start_v = {d: v for d, n in self.start_keys if (v := g.get(n)) is not None}
         try:
             start = self._epoch(start_v)
             end = None
             if self.has_end:
                 end_v = {d: v for d, v in start_v.items() if d in _DATE_DIRECTIVES}
-                end_v.update((d, g[n]) for d, n in self.end_keys if g[n] is not None)
+                end_v.update((d, v) for d, n in self.end_keys if (v := g.get(n)) is not None)
                 end = self._epoch(end_v)
         except ValueError:
             return None
@@ -113,12 +117,10 @@ def _format_regex(fmt: str, prefix: str, seen: set[str]) -> str:
     return "".join(out)
 
 
-def compile_pattern(pattern: str, tz: tzinfo) -> Layout:
-    utc = pattern.lower().startswith("utc:")
-    body = pattern[4:] if utc else pattern
+def _pattern_regex(body: str, fields: set[str]) -> str:
+    """Regex source for a pattern (or a part of one); adds the placeholder names it meets to `fields`."""
     parts: list[str] = []
     seen: set[str] = set()
-    fields: set[str] = set()
     pos = 0
     for m in _PLACEHOLDER.finditer(body):
         parts.append(re.escape(body[pos:m.start()]))
@@ -137,15 +139,40 @@ def compile_pattern(pattern: str, tz: tzinfo) -> Layout:
             parts.append("[^/]+?")
         pos = m.end()
     parts.append(re.escape(body[pos:]))
-    if "start" not in fields and "day" not in fields:
-        raise LayoutError(f"pattern {pattern!r} has no {{start:...}} or {{day:...}} placeholder")
+    return "".join(parts)
+
+
+def _last_slash(body: str) -> int:
+    """Index of the last '/' outside placeholders, or -1."""
+    depth, last = 0, -1
+    for i, ch in enumerate(body):
+        depth += ch == "{"
+        depth -= ch == "}"
+        if ch == "/" and depth == 0:
+            last = i
+    return last
+
+
+def _compile(source: str, pattern: str) -> re.Pattern[str]:
     try:
-        regex = re.compile("".join(parts))
+        return re.compile(source)
     except re.error as e:
         raise LayoutError(f"pattern {pattern!r}: {e}") from None
+
+
+def compile_pattern(pattern: str, tz: tzinfo) -> Layout:
+    utc = pattern.lower().startswith("utc:")
+    body = pattern[4:] if utc else pattern
+    fields: set[str] = set()
+    regex = _compile(_pattern_regex(body, fields), pattern)
+    if "start" not in fields and "day" not in fields:
+        raise LayoutError(f"pattern {pattern!r} has no {{start:...}} or {{day:...}} placeholder")
+    cut = _last_slash(body)
+    dir_regex = _compile(_pattern_regex(body[:cut], set()), pattern) if cut >= 0 else None
+    file_regex = _compile(_pattern_regex(body[cut + 1:], set()), pattern)
     keys = {p: tuple((name[2:], name) for name in regex.groupindex if name.startswith(p)) for p in ("s_", "e_")}
     return Layout(pattern, regex, UTC if utc else tz, "end" in fields, "start" not in fields,
-                  keys["s_"], keys["e_"])
+                  keys["s_"], keys["e_"], dir_regex=dir_regex, file_regex=file_regex)
 
 
 def parse_layout(spec: str, tz: tzinfo) -> Layout:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -101,3 +102,36 @@ def test_forecast_capacity_when_recorder_deletes_oldest(tmp_path: Path) -> None:
     fc = forecast(tmp_path, cams, RetentionOptions(days=92), NOW, disk_usage=lambda _: usage(0, 0, 20 * 10**9))
     assert fc["capacity_days"] == 60.0 and fc["ok"] is False
     assert datetime.fromisoformat(fc["full_at"]) == NOW + timedelta(days=20)
+
+
+def test_pattern_with_start_and_end_across_midnight(tmp_path: Path) -> None:
+    """Site-local names with their own end times; the segment that ends after midnight belongs to its start day."""
+    sh = ZoneInfo("Asia/Shanghai")
+    now = datetime(2026, 11, 29, 9, 0, tzinfo=sh)
+    t = now - timedelta(days=3)
+    while t < now:
+        end = t + timedelta(hours=2)
+        p = tmp_path / "lobby" / t.strftime("%Y%m%d") / f"{t:%H%M%S}-{end:%H%M%S}.mp4"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.touch()
+        t = end
+    lay = parse_layout("{camera}/{start:%Y%m%d}/{start:%H%M%S}-{end:%H%M%S}.mp4", sh)
+    r = scan_store(tmp_path, lay, RetentionOptions(days=2.5, sample=0), now)
+    cam = r["cameras"][0]
+    assert cam["camera"] == "lobby" and cam["gaps"] == [] and cam["ok"] is True
+    assert datetime.fromisoformat(cam["newest"]) == now
+
+
+def test_zoneminder_deep_tree(tmp_path: Path) -> None:
+    sh = ZoneInfo("Asia/Shanghai")
+    now = datetime(2026, 11, 29, 9, 0, tzinfo=sh)
+    for k in range(12):  # one 10-minute event each 10 minutes, then the recorder stopped an hour ago
+        t = now - timedelta(minutes=180 - 10 * k)
+        d = tmp_path / "3" / t.strftime("%y/%m/%d/%H/%M/%S")
+        d.mkdir(parents=True)
+        (d / f"{1000 + k}-video.mp4").touch()
+        (d / "00001-capture.jpg").touch()
+    r = scan_store(tmp_path, parse_layout("zoneminder-deep", sh), RetentionOptions(days=0.1, sample=0), now)
+    cam = r["cameras"][0]
+    assert cam["camera"] == "3" and cam["segments"] == 12
+    assert len(cam["gaps"]) == 1 and datetime.fromisoformat(cam["gaps"][0]["start"]) == now - timedelta(hours=1)
