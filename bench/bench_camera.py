@@ -180,10 +180,12 @@ def main(argv: list[str] | None = None) -> int:
             f"| retention scan, {segs:,} empty frigate segments | {scan_s:.1f} s | find \\| wc -l {find_s:.1f} s | "
             f"{scan_s / find_s:.1f}x |"]
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
+    scenes = sorted({n.split("__")[0] for n, _, _ in results})
     section = "\n".join([
-        "## camera", "", f"{datetime.now(UTC):%Y-%m-%d}, {machine}. `python bench/bench_camera.py`; clips from "
-        "`bench/make_clips.py` (5 scenes, faults injected from 1 s of 6 s clips; `moved` judged against the "
-        "reference frame of the scenes with a fixed view).", "", "Precision and recall per fault:", "", *pr, "",
+        "## camera", "", f"{datetime.now(UTC):%Y-%m-%d}, {machine}. `python bench/bench_camera.py`: {len(results)} "
+        f"clips from `bench/make_clips.py` (scenes {', '.join(scenes)}; faults injected from 1 s of 6 s clips; "
+        "no reference frame, except that `moved` is judged against the reference frame of the scenes with a "
+        "fixed view).", "", "Precision and recall per fault:", "", *pr, "",
         "Confusion (clips per injected label; a clip may report more than one fault):", "", *conf, "",
         "Speed:", "", *perf, "", f"Wrong clips: {', '.join(wrong) or 'none'}", ""])
     print(section)
