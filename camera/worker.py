@@ -75,7 +75,8 @@ class Worker:
         if mine is None:
             return {"oldest": None, "newest": None, "days": 0.0, "continuous_days": 0.0, "gaps": [],
                     "unreadable": [], "forecast_days": None, "ok": False, "root": str(root)}
-        return {**mine, "forecast": result["forecast"], "forecast_days": result["forecast"]["capacity_days"]}
+        return {**mine, "forecast": result["forecast"], "forecast_days": result["forecast"]["capacity_days"],
+                "retention_days": th.retention_days}
 
     def round(self) -> dict[str, Any]:
         """One pass: probes, coverage, retention when a day has passed; ships everything."""
@@ -89,7 +90,8 @@ class Worker:
         for z in cov["zones"]:
             obs.append(self._obs("zone.coverage", "zone", z["zone"], {
                 "fraction": z["fraction"], "cameras": z["cameras"], "expected": z["expected"],
-                "must_cover": z["must_cover"], "reason": z["reason"], "why": z["why"]}, at))
+                "must_cover": z["must_cover"], "reason": z["reason"], "why": z["why"],
+                "min_fraction": cov["min_fraction"]}, at))
         if self.last_retention is None or at - self.last_retention >= timedelta(days=1):
             scans: dict[tuple[str, str], dict[str, Any]] = {}
             for cam in self.site.cameras:
@@ -114,4 +116,6 @@ class Worker:
                 self.round()
             except httpx.HTTPError as e:
                 log.warning("collector unreachable: %s", e)
+            except Exception:  # the worker must outlive one bad round; the next one may succeed
+                log.exception("camera round failed")
             sleep(max(0.0, interval_s - (time.monotonic() - started)))
