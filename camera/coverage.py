@@ -73,6 +73,8 @@ def load_health(path: Path, site: Site) -> dict[str, CameraState]:
     items: list[tuple[str, Any]]
     if isinstance(data, dict) and "source" in data:
         data = [data]
+    elif isinstance(data, dict) and isinstance(data.get("probes"), dict):  # `camera run --once --json`
+        data = data["probes"]
     if isinstance(data, dict):
         items = list(data.items())
     elif isinstance(data, list):
