@@ -130,6 +130,11 @@ def compute_coverage(site: Site, states: dict[str, CameraState] | None = None) -
              for z in zones if z["must_cover"] and not z["covered"]]
     must = [z for z in zones if z["must_cover"]]
     pct = 100.0 * sum(1 for z in must if z["covered"]) / len(must) if must else 100.0
-    return {"site": site.site, "min_fraction": need, "zones": zones,
+    unknown = CameraState(healthy=False, known=False)
+    cams = []
+    for c in site.cameras:
+        st = states.get(c.id, unknown) if states else CameraState(True)
+        cams.append({"camera": c.id, "healthy": st.healthy, "why": st.why()})
+    return {"site": site.site, "min_fraction": need, "zones": zones, "cameras": cams,
             "covered": [z["zone"] for z in zones if z["covered"]], "blind_spots": blind,
             "coverage_pct": round(pct, 2), "ok": not blind}
