@@ -188,7 +188,7 @@ def audit_camera(camera: str, segs: list[Segment], root: Path, opt: RetentionOpt
     for s in picks:
         d = decode(root / s.path)
         if d is None:
-            unreadable.append(s.path)
+            unreadable.append(str(root / s.path))  # as the user named the store
         else:
             durations[s.path] = d
     if layout.start_from_mtime:

@@ -135,3 +135,18 @@ def test_zoneminder_deep_tree(tmp_path: Path) -> None:
     cam = r["cameras"][0]
     assert cam["camera"] == "3" and cam["segments"] == 12
     assert len(cam["gaps"]) == 1 and datetime.fromisoformat(cam["gaps"][0]["start"]) == now - timedelta(hours=1)
+
+
+def test_corrupt_segment_is_named_by_its_path(tmp_path: Path) -> None:
+    src = tmp_path / "ok.mp4"
+    _clip(src, 1)
+    store = tmp_path / "store"
+    t = NOW - timedelta(minutes=3)
+    for k in range(3):
+        p = store / (t + timedelta(minutes=k)).strftime("%Y-%m-%d/%H") / "gate" / \
+            (t + timedelta(minutes=k)).strftime("%M.%S.mp4")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(src.read_bytes() if k != 1 else b"\x00" * 4096)
+    r = scan_store(store, parse_layout("frigate", UTC), RetentionOptions(days=0.001, sample=3), NOW)
+    bad = store / (t + timedelta(minutes=1)).strftime("%Y-%m-%d/%H/gate/%M.%S.mp4")
+    assert r["cameras"][0]["unreadable"] == [str(bad)] and not r["ok"]
