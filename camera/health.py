@@ -49,17 +49,25 @@ class Baseline:
 
 @dataclass
 class _Run:
-    """The current and the longest stretch of consecutive samples showing one condition."""
+    """The current and the longest stretch of consecutive samples showing one condition.
+
+    A sample stands for half the time to its neighbours on each side, so n samples `p` apart span n * p
+    seconds; a condition about a pair of samples (`since_s`, e.g. no change since the last one) spans
+    exactly the time between them.
+    """
 
     start_s: float | None = None
     longest_s: float = 0.0
     tolerate: int = 0  # isolated samples without the condition that do not end the stretch
     _misses: int = 0
+    _prev_t: float | None = None
 
     def reset(self) -> None:
         self.start_s, self._misses = None, 0
 
     def update(self, t_s: float, on: bool, since_s: float | None = None) -> None:
+        half = (t_s - self._prev_t) / 2 if self._prev_t is not None else 0.0
+        self._prev_t = t_s
         if not on:
             self._misses += 1
             if self._misses > self.tolerate:
@@ -67,8 +75,9 @@ class _Run:
             return
         self._misses = 0
         if self.start_s is None:
-            self.start_s = since_s if since_s is not None else t_s
-        self.longest_s = max(self.longest_s, t_s - self.start_s)
+            self.start_s = since_s if since_s is not None else t_s - half
+        end = t_s if since_s is not None else t_s + half
+        self.longest_s = max(self.longest_s, end - self.start_s)
 
 
 @dataclass

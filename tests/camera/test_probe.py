@@ -40,6 +40,7 @@ def _textured(seed: int) -> np.ndarray:
 
 @pytest.mark.parametrize(("black_s", "reported"), [
     pytest.param(2.0, False, id="shorter-than-window"),
+    pytest.param(3.0, True, id="as-long-as-the-window"),
     pytest.param(4.0, True, id="longer-than-window"),
 ])
 def test_fault_must_persist_over_the_window(black_s: float, reported: bool) -> None:
