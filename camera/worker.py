@@ -87,6 +87,8 @@ class Worker:
         obs = [self._obs("camera.health", "camera", cid, p, at) for cid, p in probes.items()]
         states: dict[str, CameraState] = {cid: state_from_probe(p) for cid, p in probes.items()}
         cov = compute_coverage(self.site, states)
+        if self.site.floorplan_svg:
+            self._draw(cov)
         for z in cov["zones"]:
             obs.append(self._obs("zone.coverage", "zone", z["zone"], {
                 "fraction": z["fraction"], "cameras": z["cameras"], "expected": z["expected"],
@@ -103,6 +105,17 @@ class Worker:
         healthy = all(s.healthy for s in states.values())
         return {"at": at.isoformat(), "observations": len(obs), "probes": probes,
                 "coverage_pct": cov["coverage_pct"], "ok": healthy and cov["ok"]}
+
+    def _draw(self, coverage: dict[str, Any]) -> None:
+        """Replace the floor-plan picture atomically, so a reader never sees half a file."""
+        from camera.floorplan import render_svg
+
+        assert self.site.floorplan_svg is not None
+        out = self.site.resolve(self.site.floorplan_svg)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(render_svg(self.site, coverage), encoding="utf-8")
+        tmp.replace(out)
 
     def ship(self, obs: list[Observation]) -> None:
         body = {"observations": [o.model_dump(mode="json") for o in obs]}

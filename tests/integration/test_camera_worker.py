@@ -52,6 +52,7 @@ cameras:
     source: {black}
     zones: [machine-room]
 thresholds: {{probe_seconds: 5}}
+floorplan_svg: plan/floor.svg
 """, encoding="utf-8")
     admin = collector.client(None)
     token = collector.login("admin")
@@ -63,6 +64,8 @@ thresholds: {{probe_seconds: 5}}
     assert run.returncode == 1, run.stderr
     report = json.loads(run.stdout)
     assert report["probes"]["cam-02"]["faults"] == ["black"] and report["observations"] == 5
+    svg = (tmp_path / "plan" / "floor.svg").read_text(encoding="utf-8")
+    assert 'data-zone="machine-room"' in svg and "#f0746e" in svg  # the blind machine room is red
 
     reader = collector.client("admin")
     want = {("CAMERA-HEALTHY", "cam-01"): "pass", ("CAMERA-HEALTHY", "cam-02"): "fail",
