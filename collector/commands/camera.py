@@ -95,7 +95,8 @@ def coverage_cmd(site: Annotated[Path, typer.Argument(help="site.yaml")],
         svg.parent.mkdir(parents=True, exist_ok=True)
         svg.write_text(render_svg(cfg, result), encoding="utf-8")
         result["svg"] = str(svg)
-    lines = [f"{z['zone']:20} {z['fraction']:6.1%} {'ok' if z['covered'] else 'BLIND: ' + z['reason']}"
+    lines = [f"{z['zone']:20} {z['fraction']:6.1%} "
+             f"{'ok' if z['covered'] else 'BLIND: ' + z['reason'] if z['must_cover'] else 'not required'}"
              for z in result["zones"]]
     emit(result, as_json, "\n".join(lines))
     raise typer.Exit(0 if result["ok"] else 1)
