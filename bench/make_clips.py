@@ -19,10 +19,13 @@ FAULT_START_S = 1
 
 # A scene is an ffmpeg lavfi source graph producing WxH at FPS; `{w}`, `{h}`, `{r}` are filled in.
 # Scenes whose view has a fixed background, so that a reference frame can tell a moved camera.
-FIXED_VIEW = ("testsrc2", "bars", "quiet")
+FIXED_VIEW = ("testsrc2", "bars", "quiet", "pattern")
+# Scenes that never change: a frozen feed of them looks the same as a live one, so no frozen clips.
+STILL = ("pattern",)
 SCENES: dict[str, str] = {
     "testsrc2": "testsrc2=s={w}x{h}:r={r}",
     "bars": "smptehdbars=s={w}x{h}:r={r},noise=alls=6:allf=t",
+    "pattern": "smptehdbars=s={w}x{h}:r={r}",  # a test pattern without noise: still, but healthy
     "mandelbrot": "mandelbrot=s={w}x{h}:r={r}",
     "life": "life=s={w}x{h}:r={r}:mold=10:ratio=0.3:death_color=#202020:life_color=#e0e0e0,"
             "gblur=sigma=0.6",
@@ -42,9 +45,14 @@ FAULTS: dict[str, tuple[str, list[str]]] = {
     "healthy": ("null", []),
     "black": (f"drawbox=c=black:t=fill:{_ON}", ["black"]),
     "blurred": (f"boxblur=luma_radius=12:chroma_radius=12:{_ON}", ["blurred"]),
+    "blurred_mild": (f"boxblur=luma_radius=5:chroma_radius=5:{_ON}", ["blurred"]),
+    "defocused": (f"gblur=sigma=5:{_ON}", ["blurred"]),
     "occluded": (f"drawbox=x=0:y=0:w=iw*0.85:h=ih:c=0x777777:t=fill:{_ON}", ["occluded"]),
     "occluded_dark": (f"drawbox=x=iw*0.1:y=ih*0.1:w=iw*0.9:h=ih*0.9:c=0x141414:t=fill:{_ON}", ["occluded"]),
+    "occluded_tape": (f"drawbox=x=0:y=ih*0.25:w=iw:h=ih*0.75:c=0xc8b08a:t=fill:{_ON}", ["occluded"]),
     "frozen": ("freeze", ["frozen"]),
+    # a recorder repeating the last frame it got, at a lower quality
+    "stuck": (f"trim=end={FAULT_START_S},tpad=stop_duration={{seconds}}:stop_mode=clone", ["frozen"]),
     "low_fps": ("fps=2", ["low_fps"]),
     # knocked aside: the view shifts by a tenth of the frame and zooms slightly
     "moved": ("crop=iw*0.82:ih*0.82:iw*0.16:ih*0.12,scale={w}:{h}", ["moved"]),
@@ -58,7 +66,7 @@ def filter_graph(scene: str, label: str, w: int, h: int, seconds: int) -> str:
         first = FAULT_START_S * FPS
         return (f"{src},split[a][b];[a][b]freezeframes=first={first}:last={seconds * FPS}:replace={first},"
                 "format=yuv420p")
-    return f"{src},{chain.format(w=w, h=h)},format=yuv420p"
+    return f"{src},{chain.format(w=w, h=h, seconds=seconds)},format=yuv420p"
 
 
 def run(args: list[str]) -> None:
@@ -89,7 +97,7 @@ def build(out: Path, seconds: int = 6, size: str = "640x360", only: list[str] | 
         if scene in FIXED_VIEW:
             make_reference(out, scene, w, h)
         for label in only or list(FAULTS):
-            if label == "moved" and scene not in FIXED_VIEW:
+            if (label == "moved" and scene not in FIXED_VIEW) or (label in ("frozen", "stuck") and scene in STILL):
                 continue
             clip = make_clip(out, scene, label, w, h, seconds)
             labels[clip.name] = FAULTS[label][1]

@@ -14,6 +14,7 @@ from shapely.ops import unary_union
 from camera.site import Camera, Site, SiteError, View
 
 CONE_STEPS = 48
+SIGHTED_FAULTS = ("low_fps",)  # faults that do not stop a camera from seeing its zone
 
 
 @dataclass
@@ -53,9 +54,11 @@ def camera_view(cam: Camera, site: Site) -> BaseGeometry:
 
 
 def state_from_probe(p: dict[str, Any]) -> CameraState:
+    """A camera sees its view unless it is offline or its picture is blind (a low frame rate still sees)."""
     faults = [str(f) for f in p.get("faults", [])]
-    online = bool(p.get("online", False))
-    return CameraState(healthy=online and not faults, faults=faults if online else ["offline", *faults[1:]])
+    if not p.get("online", False):
+        return CameraState(healthy=False, faults=["offline", *(f for f in faults if f != "offline")])
+    return CameraState(healthy=not [f for f in faults if f not in SIGHTED_FAULTS], faults=faults)
 
 
 def load_health(path: Path, site: Site) -> dict[str, CameraState]:
@@ -70,6 +73,8 @@ def load_health(path: Path, site: Site) -> dict[str, CameraState]:
     items: list[tuple[str, Any]]
     if isinstance(data, dict) and "source" in data:
         data = [data]
+    elif isinstance(data, dict) and isinstance(data.get("probes"), dict):  # `camera run --once --json`
+        data = data["probes"]
     if isinstance(data, dict):
         items = list(data.items())
     elif isinstance(data, list):
@@ -125,6 +130,11 @@ def compute_coverage(site: Site, states: dict[str, CameraState] | None = None) -
              for z in zones if z["must_cover"] and not z["covered"]]
     must = [z for z in zones if z["must_cover"]]
     pct = 100.0 * sum(1 for z in must if z["covered"]) / len(must) if must else 100.0
-    return {"site": site.site, "min_fraction": need, "zones": zones,
+    unknown = CameraState(healthy=False, known=False)
+    cams = []
+    for c in site.cameras:
+        st = states.get(c.id, unknown) if states else CameraState(True)
+        cams.append({"camera": c.id, "healthy": st.healthy, "why": st.why()})
+    return {"site": site.site, "min_fraction": need, "zones": zones, "cameras": cams,
             "covered": [z["zone"] for z in zones if z["covered"]], "blind_spots": blind,
             "coverage_pct": round(pct, 2), "ok": not blind}

@@ -6,6 +6,7 @@ from typing import Any
 
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
 
 from camera.coverage import camera_view
 from camera.site import Site
@@ -22,9 +23,8 @@ def _rings(geom: BaseGeometry) -> list[list[tuple[float, float]]]:
 
 def render_svg(site: Site, coverage: dict[str, Any]) -> str:
     """An SVG picture of the site; y grows north (up), as on an architect's plan."""
-    shapes = [Polygon(z.polygon) for z in site.zones] + [camera_view(c, site) for c in site.cameras]
-    xs0, ys0, xs1, ys1 = zip(*(s.bounds for s in shapes if not s.is_empty), strict=True)
-    x0, y0, x1, y1 = min(xs0), min(ys0), max(xs1), max(ys1)
+    plan = unary_union([Polygon(z.polygon) for z in site.zones])
+    x0, y0, x1, y1 = plan.bounds
     width = (x1 - x0) * SCALE_PX_PER_M + 2 * MARGIN_PX
     height = (y1 - y0) * SCALE_PX_PER_M + 2 * MARGIN_PX + 20
 
@@ -47,10 +47,15 @@ def render_svg(site: Site, coverage: dict[str, Any]) -> str:
         c = Polygon(zone.polygon).representative_point()
         out.append(f'<text x="{pt(c.x, c.y).split(",")[0]}" y="{pt(c.x, c.y).split(",")[1]}" text-anchor="middle">'
                    f'{escape(zone.name.zh)} {z["fraction"]:.0%}</text>')
+    health = {c["camera"]: c for c in coverage.get("cameras", [])}
     for cam in site.cameras:
-        for ring in _rings(camera_view(cam, site)):
+        ok = health.get(cam.id, {}).get("healthy", True)
+        colour = "#3b6fb6" if ok else "#8c2d2d"
+        for ring in _rings(camera_view(cam, site).intersection(plan)):  # walls stop the view
             out.append(f'<polygon class="view" data-camera="{escape(cam.id)}" points="{path(ring)}" '
-                       'fill="#3b6fb6" fill-opacity="0.15" stroke="#3b6fb6" stroke-dasharray="4 3"/>')
+                       f'fill="{colour}" fill-opacity="{0.15 if ok else 0.05}" stroke="{colour}" '
+                       f'stroke-dasharray="4 3"><title>{escape(cam.id)} {escape(health.get(cam.id, {}).get("why", ""))}'
+                       '</title></polygon>')
         if cam.view is not None:
             x, y = pt(*cam.view.position).split(",")
             out.append(f'<circle cx="{x}" cy="{y}" r="5" fill="#3b6fb6"/>'

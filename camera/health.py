@@ -12,6 +12,8 @@ import numpy as np
 from camera.metrics import FrameMetrics, measure, to_work
 from camera.moved import ReferenceView, ViewShift
 
+OCCLUDED_BASELINE_MARGIN = 0.25
+CRISP_SCALE_RATIO = 1.2
 FAULTS = ("offline", "low_fps", "black", "frozen", "blurred", "occluded", "moved")
 
 
@@ -20,9 +22,11 @@ class Thresholds:
     window_s: float = 3.0  # a fault must hold this long (or over the whole probe when shorter)
     black_luma_max: float = 18.0
     black_std_max: float = 6.0
-    frozen_diff_max: float = 0.2  # mean grey-level change between samples a second or less apart
+    frozen_diff_max: float = 0.05  # mean grey-level change between samples a second or less apart
+    frozen_blip_max: float = 1.5  # a key frame re-encoding a still picture changes it less than this
+    frozen_motion_min: float = 0.2  # two samples in a row changing more than this: the picture was live
     blurred_sharpness_min: float = 150.0  # Laplacian variance floor when the camera has no baseline
-    blurred_contrast_ratio_min: float = 0.1  # Laplacian variance per unit of luma variance
+    blurred_scale_ratio_min: float = 0.9  # Laplacian variance at full over half size; sharp scenes keep >= 1.5
     blurred_baseline_ratio_min: float = 0.15  # share of the enrolled sharpness a focused camera keeps
     occluded_uniform_fraction_max: float = 0.6
     low_fps_min: float = 8.0
@@ -38,18 +42,32 @@ class Baseline:
 
     sharpness: float | None = None
     luma_mean: float | None = None
+    diff_mean: float | None = None  # change between samples when healthy: > 0 means the picture is never still
+    sharpness_scale_ratio: float | None = None
+    uniform_fraction: float | None = None  # a view of a bare wall is flat without being covered
 
 
 @dataclass
 class _Run:
-    """The current and the longest stretch of consecutive samples showing one condition."""
+    """The current and the longest stretch of consecutive samples showing one condition.
+
+    A sample stands for half the time to its neighbours on each side, so n samples `p` apart span n * p
+    seconds; a condition about a pair of samples (`since_s`, e.g. no change since the last one) spans
+    exactly the time between them.
+    """
 
     start_s: float | None = None
     longest_s: float = 0.0
     tolerate: int = 0  # isolated samples without the condition that do not end the stretch
     _misses: int = 0
+    _prev_t: float | None = None
+
+    def reset(self) -> None:
+        self.start_s, self._misses = None, 0
 
     def update(self, t_s: float, on: bool, since_s: float | None = None) -> None:
+        half = (t_s - self._prev_t) / 2 if self._prev_t is not None else 0.0
+        self._prev_t = t_s
         if not on:
             self._misses += 1
             if self._misses > self.tolerate:
@@ -57,8 +75,9 @@ class _Run:
             return
         self._misses = 0
         if self.start_s is None:
-            self.start_s = since_s if since_s is not None else t_s
-        self.longest_s = max(self.longest_s, t_s - self.start_s)
+            self.start_s = since_s if since_s is not None else t_s - half
+        end = t_s if since_s is not None else t_s + half
+        self.longest_s = max(self.longest_s, end - self.start_s)
 
 
 @dataclass
@@ -71,7 +90,10 @@ class HealthTracker:
     moved_every_s: float = 0.5
     samples: list[FrameMetrics] = field(default_factory=list)
     shifts: list[ViewShift] = field(default_factory=list)
-    runs: dict[str, _Run] = field(default_factory=lambda: {f: _Run(tolerate=int(f == "frozen")) for f in FAULTS})
+    runs: dict[str, _Run] = field(
+        default_factory=lambda: {f: _Run(tolerate=int(f in ("frozen", "still"))) for f in (*FAULTS, "still")})
+    motion_seen: bool = False
+    _moving_streak: int = 0
     _prev: np.ndarray | None = None
     _prev_t: float | None = None
     _last_moved_t: float | None = None
@@ -91,9 +113,7 @@ class HealthTracker:
         self.runs["occluded"].update(t_s, occluded and not black)
         self.runs["blurred"].update(t_s, blurred)
         if m.diff_mean is not None:
-            # a recorder re-encoding a still picture changes it a little at each key frame: one blip is tolerated
-            still = m.diff_mean <= self.thresholds.frozen_diff_max
-            self.runs["frozen"].update(t_s, still and not hidden, since_s=self._prev_t)
+            self._track_still(t_s, m.diff_mean, hidden)
         if self.reference is not None and (self._last_moved_t is None
                                            or t_s - self._last_moved_t >= self.moved_every_s):
             self._last_moved_t = t_s
@@ -104,19 +124,39 @@ class HealthTracker:
         self._prev, self._prev_t, self.last_s = grey, t_s, t_s
         return m
 
+    def _track_still(self, t_s: float, diff: float, hidden: bool) -> None:
+        """A still picture is `frozen` only once the picture was seen live: in this probe before it stopped, or
+        in the camera's enrolled baseline. A scene that is still from the first frame (a test pattern, a
+        noiseless empty room) is reported as `still_s` only."""
+        th = self.thresholds
+        self._moving_streak = self._moving_streak + 1 if diff > th.frozen_motion_min else 0
+        self.motion_seen = self.motion_seen or self._moving_streak >= 2
+        live_before = self.motion_seen or (self.baseline.diff_mean or 0.0) > th.frozen_motion_min
+        for name, counts in (("still", True), ("frozen", live_before)):
+            if hidden or diff > th.frozen_blip_max or not counts:
+                self.runs[name].reset()
+            else:
+                # a recorder re-encoding a still picture changes it a little at each key frame: one blip is tolerated
+                self.runs[name].update(t_s, diff <= th.frozen_diff_max, since_s=self._prev_t)
+
     def _is_black(self, m: FrameMetrics) -> bool:
         th = self.thresholds
         return m.luma_mean <= th.black_luma_max and m.luma_std <= th.black_std_max
 
     def _is_occluded(self, m: FrameMetrics) -> bool:
-        return m.uniform_fraction >= self.thresholds.occluded_uniform_fraction_max
+        limit = self.thresholds.occluded_uniform_fraction_max
+        if self.baseline.uniform_fraction is not None:  # the cover must add to what is flat in the healthy view
+            limit = max(limit, min(0.95, self.baseline.uniform_fraction + OCCLUDED_BASELINE_MARGIN))
+        return m.uniform_fraction >= limit
 
     def _is_blurred(self, m: FrameMetrics) -> bool:
         th = self.thresholds
+        soft = m.sharpness_scale_ratio < th.blurred_scale_ratio_min
         if self.baseline.sharpness:
-            return m.sharpness < th.blurred_baseline_ratio_min * self.baseline.sharpness
-        contrast = max(m.luma_std, 1.0) ** 2
-        return m.sharpness < th.blurred_sharpness_min or m.sharpness / contrast < th.blurred_contrast_ratio_min
+            # a camera whose healthy picture is itself soft is judged by its loss of sharpness alone
+            crisp = (self.baseline.sharpness_scale_ratio or 0.0) >= CRISP_SCALE_RATIO
+            return m.sharpness < th.blurred_baseline_ratio_min * self.baseline.sharpness or (soft and crisp)
+        return m.sharpness < th.blurred_sharpness_min or soft
 
     def _is_moved(self, s: ViewShift) -> bool:
         th = self.thresholds
@@ -139,7 +179,7 @@ class HealthTracker:
     def metrics(self) -> dict[str, float]:
         out: dict[str, float] = {}
         if self.samples:
-            for name in ("luma_mean", "luma_std", "sharpness", "uniform_fraction"):
+            for name in ("luma_mean", "luma_std", "sharpness", "sharpness_scale_ratio", "uniform_fraction"):
                 out[name] = round(float(np.median([getattr(s, name) for s in self.samples])), 4)
             diffs = [s.diff_mean for s in self.samples if s.diff_mean is not None]
             if diffs:

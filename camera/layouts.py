@@ -12,14 +12,15 @@ means the next day. Named layouts:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 NAMED = {
     "frigate": "utc:{start:%Y-%m-%d}/{start:%H}/{camera}/{start:%M.%S}.mp4",
     "zoneminder-deep": "{camera}/{start:%y}/{start:%m}/{start:%d}/{start:%H}/{start:%M}/{start:%S}/{event}.{ext}",
     "zoneminder-medium": "{camera}/{day:%Y-%m-%d}/{event}/{name}.{ext}",
 }
+DAY_S = 86400.0
 VIDEO_EXTS = "mp4|mkv|avi|mov|ts|m4v|h264|265|flv"
 _DIRECTIVES = {"Y": r"\d{4}", "y": r"\d{2}", "m": r"\d{2}", "d": r"\d{2}", "H": r"\d{2}", "M": r"\d{2}",
                "S": r"\d{2}", "f": r"\d{1,6}", "j": r"\d{3}", "s": r"\d{9,11}"}
@@ -30,6 +31,9 @@ class LayoutError(ValueError):
     """The layout name or pattern cannot be understood."""
 
 
+_DATE_DIRECTIVES = ("Y", "y", "m", "d", "j")
+
+
 @dataclass(frozen=True)
 class Layout:
     pattern: str
@@ -37,40 +41,63 @@ class Layout:
     tz: tzinfo
     has_end: bool
     start_from_mtime: bool  # names give only a day: the start comes from the file
+    start_keys: tuple[tuple[str, str], ...] = ()  # (strftime directive, regex group)
+    end_keys: tuple[tuple[str, str], ...] = ()
+    # the same pattern cut at its last '/': folders are matched once, then only file names
+    dir_regex: re.Pattern[str] | None = None
+    file_regex: re.Pattern[str] | None = None
+    _hours: dict[tuple[int, int, int, int], float] = field(default_factory=dict, compare=False, repr=False)
 
-    def parse(self, rel_path: str) -> tuple[str, datetime | None, datetime | None] | None:
-        """(camera, start, end) of a segment path relative to the store root; None when it is not a segment."""
+    def parse_epoch(self, rel_path: str) -> tuple[str, float | None, float | None] | None:
+        """(camera, start, end) in epoch seconds for a path relative to the store root; None when not a segment."""
         m = self.regex.fullmatch(rel_path)
-        if m is None:
-            return None
-        g = m.groupdict()
-        camera = g.get("camera") or "default"
+        return None if m is None else self.from_groups(m.groupdict())
+
+    def from_groups(self, g: dict[str, str | None]) -> tuple[str, float | None, float | None] | None:
+        """(camera, start, end) from the named groups of a match."""
+        start_v = {d: v for d, n in self.start_keys if (v := g.get(n)) is not None}
         try:
-            start = _time(g, "s_", self.tz)
-            end = _time(g, "e_", self.tz, start) if self.has_end else None
+            start = self._epoch(start_v)
+            end = None
+            if self.has_end:
+                end_v = {d: v for d, v in start_v.items() if d in _DATE_DIRECTIVES}
+                end_v.update((d, v) for d, n in self.end_keys if (v := g.get(n)) is not None)
+                end = self._epoch(end_v)
         except ValueError:
             return None
         if start is not None and end is not None and end < start:
-            end += timedelta(days=1)
-        return camera, start, end
+            end += DAY_S
+        return g.get("camera") or "default", start, end
 
+    def parse(self, rel_path: str) -> tuple[str, datetime | None, datetime | None] | None:
+        """(camera, start, end) as site-zone datetimes; None when the path is not a segment."""
+        r = self.parse_epoch(rel_path)
+        if r is None:
+            return None
+        cam, start, end = r
+        return (cam, None if start is None else datetime.fromtimestamp(start, self.tz),
+                None if end is None else datetime.fromtimestamp(end, self.tz))
 
-def _time(g: dict[str, str | None], prefix: str, tz: tzinfo, date_from: datetime | None = None) -> datetime | None:
-    v = {k[len(prefix):]: val for k, val in g.items() if k.startswith(prefix) and val is not None}
-    if not v:
-        return None
-    if "s" in v:
-        return datetime.fromtimestamp(int(v["s"]), UTC).astimezone(tz)
-    base = date_from.astimezone(tz) if date_from else None
-    year = int(v["Y"]) if "Y" in v else 2000 + int(v["y"]) if "y" in v else (base.year if base else 1970)
-    if "j" in v:
-        day0 = datetime(year, 1, 1, tzinfo=tz) + timedelta(days=int(v["j"]) - 1)
-        month, day = day0.month, day0.day
-    else:
-        month = int(v.get("m") or (base.month if base else 1))
-        day = int(v.get("d") or (base.day if base else 1))
-    micro = int(v["f"].ljust(6, "0")) if "f" in v else 0
-    return datetime(year, month, day, int(v.get("H", 0)), int(v.get("M", 0)), int(v.get("S", 0)), micro, tzinfo=tz)
+    def _epoch(self, v: dict[str, str]) -> float | None:
+        if not v:
+            return None
+        if "s" in v:
+            return float(v["s"])
+        year = int(v["Y"]) if "Y" in v else 2000 + int(v["y"]) if "y" in v else 1970
+        if "j" in v:
+            day0 = date(year, 1, 1) + timedelta(days=int(v["j"]) - 1)
+            month, day = day0.month, day0.day
+        else:
+            month, day = int(v.get("m", 1)), int(v.get("d", 1))
+        hour, minute, second = int(v.get("H", 0)), int(v.get("M", 0)), int(v.get("S", 0))
+        if minute > 59 or second > 60:
+            raise ValueError("minute or second out of range")
+        key = (year, month, day, hour)
+        base = self._hours.get(key)
+        if base is None:  # one datetime per hour of footage: the rest is arithmetic
+            base = self._hours[key] = datetime(year, month, day, hour, tzinfo=self.tz).timestamp()
+        micro = int(v["f"].ljust(6, "0")) / 1e6 if "f" in v else 0.0
+        return base + minute * 60 + second + micro
 
 
 def _format_regex(fmt: str, prefix: str, seen: set[str]) -> str:
@@ -90,12 +117,10 @@ def _format_regex(fmt: str, prefix: str, seen: set[str]) -> str:
     return "".join(out)
 
 
-def compile_pattern(pattern: str, tz: tzinfo) -> Layout:
-    utc = pattern.lower().startswith("utc:")
-    body = pattern[4:] if utc else pattern
+def _pattern_regex(body: str, fields: set[str]) -> str:
+    """Regex source for a pattern (or a part of one); adds the placeholder names it meets to `fields`."""
     parts: list[str] = []
     seen: set[str] = set()
-    fields: set[str] = set()
     pos = 0
     for m in _PLACEHOLDER.finditer(body):
         parts.append(re.escape(body[pos:m.start()]))
@@ -114,13 +139,40 @@ def compile_pattern(pattern: str, tz: tzinfo) -> Layout:
             parts.append("[^/]+?")
         pos = m.end()
     parts.append(re.escape(body[pos:]))
-    if "start" not in fields and "day" not in fields:
-        raise LayoutError(f"pattern {pattern!r} has no {{start:...}} or {{day:...}} placeholder")
+    return "".join(parts)
+
+
+def _last_slash(body: str) -> int:
+    """Index of the last '/' outside placeholders, or -1."""
+    depth, last = 0, -1
+    for i, ch in enumerate(body):
+        depth += ch == "{"
+        depth -= ch == "}"
+        if ch == "/" and depth == 0:
+            last = i
+    return last
+
+
+def _compile(source: str, pattern: str) -> re.Pattern[str]:
     try:
-        regex = re.compile("".join(parts))
+        return re.compile(source)
     except re.error as e:
         raise LayoutError(f"pattern {pattern!r}: {e}") from None
-    return Layout(pattern, regex, UTC if utc else tz, "end" in fields, "start" not in fields)
+
+
+def compile_pattern(pattern: str, tz: tzinfo) -> Layout:
+    utc = pattern.lower().startswith("utc:")
+    body = pattern[4:] if utc else pattern
+    fields: set[str] = set()
+    regex = _compile(_pattern_regex(body, fields), pattern)
+    if "start" not in fields and "day" not in fields:
+        raise LayoutError(f"pattern {pattern!r} has no {{start:...}} or {{day:...}} placeholder")
+    cut = _last_slash(body)
+    dir_regex = _compile(_pattern_regex(body[:cut], set()), pattern) if cut >= 0 else None
+    file_regex = _compile(_pattern_regex(body[cut + 1:], set()), pattern)
+    keys = {p: tuple((name[2:], name) for name in regex.groupindex if name.startswith(p)) for p in ("s_", "e_")}
+    return Layout(pattern, regex, UTC if utc else tz, "end" in fields, "start" not in fields,
+                  keys["s_"], keys["e_"], dir_regex=dir_regex, file_regex=file_regex)
 
 
 def parse_layout(spec: str, tz: tzinfo) -> Layout:

@@ -22,6 +22,7 @@ class FrameMetrics:
     luma_mean: float
     luma_std: float
     sharpness: float  # variance of the Laplacian
+    sharpness_scale_ratio: float  # Laplacian variance at full over half working size: low when defocused
     uniform_fraction: float  # share of the frame covered by one flat surface of one grey level
     diff_mean: float | None = None  # mean absolute change from the previous sample
     changed_fraction: float | None = None  # share of pixels that changed from the previous sample
@@ -58,12 +59,19 @@ def uniform_fraction(grey: np.ndarray) -> float:
     return float(window.max()) / float(bh * bw)
 
 
+def laplacian_var(grey: np.ndarray) -> float:
+    _, lap_std = cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_16S, ksize=3))
+    return float(lap_std[0][0]) ** 2
+
+
 def measure(grey: np.ndarray, previous: np.ndarray | None = None) -> FrameMetrics:
     """Measurements of one working-size grey frame, and its change from the previous sample."""
     mean, std = cv2.meanStdDev(grey)
-    lap = cv2.Laplacian(grey, cv2.CV_16S, ksize=3)
-    _, lap_std = cv2.meanStdDev(lap)
-    m = FrameMetrics(luma_mean=float(mean[0][0]), luma_std=float(std[0][0]), sharpness=float(lap_std[0][0]) ** 2,
+    sharpness = laplacian_var(grey)
+    # a sharp edge stays as steep at half size; a blurred one gets twice as steep, so the ratio falls
+    half = laplacian_var(cv2.pyrDown(grey))
+    m = FrameMetrics(luma_mean=float(mean[0][0]), luma_std=float(std[0][0]), sharpness=sharpness,
+                     sharpness_scale_ratio=sharpness / half if half > 0 else 0.0,
                      uniform_fraction=uniform_fraction(grey))
     if previous is not None and previous.shape == grey.shape:
         diff = cv2.absdiff(grey, previous)

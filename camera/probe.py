@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import cv2
 import numpy as np
@@ -16,11 +17,14 @@ from camera.sample import Opener, Sampler, open_capture
 
 @dataclass
 class ProbeOptions:
-    seconds: float = 10.0
+    seconds: float | None = None  # None: a live stream for 10 s, a file to its end
     sample_fps: float = 5.0
     timeout_ms: int = 5000
     nominal_fps: float | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
+
+
+BASELINE_KEYS = ("sharpness", "luma_mean", "diff_mean", "sharpness_scale_ratio", "uniform_fraction")
 
 
 class BadReference(ValueError):
@@ -37,10 +41,19 @@ def load_reference(path: Path) -> tuple[ReferenceView, Baseline]:
     if side.is_file():
         try:
             data = json.loads(side.read_text())
-            baseline = Baseline(sharpness=data.get("sharpness"), luma_mean=data.get("luma_mean"))
+            baseline = Baseline(**{k: data.get(k) for k in BASELINE_KEYS})
         except (ValueError, AttributeError) as e:
             raise BadReference(f"{side}: not a baseline written by camera enroll ({e})") from None
     return ReferenceView(image), baseline
+
+
+def masked(source: str) -> str:
+    """The source with any password in its URL replaced, fit for logs and observations."""
+    parts = urlsplit(source)
+    if not parts.password:
+        return source
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def probe(source: str, options: ProbeOptions | None = None, reference: ReferenceView | None = None,
@@ -64,7 +77,7 @@ def probe(source: str, options: ProbeOptions | None = None, reference: Reference
                "span_s": round(stats.span_s, 3), "samples": float(len(tracker.samples))}
     if opt.nominal_fps:
         metrics["nominal_fps"] = float(opt.nominal_fps)
-    return {"source": source, "online": online, "fps": round(stats.fps, 3), "frames": stats.frames,
+    return {"source": masked(source), "online": online, "fps": round(stats.fps, 3), "frames": stats.frames,
             "faults": faults, "metrics": metrics}
 
 
@@ -74,11 +87,12 @@ def enroll(source: str, out: Path, options: ProbeOptions | None = None,
     opt = options or ProbeOptions()
     sampler = Sampler(source, opt.seconds, opt.sample_fps, opt.timeout_ms, opener=opener)
     tracker = HealthTracker(thresholds=opt.thresholds)
-    middle: np.ndarray | None = None
+    frames: list[tuple[float, np.ndarray]] = []
     for s in sampler:
         tracker.add(s.t_s, s.frame)
-        if middle is None or s.t_s <= opt.seconds / 2:
-            middle = s.frame
+        frames.append((s.t_s, s.frame))
+        frames = frames[-50:]  # the reference is a frame from the middle of the last ten seconds
+    middle = frames[len(frames) // 2][1] if frames else None
     if middle is None:
         raise ValueError(f"{source}: no frames to enroll")
     faults = tracker.image_faults()
@@ -86,7 +100,7 @@ def enroll(source: str, out: Path, options: ProbeOptions | None = None,
     image = out.with_suffix(".png")
     cv2.imwrite(str(image), middle)
     m = tracker.metrics()
-    baseline = {"source": source, "sharpness": m.get("sharpness"), "luma_mean": m.get("luma_mean"),
+    baseline = {"source": masked(source), **{k: m.get(k) for k in BASELINE_KEYS},
                 "fps": round(sampler.stats.fps, 3), "faults_at_enroll": faults}
     image.with_suffix(".json").write_text(json.dumps(baseline, indent=2) + "\n")
     return {"reference": str(image), **baseline}

@@ -50,40 +50,92 @@ def decode_check(path: Path) -> float | None:
         cap.release()
 
 
-def walk(root: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
-    """Every regular file under root as (relative path with '/', entry); scandir keeps this near `find`'s speed."""
+def walk_dirs(root: str) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
+    """Every folder under root as (relative path with '/', its regular files); scandir keeps this near `find`."""
     stack = [("", root)]
     while stack:
         rel, full = stack.pop()
+        files: list[os.DirEntry[str]] = []
         try:
             with os.scandir(full) as it:
                 for e in it:
-                    r = f"{rel}{e.name}"
                     if e.is_dir(follow_symlinks=False):
-                        stack.append((r + "/", e.path))
+                        stack.append((f"{rel}/{e.name}" if rel else e.name, e.path))
                     elif e.is_file(follow_symlinks=False):
-                        yield r, e
+                        files.append(e)
         except OSError:
             continue
+        yield rel, files
+
+
+_FILE_SECONDS = {"s_M": 60.0, "s_S": 1.0}
+
+
+def _in_hour_folders(layout: Layout) -> bool:
+    """Folders give camera and hour, file names only minutes and seconds (frigate, ZoneMinder deep): then a
+    file's start is its folder's start plus arithmetic, the fast path for stores of millions of segments."""
+    if layout.dir_regex is None or layout.file_regex is None or layout.has_end or layout.start_from_mtime:
+        return False
+    names = set(layout.file_regex.groupindex)
+    return names <= set(_FILE_SECONDS) and "camera" in layout.dir_regex.groupindex
+
+
+def _segments_by_hour(root: Path, layout: Layout) -> Iterator[tuple[str, str, float]]:
+    assert layout.dir_regex is not None and layout.file_regex is not None
+    file_regex = layout.file_regex
+    weights = [(name, _FILE_SECONDS[name]) for name in file_regex.groupindex]
+    for rel_dir, files in walk_dirs(str(root)):
+        dm = layout.dir_regex.fullmatch(rel_dir)
+        if dm is None:
+            continue
+        groups = dm.groupdict()
+        folder = layout.from_groups({**groups, **{n: "00" for n, _ in weights}})
+        if folder is None or folder[1] is None:
+            continue
+        camera, base = folder[0], folder[1]
+        for entry in files:
+            fm = file_regex.fullmatch(entry.name)
+            if fm is not None:
+                yield camera, f"{rel_dir}/{entry.name}", base + sum(int(fm.group(n)) * w for n, w in weights)
+
+
+def _segments(root: Path, layout: Layout) -> Iterator[tuple[str, str, os.DirEntry[str], float | None, float | None]]:
+    """(camera, relative path, entry, start, end) of every file the layout names; each folder is matched once."""
+    file_regex = layout.file_regex or layout.regex
+    for rel_dir, files in walk_dirs(str(root)):
+        if layout.dir_regex is None:
+            if rel_dir:
+                continue
+            dir_groups: dict[str, str | None] = {}
+        else:
+            dm = layout.dir_regex.fullmatch(rel_dir)
+            if dm is None:
+                continue
+            dir_groups = dm.groupdict()
+        prefix = f"{rel_dir}/" if rel_dir else ""
+        for entry in files:
+            fm = file_regex.fullmatch(entry.name)
+            if fm is None:
+                continue
+            parsed = layout.from_groups({**dir_groups, **fm.groupdict()})
+            if parsed is not None:
+                yield parsed[0], prefix + entry.name, entry, parsed[1], parsed[2]
 
 
 def collect(root: Path, layout: Layout) -> dict[str, list[Segment]]:
-    """Segments per camera, read from file names alone (sizes come from the directory scan)."""
+    """Segments per camera, read from file names alone (ZoneMinder medium also needs each file's mtime)."""
     cams: dict[str, list[Segment]] = {}
-    for rel, entry in walk(str(root)):
-        parsed = layout.parse(rel)
-        if parsed is None:
-            continue
-        camera, start, end = parsed
-        st = entry.stat(follow_symlinks=False) if layout.start_from_mtime else None
-        size = st.st_size if st else 0
+    if _in_hour_folders(layout):
+        for camera, rel, start_s in _segments_by_hour(root, layout):
+            cams.setdefault(camera, []).append(Segment(rel, start_s, None, 0))
+        return cams
+    for camera, rel, entry, start, end in _segments(root, layout):
         if start is None:
-            if st is None:
-                continue
             # the recorder closes the file when the segment ends; the start is fixed once its duration is known
-            cams.setdefault(camera, []).append(Segment(rel, st.st_mtime, st.st_mtime, size))
-            continue
-        cams.setdefault(camera, []).append(Segment(rel, start.timestamp(), end.timestamp() if end else None, size))
+            st = entry.stat(follow_symlinks=False)
+            cams.setdefault(camera, []).append(Segment(rel, st.st_mtime, st.st_mtime, st.st_size))
+        else:
+            cams.setdefault(camera, []).append(Segment(rel, start, end, 0))
     return cams
 
 
@@ -99,6 +151,30 @@ def _fill_ends(segs: list[Segment], durations: dict[str, float]) -> None:
             s.end = s.start + durations.get(s.path, typical)
 
 
+def _starts_from_ends(segs: list[Segment], durations: dict[str, float]) -> None:
+    """Names without a start time: the segment ends at its mtime and lasts its (or the typical) duration."""
+    segs.sort(key=lambda s: s.end or s.start)
+    steps = [(b.end or 0) - (a.end or 0) for a, b in zip(segs, segs[1:], strict=False) if (b.end or 0) > (a.end or 0)]
+    known = [d for d in durations.values() if d > 0]
+    typical = statistics.median(known) if known else statistics.median(steps) if steps else 0.0
+    for s in segs:
+        s.start = (s.end or s.start) - durations.get(s.path, typical)
+
+
+def store_bytes(root: Path, segs: list[Segment], rng: random.Random, sample: int = 200) -> int:
+    """Bytes a camera's footage takes, from the sizes of a random sample (stat-ing every file would be slow)."""
+    if not segs:
+        return 0
+    picks = segs if len(segs) <= sample else rng.sample(segs, sample)
+    sizes = []
+    for s in picks:
+        try:
+            sizes.append(s.size or (root / s.path).stat().st_size)
+        except OSError:
+            continue
+    return round(statistics.fmean(sizes) * len(segs)) if sizes else 0
+
+
 def _iso(t: float, tz: Any) -> str:
     return datetime.fromtimestamp(t, tz).isoformat()
 
@@ -112,12 +188,11 @@ def audit_camera(camera: str, segs: list[Segment], root: Path, opt: RetentionOpt
     for s in picks:
         d = decode(root / s.path)
         if d is None:
-            unreadable.append(s.path)
+            unreadable.append(str(root / s.path))  # as the user named the store
         else:
             durations[s.path] = d
     if layout.start_from_mtime:
-        for s in segs:  # start = end (mtime) less the duration
-            s.start = s.start - durations.get(s.path, 0.0)
+        _starts_from_ends(segs, durations)
     segs.sort(key=lambda s: s.start)
     _fill_ends(segs, durations)
     tz = now.tzinfo
@@ -141,7 +216,7 @@ def audit_camera(camera: str, segs: list[Segment], root: Path, opt: RetentionOpt
     return {"camera": camera, "oldest": _iso(oldest, tz), "newest": _iso(newest, tz),
             "days": round((newest - oldest) / DAY_S, 4), "continuous_days": round(continuous, 4),
             "gaps": gaps, "unreadable": unreadable, "segments": len(segs),
-            "bytes": sum(s.size for s in segs), "ok": ok}
+            "bytes": store_bytes(root, segs, rng), "ok": ok}
 
 
 def forecast(root: Path, cameras: list[dict[str, Any]], opt: RetentionOptions, now: datetime,

@@ -15,11 +15,13 @@ from urllib.parse import urlparse
 import cv2
 import numpy as np
 
+LIVE_SECONDS_DEFAULT = 10.0
+FILE_SECONDS_MAX = 3600.0  # a file is read to its end unless told otherwise, up to an hour of media
 LIVE_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
 
 
 class Capture(Protocol):
-    def isOpened(self) -> bool: ...  # noqa: N802 - OpenCV's names
+    def isOpened(self) -> bool: ...
     def grab(self) -> bool: ...
     def retrieve(self) -> tuple[bool, Any]: ...
     def get(self, prop: int) -> float: ...
@@ -85,12 +87,15 @@ class SampleStats:
 class Sampler:
     """Iterate over sampled frames of one source; `stats` fills in as frames arrive."""
 
-    def __init__(self, source: str, seconds: float = 10.0, sample_fps: float = 5.0, timeout_ms: int = 5000,
+    def __init__(self, source: str, seconds: float | None = None, sample_fps: float = 5.0, timeout_ms: int = 5000,
                  opener: Opener = open_capture, clock: Callable[[], float] = time.monotonic):
+        """`seconds`: how long to sample; None = a live stream for 10 s, a file to its end."""
+        self.live = is_live(source)
+        if seconds is None:
+            seconds = LIVE_SECONDS_DEFAULT if self.live else FILE_SECONDS_MAX
         self.source, self.seconds, self.sample_fps = source, seconds, sample_fps
         self.timeout_ms, self.opener, self.clock = timeout_ms, opener, clock
         self.stats = SampleStats()
-        self.live = is_live(source)
 
     def _media_time(self, cap: Capture, index: int, start_wall: float) -> float:
         if self.live:

@@ -102,6 +102,7 @@ class Site(BaseModel):
     zones: list[Zone] = Field(min_length=1)
     cameras: list[Camera] = Field(default_factory=list)
     thresholds: SiteThresholds = Field(default_factory=SiteThresholds)
+    floorplan_svg: str | None = None  # the worker redraws the floor plan here after every round
     base_dir: Path = Path(".")
 
     @model_validator(mode="after")

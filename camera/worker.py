@@ -53,24 +53,30 @@ class Worker:
             return {"source": cam.source, "online": False, "fps": 0.0, "frames": 0, "faults": ["offline"],
                     "metrics": {}}
 
-    def retention(self, cam: Camera, at: datetime) -> dict[str, Any] | None:
+    def retention(self, cam: Camera, at: datetime, scans: dict[tuple[str, str], dict[str, Any]]
+                  ) -> dict[str, Any] | None:
+        """This camera's part of its recording store's audit; each store is scanned once per round (`scans`)."""
         if cam.recording is None:
             return None
         th = self.site.thresholds
-        try:
-            layout = parse_layout(cam.recording.layout, self.tz)
-        except LayoutError as e:
-            log.warning("camera %s: %s", cam.id, e)
-            return None
         root = self.site.resolve(cam.recording.path)
-        result = scan_store(root, layout, RetentionOptions(days=th.retention_days, gap_s=th.gap_minutes * 60),
-                            at.astimezone(self.tz))
+        key = (str(root), cam.recording.layout)
+        if key not in scans:
+            try:
+                layout = parse_layout(cam.recording.layout, self.tz)
+            except LayoutError as e:
+                log.warning("camera %s: %s", cam.id, e)
+                return None
+            opts = RetentionOptions(days=th.retention_days, gap_s=th.gap_minutes * 60)
+            scans[key] = scan_store(root, layout, opts, at.astimezone(self.tz))
+        result = scans[key]
         name = cam.recording.camera or cam.id
         mine = next((c for c in result["cameras"] if c["camera"] == name), None)
         if mine is None:
             return {"oldest": None, "newest": None, "days": 0.0, "continuous_days": 0.0, "gaps": [],
                     "unreadable": [], "forecast_days": None, "ok": False, "root": str(root)}
-        return {**mine, "forecast": result["forecast"], "forecast_days": result["forecast"]["capacity_days"]}
+        return {**mine, "forecast": result["forecast"], "forecast_days": result["forecast"]["capacity_days"],
+                "retention_days": th.retention_days}
 
     def round(self) -> dict[str, Any]:
         """One pass: probes, coverage, retention when a day has passed; ships everything."""
@@ -81,13 +87,17 @@ class Worker:
         obs = [self._obs("camera.health", "camera", cid, p, at) for cid, p in probes.items()]
         states: dict[str, CameraState] = {cid: state_from_probe(p) for cid, p in probes.items()}
         cov = compute_coverage(self.site, states)
+        if self.site.floorplan_svg:
+            self._draw(cov)
         for z in cov["zones"]:
             obs.append(self._obs("zone.coverage", "zone", z["zone"], {
                 "fraction": z["fraction"], "cameras": z["cameras"], "expected": z["expected"],
-                "must_cover": z["must_cover"], "reason": z["reason"], "why": z["why"]}, at))
+                "must_cover": z["must_cover"], "reason": z["reason"], "why": z["why"],
+                "min_fraction": cov["min_fraction"]}, at))
         if self.last_retention is None or at - self.last_retention >= timedelta(days=1):
+            scans: dict[tuple[str, str], dict[str, Any]] = {}
             for cam in self.site.cameras:
-                r = self.retention(cam, at)
+                r = self.retention(cam, at, scans)
                 if r is not None:
                     obs.append(self._obs("camera.retention", "camera", cam.id, r, at))
             self.last_retention = at
@@ -95,6 +105,17 @@ class Worker:
         healthy = all(s.healthy for s in states.values())
         return {"at": at.isoformat(), "observations": len(obs), "probes": probes,
                 "coverage_pct": cov["coverage_pct"], "ok": healthy and cov["ok"]}
+
+    def _draw(self, coverage: dict[str, Any]) -> None:
+        """Replace the floor-plan picture atomically, so a reader never sees half a file."""
+        from camera.floorplan import render_svg
+
+        assert self.site.floorplan_svg is not None
+        out = self.site.resolve(self.site.floorplan_svg)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(render_svg(self.site, coverage), encoding="utf-8")
+        tmp.replace(out)
 
     def ship(self, obs: list[Observation]) -> None:
         body = {"observations": [o.model_dump(mode="json") for o in obs]}
@@ -108,4 +129,6 @@ class Worker:
                 self.round()
             except httpx.HTTPError as e:
                 log.warning("collector unreachable: %s", e)
+            except Exception:  # the worker must outlive one bad round; the next one may succeed
+                log.exception("camera round failed")
             sleep(max(0.0, interval_s - (time.monotonic() - started)))

@@ -9,7 +9,8 @@ import typer
 
 from collector.clikit import JsonOpt, NowOpt, TzOpt, emit, fail_input, parse_now, site_zone
 
-SecondsOpt = Annotated[float, typer.Option("--seconds", min=0.5, help="How long to sample the source.")]
+SecondsOpt = Annotated[float | None, typer.Option("--seconds", min=0.5, help="How long to sample the source "
+                                                  "(default: a stream for 10 s, a file to its end).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +26,7 @@ def register(app: typer.Typer) -> None:
 def probe_cmd(source: Annotated[str, typer.Argument(help="Video file, http:// MJPEG or rtsp:// URL.")],
               reference: Annotated[Path | None, typer.Option("--reference", help="Reference image of the "
                                    "camera's view (from camera enroll); enables `moved`.")] = None,
-              seconds: SecondsOpt = 10.0,
+              seconds: SecondsOpt = None,
               nominal_fps: Annotated[float | None, typer.Option("--nominal-fps", min=0.1,
                                      help="The camera's configured frame rate.")] = None,
               window_s: Annotated[float, typer.Option("--window", min=0.1,
@@ -34,7 +35,7 @@ def probe_cmd(source: Annotated[str, typer.Argument(help="Video file, http:// MJ
     """Health of one stream or video file. Exit 0 healthy, 1 faults, 2 bad input."""
     from camera.health import Thresholds
     from camera.probe import BadReference, ProbeOptions, load_reference, probe
-    from camera.sample import BadSource, check_source
+    from camera.sample import BadSource, check_source, is_live
 
     try:
         check_source(source)
@@ -45,6 +46,8 @@ def probe_cmd(source: Annotated[str, typer.Argument(help="Video file, http:// MJ
         fail_input(f"{reference}: too little detail to use as a reference view")
     opts = ProbeOptions(seconds=seconds, nominal_fps=nominal_fps, thresholds=Thresholds(window_s=window_s))
     result = probe(source, opts, reference=ref, baseline=baseline)
+    if not result["online"] and not is_live(source):
+        fail_input(f"{source}: not a readable video file")  # a file is there or not: "offline" is for streams
     text = f"{source}: {'online' if result['online'] else 'OFFLINE'}, {result['fps']:.1f} fps, " \
            f"{result['frames']} frames, faults: {', '.join(result['faults']) or 'none'}"
     emit(result, as_json, text)
@@ -92,7 +95,8 @@ def coverage_cmd(site: Annotated[Path, typer.Argument(help="site.yaml")],
         svg.parent.mkdir(parents=True, exist_ok=True)
         svg.write_text(render_svg(cfg, result), encoding="utf-8")
         result["svg"] = str(svg)
-    lines = [f"{z['zone']:20} {z['fraction']:6.1%} {'ok' if z['covered'] else 'BLIND: ' + z['reason']}"
+    lines = [f"{z['zone']:20} {z['fraction']:6.1%} "
+             f"{'ok' if z['covered'] else 'BLIND: ' + z['reason'] if z['must_cover'] else 'not required'}"
              for z in result["zones"]]
     emit(result, as_json, "\n".join(lines))
     raise typer.Exit(0 if result["ok"] else 1)

@@ -1,10 +1,23 @@
-"""Simulated CCTV: camera health, zone coverage, recording retention."""
+"""Simulated CCTV: camera health from the real detectors on OpenCV-drawn frames with injected faults,
+zone coverage from a small floor plan, and retention from a simulated recording store.
+
+Frames and their verdicts are computed once per fault kind (cached) and reused with small jitter, so
+the demo stays fast and deterministic.
+"""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from collector.simulate.site import SimSite, source
 from rules.model import Observation
+
+SIM_FPS = 12.5
+SEGMENT_S = 3600.0  # the simulated recorder writes one file per hour
 
 
 def _faulty(site: SimSite, cam: str, t: datetime) -> list[str]:
@@ -14,7 +27,77 @@ def _faulty(site: SimSite, cam: str, t: datetime) -> list[str]:
         return ["moved"]  # knocked aside, put back a day and a half later
     if cam == cams[1 % len(cams)] and 22.2 < d < 22.6:
         return ["occluded"]
+    if cam == cams[3 % len(cams)] and 25.0 < d < 25.3:
+        return ["blurred"]  # someone touched the lens
     return []
+
+
+def _scene(seed: int, h: int = 180, w: int = 320) -> np.ndarray:
+    """A quiet office as a camera sees it: walls, desks, a door, sensor noise."""
+    import cv2
+
+    img = np.full((h, w, 3), (88, 98, 106), np.uint8)
+    cv2.rectangle(img, (0, int(h * 0.62)), (w, h), (56, 64, 74), -1)
+    for i, x in enumerate(range(20, w - 60, 70)):
+        cv2.rectangle(img, (x, int(h * 0.5)), (x + 50, int(h * 0.7)), (40 + 10 * i, 46, 52), -1)
+        cv2.rectangle(img, (x + 15, int(h * 0.35)), (x + 38, int(h * 0.5)), (30, 30, 34), -1)
+    cv2.rectangle(img, (w - 50, int(h * 0.15)), (w - 15, int(h * 0.62)), (98, 122, 138), -1)
+    noise = np.random.default_rng(seed).normal(0, 4, img.shape)
+    return np.clip(img + noise, 0, 255).astype(np.uint8)
+
+
+def _frame(fault: str, i: int) -> np.ndarray:
+    import cv2
+
+    frame = _scene(0 if fault == "frozen" else i)
+    if fault == "occluded":
+        frame[:, : int(frame.shape[1] * 0.85)] = 120
+    elif fault == "blurred":
+        frame = cv2.GaussianBlur(frame, (0, 0), 4)
+    elif fault == "moved":
+        shift = np.array([[1.0, 0, 40], [0, 1.0, 18]], np.float32)
+        frame = cv2.warpAffine(frame, shift, (frame.shape[1], frame.shape[0]), borderMode=cv2.BORDER_REFLECT)
+    return frame
+
+
+@lru_cache(maxsize=8)
+def _probe(fault: str) -> tuple[tuple[str, ...], tuple[tuple[str, float], ...]]:
+    """The real detectors on 4 s of simulated frames at 5 samples/s."""
+    from camera.health import HealthTracker
+    from camera.moved import ReferenceView
+
+    tracker = HealthTracker(reference=ReferenceView(_scene(1)))
+    for i in range(20):
+        tracker.add(i * 0.2, _frame(fault, i))
+    return tuple(tracker.image_faults()), tuple(sorted(tracker.metrics().items()))
+
+
+def health_payload(site: SimSite, cam: str, t: datetime) -> dict[str, Any]:
+    injected = _faulty(site, cam, t)
+    faults, metrics = _probe(injected[0] if injected else "healthy")
+    r = site.rng(cam, t.isoformat())
+    fps = round(SIM_FPS + r.uniform(-0.4, 0.4), 2)
+    jittered = {k: round(v * (1 + r.uniform(-0.02, 0.02)), 4) if k in ("luma_mean", "sharpness") else v
+                for k, v in metrics}
+    return {"online": True, "fps": fps, "frames": int(fps * 10), "faults": list(faults), "metrics": jittered}
+
+
+def retention_payload(site: SimSite, cam: str, t: datetime, short: bool) -> dict[str, Any]:
+    """Audit a simulated recorder with the real gap logic: one-hour segments, oldest deleted when full."""
+    from zoneinfo import ZoneInfo
+
+    from camera.layouts import parse_layout
+    from camera.retention import RetentionOptions, Segment, audit_camera
+
+    kept_days = 41.0 if short else 92.0 + min(site.day(t), 30.0)
+    first = t.timestamp() - kept_days * 86400
+    first -= first % SEGMENT_S
+    segs = [Segment(f"{cam}/{k}.mp4", first + k * SEGMENT_S, first + (k + 1) * SEGMENT_S, 900_000_000)
+            for k in range(int((t.timestamp() - first) // SEGMENT_S))]
+    layout = parse_layout("{camera}/{start:%s}.mp4", ZoneInfo("Asia/Shanghai"))
+    audit = audit_camera(cam, segs, Path("."), RetentionOptions(sample=0), t, layout)  # nothing to decode
+    audit["forecast_days"] = 41.0 if short else 180.0
+    return audit
 
 
 @source("cameras")
@@ -23,18 +106,10 @@ def cameras(site: SimSite, t: datetime) -> list[Observation]:
     cams = site.camera_ids
     short = cams[2 % len(cams)]  # its recorder deletes oldest when full: only 41 days kept
     for cam in cams:
-        faults = _faulty(site, cam, t)
-        r = site.rng(cam, t.isoformat())
-        out.append(site.obs(t, "camera", cam, "camera.health", {
-            "online": True, "fps": round(12.5 + r.random(), 2), "frames": 30, "faults": faults,
-            "metrics": {"luma_mean": round(90 + r.random() * 20, 1), "laplacian_var": round(300 + r.random() * 50)}},
-            source="camera-worker"))
+        out.append(site.obs(t, "camera", cam, "camera.health", health_payload(site, cam, t), source="camera-worker"))
         if site.daily(t, 2):
-            days = 41.0 if cam == short else 92.0 + site.day(t)
-            out.append(site.obs(t, "camera", cam, "camera.retention", {
-                "oldest": (t - timedelta(days=days)).isoformat(), "newest": t.isoformat(), "days": days,
-                "continuous_days": days, "gaps": [], "unreadable": [], "forecast_days": 200 if days > 92 else 41},
-                source="camera-worker"))
+            out.append(site.obs(t, "camera", cam, "camera.retention", retention_payload(site, cam, t, cam == short),
+                                source="camera-worker"))
     zones = site.zone_ids
     for i, zone in enumerate(zones):
         cam = cams[i % len(cams)]
@@ -43,6 +118,8 @@ def cameras(site: SimSite, t: datetime) -> list[Observation]:
         if zone == "storage":
             frac = 0.93
         out.append(site.obs(t, "zone", zone, "zone.coverage", {
-            "fraction": frac, "cameras": [cam], "must_cover": True,
+            "fraction": frac, "cameras": [] if faults else [cam], "expected": [cam], "must_cover": True,
+            "why": [{"camera": cam, "why": ", ".join(faults), "fraction": 1.0}] if faults else [],
             "reason": f"{cam}: {', '.join(faults)}" if faults else ""}, source="camera-worker"))
     return out
+

@@ -22,7 +22,8 @@ def camera_healthy(inp: CheckInput) -> Verdict:
 def footage_retained(inp: CheckInput) -> Verdict:
     """Footage is continuous and readable over the last N days."""
     p = inp.require("camera.retention").payload
-    need = float(inp.params["retention_days"])
+    # the site may ask for more than the catalog, never for less
+    need = max(float(inp.params["retention_days"]), float(p.get("retention_days") or 0))
     days = float(p.get("continuous_days", p.get("days", 0)))
     gaps = p.get("gaps", [])
     unreadable = p.get("unreadable", [])
@@ -42,7 +43,7 @@ def zone_covered(inp: CheckInput) -> Verdict:
     """A zone that must be covered is seen by at least one healthy camera."""
     p = inp.require("zone.coverage").payload
     frac = float(p.get("fraction", 0))
-    need = float(inp.params["min_fraction"])
+    need = max(float(inp.params["min_fraction"]), float(p.get("min_fraction") or 0))
     value = {"fraction": round(frac, 3), "cameras": p.get("cameras", []), "must_cover": p.get("must_cover", True)}
     if not p.get("must_cover", True):
         return passed("此区域无需覆盖", "zone need not be covered", **value)

@@ -60,6 +60,18 @@ def test_coverage(site_file: Path, states: dict[str, CameraState], blind: list[s
     assert "corridor" not in [b["zone"] for b in r["blind_spots"]]
 
 
+@pytest.mark.parametrize(("probe", "healthy"), [
+    pytest.param({"online": True, "faults": []}, True, id="healthy"),
+    pytest.param({"online": True, "faults": ["low_fps"]}, True, id="slow-but-seeing"),
+    pytest.param({"online": True, "faults": ["moved"]}, False, id="moved"),
+    pytest.param({"online": False, "faults": ["offline"]}, False, id="offline"),
+])
+def test_which_probe_results_still_see(probe: dict, healthy: bool) -> None:
+    from camera.coverage import state_from_probe
+
+    assert state_from_probe(probe).healthy is healthy
+
+
 def test_partial_view_cone_is_a_blind_spot(tmp_path: Path) -> None:
     p = tmp_path / "site.yaml"
     p.write_text(SITE.replace("    polygon: [[0, 0], [10, 0], [10, 8], [0, 8]]\n  - id: cam-02",

@@ -40,6 +40,7 @@ def _textured(seed: int) -> np.ndarray:
 
 @pytest.mark.parametrize(("black_s", "reported"), [
     pytest.param(2.0, False, id="shorter-than-window"),
+    pytest.param(3.0, True, id="as-long-as-the-window"),
     pytest.param(4.0, True, id="longer-than-window"),
 ])
 def test_fault_must_persist_over_the_window(black_s: float, reported: bool) -> None:
@@ -67,11 +68,15 @@ def test_cli_json_contract_and_exit_codes(clips: Path, tmp_path: Path) -> None:
     assert bad.returncode == 1 and json.loads(bad.stdout)["faults"] == ["black"]
     missing = _cli("probe", str(tmp_path / "nope.mp4"), "--json")
     assert missing.returncode == 2 and "nope.mp4" in missing.stderr and missing.stdout == ""
+    (tmp_path / "notes.mp4").write_text("not a video")
+    garbage = _cli("probe", str(tmp_path / "notes.mp4"), "--json")
+    assert garbage.returncode == 2 and "notes.mp4" in garbage.stderr and garbage.stdout == ""
 
 
-def test_unreachable_stream_is_offline() -> None:
-    result = probe("http://127.0.0.1:9/cam.mjpg", None)
+def test_unreachable_stream_is_offline_and_its_password_is_not_repeated() -> None:
+    result = probe("rtsp://admin:s3cret@127.0.0.1:9/cam", None)
     assert result["online"] is False and result["faults"] == ["offline"]
+    assert result["source"] == "rtsp://admin:***@127.0.0.1:9/cam"
 
 
 def test_enroll_writes_reference_and_baseline_used_by_probe(clips: Path, tmp_path: Path) -> None:
@@ -82,3 +87,24 @@ def test_enroll_writes_reference_and_baseline_used_by_probe(clips: Path, tmp_pat
     assert baseline["sharpness"] > 0
     moved = _cli("probe", str(clips / "testsrc2__moved.mp4"), "--reference", str(out), "--json")
     assert "moved" in json.loads(moved.stdout)["faults"]
+
+
+def _still_clip(out: Path, source_clip: Path) -> Path:
+    """A clip that is one picture from its first frame: a test pattern, or a camera frozen before we looked."""
+    png = out.with_suffix(".png")
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(source_clip), "-frames:v", "1",
+                    str(png)], check=True)
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-loop", "1", "-framerate", "25", "-i",
+                    str(png), "-t", "5", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(out)],
+                   check=True)
+    return out
+
+
+def test_still_from_first_frame_is_frozen_only_against_a_live_baseline(clips: Path, tmp_path: Path) -> None:
+    still = _still_clip(tmp_path / "still.mp4", clips / "testsrc2__healthy.mp4")
+    alone = probe(str(still))
+    assert alone["faults"] == [] and alone["metrics"]["still_s"] >= 3
+    ref = tmp_path / "cam.png"
+    assert _cli("enroll", str(clips / "testsrc2__healthy.mp4"), "--out", str(ref)).returncode == 0
+    judged = _cli("probe", str(still), "--reference", str(ref), "--json")
+    assert json.loads(judged.stdout)["faults"] == ["frozen"]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -24,7 +25,7 @@ def frigate_tree(root: Path, camera: str, days: float, skip: tuple[datetime, dat
             p = root / t.strftime("%Y-%m-%d/%H") / camera / t.strftime("%M.%S.mp4")
             p.parent.mkdir(parents=True, exist_ok=True)
             p.touch()
-        t += timedelta(minutes=10)
+        t += timedelta(hours=1)  # hour-long segments: few files, same logic
 
 
 @pytest.mark.parametrize(("days", "skip", "ok", "gaps"), [
@@ -61,3 +62,91 @@ def test_cli_contract(tmp_path: Path) -> None:
     bad = subprocess.run([str(BIN), "camera", "retention", str(tmp_path), "--layout", "{camera}.mp4", "--json"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--layout" in bad.stderr
+
+
+def _clip(path: Path, seconds: int = 2) -> None:
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=s=160x90:r=10", "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", str(path)],
+                   check=True)
+
+
+@pytest.mark.parametrize(("events", "ok"), [pytest.param([1, 2, 3], True, id="back-to-back"),
+                                            pytest.param([1, 3], False, id="missing-event")])
+def test_zoneminder_medium_start_is_mtime_less_duration(tmp_path: Path, events: list[int], ok: bool) -> None:
+    src = tmp_path / "src.mp4"
+    _clip(src)
+    end = NOW.timestamp()
+    for n in events:
+        d = tmp_path / "store" / "7" / "2026-11-29" / str(100 + n)
+        d.mkdir(parents=True)
+        f = d / f"{100 + n}-video.mp4"
+        f.write_bytes(src.read_bytes())
+        t = end - 2 * (3 - n)
+        os.utime(f, (t, t))
+    opt = RetentionOptions(days=5 / 86400, gap_s=1, sample=3)
+    r = scan_store(tmp_path / "store", parse_layout("zoneminder-medium", UTC), opt, NOW)
+    cam = r["cameras"][0]
+    assert cam["camera"] == "7" and cam["unreadable"] == []
+    assert cam["ok"] is ok and len(cam["gaps"]) == (0 if ok else 1)
+    if ok:
+        assert datetime.fromisoformat(cam["oldest"]) == NOW - timedelta(seconds=6)
+
+
+def test_forecast_capacity_when_recorder_deletes_oldest(tmp_path: Path) -> None:
+    from collections import namedtuple
+
+    from camera.retention import forecast
+
+    usage = namedtuple("usage", "total used free")
+    cams = [{"bytes": 40 * 10**9, "days": 40.0}]  # 1 GB a day
+    fc = forecast(tmp_path, cams, RetentionOptions(days=92), NOW, disk_usage=lambda _: usage(0, 0, 20 * 10**9))
+    assert fc["capacity_days"] == 60.0 and fc["ok"] is False
+    assert datetime.fromisoformat(fc["full_at"]) == NOW + timedelta(days=20)
+
+
+def test_pattern_with_start_and_end_across_midnight(tmp_path: Path) -> None:
+    """Site-local names with their own end times; the segment that ends after midnight belongs to its start day."""
+    sh = ZoneInfo("Asia/Shanghai")
+    now = datetime(2026, 11, 29, 9, 0, tzinfo=sh)
+    t = now - timedelta(days=3)
+    while t < now:
+        end = t + timedelta(hours=2)
+        p = tmp_path / "lobby" / t.strftime("%Y%m%d") / f"{t:%H%M%S}-{end:%H%M%S}.mp4"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.touch()
+        t = end
+    lay = parse_layout("{camera}/{start:%Y%m%d}/{start:%H%M%S}-{end:%H%M%S}.mp4", sh)
+    r = scan_store(tmp_path, lay, RetentionOptions(days=2.5, sample=0), now)
+    cam = r["cameras"][0]
+    assert cam["camera"] == "lobby" and cam["gaps"] == [] and cam["ok"] is True
+    assert datetime.fromisoformat(cam["newest"]) == now
+
+
+def test_zoneminder_deep_tree(tmp_path: Path) -> None:
+    sh = ZoneInfo("Asia/Shanghai")
+    now = datetime(2026, 11, 29, 9, 0, tzinfo=sh)
+    for k in range(12):  # one 10-minute event each 10 minutes, then the recorder stopped an hour ago
+        t = now - timedelta(minutes=180 - 10 * k)
+        d = tmp_path / "3" / t.strftime("%y/%m/%d/%H/%M/%S")
+        d.mkdir(parents=True)
+        (d / f"{1000 + k}-video.mp4").touch()
+        (d / "00001-capture.jpg").touch()
+    r = scan_store(tmp_path, parse_layout("zoneminder-deep", sh), RetentionOptions(days=0.1, sample=0), now)
+    cam = r["cameras"][0]
+    assert cam["camera"] == "3" and cam["segments"] == 12
+    assert len(cam["gaps"]) == 1 and datetime.fromisoformat(cam["gaps"][0]["start"]) == now - timedelta(hours=1)
+
+
+def test_corrupt_segment_is_named_by_its_path(tmp_path: Path) -> None:
+    src = tmp_path / "ok.mp4"
+    _clip(src, 1)
+    store = tmp_path / "store"
+    t = NOW - timedelta(minutes=3)
+    for k in range(3):
+        p = store / (t + timedelta(minutes=k)).strftime("%Y-%m-%d/%H") / "gate" / \
+            (t + timedelta(minutes=k)).strftime("%M.%S.mp4")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(src.read_bytes() if k != 1 else b"\x00" * 4096)
+    r = scan_store(store, parse_layout("frigate", UTC), RetentionOptions(days=0.001, sample=3), NOW)
+    bad = store / (t + timedelta(minutes=1)).strftime("%Y-%m-%d/%H/gate/%M.%S.mp4")
+    assert r["cameras"][0]["unreadable"] == [str(bad)] and not r["ok"]
