@@ -3,17 +3,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from collector import evidence as ev
+from collector.api.evidence import accept_upload
 from collector.auth import Principal
 from collector.deps import StateDep
 from collector.web import readmodel
-from collector.web.pagekit import page_for, render
+from collector.web.pagekit import bad_request, check_csrf, page_for, render, require_permission
 
 router = APIRouter()
 Viewer = Annotated[Principal, Depends(page_for("evidence"))]
 _ORDER = {"fail": 0, "unknown": 1, "pass": 2}
+UPLOADS_SHOWN = 100
 
 
 def manual_rows(state: Any) -> list[dict[str, Any]]:
@@ -44,4 +47,20 @@ def evidence_page(request: Request, state: StateDep, user: Viewer) -> Response:
     return render(request, "evidence.html", user, rows=rows, ledger=ledger, ledger_seq=state.store.ledger.last_seq,
                   checkpoints=checkpoints[0], last_checkpoint=checkpoints[1],
                   expired=sum(1 for r in rows if r["finding"] and r["finding"].status == "fail"),
-                  expiring=sum(1 for r in rows if r["expiring"]), may_export=user.can("reports"))
+                  expiring=sum(1 for r in rows if r["expiring"]), may_export=user.can("reports"),
+                  may_upload=user.can("evidence.upload"), uploads=ev.list_evidence(state.store, limit=UPLOADS_SHOWN),
+                  uploaded=request.query_params.get("uploaded"))
+
+
+@router.post("/evidence/upload")
+async def upload(state: StateDep, user: Viewer, control: Annotated[str, Form()], file: Annotated[UploadFile, File()],
+                 valid_until: Annotated[str, Form()], note: Annotated[str, Form(max_length=2000)] = "",
+                 csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Upload evidence for a manual control: the same rules as POST /api/v1/evidence."""
+    check_csrf(user, csrf_token)
+    require_permission(user, "evidence.upload")
+    try:
+        obs = await accept_upload(state, user.actor, control, file, valid_until, note)
+    except ev.EvidenceError as e:
+        raise bad_request("upload_refused", str(e)) from None
+    return RedirectResponse(f"/evidence?uploaded={obs.payload['sha256']}#uploads", status_code=303)
