@@ -35,7 +35,7 @@ def attestations_page(request: Request, state: StateDep, user: Viewer, start: st
     titles = {c.id: c.title for c in state.controls}
     return render(request, "attestations.html", user, history=history, start=start, end=end, conflicts=conflicts,
                   may_attest=user.can("attest"), titles=titles, done=done,
-                  now_local=datetime.now(UTC).astimezone(site_zone(request)).strftime("%Y-%m-%dT%H:%M"))
+                  now_local=datetime.now(UTC).astimezone(site_zone(request)).strftime("%Y-%m-%dT%H:%M:%S"))
 
 
 @router.post("/attestations")
