@@ -109,7 +109,8 @@ def render(request: Request, name: str, principal: Principal | None, status_code
     ctx.update(request=request, user=principal, lang=lang, t=lambda k: translate(k, lang),
                csrf=principal.csrf if principal else "", nav=nav_for(principal.role if principal else None),
                when=_clock(ZoneInfo(state.settings.site_tz)), bar_pct=bar_pct, brief=brief,
-               tz=state.settings.site_tz)
+               tz=state.settings.site_tz, may_open=lambda kind: may_see(principal.role if principal else None,
+                                                                         SUBJECT_VIEW.get(kind, "admin")))
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
 

@@ -45,13 +45,15 @@ FORMS = {  # every form of the dashboard: path -> fields besides the token
     "/attestations": {"start": "2026-01-01T00:00", "end": "2026-01-02T00:00", "statement": "all clauses kept"},
     "/exceptions": {"control": "AGENT-REPORTING", "subject": "*", "reason": "terminals replaced this week",
                     "end": "2099-12-31"},
+    "/reports/download": {"start": "2026-01-01", "end": "2026-01-02", "fmt": "csv", "lang": "en"},
     "/logout": {},
 }
 FILES = {"/evidence/upload": {"file": ("policy.pdf", b"%PDF-1.4 signed policy", "application/pdf")}}
 # (role, form) pairs the role may not submit even with its own valid token
 NOT_ALLOWED = [("security", "/admin/users"), ("manager", "/admin/enroll-secrets"), ("auditor", "/alerts/ack"),
                ("facility", "/admin/users"), ("auditor", "/evidence/upload"), ("facility", "/attestations"),
-               ("security", "/attestations"), ("auditor", "/exceptions"), ("facility", "/exceptions")]
+               ("security", "/attestations"), ("auditor", "/exceptions"), ("facility", "/exceptions"),
+               ("facility", "/reports/download")]
 
 
 def test_every_form_refuses_a_missing_or_forged_csrf_token(collector):
@@ -197,7 +199,6 @@ def test_facility_uploads_evidence_and_its_download_is_in_the_ledger(collector):
     pytest.param("facility", "/attestations", 403, id="facility-no-attestations"),
     pytest.param("facility", "/exceptions", 403, id="facility-no-exceptions"),
     pytest.param("facility", "/reports", 403, id="facility-no-reports"),
-    pytest.param("facility", "/reports/download?start=2026-01-01&end=2026-01-02&fmt=csv", 403, id="facility-no-dl"),
     pytest.param("auditor", "/attestations", 200, id="auditor-reads-history"),
     pytest.param("auditor", "/reports", 200, id="auditor-reports"),
 ])
@@ -231,3 +232,12 @@ def test_manager_approves_an_exception_listed_as_active(collector):
     assert wrong.status_code == 400
     gone = c.post("/exceptions", data={**FORMS["/exceptions"], "end": "2020-01-01", "csrf_token": csrf_of(c)})
     assert gone.status_code == 400 and "future" in gone.text
+
+
+def test_auditor_downloads_a_csv_report_recorded_in_the_ledger(collector):
+    c = web_login(collector, "auditor")
+    r = c.post("/reports/download", data={**FORMS["/reports/download"], "csrf_token": csrf_of(c)})
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    assert r.headers["x-content-sha256"] and "report.downloaded" in ledger_types(collector)
+    bad = c.post("/reports/download", data={**FORMS["/reports/download"], "fmt": "docx", "csrf_token": csrf_of(c)})
+    assert bad.status_code == 400

@@ -4,14 +4,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from collector.api.reports import report_download
 from collector.auth import Principal
 from collector.deps import StateDep
 from collector.reports.build import FORMATS
-from collector.web.pagekit import bad_request, page_for, render, site_time, site_zone
+from collector.web.pagekit import bad_request, check_csrf, page_for, render, site_time, site_zone
 
 router = APIRouter()
 Viewer = Annotated[Principal, Depends(page_for("reports"))]
@@ -25,11 +25,13 @@ def reports_page(request: Request, user: Viewer) -> Response:
                   start=(today - timedelta(days=30)).isoformat(), end=today.isoformat())
 
 
-@router.get("/reports/download")
-async def download(request: Request, state: StateDep, user: Viewer, start: str, end: str, fmt: str = "pdf",
-                   lang: str = "zh") -> Response:
+@router.post("/reports/download")
+async def download(request: Request, state: StateDep, user: Viewer, start: Annotated[str, Form()],
+                   end: Annotated[str, Form()], fmt: Annotated[str, Form()] = "pdf",
+                   lang: Annotated[str, Form()] = "zh", csrf_token: Annotated[str, Form()] = "") -> Response:
     """From the start of day `start` to the end of day `end` (site time, never past now): the same
     report and ledger entry as GET /api/v1/reports."""
+    check_csrf(user, csrf_token)
     tz = site_zone(request)
     begin = site_time(start, tz, "from")
     finish = min(site_time(end, tz, "to") + timedelta(days=1), datetime.now(UTC))
