@@ -95,3 +95,18 @@ def test_waived_counts_show_excepted_never_pass(store, subject, expected):
     assert {(st, by_status.get(st, 0)) for st in ("fail", "unknown", "excepted", "pass")} == expected
     shown = {f.subject_id: f.status for f in readmodel.waive(store, store.current_findings(control="USB-BLOCK"))}
     assert shown["T3"] == "pass" and list(shown.values()).count("excepted") == by_status.get("excepted", 0)
+
+
+def test_waived_counts_at_a_past_moment_ignore_a_later_waiver(store):
+    from collector import exceptions
+    from rules.catalog import default_catalog
+
+    start = datetime.now(UTC) - timedelta(hours=3)
+    _record(store, "USB-BLOCK", "T1", "fail", start, None)
+    exceptions.approve(store, list(default_catalog()), control="USB-BLOCK", subject_kind="host", subject_id="T1",
+                       reason="terminal being replaced", ends_at=start + timedelta(days=2), approver="boss")
+    before = start + timedelta(hours=1)  # the waiver was approved only now
+    past = readmodel.waived_counts(store, readmodel.finding_counts(store, before), before)
+    assert [(c, st, n) for c, _, st, n in past] == [("USB-BLOCK", "fail", 1)]
+    current = readmodel.waived_counts(store, readmodel.finding_counts(store, datetime.now(UTC)), datetime.now(UTC))
+    assert [(c, st, n) for c, _, st, n in current] == [("USB-BLOCK", "excepted", 1)]
