@@ -1,6 +1,7 @@
 """Evidence and attestation: manual controls with their evidence and expiry; exports for auditors."""
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -17,6 +18,7 @@ router = APIRouter()
 Viewer = Annotated[Principal, Depends(page_for("evidence"))]
 _ORDER = {"fail": 0, "unknown": 1, "pass": 2}
 UPLOADS_SHOWN = 100
+EXPIRING_WITHIN = timedelta(days=14)  # as the expiry reminders
 
 
 def manual_rows(state: Any) -> list[dict[str, Any]]:
@@ -39,6 +41,17 @@ def manual_rows(state: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def uploads(store: Any, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The newest uploads, each marked expired or expiring within the reminder window."""
+    now = now or datetime.now(UTC)
+    rows = ev.list_evidence(store, limit=UPLOADS_SHOWN)
+    for u in rows:
+        left = datetime.fromisoformat(u["valid_until"]) - now if u.get("valid_until") else None
+        u["state"] = "" if left is None else "expired" if left.total_seconds() <= 0 else (
+            "expiring" if left <= EXPIRING_WITHIN else "")
+    return rows
+
+
 @router.get("/evidence", response_class=HTMLResponse)
 def evidence_page(request: Request, state: StateDep, user: Viewer) -> Response:
     rows = manual_rows(state)
@@ -48,7 +61,7 @@ def evidence_page(request: Request, state: StateDep, user: Viewer) -> Response:
                   checkpoints=checkpoints[0], last_checkpoint=checkpoints[1],
                   expired=sum(1 for r in rows if r["finding"] and r["finding"].status == "fail"),
                   expiring=sum(1 for r in rows if r["expiring"]), may_export=user.can("reports"),
-                  may_upload=user.can("evidence.upload"), uploads=ev.list_evidence(state.store, limit=UPLOADS_SHOWN),
+                  may_upload=user.can("evidence.upload"), uploads=uploads(state.store),
                   uploaded=request.query_params.get("uploaded"))
 
 

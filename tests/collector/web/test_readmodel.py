@@ -110,3 +110,4 @@ def test_waived_counts_at_a_past_moment_ignore_a_later_waiver(store):
     assert [(c, st, n) for c, _, st, n in past] == [("USB-BLOCK", "fail", 1)]
     current = readmodel.waived_counts(store, readmodel.finding_counts(store, datetime.now(UTC)), datetime.now(UTC))
     assert [(c, st, n) for c, _, st, n in current] == [("USB-BLOCK", "excepted", 1)]
+
