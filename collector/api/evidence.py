@@ -11,9 +11,28 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, Upl
 from collector import evidence as ev
 from collector.auth import Principal
 from collector.deps import Reader, StateDep, require
+from rules.model import Observation
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
 Uploader = Annotated[Principal, Depends(require("evidence.upload"))]
+
+
+class TooLarge(ev.EvidenceError):
+    """The file is over the size limit."""
+
+
+async def accept_upload(state: Any, actor: str, control: str, file: UploadFile, valid_until: str,
+                        note: str) -> Observation:
+    """Store an uploaded file for a manual control and queue its observation (API and web form)."""
+    data = await file.read(ev.MAX_EVIDENCE_BYTES + 1)
+    if len(data) > ev.MAX_EVIDENCE_BYTES:
+        raise TooLarge(f"file: larger than {ev.MAX_EVIDENCE_BYTES // (1024 * 1024)} MB")
+    until = ev.parse_valid_until(valid_until, ZoneInfo(state.settings.site_tz))
+    obs = ev.add_evidence(state.store, state.controls, ev.Upload(
+        control, data, file.filename or "evidence", until, note, file.content_type), actor=actor,
+        site=state.settings.site)
+    state.worker.submit([obs])
+    return obs
 
 
 @router.post("/evidence", status_code=201)
@@ -21,17 +40,12 @@ async def upload_evidence(state: StateDep, principal: Uploader, control: Annotat
                           file: Annotated[UploadFile, File()], valid_until: Annotated[str, Form()],
                           note: Annotated[str, Form(max_length=2000)] = "") -> dict[str, Any]:
     """Upload a file backing a manual control, valid until a date (end of that day, site time)."""
-    data = await file.read(ev.MAX_EVIDENCE_BYTES + 1)
-    if len(data) > ev.MAX_EVIDENCE_BYTES:
-        raise HTTPException(413, f"file: larger than {ev.MAX_EVIDENCE_BYTES // (1024 * 1024)} MB")
     try:
-        until = ev.parse_valid_until(valid_until, ZoneInfo(state.settings.site_tz))
-        obs = ev.add_evidence(state.store, state.controls, ev.Upload(
-            control, data, file.filename or "evidence", until, note, file.content_type), actor=principal.actor,
-            site=state.settings.site)
+        obs = await accept_upload(state, principal.actor, control, file, valid_until, note)
+    except TooLarge as e:
+        raise HTTPException(413, str(e)) from None
     except ev.EvidenceError as e:
         raise HTTPException(422, str(e)) from None
-    state.worker.submit([obs])
     p = obs.payload
     return {"control": control, "sha256": p["sha256"], "filename": p["filename"], "size": p["size"],
             "valid_until": p["valid_until"], "uploaded_by": p["uploaded_by"],

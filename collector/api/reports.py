@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
@@ -22,6 +22,12 @@ async def get_report(state: StateDep, principal: ReportUser, start: Annotated[da
                      end: Annotated[datetime, Query(alias="to")], fmt: Annotated[str, Query(alias="format")] = "pdf",
                      lang: str = "zh", site: str | None = None) -> Response:
     """The evidence report for a period as pdf, html, oscal, csv or bundle (zh or en)."""
+    return await report_download(state, principal, start, end, fmt, lang, site)
+
+
+async def report_download(state: Any, principal: Principal, start: datetime, end: datetime, fmt: str, lang: str,
+                          site: str | None = None) -> Response:
+    """Build the report, record the download in the ledger, and send it as an attachment (API and web)."""
     if fmt not in FORMATS:
         raise HTTPException(422, f"format: one of {', '.join(sorted(FORMATS))}")
     if lang not in ("zh", "en"):

@@ -18,6 +18,9 @@ VIEWS: dict[str, frozenset[str]] = {
     "lifecycle": frozenset({"admin", "security", "auditor", "manager"}),
     "alerts": frozenset({"admin", "security", "facility", "auditor"}),
     "evidence": EVERYONE,
+    "attestations": frozenset({"admin", "security", "auditor", "manager"}),
+    "exceptions": frozenset({"admin", "security", "auditor", "manager"}),
+    "reports": frozenset({"admin", "security", "auditor", "manager"}),
     "admin": frozenset({"admin"}),
 }
 
@@ -30,6 +33,9 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("lifecycle", "/lifecycle", "lifecycle"),
     ("alerts", "/alerts", "alerts"),
     ("evidence", "/evidence", "evidence_attestation"),
+    ("attestations", "/attestations", "attestations"),
+    ("exceptions", "/exceptions", "exceptions"),
+    ("reports", "/reports", "reports"),
     ("admin", "/admin", "admin"),
 )
 

@@ -109,7 +109,8 @@ def render(request: Request, name: str, principal: Principal | None, status_code
     ctx.update(request=request, user=principal, lang=lang, t=lambda k: translate(k, lang),
                csrf=principal.csrf if principal else "", nav=nav_for(principal.role if principal else None),
                when=_clock(ZoneInfo(state.settings.site_tz)), bar_pct=bar_pct, brief=brief,
-               tz=state.settings.site_tz)
+               tz=state.settings.site_tz, may_open=lambda kind: may_see(principal.role if principal else None,
+                                                                         SUBJECT_VIEW.get(kind, "admin")))
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
 
@@ -119,3 +120,22 @@ def not_found(what: str) -> PageError:
 
 def bad_request(key: str, detail: str = "") -> PageError:
     return PageError(400, key, detail)
+
+
+def site_time(text: str, tz: ZoneInfo, field: str) -> datetime:
+    """A form's date (start of that day) or datetime-local value, read in the site's zone."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise bad_request("bad_date", f"{field}: {text}") from None
+    return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+def site_zone(request: Request) -> ZoneInfo:
+    return ZoneInfo(request.app.state.cw.settings.site_tz)
+
+
+def require_permission(user: Principal, permission: str) -> None:
+    """The server's check behind every form: the page may be open to a role that may not submit it."""
+    if not user.can(permission):
+        raise PageError(403, "forbidden", permission)

@@ -6,14 +6,15 @@ a terminal table for 500 hosts touches thousands of rows and must stay well unde
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
+from collector import exceptions
 from collector.store.base import StoredFinding
 from collector.store.sqlite import SqliteStore
 
@@ -234,3 +235,39 @@ def host_facts(store: SqliteStore, hosts: Sequence[str] | None = None) -> dict[s
         else:
             facts["lingering_hits"] = total(p.get("totals"))
     return out
+
+
+def waived_counts(store: SqliteStore, counts: list[tuple[str, str, str, int]], at: datetime | None = None
+                  ) -> list[tuple[str, str, str, int]]:
+    """`finding_counts` with failing or unknown subjects under a running waiver counted as `excepted`
+    (the overlay of collector.posture: a waived failure never shows as a pass)."""
+    moment = at or datetime.now(UTC)
+    active = exceptions.active_at(store, moment)
+    if not active:
+        return counts
+    covered: set[tuple[str, str, str, str]] = set()
+    for w in active:
+        if at is None:
+            sql, args = "SELECT site, subject_id, status FROM findings WHERE control = ? AND subject_kind = ?", []
+        else:
+            t = at.timestamp()
+            sql = ("SELECT site, subject_id, status FROM finding_intervals WHERE control = ? AND subject_kind = ?"
+                   " AND start <= ? AND (end IS NULL OR end > ?)")
+            args = [t, t]
+        sql += " AND status IN ('fail', 'unknown')" + ("" if w.subject_id == "*" else " AND subject_id = ?")
+        params = [w.control, w.subject_kind, *args] + ([] if w.subject_id == "*" else [w.subject_id])
+        covered.update((w.control, site, sid, st) for site, sid, st in store.read.execute(sql, params))
+    moved = Counter((control, site, st) for control, site, _, st in covered)
+    out: Counter[tuple[str, str, str]] = Counter({(c, s, st): n for c, s, st, n in counts})
+    for (control, site, st), n in moved.items():
+        out[(control, site, st)] -= n
+        out[(control, site, "excepted")] += n
+    return [(c, s, st, n) for (c, s, st), n in out.items() if n > 0]
+
+
+def waive(store: SqliteStore, found: Sequence[StoredFinding], at: datetime | None = None) -> list[StoredFinding]:
+    """Findings with the status to show: `excepted` where a running waiver covers a failing or unknown one."""
+    moment = at or datetime.now(UTC)
+    active = exceptions.active_at(store, moment)
+    return [replace(f, status=exceptions.overlay(f.status, f.control, f.subject_kind, f.subject_id, moment, active))
+            for f in found]

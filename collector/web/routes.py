@@ -13,10 +13,24 @@ from collector.deps import SESSION_COOKIE, StateDep, optional_principal
 from collector.web.access import START_PAGES
 from collector.web.pagekit import HERE, LoginRequired, PageError, WebUser, check_csrf, render
 from collector.web.timing import ServerTiming
-from collector.web.views import admin, alerts, cameras, drill, evidence, facility, lifecycle, posture, terminals
+from collector.web.views import (
+    admin,
+    alerts,
+    attestation,
+    cameras,
+    drill,
+    evidence,
+    facility,
+    lifecycle,
+    posture,
+    reports,
+    terminals,
+    waivers,
+)
 
 router = APIRouter(include_in_schema=False)
-for _view in (posture, drill, terminals, cameras, facility, lifecycle, alerts, evidence, admin):
+for _view in (posture, drill, terminals, cameras, facility, lifecycle, alerts, evidence, attestation, waivers,
+              reports, admin):
     router.include_router(_view.router)
 
 

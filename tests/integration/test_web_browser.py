@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import re
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.integration.conftest import PASSWORD, Collector, cli, free_port
@@ -32,6 +34,9 @@ VIEWS = {
     "/lifecycle": "Batches",
     "/alerts": "Open alerts",
     "/evidence": "Manual controls",
+    "/attestations": "Attestation history",
+    "/exceptions": "Active exceptions",
+    "/reports": "Report language",
     "/admin": "Users and roles",
 }
 ALLOWED = {
@@ -39,7 +44,7 @@ ALLOWED = {
     "security": set(VIEWS) - {"/admin"},
     "auditor": set(VIEWS) - {"/admin"},
     "facility": {"/", "/cameras", "/machine-room", "/alerts", "/evidence"},
-    "manager": {"/", "/lifecycle", "/evidence"},
+    "manager": {"/", "/lifecycle", "/evidence", "/attestations", "/exceptions", "/reports"},
 }
 # form fields a screen reader could not name
 UNLABELLED = """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
@@ -231,3 +236,104 @@ def test_phone_layout_fits_the_screen(browser, site, shots):
         page.screenshot(path=str(shots / "phone-machine-room.png"), full_page=False)
         page.goto("/")
         assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+
+
+def test_manager_uploads_evidence_and_downloads_it_back(browser, site, tmp_path):
+    with signed_in(browser, site, "manager") as page:
+        page.get_by_label("Control", exact=True).select_option("INFOSEC-TRAINING")
+        page.get_by_label("File", exact=True).set_input_files(
+            files=[{"name": "training-q4.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 roster"}])
+        page.get_by_label("Valid until", exact=True).fill("2099-06-30")
+        page.get_by_label("Note", exact=True).fill("signed roster, 42 agents")
+        page.get_by_role("button", name="Upload", exact=True).click()
+        page.wait_for_load_state()
+        assert "Evidence uploaded" in page.locator("main").inner_text()
+        row = page.locator("table.uploads tbody tr").first.inner_text()
+        assert "manager" in row and "INFOSEC-TRAINING" in row and "signed roster, 42 agents" in row
+        with page.expect_download() as got:
+            page.locator("table.uploads").get_by_role("link", name="training-q4.pdf").first.click()
+        assert Path(got.value.path()).read_bytes() == b"%PDF-1.4 roster"
+
+
+def camera_goes_offline(site: Collector, camera: str = "cam-01") -> None:
+    """A camera health report failing CAMERA-HEALTHY, which shares clause P-3 with a manual control."""
+    import datetime as dt
+
+    site.login("admin")
+    made = site.client("admin").post("/api/v1/source-tokens", json={"name": "camera-test", "subject_kinds": ["camera"]})
+    camera_source = httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {made.json()['token']}"})
+    at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
+    r = camera_source.post("/api/v1/observations", json={
+        "observations": [{"source": "camera-worker", "subject_kind": "camera", "subject_id": camera,
+                          "kind": "camera.health", "observed_at": at.isoformat(),
+                          "payload": {"online": False, "fps": 0, "frames": 0, "faults": []}}]})
+    assert r.status_code < 300, r.text
+    for _ in range(100):  # the engine judges in the background
+        found = site.client("admin").get("/api/v1/findings", params={"control": "CAMERA-HEALTHY", "status": "fail"})
+        if camera in found.text:
+            return
+        time.sleep(0.1)
+    raise AssertionError("camera finding never failed")
+
+
+def test_manager_sees_contradictions_before_signing_an_attestation(browser, site, shots):
+    camera_goes_offline(site)
+    with signed_in(browser, site, "manager") as page:
+        page.goto("/attestations")
+        now = page.locator("#at-from").get_attribute("max")  # the site's clock when the page was served
+        page.get_by_label("From", exact=True).fill(_earlier(now, days=3))
+        page.get_by_label("To", exact=True).fill(now)
+        page.get_by_role("button", name="Check for contradictions").click()
+        page.wait_for_load_state()
+        assert "cam-01" in page.locator("ul.contradictions").inner_text()
+        assert "contradicts what you are about to attest" in page.locator("main").inner_text()
+        page.screenshot(path=str(shots / "attestations.png"), full_page=False)
+        page.get_by_label("Statement", exact=True).fill("Quarter reviewed; camera 1 under repair")
+        page.get_by_role("button", name="Sign the attestation").click()
+        page.wait_for_load_state()
+        history = page.locator("table.attestations tbody tr").first.inner_text()
+        assert "Quarter reviewed; camera 1 under repair" in history and "manager" in history
+    with signed_in(browser, site, "auditor") as page:
+        page.goto("/attestations")
+        assert "Quarter reviewed" in page.locator("table.attestations").inner_text()
+        assert page.locator("form[action='/attestations']").count() == 0
+
+
+def _earlier(local: str, days: int) -> str:
+    import datetime as dt
+
+    return (dt.datetime.fromisoformat(local) - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_manager_approves_an_exception_and_posture_shows_excepted(browser, site, shots):
+    with signed_in(browser, site, "manager") as page:
+        page.goto("/?status=fail")
+        control = page.locator("table.posture tbody code").first.inner_text()
+        page.goto("/exceptions")
+        page.get_by_label("Control", exact=True).select_option(control)
+        page.get_by_label("Subject id (* for all)").fill("*")
+        page.get_by_label("Reason", exact=True).fill("accepted while the vendor replaces the hardware")
+        page.get_by_label("Until the end of").fill("2099-01-31")
+        page.get_by_role("button", name="Approve", exact=True).click()
+        page.wait_for_load_state()
+        assert "accepted while the vendor replaces" in page.locator("table.exceptions").first.inner_text()
+        page.screenshot(path=str(shots / "exceptions.png"), full_page=False)
+        page.goto("/?status=excepted")
+        row = page.locator("table.posture tbody tr", has=page.locator(f"code:text-is('{control}')"))
+        cells = row.locator("td.num").all_inner_texts()  # fail, unknown, excepted, pass
+        assert cells[0] == "0" and int(cells[2]) > 0
+        assert row.locator(".badge").first.inner_text() == "excepted"
+        page.goto(f"/controls/{control}")
+        assert "excepted" in page.locator("main").inner_text()
+
+
+def test_auditor_downloads_a_pdf_report(browser, site, shots):
+    with signed_in(browser, site, "auditor") as page:
+        page.goto("/reports")
+        page.get_by_label("Format").select_option("pdf")
+        page.get_by_label("Report language").select_option("en")
+        page.screenshot(path=str(shots / "reports.png"), full_page=False)
+        with page.expect_download(timeout=120_000) as got:
+            page.get_by_role("button", name="Download").click()
+        assert got.value.suggested_filename.endswith("-en.pdf")
+        assert Path(got.value.path()).read_bytes().startswith(b"%PDF")

@@ -7,11 +7,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from collector.deps import StateDep
+from collector.web import readmodel
 from collector.web.pagekit import WebUser, not_found, render, require_subject_view
 from rules.catalog import load_clauses
 
 router = APIRouter()
-_ORDER = {"fail": 0, "unknown": 1, "pass": 2}
+_ORDER = {"fail": 0, "unknown": 1, "excepted": 2, "pass": 3}
 SHOWN = 200  # failing first; the rest are a click on a subject away
 
 
@@ -20,7 +21,7 @@ def control_page(control_id: str, request: Request, state: StateDep, user: WebUs
     control = next((c for c in state.controls if c.id == control_id), None)
     if control is None:
         raise not_found(control_id)
-    findings = sorted(state.store.current_findings(control=control_id),
+    findings = sorted(readmodel.waive(state.store, state.store.current_findings(control=control_id)),
                       key=lambda f: (_ORDER.get(f.status, 3), f.subject_id))
     clauses = load_clauses()
     return render(request, "control.html", user, control=control, findings=findings[:SHOWN], total=len(findings),
@@ -30,7 +31,7 @@ def control_page(control_id: str, request: Request, state: StateDep, user: WebUs
 @router.get("/subjects/{kind}/{subject_id:path}", response_class=HTMLResponse)
 def subject_page(kind: str, subject_id: str, request: Request, state: StateDep, user: WebUser) -> Response:
     require_subject_view(user, kind)
-    findings = state.store.current_findings(subject_kind=kind, subject_id=subject_id)
+    findings = readmodel.waive(state.store, state.store.current_findings(subject_kind=kind, subject_id=subject_id))
     observations = state.store.observations(subject_kind=kind, subject_id=subject_id, limit=50)
     if not findings and not observations:
         raise not_found(f"{kind}/{subject_id}")

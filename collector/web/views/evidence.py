@@ -1,19 +1,24 @@
 """Evidence and attestation: manual controls with their evidence and expiry; exports for auditors."""
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from collector import evidence as ev
+from collector.api.evidence import accept_upload
 from collector.auth import Principal
 from collector.deps import StateDep
 from collector.web import readmodel
-from collector.web.pagekit import page_for, render
+from collector.web.pagekit import bad_request, check_csrf, page_for, render, require_permission
 
 router = APIRouter()
 Viewer = Annotated[Principal, Depends(page_for("evidence"))]
 _ORDER = {"fail": 0, "unknown": 1, "pass": 2}
+UPLOADS_SHOWN = 100
+EXPIRING_WITHIN = timedelta(days=14)  # as the expiry reminders
 
 
 def manual_rows(state: Any) -> list[dict[str, Any]]:
@@ -36,6 +41,17 @@ def manual_rows(state: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def uploads(store: Any, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The newest uploads, each marked expired or expiring within the reminder window."""
+    now = now or datetime.now(UTC)
+    rows = ev.list_evidence(store, limit=UPLOADS_SHOWN)
+    for u in rows:
+        left = datetime.fromisoformat(u["valid_until"]) - now if u.get("valid_until") else None
+        u["state"] = "" if left is None else "expired" if left.total_seconds() <= 0 else (
+            "expiring" if left <= EXPIRING_WITHIN else "")
+    return rows
+
+
 @router.get("/evidence", response_class=HTMLResponse)
 def evidence_page(request: Request, state: StateDep, user: Viewer) -> Response:
     rows = manual_rows(state)
@@ -44,4 +60,20 @@ def evidence_page(request: Request, state: StateDep, user: Viewer) -> Response:
     return render(request, "evidence.html", user, rows=rows, ledger=ledger, ledger_seq=state.store.ledger.last_seq,
                   checkpoints=checkpoints[0], last_checkpoint=checkpoints[1],
                   expired=sum(1 for r in rows if r["finding"] and r["finding"].status == "fail"),
-                  expiring=sum(1 for r in rows if r["expiring"]), may_export=user.can("reports"))
+                  expiring=sum(1 for r in rows if r["expiring"]), may_export=user.can("reports"),
+                  may_upload=user.can("evidence.upload"), uploads=uploads(state.store),
+                  uploaded=request.query_params.get("uploaded"))
+
+
+@router.post("/evidence/upload")
+async def upload(state: StateDep, user: Viewer, control: Annotated[str, Form()], file: Annotated[UploadFile, File()],
+                 valid_until: Annotated[str, Form()], note: Annotated[str, Form(max_length=2000)] = "",
+                 csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Upload evidence for a manual control: the same rules as POST /api/v1/evidence."""
+    check_csrf(user, csrf_token)
+    require_permission(user, "evidence.upload")
+    try:
+        obs = await accept_upload(state, user.actor, control, file, valid_until, note)
+    except ev.EvidenceError as e:
+        raise bad_request("upload_refused", str(e)) from None
+    return RedirectResponse(f"/evidence?uploaded={obs.payload['sha256']}#uploads", status_code=303)

@@ -68,7 +68,7 @@ def posture_page(request: Request, state: StateDep, user: Viewer, status: str | 
     moment = end_of_day(on, ZoneInfo(state.settings.site_tz), now) if on else None
     filters = {"status": status or None, "severity": severity or None, "subject_kind": subject_kind or None,
                "site": site or None}
-    counts = readmodel.finding_counts(state.store, moment)
+    counts = readmodel.waived_counts(state.store, readmodel.finding_counts(state.store, moment), moment)
     now = moment or now
     per_control: dict[str, Counter[str]] = defaultdict(Counter)
     totals: Counter[str] = Counter()

@@ -1,7 +1,9 @@
 """Queries behind the pages, against a real SQLite store."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from collector.store.base import FindingChange, StoredFinding
 from collector.web import readmodel
@@ -72,3 +74,40 @@ def test_host_overall_status_counts_controls_outside_the_table_columns(store, no
     per, overall = readmodel.host_statuses(store, ["USB-BLOCK"])
     assert overall == {"T1": "fail", "T2": "pass", "T3": "unknown"}
     assert per["T1"]["USB-BLOCK"].status == "pass" and "AGENT-REPORTING" not in per["T1"]
+
+
+@pytest.mark.parametrize(("subject", "expected"), [
+    pytest.param("*", {("fail", 0), ("unknown", 0), ("excepted", 2), ("pass", 1)}, id="every-subject"),
+    pytest.param("T1", {("fail", 0), ("unknown", 1), ("excepted", 1), ("pass", 1)}, id="one-subject"),
+    pytest.param("T3", {("fail", 1), ("unknown", 1), ("excepted", 0), ("pass", 1)}, id="passing-subject-unchanged"),
+])
+def test_waived_counts_show_excepted_never_pass(store, subject, expected):
+    from collector import exceptions
+    from rules.catalog import default_catalog
+
+    at = datetime.now(UTC) - timedelta(minutes=1)
+    for host, status in (("T1", "fail"), ("T2", "unknown"), ("T3", "pass")):
+        _record(store, "USB-BLOCK", host, status, at, None)
+    exceptions.approve(store, list(default_catalog()), control="USB-BLOCK", subject_kind="host", subject_id=subject,
+                       reason="terminals being replaced", ends_at=at + timedelta(days=2), approver="boss")
+    counts = readmodel.waived_counts(store, readmodel.finding_counts(store))
+    by_status = {st: n for c, _, st, n in counts if c == "USB-BLOCK"}
+    assert {(st, by_status.get(st, 0)) for st in ("fail", "unknown", "excepted", "pass")} == expected
+    shown = {f.subject_id: f.status for f in readmodel.waive(store, store.current_findings(control="USB-BLOCK"))}
+    assert shown["T3"] == "pass" and list(shown.values()).count("excepted") == by_status.get("excepted", 0)
+
+
+def test_waived_counts_at_a_past_moment_ignore_a_later_waiver(store):
+    from collector import exceptions
+    from rules.catalog import default_catalog
+
+    start = datetime.now(UTC) - timedelta(hours=3)
+    _record(store, "USB-BLOCK", "T1", "fail", start, None)
+    exceptions.approve(store, list(default_catalog()), control="USB-BLOCK", subject_kind="host", subject_id="T1",
+                       reason="terminal being replaced", ends_at=start + timedelta(days=2), approver="boss")
+    before = start + timedelta(hours=1)  # the waiver was approved only now
+    past = readmodel.waived_counts(store, readmodel.finding_counts(store, before), before)
+    assert [(c, st, n) for c, _, st, n in past] == [("USB-BLOCK", "fail", 1)]
+    current = readmodel.waived_counts(store, readmodel.finding_counts(store, datetime.now(UTC)), datetime.now(UTC))
+    assert [(c, st, n) for c, _, st, n in current] == [("USB-BLOCK", "excepted", 1)]
+

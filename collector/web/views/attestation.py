@@ -1,0 +1,56 @@
+"""Attestation: a manager signs a period after seeing the telemetry that contradicts it; the history."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from collector import attest
+from collector.auth import Principal
+from collector.deps import StateDep
+from collector.web.pagekit import bad_request, check_csrf, page_for, render, require_permission, site_time, site_zone
+
+router = APIRouter()
+Viewer = Annotated[Principal, Depends(page_for("attestations"))]
+
+
+def _period(request: Request, start: str, end: str) -> tuple[datetime, datetime]:
+    tz = site_zone(request)
+    period = site_time(start, tz, "from"), site_time(end, tz, "to")
+    if period[0] >= period[1]:
+        raise bad_request("bad_period", f"{start} – {end}")
+    return period
+
+
+@router.get("/attestations", response_class=HTMLResponse)
+def attestations_page(request: Request, state: StateDep, user: Viewer, start: str = "", end: str = "",
+                      done: int | None = None) -> Response:
+    """The history; for a manager who chose a period, what contradicts it before signing."""
+    conflicts = None
+    if start and end and user.can("attest"):
+        conflicts = attest.contradictions(state.store, state.controls, *_period(request, start, end))
+    history = attest.history(state.store)[::-1]
+    titles = {c.id: c.title for c in state.controls}
+    return render(request, "attestations.html", user, history=history, start=start, end=end, conflicts=conflicts,
+                  may_attest=user.can("attest"), titles=titles, done=done,
+                  now_local=datetime.now(UTC).astimezone(site_zone(request)).strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+@router.post("/attestations")
+def sign(request: Request, state: StateDep, user: Viewer, start: Annotated[str, Form()],
+         end: Annotated[str, Form()], statement: Annotated[str, Form(max_length=10_000)],
+         corrects: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Sign the period (the same library call as POST /api/v1/attestations)."""
+    check_csrf(user, csrf_token)
+    require_permission(user, "attest")
+    begin, finish = _period(request, start, end)
+    if corrects and not corrects.isdigit():
+        raise bad_request("attest_refused", f"corrects: {corrects}")
+    try:
+        made = attest.attest(state.store, state.controls, start=begin, end=finish, statement=statement,
+                             user=user.name, corrects=int(corrects) if corrects else None)
+    except attest.AttestError as e:
+        raise bad_request("attest_refused", str(e)) from None
+    return RedirectResponse(f"/attestations?done={made['id']}#history", status_code=303)

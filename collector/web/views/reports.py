@@ -1,0 +1,40 @@
+"""Reports: auditors choose a period, format and language and download (the download is in the ledger)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from collector.api.reports import report_download
+from collector.auth import Principal
+from collector.deps import StateDep
+from collector.reports.build import FORMATS
+from collector.web.pagekit import bad_request, check_csrf, page_for, render, site_time, site_zone
+
+router = APIRouter()
+Viewer = Annotated[Principal, Depends(page_for("reports"))]
+ORDER = ("pdf", "html", "oscal", "csv", "bundle")
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(request: Request, user: Viewer) -> Response:
+    today = datetime.now(UTC).astimezone(site_zone(request)).date()
+    return render(request, "reports.html", user, formats=[f for f in ORDER if f in FORMATS],
+                  start=(today - timedelta(days=30)).isoformat(), end=today.isoformat())
+
+
+@router.post("/reports/download")
+async def download(request: Request, state: StateDep, user: Viewer, start: Annotated[str, Form()],
+                   end: Annotated[str, Form()], fmt: Annotated[str, Form()] = "pdf",
+                   lang: Annotated[str, Form()] = "zh", csrf_token: Annotated[str, Form()] = "") -> Response:
+    """From the start of day `start` to the end of day `end` (site time, never past now): the same
+    report and ledger entry as GET /api/v1/reports."""
+    check_csrf(user, csrf_token)
+    tz = site_zone(request)
+    begin = site_time(start, tz, "from")
+    finish = min(site_time(end, tz, "to") + timedelta(days=1), datetime.now(UTC))
+    if fmt not in FORMATS or lang not in ("zh", "en") or begin >= finish:
+        raise bad_request("bad_report", f"{start} – {end} {fmt} {lang}")
+    return await report_download(state, user, begin, finish, fmt, lang)
