@@ -72,6 +72,15 @@ class SoftwareConfig(_Section):
     include_packages: bool = False
 
 
+class PiiConfig(_Section):
+    """Where bank data could linger on this host; scanned fully on a schedule and watched for changes."""
+
+    roots: list[Path] = Field(default_factory=list)  # none: the scanner does not run
+    exclude: list[str] = Field(default_factory=list)  # globs
+    manifests: list[Path] = Field(default_factory=list)  # batch hash manifests (match findings to batches)
+    full_every_h: float = Field(default=24.0, gt=0)
+
+
 class PathsConfig(_Section):
     """Where the host's file systems are (a containerised agent sees the host's under a mount)."""
 
@@ -95,6 +104,7 @@ class AgentConfig(_Section):
     mail: MailConfig = Field(default_factory=MailConfig)
     internet: InternetConfig = Field(default_factory=InternetConfig)
     software: SoftwareConfig = Field(default_factory=SoftwareConfig)
+    pii: PiiConfig = Field(default_factory=PiiConfig)
 
 
 def load_config(path: Path) -> AgentConfig:

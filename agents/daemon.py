@@ -85,6 +85,8 @@ class Agent:
             self._spawn("ship", self._ship_loop)
         if self._usb_watch_wanted():
             self._spawn("usb-watch", self._usb_watch)
+        if self.env.config.pii.roots:
+            self._spawn("pii-watch", self._pii_watch)
 
     def _spawn(self, name: str, target: Any) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
@@ -121,6 +123,17 @@ class Agent:
         self.usb_watch = "polling"
         while not self.stop_event.wait(2.0):
             enforcer.sweep()
+
+    def _pii_watch(self) -> None:
+        """Lingering bank data: a full scan every `full_every_h` and a watch on changed files."""
+        from agents.pii_watch import PiiWatch
+        from collector.pii.manifest import load_manifests
+
+        cfg = self.env.config.pii
+        manifest = load_manifests(cfg.manifests) if cfg.manifests else None
+        PiiWatch(host_id=self.env.host_id, roots=list(cfg.roots), ship=lambda o: self.submit([o]),
+                 manifest=manifest, exclude=cfg.exclude, full_every_s=cfg.full_every_h * 3600,
+                 stop_event=self.stop_event).run()
 
     def submit(self, observations: list[Observation]) -> None:
         self.spool.put(observations)

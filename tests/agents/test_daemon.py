@@ -34,3 +34,25 @@ def test_a_full_spool_is_reported_in_the_heartbeat(tmp_path: Path) -> None:
     assert any("spool full" in t for t in beat.payload["tamper"])
     assert beat.payload["spool"]["dropped_total"] > 0
     a.stop()
+
+
+def test_configured_data_roots_are_scanned_and_the_result_spooled(tmp_path: Path) -> None:
+    import time
+
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "export.csv").write_text("姓名,身份证\n张三,11010519491231002X\n", encoding="utf-8")
+    a = agent(tmp_path / "state", pii={"roots": [str(share)], "full_every_h": 24})
+    a.start()
+    try:
+        deadline = time.monotonic() + 20
+        scans: list[Observation] = []
+        while time.monotonic() < deadline and not scans:
+            rows = [Observation.model_validate_json(b) for _, b in a.spool.peek(100)]
+            scans = [o for o in rows if o.kind == "pii.scan"]
+            time.sleep(0.2)
+        assert scans and scans[0].payload["full"] is True
+        assert scans[0].payload["totals"]["id_card"] == 1
+        assert "11010519491231002X" not in scans[0].model_dump_json()  # masked, never raw
+    finally:
+        a.stop()
