@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 Probe = Callable[[Env], list[Observation]]
 # a probe module may say where it applies with PLATFORMS (sys.platform values); the default is Linux
-BUILTIN_PROBES = ("identity", "usb", "antivirus", "mail", "internet", "software", "osquery")
+BUILTIN_PROBES = ("identity", "usb", "antivirus", "mail", "internet", "software", "hardening", "osquery")
 LINUX = ("linux",)
 # what a probe reports when it crashes: the kind and a payload the checks judge as not proven
 FAILSAFE: dict[str, tuple[str, dict]] = {
@@ -29,6 +29,7 @@ FAILSAFE: dict[str, tuple[str, dict]] = {
     "mail": ("mail.egress", {"attempts": [], "connections": [], "mail_clients": [], "listening_mta": []}),
     "internet": ("internet.egress", {"canary": None}),
     "software": ("software.inventory", {"count": 0, "allowlist_configured": False, "unapproved": []}),
+    "hardening": ("host.hardening", {"checks": {}}),
 }
 
 
