@@ -203,6 +203,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_open_alerts": ("没有未决告警", "No open alerts"),
     "notified": ("已通知", "Notified"),
     "not_recorded": ("无通知记录", "not recorded"),
+    "delivery_failed": ("发送失败", "delivery failed"),
     "acknowledged": ("已确认", "Acknowledged"),
     "acknowledge": ("确认", "Acknowledge"),
     "ack_comment": ("确认说明", "Comment"),

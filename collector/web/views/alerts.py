@@ -20,14 +20,38 @@ SHOWN = 300
 MAX_COMMENT = 1000
 
 
+def deliveries(store: Any, since_ts: float) -> dict[str, list[dict[str, Any]]]:
+    """The built-in notifier's deliveries since `since_ts`, by alert fingerprint (newest first)."""
+    import sqlite3
+
+    try:
+        rows = store.read.execute("SELECT at, receiver, ok, error, fingerprints FROM notifications WHERE at >= ?"
+                                  " ORDER BY at DESC LIMIT 5000", (since_ts,)).fetchall()
+    except sqlite3.OperationalError:  # the notifier has never run on this store
+        return {}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for at, receiver, ok, error, fps in rows:
+        for fp in orjson.loads(fps):
+            out.setdefault(fp, []).append({"at": datetime.fromtimestamp(at, UTC), "receiver": receiver,
+                                           "ok": bool(ok), "error": error})
+    return out
+
+
 def open_alerts(state: Any) -> list[dict[str, Any]]:
+    from collector.notify.alerts import finding_alert
+
     acked = readmodel.acks(state.store)
     out: list[dict[str, Any]] = []
-    for f in readmodel.findings(state.store, statuses=("fail", "unknown")):
+    findings = readmodel.findings(state.store, statuses=("fail", "unknown"))
+    oldest = min((f.since.timestamp() for f in findings), default=0.0)
+    sent = deliveries(state.store, oldest)
+    for f in findings:
         ack = acked.get((f.control, f.subject_kind, f.subject_id))
         detail = orjson.loads(ack.detail) if ack else {}
         current_ack = ack if ack and ack.ts >= f.since.timestamp() else None
-        out.append({"f": f, "ack": current_ack, "ack_by": detail.get("by"), "ack_comment": detail.get("comment")})
+        notified = [d for d in sent.get(finding_alert(f).fingerprint, []) if d["at"] >= f.since]
+        out.append({"f": f, "ack": current_ack, "ack_by": detail.get("by"), "ack_comment": detail.get("comment"),
+                    "notified": notified[:3]})
     out.sort(key=lambda a: (a["ack"] is not None, a["f"].status != "fail", _SEVERITY.get(a["f"].severity, 4),
                             -a["f"].since.timestamp()))
     return out
