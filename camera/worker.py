@@ -89,6 +89,7 @@ class Worker:
         cov = compute_coverage(self.site, states)
         if self.site.floorplan_svg:
             self._draw(cov)
+        obs.append(self._floorplan(cov, at))
         for z in cov["zones"]:
             obs.append(self._obs("zone.coverage", "zone", z["zone"], {
                 "fraction": z["fraction"], "cameras": z["cameras"], "expected": z["expected"],
@@ -105,6 +106,24 @@ class Worker:
         healthy = all(s.healthy for s in states.values())
         return {"at": at.isoformat(), "observations": len(obs), "probes": probes,
                 "coverage_pct": cov["coverage_pct"], "ok": healthy and cov["ok"]}
+
+    def _floorplan(self, coverage: dict[str, Any], at: datetime) -> Observation:
+        """The floor plan coloured by this round's coverage, uploaded as an attachment (dashboard, reports)."""
+        import hashlib
+
+        from camera.floorplan import render_svg
+        from rules.model import EvidenceRef
+
+        svg = render_svg(self.site, coverage).encode()
+        digest = hashlib.sha256(svg).hexdigest()
+        r = self.client.put(f"/api/v1/blobs/{digest}", content=svg, params={"name": "floorplan.svg"},
+                            headers={"Content-Type": "image/svg+xml"})
+        r.raise_for_status()
+        obs = self._obs("camera.floorplan", "site", self.site.site, {
+            "coverage_pct": coverage["coverage_pct"], "ok": coverage["ok"],
+            "blind_spots": [z["zone"] for z in coverage["zones"] if z["must_cover"] and not z["covered"]]}, at)
+        obs.evidence = [EvidenceRef(sha256=digest, name="floorplan.svg", media_type="image/svg+xml", size=len(svg))]
+        return obs
 
     def _draw(self, coverage: dict[str, Any]) -> None:
         """Replace the floor-plan picture atomically, so a reader never sees half a file."""

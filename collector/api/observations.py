@@ -91,6 +91,30 @@ async def post_observations(request: Request, state: StateDep,
                           merkle_root=result.merkle_root)
 
 
+MAX_BLOB_BYTES = 20 * 1024 * 1024
+
+
+@router.put("/blobs/{sha256}", status_code=201, responses={
+    409: {"description": "the body does not hash to the SHA-256 in the path"}, 413: {"description": "too large"}})
+async def put_blob(sha256: str, request: Request, state: StateDep,
+                   principal: Annotated[Principal, Depends(require("ingest"))],
+                   name: Annotated[str, Query(min_length=1, max_length=255)] = "attachment") -> dict[str, Any]:
+    """Store an evidence attachment (a thumbnail, a floor plan, a log extract) by its SHA-256, so
+    observations can reference it in `evidence`. Idempotent: the same bytes are stored once."""
+    import hashlib
+
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise HTTPException(422, "sha256: 64 lower-case hex digits")
+    data = await request.body()
+    if len(data) > MAX_BLOB_BYTES:
+        raise HTTPException(413, f"attachment larger than {MAX_BLOB_BYTES} bytes")
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise HTTPException(409, "the body does not hash to the SHA-256 in the path")
+    media = request.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+    ref = await run_in_threadpool(state.store.put_evidence, data, name, media)
+    return ref.model_dump()
+
+
 @router.get("/observations")
 def list_observations(state: StateDep, _: Reader, subject_kind: str | None = None, subject: str | None = None,
                       kind: str | None = None, since: datetime | None = None, until: datetime | None = None,

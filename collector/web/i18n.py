@@ -204,6 +204,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "notified": ("已通知", "Notified"),
     "not_recorded": ("无通知记录", "not recorded"),
     "delivery_failed": ("发送失败", "delivery failed"),
+    "floorplan": ("平面图覆盖", "Floor-plan coverage"),
+    "blind_spots": ("监控盲区", "blind spots"),
     "acknowledged": ("已确认", "Acknowledged"),
     "acknowledge": ("确认", "Acknowledge"),
     "ack_comment": ("确认说明", "Comment"),

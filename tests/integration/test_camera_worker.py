@@ -56,14 +56,15 @@ floorplan_svg: plan/floor.svg
 """, encoding="utf-8")
     admin = collector.client(None)
     token = collector.login("admin")
-    r = admin.post("/api/v1/source-tokens", json={"name": "camera-worker", "subject_kinds": ["camera", "zone"]},
+    r = admin.post("/api/v1/source-tokens", json={"name": "camera-worker",
+                                                     "subject_kinds": ["camera", "zone", "site"]},
                    headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 201, r.text
     run = cli("camera", "run", "--site", str(site), "--collector", collector.url, "--token", r.json()["token"],
               "--once", "--json")
     assert run.returncode == 1, run.stderr
     report = json.loads(run.stdout)
-    assert report["probes"]["cam-02"]["faults"] == ["black"] and report["observations"] == 5
+    assert report["probes"]["cam-02"]["faults"] == ["black"] and report["observations"] == 6
     svg = (tmp_path / "plan" / "floor.svg").read_text(encoding="utf-8")
     assert 'data-zone="machine-room"' in svg and "#f0746e" in svg  # the blind machine room is red
 
@@ -80,3 +81,13 @@ floorplan_svg: plan/floor.svg
             break
         time.sleep(0.5)
     assert got == want
+
+    # the floor plan reaches the collector as an attachment, for the dashboard and reports
+    [plan] = reader.get("/api/v1/observations", params={"kind": "camera.floorplan"}).json()
+    assert plan["payload"]["blind_spots"] == ["machine-room"]
+    [ref] = plan["evidence"]
+    assert ref["media_type"] == "image/svg+xml"
+    from collector.store.sqlite import SqliteStore
+
+    stored = SqliteStore(collector.db).get_evidence(ref["sha256"])
+    assert stored is not None and b'data-zone="machine-room"' in stored

@@ -133,3 +133,20 @@ def test_openapi_documents_the_api(collector):
     spec = httpx.get(collector.url + "/openapi.json").json()
     for path in ("/api/v1/observations", "/api/v1/findings", "/api/v1/enroll", "/api/v1/posture", "/api/v1/controls"):
         assert path in spec["paths"]
+
+
+def test_attachments_are_stored_by_their_hash_and_referenced_by_observations(collector):
+    import hashlib
+
+    collector.enroll("h1")
+    c = collector.client("h1")
+    data = b"\x89PNG thumbnail bytes"
+    digest = hashlib.sha256(data).hexdigest()
+    assert c.put(f"/api/v1/blobs/{'0' * 64}", content=data).status_code == 409  # body and name disagree
+    r = c.put(f"/api/v1/blobs/{digest}", content=data, params={"name": "t.png"}, headers={"Content-Type": "image/png"})
+    assert r.status_code == 201 and r.json()["size"] == len(data)
+    o = {**ob("h1"), "evidence": [r.json()]}
+    assert c.post("/api/v1/observations", json={"observations": [o]}).status_code == 200
+    assert httpx.put(f"{collector.url}/api/v1/blobs/{digest}", content=data).status_code == 401
+    collector.login("auditor")
+    assert collector.client("auditor").put(f"/api/v1/blobs/{digest}", content=data).status_code == 403
