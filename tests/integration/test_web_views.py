@@ -89,3 +89,30 @@ def test_every_page_renders_odd_payloads_real_sources_send(served):
         assert c.get(path).status_code == 200, path
     hosts = c.get("/terminals").text
     assert "10.0.0.1" in hosts and ">3<" in hosts.replace(" ", "")  # string count still counted
+
+
+def test_purge_certificate_page_lists_every_host(served):
+    from datetime import timedelta
+
+    from rules.model import Observation
+
+    store, collector = served
+    now = datetime.now(UTC)
+    deadline = now - timedelta(days=2)
+    store.ingest([
+        Observation(source="import", subject_kind="batch", subject_id="B2026-09", kind="batch.registered",
+                    observed_at=now - timedelta(days=60),
+                    payload={"bank": "广州银行", "deadline": deadline.isoformat(), "rows": 1200,
+                             "dispatch_date": "2026-09-01", "end_date": "2026-11-26"}),
+        *[Observation(source=f"agent:{h}", subject_kind="host", subject_id=h, kind="pii.scan", observed_at=now,
+                      payload={"full": True, "finished_at": now.isoformat(), "files_scanned": 5100,
+                               "batches": {"B2026-09": n}}) for h, n in (("T001", 0), ("T002", 7))]],
+        actor="test")
+    store.close()
+    collector.start()
+    c = web_login(collector, "admin")
+    page = c.get("/lifecycle/certificates/B2026-09?lang=en").text
+    assert "not purged" in page and "T001" in page and "still holds data" in page
+    cert = c.get("/lifecycle/certificates/B2026-09", params={"format": "json"}).json()
+    assert cert["status"] == "not_purged" and cert["counts"] == {"clean": 1, "dirty": 1, "unscanned": 0}
+    assert c.get("/lifecycle/certificates/NOPE").status_code == 404

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from collector.auth import Principal
 from collector.deps import StateDep
@@ -62,6 +62,22 @@ def audit_rows(state: Any, subject_kind: str, kind: str, since: datetime) -> lis
         out.append({"at": at, "subject": subject, "obs_id": obs_id, "total": p.get("calls", p.get("events")),
                     "problems": {k: v for k, v in counts.items() if readmodel.number(v)}})
     return out
+
+
+@router.get("/lifecycle/certificates/{batch_id}", response_class=HTMLResponse)
+def certificate_page(batch_id: str, request: Request, state: StateDep, user: Viewer,
+                     format: str = "html") -> Response:
+    """A batch's purge certificate: every host's latest full scan after the deadline (JSON for auditors)."""
+    from collector.batches import stored_certificate
+    from collector.web.pagekit import not_found
+
+    registered = state.store.latest_for("batch", batch_id).get(("batch.registered", ""))
+    if registered is None:
+        raise not_found(batch_id)
+    cert = stored_certificate(state.store, registered, datetime.now(UTC))
+    if format == "json":
+        return JSONResponse(cert, headers={"Content-Disposition": f'attachment; filename="purge-{batch_id}.json"'})
+    return render(request, "certificate.html", user, cert=cert)
 
 
 @router.get("/lifecycle", response_class=HTMLResponse)
