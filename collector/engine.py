@@ -11,6 +11,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from collector.store.base import FindingChange, StoredFinding
 from collector.store.sqlite import SqliteStore
@@ -85,6 +86,7 @@ class Engine:
             else:
                 targets = {s: None for s in subjects if s in self.sites}
             by_kind: dict[str, list[Observation]] | None = None
+            round_cache: dict[str, Any] = {}
             changes: list[FindingChange] = []
             for subject, changed in targets.items():
                 latest = self.latest.get(subject, {})
@@ -97,7 +99,7 @@ class Engine:
                     if spec.related and by_kind is None:
                         by_kind = self._latest_by_kind()
                     related = {k: by_kind.get(k, []) for k in spec.related} if by_kind else {}
-                    res = evaluate_one(control, spec, subject, latest, now, related)
+                    res = evaluate_one(control, spec, subject, latest, now, related, round_cache)
                     change = self._compare(control, subject, res, now)
                     if change is not None:
                         changes.append(change)

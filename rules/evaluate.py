@@ -39,10 +39,12 @@ def evaluate_one(
     latest: Mapping[tuple[str, str], Observation],
     now: datetime,
     related: Mapping[str, list[Observation]] | None = None,
+    round_cache: dict[str, Any] | None = None,
 ) -> Result:
     """Run one check. Missing data and data older than the control's freshness give `unknown`."""
     params = {**spec.params, **control.params}
-    inp = CheckInput(control.id, subject[0], subject[1], params, now, latest, related or {})
+    inp = CheckInput(control.id, subject[0], subject[1], params, now, latest, related or {},
+                     round_cache=round_cache if round_cache is not None else {})
     try:
         verdict = spec.func(inp)
     except MissingData as e:
@@ -82,6 +84,7 @@ def evaluate(
         for obs in subj_latest.values():
             by_kind.setdefault(obs.kind, []).append(obs)
     results = []
+    cache: dict[str, Any] = {}
     for control in controls:
         if control.check is None:
             continue
@@ -92,5 +95,5 @@ def evaluate(
             if not any(k in spec.kinds for k, _ in subj_latest):
                 continue
             related = {k: by_kind.get(k, []) for k in spec.related}
-            results.append(evaluate_one(control, spec, subject, subj_latest, now, related))
+            results.append(evaluate_one(control, spec, subject, subj_latest, now, related, cache))
     return results

@@ -65,6 +65,15 @@ class CheckInput:
     latest: Mapping[tuple[str, str], Observation]
     related: Mapping[str, list[Observation]] = field(default_factory=dict)
     used: list[Observation] = field(default_factory=list)
+    # shared by every check call of one evaluation round: indexes derived from `related`, so a check
+    # that compares a subject with all others stays linear in the number of subjects
+    round_cache: dict[str, Any] = field(default_factory=dict)
+
+    def derived(self, name: str, build: Callable[[], Any]) -> Any:
+        """A value computed once per evaluation round (e.g. an index over `others(kind)`)."""
+        if name not in self.round_cache:
+            self.round_cache[name] = build()
+        return self.round_cache[name]
 
     def get(self, kind: str, key: str = "") -> Observation | None:
         obs = self.latest.get((kind, key))

@@ -220,6 +220,15 @@ def software_allowed(inp: CheckInput) -> Verdict:
     return passed("仅安装了白名单软件", "only allow-listed software installed", **value)
 
 
+def _users_index(identities: list) -> dict[str, list[tuple[str, datetime]]]:
+    """person -> [(host, when seen)] over every host's latest identity."""
+    index: dict[str, list[tuple[str, datetime]]] = {}
+    for o in identities:
+        for u in set(o.payload.get("interactive_users", [])):
+            index.setdefault(u, []).append((o.subject_id, o.observed_at))
+    return index
+
+
 @check("dedicated_terminal", kinds=["host.identity"], related=["host.identity"],
        params={"max_users": 1, "concurrent_window_s": 7200})
 def dedicated_terminal(inp: CheckInput) -> Verdict:
@@ -232,10 +241,10 @@ def dedicated_terminal(inp: CheckInput) -> Verdict:
         return failed(f"{len(users)} 个用户共用此终端：{', '.join(users)}",
                       f"{len(users)} people share this terminal: {', '.join(users)}", **value)
     window = float(inp.params["concurrent_window_s"])
+    seen = inp.derived("host.identity:users", lambda: _users_index(inp.others("host.identity")))
     elsewhere = sorted(
-        (u, o.subject_id) for o in inp.others("host.identity")
-        if o.subject_id != inp.subject_id and abs((inp.now - o.observed_at).total_seconds()) <= window
-        for u in set(o.payload.get("interactive_users", [])) & set(users))
+        (u, host) for u in users for host, at in seen.get(u, ())
+        if host != inp.subject_id and abs((inp.now - at).total_seconds()) <= window)
     if elsewhere:
         where = ", ".join(f"{u}@{h}" for u, h in elsewhere[:5])
         return failed(f"同一账号同时登录多台终端：{where}", f"the same account is on other terminals at once: {where}",
