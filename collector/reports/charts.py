@@ -161,6 +161,15 @@ def coverage_chart(store: SqliteStore, start: datetime, end: datetime, title: st
     return _svg(fig)
 
 
+def floorplan(store: SqliteStore, end: datetime) -> str | None:
+    """The camera worker's latest floor plan (zones coloured by coverage) at the period end, if any."""
+    plans = store.observations(kind="camera.floorplan", until=end + timedelta(seconds=1), limit=1)
+    if not plans or not plans[0].evidence:
+        return None
+    data = store.get_evidence(plans[0].evidence[0].sha256)
+    return data.decode("utf-8", errors="replace") if data else None
+
+
 def all_charts(store: SqliteStore, results: Sequence[Any], start: datetime, end: datetime,
                labels: dict[str, str], lang: str, site: str | None = None) -> dict[str, str]:
     out = {"posture": posture_chart(results, start, end, labels["posture_chart"], lang)}
@@ -170,4 +179,7 @@ def all_charts(store: SqliteStore, results: Sequence[Any], start: datetime, end:
         svg = fn(store, start, end, labels[f"{name}_chart"], lang, lim)
         if svg:
             out[name] = svg
+    plan = floorplan(store, end)
+    if plan:
+        out["floorplan"] = plan
     return out

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import subprocess
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -129,3 +129,23 @@ def test_charts_from_the_sites_telemetry(site, data):
     charts = all_charts(site.store, data.results, site.start, site.end, labels("zh"), "zh")
     assert set(charts) == {"posture", "climate", "ups", "retention", "coverage"}
     assert all(svg.lstrip().startswith("<?xml") and "<svg" in svg for svg in charts.values())
+
+
+def test_the_camera_workers_floor_plan_is_drawn_in_the_report(tmp_path):
+    from collector.reports.charts import all_charts
+    from collector.reports.i18n import labels
+    from collector.store.sqlite import SqliteStore
+    from rules.model import Observation
+
+    store = SqliteStore(tmp_path / "plan.db")
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><rect data-zone="machine-room" fill="#f0746e"/></svg>'
+    ref = store.put_evidence(svg, "floorplan.svg", "image/svg+xml")
+    end = datetime(2026, 11, 20, tzinfo=UTC)
+    store.ingest([Observation(source="camera-worker", subject_kind="site", subject_id="default",
+                              kind="camera.floorplan", observed_at=end - timedelta(hours=1),
+                              payload={"coverage_pct": 50.0, "blind_spots": ["machine-room"]}, evidence=[ref])],
+                 actor="test")
+    charts = all_charts(store, [], end - timedelta(days=1), end, labels("en"), "en")
+    assert 'data-zone="machine-room"' in charts["floorplan"]
+    assert "floorplan" not in all_charts(store, [], end - timedelta(days=3), end - timedelta(days=2), labels("en"),
+                                         "en")
