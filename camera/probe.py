@@ -57,13 +57,17 @@ def masked(source: str) -> str:
 
 
 def probe(source: str, options: ProbeOptions | None = None, reference: ReferenceView | None = None,
-          baseline: Baseline | None = None, opener: Opener = open_capture) -> dict[str, Any]:
-    """Sample `source` and judge it. Returns {source, online, fps, frames, faults, metrics}."""
+          baseline: Baseline | None = None, opener: Opener = open_capture,
+          last_frame: list[Any] | None = None) -> dict[str, Any]:
+    """Sample `source` and judge it. Returns {source, online, fps, frames, faults, metrics}.
+    With `last_frame` (a list), the last decoded frame is put in it (for a thumbnail)."""
     opt = options or ProbeOptions()
     sampler = Sampler(source, opt.seconds, opt.sample_fps, opt.timeout_ms, opener=opener)
     tracker = HealthTracker(thresholds=opt.thresholds, baseline=baseline or Baseline(), reference=reference)
     for s in sampler:
         tracker.add(s.t_s, s.frame)
+        if last_frame is not None:
+            last_frame[:] = [s.frame]
     stats = sampler.stats
     online = stats.opened and stats.frames > 0 and not stats.dropped
     faults: list[str] = []

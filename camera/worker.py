@@ -1,6 +1,7 @@
 """The camera worker: probe every camera with a bounded pool, scan retention daily, ship observations."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -17,10 +18,22 @@ from camera.layouts import LayoutError, parse_layout
 from camera.probe import BadReference, ProbeOptions, load_reference, probe
 from camera.retention import RetentionOptions, scan_store
 from camera.site import Camera, Site
-from rules.model import Observation
+from rules.model import EvidenceRef, Observation
 
 log = logging.getLogger("clausewatch.camera")
 SOURCE = "camera-worker"
+THUMB_WIDTH = 320
+
+
+def thumbnail_jpeg(frame: Any, width: int = THUMB_WIDTH) -> bytes:
+    """A small JPEG of a BGR frame for the dashboard's camera grid."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    if w > width:
+        frame = cv2.resize(frame, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 75])
+    return buf.tobytes() if ok else b""
 
 
 class Worker:
@@ -31,6 +44,7 @@ class Worker:
         self.client = client or httpx.Client(base_url=collector.rstrip("/"), timeout=30,
                                              headers={"Authorization": f"Bearer {token}"})
         self.last_retention: datetime | None = None
+        self._thumbs: dict[str, bytes] = {}  # camera -> JPEG of the last frame sampled this round
 
     def _obs(self, kind: str, subject_kind: str, subject_id: str, payload: dict[str, Any], at: datetime) -> Observation:
         return Observation(source=SOURCE, site=self.site.site, subject_kind=subject_kind,  # type: ignore[arg-type]
@@ -47,7 +61,11 @@ class Worker:
             except BadReference as e:
                 log.warning("camera %s: %s", cam.id, e)
         try:
-            return probe(cam.source, opts, reference=ref, baseline=baseline)
+            frame: list[Any] = []
+            result = probe(cam.source, opts, reference=ref, baseline=baseline, last_frame=frame)
+            if frame:
+                self._thumbs[cam.id] = thumbnail_jpeg(frame[0])
+            return result
         except Exception as e:  # one broken camera must not stop the round
             log.warning("camera %s: probe failed: %s", cam.id, e)
             return {"source": cam.source, "online": False, "fps": 0.0, "frames": 0, "faults": ["offline"],
@@ -84,7 +102,8 @@ class Worker:
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             probes = dict(zip([c.id for c in self.site.cameras],
                               pool.map(self.probe_camera, self.site.cameras), strict=True))
-        obs = [self._obs("camera.health", "camera", cid, p, at) for cid, p in probes.items()]
+        obs = [self._with_thumbnail(self._obs("camera.health", "camera", cid, p, at), cid)
+               for cid, p in probes.items()]
         states: dict[str, CameraState] = {cid: state_from_probe(p) for cid, p in probes.items()}
         cov = compute_coverage(self.site, states)
         if self.site.floorplan_svg:
@@ -107,22 +126,29 @@ class Worker:
         return {"at": at.isoformat(), "observations": len(obs), "probes": probes,
                 "coverage_pct": cov["coverage_pct"], "ok": healthy and cov["ok"]}
 
+    def _upload(self, data: bytes, name: str, media_type: str) -> EvidenceRef:
+        digest = hashlib.sha256(data).hexdigest()
+        r = self.client.put(f"/api/v1/blobs/{digest}", content=data, params={"name": name},
+                            headers={"Content-Type": media_type})
+        r.raise_for_status()
+        return EvidenceRef(sha256=digest, name=name, media_type=media_type, size=len(data))
+
+    def _with_thumbnail(self, obs: Observation, camera: str) -> Observation:
+        """Attach the camera's last sampled frame (the dashboard's thumbnail), when there is one."""
+        jpeg = self._thumbs.pop(camera, None)
+        if jpeg:
+            obs.evidence = [self._upload(jpeg, f"{camera}.jpg", "image/jpeg")]
+        return obs
+
     def _floorplan(self, coverage: dict[str, Any], at: datetime) -> Observation:
         """The floor plan coloured by this round's coverage, uploaded as an attachment (dashboard, reports)."""
-        import hashlib
-
         from camera.floorplan import render_svg
-        from rules.model import EvidenceRef
 
         svg = render_svg(self.site, coverage).encode()
-        digest = hashlib.sha256(svg).hexdigest()
-        r = self.client.put(f"/api/v1/blobs/{digest}", content=svg, params={"name": "floorplan.svg"},
-                            headers={"Content-Type": "image/svg+xml"})
-        r.raise_for_status()
         obs = self._obs("camera.floorplan", "site", self.site.site, {
             "coverage_pct": coverage["coverage_pct"], "ok": coverage["ok"],
             "blind_spots": [z["zone"] for z in coverage["zones"] if z["must_cover"] and not z["covered"]]}, at)
-        obs.evidence = [EvidenceRef(sha256=digest, name="floorplan.svg", media_type="image/svg+xml", size=len(svg))]
+        obs.evidence = [self._upload(svg, "floorplan.svg", "image/svg+xml")]
         return obs
 
     def _draw(self, coverage: dict[str, Any]) -> None:

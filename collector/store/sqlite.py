@@ -141,22 +141,31 @@ class SqliteStore:
                 "count": len(new), "merkle_root": root, "first": new[0][0].id, "last": new[-1][0].id,
                 "kinds": kinds}, ts=now)
             recv = _ts(now)
+            times = [_ts(o.observed_at) for o, _ in new]
             conn.executemany(
                 f"INSERT INTO observations ({_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(o.id, o.source, o.site, o.subject_kind, o.subject_id, o.kind, o.key, _ts(o.observed_at), recv,
-                  o.seq, entry.seq, b) for o, b in new])
+                [(o.id, o.source, o.site, o.subject_kind, o.subject_id, o.kind, o.key, ts, recv, o.seq, entry.seq, b)
+                 for (o, b), ts in zip(new, times, strict=True)])
             last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
             first = last - len(new) + 1
+            # one upsert per (subject, kind, key): the newest of the batch (an agent's batch is one host)
+            newest: dict[tuple[str, str, str, str], tuple[int, float]] = {}
+            subjects: dict[tuple[str, str], tuple[str, float]] = {}
+            for i, ((o, _), ts) in enumerate(zip(new, times, strict=True)):
+                k = (o.subject_kind, o.subject_id, o.kind, o.key)
+                if k not in newest or ts >= newest[k][1]:
+                    newest[k] = (first + i, ts)
+                s = (o.subject_kind, o.subject_id)
+                if s not in subjects or ts > subjects[s][1]:
+                    subjects[s] = (o.site, ts)
             conn.executemany(
                 "INSERT INTO latest VALUES (?,?,?,?,?,?) ON CONFLICT DO UPDATE SET obs_rowid=excluded.obs_rowid,"
                 " observed_at=excluded.observed_at WHERE excluded.observed_at >= latest.observed_at",
-                [(o.subject_kind, o.subject_id, o.kind, o.key, first + i, _ts(o.observed_at))
-                 for i, (o, _) in enumerate(new)])
-            subjects = {(o.subject_kind, o.subject_id): o for o, _ in new}
+                [(*k, rowid, ts) for k, (rowid, ts) in newest.items()])
             conn.executemany(
                 "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
                 " DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
-                [(k, i, o.site, _ts(o.observed_at), _ts(o.observed_at)) for (k, i), o in subjects.items()])
+                [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
         return IngestResult(len(new), dups, entry.seq, root, set(subjects), set(kinds))
 
     def _latest_rows(self, where: str, args: Sequence[Any]) -> list[tuple[bytes, float]]:

@@ -91,3 +91,9 @@ floorplan_svg: plan/floor.svg
 
     stored = SqliteStore(collector.db).get_evidence(ref["sha256"])
     assert stored is not None and b'data-zone="machine-room"' in stored
+
+    # each camera's last sampled frame becomes its thumbnail
+    health = reader.get("/api/v1/observations", params={"kind": "camera.health", "subject": "cam-01"}).json()
+    [thumb] = health[0]["evidence"]
+    jpeg = SqliteStore(collector.db).get_evidence(thumb["sha256"])
+    assert thumb["media_type"] == "image/jpeg" and jpeg is not None and jpeg[:2] == b"\xff\xd8"
