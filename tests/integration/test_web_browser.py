@@ -278,6 +278,7 @@ def camera_goes_offline(site: Collector, camera: str = "cam-01") -> None:
 
 def test_manager_sees_contradictions_before_signing_an_attestation(browser, site, shots):
     camera_goes_offline(site)
+    time.sleep(1.1)  # the form's times have whole seconds: let the failure start before the period ends
     with signed_in(browser, site, "manager") as page:
         page.goto("/attestations")
         now = page.locator("#at-from").get_attribute("max")  # the site's clock when the page was served
