@@ -4,13 +4,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import signal
-import subprocess
-import time
 
 import httpx
 import pytest
 
-from tests.integration.conftest import BIN, PASSWORD, Collector, free_port
+from tests.integration.conftest import PASSWORD, Collector, free_port
 from tests.integration.test_web import web_login
 
 pytestmark = pytest.mark.integration
@@ -93,53 +91,6 @@ def test_forms_refuse_roles_without_the_right_even_with_a_valid_token(collector)
         r = c.post(path, data={**FORMS[path], "csrf_token": csrf_of(c)}, files=FILES.get(path))
         assert r.status_code == 403, (role, path)
         assert "text/html" in r.headers["content-type"] and "无权访问此页面" in r.text
-
-
-def _self_signed(tmp_path):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=1))
-            .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
-    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                         serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
-    return tmp_path / "cert.pem", tmp_path / "key.pem"
-
-
-def test_session_cookie_is_secure_over_tls(tmp_path):
-    from collector import auth
-    from collector.store.sqlite import SqliteStore
-
-    db = tmp_path / "cw.db"
-    store = SqliteStore(db)
-    auth.add_user(store, "security", "security", PASSWORD)
-    store.close()
-    cert, key = _self_signed(tmp_path)
-    port = free_port()
-    proc = subprocess.Popen([str(BIN), "serve", "--db", str(db), "--port", str(port), "--tls-cert", str(cert),
-                             "--tls-key", str(key)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"https://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                httpx.get(url + "/healthz", verify=False, timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        r = httpx.post(url + "/login", data={"username": "security", "password": PASSWORD}, verify=False)
-        cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and v.startswith("cw_session="))
-        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.mark.parametrize(("field", "value"), [
