@@ -116,3 +116,20 @@ def test_purge_certificate_page_lists_every_host(served):
     cert = c.get("/lifecycle/certificates/B2026-09", params={"format": "json"}).json()
     assert cert["status"] == "not_purged" and cert["counts"] == {"clean": 1, "dirty": 1, "unscanned": 0}
     assert c.get("/lifecycle/certificates/NOPE").status_code == 404
+
+
+def test_cameras_page_shows_the_workers_floor_plan(served):
+    from rules.model import Observation
+
+    store, collector = served
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect data-zone="machine-room"/></svg>'
+    plan = store.put_evidence(svg, "floorplan.svg", "image/svg+xml")
+    store.ingest([Observation(source="camera-worker", subject_kind="site", subject_id="default",
+                              kind="camera.floorplan", observed_at=datetime.now(UTC),
+                              payload={"coverage_pct": 66.7, "ok": False, "blind_spots": ["machine-room"]},
+                              evidence=[plan])], actor="test")
+    store.close()
+    collector.start()
+    page = web_login(collector, "facility").get("/cameras?lang=en").text
+    assert f'src="/evidence-files/{plan.sha256}"' in page
+    assert "Floor-plan coverage" in page and "machine-room" in page and "67%" in page
