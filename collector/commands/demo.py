@@ -144,8 +144,11 @@ def _serve_live(db: Path, host: str, port: int, terminals: int, cameras: int, in
     for role in DEMO_ROLES:
         _set_password(state.store, role, role, password)
     _, secret = auth.create_enroll_secret(state.store, settings.site, actor="demo")
-    source_token = auth.create_source_token(state.store, "demo-sources", [
-        "camera", "zone", "ups", "sensor", "door", "batch", "call_system", "collection_system", "site"], actor="demo")
+    from rules.model import SUBJECT_KINDS
+
+    # every simulated source but the terminals (each of those enrols as its own agent)
+    source_token = auth.create_source_token(state.store, "demo-sources",
+                                            [k for k in SUBJECT_KINDS if k != "host"], actor="demo")
     app = create_app(settings, state)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

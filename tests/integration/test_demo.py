@@ -41,6 +41,14 @@ def test_live_demo_serves_the_simulated_site_and_the_local_agent(tmp_path):
                 break
             time.sleep(1)
         assert rows and rows[0]["status"] == "fail" and "switched off" in rows[0]["reason"]["en"]
+        # the facility, camera, lifecycle and canary sources feed live too (one source token)
+        kinds: set[str] = set()
+        while time.monotonic() < deadline and not {"ups", "camera", "canary"} <= kinds:
+            recent = httpx.get(url + "/api/v1/observations", params={"limit": 2000}, headers=headers).json()
+            kinds = {o["subject_kind"] for o in recent if o["source"].startswith("source:")}
+            time.sleep(1)
+        assert {"ups", "camera", "canary"} <= kinds, kinds
+        assert "demo feed failed" not in log.read_text()
     finally:
         proc.terminate()
         proc.wait(30)
