@@ -17,32 +17,14 @@ from collector.canonical import canonical, loads
 from collector.evidence import list_evidence
 from collector.posture import posture_at
 from collector.sitekey import load_public_pem, verify_signature
-from collector.store.sqlite import SqliteStore
+from collector.store.sqlite import SqliteStore, where_clause
 from rules.model import Control
 
-_TABLE = """
-CREATE TABLE IF NOT EXISTS attestations (
-    id INTEGER PRIMARY KEY, period_start REAL NOT NULL, period_end REAL NOT NULL, user TEXT NOT NULL,
-    created_at REAL NOT NULL, corrects INTEGER REFERENCES attestations(id), snapshot_hash TEXT NOT NULL,
-    body BLOB NOT NULL, signature TEXT NOT NULL, key_id TEXT NOT NULL, ledger_seq INTEGER NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS attestations_no_update BEFORE UPDATE ON attestations
-BEGIN SELECT RAISE(ABORT, 'attestations cannot be edited; attest again with a correction'); END;
-CREATE TRIGGER IF NOT EXISTS attestations_no_delete BEFORE DELETE ON attestations
-BEGIN SELECT RAISE(ABORT, 'attestations cannot be deleted'); END;
-"""
 SIGNING_CONTEXT = b"clausewatch-attestation\n"
 
 
 class AttestError(ValueError):
     """Bad request: the message names the field."""
-
-
-def ensure_table(store: SqliteStore) -> None:
-    if store.read.execute("SELECT 1 FROM sqlite_master WHERE name = 'attestations_no_delete'").fetchone():
-        return
-    with store._lock:
-        store._wconn.executescript(_TABLE)
 
 
 def snapshot(store: SqliteStore, controls: Sequence[Control], start: datetime, end: datetime) -> dict[str, Any]:
@@ -98,7 +80,6 @@ def attest(store: SqliteStore, controls: Sequence[Control], *, start: datetime, 
     known = {c.id for c in controls}
     if scope and set(scope) - known:
         raise AttestError(f"controls: unknown {', '.join(sorted(set(scope) - known))}")
-    ensure_table(store)
     if corrects is not None and get(store, corrects) is None:
         raise AttestError(f"corrects: no attestation {corrects}")
     snap = snapshot(store, controls, start, end)
@@ -127,7 +108,6 @@ def _out(row: Sequence[Any]) -> dict[str, Any]:
 
 
 def get(store: SqliteStore, attestation_id: int) -> dict[str, Any] | None:
-    ensure_table(store)
     row = store.read.execute("SELECT id, body, signature, key_id, ledger_seq FROM attestations WHERE id = ?",
                              (attestation_id,)).fetchone()
     return _out(row) if row else None
@@ -137,15 +117,10 @@ def history(store: SqliteStore, *, start: datetime | None = None, end: datetime 
             ) -> list[dict[str, Any]]:
     """Every attestation (oldest first) whose period overlaps [start, end); each names what it
     corrects and, when corrected later, by which attestation."""
-    ensure_table(store)
-    q, args = "SELECT id, body, signature, key_id, ledger_seq FROM attestations WHERE 1=1", []
-    if end is not None:
-        q += " AND period_start < ?"
-        args.append(end.timestamp())
-    if start is not None:
-        q += " AND period_end > ?"
-        args.append(start.timestamp())
-    rows = [_out(r) for r in store.read.execute(q + " ORDER BY id", args)]
+    where, args = where_clause([("period_start < ?", end.timestamp() if end else None),
+                                ("period_end > ?", start.timestamp() if start else None)])
+    rows = [_out(r) for r in store.read.execute(
+        f"SELECT id, body, signature, key_id, ledger_seq FROM attestations {where} ORDER BY id", args)]
     corrected = {r["corrects"]: r["id"] for r in rows if r.get("corrects")}
     for r in rows:
         r["corrected_by"] = corrected.get(r["id"])

@@ -8,24 +8,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from collector.store.sqlite import SqliteStore
+from collector.store.sqlite import SqliteStore, where_clause
 from rules.model import Control
 
 # statuses an exception may turn into `excepted`; a pass stays a pass
 EXCEPTABLE = ("fail", "unknown")
 
-_TABLE = """
-CREATE TABLE IF NOT EXISTS exceptions (
-    id INTEGER PRIMARY KEY, control TEXT NOT NULL, subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL,
-    site TEXT NOT NULL, reason TEXT NOT NULL, owner TEXT NOT NULL, approver TEXT NOT NULL,
-    created_at REAL NOT NULL, starts_at REAL NOT NULL, ends_at REAL NOT NULL, ledger_seq INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS exceptions_time ON exceptions (starts_at, ends_at);
-CREATE TRIGGER IF NOT EXISTS exceptions_no_update BEFORE UPDATE ON exceptions
-BEGIN SELECT RAISE(ABORT, 'exceptions cannot be edited'); END;
-CREATE TRIGGER IF NOT EXISTS exceptions_no_delete BEFORE DELETE ON exceptions
-BEGIN SELECT RAISE(ABORT, 'exceptions cannot be deleted'); END;
-"""
 
 
 class ExceptionError(ValueError):
@@ -58,13 +46,6 @@ class Waiver:
         return d
 
 
-def ensure_table(store: SqliteStore) -> None:
-    if store.read.execute("SELECT 1 FROM sqlite_master WHERE name = 'exceptions_no_delete'").fetchone():
-        return
-    with store._lock:
-        store._wconn.executescript(_TABLE)
-
-
 def approve(store: SqliteStore, controls: Sequence[Control], *, control: str, subject_kind: str, subject_id: str,
             reason: str, ends_at: datetime, approver: str, owner: str | None = None, site: str = "default",
             now: datetime | None = None) -> Waiver:
@@ -81,7 +62,6 @@ def approve(store: SqliteStore, controls: Sequence[Control], *, control: str, su
         raise ExceptionError("reason: say why the finding is accepted (at least 5 characters)")
     if ends_at.tzinfo is None or ends_at <= now:
         raise ExceptionError("end: must be a future time with a UTC offset")
-    ensure_table(store)
     owner = owner or approver
     with store.write() as conn:
         entry = store.ledger.append(conn, "exception.approved", f"user:{approver}", {
@@ -104,21 +84,13 @@ def _row(r: Sequence[Any]) -> Waiver:
 
 def waivers(store: SqliteStore, *, start: datetime | None = None, end: datetime | None = None) -> list[Waiver]:
     """Waivers that were in force at some moment of [start, end) (all when no bounds)."""
-    ensure_table(store)
-    q = "SELECT * FROM exceptions WHERE 1=1"
-    args: list[float] = []
-    if end is not None:
-        q += " AND starts_at < ?"
-        args.append(end.timestamp())
-    if start is not None:
-        q += " AND ends_at > ?"
-        args.append(start.timestamp())
-    return [_row(r) for r in store.read.execute(q + " ORDER BY id", args)]
+    where, args = where_clause([("starts_at < ?", end.timestamp() if end else None),
+                                ("ends_at > ?", start.timestamp() if start else None)])
+    return [_row(r) for r in store.read.execute(f"SELECT * FROM exceptions {where} ORDER BY id", args)]
 
 
 def active_at(store: SqliteStore, at: datetime) -> list[Waiver]:
     """Waivers in force at `at`."""
-    ensure_table(store)
     t = at.timestamp()
     rows = store.read.execute("SELECT * FROM exceptions WHERE starts_at <= ? AND ends_at > ? ORDER BY id", (t, t))
     return [_row(r) for r in rows]

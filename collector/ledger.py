@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from collector.canonical import canonical, loads
-from collector.sitekey import SiteKey
+from collector.sitekey import SiteKey, verify_signature
 
 GENESIS = bytes(32)
 
@@ -43,9 +43,8 @@ class Ledger:
     """Appends to the `ledger` table on the caller's connection, inside the caller's transaction."""
 
     def __init__(self, conn: sqlite3.Connection):
-        row = conn.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
-        self.last_seq: int = row[0] if row else 0
-        self.last_hash: bytes = bytes.fromhex(row[1]) if row else GENESIS
+        self.last_seq, self.last_hash = 0, GENESIS
+        self.rollback_to(conn)
 
     def append(self, conn: sqlite3.Connection, type_: str, actor: str, data: dict[str, Any],
                ts: datetime | None = None) -> LedgerEntry:
@@ -72,8 +71,10 @@ class Ledger:
         return out
 
     def rollback_to(self, conn: sqlite3.Connection) -> None:
-        """Re-read the head after a rolled-back transaction."""
-        self.__init__(conn)  # type: ignore[misc]
+        """(Re-)read the head from the table, e.g. after a rolled-back transaction."""
+        row = conn.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+        self.last_seq = row[0] if row else 0
+        self.last_hash = bytes.fromhex(row[1]) if row else GENESIS
 
     def checkpoint(self, conn: sqlite3.Connection, key: SiteKey, ts: datetime | None = None) -> dict | None:
         if self.last_seq == 0:
@@ -150,8 +151,6 @@ def verify_chain(rows: Iterable[tuple[int, str, bytes]], report: VerifyReport,
 
 def verify_checkpoints(checkpoints: Iterable[tuple[int, str, str, str, str]], hashes: dict[int, str],
                        public_keys: dict[str, Any], report: VerifyReport) -> None:
-    from collector.sitekey import verify_signature
-
     for seq, hash_hex, ts, sig_hex, key_id in checkpoints:
         report.checkpoints += 1
         pub = public_keys.get(key_id)

@@ -94,6 +94,28 @@ MIGRATIONS: list[str] = [
     CREATE INDEX events_type_ts ON events (type, ts);
     CREATE INDEX fi_status_end ON finding_intervals (status, end);
     """,
+    # 3: attestations and exceptions (waivers): append-only, triggers refuse edits and deletes
+    """
+    CREATE TABLE IF NOT EXISTS attestations (
+        id INTEGER PRIMARY KEY, period_start REAL NOT NULL, period_end REAL NOT NULL, user TEXT NOT NULL,
+        created_at REAL NOT NULL, corrects INTEGER REFERENCES attestations(id), snapshot_hash TEXT NOT NULL,
+        body BLOB NOT NULL, signature TEXT NOT NULL, key_id TEXT NOT NULL, ledger_seq INTEGER NOT NULL
+    );
+    CREATE TRIGGER IF NOT EXISTS attestations_no_update BEFORE UPDATE ON attestations
+    BEGIN SELECT RAISE(ABORT, 'attestations cannot be edited; attest again with a correction'); END;
+    CREATE TRIGGER IF NOT EXISTS attestations_no_delete BEFORE DELETE ON attestations
+    BEGIN SELECT RAISE(ABORT, 'attestations cannot be deleted'); END;
+    CREATE TABLE IF NOT EXISTS exceptions (
+        id INTEGER PRIMARY KEY, control TEXT NOT NULL, subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL,
+        site TEXT NOT NULL, reason TEXT NOT NULL, owner TEXT NOT NULL, approver TEXT NOT NULL,
+        created_at REAL NOT NULL, starts_at REAL NOT NULL, ends_at REAL NOT NULL, ledger_seq INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS exceptions_time ON exceptions (starts_at, ends_at);
+    CREATE TRIGGER IF NOT EXISTS exceptions_no_update BEFORE UPDATE ON exceptions
+    BEGIN SELECT RAISE(ABORT, 'exceptions cannot be edited'); END;
+    CREATE TRIGGER IF NOT EXISTS exceptions_no_delete BEFORE DELETE ON exceptions
+    BEGIN SELECT RAISE(ABORT, 'exceptions cannot be deleted'); END;
+    """,
 ]
 
 

@@ -46,7 +46,7 @@ def _obs(body: bytes, received_at: float) -> Observation:
     return Observation.model_validate(data)
 
 
-def _where(conditions: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]:
+def where_clause(conditions: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]:
     """('col = ?', value) pairs whose value is not None -> 'WHERE ... AND ...' and its arguments."""
     used = [(sql, val) for sql, val in conditions if val is not None]
     if not used:
@@ -190,9 +190,9 @@ class SqliteStore:
     def observations(self, *, subject_kind: str | None = None, subject_id: str | None = None,
                      kind: str | None = None, since: datetime | None = None, until: datetime | None = None,
                      limit: int = 1000) -> list[Observation]:
-        where, args = _where([("subject_kind = ?", subject_kind), ("subject_id = ?", subject_id), ("kind = ?", kind),
-                              ("observed_at >= ?", _ts(since) if since else None),
-                              ("observed_at < ?", _ts(until) if until else None)])
+        where, args = where_clause([("subject_kind = ?", subject_kind), ("subject_id = ?", subject_id),
+                                    ("kind = ?", kind), ("observed_at >= ?", _ts(since) if since else None),
+                                    ("observed_at < ?", _ts(until) if until else None)])
         rows = self.read.execute(
             f"SELECT body, received_at FROM observations {where} ORDER BY observed_at DESC LIMIT ?",
             [*args, limit]).fetchall()
@@ -241,8 +241,8 @@ class SqliteStore:
     def current_findings(self, *, control: str | None = None, subject_kind: str | None = None,
                          subject_id: str | None = None, status: str | None = None,
                          site: str | None = None) -> list[StoredFinding]:
-        where, args = _where([("control = ?", control), ("subject_kind = ?", subject_kind),
-                              ("subject_id = ?", subject_id), ("status = ?", status), ("site = ?", site)])
+        where, args = where_clause([("control = ?", control), ("subject_kind = ?", subject_kind),
+                                    ("subject_id = ?", subject_id), ("status = ?", status), ("site = ?", site)])
         rows = self.read.execute(
             "SELECT control, subject_kind, subject_id, site, status, since, evaluated_at, value, reason_zh,"
             f" reason_en, evidence, severity FROM findings {where} ORDER BY control, subject_kind, subject_id",
@@ -286,10 +286,10 @@ class SqliteStore:
 
     def intervals(self, *, control: str | None = None, subject: tuple[str, str] | None = None,
                   start: datetime | None = None, end: datetime | None = None) -> list[Interval]:
-        where, args = _where([("control = ?", control), ("subject_kind = ?", subject[0] if subject else None),
-                              ("subject_id = ?", subject[1] if subject else None),
-                              ("start < ?", _ts(end) if end else None),
-                              ("(end IS NULL OR end > ?)", _ts(start) if start else None)])
+        where, args = where_clause([("control = ?", control), ("subject_kind = ?", subject[0] if subject else None),
+                                    ("subject_id = ?", subject[1] if subject else None),
+                                    ("start < ?", _ts(end) if end else None),
+                                    ("(end IS NULL OR end > ?)", _ts(start) if start else None)])
         return self._intervals(where, args)
 
     def posture_at(self, at: datetime) -> list[Interval]:
