@@ -1,6 +1,7 @@
 """The collector service: a thin FastAPI app over the store, engine and ledger."""
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,11 +18,23 @@ from collector.state import AppState
 from collector.web import routes as web
 
 
+def settle_heap() -> None:
+    """What start-up built (catalog, routes, templates, libraries) lives as long as the process:
+    freeze it out of the cyclic collector's sight, and collect young objects less often. A batch of
+    500 observations allocates tens of thousands of short-lived objects; with the default thresholds
+    the collector ran many times per batch, and each full pass walked the whole heap (a third of
+    the ingest CPU before this)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+
+
 def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settle_heap()
         app.state.cw.start()
         try:
             yield

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from collector.store.base import FindingChange, StoredFinding
-from collector.store.sqlite import SqliteStore
+from collector.store.sqlite import SqliteStore, observation_from_body
 from rules.evaluate import evaluate_one
 from rules.model import Control, Observation
 from rules.registry import CheckSpec, load_checks
@@ -156,6 +156,7 @@ class EngineWorker(threading.Thread):
         # Under a stream of batches, wait this long to fold several into one evaluation round.
         self.coalesce_s = coalesce_s
         self._pending: list[Observation] = []
+        self._encoded: list[tuple[bytes, float]] = []
         self._cv = threading.Condition()
         self.stopping = threading.Event()
         self.evaluations = 0
@@ -166,6 +167,13 @@ class EngineWorker(threading.Thread):
             self._pending.extend(observations)
             self._cv.notify()
 
+    def submit_encoded(self, stored: Sequence[tuple[bytes, float]]) -> None:
+        """`submit` for observations as the store encoded them ((body, received at), see
+        IngestResult.newest): decoded here, off the request's path."""
+        with self._cv:
+            self._encoded.extend(stored)
+            self._cv.notify()
+
     def stop(self) -> None:
         self.stopping.set()
         with self._cv:
@@ -174,17 +182,22 @@ class EngineWorker(threading.Thread):
     def run(self) -> None:
         import time
 
-        last_sweep = last_cp = 0.0
+        last_sweep = last_cp = round_s = 0.0
         last_cp_seq = -1
         while not self.stopping.is_set():
             with self._cv:
-                if not self._pending:
+                if not (self._pending or self._encoded):
                     self._cv.wait(timeout=1.0)
-            if self._pending:
-                self.stopping.wait(self.coalesce_s)
+            if self._pending or self._encoded:
+                # a round that took long (many subjects) waits longer before the next, so that
+                # evaluation never takes more than about a third of the time from ingest
+                self.stopping.wait(max(self.coalesce_s, 2 * round_s))
             with self._cv:
                 pending, self._pending = self._pending, []
+                encoded, self._encoded = self._encoded, []
+            pending += [observation_from_body(body, recv) for body, recv in encoded]
             try:
+                started = time.monotonic()
                 dirty = self.engine.note(pending) if pending else {}
                 mono = time.monotonic()
                 if mono - last_sweep >= self.sweep_s:
@@ -193,6 +206,7 @@ class EngineWorker(threading.Thread):
                 elif dirty:
                     self.engine.evaluate(dirty)
                 self.evaluations += 1
+                round_s = time.monotonic() - started
                 if mono - last_cp >= self.checkpoint_s and self.engine.store.ledger.last_seq != last_cp_seq:
                     self.engine.store.checkpoint()
                     last_cp, last_cp_seq = mono, self.engine.store.ledger.last_seq

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from collector.auth import LoginLimiter
 from collector.engine import Engine, EngineWorker
+from collector.ingest import PreparePool, default_processes
 from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.store.sqlite import SqliteStore
@@ -22,6 +23,7 @@ class AppState:
     engine: Engine
     worker: EngineWorker
     metrics: Metrics
+    prepare: PreparePool
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     _selfcheck: threading.Thread | None = None
@@ -33,7 +35,8 @@ class AppState:
         engine = Engine(store, controls, site=settings.site)
         worker = EngineWorker(engine, sweep_s=settings.sweep_s, checkpoint_s=settings.checkpoint_s)
         metrics = Metrics(engine)
-        return cls(settings, store, controls, engine, worker, metrics)
+        processes = default_processes() if settings.ingest_processes is None else settings.ingest_processes
+        return cls(settings, store, controls, engine, worker, metrics, PreparePool(processes))
 
     def start(self) -> None:
         self.worker.start()
@@ -48,6 +51,7 @@ class AppState:
     def stop(self) -> None:
         if getattr(self, "_notifier", None) is not None:
             self._notifier.stopping.set()
+        self.prepare.close()
         self.worker.stop()
         self.worker.join(timeout=10)
 

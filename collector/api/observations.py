@@ -7,20 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel
 
 from collector.auth import Principal
 from collector.deps import Reader, StateDep, require
-from rules.model import Observation
+from collector.ingest import BatchRejected
 
 router = APIRouter(prefix="/api/v1", tags=["observations"])
-
-
-class IngestBody(BaseModel):
-    observations: list[Observation]
-
-
-_body = TypeAdapter(IngestBody)
 
 
 class IngestResponse(BaseModel):
@@ -33,19 +26,6 @@ class IngestResponse(BaseModel):
 def _reject(state: Any, code: int, detail: Any) -> HTTPException:
     state.metrics.rejected.labels(str(code)).inc()
     return HTTPException(code, detail)
-
-
-def _validation_detail(e: ValidationError) -> list[dict[str, Any]]:
-    out = []
-    for err in e.errors()[:50]:
-        loc = list(err["loc"])
-        if loc[:1] == ["observations"]:
-            loc = loc[1:]
-        index = loc[0] if loc and isinstance(loc[0], int) else None
-        field = ".".join(str(p) for p in loc[1:]) if index is not None else ".".join(str(p) for p in loc)
-        out.append({"index": index, "field": field, "message": err["msg"],
-                    "where": f"observations[{index}].{field}" if index is not None else field})
-    return out
 
 
 @router.post("/observations", response_model=IngestResponse, responses={
@@ -65,26 +45,12 @@ async def post_observations(request: Request, state: StateDep,
     if len(body) > limit:
         raise _reject(state, 413, f"body of {len(body)} bytes exceeds the limit of {limit} bytes")
     try:
-        batch = _body.validate_json(body).observations  # one pass in pydantic-core, no dict round trip
-    except ValidationError as e:
-        if any(err["type"] == "json_invalid" for err in e.errors()):
-            raise _reject(state, 422, f"body is not JSON: {e.errors()[0]['msg']}") from None
-        if any(err["loc"][:1] != ("observations",) or len(err["loc"]) == 1 for err in e.errors()):
-            raise _reject(state, 422, 'body must be {"observations": [...]}') from None
-        raise _reject(state, 422, _validation_detail(e)) from None
-    if len(batch) > state.settings.max_batch:
-        raise _reject(state, 413, f"batch of {len(batch)} observations exceeds the limit of {state.settings.max_batch}")
-    if not batch:
-        raise _reject(state, 422, "batch is empty")
-    for i, o in enumerate(batch):
-        if not principal.may_write(o.subject_kind, o.subject_id):
-            raise _reject(state, 403, f"observations[{i}]: {principal.actor} may not write "
-                                      f"{o.subject_kind}/{o.subject_id}")
-        if principal.kind != "user":
-            o.source, o.site = principal.actor, principal.site
-    result = await run_in_threadpool(state.store.ingest, batch, actor=principal.actor)
+        rows = await state.prepare.prepare(body, principal, state.settings.max_batch)
+    except BatchRejected as e:
+        raise _reject(state, e.status, e.detail) from None
+    result = await run_in_threadpool(state.store.ingest_rows, rows, actor=principal.actor)
     if result.accepted:
-        state.worker.submit(batch)
+        state.worker.submit_encoded(result.newest)
     state.metrics.observed(principal.actor, principal.kind, result.accepted, result.duplicates)
     state.metrics.latency.observe(time.perf_counter() - started)
     return IngestResponse(accepted=result.accepted, duplicates=result.duplicates, ledger_seq=result.ledger_seq,

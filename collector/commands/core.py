@@ -33,7 +33,11 @@ def serve(db: DbOpt = default_db(), host: Annotated[str, typer.Option(help="Addr
           port: Annotated[int, typer.Option(help="Port to bind.")] = 8080,
           tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate chain.")] = None,
           tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key.")] = None,
-          site: Annotated[str, typer.Option(envvar="CLAUSEWATCH_SITE")] = "default") -> None:
+          site: Annotated[str, typer.Option(envvar="CLAUSEWATCH_SITE")] = "default",
+          ingest_processes: Annotated[int | None, typer.Option(
+              "--ingest-processes", min=0, envvar="CLAUSEWATCH_INGEST_PROCESSES",
+              help="Processes that validate and encode large observation batches (0: none, in the server's "
+                   "own process). Default: one per core beyond the first, at most 4.")] = None) -> None:
     """Run the collector service."""
     import uvicorn
 
@@ -45,7 +49,7 @@ def serve(db: DbOpt = default_db(), host: Annotated[str, typer.Option(help="Addr
     for f in (tls_cert, tls_key):
         if f is not None and not f.is_file():
             fail_input(f"{f}: no such file")
-    settings = Settings(db=db, site=site, secure_cookies=tls_cert is not None)
+    settings = Settings(db=db, site=site, secure_cookies=tls_cert is not None, ingest_processes=ingest_processes)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
                 ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None)
 

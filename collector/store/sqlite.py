@@ -40,7 +40,16 @@ def observation_body(o: Observation) -> bytes:
         "evidence": [e.model_dump() for e in o.evidence]})
 
 
-def _obs(body: bytes, received_at: float) -> Observation:
+# id, source, site, subject_kind, subject_id, kind, key, observed_at (epoch s), seq, canonical body
+ObservationRow = tuple[str, str, str, str, str, str, str, float, int | None, bytes]
+
+
+def observation_row(o: Observation) -> ObservationRow:
+    return (o.id, o.source, o.site, o.subject_kind, o.subject_id, o.kind, o.key, _ts(o.observed_at), o.seq,
+            observation_body(o))
+
+
+def observation_from_body(body: bytes, received_at: float) -> Observation:
     data = loads(body)
     data["received_at"] = _dt(received_at)
     return Observation.model_validate(data)
@@ -115,49 +124,51 @@ class SqliteStore:
         """Store a batch atomically; observations already stored (same id) are skipped.
 
         New observations are committed to the ledger by one entry holding their Merkle root."""
+        return self.ingest_rows([observation_row(o) for o in observations], actor=actor, received_at=received_at)
+
+    def ingest_rows(self, rows: Sequence[ObservationRow], *, actor: str,
+                    received_at: datetime | None = None) -> IngestResult:
+        """`ingest` for observations already validated and encoded (`observation_row`), e.g. by
+        the collector's preparation processes."""
         now = received_at or datetime.now(UTC)
         seen: set[str] = set()
-        batch: list[tuple[Observation, bytes]] = []
-        for o in observations:
-            if o.id not in seen:
-                seen.add(o.id)
-                batch.append((o, observation_body(o)))
+        batch: list[ObservationRow] = []
+        for r in rows:
+            if r[0] not in seen:
+                seen.add(r[0])
+                batch.append(r)
         with self.write() as conn:
             existing: set[str] = set()
-            ids = [o.id for o, _ in batch]
-            for i in range(0, len(ids), 900):
-                chunk = ids[i:i + 900]
+            for i in range(0, len(batch), 900):
+                chunk = [r[0] for r in batch[i:i + 900]]
                 q = f"SELECT id FROM observations WHERE id IN ({','.join('?' * len(chunk))})"
                 existing.update(r[0] for r in conn.execute(q, chunk))
-            new = [(o, b) for o, b in batch if o.id not in existing]
-            dups = len(observations) - len(new)
+            new = [r for r in batch if r[0] not in existing] if existing else batch
+            dups = len(rows) - len(new)
             if not new:
                 return IngestResult(0, dups, None)
-            root = merkle_root([b for _, b in new]).hex()
+            root = merkle_root([r[9] for r in new]).hex()
             kinds: dict[str, int] = {}
-            for o, _ in new:
-                kinds[o.kind] = kinds.get(o.kind, 0) + 1
+            for r in new:
+                kinds[r[5]] = kinds.get(r[5], 0) + 1
             entry = self.ledger.append(conn, "observations", actor, {
-                "count": len(new), "merkle_root": root, "first": new[0][0].id, "last": new[-1][0].id,
+                "count": len(new), "merkle_root": root, "first": new[0][0], "last": new[-1][0],
                 "kinds": kinds}, ts=now)
-            recv = _ts(now)
-            times = [_ts(o.observed_at) for o, _ in new]
-            conn.executemany(
-                f"INSERT INTO observations ({_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(o.id, o.source, o.site, o.subject_kind, o.subject_id, o.kind, o.key, ts, recv, o.seq, entry.seq, b)
-                 for (o, b), ts in zip(new, times, strict=True)])
+            recv, seq = _ts(now), entry.seq
+            conn.executemany(f"INSERT INTO observations ({_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                             [(*r[:8], recv, r[8], seq, r[9]) for r in new])
             last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
             first = last - len(new) + 1
             # one upsert per (subject, kind, key): the newest of the batch (an agent's batch is one host)
             newest: dict[tuple[str, str, str, str], tuple[int, float]] = {}
             subjects: dict[tuple[str, str], tuple[str, float]] = {}
-            for i, ((o, _), ts) in enumerate(zip(new, times, strict=True)):
-                k = (o.subject_kind, o.subject_id, o.kind, o.key)
+            for i, r in enumerate(new):
+                k, ts = (r[3], r[4], r[5], r[6]), r[7]
                 if k not in newest or ts >= newest[k][1]:
                     newest[k] = (first + i, ts)
-                s = (o.subject_kind, o.subject_id)
+                s = (r[3], r[4])
                 if s not in subjects or ts > subjects[s][1]:
-                    subjects[s] = (o.site, ts)
+                    subjects[s] = (r[2], ts)
             conn.executemany(
                 "INSERT INTO latest VALUES (?,?,?,?,?,?) ON CONFLICT DO UPDATE SET obs_rowid=excluded.obs_rowid,"
                 " observed_at=excluded.observed_at WHERE excluded.observed_at >= latest.observed_at",
@@ -166,7 +177,9 @@ class SqliteStore:
                 "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
                 " DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
                 [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
-        return IngestResult(len(new), dups, entry.seq, root, set(subjects), set(kinds))
+        newest_rows = {k: new[rowid - first] for k, (rowid, _) in newest.items()}
+        return IngestResult(len(new), dups, entry.seq, root, set(subjects), set(kinds),
+                            [(r[9], recv) for r in newest_rows.values()])
 
     def _latest_rows(self, where: str, args: Sequence[Any]) -> list[tuple[bytes, float]]:
         return self.read.execute(
@@ -179,13 +192,13 @@ class SqliteStore:
             self._latest_rows("", [])
         out: dict[tuple[str, str], dict[tuple[str, str], Observation]] = {}
         for body, recv in rows:
-            o = _obs(body, recv)
+            o = observation_from_body(body, recv)
             out.setdefault(o.subject, {})[(o.kind, o.key)] = o
         return out
 
     def latest_for(self, subject_kind: str, subject_id: str) -> dict[tuple[str, str], Observation]:
         rows = self._latest_rows("WHERE l.subject_kind = ? AND l.subject_id = ?", [subject_kind, subject_id])
-        return {(o.kind, o.key): o for o in (_obs(b, r) for b, r in rows)}
+        return {(o.kind, o.key): o for o in (observation_from_body(b, r) for b, r in rows)}
 
     def observations(self, *, subject_kind: str | None = None, subject_id: str | None = None,
                      kind: str | None = None, since: datetime | None = None, until: datetime | None = None,
@@ -196,11 +209,11 @@ class SqliteStore:
         rows = self.read.execute(
             f"SELECT body, received_at FROM observations {where} ORDER BY observed_at DESC LIMIT ?",
             [*args, limit]).fetchall()
-        return [_obs(b, r) for b, r in rows]
+        return [observation_from_body(b, r) for b, r in rows]
 
     def get_observation(self, obs_id: str) -> Observation | None:
         row = self.read.execute("SELECT body, received_at FROM observations WHERE id = ?", (obs_id,)).fetchone()
-        return _obs(*row) if row else None
+        return observation_from_body(*row) if row else None
 
     def count_observations(self) -> int:
         return self.read.execute("SELECT count(*) FROM observations").fetchone()[0]
