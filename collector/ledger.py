@@ -30,9 +30,14 @@ class LedgerEntry:
         return loads(self.body)
 
 
-def entry_body(seq: int, ts: datetime, type_: str, actor: str, data: dict[str, Any]) -> bytes:
-    return canonical({"seq": seq, "ts": ts.astimezone(UTC).isoformat(), "type": type_, "actor": actor,
+def entry_body(seq: int, ts: datetime | str, type_: str, actor: str, data: dict[str, Any]) -> bytes:
+    """`ts` as a datetime, or already as `stamp(ts)` when many entries share it."""
+    return canonical({"seq": seq, "ts": ts if isinstance(ts, str) else stamp(ts), "type": type_, "actor": actor,
                       "data": data})
+
+
+def stamp(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat()
 
 
 def checkpoint_message(seq: int, hash_hex: str, ts: str) -> bytes:
@@ -58,12 +63,12 @@ class Ledger:
     def append_many(self, conn: sqlite3.Connection, items: list[tuple[str, str, dict[str, Any]]],
                     ts: datetime | None = None) -> list[LedgerEntry]:
         """Append (type, actor, data) entries in order with one statement."""
-        stamp = ts or datetime.now(UTC)
+        when = stamp(ts or datetime.now(UTC))
         out = []
         seq, prev = self.last_seq, self.last_hash
         for type_, actor, data in items:
             seq += 1
-            body = entry_body(seq, stamp, type_, actor, data)
+            body = entry_body(seq, when, type_, actor, data)
             prev = hashlib.sha256(prev + body).digest()
             out.append(LedgerEntry(seq, prev.hex(), body))
         conn.executemany("INSERT INTO ledger(seq, hash, body) VALUES (?, ?, ?)", [(e.seq, e.hash, e.body) for e in out])

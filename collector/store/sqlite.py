@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from collector.canonical import canonical, loads
 from collector.ledger import Ledger, VerifyReport, iter_rows, verify_chain, verify_checkpoints
 from collector.merkle import merkle_root
@@ -99,10 +101,12 @@ class SqliteStore:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; the ledger head is restored if it rolls back."""
+        """One write transaction. The ledger head is read inside it, so that other processes writing
+        to the same file (a CLI import next to the running service) extend one chain."""
         with self._lock:
             conn = self._wconn
             conn.execute("BEGIN IMMEDIATE")
+            self.ledger.rollback_to(conn)
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -269,11 +273,13 @@ class SqliteStore:
         rows, moved = [], []
         for ch in changes:
             f = ch.finding
+            value, evidence = canonical(f.value), canonical(f.evidence)
             rows.append((f.control, f.subject_kind, f.subject_id, f.site, f.status, _ts(f.since), _ts(f.evaluated_at),
-                         canonical(f.value).decode(), f.reason_zh, f.reason_en, canonical(f.evidence).decode(),
-                         f.severity))
+                         value.decode(), f.reason_zh, f.reason_en, evidence.decode(), f.severity))
             if ch.status_changed:
-                moved.append((ch, rows[-1]))
+                # the ledger entry embeds the JSON just made rather than encoding it again
+                moved.append((ch, rows[-1], orjson.Fragment(value),
+                              orjson.Fragment(evidence) if len(f.evidence) <= 20 else f.evidence[:20]))
         with self.write() as conn:
             conn.executemany("INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             if not moved:
@@ -281,20 +287,20 @@ class SqliteStore:
             entries = self.ledger.append_many(conn, [("finding.changed", "engine", {
                 "control": ch.finding.control, "subject_kind": ch.finding.subject_kind,
                 "subject_id": ch.finding.subject_id, "site": ch.finding.site, "from": ch.previous_status,
-                "to": ch.finding.status, "since": ch.finding.since.isoformat(), "value": ch.finding.value,
-                "reason": ch.finding.reason_en, "evidence": ch.finding.evidence[:20]}) for ch, _ in moved], ts=now)
+                "to": ch.finding.status, "since": ch.finding.since.isoformat(), "value": value,
+                "reason": ch.finding.reason_en, "evidence": evidence}) for ch, _, value, evidence in moved], ts=now)
             conn.executemany("UPDATE finding_intervals SET end = ? WHERE control = ? AND subject_kind = ? AND"
                              " subject_id = ? AND end IS NULL",
-                             [(r[5], r[0], r[1], r[2]) for ch, r in moved if ch.previous_status is not None])
+                             [(r[5], r[0], r[1], r[2]) for ch, r, *_ in moved if ch.previous_status is not None])
             conn.executemany("INSERT INTO finding_intervals (control, subject_kind, subject_id, site, status,"
                              " start, end, value, reason_zh, reason_en, evidence, ledger_seq)"
                              " VALUES (?,?,?,?,?,?,NULL,?,?,?,?,?)",
                              [(*r[:6], r[7], r[8], r[9], r[10], e.seq)
-                              for (_, r), e in zip(moved, entries, strict=True)])
+                              for (_, r, *_), e in zip(moved, entries, strict=True)])
             conn.executemany("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
                              " to_status, detail, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
                              [(_ts(now), "finding.changed", r[0], r[1], r[2], r[3], ch.previous_status, r[4], r[9],
-                               e.seq) for (ch, r), e in zip(moved, entries, strict=True)])
+                               e.seq) for (ch, r, *_), e in zip(moved, entries, strict=True)])
         return len(moved)
 
     def intervals(self, *, control: str | None = None, subject: tuple[str, str] | None = None,

@@ -31,6 +31,24 @@ def test_untouched_ledger_verifies(store):
     assert r.entries == 10 and r.checkpoints == 1 and r.observations_checked == 20
 
 
+def test_two_processes_writing_one_store_extend_one_chain(store):
+    """The service and a command-line import write the same file: neither forks the chain."""
+    from collector.store.sqlite import SqliteStore
+
+    other = SqliteStore(store.path)  # a second process's view: its own connection and ledger head
+    try:
+        for i in range(3):
+            store.ledger_append("user.action", "user:alice", {"i": i})
+            other.ledger_append("import.access", "cli:audit-access", {"i": i})
+            other.ingest([Observation(source="t", subject_kind="host", subject_id="h1", kind="usb.devices",
+                                      observed_at=datetime(2026, 11, 1, i, tzinfo=UTC))], actor="cli")
+    finally:
+        other.close()
+    r = store.verify_ledger()
+    assert r.ok, r.problems
+    assert r.entries == 9
+
+
 def test_altered_payload_is_named(store):
     _fill(store)
     _sql(store, "UPDATE ledger SET body = CAST(replace(CAST(body AS TEXT), 'thing 2', 'thing 9') AS BLOB)"
