@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ class Engine:
             for k in spec.related:
                 self.related_kinds[k].add(c.subject)
         self._lock = threading.RLock()
+        self.high_rowid = store.max_observation_rowid()  # read first: what lands meanwhile is read twice, not lost
         self.latest = store.latest_all()
         self.sites: dict[Subject, str] = {(k, i): s for k, i, s in store.subjects()}
         self.sites.setdefault(("site", site), site)
@@ -67,6 +68,19 @@ class Engine:
                         if s[0] == subject_kind:
                             dirty[s].add(k)
         return dict(dirty)
+
+    def catch_up(self, known: Container[int] = ()) -> dict[Subject, set[str]]:
+        """Take in what other processes stored since the last look (a command-line import next to
+        the service, with the findings it may have recorded); `known`: rowids already noted."""
+        high, observations = self.store.latest_since(self.high_rowid, known)
+        self.high_rowid = high
+        if not observations:
+            return {}
+        with self._lock:
+            for kind, subject_id in {o.subject for o in observations}:
+                for f in self.store.current_findings(subject_kind=kind, subject_id=subject_id):
+                    self.findings[(f.control, f.subject_kind, f.subject_id)] = f
+        return self.note(observations)
 
     def add_subject(self, kind: str, subject_id: str, site: str) -> None:
         with self._lock:
@@ -156,7 +170,8 @@ class EngineWorker(threading.Thread):
         # Under a stream of batches, wait this long to fold several into one evaluation round.
         self.coalesce_s = coalesce_s
         self._pending: list[Observation] = []
-        self._encoded: list[tuple[bytes, float]] = []
+        self._encoded: list[tuple[int, bytes, float]] = []
+        self._noted: set[int] = set()  # rowids submitted since the engine last caught up with the store
         self._cv = threading.Condition()
         self.stopping = threading.Event()
         self.evaluations = 0
@@ -167,8 +182,8 @@ class EngineWorker(threading.Thread):
             self._pending.extend(observations)
             self._cv.notify()
 
-    def submit_encoded(self, stored: Sequence[tuple[bytes, float]]) -> None:
-        """`submit` for observations as the store encoded them ((body, received at), see
+    def submit_encoded(self, stored: Sequence[tuple[int, bytes, float]]) -> None:
+        """`submit` for observations as the store encoded them ((rowid, body, received at), see
         IngestResult.newest): decoded here, off the request's path."""
         with self._cv:
             self._encoded.extend(stored)
@@ -195,10 +210,14 @@ class EngineWorker(threading.Thread):
             with self._cv:
                 pending, self._pending = self._pending, []
                 encoded, self._encoded = self._encoded, []
-            pending += [observation_from_body(body, recv) for body, recv in encoded]
+            pending += [observation_from_body(body, recv) for _, body, recv in encoded]
+            self._noted.update(rowid for rowid, _, _ in encoded)
             try:
                 started = time.monotonic()
                 dirty = self.engine.note(pending) if pending else {}
+                for subject, kinds in self.engine.catch_up(self._noted).items():
+                    dirty.setdefault(subject, set()).update(kinds)
+                self._noted = {r for r in self._noted if r > self.engine.high_rowid}
                 mono = time.monotonic()
                 if mono - last_sweep >= self.sweep_s:
                     self.engine.evaluate(None)

@@ -18,9 +18,9 @@ class IngestResult:
     merkle_root: str | None = None
     subjects: set[tuple[str, str]] = field(default_factory=set)
     kinds: set[str] = field(default_factory=set)
-    # the newest new observation per (subject, kind, key), as (canonical body, received at epoch s):
-    # all the engine needs to bring its view up to date
-    newest: list[tuple[bytes, float]] = field(default_factory=list)
+    # the newest new observation per (subject, kind, key), as (rowid, canonical body, received at
+    # epoch s): all the engine needs to bring its view up to date
+    newest: list[tuple[int, bytes, float]] = field(default_factory=list)
 
 
 @dataclass

@@ -5,7 +5,7 @@ import hashlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -181,14 +181,30 @@ class SqliteStore:
                 "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
                 " DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
                 [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
-        newest_rows = {k: new[rowid - first] for k, (rowid, _) in newest.items()}
         return IngestResult(len(new), dups, entry.seq, root, set(subjects), set(kinds),
-                            [(r[9], recv) for r in newest_rows.values()])
+                            [(rowid, new[rowid - first][9], recv) for rowid, _ in newest.values()])
 
     def _latest_rows(self, where: str, args: Sequence[Any]) -> list[tuple[bytes, float]]:
         return self.read.execute(
             "SELECT o.body, o.received_at FROM latest l JOIN observations o ON o.rowid = l.obs_rowid " + where,
             args).fetchall()
+
+    def max_observation_rowid(self) -> int:
+        return self.read.execute("SELECT coalesce(max(rowid), 0) FROM observations").fetchone()[0]
+
+    def latest_since(self, rowid: int, skip: Container[int] = ()) -> tuple[int, list[Observation]]:
+        """The current latest observations (per subject, kind, key) stored after `rowid` by this or
+        any other process, but those in `skip`; and the highest rowid among them."""
+        if self.max_observation_rowid() <= rowid:  # the usual answer, from the end of one B-tree
+            return rowid, []
+        ids = [r[0] for r in self.read.execute("SELECT obs_rowid FROM latest WHERE obs_rowid > ?", (rowid,))]
+        want = [i for i in ids if i not in skip]
+        out = []
+        for i in range(0, len(want), 900):
+            chunk = want[i:i + 900]
+            out += [observation_from_body(b, r) for b, r in self.read.execute(
+                f"SELECT body, received_at FROM observations WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)]
+        return max(ids, default=rowid), out
 
     def latest_all(self, subject_kind: str | None = None
                    ) -> dict[tuple[str, str], dict[tuple[str, str], Observation]]:

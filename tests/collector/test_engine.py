@@ -97,3 +97,46 @@ def test_worker_stops_and_joins_cleanly(store):
     worker.join(timeout=10)
     assert not worker.is_alive()
     assert store.verify_ledger().checkpoints >= 1  # the head is signed on the way out
+
+
+def test_running_engine_takes_in_what_another_process_stored_and_judged(store):
+    """A command-line import next to the service: the service's engine sees its observations, keeps
+    judging them (the finding follows later data), and does not record the import's change twice."""
+    import time
+
+    from collector.engine import EngineWorker
+    from collector.store.sqlite import SqliteStore
+
+    now = datetime.now(UTC)
+    worker = EngineWorker(Engine(store, list(default_catalog())), sweep_s=3600, checkpoint_s=3600,
+                          coalesce_s=0.05)
+    worker.start()
+    try:
+        cli = SqliteStore(store.path)  # the other process: its own connections, engine and ledger head
+        batch = [usb("h9", now, True)]
+        cli.ingest(batch, actor="cli")
+        cli_engine = Engine(cli, list(default_catalog()))
+        cli_engine.evaluate(cli_engine.note(batch), now=now)
+        cli.close()
+        assert [f.status for f in store.current_findings(control="USB-BLOCK", subject_id="h9")] == ["fail"]
+
+        def usb_block() -> list[str]:
+            return [i.status for i in store.intervals(control="USB-BLOCK", subject=("host", "h9"))]
+
+        deadline = time.monotonic() + 10
+        while ("host", "h9") not in worker.engine.latest and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ("host", "h9") in worker.engine.latest
+        time.sleep(0.3)
+        assert usb_block() == ["fail"]  # judged once, by the import
+
+        fixed = [usb("h9", now + timedelta(minutes=5), False)]
+        store.ingest(fixed, actor="agent")
+        worker.submit(fixed)
+        while usb_block() != ["fail", "pass"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert usb_block() == ["fail", "pass"]
+    finally:
+        worker.stop()
+        worker.join(timeout=10)
+    assert store.verify_ledger().ok
