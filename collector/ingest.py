@@ -11,6 +11,8 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -90,10 +92,9 @@ class PreparePool:
         self._executor: ProcessPoolExecutor | None = None
 
     def _pool(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["collector.ingest"])
-            self._executor = ProcessPoolExecutor(self.processes, mp_context=ctx)
+        if self._executor is None:  # spawned, not forked: the server has threads
+            self._executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_leave_with_parent, initargs=(os.getpid(),))
         return self._executor
 
     async def prepare(self, body: bytes, principal: Principal, max_batch: int) -> list[ObservationRow]:
@@ -109,5 +110,16 @@ class PreparePool:
 
     def close(self) -> None:
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+
+def _leave_with_parent(server_pid: int) -> None:
+    """In each preparation process: exit once the server is gone. Killed with -9, the server
+    cannot tell its workers, and a worker waiting for work would otherwise wait for ever."""
+    def watch() -> None:
+        while os.getppid() == server_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="leave-with-parent", daemon=True).start()

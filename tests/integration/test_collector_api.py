@@ -121,6 +121,43 @@ def test_kill_9_right_after_an_acknowledged_batch_loses_nothing(collector):
     assert {o["id"] for o in got} == {o["id"] for o in batch}
 
 
+def _descendants(pid: int) -> set[int]:
+    from pathlib import Path
+
+    try:
+        kids = {int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()}
+    except FileNotFoundError:
+        return set()
+    return kids.union(*(_descendants(k) for k in kids))
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_large_batches_are_prepared_in_worker_processes_that_leave_with_a_killed_server(collector):
+    collector.enroll("h1")
+    batch = [ob("h1", payload={"devices": [], "note": "x" * 300}) for _ in range(800)]  # > 64 KiB
+    r = collector.client("h1").post("/api/v1/observations", json={"observations": batch})
+    assert r.status_code == 200 and r.json()["accepted"] == 800
+    workers = _descendants(collector.proc.pid)
+    assert workers, "a batch this large is prepared outside the server's process"
+    collector.kill(signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in workers)
+    collector.start()
+    collector.login("admin")
+    got = collector.client("admin").get("/api/v1/observations", params={"limit": 1000, "subject_kind": "host"}).json()
+    assert len(got) == 800
+
+
 def test_failed_logins_are_rate_limited(collector):
     for _ in range(5):
         r = httpx.post(collector.url + "/api/v1/auth/token", json={"username": "admin", "password": "wrong password"})
