@@ -66,7 +66,7 @@ def raw_executemany(batches: list[bytes], path: Path) -> float:
     return time.perf_counter() - start
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, descendants: bool = True) -> float:
     """User + system CPU time so far of a process and its live descendants (Linux /proc)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -74,7 +74,8 @@ def cpu_seconds(pid: int) -> float:
                     for c in (t / "children").read_text().split()]
     except FileNotFoundError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(cpu_seconds(c) for c in children)
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(c) for c in children) if descendants else own
 
 
 def main() -> None:
@@ -113,10 +114,13 @@ def main() -> None:
                 r.raise_for_status()
                 return r.json()["accepted"]
 
-            start, cpu = time.perf_counter(), cpu_seconds(server.pid)
+            start, cpu, mine = time.perf_counter(), cpu_seconds(server.pid), time.process_time()
+            main_cpu = cpu_seconds(server.pid, descendants=False)
             with ThreadPoolExecutor(CLIENTS) as pool:
                 accepted = sum(pool.map(post, range(len(batches))))
             assert accepted == N_OBS, accepted
+            print(f"CPU µs/observation: client {(time.process_time() - mine) / N_OBS * 1e6:.1f}, server's own process "
+                  f"{(cpu_seconds(server.pid, descendants=False) - main_cpu) / N_OBS * 1e6:.1f}", file=sys.stderr)
             return time.perf_counter() - start, cpu_seconds(server.pid) - cpu
 
         agent_batches, mixed_batches = make_batches(AGENTS), make_batches()

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from collector.store.base import FindingChange, StoredFinding
+from collector.store.base import FindingChange, Stored, StoredFinding
 from collector.store.sqlite import SqliteStore, observation_from_body
 from rules.evaluate import evaluate_one
 from rules.model import Control, Observation
@@ -69,10 +69,11 @@ class Engine:
                             dirty[s].add(k)
         return dict(dirty)
 
-    def catch_up(self, known: Container[int] = ()) -> dict[Subject, set[str]]:
+    def catch_up(self, known: Collection[int] = ()) -> dict[Subject, set[str]]:
         """Take in what other processes stored since the last look (a command-line import next to
-        the service, with the findings it may have recorded); `known`: rowids already noted."""
-        high, observations = self.store.latest_since(self.high_rowid, known)
+        the service, with the findings it may have recorded). `known`: rowids this process stored and
+        noted; rows after the last of them may still be on their way here, so they wait a round."""
+        high, observations = self.store.latest_since(self.high_rowid, known, max(known) if known else None)
         self.high_rowid = high
         if not observations:
             return {}
@@ -170,7 +171,7 @@ class EngineWorker(threading.Thread):
         # Under a stream of batches, wait this long to fold several into one evaluation round.
         self.coalesce_s = coalesce_s
         self._pending: list[Observation] = []
-        self._encoded: list[tuple[int, bytes, float]] = []
+        self._encoded: dict[tuple[str, str, str, str], Stored] = {}
         self._noted: set[int] = set()  # rowids submitted since the engine last caught up with the store
         self._cv = threading.Condition()
         self.stopping = threading.Event()
@@ -182,11 +183,15 @@ class EngineWorker(threading.Thread):
             self._pending.extend(observations)
             self._cv.notify()
 
-    def submit_encoded(self, stored: Sequence[tuple[int, bytes, float]]) -> None:
-        """`submit` for observations as the store encoded them ((rowid, body, received at), see
-        IngestResult.newest): decoded here, off the request's path."""
+    def submit_encoded(self, stored: Sequence[Stored]) -> None:
+        """`submit` for observations as the store encoded them (IngestResult.newest): only the
+        newest per key of a round is decoded, here, off the request's path."""
         with self._cv:
-            self._encoded.extend(stored)
+            for item in stored:
+                held = self._encoded.get(item[0])
+                if held is None or item[1] >= held[1]:
+                    self._encoded[item[0]] = item
+                self._noted.add(item[2])
             self._cv.notify()
 
     def stop(self) -> None:
@@ -209,15 +214,16 @@ class EngineWorker(threading.Thread):
                 self.stopping.wait(max(self.coalesce_s, 2 * round_s))
             with self._cv:
                 pending, self._pending = self._pending, []
-                encoded, self._encoded = self._encoded, []
-            pending += [observation_from_body(body, recv) for _, body, recv in encoded]
-            self._noted.update(rowid for rowid, _, _ in encoded)
+                encoded, self._encoded = self._encoded, {}
+                noted = set(self._noted)
+            pending += [observation_from_body(body, recv) for _, _, _, body, recv in encoded.values()]
             try:
                 started = time.monotonic()
                 dirty = self.engine.note(pending) if pending else {}
-                for subject, kinds in self.engine.catch_up(self._noted).items():
+                for subject, kinds in self.engine.catch_up(noted).items():
                     dirty.setdefault(subject, set()).update(kinds)
-                self._noted = {r for r in self._noted if r > self.engine.high_rowid}
+                with self._cv:
+                    self._noted = {r for r in self._noted if r > self.engine.high_rowid}
                 mono = time.monotonic()
                 if mono - last_sweep >= self.sweep_s:
                     self.engine.evaluate(None)

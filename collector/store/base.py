@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 from rules.model import EvidenceRef, Observation
 
+Stored = tuple[tuple[str, str, str, str], float, int, bytes, float]
+
 
 @dataclass
 class IngestResult:
@@ -18,9 +20,9 @@ class IngestResult:
     merkle_root: str | None = None
     subjects: set[tuple[str, str]] = field(default_factory=set)
     kinds: set[str] = field(default_factory=set)
-    # the newest new observation per (subject, kind, key), as (rowid, canonical body, received at
-    # epoch s): all the engine needs to bring its view up to date
-    newest: list[tuple[int, bytes, float]] = field(default_factory=list)
+    # the newest new observation per (subject kind, subject id, kind, key), as that key, its
+    # observed_at and rowid, its canonical body and received_at (epoch s): what the engine needs
+    newest: list[Stored] = field(default_factory=list)
 
 
 @dataclass

@@ -182,7 +182,7 @@ class SqliteStore:
                 " DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
                 [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
         return IngestResult(len(new), dups, entry.seq, root, set(subjects), set(kinds),
-                            [(rowid, new[rowid - first][9], recv) for rowid, _ in newest.values()])
+                            [(k, ts, rowid, new[rowid - first][9], recv) for k, (rowid, ts) in newest.items()])
 
     def _latest_rows(self, where: str, args: Sequence[Any]) -> list[tuple[bytes, float]]:
         return self.read.execute(
@@ -192,19 +192,22 @@ class SqliteStore:
     def max_observation_rowid(self) -> int:
         return self.read.execute("SELECT coalesce(max(rowid), 0) FROM observations").fetchone()[0]
 
-    def latest_since(self, rowid: int, skip: Container[int] = ()) -> tuple[int, list[Observation]]:
-        """The current latest observations (per subject, kind, key) stored after `rowid` by this or
-        any other process, but those in `skip`; and the highest rowid among them."""
-        if self.max_observation_rowid() <= rowid:  # the usual answer, from the end of one B-tree
+    def latest_since(self, rowid: int, skip: Container[int] = (), upto: int | None = None
+                     ) -> tuple[int, list[Observation]]:
+        """The current latest observations (per subject, kind, key) stored after `rowid` (and up to
+        `upto`) by this or any other process, but those in `skip`; and the rowid looked up to."""
+        top = self.max_observation_rowid() if upto is None else min(upto, self.max_observation_rowid())
+        if top <= rowid:  # the usual answer, from the end of one B-tree
             return rowid, []
-        ids = [r[0] for r in self.read.execute("SELECT obs_rowid FROM latest WHERE obs_rowid > ?", (rowid,))]
+        ids = [r[0] for r in self.read.execute("SELECT obs_rowid FROM latest WHERE obs_rowid > ? AND obs_rowid <= ?",
+                                               (rowid, top))]
         want = [i for i in ids if i not in skip]
         out = []
         for i in range(0, len(want), 900):
             chunk = want[i:i + 900]
             out += [observation_from_body(b, r) for b, r in self.read.execute(
                 f"SELECT body, received_at FROM observations WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)]
-        return max(ids, default=rowid), out
+        return top, out
 
     def latest_all(self, subject_kind: str | None = None
                    ) -> dict[tuple[str, str], dict[tuple[str, str], Observation]]:
