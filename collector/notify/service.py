@@ -33,7 +33,7 @@ class NotifierMetrics:
 
 def start_notifier(state: Any) -> NotifierThread:
     config = load_notify_config(state.settings.notify_config)
-    notifier = Notifier(config, [build_receiver(r) for r in config.receivers], DeliveryLog(state.settings.db))
+    notifier = Notifier(config, [build_receiver(r) for r in config.receivers], DeliveryLog(state.store))
     notifier.seed(state.engine.current())
     state.metrics.registry.register(NotifierMetrics(notifier))
     state.engine.listeners.append(notifier.on_changes)

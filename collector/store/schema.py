@@ -116,6 +116,16 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER IF NOT EXISTS exceptions_no_delete BEFORE DELETE ON exceptions
     BEGIN SELECT RAISE(ABORT, 'exceptions cannot be deleted'); END;
     """,
+    # 4: the built-in notifier's delivery log (IF NOT EXISTS: older notifiers created it themselves)
+    """
+    CREATE TABLE IF NOT EXISTS notifications (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL, receiver TEXT NOT NULL, group_key TEXT NOT NULL, status TEXT NOT NULL,
+        alerts INTEGER NOT NULL, attempt INTEGER NOT NULL, ok INTEGER NOT NULL, error TEXT,
+        fingerprints TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS notifications_at ON notifications (at);
+    """,
 ]
 
 

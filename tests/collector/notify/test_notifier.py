@@ -9,6 +9,7 @@ from collector.notify.log import DeliveryLog
 from collector.notify.notifier import Notifier
 from collector.notify.receivers import DeliveryError, mail_text
 from collector.store.base import FindingChange, StoredFinding
+from collector.store.sqlite import SqliteStore
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 CONFIG = {"group_wait_s": 30, "group_interval_s": 300, "repeat_interval_s": 3600, "retry_delays_s": [10, 60],
@@ -39,7 +40,7 @@ def change(control: str, kind: str, subject: str, status: str, prev: str | None,
 def setup(tmp_path):
     clock = [T0]
     receivers = [Recorder("facility"), Recorder("security")]
-    log = DeliveryLog(tmp_path / "cw.db")
+    log = DeliveryLog(SqliteStore(tmp_path / "cw.db"))
     n = Notifier(NotifyConfig.model_validate(CONFIG), receivers, log, clock=lambda: clock[0])
     return n, clock, {r.name: r for r in receivers}, log
 
