@@ -65,6 +65,8 @@ class SnmpTarget(BaseModel):
     temperature_c: Oid | None = None
     humidity_pct: Oid | None = None
     probe: str = "cold-aisle"
+    room: str = Field(default="", max_length=100)  # the room it measures or powers, for alert inhibition
+    hosts: list[str] = Field(default_factory=list)  # kind ups: agents' host ids it powers
     timeout_s: float = 2.0
 
     @model_validator(mode="after")
