@@ -126,6 +126,14 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS notifications_at ON notifications (at);
     """,
+    # 5: access events pushed by integrations, kept for a day so each push is audited with the recent ones
+    """
+    CREATE TABLE access_pushes (
+        id INTEGER PRIMARY KEY, site TEXT NOT NULL, received_at REAL NOT NULL,
+        first_ts REAL NOT NULL, last_ts REAL NOT NULL, body BLOB NOT NULL
+    );
+    CREATE INDEX access_pushes_site_last ON access_pushes (site, last_ts);
+    """,
 ]
 
 
