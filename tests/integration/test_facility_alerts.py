@@ -57,7 +57,8 @@ def stack(tmp_path, collector, alerting):
         source_token = r.json()["token"]
     (tmp_path / "poller.token").write_text(source_token)
     (tmp_path / "poll.yaml").write_text(yaml.safe_dump({
-        "interval_s": 1, "timeout_s": 2, "ups": [{"ups": "ups1", "port": nut.port, "id": "ups-room-1"}]}))
+        "interval_s": 1, "timeout_s": 2,
+        "ups": [{"ups": "ups1", "port": nut.port, "id": "ups-room-1", "room": "room-1"}]}))
     with open(tmp_path / "poller.log", "wb") as log:
         poller = subprocess.Popen([str(BIN), "poll", "--config", str(tmp_path / "poll.yaml"), "--collector",
                                    collector.url, "--token-file", str(tmp_path / "poller.token")],
@@ -85,6 +86,7 @@ def test_ups_on_battery_reaches_webhook_and_resolves(stack):
     assert fired is not None, f"no firing notice; received {hook.bodies}"
     alert = next(a for a in fired["alerts"] if a["labels"]["alertname"] == "UpsOnBattery")
     assert alert["labels"]["severity"] == "critical" and alert["labels"]["team"] == "facility"
+    assert alert["labels"]["room"] == "room-1"  # from the poller configuration, for inhibition by room
     assert alert["annotations"]["runbook_url"].endswith("#upsonbattery")
 
     nut.set("ups1", ups_status="OL CHRG", battery_runtime="2300")
