@@ -130,9 +130,10 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE access_pushes (
         id INTEGER PRIMARY KEY, site TEXT NOT NULL, received_at REAL NOT NULL,
-        first_ts REAL NOT NULL, last_ts REAL NOT NULL, body BLOB NOT NULL
+        first_ts REAL NOT NULL, last_ts REAL NOT NULL, badges_sha256 TEXT NOT NULL, body BLOB NOT NULL
     );
     CREATE INDEX access_pushes_site_last ON access_pushes (site, last_ts);
+    CREATE TABLE access_badge_lists (sha256 TEXT PRIMARY KEY, body BLOB NOT NULL);  -- pushes repeat one list
     """,
 ]
 
