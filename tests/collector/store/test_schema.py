@@ -34,6 +34,7 @@ def _database_at(path, version: int, extra: str = "") -> None:
     pytest.param(3, _NOTIFIER_TABLE_BEFORE, 1, id="v3-notifier-ran"),
     pytest.param(3, "", 0, id="v3-notifier-never-ran"),
     pytest.param(2, "", 0, id="v2"),
+    pytest.param(4, _NOTIFIER_TABLE_BEFORE, 1, id="v4-before-access-pushes"),
 ])
 def test_older_database_upgrades_and_keeps_deliveries(tmp_path, version, extra, kept):
     path = tmp_path / "cw.db"
@@ -47,6 +48,7 @@ def test_older_database_upgrades_and_keeps_deliveries(tmp_path, version, extra, 
         entries = log.entries()
         assert entries[0]["receiver"] == "facility-hook" and entries[0]["ok"] is True
         assert len(entries) == kept + 1
+        assert store.read.execute("SELECT count(*) FROM access_pushes").fetchone()[0] == 0
         since = datetime(2025, 1, 1, tzinfo=UTC)
         assert [d["receiver"] for d in log.by_fingerprint(since).get("c3d4", [])] == \
             ["facility-hook", "facility-mail"][:kept + 1]
