@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from collector.metrics_facility import FacilityCollector
+from collector.rooms import engine_rooms
 
 if TYPE_CHECKING:
     from collector.engine import Engine
@@ -31,12 +32,14 @@ class FindingsCollector:
         status_family = GaugeMetricFamily(
             "clausewatch_finding_status",
             "1 for the current status of each finding (one series per control, subject and status)",
-            labels=["control", "subject_kind", "subject", "site", "severity", "status"])
+            labels=["control", "subject_kind", "subject", "site", "room", "severity", "status"])
         since = GaugeMetricFamily("clausewatch_finding_since_timestamp_seconds",
                                   "When the finding's current status began",
                                   labels=["control", "subject_kind", "subject", "site"])
+        rooms = engine_rooms(self.engine)  # "" (no label in Prometheus) where no room is configured
         for f in findings:
-            status_family.add_metric([f.control, f.subject_kind, f.subject_id, f.site, f.severity, f.status], 1)
+            room = rooms.get((f.subject_kind, f.subject_id), "")
+            status_family.add_metric([f.control, f.subject_kind, f.subject_id, f.site, room, f.severity, f.status], 1)
             since.add_metric([f.control, f.subject_kind, f.subject_id, f.site], f.since.timestamp())
         yield status_family
         yield since

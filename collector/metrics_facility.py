@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from collector.rooms import subject_rooms
+
 if TYPE_CHECKING:
     from collector.engine import Engine
 
@@ -42,34 +44,35 @@ class FacilityCollector:
         with self.engine._lock:
             latest = {s: dict(v) for s, v in self.engine.latest.items() if s[0] in ("ups", "sensor", "door")}
             sites = dict(self.engine.sites)
-        ups = _gauges(UPS_VALUES, ["ups", "site"])
+        rooms = subject_rooms(latest)
+        ups = _gauges(UPS_VALUES, ["ups", "site", "room"])
         on_battery = GaugeMetricFamily("clausewatch_ups_on_battery", "1 while the UPS runs on battery",
-                                       labels=["ups", "site"])
+                                       labels=["ups", "site", "room"])
         ups_error = GaugeMetricFamily("clausewatch_ups_data_error", "1 while the UPS's data is unavailable",
-                                      labels=["ups", "site", "error"])
-        climate = _gauges(CLIMATE_VALUES, ["sensor", "site"])
+                                      labels=["ups", "site", "room", "error"])
+        climate = _gauges(CLIMATE_VALUES, ["sensor", "site", "room"])
         sensor_error = GaugeMetricFamily("clausewatch_climate_sensor_error", "1 while the probe does not answer",
-                                         labels=["sensor", "site"])
+                                         labels=["sensor", "site", "room"])
         violations = GaugeMetricFamily("clausewatch_access_violations", "Violations in the latest access audit",
-                                       labels=["door", "site", "type"])
+                                       labels=["door", "site", "room", "type"])
         events = GaugeMetricFamily("clausewatch_access_events", "Events in the latest access audit",
-                                   labels=["door", "site"])
+                                   labels=["door", "site", "room"])
         seen = GaugeMetricFamily("clausewatch_observation_timestamp_seconds",
                                  "When the latest facility observation of each subject was made",
                                  labels=["subject_kind", "subject", "site", "kind"])
         for (kind, subject), obs_by_kind in sorted(latest.items()):
-            site = sites.get((kind, subject), "default")
+            site, room = sites.get((kind, subject), "default"), rooms.get((kind, subject), "")
             for (obs_kind, _), o in obs_by_kind.items():
                 p = o.payload
                 seen.add_metric([kind, subject, site, obs_kind], o.observed_at.timestamp())
                 if obs_kind == "ups.status":
-                    self._ups(p, [subject, site], ups, on_battery, ups_error)
+                    self._ups(p, [subject, site, room], ups, on_battery, ups_error)
                 elif obs_kind == "climate.reading":
-                    self._climate(p, [subject, site], climate, sensor_error)
+                    self._climate(p, [subject, site, room], climate, sensor_error)
                 elif obs_kind == "access.audit":
-                    events.add_metric([p.get("door", subject), site], float(p.get("events") or 0))
+                    events.add_metric([p.get("door", subject), site, room], float(p.get("events") or 0))
                     for t, n in sorted((p.get("counts") or {}).items()):
-                        violations.add_metric([p.get("door", subject), site, t], float(n))
+                        violations.add_metric([p.get("door", subject), site, room, t], float(n))
         yield from ups.values()
         yield from (on_battery, ups_error)
         yield from climate.values()

@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from collector.audit.access import AuditResult
 from collector.audit.access_report import door_observations
+from collector.audit.access_window import remember
 from collector.auth import Principal
 from collector.deps import StateDep, require
-from collector.importers.access_job import run_access_audit
+from collector.importers.access_job import audit_push, run_access_audit
 from collector.importers.tables import InputError, table_from_records
 
 EVENT_FIELDS = ("time", "door", "badge", "person", "direction", "result", "duration_s")
@@ -86,23 +87,31 @@ class PushedAudit(BaseModel):
 async def push_events(body: PushedAudit, state: StateDep,
                       principal: Annotated[Principal, Depends(require("ingest"))]) -> dict:
     """Audit pushed events `{"events": [{"time", "door", "badge", "person", "direction", "result", "duration_s"}],
-    "approvals": [...], "badges": [...], "machine_room_doors"?, "hours"?}` and store the result per door."""
+    "approvals": [...], "badges": [...], "machine_room_doors"?, "hours"?}` together with the pushes of the last
+    day, and store the result per door."""
     if not principal.may_write("door", "any"):
         raise HTTPException(403, f"{principal.actor} may not write door audits")
     events = table_from_records("events", body.events, EVENT_FIELDS)
     approvals = table_from_records("approvals", body.approvals, APPROVAL_FIELDS)
     badges = table_from_records("badges", body.badges, BADGE_FIELDS)
+    site, now = _site(state, principal), datetime.now(UTC)
     try:
-        result = await run_in_threadpool(lambda: run_access_audit(
-            events, approvals, badges, ZoneInfo(state.settings.site_tz), machine_room_doors=body.machine_room_doors,
-            hours=body.hours))
+        result, push = await run_in_threadpool(lambda: audit_push(
+            state.store, site, events, approvals, badges, ZoneInfo(state.settings.site_tz), now=now,
+            machine_room_doors=body.machine_room_doors, hours=body.hours))
     except InputError as e:
         raise HTTPException(422, str(e)) from None
-    return await _store(state, principal, result)
+    stored = await _store(state, principal, result)
+    await run_in_threadpool(remember, state.store, site, push, now)
+    return stored
+
+
+def _site(state: Any, principal: Principal) -> str:
+    return principal.site if principal.kind != "user" else state.settings.site
 
 
 async def _store(state: Any, principal: Principal, result: AuditResult) -> dict:
-    site = principal.site if principal.kind != "user" else state.settings.site
+    site = _site(state, principal)
     obs = door_observations(result, site=site, source=principal.actor, observed_at=datetime.now(UTC))
     stored = await run_in_threadpool(state.store.ingest, obs, actor=principal.actor)
     if stored.accepted:

@@ -26,6 +26,7 @@ class Reading(BaseModel):
     humidity_pct: float = Field(ge=0, le=100)
     time: datetime | None = None
     probe: str = Field(default="", max_length=100)
+    room: str = Field(default="", max_length=100)  # the room it measures, for alert inhibition
 
     @field_validator("time")
     @classmethod
@@ -55,7 +56,7 @@ def _tracker(request: Request, site: str) -> ClimateTracker:
     422: {"description": "malformed reading; nothing stored"}})
 async def push_readings(body: Readings, request: Request, state: StateDep,
                         principal: Annotated[Principal, Depends(require("ingest"))]) -> Accepted:
-    """Store readings `{"readings": [{"sensor", "temperature_c", "humidity_pct", "time"?, "probe"?}]}`."""
+    """Store readings `{"readings": [{"sensor", "temperature_c", "humidity_pct", "time"?, "probe"?, "room"?}]}`."""
     for i, r in enumerate(body.readings):
         if not principal.may_write("sensor", r.sensor):
             raise HTTPException(403, f"readings[{i}]: {principal.actor} may not write sensor/{r.sensor}")
@@ -63,8 +64,10 @@ async def push_readings(body: Readings, request: Request, state: StateDep,
     tracker = _tracker(request, site)
     batch = [tracker.reading(r.sensor, r.temperature_c, r.humidity_pct, probe=r.probe, at=r.time, transport="push")
              for r in body.readings]
-    for o in batch:
+    for o, r in zip(batch, body.readings, strict=True):
         o.source = principal.actor
+        if r.room:
+            o.payload["room"] = r.room
     result = await run_in_threadpool(state.store.ingest, batch, actor=principal.actor)
     if result.accepted:
         state.worker.submit(batch)

@@ -130,6 +130,7 @@ class AuditResult:
     period_end: datetime | None = None
     doors: list[str] = field(default_factory=list)
     events_per_door: dict[str, int] = field(default_factory=dict)
+    door_rooms: dict[str, str] = field(default_factory=dict)  # from the site file: the room each door opens
 
     @property
     def counts(self) -> dict[str, int]:
@@ -295,7 +296,7 @@ def _audit(events: Sequence[AccessEvent], approvals: Iterable[Approval], badges:
     for e in ordered:
         per_door[e.door] += 1
     return AuditResult(len(events), out, ordered[0].time if ordered else None, ordered[-1].time if ordered else None,
-                       sorted(set(per_door) | policy.machine_room_doors), dict(per_door))
+                       sorted(set(per_door) | policy.machine_room_doors), dict(per_door), dict(policy.door_rooms))
 
 
 def _admin_entries(ordered: Sequence[AccessEvent], badges: _Badges, policy: AccessPolicy) -> dict[str, list[float]]:

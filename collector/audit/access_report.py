@@ -43,5 +43,6 @@ def door_observations(result: AuditResult, *, site: str, source: str, observed_a
             observed_at=observed_at, payload={
                 "door": door, "period_start": start, "period_end": end, "events": events_per_door.get(door, 0),
                 "counts": counts, "violations": violations[:MAX_VIOLATIONS_PER_DOOR],
-                "violations_truncated": len(violations) > MAX_VIOLATIONS_PER_DOOR}))
+                "violations_truncated": len(violations) > MAX_VIOLATIONS_PER_DOOR}
+            | ({"room": result.door_rooms[door]} if result.door_rooms.get(door) else {})))
     return out

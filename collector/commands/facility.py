@@ -128,10 +128,11 @@ def notifications(db: DbOpt = default_db(), as_json: JsonOpt = False,
     from datetime import UTC, datetime
 
     from collector.notify.log import DeliveryLog
+    from collector.store.sqlite import SqliteStore
 
     if not db.exists():
         fail_input(f"{db}: no such store")
-    entries = DeliveryLog(db).entries(limit)
+    entries = DeliveryLog(SqliteStore(db)).entries(limit)
     for e in entries:
         e["at"] = datetime.fromtimestamp(e["at"], UTC).isoformat()
     latest: dict[str, bool] = {}

@@ -9,6 +9,8 @@ from typing import Any
 FACILITY_KINDS = frozenset({"ups", "sensor", "door", "camera", "zone"})
 ALERTING_STATUSES = frozenset({"fail", "unknown"})
 _ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's "not ended"
+# labels that may change while an alert stays the same one (the room is configuration, not identity)
+_NOT_IDENTITY = frozenset({"status", "room"})
 
 
 @dataclass
@@ -19,8 +21,12 @@ class Alert:
     ends_at: datetime | None = None
 
     @property
+    def identity(self) -> dict[str, str]:
+        return {k: v for k, v in self.labels.items() if k not in _NOT_IDENTITY}
+
+    @property
     def fingerprint(self) -> str:
-        text = "\x00".join(f"{k}={v}" for k, v in sorted(self.labels.items()) if k != "status")
+        text = "\x00".join(f"{k}={v}" for k, v in sorted(self.identity.items()))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
@@ -35,12 +41,13 @@ class Alert:
                 "fingerprint": self.fingerprint}
 
 
-def finding_alert(finding: Any, runbooks_url: str = "docs/runbooks.md") -> Alert:
-    """The alert a failing or unknown finding raises (labels as the Prometheus rules use them)."""
+def finding_alert(finding: Any, runbooks_url: str = "docs/runbooks.md", room: str = "") -> Alert:
+    """The alert a failing or unknown finding raises (labels as the Prometheus rules use them; `room`
+    only when the subject's room is known, as Prometheus drops empty labels)."""
     team = "facility" if finding.subject_kind in FACILITY_KINDS else "security"
     labels = {"alertname": finding.control, "control": finding.control, "subject_kind": finding.subject_kind,
               "subject": finding.subject_id, "site": finding.site, "severity": finding.severity,
-              "status": finding.status, "team": team}
+              "status": finding.status, "team": team} | ({"room": room} if room else {})
     verb = ("不合规", "fails") if finding.status == "fail" else ("状态未知", "is unknown")
     anchor = "controlfailing" if finding.status == "fail" else "controlevidencemissing"
     annotations = {"summary": f"{finding.control} {verb[1]} on {finding.subject_kind} {finding.subject_id} / "
@@ -48,6 +55,27 @@ def finding_alert(finding: Any, runbooks_url: str = "docs/runbooks.md") -> Alert
                    "description": f"{finding.reason_en} / {finding.reason_zh}",
                    "runbook_url": f"{runbooks_url}#{anchor}"}
     return Alert(labels, annotations, finding.since)
+
+
+def on_battery_alert(finding: Any, runbooks_url: str = "docs/runbooks.md", room: str = "") -> Alert:
+    """`UpsOnBattery` for a UPS-RUNTIME finding, as the Prometheus rule of that name: firing while the
+    finding's value says the UPS runs on battery (whatever its runtime), resolved otherwise."""
+    ups = finding.subject_id
+    labels = {"alertname": "UpsOnBattery", "control": finding.control, "subject_kind": "ups", "subject": ups,
+              "ups": ups, "site": finding.site, "severity": "critical", "team": "facility"} | (
+        {"room": room} if room else {})
+    annotations = {"summary": f"UPS {ups} is on battery / UPS 正在使用电池供电",
+                   "description": f"Mains power to UPS {ups} at site {finding.site} has failed; the UPS is carrying"
+                                  f" the load. 市电中断，UPS {ups} 正在用电池带载。",
+                   "runbook_url": f"{runbooks_url}#upsonbattery"}
+    return Alert(labels, annotations, finding.evaluated_at)
+
+
+def on_battery(finding: Any) -> bool | None:
+    """Whether a UPS-RUNTIME finding says its UPS runs on battery (None: not such a finding)."""
+    if finding.control != "UPS-RUNTIME":
+        return None
+    return bool((finding.value or {}).get("on_battery"))
 
 
 @dataclass

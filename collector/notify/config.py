@@ -51,6 +51,31 @@ class Route(BaseModel):
         return all(labels.get(k) == v for k, v in self.match.items())
 
 
+class InhibitRule(BaseModel):
+    """As Alertmanager's: while a firing alert matches `source_match`, alerts matching `target_match`
+    with the same values of the `equal` labels (absent counts as empty) are not sent."""
+
+    model_config = ConfigDict(extra="forbid")
+    source_match: dict[str, str] = Field(min_length=1)
+    target_match: dict[str, str] = Field(min_length=1)
+    equal: list[str] = Field(default_factory=lambda: ["site", "room"])
+
+    def is_source(self, labels: dict[str, str]) -> bool:
+        return all(labels.get(k) == v for k, v in self.source_match.items())
+
+    def mutes(self, source: dict[str, str], target: dict[str, str]) -> bool:
+        return all(target.get(k) == v for k, v in self.target_match.items()) and \
+            all(source.get(k, "") == target.get(k, "") for k in self.equal)
+
+
+def _power_inhibitions() -> list[InhibitRule]:
+    """A UPS on battery explains, in its own room, hosts going quiet, the room warming and probes
+    losing power, and a runtime short of the requirement (deploy/alertmanager/alertmanager.yml)."""
+    source = {"alertname": "UpsOnBattery"}
+    return [InhibitRule(source_match=source, target_match=target) for target in (
+        {"control": "AGENT-REPORTING"}, {"control": "CLIMATE-RANGE"}, {"control": "UPS-RUNTIME", "status": "fail"})]
+
+
 class NotifyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     group_by: list[str] = Field(default_factory=lambda: ["team", "site", "control"])
@@ -61,6 +86,7 @@ class NotifyConfig(BaseModel):
     external_url: str = "http://127.0.0.1:8080"
     routes: list[Route] = Field(min_length=1)
     receivers: list[ReceiverConfig] = Field(min_length=1)
+    inhibit_rules: list[InhibitRule] = Field(default_factory=_power_inhibitions)
 
     @model_validator(mode="after")
     def _known(self) -> NotifyConfig:

@@ -1,44 +1,43 @@
-"""The delivery log: every attempt to notify, kept in the store's database so failures stay visible."""
+"""The delivery log: every attempt to notify, kept in the store (table `notifications`, schema
+migration 4) so failures stay visible on the alerts page and to `clausewatch notifications`."""
 from __future__ import annotations
 
-import json
-import sqlite3
-import threading
-from datetime import datetime
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS notifications (
-    id INTEGER PRIMARY KEY,
-    at REAL NOT NULL, receiver TEXT NOT NULL, group_key TEXT NOT NULL, status TEXT NOT NULL,
-    alerts INTEGER NOT NULL, attempt INTEGER NOT NULL, ok INTEGER NOT NULL, error TEXT,
-    fingerprints TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS notifications_at ON notifications (at);
-"""
+import orjson
+
+from collector.store.sqlite import SqliteStore, where_clause
+
+_COLUMNS = ("at", "receiver", "group_key", "status", "alerts", "attempt", "ok", "error")
 
 
 class DeliveryLog:
-    def __init__(self, db: Path | str):
-        self.conn = sqlite3.connect(str(db), check_same_thread=False, timeout=30)
-        self.conn.executescript(SCHEMA)
-        self._lock = threading.Lock()
+    def __init__(self, store: SqliteStore):
+        self.store = store
 
     def record(self, at: datetime, receiver: str, group_key: str, status: str, fingerprints: list[str],
                attempt: int, error: str | None) -> None:
-        with self._lock, self.conn:
-            self.conn.execute(
+        with self.store.write() as conn:
+            conn.execute(
                 "INSERT INTO notifications (at, receiver, group_key, status, alerts, attempt, ok, error, fingerprints)"
                 " VALUES (?,?,?,?,?,?,?,?,?)", (at.timestamp(), receiver, group_key, status, len(fingerprints),
-                                                attempt, error is None, error, json.dumps(fingerprints)))
+                                                attempt, error is None, error, orjson.dumps(fingerprints).decode()))
 
-    def entries(self, limit: int = 100) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self.conn.execute("SELECT at, receiver, group_key, status, alerts, attempt, ok, error FROM"
-                                     " notifications ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-        keys = ("at", "receiver", "group_key", "status", "alerts", "attempt", "ok", "error")
-        return [dict(zip(keys, r, strict=True)) | {"ok": bool(r[6])} for r in rows]
+    def entries(self, limit: int = 100, *, receiver: str | None = None) -> list[dict[str, Any]]:
+        """The newest attempts first; `at` in epoch seconds."""
+        where, args = where_clause([("receiver = ?", receiver)])
+        rows = self.store.read.execute(f"SELECT {', '.join(_COLUMNS)} FROM notifications {where}"
+                                       " ORDER BY id DESC LIMIT ?", [*args, limit]).fetchall()
+        return [dict(zip(_COLUMNS, r, strict=True)) | {"ok": bool(r[6])} for r in rows]
 
-    def close(self) -> None:
-        self.conn.close()
+    def by_fingerprint(self, since: datetime, limit: int = 5000) -> dict[str, list[dict[str, Any]]]:
+        """Attempts since `since`, by alert fingerprint (newest first), for the alerts page."""
+        rows = self.store.read.execute("SELECT at, receiver, ok, error, fingerprints FROM notifications"
+                                       " WHERE at >= ? ORDER BY at DESC LIMIT ?", (since.timestamp(), limit))
+        out: dict[str, list[dict[str, Any]]] = {}
+        for at, receiver, ok, error, fps in rows:
+            for fp in orjson.loads(fps):
+                out.setdefault(fp, []).append({"at": datetime.fromtimestamp(at, UTC), "receiver": receiver,
+                                               "ok": bool(ok), "error": error})
+        return out

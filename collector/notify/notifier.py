@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from collector.notify.alerts import ALERTING_STATUSES, Alert, Notification, finding_alert
+from collector.notify.alerts import (
+    ALERTING_STATUSES,
+    Alert,
+    Notification,
+    finding_alert,
+    on_battery,
+    on_battery_alert,
+)
 from collector.notify.config import NotifyConfig
 from collector.notify.log import DeliveryLog
 from collector.notify.receivers import DeliveryError, Receiver
@@ -29,9 +37,8 @@ class _Group:
     alerts: dict[str, Alert] = field(default_factory=dict)  # fingerprint -> alert (firing or just resolved)
     notified_at: datetime | None = None
     notified_state: frozenset[tuple[str, bool]] = frozenset()  # (fingerprint, firing) last sent
-
-    def state(self) -> frozenset[tuple[str, bool]]:
-        return frozenset((fp, a.firing) for fp, a in self.alerts.items())
+    announced: set[str] = field(default_factory=set)  # fingerprints sent as firing, not yet as resolved
+    muted: set[str] = field(default_factory=set)  # fingerprints an inhibition held back at some point
 
 
 @dataclass
@@ -40,12 +47,15 @@ class _Retry:
     due: datetime
 
 
+Rooms = Callable[[], Mapping[tuple[str, str], str]]  # (subject kind, id) -> room, see collector.rooms
+
+
 class Notifier:
     def __init__(self, config: NotifyConfig, receivers: Iterable[Receiver], delivery_log: DeliveryLog | None = None,
-                 *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+                 *, clock: Callable[[], datetime] = lambda: datetime.now(UTC), rooms: Rooms = dict):
         self.config = config
         self.receivers = {r.name: r for r in receivers}
-        self.log, self.clock = delivery_log, clock
+        self.log, self.clock, self.rooms = delivery_log, clock, rooms
         self.groups: dict[str, _Group] = {}
         self.retries: list[_Retry] = []
         self.sent = 0
@@ -54,20 +64,30 @@ class Notifier:
 
     # -- input -------------------------------------------------------------------------------------
     def seed(self, findings: Iterable[Any]) -> None:
-        """Findings already failing or unknown when the notifier starts."""
+        """Findings already failing or unknown (and UPSes on battery) when the notifier starts."""
+        rooms = self.rooms()
         for f in findings:
+            room = rooms.get((f.subject_kind, f.subject_id), "")
+            if on_battery(f):
+                self._fire(on_battery_alert(f, room=room))
             if f.status in ALERTING_STATUSES:
-                self._fire(finding_alert(f))
+                self._fire(finding_alert(f, room=room))
 
     def on_changes(self, changes: Sequence[Any]) -> None:
-        """Engine listener: a finding that turns fail/unknown fires; one that turns pass resolves."""
+        """Engine listener: a finding that turns fail/unknown fires; one that turns pass resolves.
+        A UPS-RUNTIME finding whose UPS is on battery fires UpsOnBattery, whatever its status."""
         now = self.clock()
+        rooms = self.rooms()
         with self._lock:
             for ch in changes:
+                f = ch.finding
+                room = rooms.get((f.subject_kind, f.subject_id), "")
+                if (battery := on_battery(f)) is not None:
+                    power = on_battery_alert(f, room=room)
+                    self._fire(power) if battery else self._resolve(power, now)
                 if not ch.status_changed:
                     continue
-                f = ch.finding
-                alert = finding_alert(f)
+                alert = finding_alert(f, room=room)
                 if f.status in ALERTING_STATUSES:
                     self._resolve(alert, now, quiet=True)  # fail -> unknown replaces the alert
                     self._fire(alert)
@@ -86,15 +106,15 @@ class Notifier:
         with self._lock:
             g = self._group_for(alert)
             current = g.alerts.get(alert.fingerprint)
-            if current is None or not current.firing or current.labels != alert.labels:
+            if current is None or not current.firing:
                 g.alerts[alert.fingerprint] = alert
+            elif current.labels != alert.labels:  # e.g. its room became known: same alert, same start
+                g.alerts[alert.fingerprint] = Alert(alert.labels, alert.annotations, current.starts_at)
 
     def _resolve(self, alert: Alert, now: datetime, quiet: bool = False) -> None:
         for g in self.groups.values():
             for fp, a in list(g.alerts.items()):
-                same = {k: v for k, v in a.labels.items() if k != "status"} == \
-                       {k: v for k, v in alert.labels.items() if k != "status"}
-                if same and a.firing:
+                if a.identity == alert.identity and a.firing:
                     if quiet:
                         del g.alerts[fp]
                     else:
@@ -105,18 +125,35 @@ class Notifier:
         """Send what is due; return how many notifications were attempted."""
         now = now or self.clock()
         with self._lock:
-            due = [n for g in list(self.groups.values()) for n in self._due(g, now)]
+            muted = self.muted()
+            due = [n for g in list(self.groups.values()) for n in self._due(g, now, muted)]
             retries = [r for r in self.retries if r.due <= now]
             self.retries = [r for r in self.retries if r.due > now]
         for n in due + [r.notification for r in retries]:
             self._deliver(n, now)
         return len(due) + len(retries)
 
-    def _due(self, g: _Group, now: datetime) -> list[Notification]:
+    def muted(self) -> set[str]:
+        """Fingerprints of firing alerts an inhibit rule holds back now (a UPS on battery in their room)."""
+        rules = self.config.inhibit_rules
+        firing = [a for g in self.groups.values() for a in g.alerts.values() if a.firing]
+        sources = [(a, [r for r in rules if r.is_source(a.labels)]) for a in firing]
+        sources = [(a, matched) for a, matched in sources if matched]
+        return {t.fingerprint for t in firing for s, matched in sources
+                if s is not t and any(r.mutes(s.labels, t.labels) for r in matched)}
+
+    def _due(self, g: _Group, now: datetime, muted: AbstractSet[str] = frozenset()) -> list[Notification]:
         c = self.config
-        state = g.state()
+        g.muted |= muted & g.alerts.keys()
+        for fp in [fp for fp, a in g.alerts.items() if not a.firing and fp in g.muted and fp not in g.announced]:
+            del g.alerts[fp]  # held back while it fired: its end is no news either
+            g.muted.discard(fp)
         if not g.alerts:
             del self.groups[g.key]
+            return []
+        visible = {fp: a for fp, a in g.alerts.items() if fp not in muted}
+        state = frozenset((fp, a.firing) for fp, a in visible.items())
+        if not visible:
             return []
         if g.notified_at is None:
             ready = now - g.created >= timedelta(seconds=c.group_wait_s)
@@ -127,10 +164,13 @@ class Notifier:
                 now - g.notified_at >= timedelta(seconds=c.repeat_interval_s)
         if not ready:
             return []
-        alerts = sorted(g.alerts.values(), key=lambda a: (not a.firing, a.starts_at))
-        g.notified_at, g.notified_state = now, frozenset((fp, a.firing) for fp, a in g.alerts.items() if a.firing)
-        for fp in [fp for fp, a in g.alerts.items() if not a.firing]:
+        alerts = sorted(visible.values(), key=lambda a: (not a.firing, a.starts_at))
+        g.notified_at, g.notified_state = now, frozenset((fp, True) for fp, a in visible.items() if a.firing)
+        g.announced |= {fp for fp, a in visible.items() if a.firing}
+        for fp in [fp for fp, a in visible.items() if not a.firing]:
             del g.alerts[fp]  # a resolved notice is sent once
+            g.announced.discard(fp)
+            g.muted.discard(fp)
         if not g.alerts:
             del self.groups[g.key]
         return [Notification(r, g.key, dict(g.labels), alerts, c.external_url, created=now) for r in g.receivers]

@@ -10,6 +10,7 @@ from collector.notify.config import load_notify_config
 from collector.notify.log import DeliveryLog
 from collector.notify.notifier import Notifier, NotifierThread
 from collector.notify.receivers import build_receiver
+from collector.rooms import engine_rooms
 
 
 class NotifierMetrics:
@@ -33,7 +34,8 @@ class NotifierMetrics:
 
 def start_notifier(state: Any) -> NotifierThread:
     config = load_notify_config(state.settings.notify_config)
-    notifier = Notifier(config, [build_receiver(r) for r in config.receivers], DeliveryLog(state.settings.db))
+    notifier = Notifier(config, [build_receiver(r) for r in config.receivers], DeliveryLog(state.store),
+                        rooms=lambda: engine_rooms(state.engine))
     notifier.seed(state.engine.current())
     state.metrics.registry.register(NotifierMetrics(notifier))
     state.engine.listeners.append(notifier.on_changes)

@@ -21,10 +21,12 @@ class NutUps(BaseModel):
     id: str = ""
     username: str | None = None
     password_file: Path | None = None  # secrets stay out of the config file
+    room: str = Field(default="", max_length=100)
+    hosts: list[str] = Field(default_factory=list)
 
     def target(self) -> UpsTarget:
         password = self.password_file.read_text().strip() if self.password_file else None
-        return UpsTarget(self.ups, self.host, self.port, self.id, self.username, password)
+        return UpsTarget(self.ups, self.host, self.port, self.id, self.username, password, self.room, tuple(self.hosts))
 
 
 class PollConfig(BaseModel):

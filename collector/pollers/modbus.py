@@ -27,6 +27,7 @@ class ModbusProbe(BaseModel):
     port: int = 502
     unit: int = 1
     probe: str = "cold-aisle"
+    room: str = Field(default="", max_length=100)  # the room it measures, for alert inhibition
     temperature_c: Register = Register(address=0)
     humidity_pct: Register = Register(address=1, signed=False)
     timeout_s: float = 3.0

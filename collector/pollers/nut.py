@@ -32,6 +32,8 @@ class UpsTarget:
     subject: str = ""
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    room: str = ""  # the room it powers, for alert inhibition
+    hosts: tuple[str, ...] = ()  # agents' host ids it powers
 
     @property
     def subject_id(self) -> str:

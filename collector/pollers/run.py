@@ -76,8 +76,23 @@ class PollLoop:
         out: list[Observation] = []
         for part in parts:
             out.extend(part)
+        placed = self.placements()
         for o in out:
             o.site = self.config.site
+            o.payload.update(placed.get((o.subject_kind, o.subject_id), {}))
+        return out
+
+    def placements(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Payload fields saying which room each UPS and probe serves (and which hosts a UPS powers),
+        so alerts carry a room and inhibit only within it. Nothing for those without a room."""
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        ups = [(t.subject_id, t.room, list(t.hosts)) for t in self.ups.targets if t.ups != "*"]
+        ups += [(t.id, t.room, t.hosts) for t in self.config.snmp if t.kind == "ups"]
+        for subject, room, hosts in ups:
+            out[("ups", subject)] = ({"room": room} if room else {}) | ({"hosts": hosts} if hosts else {})
+        sensors = [(t.id, t.room) for t in self.config.snmp if t.kind == "sensor"]
+        for subject, room in sensors + [(p.id, p.room) for p in self.config.modbus]:
+            out[("sensor", subject)] = {"room": room} if room else {}
         return out
 
     async def _snmp(self) -> list[Observation]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -23,13 +24,18 @@ UPS_OIDS = {
     "output_source": f"{UPS_MIB}.4.1.0",  # upsOutputSource: 3 normal, 4 bypass, 5 battery
     "load_pct": f"{UPS_MIB}.4.4.1.5.1",  # upsOutputPercentLoad, first output line
     "test_result": f"{UPS_MIB}.7.3.0",  # upsTestResultsSummary
+    "test_start_ticks": f"{UPS_MIB}.7.5.0",  # upsTestStartTime: sysUpTime when the last test began
+    "uptime_ticks": "1.3.6.1.2.1.1.3.0",  # sysUpTime (hundredths of a second), to date the test
 }
 # agents that lack these still give a usable status
-UPS_OPTIONAL = frozenset({UPS_OIDS["charge_pct"], UPS_OIDS["load_pct"], UPS_OIDS["test_result"]})
+UPS_OPTIONAL = frozenset(UPS_OIDS[k] for k in ("charge_pct", "load_pct", "test_result", "test_start_ticks",
+                                                 "uptime_ticks"))
 _SOURCE_FLAGS = {3: ["OL"], 4: ["OL", "BYPASS"], 5: ["OB"], 6: ["OL", "BOOST"], 7: ["OL", "TRIM"]}
 _BATTERY_FLAGS = {3: ["LB"], 4: ["LB"]}
 _TEST_RESULTS = {1: "Done and passed", 2: "Done and warning", 3: "Done and error", 4: "Aborted",
                  5: "In progress", 6: "No test initiated"}
+_NO_TEST = 6
+_TICKS_WRAP = 2 ** 32  # TimeTicks is an unsigned 32-bit counter: sysUpTime wraps after ~497 days
 
 
 class Oid(BaseModel):
@@ -59,6 +65,8 @@ class SnmpTarget(BaseModel):
     temperature_c: Oid | None = None
     humidity_pct: Oid | None = None
     probe: str = "cold-aisle"
+    room: str = Field(default="", max_length=100)  # the room it measures or powers, for alert inhibition
+    hosts: list[str] = Field(default_factory=list)  # kind ups: agents' host ids it powers
     timeout_s: float = 2.0
 
     @model_validator(mode="after")
@@ -118,18 +126,34 @@ def _num(v: Any, scale: float = 1.0) -> float:
         return float(str(v)) * scale
 
 
-def ups_payload(values: dict[str, Any]) -> dict[str, Any]:
-    """UPS-MIB values -> the `ups.status` payload NUT would give."""
+def selftest_date(test_result: int | None, test_start_ticks: int | None, uptime_ticks: int | None,
+                  polled_at: datetime) -> datetime | None:
+    """When the last self-test began: upsTestStartTime is the agent's sysUpTime at that moment, so it
+    lies (sysUpTime - upsTestStartTime) before the poll. None when no test was run, or it predates
+    the agent's last restart (a start time of 0) and so cannot be dated."""
+    if test_result in (None, _NO_TEST) or not test_start_ticks or uptime_ticks is None:
+        return None
+    ago_ticks = (uptime_ticks - test_start_ticks) % _TICKS_WRAP
+    return (polled_at - timedelta(seconds=ago_ticks / 100)).replace(microsecond=0)
+
+
+def _int(v: Any) -> int | None:
+    return int(v) if v is not None else None
+
+
+def ups_payload(values: dict[str, Any], polled_at: datetime) -> dict[str, Any]:
+    """UPS-MIB values read at `polled_at` -> the `ups.status` payload NUT would give."""
     v = {k: values.get(oid) for k, oid in UPS_OIDS.items()}
     source, battery = int(v["output_source"] or 0), int(v["battery_status"] or 0)
     flags = _SOURCE_FLAGS.get(source, []) + _BATTERY_FLAGS.get(battery, [])
-    test = int(v["test_result"]) if v["test_result"] is not None else None
+    test = _int(v["test_result"])
+    tested = selftest_date(test, _int(v["test_start_ticks"]), _int(v["uptime_ticks"]), polled_at)
     return {"status": " ".join(flags), "flags": flags,
             "battery_runtime_s": _num(v["minutes_remaining"], 60) if v["minutes_remaining"] is not None else None,
             "battery_charge_pct": _num(v["charge_pct"]) if v["charge_pct"] is not None else None,
             "ups_load_pct": _num(v["load_pct"]) if v["load_pct"] is not None else None,
-            "test_result": _TEST_RESULTS.get(test) if test is not None else None, "test_date": None,
-            "error": None, "transport": "snmp"}
+            "test_result": _TEST_RESULTS.get(test) if test is not None else None,
+            "test_date": tested.isoformat() if tested else None, "error": None, "transport": "snmp"}
 
 
 async def poll_snmp(targets: list[SnmpTarget], tracker: ClimateTracker, engine: Any = None,
@@ -150,12 +174,15 @@ async def poll_snmp(targets: list[SnmpTarget], tracker: ClimateTracker, engine: 
 async def _poll_one(t: SnmpTarget, tracker: ClimateTracker, engine: Any) -> Observation:
     if t.kind == "ups":
         try:
-            payload = ups_payload(await snmp_get(t, list(UPS_OIDS.values()), engine, optional=UPS_OPTIONAL))
+            values = await snmp_get(t, list(UPS_OIDS.values()), engine, optional=UPS_OPTIONAL)
+            polled_at = tracker.clock()  # right after the answer: sysUpTime was read at this moment
+            payload = ups_payload(values, polled_at)
         except SnmpError as e:
+            polled_at = tracker.clock()
             payload = {"status": None, "flags": [], "battery_runtime_s": None, "error": f"NO-ANSWER: {e}",
                        "transport": "snmp"}
         return Observation(source=tracker.source, site=tracker.site, subject_kind="ups", subject_id=t.id,
-                           kind="ups.status", observed_at=tracker.clock(), payload=payload)
+                           kind="ups.status", observed_at=polled_at, payload=payload)
     assert t.temperature_c is not None and t.humidity_pct is not None
     try:
         values = await snmp_get(t, [t.temperature_c.oid, t.humidity_pct.oid], engine)

@@ -10,6 +10,7 @@ from rules.model import Observation
 
 OUTAGE_DAYS = (16.27, 16.33)  # mains fails for about 86 minutes on day 16
 STALE_DAYS = (22.0, 22.1)  # the UPS driver loses its USB link for a while on day 22
+ROOM = "machine-room"  # the one room the UPSes power and the probes measure (poll.yaml `room:`)
 
 
 @source("ups")
@@ -21,7 +22,7 @@ def ups(site: SimSite, t: datetime) -> list[Observation]:
         if i == 1 and STALE_DAYS[0] <= d < STALE_DAYS[1]:
             out.append(site.obs(t, "ups", subject, "ups.status", {
                 "status": None, "flags": [], "battery_runtime_s": None, "battery_charge_pct": None,
-                "ups_load_pct": None, "test_result": None, "test_date": None, "error": "DATA-STALE"},
+                "ups_load_pct": None, "test_result": None, "test_date": None, "error": "DATA-STALE", "room": ROOM},
                 source="nut-poller"))
             continue
         on_battery = i == 1 and OUTAGE_DAYS[0] <= d < OUTAGE_DAYS[1]
@@ -33,7 +34,8 @@ def ups(site: SimSite, t: datetime) -> list[Observation]:
         out.append(site.obs(t, "ups", subject, "ups.status", {
             "status": " ".join(flags), "flags": flags, "battery_runtime_s": round(runtime),
             "battery_charge_pct": 62 if on_battery else 100, "ups_load_pct": 38,
-            "test_result": "Done and passed", "test_date": test_date + "T03:00:00+00:00", "error": None},
+            "test_result": "Done and passed", "test_date": test_date + "T03:00:00+00:00", "error": None,
+            "room": ROOM},
             source="nut-poller"))
         if i == 1:
             out.extend(_outage_events(site, t, subject))
@@ -77,7 +79,7 @@ def climate(site: SimSite, t: datetime) -> list[Observation]:
         out.append(site.obs(t, "sensor", f"sensor-{i}", "climate.reading", {
             "temperature_c": round(temp, 2), "humidity_pct": round(rh, 1),
             "dew_point_c": round(dew_point_c(temp, rh), 2), "rate_c_per_h": round(rate, 2),
-            "probe": "cold-aisle", "transport": "modbus", "error": None}, source="climate-poller"))
+            "probe": "cold-aisle", "transport": "modbus", "error": None, "room": ROOM}, source="climate-poller"))
     return out
 
 
@@ -111,5 +113,6 @@ def doors(site: SimSite, t: datetime) -> list[Observation]:
                       for k, c in counts.items() for n in range(c)]
         out.append(site.obs(t, "door", door, "access.audit", {
             "door": door, "period_start": start.isoformat(), "period_end": t.isoformat(), "events": 180 + d % 13,
-            "counts": counts, "violations": violations, "violations_truncated": False}, source="import:access"))
+            "counts": counts, "violations": violations, "violations_truncated": False}
+            | ({"room": ROOM} if door.startswith("machine-room") else {}), source="import:access"))
     return out

@@ -116,6 +116,25 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER IF NOT EXISTS exceptions_no_delete BEFORE DELETE ON exceptions
     BEGIN SELECT RAISE(ABORT, 'exceptions cannot be deleted'); END;
     """,
+    # 4: the built-in notifier's delivery log (IF NOT EXISTS: older notifiers created it themselves)
+    """
+    CREATE TABLE IF NOT EXISTS notifications (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL, receiver TEXT NOT NULL, group_key TEXT NOT NULL, status TEXT NOT NULL,
+        alerts INTEGER NOT NULL, attempt INTEGER NOT NULL, ok INTEGER NOT NULL, error TEXT,
+        fingerprints TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS notifications_at ON notifications (at);
+    """,
+    # 5: access events pushed by integrations, kept for a day so each push is audited with the recent ones
+    """
+    CREATE TABLE access_pushes (
+        id INTEGER PRIMARY KEY, site TEXT NOT NULL, received_at REAL NOT NULL,
+        first_ts REAL NOT NULL, last_ts REAL NOT NULL, badges_sha256 TEXT NOT NULL, body BLOB NOT NULL
+    );
+    CREATE INDEX access_pushes_site_last ON access_pushes (site, last_ts);
+    CREATE TABLE access_badge_lists (sha256 TEXT PRIMARY KEY, body BLOB NOT NULL);  -- pushes repeat one list
+    """,
 ]
 
 

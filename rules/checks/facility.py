@@ -47,7 +47,7 @@ def ups_selftest(inp: CheckInput) -> Verdict:
     if age > limit:
         return failed(f"上次自检在 {age:.0f} 天前（上限 {limit:g} 天）",
                       f"last self-test {age:.0f} days ago (limit {limit:g} days)", **value)
-    if result and "fail" in result.lower():
+    if any(word in result.lower() for word in ("fail", "error")):  # NUT's "Done and failed", UPS-MIB's doneError
         return failed(f"自检失败：{result}", f"self-test failed: {result}", **value)
     return passed(f"{age:.0f} 天前自检通过", f"self-test {age:.0f} days ago", **value)
 

@@ -21,9 +21,10 @@ def obs(kind: str, subject_kind: str, subject: str, payload: dict) -> Observatio
 def samples(store, observations) -> dict[tuple[str, tuple], float]:
     engine = Engine(store, list(default_catalog()))
     store.ingest(observations, actor="test")
-    engine.note(observations)
+    engine.evaluate(engine.note(observations), now=NOW)
     text = generate_latest(Metrics(engine).registry).decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+    # an empty label is no label once Prometheus stores it
+    return {(s.name, tuple(sorted((k, v) for k, v in s.labels.items() if v))): s.value
             for fam in text_string_to_metric_families(text) for s in fam.samples}
 
 
@@ -46,3 +47,23 @@ def test_ups_climate_and_door_values(store):
     assert got[("clausewatch_climate_sensor_error", (("sensor", "s-2"), site))] == 1
     assert got[("clausewatch_access_violations", (("door", "mr"), site, ("type", "forced_entry")))] == 1
 
+
+
+def test_room_label_from_the_configured_room_and_powered_hosts(store):
+    got = samples(store, [
+        obs("ups.status", "ups", "ups-a", {"flags": ["OB"], "battery_runtime_s": 2000.0, "error": None,
+                                           "room": "room-a", "hosts": ["T001"]}),
+        obs("climate.reading", "sensor", "s-b", {"temperature_c": 29.0, "humidity_pct": 44.0, "room": "room-b"}),
+        obs("access.audit", "door", "mr-b", {"door": "mr-b", "events": 3, "counts": {}, "room": "room-b"}),
+        obs("agent.heartbeat", "host", "T001", {"interval_s": 60, "tamper": []}),
+        obs("agent.heartbeat", "host", "T002", {"interval_s": 60, "tamper": []}),
+    ])
+    site = ("site", "default")
+    assert got[("clausewatch_ups_on_battery", (("room", "room-a"), site, ("ups", "ups-a")))] == 1
+    assert got[("clausewatch_climate_temperature_celsius", (("room", "room-b"), ("sensor", "s-b"), site))] == 29
+    assert got[("clausewatch_access_events", (("door", "mr-b"), ("room", "room-b"), site))] == 3
+    status = {dict(labels)["subject"]: dict(labels).get("room") for (name, labels), v in got.items()
+              if name == "clausewatch_finding_status" and v == 1}
+    assert status["ups-a"] == "room-a" and status["s-b"] == "room-b" and status["mr-b"] == "room-b"
+    assert status["T001"] == "room-a"  # powered by ups-a
+    assert status["T002"] is None  # no room said: the label is absent, as for sites with one room

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 SNMPD = shutil.which("snmpd") or "/usr/sbin/snmpd"
@@ -47,6 +48,7 @@ class SnmpAgent:
         conf.write_text(f"rocommunity {COMMUNITY} 127.0.0.1\n"
                         + "".join(f"pass .{s.lstrip('.')} {script}\n" for s in self.subtrees))
         env = {**os.environ, "SNMP_PERSISTENT_DIR": str(self.root), "MIBS": ""}
+        self.started_at = datetime.now(UTC)  # sysUpTime counts from about here
         self.proc = subprocess.Popen([SNMPD, "-f", "-Lo", "-C", "-c", str(conf), "-p", str(self.root / "pid"),
                                       f"udp:127.0.0.1:{self.port}"], env=env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)

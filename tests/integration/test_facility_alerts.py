@@ -57,7 +57,8 @@ def stack(tmp_path, collector, alerting):
         source_token = r.json()["token"]
     (tmp_path / "poller.token").write_text(source_token)
     (tmp_path / "poll.yaml").write_text(yaml.safe_dump({
-        "interval_s": 1, "timeout_s": 2, "ups": [{"ups": "ups1", "port": nut.port, "id": "ups-room-1"}]}))
+        "interval_s": 1, "timeout_s": 2,
+        "ups": [{"ups": "ups1", "port": nut.port, "id": "ups-room-1", "room": "room-1"}]}))
     with open(tmp_path / "poller.log", "wb") as log:
         poller = subprocess.Popen([str(BIN), "poll", "--config", str(tmp_path / "poll.yaml"), "--collector",
                                    collector.url, "--token-file", str(tmp_path / "poller.token")],
@@ -85,6 +86,7 @@ def test_ups_on_battery_reaches_webhook_and_resolves(stack):
     assert fired is not None, f"no firing notice; received {hook.bodies}"
     alert = next(a for a in fired["alerts"] if a["labels"]["alertname"] == "UpsOnBattery")
     assert alert["labels"]["severity"] == "critical" and alert["labels"]["team"] == "facility"
+    assert alert["labels"]["room"] == "room-1"  # from the poller configuration, for inhibition by room
     assert alert["annotations"]["runbook_url"].endswith("#upsonbattery")
 
     nut.set("ups1", ups_status="OL CHRG", battery_runtime="2300")
@@ -101,21 +103,30 @@ def test_ups_on_battery_reaches_webhook_and_resolves(stack):
                 assert r["status"] == "success", f"{path.name} / {panel['title']}: {r.get('error')}"
 
 
-def test_ups_on_battery_inhibits_host_down(alerting):
+def test_ups_on_battery_inhibits_only_within_its_room(alerting):
     _, am = alerting
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    alerts = [{"labels": {"alertname": "UpsOnBattery", "site": "default", "team": "facility"}, "startsAt": now},
-              {"labels": {"alertname": "HostNotReporting", "site": "default", "subject": "T001", "team": "security"},
-               "startsAt": now},
-              {"labels": {"alertname": "HostNotReporting", "site": "other", "subject": "T009", "team": "security"},
-               "startsAt": now}]
-    httpx.post(am.url + "/api/v2/alerts", json=alerts).raise_for_status()
+
+    def alert(name: str, subject: str, site: str = "default", **labels: str) -> dict:
+        return {"labels": {"alertname": name, "subject": subject, "site": site, **labels}, "startsAt": now}
+
+    httpx.post(am.url + "/api/v2/alerts", json=[
+        alert("UpsOnBattery", "ups-a", room="room-a", team="facility"),
+        alert("HostNotReporting", "T001", room="room-a", team="security"),
+        alert("MachineRoomClimateOutOfRange", "s-a", room="room-a", team="facility"),
+        alert("MachineRoomClimateOutOfRange", "s-b", room="room-b", team="facility"),
+        alert("HostNotReporting", "T005", team="security"),  # no room configured for it
+        alert("HostNotReporting", "T009", site="other", room="room-a", team="security"),
+        alert("DoorHeldOpenOrForced", "mr-a", room="room-a", team="facility"),
+    ]).raise_for_status()
+    want = {"ups-a": "active", "T001": "suppressed", "s-a": "suppressed", "s-b": "active", "T005": "active",
+            "T009": "active", "mr-a": "active"}
     deadline = time.monotonic() + 20
     states: dict[str, str] = {}
     while time.monotonic() < deadline:
-        got = httpx.get(am.url + "/api/v2/alerts", params={"filter": 'alertname="HostNotReporting"'}).json()
+        got = httpx.get(am.url + "/api/v2/alerts").json()
         states = {a["labels"]["subject"]: a["status"]["state"] for a in got}
-        if states.get("T001") == "suppressed":
+        if states == want:
             break
         time.sleep(0.3)
-    assert states == {"T001": "suppressed", "T009": "active"}
+    assert states == want

@@ -88,3 +88,34 @@ def test_ups_mib_switch_to_battery_and_back_is_an_event(agent):
     agent.set(UPS_OIDS["output_source"], 3)
     (event,) = [o.payload for o in asyncio.run(poll_snmp(ups, tracker, power=power)) if o.kind == "ups.event"]
     assert event["event"] == "on_line" and event["duration_s"] >= 0
+
+
+@pytest.mark.parametrize(("start_ticks", "result", "age_days", "status"), [
+    # the agent's own sysUpTime dates the test: one tick after snmpd started
+    pytest.param(1, 1, 0, "pass", id="tested-since-agent-start"),
+    # sysUpTime wrapped (an agent up ~497 days) since a test 40 days ago
+    pytest.param(2 ** 32 - 40 * 86400 * 100, 1, 40, "fail", id="forty-days-ago"),
+    pytest.param(1, 3, 0, "fail", id="test-found-an-error"),
+    pytest.param(0, 6, None, "unknown", id="never-tested"),
+])
+def test_ups_mib_selftest_is_dated_from_sysuptime(agent, start_ticks, result, age_days, status):
+    from datetime import UTC, datetime, timedelta
+
+    from rules.catalog import default_catalog
+    from rules.evaluate import evaluate_one
+    from rules.registry import load_checks
+
+    for key, value in (("output_source", 3), ("battery_status", 2), ("minutes_remaining", 45), ("test_result", result)):
+        agent.set(UPS_OIDS[key], value)
+    agent.set(UPS_OIDS["test_start_ticks"], start_ticks, "timeticks")
+    (obs,) = asyncio.run(poll_snmp([target(agent, id="ups-snmp", kind="ups")], ClimateTracker()))
+    if age_days is None:
+        assert obs.payload["test_date"] is None
+    else:
+        age = obs.observed_at - datetime.fromisoformat(obs.payload["test_date"])
+        started = agent.started_at
+        assert abs(age - (obs.observed_at - started) - timedelta(days=age_days)) < timedelta(seconds=2)
+    control = next(c for c in default_catalog() if c.id == "UPS-SELFTEST")
+    verdict = evaluate_one(control, load_checks()[control.check or ""], ("ups", "ups-snmp"),
+                           {("ups.status", ""): obs}, datetime.now(UTC))
+    assert verdict.status == status

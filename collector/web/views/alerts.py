@@ -22,19 +22,9 @@ MAX_COMMENT = 1000
 
 def deliveries(store: Any, since_ts: float) -> dict[str, list[dict[str, Any]]]:
     """The built-in notifier's deliveries since `since_ts`, by alert fingerprint (newest first)."""
-    import sqlite3
+    from collector.notify.log import DeliveryLog
 
-    try:
-        rows = store.read.execute("SELECT at, receiver, ok, error, fingerprints FROM notifications WHERE at >= ?"
-                                  " ORDER BY at DESC LIMIT 5000", (since_ts,)).fetchall()
-    except sqlite3.OperationalError:  # the notifier has never run on this store
-        return {}
-    out: dict[str, list[dict[str, Any]]] = {}
-    for at, receiver, ok, error, fps in rows:
-        for fp in orjson.loads(fps):
-            out.setdefault(fp, []).append({"at": datetime.fromtimestamp(at, UTC), "receiver": receiver,
-                                           "ok": bool(ok), "error": error})
-    return out
+    return DeliveryLog(store).by_fingerprint(datetime.fromtimestamp(since_ts, UTC))
 
 
 def open_alerts(state: Any) -> list[dict[str, Any]]:

@@ -50,3 +50,12 @@ def test_refused(client, kinds, body, code):
     headers = token(client, kinds) if kinds else {}
     assert client.post("/api/v1/climate/readings", headers=headers, json=body).status_code == code
     assert client.cw.store.observations(kind="climate.reading") == []
+
+
+def test_pushed_reading_keeps_its_room(client):
+    r = client.post("/api/v1/climate/readings", headers=token(client, ["sensor"]), json={"readings": [
+        {"sensor": "s-b", "temperature_c": 22, "humidity_pct": 40, "room": "room-b"},
+        {"sensor": "s-x", "temperature_c": 22, "humidity_pct": 40}]})
+    assert r.status_code == 200, r.text
+    rooms = {o.subject_id: o.payload.get("room") for o in client.cw.store.observations(kind="climate.reading")}
+    assert rooms == {"s-b": "room-b", "s-x": None}

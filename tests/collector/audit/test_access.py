@@ -140,3 +140,9 @@ def test_door_observations_one_per_door_including_quiet_machine_room():
     assert obs[MR].payload["events"] == 0 and not any(obs[MR].payload["counts"].values())
     again = door_observations(res, site="s1", source="import:access", observed_at=at(23) + timedelta(hours=1))
     assert {o.id for o in again} == {o.id for o in obs.values()}  # re-importing the same log is harmless
+
+
+def test_door_observations_carry_the_room_from_the_site_file():
+    res = audit_access([ev(at(9), door="main", badge="S1")], [], BADGES, POLICY)  # POLICY: MR opens machine-room
+    obs = {o.payload["door"]: o.payload for o in door_observations(res, site="s1", source="t", observed_at=at(23))}
+    assert obs[MR]["room"] == "machine-room" and "room" not in obs["main"]

@@ -9,6 +9,7 @@ from collector.notify.log import DeliveryLog
 from collector.notify.notifier import Notifier
 from collector.notify.receivers import DeliveryError, mail_text
 from collector.store.base import FindingChange, StoredFinding
+from collector.store.sqlite import SqliteStore
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 CONFIG = {"group_wait_s": 30, "group_interval_s": 300, "repeat_interval_s": 3600, "retry_delays_s": [10, 60],
@@ -39,7 +40,7 @@ def change(control: str, kind: str, subject: str, status: str, prev: str | None,
 def setup(tmp_path):
     clock = [T0]
     receivers = [Recorder("facility"), Recorder("security")]
-    log = DeliveryLog(tmp_path / "cw.db")
+    log = DeliveryLog(SqliteStore(tmp_path / "cw.db"))
     n = Notifier(NotifyConfig.model_validate(CONFIG), receivers, log, clock=lambda: clock[0])
     return n, clock, {r.name: r for r in receivers}, log
 
@@ -126,3 +127,85 @@ def test_routes_must_name_known_receivers():
     bad = {**CONFIG, "routes": [{"receivers": ["nobody"]}]}
     with pytest.raises(ValueError, match="unknown receivers: nobody"):
         NotifyConfig.model_validate(bad)
+
+
+ROOMS = {("ups", "ups-a"): "room-a", ("sensor", "s-a"): "room-a", ("host", "T001"): "room-a",
+         ("sensor", "s-b"): "room-b", ("host", "T002"): "room-b"}
+
+
+def power(ups: str, on_battery: bool, at: datetime, status: str = "pass", prev: str | None = "pass") -> FindingChange:
+    f = StoredFinding("UPS-RUNTIME", "ups", ups, "pudong", status, at, at, {"on_battery": on_battery}, "原因",
+                      "reason", [], "critical")
+    return FindingChange(f, prev, status != prev)
+
+
+@pytest.fixture
+def rooms_setup(tmp_path):
+    receivers = [Recorder("facility"), Recorder("security")]
+    rooms = dict(ROOMS)
+    n = Notifier(NotifyConfig.model_validate(CONFIG), receivers, clock=lambda: T0, rooms=lambda: rooms)
+    return n, {r.name: r for r in receivers}, rooms
+
+
+def sent(rx) -> dict[str, str]:
+    """subject or ups -> the status of its alert in the latest notice that names it."""
+    out: dict[str, str] = {}
+    for body in rx["facility"].got + rx["security"].got:
+        for a in body["alerts"]:
+            out[f'{a["labels"]["alertname"]}/{a["labels"]["subject"]}'] = a["status"]
+    return out
+
+
+def test_ups_on_battery_mutes_only_its_own_room(rooms_setup):
+    n, rx, _ = rooms_setup
+    n.on_changes([power("ups-a", True, T0),
+                  change("CLIMATE-RANGE", "sensor", "s-a", "fail", "pass", T0),
+                  change("CLIMATE-RANGE", "sensor", "s-b", "fail", "pass", T0),
+                  change("AGENT-REPORTING", "host", "T001", "unknown", "pass", T0),
+                  change("AGENT-REPORTING", "host", "T002", "unknown", "pass", T0)])
+    n.tick(T0 + timedelta(seconds=30))
+    assert sent(rx) == {"UpsOnBattery/ups-a": "firing", "CLIMATE-RANGE/s-b": "firing",
+                        "AGENT-REPORTING/T002": "firing"}
+    battery = next(a for a in rx["facility"].got[0]["alerts"] if a["labels"]["alertname"] == "UpsOnBattery")
+    assert battery["labels"]["room"] == "room-a" and battery["annotations"]["runbook_url"].endswith("#upsonbattery")
+
+    # mains returns; the room-a host is still silent: now it is news
+    n.on_changes([power("ups-a", False, T0 + timedelta(minutes=3))])
+    n.tick(T0 + timedelta(minutes=6))
+    assert sent(rx) == {"UpsOnBattery/ups-a": "resolved", "CLIMATE-RANGE/s-b": "firing",
+                        "AGENT-REPORTING/T002": "firing", "AGENT-REPORTING/T001": "firing",
+                        "CLIMATE-RANGE/s-a": "firing"}
+
+
+def test_alert_that_ends_while_muted_is_never_told(rooms_setup):
+    n, rx, _ = rooms_setup
+    n.on_changes([power("ups-a", True, T0), change("AGENT-REPORTING", "host", "T001", "unknown", "pass", T0)])
+    n.tick(T0 + timedelta(seconds=30))
+    n.on_changes([change("AGENT-REPORTING", "host", "T001", "pass", "unknown", T0 + timedelta(minutes=1))])
+    n.tick(T0 + timedelta(minutes=10))
+    assert rx["security"].got == [] and not [g for g in n.groups.values() if g.labels["team"] == "security"]
+
+
+@pytest.mark.parametrize(("ups_room", "sensor_room", "muted"), [
+    pytest.param("room-a", "room-a", True, id="same-room"),
+    pytest.param("room-a", "room-b", False, id="other-room"),
+    pytest.param(None, None, True, id="no-rooms-one-per-site"),
+    pytest.param("room-a", None, False, id="sensor-without-room"),
+])
+def test_inhibition_compares_site_and_room(rooms_setup, ups_room, sensor_room, muted):
+    n, rx, rooms = rooms_setup
+    rooms.clear()
+    rooms.update({k: v for k, v in ((("ups", "ups-a"), ups_room), (("sensor", "s-x"), sensor_room)) if v})
+    n.on_changes([power("ups-a", True, T0), change("CLIMATE-RANGE", "sensor", "s-x", "fail", "pass", T0)])
+    n.tick(T0 + timedelta(seconds=30))
+    assert ("CLIMATE-RANGE/s-x" not in sent(rx)) == muted
+
+
+def test_runtime_short_on_battery_is_one_alert_not_two(rooms_setup):
+    n, rx, _ = rooms_setup
+    n.on_changes([power("ups-a", True, T0, status="fail")])
+    n.tick(T0 + timedelta(seconds=30))
+    assert sent(rx) == {"UpsOnBattery/ups-a": "firing"}
+    n.on_changes([power("ups-a", False, T0 + timedelta(minutes=1), status="fail", prev="fail")])
+    n.tick(T0 + timedelta(minutes=6))
+    assert sent(rx) == {"UpsOnBattery/ups-a": "resolved", "UPS-RUNTIME/ups-a": "firing"}

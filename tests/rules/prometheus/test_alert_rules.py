@@ -64,7 +64,28 @@ def test_alertmanager_routes(labels, receiver):
     assert got.stdout.strip() == receiver
 
 
-def test_ups_on_battery_inhibits_host_down_in_the_same_site():
+def _matches(matchers: list[str], alertname: str) -> bool:
+    """Alertmanager's alertname matchers (= or =~, anchored) against one alert name."""
+    for m in matchers:
+        op, value = re.fullmatch(r'alertname(=~|=)"(.*)"', m).groups()  # type: ignore[union-attr]
+        if not (re.fullmatch(value, alertname) if op == "=~" else value == alertname):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("target", ["HostNotReporting", "MachineRoomClimateOutOfRange", "ClimateSensorSilent",
+                                    "UpsRuntimeBelowRequired"])
+def test_ups_on_battery_inhibits_only_within_its_room(target):
+    assert target in {r["alert"] for r in all_rules()}
     config = yaml.safe_load(ALERTMANAGER.read_text())
-    rule = next(r for r in config["inhibit_rules"] if 'alertname="HostNotReporting"' in r["target_matchers"])
-    assert rule["source_matchers"] == ['alertname="UpsOnBattery"'] and "site" in rule["equal"]
+    rules = [r for r in config["inhibit_rules"]
+             if r["source_matchers"] == ['alertname="UpsOnBattery"'] and _matches(r["target_matchers"], target)]
+    assert rules and all(set(r["equal"]) == {"site", "room"} for r in rules)
+
+
+def test_nothing_else_is_inhibited():
+    config = yaml.safe_load(ALERTMANAGER.read_text())
+    inhibited = {r["alert"] for r in all_rules() for rule in config["inhibit_rules"]
+                 if _matches(rule["target_matchers"], r["alert"])}
+    assert inhibited == {"HostNotReporting", "MachineRoomClimateOutOfRange", "ClimateSensorSilent",
+                         "UpsRuntimeBelowRequired"}

@@ -22,7 +22,7 @@ def test_open_alerts_carry_their_deliveries(store):
     [before] = [a for a in open_alerts(state) if a["f"].control == "UPS-RUNTIME"]
     assert before["notified"] == []
     finding = before["f"]
-    log = DeliveryLog(store.path)
+    log = DeliveryLog(store)
     fp = finding_alert(finding).fingerprint
     log.record(T0 + timedelta(seconds=30), "facility-webhook", "g", "firing", [fp], 1, None)
     log.record(T0 + timedelta(seconds=40), "facility-mail", "g", "firing", [fp], 1, "connection refused")

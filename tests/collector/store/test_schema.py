@@ -1,0 +1,67 @@
+"""Databases written by earlier versions upgrade in place and keep their rows."""
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+
+from collector.notify.log import DeliveryLog
+from collector.store.schema import MIGRATIONS
+from collector.store.sqlite import SqliteStore
+
+# what the notifier created by itself before the table was a migration
+_NOTIFIER_TABLE_BEFORE = (
+    "CREATE TABLE IF NOT EXISTS notifications (id INTEGER PRIMARY KEY, at REAL NOT NULL, receiver TEXT NOT NULL,"
+    " group_key TEXT NOT NULL, status TEXT NOT NULL, alerts INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+    " ok INTEGER NOT NULL, error TEXT, fingerprints TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS notifications_at ON notifications (at);"
+    """
+INSERT INTO notifications (at, receiver, group_key, status, alerts, attempt, ok, error, fingerprints)
+VALUES (1764374400.0, 'facility-mail', 'g', 'firing', 1, 2, 0, 'connection refused', '["a1b2", "c3d4"]');
+""")
+
+
+def _database_at(path, version: int, extra: str = "") -> None:
+    conn = sqlite3.connect(path)
+    for script in MIGRATIONS[:version]:
+        conn.executescript(script)
+    conn.executescript(extra + f"PRAGMA user_version = {version};")
+    conn.close()
+
+
+@pytest.mark.parametrize(("version", "extra", "kept"), [
+    pytest.param(3, _NOTIFIER_TABLE_BEFORE, 1, id="v3-notifier-ran"),
+    pytest.param(3, "", 0, id="v3-notifier-never-ran"),
+    pytest.param(2, "", 0, id="v2"),
+    pytest.param(4, _NOTIFIER_TABLE_BEFORE, 1, id="v4-before-access-pushes"),
+])
+def test_older_database_upgrades_and_keeps_deliveries(tmp_path, version, extra, kept):
+    path = tmp_path / "cw.db"
+    _database_at(path, version, extra)
+    store = SqliteStore(path)
+    try:
+        assert store.read.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        log = DeliveryLog(store)
+        assert len(log.entries()) == kept
+        log.record(datetime(2026, 11, 29, tzinfo=UTC), "facility-hook", "g", "resolved", ["c3d4"], 1, None)
+        entries = log.entries()
+        assert entries[0]["receiver"] == "facility-hook" and entries[0]["ok"] is True
+        assert len(entries) == kept + 1
+        assert store.read.execute("SELECT count(*) FROM access_pushes").fetchone()[0] == 0
+        since = datetime(2025, 1, 1, tzinfo=UTC)
+        assert [d["receiver"] for d in log.by_fingerprint(since).get("c3d4", [])] == \
+            ["facility-hook", "facility-mail"][:kept + 1]
+    finally:
+        store.close()
+
+
+def test_reopening_a_current_database_changes_nothing(tmp_path):
+    store = SqliteStore(tmp_path / "cw.db")
+    DeliveryLog(store).record(datetime(2026, 11, 29, tzinfo=UTC), "r", "g", "firing", ["x"], 1, "timeout")
+    store.close()
+    again = SqliteStore(tmp_path / "cw.db")
+    try:
+        assert [(e["receiver"], e["ok"], e["error"]) for e in DeliveryLog(again).entries()] == [("r", False, "timeout")]
+    finally:
+        again.close()
