@@ -135,6 +135,7 @@ def test_facility_uploads_evidence_and_its_download_is_in_the_ledger(collector):
     r = c.post("/evidence/upload", data={**FORMS["/evidence/upload"], "csrf_token": csrf_of(c)},
                files={"file": ("灭火器检查.pdf", b"%PDF-1.4 inspected", "application/pdf")})
     assert r.status_code == 200 and "证据已上传" in r.text
+    assert "有效期已按控制项周期 365d 从 2099-12-31 缩短至" in r.text  # BADGE-POLICY is renewed yearly
     link = re.search(r'href="(/api/v1/evidence/[0-9a-f]{64})" download>灭火器检查.pdf', r.text).group(1)
     assert c.get(link).content == b"%PDF-1.4 inspected"
     assert "evidence.downloaded" in ledger_types(collector)
