@@ -145,7 +145,7 @@ def add_evidence(store: SqliteStore, controls: Sequence[Control], upload: Upload
     store.ledger_append("evidence.uploaded", actor, {
         "control": upload.control, "sha256": ref.sha256, "name": name, "size": ref.size,
         "valid_until": valid_until.isoformat(), "valid_until_requested": asked.isoformat() if asked else None,
-        "observation": obs.id}, ts=now)
+        "observation": obs.id, "site": site}, ts=now)
     return obs
 
 
@@ -210,7 +210,8 @@ def remind_on_changes(store: SqliteStore, changes: Sequence[FindingChange], now:
         detail = f"evidence {sha or 'none'} for {f.control} expires {f.value.get('valid_until')}; owner: {owner}"
         with store.write() as conn:
             entry = store.ledger.append(conn, "evidence.expiring", "engine", {
-                "control": f.control, "sha256": sha, "valid_until": f.value.get("valid_until"), "owner_role": owner},
+                "control": f.control, "sha256": sha, "valid_until": f.value.get("valid_until"), "owner_role": owner,
+                "site": f.site},
                 ts=now)
             conn.execute("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
                          " to_status, detail, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
