@@ -1,5 +1,5 @@
 """Evidence for manual controls: upload (content-addressed, SHA-256 in the ledger), listing,
-validity dates and expiry reminders.
+validity dates capped by the control's cadence, and what is about to expire (reminders: collector.reminders).
 
 An upload becomes a `manual.evidence` observation keyed by the control id, so the
 `manual_evidence` check judges it like any other fact: pass while valid, fail after.
@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from collector.store.base import FindingChange
 from collector.store.sqlite import SqliteStore
 from rules.model import Control, Observation, parse_duration
 
@@ -183,45 +182,3 @@ def expiring(store: SqliteStore, now: datetime, within: timedelta = timedelta(da
                             "expired": until < now, "sha256": o.payload.get("sha256"),
                             "uploaded_by": o.payload.get("uploaded_by")})
     return sorted(out, key=lambda r: r["valid_until"])
-
-
-def _reminded(store: SqliteStore, control: str, sha256: str | None) -> bool:
-    row = store.read.execute("SELECT 1 FROM events WHERE type = 'evidence.expiring' AND control = ? AND detail LIKE ?",
-                             (control, f"%{sha256 or 'none'}%")).fetchone()
-    return row is not None
-
-
-def remind_on_changes(store: SqliteStore, changes: Sequence[FindingChange], now: datetime | None = None,
-                      owners: dict[str, str | None] | None = None) -> int:
-    """Record one `evidence.expiring` event per evidence item when its finding first says
-    `expiring`, addressed to the control's owner role, for the notifier and the dashboard to
-    pick up. Returns how many were new."""
-    now = now or datetime.now(UTC)
-    owners = owners or {}
-    n = 0
-    for ch in changes:
-        f = ch.finding
-        if not f.value.get("expiring"):
-            continue
-        sha = f.value.get("sha256")
-        if _reminded(store, f.control, sha):
-            continue
-        owner = owners.get(f.control) or "manager"
-        detail = f"evidence {sha or 'none'} for {f.control} expires {f.value.get('valid_until')}; owner: {owner}"
-        with store.write() as conn:
-            entry = store.ledger.append(conn, "evidence.expiring", "engine", {
-                "control": f.control, "sha256": sha, "valid_until": f.value.get("valid_until"), "owner_role": owner,
-                "site": f.site},
-                ts=now)
-            conn.execute("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
-                         " to_status, detail, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         (now.timestamp(), "evidence.expiring", f.control, f.subject_kind, f.subject_id, f.site,
-                          f.status, f.status, detail, entry.seq))
-        n += 1
-    return n
-
-
-def reminders(store: SqliteStore, limit: int = 200) -> list[dict[str, Any]]:
-    rows = store.read.execute("SELECT ts, control, detail FROM events WHERE type = 'evidence.expiring'"
-                              " ORDER BY ts DESC LIMIT ?", (limit,)).fetchall()
-    return [{"at": datetime.fromtimestamp(r[0], UTC).isoformat(), "control": r[1], "detail": r[2]} for r in rows]

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, Upl
 from collector import evidence as ev
 from collector.auth import Principal
 from collector.deps import Reader, StateDep, require
+from collector.reminders import reminders
 from rules.model import Observation
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
@@ -70,7 +71,7 @@ def evidence_index(state: StateDep, _: Reader, control: str | None = None) -> li
 def evidence_expiring(state: StateDep, _: Reader, days: int = 14) -> dict[str, Any]:
     """Current evidence expiring within `days` (or expired), and the reminders recorded so far."""
     now = datetime.now(UTC)
-    return {"expiring": ev.expiring(state.store, now, timedelta(days=days)), "reminders": ev.reminders(state.store)}
+    return {"expiring": ev.expiring(state.store, now, timedelta(days=days)), "reminders": reminders(state.store)}
 
 
 @router.get("/evidence/{sha256}")

@@ -1,7 +1,7 @@
 """Evidence for manual controls: upload, expiry, reminders."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -76,24 +76,6 @@ def test_bad_uploads_are_refused_naming_the_field(store, controls, now, control,
 def test_valid_until_rejects_garbage():
     with pytest.raises(ev.EvidenceError, match="valid_until"):
         ev.parse_valid_until("next tuesday", SHANGHAI)
-
-
-def test_one_reminder_per_expiring_item(store, controls):
-    uploaded = datetime(2026, 12, 1, tzinfo=UTC)
-    obs = _upload(store, controls, "2026-12-20", uploaded)
-    engine = Engine(store, controls)
-    owners = {c.id: c.owner_role for c in controls}
-    engine.listeners.append(lambda changes: ev.remind_on_changes(store, changes, uploaded, owners))
-    engine.note([obs])
-    engine.evaluate(None, now=uploaded)
-    assert ev.reminders(store) == []  # 19 days left: beyond the 14-day reminder window
-    for day in (8, 9, 10):
-        engine.evaluate(None, now=uploaded + timedelta(days=day))
-    rows = ev.reminders(store)
-    assert len(rows) == 1 and rows[0]["control"] == CONTROL and obs.payload["sha256"] in rows[0]["detail"]
-    assert rows[0]["detail"].endswith("owner: facility")
-    soon = ev.expiring(store, uploaded + timedelta(days=10))
-    assert [r["control"] for r in soon] == [CONTROL] and not soon[0]["expired"]
 
 
 UPLOADED = datetime(2026, 11, 10, 14, 0, tzinfo=SHANGHAI)  # EXTINGUISHER-OFFICE: cadence 31d
