@@ -82,6 +82,16 @@ def run(args: argparse.Namespace) -> list[tuple[str, float, str]]:
         rep, took = _timed(lambda: verify_bundle(path, store.site_key.public_pem()))
     rows.append(("verify bundle", took, f"{'OK' if rep.ok else 'FAILED'}: {rep.ledger_entries:,} ledger entries,"
                  f" limit {LIMITS_S['verify bundle']:.0f} s"))
+    # one site of the store: every part filtered, the ledger segment sorted into shown and withheld
+    site, took = _timed(lambda: build_report(store, controls, start, end, "bundle", "zh", site="default", tz=tz))
+    rows.append(("report --format bundle --site default", took, f"{len(site) / 1e6:.1f} MB, {took / base:.1f}x"
+                 " baseline"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "b.zip"
+        path.write_bytes(site)
+        rep, took = _timed(lambda: verify_bundle(path, store.site_key.public_pem()))
+    rows.append(("verify site bundle", took, f"{'OK' if rep.ok else 'FAILED'}: {rep.ledger_entries:,} ledger entries,"
+                 f" {rep.ledger_withheld:,} withheld"))
     return rows
 
 

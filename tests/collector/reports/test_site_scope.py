@@ -2,6 +2,7 @@
 and its bundle still verifies (the other site's ledger entries withheld by hash)."""
 from __future__ import annotations
 
+import base64
 import io
 import re
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 from collector.reports.build import build_report
 from collector.reports.verify import verify_bundle
 from collector.simulate import SimSite
+from rules.model import Observation
 from tests.integration.conftest import cli
 
 END = datetime(2026, 11, 20, tzinfo=UTC)
@@ -56,6 +58,11 @@ def _fill(store, engine, controls, name: str) -> dict[str, str]:
                   step=timedelta(hours=3))
     attest.attest(store, controls, start=START, end=START + timedelta(days=1), statement=f"{name} 人工控制项已检查",
                   user="manager", site=name, now=at + timedelta(hours=2))
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg"><text>{name} floor plan</text></svg>'.encode()
+    ref = store.put_evidence(svg, "floorplan.svg", "image/svg+xml")
+    store.ingest([Observation(source="camera", site=name, subject_kind="site", subject_id=name, kind="camera.floorplan",
+                              observed_at=END - timedelta(hours=1), evidence=[ref],
+                              payload={"coverage_pct": 90.0, "ok": True, "blind_spots": []})], actor="camera")
     return {"sha256": obs.payload["sha256"], "waiver": f"closer on order at {name}",
             "statement": f"{name} 人工控制项已检查"}
 
@@ -84,6 +91,12 @@ def _texts(fmt: str, data: bytes, tmp: Path) -> dict[str, str]:
         (tmp / "r.pdf").write_bytes(data)
         return {"pdf": subprocess.run(["pdftotext", "-enc", "UTF-8", str(tmp / "r.pdf"), "-"], capture_output=True,
                                       text=True, check=True).stdout}
+    if fmt == "html":
+        text = data.decode("utf-8")
+        # the charts are embedded as base64 data URIs: read them too (the floor plan keeps its text)
+        pictures = [base64.b64decode(b).decode("utf-8", "replace")
+                    for b in re.findall(r"base64,([A-Za-z0-9+/=]+)", text)]
+        return {"html": text, "html (pictures)": "\n".join(pictures)}
     if fmt != "bundle":
         return {fmt: data.decode("utf-8-sig")}
     out: dict[str, str] = {}
@@ -92,6 +105,8 @@ def _texts(fmt: str, data: bytes, tmp: Path) -> dict[str, str]:
             member = z.read(name)
             if name.endswith(".pdf"):
                 out |= {name: _texts("pdf", member, tmp)["pdf"]}
+            elif name.endswith(".html"):
+                out |= {f"{name} {k}": v for k, v in _texts("html", member, tmp).items()}
             else:
                 out[name] = member.decode("utf-8", errors="replace")
             out[f"{name} (name)"] = name
@@ -111,10 +126,27 @@ def test_a_sites_report_holds_nothing_of_the_other_site(two_sites, fmt, tmp_path
     assert HERE in whole
     if fmt in ("html", "csv", "bundle"):
         assert f"{HERE}-T001" in whole  # the site's own subjects are there
+    if fmt in ("html", "bundle"):
+        assert f"{HERE}floorplan" in whole
     if fmt in ("pdf", "html", "bundle"):
         assert all(re.sub(r"\s+", "", marks[HERE][k]) in whole for k in ("waiver", "statement"))
     if fmt in ("html", "oscal", "bundle"):
         assert marks[HERE]["sha256"] in whole
+
+
+@pytest.mark.parametrize(("kind", "fields"), [
+    pytest.param("climate.reading", ("temperature_c",), id="climate-chart"),
+    pytest.param("ups.status", ("battery_runtime_s",), id="ups-chart"),
+    pytest.param("camera.retention", ("days",), id="retention-chart"),
+    pytest.param("zone.coverage", ("fraction",), id="coverage-chart"),
+])
+def test_a_sites_charts_read_only_its_own_subjects(two_sites, kind, fields):
+    from collector.reports.charts import series
+
+    _, store, _, _ = two_sites
+    mine = series(store, kind, START, END, fields, HERE)
+    assert mine and all(subject.startswith(HERE) for subject in mine)
+    assert any(subject.startswith(OTHER) for subject in series(store, kind, START, END, fields))
 
 
 def test_the_whole_store_report_holds_both_sites(two_sites, tmp_path):
