@@ -131,6 +131,9 @@ def _check_ledger(files: dict[str, bytes], pub_pem: bytes | None, rep: BundleRep
         return
     vr = VerifyReport()
     hashes, rep.ledger_withheld = _chain(rows, vr, int(header.get("first", 1)), start_hash)
+    if not header.get("site"):  # only a site's bundle may withhold other sites' entries
+        rep.problems += [f"ledger entry {seq}: withheld, but the bundle is for the whole store"
+                         for seq, _, body in rows if body is None]
     pub = _load_key(pub_pem, rep, "ledger key")
     if pub is None:
         return

@@ -181,6 +181,22 @@ def test_a_sites_bundle_verifies_with_the_other_sites_entries_withheld(two_sites
     assert ok.returncode == 0 and ok.stdout.startswith("OK") and "of other sites withheld" in ok.stdout, ok.stdout
 
 
+def test_a_whole_store_bundle_may_not_withhold_entries(two_sites, tmp_path):
+    _, store, controls, _ = two_sites
+    path = tmp_path / "b.zip"
+    path.write_bytes(build_report(store, controls, START, END, "bundle"))
+    with zipfile.ZipFile(path) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    lines = [orjson.loads(x) for x in files["ledger/entries.jsonl"].splitlines()]
+    assert not any("withheld" in e for e in lines)
+    hidden = lines[3]
+    lines[3] = {"seq": hidden["seq"], "hash": hidden["hash"], "withheld": "other site"}
+    files["ledger/entries.jsonl"] = b"\n".join(orjson.dumps(e) for e in lines)
+    _rezip(files, path)
+    problems = verify_bundle(path, store.site_key.public_pem()).problems
+    assert f"ledger entry {hidden['seq']}: withheld, but the bundle is for the whole store" in problems
+
+
 def _rezip(files: dict[str, bytes], path: Path) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
