@@ -103,7 +103,10 @@ def write_section(rows: list[tuple[str, float, str]], args: argparse.Namespace) 
         "",
         f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores (shared), "
         f"`bench/bench_reports.py`: {args.days:g} days of the simulated site, {args.terminals} terminals, "
-        f"{args.cameras} cameras, a snapshot every {args.step_minutes} min.",
+        f"{args.cameras} cameras, a snapshot every {args.step_minutes} min; load average "
+        f"{os.getloadavg()[0]:.1f} when measured (other processes on the machine inflate the seconds)."
+        " The site rows: the same store's only site (`--site default`), so nothing is withheld; the"
+        " two-site case is in tests/collector/reports/test_site_scope.py.",
         "",
         "| step | seconds | notes |",
         "|---|---:|---|",
