@@ -231,6 +231,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "renew_every": ("更新周期", "renew every"),
     "upload_evidence": ("上传证据", "Upload evidence"),
     "evidence_uploaded": ("证据已上传", "Evidence uploaded"),
+    "whole_store": ("全部职场", "All sites"),
     "evidence_dated": ("证据日期（如巡检日，可选；有效期按控制项周期自此起算）",
                        "Evidence date (e.g. inspection day, optional; the cadence counts from it)"),
     "upload_refused": ("上传被拒绝", "Upload refused"),
