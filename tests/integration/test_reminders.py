@@ -85,6 +85,7 @@ def test_expiry_reminders_reach_the_owner_roles_receivers_once(reminding_collect
     (mail,) = _mail_reminders(inbox)
     body = mail.get_content()
     assert mail["To"] == "facility@site" and "control=EXTINGUISHER-OFFICE" in mail["Subject"]
+    assert mail["Subject"].startswith("[提醒 REMINDER:1]") and "提醒 / Reminder" in body
     assert "evidence expires on" in body and "within 7 days" in body and "7 天内" in body
     assert _hook_reminders(hooks["manager"]) == [("BADGE-POLICY", "14d")]
     time.sleep(5)  # several sweeps and repeat intervals later: nothing sent again
