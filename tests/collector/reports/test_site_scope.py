@@ -153,6 +153,9 @@ def test_the_whole_store_report_holds_both_sites(two_sites, tmp_path):
     _, store, controls, marks = two_sites
     html = build_report(store, controls, START, END, "html", "en").decode()
     assert OTHER in html and HERE in html and marks[OTHER]["statement"] in html
+    assert "entries about other sites keep only" not in html
+    one = build_report(store, controls, START, END, "html", "en", site=HERE).decode()
+    assert "entries about other sites keep only their sequence number and hash" in one
 
 
 def test_a_sites_bundle_verifies_with_the_other_sites_entries_withheld(two_sites, tmp_path):
