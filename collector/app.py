@@ -12,7 +12,7 @@ from collector.api import access, accounts, attestations, climate, findings, obs
 from collector.api import evidence as evidence_api
 from collector.api import exceptions as exceptions_api
 from collector.deps import Reader, StateDep
-from collector.evidence import remind_on_changes
+from collector.reminders import ReminderListener
 from collector.settings import Settings
 from collector.state import AppState
 from collector.web import routes as web
@@ -56,7 +56,9 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(access.router)
     cw = app.state.cw
     owners = {c.id: c.owner_role for c in cw.controls}
-    cw.engine.listeners.append(lambda changes: remind_on_changes(cw.store, changes, owners=owners))
+    running = (lambda: getattr(getattr(cw, "_notifier", None), "notifier", None)) if cw.settings.notify_config \
+        else None
+    cw.engine.listeners.append(ReminderListener(cw.store, owners, running))
     app.include_router(web.router)
     web.mount_static(app)
 

@@ -27,27 +27,31 @@ class AttestError(ValueError):
     """Bad request: the message names the field."""
 
 
-def snapshot(store: SqliteStore, controls: Sequence[Control], start: datetime, end: datetime) -> dict[str, Any]:
+def snapshot(store: SqliteStore, controls: Sequence[Control], start: datetime, end: datetime,
+             site: str | None = None) -> dict[str, Any]:
     """What an attestation covers: every control's status at the period end, a digest of every
-    finding interval in the period, and the evidence uploaded up to the period end."""
-    posture = posture_at(store, controls, end)
+    finding interval in the period, and the evidence uploaded up to the period end (of one site
+    when given)."""
+    posture = posture_at(store, controls, end, site)
     digest = hashlib.sha256()
     n = 0
     for iv in store.intervals(start=start, end=end):
+        if site is not None and iv.site != site:
+            continue
         digest.update(canonical([iv.control, iv.subject_kind, iv.subject_id, iv.status, iv.start.isoformat(),
                                  iv.end.isoformat() if iv.end else None]))
         n += 1
     evidence = [{"control": e["control"], "sha256": e["sha256"], "valid_until": e["valid_until"]}
-                for e in list_evidence(store, until=end)]
+                for e in list_evidence(store, until=end, site=site)]
     return {"period": {"start": start.isoformat(), "end": end.isoformat()},
             "controls": [{"id": c["id"], "status": c["status"], "counts": c["counts"]} for c in posture["controls"]],
             "intervals": {"count": n, "sha256": digest.hexdigest()}, "evidence": evidence}
 
 
 def contradictions(store: SqliteStore, controls: Sequence[Control], start: datetime, end: datetime,
-                   scope: Sequence[str] | None = None) -> list[dict[str, Any]]:
+                   scope: Sequence[str] | None = None, site: str | None = None) -> list[dict[str, Any]]:
     """Failures of automatic controls that share a tender clause with a manual control in scope,
-    during [start, end): telemetry that contradicts what a person attests."""
+    during [start, end) (at one site when given): telemetry that contradicts what a person attests."""
     manual = [c for c in controls if c.manual and (not scope or c.id in scope)]
     automatic = [c for c in controls if not c.manual]
     out = []
@@ -56,7 +60,8 @@ def contradictions(store: SqliteStore, controls: Sequence[Control], start: datet
             shared = sorted(set(m.clauses) & set(a.clauses))
             if not shared:
                 continue
-            fails = [iv for iv in store.intervals(control=a.id, start=start, end=end) if iv.status == "fail"]
+            fails = [iv for iv in store.intervals(control=a.id, start=start, end=end)
+                     if iv.status == "fail" and (site is None or iv.site == site)]
             for iv in fails:
                 out.append({"manual_control": m.id, "clauses": shared, "automatic_control": a.id,
                             "subject_kind": iv.subject_kind, "subject": iv.subject_id,
@@ -68,8 +73,9 @@ def contradictions(store: SqliteStore, controls: Sequence[Control], start: datet
 
 def attest(store: SqliteStore, controls: Sequence[Control], *, start: datetime, end: datetime, statement: str,
            user: str, corrects: int | None = None, scope: Sequence[str] | None = None,
-           now: datetime | None = None) -> dict[str, Any]:
-    """Sign the period's posture with `statement`; return the attestation with its contradictions."""
+           now: datetime | None = None, site: str | None = None) -> dict[str, Any]:
+    """Sign the period's posture (of one site when given, else of the whole store) with
+    `statement`; return the attestation with its contradictions."""
     now = now or datetime.now(UTC)
     if start.tzinfo is None or end.tzinfo is None or start >= end:
         raise AttestError("period: start must be before end, both with a UTC offset")
@@ -82,12 +88,14 @@ def attest(store: SqliteStore, controls: Sequence[Control], *, start: datetime, 
         raise AttestError(f"controls: unknown {', '.join(sorted(set(scope) - known))}")
     if corrects is not None and get(store, corrects) is None:
         raise AttestError(f"corrects: no attestation {corrects}")
-    snap = snapshot(store, controls, start, end)
-    conflicts = contradictions(store, controls, start, end, scope)
+    snap = snapshot(store, controls, start, end, site)
+    conflicts = contradictions(store, controls, start, end, scope, site)
     body = {"period": snap["period"], "statement": statement, "user": user, "created_at": now.isoformat(),
             "corrects": corrects, "controls": list(scope or []),
             "snapshot_sha256": hashlib.sha256(canonical(snap)).hexdigest(),
             "contradictions": len(conflicts), "site_key": store.site_key.key_id}
+    if site is not None:
+        body["site"] = site  # absent: the whole store was attested
     raw = canonical(body)
     signature = store.site_key.sign(SIGNING_CONTEXT + raw).hex()
     with store.write() as conn:
@@ -113,14 +121,17 @@ def get(store: SqliteStore, attestation_id: int) -> dict[str, Any] | None:
     return _out(row) if row else None
 
 
-def history(store: SqliteStore, *, start: datetime | None = None, end: datetime | None = None
-            ) -> list[dict[str, Any]]:
+def history(store: SqliteStore, *, start: datetime | None = None, end: datetime | None = None,
+            site: str | None = None) -> list[dict[str, Any]]:
     """Every attestation (oldest first) whose period overlaps [start, end); each names what it
-    corrects and, when corrected later, by which attestation."""
+    corrects and, when corrected later, by which attestation. With `site`: that site's and the
+    whole store's attestations, not another site's."""
     where, args = where_clause([("period_start < ?", end.timestamp() if end else None),
                                 ("period_end > ?", start.timestamp() if start else None)])
     rows = [_out(r) for r in store.read.execute(
         f"SELECT id, body, signature, key_id, ledger_seq FROM attestations {where} ORDER BY id", args)]
+    if site is not None:
+        rows = [r for r in rows if r.get("site") in (None, site)]
     corrected = {r["corrects"]: r["id"] for r in rows if r.get("corrects")}
     for r in rows:
         r["corrected_by"] = corrected.get(r["id"])
@@ -130,6 +141,6 @@ def history(store: SqliteStore, *, start: datetime | None = None, end: datetime 
 def verify(att: dict[str, Any], public_pem: bytes) -> bool:
     """Check an attestation's signature with the site's public key."""
     body = {k: att[k] for k in ("period", "statement", "user", "created_at", "corrects", "controls",
-                                "snapshot_sha256", "contradictions", "site_key")}
+                                "snapshot_sha256", "contradictions", "site_key", "site") if k in att}
     return verify_signature(load_public_pem(public_pem), bytes.fromhex(att["signature"]),
                             SIGNING_CONTEXT + canonical(body))

@@ -1,5 +1,5 @@
 """Evidence for manual controls: upload (content-addressed, SHA-256 in the ledger), listing,
-validity dates and expiry reminders.
+validity dates capped by the control's cadence, and what is about to expire (reminders: collector.reminders).
 
 An upload becomes a `manual.evidence` observation keyed by the control id, so the
 `manual_evidence` check judges it like any other fact: pass while valid, fail after.
@@ -15,9 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from collector.store.base import FindingChange
 from collector.store.sqlite import SqliteStore
-from rules.model import Control, Observation
+from rules.model import Control, Observation, parse_duration
 
 MAX_EVIDENCE_BYTES = 50 * 1024 * 1024
 _NAME_RE = re.compile(r"[^\w.\- ()\u4e00-\u9fff]+")
@@ -35,6 +34,37 @@ class Upload:
     valid_until: datetime
     note: str = ""
     media_type: str | None = None
+    dated: date | None = None  # the evidence's own date (inspection, signing, training day); default: upload day
+
+
+def parse_dated(text: str | None) -> date | None:
+    """The evidence's own date, e.g. the day of the inspection it records (empty: none given)."""
+    if not text or not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        raise EvidenceError(f"dated: {text!r} is not a date (2026-11-03)") from None
+
+
+def cadence_cap(control: Control, base_day: date, tz: ZoneInfo | Any) -> datetime | None:
+    """The latest validity a control's cadence allows for evidence of `base_day`: the end of
+    that day plus the cadence (a monthly inspection on 11-03 with `31d` -> 12-04 23:59:59)."""
+    if not control.cadence:
+        return None
+    return datetime.combine(base_day, time(23, 59, 59), tz) + parse_duration(control.cadence)
+
+
+def cap_notice(payload: dict[str, Any]) -> dict[str, str] | None:
+    """What to tell the uploader when the validity asked for was cut to the cadence (zh and en)."""
+    asked = payload.get("valid_until_requested")
+    if not asked:
+        return None
+    got, cadence = payload["valid_until"][:10], payload.get("cadence", "")
+    since = payload.get("dated") or payload.get("uploaded_at", "")[:10]
+    return {"zh": f"有效期已按控制项周期 {cadence} 从 {asked[:10]} 缩短至 {got}（自 {since} 起算）",
+            "en": f"validity capped to {got} by the control's cadence {cadence} (counted from {since});"
+                  f" {asked[:10]} was asked"}
 
 
 def parse_valid_until(text: str, tz: ZoneInfo) -> datetime:
@@ -66,12 +96,28 @@ def manual_control(controls: Sequence[Control], control_id: str) -> Control:
     raise EvidenceError(f"control: no control named {control_id!r}")
 
 
+def _validity(control: Control, upload: Upload, now: datetime, tz: ZoneInfo | Any) -> tuple[datetime, datetime | None]:
+    """(validity kept, validity asked when the cadence cut it). Evidence cannot outlive its cadence:
+    counted from its own date when given, else from the upload day (site time)."""
+    today = now.astimezone(tz).date()
+    if upload.dated is not None and upload.dated > today:
+        raise EvidenceError(f"dated: {upload.dated.isoformat()} is after the upload day {today.isoformat()}")
+    cap = cadence_cap(control, upload.dated or today, tz)
+    if cap is None or upload.valid_until <= cap:
+        return upload.valid_until, None
+    if cap <= now:
+        raise EvidenceError(f"dated: evidence of {upload.dated} expired on {cap:%Y-%m-%d} by the control's"
+                            f" cadence {control.cadence}")
+    return cap, upload.valid_until
+
+
 def add_evidence(store: SqliteStore, controls: Sequence[Control], upload: Upload, *, actor: str,
-                 site: str = "default", now: datetime | None = None) -> Observation:
+                 site: str = "default", now: datetime | None = None, tz: ZoneInfo | None = None) -> Observation:
     """Store the file by its SHA-256, record the upload in the ledger and return the
-    `manual.evidence` observation (already ingested; the caller hands it to the engine)."""
+    `manual.evidence` observation (already ingested; the caller hands it to the engine).
+    A validity beyond the control's cadence is capped (`valid_until_requested` keeps the ask)."""
     now = now or datetime.now(UTC)
-    manual_control(controls, upload.control)
+    control = manual_control(controls, upload.control)
     if not upload.data:
         raise EvidenceError("file: empty")
     if len(upload.data) > MAX_EVIDENCE_BYTES:
@@ -80,6 +126,7 @@ def add_evidence(store: SqliteStore, controls: Sequence[Control], upload: Upload
         raise EvidenceError("valid_until: needs a UTC offset")
     if upload.valid_until <= now:
         raise EvidenceError(f"valid_until: {upload.valid_until.isoformat()} is already past")
+    valid_until, asked = _validity(control, upload, now, tz or upload.valid_until.tzinfo)
     name = clean_filename(upload.filename)
     media = upload.media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
     ref = store.put_evidence(upload.data, name, media)
@@ -87,21 +134,26 @@ def add_evidence(store: SqliteStore, controls: Sequence[Control], upload: Upload
     obs = Observation(
         id=str(uuid.uuid4()), source=actor, site=site, subject_kind="site", subject_id=site,
         kind="manual.evidence", key=upload.control, observed_at=now,
-        payload={"control": upload.control, "valid_until": upload.valid_until.isoformat(), "filename": name,
+        payload={"control": upload.control, "valid_until": valid_until.isoformat(), "filename": name,
                  "sha256": ref.sha256, "size": ref.size, "media_type": media, "uploaded_by": user,
-                 "note": upload.note[:2000]},
+                 "note": upload.note[:2000], "cadence": control.cadence,
+                 **({"dated": upload.dated.isoformat()} if upload.dated else {}),
+                 **({"valid_until_requested": asked.isoformat()} if asked else {})},
         evidence=[ref])
     store.ingest([obs], actor=actor, received_at=now)
     store.ledger_append("evidence.uploaded", actor, {
         "control": upload.control, "sha256": ref.sha256, "name": name, "size": ref.size,
-        "valid_until": upload.valid_until.isoformat(), "observation": obs.id}, ts=now)
+        "valid_until": valid_until.isoformat(), "valid_until_requested": asked.isoformat() if asked else None,
+        "observation": obs.id, "site": site}, ts=now)
     return obs
 
 
 def list_evidence(store: SqliteStore, *, control: str | None = None, since: datetime | None = None,
-                  until: datetime | None = None, limit: int = 10_000) -> list[dict[str, Any]]:
-    """Every evidence upload, newest first: who uploaded what, when, valid until when."""
-    rows = store.observations(kind="manual.evidence", since=since, until=until, limit=limit)
+                  until: datetime | None = None, limit: int = 10_000, site: str | None = None) -> list[dict[str, Any]]:
+    """Every evidence upload (of one site when given), newest first: who uploaded what, when, valid until when."""
+    # manual evidence is about the whole site: its subject is ("site", <site>)
+    rows = store.observations(kind="manual.evidence", since=since, until=until, limit=limit,
+                              subject_kind="site" if site else None, subject_id=site)
     out = []
     for o in rows:
         p = o.payload
@@ -110,7 +162,8 @@ def list_evidence(store: SqliteStore, *, control: str | None = None, since: date
         out.append({"control": p.get("control", o.key), "sha256": p.get("sha256"), "filename": p.get("filename"),
                     "size": p.get("size"), "media_type": p.get("media_type"), "uploaded_by": p.get("uploaded_by"),
                     "uploaded_at": o.observed_at.isoformat(), "valid_until": p.get("valid_until"),
-                    "note": p.get("note", ""), "observation": o.id})
+                    "note": p.get("note", ""), "observation": o.id, "site": o.site, "dated": p.get("dated"),
+                    "cadence": p.get("cadence"), "valid_until_requested": p.get("valid_until_requested")})
     return out
 
 
@@ -129,44 +182,3 @@ def expiring(store: SqliteStore, now: datetime, within: timedelta = timedelta(da
                             "expired": until < now, "sha256": o.payload.get("sha256"),
                             "uploaded_by": o.payload.get("uploaded_by")})
     return sorted(out, key=lambda r: r["valid_until"])
-
-
-def _reminded(store: SqliteStore, control: str, sha256: str | None) -> bool:
-    row = store.read.execute("SELECT 1 FROM events WHERE type = 'evidence.expiring' AND control = ? AND detail LIKE ?",
-                             (control, f"%{sha256 or 'none'}%")).fetchone()
-    return row is not None
-
-
-def remind_on_changes(store: SqliteStore, changes: Sequence[FindingChange], now: datetime | None = None,
-                      owners: dict[str, str | None] | None = None) -> int:
-    """Record one `evidence.expiring` event per evidence item when its finding first says
-    `expiring`, addressed to the control's owner role, for the notifier and the dashboard to
-    pick up. Returns how many were new."""
-    now = now or datetime.now(UTC)
-    owners = owners or {}
-    n = 0
-    for ch in changes:
-        f = ch.finding
-        if not f.value.get("expiring"):
-            continue
-        sha = f.value.get("sha256")
-        if _reminded(store, f.control, sha):
-            continue
-        owner = owners.get(f.control) or "manager"
-        detail = f"evidence {sha or 'none'} for {f.control} expires {f.value.get('valid_until')}; owner: {owner}"
-        with store.write() as conn:
-            entry = store.ledger.append(conn, "evidence.expiring", "engine", {
-                "control": f.control, "sha256": sha, "valid_until": f.value.get("valid_until"), "owner_role": owner},
-                ts=now)
-            conn.execute("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
-                         " to_status, detail, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         (now.timestamp(), "evidence.expiring", f.control, f.subject_kind, f.subject_id, f.site,
-                          f.status, f.status, detail, entry.seq))
-        n += 1
-    return n
-
-
-def reminders(store: SqliteStore, limit: int = 200) -> list[dict[str, Any]]:
-    rows = store.read.execute("SELECT ts, control, detail FROM events WHERE type = 'evidence.expiring'"
-                              " ORDER BY ts DESC LIMIT ?", (limit,)).fetchall()
-    return [{"at": datetime.fromtimestamp(r[0], UTC).isoformat(), "control": r[1], "detail": r[2]} for r in rows]

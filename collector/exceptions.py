@@ -82,10 +82,11 @@ def _row(r: Sequence[Any]) -> Waiver:
     return Waiver(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], ts[0], ts[1], ts[2], r[11])
 
 
-def waivers(store: SqliteStore, *, start: datetime | None = None, end: datetime | None = None) -> list[Waiver]:
-    """Waivers that were in force at some moment of [start, end) (all when no bounds)."""
+def waivers(store: SqliteStore, *, start: datetime | None = None, end: datetime | None = None,
+            site: str | None = None) -> list[Waiver]:
+    """Waivers (of one site when given) that were in force at some moment of [start, end) (all when no bounds)."""
     where, args = where_clause([("starts_at < ?", end.timestamp() if end else None),
-                                ("ends_at > ?", start.timestamp() if start else None)])
+                                ("ends_at > ?", start.timestamp() if start else None), ("site = ?", site)])
     return [_row(r) for r in store.read.execute(f"SELECT * FROM exceptions {where} ORDER BY id", args)]
 
 

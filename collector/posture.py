@@ -22,11 +22,13 @@ def worst(statuses: Sequence[str]) -> str:
     return max(relevant, key=lambda s: _RANK[s])
 
 
-def posture_at(store: SqliteStore, controls: Sequence[Control], at: datetime) -> dict[str, Any]:
+def posture_at(store: SqliteStore, controls: Sequence[Control], at: datetime,
+               site: str | None = None) -> dict[str, Any]:
     by_control: dict[str, list[Any]] = {}
     for iv in store.posture_at(at):
-        by_control.setdefault(iv.control, []).append(iv)
-    waived = active_at(store, at)
+        if site is None or iv.site == site:
+            by_control.setdefault(iv.control, []).append(iv)
+    waived = [w for w in active_at(store, at) if site is None or w.site == site]
     out = []
     for c in controls:
         rows = by_control.get(c.id, [])

@@ -21,6 +21,7 @@ class AttestationIn(BaseModel):
     statement: str = Field(min_length=6, max_length=10_000)
     corrects: int | None = Field(default=None, description="id of the attestation this one corrects")
     controls: list[str] = Field(default_factory=list, description="controls attested; empty: all")
+    site: str | None = Field(default=None, description="the site attested; empty: the whole store")
 
 
 @router.post("/attestations", status_code=201)
@@ -29,16 +30,18 @@ def create_attestation(body: AttestationIn, state: StateDep, principal: Manager)
     try:
         return attest.attest(state.store, state.controls, start=body.period_start, end=body.period_end,
                              statement=body.statement, user=principal.name, corrects=body.corrects,
-                             scope=body.controls or None)
+                             scope=body.controls or None, site=body.site)
     except attest.AttestError as e:
         raise HTTPException(422, str(e)) from None
 
 
 @router.get("/attestations")
 def list_attestations(state: StateDep, _: Reader, start: Annotated[datetime | None, Query(alias="from")] = None,
-                      end: Annotated[datetime | None, Query(alias="to")] = None) -> list[dict[str, Any]]:
-    """Attestation history, oldest first, with corrections linked both ways."""
-    return attest.history(state.store, start=start, end=end)
+                      end: Annotated[datetime | None, Query(alias="to")] = None,
+                      site: str | None = None) -> list[dict[str, Any]]:
+    """Attestation history, oldest first, with corrections linked both ways (with `site`: that
+    site's and the whole store's)."""
+    return attest.history(state.store, start=start, end=end, site=site)
 
 
 @router.get("/attestations/contradictions")

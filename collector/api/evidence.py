@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, Upl
 from collector import evidence as ev
 from collector.auth import Principal
 from collector.deps import Reader, StateDep, require
+from collector.reminders import reminders
 from rules.model import Observation
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
@@ -22,15 +23,16 @@ class TooLarge(ev.EvidenceError):
 
 
 async def accept_upload(state: Any, actor: str, control: str, file: UploadFile, valid_until: str,
-                        note: str) -> Observation:
+                        note: str, dated: str | None = None) -> Observation:
     """Store an uploaded file for a manual control and queue its observation (API and web form)."""
     data = await file.read(ev.MAX_EVIDENCE_BYTES + 1)
     if len(data) > ev.MAX_EVIDENCE_BYTES:
         raise TooLarge(f"file: larger than {ev.MAX_EVIDENCE_BYTES // (1024 * 1024)} MB")
-    until = ev.parse_valid_until(valid_until, ZoneInfo(state.settings.site_tz))
+    tz = ZoneInfo(state.settings.site_tz)
+    until = ev.parse_valid_until(valid_until, tz)
     obs = ev.add_evidence(state.store, state.controls, ev.Upload(
-        control, data, file.filename or "evidence", until, note, file.content_type), actor=actor,
-        site=state.settings.site)
+        control, data, file.filename or "evidence", until, note, file.content_type, ev.parse_dated(dated)),
+        actor=actor, site=state.settings.site, tz=tz)
     state.worker.submit([obs])
     return obs
 
@@ -38,10 +40,14 @@ async def accept_upload(state: Any, actor: str, control: str, file: UploadFile, 
 @router.post("/evidence", status_code=201)
 async def upload_evidence(state: StateDep, principal: Uploader, control: Annotated[str, Form()],
                           file: Annotated[UploadFile, File()], valid_until: Annotated[str, Form()],
-                          note: Annotated[str, Form(max_length=2000)] = "") -> dict[str, Any]:
-    """Upload a file backing a manual control, valid until a date (end of that day, site time)."""
+                          note: Annotated[str, Form(max_length=2000)] = "",
+                          dated: Annotated[str | None, Form()] = None) -> dict[str, Any]:
+    """Upload a file backing a manual control, valid until a date (end of that day, site time).
+    `dated` is the evidence's own date (e.g. the inspection day). A validity beyond the control's
+    cadence counted from that date (or the upload day) is capped: `capped`, `valid_until_requested`
+    and a `notice` in zh and en say so."""
     try:
-        obs = await accept_upload(state, principal.actor, control, file, valid_until, note)
+        obs = await accept_upload(state, principal.actor, control, file, valid_until, note, dated)
     except TooLarge as e:
         raise HTTPException(413, str(e)) from None
     except ev.EvidenceError as e:
@@ -49,7 +55,10 @@ async def upload_evidence(state: StateDep, principal: Uploader, control: Annotat
     p = obs.payload
     return {"control": control, "sha256": p["sha256"], "filename": p["filename"], "size": p["size"],
             "valid_until": p["valid_until"], "uploaded_by": p["uploaded_by"],
-            "uploaded_at": obs.observed_at.isoformat(), "observation": obs.id}
+            "uploaded_at": obs.observed_at.isoformat(), "observation": obs.id, "cadence": p.get("cadence"),
+            "dated": p.get("dated"), "capped": "valid_until_requested" in p,
+            "valid_until_requested": p.get("valid_until_requested"),
+            "notice": ev.cap_notice({**p, "uploaded_at": obs.observed_at.isoformat()})}
 
 
 @router.get("/evidence")
@@ -62,7 +71,7 @@ def evidence_index(state: StateDep, _: Reader, control: str | None = None) -> li
 def evidence_expiring(state: StateDep, _: Reader, days: int = 14) -> dict[str, Any]:
     """Current evidence expiring within `days` (or expired), and the reminders recorded so far."""
     now = datetime.now(UTC)
-    return {"expiring": ev.expiring(state.store, now, timedelta(days=days)), "reminders": ev.reminders(state.store)}
+    return {"expiring": ev.expiring(state.store, now, timedelta(days=days)), "reminders": reminders(state.store)}
 
 
 @router.get("/evidence/{sha256}")

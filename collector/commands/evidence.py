@@ -20,10 +20,13 @@ def evidence_add(control: Annotated[str, typer.Argument(help="Manual control id,
                  file: Annotated[Path, typer.Argument(help="The evidence file (scan, photo, register...).")],
                  valid_until: Annotated[str, typer.Option("--valid-until", help="Last valid day (site time).")],
                  note: Annotated[str, typer.Option("--note")] = "",
+                 dated: Annotated[str | None, typer.Option(
+                     "--dated", help="The evidence's own date (e.g. inspection day); default: today.")] = None,
                  user: Annotated[str, typer.Option("--user", help="Who uploads it.")] = "cli",
                  db: DbOpt = default_db(), site: Annotated[str, typer.Option(envvar="CLAUSEWATCH_SITE")] = "default",
                  now: NowOpt = None, site_tz: TzOpt = "Asia/Shanghai", as_json: JsonOpt = False) -> None:
-    """Store an evidence file for a manual control and judge the control again."""
+    """Store an evidence file for a manual control and judge the control again. A validity
+    beyond the control's cadence (counted from --dated or today) is capped, and the output says so."""
     from collector import evidence as ev
     from collector.engine import Engine
     from collector.store.sqlite import SqliteStore
@@ -37,17 +40,19 @@ def evidence_add(control: Annotated[str, typer.Argument(help="Manual control id,
     store = SqliteStore(db)
     try:
         until = ev.parse_valid_until(valid_until, tz)
-        obs = ev.add_evidence(store, controls, ev.Upload(control, file.read_bytes(), file.name, until, note),
-                              actor=f"user:{user}", site=site, now=when)
+        upload = ev.Upload(control, file.read_bytes(), file.name, until, note, dated=ev.parse_dated(dated))
+        obs = ev.add_evidence(store, controls, upload, actor=f"user:{user}", site=site, now=when, tz=tz)
     except ev.EvidenceError as e:
         fail_input(f"{file}: {e}" if str(e).startswith("file") else str(e))
     engine = Engine(store, controls, site=site)
     engine.evaluate(engine.note([obs]), now=when)
     f = store.current_findings(control=control)
     status = f[0].status if f else "unknown"
-    p = obs.payload
-    emit({**p, "uploaded_at": obs.observed_at.isoformat(), "status": status}, as_json,
-         f"{control}: {p['filename']} sha256 {p['sha256']} valid until {p['valid_until']} -> {status}")
+    p = {**obs.payload, "uploaded_at": obs.observed_at.isoformat()}
+    notice = ev.cap_notice(p)
+    text = f"{control}: {p['filename']} sha256 {p['sha256']} valid until {p['valid_until']} -> {status}"
+    emit({**p, "status": status, "capped": notice is not None, "notice": notice}, as_json,
+         text + (f"\n{notice['zh']}\n{notice['en']}" if notice else ""))
 
 
 def evidence_list(db: DbOpt = default_db(), control: Annotated[str | None, typer.Option()] = None,

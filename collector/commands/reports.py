@@ -64,7 +64,7 @@ def report(start: Annotated[str, typer.Option("--from", help="Period start: date
                                                     "to": t1.isoformat(), "sha256": digest, "site": site})
     from collector.posture import posture_at
 
-    failing = posture_at(store, list(default_catalog()), t1)["totals"].get("fail", 0)
+    failing = posture_at(store, list(default_catalog()), t1, site)["totals"].get("fail", 0)
     emit({"output": str(out), "format": fmt, "bytes": len(data), "sha256": digest, "failing_controls": failing},
          as_json, f"wrote {out} ({len(data)} bytes, sha256 {digest})")
     raise typer.Exit(1 if failing else 0)
@@ -87,8 +87,9 @@ def verify(bundle: Annotated[Path, typer.Argument(help="Bundle zip from `clausew
         fail_input(f"--pubkey: {e}")
     if rep.ok:
         note = "" if rep.key_source == "given" else " (checked with the key inside the bundle; pass --pubkey)"
-        text = f"OK: {rep.files_checked} files, {rep.ledger_entries} ledger entries, {rep.checkpoints} signed " \
-               f"checkpoints{note}"
+        withheld = f" ({rep.ledger_withheld} of other sites withheld, by hash)" if rep.ledger_withheld else ""
+        text = f"OK: {rep.files_checked} files, {rep.ledger_entries} ledger entries{withheld}, {rep.checkpoints} " \
+               f"signed checkpoints{note}"
     else:
         text = "ALTERED:\n" + "\n".join(rep.problems)
     emit(rep.as_dict(), as_json, text)

@@ -94,9 +94,12 @@ class Notifier:
                 else:
                     self._resolve(alert, now)
 
-    def _group_for(self, alert: Alert) -> _Group:
+    def _group_key(self, alert: Alert) -> tuple[str, dict[str, str]]:
         labels = {k: alert.labels.get(k, "") for k in self.config.group_by}
-        key = "{}:" + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+        return "{}:" + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}", labels
+
+    def _group_for(self, alert: Alert) -> _Group:
+        key, labels = self._group_key(alert)
         g = self.groups.get(key)
         if g is None:
             g = self.groups[key] = _Group(key, labels, self.config.receivers_for(alert.labels), self.clock())
@@ -119,6 +122,20 @@ class Notifier:
                         del g.alerts[fp]
                     else:
                         a.ends_at = now
+
+    def announce(self, alerts: Sequence[Alert]) -> None:
+        """One-off notices (e.g. evidence expiry reminders): routed and grouped like alerts and
+        delivered at the next tick with the same retries and delivery log, never repeated or resolved."""
+        now = self.clock()
+        grouped: dict[str, tuple[dict[str, str], list[Alert]]] = {}
+        for alert in alerts:
+            key, labels = self._group_key(alert)
+            grouped.setdefault(key, (labels, []))[1].append(alert)
+        with self._lock:
+            for key, (labels, items) in grouped.items():
+                for receiver in self.config.receivers_for(items[0].labels):
+                    n = Notification(receiver, key, labels, items, self.config.external_url, created=now)
+                    self.retries.append(_Retry(n, now))  # the retry queue doubles as the outbox
 
     # -- output ------------------------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> int:

@@ -40,9 +40,12 @@ def mail_text(n: Notification) -> tuple[str, str]:
     firing = [a for a in n.alerts if a.firing]
     resolved = [a for a in n.alerts if not a.firing]
     head = " ".join(f"{k}={v}" for k, v in n.group_labels.items())
-    subject = (f"[{'告警 FIRING' if firing else '已恢复 RESOLVED'}:{len(firing) or len(resolved)}] {head}")
+    # one-off notices (expiry reminders, labelled `reminder`) are not alarms: say so
+    remind = bool(firing) and all("reminder" in a.labels for a in firing)
+    subject = (f"[{('提醒 REMINDER' if remind else '告警 FIRING') if firing else '已恢复 RESOLVED'}:"
+               f"{len(firing) or len(resolved)}] {head}")
     lines: list[str] = []
-    for title, alerts in (("告警 / Firing", firing), ("已恢复 / Resolved", resolved)):
+    for title, alerts in (("提醒 / Reminder" if remind else "告警 / Firing", firing), ("已恢复 / Resolved", resolved)):
         if alerts:
             lines += [title, "-" * len(title)]
             for a in alerts:

@@ -71,7 +71,8 @@ def as_bundle(ctx: Context) -> bytes:
     }
     meta = {"site": ctx.data.site, "lang": ctx.lang, "report_sha256": ctx.data.digest(),
             "generated_at": ctx.data.generated_at.isoformat()}
-    return write_bundle(ctx.store, files, ctx.data.start, ctx.data.end, ctx.data.evidence_files, meta)
+    return write_bundle(ctx.store, files, ctx.data.start, ctx.data.end, ctx.data.evidence_files, meta,
+                        ctx.data.extra.get("site_filter"))
 
 
 def build_report(store: SqliteStore, controls: Sequence[Control], start: datetime, end: datetime, fmt: str,

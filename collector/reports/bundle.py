@@ -17,6 +17,7 @@ import orjson
 
 from collector.canonical import canonical, loads
 from collector.ledger import GENESIS
+from collector.reports.foreign import ForeignEntries
 from collector.store.sqlite import SqliteStore
 
 FORMAT = "clausewatch-bundle/1"
@@ -43,9 +44,11 @@ def first_seq_at(store: SqliteStore, when: datetime) -> int:
     return lo
 
 
-def ledger_segment(store: SqliteStore, start: datetime, end: datetime) -> tuple[bytes, dict[str, Any]]:
+def ledger_segment(store: SqliteStore, start: datetime, end: datetime,
+                   site: str | None = None) -> tuple[bytes, dict[str, Any]]:
     """Entries from the period start through the first signed checkpoint at or after the period
-    end (a fresh checkpoint is signed when none exists yet), as JSON lines and a segment header."""
+    end (a fresh checkpoint is signed when none exists yet), as JSON lines and a segment header.
+    With `site`, entries about other sites are withheld: only their seq and hash are written."""
     first = min(first_seq_at(store, start), max(1, store.ledger.last_seq))
     last_in_period = max(first, first_seq_at(store, end) - 1)
     cp = store.read.execute("SELECT MIN(seq) FROM checkpoints WHERE seq >= ?", (last_in_period,)).fetchone()[0]
@@ -54,26 +57,34 @@ def ledger_segment(store: SqliteStore, start: datetime, end: datetime) -> tuple[
         cp = store.ledger.last_seq
     prev = store.read.execute("SELECT hash FROM ledger WHERE seq = ?", (first - 1,)).fetchone()
     lines = io.BytesIO()
+    foreign = ForeignEntries(store, site, first, cp) if site is not None else None
+    withheld = 0
     for seq, h, body in store.read.execute("SELECT seq, hash, body FROM ledger WHERE seq BETWEEN ? AND ?"
                                            " ORDER BY seq", (first, cp)):
         text = body.decode() if isinstance(body, bytes) else str(body)
+        if foreign is not None and foreign.of_other_site(seq, text):
+            lines.write(orjson.dumps({"seq": seq, "hash": h, "withheld": "other site"}) + b"\n")
+            withheld += 1
+            continue
         lines.write(orjson.dumps({"seq": seq, "hash": h, "body": text}) + b"\n")
     cps = [{"seq": s, "hash": h, "ts": ts, "signature": sig, "key_id": k} for s, h, ts, sig, k in store.read.execute(
         "SELECT seq, hash, ts, signature, key_id FROM checkpoints WHERE seq BETWEEN ? AND ? ORDER BY seq",
         (first, cp))]
-    header = {"first": first, "last": cp, "prev_hash": prev[0] if prev else GENESIS.hex(), "checkpoints": cps}
+    header = {"first": first, "last": cp, "prev_hash": prev[0] if prev else GENESIS.hex(), "checkpoints": cps,
+              "site": site, "withheld": withheld}
     return lines.getvalue(), header
 
 
 def write_bundle(store: SqliteStore, files: dict[str, bytes], start: datetime, end: datetime,
-                 evidence: list[str], meta: dict[str, Any]) -> bytes:
-    """Zip `files` with the evidence, the ledger segment, the public key and a signed manifest."""
+                 evidence: list[str], meta: dict[str, Any], site: str | None = None) -> bytes:
+    """Zip `files` with the evidence, the ledger segment (of one site when given), the public key
+    and a signed manifest."""
     out = dict(files)
     for sha in evidence:
         data = store.get_evidence(sha)
         if data is not None:
             out[f"evidence/{sha}"] = data
-    entries, header = ledger_segment(store, start, end)
+    entries, header = ledger_segment(store, start, end, site)
     out[ENTRIES] = entries
     out[SEGMENT] = orjson.dumps(header, option=orjson.OPT_INDENT_2)
     out[PUBKEY] = store.site_key.public_pem()

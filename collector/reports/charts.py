@@ -161,9 +161,11 @@ def coverage_chart(store: SqliteStore, start: datetime, end: datetime, title: st
     return _svg(fig)
 
 
-def floorplan(store: SqliteStore, end: datetime) -> str | None:
-    """The camera worker's latest floor plan (zones coloured by coverage) at the period end, if any."""
-    plans = store.observations(kind="camera.floorplan", until=end + timedelta(seconds=1), limit=1)
+def floorplan(store: SqliteStore, end: datetime, site: str | None = None) -> str | None:
+    """The camera worker's latest floor plan (zones coloured by coverage) at the period end, if any;
+    a site's plan is about the whole site: its subject is ("site", <site>)."""
+    plans = store.observations(kind="camera.floorplan", until=end + timedelta(seconds=1), limit=1,
+                               subject_kind="site" if site else None, subject_id=site)
     if not plans or not plans[0].evidence:
         return None
     data = store.get_evidence(plans[0].evidence[0].sha256)
@@ -179,7 +181,7 @@ def all_charts(store: SqliteStore, results: Sequence[Any], start: datetime, end:
         svg = fn(store, start, end, labels[f"{name}_chart"], lang, lim)
         if svg:
             out[name] = svg
-    plan = floorplan(store, end)
+    plan = floorplan(store, end, site)
     if plan:
         out["floorplan"] = plan
     return out

@@ -13,6 +13,7 @@ from collector import attest
 from collector.canonical import canonical
 from collector.evidence import list_evidence
 from collector.exceptions import waivers
+from collector.reports.foreign import OtherSiteNames
 from collector.reports.mask import mask, mask_text
 from collector.reports.timeline import Piece, Segment, control_timeline, pct_compliant, pieces, violations
 from collector.store.sqlite import SqliteStore
@@ -97,12 +98,17 @@ def gather(store: SqliteStore, controls: Sequence[Control], start: datetime, end
     if start.tzinfo is None or end.tzinfo is None or start >= end:
         raise ValueError("period: start must be before end, both with a UTC offset")
     by_control: dict[str, list[Any]] = defaultdict(list)
+    others = OtherSiteNames(store, site) if site is not None else None
     for iv in store.intervals(start=start, end=end):
-        if site is None or iv.site == site:
+        if others is None:
             by_control[iv.control].append(iv)
-    ws = waivers(store, start=start, end=end)
-    uploads = mask(list_evidence(store, until=end, limit=100_000))
-    conflicts = mask(attest.contradictions(store, controls, start, end))
+        elif iv.site == site:
+            by_control[iv.control].append(others.interval(iv))
+    ws = waivers(store, start=start, end=end, site=site)
+    uploads = mask(list_evidence(store, until=end, limit=100_000, site=site))
+    conflicts = mask(attest.contradictions(store, controls, start, end, site=site))
+    if others is not None:
+        conflicts = others.value(conflicts)
     contradicted = {c["manual_control"] for c in conflicts}
     results = []
     for c in controls:
@@ -123,7 +129,8 @@ def gather(store: SqliteStore, controls: Sequence[Control], start: datetime, end
     return ReportData(
         site=site or "default", start=start, end=end, generated_at=(now or datetime.now(UTC)).replace(microsecond=0),
         key_id=store.site_key.key_id, results=results, clauses=clauses, evidence=uploads,
-        exceptions=mask([w.as_dict() for w in ws]), attestations=mask(attest.history(store, start=start, end=end)),
+        exceptions=mask([w.as_dict() for w in ws]),
+        attestations=mask(attest.history(store, start=start, end=end, site=site)),
         contradictions=conflicts, extra={"site_filter": site})
 
 

@@ -54,6 +54,12 @@ LABELS: dict[str, dict[str, str]] = {
                     "en": "Every file of the evidence bundle is listed in a signed manifest; run clausewatch verify "
                           "BUNDLE --pubkey KEY to check file hashes, the ledger hash chain and signed checkpoints "
                           "offline."},
+    "verify_site_text": {"zh": "本报告仅涉及本职场：证据包的账本片段中，其他职场的条目只保留序号与哈希（不含内容），"
+                                "校验时按给定哈希衔接哈希链；如需完整哈希链，请索取不限职场的证据包。",
+                         "en": "This report covers this site only: in the bundle's ledger segment, entries about "
+                               "other sites keep only their sequence number and hash (no content), and the chain is "
+                               "checked through them at that hash; ask for the all-sites bundle for the unbroken "
+                               "chain."},
     "contradiction_flag": {"zh": "⚠ 人工声明与监测数据矛盾", "en": "⚠ attestation contradicted by telemetry"},
 }
 

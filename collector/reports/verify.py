@@ -14,7 +14,7 @@ import orjson
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from collector.ledger import VerifyReport, verify_chain, verify_checkpoints
+from collector.ledger import Problem, VerifyReport, verify_chain, verify_checkpoints
 from collector.reports.bundle import ENTRIES, MANIFEST, PUBKEY, SEGMENT, SIGNATURE, SIGNING_CONTEXT
 from collector.sitekey import key_id_of, load_public_pem, verify_signature
 
@@ -23,6 +23,7 @@ from collector.sitekey import key_id_of, load_public_pem, verify_signature
 class BundleReport:
     files_checked: int = 0
     ledger_entries: int = 0
+    ledger_withheld: int = 0  # entries of other sites, given by hash only
     checkpoints: int = 0
     key_source: str = "bundle"
     problems: list[str] = field(default_factory=list)
@@ -33,7 +34,8 @@ class BundleReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "files_checked": self.files_checked, "ledger_entries": self.ledger_entries,
-                "checkpoints": self.checkpoints, "key_source": self.key_source, "problems": self.problems}
+                "ledger_withheld": self.ledger_withheld, "checkpoints": self.checkpoints,
+                "key_source": self.key_source, "problems": self.problems}
 
 
 def _load_key(pem: bytes, rep: BundleReport, where: str) -> Ed25519PublicKey | None:
@@ -122,12 +124,16 @@ def _check_ledger(files: dict[str, bytes], pub_pem: bytes | None, rep: BundleRep
         for line in files[ENTRIES].splitlines():
             if line.strip():
                 entry = orjson.loads(line)
-                rows.append((int(entry["seq"]), str(entry["hash"]), str(entry["body"]).encode()))
+                body = None if "withheld" in entry else str(entry["body"]).encode()
+                rows.append((int(entry["seq"]), str(entry["hash"]), body))
     except (orjson.JSONDecodeError, KeyError, ValueError, TypeError) as e:
         rep.problems.append(f"{ENTRIES}: unreadable ({e})")
         return
     vr = VerifyReport()
-    hashes = verify_chain(rows, vr, start_seq=int(header.get("first", 1)), start_hash=start_hash)
+    hashes, rep.ledger_withheld = _chain(rows, vr, int(header.get("first", 1)), start_hash)
+    if not header.get("site"):  # only a site's bundle may withhold other sites' entries
+        rep.problems += [f"ledger entry {seq}: withheld, but the bundle is for the whole store"
+                         for seq, _, body in rows if body is None]
     pub = _load_key(pub_pem, rep, "ledger key")
     if pub is None:
         return
@@ -139,6 +145,38 @@ def _check_ledger(files: dict[str, bytes], pub_pem: bytes | None, rep: BundleRep
         rep.problems.append(f"ledger entry {last}: segment ends before entry {header['last']} (entries removed)")
     if not any(c[0] == last for c in cps):
         rep.problems.append(f"ledger entry {last}: the segment does not end at a signed checkpoint")
+
+
+def _chain(rows: list[tuple[int, str, bytes | None]], vr: VerifyReport, first: int, start_hash: bytes
+           ) -> tuple[dict[int, str], int]:
+    """The hash chain over the segment. A withheld entry (another site's, body None) is taken at
+    its given hash: the entries after it must chain from that hash, and the signed checkpoints
+    must match where the chain ends; its own content cannot be checked."""
+    hashes: dict[int, str] = {}
+    withheld = 0
+    run: list[tuple[int, str, bytes]] = []
+    run_seq, prev = first, start_hash
+    for row in [*rows, None]:
+        if row is not None and row[2] is not None:
+            run.append((row[0], row[1], row[2]))
+            continue
+        if run:
+            hashes.update(verify_chain(run, vr, start_seq=run_seq, start_hash=prev))
+            run_seq, prev, run = run[-1][0] + 1, bytes.fromhex(hashes[run[-1][0]]), []
+        if row is None:
+            break
+        seq, given, _ = row
+        if seq != run_seq:
+            vr.problems.append(Problem(run_seq, "removed", f"entries {run_seq}..{seq - 1} are missing"))
+        vr.entries += 1
+        withheld += 1
+        try:
+            prev = bytes.fromhex(given)
+        except ValueError:
+            vr.problems.append(Problem(seq, "altered", "its hash is not hexadecimal"))
+            prev = b""
+        hashes[seq], run_seq = given, seq + 1
+    return hashes, withheld
 
 
 def verify_bundle(path: Path | str, pubkey_pem: bytes | None = None) -> BundleReport:

@@ -6,9 +6,11 @@ from datetime import datetime
 from rules.registry import CheckInput, Verdict, check, failed, passed
 
 
-@check("manual_evidence", kinds=["manual.evidence"], params={"remind_days": 14})
+@check("manual_evidence", kinds=["manual.evidence"], params={"remind_days": [14, 7, 1]})
 def manual_evidence(inp: CheckInput) -> Verdict:
-    """Current evidence exists for a manual control: uploaded, and not past its validity end."""
+    """Current evidence exists for a manual control: uploaded, and not past its validity end.
+    Within `remind_days` (days before expiry; one number or a list of reminder thresholds) the
+    value says `expiring` and which threshold was reached (`remind_threshold_days`, 0 once expired)."""
     obs = inp.require("manual.evidence", inp.control_id)
     p = obs.payload
     until = datetime.fromisoformat(p["valid_until"])
@@ -16,9 +18,13 @@ def manual_evidence(inp: CheckInput) -> Verdict:
     value = {"valid_until": p["valid_until"], "days_left": round(days_left, 1), "file": p.get("filename"),
              "uploaded_by": p.get("uploaded_by"), "sha256": p.get("sha256")}
     if days_left < 0:
-        return failed(f"证据已于 {until:%Y-%m-%d} 过期", f"evidence expired on {until:%Y-%m-%d}", **value)
-    if days_left <= float(inp.params["remind_days"]):
+        return failed(f"证据已于 {until:%Y-%m-%d} 过期", f"evidence expired on {until:%Y-%m-%d}",
+                      remind_threshold_days=0, **value)
+    raw = inp.params["remind_days"]
+    reached = [float(d) for d in (raw if isinstance(raw, list | tuple) else [raw]) if days_left <= float(d)]
+    if reached:
         value["expiring"] = True
+        value["remind_threshold_days"] = min(reached)
     return passed(f"证据有效至 {until:%Y-%m-%d}", f"evidence valid until {until:%Y-%m-%d}", **value)
 
 

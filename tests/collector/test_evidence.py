@@ -1,7 +1,7 @@
 """Evidence for manual controls: upload, expiry, reminders."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -78,19 +78,43 @@ def test_valid_until_rejects_garbage():
         ev.parse_valid_until("next tuesday", SHANGHAI)
 
 
-def test_one_reminder_per_expiring_item(store, controls):
-    uploaded = datetime(2026, 12, 1, tzinfo=UTC)
-    obs = _upload(store, controls, "2026-12-20", uploaded)
-    engine = Engine(store, controls)
-    owners = {c.id: c.owner_role for c in controls}
-    engine.listeners.append(lambda changes: ev.remind_on_changes(store, changes, uploaded, owners))
-    engine.note([obs])
-    engine.evaluate(None, now=uploaded)
-    assert ev.reminders(store) == []  # 19 days left: beyond the 14-day reminder window
-    for day in (8, 9, 10):
-        engine.evaluate(None, now=uploaded + timedelta(days=day))
-    rows = ev.reminders(store)
-    assert len(rows) == 1 and rows[0]["control"] == CONTROL and obs.payload["sha256"] in rows[0]["detail"]
-    assert rows[0]["detail"].endswith("owner: facility")
-    soon = ev.expiring(store, uploaded + timedelta(days=10))
-    assert [r["control"] for r in soon] == [CONTROL] and not soon[0]["expired"]
+UPLOADED = datetime(2026, 11, 10, 14, 0, tzinfo=SHANGHAI)  # EXTINGUISHER-OFFICE: cadence 31d
+
+
+@pytest.mark.parametrize(("asked", "dated", "kept", "capped"), [
+    pytest.param("2026-11-30", None, "2026-11-30T23:59:59+08:00", False, id="within-cadence"),
+    pytest.param("2026-12-11", None, "2026-12-11T23:59:59+08:00", False, id="exactly-the-cadence"),
+    pytest.param("2027-11-10", None, "2026-12-11T23:59:59+08:00", True, id="a-year-capped-from-upload-day"),
+    pytest.param("2027-11-10", "2026-11-03", "2026-12-04T23:59:59+08:00", True, id="capped-from-evidence-date"),
+    pytest.param("2026-12-01", "2026-11-03", "2026-12-01T23:59:59+08:00", False, id="dated-within-cadence"),
+])
+def test_validity_is_capped_by_the_controls_cadence(store, controls, asked, dated, kept, capped):
+    until = ev.parse_valid_until(asked, SHANGHAI)
+    obs = ev.add_evidence(store, controls, ev.Upload(CONTROL, b"inspection", "i.pdf", until,
+                                                     dated=ev.parse_dated(dated)),
+                          actor="user:facility", now=UPLOADED, tz=SHANGHAI)
+    p = obs.payload
+    assert p["valid_until"] == kept
+    assert ("valid_until_requested" in p) == capped
+    notice = ev.cap_notice({**p, "uploaded_at": UPLOADED.isoformat()})
+    assert (notice is not None) == capped
+    if capped:
+        assert p["valid_until_requested"].startswith(asked)
+        assert kept[:10] in notice["zh"] and "31d" in notice["zh"] and "周期" in notice["zh"]
+        assert kept[:10] in notice["en"] and asked in notice["en"] and "capped" in notice["en"]
+        (ledger,) = store.read.execute(
+            "SELECT body FROM ledger WHERE CAST(body AS TEXT) LIKE '%evidence.uploaded%'").fetchone()
+        assert kept.encode() in ledger and b"valid_until_requested" in ledger
+
+
+@pytest.mark.parametrize(("dated", "message"), [
+    pytest.param("2026-11-11", "after the upload day", id="dated-in-the-future"),
+    pytest.param("2026-10-01", "expired on 2026-11-01", id="older-than-its-cadence"),
+    pytest.param("11/03/2026", "not a date", id="garbage"),
+])
+def test_evidence_dated_wrongly_is_refused(store, controls, dated, message):
+    with pytest.raises(ev.EvidenceError, match=f"^dated: .*{message}"):
+        ev.add_evidence(store, controls, ev.Upload(CONTROL, b"x", "i.pdf", ev.parse_valid_until("2026-12-01", SHANGHAI),
+                                                   dated=ev.parse_dated(dated)),
+                        actor="user:facility", now=UPLOADED, tz=SHANGHAI)
+    assert store.count_observations() == 0

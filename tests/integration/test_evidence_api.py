@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -38,6 +39,23 @@ def test_evidence_upload_list_download_and_judgement(collector):
             break
         time.sleep(0.2)
     assert f[0]["status"] == "pass" and f[0]["value"]["sha256"] == sha
+
+
+def test_validity_beyond_the_cadence_is_capped_and_said(collector):
+    collector.login("facility")
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    r = _upload(collector, "facility", valid_until="2099-12-31")  # EXTINGUISHER-OFFICE: monthly (31d)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["capped"] and body["valid_until"] == f"{today + timedelta(days=31)}T23:59:59+08:00"
+    assert body["valid_until_requested"].startswith("2099-12-31") and body["cadence"] == "31d"
+    assert "31d" in body["notice"]["zh"] and "2099-12-31" in body["notice"]["en"]
+    dated = _upload(collector, "facility", valid_until="2099-12-31", dated=str(today - timedelta(days=3)))
+    assert dated.json()["valid_until"].startswith(str(today + timedelta(days=28)))
+    short = _upload(collector, "facility", valid_until=str(today + timedelta(days=5))).json()
+    assert not short["capped"] and short["notice"] is None
+    stale = _upload(collector, "facility", valid_until="2099-12-31", dated=str(today - timedelta(days=40)))
+    assert stale.status_code == 422 and stale.json()["detail"].startswith("dated:")
 
 
 def test_attestations_and_exceptions_are_for_managers(collector):
@@ -87,6 +105,14 @@ def test_cli_evidence_report_and_verify(tmp_path):
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["status"] == "pass"
     assert cli("evidence", "add", "NOPE", str(f), "--valid-until", "2026-12-31", "--db", db).returncode == 2
+    capped = cli("evidence", "add", "EXTINGUISHER-OFFICE", str(f), "--valid-until", "2027-06-30", "--db", db,
+                 "--now", "2026-12-01T10:00:00+08:00", "--dated", "2026-11-28")
+    assert capped.returncode == 0, capped.stderr
+    assert "2026-12-29T23:59:59+08:00" in capped.stdout  # 11-28 + 31 days
+    assert "缩短至 2026-12-29" in capped.stdout and "capped to 2026-12-29" in capped.stdout
+    stale = cli("evidence", "add", "EXTINGUISHER-OFFICE", str(f), "--valid-until", "2027-06-30", "--db", db,
+                "--now", "2026-12-01T10:00:00+08:00", "--dated", "2026-10-01")
+    assert stale.returncode == 2 and stale.stderr.strip().count("\n") == 0 and "dated" in stale.stderr
     out = tmp_path / "b.zip"
     r = cli("report", "--from", "2026-11-30", "--to", "2026-12-02", "--db", db, "--format", "bundle", "-o", str(out))
     assert r.returncode in (0, 1), r.stderr

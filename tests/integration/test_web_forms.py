@@ -121,13 +121,17 @@ def test_posture_looks_back_to_a_day_and_refuses_a_malformed_one(collector):
     assert c.get("/", params={"on": "last tuesday"}).status_code == 400
 
 
-def ledger_types(collector) -> list[str]:
+def ledger_entries(collector) -> list[dict]:
     import sqlite3
 
     import orjson
 
     with sqlite3.connect(collector.db) as db:
-        return [orjson.loads(b)["type"] for (b,) in db.execute("SELECT body FROM ledger ORDER BY seq")]
+        return [orjson.loads(b) for (b,) in db.execute("SELECT body FROM ledger ORDER BY seq")]
+
+
+def ledger_types(collector) -> list[str]:
+    return [e["type"] for e in ledger_entries(collector)]
 
 
 def test_facility_uploads_evidence_and_its_download_is_in_the_ledger(collector):
@@ -135,6 +139,7 @@ def test_facility_uploads_evidence_and_its_download_is_in_the_ledger(collector):
     r = c.post("/evidence/upload", data={**FORMS["/evidence/upload"], "csrf_token": csrf_of(c)},
                files={"file": ("灭火器检查.pdf", b"%PDF-1.4 inspected", "application/pdf")})
     assert r.status_code == 200 and "证据已上传" in r.text
+    assert "有效期已按控制项周期 365d 从 2099-12-31 缩短至" in r.text  # BADGE-POLICY is renewed yearly
     link = re.search(r'href="(/api/v1/evidence/[0-9a-f]{64})" download>灭火器检查.pdf', r.text).group(1)
     assert c.get(link).content == b"%PDF-1.4 inspected"
     assert "evidence.downloaded" in ledger_types(collector)
@@ -192,3 +197,10 @@ def test_auditor_downloads_a_csv_report_recorded_in_the_ledger(collector):
     assert r.headers["x-content-sha256"] and "report.downloaded" in ledger_types(collector)
     bad = c.post("/reports/download", data={**FORMS["/reports/download"], "fmt": "docx", "csrf_token": csrf_of(c)})
     assert bad.status_code == 400
+    assert '<option value="default">default</option>' in c.get("/reports").text
+    one = c.post("/reports/download", data={**FORMS["/reports/download"], "site": "default", "csrf_token": csrf_of(c)})
+    downloaded = [e for e in ledger_entries(collector) if e["type"] == "report.downloaded"]
+    assert one.status_code == 200 and downloaded[-1]["data"]["site"] == "default"
+    nowhere = c.post("/reports/download", data={**FORMS["/reports/download"], "site": "nowhere",
+                                               "csrf_token": csrf_of(c)})
+    assert nowhere.status_code == 400

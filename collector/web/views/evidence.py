@@ -55,25 +55,28 @@ def uploads(store: Any, now: datetime | None = None) -> list[dict[str, Any]]:
 @router.get("/evidence", response_class=HTMLResponse)
 def evidence_page(request: Request, state: StateDep, user: Viewer) -> Response:
     rows = manual_rows(state)
+    recent = uploads(state.store)
+    uploaded = request.query_params.get("uploaded")
+    mine = next((u for u in recent if uploaded and u["sha256"] == uploaded), None)
     ledger = next(iter(readmodel.findings(state.store, controls=["LEDGER-INTACT"])), None)
     checkpoints = state.store.read.execute("SELECT count(*), max(ts) FROM checkpoints").fetchone()
     return render(request, "evidence.html", user, rows=rows, ledger=ledger, ledger_seq=state.store.ledger.last_seq,
                   checkpoints=checkpoints[0], last_checkpoint=checkpoints[1],
                   expired=sum(1 for r in rows if r["finding"] and r["finding"].status == "fail"),
                   expiring=sum(1 for r in rows if r["expiring"]), may_export=user.can("reports"),
-                  may_upload=user.can("evidence.upload"), uploads=uploads(state.store),
-                  uploaded=request.query_params.get("uploaded"))
+                  may_upload=user.can("evidence.upload"), uploads=recent, uploaded=uploaded,
+                  cap_notice=ev.cap_notice(mine) if mine else None)
 
 
 @router.post("/evidence/upload")
 async def upload(state: StateDep, user: Viewer, control: Annotated[str, Form()], file: Annotated[UploadFile, File()],
                  valid_until: Annotated[str, Form()], note: Annotated[str, Form(max_length=2000)] = "",
-                 csrf_token: Annotated[str, Form()] = "") -> Response:
+                 dated: Annotated[str | None, Form()] = None, csrf_token: Annotated[str, Form()] = "") -> Response:
     """Upload evidence for a manual control: the same rules as POST /api/v1/evidence."""
     check_csrf(user, csrf_token)
     require_permission(user, "evidence.upload")
     try:
-        obs = await accept_upload(state, user.actor, control, file, valid_until, note)
+        obs = await accept_upload(state, user.actor, control, file, valid_until, note, dated)
     except ev.EvidenceError as e:
         raise bad_request("upload_refused", str(e)) from None
     return RedirectResponse(f"/evidence?uploaded={obs.payload['sha256']}#uploads", status_code=303)
