@@ -84,7 +84,7 @@ async def post_observations(request: Request, state: StateDep,
             o.source, o.site = principal.actor, principal.site
     result = await run_in_threadpool(state.store.ingest, batch, actor=principal.actor)
     if result.accepted:
-        state.worker.submit(batch)
+        state.worker.submit([*batch, *result.derived])
     state.metrics.observed(principal.actor, principal.kind, result.accepted, result.duplicates)
     state.metrics.latency.observe(time.perf_counter() - started)
     return IngestResponse(accepted=result.accepted, duplicates=result.duplicates, ledger_seq=result.ledger_seq,

@@ -18,6 +18,7 @@ class IngestResult:
     merkle_root: str | None = None
     subjects: set[tuple[str, str]] = field(default_factory=set)
     kinds: set[str] = field(default_factory=set)
+    derived: list[Observation] = field(default_factory=list)  # added by the store (agents' sequence summaries)
 
 
 @dataclass

@@ -116,6 +116,10 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER IF NOT EXISTS exceptions_no_delete BEFORE DELETE ON exceptions
     BEGIN SELECT RAISE(ABORT, 'exceptions cannot be deleted'); END;
     """,
+    # 4: per agent, the sequence numbers received (collector/seqgaps.py), kept at ingest
+    """
+    CREATE TABLE agent_sequences (host TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
+    """,
 ]
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from collector import seqgaps
 from collector.canonical import canonical, loads
 from collector.ledger import Ledger, VerifyReport, iter_rows, verify_chain, verify_checkpoints
 from collector.merkle import merkle_root
@@ -133,6 +134,8 @@ class SqliteStore:
             dups = len(observations) - len(new)
             if not new:
                 return IngestResult(0, dups, None)
+            derived = seqgaps.track(conn, [o for o, _ in new], now)
+            new += [(d, observation_body(d)) for d in derived]
             root = merkle_root([b for _, b in new]).hex()
             kinds: dict[str, int] = {}
             for o, _ in new:
@@ -166,7 +169,7 @@ class SqliteStore:
                 "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
                 " DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
                 [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
-        return IngestResult(len(new), dups, entry.seq, root, set(subjects), set(kinds))
+        return IngestResult(len(new) - len(derived), dups, entry.seq, root, set(subjects), set(kinds), derived)
 
     def _latest_rows(self, where: str, args: Sequence[Any]) -> list[tuple[bytes, float]]:
         return self.read.execute(
