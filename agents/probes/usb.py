@@ -7,15 +7,15 @@ from pathlib import Path
 
 from agents.enforce.usb import Block, SysfsEnforcer, UsbPolicy
 from agents.env import Env
+from agents.observation import AgentObservation
 from agents.usb import UsbDevice, devices_dir, read_devices, udev_devices
-from rules.model import Observation
 
 
 def policy_of(env: Env) -> UsbPolicy:
     return UsbPolicy.build(env.config.usb.block_classes, env.config.usb.allow)
 
 
-def block_observation(env: Env, block: Block) -> Observation:
+def block_observation(env: Env, block: Block) -> AgentObservation:
     return env.observe("usb.block", block.as_payload(), key=f"{block.device.sys_name}@{block.at.isoformat()}")
 
 
@@ -46,10 +46,10 @@ def _usbguard_state(env: Env, policy: UsbPolicy) -> tuple[bool, str, list[dict] 
     return True, f"{what}; usbguard daemon answering", devices
 
 
-def gather(env: Env) -> list[Observation]:
+def gather(env: Env) -> list[AgentObservation]:
     cfg = env.config.usb
     policy = policy_of(env)
-    out: list[Observation] = []
+    out: list[AgentObservation] = []
     daemon_devices: list[dict] | None = None
     bus = devices_dir(env.sysfs)
     if not cfg.enforce or cfg.mode == "off":
