@@ -14,10 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agents.observation import AgentObservation
 from collector.pii.manifest import Manifest
 from collector.pii.scan import ScanReport, excluded, scan_paths
+
+if TYPE_CHECKING:
+    from rules.model import Observation
 
 Runner = Callable[[list[str]], object]
 Ship = Callable[[AgentObservation], None]
@@ -34,7 +38,13 @@ def lower_priority(runner: Runner = lambda cmd: subprocess.run(cmd, capture_outp
 
 
 def scan_observation(report: ScanReport, host_id: str, roots: Sequence[Path], full: bool,
-                     site: str = "default") -> AgentObservation:
+                     site: str = "default") -> Observation:
+    """The `pii.scan` observation of a scan report, as the validated model (for a store or a check)."""
+    return scan_record(report, host_id, roots, full, site).to_model()
+
+
+def scan_record(report: ScanReport, host_id: str, roots: Sequence[Path], full: bool,
+                site: str = "default") -> AgentObservation:
     """A `pii.scan` observation from a scan report (numbers stay masked: only counts and samples).
 
     Full scans have key "" (the latest one proves a purge); the watch's partial scans key "watch",
@@ -48,8 +58,8 @@ def scan_observation(report: ScanReport, host_id: str, roots: Sequence[Path], fu
                "batches": report.batches, "unreadable": len(report.errors),
                "hits": sorted(hits, key=lambda h: h["path"])[:50]}
     return AgentObservation(id=str(uuid.uuid4()), source=f"agent:{host_id}", site=site, subject_kind="host",
-                       subject_id=host_id, kind="pii.scan", key="" if full else "watch", observed_at=finished,
-                       payload=payload)
+                            subject_id=host_id, kind="pii.scan", key="" if full else "watch", observed_at=finished,
+                            payload=payload)
 
 
 @dataclass
@@ -70,7 +80,7 @@ class PiiWatch:
 
     def full_scan(self) -> AgentObservation:
         report = scan_paths(self.roots, self.manifest, exclude=self.exclude, clock=self.clock)
-        obs = scan_observation(report, self.host_id, self.roots, full=True)
+        obs = scan_record(report, self.host_id, self.roots, full=True)
         self.ship(obs)
         return obs
 
@@ -87,7 +97,7 @@ class PiiWatch:
         if not present:
             return None
         report = scan_paths(present, self.manifest, exclude=self.exclude, clock=self.clock)
-        obs = scan_observation(report, self.host_id, present, full=False)
+        obs = scan_record(report, self.host_id, present, full=False)
         self.ship(obs)
         return obs
 
