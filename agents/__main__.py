@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from agents.config import ConfigError, load_config
+from agents.config_view import ConfigViewError, load_config_view
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,8 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--iterations", type=int, default=None)
     args = ap.parse_args(argv)
     try:
-        cfg = load_config(args.config)
-    except ConfigError as e:
+        cfg = load_config_view(args.config)
+    except ConfigViewError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

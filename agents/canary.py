@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from rules.model import Observation
+from agents.observation import AgentObservation
 
 log = logging.getLogger(__name__)
 SMTP_PORTS = (25, 465, 587, 2525)
@@ -29,9 +29,9 @@ class Hit:
     def as_dict(self) -> dict:
         return {**asdict(self), "at": self.at.isoformat()}
 
-    def observation(self, canary: str, site: str = "default") -> Observation:
+    def observation(self, canary: str, site: str = "default") -> AgentObservation:
         # key per source and port: the collector keeps the latest hit of each terminal on each canary port
-        return Observation(source=f"canary:{canary}", site=site, subject_kind="canary", subject_id=canary,
+        return AgentObservation(source=f"canary:{canary}", site=site, subject_kind="canary", subject_id=canary,
                            kind="canary.hit", key=f"{self.source_address}->{self.port}", observed_at=self.at,
                            payload=self.as_dict())
 
@@ -48,10 +48,10 @@ class Tally:
         self.hits.append(hit)
 
     def status(self, canary: str, listening: list[str], interval_s: float, now: datetime,
-               site: str = "default") -> Observation:
+               site: str = "default") -> AgentObservation:
         self.hits = [h for h in self.hits if (now - h.at).total_seconds() <= self.window_s]
         hits = self.hits
-        return Observation(source=f"canary:{canary}", site=site, subject_kind="canary", subject_id=canary,
+        return AgentObservation(source=f"canary:{canary}", site=site, subject_kind="canary", subject_id=canary,
                            kind="canary.status", observed_at=now, payload={
                                "listening": listening, "interval_s": interval_s, "window_s": self.window_s,
                                "hit_count": len(hits), "sources": sorted({h.source_address for h in hits}),

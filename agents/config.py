@@ -121,3 +121,24 @@ def load_config(path: Path) -> AgentConfig:
         err = e.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
         raise ConfigError(f"{path}: key '{key}': {err['msg']}") from None
+
+
+def main(argv: list[str]) -> int:
+    """`python -m agents.config FILE`: the validated values (defaults filled) as a pickle on stdout, for
+    the resident agent (agents/config_view.py), which does not load pydantic; exit 2 naming the fault."""
+    import pickle
+    import sys
+
+    try:
+        cfg = load_config(Path(argv[0]))
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    sys.stdout.buffer.write(pickle.dumps(cfg.model_dump()))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -7,15 +7,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents import AGENT_VERSION, tamper
-from agents.config import AgentConfig
 from agents.env import Env
+from agents.observation import AgentObservation
 from agents.probes import Probe, run_probes
 from agents.ship import Shipper
 from agents.spool import Spool
-from rules.model import Observation
+
+if TYPE_CHECKING:
+    from agents.config import AgentConfig
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ class Agent:
     def state_file(self) -> Path:
         return self.env.config.state_dir / "agent-state.json"
 
-    def heartbeat(self) -> Observation:
+    def heartbeat(self) -> AgentObservation:
         """Version, spool state and what looks like tampering or loss, each held for `tamper_hold_s`."""
         stats = self.spool.stats()
         now = time.monotonic()
@@ -135,11 +137,11 @@ class Agent:
                  manifest=manifest, exclude=cfg.exclude, full_every_s=cfg.full_every_h * 3600,
                  stop_event=self.stop_event).run()
 
-    def submit(self, observations: list[Observation]) -> None:
+    def submit(self, observations: list[AgentObservation]) -> None:
         self.spool.put(observations)
         self.wake.set()
 
-    def round(self) -> list[Observation]:
+    def round(self) -> list[AgentObservation]:
         observations = [*run_probes(self.env, self.probes), self.heartbeat()]
         self.submit(observations)
         return observations

@@ -8,10 +8,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agents.config import AgentConfig
-from rules.model import Observation
+from agents.observation import AgentObservation
+
+if TYPE_CHECKING:
+    from agents.config import AgentConfig
+
+
+def default_config() -> AgentConfig:
+    from agents.config import AgentConfig
+
+    return AgentConfig()
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,7 @@ def read_machine_id(root: Path = Path("/")) -> str:
 class Env:
     """Where the machine is: sysfs and proc roots, the file-system root, programs, clock, config."""
 
-    config: AgentConfig = field(default_factory=AgentConfig)
+    config: AgentConfig = field(default_factory=default_config)
     host_id: str = ""
     sysfs: Path = Path("/sys")
     proc: Path = Path("/proc")
@@ -75,6 +83,6 @@ class Env:
         """A system path under this environment's root."""
         return self.root / absolute.lstrip("/")
 
-    def observe(self, kind: str, payload: dict[str, Any], key: str = "") -> Observation:
-        return Observation(source=f"agent:{self.host_id}", site=self.config.site, subject_kind="host",
+    def observe(self, kind: str, payload: dict[str, Any], key: str = "") -> AgentObservation:
+        return AgentObservation(source=f"agent:{self.host_id}", site=self.config.site, subject_kind="host",
                            subject_id=self.host_id, kind=kind, key=key, observed_at=self.clock(), payload=payload)

@@ -14,13 +14,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from agents.observation import AgentObservation
 from collector.pii.manifest import Manifest
 from collector.pii.scan import ScanReport, excluded, scan_paths
-from rules.model import Observation
+
+if TYPE_CHECKING:
+    from rules.model import Observation
 
 Runner = Callable[[list[str]], object]
-Ship = Callable[[Observation], None]
+Ship = Callable[[AgentObservation], None]
 
 
 def lower_priority(runner: Runner = lambda cmd: subprocess.run(cmd, capture_output=True, check=False),
@@ -35,6 +39,12 @@ def lower_priority(runner: Runner = lambda cmd: subprocess.run(cmd, capture_outp
 
 def scan_observation(report: ScanReport, host_id: str, roots: Sequence[Path], full: bool,
                      site: str = "default") -> Observation:
+    """The `pii.scan` observation of a scan report, as the validated model (for a store or a check)."""
+    return scan_record(report, host_id, roots, full, site).to_model()
+
+
+def scan_record(report: ScanReport, host_id: str, roots: Sequence[Path], full: bool,
+                site: str = "default") -> AgentObservation:
     """A `pii.scan` observation from a scan report (numbers stay masked: only counts and samples).
 
     Full scans have key "" (the latest one proves a purge); the watch's partial scans key "watch",
@@ -47,9 +57,9 @@ def scan_observation(report: ScanReport, host_id: str, roots: Sequence[Path], fu
                "bytes_scanned": report.bytes_scanned, "totals": report.totals, "files_with_hits": len(hits),
                "batches": report.batches, "unreadable": len(report.errors),
                "hits": sorted(hits, key=lambda h: h["path"])[:50]}
-    return Observation(id=str(uuid.uuid4()), source=f"agent:{host_id}", site=site, subject_kind="host",
-                       subject_id=host_id, kind="pii.scan", key="" if full else "watch", observed_at=finished,
-                       payload=payload)
+    return AgentObservation(id=str(uuid.uuid4()), source=f"agent:{host_id}", site=site, subject_kind="host",
+                            subject_id=host_id, kind="pii.scan", key="" if full else "watch", observed_at=finished,
+                            payload=payload)
 
 
 @dataclass
@@ -68,9 +78,9 @@ class PiiWatch:
     _changed: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def full_scan(self) -> Observation:
+    def full_scan(self) -> AgentObservation:
         report = scan_paths(self.roots, self.manifest, exclude=self.exclude, clock=self.clock)
-        obs = scan_observation(report, self.host_id, self.roots, full=True)
+        obs = scan_record(report, self.host_id, self.roots, full=True)
         self.ship(obs)
         return obs
 
@@ -79,7 +89,7 @@ class PiiWatch:
             with self._lock:
                 self._changed.add(path)
 
-    def scan_changed(self) -> Observation | None:
+    def scan_changed(self) -> AgentObservation | None:
         """Scan the files changed since the last call; ship a partial scan when any still exists."""
         with self._lock:
             paths, self._changed = sorted(self._changed), set()
@@ -87,7 +97,7 @@ class PiiWatch:
         if not present:
             return None
         report = scan_paths(present, self.manifest, exclude=self.exclude, clock=self.clock)
-        obs = scan_observation(report, self.host_id, present, full=False)
+        obs = scan_record(report, self.host_id, present, full=False)
         self.ship(obs)
         return obs
 

@@ -12,10 +12,13 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from agents.config import CollectorConfig
 from agents.http import HttpClient, HttpError, Response
 from agents.spool import Spool
+
+if TYPE_CHECKING:
+    from agents.config import CollectorConfig
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from rules.model import Observation
+from agents.observation import AgentObservation
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spool (rowid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
@@ -48,7 +48,7 @@ class Spool:
         self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
                          "ON CONFLICT(key) DO UPDATE SET value = value + excluded.value", (key, by))
 
-    def put(self, observations: list[Observation]) -> list[int]:
+    def put(self, observations: list[AgentObservation]) -> list[int]:
         """Number and store observations (one transaction); returns their sequence numbers."""
         if not observations:
             return []
@@ -59,7 +59,7 @@ class Spool:
                 seqs = []
                 for i, o in enumerate(observations):
                     o.seq = first + i
-                    body = o.model_dump_json(exclude={"received_at"}).encode()
+                    body = o.to_json()
                     self._db.execute("INSERT OR IGNORE INTO spool (id, seq, body, size) VALUES (?,?,?,?)",
                                      (o.id, o.seq, body, len(body)))
                     seqs.append(o.seq)

@@ -1,6 +1,6 @@
 """Agent numbers: udev add -> authorized=0 latency, `agent once` duration, idle RSS and CPU.
 
-    .venv/bin/python bench/bench_agent.py [--events 1000] [--idle-s 120]
+    .venv/bin/python bench/bench_agent.py [--events 1000] [--idle-s 600]
 
 Prints a table and rewrites the `## agent` section of docs/benchmarks.md. Each number is set
 against a baseline measured in the same run on the same machine.
@@ -113,7 +113,7 @@ def update_doc(section: str) -> None:
     start = text.find("## agent\n")
     if start >= 0:
         end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
+        text = text[:start] + section + ("\n" + text[end + 1:] if end >= 0 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     doc.write_text(text)
@@ -122,7 +122,7 @@ def update_doc(section: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=1000)
-    ap.add_argument("--idle-s", type=float, default=120.0)
+    ap.add_argument("--idle-s", type=float, default=600.0)  # the target names 10 minutes
     args = ap.parse_args()
 
     lat = udev_latency(args.events)
@@ -150,7 +150,8 @@ def main() -> None:
         ("idle agent RSS (peak)", f"{rss:.1f} MiB ({rss * 1.048576:.1f} MB)", "<= 40 MB",
          f"{rss / base_rss:.1f}x bare Python", f"{args.idle_s:.0f} s window, enrolled, shipping to a local collector"),
         ("idle agent CPU", f"{cpu:.2f} % of a core", "<= 1 %", "",
-         f"{args.idle_s:.0f} s window after the first round; 10-min figure extrapolated (rounds every 60 s)"),
+         f"{args.idle_s:.0f} s window after the first round"
+         + ("" if args.idle_s >= 600 else "; 10-min figure extrapolated (rounds every 60 s)")),
     ]
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = os.getloadavg()[0]
@@ -158,9 +159,13 @@ def main() -> None:
              "(the machine is shared with other work).\n",
              "| measure | result | target | against baseline | note |", "|---|---|---|---|---|"]
     lines += [f"| {' | '.join(r)} |" for r in rows]
+    window = ("" if args.idle_s >= 600 else "The idle window is shorter than the 10 minutes named by the target; "
+              "CPU per minute repeats with each 60 s round, so the ratio holds. ")
     lines.append("\nLatency is from the umockdev uevent to the enforcer's write, through the real pyudev monitor "
-                 "(`tests/agents/umockdev_bed.py bench`). The idle window is shorter than the 10 minutes "
-                 "named by the target; CPU per minute repeats with each 60 s round, so the ratio holds. Under "
+                 "(`tests/agents/umockdev_bed.py bench`). The idle agent is the resident process "
+                 "(`python -m agents run`): it holds no pydantic models (the configuration is validated "
+                 "by a short-lived child at start, observations are plain records); with the models "
+                 "loaded it measured 37.9 MiB peak over the same 600 s window on this machine. " + window + "Under "
                  "contention the latency tail follows the machine's own (compare the bare-write baseline): "
                  "the p50 stays at a few ms, the p99 can pass 50 ms when the load is several times the cores; "
                  "the systemd unit runs the agent at `Nice=-5` for that reason.\n")

@@ -22,16 +22,18 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class UsbPolicy:
     block_classes: frozenset[str] = frozenset({"08", "06", "e0", "ff"})
-    allow: tuple[str, ...] = ()  # "vendor:product:serial"; serial "*" allows every serial of that model
+    # "vendor:product:serial"; serial "*" allows every serial of that model. Kept as written: USBGuard
+    # matches serials case-sensitively; the sysfs enforcer compares without case.
+    allow: tuple[str, ...] = ()
 
     @classmethod
     def build(cls, block_classes: Iterable[str], allow: Iterable[str]) -> UsbPolicy:
-        return cls(frozenset(c.lower() for c in block_classes), tuple(a.lower() for a in allow))
+        return cls(frozenset(c.lower() for c in block_classes), tuple(allow))
 
     def allowed(self, dev: UsbDevice) -> bool:
         vid, pid, serial = dev.vendor_id.lower(), dev.product_id.lower(), dev.serial.lower()
         for entry in self.allow:
-            parts = entry.split(":")
+            parts = entry.lower().split(":")
             if len(parts) == 2:
                 parts.append("*")
             if len(parts) == 3 and parts[0] == vid and parts[1] == pid and parts[2] in ("*", serial):

@@ -6,11 +6,19 @@ interface class (`one-of`: a keyboard that also exposes storage is blocked), the
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
 from agents.enforce.usb import UsbPolicy
 from agents.env import Runner
+from agents.usb import UsbDevice
+
+# one line of `usbguard list-devices`: '6: block id 0781:5567 serial "..." name "..." ... via-port "1-2"
+# with-interface 08:06:50' (or 'with-interface { 03:01:01 03:00:00 }')
+_LINE_RE = re.compile(r'^\d+: (?P<target>allow|block|reject) id (?P<vid>[0-9a-fA-F]{4}):(?P<pid>[0-9a-fA-F]{4})\b')
+_QUOTED = r'"((?:[^"\\]|\\.)*)"'
+_INTERFACES_RE = re.compile(r"with-interface (\{[^}]*\}|\S+)")
 
 
 def _quote(text: str) -> str:
@@ -23,7 +31,7 @@ def policy_rules(policy: UsbPolicy) -> str:
         parts = entry.split(":")
         if len(parts) < 2:
             continue
-        rule = f"allow id {parts[0]}:{parts[1]}"
+        rule = f"allow id {parts[0].lower()}:{parts[1].lower()}"
         if len(parts) > 2 and parts[2] not in ("", "*"):
             rule += f" serial {_quote(parts[2])}"
         lines.append(rule)
@@ -69,3 +77,31 @@ def ensure_policy(path: Path, policy: UsbPolicy, run: Runner) -> tuple[bool, str
         f.write(rules)
     tmp.replace(path)
     return True, f"{path} rewritten with the site policy (usbguard must reload it)"
+
+
+def _field(line: str, name: str) -> str:
+    m = re.search(rf"\b{name} {_QUOTED}", line)
+    return re.sub(r"\\(.)", r"\1", m.group(1)) if m else ""
+
+
+def parse_devices(text: str) -> list[tuple[UsbDevice, str]]:
+    """`usbguard list-devices` as (device, the daemon's target: allow, block or reject); root hubs left out."""
+    out = []
+    for line in text.splitlines():
+        m = _LINE_RE.match(line.strip())
+        if m is None:
+            continue
+        port = _field(line, "via-port")
+        if port.startswith("usb"):
+            continue
+        ifaces = _INTERFACES_RE.search(line)
+        classes: list[str] = []
+        for iface in (ifaces.group(1).strip("{} ").split() if ifaces else []):
+            cls = iface.split(":")[0].lower()
+            if cls not in classes:
+                classes.append(cls)
+        target = m.group("target")
+        out.append((UsbDevice(sys_name=port, vendor_id=m.group("vid").lower(), product_id=m.group("pid").lower(),
+                              serial=_field(line, "serial"), name=_field(line, "name"), classes=classes,
+                              authorized=target == "allow"), target))
+    return out

@@ -1,4 +1,4 @@
-"""Probes: each module has `gather(env) -> list[Observation]` and knows nothing of controls.
+"""Probes: each module has `gather(env) -> list[AgentObservation]` and knows nothing of controls.
 
 A probe that cannot run still returns an observation saying why (the `probe_error` field), so
 the control it feeds is judged `unknown` or `fail`, never silently absent.
@@ -13,11 +13,11 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 
 from agents.env import Env
-from rules.model import Observation
+from agents.observation import AgentObservation
 
 log = logging.getLogger(__name__)
 
-Probe = Callable[[Env], list[Observation]]
+Probe = Callable[[Env], list[AgentObservation]]
 # a probe module may say where it applies with PLATFORMS (sys.platform values); the default is Linux
 BUILTIN_PROBES = ("identity", "usb", "antivirus", "mail", "internet", "software", "hardening", "osquery")
 LINUX = ("linux",)
@@ -48,9 +48,9 @@ def platforms_of(gather: Probe) -> tuple[str, ...]:
     return tuple(getattr(sys.modules.get(gather.__module__), "PLATFORMS", LINUX))
 
 
-def run_probes(env: Env, probes: dict[str, Probe] | None = None) -> list[Observation]:
+def run_probes(env: Env, probes: dict[str, Probe] | None = None) -> list[AgentObservation]:
     """Run every probe; a crashing probe yields its fail-safe observation with the error."""
-    out: list[Observation] = []
+    out: list[AgentObservation] = []
     for name, gather in (probes or load_probes()).items():
         if env.platform not in platforms_of(gather):
             continue

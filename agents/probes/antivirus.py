@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agents import clamav
 from agents.env import Env
-from rules.model import Observation
+from agents.observation import AgentObservation
 
 SCANNERS = ("clamscan", "clamdscan")
 _END_DATE_RE = re.compile(r"^End Date:\s+(\d{4}:\d{2}:\d{2} \d{2}:\d{2}:\d{2})", re.M)
@@ -86,7 +86,7 @@ def timer_last_run(env: Env, schedule: list[str]) -> str | None:
     return datetime.fromtimestamp(max(times), UTC).isoformat() if times else None
 
 
-def gather(env: Env) -> list[Observation]:
+def gather(env: Env) -> list[AgentObservation]:
     cfg = env.config.antivirus
     installed = any(env.which(p) for p in ("clamscan", "clamd", "clamdscan"))
     if not installed:

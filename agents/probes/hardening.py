@@ -3,7 +3,7 @@ password-less accounts, no root login over SSH. Each check appears only where it
 from __future__ import annotations
 
 from agents.env import Env
-from rules.model import Observation
+from agents.observation import AgentObservation
 
 GUEST_NAMES = {"guest", "test", "temp", "demo", "public", "user"}
 NO_LOGIN = ("nologin", "false", "sync", "shutdown", "halt")
@@ -60,7 +60,7 @@ def ssh_root_login(env: Env) -> bool | None:
     return value == "yes"
 
 
-def gather(env: Env) -> list[Observation]:
+def gather(env: Env) -> list[AgentObservation]:
     accounts = login_accounts(env)
     checks: dict[str, bool] = {}
     details: dict[str, object] = {}

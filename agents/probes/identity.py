@@ -6,7 +6,7 @@ import socket
 
 from agents import AGENT_VERSION
 from agents.env import Env
-from rules.model import Observation
+from agents.observation import AgentObservation
 
 
 def os_name(env: Env) -> str:
@@ -48,7 +48,7 @@ def hostname(env: Env) -> str:
         return "unknown"
 
 
-def gather(env: Env) -> list[Observation]:
+def gather(env: Env) -> list[AgentObservation]:
     users = logged_in_users(env)
     payload = {"hostname": hostname(env), "os": os_name(env), "addresses": addresses(env), "interactive_users": users,
                "agent_version": AGENT_VERSION, "host_id": env.host_id}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from agents.env import Env
 from agents.netconn import connect_attempt
-from rules.model import Observation
+from agents.observation import AgentObservation
 
 PLATFORMS = ("linux", "win32", "darwin")  # canary and proxy work everywhere; route and DNS are Linux-only
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
@@ -37,7 +37,7 @@ def proxy_settings(env: Env) -> dict[str, str]:
     return found
 
 
-def gather(env: Env) -> list[Observation]:
+def gather(env: Env) -> list[AgentObservation]:
     cfg = env.config.internet
     dns = env.run(["getent", "ahosts", cfg.dns_name], cfg.timeout_s + 1)
     payload: dict = {

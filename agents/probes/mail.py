@@ -4,8 +4,8 @@ from __future__ import annotations
 from agents.env import Env
 from agents.firewall import firewall_evidence
 from agents.netconn import connect_attempt, read_tcp, socket_owners
+from agents.observation import AgentObservation
 from agents.probes.antivirus import running_processes
-from rules.model import Observation
 
 MAIL_PORTS = (25, 465, 587, 2525, 110, 995, 143, 993)
 SUBMISSION_PORTS = (25, 465, 587, 2525)
@@ -33,7 +33,7 @@ def mail_clients(env: Env, processes: set[str]) -> list[str]:
     return sorted({c for c in MAIL_CLIENTS if env.which(c) or c in processes})
 
 
-def gather(env: Env) -> list[Observation]:
+def gather(env: Env) -> list[AgentObservation]:
     cfg = env.config.mail
     attempts = [connect_attempt(c.host, c.port, cfg.timeout_s) for c in cfg.canaries]
     conns, listeners = mail_sockets(env)

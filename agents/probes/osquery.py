@@ -4,20 +4,20 @@ from __future__ import annotations
 from agents import AGENT_VERSION, osquery
 from agents.env import Env
 from agents.netconn import connect_attempt
+from agents.observation import AgentObservation
 from agents.probes import FAILSAFE
 from agents.probes.software import load_allowlist, unapproved
-from rules.model import Observation
 
 PLATFORMS = ("win32", "darwin")
 KINDS = ("identity", "usb", "antivirus", "mail", "software")
 
 
-def unavailable(env: Env, why: str) -> list[Observation]:
+def unavailable(env: Env, why: str) -> list[AgentObservation]:
     """osquery cannot answer: each control still gets an observation saying why."""
     return [env.observe(FAILSAFE[k][0], {**FAILSAFE[k][1], "probe_error": why}) for k in KINDS]
 
 
-def gather(env: Env) -> list[Observation]:
+def gather(env: Env) -> list[AgentObservation]:
     if not env.config.osquery:
         return unavailable(env, "osquery is switched off in the agent config")
     if not env.which("osqueryi"):
@@ -28,7 +28,7 @@ def gather(env: Env) -> list[Observation]:
         return unavailable(env, str(e))
 
 
-def _gather(env: Env) -> list[Observation]:
+def _gather(env: Env) -> list[AgentObservation]:
     programs = osquery.query(env, "programs")
     names = {p["name"]: p.get("version", "") for p in programs if p.get("name")}
     allow = load_allowlist(env.config.software.allowlist, env.config.software.allowlist_file)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from agents.env import Env
-from rules.model import Observation
+from agents.observation import AgentObservation
 
 DPKG_FORMAT = "${Package}\t${Version}\t${db:Status-Abbrev}\n"
 
@@ -70,7 +70,7 @@ def remember(env: Env, packages: dict[str, str]) -> dict[str, str] | None:
     return before
 
 
-def gather(env: Env) -> list[Observation]:
+def gather(env: Env) -> list[AgentObservation]:
     cfg = env.config.software
     found = installed_packages(env)
     if found is None:

@@ -17,7 +17,7 @@ def _violations(site: SimSite) -> dict[str, str]:
     """Which terminal suffers which problem (stable for a given number of terminals)."""
     h = site.hosts
     pick = {name: h[(i * 7 + 3) % len(h)] for i, name in enumerate(
-        ["usb", "av_stale", "mail", "shared", "silent", "software", "internet"])}
+        ["usb", "av_stale", "mail", "shared", "silent", "software", "internet", "gap"])}
     return {v: k for k, v in pick.items()}
 
 
@@ -85,8 +85,20 @@ def hosts(site: SimSite, t: datetime) -> list[Observation]:
     problems = _violations(site)
     out: list[Observation] = []
     for host in site.hosts:
-        out.extend(host_snapshot(site, host, t, problems.get(host)))
+        problem = problems.get(host)
+        out.extend(numbered(site, host, host_snapshot(site, host, t, problem),
+                            lost=40 if problem == "gap" and site.day(t - site.step) < 12 <= site.day(t) else 0))
     return out
+
+
+def numbered(site: SimSite, host: str, observations: list[Observation], lost: int = 0) -> list[Observation]:
+    """Number what the host's agent sends (seq, as its spool does); `lost` numbers never arrive."""
+    n = site.agent_seq.get(host, 0) + lost
+    for o in observations:
+        o.seq = n
+        n += 1
+    site.agent_seq[host] = n
+    return observations
 
 
 def _address(host: str) -> str:

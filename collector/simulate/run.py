@@ -28,10 +28,12 @@ def write_history(store: SqliteStore, engine: Engine, site: SimSite, end: dateti
         for ref, content in site.attachments.values():
             store.put_evidence(content, ref.name, ref.media_type)
         site.attachments.clear()
+        derived = []  # the store's own observations (agents' sequence tallies)
         for k in range(0, len(batch), 5000):
             res = store.ingest(batch[k:k + 5000], actor="simulator", received_at=t)
             n += res.accepted
-        engine.note(batch)
+            derived += res.derived
+        engine.note([*batch, *derived])
         engine.evaluate(None, now=t)
         if i % 24 == 0:
             store.checkpoint(ts=t)

@@ -24,6 +24,7 @@ class SimSite:
     start: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(days=30))
     step: timedelta = timedelta(hours=1)  # time between snapshots; daily sources fire once a day
     attachments: dict[str, tuple[EvidenceRef, bytes]] = field(default_factory=dict)
+    agent_seq: dict[str, int] = field(default_factory=dict)  # each simulated agent's next sequence number
 
     def daily(self, t: datetime, hour: int) -> bool:
         """True for the one snapshot of each day that first reaches `hour` o'clock (UTC)."""

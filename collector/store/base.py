@@ -23,6 +23,7 @@ class IngestResult:
     # the newest new observation per (subject kind, subject id, kind, key), as that key, its
     # observed_at and rowid, its canonical body and received_at (epoch s): what the engine needs
     newest: list[Stored] = field(default_factory=list)
+    derived: list[Observation] = field(default_factory=list)  # added by the store (agents' sequence summaries)
 
 
 @dataclass

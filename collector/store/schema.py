@@ -135,6 +135,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX access_pushes_site_last ON access_pushes (site, last_ts);
     CREATE TABLE access_badge_lists (sha256 TEXT PRIMARY KEY, body BLOB NOT NULL);  -- pushes repeat one list
     """,
+    # 6: per agent, the sequence numbers received (collector/seqgaps.py), kept at ingest
+    """
+    CREATE TABLE agent_sequences (host TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
+    """,
 ]
 
 

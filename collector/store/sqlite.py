@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from collector import seqgaps
 from collector.canonical import canonical, loads
 from collector.ledger import Ledger, VerifyReport, iter_rows, verify_chain, verify_checkpoints
 from collector.merkle import merkle_root
@@ -151,6 +152,8 @@ class SqliteStore:
             dups = len(rows) - len(new)
             if not new:
                 return IngestResult(0, dups, None)
+            derived = seqgaps.track(conn, new, now)  # the agents' sequence tallies, stored with the batch
+            new = [*new, *(observation_row(d) for d in derived)]
             root = merkle_root([r[9] for r in new]).hex()
             kinds: dict[str, int] = {}
             for r in new:
@@ -181,8 +184,9 @@ class SqliteStore:
                 "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
                 " DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
                 [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
-        return IngestResult(len(new), dups, entry.seq, root, set(subjects), set(kinds),
-                            [(k, ts, rowid, new[rowid - first][9], recv) for k, (rowid, ts) in newest.items()])
+        return IngestResult(len(new) - len(derived), dups, entry.seq, root, set(subjects), set(kinds),
+                            [(k, ts, rowid, new[rowid - first][9], recv) for k, (rowid, ts) in newest.items()],
+                            derived)
 
     def _latest_rows(self, where: str, args: Sequence[Any]) -> list[tuple[bytes, float]]:
         return self.read.execute(

@@ -292,3 +292,31 @@ def no_lingering_data(inp: CheckInput) -> Verdict:
     if hits:
         return failed(f"发现残留银行数据：{hits} 处", f"lingering bank data found: {hits} match(es)", **value)
     return passed("未发现残留银行数据", "no lingering bank data", **value)
+
+
+def _gap_text(g: dict) -> tuple[str, str]:
+    span = f"seq {g['from']}–{g['to']}" if g["from"] != g["to"] else f"seq {g['from']}"
+    return (f"{span}（{g['missing']} 条，{g['after']} 至 {g['before']} 之间）",
+            f"{span} ({g['missing']} observation(s) between {g['after']} and {g['before']})")
+
+
+@check("agent_sequence_complete", kinds=["agent.sequence"], params={"gap_hold_days": 7})
+def agent_sequence_complete(inp: CheckInput) -> Verdict:
+    """Every observation the agent numbered reached the collector: no lost or suppressed data.
+
+    A gap fails the host for `gap_hold_days` after the data around it was observed; a restart of
+    the numbering (agent state wiped) starts a new epoch and is not a gap by itself."""
+    p = inp.require("agent.sequence").payload
+    hold_s = float(inp.params["gap_hold_days"]) * 86400
+    recent = [g for g in p.get("gaps", []) if (inp.now - datetime.fromisoformat(g["before"])).total_seconds() <= hold_s]
+    value = {"gaps_total": p.get("gaps_total", 0), "missing_total": p.get("missing_total", 0),
+             "restarts": len(p.get("restarts", [])), "gaps": recent[:10]}
+    if recent:
+        zh, en = zip(*(_gap_text(g) for g in recent[:3]), strict=True)
+        missing = sum(int(g["missing"]) for g in recent)
+        return failed(f"代理上报数据缺失 {missing} 条（数据丢失或被删除）：" + "；".join(zh),
+                      f"{missing} agent observation(s) never arrived (lost or suppressed): " + "; ".join(en),
+                      **value)
+    older = f"（另有 {value['gaps_total']} 处较早缺失）" if value["gaps_total"] else ""
+    older_en = f" ({value['gaps_total']} older gap(s))" if value["gaps_total"] else ""
+    return passed("代理上报数据完整" + older, "agent observations complete" + older_en, **value)

@@ -5,26 +5,26 @@ import threading
 import time
 from pathlib import Path
 
+from agents.observation import AgentObservation
 from agents.pii_watch import PiiWatch, lower_priority
-from rules.model import Observation
 
 ID = "11010519491231002X"
 
 
 def test_full_scan_reports_counts_not_numbers(tmp_path: Path) -> None:
     (tmp_path / "left.csv").write_text(f"张三,{ID},13800138000\n")
-    shipped: list[Observation] = []
+    shipped: list[AgentObservation] = []
     obs = PiiWatch("t-01", [tmp_path], shipped.append).full_scan()
     assert shipped == [obs]
     assert obs.kind == "pii.scan" and obs.subject_id == "t-01"
     assert obs.payload["full"] is True
     assert obs.payload["totals"] == {"id_card": 1, "phone": 1, "bank_card": 0}
     assert obs.payload["files_with_hits"] == 1
-    assert ID not in obs.model_dump_json()
+    assert ID not in obs.to_json().decode()
 
 
 def test_watch_reports_a_new_file_within_seconds(tmp_path: Path) -> None:
-    shipped: list[Observation] = []
+    shipped: list[AgentObservation] = []
     w = PiiWatch("t-01", [tmp_path], shipped.append, full_every_s=3600, settle_s=0.2)
     t = threading.Thread(target=w.run, daemon=True)
     t.start()

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agents.observation import AgentObservation
 from agents.spool import Spool
-from rules.model import Observation
 from tests.agents.conftest import NOW
 
 
-def obs(i: int, size: int = 10) -> Observation:
-    return Observation(source="agent:t", subject_kind="host", subject_id="t", kind="usb.block",
+def obs(i: int, size: int = 10) -> AgentObservation:
+    return AgentObservation(source="agent:t", subject_kind="host", subject_id="t", kind="usb.block",
                        observed_at=NOW, payload={"i": i, "pad": "x" * size})
 
 

@@ -87,7 +87,7 @@ def cmd_probe(tb, root: Path, files: list[Path], allow: list[str]) -> dict:
         tb.add_from_file(str(f))
     env = Env(config=AgentConfig.model_validate({"usb": {"allow": allow}}), host_id="term-001")
     obs = usb.gather(env)
-    return {"observations": [o.model_dump(mode="json") for o in obs], "after": state(root)}
+    return {"observations": [json.loads(o.to_json()) for o in obs], "after": state(root)}
 
 
 def cmd_agent(tb, root: Path, files: list[Path], allow: list[str]) -> dict:

@@ -24,6 +24,6 @@ def test_a_month_of_history_shows_the_planted_violations(store):
     for control in ("USB-BLOCK", "AV-FRESH", "MAIL-EGRESS-BLOCKED", "DEDICATED-TERMINAL", "AGENT-REPORTING",
                     "CCTV-RETENTION", "CAMERA-HEALTHY", "ZONE-COVERED", "UPS-RUNTIME", "CLIMATE-RANGE",
                     "DOOR-CLOSED", "MACHINE-ROOM-ENTRY", "BATCH-PURGED", "CALLING-HOURS",
-                    "EXTINGUISHER-MACHINE-ROOM"):
+                    "EXTINGUISHER-MACHINE-ROOM", "AGENT-SEQUENCE"):
         assert control in failed, control
     assert store.verify_ledger().ok

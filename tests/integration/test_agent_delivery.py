@@ -111,3 +111,31 @@ def test_one_refused_observation_does_not_jam_the_spool(collector, tmp_path: Pat
     assert stored(collector.db, "term-001")[0] == 5
     assert agent.heartbeat().payload["rejected_total"] == 1
     agent.stop()
+
+
+def sequence_finding(collector, token: str, want: str, timeout_s: float = 20) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        r = httpx.get(collector.url + "/api/v1/findings", params={"control": "AGENT-SEQUENCE", "subject": "term-001"},
+                      headers={"Authorization": f"Bearer {token}"})
+        if (r.json() and r.json()[0]["status"] == want) or time.monotonic() > deadline:
+            assert r.json() and r.json()[0]["status"] == want, r.json()
+            return r.json()[0]
+        time.sleep(0.2)
+
+
+def test_held_back_observations_fail_the_host_until_they_arrive(collector, tmp_path: Path) -> None:
+    agent = Agent.create(agent_config(tmp_path, collector))
+    produce(agent, 0, 100)
+    rows = agent.spool.peek(100)
+    assert agent.shipper is not None
+    token = collector.login("auditor")
+    held = rows[40:70]  # as if deleted from the spool before shipping, or lost on the way
+    assert agent.shipper._post([b for _, b in rows[:40] + rows[70:]]).status_code == 200
+    finding = sequence_finding(collector, token, "fail")
+    assert finding["value"]["gaps"][0]["from"] == 40 and finding["value"]["gaps"][0]["to"] == 69
+    assert "30 agent observation(s) never arrived" in finding["reason"]["en"]
+    assert "缺失 30 条" in finding["reason"]["zh"]
+    assert agent.shipper._post([b for _, b in held]).status_code == 200  # the spool is re-sent
+    assert sequence_finding(collector, token, "pass")["value"]["gaps_total"] == 0
+    agent.stop()

@@ -96,7 +96,8 @@ def test_agent_enrolls_and_ships_over_tls_with_the_site_ca(tls_collector, tmp_pa
     assert (tmp_path / "agent/token").stat().st_mode & 0o077 == 0  # the token is readable by root only
     agent.stop()
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM observations WHERE subject_id = 'term-tls'").fetchone()[0] == 1
+        assert conn.execute("SELECT COUNT(*) FROM observations WHERE subject_id = 'term-tls'"
+                            " AND kind = 'agent.heartbeat'").fetchone()[0] == 1
 
 
 def test_agent_refuses_a_collector_it_cannot_verify(tls_collector, tmp_path: Path) -> None:

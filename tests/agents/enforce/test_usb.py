@@ -111,7 +111,7 @@ def test_usbguard_rules_pass_usbguards_own_parser(tmp_path: Path) -> None:
     rules = policy_rules(policy)
     assert validate(rules, run_command) == (True, "rules parsed by usbguard-rule-parser")
     assert rules.splitlines()[1:] == [
-        'allow id 0951:1666 serial "e0d55ea573dcf450e97c0a8c"', "allow id 046d:c52b",
+        'allow id 0951:1666 serial "E0D55EA573DCF450E97C0A8C"', "allow id 046d:c52b",
         'allow id abcd:0001 serial "we\\"ird"', "block with-interface one-of { 06:*:* 08:*:* e0:*:* ff:*:* }", "allow"]
     target = tmp_path / "rules.conf"
     assert ensure_policy(target, policy, run_command)[0] and "rewritten" in ensure_policy(

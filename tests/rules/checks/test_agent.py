@@ -106,3 +106,27 @@ def test_canary_hits_fail_the_host_they_came_from(control, hits, agent_age, stat
     c = next(c for c in default_catalog() if c.id == control)
     [result] = [r for r in evaluate([c], observations, NOW) if r.subject_id == "T017"]
     assert result.status == status and reason in result.reason_en
+
+
+def _gap(before: timedelta, frm: int = 120, to: int = 180) -> dict:
+    return {"epoch": 0, "from": frm, "to": to, "missing": to - frm + 1, "after": (NOW - before).isoformat(),
+            "before": (NOW - before).isoformat()}
+
+
+@pytest.mark.parametrize("payload, status, reason", [
+    pytest.param({"epochs": 1, "gaps": [], "gaps_total": 0, "missing_total": 0}, "pass",
+                 "agent observations complete", id="complete"),
+    pytest.param({"epochs": 1, "gaps": [_gap(timedelta(hours=2))], "gaps_total": 1, "missing_total": 61}, "fail",
+                 "61 agent observation(s) never arrived (lost or suppressed): seq 120–180", id="recent gap"),
+    pytest.param({"epochs": 1, "gaps": [_gap(timedelta(days=9))], "gaps_total": 1, "missing_total": 61}, "pass",
+                 "(1 older gap(s))", id="gap older than the hold"),
+    pytest.param({"epochs": 2, "restarts": [{"epoch": 1, "at": NOW.isoformat(), "first_seq": 0}], "gaps": [],
+                  "gaps_total": 0, "missing_total": 0}, "pass", "complete", id="numbering restarted"),
+])
+def test_agent_sequence_complete(payload: dict, status: str, reason: str) -> None:
+    r = run("AGENT-SEQUENCE", obs("agent.sequence", payload, age=timedelta(days=30)))
+    assert r.status == status and reason in r.reason_en
+
+
+def test_agent_sequence_without_a_tally_is_unknown() -> None:
+    assert run("AGENT-SEQUENCE").status == "unknown"
