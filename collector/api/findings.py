@@ -28,12 +28,13 @@ def list_findings(state: StateDep, _: Reader, control: str | None = None, subjec
 
 
 @router.get("/posture")
-def get_posture(state: StateDep, _: Reader, at: datetime | None = None) -> dict[str, Any]:
-    """Every control's status at a past moment, and why, from the findings history."""
+def get_posture(state: StateDep, _: Reader, at: datetime | None = None, site: str | None = None) -> dict[str, Any]:
+    """Every control's status at a past moment, and why, from the findings history (one site's
+    subjects with `site`)."""
     when = at or datetime.now(UTC)
     if when.tzinfo is None:
         raise HTTPException(422, "at: give a time with a UTC offset")
-    return posture_at(state.store, state.controls, when)
+    return posture_at(state.store, state.controls, when, site=site)
 
 
 @router.get("/controls")

@@ -152,13 +152,14 @@ def enroll_secret(db: DbOpt = default_db(), site: str = "default") -> None:
 
 
 def posture(db: DbOpt = default_db(), at: Annotated[str | None, typer.Option("--at", help="ISO 8601 time.")] = None,
+            site: Annotated[str | None, typer.Option("--site", help="Only this site's subjects.")] = None,
             site_tz: TzOpt = "Asia/Shanghai", as_json: JsonOpt = False) -> None:
     """Every control's status at a moment (default now) and why; exit 1 if any control fails."""
     from collector.posture import posture_at
     from rules.catalog import default_catalog
 
     when = parse_now(at, site_zone(site_tz), "--at")
-    data = posture_at(_open_store(db), list(default_catalog()), when)
+    data = posture_at(_open_store(db), list(default_catalog()), when, site=site)
     lines = [f"{c['id']:28} {c['status']:8} " + ", ".join(f"{k}={v}" for k, v in sorted(c["counts"].items()))
              for c in data["controls"]]
     emit(data, as_json, "\n".join(lines))

@@ -81,3 +81,30 @@ def test_help_lists_the_contract_commands():
     out = cli("--help").stdout
     for name in ("serve", "demo", "controls", "ledger", "users", "posture"):
         assert name in out
+
+
+def test_posture_of_one_site_shows_only_its_subjects(tmp_path: Path):
+    from datetime import UTC, datetime
+
+    from collector.engine import Engine
+    from collector.store.sqlite import SqliteStore
+    from rules.catalog import default_catalog
+    from rules.model import Observation
+
+    db = tmp_path / "cw.db"
+    store = SqliteStore(db)
+    now = datetime.now(UTC)
+    batch = [Observation(source="t", site=site, subject_kind="host", subject_id=host, kind="usb.devices",
+                         observed_at=now, payload={"enforcement": "sysfs", "devices": [
+                             {"vendor_id": "0781", "product_id": "5567", "classes": ["08"], "authorized": usable}]})
+             for site, host, usable in (("branch-a", "A1", False), ("branch-b", "B1", True))]
+    store.ingest(batch, actor="t")
+    engine = Engine(store, list(default_catalog()))
+    engine.evaluate(engine.note(batch), now=now)
+    store.close()
+    for site, host, status, code in (("branch-a", "A1", "pass", 0), ("branch-b", "B1", "fail", 1)):
+        r = cli("posture", "--db", str(db), "--site", site, "--json")
+        assert r.returncode == code, r.stderr
+        usb = next(c for c in json.loads(r.stdout)["controls"] if c["id"] == "USB-BLOCK")
+        assert [(s["subject"], s["site"]) for s in usb["subjects"]] == [(host, site)]
+        assert usb["status"] == status
