@@ -40,10 +40,10 @@ def controls():
 
 
 @pytest.fixture
-def world(store, controls, tmp_path):
+def world(store, controls):
     clock = [UPLOADED]
     rx = {n: Recorder(n) for n in ("facility", "managers", "security")}
-    notifier = Notifier(NotifyConfig.model_validate(CONFIG), rx.values(), DeliveryLog(tmp_path / "log.db"),
+    notifier = Notifier(NotifyConfig.model_validate(CONFIG), rx.values(), DeliveryLog(store),
                         clock=lambda: clock[0])
     engine = Engine(store, controls)
     listener = rm.ReminderListener(store, {c.id: c.owner_role for c in controls}, lambda: notifier)
