@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from camera.cover import BlockStats, CoverTracker, block_stats
 from camera.metrics import FrameMetrics, measure, to_work
 from camera.moved import ReferenceView, ViewShift
 
@@ -29,6 +30,7 @@ class Thresholds:
     blurred_scale_ratio_min: float = 0.9  # Laplacian variance at full over half size; sharp scenes keep >= 1.5
     blurred_baseline_ratio_min: float = 0.15  # share of the enrolled sharpness a focused camera keeps
     occluded_uniform_fraction_max: float = 0.6
+    occluded_cover_fraction_min: float = 0.25  # a still flat surface that appeared over this share of the view
     low_fps_min: float = 8.0
     low_fps_nominal_ratio_min: float = 0.6  # with a nominal rate: measured / nominal
     moved_shift_max: float = 0.04  # displacement of the view centre, share of the frame diagonal
@@ -45,6 +47,7 @@ class Baseline:
     diff_mean: float | None = None  # change between samples when healthy: > 0 means the picture is never still
     sharpness_scale_ratio: float | None = None
     uniform_fraction: float | None = None  # a view of a bare wall is flat without being covered
+    blocks: BlockStats | None = None  # per-block colour and texture of the healthy view (camera.cover)
 
 
 @dataclass
@@ -100,9 +103,13 @@ class HealthTracker:
     first_s: float | None = None
     last_s: float = 0.0
 
+    def __post_init__(self) -> None:
+        self.cover = CoverTracker(enrolled=self.baseline.blocks)
+
     def add(self, t_s: float, frame: np.ndarray) -> FrameMetrics:
         grey = to_work(frame)
         m = measure(grey, self._prev)
+        m.cover_fraction = self.cover.update(block_stats(frame, grey))
         if self.first_s is None:
             self.first_s = t_s
         black, occluded = self._is_black(m), self._is_occluded(m)
@@ -144,7 +151,10 @@ class HealthTracker:
         return m.luma_mean <= th.black_luma_max and m.luma_std <= th.black_std_max
 
     def _is_occluded(self, m: FrameMetrics) -> bool:
-        limit = self.thresholds.occluded_uniform_fraction_max
+        th = self.thresholds
+        if m.cover_fraction is not None and m.cover_fraction >= th.occluded_cover_fraction_min:
+            return True  # part of the view went flat and still
+        limit = th.occluded_uniform_fraction_max
         if self.baseline.uniform_fraction is not None:  # the cover must add to what is flat in the healthy view
             limit = max(limit, min(0.95, self.baseline.uniform_fraction + OCCLUDED_BASELINE_MARGIN))
         return m.uniform_fraction >= limit
@@ -181,9 +191,10 @@ class HealthTracker:
         if self.samples:
             for name in ("luma_mean", "luma_std", "sharpness", "sharpness_scale_ratio", "uniform_fraction"):
                 out[name] = round(float(np.median([getattr(s, name) for s in self.samples])), 4)
-            diffs = [s.diff_mean for s in self.samples if s.diff_mean is not None]
-            if diffs:
-                out["diff_mean"] = round(float(np.median(diffs)), 4)
+            for name in ("diff_mean", "cover_fraction"):
+                seen = [getattr(s, name) for s in self.samples if getattr(s, name) is not None]
+                if seen:
+                    out[name] = round(float(np.median(seen)), 4)
         if self.baseline.sharpness:
             out["sharpness_baseline"] = round(self.baseline.sharpness, 2)
         if self.shifts:
