@@ -14,6 +14,8 @@ from camera.metrics import FrameMetrics, measure, to_work
 from camera.moved import ReferenceView, ViewShift
 
 OCCLUDED_BASELINE_MARGIN = 0.25
+NOISE_FLOOR_SHARE = 0.25  # a picture changing less than this share of the camera's enrolled noise is still
+NOISE_FLOOR_MIN = 0.02  # an enrolled change below this: the healthy picture itself is still, so stillness says nothing
 CRISP_SCALE_RATIO = 1.2
 FAULTS = ("offline", "low_fps", "black", "frozen", "blurred", "occluded", "moved")
 
@@ -95,9 +97,11 @@ class HealthTracker:
     shifts: list[ViewShift] = field(default_factory=list)
     runs: dict[str, _Run] = field(
         default_factory=lambda: {f: _Run(tolerate=int(f in ("frozen", "still"))) for f in (*FAULTS, "still")})
+    live: bool = False  # a stream (rtsp, http) rather than a file: its picture comes from a sensor now
     motion_seen: bool = False
     _moving_streak: int = 0
     _prev: np.ndarray | None = None
+    _prev_frame: np.ndarray | None = None
     _prev_t: float | None = None
     _last_moved_t: float | None = None
     first_s: float | None = None
@@ -120,7 +124,8 @@ class HealthTracker:
         self.runs["occluded"].update(t_s, occluded and not black)
         self.runs["blurred"].update(t_s, blurred)
         if m.diff_mean is not None:
-            self._track_still(t_s, m.diff_mean, hidden)
+            identical = self._prev_frame is not None and np.array_equal(frame, self._prev_frame)
+            self._track_still(t_s, m.diff_mean, identical, hidden)
         if self.reference is not None and (self._last_moved_t is None
                                            or t_s - self._last_moved_t >= self.moved_every_s):
             self._last_moved_t = t_s
@@ -128,23 +133,41 @@ class HealthTracker:
             self.shifts.append(shift)
             self.runs["moved"].update(t_s, self._is_moved(shift) and not hidden)
         self.samples.append(m)
-        self._prev, self._prev_t, self.last_s = grey, t_s, t_s
+        self._prev, self._prev_frame, self._prev_t, self.last_s = grey, frame.copy(), t_s, t_s
         return m
 
-    def _track_still(self, t_s: float, diff: float, hidden: bool) -> None:
-        """A still picture is `frozen` only once the picture was seen live: in this probe before it stopped, or
-        in the camera's enrolled baseline. A scene that is still from the first frame (a test pattern, a
-        noiseless empty room) is reported as `still_s` only."""
+    def frozen_limit(self) -> float | None:
+        """The change between samples at or below which a still picture is `frozen`; 0.0: only bit-identical
+        decoded frames; None: stillness cannot be judged.
+
+        1. Motion was seen in this probe: the picture was live, so a stop is a freeze (frozen_diff_max).
+        2. An enrolled noise floor (the healthy change between samples): below a quarter of it, or bit-identical.
+           A floor under NOISE_FLOOR_MIN means the healthy picture is itself still: nothing can be judged.
+        3. No baseline, a live stream: a sensor always adds noise, so bit-identical frames are a freeze.
+        4. No baseline, a file: a still picture may be a test pattern or a noiseless recording; not judged.
+        """
+        th = self.thresholds
+        if self.motion_seen:
+            return th.frozen_diff_max
+        floor = self.baseline.diff_mean
+        if floor is not None:
+            return min(th.frozen_diff_max, NOISE_FLOOR_SHARE * floor) if floor >= NOISE_FLOOR_MIN else None
+        return 0.0 if self.live else None
+
+    def _track_still(self, t_s: float, diff: float, identical: bool, hidden: bool) -> None:
+        """`still`: the picture does not change (reported as still_s); `frozen`: still where stillness is a
+        fault (see frozen_limit)."""
         th = self.thresholds
         self._moving_streak = self._moving_streak + 1 if diff > th.frozen_motion_min else 0
         self.motion_seen = self.motion_seen or self._moving_streak >= 2
-        live_before = self.motion_seen or (self.baseline.diff_mean or 0.0) > th.frozen_motion_min
-        for name, counts in (("still", True), ("frozen", live_before)):
-            if hidden or diff > th.frozen_blip_max or not counts:
+        limit = self.frozen_limit()
+        for name, cap in (("still", th.frozen_diff_max), ("frozen", limit)):
+            if hidden or diff > th.frozen_blip_max or cap is None:
                 self.runs[name].reset()
             else:
                 # a recorder re-encoding a still picture changes it a little at each key frame: one blip is tolerated
-                self.runs[name].update(t_s, diff <= th.frozen_diff_max, since_s=self._prev_t)
+                on = identical or (cap > 0 and diff <= cap)
+                self.runs[name].update(t_s, on, since_s=self._prev_t)
 
     def _is_black(self, m: FrameMetrics) -> bool:
         th = self.thresholds
@@ -197,6 +220,11 @@ class HealthTracker:
                     out[name] = round(float(np.median(seen)), 4)
         if self.baseline.sharpness:
             out["sharpness_baseline"] = round(self.baseline.sharpness, 2)
+        if self.baseline.diff_mean is not None:
+            out["noise_floor"] = round(self.baseline.diff_mean, 4)
+        limit = self.frozen_limit()
+        if limit is not None:
+            out["frozen_diff_limit"] = limit  # 0: only bit-identical frames count as frozen
         if self.shifts:
             worst = max(self.shifts, key=lambda s: (not s.matched, s.shift))
             out.update(moved_shift=round(worst.shift, 4), moved_scale=round(worst.scale, 4),

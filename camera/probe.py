@@ -66,7 +66,8 @@ def probe(source: str, options: ProbeOptions | None = None, reference: Reference
     With `last_frame` (a list), the last decoded frame is put in it (for a thumbnail)."""
     opt = options or ProbeOptions()
     sampler = Sampler(source, opt.seconds, opt.sample_fps, opt.timeout_ms, opener=opener)
-    tracker = HealthTracker(thresholds=opt.thresholds, baseline=baseline or Baseline(), reference=reference)
+    tracker = HealthTracker(thresholds=opt.thresholds, baseline=baseline or Baseline(), reference=reference,
+                            live=sampler.live)
     for s in sampler:
         tracker.add(s.t_s, s.frame)
         if last_frame is not None:
@@ -93,7 +94,7 @@ def enroll(source: str, out: Path, options: ProbeOptions | None = None,
     """Record a healthy camera's reference frame (out.png) and baselines (out.json)."""
     opt = options or ProbeOptions()
     sampler = Sampler(source, opt.seconds, opt.sample_fps, opt.timeout_ms, opener=opener)
-    tracker = HealthTracker(thresholds=opt.thresholds)
+    tracker = HealthTracker(thresholds=opt.thresholds, live=sampler.live)
     frames: list[tuple[float, np.ndarray]] = []
     for s in sampler:
         tracker.add(s.t_s, s.frame)

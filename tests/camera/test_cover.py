@@ -68,8 +68,9 @@ def test_a_still_cover_over_part_of_the_view_is_occluded(make, occluded: bool) -
 def test_a_cover_present_from_the_start_is_judged_only_against_the_enrolled_block_map() -> None:
     covered = lambda i, t: _cover(_room(i), 0.45)  # noqa: E731
     assert "occluded" not in _run(covered).image_faults()  # nothing tells it from the room without a baseline
-    enrolled = _run(lambda i, t: _room(100 + i), seconds=3)
-    blocks = stats_from_json(stats_to_json(enrolled.cover.block_map()))  # as stored by camera enroll
+    enrolled = _run(lambda i, t: _room(100 + i), seconds=3).cover.block_map()
+    assert enrolled is not None
+    blocks = stats_from_json(stats_to_json(enrolled))  # as stored by camera enroll
     assert "occluded" in _run(covered, baseline=Baseline(blocks=blocks)).image_faults()
     assert _run(lambda i, t: _room(i), baseline=Baseline(blocks=blocks)).image_faults() == []
 
