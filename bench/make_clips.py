@@ -27,7 +27,7 @@ SCENES: dict[str, str] = {
     "bars": "smptehdbars=s={w}x{h}:r={r},noise=alls=6:allf=t",
     "pattern": "smptehdbars=s={w}x{h}:r={r}",  # a test pattern without noise: still, but healthy
     "mandelbrot": "mandelbrot=s={w}x{h}:r={r}",
-    "life": "life=s={w}x{h}:r={r}:mold=10:ratio=0.3:death_color=#202020:life_color=#e0e0e0,"
+    "life": "life=s={w}x{h}:r={r}:seed=7:mold=10:ratio=0.3:death_color=#202020:life_color=#e0e0e0,"
             "gblur=sigma=0.6",
     # a quiet, static room: flat walls, a desk and a door, and the sensor's noise
     "quiet": "color=c=0x6a6258:s={w}x{h}:r={r},"

@@ -18,7 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from camera.metrics import BLOCK_PX, FLAT_BLOCK_STD
+from camera.metrics import BLOCK_PX, FLAT_BLOCK_STD, block_mean_std
 
 TEXTURED_BLOCK_STD = 5.0  # a block this detailed shows the scene, not a cover
 SURFACE_CHANGE_LEVELS = 12.0  # a flat block whose colour moved this far is another surface
@@ -42,14 +42,15 @@ class BlockStats:
 
 def block_stats(frame: np.ndarray, grey: np.ndarray) -> BlockStats:
     """Per-block colour, spread and level; `grey` is the working copy of `frame` (camera.metrics.to_work)."""
-    h, w = grey.shape
-    rows, cols = h // BLOCK_PX, w // BLOCK_PX
-    blocks = grey[: rows * BLOCK_PX, : cols * BLOCK_PX].reshape(rows, BLOCK_PX, cols, BLOCK_PX).astype(np.float32)
+    luma, std = block_mean_std(grey)
+    rows, cols = luma.shape
+    if rows == 0 or cols == 0:  # a sliver of a picture: no blocks, nothing to judge
+        return BlockStats(colour=np.zeros((rows, cols, 3), np.float32), std=std, luma=luma)
     colour_src = frame if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-    scale = colour_src.shape[1] / w
+    scale = colour_src.shape[1] / grey.shape[1]
     crop = colour_src[: round(rows * BLOCK_PX * scale), : round(cols * BLOCK_PX * scale)]
     colour = cv2.resize(crop, (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float32)
-    return BlockStats(colour=colour, std=blocks.std(axis=(1, 3)), luma=blocks.mean(axis=(1, 3)))
+    return BlockStats(colour=colour, std=std, luma=luma)
 
 
 def median_stats(history: list[BlockStats]) -> BlockStats:

@@ -116,8 +116,9 @@ class HealthTracker:
         m.cover_fraction = self.cover.update(block_stats(frame, grey))
         if self.first_s is None:
             self.first_s = t_s
-        black, occluded = self._is_black(m), self._is_occluded(m)
-        blurred = self._is_blurred(m) and not (black or occluded)
+        soft = self._is_blurred(m)
+        black, occluded = self._is_black(m), self._is_occluded(m, soft)
+        blurred = soft and not (black or occluded)
         # a picture without detail cannot show change or position: those faults explain it first
         hidden = black or occluded or blurred
         self.runs["black"].update(t_s, black)
@@ -173,10 +174,10 @@ class HealthTracker:
         th = self.thresholds
         return m.luma_mean <= th.black_luma_max and m.luma_std <= th.black_std_max
 
-    def _is_occluded(self, m: FrameMetrics) -> bool:
+    def _is_occluded(self, m: FrameMetrics, soft: bool) -> bool:
         th = self.thresholds
-        if m.cover_fraction is not None and m.cover_fraction >= th.occluded_cover_fraction_min:
-            return True  # part of the view went flat and still
+        if not soft and m.cover_fraction is not None and m.cover_fraction >= th.occluded_cover_fraction_min:
+            return True  # part of the view went flat and still, while the rest stays sharp (a defocus flattens all)
         limit = th.occluded_uniform_fraction_max
         if self.baseline.uniform_fraction is not None:  # the cover must add to what is flat in the healthy view
             limit = max(limit, min(0.95, self.baseline.uniform_fraction + OCCLUDED_BASELINE_MARGIN))

@@ -39,7 +39,7 @@ def thumbnail(cam: str, index: int, fault: str, machine_room: bool) -> bytes:
     from collector.simulate.video import fault_frame
 
     frame = fault_frame(fault, 3, _racks(index) if machine_room else None)
-    if index % 2 and fault != "moved":
+    if index % 2:
         frame = np.ascontiguousarray(frame[:, ::-1])  # cameras face the room from either side
     cv2.putText(frame, cam.upper(), (8, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (235, 235, 235), 1, cv2.LINE_AA)
     return thumbnail_jpeg(frame)

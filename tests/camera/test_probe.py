@@ -129,3 +129,12 @@ def test_still_from_first_frame_is_frozen_only_against_a_live_baseline(clips: Pa
     assert _cli("enroll", str(clips / "testsrc2__healthy.mp4"), "--out", str(ref)).returncode == 0
     judged = _cli("probe", str(still), "--reference", str(ref), "--json")
     assert json.loads(judged.stdout)["faults"] == ["frozen"]
+
+
+def test_a_defocused_moving_scene_is_blurred_not_covered(tmp_path: Path) -> None:
+    """Blur smears a changing scene into flat patches of new colours: that is a soft lens, not a cover."""
+    subprocess.run([sys.executable, str(Path(__file__).resolve().parents[2] / "bench" / "make_clips.py"),
+                    str(tmp_path), "--seconds", "5", "--size", "320x180", "--scenes", "life", "--only", "blurred"],
+                   check=True, timeout=120)
+    result = probe(str(tmp_path / "life__blurred.mp4"))
+    assert result["faults"] == ["blurred"], result["metrics"]
