@@ -25,6 +25,7 @@ SURFACE_CHANGE_LEVELS = 12.0  # a flat block whose colour moved this far is anot
 SURFACE_EDGE_LEVELS = 10.0  # neighbouring blocks further apart than this are two surfaces
 STILL_LEVELS = 3.0  # a cover does not move: a block changing more than this between samples is not one
 REFERENCE_SAMPLES = 5  # without a baseline: the first second at 5 samples/s
+MONOCHROME_SPREAD = 3.0  # blocks whose colour channels differ less than this are grey: a camera in IR mode
 GAIN_MIN_BLOCKS = 10  # textured blocks needed to estimate a change of light against the baseline
 _UP = 3  # blocks drawn 3x3 pixels so that a cut between two blocks is one pixel line
 
@@ -82,6 +83,10 @@ def _light_gain(now: BlockStats, ref: BlockStats) -> float:
     return float(np.median(now.luma[textured]) / max(float(np.median(ref.luma[textured])), 1.0))
 
 
+def _monochrome(stats: BlockStats) -> bool:
+    return bool(np.median(np.ptp(stats.colour, axis=2)) < MONOCHROME_SPREAD) if stats.colour.size else False
+
+
 def _largest_surface(covered: np.ndarray, colour: np.ndarray) -> int:
     """Blocks in the largest group of neighbouring covered blocks whose colours join smoothly."""
     rows, cols = covered.shape
@@ -102,7 +107,10 @@ def cover_fraction(now: BlockStats, ref: BlockStats, previous: BlockStats | None
     if previous is not None:
         flat &= np.abs(now.colour - previous.colour).max(axis=2) < STILL_LEVELS
     gain = _light_gain(now, ref) if relight else 1.0
-    recoloured = np.abs(now.colour - gain * ref.colour).max(axis=2) > SURFACE_CHANGE_LEVELS
+    if relight and _monochrome(now):  # a day/night camera in infrared mode: colour says nothing, grey levels do
+        recoloured = np.abs(now.luma - gain * ref.luma) > SURFACE_CHANGE_LEVELS
+    else:
+        recoloured = np.abs(now.colour - gain * ref.colour).max(axis=2) > SURFACE_CHANGE_LEVELS
     covered = flat & recoloured
     if not covered.any():
         return 0.0

@@ -11,9 +11,9 @@ from camera.metrics import to_work
 H, W = 180, 320
 
 
-def _room(seed: int) -> np.ndarray:
+def _room(seed: int, wall: tuple[int, int, int] = (96, 104, 110)) -> np.ndarray:
     """A quiet room: flat walls and floor (most of the view), a shelf with detail, sensor noise."""
-    img = np.full((H, W, 3), (96, 104, 110), np.float32)
+    img = np.full((H, W, 3), wall, np.float32)
     img[110:] = (60, 66, 74)
     shelf = np.random.default_rng(0).integers(20, 230, (60, 90, 3))
     img[30:90, 200:290] = shelf
@@ -86,3 +86,23 @@ def test_a_block_map_of_another_resolution_falls_back_to_the_probe_itself() -> N
     tracker = CoverTracker(enrolled=small)
     fractions = [tracker.update(block_stats(f, to_work(f))) for f in (_room(i) for i in range(6))]
     assert fractions[:4] == [None] * 4 and fractions[5] == 0.0
+
+
+WARM = (70, 130, 180)  # a beige wall by day (BGR)
+
+
+def _infrared(frame: np.ndarray) -> np.ndarray:
+    """A day/night camera at night: grey, darker, noisier."""
+    import cv2
+
+    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32) * 0.8
+    return cv2.cvtColor(np.clip(grey, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+
+
+@pytest.mark.parametrize(("make", "occluded"), [
+    pytest.param(lambda i, t: _infrared(_room(i, WARM)), False, id="night-mode-view"),
+    pytest.param(lambda i, t: _infrared(_cover(_room(i, WARM), 0.4)), True, id="night-mode-covered"),
+])
+def test_a_camera_in_infrared_mode_is_judged_by_grey_levels_against_its_daytime_map(make, occluded: bool) -> None:
+    enrolled = _run(lambda i, t: _room(100 + i, WARM), seconds=3).cover.block_map()
+    assert ("occluded" in _run(make, baseline=Baseline(blocks=enrolled)).image_faults()) is occluded
