@@ -148,8 +148,13 @@ class Worker:
         obs = self._obs("camera.floorplan", "site", self.site.site, {
             "coverage_pct": coverage["coverage_pct"], "ok": coverage["ok"],
             "blind_spots": [z["zone"] for z in coverage["zones"] if z["must_cover"] and not z["covered"]]}, at)
-        obs.evidence = [self._upload(svg, "floorplan.svg", "image/svg+xml"),
-                        self._upload(render_png(self.site, coverage), "floorplan.png", "image/png")]
+        obs.evidence = [self._upload(svg, "floorplan.svg", "image/svg+xml")]
+        try:
+            png = render_png(self.site, coverage)
+        except (ImportError, OSError) as e:  # Cairo missing: the SVG still goes, the round must not stop
+            log.warning("floor plan PNG not rendered: %s", e)
+        else:
+            obs.evidence.append(self._upload(png, "floorplan.png", "image/png"))
         return obs
 
     def _draw(self, coverage: dict[str, Any]) -> None:
@@ -158,7 +163,10 @@ class Worker:
 
         for name in (self.site.floorplan_svg, self.site.floorplan_png):
             if name:
-                write_plan(self.site.resolve(name), self.site, coverage)
+                try:
+                    write_plan(self.site.resolve(name), self.site, coverage)
+                except (ImportError, OSError) as e:  # an unwritable folder or no Cairo: report, keep probing
+                    log.warning("floor plan %s not written: %s", name, e)
 
     def ship(self, obs: list[Observation]) -> None:
         body = {"observations": [o.model_dump(mode="json") for o in obs]}
