@@ -27,7 +27,7 @@ SCENES: dict[str, str] = {
     "bars": "smptehdbars=s={w}x{h}:r={r},noise=alls=6:allf=t",
     "pattern": "smptehdbars=s={w}x{h}:r={r}",  # a test pattern without noise: still, but healthy
     "mandelbrot": "mandelbrot=s={w}x{h}:r={r}",
-    "life": "life=s={w}x{h}:r={r}:mold=10:ratio=0.3:death_color=#202020:life_color=#e0e0e0,"
+    "life": "life=s={w}x{h}:r={r}:seed=7:mold=10:ratio=0.3:death_color=#202020:life_color=#e0e0e0,"
             "gblur=sigma=0.6",
     # a quiet, static room: flat walls, a desk and a door, and the sensor's noise
     "quiet": "color=c=0x6a6258:s={w}x{h}:r={r},"
@@ -40,6 +40,9 @@ SCENES: dict[str, str] = {
 
 _ON = f"enable='gte(t,{FAULT_START_S})'"
 
+# Faults only a reference view or an enrolled baseline can show: made for the scenes with a fixed view.
+NEEDS_REFERENCE = ("moved", "cover_from_start")
+
 # A fault is a filter chain appended to the scene; label -> (chain, faults expected).
 FAULTS: dict[str, tuple[str, list[str]]] = {
     "healthy": ("null", []),
@@ -50,6 +53,14 @@ FAULTS: dict[str, tuple[str, list[str]]] = {
     "occluded": (f"drawbox=x=0:y=0:w=iw*0.85:h=ih:c=0x777777:t=fill:{_ON}", ["occluded"]),
     "occluded_dark": (f"drawbox=x=iw*0.1:y=ih*0.1:w=iw*0.9:h=ih*0.9:c=0x141414:t=fill:{_ON}", ["occluded"]),
     "occluded_tape": (f"drawbox=x=0:y=ih*0.25:w=iw:h=ih*0.75:c=0xc8b08a:t=fill:{_ON}", ["occluded"]),
+    # partial covers, 30-60 % of the view: a box at the side, tape over the lower half, a bag in a corner,
+    # a hand close to the lens (smooth, lit unevenly)
+    "cover_third": (f"drawbox=x=0:y=0:w=iw*0.32:h=ih:c=0x808080:t=fill:{_ON}", ["occluded"]),
+    "cover_half": (f"drawbox=x=0:y=ih*0.5:w=iw:h=ih*0.5:c=0xc8b08a:t=fill:{_ON}", ["occluded"]),
+    "cover_corner": (f"drawbox=x=iw*0.4:y=0:w=iw*0.6:h=ih*0.75:c=0x2a2a30:t=fill:{_ON}", ["occluded"]),
+    "cover_hand": ("hand", ["occluded"]),
+    # covered before the probe began: only the camera's enrolled baseline can tell it from the scene
+    "cover_from_start": ("drawbox=x=iw*0.55:y=0:w=iw*0.45:h=ih:c=0x9a9a9a:t=fill", ["occluded"]),
     "frozen": ("freeze", ["frozen"]),
     # a recorder repeating the last frame it got, at a lower quality
     "stuck": (f"trim=end={FAULT_START_S},tpad=stop_duration={{seconds}}:stop_mode=clone", ["frozen"]),
@@ -62,6 +73,10 @@ FAULTS: dict[str, tuple[str, list[str]]] = {
 def filter_graph(scene: str, label: str, w: int, h: int, seconds: int) -> str:
     src = SCENES[scene].format(w=w, h=h, r=FPS)
     chain, _ = FAULTS[label]
+    if chain == "hand":
+        cw, ch = round(w * 0.55) // 2 * 2, h
+        return (f"{src}[view];gradients=s={cw}x{ch}:r={FPS}:c0=0xc89878:c1=0x6a4a3a:x0=0:y0=0:x1={cw}:y1={ch}:"
+                f"speed=0.00001[hand];[view][hand]overlay=x={w - cw}:y=0:{_ON},format=yuv420p")
     if chain == "freeze":
         first = FAULT_START_S * FPS
         return (f"{src},split[a][b];[a][b]freezeframes=first={first}:last={seconds * FPS}:replace={first},"
@@ -97,7 +112,8 @@ def build(out: Path, seconds: int = 6, size: str = "640x360", only: list[str] | 
         if scene in FIXED_VIEW:
             make_reference(out, scene, w, h)
         for label in only or list(FAULTS):
-            if (label == "moved" and scene not in FIXED_VIEW) or (label in ("frozen", "stuck") and scene in STILL):
+            if (label in NEEDS_REFERENCE and scene not in FIXED_VIEW) or (
+                    label in ("frozen", "stuck") and scene in STILL):
                 continue
             clip = make_clip(out, scene, label, w, h, seconds)
             labels[clip.name] = FAULTS[label][1]

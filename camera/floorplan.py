@@ -1,7 +1,9 @@
-"""The floor plan as plain SVG: zones coloured by coverage, camera view cones, camera marks."""
+"""The floor plan as plain SVG: zones coloured by coverage, camera view cones, camera marks; PNG rendered
+from that same SVG (cairosvg), so both pictures always agree."""
 from __future__ import annotations
 
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from shapely.geometry import Polygon
@@ -64,3 +66,28 @@ def render_svg(site: Site, coverage: dict[str, Any]) -> str:
                f'盲区 / blind spots: {len(coverage["blind_spots"])}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+PLAN_FORMATS = (".svg", ".png")
+
+
+def render_png(site: Site, coverage: dict[str, Any]) -> bytes:
+    """The SVG plan rasterised at its own pixel size (Cairo; CJK names through fontconfig's Noto Sans CJK)."""
+    import cairosvg
+
+    png = cairosvg.svg2png(bytestring=render_svg(site, coverage).encode("utf-8"), background_color="white")
+    assert isinstance(png, bytes)
+    return png
+
+
+def write_plan(out: Path, site: Site, coverage: dict[str, Any], suffix: str | None = None) -> None:
+    """Write the plan as SVG or PNG by `suffix` (default: the file's extension); replaced atomically, so a
+    reader never sees half a picture. Raises ValueError for another format."""
+    suffix = suffix or out.suffix.lower()
+    if suffix not in PLAN_FORMATS:
+        raise ValueError(f"{out}: the floor plan is written as .svg or .png")
+    data = render_svg(site, coverage).encode("utf-8") if suffix == ".svg" else render_png(site, coverage)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(out)

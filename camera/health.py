@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from camera.cover import BlockStats, CoverTracker, block_stats
 from camera.metrics import FrameMetrics, measure, to_work
 from camera.moved import ReferenceView, ViewShift
 
 OCCLUDED_BASELINE_MARGIN = 0.25
+NOISE_FLOOR_SHARE = 0.25  # a picture changing less than this share of the camera's enrolled noise is still
+NOISE_FLOOR_MIN = 0.02  # an enrolled change below this: the healthy picture itself is still, so stillness says nothing
 CRISP_SCALE_RATIO = 1.2
 FAULTS = ("offline", "low_fps", "black", "frozen", "blurred", "occluded", "moved")
 
@@ -29,6 +32,7 @@ class Thresholds:
     blurred_scale_ratio_min: float = 0.9  # Laplacian variance at full over half size; sharp scenes keep >= 1.5
     blurred_baseline_ratio_min: float = 0.15  # share of the enrolled sharpness a focused camera keeps
     occluded_uniform_fraction_max: float = 0.6
+    occluded_cover_fraction_min: float = 0.25  # a still flat surface that appeared over this share of the view
     low_fps_min: float = 8.0
     low_fps_nominal_ratio_min: float = 0.6  # with a nominal rate: measured / nominal
     moved_shift_max: float = 0.04  # displacement of the view centre, share of the frame diagonal
@@ -45,6 +49,7 @@ class Baseline:
     diff_mean: float | None = None  # change between samples when healthy: > 0 means the picture is never still
     sharpness_scale_ratio: float | None = None
     uniform_fraction: float | None = None  # a view of a bare wall is flat without being covered
+    blocks: BlockStats | None = None  # per-block colour and texture of the healthy view (camera.cover)
 
 
 @dataclass
@@ -92,28 +97,36 @@ class HealthTracker:
     shifts: list[ViewShift] = field(default_factory=list)
     runs: dict[str, _Run] = field(
         default_factory=lambda: {f: _Run(tolerate=int(f in ("frozen", "still"))) for f in (*FAULTS, "still")})
+    live: bool = False  # a stream (rtsp, http) rather than a file: its picture comes from a sensor now
     motion_seen: bool = False
     _moving_streak: int = 0
     _prev: np.ndarray | None = None
+    _prev_frame: np.ndarray | None = None
     _prev_t: float | None = None
     _last_moved_t: float | None = None
     first_s: float | None = None
     last_s: float = 0.0
 
+    def __post_init__(self) -> None:
+        self.cover = CoverTracker(enrolled=self.baseline.blocks)
+
     def add(self, t_s: float, frame: np.ndarray) -> FrameMetrics:
         grey = to_work(frame)
         m = measure(grey, self._prev)
+        m.cover_fraction = self.cover.update(block_stats(frame, grey))
         if self.first_s is None:
             self.first_s = t_s
-        black, occluded = self._is_black(m), self._is_occluded(m)
-        blurred = self._is_blurred(m) and not (black or occluded)
+        soft = self._is_blurred(m)
+        black, occluded = self._is_black(m), self._is_occluded(m, soft)
+        blurred = soft and not (black or occluded)
         # a picture without detail cannot show change or position: those faults explain it first
         hidden = black or occluded or blurred
         self.runs["black"].update(t_s, black)
         self.runs["occluded"].update(t_s, occluded and not black)
         self.runs["blurred"].update(t_s, blurred)
         if m.diff_mean is not None:
-            self._track_still(t_s, m.diff_mean, hidden)
+            identical = self._prev_frame is not None and np.array_equal(frame, self._prev_frame)
+            self._track_still(t_s, m.diff_mean, identical, hidden)
         if self.reference is not None and (self._last_moved_t is None
                                            or t_s - self._last_moved_t >= self.moved_every_s):
             self._last_moved_t = t_s
@@ -121,30 +134,51 @@ class HealthTracker:
             self.shifts.append(shift)
             self.runs["moved"].update(t_s, self._is_moved(shift) and not hidden)
         self.samples.append(m)
-        self._prev, self._prev_t, self.last_s = grey, t_s, t_s
+        self._prev, self._prev_frame, self._prev_t, self.last_s = grey, frame.copy(), t_s, t_s
         return m
 
-    def _track_still(self, t_s: float, diff: float, hidden: bool) -> None:
-        """A still picture is `frozen` only once the picture was seen live: in this probe before it stopped, or
-        in the camera's enrolled baseline. A scene that is still from the first frame (a test pattern, a
-        noiseless empty room) is reported as `still_s` only."""
+    def frozen_limit(self) -> float | None:
+        """The change between samples at or below which a still picture is `frozen`; 0.0: only bit-identical
+        decoded frames; None: stillness cannot be judged.
+
+        1. Motion was seen in this probe: the picture was live, so a stop is a freeze (frozen_diff_max).
+        2. An enrolled noise floor (the healthy change between samples): below a quarter of it, or bit-identical.
+           A floor under NOISE_FLOOR_MIN means the healthy picture is itself still: nothing can be judged.
+        3. No baseline, a live stream: a sensor always adds noise, so bit-identical frames are a freeze.
+        4. No baseline, a file: a still picture may be a test pattern or a noiseless recording; not judged.
+        """
+        th = self.thresholds
+        if self.motion_seen:
+            return th.frozen_diff_max
+        floor = self.baseline.diff_mean
+        if floor is not None:
+            return min(th.frozen_diff_max, NOISE_FLOOR_SHARE * floor) if floor >= NOISE_FLOOR_MIN else None
+        return 0.0 if self.live else None
+
+    def _track_still(self, t_s: float, diff: float, identical: bool, hidden: bool) -> None:
+        """`still`: the picture does not change (reported as still_s); `frozen`: still where stillness is a
+        fault (see frozen_limit)."""
         th = self.thresholds
         self._moving_streak = self._moving_streak + 1 if diff > th.frozen_motion_min else 0
         self.motion_seen = self.motion_seen or self._moving_streak >= 2
-        live_before = self.motion_seen or (self.baseline.diff_mean or 0.0) > th.frozen_motion_min
-        for name, counts in (("still", True), ("frozen", live_before)):
-            if hidden or diff > th.frozen_blip_max or not counts:
+        limit = self.frozen_limit()
+        for name, cap in (("still", th.frozen_diff_max), ("frozen", limit)):
+            if hidden or diff > th.frozen_blip_max or cap is None:
                 self.runs[name].reset()
             else:
                 # a recorder re-encoding a still picture changes it a little at each key frame: one blip is tolerated
-                self.runs[name].update(t_s, diff <= th.frozen_diff_max, since_s=self._prev_t)
+                on = identical or (cap > 0 and diff <= cap)
+                self.runs[name].update(t_s, on, since_s=self._prev_t)
 
     def _is_black(self, m: FrameMetrics) -> bool:
         th = self.thresholds
         return m.luma_mean <= th.black_luma_max and m.luma_std <= th.black_std_max
 
-    def _is_occluded(self, m: FrameMetrics) -> bool:
-        limit = self.thresholds.occluded_uniform_fraction_max
+    def _is_occluded(self, m: FrameMetrics, soft: bool) -> bool:
+        th = self.thresholds
+        if not soft and m.cover_fraction is not None and m.cover_fraction >= th.occluded_cover_fraction_min:
+            return True  # part of the view went flat and still, while the rest stays sharp (a defocus flattens all)
+        limit = th.occluded_uniform_fraction_max
         if self.baseline.uniform_fraction is not None:  # the cover must add to what is flat in the healthy view
             limit = max(limit, min(0.95, self.baseline.uniform_fraction + OCCLUDED_BASELINE_MARGIN))
         return m.uniform_fraction >= limit
@@ -181,11 +215,17 @@ class HealthTracker:
         if self.samples:
             for name in ("luma_mean", "luma_std", "sharpness", "sharpness_scale_ratio", "uniform_fraction"):
                 out[name] = round(float(np.median([getattr(s, name) for s in self.samples])), 4)
-            diffs = [s.diff_mean for s in self.samples if s.diff_mean is not None]
-            if diffs:
-                out["diff_mean"] = round(float(np.median(diffs)), 4)
+            for name in ("diff_mean", "cover_fraction"):
+                seen = [getattr(s, name) for s in self.samples if getattr(s, name) is not None]
+                if seen:
+                    out[name] = round(float(np.median(seen)), 4)
         if self.baseline.sharpness:
             out["sharpness_baseline"] = round(self.baseline.sharpness, 2)
+        if self.baseline.diff_mean is not None:
+            out["noise_floor"] = round(self.baseline.diff_mean, 4)
+        limit = self.frozen_limit()
+        if limit is not None:
+            out["frozen_diff_limit"] = limit  # 0: only bit-identical frames count as frozen
         if self.shifts:
             worst = max(self.shifts, key=lambda s: (not s.matched, s.shift))
             out.update(moved_shift=round(worst.shift, 4), moved_scale=round(worst.scale, 4),

@@ -26,6 +26,7 @@ class FrameMetrics:
     uniform_fraction: float  # share of the frame covered by one flat surface of one grey level
     diff_mean: float | None = None  # mean absolute change from the previous sample
     changed_fraction: float | None = None  # share of pixels that changed from the previous sample
+    cover_fraction: float | None = None  # share hidden by a surface that is not in the reference (camera.cover)
 
     def as_dict(self) -> dict[str, float | None]:
         return asdict(self)
@@ -41,15 +42,25 @@ def to_work(frame: np.ndarray) -> np.ndarray:
     return cv2.resize(grey, (WORK_WIDTH_PX, height), interpolation=cv2.INTER_AREA)
 
 
+def block_mean_std(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each BLOCK_PX square (rows x cols arrays; the ragged edge is left out).
+    Area resampling by a whole factor averages each block exactly, much faster than numpy's reductions."""
+    h, w = grey.shape
+    rows, cols = h // BLOCK_PX, w // BLOCK_PX
+    if rows == 0 or cols == 0:
+        return np.zeros((rows, cols), np.float32), np.zeros((rows, cols), np.float32)
+    crop = grey[: rows * BLOCK_PX, : cols * BLOCK_PX].astype(np.float32)
+    means = cv2.resize(crop, (cols, rows), interpolation=cv2.INTER_AREA)
+    squares = cv2.resize(crop * crop, (cols, rows), interpolation=cv2.INTER_AREA)
+    return means, np.sqrt(np.maximum(squares - means * means, 0.0))
+
+
 def uniform_fraction(grey: np.ndarray) -> float:
     """Largest share of the frame that is flat and of one grey level: what a cover over the lens looks like."""
-    h, w = grey.shape
-    bh, bw = h // BLOCK_PX, w // BLOCK_PX
-    if bh == 0 or bw == 0:
+    means, stds = block_mean_std(grey)
+    if means.size == 0:
         return 0.0
-    blocks = grey[: bh * BLOCK_PX, : bw * BLOCK_PX].reshape(bh, BLOCK_PX, bw, BLOCK_PX).astype(np.float32)
-    means = blocks.mean(axis=(1, 3))
-    stds = blocks.std(axis=(1, 3))
+    bh, bw = means.shape
     flat = means[stds < FLAT_BLOCK_STD]
     if flat.size == 0:
         return 0.0

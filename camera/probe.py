@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import cv2
 import numpy as np
 
+from camera.cover import stats_from_json, stats_to_json
 from camera.health import Baseline, HealthTracker, Thresholds, fps_fault, threshold_metrics
 from camera.moved import ReferenceView
 from camera.sample import Opener, Sampler, open_capture
@@ -42,7 +43,9 @@ def load_reference(path: Path) -> tuple[ReferenceView, Baseline]:
         try:
             data = json.loads(side.read_text())
             baseline = Baseline(**{k: data.get(k) for k in BASELINE_KEYS})
-        except (ValueError, AttributeError) as e:
+            if data.get("blocks"):
+                baseline.blocks = stats_from_json(data["blocks"])
+        except (ValueError, AttributeError, KeyError, TypeError) as e:
             raise BadReference(f"{side}: not a baseline written by camera enroll ({e})") from None
     return ReferenceView(image), baseline
 
@@ -63,7 +66,8 @@ def probe(source: str, options: ProbeOptions | None = None, reference: Reference
     With `last_frame` (a list), the last decoded frame is put in it (for a thumbnail)."""
     opt = options or ProbeOptions()
     sampler = Sampler(source, opt.seconds, opt.sample_fps, opt.timeout_ms, opener=opener)
-    tracker = HealthTracker(thresholds=opt.thresholds, baseline=baseline or Baseline(), reference=reference)
+    tracker = HealthTracker(thresholds=opt.thresholds, baseline=baseline or Baseline(), reference=reference,
+                            live=sampler.live)
     for s in sampler:
         tracker.add(s.t_s, s.frame)
         if last_frame is not None:
@@ -90,7 +94,7 @@ def enroll(source: str, out: Path, options: ProbeOptions | None = None,
     """Record a healthy camera's reference frame (out.png) and baselines (out.json)."""
     opt = options or ProbeOptions()
     sampler = Sampler(source, opt.seconds, opt.sample_fps, opt.timeout_ms, opener=opener)
-    tracker = HealthTracker(thresholds=opt.thresholds)
+    tracker = HealthTracker(thresholds=opt.thresholds, live=sampler.live)
     frames: list[tuple[float, np.ndarray]] = []
     for s in sampler:
         tracker.add(s.t_s, s.frame)
@@ -106,5 +110,7 @@ def enroll(source: str, out: Path, options: ProbeOptions | None = None,
     m = tracker.metrics()
     baseline = {"source": masked(source), **{k: m.get(k) for k in BASELINE_KEYS},
                 "fps": round(sampler.stats.fps, 3), "faults_at_enroll": faults}
-    image.with_suffix(".json").write_text(json.dumps(baseline, indent=2) + "\n")
+    blocks = tracker.cover.block_map()
+    stored = {**baseline, "blocks": stats_to_json(blocks)} if blocks is not None else baseline
+    image.with_suffix(".json").write_text(json.dumps(stored) + "\n")
     return {"reference": str(image), **baseline}

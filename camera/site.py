@@ -103,6 +103,7 @@ class Site(BaseModel):
     cameras: list[Camera] = Field(default_factory=list)
     thresholds: SiteThresholds = Field(default_factory=SiteThresholds)
     floorplan_svg: str | None = None  # the worker redraws the floor plan here after every round
+    floorplan_png: str | None = None  # the same plan as a PNG picture
     base_dir: Path = Path(".")
 
     @model_validator(mode="after")

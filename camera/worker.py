@@ -106,8 +106,7 @@ class Worker:
                for cid, p in probes.items()]
         states: dict[str, CameraState] = {cid: state_from_probe(p) for cid, p in probes.items()}
         cov = compute_coverage(self.site, states)
-        if self.site.floorplan_svg:
-            self._draw(cov)
+        self._draw(cov)
         obs.append(self._floorplan(cov, at))
         for z in cov["zones"]:
             obs.append(self._obs("zone.coverage", "zone", z["zone"], {
@@ -141,26 +140,33 @@ class Worker:
         return obs
 
     def _floorplan(self, coverage: dict[str, Any], at: datetime) -> Observation:
-        """The floor plan coloured by this round's coverage, uploaded as an attachment (dashboard, reports)."""
-        from camera.floorplan import render_svg
+        """The floor plan coloured by this round's coverage, uploaded as attachments (dashboard, reports):
+        the SVG first, then the same picture as PNG."""
+        from camera.floorplan import render_png, render_svg
 
         svg = render_svg(self.site, coverage).encode()
         obs = self._obs("camera.floorplan", "site", self.site.site, {
             "coverage_pct": coverage["coverage_pct"], "ok": coverage["ok"],
             "blind_spots": [z["zone"] for z in coverage["zones"] if z["must_cover"] and not z["covered"]]}, at)
         obs.evidence = [self._upload(svg, "floorplan.svg", "image/svg+xml")]
+        try:
+            png = render_png(self.site, coverage)
+        except (ImportError, OSError) as e:  # Cairo missing: the SVG still goes, the round must not stop
+            log.warning("floor plan PNG not rendered: %s", e)
+        else:
+            obs.evidence.append(self._upload(png, "floorplan.png", "image/png"))
         return obs
 
     def _draw(self, coverage: dict[str, Any]) -> None:
-        """Replace the floor-plan picture atomically, so a reader never sees half a file."""
-        from camera.floorplan import render_svg
+        """Redraw the plan files site.yaml names (floorplan_svg, floorplan_png)."""
+        from camera.floorplan import write_plan
 
-        assert self.site.floorplan_svg is not None
-        out = self.site.resolve(self.site.floorplan_svg)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(render_svg(self.site, coverage), encoding="utf-8")
-        tmp.replace(out)
+        for name in (self.site.floorplan_svg, self.site.floorplan_png):
+            if name:
+                try:
+                    write_plan(self.site.resolve(name), self.site, coverage)
+                except (ImportError, OSError) as e:  # an unwritable folder or no Cairo: report, keep probing
+                    log.warning("floor plan %s not written: %s", name, e)
 
     def ship(self, obs: list[Observation]) -> None:
         body = {"observations": [o.model_dump(mode="json") for o in obs]}

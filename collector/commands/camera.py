@@ -78,13 +78,18 @@ def enroll_cmd(source: Annotated[str, typer.Argument(help="Video file, http:// M
 def coverage_cmd(site: Annotated[Path, typer.Argument(help="site.yaml")],
                  health: Annotated[Path | None, typer.Option("--health", help="Probe results: a JSON list "
                                    "of probe outputs, or {camera id: probe output}.")] = None,
-                 svg: Annotated[Path | None, typer.Option("--svg", help="Write the floor plan here.")] = None,
+                 svg: Annotated[Path | None, typer.Option("--svg", help="Write the floor plan here as SVG.")] = None,
+                 plan: Annotated[list[Path] | None, typer.Option("--plan", help="Write the floor plan here: "
+                                 "OUT.svg or OUT.png by extension (may be given twice).")] = None,
                  as_json: JsonOpt = False) -> None:
     """Zones covered by healthy cameras, and blind spots. Exit 1 when a must-cover zone is blind."""
     from camera.coverage import compute_coverage, load_health
-    from camera.floorplan import render_svg
+    from camera.floorplan import PLAN_FORMATS, write_plan
     from camera.site import SiteError, load_site
 
+    for out in plan or []:
+        if out.suffix.lower() not in PLAN_FORMATS:
+            fail_input(f"--plan {out}: the floor plan is written as .svg or .png")
     try:
         cfg = load_site(site)
         states = load_health(health, cfg) if health else {}
@@ -92,9 +97,12 @@ def coverage_cmd(site: Annotated[Path, typer.Argument(help="site.yaml")],
         fail_input(str(e))
     result = compute_coverage(cfg, states)
     if svg:
-        svg.parent.mkdir(parents=True, exist_ok=True)
-        svg.write_text(render_svg(cfg, result), encoding="utf-8")
+        write_plan(svg, cfg, result, suffix=".svg")
         result["svg"] = str(svg)
+    if plan:
+        for out in plan:
+            write_plan(out, cfg, result)
+        result["plan"] = [str(p) for p in plan]
     lines = [f"{z['zone']:20} {z['fraction']:6.1%} "
              f"{'ok' if z['covered'] else 'BLIND: ' + z['reason'] if z['must_cover'] else 'not required'}"
              for z in result["zones"]]

@@ -58,6 +58,7 @@ class LiveFeeder(threading.Thread):
         site.step = timedelta(seconds=interval_s)
         self.stop_event = threading.Event()
         self.tokens: dict[str, str] = {}
+        self.uploaded: set[str] = set()  # attachments already sent (the same picture is sent once)
 
     def run(self) -> None:
         with httpx.Client(base_url=self.base_url, timeout=30) as client:
@@ -80,6 +81,13 @@ class LiveFeeder(threading.Thread):
             token = self.tokens.get(o.subject_id) if o.subject_kind == "host" else self.source_token
             if token:
                 by_token.setdefault(token, []).append(o.model_dump(mode="json"))
+        for ref, content in self.site.attachments.values():  # observations name them: they go first
+            if ref.sha256 not in self.uploaded:
+                r = client.put(f"/api/v1/blobs/{ref.sha256}", content=content, params={"name": ref.name},
+                               headers={"Authorization": f"Bearer {self.source_token}", "Content-Type": ref.media_type})
+                r.raise_for_status()
+                self.uploaded.add(ref.sha256)
+        self.site.attachments.clear()
         for token, batch in by_token.items():
             r = client.post("/api/v1/observations", json={"observations": batch},
                             headers={"Authorization": f"Bearer {token}"})

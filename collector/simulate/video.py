@@ -46,10 +46,11 @@ def _scene(seed: int, h: int = 180, w: int = 320) -> np.ndarray:
     return np.clip(img + noise, 0, 255).astype(np.uint8)
 
 
-def _frame(fault: str, i: int) -> np.ndarray:
+def fault_frame(fault: str, i: int, scene: np.ndarray | None = None) -> np.ndarray:
+    """Sample `i` of a camera showing `scene` (default: the office) with `fault` injected."""
     import cv2
 
-    frame = _scene(0 if fault == "frozen" else i)
+    frame = scene.copy() if scene is not None else _scene(0 if fault == "frozen" else i)
     if fault == "occluded":
         frame[:, : int(frame.shape[1] * 0.85)] = 120
     elif fault == "blurred":
@@ -68,7 +69,7 @@ def _probe(fault: str) -> tuple[tuple[str, ...], tuple[tuple[str, float], ...]]:
 
     tracker = HealthTracker(reference=ReferenceView(_scene(1)))
     for i in range(20):
-        tracker.add(i * 0.2, _frame(fault, i))
+        tracker.add(i * 0.2, fault_frame(fault, i))
     return tuple(tracker.image_faults()), tuple(sorted(tracker.metrics().items()))
 
 
@@ -100,26 +101,51 @@ def retention_payload(site: SimSite, cam: str, t: datetime, short: bool) -> dict
     return audit
 
 
+def _health(site: SimSite, cam: str, index: int, t: datetime, machine_room: bool) -> Observation:
+    """camera.health with the camera's last frame attached as its thumbnail, as the worker sends it."""
+    from collector.simulate.video_pictures import thumbnail
+
+    injected = _faulty(site, cam, t)
+    obs = site.obs(t, "camera", cam, "camera.health", health_payload(site, cam, t), source="camera-worker")
+    jpeg = thumbnail(cam, index, injected[0] if injected else "healthy", machine_room)
+    obs.evidence = [site.attach(f"{cam}.jpg", jpeg, "image/jpeg")]
+    return obs
+
+
+def _floorplan(site: SimSite, t: datetime, state: list[tuple[str, float, str]]) -> Observation:
+    """camera.floorplan: the plan coloured by this snapshot's coverage, SVG then PNG."""
+    from collector.simulate.video_pictures import floorplan
+
+    svg, png, payload = floorplan(site.site, tuple(site.zone_ids), tuple(site.camera_ids), tuple(state))
+    obs = site.obs(t, "site", site.site, "camera.floorplan", dict(payload), source="camera-worker")
+    obs.evidence = [site.attach("floorplan.svg", svg, "image/svg+xml"), site.attach("floorplan.png", png, "image/png")]
+    return obs
+
+
 @source("cameras")
 def cameras(site: SimSite, t: datetime) -> list[Observation]:
     out: list[Observation] = []
     cams = site.camera_ids
+    zones = site.zone_ids
     short = cams[2 % len(cams)]  # its recorder deletes oldest when full: only 41 days kept
-    for cam in cams:
-        out.append(site.obs(t, "camera", cam, "camera.health", health_payload(site, cam, t), source="camera-worker"))
+    machine_room_cam = cams[zones.index("machine-room") % len(cams)]
+    for i, cam in enumerate(cams):
+        out.append(_health(site, cam, i, t, cam == machine_room_cam))
         if site.daily(t, 2):
             out.append(site.obs(t, "camera", cam, "camera.retention", retention_payload(site, cam, t, cam == short),
                                 source="camera-worker"))
-    zones = site.zone_ids
+    state: list[tuple[str, float, str]] = []
     for i, zone in enumerate(zones):
         cam = cams[i % len(cams)]
         faults = _faulty(site, cam, t)
         frac = 0.97 if not faults else 0.35
         if zone == "storage":
             frac = 0.93
+        reason = f"{cam}: {', '.join(faults)}" if faults else ""
+        state.append((zone, frac, reason))
         out.append(site.obs(t, "zone", zone, "zone.coverage", {
             "fraction": frac, "cameras": [] if faults else [cam], "expected": [cam], "must_cover": True,
             "why": [{"camera": cam, "why": ", ".join(faults), "fraction": 1.0}] if faults else [],
-            "reason": f"{cam}: {', '.join(faults)}" if faults else ""}, source="camera-worker"))
+            "reason": reason}, source="camera-worker"))
+    out.append(_floorplan(site, t, state))
     return out
-

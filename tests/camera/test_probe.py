@@ -15,7 +15,8 @@ from camera.probe import load_reference, probe
 
 BIN = Path(sys.executable).parent / "clausewatch"
 CLIPS = [(scene, label) for scene in ("testsrc2", "quiet")
-         for label in ("healthy", "black", "blurred", "occluded", "occluded_dark", "frozen", "low_fps")]
+         for label in ("healthy", "black", "blurred", "occluded", "occluded_dark", "frozen", "low_fps",
+                       "cover_third", "cover_half", "cover_corner", "cover_hand")]
 
 
 @pytest.mark.parametrize(("scene", "label"), [pytest.param(s, lb, id=f"{s}-{lb}") for s, lb in CLIPS])
@@ -32,6 +33,26 @@ def test_moved_needs_and_uses_the_reference(clips: Path, label: str) -> None:
     result = probe(str(clips / f"testsrc2__{label}.mp4"), reference=ref, baseline=baseline)
     assert ("moved" in result["faults"]) == (label == "moved")
     assert "moved" not in probe(str(clips / f"testsrc2__{label}.mp4"))["faults"]
+
+
+@pytest.mark.parametrize(("scene", "label", "enrolled", "faults"), [
+    pytest.param("quiet", "cover_from_start", False, [], id="covered-before-probe-no-baseline"),
+    pytest.param("quiet", "cover_from_start", True, ["occluded"], id="covered-before-probe-enrolled"),
+    pytest.param("testsrc2", "cover_from_start", True, ["occluded"], id="pattern-covered-enrolled"),
+    pytest.param("quiet", "healthy", True, [], id="healthy-enrolled"),
+    pytest.param("quiet", "cover_half", True, ["occluded"], id="cover-arrives-enrolled"),
+])
+def test_partial_cover_before_the_probe_needs_the_enrolled_baseline(clips: Path, tmp_path: Path, scene: str,
+                                                                     label: str, enrolled: bool,
+                                                                     faults: list[str]) -> None:
+    ref = baseline = None
+    if enrolled:
+        out = tmp_path / f"{scene}.png"
+        assert _cli("enroll", str(clips / f"{scene}__healthy.mp4"), "--out", str(out)).returncode == 0
+        assert json.loads(out.with_suffix(".json").read_text())["blocks"]["rows"] == 18
+        ref, baseline = load_reference(out)
+    result = probe(str(clips / f"{scene}__{label}.mp4"), reference=ref, baseline=baseline)
+    assert result["faults"] == faults, result["metrics"]
 
 
 def _textured(seed: int) -> np.ndarray:
@@ -108,3 +129,12 @@ def test_still_from_first_frame_is_frozen_only_against_a_live_baseline(clips: Pa
     assert _cli("enroll", str(clips / "testsrc2__healthy.mp4"), "--out", str(ref)).returncode == 0
     judged = _cli("probe", str(still), "--reference", str(ref), "--json")
     assert json.loads(judged.stdout)["faults"] == ["frozen"]
+
+
+def test_a_defocused_moving_scene_is_blurred_not_covered(tmp_path: Path) -> None:
+    """Blur smears a changing scene into flat patches of new colours: that is a soft lens, not a cover."""
+    subprocess.run([sys.executable, str(Path(__file__).resolve().parents[2] / "bench" / "make_clips.py"),
+                    str(tmp_path), "--seconds", "5", "--size", "320x180", "--scenes", "life", "--only", "blurred"],
+                   check=True, timeout=120)
+    result = probe(str(tmp_path / "life__blurred.mp4"))
+    assert result["faults"] == ["blurred"], result["metrics"]

@@ -7,6 +7,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from tests.integration.conftest import cli
@@ -53,6 +55,7 @@ cameras:
     zones: [machine-room]
 thresholds: {{probe_seconds: 5}}
 floorplan_svg: plan/floor.svg
+floorplan_png: plan/floor.png
 """, encoding="utf-8")
     admin = collector.client(None)
     token = collector.login("admin")
@@ -67,6 +70,8 @@ floorplan_svg: plan/floor.svg
     assert report["probes"]["cam-02"]["faults"] == ["black"] and report["observations"] == 6
     svg = (tmp_path / "plan" / "floor.svg").read_text(encoding="utf-8")
     assert 'data-zone="machine-room"' in svg and "#f0746e" in svg  # the blind machine room is red
+    png = cv2.imread(str(tmp_path / "plan" / "floor.png"))
+    assert png is not None and (np.abs(png.astype(int) - (0x6e, 0x74, 0xf0)).max(axis=2) <= 12).mean() > 0.05
 
     reader = collector.client("admin")
     want = {("CAMERA-HEALTHY", "cam-01"): "pass", ("CAMERA-HEALTHY", "cam-02"): "fail",
@@ -85,8 +90,8 @@ floorplan_svg: plan/floor.svg
     # the floor plan reaches the collector as an attachment, for the dashboard and reports
     [plan] = reader.get("/api/v1/observations", params={"kind": "camera.floorplan"}).json()
     assert plan["payload"]["blind_spots"] == ["machine-room"]
-    [ref] = plan["evidence"]
-    assert ref["media_type"] == "image/svg+xml"
+    ref, png_ref = plan["evidence"]
+    assert ref["media_type"] == "image/svg+xml" and png_ref["media_type"] == "image/png"
     from collector.store.sqlite import SqliteStore
 
     stored = SqliteStore(collector.db).get_evidence(ref["sha256"])

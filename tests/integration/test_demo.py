@@ -48,6 +48,12 @@ def test_live_demo_serves_the_simulated_site_and_the_local_agent(tmp_path):
             kinds = {o["subject_kind"] for o in recent if o["source"].startswith("source:")}
             time.sleep(1)
         assert {"ups", "camera", "canary"} <= kinds, kinds
+        # the live feed uploads the pictures its observations name: camera thumbnails and the floor plan
+        for kind, media in (("camera.health", "image/jpeg"), ("camera.floorplan", "image/png")):
+            live = [o for o in recent if o["kind"] == kind and o["source"].startswith("source:")]
+            ref = next(e for e in live[0]["evidence"] if e["media_type"] == media)
+            blob = httpx.get(f"{url}/api/v1/evidence/{ref['sha256']}", headers=headers)
+            assert blob.status_code == 200 and blob.headers["content-type"] == media, (kind, blob.status_code)
         assert "demo feed failed" not in log.read_text()
     finally:
         proc.terminate()

@@ -127,8 +127,10 @@ def test_charts_from_the_sites_telemetry(site, data):
     from collector.reports.i18n import labels
 
     charts = all_charts(site.store, data.results, site.start, site.end, labels("zh"), "zh")
+    plan = charts.pop("floorplan")  # the simulated cameras send their floor plan, as the worker does
     assert set(charts) == {"posture", "climate", "ups", "retention", "coverage"}
     assert all(svg.lstrip().startswith("<?xml") and "<svg" in svg for svg in charts.values())
+    assert plan.startswith("<svg") and 'class="zone"' in plan
 
 
 def test_the_camera_workers_floor_plan_is_drawn_in_the_report(tmp_path):
