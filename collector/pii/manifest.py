@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 FORMAT = "clausewatch.manifest/1"
+CACHE_NUMBERS = 1 << 20  # numbers whose batches are remembered
 
 
 class ManifestError(ValueError):
@@ -32,6 +35,7 @@ class Manifest:
     by_salt: dict[bytes, dict[str, list[str]]] = field(default_factory=dict)
     batch_ids: list[str] = field(default_factory=list)
     _cache: dict[bytes, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _salted: dict[bytes, Any] = field(default_factory=dict, repr=False)  # SHA-256 state after salt || 0x00
 
     def add(self, batch_id: str, salt: bytes, hashes: Iterable[str]) -> None:
         table = self.by_salt.setdefault(salt, {})
@@ -45,9 +49,22 @@ class Manifest:
         if hit is None:
             found: list[str] = []
             for salt, table in self.by_salt.items():
-                found.extend(table.get(identifier_hash(salt, number), ()))
+                state = self._salted.get(salt) or self._salted.setdefault(salt, hashlib.sha256(salt + b"\x00"))
+                digest = state.copy()
+                digest.update(number)
+                found.extend(table.get(digest.hexdigest(), ()))
+            if len(self._cache) >= CACHE_NUMBERS:  # a dispatch file copied around repeats; a huge scan must not grow
+                self._cache.clear()
             hit = self._cache[number] = tuple(sorted(set(found)))
         return hit
+
+    def count_batches(self, numbers: Iterable[bytes]) -> Counter[str]:
+        """How many of `numbers` each batch holds (a number in two batches counts for both)."""
+        out: Counter[str] = Counter()
+        for number in numbers:
+            for batch in self.batches_of(number):
+                out[batch] += 1
+        return out
 
 
 def batch_document(batch_id: str, salt: bytes, numbers: Iterable[bytes], **meta: object) -> dict:

@@ -4,13 +4,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from collector.pii.detect import KINDS, Kind, find, mask
+from collector.pii.detect import KINDS, Hits, find_hits, mask
 from collector.pii.extract import Chunk, Limits, Problem, from_file
 from collector.pii.manifest import Manifest
 
@@ -24,20 +23,20 @@ class FileHits:
     batches: dict[str, int] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)
 
-    def add_all(self, hits: list[tuple[Kind, bytes]], manifest: Manifest | None) -> None:
-        """Count a chunk's hits at once (a dispatch file has one every few dozen bytes)."""
-        for kind, n in Counter(k for k, _ in hits).items():
+    def add_all(self, hits: Hits, manifest: Manifest | None) -> None:
+        """Count a chunk's hits at once (a dispatch file has one every few dozen bytes); only samples
+        and manifest lookups take the numbers out one by one."""
+        for kind, n in hits.counts().items():
             self.counts[kind] += n
-        for kind, number in hits:
+        for kind, number in hits.numbers():
             if len(self.samples) >= MAX_SAMPLES:
                 break
             masked = mask(kind, number)
             if masked not in self.samples:
                 self.samples.append(masked)
         if manifest is not None:
-            for _, number in hits:
-                for batch in manifest.batches_of(number):
-                    self.batches[batch] = self.batches.get(batch, 0) + 1
+            for batch, n in manifest.count_batches(number for _, number in hits.numbers()).items():
+                self.batches[batch] = self.batches.get(batch, 0) + n
 
     def as_dict(self) -> dict:
         return {"path": self.path, "counts": dict(self.counts), "batches": sorted(self.batches),
@@ -139,8 +138,8 @@ def scan_file(path: str, report: ScanReport, manifest: Manifest | None, limits: 
 
 
 def scan_chunk(chunk: Chunk, report: ScanReport, manifest: Manifest | None, today: date) -> None:
-    hits = list(find(chunk.data, today))
-    if hits:
+    hits = find_hits(chunk.data, today)
+    if len(hits):
         report.files.setdefault(chunk.path, FileHits(chunk.path)).add_all(hits, manifest)
 
 
