@@ -24,7 +24,8 @@ def digit_rows(buf: np.ndarray, start: np.ndarray, n: int) -> np.ndarray:
 
 def classify_runs(buf: np.ndarray, start: np.ndarray, length: np.ndarray, form: np.ndarray,
                   today: date) -> tuple[np.ndarray, np.ndarray]:
-    """(kind, digits to skip before the number) of each candidate: `length` digits at `start` in `buf`.
+    """(kind, digits to skip before the number) of each candidate: `length` digits at `start` in `buf`
+    (a run longer than MAX_DIGITS is no identifier).
 
     `form` PLUS: a '+' before the digits (only +86 and a mobile number count); CHECK_X: an X after
     them (only a resident ID counts); GROUPED: written in groups (never a resident ID). PLAIN runs:
@@ -32,8 +33,9 @@ def classify_runs(buf: np.ndarray, start: np.ndarray, length: np.ndarray, form: 
     """
     kind = np.full(len(length), -1, np.int8)
     skip = np.zeros(len(length), np.int64)
-    order = np.argsort(length.astype(np.uint8), kind="stable")  # a radix sort: groups of one length
-    bounds = np.concatenate(([0], np.cumsum(np.bincount(length, minlength=MAX_DIGITS + 1))))
+    group = np.minimum(length, MAX_DIGITS + 1).astype(np.uint8)  # longer runs: one group, never an identifier
+    order = np.argsort(group, kind="stable")  # a radix sort on small integers: runs of one length together
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(group, minlength=MAX_DIGITS + 2))))
     for n in range(11, MAX_DIGITS + 1):
         rows = order[bounds[n]:bounds[n + 1]]
         if len(rows) == 0:

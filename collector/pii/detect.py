@@ -106,8 +106,6 @@ def _digit_runs(buf: np.ndarray, digit: np.ndarray, four: np.ndarray, today: dat
     that) only a resident ID.
     """
     start, end = _long_runs(four)
-    short = end - start <= MAX_DIGITS
-    start, end = start[short], end[short]
     plus = buf[start - 1] == ord("+")
     check_x = ((buf[end] | 0x20) == ord("x")) & ~digit[end + 1]
     form = plus * np.uint8(PLUS) | check_x * np.uint8(CHECK_X)

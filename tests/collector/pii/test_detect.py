@@ -110,3 +110,11 @@ def test_a_manifest_of_hashes_holds_no_identifiers() -> None:
 def test_full_width_digits_typed_by_chinese_input_methods() -> None:
     assert kinds("手机：１３８００１３８０００，身份证：１１０１０５１９４９１２３１００２Ｘ") == [
         ("id_card", "11010519491231002X"), ("phone", "13800138000")]
+
+
+def test_runs_of_every_length_are_grouped_apart() -> None:
+    # runs of 272 and 267 digits (16 and 11 modulo 256) that begin like a card and a mobile: no identifiers
+    text = ("4111111111111111" + "1" * 256 + ",13800138000," + "13800138000" + "8" * 256 + ",11010519491231002X,"
+            + "6" * 20 + ",4111111111111111")
+    assert kinds(text) == [("bank_card", "4111111111111111"), ("id_card", "11010519491231002X"),
+                           ("phone", "13800138000")]
