@@ -118,3 +118,29 @@ def test_runs_of_every_length_are_grouped_apart() -> None:
             + "6" * 20 + ",4111111111111111")
     assert kinds(text) == [("bank_card", "4111111111111111"), ("id_card", "11010519491231002X"),
                            ("phone", "13800138000")]
+
+
+HEX_64 = "9f2c4e4b1d0c8a7f6e5d4c3b2a1908f7e6d5c4b3a2918f7e6d5c4b3a29180abc"
+
+
+@pytest.mark.parametrize("text,found", [
+    pytest.param(f"cardholder6222 0212 3456 7890 128 sha256={HEX_64}", ["6222021234567890128"],
+                 id="grouped-after-a-word-hash-elsewhere"),
+    pytest.param(f"QmFzZTY0IGRhdGE+8613800138000 {HEX_64}", ["13800138000"], id="plus86-after-a-word-hash-elsewhere"),
+    pytest.param(f"138-0013-8000{HEX_64}", [], id="grouped-glued-to-a-hash"),
+    pytest.param(f"{HEX_64}+8613800138000", ["13800138000"], id="plus-ends-the-hash"),
+    pytest.param(f"{HEX_64[:20]}+8613800138000abcdefghijk", [], id="plus86-digits-in-a-long-token"),
+])
+def test_long_tokens_are_judged_by_the_run_each_end_of_a_number_is_in(text: str, found: list[str]) -> None:
+    # a '+' or the spaces of a grouped number end a run of letters and digits
+    assert [n for _, n in kinds(text)] == found
+
+
+@pytest.mark.parametrize("text,expected", [
+    pytest.param("+11010519491231002X", [], id="plus-before-an-id"),
+    pytest.param("+8613800138000X", [], id="plus86-phone-then-x"),
+    pytest.param("到期 2024-11-29 电话 138-0013-8000", [("phone", "13800138000")], id="grouped-after-a-date"),
+    pytest.param("已联系，客户 13800138000：承诺", [("phone", "13800138000")], id="full-width-punctuation-only"),
+])
+def test_candidate_forms(text: str, expected: list[tuple[str, str]]) -> None:
+    assert kinds(text) == expected
