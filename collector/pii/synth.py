@@ -6,7 +6,8 @@ from datetime import date, timedelta
 
 from collector.pii.validate import ID_CHECK, ID_WEIGHTS, LUHN_DOUBLE
 
-REGIONS = ("110105", "310104", "440106", "440304", "330106", "510107", "420102", "370202")
+# 620102 (Lanzhou): province 62 is also UnionPay's prefix, so its near misses look like cards
+REGIONS = ("110105", "310104", "440106", "440304", "330106", "510107", "420102", "370202", "620102")
 
 
 def id_check_char(first17: str) -> str:

@@ -70,6 +70,12 @@ def id_check_ok(v: np.ndarray) -> np.ndarray:
     return _ID_CHECK_VALUE[total % 11] == v[17]
 
 
+def id_shaped(v: np.ndarray) -> np.ndarray:
+    """A province code and a year 1900-2099 where a resident ID has them: an ID, maybe with a mistyped date."""
+    year = _number(v[6:10])
+    return _PROVINCE[v[0] * 10 + v[1]] & (year >= 1900) & (year <= 2099)
+
+
 def id_card_ok(v: np.ndarray, today: date) -> np.ndarray:
     """18 rows: province code, birth date, and the check character."""
     return narrowed(id_like(v, today), v, id_check_ok)
@@ -110,20 +116,25 @@ def card_shape(v: np.ndarray) -> np.ndarray:
 
 
 def bank_card_ok(v: np.ndarray, today: date) -> np.ndarray:
-    """16-19 rows, Luhn-valid, with a scheme prefix; 17 and 18 digits only for UnionPay (62).
+    """16-19 rows, Luhn-valid, with a scheme prefix; 17 and 18 digits only on UnionPay's network
+    (62, and 60 of domestic debit cards such as 601428).
 
-    A 16-digit card with a digit or two stuck to it passes Luhn one time in ten, so a 17- or
-    18-digit number that holds a valid 16-digit card is taken for that mistake, not for a card;
-    neither is a resident ID with a digit before or after it, nor an ID-shaped number.
+    Cards of 16 and 19 digits are what issuers print (Visa, Mastercard, JCB, UnionPay credit: 16;
+    Chinese debit cards: 19); 17 and 18 digits are UnionPay debit cards only (its rules allow
+    13-19 digits for debit cards). A 16-digit card with a digit or two stuck to it passes Luhn one
+    time in ten, so a 17- or 18-digit number that holds a valid 16-digit card is taken for that
+    mistake, not for a card; neither is a resident ID with a digit before or after it, nor an
+    ID-shaped number (one with a mistyped date, too). A 19-digit number that holds a resident ID
+    is that ID with a digit stuck to it.
     """
     n = len(v)
     ok = card_shape(v) & luhn_ok(v)
     if n in (17, 18):
-        ok &= (v[0] == 6) & (v[1] == 2)
+        ok &= (v[0] == 6) & ((v[1] == 2) | (v[1] == 0))
     if n == 19:
         return narrowed(ok, v, lambda w: ~id_card_ok(w[1:], today) & ~id_card_ok(w[:18], today))
     if n in (17, 18):
-        return narrowed(ok, v, lambda w: ~id_like(w, today) & ~id_like(w[1:], today) & ~_holds_card(w))
+        return narrowed(ok, v, lambda w: ~id_shaped(w) & ~id_shaped(w[1:]) & ~_holds_card(w))
     return ok
 
 

@@ -144,3 +144,13 @@ def test_long_tokens_are_judged_by_the_run_each_end_of_a_number_is_in(text: str,
 ])
 def test_candidate_forms(text: str, expected: list[tuple[str, str]]) -> None:
     assert kinds(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    pytest.param("卡号 60142829141777636", [("bank_card", "60142829141777636")], id="card-17-unionpay-domestic-60"),
+    pytest.param("卡号 622848170669074393", [("bank_card", "622848170669074393")], id="card-18-unionpay-62"),
+    pytest.param("436742150008063606", [], id="luhn-valid-18-digits-visa-prefix"),
+    pytest.param("620102198213322047", [], id="gansu-id-with-mistyped-date-not-a-card"),
+])
+def test_cards_of_17_and_18_digits_are_unionpay_debit_cards(text: str, expected: list[tuple[str, str]]) -> None:
+    assert kinds(text) == expected
