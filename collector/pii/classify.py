@@ -9,6 +9,8 @@ from collector.pii.validate import X_VALUE, bank_card_ok, id_card_ok, phone_ok
 
 MAX_DIGITS = 19  # the longest identifier: a bank card
 ID_CARD, PHONE, BANK_CARD = 0, 1, 2  # indexes into detect.KINDS; -1: not an identifier
+# Digits each length needs: a mobile number's prefix only; 17 digits and the X after them.
+_DIGITS_READ = {11: 2, 13: 4, 15: 6, 17: 18}
 # How a run is written (`form`): bit flags, so a run with both a '+' before and an X after is 3.
 PLAIN, PLUS, CHECK_X, GROUPED = 0, 1, 2, 4
 
@@ -41,7 +43,7 @@ def classify_runs(buf: np.ndarray, start: np.ndarray, length: np.ndarray, form: 
         if len(rows) == 0:
             continue
         f = form[rows]
-        v = digit_rows(buf, start[rows], n + 1 if n == 17 else n)
+        v = digit_rows(buf, start[rows], _DIGITS_READ.get(n, n))
         if n == 11:
             kind[rows[((f == PLAIN) | (f == GROUPED)) & phone_ok(v)]] = PHONE
         elif n == 13:
