@@ -111,8 +111,8 @@ def _digit_runs(buf: np.ndarray, digit: np.ndarray, four: np.ndarray, today: dat
     form = plus * np.uint8(PLUS) | check_x * np.uint8(CHECK_X)
     kind, skip = classify_runs(buf, start, end - start, form, today)
     found = np.flatnonzero(kind >= 0)
-    kind, start, end, check_x, skip = (a[found] for a in (kind, start, end, check_x, skip))
-    return kind, start + skip, end + check_x, start, end + check_x
+    end = end[found] + check_x[found]
+    return kind[found], start[found] + skip[found], end, start[found], end
 
 
 def _grouping_hints(text: bytes, buf: np.ndarray, four: np.ndarray) -> np.ndarray:
@@ -164,7 +164,8 @@ def find_hits(data: bytes, today: date | None = None) -> Hits:
     four = digit[:-1] & digit[1:]
     four = four[:-2] & four[2:]  # digits at i..i+3
     runs, grouped = _digit_runs(buf, digit, four, today), _grouped(text, buf, four, today)
-    kind, start, end, span_start, span_end = (np.concatenate(a) for a in zip(runs, grouped, strict=True))
+    kind, start, end, span_start, span_end = (
+        runs if len(grouped[0]) == 0 else (np.concatenate(a) for a in zip(runs, grouped, strict=True)))
     # digits inside hashes and keys: only a span with a letter or digit beside it can be inside one
     beside = np.flatnonzero(_ALNUM[buf[span_start - 1]] | _ALNUM[buf[span_end]])
     inside = [i for i in beside.tolist() if in_long_token(text, int(span_start[i]), int(span_end[i]))]
