@@ -54,14 +54,15 @@ def classify_runs(buf: np.ndarray, start: np.ndarray, length: np.ndarray, form: 
             kind[rows[ok]], skip[rows[ok]] = PHONE, 4
         elif n == 17:
             with_x = np.flatnonzero(f == CHECK_X)
-            kind[rows[with_x[_id_with_x(v[:, with_x], today)]]] = ID_CARD
+            if len(with_x):
+                kind[rows[with_x[_id_with_x(v[:, with_x], today)]]] = ID_CARD
             v = v[:17]
         card = (f == PLAIN) | (f == GROUPED)
         if n == 18:
             is_id = (f == PLAIN) & id_card_ok(v, today)
             kind[rows[is_id]] = ID_CARD
             card &= ~is_id
-        if n >= 16:
+        if n >= 16 and card.any():
             card = np.flatnonzero(card)
             w = v if len(card) == len(rows) else v[:, card]  # most often every run of the length is a candidate
             kind[rows[card[bank_card_ok(w, today)]]] = BANK_CARD

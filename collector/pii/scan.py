@@ -14,6 +14,7 @@ from collector.pii.extract import Chunk, Limits, Problem, from_file
 from collector.pii.manifest import Manifest
 
 MAX_SAMPLES = 5
+BATCH_BYTES = 1 << 20
 
 
 @dataclass
@@ -125,22 +126,49 @@ def iter_files(paths: Iterable[Path], exclude: Sequence[str] = ()) -> Iterator[t
         yield from walk_problems(problems)
 
 
-def scan_file(path: str, report: ScanReport, manifest: Manifest | None, limits: Limits, today: date) -> None:
+class ChunkBatch:
+    """Small chunks (most files are small) scanned together: one pass of the detector over a
+    megabyte instead of one per file, each chunk's hits then counted for its file. Chunks are
+    joined by a line end, which no identifier crosses."""
+
+    def __init__(self, report: ScanReport, manifest: Manifest | None, today: date, batch_bytes: int = BATCH_BYTES):
+        self.report, self.manifest, self.today, self.batch_bytes = report, manifest, today, batch_bytes
+        self.chunks: list[Chunk] = []
+        self.size = 0
+
+    def add(self, chunk: Chunk) -> None:
+        if len(chunk.data) >= self.batch_bytes:
+            self._count([chunk], find_hits(chunk.data, self.today))
+            return
+        self.chunks.append(chunk)
+        self.size += len(chunk.data) + 1
+        if self.size >= self.batch_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.chunks:
+            self._count(self.chunks, find_hits(b"\n".join(c.data for c in self.chunks), self.today))
+        self.chunks, self.size = [], 0
+
+    def _count(self, chunks: list[Chunk], hits: Hits) -> None:
+        offset = 0
+        for chunk in chunks:
+            mine = hits.select(offset, offset + len(chunk.data))
+            offset += len(chunk.data) + 1
+            if len(mine):
+                self.report.files.setdefault(chunk.path, FileHits(chunk.path)).add_all(mine, self.manifest)
+
+
+def scan_file(path: str, report: ScanReport, batch: ChunkBatch, limits: Limits) -> None:
     try:
         with open(path, "rb") as f:
             for item in from_file(path, f, limits):
                 if isinstance(item, Problem):
                     report.errors.append(item)
                     continue
-                scan_chunk(item, report, manifest, today)
+                batch.add(item)
     except OSError as e:
         report.errors.append(Problem(path, e.strerror or str(e)))
-
-
-def scan_chunk(chunk: Chunk, report: ScanReport, manifest: Manifest | None, today: date) -> None:
-    hits = find_hits(chunk.data, today)
-    if len(hits):
-        report.files.setdefault(chunk.path, FileHits(chunk.path)).add_all(hits, manifest)
 
 
 def scan_paths(paths: Iterable[Path], manifest: Manifest | None = None, *, limits: Limits | None = None,
@@ -149,16 +177,17 @@ def scan_paths(paths: Iterable[Path], manifest: Manifest | None = None, *, limit
     """Scan every regular file below `paths`; never raises for a file it cannot read."""
     limits = limits or Limits()
     report = ScanReport(started_at=clock())
-    today = report.started_at.date()
+    batch = ChunkBatch(report, manifest, report.started_at.date())
     for item in iter_files(paths, exclude):
         if isinstance(item, Problem):
             report.errors.append(item)
             continue
         path, size = item
-        scan_file(path, report, manifest, limits, today)
+        scan_file(path, report, batch, limits)
         report.files_scanned += 1
         report.bytes_scanned += size
         if on_file is not None:
             on_file(path, size)
+    batch.flush()
     report.finished_at = clock()
     return report

@@ -87,7 +87,8 @@ def narrowed(ok: np.ndarray, v: np.ndarray, check: Callable[[np.ndarray], np.nda
     rest = np.flatnonzero(ok)
     if len(rest) > len(ok) // 4:
         return ok & check(v)
-    ok[rest] = check(v[:, rest])
+    if len(rest):
+        ok[rest] = check(v[:, rest])
     return ok
 
 
