@@ -169,7 +169,7 @@ def find_hits(data: bytes, today: date | None = None) -> Hits:
         return Hits(data, *(np.zeros(0, np.int64) for _ in range(3)))
     text = _PAD + data + _PAD
     buf = np.frombuffer(text, np.uint8)
-    if _has_fullwidth_digits(buf):
+    if b"\xef" in data and _has_fullwidth_digits(buf):  # the first test is a memchr
         text = _FULLWIDTH.sub(lambda m: _FULLWIDTH_ASCII[m.group()], text)
         buf = np.frombuffer(text, np.uint8)
     digit = np.subtract(buf, 48, dtype=np.uint8) < 10
