@@ -32,3 +32,12 @@ def test_numbers_never_run_across_two_chunks(batch_bytes: int) -> None:
         batch.add(Chunk(path, data))
     batch.flush()
     assert {p: h.samples for p, h in report.files.items()} == {"d": ["138****8000"], "e": ["1101**********002X"]}
+
+
+def test_a_large_chunk_is_scanned_in_pieces_cut_at_line_ends() -> None:
+    report = ScanReport(started_at=datetime.now(UTC))
+    batch = ChunkBatch(report, None, date(2026, 11, 29), batch_bytes=100)
+    text = "".join(f"{i},{PHONE},{ID_CARD}\n" for i in range(500)).encode()  # an archive member, say
+    batch.add(Chunk("big.csv", text))
+    batch.flush()
+    assert report.files["big.csv"].counts == {"id_card": 500, "phone": 500, "bank_card": 0}
