@@ -28,7 +28,7 @@ RG_PATTERN = r"(^|[^0-9])(\+?[0-9]{11,19}[Xx]?|1[3-9][0-9][ -][0-9]{4}[ -][0-9]{
 TARGET_MB = 50
 T = TypeVar("T")
 NEAR_MISS_ROWS = 20_000
-REPEAT = 5
+REPEAT = 7
 
 
 def office_row(rng: random.Random, i: int) -> str:
