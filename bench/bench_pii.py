@@ -132,7 +132,8 @@ def main() -> None:
         "",
         f"CPU time of one core (this process and its children, best of {REPEAT} runs), page cache warm; load "
         f"average {load:.1f} on the machine's {os.cpu_count()} cores when the runs ended (other work on the same "
-        "cores slows ours too). The corpora are written by this script; the near misses are IDs with a wrong "
+        "cores slows ours too: on this shared machine one run's figures differ from another's by up to a "
+        "third). The corpora are written by this script; the near misses are IDs with a wrong "
         "check character or birth date (also from province 62, whose prefix is UnionPay's), numbers with a "
         "digit stuck before or after, and cut-off numbers. `rg -c` runs the candidate pattern only (no validation). "
         "clausewatch finds every run of 11 or more digits with numpy over the buffer's digit mask and "
