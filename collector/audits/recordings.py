@@ -13,6 +13,8 @@ import wave
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from collector.audits.amr import amr_duration_s
+
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".amr", ".m4a", ".ogg")
 Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
 
@@ -91,8 +93,14 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 def audio_duration_s(path: str, runner: Runner = _run) -> float | None:
-    """Playing time from the container: PCM WAV by the standard library, others by mutagen, else ffprobe."""
-    if path.lower().endswith(".wav"):
+    """Playing time from the container: PCM WAV by the standard library, AMR by counting its frames,
+    others by mutagen, else ffprobe."""
+    lower = path.lower()
+    if lower.endswith(".amr"):
+        seconds = amr_duration_s(path)
+        if seconds is not None:
+            return seconds
+    elif lower.endswith(".wav"):
         try:
             with wave.open(path, "rb") as w:
                 return w.getnframes() / float(w.getframerate())

@@ -24,6 +24,8 @@ COLUMNS = {
                  "委托截止日", "委案截止日", "截止日期", "退案时间"),
 }
 
+SCAN_ROWS = 10_000
+
 
 class DispatchError(ValueError):
     """The file cannot be imported; the message names the file, line and field."""
@@ -92,11 +94,15 @@ def read_dispatch(path: Path) -> Dispatch:
     names = [h.strip().lower() for h in header]
     where = {fact: next((i for i, n in enumerate(names) if n in aliases), None) for fact, aliases in COLUMNS.items()}
     out = Dispatch()
+    block: list[str] = []  # rows are scanned for identifiers in blocks: one numpy pass per block, not per row
     for line, row in enumerate(rows, start=2):
         if not any(c.strip() for c in row):
             continue
         out.rows += 1
-        out.identifiers.update(number for _, number in find(",".join(row).encode("utf-8")))
+        block.append(",".join(row))
+        if len(block) >= SCAN_ROWS:
+            out.identifiers.update(number for _, number in find("\n".join(block).encode("utf-8")))
+            block.clear()
         for fact, col in where.items():
             if col is None or col >= len(row) or not row[col].strip():
                 continue
@@ -107,6 +113,7 @@ def read_dispatch(path: Path) -> Dispatch:
             if seen != value:
                 raise DispatchError(f"{path}: line {line}: {header[col]}: {value!r} differs from {seen!r} "
                                     f"of earlier rows (one file, one batch)")
+    out.identifiers.update(number for _, number in find("\n".join(block).encode("utf-8")))
     if out.rows == 0:
         raise DispatchError(f"{path}: no data rows")
     return out

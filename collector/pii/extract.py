@@ -24,7 +24,7 @@ class Limits:
     max_member_bytes: int = 256 * MIB  # one uncompressed archive member or document held in memory
     max_archive_bytes: int = 2048 * MIB  # all members of one archive together
     max_ratio: float = 200.0  # uncompressed / compressed size of a member
-    chunk_bytes: int = 8 * MIB
+    chunk_bytes: int = 2 * MIB  # text streamed in pieces the detector's working arrays keep in cache
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,25 +30,35 @@ def identifier_hash(salt: bytes, number: bytes) -> str:
 class Manifest:
     """Hash sets of one or more batches, grouped by salt so one hash per salt answers a lookup."""
 
-    by_salt: dict[bytes, dict[str, list[str]]] = field(default_factory=dict)
+    by_salt: dict[bytes, dict[bytes, tuple[str, ...]]] = field(default_factory=dict)  # salt -> digest -> batches
     batch_ids: list[str] = field(default_factory=list)
-    _cache: dict[bytes, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def add(self, batch_id: str, salt: bytes, hashes: Iterable[str]) -> None:
+        """Raises ValueError for a hash that is not hex."""
         table = self.by_salt.setdefault(salt, {})
-        for h in hashes:
-            table.setdefault(h.lower(), []).append(batch_id)
+        for digest in map(bytes.fromhex, hashes):
+            have = table.get(digest)
+            if have is None:
+                table[digest] = (batch_id,)
+            elif batch_id not in have:
+                table[digest] = tuple(sorted((*have, batch_id)))
         self.batch_ids.append(batch_id)
 
-    def batches_of(self, number: bytes) -> tuple[str, ...]:
-        """Batch ids whose manifest holds this normalised number."""
-        hit = self._cache.get(number)
-        if hit is None:
-            found: list[str] = []
-            for salt, table in self.by_salt.items():
-                found.extend(table.get(identifier_hash(salt, number), ()))
-            hit = self._cache[number] = tuple(sorted(set(found)))
-        return hit
+    def count_batches(self, numbers: Iterable[bytes]) -> Counter[str]:
+        """How many of the normalised `numbers` each batch holds (a number in two batches counts for both)."""
+        counts = Counter(numbers)  # counted in C: a number repeated is hashed once
+        found: dict[bytes, tuple[str, ...]] = {}
+        for salt, table in self.by_salt.items():
+            prefix = salt + b"\x00"
+            for number in counts:
+                batches = table.get(hashlib.sha256(prefix + number).digest())
+                if batches:
+                    found[number] = found.get(number, ()) + batches
+        out: Counter[str] = Counter()
+        for number, batches in found.items():
+            for batch in set(batches) if len(self.by_salt) > 1 else batches:
+                out[batch] += counts[number]
+        return out
 
 
 def batch_document(batch_id: str, salt: bytes, numbers: Iterable[bytes], **meta: object) -> dict:
@@ -70,7 +81,10 @@ def _add_batch(manifest: Manifest, doc: object, where: str) -> None:
     hashes = doc["hashes"]
     if not isinstance(hashes, list) or not all(isinstance(h, str) and len(h) == 64 for h in hashes):
         raise ManifestError(f"{where}: field 'hashes' must be a list of SHA-256 hex digests")
-    manifest.add(str(doc["batch"]), salt, hashes)
+    try:
+        manifest.add(str(doc["batch"]), salt, hashes)
+    except ValueError:
+        raise ManifestError(f"{where}: field 'hashes' must be a list of SHA-256 hex digests") from None
 
 
 def _store_manifests(path: Path) -> list[tuple[str, bytes]]:

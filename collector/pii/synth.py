@@ -4,13 +4,14 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from collector.pii.detect import _ID_CHECK, _ID_WEIGHTS, _LUHN_DOUBLE
+from collector.pii.validate import ID_CHECK, ID_WEIGHTS, LUHN_DOUBLE
 
-REGIONS = ("110105", "310104", "440106", "440304", "330106", "510107", "420102", "370202")
+# 620102 (Lanzhou): province 62 is also UnionPay's prefix, so its near misses look like cards
+REGIONS = ("110105", "310104", "440106", "440304", "330106", "510107", "420102", "370202", "620102")
 
 
 def id_check_char(first17: str) -> str:
-    return chr(_ID_CHECK[sum(w * int(c) for w, c in zip(_ID_WEIGHTS, first17, strict=True)) % 11])
+    return chr(ID_CHECK[sum(w * int(c) for w, c in zip(ID_WEIGHTS, first17, strict=True)) % 11])
 
 
 def resident_id(rng: random.Random) -> str:
@@ -20,7 +21,7 @@ def resident_id(rng: random.Random) -> str:
 
 
 def luhn_digit(body: str) -> str:
-    total = sum(_LUHN_DOUBLE[int(c)] if i % 2 == 0 else int(c) for i, c in enumerate(reversed(body)))
+    total = sum(LUHN_DOUBLE[int(c)] if i % 2 == 0 else int(c) for i, c in enumerate(reversed(body)))
     return str((10 - total % 10) % 10)
 
 

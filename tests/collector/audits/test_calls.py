@@ -1,4 +1,4 @@
-"""The calls audit on real recordings (WAV written here, MP3 and AMR by ffmpeg) and a real CDR file."""
+"""The calls audit on real recordings (WAV and AMR written here, MP3, OGG, M4A by ffmpeg) and a real CDR file."""
 from __future__ import annotations
 
 import json
@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from collector.audits.recordings import audio_duration_s
 from collector.cli import build_app
+from tests.collector.audits.amr_files import write_amr
 
 runner = CliRunner()
 NOW = "2026-11-29T23:00:00+08:00"
@@ -149,3 +150,32 @@ def test_audit_is_recorded_and_judged_when_given_a_store(site: Path) -> None:
     store.close()
     assert status["CALLS-RECORDED"] == "fail" and status["CALLING-HOURS"] == "fail"
     assert status["RECORDING-RETENTION"] == "pass"
+
+
+def test_amr_recordings_are_measured_frame_by_frame(tmp_path: Path) -> None:
+    # a recorder with silence suppression: a1's 6 s pause is 1-byte frames, which a size / bit-rate
+    # estimate (ffprobe's container duration) would count as about 1 s
+    for root in ("primary", "backup"):
+        write_amr(tmp_path / root / "a1.amr", 4.0, 6.0)
+        write_amr(tmp_path / root / "a2.amr", 4.0)
+    (tmp_path / "cdr.csv").write_text("call_id,agent,terminal,number,start,duration_s,disposition\n"
+                                      "a1,A01,T01,13800138000,2026-11-29 10:00:00,10,可联\n"
+                                      "a2,A01,T01,13800138001,2026-11-29 10:05:00,10,可联\n", encoding="utf-8")
+    code, out = audit(tmp_path)
+    assert code == 1, out
+    assert [(v["type"], v["call_id"]) for v in out["violations"]] == [("recording_too_short", "a2")]
+    assert audio_duration_s(str(tmp_path / "primary" / "a1.amr")) == pytest.approx(10.0)
+
+
+def amr_encoder() -> str | None:
+    out = subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True, check=False).stdout
+    return next((name for name in ("libopencore_amrnb", "amrnb") if f" {name} " in out), None)
+
+
+@pytest.mark.skipif(amr_encoder() is None, reason="this machine's ffmpeg has no AMR-NB encoder (its build has no "
+                    "--enable-libopencore-amrnb); test_amr.py and the audit test use RFC 4867 files written here")
+def test_amr_from_ffmpeg_encoder(tmp_path: Path) -> None:
+    path = tmp_path / "c.amr"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000", "-t", "3",
+                    "-ac", "1", "-c:a", str(amr_encoder()), "-b:a", "12.2k", "-y", str(path)], check=True)
+    assert audio_duration_s(str(path)) == pytest.approx(3.0, abs=0.05)

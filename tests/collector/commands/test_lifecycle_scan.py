@@ -75,9 +75,11 @@ def test_unreadable_file_is_listed_and_scan_goes_on(tmp_path: Path) -> None:
     pytest.param(["/no/such/path"], id="missing-path"),
     pytest.param(["{tmp}", "--manifest", "{tmp}/nope.json"], id="missing-manifest"),
     pytest.param(["{tmp}", "--manifest", "{tmp}/bad.json"], id="manifest-without-hashes"),
+    pytest.param(["{tmp}", "--manifest", "{tmp}/not-hex.json"], id="manifest-hash-not-hex"),
 ])
 def test_bad_input_exits_2(tmp_path: Path, args: list[str]) -> None:
     (tmp_path / "bad.json").write_text('{"batch": "B1", "salt": "00"}')
+    (tmp_path / "not-hex.json").write_text('{"batch": "B1", "salt": "00", "hashes": ["%s"]}' % ("zz" * 32))
     result = runner.invoke(build_app(), ["scan", "pii", *[a.format(tmp=tmp_path) for a in args], "--json"])
     assert result.exit_code == 2
     assert result.stdout == ""

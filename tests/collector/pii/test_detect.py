@@ -110,3 +110,47 @@ def test_a_manifest_of_hashes_holds_no_identifiers() -> None:
 def test_full_width_digits_typed_by_chinese_input_methods() -> None:
     assert kinds("手机：１３８００１３８０００，身份证：１１０１０５１９４９１２３１００２Ｘ") == [
         ("id_card", "11010519491231002X"), ("phone", "13800138000")]
+
+
+def test_runs_of_every_length_are_grouped_apart() -> None:
+    # runs of 272 and 267 digits (16 and 11 modulo 256) that begin like a card and a mobile: no identifiers
+    text = ("4111111111111111" + "1" * 256 + ",13800138000," + "13800138000" + "8" * 256 + ",11010519491231002X,"
+            + "6" * 20 + ",4111111111111111")
+    assert kinds(text) == [("bank_card", "4111111111111111"), ("id_card", "11010519491231002X"),
+                           ("phone", "13800138000")]
+
+
+HEX_64 = "9f2c4e4b1d0c8a7f6e5d4c3b2a1908f7e6d5c4b3a2918f7e6d5c4b3a29180abc"
+
+
+@pytest.mark.parametrize("text,found", [
+    pytest.param(f"cardholder6222 0212 3456 7890 128 sha256={HEX_64}", ["6222021234567890128"],
+                 id="grouped-after-a-word-hash-elsewhere"),
+    pytest.param(f"QmFzZTY0IGRhdGE+8613800138000 {HEX_64}", ["13800138000"], id="plus86-after-a-word-hash-elsewhere"),
+    pytest.param(f"138-0013-8000{HEX_64}", [], id="grouped-glued-to-a-hash"),
+    pytest.param(f"{HEX_64}+8613800138000", ["13800138000"], id="plus-ends-the-hash"),
+    pytest.param(f"{HEX_64[:20]}+8613800138000abcdefghijk", [], id="plus86-digits-in-a-long-token"),
+])
+def test_long_tokens_are_judged_by_the_run_each_end_of_a_number_is_in(text: str, found: list[str]) -> None:
+    # a '+' or the spaces of a grouped number end a run of letters and digits
+    assert [n for _, n in kinds(text)] == found
+
+
+@pytest.mark.parametrize("text,expected", [
+    pytest.param("+11010519491231002X", [], id="plus-before-an-id"),
+    pytest.param("+8613800138000X", [], id="plus86-phone-then-x"),
+    pytest.param("到期 2024-11-29 电话 138-0013-8000", [("phone", "13800138000")], id="grouped-after-a-date"),
+    pytest.param("已联系，客户 13800138000：承诺", [("phone", "13800138000")], id="full-width-punctuation-only"),
+])
+def test_candidate_forms(text: str, expected: list[tuple[str, str]]) -> None:
+    assert kinds(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    pytest.param("卡号 60142829141777636", [("bank_card", "60142829141777636")], id="card-17-unionpay-domestic-60"),
+    pytest.param("卡号 622848170669074393", [("bank_card", "622848170669074393")], id="card-18-unionpay-62"),
+    pytest.param("436742150008063606", [], id="luhn-valid-18-digits-visa-prefix"),
+    pytest.param("620102198213322047", [], id="gansu-id-with-mistyped-date-not-a-card"),
+])
+def test_cards_of_17_and_18_digits_are_unionpay_debit_cards(text: str, expected: list[tuple[str, str]]) -> None:
+    assert kinds(text) == expected
