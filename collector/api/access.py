@@ -101,9 +101,10 @@ async def push_events(body: PushedAudit, state: StateDep,
             machine_room_doors=body.machine_room_doors, hours=body.hours))
     except InputError as e:
         raise HTTPException(422, str(e)) from None
-    stored = await _store(state, principal, result)
+    # kept before the result is stored: should storing fail, the agent's retry (or the next push) is
+    # audited with these events in its window, where a repeated event counts once
     await run_in_threadpool(remember, state.store, site, push, now)
-    return stored
+    return await _store(state, principal, result)
 
 
 def _site(state: Any, principal: Principal) -> str:
