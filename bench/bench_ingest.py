@@ -139,9 +139,11 @@ def main() -> None:
              f"{raw_s / N_OBS * 1e6:.0f}"]]
     body = (f"{N_OBS:,} observations. Target: ≥ 20,000 observations/s through the API.\n\n"
             + table(["path", "observations/s", "seconds", "× raw executemany", "server CPU µs/observation"], rows)
-            + "\n\nThe API also validates every observation, authorises its subject, hashes it into the batch's "
-              "Merkle root and appends a ledger entry, in one transaction; the client threads run on the same "
-              "two cores.")
+            + "\n\nThe API validates every observation, authorises its subject, hashes it into the batch's Merkle "
+              "root and appends a ledger entry, in one transaction. Batches of 64 KiB and more are validated and "
+              "encoded in a preparation process (`--ingest-processes`, one on this machine), the store and the "
+              "engine work in the server's own process; server CPU counts both. The client threads run on the "
+              "same two cores. Single runs on this shared machine vary by a fifth or more.")
     print(body)
     write_section("ingest", body)
 

@@ -26,6 +26,8 @@ def test_partly_duplicate_batch_stores_only_new(store):
     store.ingest([o(1), o(2)], actor="t")
     res = store.ingest([o(2), o(3)], actor="t")
     assert (res.accepted, res.duplicates) == (1, 1)
+    assert store.count_observations() == 3 and store.ledger.last_seq == 2
+    assert store.verify_ledger().ok  # the attempt that met the stored id left nothing behind
 
 
 def test_latest_per_subject_kind_and_key(store):
