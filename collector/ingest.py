@@ -20,7 +20,8 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from collector.auth import Principal
-from collector.store.sqlite import ObservationRow, observation_row
+from collector.store.base import ObservationRow
+from collector.store.sqlite import observation_row
 from rules.model import Observation
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,7 @@ def prepare(body: bytes, principal: Principal, max_batch: int) -> list[Observati
         if not principal.may_write(o.subject_kind, o.subject_id):
             raise BatchRejected(403, f"observations[{i}]: {principal.actor} may not write "
                                      f"{o.subject_kind}/{o.subject_id}")
-    if principal.kind != "user":  # agents and sources cannot claim another source or site
-        for o in batch:
+        if principal.kind != "user":  # agents and sources cannot claim another source or site
             o.source, o.site = principal.actor, principal.site
     return [observation_row(o) for o in batch]
 

@@ -19,12 +19,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
+from collector.store.base import ObservationRow
 from rules.model import Observation
-
-if TYPE_CHECKING:
-    from collector.store.sqlite import ObservationRow
 
 MAX_LISTED = 50  # gaps and restarts named in a summary; totals count all of them
 SUMMARY_KIND = "agent.sequence"

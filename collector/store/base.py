@@ -2,13 +2,16 @@
 against each one."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from rules.model import EvidenceRef, Observation
 
+# an observation as stored: id, source, site, subject_kind, subject_id, kind, key, observed_at
+# (epoch s), seq, canonical body
+ObservationRow = tuple[str, str, str, str, str, str, str, float, int | None, bytes]
 Stored = tuple[tuple[str, str, str, str], float, int, bytes, float]
 
 
@@ -69,6 +72,14 @@ class Interval:
 class Store(Protocol):
     def ingest(self, observations: Sequence[Observation], *, actor: str,
                received_at: datetime | None = None) -> IngestResult: ...
+
+    def ingest_rows(self, rows: Sequence[ObservationRow], *, actor: str,
+                    received_at: datetime | None = None) -> IngestResult: ...
+
+    def max_observation_rowid(self) -> int: ...
+
+    def latest_since(self, rowid: int, skip: Container[int] = (), upto: int | None = None
+                     ) -> tuple[int, list[Observation]]: ...
 
     def latest_all(self, subject_kind: str | None = None
                    ) -> dict[tuple[str, str], dict[tuple[str, str], Observation]]: ...

@@ -18,7 +18,7 @@ from collector.canonical import canonical, loads
 from collector.ledger import Ledger, VerifyReport, iter_rows, verify_chain, verify_checkpoints
 from collector.merkle import merkle_root
 from collector.sitekey import SiteKey, load_public_pem
-from collector.store.base import FindingChange, IngestResult, Interval, StoredFinding
+from collector.store.base import FindingChange, IngestResult, Interval, ObservationRow, StoredFinding
 from collector.store.schema import migrate
 from rules.model import EvidenceRef, Observation
 
@@ -41,10 +41,6 @@ def observation_body(o: Observation) -> bytes:
         "id": o.id, "source": o.source, "site": o.site, "subject_kind": o.subject_kind, "subject_id": o.subject_id,
         "kind": o.kind, "key": o.key, "observed_at": o.observed_at.isoformat(), "seq": o.seq, "payload": o.payload,
         "evidence": [e.model_dump() for e in o.evidence]})
-
-
-# id, source, site, subject_kind, subject_id, kind, key, observed_at (epoch s), seq, canonical body
-ObservationRow = tuple[str, str, str, str, str, str, str, float, int | None, bytes]
 
 
 def observation_row(o: Observation) -> ObservationRow:
