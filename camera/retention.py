@@ -206,16 +206,17 @@ def audit_camera(camera: str, segs: list[Segment], root: Path, opt: RetentionOpt
             gaps.append({"start": _iso(covered_to, tz), "end": _iso(s.start, tz)})
             last_gap_end = s.start
         covered_to = max(covered_to, s.end or s.start)
-    if now_s - covered_to > opt.gap_s:
+    # footage held and recording now are two facts: a recorder stopped for 40 minutes still holds its 92 days
+    lag_s = max(0.0, now_s - covered_to)
+    if lag_s > opt.gap_s:
         gaps.append({"start": _iso(covered_to, tz), "end": _iso(now_s, tz)})
-        last_gap_end = now_s
     oldest, newest = segs[0].start, covered_to
     in_window = [g for g in gaps if datetime.fromisoformat(g["end"]).timestamp() > window_start]
     continuous = max(0.0, min(now_s, newest) - last_gap_end) / DAY_S
     ok = oldest <= window_start + opt.gap_s and not in_window and not unreadable
     return {"camera": camera, "oldest": _iso(oldest, tz), "newest": _iso(newest, tz),
             "days": round((newest - oldest) / DAY_S, 4), "continuous_days": round(continuous, 4),
-            "gaps": gaps, "unreadable": unreadable, "segments": len(segs),
+            "recording_lag_s": round(lag_s), "gaps": gaps, "unreadable": unreadable, "segments": len(segs),
             "bytes": store_bytes(root, segs, rng), "ok": ok}
 
 

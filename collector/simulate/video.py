@@ -6,6 +6,7 @@ the demo stays fast and deterministic.
 """
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -93,8 +94,10 @@ def retention_payload(site: SimSite, cam: str, t: datetime, short: bool) -> dict
     kept_days = 41.0 if short else 92.0 + min(site.day(t), 30.0)
     first = t.timestamp() - kept_days * 86400
     first -= first % SEGMENT_S
-    segs = [Segment(f"{cam}/{k}.mp4", first + k * SEGMENT_S, first + (k + 1) * SEGMENT_S, 900_000_000)
-            for k in range(int((t.timestamp() - first) // SEGMENT_S))]
+    # the last segment is the one being written: a healthy recorder's newest footage is now
+    now_s = t.timestamp()
+    segs = [Segment(f"{cam}/{k}.mp4", first + k * SEGMENT_S, min(now_s, first + (k + 1) * SEGMENT_S), 900_000_000)
+            for k in range(math.ceil((now_s - first) / SEGMENT_S))]
     layout = parse_layout("{camera}/{start:%s}.mp4", ZoneInfo("Asia/Shanghai"))
     audit = audit_camera(cam, segs, Path("."), RetentionOptions(sample=0), t, layout)  # nothing to decode
     audit["forecast_days"] = 41.0 if short else 180.0

@@ -127,6 +127,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_thumbnail": ("无缩略图", "No thumbnail"),
     "thumbnail_of": ("最新画面：", "Latest frame of"),
     "retention": ("录像保存", "Retention"),
+    "recording_now": ("正在录像", "Recording now"),
     "forecast": ("预计可保存", "Forecast"),
     "coverage": ("区域覆盖", "Zone coverage"),
     "coverage_help": ("每个必须监控的区域应被摄像头覆盖至少",

@@ -1,7 +1,7 @@
 """Checks over camera health, floor-plan coverage and recording retention."""
 from __future__ import annotations
 
-from rules.registry import CheckInput, Verdict, check, failed, passed
+from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
 
 
 @check("camera_healthy", kinds=["camera.health"])
@@ -36,6 +36,21 @@ def footage_retained(inp: CheckInput) -> Verdict:
         return failed(f"连续录像仅 {days:.1f} 天（要求 {need:g} 天）",
                       f"continuous footage covers {days:.1f} days (need {need:g})", **value)
     return passed(f"连续录像 {days:.1f} 天", f"continuous footage for {days:.1f} days", **value)
+
+
+@check("recorder_recording", kinds=["camera.retention"], params={"max_lag_minutes": 15})
+def recorder_recording(inp: CheckInput) -> Verdict:
+    """The recorder's newest footage is recent: it is recording now (judged apart from how far back footage goes)."""
+    p = inp.require("camera.retention").payload
+    limit_min = float(inp.params["max_lag_minutes"])
+    if p.get("recording_lag_s") is None:
+        return unknown("录像扫描未给出最新录像时间", "the recording scan gives no newest-footage time")
+    lag_min = float(p["recording_lag_s"]) / 60
+    value = {"recording_lag_minutes": round(lag_min, 1), "max_lag_minutes": limit_min, "newest": p.get("newest")}
+    if lag_min > limit_min:
+        return failed(f"录像已停止 {lag_min:.0f} 分钟（允许 {limit_min:g} 分钟）",
+                      f"recording stopped {lag_min:.0f} min ago (allowed {limit_min:g} min)", **value)
+    return passed("正在录像", "recording", **value)
 
 
 @check("zone_covered", kinds=["zone.coverage"], params={"min_fraction": 0.9})

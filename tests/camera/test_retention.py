@@ -43,6 +43,15 @@ def test_frigate_store(tmp_path: Path, days: float, skip: tuple[datetime, dateti
     assert abs(cam["days"] - days) < 0.01
 
 
+def test_recorder_stopped_lately_keeps_depth_and_reports_its_lag(tmp_path: Path) -> None:
+    frigate_tree(tmp_path, "front", 93)  # hour-long segments: the last one ends at NOW
+    later = NOW + timedelta(minutes=40)
+    cam = scan_store(tmp_path, parse_layout("frigate", UTC), RetentionOptions(sample=0), later)["cameras"][0]
+    assert cam["continuous_days"] > 92.9  # footage still reaches back 93 days
+    assert cam["recording_lag_s"] == 40 * 60  # but nothing was written for 40 minutes
+    assert len(cam["gaps"]) == 1 and cam["ok"] is False
+
+
 def test_unreadable_sampled_segment_is_a_fault(tmp_path: Path) -> None:
     frigate_tree(tmp_path, "front", 93)  # empty files cannot be decoded
     r = scan_store(tmp_path, parse_layout("frigate", UTC), RetentionOptions(sample=2), NOW)

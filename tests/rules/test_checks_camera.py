@@ -35,3 +35,24 @@ def test_zone_covered(payload, status):
 ])
 def test_footage_retained(payload, status):
     assert run("CCTV-RETENTION", obs("camera.retention", payload, subject=CAM), subject=CAM).status == status
+
+
+# 98 days held, but the recorder stopped 40 minutes ago: depth passes, recording now fails, each with its reason
+STOPPED = {"days": 98.46, "continuous_days": 98.43, "recording_lag_s": 2400, "unreadable": [],
+           "gaps": [{"start": "2026-12-04T23:04:00+08:00", "end": "2026-12-04T23:44:00+08:00"}]}
+
+
+@pytest.mark.parametrize(("payload", "status"), [
+    pytest.param({**STOPPED, "recording_lag_s": 30}, "pass", id="recording"),
+    pytest.param(STOPPED, "fail", id="stopped-40-min"),
+    pytest.param({"continuous_days": 95}, "unknown", id="scan-without-newest"),
+])
+def test_recorder_recording(payload, status):
+    assert run("CCTV-RECORDING", obs("camera.retention", payload, subject=CAM), subject=CAM).status == status
+
+
+def test_a_stopped_recorder_keeps_its_footage_depth():
+    depth = run("CCTV-RETENTION", obs("camera.retention", STOPPED, subject=CAM), subject=CAM)
+    now = run("CCTV-RECORDING", obs("camera.retention", STOPPED, subject=CAM), subject=CAM)
+    assert depth.status == "pass" and "98.4" in depth.reason_en
+    assert now.status == "fail" and "40 min" in now.reason_en and "40 分钟" in now.reason_zh

@@ -37,6 +37,7 @@ def camera_cards(findings: list[StoredFinding], payloads: readmodel.Payloads, re
                  ) -> list[dict[str, Any]]:
     health = {f.subject_id: f for f in findings if f.control == "CAMERA-HEALTHY"}
     kept = {f.subject_id: f for f in findings if f.control == "CCTV-RETENTION"}
+    recording = {f.subject_id: f for f in findings if f.control == "CCTV-RECORDING"}
     cards: list[dict[str, Any]] = []
     for cam in sorted(set(health) | set(payloads)):
         p = payloads.get(cam, {})
@@ -44,9 +45,10 @@ def camera_cards(findings: list[StoredFinding], payloads: readmodel.Payloads, re
         r = p.get("camera.retention", (None, {}))[1]
         forecast = readmodel.number(r.get("forecast_days"))
         cards.append({
-            "id": cam, "health": health.get(cam), "retention": kept.get(cam), "seen": h[0],
+            "id": cam, "health": health.get(cam), "retention": kept.get(cam), "recording": recording.get(cam),
+            "seen": h[0],
             "online": h[1].get("online"), "fps": h[1].get("fps"), "faults": h[1].get("faults") or [],
-            "days": readmodel.number(r.get("days")), "forecast_days": forecast,
+            "days": readmodel.number(r.get("continuous_days", r.get("days"))), "forecast_days": forecast,
             "forecast_short": forecast is not None and forecast < retention_days})
     cards.sort(key=lambda c: (_RANK.get(c["health"].status if c["health"] else "unknown", 1), c["id"]))
     return cards

@@ -38,6 +38,16 @@ def test_short_recorder_fails_retention_others_pass() -> None:
     assert obs[("camera.retention", "cam-01")]["ok"] is True
 
 
+@pytest.mark.parametrize("minute", [0, 20, 59])
+def test_simulated_recorder_is_recording_whenever_it_is_scanned(minute: int) -> None:
+    """A healthy demo recorder writes the current segment: its newest footage is now, at any minute of the hour."""
+    site = SimSite(start=START)
+    obs = _by(site, START + timedelta(days=3, hours=2, minutes=minute))
+    for cam in site.camera_ids:
+        p = obs[("camera.retention", cam)]
+        assert p["recording_lag_s"] == 0 and not p["gaps"], cam
+
+
 def _image(site: SimSite, ref) -> np.ndarray:
     ref_, content = site.attachments[ref.sha256]
     image = cv2.imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_COLOR)
