@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,8 @@ async def report_download(state: Any, principal: Principal, start: datetime, end
         raise HTTPException(422, "lang: zh or en")
     if start.tzinfo is None or end.tzinfo is None or start >= end:
         raise HTTPException(422, "from/to: times with a UTC offset, from before to")
+    if start >= datetime.now(UTC):
+        raise HTTPException(422, "from: the period starts after now (a report ends when it is generated)")
     tz = ZoneInfo(state.settings.site_tz)
     data = await run_in_threadpool(build_report, state.store, state.controls, start, end, fmt, lang, site=site,
                                    tz=tz)

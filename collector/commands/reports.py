@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import DbOpt, JsonOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone
+from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone
 
 
 def register(app: typer.Typer) -> None:
@@ -36,8 +36,9 @@ def report(start: Annotated[str, typer.Option("--from", help="Period start: date
            out: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
            db: DbOpt = default_db(), site: Annotated[str | None, typer.Option("--site", help="Only this site.")] = None,
            lang: Annotated[str, typer.Option("--lang", help="zh (default) or en.")] = "zh",
-           site_tz: TzOpt = "Asia/Shanghai", as_json: JsonOpt = False) -> None:
-    """Write the evidence report for a period; exit 1 when a control failed at the period end."""
+           site_tz: TzOpt = "Asia/Shanghai", now: NowOpt = None, as_json: JsonOpt = False) -> None:
+    """Write the evidence report for a period (ending at --now at the latest); exit 1 when a control failed at
+    the period end."""
     from collector.reports.build import FORMATS, build_report
     from collector.store.sqlite import SqliteStore
     from rules.catalog import default_catalog
@@ -50,12 +51,16 @@ def report(start: Annotated[str, typer.Option("--from", help="Period start: date
     t0, t1 = _day(start, "--from", tz, False), _day(end, "--to", tz, True)
     if t0 >= t1:
         fail_input("--from must be before --to")
+    generated = parse_now(now, tz).replace(microsecond=0)
+    if t0 >= generated:
+        fail_input(f"--from: {start} is after the time of generation ({generated.isoformat()})")
+    t1 = min(t1, generated)
     if not db.exists():
         fail_input(f"{db}: no such store")
     if out.parent and not out.parent.exists():
         fail_input(f"-o: folder {out.parent} does not exist")
     store = SqliteStore(db)
-    data = build_report(store, list(default_catalog()), t0, t1, fmt, lang, site=site, tz=tz)
+    data = build_report(store, list(default_catalog()), t0, t1, fmt, lang, site=site, tz=tz, now=generated)
     tmp = out.with_name(out.name + ".part")
     tmp.write_bytes(data)
     tmp.replace(out)
@@ -65,7 +70,8 @@ def report(start: Annotated[str, typer.Option("--from", help="Period start: date
     from collector.posture import posture_at
 
     failing = posture_at(store, list(default_catalog()), t1, site)["totals"].get("fail", 0)
-    emit({"output": str(out), "format": fmt, "bytes": len(data), "sha256": digest, "failing_controls": failing},
+    emit({"output": str(out), "format": fmt, "bytes": len(data), "sha256": digest, "failing_controls": failing,
+          "from": t0.isoformat(), "to": t1.isoformat()},
          as_json, f"wrote {out} ({len(data)} bytes, sha256 {digest})")
     raise typer.Exit(1 if failing else 0)
 

@@ -23,7 +23,7 @@ from collector.store.sqlite import SqliteStore  # noqa: E402
 matplotlib.rcParams.update({"font.family": ["Noto Sans CJK SC", "Noto Serif CJK SC", "DejaVu Sans"],
                             "svg.fonttype": "path", "axes.unicode_minus": False, "font.size": 8,
                             "svg.hashsalt": "clausewatch"})
-_COLORS = {"pass": "#2e7d32", "excepted": "#8e24aa", "unknown": "#9e9e9e", "fail": "#c62828"}
+_COLORS = {"pass": "#2e7d32", "excepted": "#8e24aa", "unknown": "#9e9e9e", "fail": "#c62828", "no_data": "#e0e0e0"}
 SAMPLES = 240
 MAX_ZONES = 25
 
@@ -71,7 +71,7 @@ def posture_chart(results: Sequence[Any], start: datetime, end: datetime, title:
     fig, ax = _fig(title)
     ax.stackplot(times, *[counts[s] for s in _COLORS], labels=[status_label(s, lang) for s in _COLORS],
                  colors=list(_COLORS.values()), alpha=0.85)
-    ax.legend(loc="lower left", ncol=4, fontsize=7)
+    ax.legend(loc="lower left", ncol=len(_COLORS), fontsize=7)
     ax.set_ylim(0, max(1, len(results)))
     return _svg(fig)
 

@@ -15,7 +15,16 @@ from collector.evidence import list_evidence
 from collector.exceptions import waivers
 from collector.reports.foreign import OtherSiteNames
 from collector.reports.mask import mask, mask_text
-from collector.reports.timeline import Piece, Segment, control_timeline, pct_compliant, pieces, violations
+from collector.reports.timeline import (
+    NO_DATA,
+    Piece,
+    Segment,
+    control_timeline,
+    pct_compliant,
+    pct_no_data,
+    pieces,
+    violations,
+)
 from collector.store.sqlite import SqliteStore
 from rules.catalog import load_clauses
 from rules.model import Control
@@ -36,6 +45,7 @@ class ControlResult:
     evidence_files: list[dict[str, Any]]
     open_exceptions: list[dict[str, Any]]
     contradicted: bool = False
+    pct_no_data: float = 0.0
 
     @property
     def longest(self) -> Piece | None:
@@ -44,7 +54,8 @@ class ControlResult:
     def summary(self) -> dict[str, Any]:
         lv = self.longest
         return {"id": self.control.id, "clauses": self.control.clauses, "status_end": self.status_end,
-                "pct_compliant": self.pct_compliant, "violations": len(self.violations),
+                "pct_compliant": self.pct_compliant, "pct_no_data": self.pct_no_data,
+                "violations": len(self.violations),
                 "longest_s": lv.seconds if lv else 0, "longest_subject": lv.subject_id if lv else None,
                 "subjects": self.subjects, "evidence_observations": self.evidence_observations,
                 "evidence_files": [e["sha256"] for e in self.evidence_files],
@@ -93,10 +104,20 @@ def _evidence_for(uploads: Sequence[dict[str, Any]], control: str, start: dateti
     return during + before[:1]
 
 
-def gather(store: SqliteStore, controls: Sequence[Control], start: datetime, end: datetime, *,
-           site: str | None = None, now: datetime | None = None) -> ReportData:
+def clip_period(start: datetime, end: datetime, now: datetime) -> tuple[datetime, datetime]:
+    """The period as far as it has happened: a report says nothing about the future."""
     if start.tzinfo is None or end.tzinfo is None or start >= end:
         raise ValueError("period: start must be before end, both with a UTC offset")
+    if start >= now:
+        raise ValueError("period: starts after the report is generated")
+    return start, min(end, now)
+
+
+def gather(store: SqliteStore, controls: Sequence[Control], start: datetime, end: datetime, *,
+           site: str | None = None, now: datetime | None = None) -> ReportData:
+    generated_at = (now or datetime.now(UTC)).replace(microsecond=0)
+    requested_end = end
+    start, end = clip_period(start, end, generated_at)
     by_control: dict[str, list[Any]] = defaultdict(list)
     others = OtherSiteNames(store, site) if site is not None else None
     for iv in store.intervals(start=start, end=end):
@@ -117,21 +138,24 @@ def gather(store: SqliteStore, controls: Sequence[Control], start: datetime, end
         segs = control_timeline(ps, start, end)
         files = _evidence_for(uploads, c.id, start) if c.manual else []
         open_ws = [w.as_dict() for w in ws if w.control == c.id and w.starts_at <= end < w.ends_at]
+        end_status = segs[-1].status if segs else NO_DATA
         results.append(ControlResult(
-            c, segs[-1].status if segs else "unknown", pct_compliant(segs), segs, ps, violations(ps),
+            c, "unknown" if end_status == NO_DATA else end_status, pct_compliant(segs), segs, ps, violations(ps),
             len({(iv.subject_kind, iv.subject_id) for iv in ivs}),
-            len({e for iv in ivs for e in iv.evidence}), files, mask(open_ws), c.id in contradicted))
+            len({e for iv in ivs for e in iv.evidence}), files, mask(open_ws), c.id in contradicted,
+            pct_no_data(segs)))
     clauses = []
     by_id = {r.control.id: r for r in results}
     for cl in sorted(load_clauses().values(), key=lambda x: x.order):
         ids = [c.id for c in controls if cl.id in c.clauses]
         clauses.append({"id": cl.id, "zh": cl.zh, "en": cl.en, "results": [by_id[i] for i in ids]})
     return ReportData(
-        site=site or "default", start=start, end=end, generated_at=(now or datetime.now(UTC)).replace(microsecond=0),
+        site=site or "default", start=start, end=end, generated_at=generated_at,
         key_id=store.site_key.key_id, results=results, clauses=clauses, evidence=uploads,
         exceptions=mask([w.as_dict() for w in ws]),
         attestations=mask(attest.history(store, start=start, end=end, site=site)),
-        contradictions=conflicts, extra={"site_filter": site})
+        contradictions=conflicts,
+        extra={"site_filter": site, "requested_end": requested_end if requested_end > end else None})
 
 
 def masked_reason(p: Piece, lang: str) -> str:

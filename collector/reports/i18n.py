@@ -22,6 +22,8 @@ LABELS: dict[str, dict[str, str]] = {
     "clause": {"zh": "条款", "en": "Clause"},
     "status_end": {"zh": "期末状态", "en": "Status at period end"},
     "pct": {"zh": "合规时间占比", "en": "Time compliant"},
+    "no_data_time": {"zh": "无数据时间", "en": "Time without data"},
+    "period_clipped": {"zh": "截至生成时间；申请的结束时间为", "en": "up to the time of generation; requested end"},
     "violations": {"zh": "违规次数", "en": "Violations"},
     "longest": {"zh": "最长一次", "en": "Longest"},
     "evidence": {"zh": "证据", "en": "Evidence"},
@@ -69,6 +71,7 @@ STATUS: dict[str, dict[str, str]] = {
     "unknown": {"zh": "未知", "en": "unknown"},
     "excepted": {"zh": "例外", "en": "excepted"},
     "not_applicable": {"zh": "不适用", "en": "n/a"},
+    "no_data": {"zh": "无数据", "en": "no data"},
 }
 
 

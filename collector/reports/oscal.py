@@ -32,9 +32,11 @@ def _observation(r: ControlResult, digest: str, end: datetime, evidence_href) ->
         "uuid": _uuid(digest, "obs", c.id),
         "title": c.title.en,
         "description": f"{c.evidence.en}. {r.evidence_observations} observations; {len(r.violations)} violations;"
-                       f" compliant {r.pct_compliant:.1f} % of the period.",
+                       f" compliant {r.pct_compliant:.1f} % of the time with data;"
+                       f" no data {r.pct_no_data:.1f} % of the period.",
         "props": [{"name": "clause", "ns": NS, "value": x} for x in c.clauses]
         + [{"name": "pct-compliant", "ns": NS, "value": f"{r.pct_compliant:.2f}"},
+           {"name": "pct-no-data", "ns": NS, "value": f"{r.pct_no_data:.2f}"},
            {"name": "violations", "ns": NS, "value": str(len(r.violations))}],
         "methods": ["EXAMINE" if c.manual else "TEST"],
         "types": ["control-objective"],

@@ -31,6 +31,9 @@ class Piece:
         return (self.end - self.start).total_seconds()
 
 
+NO_DATA = "no_data"  # no subject had a finding yet: neither compliant nor not, shown apart
+
+
 @dataclass(frozen=True)
 class Segment:
     start: datetime
@@ -72,7 +75,7 @@ def pieces(intervals: Sequence[Interval], start: datetime, end: datetime,
 
 def control_timeline(ps: Sequence[Piece], start: datetime, end: datetime) -> list[Segment]:
     """The control's status through the period: the worst of its subjects at each moment,
-    `unknown` while no subject has a finding (no data is never a pass)."""
+    `no_data` while no subject has a finding (never a pass; counted apart from compliance)."""
     events: list[tuple[datetime, int, str]] = []
     for p in ps:
         events.append((p.start, 1, p.status))
@@ -88,7 +91,7 @@ def control_timeline(ps: Sequence[Piece], start: datetime, end: datetime) -> lis
             i += 1
         nxt = events[i][0] if i < len(events) else end
         live = [s for s, n in counts.items() if n > 0]
-        status = worst(live) if live else "unknown"
+        status = worst(live) if live else NO_DATA
         if segs and segs[-1].status == status:
             segs[-1] = Segment(segs[-1].start, min(nxt, end), status)
         else:
@@ -105,10 +108,18 @@ def time_by_status(segs: Sequence[Segment]) -> dict[str, float]:
 
 
 def pct_compliant(segs: Sequence[Segment]) -> float:
-    """Share of the period (in %) in which the control passed; not-applicable time is left out."""
+    """Share (in %) of the time with data in which the control passed; not-applicable time and time
+    without data are left out (0 when there was no data at all: see `pct_no_data`)."""
     t = time_by_status(segs)
-    total = sum(v for k, v in t.items() if k != "not_applicable")
+    total = sum(v for k, v in t.items() if k not in ("not_applicable", NO_DATA))
     return round(100.0 * t.get("pass", 0.0) / total, 2) if total else 0.0
+
+
+def pct_no_data(segs: Sequence[Segment]) -> float:
+    """Share of the period (in %) in which no subject of the control had a finding."""
+    t = time_by_status(segs)
+    total = sum(t.values())
+    return round(100.0 * t.get(NO_DATA, 0.0) / total, 2) if total else 100.0
 
 
 def violations(ps: Sequence[Piece]) -> list[Piece]:

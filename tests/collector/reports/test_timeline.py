@@ -24,7 +24,8 @@ def waiver(start_h: float, end_h: float, subject: str = "a") -> Waiver:
 
 @pytest.mark.parametrize(("intervals", "waivers", "pct", "n_viol", "longest_h", "end_status"), [
     pytest.param([iv("a", "pass", 0, None)], [], 100.0, 0, 0, "pass", id="always-pass"),
-    pytest.param([], [], 0.0, 0, 0, "unknown", id="no-data-is-not-pass"),
+    pytest.param([], [], 0.0, 0, 0, "no_data", id="no-data-is-not-pass"),
+    pytest.param([iv("a", "pass", 5, None)], [], 100.0, 0, 0, "pass", id="time-before-data-is-apart"),
     pytest.param([iv("a", "pass", 0, 6), iv("a", "fail", 6, 8), iv("a", "pass", 8, None)], [], 80.0, 1, 2, "pass",
                  id="one-failure"),
     pytest.param([iv("a", "pass", 0, None), iv("b", "fail", 2, 3), iv("b", "fail", 5, 9)], [], 50.0, 2, 4, "pass",
@@ -44,6 +45,14 @@ def test_timeline(intervals, waivers, pct, n_viol, longest_h, end_status):
     assert len(v) == n_viol
     assert (v[0].seconds / 3600 if v else 0) == longest_h
     assert segs[-1].status == end_status
+
+
+def test_time_without_data_is_counted_apart_from_compliance():
+    from collector.reports.timeline import pct_no_data
+
+    segs = control_timeline(pieces([iv("a", "pass", 4, 7), iv("a", "fail", 7, None)], T0, T0 + 10 * H), T0, T0 + 10 * H)
+    assert [s.status for s in segs] == ["no_data", "pass", "fail"]
+    assert pct_compliant(segs) == 50.0 and pct_no_data(segs) == 40.0
 
 
 def test_waiver_splits_a_failure_but_it_stays_one_violation():
