@@ -3,9 +3,24 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.conftest import PASSWORD
 from tests.integration.test_web_browser import browser, signed_in, site  # noqa: F401  (module fixtures)
 
 pytestmark = pytest.mark.integration
+CCTV_CLAUSE = "配备闭路电视或数字记录系统以捕捉影像的情况,记录图像至少保留 3 个月"
+
+
+@pytest.fixture(scope="module")
+def zh_user(site) -> str:  # noqa: F811
+    """A security officer who reads the pages in Chinese (added while the service runs, as the CLI may)."""
+    from collector import auth
+    from collector.store.sqlite import SqliteStore
+
+    store = SqliteStore(site.db)
+    auth.add_user(store, "zh.security", "security", PASSWORD)
+    auth.set_lang(store, "zh.security", "zh")
+    store.close()
+    return "zh.security"
 
 # every red or amber badge with no reason beside it
 UNEXPLAINED = """[...document.querySelectorAll('main .badge.fail, main .badge.unknown')]
@@ -29,3 +44,11 @@ def test_cameras_judge_footage_depth_and_recording_now_apart_and_say_why(browser
         assert page.evaluate(UNEXPLAINED) == []
         page.goto("/machine-room")
         assert page.evaluate(UNEXPLAINED) == []
+
+
+def test_posture_shows_the_tenders_full_clause_text(browser, site, zh_user):  # noqa: F811
+    with signed_in(browser, site, zh_user) as page:
+        page.goto("/")
+        clauses = page.locator("table.posture td.clause").all_inner_texts()
+        assert any(CCTV_CLAUSE in c and "T12.2-c" in c for c in clauses)
+        assert not [c for c in clauses if "…" in c]
