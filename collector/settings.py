@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,4 +22,12 @@ class Settings(BaseSettings):
     sweep_s: float = 60.0
     checkpoint_s: float = 10.0
     ledger_selfcheck_h: float = 24.0
+    public_url: str | None = None  # how auditors reach this collector: standalone reports link evidence there
     notify_config: Path | None = None  # the built-in notifier's receivers and routes (YAML)
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("CLAUSEWATCH_PUBLIC_URL must be an http(s) URL")
+        return value

@@ -38,7 +38,7 @@ async def report_download(state: Any, principal: Principal, start: datetime, end
         raise HTTPException(422, "from: the period starts after now (a report ends when it is generated)")
     tz = ZoneInfo(state.settings.site_tz)
     data = await run_in_threadpool(build_report, state.store, state.controls, start, end, fmt, lang, site=site,
-                                   tz=tz)
+                                   tz=tz, public_url=state.settings.public_url)
     digest = hashlib.sha256(data).hexdigest()
     state.store.ledger_append("report.downloaded", principal.actor, {
         "format": fmt, "lang": lang, "from": start.isoformat(), "to": end.isoformat(), "sha256": digest,

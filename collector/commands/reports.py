@@ -36,7 +36,12 @@ def report(start: Annotated[str, typer.Option("--from", help="Period start: date
            out: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
            db: DbOpt = default_db(), site: Annotated[str | None, typer.Option("--site", help="Only this site.")] = None,
            lang: Annotated[str, typer.Option("--lang", help="zh (default) or en.")] = "zh",
-           site_tz: TzOpt = "Asia/Shanghai", now: NowOpt = None, as_json: JsonOpt = False) -> None:
+           site_tz: TzOpt = "Asia/Shanghai", now: NowOpt = None,
+           public_url: Annotated[str | None, typer.Option(
+               "--public-url", envvar="CLAUSEWATCH_PUBLIC_URL",
+               help="The collector's URL as auditors reach it: a standalone report links evidence files there "
+                    "(without it, it names their SHA-256).")] = None,
+           as_json: JsonOpt = False) -> None:
     """Write the evidence report for a period (ending at --now at the latest); exit 1 when a control failed at
     the period end."""
     from collector.reports.build import FORMATS, build_report
@@ -60,7 +65,10 @@ def report(start: Annotated[str, typer.Option("--from", help="Period start: date
     if out.parent and not out.parent.exists():
         fail_input(f"-o: folder {out.parent} does not exist")
     store = SqliteStore(db)
-    data = build_report(store, list(default_catalog()), t0, t1, fmt, lang, site=site, tz=tz, now=generated)
+    if public_url is not None and not public_url.startswith(("https://", "http://")):
+        fail_input(f"--public-url: {public_url!r} is not an http(s) URL")
+    data = build_report(store, list(default_catalog()), t0, t1, fmt, lang, site=site, tz=tz, now=generated,
+                        public_url=public_url)
     tmp = out.with_name(out.name + ".part")
     tmp.write_bytes(data)
     tmp.replace(out)

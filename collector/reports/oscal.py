@@ -4,6 +4,7 @@ links to the evidence files."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +27,8 @@ def _control_id(control_id: str) -> str:
     return control_id.lower()
 
 
-def _observation(r: ControlResult, digest: str, end: datetime, evidence_href) -> dict[str, Any]:
+def _observation(r: ControlResult, digest: str, end: datetime,
+                 evidence_href: Callable[[str | None], str | None]) -> dict[str, Any]:
     c = r.control
     obs: dict[str, Any] = {
         "uuid": _uuid(digest, "obs", c.id),
@@ -44,8 +46,11 @@ def _observation(r: ControlResult, digest: str, end: datetime, evidence_href) ->
     }
     files = [e for e in r.evidence_files if e.get("sha256")]
     if files:
-        obs["relevant-evidence"] = [{"href": evidence_href(e["sha256"]), "description": f"{e['filename']}"
-                                     f" (sha256 {e['sha256']}, valid until {e['valid_until']})"} for e in files]
+        # a standalone report without a public URL names each file by its SHA-256 only (href is optional)
+        obs["relevant-evidence"] = [
+            {**({"href": href} if (href := evidence_href(e["sha256"])) else {}),
+             "description": f"{e['filename']} (sha256 {e['sha256']}, valid until {e['valid_until']})"}
+            for e in files]
     return obs
 
 
@@ -67,7 +72,8 @@ def _finding(r: ControlResult, digest: str, obs_uuid: str) -> dict[str, Any]:
     return finding
 
 
-def build(d: ReportData, evidence_href=lambda sha: f"evidence/{sha}") -> dict[str, Any]:
+def build(d: ReportData, evidence_href: Callable[[str | None], str | None] = lambda sha: f"evidence/{sha}"
+          ) -> dict[str, Any]:
     digest = d.digest()
     observations, findings = [], []
     for r in d.results:

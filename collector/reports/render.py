@@ -46,7 +46,7 @@ def _summary_text(d: ReportData, lang: str, total_violations: int) -> str:
 
 
 def render_html(d: ReportData, store: SqliteStore, lang: str = "zh", tz: ZoneInfo | None = None,
-                evidence_href: Callable[[str | None], str] | None = None) -> str:
+                evidence_href: Callable[[str | None], str | None] = lambda sha: None) -> str:
     """The report as one self-contained HTML page (charts inline)."""
     tz = tz or ZoneInfo("Asia/Shanghai")
     L = labels(lang)
@@ -60,7 +60,6 @@ def render_html(d: ReportData, store: SqliteStore, lang: str = "zh", tz: ZoneInf
         return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
     total_violations = sum(len(r.violations) for r in d.results)
-    href = evidence_href or (lambda sha: f"/api/v1/evidence/{sha}" if sha else "#")
     return _env().get_template("report.html").render(
         d=d, L=L, lang=lang, css=(TEMPLATES / "report.css").read_text(encoding="utf-8"),
         period=f"{local(d.start)} — {local(d.end)} ({tz.key})", generated=local(d.generated_at),
@@ -70,10 +69,12 @@ def render_html(d: ReportData, store: SqliteStore, lang: str = "zh", tz: ZoneInf
         worst_controls=[r for r in d.results if r.status_end == "fail"],
         status=lambda s: status_label(s, lang), title=lambda c: c.title.get(lang),
         dur=lambda s: duration_text(s, lang), local=local, reason=lambda p: masked_reason(p, lang),
-        evidence_href=href, top=TOP_VIOLATIONS)
+        evidence_href=evidence_href, top=TOP_VIOLATIONS)
 
 
 def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
-    return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+    # no base URL: a relative link (a bundle's evidence/<sha256>) stays relative to the PDF, and no path of
+    # this machine ends up in the file (the page needs none: CSS and charts are inline, fonts are the system's)
+    return HTML(string=html, base_url=None).write_pdf()
