@@ -10,9 +10,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 
-def key_id_of(public: Ed25519PublicKey) -> str:
+def fingerprint_of(public: Ed25519PublicKey) -> str:
+    """SHA-256 of the 32 raw public-key bytes (the last 32 bytes of the PEM's DER), in hex."""
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+    return hashlib.sha256(raw).hexdigest()
+
+
+def key_id_of(public: Ed25519PublicKey) -> str:
+    return fingerprint_of(public)[:16]
 
 
 class SiteKey:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from collector.reports import oscal, tables
-from collector.reports.bundle import write_bundle
+from collector.reports.bundle import REPORT_DATA, write_bundle
 from collector.reports.data import ReportData, gather
 from collector.reports.render import html_to_pdf, render_html
 from collector.store.sqlite import SqliteStore
@@ -81,6 +81,7 @@ def as_bundle(ctx: Context) -> bytes:
         "assessment-results.json": orjson.dumps(oscal.build(ctx.data, bundle_href), option=orjson.OPT_INDENT_2),
         "intervals.csv": tables.intervals_csv(ctx.data),
         "violations.csv": tables.violations_csv(ctx.data),
+        REPORT_DATA: ctx.data.canonical_body(),
     }
     meta = {"site": ctx.data.site, "lang": ctx.lang, "report_sha256": ctx.data.digest(),
             "generated_at": ctx.data.generated_at.isoformat()}

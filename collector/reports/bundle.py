@@ -23,6 +23,7 @@ from collector.store.sqlite import SqliteStore
 FORMAT = "clausewatch-bundle/1"
 MANIFEST, SIGNATURE, PUBKEY = "manifest.json", "manifest.sig", "site-public-key.pem"
 ENTRIES, SEGMENT = "ledger/entries.jsonl", "ledger/segment.json"
+REPORT_DATA = "report-data.json"  # the canonical JSON the report data hash is the SHA-256 of
 SIGNING_CONTEXT = b"clausewatch-bundle-manifest\n"
 
 

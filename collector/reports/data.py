@@ -25,6 +25,7 @@ from collector.reports.timeline import (
     pieces,
     violations,
 )
+from collector.sitekey import fingerprint_of
 from collector.store.sqlite import SqliteStore
 from rules.catalog import load_clauses
 from rules.model import Control
@@ -46,6 +47,7 @@ class ControlResult:
     open_exceptions: list[dict[str, Any]]
     contradicted: bool = False
     pct_no_data: float = 0.0
+    evidence_ids: list[str] = field(default_factory=list)  # the observations behind the findings, sorted
 
     @property
     def longest(self) -> Piece | None:
@@ -69,6 +71,7 @@ class ReportData:
     end: datetime
     generated_at: datetime
     key_id: str
+    key_fingerprint: str
     results: list[ControlResult]
     clauses: list[dict[str, Any]]
     evidence: list[dict[str, Any]]
@@ -77,13 +80,19 @@ class ReportData:
     contradictions: list[dict[str, Any]]
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def digest(self) -> str:
-        """SHA-256 over the report's content: printed on every rendering of it."""
+    def canonical_body(self) -> bytes:
+        """The report's content as canonical JSON: a bundle carries it as report-data.json, so anyone can
+        recompute the report data hash with sha256sum."""
         body = {"site": self.site, "start": self.start.isoformat(), "end": self.end.isoformat(),
                 "generated_at": self.generated_at.isoformat(), "controls": [r.summary() for r in self.results],
                 "evidence": self.evidence, "exceptions": self.exceptions,
                 "attestations": [a["id"] for a in self.attestations], "contradictions": len(self.contradictions)}
-        return hashlib.sha256(canonical(body)).hexdigest()
+        return canonical(body)
+
+    def digest(self) -> str:
+        """SHA-256 over the report's content (`canonical_body`): printed on every rendering of it, the same for
+        the PDF, HTML and OSCAL of one report, unlike each file's own SHA-256."""
+        return hashlib.sha256(self.canonical_body()).hexdigest()
 
     def totals(self) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
@@ -139,11 +148,11 @@ def gather(store: SqliteStore, controls: Sequence[Control], start: datetime, end
         files = _evidence_for(uploads, c.id, start) if c.manual else []
         open_ws = [w.as_dict() for w in ws if w.control == c.id and w.starts_at <= end < w.ends_at]
         end_status = segs[-1].status if segs else NO_DATA
+        evidence_ids = sorted({e for iv in ivs for e in iv.evidence})
         results.append(ControlResult(
             c, "unknown" if end_status == NO_DATA else end_status, pct_compliant(segs), segs, ps, violations(ps),
             len({(iv.subject_kind, iv.subject_id) for iv in ivs}),
-            len({e for iv in ivs for e in iv.evidence}), files, mask(open_ws), c.id in contradicted,
-            pct_no_data(segs)))
+            len(evidence_ids), files, mask(open_ws), c.id in contradicted, pct_no_data(segs), evidence_ids))
     clauses = []
     by_id = {r.control.id: r for r in results}
     for cl in sorted(load_clauses().values(), key=lambda x: x.order):
@@ -151,7 +160,8 @@ def gather(store: SqliteStore, controls: Sequence[Control], start: datetime, end
         clauses.append({"id": cl.id, "zh": cl.zh, "en": cl.en, "results": [by_id[i] for i in ids]})
     return ReportData(
         site=site or "default", start=start, end=end, generated_at=generated_at,
-        key_id=store.site_key.key_id, results=results, clauses=clauses, evidence=uploads,
+        key_id=store.site_key.key_id, key_fingerprint=fingerprint_of(store.site_key.public),
+        results=results, clauses=clauses, evidence=uploads,
         exceptions=mask([w.as_dict() for w in ws]),
         attestations=mask(attest.history(store, start=start, end=end, site=site)),
         contradictions=conflicts,

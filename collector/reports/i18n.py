@@ -62,6 +62,36 @@ LABELS: dict[str, dict[str, str]] = {
                                "other sites keep only their sequence number and hash (no content), and the chain is "
                                "checked through them at that hash; ask for the all-sites bundle for the unbroken "
                                "chain."},
+    "key_fingerprint": {"zh": "站点公钥指纹 (SHA-256)", "en": "Site public key fingerprint (SHA-256)"},
+    "times_in": {"zh": "本报告中的时间均为以下时区的当地时间：", "en": "Times in this report are local time in"},
+    "first_ids": {"zh": "前几条编号", "en": "first ids"},
+    "verify_steps": {"zh": "离线验证步骤", "en": "Verifying offline, step by step"},
+    "verify_install": {"zh": "在任一台机器上安装 clausewatch（源码目录中运行 pip install .），无需连接本站点。",
+                       "en": "Install clausewatch on any machine (pip install . in its source folder); it needs no "
+                             "connection to this site."},
+    "verify_key": {"zh": "向本站点另行索取公钥（站点管理员运行 clausewatch ledger pubkey），并核对其指纹：",
+                   "en": "Obtain the site's public key through another channel (the site's administrator runs "
+                         "clausewatch ledger pubkey) and check its fingerprint:"},
+    "verify_key_expect": {"zh": "输出应为上方的公钥指纹。", "en": "It must print the fingerprint above."},
+    "verify_run": {"zh": "校验证据包：签名清单、每个文件的 SHA-256、账本哈希链与签名检查点。输出 OK，或逐条列出被改动的文件与账本条目：",
+                   "en": "Check the bundle: the signed manifest, every file's SHA-256, the ledger hash chain and "
+                         "its signed checkpoints. It prints OK, or every altered file and ledger entry:"},
+    "verify_hash": {"zh": "报告数据哈希是证据包中 report-data.json（报告内容的规范化 JSON：期间、各控制项结果、证据、例外、声明编号）的 "
+                          "SHA-256，同一份报告的 PDF、HTML 与 OSCAL 相同。它不同于各文件自身的 SHA-256（后者列在已签名的 "
+                          "manifest.json 中），因为文件还包含排版、字体与语言。重新计算：",
+                    "en": "The report data hash is the SHA-256 of report-data.json in the bundle (the report's "
+                          "content as canonical JSON: period, per-control results, evidence, exceptions, attestation "
+                          "ids); it is the same for the PDF, HTML and OSCAL of one report. It differs from each "
+                          "file's own SHA-256 (listed in the signed manifest.json) because a file also holds layout, "
+                          "fonts and language. Recompute it:"},
+    "verify_hash_expect": {"zh": "输出应为本报告每页页脚的报告数据哈希。",
+                           "en": "It must print the report data hash in every page's footer."},
+    "signature_block": {"zh": "管理层签字", "en": "Management signature"},
+    "signed_by": {"zh": "声明人", "en": "Attested by"},
+    "signed_at": {"zh": "签署时间", "en": "Signed at"},
+    "snapshot": {"zh": "态势快照 SHA-256", "en": "Posture snapshot SHA-256"},
+    "signature": {"zh": "签字", "en": "Signature"},
+    "date": {"zh": "日期", "en": "Date"},
     "contradiction_flag": {"zh": "⚠ 人工声明与监测数据矛盾", "en": "⚠ attestation contradicted by telemetry"},
 }
 

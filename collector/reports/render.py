@@ -63,7 +63,7 @@ def render_html(d: ReportData, store: SqliteStore, lang: str = "zh", tz: ZoneInf
     return _env().get_template("report.html").render(
         d=d, L=L, lang=lang, css=(TEMPLATES / "report.css").read_text(encoding="utf-8"),
         period=f"{local(d.start)} — {local(d.end)} ({tz.key})", generated=local(d.generated_at),
-        requested_end=local(d.extra["requested_end"]) if d.extra.get("requested_end") else None,
+        requested_end=local(d.extra["requested_end"]) if d.extra.get("requested_end") else None, tz_name=tz.key,
         digest=d.digest(), charts=uris, statuses=STATUSES, totals=d.totals(), total_violations=total_violations,
         summary_text=_summary_text(d, lang, total_violations),
         worst_controls=[r for r in d.results if r.status_end == "fail"],

@@ -15,7 +15,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from collector.ledger import Problem, VerifyReport, verify_chain, verify_checkpoints
-from collector.reports.bundle import ENTRIES, MANIFEST, PUBKEY, SEGMENT, SIGNATURE, SIGNING_CONTEXT
+from collector.reports.bundle import ENTRIES, MANIFEST, PUBKEY, REPORT_DATA, SEGMENT, SIGNATURE, SIGNING_CONTEXT
 from collector.sitekey import key_id_of, load_public_pem, verify_signature
 
 
@@ -107,6 +107,13 @@ def _check_files(files: dict[str, bytes], manifest: dict[str, Any], rep: BundleR
         rep.problems.append(f"{name}: not listed in the manifest (added)")
 
 
+def _check_report_hash(files: dict[str, bytes], manifest: dict[str, Any], rep: BundleReport) -> None:
+    """The report data hash printed on every page is the SHA-256 of report-data.json."""
+    data, want = files.get(REPORT_DATA), manifest.get("report_sha256") if isinstance(manifest, dict) else None
+    if data is not None and want and hashlib.sha256(data).hexdigest() != want:
+        rep.problems.append(f"{REPORT_DATA}: its SHA-256 is not the report data hash the report prints ({want[:16]}…)")
+
+
 def _check_ledger(files: dict[str, bytes], pub_pem: bytes | None, rep: BundleReport) -> None:
     if ENTRIES not in files or SEGMENT not in files or pub_pem is None:
         rep.problems.append("ledger: segment missing")
@@ -190,5 +197,6 @@ def verify_bundle(path: Path | str, pubkey_pem: bytes | None = None) -> BundleRe
     manifest = _check_manifest(files, pubkey_pem, rep)
     if manifest is not None:
         _check_files(files, manifest, rep)
+        _check_report_hash(files, manifest, rep)
     _check_ledger(files, pubkey_pem or files.get(PUBKEY), rep)
     return rep
