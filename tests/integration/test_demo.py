@@ -41,6 +41,15 @@ def test_live_demo_serves_the_simulated_site_and_the_local_agent(tmp_path):
                 break
             time.sleep(1)
         assert rows and rows[0]["status"] == "fail" and "switched off" in rows[0]["reason"]["en"]
+        # the demo's own machine is not a collection terminal: its failures are waived, with the reason, so the
+        # posture shows the simulated site's planted faults, not this machine's
+        posture = httpx.get(url + "/api/v1/posture", headers=headers).json()
+        usb = next(c for c in posture["controls"] if c["id"] == "USB-BLOCK")
+        local = [s for s in usb["subjects"] if s["subject"] == "demo-local"]
+        assert local and local[0]["status"] == "excepted" and local[0]["measured_status"] == "fail"
+        waived = httpx.get(url + "/api/v1/exceptions", headers=headers).json()
+        assert any(w["subject_id"] == "demo-local" and w["control"] == "USB-BLOCK"
+                   and "not a collection terminal" in w["reason"] for w in waived)
         # the facility, camera, lifecycle and canary sources feed live too (one source token)
         kinds: set[str] = set()
         while time.monotonic() < deadline and not {"ups", "camera", "canary"} <= kinds:
