@@ -71,11 +71,45 @@ def contradictions(store: SqliteStore, controls: Sequence[Control], start: datet
     return out
 
 
+def period_failures(store: SqliteStore, controls: Sequence[Control], start: datetime, end: datetime,
+                    site: str | None = None) -> list[dict[str, Any]]:
+    """Every failure of the period, of every control, in tender order: one row per (control, subject) with how
+    many times it failed, from when to when, and the waivers that cover it (a manager signing the period
+    acknowledges the rest)."""
+    from collector.exceptions import waivers
+
+    ws = waivers(store, start=start, end=end, site=site)
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for c in controls:
+        for iv in store.intervals(control=c.id, start=start, end=end):
+            if iv.status != "fail" or (site is not None and iv.site != site):
+                continue
+            s, e = max(iv.start, start), min(iv.end or end, end)
+            row = rows.setdefault((c.id, iv.subject_kind, iv.subject_id), {
+                "control": c.id, "clauses": c.clauses, "subject_kind": iv.subject_kind, "subject": iv.subject_id,
+                "count": 0, "first": s.isoformat(), "last_end": e.isoformat(), "waivers": [],
+                "reason": {"zh": iv.reason_zh, "en": iv.reason_en}})
+            row["count"] += 1
+            row["first"], row["last_end"] = min(row["first"], s.isoformat()), max(row["last_end"], e.isoformat())
+            row["waivers"] = sorted({*row["waivers"], *(w.id for w in ws if w.control == c.id and w.subject_kind
+                                                         == iv.subject_kind and w.subject_id in ("*", iv.subject_id)
+                                                         and w.starts_at < e and s < w.ends_at)})
+    return list(rows.values())
+
+
+def _signed_failures(failures: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the signed record keeps of each failure (the reason text stays in the findings)."""
+    return [{k: f[k] for k in ("control", "subject_kind", "subject", "count", "first", "last_end", "waivers")}
+            for f in failures]
+
+
 def attest(store: SqliteStore, controls: Sequence[Control], *, start: datetime, end: datetime, statement: str,
            user: str, corrects: int | None = None, scope: Sequence[str] | None = None,
-           now: datetime | None = None, site: str | None = None) -> dict[str, Any]:
+           now: datetime | None = None, site: str | None = None, acknowledge_failures: bool = False
+           ) -> dict[str, Any]:
     """Sign the period's posture (of one site when given, else of the whole store) with
-    `statement`; return the attestation with its contradictions."""
+    `statement`; return the attestation with its contradictions. Every failure of the period is carried in the
+    signed record: those no waiver covers must be acknowledged (`acknowledge_failures`)."""
     now = now or datetime.now(UTC)
     if start.tzinfo is None or end.tzinfo is None or start >= end:
         raise AttestError("period: start must be before end, both with a UTC offset")
@@ -88,12 +122,18 @@ def attest(store: SqliteStore, controls: Sequence[Control], *, start: datetime, 
         raise AttestError(f"controls: unknown {', '.join(sorted(set(scope) - known))}")
     if corrects is not None and get(store, corrects) is None:
         raise AttestError(f"corrects: no attestation {corrects}")
+    failures = period_failures(store, controls, start, end, site)
+    open_failures = [f for f in failures if not f["waivers"]]
+    if open_failures and not acknowledge_failures:
+        raise AttestError(f"acknowledge_failures: the period has {len(open_failures)} failure(s) no waiver covers; "
+                          "review and acknowledge them to sign")
     snap = snapshot(store, controls, start, end, site)
     conflicts = contradictions(store, controls, start, end, scope, site)
     body = {"period": snap["period"], "statement": statement, "user": user, "created_at": now.isoformat(),
             "corrects": corrects, "controls": list(scope or []),
             "snapshot_sha256": hashlib.sha256(canonical(snap)).hexdigest(),
-            "contradictions": len(conflicts), "site_key": store.site_key.key_id}
+            "contradictions": len(conflicts), "site_key": store.site_key.key_id,
+            "failures": _signed_failures(failures), "failures_acknowledged": bool(open_failures)}
     if site is not None:
         body["site"] = site  # absent: the whole store was attested
     raw = canonical(body)
@@ -141,6 +181,7 @@ def history(store: SqliteStore, *, start: datetime | None = None, end: datetime 
 def verify(att: dict[str, Any], public_pem: bytes) -> bool:
     """Check an attestation's signature with the site's public key."""
     body = {k: att[k] for k in ("period", "statement", "user", "created_at", "corrects", "controls",
-                                "snapshot_sha256", "contradictions", "site_key", "site") if k in att}
+                                "snapshot_sha256", "contradictions", "site_key", "site", "failures",
+                                "failures_acknowledged") if k in att}
     return verify_signature(load_public_pem(public_pem), bytes.fromhex(att["signature"]),
                             SIGNING_CONTEXT + canonical(body))

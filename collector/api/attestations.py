@@ -22,6 +22,8 @@ class AttestationIn(BaseModel):
     corrects: int | None = Field(default=None, description="id of the attestation this one corrects")
     controls: list[str] = Field(default_factory=list, description="controls attested; empty: all")
     site: str | None = Field(default=None, description="the site attested; empty: the whole store")
+    acknowledge_failures: bool = Field(default=False, description="the manager reviewed the period's failures that "
+                                       "no waiver covers (GET /api/v1/attestations/failures); required when any")
 
 
 @router.post("/attestations", status_code=201)
@@ -30,7 +32,8 @@ def create_attestation(body: AttestationIn, state: StateDep, principal: Manager)
     try:
         return attest.attest(state.store, state.controls, start=body.period_start, end=body.period_end,
                              statement=body.statement, user=principal.name, corrects=body.corrects,
-                             scope=body.controls or None, site=body.site)
+                             scope=body.controls or None, site=body.site,
+                             acknowledge_failures=body.acknowledge_failures)
     except attest.AttestError as e:
         raise HTTPException(422, str(e)) from None
 
@@ -42,6 +45,16 @@ def list_attestations(state: StateDep, _: Reader, start: Annotated[datetime | No
     """Attestation history, oldest first, with corrections linked both ways (with `site`: that
     site's and the whole store's)."""
     return attest.history(state.store, start=start, end=end, site=site)
+
+
+@router.get("/attestations/failures")
+def list_period_failures(state: StateDep, _: Reader, start: Annotated[datetime, Query(alias="from")],
+                         end: Annotated[datetime, Query(alias="to")], site: str | None = None) -> list[dict[str, Any]]:
+    """Every failure of the period, by control in tender order, with the waivers covering each: what a manager
+    acknowledges before signing."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise HTTPException(422, "from/to: give times with a UTC offset")
+    return attest.period_failures(state.store, state.controls, start, end, site)
 
 
 @router.get("/attestations/contradictions")

@@ -73,12 +73,14 @@ LABELS: dict[str, dict[str, str]] = {
                    "en": "Obtain the site's public key through another channel (the site's administrator runs "
                          "clausewatch ledger pubkey) and check its fingerprint:"},
     "verify_key_expect": {"zh": "输出应为上方的公钥指纹。", "en": "It must print the fingerprint above."},
-    "verify_run": {"zh": "校验证据包：签名清单、每个文件的 SHA-256、账本哈希链与签名检查点。输出 OK，或逐条列出被改动的文件与账本条目：",
+    "verify_run": {"zh": "校验证据包：签名清单、每个文件的 SHA-256、账本哈希链与签名检查点。"
+                         "输出 OK，或逐条列出被改动的文件与账本条目：",
                    "en": "Check the bundle: the signed manifest, every file's SHA-256, the ledger hash chain and "
                          "its signed checkpoints. It prints OK, or every altered file and ledger entry:"},
-    "verify_hash": {"zh": "报告数据哈希是证据包中 report-data.json（报告内容的规范化 JSON：期间、各控制项结果、证据、例外、声明编号）的 "
-                          "SHA-256，同一份报告的 PDF、HTML 与 OSCAL 相同。它不同于各文件自身的 SHA-256（后者列在已签名的 "
-                          "manifest.json 中），因为文件还包含排版、字体与语言。重新计算：",
+    "verify_hash": {"zh": "报告数据哈希是证据包中 report-data.json（报告内容的规范化 JSON："
+                          "期间、各控制项结果、证据、例外、声明编号）的 SHA-256，同一份报告的 PDF、HTML 与 OSCAL 相同。"
+                          "它不同于各文件自身的 SHA-256（后者列在已签名的 manifest.json 中），"
+                          "因为文件还包含排版、字体与语言。重新计算：",
                     "en": "The report data hash is the SHA-256 of report-data.json in the bundle (the report's "
                           "content as canonical JSON: period, per-control results, evidence, exceptions, attestation "
                           "ids); it is the same for the PDF, HTML and OSCAL of one report. It differs from each "
@@ -86,6 +88,10 @@ LABELS: dict[str, dict[str, str]] = {
                           "fonts and language. Recompute it:"},
     "verify_hash_expect": {"zh": "输出应为本报告每页页脚的报告数据哈希。",
                            "en": "It must print the report data hash in every page's footer."},
+    "att_failures": {"zh": "本期间的违规（签署时确认）", "en": "Failures of the period (acknowledged when signed)"},
+    "att_waived": {"zh": "豁免", "en": "waiver"},
+    "att_acknowledged": {"zh": "已确认知悉", "en": "acknowledged"},
+    "times": {"zh": "次", "en": "time(s)"},
     "signature_block": {"zh": "管理层签字", "en": "Management signature"},
     "signed_by": {"zh": "声明人", "en": "Attested by"},
     "signed_at": {"zh": "签署时间", "en": "Signed at"},

@@ -251,6 +251,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "until": ("至", "Until"),
     "check_period": ("查看矛盾", "Check for contradictions"),
     "contradictions": ("矛盾", "Contradictions"),
+    "period_failures": ("本期间的违规", "Failures in this period"),
+    "period_failures_help": ("签署前请逐项核实：已有豁免的违规将引用该豁免，其余违规需要您确认知悉；"
+                             "两者都会写入签名记录和报告。",
+                             "Review each before signing: a failure a waiver covers cites that waiver; you acknowledge "
+                             "the rest. Both go into the signed record and the report."),
+    "no_period_failures": ("此期间没有违规", "No failures in this period"),
+    "failure_count": ("次", "time(s)"),
+    "covered_by_waiver": ("豁免", "waiver"),
+    "not_waived": ("无豁免，需确认", "no waiver: acknowledge"),
+    "acknowledge_failures": ("我已核实上述无豁免的违规，并在证明中确认知悉",
+                             "I have reviewed the failures above that no waiver covers and acknowledge them in this "
+                             "attestation"),
+    "failures_col": ("违规（已豁免）", "Failures (waived)"),
     "contradictions_help": ("以下自动测量结果与您将要证明的内容相矛盾；签署前请核实。",
                             "The telemetry below contradicts what you are about to attest; check it before signing."),
     "no_contradictions": ("此期间没有与人工证明相矛盾的自动测量结果", "No telemetry contradicts this period"),

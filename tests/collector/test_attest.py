@@ -39,7 +39,8 @@ def history(store, now):
 
 def test_attestation_is_signed_and_in_the_ledger(store, now, history):
     a = attest.attest(store, history, start=now - timedelta(days=4), end=now - timedelta(hours=1),
-                      statement="所有人工控制项已按期检查 / manual controls checked", user="manager", now=now)
+                      statement="所有人工控制项已按期检查 / manual controls checked", user="manager", now=now,
+                      acknowledge_failures=True)
     assert attest.verify(a, store.site_key.public_pem())
     tampered = {**a, "statement": "nothing to see"}
     assert not attest.verify(tampered, store.site_key.public_pem())
@@ -58,7 +59,8 @@ def test_snapshot_hash_changes_with_the_findings_it_covers(store, now, history):
 
 
 def test_correction_references_the_old_one_which_stays(store, now, history):
-    kw = {"start": now - timedelta(days=4), "end": now - timedelta(hours=1), "user": "manager", "now": now}
+    kw = {"start": now - timedelta(days=4), "end": now - timedelta(hours=1), "user": "manager", "now": now,
+          "acknowledge_failures": True}
     first = attest.attest(store, history, statement="recorder inspected weekly, all fine", **kw)
     second = attest.attest(store, history, statement="correction: recorder stalled on day 2", corrects=first["id"],
                            **kw)
@@ -75,7 +77,7 @@ def test_correction_references_the_old_one_which_stays(store, now, history):
 def test_telemetry_contradicting_a_manual_control_is_returned(store, now, history):
     a = attest.attest(store, history, start=now - timedelta(days=4), end=now - timedelta(hours=1),
                       statement="recorder inspected, working throughout", user="manager",
-                      scope=["RECORDER-INSPECTION"], now=now)
+                      scope=["RECORDER-INSPECTION"], now=now, acknowledge_failures=True)
     found = a["contradiction_list"]
     assert a["contradictions"] == len(found) >= 1
     assert {(c["manual_control"], c["automatic_control"]) for c in found} == {("RECORDER-INSPECTION",
@@ -93,3 +95,28 @@ def test_bad_attestations_are_refused(store, now, history, kw, field):
             "statement": "a long enough statement", "user": "manager", "now": now, **kw}
     with pytest.raises(attest.AttestError, match=f"^{field}"):
         attest.attest(store, history, **args)
+
+
+def test_signing_needs_the_periods_failures_acknowledged_and_carries_them(store, now, history):
+    kw = {"start": now - timedelta(days=4), "end": now - timedelta(hours=1), "user": "manager", "now": now,
+          "statement": "manual controls checked"}
+    failures = attest.period_failures(store, history, kw["start"], kw["end"])
+    assert [(f["control"], f["subject"], f["waivers"]) for f in failures] == [("RECORDER-ALIVE", "recorder-1", [])]
+    with pytest.raises(attest.AttestError, match="^acknowledge_failures: the period has 1 failure"):
+        attest.attest(store, history, **kw)
+    a = attest.attest(store, history, acknowledge_failures=True, **kw)
+    assert a["failures_acknowledged"] is True
+    assert [(f["control"], f["subject"], f["count"]) for f in a["failures"]] == [("RECORDER-ALIVE", "recorder-1", 1)]
+    assert attest.verify(attest.get(store, a["id"]), store.site_key.public_pem())
+    assert not attest.verify({**a, "failures": []}, store.site_key.public_pem())  # a failure cannot be dropped
+
+
+def test_a_waiver_covering_a_failure_is_cited_instead(store, now, history):
+    from collector import exceptions
+
+    w = exceptions.approve(store, history, control="RECORDER-ALIVE", subject_kind="call_system", subject_id="*",
+                           reason="recorder replaced under warranty", ends_at=now + timedelta(days=30),
+                           approver="manager", now=now - timedelta(days=4))
+    a = attest.attest(store, history, start=now - timedelta(days=4), end=now - timedelta(hours=1),
+                      statement="manual controls checked", user="manager", now=now)
+    assert a["failures"][0]["waivers"] == [w.id] and a["failures_acknowledged"] is False

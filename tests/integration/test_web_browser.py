@@ -290,6 +290,7 @@ def test_manager_sees_contradictions_before_signing_an_attestation(browser, site
         assert "contradicts what you are about to attest" in page.locator("main").inner_text()
         page.screenshot(path=str(shots / "attestations.png"), full_page=False)
         page.get_by_label("Statement", exact=True).fill("Quarter reviewed; camera 1 under repair")
+        page.get_by_label(re.compile("acknowledge them in this attestation")).check()
         page.get_by_role("button", name="Sign the attestation").click()
         page.wait_for_load_state()
         history = page.locator("table.attestations tbody tr").first.inner_text()

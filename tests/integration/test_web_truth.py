@@ -1,6 +1,8 @@
 """Pages that never contradict themselves, in a real browser against the demo site (three simulated days)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.integration.conftest import PASSWORD
@@ -52,3 +54,28 @@ def test_posture_shows_the_tenders_full_clause_text(browser, site, zh_user):  # 
         clauses = page.locator("table.posture td.clause").all_inner_texts()
         assert any(CCTV_CLAUSE in c and "T12.2-c" in c for c in clauses)
         assert not [c for c in clauses if "…" in c]
+
+
+def test_manager_acknowledges_the_periods_failures_before_signing(browser, site):  # noqa: F811
+    import datetime as dt
+
+    with signed_in(browser, site, "manager") as page:
+        page.goto("/attestations")
+        now = page.locator("#at-from").get_attribute("max")
+        start = (dt.datetime.fromisoformat(now) - dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S")
+        page.get_by_label("From", exact=True).fill(start)
+        page.get_by_label("To", exact=True).fill(now)
+        page.get_by_role("button", name="Check for contradictions").click()
+        page.wait_for_load_state()
+        rows = page.locator("table.failures tbody tr").all_inner_texts()
+        # every control's failures, not only those contradicting a manual control (none contradicts footage depth)
+        assert any("cam-03" in r and "41.0 days" in r and "no waiver" in r for r in rows)
+        page.get_by_label("Statement", exact=True).fill("Period reviewed with the failures listed")
+        page.get_by_role("button", name="Sign the attestation").click()  # refused by the browser: not acknowledged
+        assert "done=" not in page.url
+        page.get_by_label(re.compile("acknowledge them in this attestation")).check()
+        page.get_by_role("button", name="Sign the attestation").click()
+        page.wait_for_load_state()
+        assert "done=" in page.url
+        signed = page.locator("table.attestations tbody tr").first.inner_text()
+        assert "Period reviewed with the failures listed" in signed and f"{len(rows)} (" in signed

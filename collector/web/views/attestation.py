@@ -28,12 +28,15 @@ def _period(request: Request, start: str, end: str) -> tuple[datetime, datetime]
 def attestations_page(request: Request, state: StateDep, user: Viewer, start: str = "", end: str = "",
                       done: int | None = None) -> Response:
     """The history; for a manager who chose a period, what contradicts it before signing."""
-    conflicts = None
+    conflicts = failures = None
     if start and end and user.can("attest"):
-        conflicts = attest.contradictions(state.store, state.controls, *_period(request, start, end))
+        period = _period(request, start, end)
+        conflicts = attest.contradictions(state.store, state.controls, *period)
+        failures = attest.period_failures(state.store, state.controls, *period)
     history = attest.history(state.store)[::-1]
     titles = {c.id: c.title for c in state.controls}
     return render(request, "attestations.html", user, history=history, start=start, end=end, conflicts=conflicts,
+                  failures=failures,
                   may_attest=user.can("attest"), titles=titles, done=done,
                   now_local=datetime.now(UTC).astimezone(site_zone(request)).strftime("%Y-%m-%dT%H:%M:%S"))
 
@@ -41,7 +44,8 @@ def attestations_page(request: Request, state: StateDep, user: Viewer, start: st
 @router.post("/attestations")
 def sign(request: Request, state: StateDep, user: Viewer, start: Annotated[str, Form()],
          end: Annotated[str, Form()], statement: Annotated[str, Form(max_length=10_000)],
-         corrects: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "") -> Response:
+         corrects: Annotated[str, Form()] = "", acknowledge_failures: Annotated[str, Form()] = "",
+         csrf_token: Annotated[str, Form()] = "") -> Response:
     """Sign the period (the same library call as POST /api/v1/attestations)."""
     check_csrf(user, csrf_token)
     require_permission(user, "attest")
@@ -50,7 +54,8 @@ def sign(request: Request, state: StateDep, user: Viewer, start: Annotated[str, 
         raise bad_request("attest_refused", f"corrects: {corrects}")
     try:
         made = attest.attest(state.store, state.controls, start=begin, end=finish, statement=statement,
-                             user=user.name, corrects=int(corrects) if corrects else None)
+                             user=user.name, corrects=int(corrects) if corrects else None,
+                             acknowledge_failures=acknowledge_failures == "yes")
     except attest.AttestError as e:
         raise bad_request("attest_refused", str(e)) from None
     return RedirectResponse(f"/attestations?done={made['id']}#history", status_code=303)

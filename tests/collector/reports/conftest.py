@@ -52,5 +52,5 @@ def site(tmp_path_factory) -> Site:
     write_history(store, engine, SimSite(terminals=3, cameras=3, start=START + timedelta(days=2, hours=2)), END,
                   step=timedelta(hours=2))
     attest.attest(store, controls, start=START, end=START + timedelta(days=2), statement="两日内人工控制项均已检查",
-                  user="manager", now=START + timedelta(days=2, hours=3))
+                  user="manager", now=START + timedelta(days=2, hours=3), acknowledge_failures=True)
     return Site(db, store, controls, START, END, obs.payload["sha256"])

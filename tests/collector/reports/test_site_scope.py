@@ -57,7 +57,7 @@ def _fill(store, engine, controls, name: str) -> dict[str, str]:
     write_history(store, engine, NamedSite(terminals=2, cameras=2, site=name, start=at + timedelta(hours=1)), END,
                   step=timedelta(hours=3))
     attest.attest(store, controls, start=START, end=START + timedelta(days=1), statement=f"{name} 人工控制项已检查",
-                  user="manager", site=name, now=at + timedelta(hours=2))
+                  user="manager", site=name, now=at + timedelta(hours=2), acknowledge_failures=True)
     svg = f'<svg xmlns="http://www.w3.org/2000/svg"><text>{name} floor plan</text></svg>'.encode()
     ref = store.put_evidence(svg, "floorplan.svg", "image/svg+xml")
     store.ingest([Observation(source="camera", site=name, subject_kind="site", subject_id=name, kind="camera.floorplan",

@@ -63,3 +63,14 @@ def test_evidence_lists_observation_ids_and_attestations_have_a_signature_block(
     assert f"{', '.join(busy.evidence_ids[:3])} (+{len(busy.evidence_ids) - 3})" in html
     assert "管理层签字" in html and data.attestations[0]["snapshot_sha256"] in html
     assert "签字" in html.split("管理层签字")[1]
+
+
+def test_the_report_carries_each_attestations_acknowledged_failures(site):
+    data = gather(site.store, site.controls, site.start, site.end)
+    html = build_report(site.store, site.controls, site.start, site.end, "html", "en", tz=TZ).decode()
+    failures = data.attestations[0]["failures"]
+    assert failures and "Failures of the period (acknowledged when signed)" in html
+    shown = html.split("Failures of the period")[1]
+    first = failures[0]
+    assert f"{first['control']} · {first['subject_kind']}/{first['subject']}" in shown
+    assert ("acknowledged" if not first["waivers"] else f"waiver #{first['waivers'][0]}") in shown
