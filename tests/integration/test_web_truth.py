@@ -12,17 +12,22 @@ pytestmark = pytest.mark.integration
 CCTV_CLAUSE = "配备闭路电视或数字记录系统以捕捉影像的情况,记录图像至少保留 3 个月"
 
 
-@pytest.fixture(scope="module")
-def zh_user(site) -> str:  # noqa: F811
-    """A security officer who reads the pages in Chinese (added while the service runs, as the CLI may)."""
+def zh_account(site, role: str) -> str:  # noqa: F811
+    """An account of `role` that reads the pages in Chinese (added while the service runs, as the CLI may)."""
     from collector import auth
     from collector.store.sqlite import SqliteStore
 
+    name = f"zh.{role}"
     store = SqliteStore(site.db)
-    auth.add_user(store, "zh.security", "security", PASSWORD)
-    auth.set_lang(store, "zh.security", "zh")
+    auth.add_user(store, name, role, PASSWORD)
+    auth.set_lang(store, name, "zh")
     store.close()
-    return "zh.security"
+    return name
+
+
+@pytest.fixture(scope="module")
+def zh_user(site) -> str:  # noqa: F811
+    return zh_account(site, "security")
 
 # every red or amber badge with no reason beside it
 UNEXPLAINED = """[...document.querySelectorAll('main .badge.fail, main .badge.unknown')]
@@ -70,7 +75,7 @@ def test_manager_acknowledges_the_periods_failures_before_signing(browser, site)
         rows = page.locator("table.failures tbody tr").all_inner_texts()
         # every control's failures, not only those contradicting a manual control (none contradicts footage depth)
         assert any("cam-03" in r and "41.0 days" in r and "no waiver" in r for r in rows)
-        page.get_by_label("Statement", exact=True).fill("Period reviewed with the failures listed")
+        page.get_by_label("Statement", exact=True).fill("本期间已核实，违规均已列出")
         page.get_by_role("button", name="Sign the attestation").click()  # refused by the browser: not acknowledged
         assert "done=" not in page.url
         page.get_by_label(re.compile("acknowledge them in this attestation")).check()
@@ -78,4 +83,49 @@ def test_manager_acknowledges_the_periods_failures_before_signing(browser, site)
         page.wait_for_load_state()
         assert "done=" in page.url
         signed = page.locator("table.attestations tbody tr").first.inner_text()
-        assert "Period reviewed with the failures listed" in signed and f"{len(rows)} (" in signed
+        assert "本期间已核实，违规均已列出" in signed and f"{len(rows)} (" in signed
+
+
+# pages a Chinese-reading user opens: every view, subject pages of each kind, a control
+ZH_PAGES = ["/", "/terminals", "/cameras", "/machine-room", "/lifecycle", "/alerts", "/evidence", "/attestations",
+            "/exceptions", "/reports", "/admin", "/terminals/T004", "/subjects/host/T004", "/subjects/ups/ups-1",
+            "/subjects/camera/cam-01", "/subjects/call_system/recorder-1", "/controls/CCTV-RETENTION"]
+# ids, names and acronyms that are the same in both languages
+SAME_IN_BOTH = {"English", "USB", "UPS", "CSV", "HTML", "JSON", "OSCAL", "PDF", "ZIP", "KiB", "fps", "SHA", "ClamAV",
+                "TLS", "EICAR"}
+USER_NAMES = {"admin", "security", "auditor", "facility", "manager"}  # the demo's accounts, named after their roles
+
+
+def english_words() -> set[str]:
+    """Every word of the English side of the page texts: one of them on a Chinese page is untranslated."""
+    from collector.web.i18n import MESSAGES
+
+    words = {w.lower() for _, en in MESSAGES.values() for w in re.findall(r"[A-Za-z]{3,}", en)}
+    return words - {w.lower() for w in SAME_IN_BOTH}
+
+
+def untranslated(text: str, english: set[str]) -> list[str]:
+    problems = re.findall(r"\d{4}-\d\d-\d\dT\d\d:\d\d\S*", text)  # machine timestamps
+    problems += re.findall(r"\b(?:True|False|None)\b", text)  # raw values
+    problems += re.findall(r"(?<![\w./-])[a-z]+_[a-z_]+(?![\w./-])", text)  # raw keys and kinds
+    # a word standing alone (not part of an id such as cam-01, a file name or a control id)
+    problems += [w for w in re.findall(r"(?<![\w./@-])[A-Za-z]{3,}(?![\w./@-])", text)
+                 if w.lower() in english and w not in USER_NAMES]
+    return sorted(set(problems))
+
+
+@pytest.fixture(scope="module")
+def zh_admin(site) -> str:  # noqa: F811
+    return zh_account(site, "admin")
+
+
+def test_chinese_pages_show_no_english_words_raw_values_or_machine_timestamps(browser, site, zh_admin):  # noqa: F811
+    english = english_words()
+    found = {}
+    with signed_in(browser, site, zh_admin) as page:
+        for path in ZH_PAGES:
+            assert page.goto(path).status == 200, path
+            bad = untranslated(page.locator("body").inner_text(), english)
+            if bad:
+                found[path] = bad
+    assert not found, "\n".join(f"{path}: {' | '.join(bad)}" for path, bad in found.items())

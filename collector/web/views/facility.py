@@ -62,7 +62,7 @@ def ups_cards(state: Any, since: datetime, bucket_s: int, lang: str) -> list[dic
             "charge_pct": p.get("battery_charge_pct"), "load_pct": p.get("ups_load_pct"),
             "test_result": p.get("test_result"), "test_date": p.get("test_date"), "error": p.get("error"),
             "runtime": findings.get(("UPS-RUNTIME", ups)), "selftest": findings.get(("UPS-SELFTEST", ups)),
-            "chart": Chart(f"{ups} · {translate('runtime', lang)}", "min", [Series(ups, points)],
+            "chart": Chart(f"{ups} · {translate('runtime', lang)}", translate("unit_min", lang), [Series(ups, points)],
                            low=need_s / 60, tz=tz).svg()})
     return cards
 
