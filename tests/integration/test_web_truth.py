@@ -129,3 +129,33 @@ def test_chinese_pages_show_no_english_words_raw_values_or_machine_timestamps(br
             if bad:
                 found[path] = bad
     assert not found, "\n".join(f"{path}: {' | '.join(bad)}" for path, bad in found.items())
+
+
+# badges, table headers and header links drawn on more than one line (the "通/过" blob)
+WRAPPED = """[...document.querySelectorAll('.badge, th, header nav a')]
+  .filter(e => e.getClientRects().length > 1
+               || e.getBoundingClientRect().height > 2 * parseFloat(getComputedStyle(e).lineHeight || 16) + 1
+               || (e.tagName !== 'TH' && e.getBoundingClientRect().height >
+                   1.6 * parseFloat(getComputedStyle(e).fontSize) + 8))
+  .map(e => e.tagName + ':' + e.innerText.replace(/\\s+/g, ' ').slice(0, 30))"""
+# the header's links on one row
+NAV_ROWS = """new Set([...document.querySelectorAll('header nav a')]
+  .map(a => Math.round(a.getBoundingClientRect().top))).size"""
+
+
+@pytest.mark.parametrize("width", [1280, 1440, 1920])
+def test_badges_headers_and_navigation_do_not_wrap(browser, site, zh_admin, width):  # noqa: F811
+    viewport = {"width": width, "height": 900}
+    found = {}
+    for account in ("admin", zh_admin):  # English words are longer, Chinese ones break anywhere
+        with signed_in(browser, site, account, viewport=viewport) as page:
+            for path in ZH_PAGES:
+                page.goto(path)
+                wrapped = page.evaluate(WRAPPED)
+                if page.evaluate(NAV_ROWS) > 1:
+                    wrapped.append("header navigation on more than one row")
+                if page.evaluate("document.documentElement.scrollWidth - window.innerWidth") > 1:
+                    wrapped.append("wider than the window")  # not bought with a sideways scroll
+                if wrapped:
+                    found[f"{account} {path}"] = wrapped
+    assert not found, "\n".join(f"{k}: {' | '.join(v)}" for k, v in found.items())
