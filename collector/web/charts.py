@@ -12,8 +12,9 @@ COLOURS = ("#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c")
 
 
 def sparkline(values: Sequence[float | None], *, label: str, width_px: int = 120, height_px: int = 24,
-              top: float | None = None) -> Markup:
-    """A small line of `values` (None = no data) scaled to [0, top]; its label is read out by screen readers."""
+              top: float | None = None, color: str = "#b42318") -> Markup:
+    """A small line of `values` (None = no data) scaled to [0, top] in `color` (the status it shows); its label
+    is read out by screen readers."""
     known = [v for v in values if v is not None]
     if not known:
         return Markup(f'<svg class="spark" width="{width_px}" height="{height_px}" role="img" '
@@ -26,8 +27,8 @@ def sparkline(values: Sequence[float | None], *, label: str, width_px: int = 120
     return Markup(
         f'<svg class="spark" width="{width_px}" height="{height_px}" viewBox="0 0 {width_px} {height_px}" '
         f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>'
-        f'<polyline fill="none" stroke="#b42318" stroke-width="1.5" points="{" ".join(pts)}"/>'
-        f'<circle cx="{last[0]}" cy="{last[1]}" r="2" fill="#b42318"/></svg>')
+        f'<polyline fill="none" stroke="{escape(color)}" stroke-width="1.5" points="{" ".join(pts)}"/>'
+        f'<circle cx="{last[0]}" cy="{last[1]}" r="2" fill="{escape(color)}"/></svg>')
 
 
 def bar_pct(fraction: float | None, *, threshold: float | None = None) -> Markup:

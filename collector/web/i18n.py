@@ -101,6 +101,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "changed_day_before": ("该时刻前 24 小时的变化", "What changed in the 24 hours before"),
     "bad_date": ("日期格式应为 YYYY-MM-DD", "A date must look like YYYY-MM-DD"),
     "trend_30d": ("30 天趋势", "30-day trend"),
+    "headline": ("总览", "Summary"),
+    "clauses_met": ("条招标条款满足", "tender clauses met"),
+    "clauses_met_trend": ("近 30 天每日满足的条款数", "clauses met per day, last 30 days"),
+    "subject_findings": ("对象检查结果", "Subject findings"),
     "trend_label": ("近 30 天每日违规对象数", "failing subjects per day, last 30 days"),
     # terminals
     "host": ("主机", "Host"),

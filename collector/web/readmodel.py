@@ -97,14 +97,14 @@ def series(store: SqliteStore, subject_kind: str, kind: str, fields: Sequence[st
     return out
 
 
-def trend(store: SqliteStore, now: datetime, days: int = 30) -> dict[str, list[int]]:
-    """control -> failing subjects at the end of each of the last `days` days (oldest first)."""
+def trend(store: SqliteStore, now: datetime, days: int = 30, status: str = "fail") -> dict[str, list[int]]:
+    """control -> subjects with `status` at the end of each of the last `days` days (oldest first)."""
     samples = [(now - timedelta(days=days - 1 - i)).timestamp() for i in range(days)]
     # two arms so each walks the (status, end) index: intervals still open, and those ended in the window
     rows = store.read.execute(
-        "SELECT control, start, end FROM finding_intervals WHERE status = 'fail' AND end IS NULL AND start <= ?"
-        " UNION ALL SELECT control, start, end FROM finding_intervals WHERE status = 'fail' AND end > ?"
-        " AND start <= ?", (samples[-1], samples[0], samples[-1]))
+        "SELECT control, start, end FROM finding_intervals WHERE status = ? AND end IS NULL AND start <= ?"
+        " UNION ALL SELECT control, start, end FROM finding_intervals WHERE status = ? AND end > ?"
+        " AND start <= ?", (status, samples[-1], status, samples[0], samples[-1]))
     out: dict[str, list[int]] = {}
     for control, start, end in rows:
         counts = out.setdefault(control, [0] * days)

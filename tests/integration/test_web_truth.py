@@ -159,3 +159,23 @@ def test_badges_headers_and_navigation_do_not_wrap(browser, site, zh_admin, widt
                 if wrapped:
                     found[f"{account} {path}"] = wrapped
     assert not found, "\n".join(f"{k}: {' | '.join(v)}" for k, v in found.items())
+
+
+def test_posture_leads_with_clauses_met_then_controls_then_subjects(browser, site):  # noqa: F811
+    from rules.catalog import default_catalog, load_clauses
+
+    controls = list(default_catalog())
+    cited = {cid for c in controls for cid in c.clauses}
+    with signed_in(browser, site, "security") as page:
+        head = page.locator("section.headline")
+        met = re.search(r"(\d+) / (\d+) tender clauses met", head.locator(".clauses-met").inner_text())
+        assert met and int(met.group(2)) == len(cited & set(load_clauses()))
+        counts = [int(n) for n in re.findall(r"(\d+)", head.locator(".control-counts").inner_text())]
+        assert sum(counts) == len(controls)
+        assert "Subject findings" in head.inner_text()
+        trend = head.locator(".clauses-met svg.spark").get_attribute("aria-label")
+        assert trend.rsplit(" ", 1)[-1] == met.group(1)  # today's point is the headline
+        # a passing control's trend is drawn in the passing colour, not flat red
+        row = page.locator("table.posture tbody tr", has=page.locator("code:text-is('LEDGER-INTACT')"))
+        assert row.locator(".badge").first.inner_text() == "pass"
+        assert row.locator("svg.spark polyline").get_attribute("stroke") == "#067647"

@@ -49,6 +49,29 @@ def clause_rows(controls: list[Control], per_control: dict[str, Counter[str]], t
     return rows
 
 
+def headline(rows: list[dict[str, Any]], controls: list[Control], per_control: dict[str, Counter[str]],
+             trends: dict[str, list[int]], unknown_trends: dict[str, list[int]]) -> dict[str, Any]:
+    """Clauses met (every control citing it passes), then controls, then subjects, each by status; and the
+    clauses met on each of the last days (a control with no failing or unknown subject that day passes)."""
+    by_status = {c.id: worst(list(per_control.get(c.id, Counter()).elements())) for c in controls}
+    clauses = [r for r in rows if r["controls"]]
+    met = [r for r in clauses if all(by_status[x["control"].id] == "pass" for x in r["controls"])]
+    evaluated = {c for c, counts in per_control.items() if counts}
+
+    def passed_on(day: int, control: str) -> bool:
+        return control in evaluated and not trends.get(control, [0] * TREND_DAYS)[day] \
+            and not unknown_trends.get(control, [0] * TREND_DAYS)[day]
+
+    met_trend = [sum(all(passed_on(d, x["control"].id) for x in r["controls"]) for r in clauses)
+                 for d in range(TREND_DAYS)]
+    met_trend[-1] = len(met)  # today as the headline counts it
+    subjects: Counter[str] = Counter()
+    for counts in per_control.values():
+        subjects.update(counts)
+    return {"clauses_met": len(met), "clauses": len(clauses), "met_trend": met_trend,
+            "controls": Counter(by_status.values()), "subjects": subjects}
+
+
 def end_of_day(day: str, tz: ZoneInfo, now: datetime) -> datetime:
     """The last moment of `day` (YYYY-MM-DD) in the site's zone, never later than now."""
     try:
@@ -78,11 +101,14 @@ def posture_page(request: Request, state: StateDep, user: Viewer, status: str | 
             totals[st] += n
     trends = readmodel.trend(state.store, now, TREND_DAYS)
     rows = clause_rows(state.controls, per_control, trends, filters)
+    everything = clause_rows(state.controls, per_control, trends, dict.fromkeys(filters))
+    head = headline(everything, state.controls, per_control, trends,
+                    readmodel.trend(state.store, now, TREND_DAYS, "unknown"))
     yesterday = now - timedelta(days=1)
     changes = readmodel.events(state.store, yesterday, limit=40, until=now)
     change_counts = readmodel.change_counts(state.store, yesterday, now)
     titles = {c.id: c.title for c in state.controls}
-    return render(request, "posture.html", user, rows=rows, totals=totals, statuses=STATUSES,
+    return render(request, "posture.html", user, rows=rows, totals=totals, statuses=STATUSES, head=head,
                   kinds=sorted({c.subject for c in state.controls}), sites=sorted({c[1] for c in counts}),
                   filters=filters, on=on if moment else "", moment=moment, changes=changes, titles=titles,
                   sparkline=sparkline,
