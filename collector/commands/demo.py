@@ -159,10 +159,16 @@ def _serve_live(db: Path, host: str, port: int, terminals: int, cameras: int, in
     from collector.app import create_app
     from collector.settings import Settings
     from collector.simulate import SimSite
+    from collector.simulate.inbox import Inbox
     from collector.simulate.run import LiveFeeder
     from collector.state import AppState
 
-    settings = Settings(db=db)
+    # the built-in notifier delivers to a local inbox: the alerts page shows who was told, and when
+    inbox = Inbox(db.parent / (db.stem + ".inbox.jsonl"))
+    inbox.start()
+    notify_config = db.parent / (db.stem + ".notify.yaml")
+    notify_config.write_text(inbox.notify_config(f"http://{host}:{port}"), encoding="utf-8")
+    settings = Settings(db=db, notify_config=notify_config)
     state = AppState.build(settings)
     password = secrets.token_urlsafe(12)
     for role in DEMO_ROLES:
@@ -192,6 +198,7 @@ def _serve_live(db: Path, host: str, port: int, terminals: int, cameras: int, in
         f"accounts (password printed once): {', '.join(DEMO_ROLES)} / {password}\n"
         f"this machine's own agent reports as host {_LOCAL_HOST} (USB enforcement off; its failures are waived:\n"
         f"  it is not a collection terminal). The simulated site's planted faults: docs/demo.md\n"
+        f"alert notifications go to a local inbox: {inbox.path}\n"
         f"store: {db}   stop with Ctrl-C\n\n")
     try:
         while thread.is_alive():
@@ -201,6 +208,7 @@ def _serve_live(db: Path, host: str, port: int, terminals: int, cameras: int, in
     finally:
         agent.terminate()
         agent.wait(10)
+        inbox.stop()
         feeder.stop_event.set()
         server.should_exit = True
         thread.join(10)

@@ -1,4 +1,5 @@
 """`clausewatch demo`: collector, accounts, simulated site and this machine's own agent."""
+import json
 import re
 import subprocess
 import time
@@ -6,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from tests.integration.conftest import BIN, free_port
+from tests.integration.conftest import BIN, cli, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -64,6 +65,14 @@ def test_live_demo_serves_the_simulated_site_and_the_local_agent(tmp_path):
             blob = httpx.get(f"{url}/api/v1/evidence/{ref['sha256']}", headers=headers)
             assert blob.status_code == 200 and blob.headers["content-type"] == media, (kind, blob.status_code)
         assert "demo feed failed" not in log.read_text()
+        # the built-in notifier delivers the open alerts to the demo's local inbox, and logs each delivery
+        inbox = tmp_path / "cw.inbox.jsonl"
+        while time.monotonic() < deadline and not (inbox.exists() and inbox.read_text().strip()):
+            time.sleep(1)
+        delivered = [json.loads(line) for line in inbox.read_text().splitlines()]
+        assert delivered and delivered[0]["alerts"] and str(inbox) in log.read_text()
+        sent = json.loads(cli("notifications", "--db", str(tmp_path / "cw.db"), "--json").stdout)
+        assert any(e["receiver"] == "demo-inbox" and e["ok"] for e in sent), sent
     finally:
         proc.terminate()
         proc.wait(30)
