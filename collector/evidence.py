@@ -23,7 +23,11 @@ _NAME_RE = re.compile(r"[^\w.\- ()\u4e00-\u9fff]+")
 
 
 class EvidenceError(ValueError):
-    """Bad upload: the message names the field."""
+    """Bad upload: the message names the field; `zh` says it in Chinese for the form."""
+
+    def __init__(self, message: str, zh: str = ""):
+        super().__init__(message)
+        self.zh = zh or message
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,8 @@ def parse_dated(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text.strip()[:10])
     except ValueError:
-        raise EvidenceError(f"dated: {text!r} is not a date (2026-11-03)") from None
+        raise EvidenceError(f"dated: {text!r} is not a date (2026-11-03)",
+                            f"证据日期：{text!r} 不是日期（例如 2026-11-03）") from None
 
 
 def cadence_cap(control: Control, base_day: date, tz: ZoneInfo | Any) -> datetime | None:
@@ -77,7 +82,8 @@ def parse_valid_until(text: str, tz: ZoneInfo) -> datetime:
             return datetime.combine(day, time(23, 59, 59), tz)
         dt = datetime.fromisoformat(text)
     except ValueError:
-        raise EvidenceError(f"valid_until: {text!r} is not a date (2026-12-31) or ISO 8601 time") from None
+        raise EvidenceError(f"valid_until: {text!r} is not a date (2026-12-31) or ISO 8601 time",
+                            f"有效期至：{text!r} 不是日期（例如 2026-12-31）") from None
     return dt if dt.tzinfo else dt.replace(tzinfo=tz)
 
 
@@ -91,9 +97,10 @@ def manual_control(controls: Sequence[Control], control_id: str) -> Control:
     for c in controls:
         if c.id == control_id:
             if not c.manual:
-                raise EvidenceError(f"control: {control_id} is measured automatically; evidence is for manual controls")
+                raise EvidenceError(f"control: {control_id} is measured automatically; evidence is for manual controls",
+                                    f"控制项：{control_id} 为自动测量，证据只用于人工控制项")
             return c
-    raise EvidenceError(f"control: no control named {control_id!r}")
+    raise EvidenceError(f"control: no control named {control_id!r}", f"控制项：没有名为 {control_id!r} 的控制项")
 
 
 def _validity(control: Control, upload: Upload, now: datetime, tz: ZoneInfo | Any) -> tuple[datetime, datetime | None]:
@@ -101,13 +108,15 @@ def _validity(control: Control, upload: Upload, now: datetime, tz: ZoneInfo | An
     counted from its own date when given, else from the upload day (site time)."""
     today = now.astimezone(tz).date()
     if upload.dated is not None and upload.dated > today:
-        raise EvidenceError(f"dated: {upload.dated.isoformat()} is after the upload day {today.isoformat()}")
+        raise EvidenceError(f"dated: {upload.dated.isoformat()} is after the upload day {today.isoformat()}",
+                            f"证据日期：{upload.dated.isoformat()} 晚于上传日 {today.isoformat()}")
     cap = cadence_cap(control, upload.dated or today, tz)
     if cap is None or upload.valid_until <= cap:
         return upload.valid_until, None
     if cap <= now:
         raise EvidenceError(f"dated: evidence of {upload.dated} expired on {cap:%Y-%m-%d} by the control's"
-                            f" cadence {control.cadence}")
+                            f" cadence {control.cadence}",
+                            f"证据日期：{upload.dated} 的证据按控制项周期 {control.cadence} 已于 {cap:%Y-%m-%d} 过期")
     return cap, upload.valid_until
 
 
@@ -119,13 +128,15 @@ def add_evidence(store: SqliteStore, controls: Sequence[Control], upload: Upload
     now = now or datetime.now(UTC)
     control = manual_control(controls, upload.control)
     if not upload.data:
-        raise EvidenceError("file: empty")
+        raise EvidenceError("file: empty", "文件：为空")
     if len(upload.data) > MAX_EVIDENCE_BYTES:
-        raise EvidenceError(f"file: larger than {MAX_EVIDENCE_BYTES // (1024 * 1024)} MB")
+        raise EvidenceError(f"file: larger than {MAX_EVIDENCE_BYTES // (1024 * 1024)} MB",
+                            f"文件：大于 {MAX_EVIDENCE_BYTES // (1024 * 1024)} MB")
     if upload.valid_until.tzinfo is None:
-        raise EvidenceError("valid_until: needs a UTC offset")
+        raise EvidenceError("valid_until: needs a UTC offset", "有效期至：缺少时区")
     if upload.valid_until <= now:
-        raise EvidenceError(f"valid_until: {upload.valid_until.isoformat()} is already past")
+        raise EvidenceError(f"valid_until: {upload.valid_until.isoformat()} is already past",
+                            f"有效期至：{upload.valid_until:%Y-%m-%d} 已经过去")
     valid_until, asked = _validity(control, upload, now, tz or upload.valid_until.tzinfo)
     name = clean_filename(upload.filename)
     media = upload.media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"

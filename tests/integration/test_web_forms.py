@@ -145,7 +145,7 @@ def test_facility_uploads_evidence_and_its_download_is_in_the_ledger(collector):
     assert "evidence.downloaded" in ledger_types(collector)
     past = c.post("/evidence/upload", data={**FORMS["/evidence/upload"], "valid_until": "2020-01-01",
                                            "csrf_token": csrf_of(c)}, files=FILES["/evidence/upload"])
-    assert past.status_code == 400 and "already past" in past.text
+    assert past.status_code == 400 and "已经过去" in past.text  # said in the user's language, beside the form
     automatic = c.post("/evidence/upload", data={**FORMS["/evidence/upload"], "control": "AGENT-REPORTING",
                                                 "csrf_token": csrf_of(c)}, files=FILES["/evidence/upload"])
     assert automatic.status_code == 400

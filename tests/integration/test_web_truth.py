@@ -179,3 +179,23 @@ def test_posture_leads_with_clauses_met_then_controls_then_subjects(browser, sit
         row = page.locator("table.posture tbody tr", has=page.locator("code:text-is('LEDGER-INTACT')"))
         assert row.locator(".badge").first.inner_text() == "pass"
         assert row.locator("svg.spark polyline").get_attribute("stroke") == "#067647"
+
+
+def test_a_refused_upload_says_why_in_chinese_beside_the_kept_form(browser, site):  # noqa: F811
+    manager = zh_account(site, "manager")
+    with signed_in(browser, site, manager) as page:
+        page.goto("/evidence")
+        page.locator("#up-control").select_option("INFOSEC-TRAINING")
+        page.locator("#up-file").set_input_files(
+            files=[{"name": "roster.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 roster"}])
+        page.locator("#up-until").fill("2020-01-31")  # already past
+        page.locator("#up-note").fill("季度培训签到表")
+        page.get_by_role("button", name="上传", exact=True).click()
+        page.wait_for_load_state()
+        assert page.url.endswith("/evidence/upload")  # the same page, not a dead end
+        error = page.locator("#upload-error").inner_text()
+        assert "上传被拒绝" in error and "有效期至" in error and "已经过去" in error
+        assert not re.search(r"[A-Za-z]{4,}", error.replace("INFOSEC", ""))
+        assert page.locator("#up-control").input_value() == "INFOSEC-TRAINING"
+        assert page.locator("#up-until").input_value() == "2020-01-31"
+        assert page.locator("#up-note").input_value() == "季度培训签到表"

@@ -12,7 +12,7 @@ from collector.api.evidence import accept_upload
 from collector.auth import Principal
 from collector.deps import StateDep
 from collector.web import readmodel
-from collector.web.pagekit import bad_request, check_csrf, page_for, render, require_permission
+from collector.web.pagekit import check_csrf, page_for, render, request_lang, require_permission
 
 router = APIRouter()
 Viewer = Annotated[Principal, Depends(page_for("evidence"))]
@@ -54,13 +54,20 @@ def uploads(store: Any, now: datetime | None = None) -> list[dict[str, Any]]:
 
 @router.get("/evidence", response_class=HTMLResponse)
 def evidence_page(request: Request, state: StateDep, user: Viewer) -> Response:
+    return _page(request, state, user)
+
+
+def _page(request: Request, state: Any, user: Principal, status_code: int = 200, form_error: str | None = None,
+          form: dict[str, str] | None = None) -> Response:
+    """The page; after a refused upload, with the reason beside the form and what was typed kept."""
     rows = manual_rows(state)
     recent = uploads(state.store)
     uploaded = request.query_params.get("uploaded")
     mine = next((u for u in recent if uploaded and u["sha256"] == uploaded), None)
     ledger = next(iter(readmodel.findings(state.store, controls=["LEDGER-INTACT"])), None)
     checkpoints = state.store.read.execute("SELECT count(*), max(ts) FROM checkpoints").fetchone()
-    return render(request, "evidence.html", user, rows=rows, ledger=ledger, ledger_seq=state.store.ledger.last_seq,
+    return render(request, "evidence.html", user, status_code, rows=rows, ledger=ledger,
+                  ledger_seq=state.store.ledger.last_seq, form_error=form_error, form=form or {},
                   checkpoints=checkpoints[0], last_checkpoint=checkpoints[1],
                   expired=sum(1 for r in rows if r["finding"] and r["finding"].status == "fail"),
                   expiring=sum(1 for r in rows if r["expiring"]), may_export=user.can("reports"),
@@ -69,7 +76,8 @@ def evidence_page(request: Request, state: StateDep, user: Viewer) -> Response:
 
 
 @router.post("/evidence/upload")
-async def upload(state: StateDep, user: Viewer, control: Annotated[str, Form()], file: Annotated[UploadFile, File()],
+async def upload(request: Request, state: StateDep, user: Viewer, control: Annotated[str, Form()],
+                 file: Annotated[UploadFile, File()],
                  valid_until: Annotated[str, Form()], note: Annotated[str, Form(max_length=2000)] = "",
                  dated: Annotated[str | None, Form()] = None, csrf_token: Annotated[str, Form()] = "") -> Response:
     """Upload evidence for a manual control: the same rules as POST /api/v1/evidence."""
@@ -78,5 +86,7 @@ async def upload(state: StateDep, user: Viewer, control: Annotated[str, Form()],
     try:
         obs = await accept_upload(state, user.actor, control, file, valid_until, note, dated)
     except ev.EvidenceError as e:
-        raise bad_request("upload_refused", str(e)) from None
+        lang = request_lang(request, user)
+        return _page(request, state, user, 400, e.zh if lang == "zh" else str(e),
+                     {"control": control, "valid_until": valid_until, "dated": dated or "", "note": note})
     return RedirectResponse(f"/evidence?uploaded={obs.payload['sha256']}#uploads", status_code=303)
