@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests.integration.conftest import PASSWORD
-from tests.integration.test_web_browser import browser, signed_in, site  # noqa: F401  (module fixtures)
+from tests.integration.test_web_browser import VIEWS, browser, shot_name, shots, signed_in, site  # noqa: F401
 
 pytestmark = pytest.mark.integration
 CCTV_CLAUSE = "配备闭路电视或数字记录系统以捕捉影像的情况,记录图像至少保留 3 个月"
@@ -119,12 +119,15 @@ def zh_admin(site) -> str:  # noqa: F811
     return zh_account(site, "admin")
 
 
-def test_chinese_pages_show_no_english_words_raw_values_or_machine_timestamps(browser, site, zh_admin):  # noqa: F811
+def test_chinese_pages_show_no_english_words_raw_values_or_machine_timestamps(browser, site, zh_admin,  # noqa: F811
+                                                                               shots):  # noqa: F811
     english = english_words()
     found = {}
     with signed_in(browser, site, zh_admin) as page:
         for path in ZH_PAGES:
             assert page.goto(path).status == 200, path
+            if path in VIEWS:  # the README's screenshots, in Chinese
+                page.screenshot(path=str(shots / shot_name(path).replace(".png", "-zh.png")), full_page=False)
             bad = untranslated(page.locator("body").inner_text(), english)
             if bad:
                 found[path] = bad
