@@ -118,6 +118,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unit_min": ("分钟", "min"),
     "show_values": ("展开", "show"),
     "raw_observations": ("原始观测记录", "Raw observations"),
+    "status_changes": ("状态变化", "Status changes"),
+    "now": ("至今", "now"),
     "nut_Done and passed": ("已完成，通过", "Done and passed"),
     "nut_Done and warning": ("已完成，有警告", "Done and warning"),
     "nut_Done and error": ("已完成，出错", "Done and error"),

@@ -202,3 +202,15 @@ def test_a_refused_upload_says_why_in_chinese_beside_the_kept_form(browser, site
         assert page.locator("#up-control").input_value() == "INFOSEC-TRAINING"
         assert page.locator("#up-until").input_value() == "2020-01-31"
         assert page.locator("#up-note").input_value() == "季度培训签到表"
+
+
+def test_a_subject_page_reads_as_a_timeline_with_the_raw_data_folded(browser, site):  # noqa: F811
+    with signed_in(browser, site, "security") as page:
+        page.goto("/subjects/camera/cam-03")
+        changes = page.locator("ol.subject-changes li").all_inner_texts()
+        assert any("CCTV footage kept at least 3 months" in c and "fail" in c and "41.0 days" in c for c in changes)
+        raw = page.locator("details.raw")
+        assert raw.count() == 1 and raw.get_attribute("open") is None  # folded until asked for
+        assert "camera.retention" not in page.locator("main").inner_text()
+        height = page.evaluate("document.documentElement.scrollHeight")
+        assert height < 1600, height  # was a 2,300-2,900 px list of key=value rows

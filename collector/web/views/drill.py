@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -14,6 +15,8 @@ from rules.catalog import load_clauses
 router = APIRouter()
 _ORDER = {"fail": 0, "unknown": 1, "excepted": 2, "pass": 3}
 SHOWN = 200  # failing first; the rest are a click on a subject away
+CHANGES_DAYS = 30
+CHANGES_SHOWN = 50
 
 
 @router.get("/controls/{control_id}", response_class=HTMLResponse)
@@ -33,10 +36,15 @@ def subject_page(kind: str, subject_id: str, request: Request, state: StateDep, 
     require_subject_view(user, kind)
     findings = readmodel.waive(state.store, state.store.current_findings(subject_kind=kind, subject_id=subject_id))
     observations = state.store.observations(subject_kind=kind, subject_id=subject_id, limit=50)
+    # what changed, newest first: each stretch of one status of one control, with its reason
+    since = datetime.now(UTC) - timedelta(days=CHANGES_DAYS)
+    changes = sorted(state.store.intervals(subject=(kind, subject_id), start=since), key=lambda iv: iv.start,
+                     reverse=True)[:CHANGES_SHOWN]
     if not findings and not observations:
         raise not_found(f"{kind}/{subject_id}")
     titles = {c.id: c.title for c in state.controls}
     return render(request, "subject.html", user, kind=kind, subject_id=subject_id, findings=findings,
+                  changes=changes, changes_days=CHANGES_DAYS,
                   observations=observations, titles=titles)
 
 
