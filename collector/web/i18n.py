@@ -328,6 +328,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "download": ("下载", "Download"),
     "bad_report": ("报告参数有误", "Bad report request"),
     "entries": ("条目", "Entries"),
+    "entries_now": ("当前条目", "Entries now"),
+    "checked_at": ("检查于", "checked at"),
     "checkpoints": ("签名检查点", "Signed checkpoints"),
     "exports": ("导出", "Exports"),
     "export": ("导出", "Export"),

@@ -27,10 +27,12 @@ def ups_runtime(inp: CheckInput) -> Verdict:
     if runtime is None:
         return unknown("UPS 未报告续航时间", "UPS reports no runtime", **value)
     need = float(inp.params["min_runtime_s"])
+    # minutes, as the tender and the machine-room page say it
+    have_min, need_min = float(runtime) / 60, need / 60
     if float(runtime) < need:
-        return failed(f"当前负载下续航 {float(runtime):.0f} 秒（要求 {need:.0f} 秒）",
-                      f"runtime at present load {float(runtime):.0f} s (need {need:.0f} s)", **value)
-    return passed(f"续航 {float(runtime):.0f} 秒", f"runtime {float(runtime):.0f} s", **value)
+        return failed(f"当前负载下续航 {have_min:.0f} 分钟（要求 {need_min:g} 分钟）",
+                      f"runtime at present load {have_min:.0f} min (need {need_min:g} min)", **value)
+    return passed(f"续航 {have_min:.0f} 分钟", f"runtime {have_min:.0f} min", **value)
 
 
 @check("ups_selftest", kinds=["ups.status"], params={"max_selftest_age_days": 31})

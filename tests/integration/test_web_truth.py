@@ -202,6 +202,9 @@ def test_a_refused_upload_says_why_in_chinese_beside_the_kept_form(browser, site
         assert page.locator("#up-control").input_value() == "INFOSEC-TRAINING"
         assert page.locator("#up-until").input_value() == "2020-01-31"
         assert page.locator("#up-note").input_value() == "季度培训签到表"
+        # the ledger's verdict says when it was checked, beside the count of entries now
+        ledger = page.locator("dl.meta").last.inner_text()
+        assert "检查于" in ledger and "当前条目" in ledger
 
 
 def test_a_subject_page_reads_as_a_timeline_with_the_raw_data_folded(browser, site):  # noqa: F811

@@ -69,6 +69,8 @@ def test_ups_runtime(runtime, status):
     r = run("UPS-RUNTIME", obs("ups.status", {"flags": ["OL"], "battery_runtime_s": runtime}, subject=("ups", "u1")),
             subject=("ups", "u1"))
     assert r.status == status
+    if status == "fail":  # in minutes, as the machine-room page shows the runtime
+        assert "21 分钟" in r.reason_zh and "要求 30 分钟" in r.reason_zh and "21 min (need 30 min)" in r.reason_en
 
 
 def test_ups_stale_data_error_is_unknown():
