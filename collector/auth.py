@@ -180,6 +180,33 @@ def enroll(store: SqliteStore, secret: str, host_id: str, hostname: str | None =
     return token
 
 
+def set_disabled(store: SqliteStore, name: str, disabled: bool, *, actor: str = "cli") -> None:
+    """Disable a user (their sessions end at once) or enable them again."""
+    with store.write() as conn:
+        if conn.execute("UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name)).rowcount == 0:
+            raise AuthError(f"user: no user named {name!r}")
+        if disabled:
+            conn.execute("DELETE FROM sessions WHERE user = ?", (name,))
+        store.ledger.append(conn, "user.disabled" if disabled else "user.enabled", actor, {"user": name})
+
+
+def revoke_agent(store: SqliteStore, host_id: str, *, actor: str = "cli") -> None:
+    """Revoke an agent's token: it is refused from now on until it enrolls again with a valid secret."""
+    with store.write() as conn:
+        if conn.execute("UPDATE agents SET revoked = 1 WHERE host_id = ?", (host_id,)).rowcount == 0:
+            raise AuthError(f"agent: no agent enrolled as {host_id!r}")
+        store.ledger.append(conn, "agent.revoked", actor, {"host_id": host_id})
+
+
+def rotate_enroll_secret(store: SqliteStore, site: str = "default", *, actor: str = "cli") -> tuple[str, str]:
+    """Revoke every enroll secret of the site and create a new one (enrolled agents keep their tokens)."""
+    with store.write() as conn:
+        old = [r[0] for r in conn.execute("SELECT id FROM enroll_secrets WHERE site = ? AND revoked = 0", (site,))]
+        conn.execute("UPDATE enroll_secrets SET revoked = 1 WHERE site = ?", (site,))
+        store.ledger.append(conn, "enroll_secret.revoked", actor, {"ids": old, "site": site})
+    return create_enroll_secret(store, site, actor=actor)
+
+
 def list_agents(store: SqliteStore) -> list[dict]:
     rows = store.read.execute("SELECT host_id, site, hostname, enrolled_at, revoked FROM agents ORDER BY host_id")
     return [{"host_id": r[0], "site": r[1], "hostname": r[2],

@@ -217,3 +217,36 @@ def test_a_subject_page_reads_as_a_timeline_with_the_raw_data_folded(browser, si
         assert "camera.retention" not in page.locator("main").inner_text()
         height = page.evaluate("document.documentElement.scrollHeight")
         assert height < 1600, height  # was a 2,300-2,900 px list of key=value rows
+
+
+def test_admin_disables_a_user_revokes_an_agent_and_rotates_the_enroll_secret(browser, site):  # noqa: F811
+    import httpx
+
+    from collector import auth
+    from collector.store.sqlite import SqliteStore
+
+    store = SqliteStore(site.db)
+    auth.add_user(store, "leaver", "security", PASSWORD)
+    _, old_secret = auth.create_enroll_secret(store, actor="test")
+    agent_token = auth.enroll(store, old_secret, "T-revoke")
+    store.close()
+    site.login("leaver")
+    assert site.client("leaver").get("/api/v1/findings").status_code == 200
+    agent = {"Authorization": f"Bearer {agent_token}"}
+    with signed_in(browser, site, "admin") as page:
+        page.get_by_role("button", name="Disable leaver").click()
+        page.wait_for_load_state()
+        assert site.client("leaver").get("/api/v1/findings").status_code == 401  # the session ended at once
+        page.get_by_role("button", name="Revoke T-revoke").click()
+        page.wait_for_load_state()
+        row = page.locator("tr", has=page.get_by_role("link", name="T-revoke", exact=True)).inner_text()
+        assert "revoked" in row
+        assert httpx.post(site.url + "/api/v1/observations", json={"observations": []},
+                          headers=agent).status_code == 401
+        page.get_by_role("button", name="Rotate the enrollment secret").click()
+        page.wait_for_load_state()
+        new_secret = page.locator("#new-secret").input_value()
+        assert new_secret.startswith("cwe_") and new_secret != old_secret
+        assert httpx.post(site.url + "/api/v1/enroll", json={"secret": old_secret, "host_id": "T-late"}
+                          ).status_code in (401, 403)
+        assert page.get_by_role("button", name="Disable admin").count() == 0  # no locking oneself out

@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from collector import auth
 from collector.auth import Principal
 from collector.deps import StateDep
-from collector.web.pagekit import check_csrf, page_for, render
+from collector.web.i18n import translate
+from collector.web.pagekit import check_csrf, page_for, render, request_lang
 
 router = APIRouter()
 Admin = Annotated[Principal, Depends(page_for("admin"))]
@@ -81,6 +82,43 @@ def new_enroll_secret(request: Request, state: StateDep, user: Admin,
     """A new enroll secret, shown once on the page that answers this form and never again."""
     check_csrf(user, csrf_token)
     secret_id, secret = auth.create_enroll_secret(state.store, state.settings.site, actor=user.actor)
+    resp = _page(request, state, user, new_secret={"id": secret_id, "secret": secret})
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@router.post("/admin/users/state", response_class=HTMLResponse)
+def user_state(request: Request, state: StateDep, user: Admin, name: Annotated[str, Form()],
+               disable: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Disable a user (sessions end at once) or enable them again; an admin cannot lock themselves out."""
+    check_csrf(user, csrf_token)
+    if name == user.name:
+        refusal = translate("cannot_disable_self", request_lang(request, user))
+        return _page(request, state, user, status_code=422, user_error=refusal)
+    try:
+        auth.set_disabled(state.store, name, disable == "yes", actor=user.actor)
+    except auth.AuthError as e:
+        return _page(request, state, user, status_code=422, user_error=str(e))
+    return _page(request, state, user)
+
+
+@router.post("/admin/agents/revoke", response_class=HTMLResponse)
+def revoke_agent(request: Request, state: StateDep, user: Admin, host_id: Annotated[str, Form()],
+                 csrf_token: Annotated[str, Form()] = "") -> Response:
+    check_csrf(user, csrf_token)
+    try:
+        auth.revoke_agent(state.store, host_id, actor=user.actor)
+    except auth.AuthError as e:
+        return _page(request, state, user, status_code=422, user_error=str(e))
+    return _page(request, state, user)
+
+
+@router.post("/admin/enroll-secrets/rotate", response_class=HTMLResponse)
+def rotate_enroll_secret(request: Request, state: StateDep, user: Admin,
+                         csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Every enroll secret of the site revoked and a new one shown once."""
+    check_csrf(user, csrf_token)
+    secret_id, secret = auth.rotate_enroll_secret(state.store, state.settings.site, actor=user.actor)
     resp = _page(request, state, user, new_secret={"id": secret_id, "secret": secret})
     resp.headers["Cache-Control"] = "no-store"
     return resp
