@@ -45,6 +45,32 @@ def series(store: SqliteStore, kind: str, start: datetime, end: datetime, fields
     return out
 
 
+def with_gaps(times: Sequence[datetime], values: Sequence[float | None]) -> tuple[list[datetime], list[float]]:
+    """The series with a NaN where samples stop for over three usual intervals, so an outage is drawn as a gap
+    (matplotlib breaks a line at NaN) instead of a straight line across it."""
+    steps = sorted((b - a).total_seconds() for a, b in zip(times, times[1:], strict=False) if b > a)
+    limit = 3 * steps[len(steps) // 2] if steps else float("inf")
+    ts: list[datetime] = []
+    vs: list[float] = []
+    for i, (t, v) in enumerate(zip(times, values, strict=True)):
+        if i and (t - times[i - 1]).total_seconds() > limit:
+            ts.append(times[i - 1] + (t - times[i - 1]) / 2)
+            vs.append(float("nan"))
+        ts.append(t)
+        vs.append(float("nan") if v is None else float(v))
+    return ts, vs
+
+
+def _legend_below(ax: Any, *more: Any) -> None:
+    """One legend under the plot, so it never covers a line."""
+    handles, names = ax.get_legend_handles_labels()
+    for other in more:
+        h, n = other.get_legend_handles_labels()
+        handles, names = handles + h, names + n
+    ax.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=min(len(names), 6), fontsize=7,
+              frameon=False)
+
+
 def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
@@ -71,7 +97,7 @@ def posture_chart(results: Sequence[Any], start: datetime, end: datetime, title:
     fig, ax = _fig(title)
     ax.stackplot(times, *[counts[s] for s in _COLORS], labels=[status_label(s, lang) for s in _COLORS],
                  colors=list(_COLORS.values()), alpha=0.85)
-    ax.legend(loc="lower left", ncol=len(_COLORS), fontsize=7)
+    _legend_below(ax)
     ax.set_ylim(0, max(1, len(results)))
     return _svg(fig)
 
@@ -94,14 +120,13 @@ def climate_chart(store: SqliteStore, start: datetime, end: datetime, title: str
     ax2 = ax.twinx()
     for sensor, pts in sorted(data.items()):
         ts = [t for t, _ in pts]
-        ax.plot(ts, [v["temperature_c"] for _, v in pts], lw=0.8, label=f"{sensor} °C")
-        ax2.plot(ts, [v["humidity_pct"] for _, v in pts], lw=0.8, ls="--", label=f"{sensor} RH%")
+        ax.plot(*with_gaps(ts, [v["temperature_c"] for _, v in pts]), lw=0.8, label=f"{sensor} °C")
+        ax2.plot(*with_gaps(ts, [v["humidity_pct"] for _, v in pts]), lw=0.8, ls="--", label=f"{sensor} RH%")
     ax.axhspan(lim["min_temp_c"], lim["max_temp_c"], color="#2e7d32", alpha=0.06)
     ax.set_ylabel("°C")
     ax2.set_ylabel("RH %")
     ax2.axhline(lim["max_rh_pct"], color="#c62828", lw=0.6)
-    ax.legend(loc="upper left", fontsize=6)
-    ax2.legend(loc="upper right", fontsize=6)
+    _legend_below(ax, ax2)
     return _svg(fig)
 
 
@@ -112,11 +137,13 @@ def ups_chart(store: SqliteStore, start: datetime, end: datetime, title: str, la
         return None
     fig, ax = _fig(title)
     for ups, pts in sorted(data.items()):
-        ax.plot([t for t, _ in pts], [(v["battery_runtime_s"] or 0) / 60 for _, v in pts], lw=1, label=ups)
+        runtime_min = [None if v["battery_runtime_s"] is None else v["battery_runtime_s"] / 60 for _, v in pts]
+        ax.plot(*with_gaps([t for t, _ in pts], runtime_min), lw=1, label=ups)
     need_min = float(lim["min_runtime_s"]) / 60
-    ax.axhline(need_min, color="#c62828", lw=0.8, label=f"{need_min:g} min")
-    ax.set_ylabel("min")
-    ax.legend(fontsize=6)
+    ax.axhline(need_min, color="#c62828", lw=0.8, label=f"{need_min:g} " + ("min" if lang == "en" else "分钟"))
+    ax.set_ylabel("min" if lang == "en" else "分钟")
+    ax.set_ylim(bottom=0)
+    _legend_below(ax)
     return _svg(fig)
 
 
@@ -136,7 +163,7 @@ def retention_chart(store: SqliteStore, start: datetime, end: datetime, title: s
     ax.plot(ts, [median(by_day[t]) for t in ts], lw=1, label="median" if lang == "en" else "中位数")
     ax.axhline(lim["retention_days"], color="#c62828", lw=0.8, label=str(lim["retention_days"]))
     ax.set_ylabel("days" if lang == "en" else "天")
-    ax.legend(fontsize=6)
+    _legend_below(ax)
     return _svg(fig)
 
 

@@ -1,6 +1,8 @@
 """Charts drawn on the server as inline SVG: they need no script and no library, and print well."""
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +41,30 @@ def bar_pct(fraction: float | None, *, threshold: float | None = None) -> Markup
     bad = threshold is not None and f < threshold
     return Markup(f'<span class="bar{" bad" if bad else ""}" role="img" aria-label="{f:.0%}">'
                   f'<span style="width:{f * 100:.0f}%"></span></span> {f:.0%}')
+
+
+def value_ticks(low: float, high: float, count: int = 4) -> list[float]:
+    """About `count` round values (1, 2, 2.5 or 5 times a power of ten apart) between low and high."""
+    raw = (high - low) / count
+    if raw <= 0:
+        return [low]
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.ceil(low / step) * step
+    return [round(first + i * step, 10) for i in range(int((high - first) / step + 1e-9) + 1)]
+
+
+def runs(points: Sequence[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    """The points split where samples stop for over three usual intervals: an outage is drawn as a gap."""
+    steps = [b[0] - a[0] for a, b in zip(points, points[1:], strict=False) if b[0] > a[0]]
+    limit = 3 * statistics.median(steps) if steps else math.inf
+    out: list[list[tuple[float, float]]] = []
+    for p in points:
+        if out and p[0] - out[-1][-1][0] <= limit:
+            out[-1].append(p)
+        else:
+            out.append([p])
+    return out
 
 
 @dataclass
@@ -89,20 +115,25 @@ class Chart:
         if self.low is not None:
             parts.append(f'<rect x="{left}" y="{py(self.low):.1f}" width="{w}" '
                          f'height="{max(top + h - py(self.low), 0):.1f}" fill="#fee4e2"/>')
+        for tick in value_ticks(y0, y1):
+            parts.append(f'<line x1="{left}" x2="{left + w}" y1="{py(tick):.1f}" y2="{py(tick):.1f}" '
+                         f'stroke="#eaecf0"/><text x="{left - 4}" y="{py(tick) + 4:.1f}" text-anchor="end" '
+                         f'class="tick">{tick:g}</text>')
         for v in (self.low, self.high):
             if v is not None:
                 parts.append(f'<line x1="{left}" x2="{left + w}" y1="{py(v):.1f}" y2="{py(v):.1f}" '
                              f'stroke="#b42318" stroke-dasharray="4 3"/><text x="{left - 4}" y="{py(v) + 4:.1f}" '
                              f'text-anchor="end" class="tick">{v:g}</text>')
         for i, s in enumerate(self.series):
-            pts = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in s.points)
-            parts.append(f'<polyline fill="none" stroke="{COLOURS[i % len(COLOURS)]}" stroke-width="1.6" '
-                         f'points="{pts}"><title>{escape(s.label)}</title></polyline>')
+            for run in runs(sorted(s.points)):
+                pts = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in run)
+                parts.append(f'<polyline fill="none" stroke="{COLOURS[i % len(COLOURS)]}" stroke-width="1.6" '
+                             f'points="{pts}"><title>{escape(s.label)}</title></polyline>')
         for x, anchor in ((x0, "start"), (x1, "end")):
             stamp = datetime.fromtimestamp(x, self.tz).strftime("%m-%d %H:%M")
             parts.append(f'<text x="{px(x):.1f}" y="{self.height_px - 6}" text-anchor="{anchor}" '
                          f'class="tick">{stamp}</text>')
-        parts.append(f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" class="tick">'
+        parts.append(f'<text x="{left + 4}" y="{top + 12}" text-anchor="start" class="tick unit">'
                      f'{escape(self.unit)}</text></svg>')
         legend = "".join(f'<span class="key" style="--c:{COLOURS[i % len(COLOURS)]}">{escape(s.label)}</span>'
                          for i, s in enumerate(self.series))

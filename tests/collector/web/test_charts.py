@@ -1,6 +1,8 @@
 """Charts are plain SVG: thresholds drawn, values placed, no data said plainly."""
 from __future__ import annotations
 
+import re
+
 from collector.web.charts import Chart, Series, bar_pct, sparkline
 
 
@@ -10,6 +12,15 @@ def test_chart_draws_both_thresholds_and_every_series():
     assert svg.count('stroke-dasharray="4 3"') == 2
     assert svg.count("<polyline") == 2
     assert ">18<" in svg and ">27<" in svg
+
+
+def test_chart_axis_has_round_values_and_an_outage_is_a_gap():
+    # readings every 5 minutes, none for 86 minutes in the middle (the mains outage)
+    points = [(i * 300, 30.0 + i % 3) for i in range(12)] + [(11 * 300 + 86 * 60 + i * 300, 31.0) for i in range(12)]
+    svg = str(Chart("UPS runtime", "min", [Series("ups-1", points)], low=30).svg())
+    assert svg.count("<polyline") == 2  # drawn as two runs, not a straight line across the outage
+    labels = [float(x) for x in re.findall(r'class="tick">(-?[\d.]+)</text>', svg)]
+    assert len(set(labels)) >= 3  # values on the axis, not only the threshold
 
 
 def test_chart_without_data_says_so_instead_of_drawing():
