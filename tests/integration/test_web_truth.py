@@ -250,3 +250,21 @@ def test_admin_disables_a_user_revokes_an_agent_and_rotates_the_enroll_secret(br
         assert httpx.post(site.url + "/api/v1/enroll", json={"secret": old_secret, "host_id": "T-late"}
                           ).status_code in (401, 403)
         assert page.get_by_role("button", name="Disable admin").count() == 0  # no locking oneself out
+
+
+def test_after_an_upload_the_rows_expiry_state_is_the_new_evidences(browser, site):  # noqa: F811
+    import datetime as dt
+
+    today = dt.date.today()
+    with signed_in(browser, site, "manager") as page:
+        for valid_until, expiring in ((today + dt.timedelta(days=5), True), (today + dt.timedelta(days=60), False)):
+            page.goto("/evidence")
+            page.get_by_label("Control", exact=True).select_option("TRAINING-RECORDS")
+            page.get_by_label("File", exact=True).set_input_files(files=[{
+                "name": f"records-{valid_until}.pdf", "mimeType": "application/pdf",
+                "buffer": f"%PDF-1.4 {valid_until}".encode()}])
+            page.get_by_label("Valid until", exact=True).fill(str(valid_until))
+            page.get_by_role("button", name="Upload", exact=True).click()
+            page.wait_for_load_state()
+            row = page.locator("table.evidence tbody tr", has=page.locator("code:text-is('TRAINING-RECORDS')"))
+            assert ("expiring soon" in row.inner_text()) is expiring, (valid_until, row.inner_text())

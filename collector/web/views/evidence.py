@@ -32,6 +32,10 @@ def manual_rows(state: Any) -> list[dict[str, Any]]:
         f = findings.get(c.id)
         at, p = uploads.get(f"manual.evidence:{c.id}", (None, {}))
         value = f.value if f else {}
+        if at is not None and (f is None or f.evaluated_at.timestamp() < at) and p.get("valid_until"):
+            # an upload the engine has not judged yet: its validity, not the old evidence's, decides the row
+            left = datetime.fromisoformat(p["valid_until"]) - datetime.now(UTC)
+            value = {"days_left": left.total_seconds() / 86400, "expiring": timedelta(0) < left <= EXPIRING_WITHIN}
         rows.append({"control": c, "finding": f, "uploaded_at": at, "valid_until": p.get("valid_until"),
                      "days_left": value.get("days_left"), "expiring": bool(value.get("expiring")),
                      "file": p.get("filename"), "sha256": p.get("sha256"), "uploaded_by": p.get("uploaded_by"),
