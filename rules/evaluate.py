@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from rules.model import Control, Observation, Status
+from rules.observation_names import duration_words, kind_name
 from rules.registry import CheckInput, CheckSpec, MissingData, Verdict, load_checks
 
 
@@ -49,17 +50,20 @@ def evaluate_one(
         verdict = spec.func(inp)
     except MissingData as e:
         what = e.kind + (f"[{e.key}]" if e.key else "")
-        verdict = Verdict("unknown", f"没有收到数据：{what}", f"no data received: {what}", {"missing": what})
+        what_zh, what_en = kind_name(what)
+        verdict = Verdict("unknown", f"没有收到数据：{what_zh}", f"no data received: {what_en}", {"missing": what})
     evidence = [o.id for o in inp.used]
     stale = [o for o in inp.used if now - o.observed_at > control.freshness_td]
     if stale and verdict.status != "unknown":
         oldest = min(stale, key=lambda o: o.observed_at)
         zh, en = _age_text((now - oldest.observed_at).total_seconds())
+        kind_zh, kind_en = kind_name(oldest.kind)
+        allowed_zh, allowed_en = duration_words(control.freshness)
         value = {**verdict.value, "stale_kind": oldest.kind, "last_observed": oldest.observed_at.isoformat()}
         verdict = Verdict(
             "unknown",
-            f"数据已过期：{oldest.kind} 最近一次在 {zh} 前（允许 {control.freshness}）；上次结果：{verdict.reason_zh}",
-            f"data is stale: last {oldest.kind} {en} ago (allowed {control.freshness}); "
+            f"数据已过期：{kind_zh} 最近一次在 {zh} 前（允许 {allowed_zh}）；上次结果：{verdict.reason_zh}",
+            f"data is stale: last {kind_en} {en} ago (allowed {allowed_en}); "
             f"last result: {verdict.reason_en}",
             value,
         )

@@ -40,7 +40,7 @@ def test_usb_block(payload, status):
 
 def test_missing_data_is_unknown_not_pass():
     r = run("USB-BLOCK")
-    assert r.status == "unknown" and "usb.devices" in r.reason_en
+    assert r.status == "unknown" and "USB device list" in r.reason_en and r.value["missing"] == "usb.devices"
 
 
 def test_stale_data_is_unknown_and_says_how_old():
