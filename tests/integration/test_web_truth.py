@@ -93,6 +93,7 @@ ZH_PAGES = ["/", "/terminals", "/cameras", "/machine-room", "/lifecycle", "/aler
 # ids, names and acronyms that are the same in both languages
 SAME_IN_BOTH = {"English", "USB", "UPS", "CSV", "HTML", "JSON", "OSCAL", "PDF", "ZIP", "KiB", "fps", "SHA", "ClamAV",
                 "TLS", "EICAR"}
+FILE_SUFFIXES = {"txt", "pdf", "jpg", "png", "svg", "csv", "json", "zip", "html"}
 USER_NAMES = {"admin", "security", "auditor", "facility", "manager"}  # the demo's accounts, named after their roles
 
 
@@ -108,6 +109,8 @@ def untranslated(text: str, english: set[str]) -> list[str]:
     problems = re.findall(r"\d{4}-\d\d-\d\dT\d\d:\d\d\S*", text)  # machine timestamps
     problems += re.findall(r"\b(?:True|False|None)\b", text)  # raw values
     problems += re.findall(r"(?<![\w./-])[a-z]+_[a-z_]+(?![\w./-])", text)  # raw keys and kinds
+    problems += [k for k in re.findall(r"(?<![\w./-])[a-z]+\.[a-z_]+(?![\w./-])", text)  # observation kinds
+                 if k.rsplit(".", 1)[1] not in FILE_SUFFIXES and not k.startswith("zh.")]  # our accounts' names
     # a word standing alone (not part of an id such as cam-01, a file name or a control id)
     problems += [w for w in re.findall(r"(?<![\w./@-])[A-Za-z]{3,}(?![\w./@-])", text)
                  if w.lower() in english and w not in USER_NAMES]
