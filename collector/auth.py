@@ -62,6 +62,18 @@ class Principal:
             return subject_kind in self.subject_kinds
         return self.can("ingest")
 
+    def may_write_kind(self, owner: str) -> bool:
+        """Whether this token may post observations of a kind owned by `owner` (rules/kinds.yaml):
+        an agent writes agent kinds, a source the kinds of pollers, importers, cameras and canaries,
+        and nobody the kinds the collector derives itself."""
+        if owner == "collector":
+            return False
+        if self.kind == "agent":
+            return owner == "agent"
+        if self.kind == "source":
+            return owner != "agent"
+        return self.can("ingest")
+
     @property
     def actor(self) -> str:
         return f"{self.kind}:{self.name}"

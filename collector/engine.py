@@ -57,7 +57,7 @@ class Engine:
                 subj = o.subject
                 cur = self.latest.setdefault(subj, {})
                 prev = cur.get((o.kind, o.key))
-                if prev is None or o.observed_at >= prev.observed_at:
+                if prev is None or o.as_of >= prev.as_of:
                     cur[(o.kind, o.key)] = o
                 self.sites.setdefault(subj, o.site)
                 dirty[subj].add(o.kind)

@@ -64,7 +64,7 @@ class FacilityCollector:
             site, room = sites.get((kind, subject), "default"), rooms.get((kind, subject), "")
             for (obs_kind, _), o in obs_by_kind.items():
                 p = o.payload
-                seen.add_metric([kind, subject, site, obs_kind], o.observed_at.timestamp())
+                seen.add_metric([kind, subject, site, obs_kind], o.as_of.timestamp())
                 if obs_kind == "ups.status":
                     self._ups(p, [subject, site, room], ups, on_battery, ups_error)
                 elif obs_kind == "climate.reading":

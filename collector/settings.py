@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     controls_dir: Path | None = None  # None: the built-in catalog
     max_batch: int = 5000
     max_body_bytes: int = 32 * 1024 * 1024
+    # how far a sender's clock may run ahead of the collector's; observations dated later are refused
+    max_clock_skew_s: float = 300.0
     ingest_processes: int | None = None  # processes preparing large batches; None: one per extra core
     session_hours: int = 12
     secure_cookies: bool = False  # set when served over TLS

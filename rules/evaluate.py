@@ -32,6 +32,17 @@ def _age_text(seconds: float) -> tuple[str, str]:
     return f"{seconds / 60:.0f} 分钟", f"{seconds / 60:.0f} minutes"
 
 
+def _unreadable(inp: CheckInput, error: Exception) -> Verdict:
+    """The verdict when a check could not read what it was given (e.g. stored before payloads were
+    validated at ingest): `unknown`, naming the observation and the error."""
+    read = inp.used[-1] if inp.used else None
+    what = f"{read.kind} {read.id}" if read else "?"
+    text = f"{type(error).__name__}: {error}"[:300]
+    return Verdict("unknown", f"无法判定：观测数据 {what} 无法解读（{text}）",
+                   f"cannot judge: observation {what} is unreadable ({text})",
+                   {"error": text, "observation": read.id if read else None})
+
+
 def evaluate_one(
     control: Control,
     spec: CheckSpec,
@@ -50,12 +61,14 @@ def evaluate_one(
     except MissingData as e:
         what = e.kind + (f"[{e.key}]" if e.key else "")
         verdict = Verdict("unknown", f"没有收到数据：{what}", f"no data received: {what}", {"missing": what})
+    except Exception as e:  # noqa: BLE001 - one malformed observation costs its own finding, nothing more
+        verdict = _unreadable(inp, e)
     evidence = [o.id for o in inp.used]
-    stale = [o for o in inp.used if now - o.observed_at > control.freshness_td]
+    stale = [o for o in inp.used if now - o.as_of > control.freshness_td]
     if stale and verdict.status != "unknown":
-        oldest = min(stale, key=lambda o: o.observed_at)
-        zh, en = _age_text((now - oldest.observed_at).total_seconds())
-        value = {**verdict.value, "stale_kind": oldest.kind, "last_observed": oldest.observed_at.isoformat()}
+        oldest = min(stale, key=lambda o: o.as_of)
+        zh, en = _age_text((now - oldest.as_of).total_seconds())
+        value = {**verdict.value, "stale_kind": oldest.kind, "last_observed": oldest.as_of.isoformat()}
         verdict = Verdict(
             "unknown",
             f"数据已过期：{oldest.kind} 最近一次在 {zh} 前（允许 {control.freshness}）；上次结果：{verdict.reason_zh}",
@@ -78,7 +91,7 @@ def evaluate(
     checks = load_checks()
     latest: dict[tuple[str, str], dict[tuple[str, str], Observation]] = {}
     by_kind: dict[str, list[Observation]] = {}
-    for obs in sorted(observations, key=lambda o: o.observed_at):
+    for obs in sorted(observations, key=lambda o: o.as_of):
         latest.setdefault(obs.subject, {})[(obs.kind, obs.key)] = obs
     for subj_latest in latest.values():
         for obs in subj_latest.values():

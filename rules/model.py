@@ -112,6 +112,14 @@ class Observation(BaseModel):
     def subject(self) -> tuple[str, str]:
         return (self.subject_kind, self.subject_id)
 
+    @property
+    def as_of(self) -> datetime:
+        """When the fact held, as far as the collector can tell: the sender's time, but never later
+        than its arrival, so a sender's clock running ahead cannot make it look newer (or fresher)."""
+        if self.received_at is not None and self.received_at < self.observed_at:
+            return self.received_at
+        return self.observed_at
+
 
 class Control(BaseModel):
     """A control of the catalog: what must hold, which clause demands it, how it is judged."""

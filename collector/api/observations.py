@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -45,7 +45,8 @@ async def post_observations(request: Request, state: StateDep,
     if len(body) > limit:
         raise _reject(state, 413, f"body of {len(body)} bytes exceeds the limit of {limit} bytes")
     try:
-        rows = await state.prepare.prepare(body, principal, state.settings.max_batch)
+        rows = await state.prepare.prepare(body, principal, state.settings.max_batch, datetime.now(UTC),
+                                           state.settings.max_clock_skew_s)
     except BatchRejected as e:
         raise _reject(state, e.status, e.detail) from None
     result = await run_in_threadpool(state.store.ingest_rows, rows, actor=principal.actor)

@@ -139,6 +139,17 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE agent_sequences (host TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
     """,
+    # 7: `latest` orders by the observed time capped at arrival (Observation.as_of). Earlier versions
+    # took a sender's future date as is, and such a row held its key against everything newer: re-decide
+    # the keys whose latest observation is dated after it arrived.
+    """
+    UPDATE latest SET (obs_rowid, observed_at) = (
+        SELECT o.rowid, min(o.observed_at, o.received_at) FROM observations o
+        WHERE o.subject_kind = latest.subject_kind AND o.subject_id = latest.subject_id AND o.kind = latest.kind
+          AND o.key = latest.key
+        ORDER BY min(o.observed_at, o.received_at) DESC, o.rowid DESC LIMIT 1)
+    WHERE EXISTS (SELECT 1 FROM observations o WHERE o.rowid = latest.obs_rowid AND o.observed_at > o.received_at);
+    """,
 ]
 
 

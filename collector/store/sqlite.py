@@ -166,11 +166,12 @@ class SqliteStore:
                              [(*r[:8], recv, r[8], seq, r[9]) for r in new])
             last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
             first = last - len(new) + 1
-            # one upsert per (subject, kind, key): the newest of the batch (an agent's batch is one host)
+            # one upsert per (subject, kind, key): the newest of the batch (an agent's batch is one host),
+            # by its time capped at arrival (`Observation.as_of`): a sender's clock ahead decides nothing
             newest: dict[tuple[str, str, str, str], tuple[int, float]] = {}
             subjects: dict[tuple[str, str], tuple[str, float]] = {}
             for i, r in enumerate(new):
-                k, ts = (r[3], r[4], r[5], r[6]), r[7]
+                k, ts = (r[3], r[4], r[5], r[6]), min(r[7], recv)
                 if k not in newest or ts >= newest[k][1]:
                     newest[k] = (first + i, ts)
                 s = (r[3], r[4])

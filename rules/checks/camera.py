@@ -1,7 +1,17 @@
 """Checks over camera health, floor-plan coverage and recording retention."""
 from __future__ import annotations
 
+from typing import Any
+
+from rules.kinds import PayloadModel, payload
 from rules.registry import CheckInput, Verdict, check, failed, passed
+
+
+@payload("camera.health")
+class CameraHealth(PayloadModel):
+    online: bool | None = None
+    fps: float | None = None
+    faults: list[str] = []
 
 
 @check("camera_healthy", kinds=["camera.health"])
@@ -16,6 +26,16 @@ def camera_healthy(inp: CheckInput) -> Verdict:
         return failed("摄像头故障：" + ", ".join(faults), "camera faults: " + ", ".join(faults), **value)
     return passed(f"在线，{float(p.get('fps') or 0):.1f} fps", f"online, {float(p.get('fps') or 0):.1f} fps",
                   **value)
+
+
+@payload("camera.retention")
+class CameraRetention(PayloadModel):
+    retention_days: float | None = None
+    days: float = 0
+    continuous_days: float | None = None
+    gaps: list[Any] = []
+    unreadable: list[Any] = []
+    forecast_days: float | None = None
 
 
 @check("footage_retained", kinds=["camera.retention"], params={"retention_days": 92})
@@ -36,6 +56,15 @@ def footage_retained(inp: CheckInput) -> Verdict:
         return failed(f"连续录像仅 {days:.1f} 天（要求 {need:g} 天）",
                       f"continuous footage covers {days:.1f} days (need {need:g})", **value)
     return passed(f"连续录像 {days:.1f} 天", f"continuous footage for {days:.1f} days", **value)
+
+
+@payload("zone.coverage")
+class ZoneCoverage(PayloadModel):
+    fraction: float = 0
+    min_fraction: float | None = None
+    cameras: list[Any] = []
+    must_cover: bool = True
+    reason: str | None = None
 
 
 @check("zone_covered", kinds=["zone.coverage"], params={"min_fraction": 0.9})

@@ -2,8 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+from rules.checks.facility import AuditPayload
+from rules.kinds import IsoTime, PayloadModel, payload
 from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
+
+
+@payload("batch.registered")
+class BatchRegistered(PayloadModel):
+    deadline: IsoTime
 
 
 @check("batch_purged", kinds=["batch.registered"], related=["pii.scan", "agent.heartbeat"],
@@ -54,6 +62,20 @@ def batch_purged(inp: CheckInput) -> Verdict:
 def _finished(scan) -> datetime:
     text = scan.payload.get("finished_at")
     return datetime.fromisoformat(text) if text else datetime.min.replace(tzinfo=scan.observed_at.tzinfo)
+
+
+class Retention(PayloadModel):
+    ok: bool | None = None
+
+
+class Recorder(PayloadModel):
+    stalled_periods: list[Any] = []
+
+
+@payload("calls.audit")
+class CallsAudit(AuditPayload):
+    retention: Retention = Retention()
+    recorder: Recorder = Recorder()
 
 
 @check("recordings_retained", kinds=["calls.audit"], params={"retention_years": 3})

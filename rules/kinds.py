@@ -1,0 +1,104 @@
+"""Observation kinds: who may write each (`rules/kinds.yaml`) and the payload shape its checks read.
+
+A payload model is declared beside the checks that read the kind (`@payload("antivirus.status")`),
+typed strictly for the fields those checks parse and open to every other field a source adds. The
+collector validates each posted observation against its kind's model, so a malformed payload is
+refused at ingest (422 naming the field) instead of reaching a check.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar, get_args
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+
+from rules.model import SUBJECT_KINDS
+from rules.registry import load_checks
+
+KINDS_FILE = Path(__file__).parent / "kinds.yaml"
+Owner = Literal["agent", "camera", "poller", "importer", "canary", "collector"]
+OWNERS: tuple[str, ...] = get_args(Owner)
+
+
+def _iso_time(text: str) -> str:
+    """An ISO 8601 time with a UTC offset, as checks parse it (`datetime.fromisoformat`)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 time with a UTC offset, e.g. 2026-11-29T10:00:00+08:00") from None
+    if value.tzinfo is None:
+        raise ValueError("time must carry a UTC offset, e.g. 2026-11-29T10:00:00+08:00")
+    return text
+
+
+IsoTime = Annotated[str, AfterValidator(_iso_time)]
+
+
+class PayloadModel(BaseModel):
+    """Base of payload declarations: strict types (no "true" for true, no "3" for 3) for the fields
+    checks read; fields not declared pass through untouched."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    name: str
+    owner: str
+    subjects: frozenset[str]
+    payload: type[PayloadModel] | None = None
+
+    def payload_errors(self, payload: dict[str, Any]) -> list[tuple[str, str]]:
+        """(field path under `payload`, message) for each way the payload breaks its kind's model."""
+        if self.payload is None:
+            return []
+        try:
+            self.payload.model_validate(payload)
+        except ValidationError as e:
+            return [(".".join(str(p) for p in err["loc"]), err["msg"]) for err in e.errors()[:20]]
+        return []
+
+
+_PAYLOADS: dict[str, type[PayloadModel]] = {}
+M = TypeVar("M", bound=type[PayloadModel])
+
+
+def payload(kind: str) -> Callable[[M], M]:
+    """Declare the payload model of `kind` (one per kind)."""
+
+    def register(model: M) -> M:
+        if _PAYLOADS.get(kind, model) is not model:
+            raise ValueError(f"payload of {kind!r} is declared twice")
+        _PAYLOADS[kind] = model
+        return model
+
+    return register
+
+
+class KindsError(Exception):
+    """The kinds table is malformed; the message names the kind."""
+
+
+@lru_cache(maxsize=1)
+def load_kinds() -> dict[str, KindSpec]:
+    """Every known kind with its owner, subject kinds and payload model (checks are loaded first, so
+    their payload declarations are in)."""
+    load_checks()
+    table = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
+    out: dict[str, KindSpec] = {}
+    for name, entry in table.items():
+        subjects = entry.get("subject")
+        subjects = [subjects] if isinstance(subjects, str) else list(subjects or [])
+        if entry.get("owner") not in OWNERS:
+            raise KindsError(f"{KINDS_FILE.name}: {name}: owner must be one of {', '.join(OWNERS)}")
+        if not subjects or any(s not in SUBJECT_KINDS for s in subjects):
+            raise KindsError(f"{KINDS_FILE.name}: {name}: subject must be one of {', '.join(SUBJECT_KINDS)}")
+        out[name] = KindSpec(name, entry["owner"], frozenset(subjects), _PAYLOADS.get(name))
+    if stray := sorted(set(_PAYLOADS) - set(out)):
+        raise KindsError(f"{KINDS_FILE.name}: payload declared for kinds not in the table: {', '.join(stray)}")
+    return out
