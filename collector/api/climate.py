@@ -5,7 +5,7 @@ humidity; the collector adds dew point and rate of change and stores `climate.re
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from collector.auth import Principal
 from collector.deps import StateDep, require
+from collector.ingest import clock_problem
 from collector.pollers.climate import ClimateTracker
 
 router = APIRouter(prefix="/api/v1/climate", tags=["climate"])
@@ -57,9 +58,12 @@ def _tracker(request: Request, site: str) -> ClimateTracker:
 async def push_readings(body: Readings, request: Request, state: StateDep,
                         principal: Annotated[Principal, Depends(require("ingest"))]) -> Accepted:
     """Store readings `{"readings": [{"sensor", "temperature_c", "humidity_pct", "time"?, "probe"?, "room"?}]}`."""
+    now = datetime.now(UTC)
     for i, r in enumerate(body.readings):
         if not principal.may_write("sensor", r.sensor):
             raise HTTPException(403, f"readings[{i}]: {principal.actor} may not write sensor/{r.sensor}")
+        if r.time is not None and (late := clock_problem(r.time, now, state.settings.max_clock_skew_s)):
+            raise HTTPException(422, f"readings[{i}].time: {late}")
     site = principal.site if principal.kind != "user" else state.settings.site
     tracker = _tracker(request, site)
     batch = [tracker.reading(r.sensor, r.temperature_c, r.humidity_pct, probe=r.probe, at=r.time, transport="push")

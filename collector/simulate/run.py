@@ -11,6 +11,7 @@ import httpx
 from collector.engine import Engine
 from collector.simulate.site import SimSite
 from collector.store.sqlite import SqliteStore
+from rules.kinds import load_kinds
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,10 @@ class LiveFeeder(threading.Thread):
     def feed_once(self, client: httpx.Client, t: datetime) -> None:
         t = t.replace(microsecond=0)
         by_token: dict[str, list[dict]] = {}
+        derived = {k for k, spec in load_kinds().items() if spec.owner == "collector"}
         for o in self.site.snapshot(t):
+            if o.kind in derived:  # manual evidence is uploaded, not posted; the collector writes the rest
+                continue
             token = self.tokens.get(o.subject_id) if o.subject_kind == "host" else self.source_token
             if token:
                 by_token.setdefault(token, []).append(o.model_dump(mode="json"))

@@ -149,6 +149,10 @@ MIGRATIONS: list[str] = [
           AND o.key = latest.key
         ORDER BY min(o.observed_at, o.received_at) DESC, o.rowid DESC LIMIT 1)
     WHERE EXISTS (SELECT 1 FROM observations o WHERE o.rowid = latest.obs_rowid AND o.observed_at > o.received_at);
+    UPDATE subjects SET last_seen = coalesce((SELECT max(l.observed_at) FROM latest l
+                                              WHERE l.subject_kind = subjects.kind AND l.subject_id = subjects.id),
+                                             first_seen)
+    WHERE last_seen > CAST(strftime('%s', 'now') AS REAL);
     """,
 ]
 

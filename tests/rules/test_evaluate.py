@@ -18,11 +18,13 @@ def obs(host: str, kind: str, payload: dict, *, at: datetime = NOW - timedelta(m
                        received_at=received, payload=payload)
 
 
+AV = {"installed": True, "running": True, "scheduled_scan": True}
+
+
 @pytest.mark.parametrize("poison", [
-    pytest.param({"installed": True, "running": True, "signature_time": "garbage", "scheduled_scan": True}, id="unparsable-time"),
-    pytest.param({"installed": True, "running": True, "signature_time": "2026-11-29T08:00:00", "scheduled_scan": True},
-                 id="naive-time"),
-    pytest.param({"installed": True, "running": True, "signature_time": 1764400000, "scheduled_scan": True}, id="number-for-time"),
+    pytest.param({**AV, "signature_time": "garbage"}, id="unparsable-time"),
+    pytest.param({**AV, "signature_time": "2026-11-29T08:00:00"}, id="naive-time"),
+    pytest.param({**AV, "signature_time": 1764400000}, id="number-for-time"),
 ])
 def test_an_unreadable_observation_costs_only_its_own_finding(poison: dict) -> None:
     results = evaluate(list(default_catalog()), [

@@ -82,15 +82,19 @@ def test_a_future_date_stored_by_an_earlier_version_masks_nothing_after_the_upgr
 
     path, now = tmp_path / "cw.db", datetime.now(UTC)
     store = SqliteStore(path)
-    store.ingest([_usb(True, datetime(2099, 1, 1, tzinfo=UTC))], actor="agent:T001", received_at=now - timedelta(hours=1))
+    store.ingest([_usb(True, datetime(2099, 1, 1, tzinfo=UTC))], actor="agent:T001",
+                 received_at=now - timedelta(hours=1))
     with store.write() as conn:  # what an earlier version kept: the sender's date as the latest's time
         conn.execute("UPDATE latest SET observed_at = ?", (datetime(2099, 1, 1, tzinfo=UTC).timestamp(),))
+        conn.execute("UPDATE subjects SET last_seen = ?", (datetime(2099, 1, 1, tzinfo=UTC).timestamp(),))
         conn.execute("PRAGMA user_version = 6")
     store.close()
     store = SqliteStore(path)
     try:
         store.ingest([_usb(False, now - timedelta(minutes=1))], actor="agent:T001", received_at=now)
         assert store.latest_for("host", "T001")[("usb.devices", "")].payload["policy_ok"] is False
+        [(_, last_seen)] = store.read.execute("SELECT id, last_seen FROM subjects WHERE kind = 'host'").fetchall()
+        assert last_seen <= now.timestamp()  # the terminal's "last seen" is not 2099 either
         engine = Engine(store, [c for c in default_catalog() if c.id == "USB-BLOCK"])
         engine.evaluate(None, now=now)
         [finding] = engine.current()
