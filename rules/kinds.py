@@ -1,9 +1,10 @@
 """Observation kinds: who may write each (`rules/kinds.yaml`) and the payload shape its checks read.
 
-A payload model is declared beside the checks that read the kind (`@payload("antivirus.status")`),
-typed strictly for the fields those checks parse and open to every other field a source adds. The
-collector validates each posted observation against its kind's model, so a malformed payload is
-refused at ingest (422 naming the field) instead of reaching a check.
+A payload shape is declared beside the checks that read the kind (`@payload("antivirus.status")` on a
+TypedDict): the fields those checks parse, validated strictly (no "true" for true, no "3" for 3);
+fields it does not name pass through. The collector validates each posted observation against its
+kind's shape, so a malformed payload is refused at ingest (422 naming the field) instead of reaching
+a check. Only validation: the stored payload is the one sent.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, TypeAdapter, ValidationError
 
 from rules.model import SUBJECT_KINDS
 from rules.registry import load_checks
@@ -39,43 +40,36 @@ def _iso_time(text: str) -> str:
 IsoTime = Annotated[str, AfterValidator(_iso_time)]
 
 
-class PayloadModel(BaseModel):
-    """Base of payload declarations: strict types (no "true" for true, no "3" for 3) for the fields
-    checks read; fields not declared pass through untouched."""
-
-    model_config = ConfigDict(strict=True, extra="allow")
-
-
 @dataclass(frozen=True)
 class KindSpec:
     name: str
     owner: str
     subjects: frozenset[str]
-    payload: type[PayloadModel] | None = None
+    payload: TypeAdapter[Any] | None = None
 
     def payload_errors(self, payload: dict[str, Any]) -> list[tuple[str, str]]:
-        """(field path under `payload`, message) for each way the payload breaks its kind's model."""
+        """(field path under `payload`, message) for each way the payload breaks its kind's shape."""
         if self.payload is None:
             return []
         try:
-            self.payload.model_validate(payload)
+            self.payload.validate_python(payload, strict=True)  # TypedDicts: no instances built, extras ignored
         except ValidationError as e:
             return [(".".join(str(p) for p in err["loc"]), err["msg"]) for err in e.errors()[:20]]
         return []
 
 
-_PAYLOADS: dict[str, type[PayloadModel]] = {}
-M = TypeVar("M", bound=type[PayloadModel])
+_PAYLOADS: dict[str, type] = {}
+T = TypeVar("T", bound=type)
 
 
-def payload(kind: str) -> Callable[[M], M]:
-    """Declare the payload model of `kind` (one per kind)."""
+def payload(kind: str) -> Callable[[T], T]:
+    """Declare the payload shape of `kind` (a TypedDict from typing_extensions; one per kind)."""
 
-    def register(model: M) -> M:
-        if _PAYLOADS.get(kind, model) is not model:
+    def register(shape: T) -> T:
+        if _PAYLOADS.get(kind, shape) is not shape:
             raise ValueError(f"payload of {kind!r} is declared twice")
-        _PAYLOADS[kind] = model
-        return model
+        _PAYLOADS[kind] = shape
+        return shape
 
     return register
 
@@ -86,7 +80,7 @@ class KindsError(Exception):
 
 @lru_cache(maxsize=1)
 def load_kinds() -> dict[str, KindSpec]:
-    """Every known kind with its owner, subject kinds and payload model (checks are loaded first, so
+    """Every known kind with its owner, subject kinds and payload shape (checks are loaded first, so
     their payload declarations are in)."""
     load_checks()
     table = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
@@ -98,7 +92,8 @@ def load_kinds() -> dict[str, KindSpec]:
             raise KindsError(f"{KINDS_FILE.name}: {name}: owner must be one of {', '.join(OWNERS)}")
         if not subjects or any(s not in SUBJECT_KINDS for s in subjects):
             raise KindsError(f"{KINDS_FILE.name}: {name}: subject must be one of {', '.join(SUBJECT_KINDS)}")
-        out[name] = KindSpec(name, entry["owner"], frozenset(subjects), _PAYLOADS.get(name))
+        shape = _PAYLOADS.get(name)
+        out[name] = KindSpec(name, entry["owner"], frozenset(subjects), TypeAdapter(shape) if shape else None)
     if stray := sorted(set(_PAYLOADS) - set(out)):
         raise KindsError(f"{KINDS_FILE.name}: payload declared for kinds not in the table: {', '.join(stray)}")
     return out

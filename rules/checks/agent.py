@@ -4,7 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from rules.kinds import IsoTime, PayloadModel, payload
+from typing_extensions import TypedDict
+
+from rules.kinds import IsoTime, payload
 from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
 
 
@@ -13,16 +15,16 @@ def _ts(text: str | None) -> datetime | None:
 
 
 @payload("host.identity")
-class HostIdentity(PayloadModel):
-    hostname: str | None = None
-    addresses: list[str] = []
-    interactive_users: list[str] = []
+class HostIdentity(TypedDict, total=False):
+    hostname: str | None
+    addresses: list[str]
+    interactive_users: list[str]
 
 
 @payload("agent.heartbeat")
-class Heartbeat(PayloadModel):
-    interval_s: float = 60
-    tamper: list[Any] | None = None
+class Heartbeat(TypedDict, total=False):
+    interval_s: float
+    tamper: list[Any] | None
 
 
 @check("agent_reporting", kinds=["agent.heartbeat"], params={"max_silence_intervals": 3})
@@ -43,19 +45,19 @@ def agent_reporting(inp: CheckInput) -> Verdict:
     return passed("代理正常上报", "agent reporting", **value)
 
 
-class UsbDevice(PayloadModel):
-    vendor_id: str | None = None
-    product_id: str | None = None
-    classes: list[str | int] = []
-    authorized: bool = True
-    allowed: bool = False
+class UsbDevice(TypedDict, total=False):
+    vendor_id: str | None
+    product_id: str | None
+    classes: list[str | int]
+    authorized: bool
+    allowed: bool
 
 
 @payload("usb.devices")
-class UsbDevices(PayloadModel):
-    enforcement: str | None = None
-    policy_ok: bool | None = None
-    devices: list[UsbDevice] = []
+class UsbDevices(TypedDict, total=False):
+    enforcement: str | None
+    policy_ok: bool | None
+    devices: list[UsbDevice]
 
 
 @check("usb_storage_blocked", kinds=["usb.devices"], params={"block_classes": ["08", "06", "e0", "ff"]})
@@ -81,21 +83,21 @@ def usb_storage_blocked(inp: CheckInput) -> Verdict:
     return passed("USB 存储已封堵", "USB storage blocked", **value)
 
 
-class Eicar(PayloadModel):
-    detected: bool | None = None
+class Eicar(TypedDict, total=False):
+    detected: bool | None
 
 
 @payload("antivirus.status")
-class AntivirusStatus(PayloadModel):
-    product: str | None = None
-    installed: bool | None = None
-    running: bool | None = None
-    eicar: Eicar | None = None
-    signature_time: IsoTime | None = None
-    signatures_up_to_date: bool | None = None
-    databases: list[Any] | None = None
-    scheduled_scan: bool | None = None
-    last_scan: IsoTime | None = None
+class AntivirusStatus(TypedDict, total=False):
+    product: str | None
+    installed: bool | None
+    running: bool | None
+    eicar: Eicar | None
+    signature_time: IsoTime | None
+    signatures_up_to_date: bool | None
+    databases: list[Any] | None
+    scheduled_scan: bool | None
+    last_scan: IsoTime | None
 
 
 @check("antivirus_running", kinds=["antivirus.status"])
@@ -158,11 +160,11 @@ def antivirus_fresh(inp: CheckInput) -> Verdict:
 
 
 @payload("software.inventory")
-class SoftwareInventory(PayloadModel):
-    allowlist_configured: bool = True
-    unapproved: list[str] = []
-    count: int | None = None
-    packages: list[Any] | None = None
+class SoftwareInventory(TypedDict, total=False):
+    allowlist_configured: bool
+    unapproved: list[str]
+    count: int | None
+    packages: list[Any] | None
 
 
 @check("software_allowed", kinds=["software.inventory"])
@@ -212,8 +214,8 @@ def dedicated_terminal(inp: CheckInput) -> Verdict:
 
 
 @payload("host.hardening")
-class HostHardening(PayloadModel):
-    checks: dict[str, Any] = {}
+class HostHardening(TypedDict, total=False):
+    checks: dict[str, Any]
 
 
 @check("host_hardened", kinds=["host.hardening"])
@@ -230,8 +232,8 @@ def host_hardened(inp: CheckInput) -> Verdict:
 
 
 @payload("backup.status")
-class BackupStatus(PayloadModel):
-    last_success: IsoTime | None = None
+class BackupStatus(TypedDict, total=False):
+    last_success: IsoTime | None
 
 
 @check("backups_fresh", kinds=["backup.status"], params={"max_backup_age_days": 1})
@@ -251,11 +253,11 @@ def backups_fresh(inp: CheckInput) -> Verdict:
 
 
 @payload("pii.scan")
-class PiiScan(PayloadModel):
-    full: bool | None = None
-    finished_at: IsoTime | None = None
-    totals: dict[str, int] = {}
-    batches: dict[str, int] = {}
+class PiiScan(TypedDict, total=False):
+    full: bool | None
+    finished_at: IsoTime | None
+    totals: dict[str, int]
+    batches: dict[str, int]
 
 
 @check("no_lingering_data", kinds=["pii.scan"], params={"max_scan_age_days": 7})

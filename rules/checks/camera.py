@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules.kinds import PayloadModel, payload
+from typing_extensions import TypedDict
+
+from rules.kinds import payload
 from rules.registry import CheckInput, Verdict, check, failed, passed
 
 
 @payload("camera.health")
-class CameraHealth(PayloadModel):
-    online: bool | None = None
-    fps: float | None = None
-    faults: list[str] = []
+class CameraHealth(TypedDict, total=False):
+    online: bool | None
+    fps: float | None
+    faults: list[str]
 
 
 @check("camera_healthy", kinds=["camera.health"])
@@ -29,13 +31,13 @@ def camera_healthy(inp: CheckInput) -> Verdict:
 
 
 @payload("camera.retention")
-class CameraRetention(PayloadModel):
-    retention_days: float | None = None
-    days: float = 0
-    continuous_days: float | None = None
-    gaps: list[Any] = []
-    unreadable: list[Any] = []
-    forecast_days: float | None = None
+class CameraRetention(TypedDict, total=False):
+    retention_days: float | None
+    days: float
+    continuous_days: float | None
+    gaps: list[Any]
+    unreadable: list[Any]
+    forecast_days: float | None
 
 
 @check("footage_retained", kinds=["camera.retention"], params={"retention_days": 92})
@@ -59,12 +61,12 @@ def footage_retained(inp: CheckInput) -> Verdict:
 
 
 @payload("zone.coverage")
-class ZoneCoverage(PayloadModel):
-    fraction: float = 0
-    min_fraction: float | None = None
-    cameras: list[Any] = []
-    must_cover: bool = True
-    reason: str | None = None
+class ZoneCoverage(TypedDict, total=False):
+    fraction: float
+    min_fraction: float | None
+    cameras: list[Any]
+    must_cover: bool
+    reason: str | None
 
 
 @check("zone_covered", kinds=["zone.coverage"], params={"min_fraction": 0.9})

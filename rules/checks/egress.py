@@ -3,23 +3,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules.kinds import PayloadModel, payload
+from typing_extensions import TypedDict
+
+from rules.kinds import payload
 from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
 
 MAIL_PORTS = (25, 465, 587, 2525, 110, 995, 143, 993)
 
 
-class CanaryHit(PayloadModel):
-    source_address: str | None = None
-    port: int = 0
+class CanaryHit(TypedDict, total=False):
+    source_address: str | None
+    port: int
 
 
 @payload("canary.status")
-class CanaryStatus(PayloadModel):
-    hit_count: int = 0
-    window_s: float = 86400
-    sources: list[str] = []
-    hits: list[CanaryHit] = []
+class CanaryStatus(TypedDict, total=False):
+    hit_count: int
+    window_s: float
+    sources: list[str]
+    hits: list[CanaryHit]
 
 
 def canary_hits(inp: CheckInput, mail: bool) -> list[str]:
@@ -39,20 +41,20 @@ def canary_hits(inp: CheckInput, mail: bool) -> list[str]:
     return found
 
 
-class MailAttempt(PayloadModel):
-    result: str | None = None
+class MailAttempt(TypedDict, total=False):
+    result: str | None
 
 
-class MailConnection(PayloadModel):
-    remote_port: int = 0
+class MailConnection(TypedDict, total=False):
+    remote_port: int
 
 
 @payload("mail.egress")
-class MailEgress(PayloadModel):
-    attempts: list[MailAttempt] = []
-    connections: list[MailConnection] = []
-    mail_clients: list[str] = []
-    listening_mta: list[Any] = []
+class MailEgress(TypedDict, total=False):
+    attempts: list[MailAttempt]
+    connections: list[MailConnection]
+    mail_clients: list[str]
+    listening_mta: list[Any]
 
 
 @check("mail_egress_blocked", kinds=["mail.egress"], related=["canary.status"], params={"allow_local_mta": False})
@@ -91,13 +93,13 @@ def mail_egress_blocked(inp: CheckInput) -> Verdict:
     return passed("外发邮件不可达", "outbound mail blocked", **value)
 
 
-class EgressCanary(PayloadModel):
-    result: str | None = None
+class EgressCanary(TypedDict, total=False):
+    result: str | None
 
 
 @payload("internet.egress")
-class InternetEgress(PayloadModel):
-    canary: EgressCanary | None = None
+class InternetEgress(TypedDict, total=False):
+    canary: EgressCanary | None
 
 
 @check("internet_blocked", kinds=["internet.egress"], related=["canary.status"],

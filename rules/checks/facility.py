@@ -5,7 +5,9 @@ import math
 from datetime import datetime
 from typing import Any
 
-from rules.kinds import IsoTime, PayloadModel, payload
+from typing_extensions import TypedDict
+
+from rules.kinds import IsoTime, payload
 from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
 
 
@@ -17,14 +19,14 @@ def dew_point_c(temperature_c: float, humidity_pct: float) -> float:
 
 
 @payload("ups.status")
-class UpsStatus(PayloadModel):
-    error: str | None = None
-    flags: list[str] = []
-    battery_runtime_s: float | None = None
-    battery_charge_pct: float | None = None
-    ups_load_pct: float | None = None
-    test_date: IsoTime | None = None
-    test_result: str | None = None
+class UpsStatus(TypedDict, total=False):
+    error: str | None
+    flags: list[str]
+    battery_runtime_s: float | None
+    battery_charge_pct: float | None
+    ups_load_pct: float | None
+    test_date: IsoTime | None
+    test_result: str | None
 
 
 @check("ups_runtime", kinds=["ups.status"], params={"min_runtime_s": 1800})
@@ -66,12 +68,12 @@ def ups_selftest(inp: CheckInput) -> Verdict:
 
 
 @payload("climate.reading")
-class ClimateReading(PayloadModel):
-    temperature_c: float | None = None
-    humidity_pct: float | None = None
-    dew_point_c: float | None = None
-    rate_c_per_h: float | None = None
-    error: str | None = None
+class ClimateReading(TypedDict, total=False):
+    temperature_c: float | None
+    humidity_pct: float | None
+    dew_point_c: float | None
+    rate_c_per_h: float | None
+    error: str | None
 
 
 @check("climate_in_range", kinds=["climate.reading"], params={
@@ -108,14 +110,14 @@ def climate_in_range(inp: CheckInput) -> Verdict:
                   **value)
 
 
-class AuditPayload(PayloadModel):
+class AuditPayload(TypedDict, total=False):
     """What every log audit (access, calls, accounts) reports: counts per violation type."""
 
-    counts: dict[str, int] = {}
-    events: int | None = None
-    period_start: str | None = None
-    period_end: str | None = None
-    violations: list[Any] = []
+    counts: dict[str, int]
+    events: int | None
+    period_start: str | None
+    period_end: str | None
+    violations: list[Any]
 
 
 payload("access.audit")(AuditPayload)

@@ -4,13 +4,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from rules.checks.facility import AuditPayload
-from rules.kinds import IsoTime, PayloadModel, payload
+from rules.kinds import IsoTime, payload
 from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
 
 
 @payload("batch.registered")
-class BatchRegistered(PayloadModel):
+class BatchRegistered(TypedDict):
     deadline: IsoTime
 
 
@@ -64,18 +66,18 @@ def _finished(scan) -> datetime:
     return datetime.fromisoformat(text) if text else datetime.min.replace(tzinfo=scan.observed_at.tzinfo)
 
 
-class Retention(PayloadModel):
-    ok: bool | None = None
+class Retention(TypedDict, total=False):
+    ok: bool | None
 
 
-class Recorder(PayloadModel):
-    stalled_periods: list[Any] = []
+class Recorder(TypedDict, total=False):
+    stalled_periods: list[Any]
 
 
 @payload("calls.audit")
-class CallsAudit(AuditPayload):
-    retention: Retention = Retention()
-    recorder: Recorder = Recorder()
+class CallsAudit(AuditPayload, total=False):
+    retention: Retention
+    recorder: Recorder
 
 
 @check("recordings_retained", kinds=["calls.audit"], params={"retention_years": 3})

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rules.kinds import IsoTime, PayloadModel, payload
+from typing_extensions import TypedDict
+
+from rules.kinds import IsoTime, payload
 from rules.registry import CheckInput, Verdict, check, failed, passed
 
 
 @payload("manual.evidence")
-class ManualEvidence(PayloadModel):
+class ManualEvidence(TypedDict):
     control: str
     valid_until: IsoTime
 
@@ -36,7 +38,7 @@ def manual_evidence(inp: CheckInput) -> Verdict:
 
 
 @payload("ledger.verify")
-class LedgerVerify(PayloadModel):
+class LedgerVerify(TypedDict):
     ok: bool
 
 
