@@ -74,6 +74,15 @@ def payload(kind: str) -> Callable[[T], T]:
     return register
 
 
+_DECLARED: dict[str, dict[str, Any]] = {}
+
+
+def declare_kind(name: str, *, owner: str, subject: str | list[str]) -> None:
+    """Add a kind to the table from a check module outside this package (a `clausewatch.checks`
+    entry point), as one more row of `rules/kinds.yaml` would."""
+    _DECLARED[name] = {"owner": owner, "subject": subject}
+
+
 class KindsError(Exception):
     """The kinds table is malformed; the message names the kind."""
 
@@ -84,6 +93,9 @@ def load_kinds() -> dict[str, KindSpec]:
     their payload declarations are in)."""
     load_checks()
     table = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
+    if twice := sorted(set(table) & set(_DECLARED)):
+        raise KindsError(f"{KINDS_FILE.name}: kinds declared again by a check module: {', '.join(twice)}")
+    table.update(_DECLARED)
     out: dict[str, KindSpec] = {}
     for name, entry in table.items():
         subjects = entry.get("subject")

@@ -47,3 +47,25 @@ def test_what_the_simulated_site_sends_fits_its_kinds(hours: int) -> None:
 def test_a_crashed_probe_still_reports_a_payload_the_collector_takes(probe: str) -> None:
     kind, payload = FAILSAFE[probe]
     assert load_kinds()[kind].payload_errors({**payload, "probe_error": "RuntimeError: boom"}) == []
+
+
+def test_a_check_module_from_outside_adds_its_own_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typing_extensions import TypedDict
+
+    from rules import kinds
+
+    class Door(TypedDict, total=False):
+        opened_s: float
+
+    monkeypatch.setattr(kinds, "_DECLARED", {})
+    monkeypatch.setattr(kinds, "_PAYLOADS", dict(kinds._PAYLOADS))
+    kinds.declare_kind("door.opened", owner="importer", subject="door")
+    kinds.payload("door.opened")(Door)
+    kinds.load_kinds.cache_clear()
+    try:
+        spec = kinds.load_kinds()["door.opened"]
+        assert spec.owner == "importer" and spec.payload_errors({"opened_s": "long"}) == [
+            ("opened_s", "Input should be a valid number")]
+    finally:
+        monkeypatch.undo()
+        kinds.load_kinds.cache_clear()
