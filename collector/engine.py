@@ -16,6 +16,7 @@ from typing import Any
 from collector.store.base import FindingChange, Stored, StoredFinding
 from collector.store.sqlite import SqliteStore, observation_from_body
 from rules.evaluate import evaluate_one
+from rules.kinds import readable_by_others
 from rules.model import Control, Observation
 from rules.registry import CheckSpec, load_checks
 
@@ -137,7 +138,7 @@ class Engine:
         if wanted:
             for latest in self.latest.values():
                 for (kind, _), o in latest.items():
-                    if kind in wanted:
+                    if kind in wanted and readable_by_others(o):
                         out[kind].append(o)
         return out
 

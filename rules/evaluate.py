@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from rules.kinds import readable_by_others
 from rules.model import Control, Observation, Status
 from rules.registry import CheckInput, CheckSpec, MissingData, Verdict, load_checks
 
@@ -95,7 +96,8 @@ def evaluate(
         latest.setdefault(obs.subject, {})[(obs.kind, obs.key)] = obs
     for subj_latest in latest.values():
         for obs in subj_latest.values():
-            by_kind.setdefault(obs.kind, []).append(obs)
+            if readable_by_others(obs):
+                by_kind.setdefault(obs.kind, []).append(obs)
     results = []
     cache: dict[str, Any] = {}
     for control in controls:

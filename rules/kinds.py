@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, TypeVar, get_args
 import yaml
 from pydantic import AfterValidator, TypeAdapter, ValidationError
 
-from rules.model import SUBJECT_KINDS
+from rules.model import SUBJECT_KINDS, Observation
 from rules.registry import load_checks
 
 KINDS_FILE = Path(__file__).parent / "kinds.yaml"
@@ -109,3 +109,10 @@ def load_kinds() -> dict[str, KindSpec]:
     if stray := sorted(set(_PAYLOADS) - set(out)):
         raise KindsError(f"{KINDS_FILE.name}: payload declared for kinds not in the table: {', '.join(stray)}")
     return out
+
+
+def readable_by_others(o: Observation) -> bool:
+    """Whether checks of other subjects may read `o` (its payload fits its kind's shape). One subject's
+    malformed observation, stored before ingest checked payloads, then costs only its own findings."""
+    spec = load_kinds().get(o.kind)
+    return spec is None or not spec.payload_errors(o.payload)

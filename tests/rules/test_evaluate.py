@@ -50,3 +50,16 @@ def test_a_date_ahead_of_arrival_neither_masks_newer_data_nor_stays_fresh() -> N
     assert result.status == "fail"
     [alone] = evaluate([usb.model_copy(update={"freshness": "1h"})], [forged], NOW)
     assert alone.status == "unknown" and "stale" in alone.reason_en
+
+
+def test_a_malformed_observation_of_one_host_does_not_spoil_the_comparisons_of_the_others() -> None:
+    dedicated = [c for c in default_catalog() if c.id == "DEDICATED-TERMINAL"]
+    results = evaluate(dedicated, [
+        obs("T001", "host.identity", {"hostname": "t1", "interactive_users": [["not", "a", "name"]]}),
+        obs("T002", "host.identity", {"hostname": "t2", "interactive_users": ["zhangsan"]}),
+        obs("T003", "host.identity", {"hostname": "t3", "interactive_users": ["zhangsan"]}),
+    ], NOW)
+    by = {r.subject_id: r for r in results}
+    assert by["T001"].status == "unknown" and "unreadable" in by["T001"].reason_en
+    assert by["T002"].status == by["T003"].status == "fail"  # they still see each other share an account
+    assert "zhangsan@T003" in by["T002"].reason_en
