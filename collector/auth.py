@@ -4,9 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -106,6 +104,10 @@ def authenticate(store: SqliteStore, name: str, password: str) -> tuple[str, str
         return None
     if row is None or row[4]:
         return None
+    if _hasher.check_needs_rehash(row[2]):
+        # the hashing parameters were raised since this password was set: only now is it at hand
+        with store.write() as conn:
+            conn.execute("UPDATE users SET password_hash = ? WHERE name = ?", (_hasher.hash(password), row[0]))
     return row[0], row[1], row[3]
 
 
@@ -195,39 +197,6 @@ def create_source_token(store: SqliteStore, name: str, subject_kinds: list[str],
                      " VALUES (?,?,?,?,?)", (name, site, token_hash(token), ",".join(subject_kinds), _now()))
         store.ledger.append(conn, "source_token.created", actor, {"name": name, "subject_kinds": subject_kinds})
     return token
-
-
-class LoginLimiter:
-    """At most `limit` failed logins per user name and per client address in `window_s`."""
-
-    def __init__(self, limit: int = 5, window_s: float = 300.0):
-        self.limit, self.window_s = limit, window_s
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
-        while q and now - q[0] > self.window_s:
-            q.popleft()
-        return q
-
-    def blocked(self, name: str, address: str) -> float:
-        """Seconds until another attempt is allowed (0 when allowed)."""
-        now = time.monotonic()
-        with self._lock:
-            waits = [self.window_s - (now - q[0]) for k in (f"u:{name}", f"a:{address}")
-                     if len(q := self._recent(k, now)) >= self.limit]
-        return max(waits, default=0.0)
-
-    def failed(self, name: str, address: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for k in (f"u:{name}", f"a:{address}"):
-                self._recent(k, now).append(now)
-
-    def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(f"u:{name}", None)
 
 
 def same(a: str | None, b: str | None) -> bool:

@@ -35,7 +35,7 @@ def login_or_raise(state: Any, username: str, password: str, address: str) -> tu
         state.limiter.failed(username, address)
         state.store.ledger_append("login.failed", f"user:{username}", {"address": address})
         raise HTTPException(401, "wrong user name or password")
-    state.limiter.succeeded(username)
+    state.limiter.succeeded(username, address)
     state.store.ledger_append("login", f"user:{username}", {"address": address})
     return user
 

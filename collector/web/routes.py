@@ -71,7 +71,9 @@ def login_submit(request: Request, state: StateDep, username: Annotated[str, For
         name, role, lang = login_or_raise(state, username, password, address)
     except HTTPException as e:
         key = "too_many" if e.status_code == 429 else "login_failed"
-        return render(request, "login.html", None, status_code=e.status_code, next=next, error=key)
+        page = render(request, "login.html", None, status_code=e.status_code, next=next, error=key)
+        page.headers.update(e.headers or {})  # Retry-After
+        return page
     token, _, expires = auth.create_session(state.store, name, "web", timedelta(hours=state.settings.session_hours))
     target = next if _safe_next(next) and next != "/" else START_PAGES[role]
     resp = RedirectResponse(target, status_code=303)
