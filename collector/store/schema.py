@@ -139,6 +139,13 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE agent_sequences (host TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
     """,
+    # 7: one-time codes that let an enrolled host enroll again (its token lost or revoked), hashed
+    """
+    CREATE TABLE reenroll_codes (
+        host_id TEXT PRIMARY KEY, code_hash TEXT NOT NULL, issued_by TEXT NOT NULL,
+        created_at REAL NOT NULL, expires_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

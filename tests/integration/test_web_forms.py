@@ -38,6 +38,7 @@ def csrf_of(client: httpx.Client) -> str:
 FORMS = {  # every form of the dashboard: path -> fields besides the token
     "/admin/users": {"name": "eve", "role": "admin", "password": "0123456789ab"},
     "/admin/enroll-secrets": {},
+    "/admin/reenroll-codes": {"host_id": "T1"},
     "/alerts/ack": {"control": "AGENT-REPORTING", "subject_kind": "host", "subject_id": "T1", "comment": "x"},
     "/evidence/upload": {"control": "BADGE-POLICY", "valid_until": "2099-12-31", "note": "signed copy"},
     "/attestations": {"start": "2026-01-01T00:00", "end": "2026-01-02T00:00", "statement": "all clauses kept"},
@@ -50,6 +51,7 @@ FORMS = {  # every form of the dashboard: path -> fields besides the token
 FILES = {"/evidence/upload": {"file": ("policy.pdf", b"%PDF-1.4 signed policy", "application/pdf")}}
 # (role, form) pairs the role may not submit even with its own valid token
 NOT_ALLOWED = [("security", "/admin/users"), ("manager", "/admin/enroll-secrets"), ("auditor", "/alerts/ack"),
+               ("security", "/admin/reenroll-codes"),
                ("facility", "/admin/users"), ("auditor", "/evidence/upload"), ("facility", "/attestations"),
                ("security", "/attestations"), ("auditor", "/exceptions"), ("facility", "/exceptions"),
                ("facility", "/reports/download")]
