@@ -134,9 +134,9 @@ class Shipper:
             raise ShipError(f"enroll: {e}") from None
         if r.status_code in (403, 409):
             self._refused_code = code or ""
-            log.error("the collector refused to enroll %s again: %s. Observations stay in the spool; an admin "
-                      "issues a one-time code (clausewatch reenroll-code %s) to put in [collector] "
-                      "reenroll_code_file", self.host_id, _detail(r), self.host_id)
+            log.error("the collector refused to enroll %s again (%s); observations stay in the spool until a "
+                      "one-time code from `clausewatch reenroll-code %s` is in [collector] reenroll_code_file",
+                      self.host_id, _detail(r), self.host_id)
             raise ShipError(f"enroll refused: HTTP {r.status_code}")
         if r.status_code != 200:
             raise ShipError(f"enroll refused: HTTP {r.status_code}")
