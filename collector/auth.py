@@ -176,7 +176,7 @@ def create_enroll_secret(store: SqliteStore, site: str = "default", *, actor: st
 
 
 class EnrollRefused(AuthError):
-    """A valid secret for a host that is already enrolled, without its one-time re-enrollment code."""
+    """A valid secret for a host that is already enrolled, without a valid one-time re-enrollment code."""
 
     def __init__(self, message: str, *, code_given: bool):
         super().__init__(message)
@@ -196,8 +196,7 @@ def _reenroll_refusal(conn: Any, host_id: str, code: str | None) -> str | None:
     """None when `host_id` may enroll now; else why not."""
     if conn.execute("SELECT 1 FROM agents WHERE host_id = ?", (host_id,)).fetchone() is None:
         return None
-    row = conn.execute("SELECT code_hash, expires_at, issued_by FROM reenroll_codes WHERE host_id = ?",
-                       (host_id,)).fetchone()
+    row = conn.execute("SELECT code_hash, expires_at FROM reenroll_codes WHERE host_id = ?", (host_id,)).fetchone()
     if not code:
         return (f"host {host_id} is already enrolled; enrolling it again needs a one-time code from an admin "
                 f"(clausewatch reenroll-code {host_id})")
