@@ -22,6 +22,9 @@ class CollectorConfig(_Section):
     url: str | None = None  # e.g. https://collector.site:8443; None: observations stay in the spool
     enroll_secret: str | None = None
     enroll_secret_file: Path | None = None
+    # only to enroll again a host the collector already knows: the one-time code `clausewatch reenroll-code HOST`
+    reenroll_code: str | None = None
+    reenroll_code_file: Path | None = None
     token_file: Path = Path("/var/lib/clausewatch/agent.token")  # keep it readable by root only
     ca_file: Path | None = None
     timeout_s: float = Field(default=10.0, gt=0)

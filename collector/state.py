@@ -5,9 +5,9 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from collector.auth import LoginLimiter
 from collector.engine import Engine, EngineWorker
 from collector.ingest import PreparePool, default_processes
+from collector.login_limit import LoginLimiter
 from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.store.sqlite import SqliteStore

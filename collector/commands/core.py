@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
     app.command("posture")(posture)
     app.command("findings")(findings)
     app.command("enroll-secret")(enroll_secret)
+    app.command("reenroll-code")(reenroll_code)
 
 
 def serve(db: DbOpt = default_db(), host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
@@ -142,13 +143,37 @@ def users_list(db: DbOpt = default_db(), as_json: JsonOpt = False) -> None:
     emit(rows, as_json, "\n".join(f"{u['name']:20} {u['role']}" for u in rows))
 
 
-def enroll_secret(db: DbOpt = default_db(), site: str = "default") -> None:
-    """Create an agent enroll secret (printed once on stdout)."""
+def enroll_secret(db: DbOpt = default_db(), site: str = "default",
+                  rotate: Annotated[bool, typer.Option("--rotate", help="Revoke the site's other secrets.")] = False
+                  ) -> None:
+    """Create an agent enroll secret (printed once on stdout). It enrolls new hosts only."""
     from collector import auth
     from collector.store.sqlite import SqliteStore
 
-    _, secret = auth.create_enroll_secret(SqliteStore(db), site)
+    secret_id, secret = auth.create_enroll_secret(SqliteStore(db), site, rotate=rotate)
+    if rotate:
+        typer.echo(f"enroll secret {secret_id} replaces every other secret of site {site}", err=True)
     typer.echo(secret)
+
+
+def reenroll_code(host: Annotated[str, typer.Argument(help="Host id of an enrolled agent.")],
+                  db: DbOpt = default_db(),
+                  valid_hours: Annotated[float, typer.Option("--valid-hours", min=0.1, max=24 * 30)] = 24.0,
+                  as_json: JsonOpt = False) -> None:
+    """A one-time code that lets an enrolled host enroll again (printed once on stdout)."""
+    from datetime import timedelta
+
+    from collector import auth
+
+    try:
+        code, expires = auth.issue_reenroll_code(_open_store(db), host, actor="cli",
+                                                 ttl=timedelta(hours=valid_hours))
+    except auth.AuthError as e:
+        fail_input(str(e))
+    emit({"host_id": host, "code": code, "expires_at": expires.isoformat()}, as_json, code)
+    if not as_json:
+        typer.echo(f"valid until {expires.isoformat()}; put it in the agent's [collector] reenroll_code_file",
+                   err=True)
 
 
 def posture(db: DbOpt = default_db(), at: Annotated[str | None, typer.Option("--at", help="ISO 8601 time.")] = None,

@@ -158,7 +158,11 @@ def _serve_live(db: Path, host: str, port: int, terminals: int, cameras: int, in
             fail_input(f"could not listen on {host}:{port}")
         time.sleep(0.05)
     site = SimSite(terminals=terminals, cameras=cameras, start=now - timedelta(days=30))
-    feeder = LiveFeeder(f"http://{host}:{port}", site, secret, source_token, interval_s=interval)
+    # a demo started again on its store: its terminals are enrolled already and need a code each
+    enrolled = {a["host_id"] for a in auth.list_agents(state.store)}
+    codes = {h: auth.issue_reenroll_code(state.store, h, actor="demo")[0] for h in site.hosts if h in enrolled}
+    feeder = LiveFeeder(f"http://{host}:{port}", site, secret, source_token, interval_s=interval,
+                        reenroll_codes=codes)
     feeder.start()
     agent = _start_local_agent(db, f"http://{host}:{port}", secret, interval)
     signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly (and stop the agent) on SIGTERM too

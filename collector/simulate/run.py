@@ -51,10 +51,11 @@ class LiveFeeder(threading.Thread):
     and pollers would."""
 
     def __init__(self, base_url: str, site: SimSite, enroll_secret: str, source_token: str, *,
-                 interval_s: float = 30.0):
+                 interval_s: float = 30.0, reenroll_codes: dict[str, str] | None = None):
         super().__init__(name="clausewatch-demo-feeder", daemon=True)
         self.base_url, self.site = base_url, site
         self.enroll_secret, self.source_token = enroll_secret, source_token
+        self.reenroll_codes = reenroll_codes or {}  # terminals enrolled by an earlier run of the demo
         self.interval_s = interval_s
         site.step = timedelta(seconds=interval_s)
         self.stop_event = threading.Event()
@@ -65,7 +66,8 @@ class LiveFeeder(threading.Thread):
         with httpx.Client(base_url=self.base_url, timeout=30) as client:
             for host in self.site.hosts:
                 r = client.post("/api/v1/enroll", json={"secret": self.enroll_secret, "host_id": host,
-                                                        "hostname": f"cs-{host.lower()}"})
+                                                        "hostname": f"cs-{host.lower()}",
+                                                        "reenroll_code": self.reenroll_codes.get(host)})
                 r.raise_for_status()
                 self.tokens[host] = r.json()["token"]
             while not self.stop_event.is_set():

@@ -154,6 +154,13 @@ MIGRATIONS: list[str] = [
                                              first_seen)
     WHERE last_seen > CAST(strftime('%s', 'now') AS REAL);
     """,
+    # 8: one-time codes that let an enrolled host enroll again (its token lost or revoked), hashed
+    """
+    CREATE TABLE reenroll_codes (
+        host_id TEXT PRIMARY KEY, code_hash TEXT NOT NULL, issued_by TEXT NOT NULL,
+        created_at REAL NOT NULL, expires_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

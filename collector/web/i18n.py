@@ -317,6 +317,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "uses": ("使用次数", "Uses"),
     "enrolled_agents": ("已注册代理", "Enrolled agents"),
     "enrolled": ("注册时间", "Enrolled"),
+    "rotate_enroll_secret": ("轮换注册密钥（吊销其余全部密钥）", "Rotate (revoke every other secret)"),
+    "secret_new_hosts_only": ("注册密钥只能注册新主机；已注册的主机重新注册还需要"
+                              "管理员为该主机签发的一次性重新注册码。",
+                              "An enrollment secret enrolls new hosts only; a host already enrolled also needs a "
+                              "one-time re-enrollment code an admin issues for it."),
+    "new_reenroll_code": ("签发重新注册码", "Issue re-enrollment code"),
+    "reenroll_code": ("重新注册码", "Re-enrollment code"),
+    "reenroll_code_once": ("请立即复制：此一次性代码只显示这一次，仅对该主机有效，有效期至",
+                           "Copy it now: this one-time code is shown only once, works for this host only and "
+                           "expires at"),
+    "enrollments": ("注册记录", "Enrollments"),
+    "event": ("事件", "Event"),
+    "when": ("时间", "When"),
+    "agent.enrolled": ("已注册", "enrolled"),
+    "agent.reenrolled": ("凭重新注册码再次注册", "enrolled again with a code"),
+    "agent.enroll_refused": ("拒绝重新注册", "re-enrollment refused"),
+    "agent.reenroll_code_issued": ("已签发重新注册码", "re-enrollment code issued"),
     "site_check": ("站点配置检查", "Site configuration check"),
     "catalog": ("控制项目录", "Control catalog"),
     "store": ("数据存储", "Store"),

@@ -106,7 +106,10 @@ def brief(payload: dict[str, Any], limit_chars: int = 160) -> str:
 def render(request: Request, name: str, principal: Principal | None, status_code: int = 200, **ctx: Any) -> Response:
     lang = request_lang(request, principal)
     state = request.app.state.cw
-    ctx.update(request=request, user=principal, lang=lang, t=lambda k: translate(k, lang),
+    # where the language switch returns to: this page, unless it answered a form
+    here = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "") \
+        if request.method == "GET" else "/home"
+    ctx.update(request=request, user=principal, lang=lang, t=lambda k: translate(k, lang), here=here,
                csrf=principal.csrf if principal else "", nav=nav_for(principal.role if principal else None),
                when=_clock(ZoneInfo(state.settings.site_tz)), bar_pct=bar_pct, brief=brief,
                tz=state.settings.site_tz, may_open=lambda kind: may_see(principal.role if principal else None,
