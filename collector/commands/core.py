@@ -95,14 +95,15 @@ def _open_store(db: Path):
 
 
 def ledger_verify(db: DbOpt = default_db(), as_json: JsonOpt = False,
-                  chain_only: Annotated[bool, typer.Option("--chain-only",
-                                                           help="Skip re-hashing observations.")] = False) -> None:
-    """Check the hash chain, the signed checkpoints and every batch's Merkle root (exit 1 on tampering)."""
+                  chain_only: Annotated[bool, typer.Option(
+                      "--chain-only", help="Skip re-hashing observations and evidence files.")] = False) -> None:
+    """Check the hash chain, the signed checkpoints, that no tail was cut off, every batch's Merkle root
+    and every evidence file's SHA-256 (exit 1 on tampering)."""
     store = _open_store(db)
-    report = store.verify_ledger(observations=not chain_only)
+    report = store.verify_ledger(observations=not chain_only, evidence=not chain_only)
     data = report.as_dict()
     text = (f"OK: {report.entries} entries, {report.checkpoints} signed checkpoints, "
-            f"{report.observations_checked} observations" if report.ok else
+            f"{report.observations_checked} observations, {report.evidence_checked} evidence files" if report.ok else
             "TAMPERED: " + "\n".join(p.text() for p in report.problems[:20]))
     emit(data, as_json, text)
     raise typer.Exit(0 if report.ok else 1)

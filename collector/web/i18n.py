@@ -52,6 +52,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "language": ("English", "中文"),
     "forbidden": ("无权访问此页面", "You may not see this page"),
     "not_found": ("未找到", "Not found"),
+    "evidence_altered": ("该证据文件已与其 SHA-256 不符，不予提供",
+                         "This evidence file no longer matches its SHA-256 and is not served"),
     # navigation and pages
     "skip_to_content": ("跳到正文", "Skip to content"),
     "main_nav": ("主导航", "Main navigation"),
