@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from collector.canonical import canonical, loads
+from collector.canonical import CANONICAL_FORM, canonical, loads, signed_form
 from collector.evidence import list_evidence
 from collector.posture import posture_at
 from collector.sitekey import load_public_pem, verify_signature
@@ -21,6 +21,8 @@ from collector.store.sqlite import SqliteStore, where_clause
 from rules.model import Control
 
 SIGNING_CONTEXT = b"clausewatch-attestation\n"
+SIGNED_FIELDS = ("period", "statement", "user", "created_at", "corrects", "controls", "snapshot_sha256",
+                 "contradictions", "site_key", "site", "canonical")
 
 
 class AttestError(ValueError):
@@ -93,7 +95,7 @@ def attest(store: SqliteStore, controls: Sequence[Control], *, start: datetime, 
     body = {"period": snap["period"], "statement": statement, "user": user, "created_at": now.isoformat(),
             "corrects": corrects, "controls": list(scope or []),
             "snapshot_sha256": hashlib.sha256(canonical(snap)).hexdigest(),
-            "contradictions": len(conflicts), "site_key": store.site_key.key_id}
+            "contradictions": len(conflicts), "site_key": store.site_key.key_id, "canonical": CANONICAL_FORM}
     if site is not None:
         body["site"] = site  # absent: the whole store was attested
     raw = canonical(body)
@@ -139,8 +141,8 @@ def history(store: SqliteStore, *, start: datetime | None = None, end: datetime 
 
 
 def verify(att: dict[str, Any], public_pem: bytes) -> bool:
-    """Check an attestation's signature with the site's public key."""
-    body = {k: att[k] for k in ("period", "statement", "user", "created_at", "corrects", "controls",
-                                "snapshot_sha256", "contradictions", "site_key", "site") if k in att}
+    """Check an attestation's signature with the site's public key (RFC 8785 bytes, or the legacy form
+    for attestations signed before it: their body has no `canonical` field)."""
+    body = {k: att[k] for k in SIGNED_FIELDS if k in att}
     return verify_signature(load_public_pem(public_pem), bytes.fromhex(att["signature"]),
-                            SIGNING_CONTEXT + canonical(body))
+                            SIGNING_CONTEXT + signed_form(body))

@@ -1,6 +1,6 @@
 """The hash-chained ledger: every observation batch, finding change, attestation and user action.
 
-entry hash = SHA-256(previous hash || canonical JSON of the entry). Signed checkpoints
+entry hash = SHA-256(previous hash || the entry's body as stored; docs/ledger-format.md). Signed checkpoints
 (Ed25519, the site key) commit to (seq, hash) so an exported segment can be checked offline
 by anyone holding the site's public key.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from collector.canonical import canonical, loads
+from collector.canonical import loads, stored_json
 from collector.sitekey import SiteKey, verify_signature
 
 GENESIS = bytes(32)
@@ -32,7 +32,7 @@ class LedgerEntry:
 
 def entry_body(seq: int, ts: datetime | str, type_: str, actor: str, data: dict[str, Any]) -> bytes:
     """`ts` as a datetime, or already as `stamp(ts)` when many entries share it."""
-    return canonical({"seq": seq, "ts": ts if isinstance(ts, str) else stamp(ts), "type": type_, "actor": actor,
+    return stored_json({"seq": seq, "ts": ts if isinstance(ts, str) else stamp(ts), "type": type_, "actor": actor,
                       "data": data})
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from collector import seqgaps
-from collector.canonical import canonical, loads
+from collector.canonical import loads, stored_json
 from collector.ledger import Ledger, VerifyReport, iter_rows, verify_chain, verify_checkpoints
 from collector.merkle import merkle_root
 from collector.sitekey import SiteKey, load_public_pem
@@ -40,7 +40,7 @@ def observation_body(o: Observation) -> bytes:
     """The canonical bytes stored, hashed into the batch's Merkle root and read back.
 
     Built field by field: pydantic's generic dump costs more than the rest of ingest."""
-    return canonical({
+    return stored_json({
         "id": o.id, "source": o.source, "site": o.site, "subject_kind": o.subject_kind, "subject_id": o.subject_id,
         "kind": o.kind, "key": o.key, "observed_at": o.observed_at.isoformat(), "seq": o.seq, "payload": o.payload,
         "evidence": [e.model_dump() for e in o.evidence]})
@@ -313,7 +313,7 @@ class SqliteStore:
         rows, moved = [], []
         for ch in changes:
             f = ch.finding
-            value, evidence = canonical(f.value), canonical(f.evidence)
+            value, evidence = stored_json(f.value), stored_json(f.evidence)
             rows.append((f.control, f.subject_kind, f.subject_id, f.site, f.status, _ts(f.since), _ts(f.evaluated_at),
                          value.decode(), f.reason_zh, f.reason_en, evidence.decode(), f.severity))
             if ch.status_changed:
