@@ -372,13 +372,22 @@ class SqliteStore:
         with self.write() as conn:
             return self.ledger.checkpoint(conn, self.site_key, ts)
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A connection of its own that sees one consistent state of the store until the block ends."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")
+            yield conn
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
     def verify_ledger(self, *, observations: bool = True, evidence: bool = True) -> VerifyReport:
         """Check the chain, every checkpoint signature, that the chain's tail was not cut off, and (by
         default) that the observations of each batch still hash to the Merkle root its ledger entry
         holds and that every evidence file still hashes to its name."""
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN")  # one consistent snapshot
+        with self.snapshot() as conn:
             report = VerifyReport()
             hashes = verify_chain(iter_rows(conn), report)
             keys = {k: load_public_pem(p.encode()) for k, p in conn.execute("SELECT key_id, pem FROM public_keys")}
@@ -388,9 +397,6 @@ class SqliteStore:
             verify_tail(conn, report, batch_max)
             if evidence:
                 verify_evidence(conn, self.evidence_dir, report)
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
         report.problems.sort(key=lambda p: p.seq)
         report.ok = not report.problems
         return report
