@@ -20,8 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from collector import attest
-from collector.canonical import loads
-from collector.reevaluate import check_findings_by_evaluation
+from collector.reevaluate import check_findings_by_evaluation, json_value
 from collector.store import derived
 from rules.model import Control
 
@@ -76,13 +75,6 @@ def epoch(iso: Any) -> float | None:
         return None
 
 
-def json_value(text: Any) -> Any:
-    try:
-        return loads(text)
-    except ValueError:
-        return text
-
-
 # an observation as its body and its batch's ledger entry give it: (received_at, rowid, subject kind,
 # subject id, kind, key, observed_at)
 Replayed = tuple[float, int, str, str, str, str, float]
@@ -133,14 +125,17 @@ def check_latest(conn: sqlite3.Connection, observations: Sequence[Replayed], rep
 
 def check_exceptions(conn: sqlite3.Connection, rep: DeepReport) -> None:
     entries = dict(derived.ledger_entries(conn, ["exception.approved"]))
+    used: dict[int, int] = {}
     for row in derived.exception_rows(conn):
         wid, control, sk, sid, site, reason, owner, approver, created, starts, ends, seq = row
         rep.count("exceptions")
         e = entries.pop(seq, None)
         name = f"id {wid}"
         if e is None:
-            rep.compare("exceptions", name, [("ledger_seq", seq, "an exception.approved entry")])
+            why = f"the entry of waiver {used[seq]} already" if seq in used else "an exception.approved entry"
+            rep.compare("exceptions", name, [("ledger_seq", seq, why)])
             continue
+        used[seq] = wid
         d = e.get("data", {})
         rep.compare("exceptions", name, [
             ("control", control, d.get("control")), ("subject_kind", sk, d.get("subject_kind")),

@@ -96,12 +96,13 @@ def check_findings_by_evaluation(conn: sqlite3.Connection, rows: Sequence[tuple[
                                {k: by_kind.get(k, []) for k in spec.related} if by_kind else {}, round_cache)
             rep.count("findings (re-evaluated)")
             rep.compare("findings", f"({control_id}, {sk}/{sid}) as evaluated at {now.isoformat()}", [
-                ("status", status, res.status), ("value", _json(value), _as_stored(res.value)),
+                ("status", status, res.status), ("value", json_value(value), _as_stored(res.value)),
                 ("reason_en", reason_en, res.reason_en), ("reason_zh", reason_zh, res.reason_zh),
-                ("evidence", _json(evidence), _as_stored(res.evidence))])
+                ("evidence", json_value(evidence), _as_stored(res.evidence))])
 
 
-def _json(text: Any) -> Any:
+def json_value(text: Any) -> Any:
+    """A stored JSON column as its value; text that is not JSON (an edit) as itself."""
     try:
         return loads(text)
     except ValueError:

@@ -56,3 +56,12 @@ def test_format1_store_takes_rfc8785_attestations_and_still_verifies(old_store):
     assert attest.verify(attest.get(old_store, new["id"]), old_store.site_key.public_pem())
     old_store.checkpoint()
     assert old_store.verify_ledger().ok
+
+
+def test_format1_store_passes_the_deep_check(old_store):
+    from collector.deepverify import verify_derived
+
+    with old_store.snapshot() as conn:
+        rep = verify_derived(conn, list(default_catalog()))
+    assert rep.ok, [d.text() for d in rep.differences[:5]]
+    assert rep.checked["exceptions"] == rep.checked["attestations"] == 1
