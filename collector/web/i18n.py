@@ -293,6 +293,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "report_language": ("报告语言", "Report language"),
     "download": ("下载", "Download"),
     "bad_report": ("报告参数有误", "Bad report request"),
+    "bad_certificate": ("该批次上报的数据无法规范化签名，不能出具证明",
+                        "What was reported for this batch cannot be canonicalised, so no certificate is issued"),
     "entries": ("条目", "Entries"),
     "checkpoints": ("签名检查点", "Signed checkpoints"),
     "exports": ("导出", "Exports"),
