@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from collector.canonical import CANONICAL_FORM, canonical, loads, signed_form
+from collector.canonical import CANONICAL_FORM, CanonicalError, canonical, loads, signed_form
 from collector.evidence import list_evidence
 from collector.posture import posture_at
 from collector.sitekey import load_public_pem, verify_signature
@@ -90,11 +90,15 @@ def attest(store: SqliteStore, controls: Sequence[Control], *, start: datetime, 
         raise AttestError(f"controls: unknown {', '.join(sorted(set(scope) - known))}")
     if corrects is not None and get(store, corrects) is None:
         raise AttestError(f"corrects: no attestation {corrects}")
-    snap = snapshot(store, controls, start, end, site)
+    try:
+        snap_sha256 = hashlib.sha256(canonical(snapshot(store, controls, start, end, site))).hexdigest()
+    except CanonicalError as e:  # e.g. a forged evidence payload with an integer beyond 2**53
+        raise AttestError(f"snapshot: what was reported for the period cannot be signed ({e})") from None
     conflicts = contradictions(store, controls, start, end, scope, site)
-    body = {"period": snap["period"], "statement": statement, "user": user, "created_at": now.isoformat(),
+    body = {"period": {"start": start.isoformat(), "end": end.isoformat()}, "statement": statement, "user": user,
+            "created_at": now.isoformat(),
             "corrects": corrects, "controls": list(scope or []),
-            "snapshot_sha256": hashlib.sha256(canonical(snap)).hexdigest(),
+            "snapshot_sha256": snap_sha256,
             "contradictions": len(conflicts), "site_key": store.site_key.key_id, "canonical": CANONICAL_FORM}
     if site is not None:
         body["site"] = site  # absent: the whole store was attested
