@@ -75,7 +75,9 @@ def evidence_expiring(state: StateDep, _: Reader, days: int = 14) -> dict[str, A
     return {"expiring": ev.expiring(state.store, now, timedelta(days=days)), "reminders": reminders(state.store)}
 
 
-@router.get("/evidence/{sha256}")
+@router.get("/evidence/{sha256}", responses={
+    404: {"description": "no evidence file with that SHA-256"},
+    409: {"description": "the stored file no longer matches its SHA-256 and is not served"}})
 def evidence_file(sha256: str, state: StateDep, principal: Reader) -> Response:
     """The stored bytes of one evidence file (the download is recorded in the ledger); 409 when the
     file no longer matches its SHA-256: altered bytes are never served."""
