@@ -76,8 +76,8 @@ def epoch(iso: Any) -> float | None:
 
 
 # an observation as its body and its batch's ledger entry give it: (received_at, rowid, subject kind,
-# subject id, kind, key, observed_at)
-Replayed = tuple[float, int, str, str, str, str, float]
+# subject id, kind, key, observed_at, batch)
+Replayed = tuple[float, int, str, str, str, str, float, int]
 
 
 def check_observations(conn: sqlite3.Connection, rep: DeepReport) -> list[Replayed]:
@@ -100,14 +100,14 @@ def check_observations(conn: sqlite3.Connection, rep: DeepReport) -> list[Replay
             ("received_at", received_at, recv if recv is not None else received_at)])
         out.append((recv if recv is not None else received_at, rowid, str(b.get("subject_kind")),
                     str(b.get("subject_id")), str(b.get("kind")), str(b.get("key")),
-                    obs_at if obs_at is not None else observed_at))
+                    obs_at if obs_at is not None else observed_at, batch))
     return out
 
 
 def check_latest(conn: sqlite3.Connection, observations: Sequence[Replayed], rep: DeepReport) -> None:
     """The newest observation per (subject, kind, key); on equal times the one stored last, as ingest does."""
     want: dict[tuple[str, str, str, str], tuple[int, float]] = {}
-    for _, rowid, sk, sid, kind, key, obs_at in observations:
+    for _, rowid, sk, sid, kind, key, obs_at, _ in observations:
         k = (sk, sid, kind, key)
         held = want.get(k)
         if held is None or (obs_at, rowid) >= (held[1], held[0]):
@@ -226,6 +226,11 @@ def check_intervals(conn: sqlite3.Connection, want: dict[int, dict[str, Any]], r
         rep.compare("finding_intervals", f"ledger entry {seq} ({control}, {sk}/{sid})", [("row", None, "present")])
 
 
+def last_changes(want: dict[int, dict[str, Any]]) -> dict[tuple[str, str, str], tuple[int, float | None]]:
+    """(control, subject kind, subject id) -> seq and since of its last `finding.changed` entry."""
+    return {w["key"]: (seq, w["start"]) for seq, w in sorted(want.items())}
+
+
 def check_findings_against_ledger(rows: Sequence[tuple[Any, ...]], want: dict[int, dict[str, Any]],
                                   rep: DeepReport) -> None:
     """Each finding's status, since and site are those of the last change the ledger holds for it."""
@@ -259,5 +264,5 @@ def verify_derived(conn: sqlite3.Connection, controls: Sequence[Control]) -> Dee
     check_intervals(conn, want, rep)
     rows = derived.finding_rows(conn)
     check_findings_against_ledger(rows, want, rep)
-    check_findings_by_evaluation(conn, rows, observations, controls, rep)
+    check_findings_by_evaluation(conn, rows, observations, controls, rep, last_changes(want))
     return rep

@@ -150,3 +150,23 @@ def test_cli_names_the_first_difference_and_exits_1(store):
     text = subprocess.run([str(BIN), "ledger", "verify", "--db", str(store.path), "--deep"],
                           capture_output=True, text=True).stdout
     assert "DERIVED TABLES DIFFER: findings (USB-BLOCK, host/T00" in text and "status stored 'pass'" in text
+
+
+def test_a_command_run_with_an_earlier_now_recomputes_too(tmp_path):
+    """`batch register --now` (earlier than the clock) evaluates data received after that moment."""
+    from typer.testing import CliRunner
+
+    from collector.cli import build_app
+    from tests.collector.commands.test_lifecycle_batches import dispatch_xlsx
+
+    db = tmp_path / "cw.db"
+    r = CliRunner().invoke(build_app(), ["batch", "register", str(dispatch_xlsx(tmp_path / "d.xlsx")), "--db",
+                                         str(db), "--now", "2026-10-02T09:00"])
+    assert r.exit_code == 0, r.output
+    store = SqliteStore(db)
+    try:
+        assert store.current_findings(subject_kind="batch")  # judged as of --now
+        rep = _deep(store)
+    finally:
+        store.close()
+    assert rep.ok, [d.text() for d in rep.differences[:3]]
