@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from collector.canonical import canonical
+from collector.canonical import CanonicalError, canonical
 from collector.importers.dispatch import Dispatch
 from collector.pii.manifest import batch_document
 from rules.model import EvidenceRef, Observation
@@ -103,8 +103,13 @@ def certificate(batch: Observation, scans: dict[str, Observation | None], now: d
 
 
 def certificate_sha256(cert: dict[str, Any]) -> str:
+    """SHA-256 of the certificate's RFC 8785 bytes; raises CanonicalError (naming the batch) when a
+    value reported for it cannot be expressed so (an integer beyond 2**53 from a forged payload)."""
     body = {k: v for k, v in cert.items() if k != "ledger"}
-    return hashlib.sha256(canonical(body)).hexdigest()
+    try:
+        return hashlib.sha256(canonical(body)).hexdigest()
+    except CanonicalError as e:
+        raise CanonicalError(f"batch {cert.get('batch')}: its certificate cannot be hashed: {e}") from None
 
 
 def manifest_bytes(doc: dict) -> bytes:

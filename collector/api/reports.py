@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from collector.auth import Principal
+from collector.canonical import CanonicalError
 from collector.deps import StateDep, require
 from collector.reports.build import FORMATS, MEDIA_TYPES, build_report
 
@@ -35,8 +36,11 @@ async def report_download(state: Any, principal: Principal, start: datetime, end
     if start.tzinfo is None or end.tzinfo is None or start >= end:
         raise HTTPException(422, "from/to: times with a UTC offset, from before to")
     tz = ZoneInfo(state.settings.site_tz)
-    data = await run_in_threadpool(build_report, state.store, state.controls, start, end, fmt, lang, site=site,
-                                   tz=tz)
+    try:
+        data = await run_in_threadpool(build_report, state.store, state.controls, start, end, fmt, lang, site=site,
+                                       tz=tz)
+    except CanonicalError as e:  # a reported value the signed digest cannot express
+        raise HTTPException(422, f"report: {e}") from None
     digest = hashlib.sha256(data).hexdigest()
     state.store.ledger_append("report.downloaded", principal.actor, {
         "format": fmt, "lang": lang, "from": start.isoformat(), "to": end.isoformat(), "sha256": digest,

@@ -96,17 +96,38 @@ def _open_store(db: Path):
 
 
 def ledger_verify(db: DbOpt = default_db(), as_json: JsonOpt = False,
-                  chain_only: Annotated[bool, typer.Option("--chain-only",
-                                                           help="Skip re-hashing observations.")] = False) -> None:
-    """Check the hash chain, the signed checkpoints and every batch's Merkle root (exit 1 on tampering)."""
+                  chain_only: Annotated[bool, typer.Option(
+                      "--chain-only", help="Skip re-hashing observations and evidence files.")] = False,
+                  deep: Annotated[bool, typer.Option(
+                      "--deep", help="Also recompute findings, finding history, latest observations, waivers and "
+                                     "attestations from the ledger and compare them with the stored tables.")] = False
+                  ) -> None:
+    """Check the hash chain, the signed checkpoints, that no tail was cut off, every batch's Merkle root
+    and every evidence file's SHA-256; with --deep, the tables answers are read from (exit 1 on tampering)."""
     store = _open_store(db)
-    report = store.verify_ledger(observations=not chain_only)
+    report = store.verify_ledger(observations=not chain_only, evidence=not chain_only)
     data = report.as_dict()
     text = (f"OK: {report.entries} entries, {report.checkpoints} signed checkpoints, "
-            f"{report.observations_checked} observations" if report.ok else
+            f"{report.observations_checked} observations, {report.evidence_checked} evidence files" if report.ok else
             "TAMPERED: " + "\n".join(p.text() for p in report.problems[:20]))
+    ok = report.ok
+    if deep:
+        derived = _verify_derived(store)
+        data["deep"] = derived.as_dict()
+        ok = ok and derived.ok
+        text += ("\nderived tables OK: " + ", ".join(f"{n} {t}" for t, n in derived.checked.items()) if derived.ok else
+                 "\nDERIVED TABLES DIFFER: " + "\n".join(d.text() for d in derived.differences[:20]))
+    data["ok"] = ok
     emit(data, as_json, text)
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(0 if ok else 1)
+
+
+def _verify_derived(store):
+    from collector.deepverify import verify_derived
+    from rules.catalog import default_catalog
+
+    with store.snapshot() as conn:
+        return verify_derived(conn, list(default_catalog()))
 
 
 def ledger_pubkey(db: DbOpt = default_db()) -> None:

@@ -55,12 +55,12 @@ def record(target: tuple[Path | None, str | None, str | None], kind: str, subjec
            payload: dict, now: datetime) -> None:
     """Store the audit's summary as an observation (--db, re-evaluating the controls that read it)
     and/or send it to a collector (--collector with a source token)."""
-    from collector.canonical import canonical
+    from collector.canonical import stored_json
     from rules.model import Observation
 
     db, url, token = target
     # the same audit of the same records is the same observation: re-running it stores nothing new
-    digest = hashlib.sha256(canonical(payload)).hexdigest()
+    digest = hashlib.sha256(stored_json(payload)).hexdigest()
     oid = uuid.uuid5(uuid.NAMESPACE_URL, f"clausewatch:{kind}:{subject_id}:{digest}")
     obs = Observation(id=str(oid), source=f"import:{kind}", subject_kind=subject_kind,  # type: ignore[arg-type]
                       subject_id=subject_id, kind=kind, observed_at=now, payload=payload)

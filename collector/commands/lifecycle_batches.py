@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from collector.canonical import CanonicalError
 from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone
 
 
@@ -26,7 +27,10 @@ def audit_purge(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt = "
         fail_input(f"{db}: no such store")
     store = SqliteStore(db)
     batches = [o for latest in store.latest_all("batch").values() if (o := latest.get(("batch.registered", "")))]
-    certs = [stored_certificate(store, b, when) for b in sorted(batches, key=lambda o: o.subject_id)]
+    try:
+        certs = [stored_certificate(store, b, when) for b in sorted(batches, key=lambda o: o.subject_id)]
+    except CanonicalError as e:
+        fail_input(str(e))
     store.close()
     rows = [{k: c[k] for k in ("batch", "bank", "end_date", "deadline", "status", "counts")} for c in certs]
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("in_commission", "purged", "not_purged",
@@ -116,7 +120,10 @@ def batch_certificate(
     batch = store.latest_for("batch", batch_id).get(("batch.registered", ""))
     if batch is None:
         fail_input(f"{batch_id}: no such batch in {db}")
-    cert = stored_certificate(store, batch, when)
+    try:
+        cert = stored_certificate(store, batch, when)
+    except CanonicalError as e:
+        fail_input(str(e))
     if cert["status"] == "purged":
         seq = store.ledger_append("batch.purge_certificate", "cli:batch-certificate",
                                   {"batch": batch_id, "sha256": cert["sha256"], "hosts": cert["counts"]["clean"]})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sqlite3
 import threading
@@ -14,14 +15,16 @@ from typing import Any
 import orjson
 
 from collector import seqgaps
-from collector.canonical import canonical, loads
+from collector.canonical import loads, stored_json
 from collector.ledger import Ledger, VerifyReport, iter_rows, verify_chain, verify_checkpoints
 from collector.merkle import merkle_root
 from collector.sitekey import SiteKey, load_public_pem
 from collector.store.base import FindingChange, IngestResult, Interval, ObservationRow, StoredFinding
+from collector.store.integrity import EvidenceAltered, read_checked, verify_batches, verify_evidence, verify_tail
 from collector.store.schema import migrate
 from rules.model import EvidenceRef, Observation
 
+log = logging.getLogger(__name__)
 _OBS_COLS = "id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body"
 
 
@@ -37,7 +40,7 @@ def observation_body(o: Observation) -> bytes:
     """The canonical bytes stored, hashed into the batch's Merkle root and read back.
 
     Built field by field: pydantic's generic dump costs more than the rest of ingest."""
-    return canonical({
+    return stored_json({
         "id": o.id, "source": o.source, "site": o.site, "subject_kind": o.subject_kind, "subject_id": o.subject_id,
         "kind": o.kind, "key": o.key, "observed_at": o.observed_at.isoformat(), "seq": o.seq, "payload": o.payload,
         "evidence": [e.model_dump() for e in o.evidence]})
@@ -71,6 +74,7 @@ class SqliteStore:
         self.evidence_dir = self.path.parent / (self.path.stem + ".evidence")
         self._local = threading.local()
         self._lock = threading.RLock()
+        self._altered_noted: set[tuple[str, str]] = set()
         self._wconn = self._connect()
         migrate(self._wconn)
         self.ledger = Ledger(self._wconn)
@@ -273,10 +277,23 @@ class SqliteStore:
         return EvidenceRef(sha256=digest, name=name, media_type=media_type, size=len(data))
 
     def get_evidence(self, sha256: str) -> bytes | None:
-        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        """The file's bytes; None when there is none or when it no longer matches its SHA-256."""
+        try:
+            return self.read_evidence(sha256)
+        except EvidenceAltered:
             return None
-        target = self.evidence_dir / sha256[:2] / sha256
-        return target.read_bytes() if target.exists() else None
+
+    def read_evidence(self, sha256: str) -> bytes | None:
+        """The file's bytes, re-hashed on every read: raises EvidenceAltered (and notes it in the log
+        and, once per process, in the ledger) rather than hand out altered bytes."""
+        try:
+            return read_checked(self.evidence_dir, sha256)
+        except EvidenceAltered as e:
+            log.error("%s: not served", e)
+            if (e.sha256, e.found) not in self._altered_noted:
+                self._altered_noted.add((e.sha256, e.found))
+                self.ledger_append("evidence.altered", "collector", {"sha256": e.sha256, "found_sha256": e.found})
+            raise
 
     # -- findings -------------------------------------------------------------------------------
     def current_findings(self, *, control: str | None = None, subject_kind: str | None = None,
@@ -297,7 +314,7 @@ class SqliteStore:
         rows, moved = [], []
         for ch in changes:
             f = ch.finding
-            value, evidence = canonical(f.value), canonical(f.evidence)
+            value, evidence = stored_json(f.value), stored_json(f.evidence)
             rows.append((f.control, f.subject_kind, f.subject_id, f.site, f.status, _ts(f.since), _ts(f.evaluated_at),
                          value.decode(), f.reason_zh, f.reason_en, evidence.decode(), f.severity))
             if ch.status_changed:
@@ -356,58 +373,34 @@ class SqliteStore:
         with self.write() as conn:
             return self.ledger.checkpoint(conn, self.site_key, ts)
 
-    def verify_ledger(self, *, observations: bool = True) -> VerifyReport:
-        """Check the chain, every checkpoint signature, and (by default) that the observations
-        of each batch still hash to the Merkle root its ledger entry holds."""
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A connection of its own that sees one consistent state of the store until the block ends."""
         conn = self._connect()
         try:
-            conn.execute("BEGIN")  # one consistent snapshot
+            conn.execute("BEGIN")
+            yield conn
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def verify_ledger(self, *, observations: bool = True, evidence: bool = True) -> VerifyReport:
+        """Check the chain, every checkpoint signature, that the chain's tail was not cut off, and (by
+        default) that the observations of each batch still hash to the Merkle root its ledger entry
+        holds and that every evidence file still hashes to its name."""
+        with self.snapshot() as conn:
             report = VerifyReport()
             hashes = verify_chain(iter_rows(conn), report)
             keys = {k: load_public_pem(p.encode()) for k, p in conn.execute("SELECT key_id, pem FROM public_keys")}
             verify_checkpoints(conn.execute("SELECT seq, hash, ts, signature, key_id FROM checkpoints ORDER BY seq"),
                                hashes, keys, report)
-            if observations:
-                self._verify_batches(conn, report)
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+            batch_max = verify_batches(conn, report) if observations else None
+            verify_tail(conn, report, batch_max)
+            if evidence:
+                verify_evidence(conn, self.evidence_dir, report)
         report.problems.sort(key=lambda p: p.seq)
         report.ok = not report.problems
         return report
-
-    def _verify_batches(self, conn: sqlite3.Connection, report: VerifyReport) -> None:
-        from collector.ledger import Problem
-
-        roots: dict[int, tuple[str, int]] = {}
-        q = "SELECT seq, body FROM ledger WHERE CAST(body AS TEXT) LIKE '%\"type\":\"observations\"%'"
-        for seq, body in conn.execute(q):
-            data = loads(body)
-            if data.get("type") == "observations":
-                roots[seq] = (data["data"]["merkle_root"], data["data"]["count"])
-        current: int | None = None
-        bodies: list[bytes] = []
-
-        def close(batch: int | None, items: list[bytes]) -> None:
-            if batch is None:
-                return
-            report.batches_checked += 1
-            want = roots.pop(batch, None)
-            if want is None:
-                report.problems.append(Problem(batch, "observation", "observations name a batch the ledger lacks"))
-            elif merkle_root(items).hex() != want[0]:
-                report.problems.append(Problem(batch, "observation", f"the {len(items)} observations of this batch"
-                                               f" (ledger holds {want[1]}) no longer match its Merkle root"))
-
-        for batch, body in conn.execute("SELECT batch, body FROM observations ORDER BY rowid"):
-            report.observations_checked += 1
-            if batch != current:
-                close(current, bodies)
-                current, bodies = batch, []
-            bodies.append(body if isinstance(body, bytes) else str(body).encode())
-        close(current, bodies)
-        for seq, (_, count) in roots.items():
-            report.problems.append(Problem(seq, "observation", f"all {count} observations of this batch are gone"))
 
     # -- small key/value settings ---------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

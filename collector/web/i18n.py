@@ -52,6 +52,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "language": ("English", "中文"),
     "forbidden": ("无权访问此页面", "You may not see this page"),
     "not_found": ("未找到", "Not found"),
+    "evidence_altered": ("该证据文件已与其 SHA-256 不符，不予提供",
+                         "This evidence file no longer matches its SHA-256 and is not served"),
     # navigation and pages
     "skip_to_content": ("跳到正文", "Skip to content"),
     "main_nav": ("主导航", "Main navigation"),
@@ -291,6 +293,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "report_language": ("报告语言", "Report language"),
     "download": ("下载", "Download"),
     "bad_report": ("报告参数有误", "Bad report request"),
+    "bad_certificate": ("该批次上报的数据无法规范化签名，不能出具证明",
+                        "What was reported for this batch cannot be canonicalised, so no certificate is issued"),
     "entries": ("条目", "Entries"),
     "checkpoints": ("签名检查点", "Signed checkpoints"),
     "exports": ("导出", "Exports"),

@@ -93,3 +93,14 @@ def test_bad_attestations_are_refused(store, now, history, kw, field):
             "statement": "a long enough statement", "user": "manager", "now": now, **kw}
     with pytest.raises(attest.AttestError, match=f"^{field}"):
         attest.attest(store, history, **args)
+
+
+def test_a_reported_value_rfc8785_cannot_express_is_refused_naming_the_snapshot(store, now, history):
+    """The snapshot is hashed in RFC 8785 form: a forged validity beyond 2**53 is an error, not a crash."""
+    store.ingest([Observation(source="site", subject_kind="site", subject_id="default", kind="manual.evidence",
+                              key="FIRE-DRILL", observed_at=now - timedelta(days=1),
+                              payload={"control": "FIRE-DRILL", "sha256": "0" * 64, "valid_until": 2**60})],
+                 actor="test")
+    with pytest.raises(attest.AttestError, match="snapshot: what was reported"):
+        attest.attest(store, history, start=now - timedelta(days=3), end=now, statement="all fine this time",
+                      user="boss", now=now)

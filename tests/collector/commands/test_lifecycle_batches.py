@@ -108,3 +108,20 @@ def test_audit_purge_lists_every_batch(tmp_path: Path) -> None:
     code, out = cli("audit", "purge", "--db", str(db), "--now", "2026-11-29T10:00")
     assert code == 1  # B1's deadline passed and no host has proven the purge
     assert [(b["batch"], b["status"]) for b in out["batches"]] == [("B1", "unproven"), ("B2", "in_commission")]
+
+
+def test_a_batch_reported_with_an_integer_rfc8785_cannot_hash_is_refused_naming_it(tmp_path: Path) -> None:
+    """The certificate is hashed in RFC 8785 form; a forged row count beyond 2**53 is an error, not a crash."""
+    from rules.model import Observation
+
+    db = tmp_path / "cw.db"
+    store = SqliteStore(db)
+    store.ingest([Observation(source="import:batch", subject_kind="batch", subject_id="B-FORGED",
+                              kind="batch.registered", observed_at=datetime.fromisoformat("2026-10-02T09:00+08:00"),
+                              payload={"rows": 2**60, "deadline": "2026-11-21T00:00:00+08:00", "bank": "x"})],
+                 actor="test")
+    store.close()
+    r = runner.invoke(build_app(), ["batch", "certificate", "B-FORGED", "--db", str(db), "--now", "2026-11-22T10:00"])
+    assert r.exit_code == 2 and "batch B-FORGED: its certificate cannot be hashed" in r.output
+    r = runner.invoke(build_app(), ["audit", "purge", "--db", str(db), "--now", "2026-11-22T10:00"])
+    assert r.exit_code == 2 and "batch B-FORGED" in r.output
