@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone
+from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone, store_at
 
 FileOpt = Annotated[Path, typer.Option(help="CSV or XLSX export.", show_default=False)]
 
@@ -66,10 +66,9 @@ def audit_access(
 def _record(db: Path, result, when) -> None:
     from collector.audit.access_report import door_observations
     from collector.settings import Settings
-    from collector.store.sqlite import SqliteStore
 
     settings = Settings(db=db)
-    store = SqliteStore(db)
+    store = store_at(db)
     try:
         obs = door_observations(result, site=settings.site, source="import:access", observed_at=when)
         res = store.ingest(obs, actor="cli:audit-access")
@@ -101,9 +100,8 @@ def poll(config: Annotated[Path, typer.Option("--config", help="Poller configura
             fail_input("--collector needs --token-file with a source token (subject kinds ups, sensor)")
         sink = HttpSink(collector, token_file.read_text().strip())
     else:
-        from collector.store.sqlite import SqliteStore
 
-        sink = StoreSink(SqliteStore(db), actor="poller")
+        sink = StoreSink(store_at(db), actor="poller")
     loop = PollLoop(cfg, sink)
 
     async def main() -> list:
@@ -128,11 +126,8 @@ def notifications(db: DbOpt = default_db(), as_json: JsonOpt = False,
     from datetime import UTC, datetime
 
     from collector.notify.log import DeliveryLog
-    from collector.store.sqlite import SqliteStore
 
-    if not db.exists():
-        fail_input(f"{db}: no such store")
-    entries = DeliveryLog(SqliteStore(db)).entries(limit)
+    entries = DeliveryLog(store_at(db)).entries(limit)
     for e in entries:
         e["at"] = datetime.fromtimestamp(e["at"], UTC).isoformat()
     latest: dict[str, bool] = {}

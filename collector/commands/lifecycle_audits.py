@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import JsonOpt, NowOpt, TzOpt, emit, fail_input, parse_now, site_zone
+from collector.clikit import JsonOpt, NowOpt, TzOpt, emit, fail_input, parse_now, site_zone, store_at
 
 DbOptional = Annotated[Path | None, typer.Option("--db", help="Also record the audit as an observation here.")]
 CollectorOpt = Annotated[str | None, typer.Option("--collector", envvar="CLAUSEWATCH_COLLECTOR",
@@ -75,11 +75,9 @@ def record(target: tuple[Path | None, str | None, str | None], kind: str, subjec
             fail_input(str(e))
     if db is not None:
         from collector.engine import Engine
-        from collector.store.sqlite import SqliteStore
         from rules.catalog import default_catalog
 
-        db.parent.mkdir(parents=True, exist_ok=True)
-        store = SqliteStore(db)
+        store = store_at(db)
         store.ingest([obs], actor=f"cli:{kind}")
         engine = Engine(store, list(default_catalog()))
         engine.evaluate(engine.note([obs]), now=now)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone
+from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone, store_at
 
 
 def register(group: typer.Typer) -> None:
@@ -19,12 +19,9 @@ def audit_purge(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt = "
                 as_json: JsonOpt = False) -> None:
     """Every registered batch: in commission, purged, not purged or unproven (exit 1 unless all in order)."""
     from collector.batches import stored_certificate
-    from collector.store.sqlite import SqliteStore
 
     when = parse_now(now, site_zone(site_tz))
-    if not db.exists():
-        fail_input(f"{db}: no such store")
-    store = SqliteStore(db)
+    store = store_at(db)
     batches = [o for latest in store.latest_all("batch").values() if (o := latest.get(("batch.registered", "")))]
     certs = [stored_certificate(store, b, when) for b in sorted(batches, key=lambda o: o.subject_id)]
     store.close()
@@ -60,7 +57,6 @@ def batch_register(
     from collector.batches import BatchFacts, manifest_bytes, manifest_for, registration
     from collector.engine import Engine
     from collector.importers.dispatch import DispatchError, read_dispatch
-    from collector.store.sqlite import SqliteStore
     from rules.catalog import default_catalog
 
     tz = site_zone(site_tz)
@@ -85,7 +81,7 @@ def batch_register(
     doc = manifest_for(facts, dispatch, salt_bytes)
     data = manifest_bytes(doc)
     db.parent.mkdir(parents=True, exist_ok=True)
-    store = SqliteStore(db)
+    store = store_at(db)
     ref = store.put_evidence(data, f"manifest-{facts.batch_id}.json", "application/json")
     obs = registration(facts, dispatch, ref, tz, when)
     result = store.ingest([obs], actor="cli:batch-register")
@@ -107,12 +103,9 @@ def batch_certificate(
 ) -> None:
     """The purge certificate of a batch: every host's full scan after the deadline (exit 1 unless purged)."""
     from collector.batches import stored_certificate
-    from collector.store.sqlite import SqliteStore
 
     when = parse_now(now, site_zone(site_tz))
-    if not db.exists():
-        fail_input(f"{db}: no such store")
-    store = SqliteStore(db)
+    store = store_at(db)
     batch = store.latest_for("batch", batch_id).get(("batch.registered", ""))
     if batch is None:
         fail_input(f"{batch_id}: no such batch in {db}")

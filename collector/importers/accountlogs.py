@@ -13,6 +13,8 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 
 from collector.importers.dispatch import DispatchError, parse_date
+from collector.importers.tables import decode_text
+from collector.inputs import InputProblem
 
 USER_COLUMNS = {
     "account": ("account", "user", "username", "user_name", "login", "user_id", "userid", "account_id", "账号",
@@ -40,7 +42,7 @@ ACTIONS = {"login": ("login", "logon", "sign_in", "登录", "登入"), "logout":
 _ACTION_OF = {alias: action for action, aliases in ACTIONS.items() for alias in aliases}
 
 
-class AccountLogError(ValueError):
+class AccountLogError(InputProblem):
     """A file that cannot be read; the message names the file, line and field."""
 
 
@@ -65,11 +67,11 @@ def _rows(path: Path) -> Iterator[list[str]]:
         raw = path.read_bytes()
     except OSError as e:
         raise AccountLogError(f"{path}: {e.strerror or e}") from None
+    reader = csv.reader(io.StringIO(decode_text(raw, path), newline=""))
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("gb18030")
-    yield from csv.reader(io.StringIO(text, newline=""))
+        yield from reader
+    except csv.Error as e:
+        raise AccountLogError(f"{path}: line {reader.line_num}: not valid CSV: {e}") from None
 
 
 def _columns(path: Path, header: list[str], wanted: Mapping[str, tuple[str, ...]], mapping: Mapping[str, str],

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from collector.importers.tables import InputError, decode_text, workbook_rows
+from collector.inputs import InputProblem
 from collector.pii.detect import find
 
 COLUMNS = {
@@ -27,7 +29,7 @@ COLUMNS = {
 SCAN_ROWS = 10_000
 
 
-class DispatchError(ValueError):
+class DispatchError(InputProblem):
     """The file cannot be imported; the message names the file, line and field."""
 
 
@@ -59,30 +61,21 @@ def cell_text(value: object) -> str:
 
 
 def csv_rows(path: Path) -> Iterator[list[str]]:
-    raw = path.read_bytes()
-    for codec in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(codec)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
-        raise DispatchError(f"{path}: neither UTF-8 nor GBK text")
-    yield from csv.reader(io.StringIO(text, newline=""))
+    """Rows of a CSV file; undecodable text or a file that cannot be read is an InputError naming it."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise InputError(path, None, f"cannot read: {e.strerror or e}") from None
+    reader = csv.reader(io.StringIO(decode_text(raw, path), newline=""))
+    try:
+        yield from reader
+    except csv.Error as e:
+        raise InputError(path, reader.line_num, f"not valid CSV: {e}") from None
 
 
 def xlsx_rows(path: Path) -> Iterator[list[str]]:
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises many kinds for a broken workbook
-        raise DispatchError(f"{path}: not a readable XLSX workbook ({e})") from None
-    try:
-        for row in wb.worksheets[0].iter_rows(values_only=True):
-            yield [cell_text(v) for v in row]
-    finally:
-        wb.close()
+    for _, row in workbook_rows(path):
+        yield [cell_text(v) for v in row]
 
 
 def read_dispatch(path: Path) -> Dispatch:

@@ -14,16 +14,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from collector.inputs import InputError
+
 HEADER_SEARCH_ROWS = 10
-
-
-class InputError(ValueError):
-    """A malformed input: names the file, line and field."""
-
-    def __init__(self, path: Path | str, line: int | None, message: str, field: str | None = None):
-        self.path, self.line, self.field = str(path), line, field
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {field + ': ' if field else ''}{message}")
 
 
 @dataclass
@@ -51,7 +44,10 @@ def decode_text(data: bytes, path: Path, encoding: str | None = None) -> str:
         except (UnicodeDecodeError, LookupError) as e:
             raise InputError(path, None, f"cannot decode as {encoding}: {e}") from None
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict")
+        try:
+            return data[3:].decode("utf-8", errors="strict")
+        except UnicodeDecodeError as e:
+            raise InputError(path, None, f"not UTF-8 text after its UTF-8 mark: {e}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -81,22 +77,33 @@ def _csv_rows(path: Path, encoding: str | None) -> Iterator[tuple[int, list[Any]
         raise InputError(path, reader.line_num, f"not valid CSV: {e}") from None
 
 
-def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]]]:
+def workbook_rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(row number, cell values) of one sheet (default: the first); a broken workbook is an InputError."""
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as e:
-        raise InputError(path, None, f"not a readable XLSX workbook: {e}") from None
+    except Exception as e:  # openpyxl raises many kinds (zip, XML, key, value errors) for a broken workbook
+        raise InputError(path, None, f"not a readable XLSX workbook: {type(e).__name__}: {e}") from None
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise InputError(path, None, f"no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
         ws = book[sheet] if sheet else book.worksheets[0]
-        for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
-            yield n, [_xlsx_cell(v) for v in row]
+        n = 0
+        try:
+            for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                yield n, row
+        except InputError:
+            raise
+        except Exception as e:  # a truncated member shows only while rows are read
+            raise InputError(path, n + 1, f"broken XLSX workbook: {type(e).__name__}: {e}") from None
     finally:
         book.close()
+
+
+def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]]]:
+    for n, row in workbook_rows(path, sheet):
+        yield n, [_xlsx_cell(v) for v in row]
 
 
 def _xlsx_cell(v: Any) -> Any:
