@@ -52,6 +52,8 @@ def audit_access(
                                   machine_room_doors=machine_room_door or (), max_held_open_s=max_held_open_s)
     except InputError as e:
         fail_input(str(e))
+    if not result.events:
+        typer.echo(f"warning: {events}: no events: nothing was audited", err=True)
     if record:
         _record(db, result, when)
     data = result.as_dict()

@@ -5,15 +5,13 @@ Columns are found by their usual names (English or Chinese) or through a mapping
 """
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 
 from collector.importers.dispatch import DispatchError, parse_date
-from collector.importers.tables import decode_text
+from collector.importers.tables import csv_rows
 from collector.inputs import InputProblem
 
 USER_COLUMNS = {
@@ -62,18 +60,6 @@ class Event:
     records: int
 
 
-def _rows(path: Path) -> Iterator[list[str]]:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise AccountLogError(f"{path}: {e.strerror or e}") from None
-    reader = csv.reader(io.StringIO(decode_text(raw, path), newline=""))
-    try:
-        yield from reader
-    except csv.Error as e:
-        raise AccountLogError(f"{path}: line {reader.line_num}: not valid CSV: {e}") from None
-
-
 def _columns(path: Path, header: list[str], wanted: Mapping[str, tuple[str, ...]], mapping: Mapping[str, str],
              required: tuple[str, ...]) -> dict[str, int]:
     names = [h.strip().lower() for h in header]
@@ -89,7 +75,7 @@ def _columns(path: Path, header: list[str], wanted: Mapping[str, tuple[str, ...]
 
 
 def read_users(path: Path, mapping: Mapping[str, str] | None = None) -> dict[str, User]:
-    rows = _rows(path)
+    rows = csv_rows(path)
     cols = _columns(path, next(rows, []), USER_COLUMNS, mapping or {}, ("account",))
     users = {}
     for line, row in enumerate(rows, start=2):
@@ -117,7 +103,7 @@ def _time(text: str, tz: tzinfo, where: str) -> datetime:
 
 
 def read_events(path: Path, tz: tzinfo, mapping: Mapping[str, str] | None = None) -> list[Event]:
-    rows = _rows(path)
+    rows = csv_rows(path)
     cols = _columns(path, next(rows, []), LOG_COLUMNS, mapping or {}, ("time", "account"))
     out = []
     for line, row in enumerate(rows, start=2):

@@ -6,15 +6,13 @@ Chinese (停机/空号/不在服务区/欠费/可联/挂断) or English and are 
 """
 from __future__ import annotations
 
-import csv
-import io
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from collector.importers.tables import decode_text
+from collector.importers.tables import csv_rows
 from collector.inputs import InputProblem
 
 FIELDS = ("call_id", "agent", "terminal", "number", "start", "duration_s", "disposition")
@@ -75,11 +73,7 @@ def _disposition_or_fail(text: str, path: Path, line: int) -> str:
 
 def read_cdr(path: Path, tz: tzinfo, mapping: Mapping[str, str] | None = None) -> list[Call]:
     """Every call of the file, or CdrError naming the first bad line and field."""
-    try:
-        text = decode_text(path.read_bytes(), path)
-    except OSError as e:
-        raise CdrError(f"{path}: cannot read ({e.strerror or e})") from None
-    rows = csv.reader(io.StringIO(text, newline=""))
+    rows = csv_rows(path)
     header = [h.strip() for h in next(rows, [])]
     columns = {f: (mapping or {}).get(f, f) for f in FIELDS}
     missing = [c for c in columns.values() if c not in header]

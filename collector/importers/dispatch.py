@@ -6,14 +6,12 @@ memory only: callers hash them into a manifest.
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from collector.importers.tables import InputError, decode_text, workbook_rows
+from collector.importers.tables import csv_rows, workbook_rows
 from collector.inputs import InputProblem
 from collector.pii.detect import find
 
@@ -58,19 +56,6 @@ def cell_text(value: object) -> str:
     if isinstance(value, datetime | date):
         return value.strftime("%Y-%m-%d")
     return str(value).strip()
-
-
-def csv_rows(path: Path) -> Iterator[list[str]]:
-    """Rows of a CSV file; undecodable text or a file that cannot be read is an InputError naming it."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise InputError(path, None, f"cannot read: {e.strerror or e}") from None
-    reader = csv.reader(io.StringIO(decode_text(raw, path), newline=""))
-    try:
-        yield from reader
-    except csv.Error as e:
-        raise InputError(path, reader.line_num, f"not valid CSV: {e}") from None
 
 
 def xlsx_rows(path: Path) -> Iterator[list[str]]:

@@ -57,6 +57,20 @@ def decode_text(data: bytes, path: Path, encoding: str | None = None) -> str:
             raise InputError(path, None, f"neither UTF-8 nor GBK text: {e}") from None
 
 
+def csv_rows(path: Path) -> Iterator[list[str]]:
+    """Rows of a comma-separated export, UTF-8 or GBK. A file that cannot be read or decoded, or ends
+    inside a quoted cell (an export cut short), is an InputError naming it and the line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise InputError(path, None, f"cannot read: {e.strerror or e}") from None
+    reader = csv.reader(io.StringIO(decode_text(raw, path), newline=""), strict=True)
+    try:
+        yield from reader
+    except csv.Error as e:
+        raise InputError(path, reader.line_num, f"not valid CSV (cut short?): {e}") from None
+
+
 def _delimiter(first_lines: str) -> str:
     counts = {d: first_lines.count(d) for d in (",", "\t", ";", "|")}
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
@@ -65,7 +79,7 @@ def _delimiter(first_lines: str) -> str:
 def _csv_rows(path: Path, encoding: str | None) -> Iterator[tuple[int, list[Any]]]:
     text = decode_text(path.read_bytes(), path, encoding)
     head = text[:4096].splitlines()[:5]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter("\n".join(head)))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter("\n".join(head)), strict=True)
     quoted = '"' in text
     del text
     try:
@@ -121,9 +135,11 @@ def load_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
     import yaml
 
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as e:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
         raise InputError(path, None, f"not a readable {what}: {e}") from None
+    if doc is None:
+        raise InputError(path, None, f"empty file: no {what}")
     if not isinstance(doc, dict):
         raise InputError(path, 1, f"the {what} must be a mapping")
     return doc
@@ -140,7 +156,7 @@ def read_table(path: Path, aliases: Mapping[str, Sequence[str]], required: Seque
                encoding: str | None = None, sheet: str | None = None) -> Table:
     """Read a CSV or XLSX export; the header is the first row naming every required column."""
     if not path.is_file():
-        raise InputError(path, None, "no such file")
+        raise InputError(path, None, "not a file" if path.exists() else "no such file")
     is_xlsx = path.suffix.lower() in (".xlsx", ".xlsm") or path.read_bytes()[:2] == b"PK"
     rows = _xlsx_rows(path, sheet) if is_xlsx else _csv_rows(path, encoding)
     lookup = {_key(a): name for name, names in aliases.items() for a in (name, *names)}
@@ -162,7 +178,7 @@ def read_table(path: Path, aliases: Mapping[str, Sequence[str]], required: Seque
                            not _blank(cells)):
             body.append((line, cells))
     if header is None and first is None:
-        return Table(path, {}, [])  # an empty export: nothing happened
+        return Table(path, {}, [])  # an empty export: nothing happened (the caller decides if that can be)
     if header is None:
         line = first[0] if first else 1
         seen = [str(c) for c in (first[1] if first else [])]
