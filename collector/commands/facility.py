@@ -43,15 +43,11 @@ def audit_access(
 ) -> None:
     """Audit door and machine-room access: approvals, escorts, badges, hours, held-open and forced doors."""
     from collector.importers.access_job import run_access_audit
-    from collector.importers.tables import InputError
 
     zone = site_zone(site_tz)
     when = parse_now(now, zone)
-    try:
-        result = run_access_audit(events, approvals, badges, zone, site=site, hours=hours, mapping=mapping,
-                                  machine_room_doors=machine_room_door or (), max_held_open_s=max_held_open_s)
-    except InputError as e:
-        fail_input(str(e))
+    result = run_access_audit(events, approvals, badges, zone, site=site, hours=hours, mapping=mapping,
+                              machine_room_doors=machine_room_door or (), max_held_open_s=max_held_open_s)
     if not result.events:
         typer.echo(f"warning: {events}: no events: nothing was audited", err=True)
     if record:
@@ -88,14 +84,10 @@ def poll(config: Annotated[Path, typer.Option("--config", help="Poller configura
     import asyncio
     import signal
 
-    from collector.importers.tables import InputError
     from collector.pollers.config import load_poll_config
     from collector.pollers.run import HttpSink, PollLoop, Sink, StoreSink
 
-    try:
-        cfg = load_poll_config(config)
-    except InputError as e:
-        fail_input(str(e))
+    cfg = load_poll_config(config)
     sink: Sink
     if collector:
         if token_file is None or not token_file.is_file():

@@ -102,7 +102,7 @@ def audit_calls_cmd(
     """Calling hours, recordings present, complete and backed up, retention, recorder alive (exit 1 on any)."""
     from collector.audits.calls import CallsPolicy, Content, audit_calls
     from collector.audits.recordings import audio_duration_s, inventory, sha256_file, walk
-    from collector.importers.cdr import FIELDS, CdrError, read_cdr
+    from collector.importers.cdr import FIELDS, read_cdr
 
     tz = site_zone(site_tz)
     when = parse_now(now, tz)
@@ -116,10 +116,7 @@ def audit_calls_cmd(
         fail_input(f"--pattern: {e}")
     if regex is not None and "call_id" not in regex.groupindex:
         fail_input("--pattern: needs a named group (?P<call_id>...)")
-    try:
-        calls = read_cdr(cdr, tz, parse_mapping(mapping, FIELDS))
-    except CdrError as e:
-        fail_input(str(e))
+    calls = read_cdr(cdr, tz, parse_mapping(mapping, FIELDS))
     policy = CallsPolicy(retention_years=retention_years, stall_h=stall_hours, exceptions=read_exceptions(exceptions))
     report = audit_calls(calls, inventory(walk(str(primary)), regex), inventory(walk(str(backup)), regex), tz=tz,
                          now=when, policy=policy, content=Content(audio_duration_s, sha256_file, verify),

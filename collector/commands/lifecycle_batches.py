@@ -34,12 +34,9 @@ def audit_purge(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt = "
 
 
 def _date(text: str | None, option: str) -> date | None:
-    from collector.importers.dispatch import DispatchError, parse_date
+    from collector.importers.dispatch import parse_date
 
-    try:
-        return parse_date(text, option) if text else None
-    except DispatchError as e:
-        fail_input(str(e))
+    return parse_date(text, option) if text else None
 
 
 def batch_register(
@@ -56,7 +53,7 @@ def batch_register(
     """Register a batch: hash its identifiers into a manifest and record its purge deadline."""
     from collector.batches import BatchFacts, manifest_bytes, manifest_for, registration
     from collector.engine import Engine
-    from collector.importers.dispatch import DispatchError, read_dispatch
+    from collector.importers.dispatch import read_dispatch
     from rules.catalog import default_catalog
 
     tz = site_zone(site_tz)
@@ -64,10 +61,7 @@ def batch_register(
     if not file.is_file():
         fail_input(f"{file}: no such file")
     salt_bytes = salt.encode("utf-8") if salt else None
-    try:
-        dispatch = read_dispatch(file)
-    except DispatchError as e:
-        fail_input(str(e))
+    dispatch = read_dispatch(file)
     facts_in = dispatch.facts
     values = {"batch": batch_id or facts_in.get("batch"), "bank": bank or facts_in.get("bank"),
               "dispatch_date": _date(dispatch_date, "--dispatch-date") or _date(facts_in.get("dispatch_date"), "x"),

@@ -90,6 +90,9 @@ COMMANDS = [
      "cdr.csv", TABLE_KINDS),
     ("batch register", ["batch", "register", "{bad}", "--db", "{store}", *NOW], "dispatch.csv", TABLE_KINDS),
     ("camera coverage", ["camera", "coverage", "{bad}"], "site.yaml", FILE_KINDS),
+    ("camera probe", ["camera", "probe", "{bad}", "--seconds", "0.5"], "clip.mp4", FILE_KINDS),
+    ("camera enroll", ["camera", "enroll", "{bad}", "--out", "{out_png}", "--seconds", "0.5"], "clip.mp4",
+     FILE_KINDS),
     ("poll --config", ["poll", "--config", "{bad}", "--once", "--db", "{store}"], "poll.yaml", FILE_KINDS),
     ("agent once --config", ["agent", "once", "--config", "{bad}"], "agent.toml", FILE_KINDS),
     # a damaged bundle (not a zip, cut short) is reported by verify as not intact: exit 1, by design
@@ -130,7 +133,7 @@ def test_bad_input_exits_2_with_one_line_naming_it_and_writes_nothing(workdir: P
     good = GOOD_TEXT.get(name, "")
     bad = make_bad(kind, workdir / f"bad-{name}", good) if name != "catalog" else _bad_catalog(kind, workdir)
     fill = {"bad": str(bad), "store": str(workdir / "store.db"), "rec": str(workdir / "rec"),
-            "out": str(workdir / "out.csv"), **{n: str(workdir / n) for n in GOOD_TEXT}}
+            "out": str(workdir / "out.csv"), "out_png": str(workdir / "reference.png"), **{n: str(workdir / n) for n in GOOD_TEXT}}
     before = snapshot(workdir)
     args = [re.sub(r"\{([^}]+)\}", lambda m: fill[m.group(1)], a) for a in argv]
     r = CliRunner().invoke(build_app(), args, input="a long password\n")
