@@ -111,7 +111,7 @@ def _rule_port_rules(rs: _Ruleset, chain: ChainKey, rule: dict) -> list[PortRule
         elif name == "vmap" and isinstance(body, dict) and _is_dport(body.get("key")):
             proto = body["key"]["payload"].get("protocol", protocol)
             return [PortRule(f"{' '.join(chain)}: {proto} dport {port} {v}", v, PortSpan(((port, port),)),
-                             conditional, proto) for port, v in _vmap_entries(body)]
+                             conditional, proto) for port, v in _vmap_entries(rs, chain, body)]
         elif name in VERDICTS:
             verdict = name
         elif name not in NEUTRAL:
@@ -124,9 +124,14 @@ def _rule_port_rules(rs: _Ruleset, chain: ChainKey, rule: dict) -> list[PortRule
     return [PortRule(text + (" (with conditions)" if conditional else ""), verdict, spans[0], conditional, protocol)]
 
 
-def _vmap_entries(body: dict) -> Iterator[tuple[int, str]]:
+def _vmap_entries(rs: _Ruleset, chain: ChainKey, body: dict) -> Iterator[tuple[int, str]]:
+    """(port, verdict) of an anonymous verdict map or a named one (`vmap @name`)."""
     data = body.get("data")
-    for entry in (data.get("set") if isinstance(data, dict) else None) or []:
+    if isinstance(data, str) and data.startswith("@"):
+        entries = rs.sets.get((chain[0], chain[1], data[1:]), [])
+    else:
+        entries = (data.get("set") if isinstance(data, dict) else None) or []
+    for entry in entries:
         if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], dict):
             verdict = next((v for v in VERDICTS if v in entry[1]), None)
             if verdict is not None:

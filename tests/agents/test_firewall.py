@@ -29,6 +29,9 @@ def nft(name: str) -> dict[str, CommandResult]:
     pytest.param(nft("nft-sets-ranges.json"), [25, 465, 587, 2525], [
         "ip egress mailban: tcp dport { 25, 465 } drop", "ip egress mailban: tcp dport 580-590 reject",
         "ip egress mailban: tcp dport 2525 drop"], True, id="named set, range and verdict map behind a jump"),
+    pytest.param(nft("nft-vmap-named.json"), [25, 465], [
+        "inet filter output: tcp dport 25 drop", "inet filter output: tcp dport 465 drop",
+        "inet filter output: tcp dport 587 accept"], False, id="named verdict map"),
     pytest.param({"nft": CommandResult(1, "", "Operation not permitted"),
                   "iptables-save": CommandResult(0, (FIXTURES / "iptables-mailban.save").read_text())},
                  [25, 465, 587], [
