@@ -133,7 +133,8 @@ def test_bad_input_exits_2_with_one_line_naming_it_and_writes_nothing(workdir: P
     good = GOOD_TEXT.get(name, "")
     bad = make_bad(kind, workdir / f"bad-{name}", good) if name != "catalog" else _bad_catalog(kind, workdir)
     fill = {"bad": str(bad), "store": str(workdir / "store.db"), "rec": str(workdir / "rec"),
-            "out": str(workdir / "out.csv"), "out_png": str(workdir / "reference.png"), **{n: str(workdir / n) for n in GOOD_TEXT}}
+            "out": str(workdir / "out.csv"), "out_png": str(workdir / "reference.png"),
+            **{n: str(workdir / n) for n in GOOD_TEXT}}
     before = snapshot(workdir)
     args = [re.sub(r"\{([^}]+)\}", lambda m: fill[m.group(1)], a) for a in argv]
     r = CliRunner().invoke(build_app(), args, input="a long password\n")
