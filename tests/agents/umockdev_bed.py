@@ -133,12 +133,13 @@ def cmd_block_first(tb, root: Path, files: list[Path], allow: list[str]) -> dict
     recorder = WriteRecorder()
     with tempfile.TemporaryDirectory() as state_dir:
         cfg = AgentConfig.model_validate({"host_id": "term-001", "state_dir": state_dir, "interval_s": 3600,
-                                          "usb": {"allow": allow}, "paths": {"sysfs": str(root)}})
+                                          "usb": {"allow": allow}, "paths": {"sysfs": str(root)},
+                                          "antivirus": {"eicar_test": False}})  # a short first round
         agent = Agent.create(cfg)
         runner = threading.Thread(target=agent.run, daemon=True)
         runner.start()
         # the first round (probes, sweep) done: from here only udev events make the agent look at devices
-        wait_for(lambda: any(b'"usb.devices"' in body for _, body in agent.spool.peek(100)), 20.0)
+        wait_for(lambda: any(b'"usb.devices"' in body for _, body in agent.spool.peek(100)), 60.0)
         time.sleep(0.3)
         out["default_before_hotplug"] = hub_default.read_text().strip()
         held_interfaces = [rec for f in files[1:] for rec in plug(tb, root, f, recorder)]
