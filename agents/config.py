@@ -113,11 +113,16 @@ class AgentConfig(_Section):
 def load_config(path: Path) -> AgentConfig:
     """Read and validate a TOML file; ConfigError names the file, and the key or line at fault."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e.reason})") from None
+    except (tomllib.TOMLDecodeError, RecursionError) as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    if not text.strip():  # a failed copy, not a wish for every default: the agent would run unconfigured
+        raise ConfigError(f"{path}: empty file: no configuration")
     try:
         return AgentConfig.model_validate(data)
     except ValidationError as e:

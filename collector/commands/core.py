@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from collector.clikit import DbOpt, JsonOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone
+from collector.clikit import DbOpt, JsonOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone, store_at
 
 
 def register(app: typer.Typer) -> None:
@@ -50,6 +50,7 @@ def serve(db: DbOpt = default_db(), host: Annotated[str, typer.Option(help="Addr
     for f in (tls_cert, tls_key):
         if f is not None and not f.is_file():
             fail_input(f"{f}: no such file")
+    store_at(db, create=True).close()  # serve starts a new site's store; an existing --db must be one
     settings = Settings(db=db, site=site, secure_cookies=tls_cert is not None, ingest_processes=ingest_processes)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
                 ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None)
@@ -87,14 +88,6 @@ def controls_validate(directory: Annotated[Path, typer.Argument(help="Folder of 
     emit({"ok": True, "controls": len(controls)}, as_json, f"ok: {len(controls)} controls")
 
 
-def _open_store(db: Path):
-    from collector.store.sqlite import SqliteStore
-
-    if not db.exists():
-        fail_input(f"{db}: no such store")
-    return SqliteStore(db)
-
-
 def ledger_verify(db: DbOpt = default_db(), as_json: JsonOpt = False,
                   chain_only: Annotated[bool, typer.Option(
                       "--chain-only", help="Skip re-hashing observations and evidence files.")] = False,
@@ -104,7 +97,7 @@ def ledger_verify(db: DbOpt = default_db(), as_json: JsonOpt = False,
                   ) -> None:
     """Check the hash chain, the signed checkpoints, that no tail was cut off, every batch's Merkle root
     and every evidence file's SHA-256; with --deep, the tables answers are read from (exit 1 on tampering)."""
-    store = _open_store(db)
+    store = store_at(db)
     report = store.verify_ledger(observations=not chain_only, evidence=not chain_only)
     data = report.as_dict()
     text = (f"OK: {report.entries} entries, {report.checkpoints} signed checkpoints, "
@@ -132,7 +125,7 @@ def _verify_derived(store):
 
 def ledger_pubkey(db: DbOpt = default_db()) -> None:
     """Print the site's public key (PEM) that verifies checkpoints and bundles."""
-    store = _open_store(db)
+    store = store_at(db)
     sys.stdout.write(store.site_key.public_pem().decode())
 
 
@@ -141,7 +134,6 @@ def users_add(name: Annotated[str, typer.Argument(help="User name.")],
               db: DbOpt = default_db()) -> None:
     """Add a local account; the password is read from stdin when it is not a terminal."""
     from collector import auth
-    from collector.store.sqlite import SqliteStore
 
     if role not in auth.ROLES:
         fail_input(f"--role: must be one of {', '.join(auth.ROLES)}")
@@ -150,7 +142,8 @@ def users_add(name: Annotated[str, typer.Argument(help="User name.")],
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     try:
-        auth.add_user(SqliteStore(db), name, role, password, actor="cli")
+        # the first account is made before the first start: users add may create the store
+        auth.add_user(store_at(db, create=True), name, role, password, actor="cli")
     except auth.AuthError as e:
         fail_input(str(e))
     typer.echo(f"added {name} ({role})", err=True)
@@ -160,7 +153,7 @@ def users_list(db: DbOpt = default_db(), as_json: JsonOpt = False) -> None:
     """List local accounts."""
     from collector import auth
 
-    rows = auth.list_users(_open_store(db))
+    rows = auth.list_users(store_at(db))
     emit(rows, as_json, "\n".join(f"{u['name']:20} {u['role']}" for u in rows))
 
 
@@ -169,9 +162,8 @@ def enroll_secret(db: DbOpt = default_db(), site: str = "default",
                   ) -> None:
     """Create an agent enroll secret (printed once on stdout). It enrolls new hosts only."""
     from collector import auth
-    from collector.store.sqlite import SqliteStore
 
-    secret_id, secret = auth.create_enroll_secret(SqliteStore(db), site, rotate=rotate)
+    secret_id, secret = auth.create_enroll_secret(store_at(db), site, rotate=rotate)
     if rotate:
         typer.echo(f"enroll secret {secret_id} replaces every other secret of site {site}", err=True)
     typer.echo(secret)
@@ -187,7 +179,7 @@ def reenroll_code(host: Annotated[str, typer.Argument(help="Host id of an enroll
     from collector import auth
 
     try:
-        code, expires = auth.issue_reenroll_code(_open_store(db), host, actor="cli",
+        code, expires = auth.issue_reenroll_code(store_at(db), host, actor="cli",
                                                  ttl=timedelta(hours=valid_hours))
     except auth.AuthError as e:
         fail_input(str(e))
@@ -205,7 +197,7 @@ def posture(db: DbOpt = default_db(), at: Annotated[str | None, typer.Option("--
     from rules.catalog import default_catalog
 
     when = parse_now(at, site_zone(site_tz), "--at")
-    data = posture_at(_open_store(db), list(default_catalog()), when, site=site)
+    data = posture_at(store_at(db), list(default_catalog()), when, site=site)
     lines = [f"{c['id']:28} {c['status']:8} " + ", ".join(f"{k}={v}" for k, v in sorted(c["counts"].items()))
              for c in data["controls"]]
     emit(data, as_json, "\n".join(lines))
@@ -215,10 +207,11 @@ def posture(db: DbOpt = default_db(), at: Annotated[str | None, typer.Option("--
 def findings(db: DbOpt = default_db(), status: Annotated[str | None, typer.Option()] = None,
              control: Annotated[str | None, typer.Option()] = None, as_json: JsonOpt = False) -> None:
     """Current findings; exit 1 if any fails."""
-    rows = _open_store(db).current_findings(status=status, control=control)
-    data = [{"control": f.control, "subject_kind": f.subject_kind, "subject": f.subject_id, "status": f.status,
-             "since": f.since.isoformat(), "value": f.value, "reason": {"zh": f.reason_zh, "en": f.reason_en}}
-            for f in rows]
+    rows = store_at(db).current_findings(status=status, control=control)
+    data: list[dict[str, Any]] = [
+        {"control": f.control, "subject_kind": f.subject_kind, "subject": f.subject_id, "status": f.status,
+         "since": f.since.isoformat(), "value": f.value, "reason": {"zh": f.reason_zh, "en": f.reason_en}}
+        for f in rows]
     emit(data, as_json, "\n".join(f"{d['control']:26} {d['subject_kind']}/{d['subject']:20} {d['status']:8} "
                                   f"{d['reason']['en']}" for d in data))
     raise typer.Exit(1 if any(d["status"] == "fail" for d in data) else 0)

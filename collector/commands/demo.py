@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import fail_input, progress_enabled
+from collector.clikit import fail_input, progress_enabled, store_at
 
 DEMO_ROLES = ("admin", "security", "auditor", "facility", "manager")
 
@@ -40,10 +40,9 @@ def build_history(db: Path, days: float, terminals: int, cameras: int, step_minu
     from collector.engine import Engine
     from collector.simulate import SimSite
     from collector.simulate.run import write_history
-    from collector.store.sqlite import SqliteStore
     from rules.catalog import default_catalog
 
-    store = SqliteStore(db)
+    store = store_at(db, create=True)
     engine = Engine(store, list(default_catalog()))
     site = SimSite(terminals=terminals, cameras=cameras, start=end - timedelta(days=days))
     prog, update = _progress(f"simulating {days:g} days")
@@ -113,16 +112,13 @@ def demo(db: Annotated[Path, typer.Option("--db", envvar="CLAUSEWATCH_DB", help=
         fail_input("--days >= 0, --terminals >= 1, --cameras >= 3, --step-minutes >= 1")
     now = datetime.now(UTC).replace(microsecond=0)
     fresh = not db.exists()
+    store_at(db, create=True).close()  # an existing --db must be a store: the demo adds to it, never over a file
     if days and (fresh or no_serve):
         started = time.monotonic()
         n = build_history(db, days, terminals, cameras, step_minutes, now)
         typer.echo(f"wrote {n} observations of {days:g} simulated days to {db} in "
                    f"{time.monotonic() - started:.1f} s", err=True)
     if no_serve:
-        if not days:
-            from collector.store.sqlite import SqliteStore
-
-            SqliteStore(db).close()
         return
     _serve_live(db, host, port, terminals, cameras, feed_interval, now)
 

@@ -39,16 +39,13 @@ def scan_pii(paths: Annotated[list[Path], typer.Argument(help="Files or folders 
              exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Glob of paths to skip.")] = None,
              as_json: JsonOpt = False) -> None:
     """Find resident ID, mobile and bank card numbers in files (masked); exit 1 when any is found."""
-    from collector.pii.manifest import ManifestError, load_manifests
+    from collector.pii.manifest import load_manifests
     from collector.pii.scan import scan_paths
 
     for p in paths:
         if not p.exists():
             fail_input(f"{p}: no such file or folder")
-    try:
-        lookup = load_manifests(manifest) if manifest else None
-    except ManifestError as e:
-        fail_input(str(e))
+    lookup = load_manifests(manifest) if manifest else None
     on_file = None
     if progress_enabled() and not as_json:
         def on_file(path: str, size: int) -> None:

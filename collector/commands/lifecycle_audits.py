@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import JsonOpt, NowOpt, TzOpt, emit, fail_input, parse_now, site_zone
+from collector.clikit import JsonOpt, NowOpt, TzOpt, emit, fail_input, parse_now, site_zone, store_at
 
 DbOptional = Annotated[Path | None, typer.Option("--db", help="Also record the audit as an observation here.")]
 CollectorOpt = Annotated[str | None, typer.Option("--collector", envvar="CLAUSEWATCH_COLLECTOR",
@@ -75,11 +75,9 @@ def record(target: tuple[Path | None, str | None, str | None], kind: str, subjec
             fail_input(str(e))
     if db is not None:
         from collector.engine import Engine
-        from collector.store.sqlite import SqliteStore
         from rules.catalog import default_catalog
 
-        db.parent.mkdir(parents=True, exist_ok=True)
-        store = SqliteStore(db)
+        store = store_at(db)
         store.ingest([obs], actor=f"cli:{kind}")
         engine = Engine(store, list(default_catalog()))
         engine.evaluate(engine.note([obs]), now=now)
@@ -104,7 +102,7 @@ def audit_calls_cmd(
     """Calling hours, recordings present, complete and backed up, retention, recorder alive (exit 1 on any)."""
     from collector.audits.calls import CallsPolicy, Content, audit_calls
     from collector.audits.recordings import audio_duration_s, inventory, sha256_file, walk
-    from collector.importers.cdr import FIELDS, CdrError, read_cdr
+    from collector.importers.cdr import FIELDS, read_cdr
 
     tz = site_zone(site_tz)
     when = parse_now(now, tz)
@@ -118,10 +116,7 @@ def audit_calls_cmd(
         fail_input(f"--pattern: {e}")
     if regex is not None and "call_id" not in regex.groupindex:
         fail_input("--pattern: needs a named group (?P<call_id>...)")
-    try:
-        calls = read_cdr(cdr, tz, parse_mapping(mapping, FIELDS))
-    except CdrError as e:
-        fail_input(str(e))
+    calls = read_cdr(cdr, tz, parse_mapping(mapping, FIELDS))
     policy = CallsPolicy(retention_years=retention_years, stall_h=stall_hours, exceptions=read_exceptions(exceptions))
     report = audit_calls(calls, inventory(walk(str(primary)), regex), inventory(walk(str(backup)), regex), tz=tz,
                          now=when, policy=policy, content=Content(audio_duration_s, sha256_file, verify),

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from collector.canonical import CanonicalError
-from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone
+from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone, store_at
 
 
 def register(group: typer.Typer) -> None:
@@ -20,12 +20,9 @@ def audit_purge(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt = "
                 as_json: JsonOpt = False) -> None:
     """Every registered batch: in commission, purged, not purged or unproven (exit 1 unless all in order)."""
     from collector.batches import stored_certificate
-    from collector.store.sqlite import SqliteStore
 
     when = parse_now(now, site_zone(site_tz))
-    if not db.exists():
-        fail_input(f"{db}: no such store")
-    store = SqliteStore(db)
+    store = store_at(db)
     batches = [o for latest in store.latest_all("batch").values() if (o := latest.get(("batch.registered", "")))]
     try:
         certs = [stored_certificate(store, b, when) for b in sorted(batches, key=lambda o: o.subject_id)]
@@ -41,12 +38,9 @@ def audit_purge(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt = "
 
 
 def _date(text: str | None, option: str) -> date | None:
-    from collector.importers.dispatch import DispatchError, parse_date
+    from collector.importers.dispatch import parse_date
 
-    try:
-        return parse_date(text, option) if text else None
-    except DispatchError as e:
-        fail_input(str(e))
+    return parse_date(text, option) if text else None
 
 
 def batch_register(
@@ -63,8 +57,7 @@ def batch_register(
     """Register a batch: hash its identifiers into a manifest and record its purge deadline."""
     from collector.batches import BatchFacts, manifest_bytes, manifest_for, registration
     from collector.engine import Engine
-    from collector.importers.dispatch import DispatchError, read_dispatch
-    from collector.store.sqlite import SqliteStore
+    from collector.importers.dispatch import read_dispatch
     from rules.catalog import default_catalog
 
     tz = site_zone(site_tz)
@@ -72,10 +65,7 @@ def batch_register(
     if not file.is_file():
         fail_input(f"{file}: no such file")
     salt_bytes = salt.encode("utf-8") if salt else None
-    try:
-        dispatch = read_dispatch(file)
-    except DispatchError as e:
-        fail_input(str(e))
+    dispatch = read_dispatch(file)
     facts_in = dispatch.facts
     values = {"batch": batch_id or facts_in.get("batch"), "bank": bank or facts_in.get("bank"),
               "dispatch_date": _date(dispatch_date, "--dispatch-date") or _date(facts_in.get("dispatch_date"), "x"),
@@ -89,7 +79,7 @@ def batch_register(
     doc = manifest_for(facts, dispatch, salt_bytes)
     data = manifest_bytes(doc)
     db.parent.mkdir(parents=True, exist_ok=True)
-    store = SqliteStore(db)
+    store = store_at(db)
     ref = store.put_evidence(data, f"manifest-{facts.batch_id}.json", "application/json")
     obs = registration(facts, dispatch, ref, tz, when)
     result = store.ingest([obs], actor="cli:batch-register")
@@ -111,12 +101,9 @@ def batch_certificate(
 ) -> None:
     """The purge certificate of a batch: every host's full scan after the deadline (exit 1 unless purged)."""
     from collector.batches import stored_certificate
-    from collector.store.sqlite import SqliteStore
 
     when = parse_now(now, site_zone(site_tz))
-    if not db.exists():
-        fail_input(f"{db}: no such store")
-    store = SqliteStore(db)
+    store = store_at(db)
     batch = store.latest_for("batch", batch_id).get(("batch.registered", ""))
     if batch is None:
         fail_input(f"{batch_id}: no such batch in {db}")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import DbOpt, JsonOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone
+from collector.clikit import DbOpt, JsonOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone, store_at
 
 
 def register(app: typer.Typer) -> None:
@@ -39,7 +39,6 @@ def report(start: Annotated[str, typer.Option("--from", help="Period start: date
            site_tz: TzOpt = "Asia/Shanghai", as_json: JsonOpt = False) -> None:
     """Write the evidence report for a period; exit 1 when a control failed at the period end."""
     from collector.reports.build import FORMATS, build_report
-    from collector.store.sqlite import SqliteStore
     from rules.catalog import default_catalog
 
     tz = site_zone(site_tz)
@@ -50,11 +49,9 @@ def report(start: Annotated[str, typer.Option("--from", help="Period start: date
     t0, t1 = _day(start, "--from", tz, False), _day(end, "--to", tz, True)
     if t0 >= t1:
         fail_input("--from must be before --to")
-    if not db.exists():
-        fail_input(f"{db}: no such store")
     if out.parent and not out.parent.exists():
         fail_input(f"-o: folder {out.parent} does not exist")
-    store = SqliteStore(db)
+    store = store_at(db)
     data = build_report(store, list(default_catalog()), t0, t1, fmt, lang, site=site, tz=tz)
     tmp = out.with_name(out.name + ".part")
     tmp.write_bytes(data)

@@ -14,10 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from collector.inputs import InputProblem
+
 FORMAT = "clausewatch.manifest/1"
 
 
-class ManifestError(ValueError):
+class ManifestError(InputProblem):
     """A manifest file that cannot be used; the message names the file and the field."""
 
 

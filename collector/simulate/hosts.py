@@ -66,7 +66,9 @@ def host_snapshot(site: SimSite, host: str, t: datetime, problem: str | None) ->
                      {"target": CANARY, "port": 587, "result": "refused", "elapsed_ms": round(r.random(), 2),
                       "timeout_s": 2.0}],
         "connections": [], "mail_clients": [], "listening_mta": [],
-        "firewall": {"tool": "nft", "rules": 14, "port_rules": ["tcp dport { 25, 465, 587, 2525 } reject"],
+        "firewall": {"tool": "nft", "rules": 14,
+                     "port_rules": ["inet filter output: tcp dport { 25, 465, 587, 2525 } reject"],
+                     "blocked_ports": [] if reached else [25, 465, 587, 2525],
                      "blocks_ports": not reached, "output_policy_drop": True}}, source=src))
     out.append(site.obs(t, "host", host, "internet.egress", {
         "canary": {"target": CANARY, "port": 443,

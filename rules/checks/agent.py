@@ -80,6 +80,10 @@ def usb_storage_blocked(inp: CheckInput) -> Verdict:
     if enforcement == "none" or p.get("policy_ok") is False:
         why = p.get("reason") or enforcement
         return failed(f"USB 封堵未生效（{why}）", f"USB blocking not enforced ({why})", **value)
+    if enforcement == "sysfs" and p.get("new_devices_held") is False:
+        # a new stick is usable until it is noticed and removed: a driver may bind and a desktop mount it
+        return failed("新接入的 USB 设备先被授权、事后才移除（未先行封堵）",
+                      "new USB devices are authorised on arrival and removed after (not blocked first)", **value)
     return passed("USB 存储已封堵", "USB storage blocked", **value)
 
 

@@ -37,6 +37,7 @@ def dispatch_xlsx(path: Path) -> Path:
 
 def test_register_then_certify_after_clean_scans(tmp_path: Path) -> None:
     db = tmp_path / "cw.db"
+    SqliteStore(db).close()  # batches are registered in the site's store
     code, reg = cli("batch", "register", str(dispatch_xlsx(tmp_path / "d.xlsx")), "--db", str(db),
                     "--now", "2026-10-02T09:00")
     assert code == 0, reg
@@ -86,6 +87,7 @@ def test_register_rejects_a_bad_date_naming_the_line(tmp_path: Path) -> None:
 
 def test_scan_matches_batches_through_the_store_or_the_manifest_folder(tmp_path: Path) -> None:
     db = tmp_path / "cw.db"
+    SqliteStore(db).close()  # batches are registered in the site's store
     f = tmp_path / "dispatch.csv"
     f.write_text(f"batch_id,bank,dispatch_date,end_date,name,id_number,phone\n"
                  f"B7,Bank of Test,2026/10/01,2026/11/20,Zhang,{ID},{PHONE}\n", encoding="utf-8")
@@ -101,6 +103,7 @@ def test_scan_matches_batches_through_the_store_or_the_manifest_folder(tmp_path:
 
 def test_audit_purge_lists_every_batch(tmp_path: Path) -> None:
     db = tmp_path / "cw.db"
+    SqliteStore(db).close()  # batches are registered in the site's store
     for bid, end in (("B1", "2026-10-31"), ("B2", "2026-12-31")):
         f = tmp_path / f"{bid}.csv"
         f.write_text(f"batch,bank,dispatch_date,end_date,phone\n{bid},银行,2026-09-01,{end},{PHONE}\n")
