@@ -6,6 +6,9 @@ from typing import Any
 
 from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
 
+MAX_NOT_READ = 50  # files named per host; an agent lists no more, a forged payload is cut here
+MAX_TEXT = 1000
+
 
 @check("batch_purged", kinds=["batch.registered"], related=["pii.scan", "agent.heartbeat"],
        params={"grace_days": 0})
@@ -62,8 +65,8 @@ def not_read(scan_payload: dict[str, Any]) -> list[dict[str, str]]:
     """The files a scan could not read, as {path, reason}; those counted but not named (beyond the agent's list,
     or from an agent that only counted them) make one more line, {"path": "…", "reason": "+N"}."""
     listed = scan_payload.get("errors")
-    out = [{"path": str(e.get("path")), "reason": str(e.get("reason"))}
-           for e in (listed if isinstance(listed, list) else []) if isinstance(e, dict)]
+    out = [{"path": str(e.get("path"))[:MAX_TEXT], "reason": str(e.get("reason"))[:MAX_TEXT]}
+           for e in (listed if isinstance(listed, list) else [])[:MAX_NOT_READ] if isinstance(e, dict)]
     count = scan_payload.get("unreadable")
     if isinstance(count, int) and not isinstance(count, bool) and count > len(out):
         out.append({"path": "…", "reason": f"+{count - len(out)}"})

@@ -54,3 +54,12 @@ UNREAD = [{"path": "D:/a.zip!名单.xlsx", "reason": "encrypted: password-protec
 ])
 def test_a_scan_that_could_not_read_a_file_proves_no_purge(scans: list[Observation], status: str) -> None:
     assert judge(scans) == status
+
+
+def test_a_forged_list_of_files_not_read_is_cut() -> None:
+    from rules.checks.lifecycle import MAX_NOT_READ, not_read
+
+    listed = [{"path": "x" * 5000, "reason": "corrupt"}] * 10_000
+    out = not_read({"errors": listed, "unreadable": 10_000})
+    assert len(out) == MAX_NOT_READ + 1 and len(out[0]["path"]) == 1000
+    assert out[-1] == {"path": "…", "reason": f"+{10_000 - MAX_NOT_READ}"}
