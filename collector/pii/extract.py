@@ -98,12 +98,11 @@ def pdf_text(path: str, data: bytes) -> Iterator[Chunk | Problem]:
 
 
 def _has_images(page) -> bool:
-    """The page draws at least one picture (an image XObject), looked up without decoding it."""
+    """The page draws an external object: a picture, or a form holding one (scanners wrap their images so);
+    looked up without decoding it. A form with text would have given text."""
     resources = page.get("/Resources")
     xobjects = resources.get_object().get("/XObject") if resources is not None else None
-    if xobjects is None:
-        return False
-    return any(x.get_object().get("/Subtype") == "/Image" for x in xobjects.get_object().values())
+    return xobjects is not None and len(xobjects.get_object()) > 0
 
 
 def _pages(numbers: list[int]) -> str:
