@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 Runner = Callable[[list[str]], object]
 Ship = Callable[[AgentObservation], None]
+MAX_LISTED = 50  # files with hits, and files that could not be read, named in one observation
 
 
 def lower_priority(runner: Runner = lambda cmd: subprocess.run(cmd, capture_output=True, check=False),
@@ -43,6 +44,7 @@ def scan_observation(report: ScanReport, host_id: str, roots: Sequence[Path], fu
     return scan_record(report, host_id, roots, full, site).to_model()
 
 
+
 def scan_record(report: ScanReport, host_id: str, roots: Sequence[Path], full: bool,
                 site: str = "default") -> AgentObservation:
     """A `pii.scan` observation from a scan report (numbers stay masked: only counts and samples).
@@ -56,7 +58,8 @@ def scan_record(report: ScanReport, host_id: str, roots: Sequence[Path], full: b
                "roots": [str(r) for r in roots], "files_scanned": report.files_scanned,
                "bytes_scanned": report.bytes_scanned, "totals": report.totals, "files_with_hits": len(hits),
                "batches": report.batches, "unreadable": len(report.errors),
-               "hits": sorted(hits, key=lambda h: h["path"])[:50]}
+               "errors": [{"path": e.path, "reason": e.reason} for e in report.errors[:MAX_LISTED]],
+               "hits": sorted(hits, key=lambda h: h["path"])[:MAX_LISTED]}
     return AgentObservation(id=str(uuid.uuid4()), source=f"agent:{host_id}", site=site, subject_kind="host",
                             subject_id=host_id, kind="pii.scan", key="" if full else "watch", observed_at=finished,
                             payload=payload)

@@ -17,9 +17,11 @@ from typing import Any
 from collector.canonical import CanonicalError, canonical
 from collector.importers.dispatch import Dispatch
 from collector.pii.manifest import batch_document
+from rules.checks.lifecycle import not_read
 from rules.model import EvidenceRef, Observation
 
 SOURCE = "import:dispatch"
+HOST_STATUSES = ("clean", "dirty", "unscanned", "not_proven")
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,13 @@ def host_scan_state(scan: Observation | None, batch_id: str, deadline: datetime,
                      "matches": int(p.get("batches", {}).get(batch_id, 0))}}
     if not p.get("full") or finished is None or finished < deadline:
         return {"status": "unscanned", **line}
-    return {"status": "dirty" if line["scan"]["matches"] else "clean", **line}
+    if line["scan"]["matches"]:
+        return {"status": "dirty", **line}
+    unread = not_read(p)
+    if unread:  # the scan found nothing in what it read, but a file it could not read proves nothing
+        return {"status": "not_proven", **line, "not_proven": unread}
+    return {"status": "clean", **line}
+
 
 
 def certificate(batch: Observation, scans: dict[str, Observation | None], now: datetime,
@@ -85,12 +93,12 @@ def certificate(batch: Observation, scans: dict[str, Observation | None], now: d
     watches = watches or {}
     hosts = {h: host_scan_state(scans.get(h), batch.subject_id, deadline, watches.get(h))
              for h in sorted(set(scans) | set(watches))}
-    by_status = {s: sorted(h for h, v in hosts.items() if v["status"] == s) for s in ("clean", "dirty", "unscanned")}
+    by_status = {s: sorted(h for h, v in hosts.items() if v["status"] == s) for s in HOST_STATUSES}
     if now < deadline:
         status = "in_commission"
     elif by_status["dirty"]:
         status = "not_purged"
-    elif by_status["unscanned"] or not hosts:
+    elif by_status["unscanned"] or by_status["not_proven"] or not hosts:
         status = "unproven"
     else:
         status = "purged"

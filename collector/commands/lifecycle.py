@@ -38,7 +38,8 @@ def scan_pii(paths: Annotated[list[Path], typer.Argument(help="Files or folders 
              manifest: ManifestOpt = None,
              exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Glob of paths to skip.")] = None,
              as_json: JsonOpt = False) -> None:
-    """Find resident ID, mobile and bank card numbers in files (masked); exit 1 when any is found."""
+    """Find resident ID, mobile and bank card numbers in files (masked); exit 1 when any is found, or when a
+    file could not be read (corrupt, encrypted, truncated, unsupported, a scanned image): it is not proven clean."""
     from collector.pii.manifest import load_manifests
     from collector.pii.scan import scan_paths
 
@@ -59,4 +60,4 @@ def scan_pii(paths: Annotated[list[Path], typer.Argument(help="Files or folders 
     lines.append(f"{report.files_scanned} files, {report.bytes_scanned} bytes: "
                  + ", ".join(f"{k}={n}" for k, n in data["totals"].items()))
     emit(data, as_json, "\n".join(lines))
-    raise typer.Exit(1 if report.found else 0)
+    raise typer.Exit(1 if report.found or report.errors else 0)

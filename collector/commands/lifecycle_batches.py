@@ -18,7 +18,8 @@ def register(group: typer.Typer) -> None:
 
 def audit_purge(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt = "Asia/Shanghai",
                 as_json: JsonOpt = False) -> None:
-    """Every registered batch: in commission, purged, not purged or unproven (exit 1 unless all in order)."""
+    """Every registered batch: in commission, purged, not purged or unproven (exit 1 unless all in order);
+    a host's scan that could not read a file leaves the batch unproven."""
     from collector.batches import stored_certificate
 
     when = parse_now(now, site_zone(site_tz))
@@ -117,6 +118,8 @@ def batch_certificate(
         cert["ledger"] = {"seq": seq, "type": "batch.purge_certificate"}
     store.close()
     lines = [f"{batch_id}: {cert['status']} (deadline {cert['deadline']})"]
-    lines += [f"  {h['host']:24} {h['status']:10} {(h['scan'] or {}).get('finished_at') or '-'}" for h in cert["hosts"]]
+    for h in cert["hosts"]:
+        lines.append(f"  {h['host']:24} {h['status']:10} {(h['scan'] or {}).get('finished_at') or '-'}")
+        lines += [f"    not proven: {f['path']}: {f['reason']}" for f in h.get("not_proven", [])]
     emit(cert, as_json, "\n".join(lines))
     raise typer.Exit(0 if cert["status"] == "purged" else 1)

@@ -15,6 +15,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from collector.pii.formats import (
+    GZIP_MAGIC,
+    OLE2_MAGIC,
+    PDF_HEADER_WITHIN,
+    PDF_MAGIC,
+    ZIP_MAGICS,
+    broken_promise,
+    extension,
+    ole2_encrypted,
+    promised,
+)
+
 MIB = 1 << 20
 
 
@@ -45,6 +57,7 @@ class Unreadable(Exception):
 
 _DOCX_BREAKS = re.compile(rb"</w:p>|</w:tc>|<w:tab/>|<w:br/>|</text:p>|</table:table-cell>")
 _XLSX_BREAKS = re.compile(rb"</row>|</si>")
+_PPTX_BREAKS = re.compile(rb"</a:p>|<a:br/>|</a:tc>")
 _TAG = re.compile(rb"<[^>]*>")
 
 
@@ -55,19 +68,48 @@ def xml_text(xml: bytes, breaks: re.Pattern[bytes], cell_end: bytes = b"") -> by
     return _TAG.sub(b"", breaks.sub(b"\n", xml))
 
 
-def pdf_text(data: bytes) -> bytes:
+PDF_END_WITHIN = 2048  # a complete PDF ends with %%EOF; writers may add a little after it
+
+
+def pdf_text(path: str, data: bytes) -> Iterator[Chunk | Problem]:
+    """The PDF's text layer; pages that are only pictures (scanned paper) cannot be read, and say so."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    if b"%%EOF" not in data[-PDF_END_WITHIN:]:
+        raise Unreadable("truncated: PDF without its end (%%EOF)")
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise Unreadable("encrypted PDF")
-        return "\n".join(page.extract_text() or "" for page in reader.pages).encode("utf-8")
+            raise Unreadable("encrypted: password-protected PDF")
+        texts, pictures = [], []
+        for number, page in enumerate(reader.pages, 1):
+            text = page.extract_text() or ""
+            texts.append(text)
+            if not text.strip() and _has_images(page):
+                pictures.append(number)
     except Unreadable:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as e:
         raise Unreadable(f"corrupt PDF: {e}") from None
+    yield Chunk(path, "\n".join(texts).encode("utf-8"))
+    if pictures:
+        yield Problem(path, f"scanned image: not read (page {_pages(pictures)} of {len(texts)} without text)")
+
+
+def _has_images(page) -> bool:
+    """The page draws an external object: a picture, or a form holding one (scanners wrap their images so);
+    looked up without decoding it. A form with text would have given text."""
+    resources = page.get("/Resources")
+    xobjects = resources.get_object().get("/XObject") if resources is not None else None
+    return xobjects is not None and len(xobjects.get_object()) > 0
+
+
+def _pages(numbers: list[int]) -> str:
+    if len(numbers) > 3:
+        return f"{numbers[0]}-{numbers[-1]}" if numbers[-1] - numbers[0] + 1 == len(numbers) else \
+            ", ".join(map(str, numbers[:3])) + ", ..."
+    return ", ".join(map(str, numbers))
 
 
 def _is_utf16(head: bytes) -> bool:
@@ -77,11 +119,10 @@ def _is_utf16(head: bytes) -> bool:
     return len(sample) >= 64 and sample[1::2].count(0) > 0.4 * len(sample) // 2
 
 
-OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .doc, .xls, .ppt
-
-
 def ole2_text(data: bytes) -> bytes:
     """Legacy Office files keep text as 8-bit runs or UTF-16LE: scan the bytes and both UTF-16 readings."""
+    if ole2_encrypted(data):
+        raise Unreadable("encrypted: password-protected Office document (EncryptedPackage)")
     return b"\n".join([data] + [data[i:].decode("utf-16-le", errors="replace").encode("utf-8") for i in (0, 1)])
 
 
@@ -118,30 +159,34 @@ def stream_chunks(f: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
         yield block[:cut]
 
 
+_OFFICE_PARTS = (  # (a part that says which format, the parts holding its text, line breaks, cell end)
+    ("word/document.xml", r"word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$", _DOCX_BREAKS, b""),
+    ("xl/workbook.xml", r"xl/(sharedStrings|worksheets/[^/]+)\.xml$", _XLSX_BREAKS, b"</c>"),
+    ("ppt/presentation.xml", r"ppt/(slides|notesSlides)/[^/]+\.xml$", _PPTX_BREAKS, b""),
+)
+
+
 def office_text(zf: zipfile.ZipFile, names: list[str], limits: Limits) -> Iterator[bytes]:
-    """Text of a DOCX, XLSX or ODF document opened as a ZIP."""
-    if "word/document.xml" in names:
-        parts = [n for n in names if re.match(r"word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$", n)]
-        breaks, cell_end = _DOCX_BREAKS, b""
-    elif "xl/workbook.xml" in names:
-        parts = [n for n in names if n == "xl/sharedStrings.xml" or re.match(r"xl/worksheets/[^/]+\.xml$", n)]
-        breaks, cell_end = _XLSX_BREAKS, b"</c>"
-    else:
-        parts = [n for n in names if n == "content.xml"]
-        breaks, cell_end = _DOCX_BREAKS, b""
+    """Text of a DOCX, XLSX, PPTX or ODF document opened as a ZIP."""
+    parts, breaks, cell_end = [n for n in names if n == "content.xml"], _DOCX_BREAKS, b""
+    for marker, pattern, breaks_of, cell_end_of in _OFFICE_PARTS:
+        if marker in names:
+            parts = [n for n in names if re.match(pattern, n)]
+            breaks, cell_end = breaks_of, cell_end_of
+            break
     for name in parts:
         yield xml_text(read_member(zf, zf.getinfo(name), limits), breaks, cell_end)
 
 
 def is_office(names: list[str]) -> bool:
-    return "word/document.xml" in names or "xl/workbook.xml" in names or (
+    return any(marker in names for marker, _, _, _ in _OFFICE_PARTS) or (
         "content.xml" in names and "mimetype" in names)
 
 
 def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> bytes:
     """One member's bytes, refusing encrypted members and bombs (ratio and size checked while reading)."""
     if info.flag_bits & 0x1:
-        raise Unreadable("encrypted archive member")
+        raise Unreadable("encrypted: password-protected archive member")
     cap = min(limits.max_member_bytes, int(max(info.compress_size, 1) * limits.max_ratio))
     if info.file_size > cap:
         raise Unreadable(f"member of {info.file_size} bytes exceeds the limit of {cap} bytes "
@@ -153,7 +198,11 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> b
                 out += block
                 if len(out) > cap:  # the header lied about the size
                     raise Unreadable(f"member inflates beyond {cap} bytes (possible archive bomb)")
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as e:
+    except NotImplementedError as e:
+        raise Unreadable(f"unsupported: archive member ({e})") from None
+    except EOFError as e:
+        raise Unreadable(f"truncated: archive member ends early ({e})") from None
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
         raise Unreadable(f"corrupt archive member: {e}") from None
     return bytes(out)
 
@@ -168,6 +217,8 @@ def gunzip(data: bytes, limits: Limits) -> bytes:
         raise Unreadable(f"corrupt gzip: {e}") from None
     if len(out) > cap:
         raise Unreadable(f"gzip inflates beyond {cap} bytes (size or compression ratio: possible archive bomb)")
+    if not z.eof:
+        raise Unreadable("truncated: gzip stream ends early")
     return out
 
 
@@ -190,60 +241,122 @@ def from_tar(path: str, data: bytes, limits: Limits, depth: int) -> Iterator[Chu
                 if fobj is not None:
                     yield from from_bytes(inner, fobj.read(), limits, depth + 1)
     except (tarfile.TarError, EOFError, OSError) as e:
-        yield Problem(path, f"corrupt tar archive: {e}")
+        cut = "unexpected end" in str(e) or isinstance(e, EOFError)
+        yield Problem(path, f"truncated: tar archive ends early ({e})" if cut else f"corrupt tar archive: {e}")
 
 
 def _is_tar(head: bytes) -> bool:
     return head[257:262] == b"ustar"
 
 
-def from_bytes(path: str, data: bytes, limits: Limits, depth: int) -> Iterator[Chunk | Problem]:
-    """Content held in memory (an archive member) -> chunks and problems."""
+def content_kind(head: bytes, fmt: str | None) -> str:
+    """What the first bytes say the content is; `fmt`, the promised container, already checked against them."""
+    if head[:4] in ZIP_MAGICS:
+        return "zip"
+    if head[:2] == GZIP_MAGIC:
+        return "gzip"
+    if _is_tar(head) or fmt == "tar":
+        return "tar"
+    if head[:5] == PDF_MAGIC or (fmt == "pdf" and PDF_MAGIC in head[:PDF_HEADER_WITHIN]):
+        return "pdf"
+    if head[:8] == OLE2_MAGIC:
+        return "ole2"
+    return "utf16" if _is_utf16(head) else "text"
+
+
+def whole(f: BinaryIO, limits: Limits) -> bytes:
+    """All of a document that must be parsed in one piece (within the member limit)."""
+    # an archive member already in memory is taken without a copy
+    data = f.getvalue() if isinstance(f, io.BytesIO) and f.tell() == 0 else f.read(limits.max_member_bytes + 1)
+    if len(data) > limits.max_member_bytes:
+        raise Unreadable(f"unsupported: more than {limits.max_member_bytes} bytes to parse in one piece: not read")
+    return data
+
+
+def from_stream(path: str, f: BinaryIO, limits: Limits, depth: int) -> Iterator[Chunk | Problem]:
+    """A file or archive member -> chunks and problems. Its name's promise is checked against its first bytes;
+    plain text is streamed."""
+    head = f.read(4096)
+    f.seek(0)
+    fmt = promised(path)
     try:
-        if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
-            yield from from_zip(path, io.BytesIO(data), limits, depth)
-        elif data[:2] == b"\x1f\x8b":
+        broken = broken_promise(path, fmt, head) if fmt else None
+        if broken:
+            raise Unreadable(broken)
+        kind = content_kind(head, fmt)
+        if kind == "zip":
+            yield from from_zip(path, f, limits, depth, fmt)
+        elif kind == "gzip":
             if depth >= limits.max_depth:
                 raise Unreadable(f"archive nested deeper than {limits.max_depth} levels: not opened")
             inner = path.rpartition("/")[2].removesuffix(".gz").removesuffix(".tgz") or "data"
-            yield from from_bytes(f"{path}!{inner}", gunzip(data, limits), limits, depth + 1)
-        elif _is_tar(data[:512]):
-            yield from from_tar(path, data, limits, depth)
-        elif data[:5] == b"%PDF-":
-            yield Chunk(path, pdf_text(data))
-        elif data[:8] == OLE2_MAGIC:
-            yield Chunk(path, ole2_text(data))
-        elif _is_utf16(data[:4096]):
-            yield Chunk(path, decode_utf16(data))
+            yield from from_bytes(f"{path}!{inner}", gunzip(whole(f, limits), limits), limits, depth + 1)
+        elif kind == "tar":
+            yield from from_tar(path, whole(f, limits), limits, depth)
+        elif kind == "pdf":
+            yield from pdf_text(path, whole(f, limits))
+        elif kind == "ole2":
+            yield Chunk(path, ole2_text(whole(f, limits)))
+        elif kind == "utf16":
+            yield Chunk(path, decode_utf16(whole(f, limits)))
         else:
-            yield Chunk(path, data)
+            for block in stream_chunks(f, limits.chunk_bytes):
+                yield Chunk(path, block)
     except Unreadable as e:
         yield Problem(path, str(e))
+    except zipfile.BadZipFile as e:
+        yield Problem(path, f"corrupt archive: {e}")
+
+
+def from_bytes(path: str, data: bytes, limits: Limits, depth: int) -> Iterator[Chunk | Problem]:
+    """Content held in memory (an archive member) -> chunks and problems."""
+    return from_stream(path, io.BytesIO(data), limits, depth)
+
+
+def from_file(path: str, f: BinaryIO, limits: Limits) -> Iterator[Chunk | Problem]:
+    """An open file -> chunks and problems; large text files are streamed."""
+    return from_stream(path, f, limits, 0)
 
 
 def member_name(info: zipfile.ZipInfo) -> str:
-    """Archives made on Chinese Windows store names in GBK without the UTF-8 flag; Python reads them as cp437."""
+    """The member's name as its maker wrote it. Without the UTF-8 flag Python reads the name as cp437:
+    Info-ZIP on Linux writes UTF-8 without the flag, Chinese Windows writes GB18030 (GBK). UTF-8 is tried
+    strictly first: Chinese GBK names are almost never valid UTF-8."""
     if info.flag_bits & 0x800:
         return info.filename
     try:
-        return info.filename.encode("cp437").decode("gb18030")
-    except (UnicodeEncodeError, UnicodeDecodeError):
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:
         return info.filename
+    for codec in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return info.filename
 
 
-def from_zip(path: str, f: BinaryIO, limits: Limits, depth: int) -> Iterator[Chunk | Problem]:
+def open_zip(path: str, f: BinaryIO) -> zipfile.ZipFile:
+    """The archive; one whose end (the central directory) is missing was cut short."""
     try:
-        zf = zipfile.ZipFile(f)
+        return zipfile.ZipFile(f)
     except (zipfile.BadZipFile, OSError, ValueError) as e:
-        yield Problem(path, f"corrupt archive: {e}")
-        return
-    with zf:
+        f.seek(0)
+        if f.read(4) == ZIP_MAGICS[0] and str(e) == "File is not a zip file":
+            raise Unreadable("truncated: zip archive without its end (central directory)") from None
+        raise Unreadable(f"corrupt archive: {e}") from None
+
+
+def from_zip(path: str, f: BinaryIO, limits: Limits, depth: int, fmt: str | None = None) -> Iterator[Chunk | Problem]:
+    with open_zip(path, f) as zf:
         infos = zf.infolist()
         names = [i.filename for i in infos]
         if is_office(names):
             for text in office_text(zf, names, limits):
                 yield Chunk(path, text)
             return
+        if fmt in ("ooxml", "odf"):  # a zip, but not the document the name promises: its members are still read
+            yield Problem(path, f"corrupt: a zip archive without the parts of a .{extension(path)} document")
         if depth >= limits.max_depth:
             yield Problem(path, f"archive nested deeper than {limits.max_depth} levels: not opened")
             return
@@ -262,27 +375,3 @@ def from_zip(path: str, f: BinaryIO, limits: Limits, depth: int) -> Iterator[Chu
                 yield Problem(inner, str(e))
                 continue
             yield from from_bytes(inner, data, limits, depth + 1)
-
-
-def from_file(path: str, f: BinaryIO, limits: Limits) -> Iterator[Chunk | Problem]:
-    """An open file -> chunks and problems; large text files are streamed."""
-    head = f.read(4096)
-    f.seek(0)
-    try:
-        if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-            yield from from_zip(path, f, limits, 0)
-        elif head[:2] == b"\x1f\x8b" or _is_tar(head):
-            yield from from_bytes(path, f.read(limits.max_member_bytes + 1), limits, 0)
-        elif head[:5] == b"%PDF-":
-            yield Chunk(path, pdf_text(f.read(limits.max_member_bytes + 1)))
-        elif head[:8] == OLE2_MAGIC:
-            yield Chunk(path, ole2_text(f.read(limits.max_member_bytes)))
-        elif _is_utf16(head):
-            yield Chunk(path, decode_utf16(f.read(limits.max_member_bytes)))
-        else:
-            for block in stream_chunks(f, limits.chunk_bytes):
-                yield Chunk(path, block)
-    except Unreadable as e:
-        yield Problem(path, str(e))
-    except zipfile.BadZipFile as e:
-        yield Problem(path, f"corrupt archive: {e}")

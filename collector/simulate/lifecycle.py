@@ -66,7 +66,7 @@ def scans(site: SimSite, t: datetime) -> list[Observation]:
             "full": True, "roots": ["C:/Users", "D:/"], "files_scanned": files, "bytes_scanned": files * 41_000,
             "totals": {"id_card": 31, "phone": 58, "bank_card": 0} if left else ZERO,
             "files_with_hits": 1 if left else 0, "batches": {first_batch: 89} if left else {},
-            "unreadable": rng.randrange(3), "hits": [_leftover(first_batch)] if left else []},
+            "unreadable": 0, "hits": [_leftover(first_batch)] if left else []},
             source=f"agent:{host}"))
     return out
 

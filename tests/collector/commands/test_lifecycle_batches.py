@@ -15,6 +15,7 @@ from collector.pii.manifest import load_manifests
 from collector.pii.scan import scan_paths
 from collector.store.sqlite import SqliteStore
 from rules.catalog import default_catalog
+from tests.collector.pii.containers import encrypted_zip, raw_name_zip, scanned_pdf
 
 runner = CliRunner()
 ID, PHONE = "11010519491231002X", "13800138000"
@@ -128,3 +129,39 @@ def test_a_batch_reported_with_an_integer_rfc8785_cannot_hash_is_refused_naming_
     assert r.exit_code == 2 and "batch B-FORGED: its certificate cannot be hashed" in r.output
     r = runner.invoke(build_app(), ["audit", "purge", "--db", str(db), "--now", "2026-11-22T10:00"])
     assert r.exit_code == 2 and "batch B-FORGED" in r.output
+
+
+def test_files_a_scan_could_not_read_leave_the_purge_not_proven(tmp_path: Path) -> None:
+    db = tmp_path / "cw.db"
+    code, reg = cli("batch", "register", str(dispatch_xlsx(tmp_path / "d.xlsx")), "--db", str(db),
+                    "--now", "2026-10-02T09:00")
+    assert code == 0, reg
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "locked.zip").write_bytes(encrypted_zip("名单.csv", f"{ID}\n".encode(), b"123456"))
+    # a Chinese-Windows archive (GB18030 names, no UTF-8 flag) holding a "workbook" that is a renamed text file
+    (host / "outbox.zip").write_bytes(raw_name_zip({"客户清单.xlsx".encode("gb18030"): b"not a workbook\n"}))
+    (host / "scan.pdf").write_bytes(scanned_pdf())
+    manifest = load_manifests([Path(reg["manifest"])])
+    after = datetime.fromisoformat("2026-11-22T09:00:00+08:00")
+    report = scan_paths([host], manifest, clock=lambda: after)
+    assert not report.found  # nothing read holds the batch ...
+    store = SqliteStore(db)
+    engine = Engine(store, list(default_catalog()))
+    obs = scan_observation(report, "t-01", [host], full=True)
+    store.ingest([obs], actor="test")
+    engine.evaluate(engine.note([obs]), now=after)
+    store.close()
+    code, cert = cli("batch", "certificate", "B2026-11", "--db", str(db), "--now", "2026-11-22T10:00")
+    assert code == 1 and cert["status"] == "unproven"  # ... but what could not be read proves nothing
+    assert cert["counts"] == {"clean": 0, "dirty": 0, "unscanned": 0, "not_proven": 1}
+    assert cert["finding"]["status"] == "unknown" and "not proven" in cert["finding"]["reason"]["en"]
+    assert "未能证明" in cert["finding"]["reason"]["zh"]
+    assert cert["hosts"][0]["not_proven"] == [
+        {"path": f"{host}/locked.zip!名单.csv", "reason": "encrypted: password-protected archive member"},
+        {"path": f"{host}/outbox.zip!客户清单.xlsx", "reason": "corrupt: not a .xlsx file"},
+        {"path": f"{host}/scan.pdf", "reason": "scanned image: not read (page 1 of 1 without text)"}]
+    r = runner.invoke(build_app(), ["batch", "certificate", "B2026-11", "--db", str(db), "--now", "2026-11-22T10:00"])
+    assert f"not proven: {host}/outbox.zip!客户清单.xlsx: corrupt: not a .xlsx file" in r.stdout
+    code, out = cli("audit", "purge", "--db", str(db), "--now", "2026-11-22T10:00")
+    assert code == 1 and out["counts"]["unproven"] == 1

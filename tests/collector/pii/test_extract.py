@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 from pathlib import Path
 
@@ -64,8 +65,11 @@ def test_nesting_deeper_than_the_limit_is_reported(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("content,reason", [
-    pytest.param(b"PK\x03\x04 not really a zip", "corrupt archive", id="corrupt-zip"),
-    pytest.param(b"%PDF-1.4\n garbage", "corrupt PDF", id="corrupt-pdf"),
+    pytest.param(b"PK\x03\x04 not really a zip", "truncated: zip archive", id="zip-without-its-end"),
+    pytest.param(b"PK\x03\x04 garbage PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, 1, 1, 46, 0, 0),
+                 "corrupt archive", id="corrupt-zip"),
+    pytest.param(b"%PDF-1.4\n garbage", "truncated: PDF", id="pdf-without-its-end"),
+    pytest.param(b"%PDF-1.4\n garbage\n%%EOF\n", "corrupt PDF", id="corrupt-pdf"),
 ])
 def test_corrupt_files_become_problems(tmp_path: Path, content: bytes, reason: str) -> None:
     (tmp_path / "f").write_bytes(content)
@@ -104,6 +108,8 @@ def test_gbk_member_names_are_shown_in_chinese(tmp_path: Path) -> None:
 
     info = zipfile.ZipInfo("客户清单.csv".encode("gbk").decode("cp437"))  # as a GBK archive without the UTF-8 flag
     assert member_name(info) == "客户清单.csv"
+    linux = zipfile.ZipInfo("名单.csv".encode().decode("cp437"))  # Info-ZIP: UTF-8 bytes, no flag
+    assert member_name(linux) == "名单.csv"
     utf8 = zipfile.ZipInfo("客户清单.csv")
     utf8.flag_bits |= 0x800
     assert member_name(utf8) == "客户清单.csv"
