@@ -110,7 +110,8 @@ class HealthTracker:
     motion_seen: bool = False
     _moving_streak: int = 0
     _prev: np.ndarray | None = None
-    _recent: list[np.ndarray] = field(default_factory=list)  # the last REPEAT_LOOKBACK sampled frames, newest first
+    # the last REPEAT_LOOKBACK samples (working copy, frame), newest first
+    _recent: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     _prev_t: float | None = None
     _last_moved_t: float | None = None
     first_s: float | None = None
@@ -134,7 +135,8 @@ class HealthTracker:
         self.runs["occluded"].update(t_s, occluded and not black)
         self.runs["blurred"].update(t_s, blurred)
         if m.diff_mean is not None:
-            identical = any(np.array_equal(frame, seen) for seen in self._recent)
+            # equal frames have equal working copies, which are much smaller to compare first
+            identical = any(np.array_equal(grey, g) and np.array_equal(frame, f) for g, f in self._recent)
             self._track_still(t_s, m.diff_mean, identical, hidden)
         if self.reference is not None and (self._last_moved_t is None
                                            or t_s - self._last_moved_t >= self.moved_every_s):
@@ -143,7 +145,7 @@ class HealthTracker:
             self.shifts.append(shift)
             self.runs["moved"].update(t_s, self._is_moved(shift) and not hidden)
         self.samples.append(m)
-        self._recent = [frame.copy(), *self._recent[:REPEAT_LOOKBACK - 1]]
+        self._recent = [(grey, frame.copy()), *self._recent[:REPEAT_LOOKBACK - 1]]
         self._prev, self._prev_t, self.last_s = grey, t_s, t_s
         return m
 
