@@ -160,6 +160,7 @@ def test_a_command_run_with_an_earlier_now_recomputes_too(tmp_path):
     from tests.collector.commands.test_lifecycle_batches import dispatch_xlsx
 
     db = tmp_path / "cw.db"
+    SqliteStore(db).close()  # batches are registered in the site's store
     r = CliRunner().invoke(build_app(), ["batch", "register", str(dispatch_xlsx(tmp_path / "d.xlsx")), "--db",
                                          str(db), "--now", "2026-10-02T09:00"])
     assert r.exit_code == 0, r.output

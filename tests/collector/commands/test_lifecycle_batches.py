@@ -133,6 +133,7 @@ def test_a_batch_reported_with_an_integer_rfc8785_cannot_hash_is_refused_naming_
 
 def test_files_a_scan_could_not_read_leave_the_purge_not_proven(tmp_path: Path) -> None:
     db = tmp_path / "cw.db"
+    SqliteStore(db).close()  # batches are registered in the site's store
     code, reg = cli("batch", "register", str(dispatch_xlsx(tmp_path / "d.xlsx")), "--db", str(db),
                     "--now", "2026-10-02T09:00")
     assert code == 0, reg
