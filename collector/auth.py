@@ -87,13 +87,18 @@ def _now() -> float:
     return time.time()
 
 
-def add_user(store: SqliteStore, name: str, role: str, password: str, *, actor: str = "cli") -> None:
+def check_new_user(name: str, role: str, password: str) -> None:
+    """AuthError naming what is wrong with a new account, before anything is stored."""
     if role not in ROLES:
         raise AuthError(f"role must be one of {', '.join(ROLES)}")
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-@" for c in name):
         raise AuthError("user name: 1-64 letters, digits or ._-@")
     if len(password) < 10:
         raise AuthError("password must have at least 10 characters")
+
+
+def add_user(store: SqliteStore, name: str, role: str, password: str, *, actor: str = "cli") -> None:
+    check_new_user(name, role, password)
     with store.write() as conn:
         if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
             raise AuthError(f"user {name!r} already exists")

@@ -142,6 +142,7 @@ def users_add(name: Annotated[str, typer.Argument(help="User name.")],
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     try:
+        auth.check_new_user(name, role, password)  # a refused account leaves no new store behind
         # the first account is made before the first start: users add may create the store
         auth.add_user(store_at(db, create=True), name, role, password, actor="cli")
     except auth.AuthError as e:

@@ -57,6 +57,19 @@ def wait_for(cond, timeout_s: float = 5.0) -> bool:
     return False
 
 
+def settle(activity, quiet_s: float, timeout_s: float) -> None:
+    """Wait until `activity()` has stopped changing for `quiet_s` (a busy machine delays the agent)."""
+    deadline = time.monotonic() + timeout_s
+    last, since = activity(), time.monotonic()
+    while time.monotonic() < deadline:
+        now = activity()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif now and time.monotonic() - since >= quiet_s:
+            return
+        time.sleep(0.05)
+
+
 def cmd_sweep(tb, root: Path, enforcer: SysfsEnforcer, files: list[Path]) -> dict:
     for f in files:
         tb.add_from_file(str(f))
@@ -143,12 +156,15 @@ def cmd_block_first(tb, root: Path, files: list[Path], allow: list[str]) -> dict
         time.sleep(0.3)
         out["default_before_hotplug"] = hub_default.read_text().strip()
         held_interfaces = [rec for f in files[1:] for rec in plug(tb, root, f, recorder)]
-        wait_for(lambda: (recorder.collect(0.05), sum(map(len, recorder.writes.values())))[1] >= len(allow), 5.0)
-        time.sleep(0.5)
-        recorder.collect()
+
+        def activity() -> int:  # writes seen plus blocks spooled: the agent's reactions so far
+            recorder.collect(0.02)
+            return sum(map(len, recorder.writes.values())) + sum(
+                b'"usb.block"' in body for _, body in agent.spool.peek(1000))
+
+        settle(activity, quiet_s=1.5, timeout_s=30.0)
         bind_authorized(tb, root, held_interfaces)
-        time.sleep(0.5)
-        recorder.collect()
+        settle(activity, quiet_s=1.0, timeout_s=15.0)
         spooled = [Observation.model_validate_json(b) for _, b in agent.spool.peek(100)]
         agent.stop_event.set()
         runner.join(15)

@@ -195,3 +195,11 @@ def test_the_installed_command_exits_2_with_one_line(workdir: Path, kind: str) -
     # one line naming the file (controls validate's lines are file:line: problem, without "error:")
     assert r.stderr.count("\n") == 1 and str(workdir) in r.stderr and r.stdout == "", r.stderr
     assert snapshot(workdir) == before
+
+
+def test_a_refused_first_account_leaves_no_store(tmp_path: Path) -> None:
+    db = tmp_path / "var" / "cw.db"
+    r = CliRunner().invoke(build_app(), ["users", "add", "alice", "--role", "auditor", "--db", str(db)],
+                           input="short\n")
+    assert r.exit_code == 2 and r.stderr == "error: password must have at least 10 characters\n"
+    assert list(tmp_path.iterdir()) == []
