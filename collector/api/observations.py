@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -12,6 +11,7 @@ from pydantic import BaseModel
 from collector.auth import Principal
 from collector.deps import Reader, StateDep, require
 from collector.ingest import BatchRejected
+from rules.model import AwareTime
 
 router = APIRouter(prefix="/api/v1", tags=["observations"])
 
@@ -83,7 +83,7 @@ async def put_blob(sha256: str, request: Request, state: StateDep,
 
 @router.get("/observations")
 def list_observations(state: StateDep, _: Reader, subject_kind: str | None = None, subject: str | None = None,
-                      kind: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                      kind: str | None = None, since: AwareTime | None = None, until: AwareTime | None = None,
                       limit: Annotated[int, Query(ge=1, le=5000)] = 100) -> list[dict[str, Any]]:
     """Observations, newest first."""
     rows = state.store.observations(subject_kind=subject_kind, subject_id=subject, kind=kind, since=since,

@@ -75,14 +75,15 @@ def _clock(tz: ZoneInfo) -> Callable[[Any, str], str]:
     def when(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
         if value is None or value == "":
             return "—"
-        if isinstance(value, int | float):
-            value = datetime.fromtimestamp(value, tz)
-        elif isinstance(value, str):
-            try:
+        try:
+            if isinstance(value, int | float):
+                value = datetime.fromtimestamp(value, tz)
+            elif isinstance(value, str):
                 value = datetime.fromisoformat(value)
-            except ValueError:
-                return value
-        return value.astimezone(tz).strftime(fmt)
+            return value.astimezone(tz).strftime(fmt)
+        except (ValueError, OverflowError, OSError, TypeError, AttributeError):
+            # a stored time beyond the calendar (a sender's clock at year 9999) is shown as it came
+            return value.isoformat() if isinstance(value, datetime) else str(value)
 
     return when
 
