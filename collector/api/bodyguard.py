@@ -50,10 +50,6 @@ def body_limits(max_ingest_bytes: int) -> list[BodyLimit]:
     ]
 
 
-class _TooLarge(Exception):
-    pass
-
-
 def _is_json(scope: Scope) -> bool:
     for name, value in scope.get("headers", ()):
         if name == b"content-type":
@@ -92,29 +88,34 @@ class BodyGuard:
         await self._counted(scope, receive, send, limit)
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: BodyLimit) -> None:
-        """Pass the body through as it streams, refusing it once it exceeds the limit."""
-        seen, started = 0, False
+        """Pass the body through as it streams; once it exceeds the limit, answer 413 and tell the
+        route the client went away (a route's own parser would turn an error raised here into a 400)."""
+        seen, started, refused = 0, False, False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not refused:
                 seen += len(message.get("body", b""))
                 if seen > limit.max_bytes:
-                    raise _TooLarge
+                    refused = True
+                    if not started:
+                        await _too_large(limit)(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
         async def watching_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 went out instead
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, counting_receive, watching_send)
-        except _TooLarge:
-            if started:
+        except Exception:
+            if not refused:
                 raise
-            await _too_large(limit)(scope, receive, send)
 
     async def _strict_json(self, scope: Scope, receive: Receive, send: Send, limit: BodyLimit) -> None:
         """Read the whole (bounded) body, refuse it unless it is strict JSON, then hand it on."""

@@ -149,3 +149,47 @@ def test_a_stored_extreme_date_does_not_break_a_page(client, observed_at, path):
     client.cookies.set("cw_session", client.admin["Authorization"][7:])
     r = client.get(path, headers=client.admin)
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(("path", "size", "status"), [
+    pytest.param("/api/v1/auth/token", 16 * 1024 + 1, 413, id="login-over-16KiB"),
+    pytest.param("/api/v1/enroll", 16 * 1024 + 1, 413, id="enroll-over-16KiB"),
+    pytest.param("/login", 16 * 1024 + 1, 413, id="web-login-over-16KiB"),
+    pytest.param("/api/v1/users", 1024 * 1024 + 1, 413, id="other-route-over-1MiB"),
+    pytest.param("/api/v1/auth/token", 16 * 1024 - 100, 422, id="login-under-the-limit-is-read"),
+])
+def test_every_route_has_a_body_limit(client, path, size, status):
+    body = b'{"username": "' + b"a" * (size - 30) + b'", "password": "x"}'
+    r = client.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == status, r.text[:300]
+
+
+def test_a_body_without_length_is_cut_off_at_the_limit(client):
+    def chunks():
+        for _ in range(40):
+            yield b"x" * 1024
+
+    r = client.post("/api/v1/enroll", content=chunks(), headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 413, r.text
+
+
+def test_ingest_keeps_its_own_larger_limit(client):
+    client.cw.settings.max_body_bytes = 2 * 1024 * 1024
+    payload = '{"blob": "' + "a" * (1536 * 1024) + '"}'  # 1.5 MiB: over the default, under ingest's limit
+    r = _post(client, "/api/v1/observations", _obs(payload), client.agent)
+    assert r.status_code == 200, r.text[:300]
+
+
+def test_a_damaged_stored_row_costs_only_itself(client):
+    good = _post(client, "/api/v1/observations", _obs(), client.agent)
+    assert good.status_code == 200, good.text
+    _store_heartbeat(client, "2026-11-29T10:00:00+08:00")
+    with client.cw.store.write() as conn:
+        conn.execute("UPDATE observations SET body = ? WHERE id = 'hb-extreme'", (b"\xff not json",))
+    client.cookies.set("cw_session", client.admin["Authorization"][7:])
+    for path in ("/api/v1/observations", "/terminals", "/terminals/host-a", "/subjects/host/host-a"):
+        r = client.get(path, headers=client.admin)
+        assert r.status_code == 200, (path, r.text[:300])
+    ids = [o["id"] for o in client.get("/api/v1/observations", headers=client.admin).json()]
+    assert "obs-00000001" in ids and "hb-extreme" not in ids
+    assert client.get("/api/v1/observations/hb-extreme", headers=client.admin).status_code == 404
