@@ -18,7 +18,7 @@ from collector.deps import optional_principal
 from collector.web.access import SUBJECT_VIEW, may_see, nav_for
 from collector.web.charts import bar_pct
 from collector.web.i18n import translate
-from rules.model import Control
+from rules.model import Control, in_calendar
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -127,9 +127,9 @@ def site_time(text: str, tz: ZoneInfo, field: str) -> datetime:
     """A form's date (start of that day) or datetime-local value, read in the site's zone."""
     try:
         value = datetime.fromisoformat(text.strip())
-    except ValueError:
+        return in_calendar(value if value.tzinfo else value.replace(tzinfo=tz))
+    except (ValueError, OverflowError):
         raise bad_request("bad_date", f"{field}: {text}") from None
-    return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
 def site_zone(request: Request) -> ZoneInfo:
