@@ -22,7 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from collector.auth import Principal
 from collector.store.base import ObservationRow
 from collector.store.sqlite import observation_row
-from collector.strictjson import JsonRejected, strict_loads
+from collector.strictjson import JsonRejected, refuse_unkeepable
 from rules.model import Observation
 
 log = logging.getLogger(__name__)
@@ -58,12 +58,15 @@ def _validation_detail(e: ValidationError) -> list[dict[str, Any]]:
 
 def prepare(body: bytes, principal: Principal, max_batch: int) -> list[ObservationRow]:
     """Validate a batch `{"observations": [...]}` and encode it as store rows, or raise BatchRejected."""
-    try:  # decoding and validating in pydantic-core cost about what validate_json alone did
-        batch = _body.validate_python(strict_loads(body)).observations
+    try:
+        refuse_unkeepable(body)
+        batch = _body.validate_json(body).observations  # one pass in pydantic-core, no dict round trip
     except JsonRejected as e:
         raise BatchRejected(422, str(e)) from None
     except ValidationError as e:
         errors = e.errors()
+        if any(err["type"] == "json_invalid" for err in errors):
+            raise BatchRejected(422, f"body is not JSON: {errors[0]['msg']}") from None
         if any(err["loc"][:1] != ("observations",) or len(err["loc"]) == 1 for err in errors):
             raise BatchRejected(422, 'body must be {"observations": [...]}') from None
         raise BatchRejected(422, _validation_detail(e)) from None

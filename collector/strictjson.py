@@ -18,6 +18,8 @@ MAX_INT = 2**64 - 1
 # a number that may be out of range has 19 or more digits, or a three-digit exponent; a body
 # without one (most) is not walked at all
 _MAYBE_OUT_OF_RANGE = re.compile(rb"\d{19}|[eE][+-]?\d{3}")
+# what a body must contain for strict_loads to refuse it where pydantic's JSON parser would not
+_SUSPECT = re.compile(rb"NaN|Infinity|\d{19}|[eE][+-]?\d{3}")
 
 
 class JsonRejected(ValueError):
@@ -33,6 +35,14 @@ def strict_loads(body: bytes) -> Any:
     if _MAYBE_OUT_OF_RANGE.search(body):
         _check_numbers(data, "body")
     return data
+
+
+def refuse_unkeepable(body: bytes) -> None:
+    """JsonRejected if `body` holds what strict_loads refuses and pydantic's own JSON parser (which
+    already refuses lone surrogates and bad UTF-8) would take. Decodes only a body that may (rare),
+    so a parser that builds models straight from the bytes keeps its speed."""
+    if _SUSPECT.search(body):
+        strict_loads(body)
 
 
 def _check_numbers(value: Any, where: str) -> None:
