@@ -29,7 +29,7 @@ def client(tmp_path):
     app.state.cw.store.close()
 
 
-def _obs(payload: str = '{"policy_ok": true}', seq: str = "1") -> bytes:
+def _obs(payload: str = '{"enforcement": "sysfs", "policy_ok": true, "devices": []}', seq: str = "1") -> bytes:
     now = datetime.now(UTC).isoformat()
     return (f'{{"observations": [{{"id": "obs-00000001", "source": "x", "subject_kind": "host", "subject_id": "host-a",'
             f' "kind": "usb.devices", "observed_at": "{now}", "seq": {seq}, "payload": {payload}}}]}}').encode()
@@ -39,27 +39,33 @@ def _post(client, path: str, body: bytes, headers: dict[str, str] | None = None)
     return client.post(path, content=body, headers={"Content-Type": "application/json", **(headers or {})})
 
 
-@pytest.mark.parametrize("payload", [
-    pytest.param('{"n": NaN}', id="nan"),
-    pytest.param('{"n": Infinity}', id="infinity"),
-    pytest.param('{"n": -Infinity}', id="minus-infinity"),
-    pytest.param('{"n": 1e400}', id="overflows-a-double"),
-    pytest.param('{"n": 18446744073709551616}', id="int-2^64"),
-    pytest.param('{"n": -9223372036854775809}', id="int-below-minus-2^63"),
-    pytest.param('{"n": [1, {"deep": 123456789012345678901234567890}]}', id="nested-huge-int"),
-    pytest.param('{"n": "\\ud800"}', id="lone-surrogate"),
+def _usb(size: str) -> str:
+    """A realistic usb.devices payload whose one device reports `size` (JSON text) as its size."""
+    return ('{"enforcement": "sysfs", "policy_ok": true, "devices": [{"vendor_id": "0781", "product_id": "5567",'
+            f' "classes": ["08"], "authorized": false, "size_bytes": {size}}}]}}')
+
+
+@pytest.mark.parametrize("size", [
+    pytest.param("NaN", id="nan"),
+    pytest.param("Infinity", id="infinity"),
+    pytest.param("-Infinity", id="minus-infinity"),
+    pytest.param("1e400", id="overflows-a-double"),
+    pytest.param("18446744073709551616", id="int-2^64"),
+    pytest.param("-9223372036854775809", id="int-below-minus-2^63"),
+    pytest.param('[1, {"deep": 123456789012345678901234567890}]', id="nested-huge-int"),
+    pytest.param('"\\ud800"', id="lone-surrogate"),
 ])
-def test_observation_payloads_that_json_cannot_hold_are_refused(client, payload):
-    r = _post(client, "/api/v1/observations", _obs(payload), client.agent)
+def test_observation_payloads_that_json_cannot_hold_are_refused(client, size):
+    r = _post(client, "/api/v1/observations", _obs(_usb(size)), client.agent)
     assert r.status_code == 422, r.text
     assert client.cw.store.observations(kind="usb.devices") == []
 
 
 def test_a_payload_integer_below_2_to_the_64_is_kept_exactly(client):
-    r = _post(client, "/api/v1/observations", _obs('{"n": 18446744073709551615}'), client.agent)
+    r = _post(client, "/api/v1/observations", _obs(_usb("18446744073709551615")), client.agent)
     assert r.status_code == 200, r.text
     [o] = client.cw.store.observations(kind="usb.devices")
-    assert o.payload["n"] == 2**64 - 1
+    assert o.payload["devices"][0]["size_bytes"] == 2**64 - 1
 
 
 @pytest.mark.parametrize(("seq", "status"), [
@@ -175,8 +181,8 @@ def test_a_body_without_length_is_cut_off_at_the_limit(client):
 
 def test_ingest_keeps_its_own_larger_limit(client):
     client.cw.settings.max_body_bytes = 2 * 1024 * 1024
-    payload = '{"blob": "' + "a" * (1536 * 1024) + '"}'  # 1.5 MiB: over the default, under ingest's limit
-    r = _post(client, "/api/v1/observations", _obs(payload), client.agent)
+    vendor = '"' + "a" * (1536 * 1024) + '"'  # 1.5 MiB: over the default limit, under ingest's
+    r = _post(client, "/api/v1/observations", _obs(_usb("1").replace('"0781"', vendor)), client.agent)
     assert r.status_code == 200, r.text[:300]
 
 
