@@ -22,7 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from collector.auth import Principal
 from collector.store.base import ObservationRow
 from collector.store.sqlite import observation_row
-from collector.strictjson import JsonRejected, refuse_unkeepable
+from collector.strictjson import JsonRejected, integer_out_of_range, refuse_unkeepable
 from rules.model import Observation
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,17 @@ def prepare(body: bytes, principal: Principal, max_batch: int) -> list[Observati
                                      f"{o.subject_kind}/{o.subject_id}")
         if principal.kind != "user":  # agents and sources cannot claim another source or site
             o.source, o.site = principal.actor, principal.site
-    return [observation_row(o) for o in batch]
+    return [_row(i, o) for i, o in enumerate(batch)]
+
+
+def _row(index: int, o: Observation) -> ObservationRow:
+    try:
+        return observation_row(o)
+    except TypeError as e:  # orjson's encoding errors are TypeErrors
+        if integer_out_of_range(e):
+            raise BatchRejected(422, f"observations[{index}]: an integer out of range (from -2^63 to 2^64-1)"
+                                ) from None
+        raise
 
 
 def default_processes() -> int:

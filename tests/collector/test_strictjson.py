@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from collector.strictjson import JsonRejected, refuse_unkeepable, strict_loads
+from collector.canonical import canonical
+from collector.strictjson import JsonRejected, integer_out_of_range, refuse_unkeepable, strict_loads
 
 
 @pytest.mark.parametrize(("body", "says"), [
@@ -34,7 +35,17 @@ def test_kept_exactly(body: bytes, value: object) -> None:
     refuse_unkeepable(body)
 
 
-@pytest.mark.parametrize("body", [b'{"a": NaN}', b'{"a": 1e400}', b'{"a": 99999999999999999999}'])
+@pytest.mark.parametrize("body", [b'{"a": NaN}', b'{"a": -Infinity}', b'{"a": 1e400}', b'{"a": "\\ud800"}'])
 def test_the_quick_check_refuses_what_pydantic_would_take(body: bytes) -> None:
     with pytest.raises(JsonRejected):
         refuse_unkeepable(body)
+
+
+@pytest.mark.parametrize(("value", "refused"), [(2**64, True), (-(2**63) - 1, True), (2**64 - 1, False)])
+def test_the_canonical_encoder_names_integers_beyond_64_bits(value: int, refused: bool) -> None:
+    try:
+        canonical({"a": value})
+    except TypeError as e:
+        assert refused and integer_out_of_range(e)
+    else:
+        assert not refused
