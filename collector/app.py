@@ -11,8 +11,10 @@ from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from collector.api import access, accounts, attestations, climate, findings, observations, reports
+from collector.api import errors as api_errors
 from collector.api import evidence as evidence_api
 from collector.api import exceptions as exceptions_api
+from collector.api.bodyguard import BodyGuard, body_limits
 from collector.deps import Reader, StateDep
 from collector.reminders import ReminderListener
 from collector.settings import Settings
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     cw.engine.listeners.append(ReminderListener(cw.store, owners, running))
     app.include_router(web.router)
     web.mount_static(app)
+    api_errors.install(app)
+    app.add_middleware(BodyGuard, limits=body_limits(settings.max_body_bytes))
 
     @app.get("/docs", include_in_schema=False)
     def swagger_docs() -> HTMLResponse:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from collector.auth import Principal
 from collector.store.base import ObservationRow
 from collector.store.sqlite import observation_row
+from collector.strictjson import JsonRejected, integer_out_of_range, refuse_unkeepable
 from rules.kinds import KindSpec, load_kinds
 from rules.model import Observation
 
@@ -102,7 +103,10 @@ def prepare(body: bytes, principal: Principal, max_batch: int, now: datetime | N
     """Validate a batch `{"observations": [...]}` and encode it as store rows, or raise BatchRejected.
     `now`: the collector's clock when the batch arrived."""
     try:
+        refuse_unkeepable(body)
         batch = _body.validate_json(body).observations  # one pass in pydantic-core, no dict round trip
+    except JsonRejected as e:
+        raise BatchRejected(422, str(e)) from None
     except ValidationError as e:
         errors = e.errors()
         if any(err["type"] == "json_invalid" for err in errors):
@@ -128,7 +132,17 @@ def prepare(body: bytes, principal: Principal, max_batch: int, now: datetime | N
             o.source, o.site = actor, principal.site
     if problems:
         raise BatchRejected(422, problems[:50])
-    return [observation_row(o) for o in batch]
+    return [_row(i, o) for i, o in enumerate(batch)]
+
+
+def _row(index: int, o: Observation) -> ObservationRow:
+    try:
+        return observation_row(o)
+    except TypeError as e:  # orjson's encoding errors are TypeErrors
+        if integer_out_of_range(e):
+            raise BatchRejected(422, f"observations[{index}]: an integer out of range (from -2^63 to 2^64-1)"
+                                ) from None
+        raise
 
 
 def default_processes() -> int:

@@ -10,12 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from collector.auth import Principal
 from collector.deps import StateDep, require
 from collector.ingest import clock_problem
 from collector.pollers.climate import ClimateTracker
+from rules.model import AwareTime
 
 router = APIRouter(prefix="/api/v1/climate", tags=["climate"])
 
@@ -25,16 +26,9 @@ class Reading(BaseModel):
     sensor: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")
     temperature_c: float = Field(ge=-50, le=100)
     humidity_pct: float = Field(ge=0, le=100)
-    time: datetime | None = None
+    time: AwareTime | None = None
     probe: str = Field(default="", max_length=100)
     room: str = Field(default="", max_length=100)  # the room it measures, for alert inhibition
-
-    @field_validator("time")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("time must carry a UTC offset")
-        return v
 
 
 class Readings(BaseModel):

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Response, UploadFile
 
 from collector import evidence as ev
 from collector.auth import Principal
@@ -69,7 +69,7 @@ def evidence_index(state: StateDep, _: Reader, control: str | None = None) -> li
 
 
 @router.get("/evidence/expiring")
-def evidence_expiring(state: StateDep, _: Reader, days: int = 14) -> dict[str, Any]:
+def evidence_expiring(state: StateDep, _: Reader, days: Annotated[int, Query(ge=0, le=3660)] = 14) -> dict[str, Any]:
     """Current evidence expiring within `days` (or expired), and the reminders recorded so far."""
     now = datetime.now(UTC)
     return {"expiring": ev.expiring(state.store, now, timedelta(days=days)), "reminders": reminders(state.store)}

@@ -13,14 +13,15 @@ from collector.auth import Principal
 from collector.canonical import CanonicalError
 from collector.deps import StateDep, require
 from collector.reports.build import FORMATS, MEDIA_TYPES, build_report
+from rules.model import AwareTime
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 ReportUser = Annotated[Principal, Depends(require("reports"))]
 
 
 @router.get("/reports")
-async def get_report(state: StateDep, principal: ReportUser, start: Annotated[datetime, Query(alias="from")],
-                     end: Annotated[datetime, Query(alias="to")], fmt: Annotated[str, Query(alias="format")] = "pdf",
+async def get_report(state: StateDep, principal: ReportUser, start: Annotated[AwareTime, Query(alias="from")],
+                     end: Annotated[AwareTime, Query(alias="to")], fmt: Annotated[str, Query(alias="format")] = "pdf",
                      lang: str = "zh", site: str | None = None) -> Response:
     """The evidence report for a period as pdf, html, oscal, csv or bundle (zh or en)."""
     return await report_download(state, principal, start, end, fmt, lang, site)

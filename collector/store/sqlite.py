@@ -6,7 +6,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,9 @@ from collector.sitekey import SiteKey, load_public_pem
 from collector.store.base import FindingChange, IngestResult, Interval, ObservationRow, StoredFinding
 from collector.store.integrity import EvidenceAltered, read_checked, verify_batches, verify_evidence, verify_tail
 from collector.store.schema import migrate
-from rules.model import EvidenceRef, Observation
+from rules.model import STORED, EvidenceRef, Observation
+
+log = logging.getLogger(__name__)
 
 log = logging.getLogger(__name__)
 _OBS_COLS = "id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body"
@@ -54,7 +56,19 @@ def observation_row(o: Observation) -> ObservationRow:
 def observation_from_body(body: bytes, received_at: float) -> Observation:
     data = loads(body)
     data["received_at"] = _dt(received_at)
-    return Observation.model_validate(data)
+    return Observation.model_validate(data, context=STORED)
+
+
+def readable_observations(rows: Iterable[tuple[bytes, float]]) -> list[Observation]:
+    """The observations of (body, received_at) rows, leaving out (and logging) any row that cannot be
+    read: one damaged row must cost its own line, not every page and evaluation that lists it."""
+    out = []
+    for body, received_at in rows:
+        try:
+            out.append(observation_from_body(body, received_at))
+        except (ValueError, TypeError, OverflowError) as e:  # ValidationError and orjson's errors are ValueErrors
+            log.warning("unreadable stored observation skipped (%s): %.200r", type(e).__name__, body)
+    return out
 
 
 def where_clause(conditions: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]:
@@ -214,8 +228,8 @@ class SqliteStore:
         out = []
         for i in range(0, len(want), 900):
             chunk = want[i:i + 900]
-            out += [observation_from_body(b, r) for b, r in self.read.execute(
-                f"SELECT body, received_at FROM observations WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)]
+            out += readable_observations(self.read.execute(
+                f"SELECT body, received_at FROM observations WHERE rowid IN ({','.join('?' * len(chunk))})", chunk))
         return top, out
 
     def latest_all(self, subject_kind: str | None = None
@@ -223,14 +237,13 @@ class SqliteStore:
         rows = self._latest_rows("WHERE l.subject_kind = ?", [subject_kind]) if subject_kind else \
             self._latest_rows("", [])
         out: dict[tuple[str, str], dict[tuple[str, str], Observation]] = {}
-        for body, recv in rows:
-            o = observation_from_body(body, recv)
+        for o in readable_observations(rows):
             out.setdefault(o.subject, {})[(o.kind, o.key)] = o
         return out
 
     def latest_for(self, subject_kind: str, subject_id: str) -> dict[tuple[str, str], Observation]:
         rows = self._latest_rows("WHERE l.subject_kind = ? AND l.subject_id = ?", [subject_kind, subject_id])
-        return {(o.kind, o.key): o for o in (observation_from_body(b, r) for b, r in rows)}
+        return {(o.kind, o.key): o for o in readable_observations(rows)}
 
     def observations(self, *, subject_kind: str | None = None, subject_id: str | None = None,
                      kind: str | None = None, since: datetime | None = None, until: datetime | None = None,
@@ -241,11 +254,12 @@ class SqliteStore:
         rows = self.read.execute(
             f"SELECT body, received_at FROM observations {where} ORDER BY observed_at DESC LIMIT ?",
             [*args, limit]).fetchall()
-        return [observation_from_body(b, r) for b, r in rows]
+        return readable_observations(rows)
 
     def get_observation(self, obs_id: str) -> Observation | None:
         row = self.read.execute("SELECT body, received_at FROM observations WHERE id = ?", (obs_id,)).fetchone()
-        return observation_from_body(*row) if row else None
+        found = readable_observations([row] if row else [])
+        return found[0] if found else None
 
     def count_observations(self) -> int:
         return self.read.execute("SELECT count(*) FROM observations").fetchone()[0]
