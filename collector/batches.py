@@ -17,6 +17,7 @@ from typing import Any
 from collector.canonical import canonical
 from collector.importers.dispatch import Dispatch
 from collector.pii.manifest import batch_document
+from collector.pii.mask import mask
 from rules.model import EvidenceRef, Observation
 
 SOURCE = "import:dispatch"
@@ -119,7 +120,7 @@ def stored_certificate(store, batch: Observation, now: datetime) -> dict[str, An
     scans.update({sid: scans.get(sid) for _, sid, _ in store.subjects("host")})
     rows = store.current_findings(control="BATCH-PURGED", subject_kind="batch", subject_id=batch.subject_id)
     finding = ({"status": rows[0].status, "since": rows[0].since.isoformat(),
-                "reason": {"zh": rows[0].reason_zh, "en": rows[0].reason_en}} if rows else None)
+                "reason": mask({"zh": rows[0].reason_zh, "en": rows[0].reason_en})} if rows else None)
     cert = certificate(batch, scans, now, finding, watches)
     cert["sha256"] = certificate_sha256(cert)
     return cert
