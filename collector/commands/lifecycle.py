@@ -21,11 +21,12 @@ def subgroup(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
 
 def register(app: typer.Typer) -> None:
     subgroup(app, "scan", "Scan for lingering bank data.").command("pii")(scan_pii)
-    from collector.commands import lifecycle_audits, lifecycle_batches
+    from collector.commands import lifecycle_accounts, lifecycle_audits, lifecycle_batches
 
     lifecycle_batches.register(subgroup(app, "batch", "Data batches the bank dispatched (委托批次)."))
     audit = subgroup(app, "audit", "Log audits.")
     lifecycle_audits.register(audit)
+    audit.command("accounts")(lifecycle_accounts.audit_accounts_cmd)
     audit.command("purge")(lifecycle_batches.audit_purge)
 
 

@@ -10,6 +10,7 @@ import httpx
 
 from collector.engine import Engine
 from collector.simulate.site import SimSite
+from collector.simulate.sources import snapshot
 from collector.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ def write_history(store: SqliteStore, engine: Engine, site: SimSite, end: dateti
     for host in site.hosts:
         engine.add_subject("host", host, site.site)
     while t <= end:
-        batch = site.snapshot(t)
+        batch = snapshot(site, t)
         for ref, content in site.attachments.values():
             store.put_evidence(content, ref.name, ref.media_type)
         site.attachments.clear()
@@ -77,7 +78,7 @@ class LiveFeeder(threading.Thread):
     def feed_once(self, client: httpx.Client, t: datetime) -> None:
         t = t.replace(microsecond=0)
         by_token: dict[str, list[dict]] = {}
-        for o in self.site.snapshot(t):
+        for o in snapshot(self.site, t):
             token = self.tokens.get(o.subject_id) if o.subject_kind == "host" else self.source_token
             if token:
                 by_token.setdefault(token, []).append(o.model_dump(mode="json"))
