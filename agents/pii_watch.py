@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agents.observation import AgentObservation
-from collector.pii.manifest import Manifest
-from collector.pii.mask import mask_text
-from collector.pii.scan import ScanReport, excluded, scan_paths
+from agents.pii.manifest import Manifest
+from agents.pii.mask import mask_text
+from agents.pii.scan import ScanReport, excluded, scan_paths
 
 if TYPE_CHECKING:
     from rules.model import Observation

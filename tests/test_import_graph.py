@@ -1,4 +1,5 @@
-"""The packages import each other in one direction: no module reaches itself through its imports."""
+"""The packages import each other in one direction: no module reaches itself through its imports,
+and the endpoint agent runs without the collector installed."""
 from __future__ import annotations
 
 import ast
@@ -116,3 +117,8 @@ def test_the_import_graph_sees_relative_function_level_and_submodule_imports(tmp
 def test_no_module_imports_itself_through_others() -> None:
     assert cycles(import_graph()) == []
 
+
+def test_the_agent_does_not_import_the_collector() -> None:
+    graph = import_graph()
+    assert {(m, i) for m, imports in graph.items() if m.startswith("agents")
+            for i in imports if i.startswith("collector")} == set()

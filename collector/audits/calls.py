@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 
+from agents.pii.mask import mask_number
 from collector.audits.recordings import Recording
 from collector.importers.cdr import Call
-from collector.pii.mask import mask_number
 
 TYPES = ("outside_hours", "no_recording", "backup_missing", "backup_mismatch", "recording_too_short")
 

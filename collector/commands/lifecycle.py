@@ -40,14 +40,15 @@ def scan_pii(paths: Annotated[list[Path], typer.Argument(help="Files or folders 
              exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Glob of paths to skip.")] = None,
              as_json: JsonOpt = False) -> None:
     """Find resident ID, mobile and bank card numbers in files (masked); exit 1 when any is found."""
-    from collector.pii.manifest import ManifestError, load_manifests
-    from collector.pii.scan import scan_paths
+    from agents.pii.manifest import ManifestError, load_manifests
+    from agents.pii.scan import scan_paths
+    from collector.batches import stored_manifests
 
     for p in paths:
         if not p.exists():
             fail_input(f"{p}: no such file or folder")
     try:
-        lookup = load_manifests(manifest) if manifest else None
+        lookup = load_manifests(manifest, stored_manifests) if manifest else None
     except ManifestError as e:
         fail_input(str(e))
     on_file = None

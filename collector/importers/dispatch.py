@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from collector.pii.detect import find
+from agents.pii.detect import find
 
 COLUMNS = {
     "batch": ("batch", "batch_id", "batch_no", "batch_number", "批次", "批次号", "批次编号", "委案批次", "委托批次"),

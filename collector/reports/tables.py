@@ -5,7 +5,7 @@ import csv
 import io
 import json
 
-from collector.pii.mask import mask, mask_text
+from agents.pii.mask import mask, mask_text
 from collector.reports.data import ReportData
 
 INTERVAL_COLUMNS = ("record", "control", "clauses", "subject_kind", "subject", "site", "status", "measured_status",

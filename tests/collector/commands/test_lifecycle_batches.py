@@ -8,11 +8,11 @@ from pathlib import Path
 import openpyxl
 from typer.testing import CliRunner
 
+from agents.pii.manifest import load_manifests
+from agents.pii.scan import scan_paths
 from agents.pii_watch import scan_observation
 from collector.cli import build_app
 from collector.engine import Engine
-from collector.pii.manifest import load_manifests
-from collector.pii.scan import scan_paths
 from collector.store.sqlite import SqliteStore
 from rules.catalog import default_catalog
 

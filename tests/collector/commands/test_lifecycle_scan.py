@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from agents.pii.manifest import batch_document
 from collector.cli import build_app
-from collector.pii.manifest import batch_document
-from tests.collector.pii.conftest import ROW, documents_fixture  # noqa: F401  (fixture)
+from tests.agents.pii.conftest import ROW, documents_fixture  # noqa: F401  (fixture)
 
 runner = CliRunner()
 

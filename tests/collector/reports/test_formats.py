@@ -62,8 +62,8 @@ def test_english_pdf_and_masked_identifiers(site, pdf_en):
 
 
 def test_a_report_and_a_pii_scan_print_an_id_card_the_same_way(site, tmp_path):
+    from agents.pii.scan import scan_paths
     from agents.pii_watch import scan_record
-    from collector.pii.scan import scan_paths
 
     html = build_report(site.store, site.controls, site.start, site.end, "html", "en", tz=TZ).decode()
     found = tmp_path / f"身份证{ID_CARD}复印件.csv"  # the uploaded evidence's name, left on a terminal

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from collector.pii.detect import KINDS, Hits, find_hits
-from collector.pii.extract import Chunk, Limits, Problem, from_file, stream_chunks
-from collector.pii.manifest import Manifest
-from collector.pii.mask import mask_number
+from agents.pii.detect import KINDS, Hits, find_hits
+from agents.pii.extract import Chunk, Limits, Problem, from_file, stream_chunks
+from agents.pii.manifest import Manifest
+from agents.pii.mask import mask_number
 
 MAX_SAMPLES = 5
 BATCH_BYTES = 2 << 20  # the detector's arrays for this much text stay in the CPU's cache

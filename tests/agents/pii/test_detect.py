@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from collector.pii import synth
-from collector.pii.detect import classify, find
+from agents.pii import synth
+from agents.pii.detect import classify, find
 
 TODAY = date(2026, 11, 29)
 
@@ -91,7 +91,7 @@ def test_a_manifest_of_hashes_holds_no_identifiers() -> None:
     import json
     import os
 
-    from collector.pii.manifest import batch_document
+    from agents.pii.manifest import batch_document
 
     rng = random.Random(3)
     doc = batch_document("B1", os.urandom(16), [synth.phone(rng).encode() for _ in range(5000)])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.pii.mask import mask, mask_number, mask_text
+from agents.pii.mask import mask, mask_number, mask_text
 
 
 @pytest.mark.parametrize(("kind", "number", "want"), [

@@ -2,7 +2,7 @@
 
 Digits are ASCII in UTF-8, GBK and GB18030 alike, so text in those encodings is scanned as bytes
 without decoding. numpy finds every run of 11 or more digits in one pass over the buffer's digit
-mask; the runs are validated by length in bulk (`collector.pii.validate`). Numbers written in
+mask; the runs are validated by length in bulk (`agents.pii.validate`). Numbers written in
 groups (`138 0013 8000`) are rare: a regular expression reads them, only in lines where numpy
 saw four digits between two spaces or hyphens.
 """
@@ -15,8 +15,8 @@ from datetime import date
 
 import numpy as np
 
-from collector.pii.classify import CHECK_X, GROUPED, MAX_DIGITS, PLUS, classify_runs
-from collector.pii.mask import LONG_TOKEN, Kind
+from agents.pii.classify import CHECK_X, GROUPED, MAX_DIGITS, PLUS, classify_runs
+from agents.pii.mask import LONG_TOKEN, Kind
 
 KINDS: tuple[Kind, ...] = ("id_card", "phone", "bank_card")
 _PAD = b"\n" * (LONG_TOKEN + 1)  # around the buffer: every look at a neighbour stays inside it
