@@ -137,8 +137,8 @@ class Agent:
 
     def _pii_watch(self) -> None:
         """Lingering bank data: a full scan every `full_every_h` and a watch on changed files."""
+        from agents.pii.manifest import load_manifests
         from agents.pii_watch import PiiWatch
-        from collector.pii.manifest import load_manifests
 
         cfg = self.env.config.pii
         manifest = load_manifests(cfg.manifests) if cfg.manifests else None

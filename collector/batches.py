@@ -12,11 +12,13 @@ import os
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from pathlib import Path
 from typing import Any
 
+from agents.pii.manifest import batch_document
+from agents.pii.mask import mask
 from collector.canonical import CanonicalError, canonical
 from collector.importers.dispatch import Dispatch
-from collector.pii.manifest import batch_document
 from rules.checks.lifecycle import not_read
 from rules.model import EvidenceRef, Observation
 
@@ -132,7 +134,26 @@ def stored_certificate(store, batch: Observation, now: datetime) -> dict[str, An
     scans.update({sid: scans.get(sid) for _, sid, _ in store.subjects("host")})
     rows = store.current_findings(control="BATCH-PURGED", subject_kind="batch", subject_id=batch.subject_id)
     finding = ({"status": rows[0].status, "since": rows[0].since.isoformat(),
-                "reason": {"zh": rows[0].reason_zh, "en": rows[0].reason_en}} if rows else None)
+                "reason": mask({"zh": rows[0].reason_zh, "en": rows[0].reason_en})} if rows else None)
     cert = certificate(batch, scans, now, finding, watches)
     cert["sha256"] = certificate_sha256(cert)
     return cert
+
+
+def stored_manifests(path: Path) -> list[tuple[str, bytes]]:
+    """Manifests attached as evidence to the `batch.registered` observations of a clausewatch store
+    (`scan pii --manifest STORE`)."""
+    from collector.store.sqlite import SqliteStore
+
+    store = SqliteStore(path)
+    try:
+        out = []
+        for (_, batch_id), latest in sorted(store.latest_all("batch").items()):
+            obs = latest.get(("batch.registered", ""))
+            for ref in obs.evidence if obs else ():
+                data = store.get_evidence(ref.sha256)
+                if data is not None:
+                    out.append((f"{path}: batch {batch_id}", data))
+        return out
+    finally:
+        store.close()

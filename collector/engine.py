@@ -176,7 +176,6 @@ class EngineWorker(threading.Thread):
         self._noted: set[int] = set()  # rowids submitted since the engine last caught up with the store
         self._cv = threading.Condition()
         self.stopping = threading.Event()
-        self.evaluations = 0
 
     def submit(self, observations: Sequence[Observation]) -> None:
         """Queue new observations; the worker folds them in, so ingest never waits on evaluation."""
@@ -231,7 +230,6 @@ class EngineWorker(threading.Thread):
                     last_sweep = mono
                 elif dirty:
                     self.engine.evaluate(dirty)
-                self.evaluations += 1
                 round_s = time.monotonic() - started
                 if mono - last_cp >= self.checkpoint_s and self.engine.store.ledger.last_seq != last_cp_seq:
                     self.engine.store.checkpoint()

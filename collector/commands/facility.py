@@ -8,8 +8,6 @@ import typer
 
 from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone, store_at
 
-FileOpt = Annotated[Path, typer.Option(help="CSV or XLSX export.", show_default=False)]
-
 
 def _audit_group(app: typer.Typer) -> typer.Typer:
     """The shared `audit` group: other capabilities add their audits to the same one."""

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from collector.clikit import JsonOpt, NowOpt, TzOpt, emit, fail_input, parse_now, site_zone
-from collector.commands.lifecycle_audits import CollectorOpt, DbOptional, TokenOpt
+from collector.commands.audit_io import CollectorOpt, DbOptional, TokenOpt, parse_mapping, record
 
 
 def parse_hours(text: str) -> tuple[time, time]:
@@ -39,7 +39,6 @@ def audit_accounts_cmd(
 ) -> None:
     """Shared and generic accounts, departed users, after-hours logins, bulk exports, log gaps (exit 1 on any)."""
     from collector.audits.accounts import AccountsPolicy, audit_accounts
-    from collector.commands.lifecycle_audits import parse_mapping, record
     from collector.importers.accountlogs import LOG_COLUMNS, USER_COLUMNS, read_events, read_users
 
     tz = site_zone(site_tz)

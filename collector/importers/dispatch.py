@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from agents.pii.detect import find
 from collector.importers.tables import csv_rows, workbook_rows
 from collector.inputs import InputProblem
-from collector.pii.detect import find
 
 COLUMNS = {
     "batch": ("batch", "batch_id", "batch_no", "batch_number", "批次", "批次号", "批次编号", "委案批次", "委托批次"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from collector.simulate.site import SimSite, source
+from collector.simulate.site import SimSite
 from rules.model import Observation
 
 KEYBOARD = {"vendor_id": "046d", "product_id": "c31c", "serial": "", "classes": ["03"], "authorized": True,
@@ -82,7 +82,6 @@ def host_snapshot(site: SimSite, host: str, t: datetime, problem: str | None) ->
     return out
 
 
-@source("hosts")
 def hosts(site: SimSite, t: datetime) -> list[Observation]:
     problems = _violations(site)
     out: list[Observation] = []
@@ -107,7 +106,6 @@ def _address(host: str) -> str:
     return f"10.20.1.{int(host[1:])}"
 
 
-@source("canary")
 def canary(site: SimSite, t: datetime) -> list[Observation]:
     """The DMZ canary's status: hits of the last day from the terminals that got through."""
     problems = {v: k for k, v in _violations(site).items()}

@@ -10,6 +10,7 @@ import httpx
 
 from collector.engine import Engine
 from collector.simulate.site import SimSite
+from collector.simulate.sources import snapshot
 from collector.store.sqlite import SqliteStore
 from rules.kinds import load_kinds
 
@@ -25,7 +26,7 @@ def write_history(store: SqliteStore, engine: Engine, site: SimSite, end: dateti
     for host in site.hosts:
         engine.add_subject("host", host, site.site)
     while t <= end:
-        batch = site.snapshot(t)
+        batch = snapshot(site, t)
         for ref, content in site.attachments.values():
             store.put_evidence(content, ref.name, ref.media_type)
         site.attachments.clear()
@@ -81,7 +82,7 @@ class LiveFeeder(threading.Thread):
         t = t.replace(microsecond=0)
         by_token: dict[str, list[dict]] = {}
         derived = {k for k, spec in load_kinds().items() if spec.owner == "collector"}
-        for o in self.site.snapshot(t):
+        for o in snapshot(self.site, t):
             if o.kind in derived:  # manual evidence is uploaded, not posted; the collector writes the rest
                 continue
             token = self.tokens.get(o.subject_id) if o.subject_kind == "host" else self.source_token

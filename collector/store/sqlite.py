@@ -268,11 +268,6 @@ class SqliteStore:
         q = "SELECT kind, id, site FROM subjects" + (" WHERE kind = ?" if kind else "") + " ORDER BY kind, id"
         return [tuple(r) for r in self.read.execute(q, [kind] if kind else [])]  # type: ignore[misc]
 
-    def ensure_subject(self, kind: str, subject_id: str, site: str, seen: datetime) -> None:
-        with self.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?)",
-                         (kind, subject_id, site, _ts(seen), _ts(seen)))
-
     # -- evidence files -------------------------------------------------------------------------
     def put_evidence(self, data: bytes, name: str, media_type: str = "application/octet-stream") -> EvidenceRef:
         digest = hashlib.sha256(data).hexdigest()

@@ -131,7 +131,8 @@ def test_each_owner_still_writes_its_own_kinds() -> None:
                  "about ups, not host", id="kind-about-another-subject"),
     pytest.param({"observed_at": "2099-01-01T00:00:00+00:00"}, "observed_at", "ahead of the collector's clock",
                  id="dated-2099"),
-    pytest.param({"observed_at": "9999-12-31T23:59:59-23:59"}, "observed_at", "must lie between 1970-01-01 and 2999-12-31",
+    pytest.param({"observed_at": "9999-12-31T23:59:59-23:59"}, "observed_at",
+                 "must lie between 1970-01-01 and 2999-12-31",
                  id="dated-the-last-second-of-9999"),
 ])
 def test_a_malformed_observation_is_refused_naming_index_and_field(fields: dict, field: str, says: str) -> None:

@@ -8,14 +8,14 @@ from pathlib import Path
 import openpyxl
 from typer.testing import CliRunner
 
+from agents.pii.manifest import load_manifests
+from agents.pii.scan import scan_paths
 from agents.pii_watch import scan_observation
 from collector.cli import build_app
 from collector.engine import Engine
-from collector.pii.manifest import load_manifests
-from collector.pii.scan import scan_paths
 from collector.store.sqlite import SqliteStore
 from rules.catalog import default_catalog
-from tests.collector.pii.containers import encrypted_zip, raw_name_zip, scanned_pdf
+from tests.agents.pii.containers import encrypted_zip, raw_name_zip, scanned_pdf
 
 runner = CliRunner()
 ID, PHONE = "11010519491231002X", "13800138000"

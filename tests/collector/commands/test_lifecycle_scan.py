@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from agents.pii.manifest import batch_document
 from collector.cli import build_app
-from collector.pii.manifest import batch_document
-from tests.collector.pii.conftest import ROW, documents_fixture  # noqa: F401  (fixture)
+from tests.agents.pii.conftest import ROW, documents_fixture  # noqa: F401  (fixture)
 
 runner = CliRunner()
 
@@ -98,7 +98,7 @@ def test_a_file_that_cannot_be_read_is_not_clean_and_the_scan_exits_1(tmp_path: 
 
 
 def test_archive_member_names_read_as_their_makers_wrote_them(tmp_path: Path) -> None:
-    from tests.collector.pii.containers import raw_name_zip
+    from tests.agents.pii.containers import raw_name_zip
 
     line = f"{ROW[1]}\n".encode()
     # Info-ZIP's zip on Linux: UTF-8 names without the UTF-8 flag; Chinese Windows: GB18030 names

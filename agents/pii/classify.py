@@ -5,7 +5,7 @@ from datetime import date
 
 import numpy as np
 
-from collector.pii.validate import X_VALUE, bank_card_ok, id_card_ok, phone_ok
+from agents.pii.validate import X_VALUE, bank_card_ok, id_card_ok, phone_ok
 
 MAX_DIGITS = 19  # the longest identifier: a bank card
 ID_CARD, PHONE, BANK_CARD = 0, 1, 2  # indexes into detect.KINDS; -1: not an identifier

@@ -10,16 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collector.inputs import InputProblem
-
 FORMAT = "clausewatch.manifest/1"
+StoreReader = Callable[[Path], list[tuple[str, bytes]]]  # a store -> (name, manifest bytes) of each batch
 
 
-class ManifestError(InputProblem):
+class ManifestError(ValueError):
     """A manifest file that cannot be used; the message names the file and the field."""
 
 
@@ -89,25 +88,7 @@ def _add_batch(manifest: Manifest, doc: object, where: str) -> None:
         raise ManifestError(f"{where}: field 'hashes' must be a list of SHA-256 hex digests") from None
 
 
-def _store_manifests(path: Path) -> list[tuple[str, bytes]]:
-    """Manifests attached as evidence to the `batch.registered` observations of a clausewatch store."""
-    from collector.store.sqlite import SqliteStore
-
-    store = SqliteStore(path)
-    try:
-        out = []
-        for (_, batch_id), latest in sorted(store.latest_all("batch").items()):
-            obs = latest.get(("batch.registered", ""))
-            for ref in obs.evidence if obs else ():
-                data = store.get_evidence(ref.sha256)
-                if data is not None:
-                    out.append((f"{path}: batch {batch_id}", data))
-        return out
-    finally:
-        store.close()
-
-
-def _sources(path: Path) -> list[tuple[str, bytes]]:
+def _sources(path: Path, read_store: StoreReader | None) -> list[tuple[str, bytes]]:
     """(name, bytes) of each manifest a --manifest argument names: a file, a folder of them, or a store."""
     try:
         if path.is_dir():
@@ -115,20 +96,22 @@ def _sources(path: Path) -> list[tuple[str, bytes]]:
         with open(path, "rb") as f:
             head = f.read(16)
         if head == b"SQLite format 3\x00":
-            return _store_manifests(path)
+            if read_store is None:
+                raise ManifestError(f"{path}: a clausewatch store; give the manifest files or their folder")
+            return read_store(path)
         return [(str(path), path.read_bytes())]
     except OSError as e:
         raise ManifestError(f"{path}: {e.strerror or e}") from None
 
 
-def load_manifests(paths: Iterable[Path]) -> Manifest:
+def load_manifests(paths: Iterable[Path], read_store: StoreReader | None = None) -> Manifest:
     """Read manifests into one lookup; raises ManifestError naming the file and field.
 
-    Each path is a manifest file, a folder of manifest files, or a clausewatch store whose
-    registered batches carry their manifests as evidence.
+    Each path is a manifest file, a folder of manifest files, or (given `read_store`, which the
+    collector passes) a clausewatch store whose registered batches carry their manifests as evidence.
     """
     manifest = Manifest()
-    for name, raw in (src for p in paths for src in _sources(Path(p))):
+    for name, raw in (src for p in paths for src in _sources(Path(p), read_store)):
         path = name
         try:
             doc = json.loads(raw.decode("utf-8"))

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from collector.pii.formats import (
+from agents.pii.formats import (
     GZIP_MAGIC,
     OLE2_MAGIC,
     PDF_HEADER_WITHIN,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from collector.pii.extract import Chunk, Limits, Problem, from_file
-from tests.collector.pii.conftest import ROW, minimal_pdf
-from tests.collector.pii.containers import encrypted_office, encrypted_zip, scanned_pdf
+from agents.pii.extract import Chunk, Limits, Problem, from_file
+from tests.agents.pii.conftest import ROW, minimal_pdf
+from tests.agents.pii.containers import encrypted_office, encrypted_zip, scanned_pdf
 
 PROMISING = ["xlsx", "xlsm", "xls", "docx", "doc", "pptx", "odt", "ods", "pdf", "zip", "gz", "tgz", "tar", "7z",
              "rar"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.pii.extract import Chunk
-from collector.pii.scan import ChunkBatch, ScanReport, scan_paths
+from agents.pii.extract import Chunk
+from agents.pii.scan import ChunkBatch, ScanReport, scan_paths
 
 PHONE, ID_CARD = "13800138000", "11010519491231002X"
 

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from collector.pii.detect import KINDS, Hits, find_hits, mask
-from collector.pii.extract import Chunk, Limits, Problem, from_file, stream_chunks
-from collector.pii.manifest import Manifest
+from agents.pii.detect import KINDS, Hits, find_hits
+from agents.pii.extract import Chunk, Limits, Problem, from_file, stream_chunks
+from agents.pii.manifest import Manifest
+from agents.pii.mask import mask_number
 
 MAX_SAMPLES = 5
 BATCH_BYTES = 2 << 20  # the detector's arrays for this much text stay in the CPU's cache
@@ -33,7 +34,7 @@ class FileHits:
         for kind, number in hits.numbers():
             if len(self.samples) >= MAX_SAMPLES:
                 break
-            masked = mask(kind, number)
+            masked = mask_number(kind, number)
             if masked not in self.samples:
                 self.samples.append(masked)
         if manifest is not None:

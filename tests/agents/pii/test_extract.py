@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.pii.extract import Chunk, Limits, Problem, from_file, stream_chunks
-from tests.collector.pii.conftest import ROW
+from agents.pii.extract import Chunk, Limits, Problem, from_file, stream_chunks
+from tests.agents.pii.conftest import ROW
 
 
 def extract(path: Path, limits: Limits | None = None) -> tuple[bytes, list[Problem]]:
@@ -86,8 +86,8 @@ def test_streamed_chunks_never_split_a_line() -> None:
 
 
 def test_legacy_office_text_in_utf16_is_found(tmp_path: Path) -> None:
-    from collector.pii.detect import find
-    from collector.pii.extract import OLE2_MAGIC
+    from agents.pii.detect import find
+    from agents.pii.extract import OLE2_MAGIC
 
     body = OLE2_MAGIC + b"\x00" * 503 + "客户 11010519491231002X 电话 13800138000".encode("utf-16-le") + b"\x00" * 64
     (tmp_path / "old.xls").write_bytes(body)
@@ -104,7 +104,7 @@ def test_one_line_files_are_cut_between_fields() -> None:
 
 
 def test_gbk_member_names_are_shown_in_chinese(tmp_path: Path) -> None:
-    from collector.pii.extract import member_name
+    from agents.pii.extract import member_name
 
     info = zipfile.ZipInfo("客户清单.csv".encode("gbk").decode("cp437"))  # as a GBK archive without the UTF-8 flag
     assert member_name(info) == "客户清单.csv"

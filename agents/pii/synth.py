@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from collector.pii.validate import ID_CHECK, ID_WEIGHTS, LUHN_DOUBLE
+from agents.pii.validate import ID_CHECK, ID_WEIGHTS, LUHN_DOUBLE
 
 # 620102 (Lanzhou): province 62 is also UnionPay's prefix, so its near misses look like cards
 REGIONS = ("110105", "310104", "440106", "440304", "330106", "510107", "420102", "370202", "620102")

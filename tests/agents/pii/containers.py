@@ -10,7 +10,7 @@ import struct
 import zipfile
 import zlib
 
-from tests.collector.pii.conftest import pdf_from_objects
+from tests.agents.pii.conftest import pdf_from_objects
 
 
 def _crc_byte(crc: int, b: int) -> int:

@@ -2,7 +2,7 @@
 
 Digits are ASCII in UTF-8, GBK and GB18030 alike, so text in those encodings is scanned as bytes
 without decoding. numpy finds every run of 11 or more digits in one pass over the buffer's digit
-mask; the runs are validated by length in bulk (`collector.pii.validate`). Numbers written in
+mask; the runs are validated by length in bulk (`agents.pii.validate`). Numbers written in
 groups (`138 0013 8000`) are rare: a regular expression reads them, only in lines where numpy
 saw four digits between two spaces or hyphens.
 """
@@ -12,15 +12,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
 
 import numpy as np
 
-from collector.pii.classify import CHECK_X, GROUPED, MAX_DIGITS, PLUS, classify_runs
+from agents.pii.classify import CHECK_X, GROUPED, MAX_DIGITS, PLUS, classify_runs
+from agents.pii.mask import LONG_TOKEN, Kind
 
-Kind = Literal["id_card", "phone", "bank_card"]
 KINDS: tuple[Kind, ...] = ("id_card", "phone", "bank_card")
-LONG_TOKEN = 24  # hashes, keys and encoded blobs: digits inside them are not identifiers
 _PAD = b"\n" * (LONG_TOKEN + 1)  # around the buffer: every look at a neighbour stays inside it
 
 _GROUPED = re.compile(
@@ -199,9 +197,3 @@ def classify(cand: bytes, today: date | None = None) -> tuple[Kind, bytes] | Non
     """The identifier a candidate such as `+8613800138000` or `138 0013 8000` is, or None."""
     return next(find(cand, today), None)
 
-
-def mask(kind: Kind, number: bytes) -> str:
-    """Keep the first and last few characters only: 4401**********123X, 138****8000."""
-    s = number.decode("ascii")
-    head = 3 if kind == "phone" else 4
-    return s[:head] + "*" * (len(s) - head - 4) + s[-4:]

@@ -1,9 +1,11 @@
 """Manifest lookups: which batches the numbers found belong to, counted per occurrence."""
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
-from collector.pii.manifest import Manifest, identifier_hash
+from agents.pii.manifest import Manifest, ManifestError, identifier_hash, load_manifests
 
 SALT_A, SALT_B = b"salt-a", b"salt-b"
 PHONE, ID_CARD, OTHER = b"13800138000", b"11010519491231002X", b"13900000000"
@@ -34,3 +36,10 @@ def test_upper_case_hex_hashes_match() -> None:
     m = Manifest()
     m.add("B1", SALT_A, [identifier_hash(SALT_A, PHONE).upper()])
     assert m.count_batches([PHONE]) == {"B1": 1}
+
+
+def test_the_agent_is_told_to_give_manifest_files_instead_of_a_store(tmp_path) -> None:
+    store = tmp_path / "cw.db"
+    sqlite3.connect(store).execute("CREATE TABLE t (x)").connection.commit()
+    with pytest.raises(ManifestError, match=f"{store}: a clausewatch store"):
+        load_manifests([store])
