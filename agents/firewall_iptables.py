@@ -5,7 +5,7 @@ import dataclasses
 import shlex
 from collections.abc import Iterator
 
-from agents.firewall import PortRule, PortSpan
+from agents.firewall_rules import PortRule, PortSpan
 
 EGRESS_CHAINS = ("OUTPUT", "FORWARD", "POSTROUTING")
 VERDICTS = {"DROP": "drop", "REJECT": "reject", "ACCEPT": "accept"}

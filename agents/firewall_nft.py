@@ -7,7 +7,7 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
-from agents.firewall import EGRESS_HOOKS, PortRule, PortSpan
+from agents.firewall_rules import EGRESS_HOOKS, PortRule, PortSpan
 
 ChainKey = tuple[str, str, str]  # family, table, chain
 VERDICTS = ("drop", "reject", "accept")

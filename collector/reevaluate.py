@@ -24,7 +24,7 @@ from rules.model import Control, Observation
 from rules.registry import CheckSpec, load_checks
 
 if TYPE_CHECKING:
-    from collector.deepverify import DeepReport, Replayed
+    from collector.deepreport import DeepReport, Replayed
 
 Subject = tuple[str, str]
 
