@@ -2,8 +2,9 @@
 
 Python's own decoder takes NaN, Infinity, numbers that overflow a double and lone surrogates;
 the canonical encoder then writes NaN as null (a stored value the sender never sent) and fails on
-integers beyond 64 bits or on lone surrogates (a 500 after the batch was accepted). One decoder
-for every request body refuses all of them up front, with the position or path of the value.
+integers beyond 64 bits or on lone surrogates (a 500 after the batch was accepted). Every request
+body is held to `strict_loads` (collector.api.bodyguard); the observation batch, validated straight
+from its bytes in a worker process, to the cheaper `refuse_unkeepable` and the encoder's own range.
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ MAX_INT = 2**64 - 1
 # a number that may be out of range has 19 or more digits, or a three-digit exponent; a body
 # without one (most) is not walked at all
 _MAYBE_OUT_OF_RANGE = re.compile(rb"\d{19}|[eE][+-]?\d{3}")
+
+
 class JsonRejected(ValueError):
     """The body is not JSON the store can keep; the message says where."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collector.api.access import MAX_UPLOAD_BYTES
@@ -134,8 +135,8 @@ class BodyGuard:
                 break
         body = b"".join(chunks)
         if body:
-            try:
-                strict_loads(body)
+            try:  # a large body is decoded off the event loop, which serves every other request
+                await run_in_threadpool(strict_loads, body) if size > 64 * KIB else strict_loads(body)
             except JsonRejected as e:
                 await SafeJSONResponse({"detail": str(e)}, 422)(scope, receive, send)
                 return

@@ -199,3 +199,12 @@ def test_a_damaged_stored_row_costs_only_itself(client):
     ids = [o["id"] for o in client.get("/api/v1/observations", headers=client.admin).json()]
     assert "obs-00000001" in ids and "hb-extreme" not in ids
     assert client.get("/api/v1/observations/hb-extreme", headers=client.admin).status_code == 404
+
+
+def test_a_large_json_body_is_held_to_the_same_rules(client):
+    events = ",".join(['{"time": "2026-11-29T10:00:00+08:00", "door": "d1", "badge": "b1", "person": "p",'
+                       ' "direction": "in", "result": "granted", "duration_s": 3}'] * 1000)
+    assert len(events) > 64 * 1024
+    body = ('{"events": [' + events + ', {"duration_s": NaN}]}').encode()
+    r = _post(client, "/api/v1/access/events", body, client.admin)
+    assert r.status_code == 422 and "not JSON" in r.text, r.text[:300]
