@@ -28,8 +28,9 @@ unit: deps
 test: deps lint typecheck unit
 
 # The suite again with the wall clock 548 days ahead (libfaketime, monotonic clock left real), so that
-# no test passes only near the day it was written. Go programs ignore libfaketime: their tests are
-# marked realclock and left out. tests/future_clock keeps Python's sleep working under libfaketime.
+# no test passes only near the day it was written. Prometheus and Alertmanager ignore libfaketime,
+# Chromium stalls under it: their tests are marked realclock and left out. tests/future_clock keeps
+# Python's sleep working under libfaketime.
 FUTURE := FAKETIME_DONT_FAKE_MONOTONIC=1 PYTHONPATH=$(CURDIR)/tests/future_clock faketime -f +548d
 test-future: deps
 	$(FUTURE) $(BIN)/pytest -m "not realclock" -p no:cacheprovider $(PYTEST_ARGS)
