@@ -19,7 +19,9 @@ import pytest
 
 from tests.integration.conftest import PASSWORD, Collector, cli, free_port
 
-pytestmark = pytest.mark.integration
+# Chromium never finishes loading a page under libfaketime (its timed waits take the shifted clock),
+# so the browser tests run on the real clock only
+pytestmark = [pytest.mark.integration, pytest.mark.realclock]
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
 DESKTOP = {"width": 1366, "height": 768}
