@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import fail_input
+from collector.clikit import fail_input, store_at
 
 DbOptional = Annotated[Path | None, typer.Option("--db", help="Also record the audit as an observation here.")]
 CollectorOpt = Annotated[str | None, typer.Option("--collector", envvar="CLAUSEWATCH_COLLECTOR",
@@ -34,12 +34,12 @@ def record(target: tuple[Path | None, str | None, str | None], kind: str, subjec
            payload: dict, now: datetime) -> None:
     """Store the audit's summary as an observation (--db, re-evaluating the controls that read it)
     and/or send it to a collector (--collector with a source token)."""
-    from collector.canonical import canonical
+    from collector.canonical import stored_json
     from rules.model import Observation
 
     db, url, token = target
     # the same audit of the same records is the same observation: re-running it stores nothing new
-    digest = hashlib.sha256(canonical(payload)).hexdigest()
+    digest = hashlib.sha256(stored_json(payload)).hexdigest()
     oid = uuid.uuid5(uuid.NAMESPACE_URL, f"clausewatch:{kind}:{subject_id}:{digest}")
     obs = Observation(id=str(oid), source=f"import:{kind}", subject_kind=subject_kind,  # type: ignore[arg-type]
                       subject_id=subject_id, kind=kind, observed_at=now, payload=payload)
@@ -54,11 +54,9 @@ def record(target: tuple[Path | None, str | None, str | None], kind: str, subjec
             fail_input(str(e))
     if db is not None:
         from collector.engine import Engine
-        from collector.store.sqlite import SqliteStore
         from rules.catalog import default_catalog
 
-        db.parent.mkdir(parents=True, exist_ok=True)
-        store = SqliteStore(db)
+        store = store_at(db)
         store.ingest([obs], actor=f"cli:{kind}")
         engine = Engine(store, list(default_catalog()))
         engine.evaluate(engine.note([obs]), now=now)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.canonical import canonical
+from collector.canonical import stored_json
 from collector.strictjson import JsonRejected, integer_out_of_range, refuse_unkeepable, strict_loads
 
 
@@ -42,9 +42,9 @@ def test_the_quick_check_refuses_what_pydantic_would_take(body: bytes) -> None:
 
 
 @pytest.mark.parametrize(("value", "refused"), [(2**64, True), (-(2**63) - 1, True), (2**64 - 1, False)])
-def test_the_canonical_encoder_names_integers_beyond_64_bits(value: int, refused: bool) -> None:
+def test_the_stored_form_encoder_names_integers_beyond_64_bits(value: int, refused: bool) -> None:
     try:
-        canonical({"a": value})
+        stored_json({"a": value})
     except TypeError as e:
         assert refused and integer_out_of_range(e)
     else:

@@ -10,6 +10,7 @@ import pytest
 
 from agents.probes import FAILSAFE
 from collector.simulate import SimSite
+from collector.simulate.sources import snapshot
 from rules.kinds import load_kinds
 from rules.registry import load_checks
 
@@ -37,7 +38,7 @@ def test_derived_kinds_belong_to_the_collector() -> None:
 def test_what_the_simulated_site_sends_fits_its_kinds(hours: int) -> None:
     kinds = load_kinds()
     site = SimSite(terminals=5, cameras=4)
-    for o in site.snapshot(site.start + timedelta(hours=hours)):
+    for o in snapshot(site, site.start + timedelta(hours=hours)):
         spec = kinds[o.kind]
         assert o.subject_kind in spec.subjects, o
         assert spec.payload_errors(o.payload) == [], (o.kind, o.payload)
