@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from collector.inputs import StoreOpenError
+from collector.store.schema import refuse_newer
 from collector.store.sqlite import SqliteStore
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -34,6 +35,7 @@ def check_store_file(path: Path) -> None:
         raise StoreOpenError(f"{path}: not a readable SQLite store ({e})") from None
     if version < 1:
         raise StoreOpenError(f"{path}: an SQLite file, but not a clausewatch store (no schema)")
+    refuse_newer(path, version)
 
 
 def _check_header(path: Path) -> None:
