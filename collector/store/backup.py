@@ -1,0 +1,158 @@
+"""`store backup` and `store restore`: a consistent copy of a store, taken while the service runs.
+
+A backup is a folder: `store.db` (one consistent state of the database, by SQLite's online backup),
+`evidence/` (the evidence files that state refers to), `site-key.pub.pem`, `site-key.pem` only when
+asked for, and `manifest.json` (schema version, ledger head, SHA-256 of every file). It is built under
+a hidden temporary name beside OUT and renamed into place, so OUT is either absent or whole.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from collector.inputs import InputProblem
+from collector.sitekey import SiteKey
+from collector.store.copies import copy_database
+from collector.store.files import evidence_dir_of, site_key_path_of
+from collector.store.integrity import evidence_path, file_sha256
+from collector.store.opening import check_store_file
+from collector.store.schema import refuse_newer
+
+MANIFEST, DATABASE, EVIDENCE, PUBLIC_KEY, PRIVATE_KEY = (
+    "manifest.json", "store.db", "evidence", "site-key.pub.pem", "site-key.pem")
+FORMAT = 1
+
+
+class BackupError(InputProblem):
+    """A backup or restore that cannot be made with what was given (exit 2)."""
+
+
+@dataclass
+class Manifest:
+    format: int
+    taken_at: str
+    schema_version: int
+    ledger_head_seq: int
+    ledger_head_hash: str | None
+    evidence_files: int
+    private_key: bool
+    sha256: dict[str, str] = field(default_factory=dict)  # path inside the backup -> SHA-256
+
+
+def ledger_head(conn: sqlite3.Connection) -> tuple[int, str | None]:
+    row = conn.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+    return (row[0], row[1]) if row else (0, None)
+
+
+def backup_store(db: Path, out: Path, *, include_key: bool, now: datetime) -> Manifest:
+    """Copy the store at `db` into the new folder `out`; returns what the backup holds."""
+    check_store_file(db)
+    if out.exists():
+        raise BackupError(f"{out}: already exists (a backup goes to a new folder)")
+    if not out.parent.is_dir():
+        raise BackupError(f"{out.parent}: no such folder")
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        manifest = _fill(db, tmp, include_key=include_key, now=now)
+        os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _fill(db: Path, tmp: Path, *, include_key: bool, now: datetime) -> Manifest:
+    src = sqlite3.connect(db, timeout=30)
+    try:
+        copy_database(src, tmp / DATABASE)
+    finally:
+        src.close()
+    copy = sqlite3.connect(tmp / DATABASE)
+    try:
+        version = int(copy.execute("PRAGMA user_version").fetchone()[0])
+        head_seq, head_hash = ledger_head(copy)
+        digests = [r[0] for r in copy.execute("SELECT sha256 FROM evidence ORDER BY sha256")]
+    finally:
+        copy.close()
+    copied = _copy_evidence(evidence_dir_of(db), tmp / EVIDENCE, digests)
+    key_file = site_key_path_of(db)
+    if key_file.exists():
+        (tmp / PUBLIC_KEY).write_bytes(SiteKey.load_or_create(key_file).public_pem())
+        if include_key:
+            fd = os.open(tmp / PRIVATE_KEY, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(key_file.read_bytes())
+    elif include_key:
+        raise BackupError(f"{key_file}: no site key to include")
+    manifest = Manifest(FORMAT, now.isoformat(), version, head_seq, head_hash, copied, include_key)
+    manifest.sha256 = {p.relative_to(tmp).as_posix(): file_sha256(p)
+                       for p in sorted(tmp.rglob("*")) if p.is_file()}
+    (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2) + "\n")
+    return manifest
+
+
+def _copy_evidence(src_dir: Path, dest_dir: Path, digests: list[str]) -> int:
+    """Copy the files the copied database refers to; one missing is left for `ledger verify` to report."""
+    copied = 0
+    for digest in digests:
+        src = evidence_path(src_dir, digest)
+        if src.is_file():
+            dest = evidence_path(dest_dir, digest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+            copied += 1
+    return copied
+
+
+def read_manifest(backup: Path) -> Manifest:
+    """The manifest of the backup folder `backup`, after checking every file it lists."""
+    if not (backup / MANIFEST).is_file():
+        raise BackupError(f"{backup}: not a clausewatch backup (no {MANIFEST})")
+    try:
+        manifest = Manifest(**json.loads((backup / MANIFEST).read_text()))
+    except (ValueError, TypeError) as e:
+        raise BackupError(f"{backup / MANIFEST}: unreadable ({e})") from None
+    if not (isinstance(manifest.format, int) and isinstance(manifest.schema_version, int)
+            and isinstance(manifest.sha256, dict) and DATABASE in manifest.sha256):
+        raise BackupError(f"{backup / MANIFEST}: not a manifest written by store backup")
+    if manifest.format != FORMAT:
+        raise BackupError(f"{backup / MANIFEST}: backup format {manifest.format}, this program reads {FORMAT}")
+    refuse_newer(backup / DATABASE, manifest.schema_version)
+    for name, digest in manifest.sha256.items():
+        path = backup / name
+        if not path.is_file() or file_sha256(path) != digest:
+            raise BackupError(f"{path}: missing or changed since the backup was taken")
+    return manifest
+
+
+def restore_store(backup: Path, db: Path) -> Manifest:
+    """Put the backup folder `backup` in place as the store `db`; refuses to overwrite anything."""
+    manifest = read_manifest(backup)
+    targets = (db, evidence_dir_of(db), site_key_path_of(db))
+    for target in targets:
+        if target.exists():
+            raise BackupError(f"{target}: already exists (restore goes into an empty place)")
+    db.parent.mkdir(parents=True, exist_ok=True)
+    if (backup / EVIDENCE).is_dir():
+        _place(backup / EVIDENCE, evidence_dir_of(db), shutil.copytree)
+    if manifest.private_key:
+        _place(backup / PRIVATE_KEY, site_key_path_of(db), shutil.copyfile, mode=0o600)
+    _place(backup / DATABASE, db, shutil.copyfile)  # last: the store exists only once all is in place
+    return manifest
+
+
+def _place(src: Path, dest: Path, copy: Callable[[Path, Path], object], mode: int | None = None) -> None:
+    """Copy under a hidden name, then rename: `dest` is absent or whole."""
+    tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
+    if mode is not None:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))  # private from its first byte
+    copy(src, tmp)
+    os.rename(tmp, dest)
