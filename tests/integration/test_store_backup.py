@@ -70,3 +70,4 @@ def test_backup_during_ingest_restores_and_verifies(collector, tmp_path):
     assert json.loads(r.stdout)["ok"] is True
     r = cli("store", "restore", str(out), "--db", str(restored))
     assert r.returncode == 2 and "already exists" in r.stderr
+
