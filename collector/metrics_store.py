@@ -5,6 +5,8 @@ large store: the measure is kept for `refresh_s` seconds and taken again on the 
 """
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +19,8 @@ from collector.store.stats import StoreStats, measure
 
 if TYPE_CHECKING:
     from collector.store.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
 
 
 class StoreSizeCollector:
@@ -37,7 +41,13 @@ class StoreSizeCollector:
             return self._stats
 
     def collect(self) -> Iterator[Metric]:
-        s = self.current()
+        try:
+            s = self.current()
+        except (OSError, sqlite3.Error):  # /metrics must still answer; the measure's time shows it is old
+            log.exception("measuring the store failed")
+            if self._stats is None:
+                return
+            s = self._stats
         size = GaugeMetricFamily("clausewatch_store_bytes", "Bytes the store takes on disk, by part",
                                  labels=["part"])
         size.add_metric(["database"], s.file_bytes)

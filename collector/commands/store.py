@@ -62,7 +62,7 @@ def store_restore(backup: Annotated[Path, typer.Argument(help="A folder written 
     from collector.store.backup import restore_store
 
     manifest = restore_store(backup, db)
+    store_at(db).close()  # opened once: a restore that cannot be read fails here, not at the next command
     emit({"db": str(db), **asdict(manifest)}, as_json,
          f"{db}: restored, ledger head {manifest.ledger_head_seq} {manifest.ledger_head_hash or '-'}"
          + ("" if manifest.private_key else "; the backup held no private site key: a new one signs from now on"))
-    store_at(db).close()  # opened once: a restore that cannot be read fails here, not at the next command

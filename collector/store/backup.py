@@ -53,16 +53,22 @@ def ledger_head(conn: sqlite3.Connection) -> tuple[int, str | None]:
 def backup_store(db: Path, out: Path, *, include_key: bool, now: datetime) -> Manifest:
     """Copy the store at `db` into the new folder `out`; returns what the backup holds."""
     check_store_file(db)
-    if out.exists():
+    if _exists(out, "cannot write the backup"):
         raise BackupError(f"{out}: already exists (a backup goes to a new folder)")
     if not out.parent.is_dir():
         raise BackupError(f"{out.parent}: no such folder")
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    try:
+        tmp.mkdir()
+    except OSError as e:
+        raise BackupError(f"{out.parent}: cannot write the backup there ({e.strerror or e})") from None
     try:
         manifest = _fill(db, tmp, include_key=include_key, now=now)
         os.rename(tmp, out)
+    except (OSError, sqlite3.Error) as e:  # a full or read-only disk: said in one line, nothing left
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise BackupError(f"{out}: cannot write the backup ({getattr(e, 'strerror', None) or e})") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -114,6 +120,13 @@ def _copy_evidence(src_dir: Path, dest_dir: Path, digests: list[str]) -> int:
 
 def read_manifest(backup: Path) -> Manifest:
     """The manifest of the backup folder `backup`, after checking every file it lists."""
+    try:
+        return _checked_manifest(backup)
+    except OSError as e:
+        raise BackupError(f"{backup}: cannot read the backup ({e.strerror or e})") from None
+
+
+def _checked_manifest(backup: Path) -> Manifest:
     if not (backup / MANIFEST).is_file():
         raise BackupError(f"{backup}: not a clausewatch backup (no {MANIFEST})")
     try:
@@ -130,6 +143,10 @@ def read_manifest(backup: Path) -> Manifest:
         path = backup / name
         if not path.is_file() or file_sha256(path) != digest:
             raise BackupError(f"{path}: missing or changed since the backup was taken")
+    listed = {backup / name for name in manifest.sha256} | {backup / MANIFEST}
+    for path in sorted(backup.rglob("*")):
+        if (path.is_file() or path.is_symlink()) and path not in listed:
+            raise BackupError(f"{path}: not part of the backup (added after it was taken)")
     return manifest
 
 
@@ -138,21 +155,46 @@ def restore_store(backup: Path, db: Path) -> Manifest:
     manifest = read_manifest(backup)
     targets = (db, evidence_dir_of(db), site_key_path_of(db))
     for target in targets:
-        if target.exists():
+        if _exists(target, "cannot restore there"):
             raise BackupError(f"{target}: already exists (restore goes into an empty place)")
-    db.parent.mkdir(parents=True, exist_ok=True)
-    if (backup / EVIDENCE).is_dir():
-        _place(backup / EVIDENCE, evidence_dir_of(db), shutil.copytree)
-    if manifest.private_key:
-        _place(backup / PRIVATE_KEY, site_key_path_of(db), shutil.copyfile, mode=0o600)
-    _place(backup / DATABASE, db, shutil.copyfile)  # last: the store exists only once all is in place
+    placed: list[Path] = []
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        if (backup / EVIDENCE).is_dir():
+            placed.append(_place(backup / EVIDENCE, evidence_dir_of(db), shutil.copytree))
+        if manifest.private_key:
+            placed.append(_place(backup / PRIVATE_KEY, site_key_path_of(db), shutil.copyfile, mode=0o600))
+        _place(backup / DATABASE, db, shutil.copyfile)  # last: the store exists only once all is in place
+    except OSError as e:
+        for path in placed:  # nothing half-restored is left to block the next try
+            _remove(path)
+        raise BackupError(f"{db}: cannot restore there ({e.strerror or e})") from None
     return manifest
 
 
-def _place(src: Path, dest: Path, copy: Callable[[Path, Path], object], mode: int | None = None) -> None:
+def _place(src: Path, dest: Path, copy: Callable[[Path, Path], object], mode: int | None = None) -> Path:
     """Copy under a hidden name, then rename: `dest` is absent or whole."""
     tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
-    if mode is not None:
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))  # private from its first byte
-    copy(src, tmp)
-    os.rename(tmp, dest)
+    try:
+        if mode is not None:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))  # private from its first byte
+        copy(src, tmp)
+        os.rename(tmp, dest)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return dest
+
+
+def _exists(path: Path, problem: str) -> bool:
+    try:
+        return path.exists()
+    except OSError as e:  # a name too long, a folder that cannot be searched
+        raise BackupError(f"{path}: {problem} ({e.strerror or e})") from None
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

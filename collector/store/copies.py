@@ -21,8 +21,11 @@ def copy_database(src: sqlite3.Connection, dest: Path) -> None:
         # service's writers go on meanwhile.
         src.backup(out)
         out.execute("PRAGMA journal_mode=DELETE")  # the copy is one file, no -wal beside it
-    finally:
+    except BaseException:
         out.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    out.close()
     os.replace(tmp, dest)
 
 

@@ -188,6 +188,18 @@ def refuse_newer(path: Path | str, version: int) -> None:
         raise SchemaTooNew(path, version)
 
 
+def refuse_newer_file(path: Path) -> None:
+    """Refuse a newer program's store before anything in it, even its journal mode, is changed."""
+    if not path.is_file():
+        return
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        version = schema_version(conn)
+    finally:
+        conn.close()
+    refuse_newer(path, version)
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply pending migrations; return the schema version now in force."""
     version = schema_version(conn)

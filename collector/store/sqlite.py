@@ -23,7 +23,7 @@ from collector.store.base import FindingChange, IngestResult, Interval, Observat
 from collector.store.copies import migrate_with_backup
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.integrity import EvidenceAltered, read_checked, verify_batches, verify_evidence, verify_tail
-from collector.store.schema import SchemaTooNew
+from collector.store.schema import refuse_newer_file
 from rules.model import EvidenceRef, Observation
 
 log = logging.getLogger(__name__)
@@ -77,12 +77,9 @@ class SqliteStore:
         self._local = threading.local()
         self._lock = threading.RLock()
         self._altered_noted: set[tuple[str, str]] = set()
+        refuse_newer_file(self.path)
         self._wconn = self._connect()
-        try:
-            migrate_with_backup(self._wconn, self.path, datetime.now(UTC))
-        except SchemaTooNew:
-            self._wconn.close()
-            raise
+        migrate_with_backup(self._wconn, self.path, datetime.now(UTC))
         self.ledger = Ledger(self._wconn)
         self.site_key = site_key or SiteKey.load_or_create(site_key_path_of(self.path))
         self._wconn.execute("INSERT OR IGNORE INTO public_keys VALUES (?, ?, ?)",

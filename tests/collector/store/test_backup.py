@@ -102,3 +102,29 @@ def test_restore_of_something_that_is_not_a_backup_exits_2(tmp_path, content):
     r = _run("store", "restore", str(folder), "--db", str(tmp_path / "r" / "cw.db"))
     assert r.exit_code == 2 and str(folder) in r.output
     assert "Traceback" not in r.output
+
+
+def test_restore_refuses_a_file_slipped_into_the_backup(db, tmp_path):
+    out = tmp_path / "backup"
+    assert _run("store", "backup", str(out), "--db", str(db)).exit_code == 0
+    (out / "site-key.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    r = _run("store", "restore", str(out), "--db", str(tmp_path / "r" / "cw.db"))
+    assert r.exit_code == 2 and "site-key.pem" in r.output and "not part of the backup" in r.output
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def test_backup_that_cannot_be_written_exits_2_and_leaves_nothing(db, tmp_path):
+    before = sorted(tmp_path.iterdir())
+    r = _run("store", "backup", str(tmp_path / ("b" * 300)), "--db", str(db))  # a name too long for the disk
+    assert r.exit_code == 2 and "cannot write the backup" in r.output
+    assert sorted(tmp_path.iterdir()) == before
+    r = _run("store", "backup", str(db / "inside-a-file"), "--db", str(db))
+    assert r.exit_code == 2 and "no such folder" in r.output
+
+
+def test_names_too_long_exit_2(db, tmp_path):
+    long = str(tmp_path / ("x" * 300))
+    for args in (["store", "restore", long, "--db", str(tmp_path / "r.db")], ["store", "stats", "--db", long],
+                 ["store", "backup", str(tmp_path / "b"), "--db", long]):
+        r = _run(*args)
+        assert r.exit_code == 2 and "File name too long" in r.output, args

@@ -17,16 +17,13 @@ BIN = Path(sys.executable).parent / "clausewatch"
 
 
 def _store_at_version(path: Path, version: int) -> None:
-    """A store with a few rows, then its user_version set to `version` (the tables are today's)."""
-    store = SqliteStore(path)
-    from collector import auth
-
-    auth.add_user(store, "admin", "admin", "correct horse battery")
-    store.close()
+    """A store holding an account, as a program of schema `version` wrote it."""
     conn = sqlite3.connect(path)
-    if version < SCHEMA_VERSION:  # drop what the later migrations created, so they can run again
-        conn.execute("DROP TABLE reenroll_codes")
-    conn.execute(f"PRAGMA user_version = {version}")
+    for script in MIGRATIONS[:min(version, SCHEMA_VERSION)]:
+        conn.executescript(script)
+    conn.execute("INSERT INTO users (name, role, password_hash, created_at) VALUES ('admin', 'admin', 'x', 0)")
+    conn.commit()
+    conn.execute(f"PRAGMA user_version = {version}")  # beyond ours: as a later program would mark it
     conn.close()
 
 
