@@ -20,7 +20,7 @@ from collector.inputs import InputProblem
 from collector.sitekey import SiteKey
 from collector.store.copies import copy_database
 from collector.store.files import evidence_dir_of, site_key_path_of
-from collector.store.integrity import evidence_path, file_sha256
+from collector.store.integrity import evidence_path, file_sha256, is_sha256_hex
 from collector.store.opening import check_store_file
 from collector.store.schema import refuse_newer
 
@@ -66,12 +66,12 @@ def backup_store(db: Path, out: Path, *, include_key: bool, now: datetime) -> Ma
     try:
         manifest = _fill(db, tmp, include_key=include_key, now=now)
         os.rename(tmp, out)
-    except (OSError, sqlite3.Error) as e:  # a full or read-only disk: said in one line, nothing left
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written is left
+        if isinstance(e, BackupError) or not isinstance(e, (OSError, sqlite3.Error, ValueError)):
+            raise
+        # a full disk, an unreadable key file: said in one line
         raise BackupError(f"{out}: cannot write the backup ({getattr(e, 'strerror', None) or e})") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest
 
 
@@ -108,7 +108,7 @@ def _fill(db: Path, tmp: Path, *, include_key: bool, now: datetime) -> Manifest:
 def _copy_evidence(src_dir: Path, dest_dir: Path, digests: list[str]) -> int:
     """Copy the files the copied database refers to; one missing is left for `ledger verify` to report."""
     copied = 0
-    for digest in digests:
+    for digest in filter(is_sha256_hex, digests):  # a forged row names no path outside the folders
         src = evidence_path(src_dir, digest)
         if src.is_file():
             dest = evidence_path(dest_dir, digest)

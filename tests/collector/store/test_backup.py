@@ -128,3 +128,10 @@ def test_names_too_long_exit_2(db, tmp_path):
                  ["store", "backup", str(tmp_path / "b"), "--db", long]):
         r = _run(*args)
         assert r.exit_code == 2 and "File name too long" in r.output, args
+
+
+def test_include_key_without_a_key_exits_2_and_leaves_nothing(db, tmp_path):
+    (db.parent / "cw.site-key.pem").unlink()
+    r = _run("store", "backup", str(tmp_path / "b"), "--db", str(db), "--include-key")
+    assert r.exit_code == 2 and "no site key to include" in r.output
+    assert not (tmp_path / "b").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
