@@ -60,7 +60,7 @@ def backup_store(db: Path, out: Path, *, include_key: bool, now: datetime) -> Ma
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        tmp.mkdir()
+        tmp.mkdir(mode=0o700)  # it holds account and token hashes: for its owner only
     except OSError as e:
         raise BackupError(f"{out.parent}: cannot write the backup there ({e.strerror or e})") from None
     try:

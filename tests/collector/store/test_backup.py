@@ -38,6 +38,7 @@ def test_backup_holds_store_evidence_and_public_key_but_not_the_private_key(db, 
     assert manifest["evidence_files"] == 1 and manifest["ledger_head_seq"] >= 1
     assert (out / "store.db").is_file() and (out / "site-key.pub.pem").read_text().startswith("-----BEGIN PUBLIC")
     assert not (out / "site-key.pem").exists()
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
     assert len(list((out / "evidence").rglob("*"))) == 2  # one folder, one file
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
 
