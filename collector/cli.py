@@ -23,6 +23,7 @@ COMMAND_MODULES: list[str] = [
     "collector.commands.reports",
     "collector.commands.facility",
     "collector.commands.lifecycle",
+    "collector.commands.store",
 ]
 
 

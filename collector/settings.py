@@ -23,4 +23,5 @@ class Settings(BaseSettings):
     sweep_s: float = 60.0
     checkpoint_s: float = 10.0
     ledger_selfcheck_h: float = 24.0
+    store_stats_s: float = 600.0  # how long the store's measured size is reused by /metrics
     notify_config: Path | None = None  # the built-in notifier's receivers and routes (YAML)

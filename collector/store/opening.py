@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from collector.inputs import StoreOpenError
+from collector.store.schema import refuse_newer
 from collector.store.sqlite import SqliteStore
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -18,10 +19,14 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 
 def check_store_file(path: Path) -> None:
     """Refuse a --db that is missing, not a regular file, not SQLite, or SQLite without our schema."""
-    if not path.exists():
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except OSError as e:  # a name too long, a folder that cannot be searched
+        raise StoreOpenError(f"{path}: cannot read ({e.strerror or e})") from None
+    if not exists:
         raise StoreOpenError(f"{path}: no such store (check --db; a new store is created by serve, demo "
                              "or users add)")
-    if not path.is_file():
+    if not is_file:
         raise StoreOpenError(f"{path}: not a store file")
     _check_header(path)
     try:
@@ -34,6 +39,7 @@ def check_store_file(path: Path) -> None:
         raise StoreOpenError(f"{path}: not a readable SQLite store ({e})") from None
     if version < 1:
         raise StoreOpenError(f"{path}: an SQLite file, but not a clausewatch store (no schema)")
+    refuse_newer(path, version)
 
 
 def _check_header(path: Path) -> None:

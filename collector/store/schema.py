@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
+
+from collector.inputs import StoreOpenError
 
 MIGRATIONS: list[str] = [
     # 1: observations, latest index, subjects, evidence, findings with history, ledger, accounts
@@ -164,9 +167,42 @@ MIGRATIONS: list[str] = [
 ]
 
 
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(StoreOpenError):
+    """A store written by a newer program: an older one must not read it, let alone migrate it."""
+
+    def __init__(self, path: Path | str, version: int):
+        self.version = version
+        super().__init__(f"{path}: the store's schema is version {version}, newer than this program's "
+                         f"version {SCHEMA_VERSION}; run the clausewatch that wrote it, or a newer one")
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def refuse_newer(path: Path | str, version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(path, version)
+
+
+def refuse_newer_file(path: Path) -> None:
+    """Refuse a newer program's store before anything in it, even its journal mode, is changed."""
+    if not path.is_file():
+        return
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        version = schema_version(conn)
+    finally:
+        conn.close()
+    refuse_newer(path, version)
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply pending migrations; return the schema version now in force."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    version = schema_version(conn)
     for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
         conn.executescript("BEGIN IMMEDIATE;\n" + script + f"\nPRAGMA user_version = {i};\nCOMMIT;")
     return len(MIGRATIONS)

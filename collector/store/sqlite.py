@@ -20,11 +20,11 @@ from collector.ledger import Ledger, VerifyReport, iter_rows, verify_chain, veri
 from collector.merkle import merkle_root
 from collector.sitekey import SiteKey, load_public_pem
 from collector.store.base import FindingChange, IngestResult, Interval, ObservationRow, StoredFinding
+from collector.store.copies import migrate_with_backup
+from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.integrity import EvidenceAltered, read_checked, verify_batches, verify_evidence, verify_tail
-from collector.store.schema import migrate
+from collector.store.schema import refuse_newer_file
 from rules.model import STORED, EvidenceRef, Observation
-
-log = logging.getLogger(__name__)
 
 log = logging.getLogger(__name__)
 _OBS_COLS = "id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body"
@@ -85,14 +85,15 @@ class SqliteStore:
     def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.evidence_dir = self.path.parent / (self.path.stem + ".evidence")
+        self.evidence_dir = evidence_dir_of(self.path)
         self._local = threading.local()
         self._lock = threading.RLock()
         self._altered_noted: set[tuple[str, str]] = set()
+        refuse_newer_file(self.path)
         self._wconn = self._connect()
-        migrate(self._wconn)
+        migrate_with_backup(self._wconn, self.path, datetime.now(UTC))
         self.ledger = Ledger(self._wconn)
-        self.site_key = site_key or SiteKey.load_or_create(self.path.parent / (self.path.stem + ".site-key.pem"))
+        self.site_key = site_key or SiteKey.load_or_create(site_key_path_of(self.path))
         self._wconn.execute("INSERT OR IGNORE INTO public_keys VALUES (?, ?, ?)",
                             (self.site_key.key_id, self.site_key.public_pem().decode(), _ts(datetime.now(UTC))))
 
