@@ -22,6 +22,9 @@ class CollectorConfig(_Section):
     url: str | None = None  # e.g. https://collector.site:8443; None: observations stay in the spool
     enroll_secret: str | None = None
     enroll_secret_file: Path | None = None
+    # only to enroll again a host the collector already knows: the one-time code `clausewatch reenroll-code HOST`
+    reenroll_code: str | None = None
+    reenroll_code_file: Path | None = None
     token_file: Path = Path("/var/lib/clausewatch/agent.token")  # keep it readable by root only
     ca_file: Path | None = None
     timeout_s: float = Field(default=10.0, gt=0)
@@ -110,11 +113,16 @@ class AgentConfig(_Section):
 def load_config(path: Path) -> AgentConfig:
     """Read and validate a TOML file; ConfigError names the file, and the key or line at fault."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e.reason})") from None
+    except (tomllib.TOMLDecodeError, RecursionError) as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    if not text.strip():  # a failed copy, not a wish for every default: the agent would run unconfigured
+        raise ConfigError(f"{path}: empty file: no configuration")
     try:
         return AgentConfig.model_validate(data)
     except ValidationError as e:

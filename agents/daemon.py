@@ -18,6 +18,7 @@ from agents.spool import Spool
 
 if TYPE_CHECKING:
     from agents.config import AgentConfig
+    from agents.enforce.usb import SysfsEnforcer
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +87,12 @@ class Agent:
         if self.shipper is not None:
             self._spawn("ship", self._ship_loop)
         if self._usb_watch_wanted():
-            self._spawn("usb-watch", self._usb_watch)
+            self._spawn("usb-watch", self._usb_watch, self._usb_enforcer())
         if self.env.config.pii.roots:
             self._spawn("pii-watch", self._pii_watch)
 
-    def _spawn(self, name: str, target: Any) -> None:
-        t = threading.Thread(target=target, name=name, daemon=True)
+    def _spawn(self, name: str, target: Any, *args: Any) -> None:
+        t = threading.Thread(target=target, args=args, name=name, daemon=True)
         t.start()
         self._threads.append(t)
 
@@ -106,14 +107,22 @@ class Agent:
         usb = self.env.config.usb
         return usb.enforce and usb.mode == "sysfs" and (self.env.sysfs / "bus" / "usb").is_dir()
 
-    def _usb_watch(self) -> None:
-        """React to udev events; without a udev monitor (no netlink access), sweep every 2 s instead."""
-        from agents.enforce.usb import SysfsEnforcer, watch_udev
+    def _usb_enforcer(self) -> SysfsEnforcer:
+        """The watch's enforcer, with new devices already held before start() returns (block first)."""
+        from agents.enforce.usb import SysfsEnforcer
         from agents.probes.usb import block_observation, policy_of, udev_lister
 
         enforcer = SysfsEnforcer(self.env.sysfs, policy_of(self.env), self.env.clock,
                                  on_block=lambda b: self.submit([block_observation(self.env, b)]),
                                  lister=udev_lister(self.env))
+        for problem in enforcer.hold_new_devices():
+            self._alerts.append((time.monotonic(), f"USB devices not held on arrival: {problem}"))
+        return enforcer
+
+    def _usb_watch(self, enforcer: SysfsEnforcer) -> None:
+        """React to udev events; without a udev monitor (no netlink access), sweep every 2 s instead."""
+        from agents.enforce.usb import watch_udev
+
         try:
             import pyudev
 
@@ -128,8 +137,8 @@ class Agent:
 
     def _pii_watch(self) -> None:
         """Lingering bank data: a full scan every `full_every_h` and a watch on changed files."""
+        from agents.pii.manifest import load_manifests
         from agents.pii_watch import PiiWatch
-        from collector.pii.manifest import load_manifests
 
         cfg = self.env.config.pii
         manifest = load_manifests(cfg.manifests) if cfg.manifests else None

@@ -1,28 +1,38 @@
-"""Firewall rules as evidence: `nft list ruleset` or `iptables-save`, and the lines about given ports."""
+"""Firewall rules as evidence: which of given destination ports the egress path drops or rejects.
+
+Read structurally: `nft -j list ruleset` (libnftables JSON) first, `iptables-save` as the fallback.
+Both parsers flatten the egress path (output, forward and postrouting hooks, jumps followed in
+place) into `PortRule`s in evaluation order; one function here decides each port from them, so a
+number that merely appears in a rule (a counter, an address, a comment) never counts as a port.
+"""
 from __future__ import annotations
 
-import re
-
 from agents.env import Env
+from agents.firewall_rules import PortRule, blocked_ports
 
 
-def _mentions_port(line: str, ports: tuple[int, ...]) -> bool:
-    nums = {int(n) for n in re.findall(r"(?<![\d.])(\d{2,5})(?![\d.])", line)}
-    return bool(nums & set(ports))
+def _evidence(tool: str, total: int, rules: list[PortRule], policy_drop: bool, ports: tuple[int, ...]) -> dict:
+    named = [r for r in rules if r.applies_to("tcp") and any(r.ports.covers(p) for p in ports)]
+    blocked = blocked_ports(rules, ports)
+    return {"tool": tool, "rules": total, "port_rules": [r.text for r in named][:50],
+            "blocked_ports": blocked, "blocks_ports": bool(ports) and len(blocked) == len(set(ports)),
+            "output_policy_drop": policy_drop}
 
 
 def firewall_evidence(env: Env, ports: tuple[int, ...]) -> dict:
-    """Which tool answered, how many rules, the rules naming `ports`, and whether they drop or reject."""
-    for argv, tool in ((["nft", "list", "ruleset"], "nft"), (["iptables-save"], "iptables")):
-        res = env.run(argv, 5.0)
-        if res.returncode != 0:
-            continue
-        lines = [ln.strip() for ln in res.stdout.splitlines() if ln.strip()]
-        rules = [ln for ln in lines if (tool == "iptables" and ln.startswith("-A ")) or
-                 (tool == "nft" and not ln.startswith(("table", "chain", "}", "type ", "policy")))]
-        named = [ln for ln in rules if _mentions_port(ln, ports)]
-        policies = [ln for ln in lines if "policy drop" in ln or ln.startswith(":OUTPUT DROP")]
-        return {"tool": tool, "rules": len(rules), "port_rules": named[:50],
-                "blocks_ports": any(w in ln.lower() for ln in named for w in ("drop", "reject")),
-                "output_policy_drop": bool(policies)}
-    return {"tool": None, "reason": "neither nft nor iptables-save is available or permitted"}
+    """Which tool answered, how many rules, the egress rules naming `ports`, and which ports they block."""
+    from agents.firewall_iptables import parse_iptables_save
+    from agents.firewall_nft import NftFormatError, parse_nft_json
+
+    problems = []
+    res = env.run(["nft", "-j", "list", "ruleset"], 5.0)
+    if res.returncode == 0:
+        try:
+            return _evidence("nft", *parse_nft_json(res.stdout), ports)
+        except NftFormatError as e:
+            problems.append(f"nft -j: {e}")
+    res = env.run(["iptables-save"], 5.0)
+    if res.returncode == 0:
+        return _evidence("iptables", *parse_iptables_save(res.stdout), ports)
+    problems.append("neither nft nor iptables-save is available or permitted")
+    return {"tool": None, "reason": "; ".join(problems)}

@@ -45,6 +45,11 @@ class AgentObservation:
     def subject(self) -> tuple[str, str]:
         return (self.subject_kind, self.subject_id)
 
+    @property
+    def as_of(self) -> datetime:
+        """The time checks order by (rules.model.Observation.as_of): on the host itself, its own clock."""
+        return self.observed_at
+
     def as_dict(self) -> dict[str, Any]:
         """The ingest API's form (observed_at as ISO 8601 with its offset)."""
         return {"id": self.id, "source": self.source, "site": self.site, "subject_kind": self.subject_kind,

@@ -17,14 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agents.observation import AgentObservation
-from collector.pii.manifest import Manifest
-from collector.pii.scan import ScanReport, excluded, scan_paths
+from agents.pii.manifest import Manifest
+from agents.pii.mask import mask_text
+from agents.pii.scan import ScanReport, excluded, scan_paths
 
 if TYPE_CHECKING:
     from rules.model import Observation
 
 Runner = Callable[[list[str]], object]
 Ship = Callable[[AgentObservation], None]
+MAX_LISTED = 50  # files with hits, and files that could not be read, named in one observation
 
 
 def lower_priority(runner: Runner = lambda cmd: subprocess.run(cmd, capture_output=True, check=False),
@@ -43,20 +45,23 @@ def scan_observation(report: ScanReport, host_id: str, roots: Sequence[Path], fu
     return scan_record(report, host_id, roots, full, site).to_model()
 
 
+
 def scan_record(report: ScanReport, host_id: str, roots: Sequence[Path], full: bool,
                 site: str = "default") -> AgentObservation:
-    """A `pii.scan` observation from a scan report (numbers stay masked: only counts and samples).
+    """A `pii.scan` observation from a scan report (numbers stay masked: only counts, masked samples
+    and file paths with any identifier in them masked, as a report would print them).
 
     Full scans have key "" (the latest one proves a purge); the watch's partial scans key "watch",
     so a partial scan never stands in for a full one.
     """
     finished = report.finished_at or report.started_at
-    hits = [h.as_dict() for h in report.files.values() if any(h.counts.values())]
+    hits = [h.as_dict() | {"path": mask_text(h.path)} for h in report.files.values() if any(h.counts.values())]
     payload = {"started_at": report.started_at.isoformat(), "finished_at": finished.isoformat(), "full": full,
                "roots": [str(r) for r in roots], "files_scanned": report.files_scanned,
                "bytes_scanned": report.bytes_scanned, "totals": report.totals, "files_with_hits": len(hits),
                "batches": report.batches, "unreadable": len(report.errors),
-               "hits": sorted(hits, key=lambda h: h["path"])[:50]}
+               "errors": [{"path": e.path, "reason": e.reason} for e in report.errors[:MAX_LISTED]],
+               "hits": sorted(hits, key=lambda h: h["path"])[:MAX_LISTED]}
     return AgentObservation(id=str(uuid.uuid4()), source=f"agent:{host_id}", site=site, subject_kind="host",
                             subject_id=host_id, kind="pii.scan", key="" if full else "watch", observed_at=finished,
                             payload=payload)

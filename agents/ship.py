@@ -12,6 +12,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agents.http import HttpClient, HttpError, Response
@@ -45,12 +46,39 @@ class Backoff:
         self.failures = 0
 
 
-def read_secret(cfg: CollectorConfig) -> str | None:
-    if cfg.enroll_secret:
-        return cfg.enroll_secret
-    if cfg.enroll_secret_file:
-        return cfg.enroll_secret_file.read_text().strip() or None
+def _inline_or_file(inline: str | None, path: Path | None, *, missing_ok: bool = False) -> str | None:
+    """A credential given in the configuration or in a file of its own (read each time: it may change)."""
+    if inline:
+        return inline
+    if path:
+        try:
+            return path.read_text().strip() or None
+        except FileNotFoundError:
+            if missing_ok:
+                return None
+            raise ShipError(f"{path}: no such file") from None
+        except OSError as e:
+            raise ShipError(f"{path}: {e.strerror}") from None
     return None
+
+
+def read_secret(cfg: CollectorConfig) -> str | None:
+    return _inline_or_file(cfg.enroll_secret, cfg.enroll_secret_file)
+
+
+def read_reenroll_code(cfg: CollectorConfig) -> str | None:
+    """The file may be configured ahead and written only when an admin has issued a code."""
+    return _inline_or_file(cfg.reenroll_code, cfg.reenroll_code_file, missing_ok=True)
+
+
+def _detail(r: Response) -> str:
+    """The collector's reason from an error answer, short and on one line."""
+    try:
+        body = r.json()
+    except ValueError:
+        body = None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return str(detail or r.text)[:300].replace("\n", " ")
 
 
 @dataclass
@@ -70,6 +98,7 @@ class Shipper:
         if self.client is None:
             self.client = HttpClient(self.cfg.url or "", self.cfg.ca_file, self.cfg.timeout_s)
         self._token: str | None = None
+        self._refused_code: str | None = None  # the code (or "" for none) the collector last refused
         self._lock = threading.Lock()
 
     # --- enrollment -------------------------------------------------------------------------
@@ -85,18 +114,33 @@ class Shipper:
         return self._token
 
     def enroll(self) -> str:
-        """Exchange the site's enroll secret for this agent's token and keep it (mode 0600)."""
+        """Exchange the site's enroll secret for this agent's token and keep it (mode 0600).
+
+        A host the collector already knows needs a re-enrollment code too; once refused, the agent
+        asks again only when the code it holds changes, and meanwhile keeps spooling."""
         secret = read_secret(self.cfg)
         if not secret:
             raise ShipError("not enrolled and no enroll secret configured ([collector] enroll_secret_file)")
+        code = read_reenroll_code(self.cfg)
+        if self._refused_code is not None and self._refused_code == (code or ""):
+            raise ShipError(f"enrollment of {self.host_id} was refused; waiting for a re-enrollment code "
+                            "([collector] reenroll_code_file)")
         assert self.client is not None
         try:
             r = self.client.post("/api/v1/enroll", json_body={"secret": secret, "host_id": self.host_id,
-                                                              "hostname": self.hostname or None})
+                                                              "hostname": self.hostname or None,
+                                                              "reenroll_code": code})
         except HttpError as e:
             raise ShipError(f"enroll: {e}") from None
+        if r.status_code in (403, 409):
+            self._refused_code = code or ""
+            log.error("the collector refused to enroll %s again (%s); observations stay in the spool until a "
+                      "one-time code from `clausewatch reenroll-code %s` is in [collector] reenroll_code_file",
+                      self.host_id, _detail(r), self.host_id)
+            raise ShipError(f"enroll refused: HTTP {r.status_code}")
         if r.status_code != 200:
             raise ShipError(f"enroll refused: HTTP {r.status_code}")
+        self._refused_code = None
         token = r.json()["token"]
         self.token_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

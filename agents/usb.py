@@ -60,15 +60,49 @@ def interface_classes(sysfs: Path, sys_name: str) -> list[str]:
     return out
 
 
+def descriptor_classes(raw: bytes) -> list[str]:
+    """Interface classes from a device's raw `descriptors` (device descriptor, then its configurations).
+
+    The kernel keeps these for a device it has not authorised, whose interfaces do not exist yet:
+    they are what a device is judged by before it may talk to a driver.
+    """
+    out: list[str] = []
+    i = 0
+    while i + 1 < len(raw):
+        length, kind = raw[i], raw[i + 1]
+        if length < 2:
+            break  # a malformed descriptor: stop rather than loop; what was read is kept
+        if kind == 4 and length >= 9 and i + 5 < len(raw):  # INTERFACE descriptor, bInterfaceClass at 5
+            cls = f"{raw[i + 5]:02x}"
+            if cls not in out:
+                out.append(cls)
+        i += length
+    return out
+
+
+def _descriptors(path: Path) -> bytes:
+    try:
+        return (path / "descriptors").read_bytes()
+    except OSError:
+        return b""
+
+
+def _classes(dev_class: str, *interface_lists: list[str]) -> list[str]:
+    classes = [dev_class] if dev_class and dev_class not in ("00", "ef") else []
+    for cls in (c for lst in interface_lists for c in lst):
+        if cls not in classes:
+            classes.append(cls)
+    return classes
+
+
 def read_device(sysfs: Path, sys_name: str) -> UsbDevice | None:
     """One device by its sysfs name, or None when it is gone or is not a device (hub root, interface)."""
     path = devices_dir(sysfs) / sys_name
     vendor = _attr(path, "idVendor").lower()
     if not vendor or ":" in sys_name:
         return None
-    dev_class = _attr(path, "bDeviceClass").lower()
-    classes = [dev_class] if dev_class and dev_class not in ("00", "ef") else []
-    classes += [c for c in interface_classes(sysfs, sys_name) if c not in classes]
+    classes = _classes(_attr(path, "bDeviceClass").lower(), interface_classes(sysfs, sys_name),
+                       descriptor_classes(_descriptors(path)))
     name = " ".join(x for x in (_attr(path, "manufacturer"), _attr(path, "product")) if x)
     return UsbDevice(sys_name=sys_name, vendor_id=vendor, product_id=_attr(path, "idProduct").lower(),
                      serial=_attr(path, "serial"), name=name, classes=classes,
@@ -105,13 +139,14 @@ def udev_devices(context: Any) -> list[UsbDevice]:
         if d.sys_name.startswith("usb"):
             continue
         a = d.attributes
-        dev_class = _udev_attr(a, "bDeviceClass").lower()
-        classes = [dev_class] if dev_class and dev_class not in ("00", "ef") else []
-        for child in sorted(d.children, key=lambda c: c.sys_name):
-            cls = _udev_attr(child.attributes, "bInterfaceClass").lower() if child.device_type == "usb_interface" \
-                else ""
-            if cls and cls not in classes:
-                classes.append(cls)
+        children = [_udev_attr(c.attributes, "bInterfaceClass").lower() for c in
+                    sorted(d.children, key=lambda c: c.sys_name) if c.device_type == "usb_interface"]
+        try:
+            raw = bytes(a.get("descriptors") or b"")
+        except (OSError, TypeError):
+            raw = b""
+        classes = _classes(_udev_attr(a, "bDeviceClass").lower(), [c for c in children if c],
+                           descriptor_classes(raw))
         name = " ".join(x for x in (_udev_attr(a, "manufacturer"), _udev_attr(a, "product")) if x)
         out.append(UsbDevice(sys_name=d.sys_name, vendor_id=_udev_attr(a, "idVendor").lower(),
                              product_id=_udev_attr(a, "idProduct").lower(), serial=_udev_attr(a, "serial"),

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from make_clips import build  # noqa: E402
+from make_clips import VARIANTS, build  # noqa: E402
 
 from camera.health import FAULTS, HealthTracker, Thresholds  # noqa: E402
 from camera.layouts import parse_layout  # noqa: E402
@@ -40,7 +40,7 @@ def enroll_scenes(clips: Path, names: list[str], out: Path) -> dict[str, Path]:
     """scene -> reference written by `camera enroll` from its healthy clip (scenes with a fixed view)."""
     refs = {}
     for scene in sorted({n.split("__")[0] for n in names}):
-        healthy = clips / f"{scene}__healthy.mp4"
+        healthy = next(iter(clips.glob(f"{scene}__healthy.*")), clips / "none")
         if (clips / f"{scene}__reference.png").is_file() and healthy.is_file():
             refs[scene] = Path(enroll(str(healthy), out / f"{scene}.png")["reference"])
     return refs
@@ -55,7 +55,7 @@ def run_clips(clips: Path, enrolled: dict[str, Path] | None = None) -> list[tupl
     labels: dict[str, list[str]] = json.loads((clips / "labels.json").read_text())
     out = []
     for name, want in sorted(labels.items()):
-        scene, label = name.removesuffix(".mp4").split("__")
+        scene, label = Path(name).stem.split("__")
         if enrolled is None:
             if label in NEEDS_BASELINE:
                 continue
@@ -88,7 +88,7 @@ def confusion(results: list[tuple[str, list[str], list[str]]]) -> list[str]:
     """Rows = injected label (clip variant), columns = reported faults."""
     table: dict[str, dict[str, int]] = {}
     for name, _, got in results:
-        row = table.setdefault(name.split("__")[1].removesuffix(".mp4"), {})
+        row = table.setdefault(Path(name).stem.split("__")[1], {})
         for g in got or ["healthy"]:
             row[g] = row.get(g, 0) + 1
     cols = ["healthy", *IMAGE_FAULTS]
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         plain = run_clips(clips)
         refs = enroll_scenes(clips, [n for n, _, _ in plain], Path(tmp) / "enrolled")
         enrolled = run_clips(clips, refs)
-        metric_wall, metric_cpu = metric_throughput(sorted(clips.glob("*__healthy.mp4"))[-1])
+        metric_wall, metric_cpu = metric_throughput(clips / "testsrc2__healthy.mp4")
         long_clip = Path(tmp) / "speed.mp4"  # long enough that process start-up does not count
         subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                         "testsrc2=s=640x360:r=25", "-t", "60", "-c:v", "libx264", "-preset", "veryfast",
@@ -228,7 +228,10 @@ def main(argv: list[str] | None = None) -> int:
         "30-60% of the view). Without a baseline, `moved` is judged against the reference frame of the scenes "
         "with a fixed view, and `cover_from_start` (covered before the probe began) is not judged: nothing tells "
         "it from the scene. With a baseline, each fixed-view scene is enrolled from its healthy clip "
-        "(`camera enroll`) and all its clips are probed against that reference and baseline.", "",
+        "(`camera enroll`) and all its clips are probed against that reference and baseline. Frozen recordings "
+        "(`frozen_start`: the first frame repeated; `frozen_midway`: frozen from 4 s of 8 s) with their healthy "
+        "clip, per codec, size and frame rate: " + "; ".join(
+            f"{scene} {codec} {size} {fps} fps" for scene, size, codec, fps in VARIANTS) + ".", "",
         *accuracy_section(plain, enrolled), "### Speed", "", *perf, ""])
     print(section)
     print("\n".join(["", "| clip | injected | reported |", "|---|---|---|", *rows]), file=sys.stderr)

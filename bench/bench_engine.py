@@ -15,7 +15,7 @@ from benchdoc import table, write_section  # noqa: E402
 
 from collector.app import settle_heap  # noqa: E402
 from collector.engine import Engine  # noqa: E402
-from collector.simulate import SimSite  # noqa: E402
+from collector.simulate import SimSite, snapshot  # noqa: E402
 from collector.store.sqlite import SqliteStore  # noqa: E402
 from rules.catalog import default_catalog  # noqa: E402
 from rules.evaluate import evaluate_one  # noqa: E402
@@ -40,7 +40,7 @@ def bench_engine(tmp: Path) -> list[list[object]]:
     store = SqliteStore(tmp / "engine.db")
     site = SimSite(terminals=HOSTS, cameras=6)
     t0 = site.start + timedelta(days=1)
-    batch = site.snapshot(t0, sources=["hosts"])
+    batch = snapshot(site, t0, sources=["hosts"])
     store.ingest(batch, actor="bench")
     controls = forty_host_controls()
     engine = Engine(store, controls)
@@ -58,7 +58,7 @@ def bench_engine(tmp: Path) -> list[list[object]]:
         for c in controls:
             evaluate_one(c, checks[c.check or "manual_evidence"], subject, latest, t0)
     bare = time.perf_counter() - start
-    one = [o for o in site.snapshot(t0 + timedelta(minutes=1), sources=["hosts"]) if o.subject_id == "T042"]
+    one = [o for o in snapshot(site, t0 + timedelta(minutes=1), sources=["hosts"]) if o.subject_id == "T042"]
     store.ingest(one, actor="bench")
     start = time.perf_counter()
     engine.evaluate(engine.note(one), now=t0 + timedelta(minutes=1))

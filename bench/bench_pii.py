@@ -18,11 +18,11 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from agents.pii import synth  # noqa: E402
+from agents.pii.detect import find  # noqa: E402
+from agents.pii.manifest import Manifest, batch_document  # noqa: E402
+from agents.pii.scan import scan_paths  # noqa: E402
 from bench.benchdoc import table, write_section  # noqa: E402
-from collector.pii import synth  # noqa: E402
-from collector.pii.detect import find  # noqa: E402
-from collector.pii.manifest import Manifest, batch_document  # noqa: E402
-from collector.pii.scan import scan_paths  # noqa: E402
 
 RG_PATTERN = r"(^|[^0-9])(\+?[0-9]{11,19}[Xx]?|1[3-9][0-9][ -][0-9]{4}[ -][0-9]{4})([^0-9]|$)"
 TARGET_MB = 50

@@ -5,6 +5,10 @@ Usage: python bench/make_clips.py OUT_DIR [--seconds 6] [--size 640x360] [--only
 Writes OUT_DIR/<scene>__<label>.mp4, OUT_DIR/<scene>__reference.png (the unmoved view) and
 OUT_DIR/labels.json ({clip file: [expected faults]}). Every fault starts at 1 s and lasts to the end,
 so it persists longer than the 3 s fault window in a 6 s clip.
+
+Frozen recordings are also made across codecs, sizes and frame rates (VARIANTS, label `freezes`): for
+each, a healthy clip, one frozen from its first frame and one frozen midway, 8 s long; their scene
+is named <scene>-<codec>-<W>x<H>-<fps>fps.
 """
 from __future__ import annotations
 
@@ -19,13 +23,12 @@ FAULT_START_S = 1
 
 # A scene is an ffmpeg lavfi source graph producing WxH at FPS; `{w}`, `{h}`, `{r}` are filled in.
 # Scenes whose view has a fixed background, so that a reference frame can tell a moved camera.
-FIXED_VIEW = ("testsrc2", "bars", "quiet", "pattern")
-# Scenes that never change: a frozen feed of them looks the same as a live one, so no frozen clips.
-STILL = ("pattern",)
+FIXED_VIEW = ("testsrc2", "bars", "quiet")
+# No scene is a still picture without noise: a camera's sensor adds noise to every frame, so a picture that
+# stays bit-identical is a frozen camera, encoder or recorder (a test pattern alone is a `frozen_start` clip).
 SCENES: dict[str, str] = {
     "testsrc2": "testsrc2=s={w}x{h}:r={r}",
     "bars": "smptehdbars=s={w}x{h}:r={r},noise=alls=6:allf=t",
-    "pattern": "smptehdbars=s={w}x{h}:r={r}",  # a test pattern without noise: still, but healthy
     "mandelbrot": "mandelbrot=s={w}x{h}:r={r}",
     "life": "life=s={w}x{h}:r={r}:seed=7:mold=10:ratio=0.3:death_color=#202020:life_color=#e0e0e0,"
             "gblur=sigma=0.6",
@@ -62,6 +65,9 @@ FAULTS: dict[str, tuple[str, list[str]]] = {
     # covered before the probe began: only the camera's enrolled baseline can tell it from the scene
     "cover_from_start": ("drawbox=x=iw*0.55:y=0:w=iw*0.45:h=ih:c=0x9a9a9a:t=fill", ["occluded"]),
     "frozen": ("freeze", ["frozen"]),
+    # frozen before the recording began: the first frame repeated (a test pattern, or a camera frozen earlier)
+    "frozen_start": ("trim=end_frame=1,tpad=stop_duration={seconds}:stop_mode=clone", ["frozen"]),
+    "frozen_midway": ("freeze_midway", ["frozen"]),
     # a recorder repeating the last frame it got, at a lower quality
     "stuck": (f"trim=end={FAULT_START_S},tpad=stop_duration={{seconds}}:stop_mode=clone", ["frozen"]),
     "low_fps": ("fps=2", ["low_fps"]),
@@ -70,16 +76,38 @@ FAULTS: dict[str, tuple[str, list[str]]] = {
 }
 
 
-def filter_graph(scene: str, label: str, w: int, h: int, seconds: int) -> str:
-    src = SCENES[scene].format(w=w, h=h, r=FPS)
+# Frozen recordings across codecs, sizes and frame rates: (scene, WxH, codec, fps), each made healthy,
+# frozen_start and frozen_midway. Noise levels and bit rates as cameras and recorders ship them.
+VARIANTS = [
+    ("quiet", "1280x720", "h265", 15),
+    ("quiet", "320x180", "mjpeg", 10),
+    ("bars", "640x360", "mpeg4", 12),
+    ("testsrc2", "1920x1080", "h264", 30),
+    ("mandelbrot", "480x272", "h264", 20),
+    ("life", "640x360", "h264", 25),
+]
+VARIANT_LABELS = ("healthy", "frozen_start", "frozen_midway")
+VARIANT_SECONDS = 8
+# codec -> (ffmpeg output options, file extension)
+CODECS: dict[str, tuple[list[str], str]] = {
+    "h264": (["-c:v", "libx264", "-preset", "ultrafast", "-crf", "23", "-pix_fmt", "yuv420p"], "mp4"),
+    "h265": (["-c:v", "libx265", "-preset", "ultrafast", "-crf", "28", "-pix_fmt", "yuv420p",
+              "-x265-params", "log-level=error"], "mp4"),
+    "mpeg4": (["-c:v", "mpeg4", "-q:v", "6", "-pix_fmt", "yuv420p"], "avi"),
+    "mjpeg": (["-c:v", "mjpeg", "-q:v", "8", "-pix_fmt", "yuvj420p"], "avi"),
+}
+
+
+def filter_graph(scene: str, label: str, w: int, h: int, seconds: int, fps: int = FPS) -> str:
+    src = SCENES[scene].format(w=w, h=h, r=fps)
     chain, _ = FAULTS[label]
     if chain == "hand":
         cw, ch = round(w * 0.55) // 2 * 2, h
-        return (f"{src}[view];gradients=s={cw}x{ch}:r={FPS}:c0=0xc89878:c1=0x6a4a3a:x0=0:y0=0:x1={cw}:y1={ch}:"
+        return (f"{src}[view];gradients=s={cw}x{ch}:r={fps}:c0=0xc89878:c1=0x6a4a3a:x0=0:y0=0:x1={cw}:y1={ch}:"
                 f"speed=0.00001[hand];[view][hand]overlay=x={w - cw}:y=0:{_ON},format=yuv420p")
-    if chain == "freeze":
-        first = FAULT_START_S * FPS
-        return (f"{src},split[a][b];[a][b]freezeframes=first={first}:last={seconds * FPS}:replace={first},"
+    if chain in ("freeze", "freeze_midway"):
+        first = round((FAULT_START_S if chain == "freeze" else seconds / 2) * fps)
+        return (f"{src},split[a][b];[a][b]freezeframes=first={first}:last={seconds * fps}:replace={first},"
                 "format=yuv420p")
     return f"{src},{chain.format(w=w, h=h, seconds=seconds)},format=yuv420p"
 
@@ -88,35 +116,62 @@ def run(args: list[str]) -> None:
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
 
 
-def make_clip(out: Path, scene: str, label: str, w: int, h: int, seconds: int) -> Path:
-    path = out / f"{scene}__{label}.mp4"
-    graph = filter_graph(scene, label, w, h, seconds)
-    run(["-f", "lavfi", "-i", graph, "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast",
-         "-crf", "23", "-g", str(2 * FPS), "-pix_fmt", "yuv420p", str(path)])
+def make_clip(out: Path, scene: str, label: str, w: int, h: int, seconds: int, fps: int = FPS,
+              codec: str = "h264", name: str | None = None) -> Path:
+    options, ext = CODECS[codec]
+    path = out / f"{name or scene}__{label}.{ext}"
+    graph = filter_graph(scene, label, w, h, seconds, fps)
+    run(["-f", "lavfi", "-i", graph, "-t", str(seconds), *options, "-g", str(2 * fps), str(path)])
     return path
 
 
-def make_reference(out: Path, scene: str, w: int, h: int) -> Path:
-    path = out / f"{scene}__reference.png"
+Variant = tuple[str, str, str, int]
+
+
+def parse_variant(text: str) -> Variant:
+    """`scene:WxH:codec:fps`, as --variants takes it."""
+    scene, size, codec, fps = text.split(":")
+    if scene not in SCENES or codec not in CODECS:
+        raise ValueError(f"{text}: unknown scene or codec")
+    return scene, size, codec, int(fps)
+
+
+def make_variants(out: Path, variants: list[Variant]) -> dict[str, list[str]]:
+    """The frozen-recording clips of `variants`, with a reference frame for the scenes with a fixed view."""
+    labels: dict[str, list[str]] = {}
+    for scene, size, codec, fps in variants:
+        w, h = (int(v) for v in size.split("x"))
+        name = f"{scene}-{codec}-{size}-{fps}fps"
+        if scene in FIXED_VIEW:
+            make_reference(out, scene, w, h, name)
+        for label in VARIANT_LABELS:
+            clip = make_clip(out, scene, label, w, h, VARIANT_SECONDS, fps, codec, name)
+            labels[clip.name] = FAULTS[label][1]
+    return labels
+
+
+def make_reference(out: Path, scene: str, w: int, h: int, name: str | None = None) -> Path:
+    path = out / f"{name or scene}__reference.png"
     src = SCENES[scene].format(w=w, h=h, r=FPS)
     run(["-f", "lavfi", "-i", src, "-ss", "2", "-frames:v", "1", str(path)])
     return path
 
 
 def build(out: Path, seconds: int = 6, size: str = "640x360", only: list[str] | None = None,
-          scenes: list[str] | None = None) -> dict[str, list[str]]:
+          scenes: list[str] | None = None, variants: list[Variant] | None = None) -> dict[str, list[str]]:
     w, h = (int(v) for v in size.split("x"))
     out.mkdir(parents=True, exist_ok=True)
     labels: dict[str, list[str]] = {}
-    for scene in scenes or list(SCENES):
+    for scene in [] if only == ["freezes"] else scenes or list(SCENES):
         if scene in FIXED_VIEW:
             make_reference(out, scene, w, h)
-        for label in only or list(FAULTS):
-            if (label in NEEDS_REFERENCE and scene not in FIXED_VIEW) or (
-                    label in ("frozen", "stuck") and scene in STILL):
+        for label in only or [f for f in FAULTS if f not in VARIANT_LABELS[1:]]:
+            if label == "freezes" or (label in NEEDS_REFERENCE and scene not in FIXED_VIEW):
                 continue
             clip = make_clip(out, scene, label, w, h, seconds)
             labels[clip.name] = FAULTS[label][1]
+    if (only is None and scenes is None) or (only and "freezes" in only):
+        labels.update(make_variants(out, variants or VARIANTS))
     (out / "labels.json").write_text(json.dumps(labels, indent=2) + "\n")
     return labels
 
@@ -126,11 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", type=Path)
     ap.add_argument("--seconds", type=int, default=6)
     ap.add_argument("--size", default="640x360")
-    ap.add_argument("--only", default="", help="comma-separated fault labels")
+    ap.add_argument("--only", default="", help="comma-separated fault labels (`freezes`: the VARIANTS clips)")
     ap.add_argument("--scenes", default="", help="comma-separated scene names")
+    ap.add_argument("--variants", default="", help="comma-separated scene:WxH:codec:fps for the `freezes` clips "
+                                                   "(default: VARIANTS)")
     a = ap.parse_args(argv)
     labels = build(a.out, a.seconds, a.size, [x for x in a.only.split(",") if x] or None,
-                   [x for x in a.scenes.split(",") if x] or None)
+                   [x for x in a.scenes.split(",") if x] or None,
+                   [parse_variant(x) for x in a.variants.split(",") if x] or None)
     print(f"{len(labels)} clips in {a.out}", file=sys.stderr)
     return 0
 

@@ -15,8 +15,14 @@ from camera.moved import ReferenceView, ViewShift
 
 OCCLUDED_BASELINE_MARGIN = 0.25
 NOISE_FLOOR_SHARE = 0.25  # a picture changing less than this share of the camera's enrolled noise is still
-NOISE_FLOOR_MIN = 0.02  # an enrolled change below this: the healthy picture itself is still, so stillness says nothing
+NOISE_FLOOR_MIN = 0.02  # an enrolled change below this: the encoder erased the noise, so only the sensor floor applies
 CRISP_SCALE_RATIO = 1.2
+# a key frame re-encoding a still picture changes it a little, and the frame predicted from it again:
+# up to two samples in a row that differ slightly do not end a still stretch
+KEY_FRAME_SAMPLES = 2
+# an encoder fed one picture over and over may settle into a cycle of two or three renderings of it; a sensor's
+# noise never brings back an earlier frame bit for bit, so a sample equal to any of these last ones is a repeat
+REPEAT_LOOKBACK = 3
 FAULTS = ("offline", "low_fps", "black", "frozen", "blurred", "occluded", "moved")
 
 
@@ -28,6 +34,9 @@ class Thresholds:
     frozen_diff_max: float = 0.05  # mean grey-level change between samples a second or less apart
     frozen_blip_max: float = 1.5  # a key frame re-encoding a still picture changes it less than this
     frozen_motion_min: float = 0.2  # two samples in a row changing more than this: the picture was live
+    # without motion or an enrolled noise floor: a change at or below this is frozen, whatever the source (file
+    # or stream). No sensor makes decoded frames that change less over the window; 0: bit-identical frames only
+    frozen_sensor_floor: float = 0.0
     blurred_sharpness_min: float = 150.0  # Laplacian variance floor when the camera has no baseline
     blurred_scale_ratio_min: float = 0.9  # Laplacian variance at full over half size; sharp scenes keep >= 1.5
     blurred_baseline_ratio_min: float = 0.15  # share of the enrolled sharpness a focused camera keeps
@@ -96,12 +105,13 @@ class HealthTracker:
     samples: list[FrameMetrics] = field(default_factory=list)
     shifts: list[ViewShift] = field(default_factory=list)
     runs: dict[str, _Run] = field(
-        default_factory=lambda: {f: _Run(tolerate=int(f in ("frozen", "still"))) for f in (*FAULTS, "still")})
-    live: bool = False  # a stream (rtsp, http) rather than a file: its picture comes from a sensor now
+        default_factory=lambda: {f: _Run(tolerate=KEY_FRAME_SAMPLES if f in ("frozen", "still") else 0)
+                                 for f in (*FAULTS, "still")})
     motion_seen: bool = False
     _moving_streak: int = 0
     _prev: np.ndarray | None = None
-    _prev_frame: np.ndarray | None = None
+    # the last REPEAT_LOOKBACK samples (working copy, frame), newest first
+    _recent: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     _prev_t: float | None = None
     _last_moved_t: float | None = None
     first_s: float | None = None
@@ -125,7 +135,8 @@ class HealthTracker:
         self.runs["occluded"].update(t_s, occluded and not black)
         self.runs["blurred"].update(t_s, blurred)
         if m.diff_mean is not None:
-            identical = self._prev_frame is not None and np.array_equal(frame, self._prev_frame)
+            # equal frames have equal working copies, which are much smaller to compare first
+            identical = any(np.array_equal(grey, g) and np.array_equal(frame, f) for g, f in self._recent)
             self._track_still(t_s, m.diff_mean, identical, hidden)
         if self.reference is not None and (self._last_moved_t is None
                                            or t_s - self._last_moved_t >= self.moved_every_s):
@@ -134,41 +145,39 @@ class HealthTracker:
             self.shifts.append(shift)
             self.runs["moved"].update(t_s, self._is_moved(shift) and not hidden)
         self.samples.append(m)
-        self._prev, self._prev_frame, self._prev_t, self.last_s = grey, frame.copy(), t_s, t_s
+        self._recent = [(grey, frame.copy()), *self._recent[:REPEAT_LOOKBACK - 1]]
+        self._prev, self._prev_t, self.last_s = grey, t_s, t_s
         return m
 
-    def frozen_limit(self) -> float | None:
-        """The change between samples at or below which a still picture is `frozen`; 0.0: only bit-identical
-        decoded frames; None: stillness cannot be judged.
+    def frozen_limit(self) -> float:
+        """The change between samples at or below which a still picture is `frozen` (bit-identical decoded
+        frames always are).
 
         1. Motion was seen in this probe: the picture was live, so a stop is a freeze (frozen_diff_max).
-        2. An enrolled noise floor (the healthy change between samples): below a quarter of it, or bit-identical.
-           A floor under NOISE_FLOOR_MIN means the healthy picture is itself still: nothing can be judged.
-        3. No baseline, a live stream: a sensor always adds noise, so bit-identical frames are a freeze.
-        4. No baseline, a file: a still picture may be a test pattern or a noiseless recording; not judged.
+        2. An enrolled noise floor (the healthy change between samples) of at least NOISE_FLOOR_MIN: a quarter
+           of it, at most frozen_diff_max.
+        3. Otherwise, a file or a stream alike: frozen_sensor_floor. A camera's sensor adds noise to every frame,
+           so frames that stay bit-identical for the window come from a frozen camera, encoder or recorder.
         """
         th = self.thresholds
         if self.motion_seen:
             return th.frozen_diff_max
         floor = self.baseline.diff_mean
-        if floor is not None:
-            return min(th.frozen_diff_max, NOISE_FLOOR_SHARE * floor) if floor >= NOISE_FLOOR_MIN else None
-        return 0.0 if self.live else None
+        if floor is not None and floor >= NOISE_FLOOR_MIN:
+            return min(th.frozen_diff_max, NOISE_FLOOR_SHARE * floor)
+        return th.frozen_sensor_floor
 
     def _track_still(self, t_s: float, diff: float, identical: bool, hidden: bool) -> None:
-        """`still`: the picture does not change (reported as still_s); `frozen`: still where stillness is a
-        fault (see frozen_limit)."""
+        """`still`: the picture does not change (reported as still_s); `frozen`: still below frozen_limit."""
         th = self.thresholds
         self._moving_streak = self._moving_streak + 1 if diff > th.frozen_motion_min else 0
         self.motion_seen = self.motion_seen or self._moving_streak >= 2
-        limit = self.frozen_limit()
-        for name, cap in (("still", th.frozen_diff_max), ("frozen", limit)):
-            if hidden or diff > th.frozen_blip_max or cap is None:
+        for name, cap in (("still", th.frozen_diff_max), ("frozen", self.frozen_limit())):
+            if hidden or diff > th.frozen_blip_max:
                 self.runs[name].reset()
             else:
-                # a recorder re-encoding a still picture changes it a little at each key frame: one blip is tolerated
-                on = identical or (cap > 0 and diff <= cap)
-                self.runs[name].update(t_s, on, since_s=self._prev_t)
+                # a recorder re-encoding a still picture changes it a little at each key frame (KEY_FRAME_SAMPLES)
+                self.runs[name].update(t_s, identical or (cap > 0 and diff <= cap), since_s=self._prev_t)
 
     def _is_black(self, m: FrameMetrics) -> bool:
         th = self.thresholds
@@ -223,9 +232,7 @@ class HealthTracker:
             out["sharpness_baseline"] = round(self.baseline.sharpness, 2)
         if self.baseline.diff_mean is not None:
             out["noise_floor"] = round(self.baseline.diff_mean, 4)
-        limit = self.frozen_limit()
-        if limit is not None:
-            out["frozen_diff_limit"] = limit  # 0: only bit-identical frames count as frozen
+        out["frozen_diff_limit"] = self.frozen_limit()  # 0: only bit-identical frames count as frozen
         if self.shifts:
             worst = max(self.shifts, key=lambda s: (not s.matched, s.shift))
             out.update(moved_shift=round(worst.shift, 4), moved_scale=round(worst.scale, 4),

@@ -66,8 +66,7 @@ def probe(source: str, options: ProbeOptions | None = None, reference: Reference
     With `last_frame` (a list), the last decoded frame is put in it (for a thumbnail)."""
     opt = options or ProbeOptions()
     sampler = Sampler(source, opt.seconds, opt.sample_fps, opt.timeout_ms, opener=opener)
-    tracker = HealthTracker(thresholds=opt.thresholds, baseline=baseline or Baseline(), reference=reference,
-                            live=sampler.live)
+    tracker = HealthTracker(thresholds=opt.thresholds, baseline=baseline or Baseline(), reference=reference)
     for s in sampler:
         tracker.add(s.t_s, s.frame)
         if last_frame is not None:
@@ -94,7 +93,7 @@ def enroll(source: str, out: Path, options: ProbeOptions | None = None,
     """Record a healthy camera's reference frame (out.png) and baselines (out.json)."""
     opt = options or ProbeOptions()
     sampler = Sampler(source, opt.seconds, opt.sample_fps, opt.timeout_ms, opener=opener)
-    tracker = HealthTracker(thresholds=opt.thresholds, live=sampler.live)
+    tracker = HealthTracker(thresholds=opt.thresholds)
     frames: list[tuple[float, np.ndarray]] = []
     for s in sampler:
         tracker.add(s.t_s, s.frame)

@@ -15,6 +15,10 @@ from urllib.parse import urlparse
 import cv2
 import numpy as np
 
+# OpenCV's own warnings ("can't be used to capture by name") would be a second, unstructured line
+# beside the one that names the bad source; errors still show
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
 LIVE_SECONDS_DEFAULT = 10.0
 FILE_SECONDS_MAX = 3600.0  # a file is read to its end unless told otherwise, up to an hour of media
 LIVE_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")

@@ -144,10 +144,12 @@ def load_site(path: Path) -> Site:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise SiteError(f"{path}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise SiteError(f"{path}:1: not UTF-8 text ({e.reason})") from None
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
+    except (yaml.YAMLError, RecursionError) as e:  # RecursionError: hostile nesting
         mark = getattr(e, "problem_mark", None)
         raise SiteError(f"{path}:{mark.line + 1 if mark else 1}: YAML: {getattr(e, 'problem', None) or e}") from None
     if not isinstance(data, dict) or root is None:

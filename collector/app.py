@@ -6,16 +6,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from collector.api import access, accounts, attestations, climate, findings, observations, reports
+from collector.api import errors as api_errors
 from collector.api import evidence as evidence_api
 from collector.api import exceptions as exceptions_api
+from collector.api.bodyguard import BodyGuard, body_limits
 from collector.deps import Reader, StateDep
 from collector.reminders import ReminderListener
 from collector.settings import Settings
 from collector.state import AppState
 from collector.web import routes as web
+from collector.web.headers import docs_page
 
 
 def settle_heap() -> None:
@@ -42,6 +47,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
             app.state.cw.stop()
 
     app = FastAPI(title="clausewatch collector", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,  # served below
                   description="Observations in, findings and evidence out. Every call needs a bearer token "
                               "(users: POST /api/v1/auth/token; agents: POST /api/v1/enroll).")
     app.state.cw = state or AppState.build(settings)
@@ -61,6 +67,16 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     cw.engine.listeners.append(ReminderListener(cw.store, owners, running))
     app.include_router(web.router)
     web.mount_static(app)
+    api_errors.install(app)
+    app.add_middleware(BodyGuard, limits=body_limits(settings.max_body_bytes))
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_docs() -> HTMLResponse:
+        return docs_page(get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} API"))
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc_docs() -> HTMLResponse:
+        return docs_page(get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} API"))
 
     @app.get("/healthz", tags=["service"])
     def healthz(state: StateDep) -> dict[str, object]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from collector.canonical import canonical, loads
+from collector.canonical import CANONICAL_FORM, CanonicalError, canonical, loads, signed_form
 from collector.evidence import list_evidence
 from collector.posture import posture_at
 from collector.sitekey import load_public_pem, verify_signature
@@ -21,6 +21,8 @@ from collector.store.sqlite import SqliteStore, where_clause
 from rules.model import Control
 
 SIGNING_CONTEXT = b"clausewatch-attestation\n"
+SIGNED_FIELDS = ("period", "statement", "user", "created_at", "corrects", "controls", "snapshot_sha256",
+                 "contradictions", "site_key", "site", "canonical", "failures", "failures_acknowledged")
 
 
 class AttestError(ValueError):
@@ -127,12 +129,16 @@ def attest(store: SqliteStore, controls: Sequence[Control], *, start: datetime, 
     if open_failures and not acknowledge_failures:
         raise AttestError(f"acknowledge_failures: the period has {len(open_failures)} failure(s) no waiver covers; "
                           "review and acknowledge them to sign")
-    snap = snapshot(store, controls, start, end, site)
+    try:
+        snap_sha256 = hashlib.sha256(canonical(snapshot(store, controls, start, end, site))).hexdigest()
+    except CanonicalError as e:  # e.g. a forged evidence payload with an integer beyond 2**53
+        raise AttestError(f"snapshot: what was reported for the period cannot be signed ({e})") from None
     conflicts = contradictions(store, controls, start, end, scope, site)
-    body = {"period": snap["period"], "statement": statement, "user": user, "created_at": now.isoformat(),
+    body = {"period": {"start": start.isoformat(), "end": end.isoformat()}, "statement": statement, "user": user,
+            "created_at": now.isoformat(),
             "corrects": corrects, "controls": list(scope or []),
-            "snapshot_sha256": hashlib.sha256(canonical(snap)).hexdigest(),
-            "contradictions": len(conflicts), "site_key": store.site_key.key_id,
+            "snapshot_sha256": snap_sha256,
+            "contradictions": len(conflicts), "site_key": store.site_key.key_id, "canonical": CANONICAL_FORM,
             "failures": _signed_failures(failures), "failures_acknowledged": bool(open_failures)}
     if site is not None:
         body["site"] = site  # absent: the whole store was attested
@@ -179,9 +185,8 @@ def history(store: SqliteStore, *, start: datetime | None = None, end: datetime 
 
 
 def verify(att: dict[str, Any], public_pem: bytes) -> bool:
-    """Check an attestation's signature with the site's public key."""
-    body = {k: att[k] for k in ("period", "statement", "user", "created_at", "corrects", "controls",
-                                "snapshot_sha256", "contradictions", "site_key", "site", "failures",
-                                "failures_acknowledged") if k in att}
+    """Check an attestation's signature with the site's public key (RFC 8785 bytes, or the legacy form
+    for attestations signed before it: their body has no `canonical` field)."""
+    body = {k: att[k] for k in SIGNED_FIELDS if k in att}
     return verify_signature(load_public_pem(public_pem), bytes.fromhex(att["signature"]),
-                            SIGNING_CONTEXT + canonical(body))
+                            SIGNING_CONTEXT + signed_form(body))

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -62,6 +62,18 @@ class Principal:
             return subject_kind in self.subject_kinds
         return self.can("ingest")
 
+    def may_write_kind(self, owner: str) -> bool:
+        """Whether this token may post observations of a kind owned by `owner` (rules/kinds.yaml):
+        an agent writes agent kinds, a source the kinds of pollers, importers, cameras and canaries,
+        and nobody the kinds the collector derives itself."""
+        if owner == "collector":
+            return False
+        if self.kind == "agent":
+            return owner == "agent"
+        if self.kind == "source":
+            return owner != "agent"
+        return self.can("ingest")
+
     @property
     def actor(self) -> str:
         return f"{self.kind}:{self.name}"
@@ -75,13 +87,18 @@ def _now() -> float:
     return time.time()
 
 
-def add_user(store: SqliteStore, name: str, role: str, password: str, *, actor: str = "cli") -> None:
+def check_new_user(name: str, role: str, password: str) -> None:
+    """AuthError naming what is wrong with a new account, before anything is stored."""
     if role not in ROLES:
         raise AuthError(f"role must be one of {', '.join(ROLES)}")
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-@" for c in name):
         raise AuthError("user name: 1-64 letters, digits or ._-@")
     if len(password) < 10:
         raise AuthError("password must have at least 10 characters")
+
+
+def add_user(store: SqliteStore, name: str, role: str, password: str, *, actor: str = "cli") -> None:
+    check_new_user(name, role, password)
     with store.write() as conn:
         if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
             raise AuthError(f"user {name!r} already exists")
@@ -106,6 +123,10 @@ def authenticate(store: SqliteStore, name: str, password: str) -> tuple[str, str
         return None
     if row is None or row[4]:
         return None
+    if _hasher.check_needs_rehash(row[2]):
+        # the hashing parameters were raised since this password was set: only now is it at hand
+        with store.write() as conn:
+            conn.execute("UPDATE users SET password_hash = ? WHERE name = ?", (_hasher.hash(password), row[0]))
     return row[0], row[1], row[3]
 
 
@@ -149,34 +170,78 @@ def resolve_token(store: SqliteStore, token: str) -> Principal | None:
 
 
 def create_enroll_secret(store: SqliteStore, site: str = "default", *, actor: str = "cli",
-                         ttl: timedelta | None = None) -> tuple[str, str]:
+                         ttl: timedelta | None = None, rotate: bool = False) -> tuple[str, str]:
+    """A new enroll secret (returned once; only its hash is kept). `rotate` revokes the site's other
+    secrets in the same transaction, so there is never a moment with none or with two."""
     secret = "cwe_" + secrets.token_urlsafe(24)
     secret_id = secrets.token_hex(4)
     expires = (datetime.now(UTC) + ttl).timestamp() if ttl else None
     with store.write() as conn:
+        revoked = []
+        if rotate:
+            revoked = [r[0] for r in conn.execute("SELECT id FROM enroll_secrets WHERE site = ? AND revoked = 0"
+                                                  " ORDER BY created_at", (site,))]
+            conn.execute("UPDATE enroll_secrets SET revoked = 1 WHERE site = ?", (site,))
         conn.execute("INSERT INTO enroll_secrets (id, site, secret_hash, created_at, expires_at) VALUES (?,?,?,?,?)",
                      (secret_id, site, token_hash(secret), _now(), expires))
-        store.ledger.append(conn, "enroll_secret.created", actor, {"id": secret_id, "site": site})
+        if rotate:
+            store.ledger.append(conn, "enroll_secret.rotated", actor, {"id": secret_id, "site": site,
+                                                                        "revoked": revoked})
+        else:
+            store.ledger.append(conn, "enroll_secret.created", actor, {"id": secret_id, "site": site})
     return secret_id, secret
 
 
-def enroll(store: SqliteStore, secret: str, host_id: str, hostname: str | None = None) -> str:
-    """Exchange the site's enroll secret for a per-agent token; re-enrolling replaces the token."""
+class EnrollRefused(AuthError):
+    """A valid secret for a host that is already enrolled, without a valid one-time re-enrollment code."""
+
+    def __init__(self, message: str, *, code_given: bool):
+        super().__init__(message)
+        self.code_given = code_given
+
+
+def _enrollment_event(conn: Any, store: SqliteStore, type_: str, actor: str, host_id: str, site: str,
+                      data: dict[str, Any]) -> None:
+    """Ledger entry plus an event row, so the admin page lists enrollments without reading the ledger."""
+    entry = store.ledger.append(conn, type_, actor, {"host_id": host_id, **data})
+    conn.execute("INSERT INTO events (ts, type, subject_kind, subject_id, site, detail, ledger_seq)"
+                 " VALUES (?,?,?,?,?,?,?)", (_now(), type_, "host", host_id, site,
+                                             json.dumps({"actor": actor, **data}), entry.seq))
+
+
+def _reenroll_refusal(conn: Any, host_id: str, code: str | None) -> str | None:
+    """None when `host_id` may enroll now; else why not."""
+    if conn.execute("SELECT 1 FROM agents WHERE host_id = ?", (host_id,)).fetchone() is None:
+        return None
+    row = conn.execute("SELECT code_hash, expires_at FROM reenroll_codes WHERE host_id = ?", (host_id,)).fetchone()
+    if not code:
+        return (f"host {host_id} is already enrolled; enrolling it again needs a one-time code from an admin "
+                f"(clausewatch reenroll-code {host_id})")
+    if row is None or row[1] < _now() or not same(token_hash(code), row[0]):
+        return f"the re-enrollment code for host {host_id} is wrong, used or expired"
+    return None
+
+
+def enroll(store: SqliteStore, secret: str, host_id: str, hostname: str | None = None,
+           reenroll_code: str | None = None) -> str:
+    """Exchange the site's enroll secret for a per-agent token. A host already enrolled (its token
+    lost, revoked, or someone else claiming its name) also needs the one-time code an admin issued
+    for it; a refusal is recorded in the ledger and nothing else changes (its token keeps working)."""
     with store.write() as conn:
         row = conn.execute("SELECT id, site, expires_at FROM enroll_secrets WHERE secret_hash = ? AND revoked = 0",
                            (token_hash(secret),)).fetchone()
         if row is None or (row[2] is not None and row[2] < _now()):
             raise AuthError("enroll secret is not valid")
-        token = "cwa_" + secrets.token_urlsafe(32)
-        conn.execute("INSERT INTO agents (host_id, site, token_hash, hostname, enrolled_at) VALUES (?,?,?,?,?)"
-                     " ON CONFLICT(host_id) DO UPDATE SET token_hash = excluded.token_hash,"
-                     " hostname = excluded.hostname, enrolled_at = excluded.enrolled_at, revoked = 0",
-                     (host_id, row[1], token_hash(token), hostname, _now()))
-        conn.execute("UPDATE enroll_secrets SET uses = uses + 1 WHERE id = ?", (row[0],))
-        conn.execute("INSERT OR IGNORE INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?)",
-                     ("host", host_id, row[1], _now(), _now()))
-        store.ledger.append(conn, "agent.enrolled", f"agent:{host_id}",
-                            {"host_id": host_id, "hostname": hostname, "site": row[1], "secret_id": row[0]})
+        secret_id, site = row[0], row[1]
+        refusal = _reenroll_refusal(conn, host_id, reenroll_code)
+        if refusal is not None:
+            _enrollment_event(conn, store, "agent.enroll_refused", f"agent:{host_id}", host_id, site,
+                              {"hostname": hostname, "secret_id": secret_id, "code_given": bool(reenroll_code),
+                               "reason": refusal})
+        else:
+            token = _issue_agent_token(conn, store, host_id, site, hostname, secret_id)
+    if refusal is not None:
+        raise EnrollRefused(refusal, code_given=bool(reenroll_code))
     return token
 
 
@@ -190,21 +255,56 @@ def set_disabled(store: SqliteStore, name: str, disabled: bool, *, actor: str = 
         store.ledger.append(conn, "user.disabled" if disabled else "user.enabled", actor, {"user": name})
 
 
+def _issue_agent_token(conn: Any, store: SqliteStore, host_id: str, site: str, hostname: str | None,
+                       secret_id: str) -> str:
+    code = conn.execute("SELECT issued_by FROM reenroll_codes WHERE host_id = ?", (host_id,)).fetchone()
+    again = conn.execute("SELECT 1 FROM agents WHERE host_id = ?", (host_id,)).fetchone() is not None
+    token = "cwa_" + secrets.token_urlsafe(32)
+    conn.execute("INSERT INTO agents (host_id, site, token_hash, hostname, enrolled_at) VALUES (?,?,?,?,?)"
+                 " ON CONFLICT(host_id) DO UPDATE SET token_hash = excluded.token_hash,"
+                 " hostname = excluded.hostname, enrolled_at = excluded.enrolled_at, revoked = 0",
+                 (host_id, site, token_hash(token), hostname, _now()))
+    conn.execute("DELETE FROM reenroll_codes WHERE host_id = ?", (host_id,))  # one use only
+    conn.execute("UPDATE enroll_secrets SET uses = uses + 1 WHERE id = ?", (secret_id,))
+    conn.execute("INSERT OR IGNORE INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?)",
+                 ("host", host_id, site, _now(), _now()))
+    data: dict[str, Any] = {"hostname": hostname, "site": site, "secret_id": secret_id}
+    if again:
+        data["code_issued_by"] = code[0] if code else None
+    _enrollment_event(conn, store, "agent.reenrolled" if again else "agent.enrolled", f"agent:{host_id}",
+                      host_id, site, data)
+    return token
+
+
+def issue_reenroll_code(store: SqliteStore, host_id: str, *, actor: str = "cli",
+                        ttl: timedelta = timedelta(hours=24)) -> tuple[str, datetime]:
+    """A one-time code that lets `host_id` enroll again (with the site secret) until it expires.
+    Issuing another replaces it. Returned once; only its hash is kept."""
+    code = "cwr_" + secrets.token_urlsafe(18)
+    expires = datetime.now(UTC) + ttl
+    with store.write() as conn:
+        row = conn.execute("SELECT site FROM agents WHERE host_id = ?", (host_id,)).fetchone()
+        if row is None:
+            raise AuthError(f"host {host_id} is not enrolled: it enrolls with the site's enroll secret alone")
+        conn.execute("INSERT OR REPLACE INTO reenroll_codes (host_id, code_hash, issued_by, created_at, expires_at)"
+                     " VALUES (?,?,?,?,?)", (host_id, token_hash(code), actor, _now(), expires.timestamp()))
+        _enrollment_event(conn, store, "agent.reenroll_code_issued", actor, host_id, row[0],
+                          {"expires_at": expires.isoformat()})
+    return code, expires
+
+
 def revoke_agent(store: SqliteStore, host_id: str, *, actor: str = "cli") -> None:
-    """Revoke an agent's token: it is refused from now on until it enrolls again with a valid secret."""
+    """The agent's token stops working at once; the host enrolls again only with a re-enrollment code."""
     with store.write() as conn:
-        if conn.execute("UPDATE agents SET revoked = 1 WHERE host_id = ?", (host_id,)).rowcount == 0:
-            raise AuthError(f"agent: no agent enrolled as {host_id!r}")
-        store.ledger.append(conn, "agent.revoked", actor, {"host_id": host_id})
+        row = conn.execute("SELECT site FROM agents WHERE host_id = ? AND revoked = 0", (host_id,)).fetchone()
+        if row is None:
+            raise AuthError(f"agent: host {host_id} has no working token")
+        conn.execute("UPDATE agents SET revoked = 1 WHERE host_id = ?", (host_id,))
+        _enrollment_event(conn, store, "agent.revoked", actor, host_id, row[0], {})
 
 
-def rotate_enroll_secret(store: SqliteStore, site: str = "default", *, actor: str = "cli") -> tuple[str, str]:
-    """Revoke every enroll secret of the site and create a new one (enrolled agents keep their tokens)."""
-    with store.write() as conn:
-        old = [r[0] for r in conn.execute("SELECT id FROM enroll_secrets WHERE site = ? AND revoked = 0", (site,))]
-        conn.execute("UPDATE enroll_secrets SET revoked = 1 WHERE site = ?", (site,))
-        store.ledger.append(conn, "enroll_secret.revoked", actor, {"ids": old, "site": site})
-    return create_enroll_secret(store, site, actor=actor)
+ENROLLMENT_EVENTS = ("agent.enrolled", "agent.reenrolled", "agent.enroll_refused", "agent.reenroll_code_issued",
+                     "agent.revoked")
 
 
 def list_agents(store: SqliteStore) -> list[dict]:
@@ -222,39 +322,6 @@ def create_source_token(store: SqliteStore, name: str, subject_kinds: list[str],
                      " VALUES (?,?,?,?,?)", (name, site, token_hash(token), ",".join(subject_kinds), _now()))
         store.ledger.append(conn, "source_token.created", actor, {"name": name, "subject_kinds": subject_kinds})
     return token
-
-
-class LoginLimiter:
-    """At most `limit` failed logins per user name and per client address in `window_s`."""
-
-    def __init__(self, limit: int = 5, window_s: float = 300.0):
-        self.limit, self.window_s = limit, window_s
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
-        while q and now - q[0] > self.window_s:
-            q.popleft()
-        return q
-
-    def blocked(self, name: str, address: str) -> float:
-        """Seconds until another attempt is allowed (0 when allowed)."""
-        now = time.monotonic()
-        with self._lock:
-            waits = [self.window_s - (now - q[0]) for k in (f"u:{name}", f"a:{address}")
-                     if len(q := self._recent(k, now)) >= self.limit]
-        return max(waits, default=0.0)
-
-    def failed(self, name: str, address: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for k in (f"u:{name}", f"a:{address}"):
-                self._recent(k, now).append(now)
-
-    def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(f"u:{name}", None)
 
 
 def same(a: str | None, b: str | None) -> bool:

@@ -12,14 +12,18 @@ import os
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from pathlib import Path
 from typing import Any
 
-from collector.canonical import canonical
+from agents.pii.manifest import batch_document
+from agents.pii.mask import mask
+from collector.canonical import CanonicalError, canonical
 from collector.importers.dispatch import Dispatch
-from collector.pii.manifest import batch_document
+from rules.checks.lifecycle import not_read
 from rules.model import EvidenceRef, Observation
 
 SOURCE = "import:dispatch"
+HOST_STATUSES = ("clean", "dirty", "unscanned", "not_proven")
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,13 @@ def host_scan_state(scan: Observation | None, batch_id: str, deadline: datetime,
                      "matches": int(p.get("batches", {}).get(batch_id, 0))}}
     if not p.get("full") or finished is None or finished < deadline:
         return {"status": "unscanned", **line}
-    return {"status": "dirty" if line["scan"]["matches"] else "clean", **line}
+    if line["scan"]["matches"]:
+        return {"status": "dirty", **line}
+    unread = not_read(p)
+    if unread:  # the scan found nothing in what it read, but a file it could not read proves nothing
+        return {"status": "not_proven", **line, "not_proven": unread}
+    return {"status": "clean", **line}
+
 
 
 def certificate(batch: Observation, scans: dict[str, Observation | None], now: datetime,
@@ -85,12 +95,12 @@ def certificate(batch: Observation, scans: dict[str, Observation | None], now: d
     watches = watches or {}
     hosts = {h: host_scan_state(scans.get(h), batch.subject_id, deadline, watches.get(h))
              for h in sorted(set(scans) | set(watches))}
-    by_status = {s: sorted(h for h, v in hosts.items() if v["status"] == s) for s in ("clean", "dirty", "unscanned")}
+    by_status = {s: sorted(h for h, v in hosts.items() if v["status"] == s) for s in HOST_STATUSES}
     if now < deadline:
         status = "in_commission"
     elif by_status["dirty"]:
         status = "not_purged"
-    elif by_status["unscanned"] or not hosts:
+    elif by_status["unscanned"] or by_status["not_proven"] or not hosts:
         status = "unproven"
     else:
         status = "purged"
@@ -103,8 +113,13 @@ def certificate(batch: Observation, scans: dict[str, Observation | None], now: d
 
 
 def certificate_sha256(cert: dict[str, Any]) -> str:
+    """SHA-256 of the certificate's RFC 8785 bytes; raises CanonicalError (naming the batch) when a
+    value reported for it cannot be expressed so (an integer beyond 2**53 from a forged payload)."""
     body = {k: v for k, v in cert.items() if k != "ledger"}
-    return hashlib.sha256(canonical(body)).hexdigest()
+    try:
+        return hashlib.sha256(canonical(body)).hexdigest()
+    except CanonicalError as e:
+        raise CanonicalError(f"batch {cert.get('batch')}: its certificate cannot be hashed: {e}") from None
 
 
 def manifest_bytes(doc: dict) -> bytes:
@@ -119,7 +134,26 @@ def stored_certificate(store, batch: Observation, now: datetime) -> dict[str, An
     scans.update({sid: scans.get(sid) for _, sid, _ in store.subjects("host")})
     rows = store.current_findings(control="BATCH-PURGED", subject_kind="batch", subject_id=batch.subject_id)
     finding = ({"status": rows[0].status, "since": rows[0].since.isoformat(),
-                "reason": {"zh": rows[0].reason_zh, "en": rows[0].reason_en}} if rows else None)
+                "reason": mask({"zh": rows[0].reason_zh, "en": rows[0].reason_en})} if rows else None)
     cert = certificate(batch, scans, now, finding, watches)
     cert["sha256"] = certificate_sha256(cert)
     return cert
+
+
+def stored_manifests(path: Path) -> list[tuple[str, bytes]]:
+    """Manifests attached as evidence to the `batch.registered` observations of a clausewatch store
+    (`scan pii --manifest STORE`)."""
+    from collector.store.sqlite import SqliteStore
+
+    store = SqliteStore(path)
+    try:
+        out = []
+        for (_, batch_id), latest in sorted(store.latest_all("batch").items()):
+            obs = latest.get(("batch.registered", ""))
+            for ref in obs.evidence if obs else ():
+                data = store.get_evidence(ref.sha256)
+                if data is not None:
+                    out.append((f"{path}: batch {batch_id}", data))
+        return out
+    finally:
+        store.close()

@@ -9,6 +9,8 @@ import importlib
 
 import typer
 
+from collector.clikit import InputErrorGroup
+
 # Each capability adds its command module here; a module exposes register(app).
 # An import failure is a packaging error and must fail loudly: no try/except.
 COMMAND_MODULES: list[str] = [
@@ -21,12 +23,13 @@ COMMAND_MODULES: list[str] = [
     "collector.commands.reports",
     "collector.commands.facility",
     "collector.commands.lifecycle",
+    "collector.commands.store",
 ]
 
 
 def build_app() -> typer.Typer:
     app = typer.Typer(name="clausewatch", no_args_is_help=True, add_completion=False,
-                      pretty_exceptions_enable=False,
+                      pretty_exceptions_enable=False, cls=InputErrorGroup,
                       help="Continuous, verifiable proof that a collection site keeps its tender's security clauses.")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(app)

@@ -6,10 +6,16 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
+from typer.core import TyperGroup
+
+from collector.inputs import InputProblem
+
+if TYPE_CHECKING:
+    from collector.store.sqlite import SqliteStore
 
 DEFAULT_DB = "var/clausewatch.db"
 
@@ -27,6 +33,27 @@ def fail_input(message: str) -> NoReturn:
     """Bad input or usage: one clear line on stderr, exit 2."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
+
+
+class InputErrorGroup(TyperGroup):
+    """The command tree's root: any InputProblem a command lets through is exit 2 with its one line.
+
+    Readers raise InputProblem subclasses naming the file, line or field; commands need not catch them.
+    """
+
+    def invoke(self, ctx: Any) -> Any:  # typer vendors click: its Context type is private
+        try:
+            return super().invoke(ctx)
+        except InputProblem as e:
+            typer.echo(f"error: {e.one_line()}", err=True)
+            raise typer.Exit(2) from None
+
+
+def store_at(db: Path, *, create: bool = False) -> SqliteStore:
+    """The store behind --db; only set-up commands pass `create` (see collector/store/opening.py)."""
+    from collector.store.opening import open_store
+
+    return open_store(db, create=create)
 
 
 def emit(data: Any, as_json: bool, text: str | None = None) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from collector.store.base import FindingChange, Stored, StoredFinding
 from collector.store.sqlite import SqliteStore, observation_from_body
 from rules.evaluate import evaluate_one
+from rules.kinds import readable_by_others
 from rules.model import Control, Observation
 from rules.registry import CheckSpec, load_checks
 
@@ -57,7 +58,7 @@ class Engine:
                 subj = o.subject
                 cur = self.latest.setdefault(subj, {})
                 prev = cur.get((o.kind, o.key))
-                if prev is None or o.observed_at >= prev.observed_at:
+                if prev is None or o.as_of >= prev.as_of:
                     cur[(o.kind, o.key)] = o
                 self.sites.setdefault(subj, o.site)
                 dirty[subj].add(o.kind)
@@ -137,7 +138,7 @@ class Engine:
         if wanted:
             for latest in self.latest.values():
                 for (kind, _), o in latest.items():
-                    if kind in wanted:
+                    if kind in wanted and readable_by_others(o):
                         out[kind].append(o)
         return out
 
@@ -175,7 +176,6 @@ class EngineWorker(threading.Thread):
         self._noted: set[int] = set()  # rowids submitted since the engine last caught up with the store
         self._cv = threading.Condition()
         self.stopping = threading.Event()
-        self.evaluations = 0
 
     def submit(self, observations: Sequence[Observation]) -> None:
         """Queue new observations; the worker folds them in, so ingest never waits on evaluation."""
@@ -230,7 +230,6 @@ class EngineWorker(threading.Thread):
                     last_sweep = mono
                 elif dirty:
                     self.engine.evaluate(dirty)
-                self.evaluations += 1
                 round_s = time.monotonic() - started
                 if mono - last_cp >= self.checkpoint_s and self.engine.store.ledger.last_seq != last_cp_seq:
                     self.engine.store.checkpoint()

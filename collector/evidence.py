@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from collector.inputs import InputProblem
 from collector.store.sqlite import SqliteStore
 from rules.model import Control, Observation, parse_duration
 
@@ -22,7 +23,7 @@ MAX_EVIDENCE_BYTES = 50 * 1024 * 1024
 _NAME_RE = re.compile(r"[^\w.\- ()\u4e00-\u9fff]+")
 
 
-class EvidenceError(ValueError):
+class EvidenceError(InputProblem):
     """Bad upload: the message names the field; `zh` says it in Chinese for the form."""
 
     def __init__(self, message: str, zh: str = ""):

@@ -1,5 +1,9 @@
 """Turning a posted batch into store rows: parse, validate, authorise, encode.
 
+Each observation is checked against its kind (`rules/kinds.yaml`): the token must own the kind, the
+subject must be of the kind's subject kind, the payload must fit the shape the kind's checks read,
+and the sender's clock may run ahead of the collector's by at most `max_skew_s`.
+
 This is most of the CPU an observation costs, and it needs nothing but the request body and the
 caller's principal. Large batches are prepared in worker processes (`PreparePool`) so that the
 server's own process, which holds one interpreter lock, spends its time on the store and the
@@ -15,6 +19,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -22,6 +27,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from collector.auth import Principal
 from collector.store.base import ObservationRow
 from collector.store.sqlite import observation_row
+from collector.strictjson import JsonRejected, integer_out_of_range, refuse_unkeepable
+from rules.kinds import KindSpec, load_kinds
 from rules.model import Observation
 
 log = logging.getLogger(__name__)
@@ -32,6 +39,9 @@ class IngestBody(BaseModel):
 
 
 _body = TypeAdapter(IngestBody)
+DEFAULT_MAX_SKEW_S = 300.0
+OWNER_NAMES = {"agent": "the endpoint agent", "camera": "the camera worker", "poller": "a poller",
+               "importer": "an importer", "canary": "the canary", "collector": "the collector itself"}
 
 
 class BatchRejected(Exception):
@@ -42,6 +52,11 @@ class BatchRejected(Exception):
         self.status, self.detail = status, detail
 
 
+def _detail(index: int | None, field: str, message: str) -> dict[str, Any]:
+    return {"index": index, "field": field, "message": message,
+            "where": f"observations[{index}].{field}" if index is not None else field}
+
+
 def _validation_detail(e: ValidationError) -> list[dict[str, Any]]:
     out = []
     for err in e.errors()[:50]:
@@ -50,15 +65,48 @@ def _validation_detail(e: ValidationError) -> list[dict[str, Any]]:
             loc = loc[1:]
         index = loc[0] if loc and isinstance(loc[0], int) else None
         field = ".".join(str(p) for p in loc[1:]) if index is not None else ".".join(str(p) for p in loc)
-        out.append({"index": index, "field": field, "message": err["msg"],
-                    "where": f"observations[{index}].{field}" if index is not None else field})
+        out.append(_detail(index, field, err["msg"]))
     return out
 
 
-def prepare(body: bytes, principal: Principal, max_batch: int) -> list[ObservationRow]:
-    """Validate a batch `{"observations": [...]}` and encode it as store rows, or raise BatchRejected."""
+def clock_problem(observed_at: datetime, now: datetime, max_skew_s: float) -> str | None:
+    """Why a time is too far in the future to take from a sender (None when it is not)."""
+    ahead = (observed_at - now).total_seconds()
+    if ahead <= max_skew_s:
+        return None
+    when = f"{ahead / 86400:.0f} days" if ahead >= 86400 else f"{ahead:.0f} s"
+    return (f"{observed_at.isoformat()} is {when} ahead of the collector's clock ({now.isoformat()}); "
+            f"a sender's clock may run ahead by at most {max_skew_s:g} s")
+
+
+def _kind_problems(i: int, o: Observation, spec: KindSpec | None, now: datetime,
+                   max_skew_s: float) -> list[dict[str, Any]]:
+    """What makes one observation unfit for its kind, as 422 details naming index and field."""
+    if spec is not None and o.subject_kind in spec.subjects and not spec.payload_errors(o.payload) \
+            and (o.observed_at - now).total_seconds() <= max_skew_s:
+        return []  # the common case, in as few steps as it takes
+    if spec is None:
+        return [_detail(i, "kind", f"unknown observation kind {o.kind!r}: the collector takes only the kinds "
+                                   "listed in docs/observations.md")]
+    out = []
+    if o.subject_kind not in spec.subjects:
+        out.append(_detail(i, "subject_kind", f"kind {o.kind} is about {' or '.join(sorted(spec.subjects))},"
+                                              f" not {o.subject_kind}"))
+    if (late := clock_problem(o.observed_at, now, max_skew_s)) is not None:
+        out.append(_detail(i, "observed_at", late))
+    out += [_detail(i, f"payload.{field}", message) for field, message in spec.payload_errors(o.payload)]
+    return out
+
+
+def prepare(body: bytes, principal: Principal, max_batch: int, now: datetime | None = None,
+            max_skew_s: float = DEFAULT_MAX_SKEW_S) -> list[ObservationRow]:
+    """Validate a batch `{"observations": [...]}` and encode it as store rows, or raise BatchRejected.
+    `now`: the collector's clock when the batch arrived."""
     try:
+        refuse_unkeepable(body)
         batch = _body.validate_json(body).observations  # one pass in pydantic-core, no dict round trip
+    except JsonRejected as e:
+        raise BatchRejected(422, str(e)) from None
     except ValidationError as e:
         errors = e.errors()
         if any(err["type"] == "json_invalid" for err in errors):
@@ -70,13 +118,31 @@ def prepare(body: bytes, principal: Principal, max_batch: int) -> list[Observati
         raise BatchRejected(413, f"batch of {len(batch)} observations exceeds the limit of {max_batch}")
     if not batch:
         raise BatchRejected(422, "batch is empty")
+    kinds, now, actor = load_kinds(), now or datetime.now(UTC), principal.actor
+    problems: list[dict[str, Any]] = []
     for i, o in enumerate(batch):
         if not principal.may_write(o.subject_kind, o.subject_id):
-            raise BatchRejected(403, f"observations[{i}]: {principal.actor} may not write "
-                                     f"{o.subject_kind}/{o.subject_id}")
+            raise BatchRejected(403, f"observations[{i}]: {actor} may not write {o.subject_kind}/{o.subject_id}")
+        spec = kinds.get(o.kind)
+        if spec is not None and not principal.may_write_kind(spec.owner):
+            raise BatchRejected(403, f"observations[{i}]: kind {o.kind} is written only by "
+                                     f"{OWNER_NAMES[spec.owner]}; {actor} may not write it")
+        problems += _kind_problems(i, o, spec, now, max_skew_s)
         if principal.kind != "user":  # agents and sources cannot claim another source or site
-            o.source, o.site = principal.actor, principal.site
-    return [observation_row(o) for o in batch]
+            o.source, o.site = actor, principal.site
+    if problems:
+        raise BatchRejected(422, problems[:50])
+    return [_row(i, o) for i, o in enumerate(batch)]
+
+
+def _row(index: int, o: Observation) -> ObservationRow:
+    try:
+        return observation_row(o)
+    except TypeError as e:  # orjson's encoding errors are TypeErrors
+        if integer_out_of_range(e):
+            raise BatchRejected(422, f"observations[{index}]: an integer out of range (from -2^63 to 2^64-1)"
+                                ) from None
+        raise
 
 
 def default_processes() -> int:
@@ -97,16 +163,18 @@ class PreparePool:
                                                  initializer=_leave_with_parent, initargs=(os.getpid(),))
         return self._executor
 
-    async def prepare(self, body: bytes, principal: Principal, max_batch: int) -> list[ObservationRow]:
+    async def prepare(self, body: bytes, principal: Principal, max_batch: int, now: datetime | None = None,
+                      max_skew_s: float = DEFAULT_MAX_SKEW_S) -> list[ObservationRow]:
+        now = now or datetime.now(UTC)
         if not self.processes or len(body) < self.min_bytes:
-            return prepare(body, principal, max_batch)
+            return prepare(body, principal, max_batch, now, max_skew_s)
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool(), prepare, body, principal,
-                                                                    max_batch)
+                                                                    max_batch, now, max_skew_s)
         except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh, serve this one here
             log.warning("ingest preparation process died; restarting the pool")
             self.close()
-            return prepare(body, principal, max_batch)
+            return prepare(body, principal, max_batch, now, max_skew_s)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -1,6 +1,6 @@
 """The hash-chained ledger: every observation batch, finding change, attestation and user action.
 
-entry hash = SHA-256(previous hash || canonical JSON of the entry). Signed checkpoints
+entry hash = SHA-256(previous hash || the entry's body as stored; docs/ledger-format.md). Signed checkpoints
 (Ed25519, the site key) commit to (seq, hash) so an exported segment can be checked offline
 by anyone holding the site's public key.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from collector.canonical import canonical, loads
+from collector.canonical import loads, stored_json
 from collector.sitekey import SiteKey, verify_signature
 
 GENESIS = bytes(32)
@@ -32,7 +32,7 @@ class LedgerEntry:
 
 def entry_body(seq: int, ts: datetime | str, type_: str, actor: str, data: dict[str, Any]) -> bytes:
     """`ts` as a datetime, or already as `stamp(ts)` when many entries share it."""
-    return canonical({"seq": seq, "ts": ts if isinstance(ts, str) else stamp(ts), "type": type_, "actor": actor,
+    return stored_json({"seq": seq, "ts": ts if isinstance(ts, str) else stamp(ts), "type": type_, "actor": actor,
                       "data": data})
 
 
@@ -96,11 +96,12 @@ class Ledger:
 @dataclass
 class Problem:
     seq: int
-    what: str  # altered | removed | reordered | signature | checkpoint | observation
+    what: str  # altered | removed | reordered | signature | checkpoint | observation | truncated | evidence
     detail: str
 
     def text(self) -> str:
-        return f"ledger entry {self.seq}: {self.what}: {self.detail}"
+        """seq 0: a problem outside the chain (an evidence file), named by its detail."""
+        return f"ledger entry {self.seq}: {self.what}: {self.detail}" if self.seq else f"{self.what}: {self.detail}"
 
 
 @dataclass
@@ -110,14 +111,17 @@ class VerifyReport:
     checkpoints: int = 0
     batches_checked: int = 0
     observations_checked: int = 0
+    evidence_checked: int = 0
     last_checkpoint_seq: int = 0
+    head_seq: int = 0  # the last entry the chain holds
     problems: list[Problem] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok, "entries": self.entries, "checkpoints": self.checkpoints,
             "batches_checked": self.batches_checked, "observations_checked": self.observations_checked,
-            "last_checkpoint_seq": self.last_checkpoint_seq,
+            "evidence_checked": self.evidence_checked, "last_checkpoint_seq": self.last_checkpoint_seq,
+            "head_seq": self.head_seq,
             "problems": [{"seq": p.seq, "what": p.what, "detail": p.detail} for p in self.problems],
             "first_problem": self.problems[0].text() if self.problems else None,
         }
@@ -151,6 +155,7 @@ def verify_chain(rows: Iterable[tuple[int, str, bytes]], report: VerifyReport,
         hashes[seq] = digest.hex()
         prev = digest
         expect = seq + 1
+    report.head_seq = max(report.head_seq, expect - 1)
     return hashes
 
 

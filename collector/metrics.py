@@ -1,4 +1,4 @@
-"""Prometheus metrics on an explicit registry: findings, ingest counters and latency."""
+"""Prometheus metrics on an explicit registry: findings, ingest counters and latency, the store's size."""
 from __future__ import annotations
 
 import time
@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from collector.metrics_facility import FacilityCollector
+from collector.metrics_store import StoreSizeCollector
 from collector.rooms import engine_rooms
 
 if TYPE_CHECKING:
@@ -46,10 +47,12 @@ class FindingsCollector:
 
 
 class Metrics:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, store_refresh_s: float = 600.0):
         self.registry = CollectorRegistry()
         self.registry.register(FindingsCollector(engine))  # type: ignore[arg-type]
         self.registry.register(FacilityCollector(engine))  # type: ignore[arg-type]
+        self.store_size = StoreSizeCollector(engine.store, refresh_s=store_refresh_s)
+        self.registry.register(self.store_size)  # type: ignore[arg-type]
         self.ingested = Counter("clausewatch_observations_ingested", "Observations stored (new, not duplicates)",
                                 ["source_kind"], registry=self.registry)
         self.duplicates = Counter("clausewatch_observations_duplicate", "Observations received again and skipped",

@@ -23,9 +23,6 @@ CLIMATE_VALUES = (("temperature_c", "clausewatch_climate_temperature_celsius", "
                   ("dew_point_c", "clausewatch_climate_dew_point_celsius", "Machine-room dew point"),
                   ("rate_c_per_h", "clausewatch_climate_temperature_change_celsius_per_hour",
                    "Rate of temperature change"))
-FACILITY_METRICS = ([m for _, m, _ in UPS_VALUES] + [m for _, m, _ in CLIMATE_VALUES] + [
-    "clausewatch_ups_on_battery", "clausewatch_ups_data_error", "clausewatch_climate_sensor_error",
-    "clausewatch_access_violations", "clausewatch_access_events", "clausewatch_observation_timestamp_seconds"])
 
 
 def _gauges(spec: tuple[tuple[str, str, str], ...], labels: list[str]) -> dict[str, GaugeMetricFamily]:
@@ -64,7 +61,7 @@ class FacilityCollector:
             site, room = sites.get((kind, subject), "default"), rooms.get((kind, subject), "")
             for (obs_kind, _), o in obs_by_kind.items():
                 p = o.payload
-                seen.add_metric([kind, subject, site, obs_kind], o.observed_at.timestamp())
+                seen.add_metric([kind, subject, site, obs_kind], o.as_of.timestamp())
                 if obs_kind == "ups.status":
                     self._ups(p, [subject, site, room], ups, on_battery, ups_error)
                 elif obs_kind == "climate.reading":

@@ -22,7 +22,7 @@ def subject_rooms(latest: Mapping[Subject, Mapping[tuple[str, str], Observation]
     of the configuration is gone with the next poll). Subjects without a room are left out."""
     rooms: dict[Subject, str] = {}
     for subject in sorted(s for s in latest if s[0] in PLACED_KINDS):
-        newest = max(latest[subject].values(), key=lambda o: o.observed_at, default=None)
+        newest = max(latest[subject].values(), key=lambda o: o.as_of, default=None)
         if newest is None or not (room := str(newest.payload.get("room") or "")):
             continue
         rooms[subject] = room

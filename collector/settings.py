@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     controls_dir: Path | None = None  # None: the built-in catalog
     max_batch: int = 5000
     max_body_bytes: int = 32 * 1024 * 1024
+    # how far a sender's clock may run ahead of the collector's; observations dated later are refused
+    max_clock_skew_s: float = 300.0
     ingest_processes: int | None = None  # processes preparing large batches; None: one per extra core
     session_hours: int = 12
     secure_cookies: bool = False  # set when served over TLS
@@ -23,6 +25,7 @@ class Settings(BaseSettings):
     checkpoint_s: float = 10.0
     ledger_selfcheck_h: float = 24.0
     public_url: str | None = None  # how auditors reach this collector: standalone reports link evidence there
+    store_stats_s: float = 600.0  # how long the store's measured size is reused by /metrics
     notify_config: Path | None = None  # the built-in notifier's receivers and routes (YAML)
 
     @field_validator("public_url")

@@ -5,9 +5,9 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from collector.auth import LoginLimiter
 from collector.engine import Engine, EngineWorker
 from collector.ingest import PreparePool, default_processes
+from collector.login_limit import LoginLimiter
 from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.store.sqlite import SqliteStore
@@ -34,7 +34,7 @@ class AppState:
         controls = load_catalog(settings.controls_dir) if settings.controls_dir else list(default_catalog())
         engine = Engine(store, controls, site=settings.site)
         worker = EngineWorker(engine, sweep_s=settings.sweep_s, checkpoint_s=settings.checkpoint_s)
-        metrics = Metrics(engine)
+        metrics = Metrics(engine, store_refresh_s=settings.store_stats_s)
         processes = default_processes() if settings.ingest_processes is None else settings.ingest_processes
         return cls(settings, store, controls, engine, worker, metrics, PreparePool(processes))
 

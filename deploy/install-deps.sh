@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what clausewatch needs on a Debian machine, idempotently:
 # Debian packages listed in deploy/apt/*.txt that are missing, then a virtualenv in .venv
-# with the package and its extras. Safe to run again; does nothing when all is present.
+# with the package and its extras at the versions in requirements/constraints.txt (those the tests
+# passed with). Safe to run again; does nothing when all is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,10 +29,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.deps-stamp
+# requirements/*.txt includes constraints.txt: a new pin reinstalls too
 want=$(cat pyproject.toml requirements/*.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/pip install -q --upgrade pip >&2
   extras=$(sed -n 's/^\([a-z]*\) = { file = \["requirements.*/\1/p' pyproject.toml | paste -sd, -)
-  .venv/bin/pip install -q -e ".[${extras}]" >&2
+  .venv/bin/pip install -q -c requirements/constraints.txt -e ".[${extras}]" >&2
   echo "$want" > "$stamp"
 fi

@@ -91,11 +91,15 @@ def load_catalog(directory: Path | str = CONTROLS_DIR) -> list[Control]:
     controls: list[Control] = []
     seen: dict[str, str] = {}
     for path in files:
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            problems.append(f"{path}:1: not readable UTF-8 text ({e.strerror if isinstance(e, OSError) else e.reason})")
+            continue
         try:
             root = yaml.compose(text)
             data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
+        except (yaml.YAMLError, RecursionError) as e:  # RecursionError: hostile nesting
             mark = getattr(e, "problem_mark", None)
             line = mark.line + 1 if mark else 1
             problems.append(f"{path}:{line}: YAML: {getattr(e, 'problem', None) or e}")
@@ -126,6 +130,8 @@ def load_catalog(directory: Path | str = CONTROLS_DIR) -> list[Control]:
                     problems.append(f"{path}:{_key_line(item, 'params')}: params: unknown parameter(s) "
                                     f"{', '.join(sorted(unknown_params))} for check {name!r}")
             controls.append(control)
+    if not problems and not controls:
+        problems.append(f"{directory}: no controls found (every *.yaml file is empty)")
     if problems:
         raise CatalogError(problems)
     order = {cid: c.order for cid, c in clauses.items()}

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from rules.kinds import readable_by_others
 from rules.model import Control, Observation, Status
 from rules.observation_names import duration_words, kind_name
 from rules.registry import CheckInput, CheckSpec, MissingData, Verdict, load_checks
@@ -33,6 +34,17 @@ def _age_text(seconds: float) -> tuple[str, str]:
     return f"{seconds / 60:.0f} 分钟", f"{seconds / 60:.0f} minutes"
 
 
+def _unreadable(inp: CheckInput, error: Exception) -> Verdict:
+    """The verdict when a check could not read what it was given (e.g. stored before payloads were
+    validated at ingest): `unknown`, naming the observation and the error."""
+    read = inp.used[-1] if inp.used else None
+    what = f"{read.kind} {read.id}" if read else "?"
+    text = f"{type(error).__name__}: {error}"[:300]
+    return Verdict("unknown", f"无法判定：观测数据 {what} 无法解读（{text}）",
+                   f"cannot judge: observation {what} is unreadable ({text})",
+                   {"error": text, "observation": read.id if read else None})
+
+
 def evaluate_one(
     control: Control,
     spec: CheckSpec,
@@ -52,14 +64,16 @@ def evaluate_one(
         what = e.kind + (f"[{e.key}]" if e.key else "")
         what_zh, what_en = kind_name(what)
         verdict = Verdict("unknown", f"没有收到数据：{what_zh}", f"no data received: {what_en}", {"missing": what})
+    except Exception as e:  # noqa: BLE001 - one malformed observation costs its own finding, nothing more
+        verdict = _unreadable(inp, e)
     evidence = [o.id for o in inp.used]
-    stale = [o for o in inp.used if now - o.observed_at > control.freshness_td]
+    stale = [o for o in inp.used if now - o.as_of > control.freshness_td]
     if stale and verdict.status != "unknown":
-        oldest = min(stale, key=lambda o: o.observed_at)
-        zh, en = _age_text((now - oldest.observed_at).total_seconds())
+        oldest = min(stale, key=lambda o: o.as_of)
+        zh, en = _age_text((now - oldest.as_of).total_seconds())
         kind_zh, kind_en = kind_name(oldest.kind)
         allowed_zh, allowed_en = duration_words(control.freshness)
-        value = {**verdict.value, "stale_kind": oldest.kind, "last_observed": oldest.observed_at.isoformat()}
+        value = {**verdict.value, "stale_kind": oldest.kind, "last_observed": oldest.as_of.isoformat()}
         verdict = Verdict(
             "unknown",
             f"数据已过期：{kind_zh} 最近一次在 {zh} 前（允许 {allowed_zh}）；上次结果：{verdict.reason_zh}",
@@ -82,11 +96,12 @@ def evaluate(
     checks = load_checks()
     latest: dict[tuple[str, str], dict[tuple[str, str], Observation]] = {}
     by_kind: dict[str, list[Observation]] = {}
-    for obs in sorted(observations, key=lambda o: o.observed_at):
+    for obs in sorted(observations, key=lambda o: o.as_of):
         latest.setdefault(obs.subject, {})[(obs.kind, obs.key)] = obs
     for subj_latest in latest.values():
         for obs in subj_latest.values():
-            by_kind.setdefault(obs.kind, []).append(obs)
+            if readable_by_others(obs):
+                by_kind.setdefault(obs.kind, []).append(obs)
     results = []
     cache: dict[str, Any] = {}
     for control in controls:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 SUBJECT_KINDS = (
     "host",  # a collection terminal or server, id = agent host id
@@ -42,6 +42,28 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"duration {text!r} must look like 90s, 15m, 2h or 3d")
     n, unit = int(m.group(1)), m.group(2)
     return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: n})
+
+
+# Times a sender may give: wide enough for any clock that is merely wrong, narrow enough that adding
+# a retention period or converting to any zone stays inside the calendar Python can hold
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+# validation context for rows read back from the store: they were checked when stored, and a rule
+# added later must not make history unreadable
+STORED = {"stored": True}
+
+
+def in_calendar(v: datetime) -> datetime:
+    """An aware time from 1970 to 2999 (UTC), or ValueError saying what is accepted."""
+    if v.tzinfo is None or v.utcoffset() is None:
+        raise ValueError("time must carry a UTC offset, e.g. 2026-11-29T10:00:00+08:00")
+    if not EARLIEST <= v < LATEST:
+        raise ValueError("time must lie between 1970-01-01 and 2999-12-31 (UTC)")
+    return v
+
+
+# an API time (query or body): with a UTC offset, inside the calendar
+AwareTime = Annotated[datetime, AfterValidator(in_calendar)]
 
 
 class Text(BaseModel):
@@ -83,7 +105,7 @@ class Observation(BaseModel):
     key: str = Field(default="", max_length=200)
     observed_at: datetime
     received_at: datetime | None = None
-    seq: int | None = Field(default=None, ge=0)
+    seq: int | None = Field(default=None, ge=0, lt=2**63)  # the store keeps it as a signed 64-bit integer
     payload: dict[str, Any] = Field(default_factory=dict)
     evidence: list[EvidenceRef] = Field(default_factory=list, max_length=50)
 
@@ -103,14 +125,22 @@ class Observation(BaseModel):
 
     @field_validator("observed_at", "received_at")
     @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("time must carry a UTC offset, e.g. 2026-11-29T10:00:00+08:00")
-        return v
+    def _aware(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
+        if v is None or (info.context or {}).get("stored"):
+            return v
+        return in_calendar(v)
 
     @property
     def subject(self) -> tuple[str, str]:
         return (self.subject_kind, self.subject_id)
+
+    @property
+    def as_of(self) -> datetime:
+        """When the fact held, as far as the collector can tell: the sender's time, but never later
+        than its arrival, so a sender's clock running ahead cannot make it look newer (or fresher)."""
+        if self.received_at is not None and self.received_at < self.observed_at:
+            return self.received_at
+        return self.observed_at
 
 
 class Control(BaseModel):

@@ -19,6 +19,7 @@ from rules.model import Observation, Status
 BUILTIN_CHECK_MODULES = (
     "rules.checks.agent",
     "rules.checks.camera",
+    "rules.checks.egress",
     "rules.checks.facility",
     "rules.checks.lifecycle",
     "rules.checks.manual",

@@ -1,7 +1,7 @@
 """The names of every metric /metrics exports, read from a live registry with facility data in it."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -28,6 +28,9 @@ def exported_metric_names(tmp: Path) -> set[str]:
     obs = [Observation(source="t", subject_kind=k, subject_id=i, kind=kind, observed_at=now, payload=p)  # type: ignore[arg-type]
            for k, i, kind, p in samples]
     store.ingest(obs, actor="test")
+    # received yesterday as well: the store grows, so the disk-full forecast is exported too
+    store.ingest([o.model_copy(update={"id": o.id + "-y"}) for o in obs], actor="test",
+                 received_at=now - timedelta(days=1))
     engine = Engine(store, list(default_catalog()))
     engine.note(obs)
     engine.evaluate(None, now)

@@ -11,7 +11,6 @@ MAIL_PORTS = (25, 465, 587, 2525, 110, 995, 143, 993)
 SUBMISSION_PORTS = (25, 465, 587, 2525)
 MAIL_CLIENTS = ("thunderbird", "evolution", "claws-mail", "sylpheed", "geary", "kmail", "mutt", "neomutt",
                 "foxmail", "outlook")
-MTAS = ("postfix", "exim4", "exim", "sendmail", "master", "opensmtpd", "smtpd")
 
 
 def mail_sockets(env: Env) -> tuple[list[dict], list[dict]]:

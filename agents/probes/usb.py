@@ -5,7 +5,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from agents.enforce.usb import Block, SysfsEnforcer, UsbPolicy
+from agents.enforce.usb import Block, SysfsEnforcer, UsbPolicy, new_devices_held
 from agents.env import Env
 from agents.observation import AgentObservation
 from agents.usb import UsbDevice, devices_dir, read_devices, udev_devices
@@ -74,6 +74,7 @@ def gather(env: Env) -> list[AgentObservation]:
         else:
             policy_ok, reason = True, f"{len(devices)} device(s) checked, {len(blocks)} blocked now"
     payload = {"enforcement": enforcement, "policy_ok": policy_ok, "reason": reason,
+               "new_devices_held": new_devices_held(env.sysfs),
                "block_classes": sorted(policy.block_classes), "allowlist": list(cfg.allow),
                "devices": [{**d.as_payload(), "allowed": policy.allowed(d)} for d in devices]}
     if daemon_devices is not None:

@@ -1,7 +1,6 @@
 """Attestations by managers and the telemetry that contradicts them."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -10,14 +9,15 @@ from pydantic import BaseModel, Field
 from collector import attest
 from collector.auth import Principal
 from collector.deps import Reader, StateDep, require
+from rules.model import AwareTime
 
 router = APIRouter(prefix="/api/v1", tags=["attestations"])
 Manager = Annotated[Principal, Depends(require("attest"))]
 
 
 class AttestationIn(BaseModel):
-    period_start: datetime
-    period_end: datetime
+    period_start: AwareTime
+    period_end: AwareTime
     statement: str = Field(min_length=6, max_length=10_000)
     corrects: int | None = Field(default=None, description="id of the attestation this one corrects")
     controls: list[str] = Field(default_factory=list, description="controls attested; empty: all")
@@ -39,8 +39,8 @@ def create_attestation(body: AttestationIn, state: StateDep, principal: Manager)
 
 
 @router.get("/attestations")
-def list_attestations(state: StateDep, _: Reader, start: Annotated[datetime | None, Query(alias="from")] = None,
-                      end: Annotated[datetime | None, Query(alias="to")] = None,
+def list_attestations(state: StateDep, _: Reader, start: Annotated[AwareTime | None, Query(alias="from")] = None,
+                      end: Annotated[AwareTime | None, Query(alias="to")] = None,
                       site: str | None = None) -> list[dict[str, Any]]:
     """Attestation history, oldest first, with corrections linked both ways (with `site`: that
     site's and the whole store's)."""
@@ -48,8 +48,8 @@ def list_attestations(state: StateDep, _: Reader, start: Annotated[datetime | No
 
 
 @router.get("/attestations/failures")
-def list_period_failures(state: StateDep, _: Reader, start: Annotated[datetime, Query(alias="from")],
-                         end: Annotated[datetime, Query(alias="to")], site: str | None = None) -> list[dict[str, Any]]:
+def list_period_failures(state: StateDep, _: Reader, start: Annotated[AwareTime, Query(alias="from")],
+                         end: Annotated[AwareTime, Query(alias="to")], site: str | None = None) -> list[dict[str, Any]]:
     """Every failure of the period, by control in tender order, with the waivers covering each: what a manager
     acknowledges before signing."""
     if start.tzinfo is None or end.tzinfo is None:
@@ -58,8 +58,8 @@ def list_period_failures(state: StateDep, _: Reader, start: Annotated[datetime, 
 
 
 @router.get("/attestations/contradictions")
-def list_contradictions(state: StateDep, _: Reader, start: Annotated[datetime, Query(alias="from")],
-                        end: Annotated[datetime, Query(alias="to")],
+def list_contradictions(state: StateDep, _: Reader, start: Annotated[AwareTime, Query(alias="from")],
+                        end: Annotated[AwareTime, Query(alias="to")],
                         control: Annotated[list[str] | None, Query()] = None) -> list[dict[str, Any]]:
     """Failures of automatic controls on the same clause as a manual control, in the period:
     shown on the attestation form before a manager signs."""

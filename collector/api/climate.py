@@ -5,16 +5,18 @@ humidity; the collector adds dew point and rate of change and stores `climate.re
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from collector.auth import Principal
 from collector.deps import StateDep, require
+from collector.ingest import clock_problem
 from collector.pollers.climate import ClimateTracker
+from rules.model import AwareTime
 
 router = APIRouter(prefix="/api/v1/climate", tags=["climate"])
 
@@ -24,16 +26,9 @@ class Reading(BaseModel):
     sensor: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")
     temperature_c: float = Field(ge=-50, le=100)
     humidity_pct: float = Field(ge=0, le=100)
-    time: datetime | None = None
+    time: AwareTime | None = None
     probe: str = Field(default="", max_length=100)
     room: str = Field(default="", max_length=100)  # the room it measures, for alert inhibition
-
-    @field_validator("time")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("time must carry a UTC offset")
-        return v
 
 
 class Readings(BaseModel):
@@ -57,9 +52,12 @@ def _tracker(request: Request, site: str) -> ClimateTracker:
 async def push_readings(body: Readings, request: Request, state: StateDep,
                         principal: Annotated[Principal, Depends(require("ingest"))]) -> Accepted:
     """Store readings `{"readings": [{"sensor", "temperature_c", "humidity_pct", "time"?, "probe"?, "room"?}]}`."""
+    now = datetime.now(UTC)
     for i, r in enumerate(body.readings):
         if not principal.may_write("sensor", r.sensor):
             raise HTTPException(403, f"readings[{i}]: {principal.actor} may not write sensor/{r.sensor}")
+        if r.time is not None and (late := clock_problem(r.time, now, state.settings.max_clock_skew_s)):
+            raise HTTPException(422, f"readings[{i}].time: {late}")
     site = principal.site if principal.kind != "user" else state.settings.site
     tracker = _tracker(request, site)
     batch = [tracker.reading(r.sensor, r.temperature_c, r.humidity_pct, probe=r.probe, at=r.time, transport="push")

@@ -6,12 +6,13 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Response, UploadFile
 
 from collector import evidence as ev
 from collector.auth import Principal
 from collector.deps import Reader, StateDep, require
 from collector.reminders import reminders
+from collector.store.integrity import EvidenceAltered
 from rules.model import Observation
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
@@ -68,16 +69,22 @@ def evidence_index(state: StateDep, _: Reader, control: str | None = None) -> li
 
 
 @router.get("/evidence/expiring")
-def evidence_expiring(state: StateDep, _: Reader, days: int = 14) -> dict[str, Any]:
+def evidence_expiring(state: StateDep, _: Reader, days: Annotated[int, Query(ge=0, le=3660)] = 14) -> dict[str, Any]:
     """Current evidence expiring within `days` (or expired), and the reminders recorded so far."""
     now = datetime.now(UTC)
     return {"expiring": ev.expiring(state.store, now, timedelta(days=days)), "reminders": reminders(state.store)}
 
 
-@router.get("/evidence/{sha256}")
+@router.get("/evidence/{sha256}", responses={
+    404: {"description": "no evidence file with that SHA-256"},
+    409: {"description": "the stored file no longer matches its SHA-256 and is not served"}})
 def evidence_file(sha256: str, state: StateDep, principal: Reader) -> Response:
-    """The stored bytes of one evidence file (the download is recorded in the ledger)."""
-    data = state.store.get_evidence(sha256)
+    """The stored bytes of one evidence file (the download is recorded in the ledger); 409 when the
+    file no longer matches its SHA-256: altered bytes are never served."""
+    try:
+        data = state.store.read_evidence(sha256)
+    except EvidenceAltered as e:
+        raise HTTPException(409, f"{e}: not served") from None
     if data is None:
         raise HTTPException(404, "no evidence file with that SHA-256")
     row = state.store.read.execute("SELECT name, media_type FROM evidence WHERE sha256 = ?", (sha256,)).fetchone()

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from collector import exceptions as waivers
 from collector.auth import Principal
 from collector.deps import Reader, StateDep, require
+from rules.model import AwareTime
 
 router = APIRouter(prefix="/api/v1", tags=["exceptions"])
 Approver = Annotated[Principal, Depends(require("exceptions.approve"))]
@@ -20,7 +21,7 @@ class ExceptionIn(BaseModel):
     subject_kind: str
     subject: str = Field(min_length=1, max_length=200, description="subject id, or '*' for all")
     reason: str = Field(min_length=5, max_length=4000)
-    end: datetime
+    end: AwareTime
     owner: str | None = Field(default=None, max_length=64, description="who must resolve it; default the approver")
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException
 
 from collector.deps import Reader, StateDep
 from collector.posture import posture_at
+from rules.model import AwareTime
 
 router = APIRouter(prefix="/api/v1", tags=["findings"])
 
@@ -28,7 +29,7 @@ def list_findings(state: StateDep, _: Reader, control: str | None = None, subjec
 
 
 @router.get("/posture")
-def get_posture(state: StateDep, _: Reader, at: datetime | None = None, site: str | None = None) -> dict[str, Any]:
+def get_posture(state: StateDep, _: Reader, at: AwareTime | None = None, site: str | None = None) -> dict[str, Any]:
     """Every control's status at a past moment, and why, from the findings history (one site's
     subjects with `site`)."""
     when = at or datetime.now(UTC)

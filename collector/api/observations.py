@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from collector.auth import Principal
 from collector.deps import Reader, StateDep, require
-from collector.ingest import BatchRejected
+from collector.ingest import BatchRejected, IngestBody
+from rules.model import AwareTime
 
 router = APIRouter(prefix="/api/v1", tags=["observations"])
 
@@ -23,12 +24,29 @@ class IngestResponse(BaseModel):
     merkle_root: str | None
 
 
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """A JSON schema with its local `$ref`s replaced by what they name (the route reads the body itself,
+    so FastAPI does not put the model in the document's components)."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inline(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+        return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(v, defs) for v in schema]
+    return schema
+
+
+_BATCH_SCHEMA = IngestBody.model_json_schema()
+BATCH_BODY = {"required": True, "content": {"application/json": {
+    "schema": _inline(_BATCH_SCHEMA, _BATCH_SCHEMA.get("$defs", {}))}}}
+
+
 def _reject(state: Any, code: int, detail: Any) -> HTTPException:
     state.metrics.rejected.labels(str(code)).inc()
     return HTTPException(code, detail)
 
 
-@router.post("/observations", response_model=IngestResponse, responses={
+@router.post("/observations", response_model=IngestResponse, openapi_extra={"requestBody": BATCH_BODY}, responses={
     401: {"description": "no or unknown token"}, 403: {"description": "subject not writable by this token"},
     413: {"description": "batch too large"}, 422: {"description": "malformed batch; nothing stored"}})
 async def post_observations(request: Request, state: StateDep,
@@ -45,7 +63,8 @@ async def post_observations(request: Request, state: StateDep,
     if len(body) > limit:
         raise _reject(state, 413, f"body of {len(body)} bytes exceeds the limit of {limit} bytes")
     try:
-        rows = await state.prepare.prepare(body, principal, state.settings.max_batch)
+        rows = await state.prepare.prepare(body, principal, state.settings.max_batch, datetime.now(UTC),
+                                           state.settings.max_clock_skew_s)
     except BatchRejected as e:
         raise _reject(state, e.status, e.detail) from None
     result = await run_in_threadpool(state.store.ingest_rows, rows, actor=principal.actor)
@@ -83,7 +102,7 @@ async def put_blob(sha256: str, request: Request, state: StateDep,
 
 @router.get("/observations")
 def list_observations(state: StateDep, _: Reader, subject_kind: str | None = None, subject: str | None = None,
-                      kind: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                      kind: str | None = None, since: AwareTime | None = None, until: AwareTime | None = None,
                       limit: Annotated[int, Query(ge=1, le=5000)] = 100) -> list[dict[str, Any]]:
     """Observations, newest first."""
     rows = state.store.observations(subject_kind=subject_kind, subject_id=subject, kind=kind, since=since,

@@ -10,16 +10,18 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from collector.auth import Principal
+from collector.canonical import CanonicalError
 from collector.deps import StateDep, require
 from collector.reports.build import FORMATS, MEDIA_TYPES, build_report
+from rules.model import AwareTime
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 ReportUser = Annotated[Principal, Depends(require("reports"))]
 
 
 @router.get("/reports")
-async def get_report(state: StateDep, principal: ReportUser, start: Annotated[datetime, Query(alias="from")],
-                     end: Annotated[datetime, Query(alias="to")], fmt: Annotated[str, Query(alias="format")] = "pdf",
+async def get_report(state: StateDep, principal: ReportUser, start: Annotated[AwareTime, Query(alias="from")],
+                     end: Annotated[AwareTime, Query(alias="to")], fmt: Annotated[str, Query(alias="format")] = "pdf",
                      lang: str = "zh", site: str | None = None) -> Response:
     """The evidence report for a period as pdf, html, oscal, csv or bundle (zh or en)."""
     return await report_download(state, principal, start, end, fmt, lang, site)
@@ -37,8 +39,11 @@ async def report_download(state: Any, principal: Principal, start: datetime, end
     if start >= datetime.now(UTC):
         raise HTTPException(422, "from: the period starts after now (a report ends when it is generated)")
     tz = ZoneInfo(state.settings.site_tz)
-    data = await run_in_threadpool(build_report, state.store, state.controls, start, end, fmt, lang, site=site,
-                                   tz=tz, public_url=state.settings.public_url)
+    try:
+        data = await run_in_threadpool(build_report, state.store, state.controls, start, end, fmt, lang, site=site,
+                                       tz=tz, public_url=state.settings.public_url)
+    except CanonicalError as e:  # a reported value the signed digest cannot express
+        raise HTTPException(422, f"report: {e}") from None
     digest = hashlib.sha256(data).hexdigest()
     state.store.ledger_append("report.downloaded", principal.actor, {
         "format": fmt, "lang": lang, "from": start.isoformat(), "to": end.isoformat(), "sha256": digest,

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 VIOLATION_TYPES = ("unapproved_entry", "unescorted_entry", "door_held_open", "unknown_badge",
                    "after_hours_entry", "forced_entry")
 ROLES = ("staff", "admin", "visitor", "revoked")
-RESULTS = ("granted", "denied", "held_open", "forced")
 
 
 @dataclass(slots=True)

@@ -7,18 +7,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 
+from agents.pii.mask import mask_number
 from collector.audits.recordings import Recording
 from collector.importers.cdr import Call
 
 TYPES = ("outside_hours", "no_recording", "backup_missing", "backup_mismatch", "recording_too_short")
-
-
-def mask_number(number: str) -> str:
-    """Dialled numbers are the debtor's: keep the first 3 and last 4 digits at most."""
-    digits = "".join(c for c in number if c.isdigit())
-    if len(digits) < 8:
-        return "*" * len(digits)
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
 @dataclass
@@ -52,7 +45,7 @@ def outside_hours(calls: Iterable[Call], tz: tzinfo, policy: CallsPolicy) -> lis
         if (t < policy.day_start or t >= policy.day_end) and c.call_id not in policy.exceptions:
             out.append({"type": "outside_hours", "call_id": c.call_id,
                         "detail": f"started {local:%Y-%m-%d %H:%M:%S} site time ({c.disposition}), agent {c.agent}, "
-                                  f"number {mask_number(c.number)}"})
+                                  f"number {mask_number('phone', c.number)}"})
     return out
 
 

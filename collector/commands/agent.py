@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import DbOpt, JsonOpt, default_db, emit, fail_input
+from collector.clikit import DbOpt, JsonOpt, default_db, emit, fail_input, store_at
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Agent configuration (TOML).")]
 
@@ -61,11 +61,8 @@ def gaps(db: DbOpt = default_db(), host: Annotated[str | None, typer.Option(help
          as_json: JsonOpt = False) -> None:
     """Missing sequence numbers per agent (lost or suppressed observations); exit 1 when any."""
     from collector.seqgaps import sequence_report
-    from collector.store.sqlite import SqliteStore
 
-    if not db.exists():
-        fail_input(f"{db}: no such store")
-    report = sequence_report(SqliteStore(db).read, host)
+    report = sequence_report(store_at(db).read, host)
     data = [r.as_dict() for r in report]
     lines = [f"{r.host:24} seq {r.first_seq}..{r.last_seq}  missing {r.missing}"
              + ("  RESTARTED" if r.restarted else "")

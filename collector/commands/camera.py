@@ -60,7 +60,7 @@ def enroll_cmd(source: Annotated[str, typer.Argument(help="Video file, http:// M
                seconds: SecondsOpt = 5.0, as_json: JsonOpt = False) -> None:
     """Store a healthy camera's reference frame and baselines (sharpness, brightness, frame rate)."""
     from camera.probe import ProbeOptions, enroll
-    from camera.sample import BadSource, check_source
+    from camera.sample import BadSource, check_source, is_live
 
     try:
         check_source(source)
@@ -69,6 +69,8 @@ def enroll_cmd(source: Annotated[str, typer.Argument(help="Video file, http:// M
     try:
         result = enroll(source, out, ProbeOptions(seconds=seconds))
     except ValueError as e:
+        if not is_live(source):  # a file without frames is bad input; a stream without them is a camera down
+            fail_input(f"{source}: not a readable video file")
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
     emit(result, as_json, f"reference {result['reference']}, sharpness {result['sharpness']}")

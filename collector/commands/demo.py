@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import fail_input, progress_enabled
+from collector.clikit import fail_input, progress_enabled, store_at
 
 DEMO_ROLES = ("admin", "security", "auditor", "facility", "manager")
 
@@ -40,10 +40,9 @@ def build_history(db: Path, days: float, terminals: int, cameras: int, step_minu
     from collector.engine import Engine
     from collector.simulate import SimSite
     from collector.simulate.run import write_history
-    from collector.store.sqlite import SqliteStore
     from rules.catalog import default_catalog
 
-    store = SqliteStore(db)
+    store = store_at(db, create=True)
     engine = Engine(store, list(default_catalog()))
     site = SimSite(terminals=terminals, cameras=cameras, start=end - timedelta(days=days))
     prog, update = _progress(f"simulating {days:g} days")
@@ -137,16 +136,13 @@ def demo(db: Annotated[Path, typer.Option("--db", envvar="CLAUSEWATCH_DB", help=
         fail_input("--days >= 0, --terminals >= 1, --cameras >= 3, --step-minutes >= 1")
     now = datetime.now(UTC).replace(microsecond=0)
     fresh = not db.exists()
+    store_at(db, create=True).close()  # an existing --db must be a store: the demo adds to it, never over a file
     if days and (fresh or no_serve):
         started = time.monotonic()
         n = build_history(db, days, terminals, cameras, step_minutes, now)
         typer.echo(f"wrote {n} observations of {days:g} simulated days to {db} in "
                    f"{time.monotonic() - started:.1f} s", err=True)
     if no_serve:
-        if not days:
-            from collector.store.sqlite import SqliteStore
-
-            SqliteStore(db).close()
         return
     _serve_live(db, host, port, terminals, cameras, feed_interval, now)
 
@@ -189,7 +185,11 @@ def _serve_live(db: Path, host: str, port: int, terminals: int, cameras: int, in
             fail_input(f"could not listen on {host}:{port}")
         time.sleep(0.05)
     site = SimSite(terminals=terminals, cameras=cameras, start=now - timedelta(days=30))
-    feeder = LiveFeeder(f"http://{host}:{port}", site, secret, source_token, interval_s=interval)
+    # a demo started again on its store: its terminals are enrolled already and need a code each
+    enrolled = {a["host_id"] for a in auth.list_agents(state.store)}
+    codes = {h: auth.issue_reenroll_code(state.store, h, actor="demo")[0] for h in site.hosts if h in enrolled}
+    feeder = LiveFeeder(f"http://{host}:{port}", site, secret, source_token, interval_s=interval,
+                        reenroll_codes=codes)
     feeder.start()
     agent = _start_local_agent(db, f"http://{host}:{port}", secret, interval)
     signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly (and stop the agent) on SIGTERM too

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone
+from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone, store_at
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +29,6 @@ def evidence_add(control: Annotated[str, typer.Argument(help="Manual control id,
     beyond the control's cadence (counted from --dated or today) is capped, and the output says so."""
     from collector import evidence as ev
     from collector.engine import Engine
-    from collector.store.sqlite import SqliteStore
     from rules.catalog import default_catalog
 
     tz = site_zone(site_tz)
@@ -37,7 +36,7 @@ def evidence_add(control: Annotated[str, typer.Argument(help="Manual control id,
     if not file.is_file():
         fail_input(f"{file}: no such file")
     controls = list(default_catalog())
-    store = SqliteStore(db)
+    store = store_at(db)
     try:
         until = ev.parse_valid_until(valid_until, tz)
         upload = ev.Upload(control, file.read_bytes(), file.name, until, note, dated=ev.parse_dated(dated))
@@ -59,10 +58,7 @@ def evidence_list(db: DbOpt = default_db(), control: Annotated[str | None, typer
                   as_json: JsonOpt = False) -> None:
     """Who uploaded which evidence, when, valid until when."""
     from collector import evidence as ev
-    from collector.store.sqlite import SqliteStore
 
-    if not db.exists():
-        fail_input(f"{db}: no such store")
-    rows = ev.list_evidence(SqliteStore(db), control=control)
+    rows = ev.list_evidence(store_at(db), control=control)
     emit(rows, as_json, "\n".join(f"{r['control']:28} {r['uploaded_at'][:16]} {r['uploaded_by'] or '?':10} "
                                   f"{(r['valid_until'] or '')[:10]} {r['filename']}" for r in rows))

@@ -6,9 +6,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone
-
-FileOpt = Annotated[Path, typer.Option(help="CSV or XLSX export.", show_default=False)]
+from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone, store_at
 
 
 def _audit_group(app: typer.Typer) -> typer.Typer:
@@ -43,15 +41,13 @@ def audit_access(
 ) -> None:
     """Audit door and machine-room access: approvals, escorts, badges, hours, held-open and forced doors."""
     from collector.importers.access_job import run_access_audit
-    from collector.importers.tables import InputError
 
     zone = site_zone(site_tz)
     when = parse_now(now, zone)
-    try:
-        result = run_access_audit(events, approvals, badges, zone, site=site, hours=hours, mapping=mapping,
-                                  machine_room_doors=machine_room_door or (), max_held_open_s=max_held_open_s)
-    except InputError as e:
-        fail_input(str(e))
+    result = run_access_audit(events, approvals, badges, zone, site=site, hours=hours, mapping=mapping,
+                              machine_room_doors=machine_room_door or (), max_held_open_s=max_held_open_s)
+    if not result.events:
+        typer.echo(f"warning: {events}: no events: nothing was audited", err=True)
     if record:
         _record(db, result, when)
     data = result.as_dict()
@@ -66,10 +62,9 @@ def audit_access(
 def _record(db: Path, result, when) -> None:
     from collector.audit.access_report import door_observations
     from collector.settings import Settings
-    from collector.store.sqlite import SqliteStore
 
     settings = Settings(db=db)
-    store = SqliteStore(db)
+    store = store_at(db)
     try:
         obs = door_observations(result, site=settings.site, source="import:access", observed_at=when)
         res = store.ingest(obs, actor="cli:audit-access")
@@ -87,23 +82,18 @@ def poll(config: Annotated[Path, typer.Option("--config", help="Poller configura
     import asyncio
     import signal
 
-    from collector.importers.tables import InputError
     from collector.pollers.config import load_poll_config
     from collector.pollers.run import HttpSink, PollLoop, Sink, StoreSink
 
-    try:
-        cfg = load_poll_config(config)
-    except InputError as e:
-        fail_input(str(e))
+    cfg = load_poll_config(config)
     sink: Sink
     if collector:
         if token_file is None or not token_file.is_file():
             fail_input("--collector needs --token-file with a source token (subject kinds ups, sensor)")
         sink = HttpSink(collector, token_file.read_text().strip())
     else:
-        from collector.store.sqlite import SqliteStore
 
-        sink = StoreSink(SqliteStore(db), actor="poller")
+        sink = StoreSink(store_at(db), actor="poller")
     loop = PollLoop(cfg, sink)
 
     async def main() -> list:
@@ -128,11 +118,8 @@ def notifications(db: DbOpt = default_db(), as_json: JsonOpt = False,
     from datetime import UTC, datetime
 
     from collector.notify.log import DeliveryLog
-    from collector.store.sqlite import SqliteStore
 
-    if not db.exists():
-        fail_input(f"{db}: no such store")
-    entries = DeliveryLog(SqliteStore(db)).entries(limit)
+    entries = DeliveryLog(store_at(db)).entries(limit)
     for e in entries:
         e["at"] = datetime.fromtimestamp(e["at"], UTC).isoformat()
     latest: dict[str, bool] = {}

@@ -21,11 +21,12 @@ def subgroup(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
 
 def register(app: typer.Typer) -> None:
     subgroup(app, "scan", "Scan for lingering bank data.").command("pii")(scan_pii)
-    from collector.commands import lifecycle_audits, lifecycle_batches
+    from collector.commands import lifecycle_accounts, lifecycle_audits, lifecycle_batches
 
     lifecycle_batches.register(subgroup(app, "batch", "Data batches the bank dispatched (委托批次)."))
     audit = subgroup(app, "audit", "Log audits.")
     lifecycle_audits.register(audit)
+    audit.command("accounts")(lifecycle_accounts.audit_accounts_cmd)
     audit.command("purge")(lifecycle_batches.audit_purge)
 
 
@@ -38,15 +39,17 @@ def scan_pii(paths: Annotated[list[Path], typer.Argument(help="Files or folders 
              manifest: ManifestOpt = None,
              exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Glob of paths to skip.")] = None,
              as_json: JsonOpt = False) -> None:
-    """Find resident ID, mobile and bank card numbers in files (masked); exit 1 when any is found."""
-    from collector.pii.manifest import ManifestError, load_manifests
-    from collector.pii.scan import scan_paths
+    """Find resident ID, mobile and bank card numbers in files (masked); exit 1 when any is found, or when a
+    file could not be read (corrupt, encrypted, truncated, unsupported, a scanned image): it is not proven clean."""
+    from agents.pii.manifest import ManifestError, load_manifests
+    from agents.pii.scan import scan_paths
+    from collector.batches import stored_manifests
 
     for p in paths:
         if not p.exists():
             fail_input(f"{p}: no such file or folder")
     try:
-        lookup = load_manifests(manifest) if manifest else None
+        lookup = load_manifests(manifest, stored_manifests) if manifest else None
     except ManifestError as e:
         fail_input(str(e))
     on_file = None
@@ -62,4 +65,4 @@ def scan_pii(paths: Annotated[list[Path], typer.Argument(help="Files or folders 
     lines.append(f"{report.files_scanned} files, {report.bytes_scanned} bytes: "
                  + ", ".join(f"{k}={n}" for k, n in data["totals"].items()))
     emit(data, as_json, "\n".join(lines))
-    raise typer.Exit(1 if report.found else 0)
+    raise typer.Exit(1 if report.found or report.errors else 0)

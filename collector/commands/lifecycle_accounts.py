@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from collector.clikit import JsonOpt, NowOpt, TzOpt, emit, fail_input, parse_now, site_zone
-from collector.commands.lifecycle_audits import CollectorOpt, DbOptional, TokenOpt
+from collector.commands.audit_io import CollectorOpt, DbOptional, TokenOpt, parse_mapping, record
 
 
 def parse_hours(text: str) -> tuple[time, time]:
@@ -39,19 +39,15 @@ def audit_accounts_cmd(
 ) -> None:
     """Shared and generic accounts, departed users, after-hours logins, bulk exports, log gaps (exit 1 on any)."""
     from collector.audits.accounts import AccountsPolicy, audit_accounts
-    from collector.commands.lifecycle_audits import parse_mapping, record
-    from collector.importers.accountlogs import LOG_COLUMNS, USER_COLUMNS, AccountLogError, read_events, read_users
+    from collector.importers.accountlogs import LOG_COLUMNS, USER_COLUMNS, read_events, read_users
 
     tz = site_zone(site_tz)
     when = parse_now(now, tz)
     for p in (users, logins):
         if not p.is_file():
             fail_input(f"{p}: no such file")
-    try:
-        user_list = read_users(users, parse_mapping(map_users, tuple(USER_COLUMNS)))
-        events = read_events(logins, tz, parse_mapping(map_logins, tuple(LOG_COLUMNS)))
-    except AccountLogError as e:
-        fail_input(str(e))
+    user_list = read_users(users, parse_mapping(map_users, tuple(USER_COLUMNS)))
+    events = read_events(logins, tz, parse_mapping(map_logins, tuple(LOG_COLUMNS)))
     day_start, day_end = parse_hours(work_hours)
     policy = AccountsPolicy(day_start=day_start, day_end=day_end, export_limit=export_limit,
                             export_window_min=export_window_min, max_gap_h=max_gap_h)

@@ -1,40 +1,18 @@
-"""`clausewatch audit calls|accounts`: call records, recordings, collection-system accounts."""
+"""`clausewatch audit calls`: call records and recordings."""
 from __future__ import annotations
 
-import hashlib
 import re
-import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from collector.clikit import JsonOpt, NowOpt, TzOpt, emit, fail_input, parse_now, site_zone
-
-DbOptional = Annotated[Path | None, typer.Option("--db", help="Also record the audit as an observation here.")]
-CollectorOpt = Annotated[str | None, typer.Option("--collector", envvar="CLAUSEWATCH_COLLECTOR",
-                                                  help="Also send the audit to this collector (URL).")]
-TokenOpt = Annotated[str | None, typer.Option("--token", envvar="CLAUSEWATCH_TOKEN",
-                                              help="Source token for --collector.")]
-MapOpt = Annotated[list[str] | None, typer.Option("--map", help="field=column when the file names columns otherwise.")]
+from collector.commands.audit_io import CollectorOpt, DbOptional, MapOpt, TokenOpt, parse_mapping, record
 
 
 def register(group: typer.Typer) -> None:
     group.command("calls")(audit_calls_cmd)
-    from collector.commands import lifecycle_accounts
-
-    group.command("accounts")(lifecycle_accounts.audit_accounts_cmd)
-
-
-def parse_mapping(items: list[str] | None, fields: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for item in items or []:
-        name, sep, column = item.partition("=")
-        if not sep or name.strip() not in fields:
-            fail_input(f"--map {item!r}: expected field=column with field one of {', '.join(fields)}")
-        out[name.strip()] = column.strip()
-    return out
 
 
 def read_exceptions(path: Path | None) -> set[str]:
@@ -49,41 +27,6 @@ def read_exceptions(path: Path | None) -> set[str]:
         col = lines[0].split(",").index("call_id")
         return {ln.split(",")[col].strip() for ln in lines[1:] if len(ln.split(",")) > col}
     return {ln.split(",")[0].strip() for ln in lines}
-
-
-def record(target: tuple[Path | None, str | None, str | None], kind: str, subject_kind: str, subject_id: str,
-           payload: dict, now: datetime) -> None:
-    """Store the audit's summary as an observation (--db, re-evaluating the controls that read it)
-    and/or send it to a collector (--collector with a source token)."""
-    from collector.canonical import canonical
-    from rules.model import Observation
-
-    db, url, token = target
-    # the same audit of the same records is the same observation: re-running it stores nothing new
-    digest = hashlib.sha256(canonical(payload)).hexdigest()
-    oid = uuid.uuid5(uuid.NAMESPACE_URL, f"clausewatch:{kind}:{subject_id}:{digest}")
-    obs = Observation(id=str(oid), source=f"import:{kind}", subject_kind=subject_kind,  # type: ignore[arg-type]
-                      subject_id=subject_id, kind=kind, observed_at=now, payload=payload)
-    if url:
-        from collector.importers.ship import ShipError, post_observations
-
-        if not token:
-            fail_input("--collector needs --token (a source token for this importer)")
-        try:
-            post_observations(url, token, [obs])
-        except ShipError as e:
-            fail_input(str(e))
-    if db is not None:
-        from collector.engine import Engine
-        from collector.store.sqlite import SqliteStore
-        from rules.catalog import default_catalog
-
-        db.parent.mkdir(parents=True, exist_ok=True)
-        store = SqliteStore(db)
-        store.ingest([obs], actor=f"cli:{kind}")
-        engine = Engine(store, list(default_catalog()))
-        engine.evaluate(engine.note([obs]), now=now)
-        store.close()
 
 
 def audit_calls_cmd(
@@ -104,7 +47,7 @@ def audit_calls_cmd(
     """Calling hours, recordings present, complete and backed up, retention, recorder alive (exit 1 on any)."""
     from collector.audits.calls import CallsPolicy, Content, audit_calls
     from collector.audits.recordings import audio_duration_s, inventory, sha256_file, walk
-    from collector.importers.cdr import FIELDS, CdrError, read_cdr
+    from collector.importers.cdr import FIELDS, read_cdr
 
     tz = site_zone(site_tz)
     when = parse_now(now, tz)
@@ -118,10 +61,7 @@ def audit_calls_cmd(
         fail_input(f"--pattern: {e}")
     if regex is not None and "call_id" not in regex.groupindex:
         fail_input("--pattern: needs a named group (?P<call_id>...)")
-    try:
-        calls = read_cdr(cdr, tz, parse_mapping(mapping, FIELDS))
-    except CdrError as e:
-        fail_input(str(e))
+    calls = read_cdr(cdr, tz, parse_mapping(mapping, FIELDS))
     policy = CallsPolicy(retention_years=retention_years, stall_h=stall_hours, exceptions=read_exceptions(exceptions))
     report = audit_calls(calls, inventory(walk(str(primary)), regex), inventory(walk(str(backup)), regex), tz=tz,
                          now=when, policy=policy, content=Content(audio_duration_s, sha256_file, verify),

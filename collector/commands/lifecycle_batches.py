@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone
+from collector.canonical import CanonicalError
+from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone, store_at
 
 
 def register(group: typer.Typer) -> None:
@@ -17,16 +18,17 @@ def register(group: typer.Typer) -> None:
 
 def audit_purge(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt = "Asia/Shanghai",
                 as_json: JsonOpt = False) -> None:
-    """Every registered batch: in commission, purged, not purged or unproven (exit 1 unless all in order)."""
+    """Every registered batch: in commission, purged, not purged or unproven (exit 1 unless all in order);
+    a host's scan that could not read a file leaves the batch unproven."""
     from collector.batches import stored_certificate
-    from collector.store.sqlite import SqliteStore
 
     when = parse_now(now, site_zone(site_tz))
-    if not db.exists():
-        fail_input(f"{db}: no such store")
-    store = SqliteStore(db)
+    store = store_at(db)
     batches = [o for latest in store.latest_all("batch").values() if (o := latest.get(("batch.registered", "")))]
-    certs = [stored_certificate(store, b, when) for b in sorted(batches, key=lambda o: o.subject_id)]
+    try:
+        certs = [stored_certificate(store, b, when) for b in sorted(batches, key=lambda o: o.subject_id)]
+    except CanonicalError as e:
+        fail_input(str(e))
     store.close()
     rows = [{k: c[k] for k in ("batch", "bank", "end_date", "deadline", "status", "counts")} for c in certs]
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("in_commission", "purged", "not_purged",
@@ -37,12 +39,9 @@ def audit_purge(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt = "
 
 
 def _date(text: str | None, option: str) -> date | None:
-    from collector.importers.dispatch import DispatchError, parse_date
+    from collector.importers.dispatch import parse_date
 
-    try:
-        return parse_date(text, option) if text else None
-    except DispatchError as e:
-        fail_input(str(e))
+    return parse_date(text, option) if text else None
 
 
 def batch_register(
@@ -59,8 +58,7 @@ def batch_register(
     """Register a batch: hash its identifiers into a manifest and record its purge deadline."""
     from collector.batches import BatchFacts, manifest_bytes, manifest_for, registration
     from collector.engine import Engine
-    from collector.importers.dispatch import DispatchError, read_dispatch
-    from collector.store.sqlite import SqliteStore
+    from collector.importers.dispatch import read_dispatch
     from rules.catalog import default_catalog
 
     tz = site_zone(site_tz)
@@ -68,10 +66,7 @@ def batch_register(
     if not file.is_file():
         fail_input(f"{file}: no such file")
     salt_bytes = salt.encode("utf-8") if salt else None
-    try:
-        dispatch = read_dispatch(file)
-    except DispatchError as e:
-        fail_input(str(e))
+    dispatch = read_dispatch(file)
     facts_in = dispatch.facts
     values = {"batch": batch_id or facts_in.get("batch"), "bank": bank or facts_in.get("bank"),
               "dispatch_date": _date(dispatch_date, "--dispatch-date") or _date(facts_in.get("dispatch_date"), "x"),
@@ -85,7 +80,7 @@ def batch_register(
     doc = manifest_for(facts, dispatch, salt_bytes)
     data = manifest_bytes(doc)
     db.parent.mkdir(parents=True, exist_ok=True)
-    store = SqliteStore(db)
+    store = store_at(db)
     ref = store.put_evidence(data, f"manifest-{facts.batch_id}.json", "application/json")
     obs = registration(facts, dispatch, ref, tz, when)
     result = store.ingest([obs], actor="cli:batch-register")
@@ -107,22 +102,24 @@ def batch_certificate(
 ) -> None:
     """The purge certificate of a batch: every host's full scan after the deadline (exit 1 unless purged)."""
     from collector.batches import stored_certificate
-    from collector.store.sqlite import SqliteStore
 
     when = parse_now(now, site_zone(site_tz))
-    if not db.exists():
-        fail_input(f"{db}: no such store")
-    store = SqliteStore(db)
+    store = store_at(db)
     batch = store.latest_for("batch", batch_id).get(("batch.registered", ""))
     if batch is None:
         fail_input(f"{batch_id}: no such batch in {db}")
-    cert = stored_certificate(store, batch, when)
+    try:
+        cert = stored_certificate(store, batch, when)
+    except CanonicalError as e:
+        fail_input(str(e))
     if cert["status"] == "purged":
         seq = store.ledger_append("batch.purge_certificate", "cli:batch-certificate",
                                   {"batch": batch_id, "sha256": cert["sha256"], "hosts": cert["counts"]["clean"]})
         cert["ledger"] = {"seq": seq, "type": "batch.purge_certificate"}
     store.close()
     lines = [f"{batch_id}: {cert['status']} (deadline {cert['deadline']})"]
-    lines += [f"  {h['host']:24} {h['status']:10} {(h['scan'] or {}).get('finished_at') or '-'}" for h in cert["hosts"]]
+    for h in cert["hosts"]:
+        lines.append(f"  {h['host']:24} {h['status']:10} {(h['scan'] or {}).get('finished_at') or '-'}")
+        lines += [f"    not proven: {f['path']}: {f['reason']}" for f in h.get("not_proven", [])]
     emit(cert, as_json, "\n".join(lines))
     raise typer.Exit(0 if cert["status"] == "purged" else 1)

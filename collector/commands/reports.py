@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone
+from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone, store_at
 
 
 def register(app: typer.Typer) -> None:
@@ -45,7 +45,6 @@ def report(start: Annotated[str, typer.Option("--from", help="Period start: date
     """Write the evidence report for a period (ending at --now at the latest); exit 1 when a control failed at
     the period end."""
     from collector.reports.build import FORMATS, build_report
-    from collector.store.sqlite import SqliteStore
     from rules.catalog import default_catalog
 
     tz = site_zone(site_tz)
@@ -60,11 +59,9 @@ def report(start: Annotated[str, typer.Option("--from", help="Period start: date
     if t0 >= generated:
         fail_input(f"--from: {start} is after the time of generation ({generated.isoformat()})")
     t1 = min(t1, generated)
-    if not db.exists():
-        fail_input(f"{db}: no such store")
     if out.parent and not out.parent.exists():
         fail_input(f"-o: folder {out.parent} does not exist")
-    store = SqliteStore(db)
+    store = store_at(db)
     if public_url is not None and not public_url.startswith(("https://", "http://")):
         fail_input(f"--public-url: {public_url!r} is not an http(s) URL")
     data = build_report(store, list(default_catalog()), t0, t1, fmt, lang, site=site, tz=tz, now=generated,

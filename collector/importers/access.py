@@ -190,6 +190,8 @@ def read_events(path: Path | Table, zone: ZoneInfo, mapping: Mapping_ | None = N
     mapping = mapping or Mapping_()
     with gc_paused():
         table = _table(path, "events", EVENT_ALIASES, mapping)
+    if not table.columns:  # no approvals can be a quiet day; an events file without even a header is a failed export
+        raise InputError(table.path, None, "empty file: an events export has at least its header row")
     p = _Parser(table, mapping, zone)
     fast = _FastEvents(table, mapping, zone)
     out: list[AccessEvent] = []

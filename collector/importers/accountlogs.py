@@ -5,14 +5,14 @@ Columns are found by their usual names (English or Chinese) or through a mapping
 """
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 
 from collector.importers.dispatch import DispatchError, parse_date
+from collector.importers.tables import csv_rows
+from collector.inputs import InputProblem
 
 USER_COLUMNS = {
     "account": ("account", "user", "username", "user_name", "login", "user_id", "userid", "account_id", "账号",
@@ -40,7 +40,7 @@ ACTIONS = {"login": ("login", "logon", "sign_in", "登录", "登入"), "logout":
 _ACTION_OF = {alias: action for action, aliases in ACTIONS.items() for alias in aliases}
 
 
-class AccountLogError(ValueError):
+class AccountLogError(InputProblem):
     """A file that cannot be read; the message names the file, line and field."""
 
 
@@ -60,18 +60,6 @@ class Event:
     records: int
 
 
-def _rows(path: Path) -> Iterator[list[str]]:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise AccountLogError(f"{path}: {e.strerror or e}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("gb18030")
-    yield from csv.reader(io.StringIO(text, newline=""))
-
-
 def _columns(path: Path, header: list[str], wanted: Mapping[str, tuple[str, ...]], mapping: Mapping[str, str],
              required: tuple[str, ...]) -> dict[str, int]:
     names = [h.strip().lower() for h in header]
@@ -87,7 +75,7 @@ def _columns(path: Path, header: list[str], wanted: Mapping[str, tuple[str, ...]
 
 
 def read_users(path: Path, mapping: Mapping[str, str] | None = None) -> dict[str, User]:
-    rows = _rows(path)
+    rows = csv_rows(path)
     cols = _columns(path, next(rows, []), USER_COLUMNS, mapping or {}, ("account",))
     users = {}
     for line, row in enumerate(rows, start=2):
@@ -115,7 +103,7 @@ def _time(text: str, tz: tzinfo, where: str) -> datetime:
 
 
 def read_events(path: Path, tz: tzinfo, mapping: Mapping[str, str] | None = None) -> list[Event]:
-    rows = _rows(path)
+    rows = csv_rows(path)
     cols = _columns(path, next(rows, []), LOG_COLUMNS, mapping or {}, ("time", "account"))
     out = []
     for line, row in enumerate(rows, start=2):

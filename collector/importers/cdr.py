@@ -6,13 +6,14 @@ Chinese (停机/空号/不在服务区/欠费/可联/挂断) or English and are 
 """
 from __future__ import annotations
 
-import csv
-import io
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
+
+from collector.importers.tables import csv_rows
+from collector.inputs import InputProblem
 
 FIELDS = ("call_id", "agent", "terminal", "number", "start", "duration_s", "disposition")
 DISPOSITIONS = {
@@ -22,7 +23,7 @@ DISPOSITIONS = {
 }
 
 
-class CdrError(ValueError):
+class CdrError(InputProblem):
     """A record that cannot be read; the message names the file, line and field."""
 
 
@@ -39,13 +40,6 @@ class Call:
     @property
     def connected(self) -> bool:
         return self.disposition == "connected"
-
-
-def decode(raw: bytes, path: Path) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("gb18030", errors="strict")
 
 
 def _start_or_fail(text: str, path: Path, line: int) -> datetime:
@@ -79,11 +73,7 @@ def _disposition_or_fail(text: str, path: Path, line: int) -> str:
 
 def read_cdr(path: Path, tz: tzinfo, mapping: Mapping[str, str] | None = None) -> list[Call]:
     """Every call of the file, or CdrError naming the first bad line and field."""
-    try:
-        text = decode(path.read_bytes(), path)
-    except (OSError, UnicodeDecodeError) as e:
-        raise CdrError(f"{path}: cannot read ({e})") from None
-    rows = csv.reader(io.StringIO(text, newline=""))
+    rows = csv_rows(path)
     header = [h.strip() for h in next(rows, [])]
     columns = {f: (mapping or {}).get(f, f) for f in FIELDS}
     missing = [c for c in columns.values() if c not in header]

@@ -6,14 +6,14 @@ memory only: callers hash them into a manifest.
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from collector.pii.detect import find
+from agents.pii.detect import find
+from collector.importers.tables import csv_rows, workbook_rows
+from collector.inputs import InputProblem
 
 COLUMNS = {
     "batch": ("batch", "batch_id", "batch_no", "batch_number", "批次", "批次号", "批次编号", "委案批次", "委托批次"),
@@ -27,7 +27,7 @@ COLUMNS = {
 SCAN_ROWS = 10_000
 
 
-class DispatchError(ValueError):
+class DispatchError(InputProblem):
     """The file cannot be imported; the message names the file, line and field."""
 
 
@@ -58,31 +58,9 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def csv_rows(path: Path) -> Iterator[list[str]]:
-    raw = path.read_bytes()
-    for codec in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(codec)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
-        raise DispatchError(f"{path}: neither UTF-8 nor GBK text")
-    yield from csv.reader(io.StringIO(text, newline=""))
-
-
 def xlsx_rows(path: Path) -> Iterator[list[str]]:
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises many kinds for a broken workbook
-        raise DispatchError(f"{path}: not a readable XLSX workbook ({e})") from None
-    try:
-        for row in wb.worksheets[0].iter_rows(values_only=True):
-            yield [cell_text(v) for v in row]
-    finally:
-        wb.close()
+    for _, row in workbook_rows(path):
+        yield [cell_text(v) for v in row]
 
 
 def read_dispatch(path: Path) -> Dispatch:

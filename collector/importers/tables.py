@@ -14,16 +14,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from collector.inputs import InputError
+
 HEADER_SEARCH_ROWS = 10
-
-
-class InputError(ValueError):
-    """A malformed input: names the file, line and field."""
-
-    def __init__(self, path: Path | str, line: int | None, message: str, field: str | None = None):
-        self.path, self.line, self.field = str(path), line, field
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {field + ': ' if field else ''}{message}")
 
 
 @dataclass
@@ -51,7 +44,10 @@ def decode_text(data: bytes, path: Path, encoding: str | None = None) -> str:
         except (UnicodeDecodeError, LookupError) as e:
             raise InputError(path, None, f"cannot decode as {encoding}: {e}") from None
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict")
+        try:
+            return data[3:].decode("utf-8", errors="strict")
+        except UnicodeDecodeError as e:
+            raise InputError(path, None, f"not UTF-8 text after its UTF-8 mark: {e}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -59,6 +55,20 @@ def decode_text(data: bytes, path: Path, encoding: str | None = None) -> str:
             return data.decode("gb18030")
         except UnicodeDecodeError as e:
             raise InputError(path, None, f"neither UTF-8 nor GBK text: {e}") from None
+
+
+def csv_rows(path: Path) -> Iterator[list[str]]:
+    """Rows of a comma-separated export, UTF-8 or GBK. A file that cannot be read or decoded, or ends
+    inside a quoted cell (an export cut short), is an InputError naming it and the line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise InputError(path, None, f"cannot read: {e.strerror or e}") from None
+    reader = csv.reader(io.StringIO(decode_text(raw, path), newline=""), strict=True)
+    try:
+        yield from reader
+    except csv.Error as e:
+        raise InputError(path, reader.line_num, f"not valid CSV (cut short?): {e}") from None
 
 
 def _delimiter(first_lines: str) -> str:
@@ -69,7 +79,7 @@ def _delimiter(first_lines: str) -> str:
 def _csv_rows(path: Path, encoding: str | None) -> Iterator[tuple[int, list[Any]]]:
     text = decode_text(path.read_bytes(), path, encoding)
     head = text[:4096].splitlines()[:5]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter("\n".join(head)))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter("\n".join(head)), strict=True)
     quoted = '"' in text
     del text
     try:
@@ -81,22 +91,33 @@ def _csv_rows(path: Path, encoding: str | None) -> Iterator[tuple[int, list[Any]
         raise InputError(path, reader.line_num, f"not valid CSV: {e}") from None
 
 
-def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]]]:
+def workbook_rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(row number, cell values) of one sheet (default: the first); a broken workbook is an InputError."""
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as e:
-        raise InputError(path, None, f"not a readable XLSX workbook: {e}") from None
+    except Exception as e:  # openpyxl raises many kinds (zip, XML, key, value errors) for a broken workbook
+        raise InputError(path, None, f"not a readable XLSX workbook: {type(e).__name__}: {e}") from None
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise InputError(path, None, f"no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
         ws = book[sheet] if sheet else book.worksheets[0]
-        for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
-            yield n, [_xlsx_cell(v) for v in row]
+        n = 0
+        try:
+            for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                yield n, row
+        except InputError:
+            raise
+        except Exception as e:  # a truncated member shows only while rows are read
+            raise InputError(path, n + 1, f"broken XLSX workbook: {type(e).__name__}: {e}") from None
     finally:
         book.close()
+
+
+def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]]]:
+    for n, row in workbook_rows(path, sheet):
+        yield n, [_xlsx_cell(v) for v in row]
 
 
 def _xlsx_cell(v: Any) -> Any:
@@ -114,9 +135,11 @@ def load_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
     import yaml
 
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as e:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
         raise InputError(path, None, f"not a readable {what}: {e}") from None
+    if doc is None:
+        raise InputError(path, None, f"empty file: no {what}")
     if not isinstance(doc, dict):
         raise InputError(path, 1, f"the {what} must be a mapping")
     return doc
@@ -133,7 +156,7 @@ def read_table(path: Path, aliases: Mapping[str, Sequence[str]], required: Seque
                encoding: str | None = None, sheet: str | None = None) -> Table:
     """Read a CSV or XLSX export; the header is the first row naming every required column."""
     if not path.is_file():
-        raise InputError(path, None, "no such file")
+        raise InputError(path, None, "not a file" if path.exists() else "no such file")
     is_xlsx = path.suffix.lower() in (".xlsx", ".xlsm") or path.read_bytes()[:2] == b"PK"
     rows = _xlsx_rows(path, sheet) if is_xlsx else _csv_rows(path, encoding)
     lookup = {_key(a): name for name, names in aliases.items() for a in (name, *names)}
@@ -155,7 +178,7 @@ def read_table(path: Path, aliases: Mapping[str, Sequence[str]], required: Seque
                            not _blank(cells)):
             body.append((line, cells))
     if header is None and first is None:
-        return Table(path, {}, [])  # an empty export: nothing happened
+        return Table(path, {}, [])  # an empty export: nothing happened (the caller decides if that can be)
     if header is None:
         line = first[0] if first else 1
         seen = [str(c) for c in (first[1] if first else [])]

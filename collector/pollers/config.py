@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from collector.importers.tables import InputError
+from collector.importers.tables import InputError, load_yaml_mapping
 from collector.pollers.modbus import ModbusProbe
 from collector.pollers.nut import UpsTarget
 from collector.pollers.nut_client import DEFAULT_PORT
@@ -40,10 +39,7 @@ class PollConfig(BaseModel):
 
 
 def load_poll_config(path: Path) -> PollConfig:
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as e:
-        raise InputError(path, None, f"not a readable poller configuration: {e}") from None
+    doc = load_yaml_mapping(path, "poller configuration")
     try:
         return PollConfig.model_validate(doc)
     except ValidationError as e:

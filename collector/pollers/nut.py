@@ -16,7 +16,6 @@ from collector.pollers.nut_client import DEFAULT_PORT, NutClient, NutError
 from collector.pollers.power import PowerTracker
 from rules.model import Observation
 
-WANTED = ("ups.status", "battery.runtime", "battery.charge", "ups.load", "ups.test.result", "ups.test.date")
 _TEST_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%m/%d/%y")
 
 

@@ -20,7 +20,8 @@ from collector.ledger import GENESIS
 from collector.reports.foreign import ForeignEntries
 from collector.store.sqlite import SqliteStore
 
-FORMAT = "clausewatch-bundle/1"
+FORMAT = "clausewatch-bundle/2"  # manifest.json in RFC 8785 form
+LEGACY_FORMAT = "clausewatch-bundle/1"  # manifest.json in orjson's sorted form; still verified by its signature
 MANIFEST, SIGNATURE, PUBKEY = "manifest.json", "manifest.sig", "site-public-key.pem"
 ENTRIES, SEGMENT = "ledger/entries.jsonl", "ledger/segment.json"
 REPORT_DATA = "report-data.json"  # the canonical JSON the report data hash is the SHA-256 of

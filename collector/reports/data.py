@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from agents.pii.mask import mask, mask_text
 from collector import attest
 from collector.canonical import canonical
 from collector.evidence import list_evidence
 from collector.exceptions import waivers
 from collector.reports.foreign import OtherSiteNames
-from collector.reports.mask import mask, mask_text
 from collector.reports.timeline import (
     NO_DATA,
     Piece,

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from collector.reports.charts import all_charts
 from collector.reports.data import TOP_VIOLATIONS, ReportData, masked_reason
 from collector.reports.i18n import duration_text, labels, status_label
 from collector.store.sqlite import SqliteStore
@@ -48,6 +47,9 @@ def _summary_text(d: ReportData, lang: str, total_violations: int) -> str:
 def render_html(d: ReportData, store: SqliteStore, lang: str = "zh", tz: ZoneInfo | None = None,
                 evidence_href: Callable[[str | None], str | None] = lambda sha: None) -> str:
     """The report as one self-contained HTML page (charts inline)."""
+    # matplotlib (the reports extra) is loaded when a report is drawn: the service starts without it
+    from collector.reports.charts import all_charts
+
     tz = tz or ZoneInfo("Asia/Shanghai")
     L = labels(lang)
     charts = all_charts(store, d.results, d.start, d.end, L, lang, d.extra.get("site_filter"))

@@ -5,8 +5,8 @@ import csv
 import io
 import json
 
+from agents.pii.mask import mask, mask_text
 from collector.reports.data import ReportData
-from collector.reports.mask import mask, mask_text
 
 INTERVAL_COLUMNS = ("record", "control", "clauses", "subject_kind", "subject", "site", "status", "measured_status",
                     "start", "end", "duration_s", "reason_zh", "reason_en", "value")

@@ -140,14 +140,6 @@ def violations(ps: Sequence[Piece]) -> list[Piece]:
     return sorted(merged.values(), key=lambda p: -p.seconds)
 
 
-def status_at(segs: Sequence[Segment], t: datetime) -> str:
-    """The status of the segment holding `t` (segments are contiguous and in order)."""
-    if not segs:
-        return "unknown"
-    i = bisect_right([s.start for s in segs], t) - 1
-    return segs[max(i, 0)].status
-
-
 def sample(segs: Sequence[Segment], times: Sequence[datetime]) -> list[str]:
     """The status at each of `times`."""
     if not segs:

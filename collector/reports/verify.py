@@ -14,8 +14,18 @@ import orjson
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from collector.canonical import CanonicalError, canonical
 from collector.ledger import Problem, VerifyReport, verify_chain, verify_checkpoints
-from collector.reports.bundle import ENTRIES, MANIFEST, PUBKEY, REPORT_DATA, SEGMENT, SIGNATURE, SIGNING_CONTEXT
+from collector.reports.bundle import (
+    ENTRIES,
+    LEGACY_FORMAT,
+    MANIFEST,
+    PUBKEY,
+    REPORT_DATA,
+    SEGMENT,
+    SIGNATURE,
+    SIGNING_CONTEXT,
+)
 from collector.sitekey import key_id_of, load_public_pem, verify_signature
 
 
@@ -81,10 +91,26 @@ def _check_manifest(files: dict[str, bytes], pubkey_pem: bytes | None, rep: Bund
     if not verify_signature(pub, signature, SIGNING_CONTEXT + raw):
         rep.problems.append(f"{SIGNATURE}: the signature of {MANIFEST} does not verify with the site key")
     try:
-        return orjson.loads(raw)
+        manifest = orjson.loads(raw)
     except orjson.JSONDecodeError:
         rep.problems.append(f"{MANIFEST}: not JSON")
         return None
+    _check_canonical(raw, manifest, rep)
+    return manifest
+
+
+def _check_canonical(raw: bytes, manifest: Any, rep: BundleReport) -> None:
+    """A /2 manifest is signed in its RFC 8785 form: other bytes mean it was made or changed by
+    something else (/1 bundles, signed in the older form, are checked by their signature alone)."""
+    if not isinstance(manifest, dict) or manifest.get("format") == LEGACY_FORMAT:
+        return
+    try:
+        same = canonical(manifest) == raw
+    except CanonicalError as e:
+        rep.problems.append(f"{MANIFEST}: not expressible in RFC 8785 form ({e})")
+        return
+    if not same:
+        rep.problems.append(f"{MANIFEST}: not in RFC 8785 canonical form")
 
 
 def _check_files(files: dict[str, bytes], manifest: dict[str, Any], rep: BundleReport) -> None:

@@ -1,8 +1,9 @@
 """A simulated collection site for `clausewatch demo`, benchmarks and tests.
 
-Each capability contributes a source function `(site, t) -> observations`, registered in
-SOURCES. Observation ids are derived from (kind, subject, time) so replays are idempotent.
+Each capability contributes a source function `(site, t) -> observations`, listed by name in
+`sources.SOURCES`. Observation ids are derived from (kind, subject, time) so replays are idempotent.
 """
-from collector.simulate.site import SOURCES, SimSite
+from collector.simulate.site import SimSite
+from collector.simulate.sources import SOURCES, snapshot
 
-__all__ = ["SOURCES", "SimSite"]
+__all__ = ["SOURCES", "SimSite", "snapshot"]

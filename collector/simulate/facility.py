@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from collector.simulate.site import SimSite, source
+from collector.simulate.site import SimSite
 from rules.checks.facility import dew_point_c
 from rules.model import Observation
 
@@ -13,7 +13,6 @@ STALE_DAYS = (22.0, 22.1)  # the UPS driver loses its USB link for a while on da
 ROOM = "machine-room"  # the one room the UPSes power and the probes measure (poll.yaml `room:`)
 
 
-@source("ups")
 def ups(site: SimSite, t: datetime) -> list[Observation]:
     out = []
     d = site.day(t)
@@ -65,7 +64,6 @@ def _temperature(i: int, t: datetime, d: float) -> float:
     return temp
 
 
-@source("climate")
 def climate(site: SimSite, t: datetime) -> list[Observation]:
     out = []
     d = site.day(t)
@@ -93,7 +91,6 @@ _DETAILS = {"door_held_open": "door held open 95 s (limit 60 s) / 门开启 95 �
                                  " / 22:40:12 非工作时间（07:30-21:30）进入且无审批"}
 
 
-@source("doors")
 def doors(site: SimSite, t: datetime) -> list[Observation]:
     if not site.daily(t, 23):
         return []  # access logs are exported and audited nightly

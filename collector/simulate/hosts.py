@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from collector.simulate.site import SimSite, source
+from collector.simulate.site import SimSite
 from rules.model import Observation
 
 KEYBOARD = {"vendor_id": "046d", "product_id": "c31c", "serial": "", "classes": ["03"], "authorized": True,
@@ -66,7 +66,9 @@ def host_snapshot(site: SimSite, host: str, t: datetime, problem: str | None) ->
                      {"target": CANARY, "port": 587, "result": "refused", "elapsed_ms": round(r.random(), 2),
                       "timeout_s": 2.0}],
         "connections": [], "mail_clients": [], "listening_mta": [],
-        "firewall": {"tool": "nft", "rules": 14, "port_rules": ["tcp dport { 25, 465, 587, 2525 } reject"],
+        "firewall": {"tool": "nft", "rules": 14,
+                     "port_rules": ["inet filter output: tcp dport { 25, 465, 587, 2525 } reject"],
+                     "blocked_ports": [] if reached else [25, 465, 587, 2525],
                      "blocks_ports": not reached, "output_policy_drop": True}}, source=src))
     out.append(site.obs(t, "host", host, "internet.egress", {
         "canary": {"target": CANARY, "port": 443,
@@ -80,7 +82,6 @@ def host_snapshot(site: SimSite, host: str, t: datetime, problem: str | None) ->
     return out
 
 
-@source("hosts")
 def hosts(site: SimSite, t: datetime) -> list[Observation]:
     problems = _violations(site)
     out: list[Observation] = []
@@ -105,7 +106,6 @@ def _address(host: str) -> str:
     return f"10.20.1.{int(host[1:])}"
 
 
-@source("canary")
 def canary(site: SimSite, t: datetime) -> list[Observation]:
     """The DMZ canary's status: hits of the last day from the terminals that got through."""
     problems = {v: k for k, v in _violations(site).items()}

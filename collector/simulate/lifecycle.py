@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, time, timedelta, timezone
 
-from collector.simulate.site import SimSite, source
+from collector.simulate.site import SimSite
 from rules.model import Observation
 
 MANUAL = {  # control -> (days of validity from upload, uploaded on day)
@@ -19,7 +19,6 @@ SITE_TZ = timezone(timedelta(hours=8))
 ZERO = {"id_card": 0, "phone": 0, "bank_card": 0}
 
 
-@source("batches")
 def batches(site: SimSite, t: datetime) -> list[Observation]:
     if not site.daily(t, 0):
         return []
@@ -41,7 +40,6 @@ def _leftover(first_batch: str) -> dict:
             "batches": [first_batch], "samples": ["4401**********123X", "138****8000"]}
 
 
-@source("scans")
 def scans(site: SimSite, t: datetime) -> list[Observation]:
     """A full scan of every host at 01:00; one host's watch finds an export left over from batch 1."""
     first_batch = f"B{site.start:%Y%m}-01"
@@ -66,7 +64,7 @@ def scans(site: SimSite, t: datetime) -> list[Observation]:
             "full": True, "roots": ["C:/Users", "D:/"], "files_scanned": files, "bytes_scanned": files * 41_000,
             "totals": {"id_card": 31, "phone": 58, "bank_card": 0} if left else ZERO,
             "files_with_hits": 1 if left else 0, "batches": {first_batch: 89} if left else {},
-            "unreadable": rng.randrange(3), "hits": [_leftover(first_batch)] if left else []},
+            "unreadable": 0, "hits": [_leftover(first_batch)] if left else []},
             source=f"agent:{host}"))
     return out
 
@@ -83,7 +81,6 @@ def _violations(kind: str, counts: dict[str, int], rng) -> list[dict]:
             for t, n in counts.items() for _ in range(n)]
 
 
-@source("calls")
 def calls(site: SimSite, t: datetime) -> list[Observation]:
     if not site.daily(t, 22):
         return []
@@ -105,7 +102,6 @@ def calls(site: SimSite, t: datetime) -> list[Observation]:
         "recordings": {"primary": 1_900_000 + 900 * d, "backup": 1_900_000 + 900 * d}}, source="import:calls")]
 
 
-@source("accounts")
 def accounts(site: SimSite, t: datetime) -> list[Observation]:
     if not site.daily(t, 22):
         return []
@@ -118,7 +114,6 @@ def accounts(site: SimSite, t: datetime) -> list[Observation]:
         "violations": _violations("accounts", counts, site.rng("accounts", d))}, source="import:accounts")]
 
 
-@source("manual")
 def manual(site: SimSite, t: datetime) -> list[Observation]:
     out = []
     for control, (valid_days, day) in MANUAL.items():
@@ -138,7 +133,6 @@ def manual(site: SimSite, t: datetime) -> list[Observation]:
     return out
 
 
-@source("backups")
 def backups(site: SimSite, t: datetime) -> list[Observation]:
     host = site.hosts[0]
     last = t.replace(hour=2, minute=0, second=0, microsecond=0)

@@ -10,7 +10,9 @@ import httpx
 
 from collector.engine import Engine
 from collector.simulate.site import SimSite
+from collector.simulate.sources import snapshot
 from collector.store.sqlite import SqliteStore
+from rules.kinds import load_kinds
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,7 @@ def write_history(store: SqliteStore, engine: Engine, site: SimSite, end: dateti
     for host in site.hosts:
         engine.add_subject("host", host, site.site)
     while t <= end:
-        batch = site.snapshot(t)
+        batch = snapshot(site, t)
         for ref, content in site.attachments.values():
             store.put_evidence(content, ref.name, ref.media_type)
         site.attachments.clear()
@@ -50,10 +52,11 @@ class LiveFeeder(threading.Thread):
     and pollers would."""
 
     def __init__(self, base_url: str, site: SimSite, enroll_secret: str, source_token: str, *,
-                 interval_s: float = 30.0):
+                 interval_s: float = 30.0, reenroll_codes: dict[str, str] | None = None):
         super().__init__(name="clausewatch-demo-feeder", daemon=True)
         self.base_url, self.site = base_url, site
         self.enroll_secret, self.source_token = enroll_secret, source_token
+        self.reenroll_codes = reenroll_codes or {}  # terminals enrolled by an earlier run of the demo
         self.interval_s = interval_s
         site.step = timedelta(seconds=interval_s)
         self.stop_event = threading.Event()
@@ -64,7 +67,8 @@ class LiveFeeder(threading.Thread):
         with httpx.Client(base_url=self.base_url, timeout=30) as client:
             for host in self.site.hosts:
                 r = client.post("/api/v1/enroll", json={"secret": self.enroll_secret, "host_id": host,
-                                                        "hostname": f"cs-{host.lower()}"})
+                                                        "hostname": f"cs-{host.lower()}",
+                                                        "reenroll_code": self.reenroll_codes.get(host)})
                 r.raise_for_status()
                 self.tokens[host] = r.json()["token"]
             while not self.stop_event.is_set():
@@ -77,7 +81,10 @@ class LiveFeeder(threading.Thread):
     def feed_once(self, client: httpx.Client, t: datetime) -> None:
         t = t.replace(microsecond=0)
         by_token: dict[str, list[dict]] = {}
-        for o in self.site.snapshot(t):
+        derived = {k for k, spec in load_kinds().items() if spec.owner == "collector"}
+        for o in snapshot(self.site, t):
+            if o.kind in derived:  # manual evidence is uploaded, not posted; the collector writes the rest
+                continue
             token = self.tokens.get(o.subject_id) if o.subject_kind == "host" else self.source_token
             if token:
                 by_token.setdefault(token, []).append(o.model_dump(mode="json"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -72,26 +71,3 @@ class SimSite:
         return Observation.model_construct(id=str(oid), source=source, site=self.site, subject_kind=subject_kind,
                                            subject_id=subject_id, kind=kind, key=key, observed_at=t, seq=seq,
                                            payload=payload, received_at=None, evidence=[])
-
-    def snapshot(self, t: datetime, sources: list[str] | None = None) -> list[Observation]:
-        out: list[Observation] = []
-        for name, fn in SOURCES.items():
-            if sources is None or name in sources:
-                out.extend(fn(self, t))
-        return out
-
-
-SourceFn = Callable[[SimSite, datetime], list[Observation]]
-SOURCES: dict[str, SourceFn] = {}
-
-
-def source(name: str) -> Callable[[SourceFn], SourceFn]:
-    def reg(fn: SourceFn) -> SourceFn:
-        SOURCES[name] = fn
-        return fn
-
-    return reg
-
-
-# Register the built-in simulated sources (each module calls @source on import).
-from collector.simulate import facility, hosts, lifecycle, video  # noqa: E402,F401

@@ -12,9 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from collector.simulate.site import SimSite, source
+from collector.simulate.site import SimSite
+from collector.simulate.video_pictures import fault_frame, floorplan, office_scene, thumbnail
 from rules.model import Observation
 
 SIM_FPS = 12.5
@@ -33,42 +32,13 @@ def _faulty(site: SimSite, cam: str, t: datetime) -> list[str]:
     return []
 
 
-def _scene(seed: int, h: int = 180, w: int = 320) -> np.ndarray:
-    """A quiet office as a camera sees it: walls, desks, a door, sensor noise."""
-    import cv2
-
-    img = np.full((h, w, 3), (88, 98, 106), np.uint8)
-    cv2.rectangle(img, (0, int(h * 0.62)), (w, h), (56, 64, 74), -1)
-    for i, x in enumerate(range(20, w - 60, 70)):
-        cv2.rectangle(img, (x, int(h * 0.5)), (x + 50, int(h * 0.7)), (40 + 10 * i, 46, 52), -1)
-        cv2.rectangle(img, (x + 15, int(h * 0.35)), (x + 38, int(h * 0.5)), (30, 30, 34), -1)
-    cv2.rectangle(img, (w - 50, int(h * 0.15)), (w - 15, int(h * 0.62)), (98, 122, 138), -1)
-    noise = np.random.default_rng(seed).normal(0, 4, img.shape)
-    return np.clip(img + noise, 0, 255).astype(np.uint8)
-
-
-def fault_frame(fault: str, i: int, scene: np.ndarray | None = None) -> np.ndarray:
-    """Sample `i` of a camera showing `scene` (default: the office) with `fault` injected."""
-    import cv2
-
-    frame = scene.copy() if scene is not None else _scene(0 if fault == "frozen" else i)
-    if fault == "occluded":
-        frame[:, : int(frame.shape[1] * 0.85)] = 120
-    elif fault == "blurred":
-        frame = cv2.GaussianBlur(frame, (0, 0), 4)
-    elif fault == "moved":
-        shift = np.array([[1.0, 0, 40], [0, 1.0, 18]], np.float32)
-        frame = cv2.warpAffine(frame, shift, (frame.shape[1], frame.shape[0]), borderMode=cv2.BORDER_REFLECT)
-    return frame
-
-
 @lru_cache(maxsize=8)
 def _probe(fault: str) -> tuple[tuple[str, ...], tuple[tuple[str, float], ...]]:
     """The real detectors on 4 s of simulated frames at 5 samples/s."""
     from camera.health import HealthTracker
     from camera.moved import ReferenceView
 
-    tracker = HealthTracker(reference=ReferenceView(_scene(1)))
+    tracker = HealthTracker(reference=ReferenceView(office_scene(1)))
     for i in range(20):
         tracker.add(i * 0.2, fault_frame(fault, i))
     return tuple(tracker.image_faults()), tuple(sorted(tracker.metrics().items()))
@@ -106,8 +76,6 @@ def retention_payload(site: SimSite, cam: str, t: datetime, short: bool) -> dict
 
 def _health(site: SimSite, cam: str, index: int, t: datetime, machine_room: bool) -> Observation:
     """camera.health with the camera's last frame attached as its thumbnail, as the worker sends it."""
-    from collector.simulate.video_pictures import thumbnail
-
     injected = _faulty(site, cam, t)
     obs = site.obs(t, "camera", cam, "camera.health", health_payload(site, cam, t), source="camera-worker")
     jpeg = thumbnail(cam, index, injected[0] if injected else "healthy", machine_room)
@@ -117,15 +85,12 @@ def _health(site: SimSite, cam: str, index: int, t: datetime, machine_room: bool
 
 def _floorplan(site: SimSite, t: datetime, state: list[tuple[str, float, str]]) -> Observation:
     """camera.floorplan: the plan coloured by this snapshot's coverage, SVG then PNG."""
-    from collector.simulate.video_pictures import floorplan
-
     svg, png, payload = floorplan(site.site, tuple(site.zone_ids), tuple(site.camera_ids), tuple(state))
     obs = site.obs(t, "site", site.site, "camera.floorplan", dict(payload), source="camera-worker")
     obs.evidence = [site.attach("floorplan.svg", svg, "image/svg+xml"), site.attach("floorplan.png", png, "image/png")]
     return obs
 
 
-@source("cameras")
 def cameras(site: SimSite, t: datetime) -> list[Observation]:
     out: list[Observation] = []
     cams = site.camera_ids

@@ -1,5 +1,6 @@
-"""Pictures of the simulated CCTV, as the camera worker ships them: a JPEG thumbnail per camera (an
-OpenCV-drawn frame with the camera's name burnt in) and the floor plan coloured by coverage (SVG, then PNG).
+"""Pictures of the simulated CCTV: the frames its cameras see (an office or a machine room, with a
+fault injected), and what the camera worker ships: a JPEG thumbnail per camera (a frame with the
+camera's name burnt in) and the floor plan coloured by coverage (SVG, then PNG).
 
 Both are cached per camera state, so months of history store a handful of attachments.
 """
@@ -13,6 +14,35 @@ import numpy as np
 
 PLAN_FLOOR_M = (8.0, 6.0)  # each work floor on the simulated plan, width x depth
 PLAN_SIDE_M = 6.0  # width of the column holding the machine room and the storage
+
+
+def office_scene(seed: int, h: int = 180, w: int = 320) -> np.ndarray:
+    """A quiet office as a camera sees it: walls, desks, a door, sensor noise."""
+    import cv2
+
+    img = np.full((h, w, 3), (88, 98, 106), np.uint8)
+    cv2.rectangle(img, (0, int(h * 0.62)), (w, h), (56, 64, 74), -1)
+    for i, x in enumerate(range(20, w - 60, 70)):
+        cv2.rectangle(img, (x, int(h * 0.5)), (x + 50, int(h * 0.7)), (40 + 10 * i, 46, 52), -1)
+        cv2.rectangle(img, (x + 15, int(h * 0.35)), (x + 38, int(h * 0.5)), (30, 30, 34), -1)
+    cv2.rectangle(img, (w - 50, int(h * 0.15)), (w - 15, int(h * 0.62)), (98, 122, 138), -1)
+    noise = np.random.default_rng(seed).normal(0, 4, img.shape)
+    return np.clip(img + noise, 0, 255).astype(np.uint8)
+
+
+def fault_frame(fault: str, i: int, scene: np.ndarray | None = None) -> np.ndarray:
+    """Sample `i` of a camera showing `scene` (default: the office) with `fault` injected."""
+    import cv2
+
+    frame = scene.copy() if scene is not None else office_scene(0 if fault == "frozen" else i)
+    if fault == "occluded":
+        frame[:, : int(frame.shape[1] * 0.85)] = 120
+    elif fault == "blurred":
+        frame = cv2.GaussianBlur(frame, (0, 0), 4)
+    elif fault == "moved":
+        shift = np.array([[1.0, 0, 40], [0, 1.0, 18]], np.float32)
+        frame = cv2.warpAffine(frame, shift, (frame.shape[1], frame.shape[0]), borderMode=cv2.BORDER_REFLECT)
+    return frame
 
 
 def _racks(seed: int, h: int = 180, w: int = 320) -> np.ndarray:
@@ -36,7 +66,6 @@ def thumbnail(cam: str, index: int, fault: str, machine_room: bool) -> bytes:
     import cv2
 
     from camera.worker import thumbnail_jpeg
-    from collector.simulate.video import fault_frame
 
     frame = fault_frame(fault, 3, _racks(index) if machine_room else None)
     if index % 2:

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
+
+from collector.inputs import StoreOpenError
 
 MIGRATIONS: list[str] = [
     # 1: observations, latest index, subjects, evidence, findings with history, ledger, accounts
@@ -139,12 +142,67 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE agent_sequences (host TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
     """,
+    # 7: `latest` orders by the observed time capped at arrival (Observation.as_of). Earlier versions
+    # took a sender's future date as is, and such a row held its key against everything newer: re-decide
+    # the keys whose latest observation is dated after it arrived.
+    """
+    UPDATE latest SET (obs_rowid, observed_at) = (
+        SELECT o.rowid, min(o.observed_at, o.received_at) FROM observations o
+        WHERE o.subject_kind = latest.subject_kind AND o.subject_id = latest.subject_id AND o.kind = latest.kind
+          AND o.key = latest.key
+        ORDER BY min(o.observed_at, o.received_at) DESC, o.rowid DESC LIMIT 1)
+    WHERE EXISTS (SELECT 1 FROM observations o WHERE o.rowid = latest.obs_rowid AND o.observed_at > o.received_at);
+    UPDATE subjects SET last_seen = coalesce((SELECT max(l.observed_at) FROM latest l
+                                              WHERE l.subject_kind = subjects.kind AND l.subject_id = subjects.id),
+                                             first_seen)
+    WHERE last_seen > CAST(strftime('%s', 'now') AS REAL);
+    """,
+    # 8: one-time codes that let an enrolled host enroll again (its token lost or revoked), hashed
+    """
+    CREATE TABLE reenroll_codes (
+        host_id TEXT PRIMARY KEY, code_hash TEXT NOT NULL, issued_by TEXT NOT NULL,
+        created_at REAL NOT NULL, expires_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]
+
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(StoreOpenError):
+    """A store written by a newer program: an older one must not read it, let alone migrate it."""
+
+    def __init__(self, path: Path | str, version: int):
+        self.version = version
+        super().__init__(f"{path}: the store's schema is version {version}, newer than this program's "
+                         f"version {SCHEMA_VERSION}; run the clausewatch that wrote it, or a newer one")
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def refuse_newer(path: Path | str, version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(path, version)
+
+
+def refuse_newer_file(path: Path) -> None:
+    """Refuse a newer program's store before anything in it, even its journal mode, is changed."""
+    if not path.is_file():
+        return
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        version = schema_version(conn)
+    finally:
+        conn.close()
+    refuse_newer(path, version)
 
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply pending migrations; return the schema version now in force."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    version = schema_version(conn)
     for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
         conn.executescript("BEGIN IMMEDIATE;\n" + script + f"\nPRAGMA user_version = {i};\nCOMMIT;")
     return len(MIGRATIONS)

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,14 +15,18 @@ from typing import Any
 import orjson
 
 from collector import seqgaps
-from collector.canonical import canonical, loads
+from collector.canonical import loads, stored_json
 from collector.ledger import Ledger, VerifyReport, iter_rows, verify_chain, verify_checkpoints
 from collector.merkle import merkle_root
 from collector.sitekey import SiteKey, load_public_pem
 from collector.store.base import FindingChange, IngestResult, Interval, ObservationRow, StoredFinding
-from collector.store.schema import migrate
-from rules.model import EvidenceRef, Observation
+from collector.store.copies import migrate_with_backup
+from collector.store.files import evidence_dir_of, site_key_path_of
+from collector.store.integrity import EvidenceAltered, read_checked, verify_batches, verify_evidence, verify_tail
+from collector.store.schema import refuse_newer_file
+from rules.model import STORED, EvidenceRef, Observation
 
+log = logging.getLogger(__name__)
 _OBS_COLS = "id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body"
 
 
@@ -37,7 +42,7 @@ def observation_body(o: Observation) -> bytes:
     """The canonical bytes stored, hashed into the batch's Merkle root and read back.
 
     Built field by field: pydantic's generic dump costs more than the rest of ingest."""
-    return canonical({
+    return stored_json({
         "id": o.id, "source": o.source, "site": o.site, "subject_kind": o.subject_kind, "subject_id": o.subject_id,
         "kind": o.kind, "key": o.key, "observed_at": o.observed_at.isoformat(), "seq": o.seq, "payload": o.payload,
         "evidence": [e.model_dump() for e in o.evidence]})
@@ -51,7 +56,19 @@ def observation_row(o: Observation) -> ObservationRow:
 def observation_from_body(body: bytes, received_at: float) -> Observation:
     data = loads(body)
     data["received_at"] = _dt(received_at)
-    return Observation.model_validate(data)
+    return Observation.model_validate(data, context=STORED)
+
+
+def readable_observations(rows: Iterable[tuple[bytes, float]]) -> list[Observation]:
+    """The observations of (body, received_at) rows, leaving out (and logging) any row that cannot be
+    read: one damaged row must cost its own line, not every page and evaluation that lists it."""
+    out = []
+    for body, received_at in rows:
+        try:
+            out.append(observation_from_body(body, received_at))
+        except (ValueError, TypeError, OverflowError) as e:  # ValidationError and orjson's errors are ValueErrors
+            log.warning("unreadable stored observation skipped (%s): %.200r", type(e).__name__, body)
+    return out
 
 
 def where_clause(conditions: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]:
@@ -68,13 +85,15 @@ class SqliteStore:
     def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.evidence_dir = self.path.parent / (self.path.stem + ".evidence")
+        self.evidence_dir = evidence_dir_of(self.path)
         self._local = threading.local()
         self._lock = threading.RLock()
+        self._altered_noted: set[tuple[str, str]] = set()
+        refuse_newer_file(self.path)
         self._wconn = self._connect()
-        migrate(self._wconn)
+        migrate_with_backup(self._wconn, self.path, datetime.now(UTC))
         self.ledger = Ledger(self._wconn)
-        self.site_key = site_key or SiteKey.load_or_create(self.path.parent / (self.path.stem + ".site-key.pem"))
+        self.site_key = site_key or SiteKey.load_or_create(site_key_path_of(self.path))
         self._wconn.execute("INSERT OR IGNORE INTO public_keys VALUES (?, ?, ?)",
                             (self.site_key.key_id, self.site_key.public_pem().decode(), _ts(datetime.now(UTC))))
 
@@ -166,11 +185,12 @@ class SqliteStore:
                              [(*r[:8], recv, r[8], seq, r[9]) for r in new])
             last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
             first = last - len(new) + 1
-            # one upsert per (subject, kind, key): the newest of the batch (an agent's batch is one host)
+            # one upsert per (subject, kind, key): the newest of the batch (an agent's batch is one host),
+            # by its time capped at arrival (`Observation.as_of`): a sender's clock ahead decides nothing
             newest: dict[tuple[str, str, str, str], tuple[int, float]] = {}
             subjects: dict[tuple[str, str], tuple[str, float]] = {}
             for i, r in enumerate(new):
-                k, ts = (r[3], r[4], r[5], r[6]), r[7]
+                k, ts = (r[3], r[4], r[5], r[6]), min(r[7], recv)
                 if k not in newest or ts >= newest[k][1]:
                     newest[k] = (first + i, ts)
                 s = (r[3], r[4])
@@ -209,8 +229,8 @@ class SqliteStore:
         out = []
         for i in range(0, len(want), 900):
             chunk = want[i:i + 900]
-            out += [observation_from_body(b, r) for b, r in self.read.execute(
-                f"SELECT body, received_at FROM observations WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)]
+            out += readable_observations(self.read.execute(
+                f"SELECT body, received_at FROM observations WHERE rowid IN ({','.join('?' * len(chunk))})", chunk))
         return top, out
 
     def latest_all(self, subject_kind: str | None = None
@@ -218,14 +238,13 @@ class SqliteStore:
         rows = self._latest_rows("WHERE l.subject_kind = ?", [subject_kind]) if subject_kind else \
             self._latest_rows("", [])
         out: dict[tuple[str, str], dict[tuple[str, str], Observation]] = {}
-        for body, recv in rows:
-            o = observation_from_body(body, recv)
+        for o in readable_observations(rows):
             out.setdefault(o.subject, {})[(o.kind, o.key)] = o
         return out
 
     def latest_for(self, subject_kind: str, subject_id: str) -> dict[tuple[str, str], Observation]:
         rows = self._latest_rows("WHERE l.subject_kind = ? AND l.subject_id = ?", [subject_kind, subject_id])
-        return {(o.kind, o.key): o for o in (observation_from_body(b, r) for b, r in rows)}
+        return {(o.kind, o.key): o for o in readable_observations(rows)}
 
     def observations(self, *, subject_kind: str | None = None, subject_id: str | None = None,
                      kind: str | None = None, since: datetime | None = None, until: datetime | None = None,
@@ -236,11 +255,12 @@ class SqliteStore:
         rows = self.read.execute(
             f"SELECT body, received_at FROM observations {where} ORDER BY observed_at DESC LIMIT ?",
             [*args, limit]).fetchall()
-        return [observation_from_body(b, r) for b, r in rows]
+        return readable_observations(rows)
 
     def get_observation(self, obs_id: str) -> Observation | None:
         row = self.read.execute("SELECT body, received_at FROM observations WHERE id = ?", (obs_id,)).fetchone()
-        return observation_from_body(*row) if row else None
+        found = readable_observations([row] if row else [])
+        return found[0] if found else None
 
     def count_observations(self) -> int:
         return self.read.execute("SELECT count(*) FROM observations").fetchone()[0]
@@ -248,11 +268,6 @@ class SqliteStore:
     def subjects(self, kind: str | None = None) -> list[tuple[str, str, str]]:
         q = "SELECT kind, id, site FROM subjects" + (" WHERE kind = ?" if kind else "") + " ORDER BY kind, id"
         return [tuple(r) for r in self.read.execute(q, [kind] if kind else [])]  # type: ignore[misc]
-
-    def ensure_subject(self, kind: str, subject_id: str, site: str, seen: datetime) -> None:
-        with self.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?)",
-                         (kind, subject_id, site, _ts(seen), _ts(seen)))
 
     # -- evidence files -------------------------------------------------------------------------
     def put_evidence(self, data: bytes, name: str, media_type: str = "application/octet-stream") -> EvidenceRef:
@@ -272,10 +287,23 @@ class SqliteStore:
         return EvidenceRef(sha256=digest, name=name, media_type=media_type, size=len(data))
 
     def get_evidence(self, sha256: str) -> bytes | None:
-        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        """The file's bytes; None when there is none or when it no longer matches its SHA-256."""
+        try:
+            return self.read_evidence(sha256)
+        except EvidenceAltered:
             return None
-        target = self.evidence_dir / sha256[:2] / sha256
-        return target.read_bytes() if target.exists() else None
+
+    def read_evidence(self, sha256: str) -> bytes | None:
+        """The file's bytes, re-hashed on every read: raises EvidenceAltered (and notes it in the log
+        and, once per process, in the ledger) rather than hand out altered bytes."""
+        try:
+            return read_checked(self.evidence_dir, sha256)
+        except EvidenceAltered as e:
+            log.error("%s: not served", e)
+            if (e.sha256, e.found) not in self._altered_noted:
+                self._altered_noted.add((e.sha256, e.found))
+                self.ledger_append("evidence.altered", "collector", {"sha256": e.sha256, "found_sha256": e.found})
+            raise
 
     # -- findings -------------------------------------------------------------------------------
     def current_findings(self, *, control: str | None = None, subject_kind: str | None = None,
@@ -296,7 +324,7 @@ class SqliteStore:
         rows, moved = [], []
         for ch in changes:
             f = ch.finding
-            value, evidence = canonical(f.value), canonical(f.evidence)
+            value, evidence = stored_json(f.value), stored_json(f.evidence)
             rows.append((f.control, f.subject_kind, f.subject_id, f.site, f.status, _ts(f.since), _ts(f.evaluated_at),
                          value.decode(), f.reason_zh, f.reason_en, evidence.decode(), f.severity))
             if ch.status_changed:
@@ -355,58 +383,34 @@ class SqliteStore:
         with self.write() as conn:
             return self.ledger.checkpoint(conn, self.site_key, ts)
 
-    def verify_ledger(self, *, observations: bool = True) -> VerifyReport:
-        """Check the chain, every checkpoint signature, and (by default) that the observations
-        of each batch still hash to the Merkle root its ledger entry holds."""
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A connection of its own that sees one consistent state of the store until the block ends."""
         conn = self._connect()
         try:
-            conn.execute("BEGIN")  # one consistent snapshot
+            conn.execute("BEGIN")
+            yield conn
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def verify_ledger(self, *, observations: bool = True, evidence: bool = True) -> VerifyReport:
+        """Check the chain, every checkpoint signature, that the chain's tail was not cut off, and (by
+        default) that the observations of each batch still hash to the Merkle root its ledger entry
+        holds and that every evidence file still hashes to its name."""
+        with self.snapshot() as conn:
             report = VerifyReport()
             hashes = verify_chain(iter_rows(conn), report)
             keys = {k: load_public_pem(p.encode()) for k, p in conn.execute("SELECT key_id, pem FROM public_keys")}
             verify_checkpoints(conn.execute("SELECT seq, hash, ts, signature, key_id FROM checkpoints ORDER BY seq"),
                                hashes, keys, report)
-            if observations:
-                self._verify_batches(conn, report)
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+            batch_max = verify_batches(conn, report) if observations else None
+            verify_tail(conn, report, batch_max)
+            if evidence:
+                verify_evidence(conn, self.evidence_dir, report)
         report.problems.sort(key=lambda p: p.seq)
         report.ok = not report.problems
         return report
-
-    def _verify_batches(self, conn: sqlite3.Connection, report: VerifyReport) -> None:
-        from collector.ledger import Problem
-
-        roots: dict[int, tuple[str, int]] = {}
-        q = "SELECT seq, body FROM ledger WHERE CAST(body AS TEXT) LIKE '%\"type\":\"observations\"%'"
-        for seq, body in conn.execute(q):
-            data = loads(body)
-            if data.get("type") == "observations":
-                roots[seq] = (data["data"]["merkle_root"], data["data"]["count"])
-        current: int | None = None
-        bodies: list[bytes] = []
-
-        def close(batch: int | None, items: list[bytes]) -> None:
-            if batch is None:
-                return
-            report.batches_checked += 1
-            want = roots.pop(batch, None)
-            if want is None:
-                report.problems.append(Problem(batch, "observation", "observations name a batch the ledger lacks"))
-            elif merkle_root(items).hex() != want[0]:
-                report.problems.append(Problem(batch, "observation", f"the {len(items)} observations of this batch"
-                                               f" (ledger holds {want[1]}) no longer match its Merkle root"))
-
-        for batch, body in conn.execute("SELECT batch, body FROM observations ORDER BY rowid"):
-            report.observations_checked += 1
-            if batch != current:
-                close(current, bodies)
-                current, bodies = batch, []
-            bodies.append(body if isinstance(body, bytes) else str(body).encode())
-        close(current, bodies)
-        for seq, (_, count) in roots.items():
-            report.problems.append(Problem(seq, "observation", f"all {count} observations of this batch are gone"))
 
     # -- small key/value settings ---------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
-COLOURS = ("#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c")
+COLOURS = ("#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c")  # legend keys: .key.c0 … .c4 in style.css
 
 
 def sparkline(values: Sequence[float | None], *, label: str, width_px: int = 120, height_px: int = 24,
@@ -39,8 +39,10 @@ def bar_pct(fraction: float | None, *, threshold: float | None = None) -> Markup
         return Markup('<span class="muted">—</span>')
     f = max(0.0, min(1.0, float(fraction)))
     bad = threshold is not None and f < threshold
-    return Markup(f'<span class="bar{" bad" if bad else ""}" role="img" aria-label="{f:.0%}">'
-                  f'<span style="width:{f * 100:.0f}%"></span></span> {f:.0%}')
+    # drawn in SVG: a width given as a style attribute would need 'unsafe-inline' styles (web/headers.py)
+    return Markup(f'<svg class="bar{" bad" if bad else ""}" viewBox="0 0 100 6" preserveAspectRatio="none" '
+                  f'role="img" aria-label="{f:.0%}"><rect class="track" width="100" height="6"/>'
+                  f'<rect class="fill" width="{f * 100:.0f}" height="6"/></svg> {f:.0%}')
 
 
 def value_ticks(low: float, high: float, count: int = 4) -> list[float]:
@@ -135,7 +137,7 @@ class Chart:
                          f'class="tick">{stamp}</text>')
         parts.append(f'<text x="{left + 4}" y="{top + 12}" text-anchor="start" class="tick unit">'
                      f'{escape(self.unit)}</text></svg>')
-        legend = "".join(f'<span class="key" style="--c:{COLOURS[i % len(COLOURS)]}">{escape(s.label)}</span>'
+        legend = "".join(f'<span class="key c{i % len(COLOURS)}">{escape(s.label)}</span>'
                          for i, s in enumerate(self.series))
         return Markup(f'<figure class="chart"><figcaption>{escape(self.title)} {legend}</figcaption>'
                       + "".join(parts) + "</figure>")

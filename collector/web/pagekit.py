@@ -18,7 +18,7 @@ from collector.deps import optional_principal
 from collector.web.access import SUBJECT_VIEW, may_see, nav_for
 from collector.web.charts import bar_pct
 from collector.web.i18n import translate
-from rules.model import Control
+from rules.model import Control, in_calendar
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -75,14 +75,15 @@ def _clock(tz: ZoneInfo) -> Callable[[Any, str], str]:
     def when(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
         if value is None or value == "":
             return "—"
-        if isinstance(value, int | float):
-            value = datetime.fromtimestamp(value, tz)
-        elif isinstance(value, str):
-            try:
+        try:
+            if isinstance(value, int | float):
+                value = datetime.fromtimestamp(value, tz)
+            elif isinstance(value, str):
                 value = datetime.fromisoformat(value)
-            except ValueError:
-                return value
-        return value.astimezone(tz).strftime(fmt)
+            return value.astimezone(tz).strftime(fmt)
+        except (ValueError, OverflowError, OSError, TypeError, AttributeError):
+            # a stored time beyond the calendar (a sender's clock at year 9999) is shown as it came
+            return value.isoformat() if isinstance(value, datetime) else str(value)
 
     return when
 
@@ -106,7 +107,10 @@ def brief(payload: dict[str, Any], limit_chars: int = 160) -> str:
 def render(request: Request, name: str, principal: Principal | None, status_code: int = 200, **ctx: Any) -> Response:
     lang = request_lang(request, principal)
     state = request.app.state.cw
-    ctx.update(request=request, user=principal, lang=lang, t=lambda k: translate(k, lang),
+    # where the language switch returns to: this page, unless it answered a form
+    here = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "") \
+        if request.method == "GET" else "/home"
+    ctx.update(request=request, user=principal, lang=lang, t=lambda k: translate(k, lang), here=here,
                csrf=principal.csrf if principal else "", nav=nav_for(principal.role if principal else None),
                when=_clock(ZoneInfo(state.settings.site_tz)), bar_pct=bar_pct, brief=brief,
                tz=state.settings.site_tz, may_open=lambda kind: may_see(principal.role if principal else None,
@@ -126,9 +130,9 @@ def site_time(text: str, tz: ZoneInfo, field: str) -> datetime:
     """A form's date (start of that day) or datetime-local value, read in the site's zone."""
     try:
         value = datetime.fromisoformat(text.strip())
-    except ValueError:
+        return in_calendar(value if value.tzinfo else value.replace(tzinfo=tz))
+    except (ValueError, OverflowError):
         raise bad_request("bad_date", f"{field}: {text}") from None
-    return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
 def site_zone(request: Request) -> ZoneInfo:

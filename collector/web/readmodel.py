@@ -38,6 +38,15 @@ def total(counts: Any) -> int:
     return int(sum(n for n in (number(v) for v in counts.values()) if n is not None))
 
 
+def stored_payload(body: bytes) -> dict[str, Any]:
+    """The payload of a stored observation's body; empty for a damaged row, which then costs only its own line."""
+    try:
+        payload = orjson.loads(body).get("payload", {})
+    except (orjson.JSONDecodeError, AttributeError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
 def _marks(n: int) -> str:
     return ",".join("?" * n)
 
@@ -59,7 +68,7 @@ def latest_payloads(store: SqliteStore, subject_kind: str, kinds: Sequence[str] 
         args += subject_ids
     out: Payloads = defaultdict(dict)
     for sid, kind, key, at, body in store.read.execute(sql, args):
-        out[sid][f"{kind}:{key}" if key else kind] = (at, orjson.loads(body).get("payload", {}))
+        out[sid][f"{kind}:{key}" if key else kind] = (at, stored_payload(body))
     return out
 
 
@@ -79,7 +88,7 @@ def history(store: SqliteStore, subject_kind: str, kinds: Sequence[str], since: 
         args.append(subject_id)
     sql += " ORDER BY observed_at DESC LIMIT ?"
     rows = store.read.execute(sql, [*args, limit]).fetchall()
-    return [(at, sid, kind, oid, orjson.loads(body).get("payload", {})) for at, sid, kind, oid, body in rows]
+    return [(at, sid, kind, oid, stored_payload(body)) for at, sid, kind, oid, body in rows]
 
 
 def series(store: SqliteStore, subject_kind: str, kind: str, fields: Sequence[str], since: datetime,

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from collector import auth
 from collector.deps import SESSION_COOKIE, StateDep, optional_principal
 from collector.web.access import START_PAGES
+from collector.web.headers import SecurityHeaders
 from collector.web.pagekit import HERE, LoginRequired, PageError, WebUser, check_csrf, render
 from collector.web.timing import ServerTiming
 from collector.web.views import (
@@ -35,8 +36,9 @@ for _view in (posture, drill, terminals, cameras, facility, lifecycle, alerts, e
 
 
 def mount_static(app: FastAPI) -> None:
-    """Static files, the login redirect, HTML error pages and the Server-Timing header."""
+    """Static files, the login redirect, HTML error pages, security headers and the Server-Timing header."""
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(ServerTiming)
 
     @app.exception_handler(LoginRequired)
@@ -71,7 +73,9 @@ def login_submit(request: Request, state: StateDep, username: Annotated[str, For
         name, role, lang = login_or_raise(state, username, password, address)
     except HTTPException as e:
         key = "too_many" if e.status_code == 429 else "login_failed"
-        return render(request, "login.html", None, status_code=e.status_code, next=next, error=key)
+        page = render(request, "login.html", None, status_code=e.status_code, next=next, error=key)
+        page.headers.update(e.headers or {})  # Retry-After
+        return page
     token, _, expires = auth.create_session(state.store, name, "web", timedelta(hours=state.settings.session_hours))
     target = next if _safe_next(next) and next != "/" else START_PAGES[role]
     resp = RedirectResponse(target, status_code=303)
@@ -93,15 +97,14 @@ def logout(request: Request, state: StateDep, user: WebUser, csrf_token: Annotat
     return resp
 
 
-@router.get("/lang/{lang}")
-def switch_lang(lang: str, request: Request, state: StateDep, user: WebUser) -> Response:
+@router.post("/lang")
+def switch_lang(state: StateDep, user: WebUser, lang: Annotated[str, Form()] = "zh",
+                next: Annotated[str, Form()] = "/", csrf_token: Annotated[str, Form()] = "") -> Response:
     """Switch the language and remember it for this user (every later session starts in it)."""
+    check_csrf(user, csrf_token)
     lang = "en" if lang == "en" else "zh"
     auth.set_lang(state.store, user.name, lang)
-    back = request.headers.get("referer") or "/"
-    base = str(request.base_url)
-    path = "/" + back[len(base):] if back.startswith(base) else back
-    resp = RedirectResponse(path if _safe_next(path) else "/", 303)
+    resp = RedirectResponse(next if _safe_next(next) else "/", 303)
     resp.set_cookie("cw_lang", lang, samesite="lax", secure=state.settings.secure_cookies)
     return resp
 

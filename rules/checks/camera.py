@@ -1,7 +1,19 @@
 """Checks over camera health, floor-plan coverage and recording retention."""
 from __future__ import annotations
 
+from typing import Any
+
+from typing_extensions import TypedDict
+
+from rules.kinds import payload
 from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
+
+
+@payload("camera.health")
+class CameraHealth(TypedDict, total=False):
+    online: bool | None
+    fps: float | None
+    faults: list[str]
 
 
 @check("camera_healthy", kinds=["camera.health"])
@@ -16,6 +28,16 @@ def camera_healthy(inp: CheckInput) -> Verdict:
         return failed("摄像头故障：" + ", ".join(faults), "camera faults: " + ", ".join(faults), **value)
     return passed(f"在线，{float(p.get('fps') or 0):.1f} fps", f"online, {float(p.get('fps') or 0):.1f} fps",
                   **value)
+
+
+@payload("camera.retention")
+class CameraRetention(TypedDict, total=False):
+    retention_days: float | None
+    days: float
+    continuous_days: float | None
+    gaps: list[Any]
+    unreadable: list[Any]
+    forecast_days: float | None
 
 
 @check("footage_retained", kinds=["camera.retention"], params={"retention_days": 92})
@@ -51,6 +73,15 @@ def recorder_recording(inp: CheckInput) -> Verdict:
         return failed(f"录像已停止 {lag_min:.0f} 分钟（允许 {limit_min:g} 分钟）",
                       f"recording stopped {lag_min:.0f} min ago (allowed {limit_min:g} min)", **value)
     return passed("正在录像", "recording", **value)
+
+
+@payload("zone.coverage")
+class ZoneCoverage(TypedDict, total=False):
+    fraction: float
+    min_fraction: float | None
+    cameras: list[Any]
+    must_cover: bool
+    reason: str | None
 
 
 @check("zone_covered", kinds=["zone.coverage"], params={"min_fraction": 0.9})

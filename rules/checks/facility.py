@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import Any
 
+from typing_extensions import TypedDict
+
+from rules.kinds import IsoTime, payload
 from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
 
 
@@ -12,6 +16,17 @@ def dew_point_c(temperature_c: float, humidity_pct: float) -> float:
     a, b = 17.62, 243.12
     gamma = math.log(max(humidity_pct, 0.01) / 100.0) + a * temperature_c / (b + temperature_c)
     return b * gamma / (a - gamma)
+
+
+@payload("ups.status")
+class UpsStatus(TypedDict, total=False):
+    error: str | None
+    flags: list[str]
+    battery_runtime_s: float | None
+    battery_charge_pct: float | None
+    ups_load_pct: float | None
+    test_date: IsoTime | None
+    test_result: str | None
 
 
 @check("ups_runtime", kinds=["ups.status"], params={"min_runtime_s": 1800})
@@ -54,6 +69,15 @@ def ups_selftest(inp: CheckInput) -> Verdict:
     return passed(f"{age:.0f} 天前自检通过", f"self-test {age:.0f} days ago", **value)
 
 
+@payload("climate.reading")
+class ClimateReading(TypedDict, total=False):
+    temperature_c: float | None
+    humidity_pct: float | None
+    dew_point_c: float | None
+    rate_c_per_h: float | None
+    error: str | None
+
+
 @check("climate_in_range", kinds=["climate.reading"], params={
     "min_temp_c": 18.0, "max_temp_c": 27.0, "max_rh_pct": 60.0,
     "min_dew_point_c": 5.5, "max_dew_point_c": 15.0, "max_rate_c_per_h": 5.0})
@@ -86,6 +110,20 @@ def climate_in_range(inp: CheckInput) -> Verdict:
         return failed("；".join(out_zh), "; ".join(out_en), **value)
     return passed(f"{t:.1f}°C，{rh:.0f}%RH，露点 {dp:.1f}°C", f"{t:.1f} °C, {rh:.0f} %RH, dew point {dp:.1f} °C",
                   **value)
+
+
+class AuditPayload(TypedDict, total=False):
+    """What every log audit (access, calls, accounts) reports: counts per violation type."""
+
+    counts: dict[str, int]
+    events: int | None
+    period_start: str | None
+    period_end: str | None
+    violations: list[Any]
+
+
+payload("access.audit")(AuditPayload)
+payload("accounts.audit")(AuditPayload)
 
 
 @check("audit_violations", kinds=["access.audit", "calls.audit", "accounts.audit"])

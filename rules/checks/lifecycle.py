@@ -2,8 +2,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+from typing_extensions import TypedDict
+
+from rules.checks.facility import AuditPayload
+from rules.kinds import IsoTime, payload
 from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
+
+MAX_NOT_READ = 50  # files named per host; an agent lists no more, a forged payload is cut here
+MAX_TEXT = 1000
+
+
+@payload("batch.registered")
+class BatchRegistered(TypedDict):
+    deadline: IsoTime
 
 
 @check("batch_purged", kinds=["batch.registered"], related=["pii.scan", "agent.heartbeat"],
@@ -19,7 +32,7 @@ def batch_purged(inp: CheckInput) -> Verdict:
     scans = {o.subject_id: o for o in inp.others("pii.scan") if not o.key}
     watched = {o.subject_id: o for o in inp.others("pii.scan") if o.key == "watch"}
     hosts = sorted({o.subject_id for o in inp.others("agent.heartbeat")} | set(scans) | set(watched))
-    dirty, unscanned, clean = [], [], []
+    dirty, unscanned, clean, unproven = [], [], [], []
     for host in hosts:
         seen, scan = watched.get(host), scans.get(host)
         # the watch's finding stands until a full scan finished after it says otherwise
@@ -36,14 +49,20 @@ def batch_purged(inp: CheckInput) -> Verdict:
         inp.used.append(scan)
         if int(scan.payload.get("batches", {}).get(inp.subject_id, 0)):
             dirty.append(host)
+        elif not_read(scan.payload):
+            unproven.append(host)
         else:
             clean.append(host)
     value = {"deadline": deadline.isoformat(), "hosts": len(hosts), "clean": len(clean),
-             "dirty": dirty, "unscanned": unscanned[:50]}
+             "dirty": dirty, "unscanned": unscanned[:50], "not_proven": unproven[:50]}
     if dirty:
         return failed(f"期限后仍有 {len(dirty)} 台主机存有该批次数据：{', '.join(dirty[:5])}",
                       f"{len(dirty)} host(s) still hold this batch after the deadline: {', '.join(dirty[:5])}",
                       **value)
+    if unproven:
+        return unknown(f"{len(unproven)} 台主机有文件无法读取，未能证明已删除：{', '.join(unproven[:5])}",
+                       f"{len(unproven)} host(s) have files the scan could not read, so the purge is not proven: "
+                       f"{', '.join(unproven[:5])}", **value)
     if unscanned or not hosts:
         return unknown(f"{len(unscanned)} 台主机在期限后未完成全盘扫描",
                        f"{len(unscanned)} host(s) have no full scan since the deadline", **value)
@@ -51,9 +70,35 @@ def batch_purged(inp: CheckInput) -> Verdict:
                   f"all {len(clean)} hosts scanned clean after the deadline", **value)
 
 
+def not_read(scan_payload: dict[str, Any]) -> list[dict[str, str]]:
+    """The files a scan could not read, as {path, reason}; those counted but not named (beyond the agent's list,
+    or from an agent that only counted them) make one more line, {"path": "…", "reason": "+N"}."""
+    listed = scan_payload.get("errors")
+    out = [{"path": str(e.get("path"))[:MAX_TEXT], "reason": str(e.get("reason"))[:MAX_TEXT]}
+           for e in (listed if isinstance(listed, list) else [])[:MAX_NOT_READ] if isinstance(e, dict)]
+    count = scan_payload.get("unreadable")
+    if isinstance(count, int) and not isinstance(count, bool) and count > len(out):
+        out.append({"path": "…", "reason": f"+{count - len(out)}"})
+    return out
+
+
 def _finished(scan) -> datetime:
     text = scan.payload.get("finished_at")
     return datetime.fromisoformat(text) if text else datetime.min.replace(tzinfo=scan.observed_at.tzinfo)
+
+
+class Retention(TypedDict, total=False):
+    ok: bool | None
+
+
+class Recorder(TypedDict, total=False):
+    stalled_periods: list[Any]
+
+
+@payload("calls.audit")
+class CallsAudit(AuditPayload, total=False):
+    retention: Retention
+    recorder: Recorder
 
 
 @check("recordings_retained", kinds=["calls.audit"], params={"retention_years": 3})

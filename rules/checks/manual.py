@@ -3,7 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from typing_extensions import TypedDict
+
+from rules.kinds import IsoTime, payload
 from rules.registry import CheckInput, Verdict, check, failed, passed
+
+
+@payload("manual.evidence")
+class ManualEvidence(TypedDict):
+    control: str
+    valid_until: IsoTime
 
 
 @check("manual_evidence", kinds=["manual.evidence"], params={"remind_days": [14, 7, 1]})
@@ -26,6 +35,11 @@ def manual_evidence(inp: CheckInput) -> Verdict:
         value["expiring"] = True
         value["remind_threshold_days"] = min(reached)
     return passed(f"证据有效至 {until:%Y-%m-%d}", f"evidence valid until {until:%Y-%m-%d}", **value)
+
+
+@payload("ledger.verify")
+class LedgerVerify(TypedDict):
+    ok: bool
 
 
 @check("ledger_intact", kinds=["ledger.verify"])

@@ -57,6 +57,19 @@ def wait_for(cond, timeout_s: float = 5.0) -> bool:
     return False
 
 
+def settle(activity, quiet_s: float, timeout_s: float) -> None:
+    """Wait until `activity()` has stopped changing for `quiet_s` (a busy machine delays the agent)."""
+    deadline = time.monotonic() + timeout_s
+    last, since = activity(), time.monotonic()
+    while time.monotonic() < deadline:
+        now = activity()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif now and time.monotonic() - since >= quiet_s:
+            return
+        time.sleep(0.05)
+
+
 def cmd_sweep(tb, root: Path, enforcer: SysfsEnforcer, files: list[Path]) -> dict:
     for f in files:
         tb.add_from_file(str(f))
@@ -118,6 +131,49 @@ def cmd_agent(tb, root: Path, files: list[Path], allow: list[str]) -> dict:
             "blocks": [o.payload for o in spooled if o.kind == "usb.block"]}
 
 
+def cmd_block_first(tb, root: Path, files: list[Path], allow: list[str]) -> dict:
+    """The whole agent with the kernel holding new devices: what was written to each `authorized`."""
+    import tempfile
+
+    from agents.config import AgentConfig
+    from agents.daemon import Agent
+    from rules.model import Observation
+    from tests.agents.umockdev_hold import WriteRecorder, bind_authorized, plug
+
+    tb.add_from_file(str(files[0]))  # the root hub, before the agent starts
+    hub_default = root / "bus" / "usb" / "devices" / "usb1" / "authorized_default"
+    out: dict = {"default_before_start": hub_default.read_text().strip()}
+    recorder = WriteRecorder()
+    with tempfile.TemporaryDirectory() as state_dir:
+        cfg = AgentConfig.model_validate({"host_id": "term-001", "state_dir": state_dir, "interval_s": 3600,
+                                          "usb": {"allow": allow}, "paths": {"sysfs": str(root)},
+                                          "antivirus": {"eicar_test": False}})  # a short first round
+        agent = Agent.create(cfg)
+        runner = threading.Thread(target=agent.run, daemon=True)
+        runner.start()
+        # the first round (probes, sweep) done: from here only udev events make the agent look at devices
+        wait_for(lambda: any(b'"usb.devices"' in body for _, body in agent.spool.peek(100)), 60.0)
+        time.sleep(0.3)
+        out["default_before_hotplug"] = hub_default.read_text().strip()
+        held_interfaces = [rec for f in files[1:] for rec in plug(tb, root, f, recorder)]
+
+        def activity() -> int:  # writes seen plus blocks spooled: the agent's reactions so far
+            recorder.collect(0.02)
+            return sum(map(len, recorder.writes.values())) + sum(
+                b'"usb.block"' in body for _, body in agent.spool.peek(1000))
+
+        settle(activity, quiet_s=1.5, timeout_s=30.0)
+        bind_authorized(tb, root, held_interfaces)
+        settle(activity, quiet_s=1.0, timeout_s=15.0)
+        spooled = [Observation.model_validate_json(b) for _, b in agent.spool.peek(100)]
+        agent.stop_event.set()
+        runner.join(15)
+    out.update({"writes": recorder.writes, "after": state(root), "default_after_stop": hub_default.read_text().strip(),
+                "blocks": [o.payload for o in spooled if o.kind == "usb.block"],
+                "inventory": next(o.payload for o in spooled if o.kind == "usb.devices")})
+    return out
+
+
 def cmd_hotplug(tb, root: Path, enforcer: SysfsEnforcer, files: list[Path]) -> dict:
     stop, _ = start_watch(enforcer)
     for f in files:
@@ -157,7 +213,7 @@ done_at: list[float] = []
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["sweep", "hotplug", "bench", "inventory", "probe", "agent"])
+    ap.add_argument("mode", choices=["sweep", "hotplug", "bench", "inventory", "probe", "agent", "block-first"])
     ap.add_argument("files", nargs="+", type=Path)
     ap.add_argument("--allow", action="append", default=[])
     ap.add_argument("--events", type=int, default=1000)
@@ -170,6 +226,8 @@ def main() -> None:
         out = cmd_sweep(tb, root, enforcer, args.files)
     elif args.mode == "agent":
         out = cmd_agent(tb, root, args.files, args.allow)
+    elif args.mode == "block-first":
+        out = cmd_block_first(tb, root, args.files, args.allow)
     elif args.mode == "probe":
         out = cmd_probe(tb, root, args.files, args.allow)
     elif args.mode == "inventory":

@@ -12,6 +12,7 @@ import pytest
 
 from camera.health import HealthTracker
 from camera.probe import load_reference, probe
+from tests.camera.conftest import FREEZE_VARIANTS
 
 BIN = Path(sys.executable).parent / "clausewatch"
 CLIPS = [(scene, label) for scene in ("testsrc2", "quiet")
@@ -121,10 +122,11 @@ def _still_clip(out: Path, source_clip: Path) -> Path:
     return out
 
 
-def test_still_from_first_frame_is_frozen_only_against_a_live_baseline(clips: Path, tmp_path: Path) -> None:
+def test_still_from_first_frame_is_frozen_with_or_without_a_baseline(clips: Path, tmp_path: Path) -> None:
     still = _still_clip(tmp_path / "still.mp4", clips / "testsrc2__healthy.mp4")
-    alone = probe(str(still))
-    assert alone["faults"] == [] and alone["metrics"]["still_s"] >= 3
+    alone = _cli("probe", str(still), "--json")
+    assert alone.returncode == 1 and json.loads(alone.stdout)["faults"] == ["frozen"]
+    assert json.loads(alone.stdout)["metrics"]["frozen_diff_limit"] == 0.0
     ref = tmp_path / "cam.png"
     assert _cli("enroll", str(clips / "testsrc2__healthy.mp4"), "--out", str(ref)).returncode == 0
     judged = _cli("probe", str(still), "--reference", str(ref), "--json")
@@ -138,3 +140,30 @@ def test_a_defocused_moving_scene_is_blurred_not_covered(tmp_path: Path) -> None
                    check=True, timeout=120)
     result = probe(str(tmp_path / "life__blurred.mp4"))
     assert result["faults"] == ["blurred"], result["metrics"]
+
+
+FREEZES = [(v.replace(":", "-"), label) for v in FREEZE_VARIANTS
+           for label in ("healthy", "frozen_start", "frozen_midway")]
+
+
+@pytest.mark.parametrize(("variant", "label"), [pytest.param(v, lb, id=f"{v}-{lb}") for v, lb in FREEZES])
+def test_frozen_recordings_are_found_and_healthy_ones_are_not(frozen_clips: Path, variant: str, label: str) -> None:
+    """Several scenes, codecs (H.264, H.265, MPEG-4, MJPEG), sizes and frame rates; no baseline."""
+    scene, size, codec, fps = variant.split("-")
+    clip = next(frozen_clips.glob(f"{scene}-{codec}-{size}-{fps}fps__{label}.*"))
+    result = probe(str(clip))
+    assert result["online"] is True and result["fps"] == pytest.approx(int(fps), rel=0.05)
+    assert result["faults"] == ([] if label == "healthy" else ["frozen"]), result["metrics"]
+
+
+@pytest.mark.parametrize("variant", [v for v in FREEZE_VARIANTS if v.split(":")[0] in ("quiet", "bars")])
+def test_frozen_recordings_are_found_against_the_enrolled_baseline(frozen_clips: Path, tmp_path: Path,
+                                                                   variant: str) -> None:
+    scene, size, codec, fps = variant.split(":")
+    name = f"{scene}-{codec}-{size}-{fps}fps"
+    ref = tmp_path / f"{name}.png"
+    assert _cli("enroll", str(next(frozen_clips.glob(f"{name}__healthy.*"))), "--out", str(ref)).returncode == 0
+    view, baseline = load_reference(ref)
+    for label, faults in (("healthy", []), ("frozen_start", ["frozen"]), ("frozen_midway", ["frozen"])):
+        result = probe(str(next(frozen_clips.glob(f"{name}__{label}.*"))), reference=view, baseline=baseline)
+        assert result["faults"] == faults, (label, result["metrics"])

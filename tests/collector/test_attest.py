@@ -120,3 +120,14 @@ def test_a_waiver_covering_a_failure_is_cited_instead(store, now, history):
     a = attest.attest(store, history, start=now - timedelta(days=4), end=now - timedelta(hours=1),
                       statement="manual controls checked", user="manager", now=now)
     assert a["failures"][0]["waivers"] == [w.id] and a["failures_acknowledged"] is False
+
+
+def test_a_reported_value_rfc8785_cannot_express_is_refused_naming_the_snapshot(store, now, history):
+    """The snapshot is hashed in RFC 8785 form: a forged validity beyond 2**53 is an error, not a crash."""
+    store.ingest([Observation(source="site", subject_kind="site", subject_id="default", kind="manual.evidence",
+                              key="FIRE-DRILL", observed_at=now - timedelta(days=1),
+                              payload={"control": "FIRE-DRILL", "sha256": "0" * 64, "valid_until": 2**60})],
+                 actor="test")
+    with pytest.raises(attest.AttestError, match="snapshot: what was reported"):
+        attest.attest(store, history, start=now - timedelta(days=3), end=now, statement="all fine this time",
+                      user="boss", now=now, acknowledge_failures=True)

@@ -20,11 +20,13 @@ def batch_obs() -> Observation:
                        payload={"bank": facts.bank, "deadline": facts.deadline(TZ).isoformat(), "rows": 2})
 
 
-def scan(host: str, finished: datetime, matches: int = 0, full: bool = True) -> Observation:
+def scan(host: str, finished: datetime, matches: int = 0, full: bool = True, unreadable: int = 0) -> Observation:
+    errors = [{"path": f"/home/a/f{i}.xlsx", "reason": "corrupt: not a .xlsx file"} for i in range(unreadable)]
     return Observation(source="t", subject_kind="host", subject_id=host, kind="pii.scan", observed_at=finished,
                        payload={"started_at": (finished - timedelta(minutes=5)).isoformat(),
                                 "finished_at": finished.isoformat(), "full": full,
-                                "batches": {"B1": matches} if matches else {}})
+                                "batches": {"B1": matches} if matches else {}, "unreadable": unreadable,
+                                "errors": errors})
 
 
 def test_deadline_is_end_of_end_date_plus_grace() -> None:
@@ -43,6 +45,10 @@ AFTER = DEADLINE + timedelta(days=1)
     pytest.param({"h1": scan("h1", DEADLINE - timedelta(hours=2))}, AFTER, "unproven", id="scan-before-deadline"),
     pytest.param({"h1": scan("h1", AFTER, full=False)}, AFTER, "unproven", id="partial-scan"),
     pytest.param({}, AFTER, "unproven", id="no-hosts"),
+    pytest.param({"h1": scan("h1", AFTER), "h2": scan("h2", AFTER, unreadable=1)}, AFTER, "unproven",
+                 id="a-file-not-read"),
+    pytest.param({"h1": scan("h1", AFTER), "h2": scan("h2", AFTER, 3, unreadable=1)}, AFTER, "not_purged",
+                 id="found-data-outweighs-files-not-read"),
 ])
 def test_certificate_status(scans: dict, now: datetime, status: str) -> None:
     cert = certificate(batch_obs(), scans, now)

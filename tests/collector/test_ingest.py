@@ -5,6 +5,7 @@ import asyncio
 import os
 import signal
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -79,3 +80,83 @@ def test_a_killed_worker_process_loses_no_batch(pool: PreparePool, tmp_path) -> 
         assert store.ingest_rows(rows, actor=AGENT.actor).accepted == 300
     assert len(store.observations(kind="usb.devices", limit=1000)) == 600
     store.close()
+
+
+SITE_WORKER = Principal("source", "camera-worker", site="branch-7", subject_kinds=frozenset({"camera", "zone", "site"}))
+
+
+def one(principal_host: str = "T001", *, minutes_ahead: float = -1, **fields: object) -> bytes:
+    """A batch of one observation (by default a host's usb.devices, a minute old), fields overridden."""
+    obs = {"id": str(uuid.uuid4()), "source": "claimed", "subject_kind": "host", "subject_id": principal_host,
+           "kind": "usb.devices", "observed_at": (datetime.now(UTC) + timedelta(minutes=minutes_ahead)).isoformat(),
+           "payload": {"enforcement": "sysfs", "policy_ok": True, "devices": []}, **fields}
+    return orjson.dumps({"observations": [obs]})
+
+
+@pytest.mark.parametrize(("principal", "body", "says"), [
+    pytest.param(AGENT, one(kind="agent.sequence", payload={"gaps": []}), "kind agent.sequence is written only by "
+                 "the collector itself; agent:T001", id="agent-forges-its-sequence"),
+    pytest.param(AGENT, one(kind="camera.health", payload={"online": True}), "kind camera.health is written only "
+                 "by the camera worker", id="agent-posts-a-camera-kind"),
+    pytest.param(SITE_WORKER, one(subject_kind="site", subject_id="branch-7", kind="manual.evidence", key="FIRE-DRILL",
+                                  payload={"control": "FIRE-DRILL", "valid_until": "2099-12-31T00:00:00+08:00"}),
+                 "kind manual.evidence is written only by the collector itself", id="site-token-forges-evidence"),
+    pytest.param(SITE_WORKER, one(subject_kind="site", subject_id="branch-7", kind="ledger.verify",
+                                  payload={"ok": True}), "kind ledger.verify", id="site-token-forges-ledger-check"),
+    pytest.param(ADMIN, one(kind="agent.sequence", payload={"gaps": []}), "agent.sequence", id="not-even-an-admin"),
+])
+def test_a_token_writes_only_the_kinds_it_owns(principal: Principal, body: bytes, says: str) -> None:
+    with pytest.raises(BatchRejected) as e:
+        prepare(body, principal, 5000)
+    assert e.value.status == 403 and says in e.value.detail
+
+
+def test_each_owner_still_writes_its_own_kinds() -> None:
+    floorplan = one(subject_kind="site", subject_id="branch-7", kind="camera.floorplan", payload={"coverage_pct": 97})
+    assert len(prepare(floorplan, SITE_WORKER, 5000)) == 1
+    assert len(prepare(one(kind="antivirus.status", payload={"installed": True}), AGENT, 5000)) == 1
+
+
+@pytest.mark.parametrize(("fields", "field", "says"), [
+    pytest.param({"kind": "antivirus.status", "payload": {"installed": True, "signature_time": "garbage"}},
+                 "payload.signature_time", "ISO 8601", id="unreadable-signature-time"),
+    pytest.param({"kind": "antivirus.status", "payload": {"signature_time": "2026-11-29T10:00:00"}},
+                 "payload.signature_time", "UTC offset", id="signature-time-without-offset"),
+    pytest.param({"kind": "usb.devices", "payload": {"devices": [{"classes": ["08"], "authorized": "yes"}]}},
+                 "payload.devices.0.authorized", "boolean", id="authorized-as-text"),
+    pytest.param({"kind": "agent.heartbeat", "payload": {"interval_s": None}}, "payload.interval_s", "number",
+                 id="interval-null"),
+    pytest.param({"kind": "usb.exfiltrated"}, "kind", "unknown observation kind 'usb.exfiltrated'", id="unknown-kind"),
+    pytest.param({"subject_kind": "host", "kind": "ups.status", "payload": {}}, "subject_kind",
+                 "about ups, not host", id="kind-about-another-subject"),
+    pytest.param({"observed_at": "2099-01-01T00:00:00+00:00"}, "observed_at", "ahead of the collector's clock",
+                 id="dated-2099"),
+    pytest.param({"observed_at": "9999-12-31T23:59:59-23:59"}, "observed_at",
+                 "must lie between 1970-01-01 and 2999-12-31",
+                 id="dated-the-last-second-of-9999"),
+])
+def test_a_malformed_observation_is_refused_naming_index_and_field(fields: dict, field: str, says: str) -> None:
+    body = orjson.loads(one(**fields))
+    body["observations"].insert(0, orjson.loads(one())["observations"][0])  # a good one first: index 1 is named
+    with pytest.raises(BatchRejected) as e:
+        prepare(orjson.dumps(body), ADMIN, 5000)
+    assert e.value.status == 422
+    [d] = e.value.detail
+    assert (d["index"], d["field"]) == (1, field) and says in d["message"], d
+
+
+def test_a_clock_a_little_ahead_is_tolerated_and_the_tolerance_is_a_setting() -> None:
+    assert len(prepare(one(minutes_ahead=4), AGENT, 5000)) == 1
+    with pytest.raises(BatchRejected) as e:
+        prepare(one(minutes_ahead=4), AGENT, 5000, max_skew_s=60)
+    assert e.value.status == 422 and "at most 60 s" in e.value.detail[0]["message"]
+
+
+def test_worker_processes_refuse_by_kind_the_same_way(pool: PreparePool) -> None:
+    forged = one(kind="agent.sequence", payload={"gaps": []})
+    with pytest.raises(BatchRejected) as e:
+        asyncio.run(pool.prepare(forged, AGENT, 5000))
+    assert e.value.status == 403 and "agent.sequence" in e.value.detail
+    with pytest.raises(BatchRejected) as e:
+        asyncio.run(pool.prepare(one(kind="antivirus.status", payload={"signature_time": "garbage"}), AGENT, 5000))
+    assert e.value.status == 422 and e.value.detail[0]["field"] == "payload.signature_time"

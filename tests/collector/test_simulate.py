@@ -2,7 +2,7 @@
 from datetime import UTC, datetime, timedelta
 
 from collector.engine import Engine
-from collector.simulate import SimSite
+from collector.simulate import SimSite, snapshot
 from collector.simulate.run import write_history
 from rules.catalog import default_catalog
 from rules.model import Observation
@@ -11,7 +11,7 @@ from rules.model import Observation
 def test_every_simulated_observation_is_valid():
     site = SimSite(terminals=5, cameras=4)
     for hours in (0, 1, 2, 22, 23, 24 * 9 + 1):
-        for o in site.snapshot(site.start + timedelta(hours=hours)):
+        for o in snapshot(site, site.start + timedelta(hours=hours)):
             Observation.model_validate(o.model_dump())
 
 

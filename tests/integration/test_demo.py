@@ -1,4 +1,5 @@
 """`clausewatch demo`: collector, accounts, simulated site and this machine's own agent."""
+import datetime as dt
 import json
 import re
 import subprocess
@@ -12,21 +13,29 @@ from tests.integration.conftest import BIN, cli, free_port
 pytestmark = pytest.mark.integration
 
 
+def start_demo(log, deadline: float, *args: str) -> tuple[subprocess.Popen, str]:
+    """A running `clausewatch demo ARGS` and the password it printed for the accounts."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(BIN), "demo", *args], stdout=out, stderr=subprocess.STDOUT)
+    password = None
+    while time.monotonic() < deadline and password is None:
+        m = re.search(r"manager / (\S+)", log.read_text())
+        password = m.group(1) if m else None
+        time.sleep(0.5)
+    if password is None:
+        proc.terminate()
+        proc.wait(30)
+        raise AssertionError(log.read_text())
+    return proc, password
+
+
 def test_live_demo_serves_the_simulated_site_and_the_local_agent(tmp_path):
     port = free_port()
     log = tmp_path / "demo.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([str(BIN), "demo", "--db", str(tmp_path / "cw.db"), "--days", "1", "--port",
-                                 str(port), "--terminals", "5", "--feed-interval", "5"], stdout=out,
-                                stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    proc, password = start_demo(log, deadline, "--db", str(tmp_path / "cw.db"), "--days", "1", "--port", str(port),
+                                "--terminals", "5", "--feed-interval", "5")
     try:
-        deadline = time.monotonic() + 120
-        password = None
-        while time.monotonic() < deadline and password is None:
-            m = re.search(r"manager / (\S+)", log.read_text())
-            password = m.group(1) if m else None
-            time.sleep(0.5)
-        assert password, log.read_text()
         url = f"http://127.0.0.1:{port}"
         token = httpx.post(url + "/api/v1/auth/token", json={"username": "security", "password": password}).json()
         headers = {"Authorization": f"Bearer {token['token']}"}
@@ -76,3 +85,29 @@ def test_live_demo_serves_the_simulated_site_and_the_local_agent(tmp_path):
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_demo_started_again_on_its_store_enrolls_its_terminals_again(tmp_path):
+    """Its terminals are enrolled already: the demo issues itself a re-enrollment code for each."""
+    db, port = tmp_path / "cw.db", free_port()
+    url = f"http://127.0.0.1:{port}"
+    for run in (1, 2):
+        log = tmp_path / f"demo-{run}.log"
+        deadline = time.monotonic() + 90
+        proc, password = start_demo(log, deadline, "--db", str(db), "--days", "0", "--port", str(port),
+                                    "--terminals", "2", "--feed-interval", "2")
+        try:
+            started = time.time()
+            token = httpx.post(url + "/api/v1/auth/token", json={"username": "admin", "password": password}).json()
+            headers = {"Authorization": f"Bearer {token['token']}"}
+            fresh = []
+            while time.monotonic() < deadline and not fresh:
+                fresh = httpx.get(url + "/api/v1/observations", headers=headers, params={
+                    "subject_kind": "host", "subject": "T001", "since": dt.datetime.fromtimestamp(started, dt.UTC)
+                    .isoformat()}).json()
+                time.sleep(0.5)
+            assert fresh, log.read_text()
+            assert "Traceback" not in log.read_text()
+        finally:
+            proc.terminate()
+            proc.wait(30)

@@ -97,7 +97,10 @@ def test_report_download_needs_the_reports_role(collector):
 
 
 def test_cli_evidence_report_and_verify(tmp_path):
+    from collector.store.sqlite import SqliteStore
+
     db = str(tmp_path / "cw.db")
+    SqliteStore(db).close()  # evidence is added to the site's store; it does not start one
     f = tmp_path / "photo.jpg"
     f.write_bytes(b"\xff\xd8\xff photo")
     r = cli("evidence", "add", "EXTINGUISHER-OFFICE", str(f), "--valid-until", "2026-12-31", "--db", db,

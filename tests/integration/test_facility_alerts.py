@@ -16,7 +16,8 @@ from tests.integration.conftest import BIN
 from tests.integration.monitoring import ROOT, Alertmanager, Prometheus, WebhookReceiver
 from tests.integration.nut_server import DRIVER, NutServer
 
-pytestmark = [pytest.mark.integration, pytest.mark.skipif(
+# Prometheus and Alertmanager stamp samples and alerts with the real clock, the collector with libfaketime's
+pytestmark = [pytest.mark.integration, pytest.mark.realclock, pytest.mark.skipif(
     not (DRIVER.exists() and shutil.which("prometheus") and shutil.which("prometheus-alertmanager")),
     reason="needs nut-server, prometheus and prometheus-alertmanager")]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,12 @@ from tests.integration.conftest import cli
 pytestmark = pytest.mark.integration
 
 USERS = "账号,姓名,离职日期\nzhangsan,张三,\n"
-LOG = ("时间,账号,终端,操作,记录数\n2026-11-28 09:00:00,zhangsan,T01,登录,\n"
-       "2026-11-28 09:10:00,zhangsan,T02,登录,\n2026-11-28 09:20:00,zhangsan,T01,查询,\n")
+
+
+def _day_log(day: str) -> str:
+    """One account logged in on two terminals at once on `day` (YYYY-MM-DD, site time)."""
+    return (f"时间,账号,终端,操作,记录数\n{day} 09:00:00,zhangsan,T01,登录,\n"
+            f"{day} 09:10:00,zhangsan,T02,登录,\n{day} 09:20:00,zhangsan,T01,查询,\n")
 
 
 def test_accounts_audit_reaches_the_collector_and_fails_the_control(collector, tmp_path: Path) -> None:
@@ -22,9 +27,12 @@ def test_accounts_audit_reaches_the_collector_and_fails_the_control(collector, t
         r.raise_for_status()
         token = r.json()["token"]
     (tmp_path / "users.csv").write_text(USERS, encoding="utf-8")
-    (tmp_path / "log.csv").write_text(LOG, encoding="utf-8")
+    # yesterday's log, audited that evening: the collector judges the observation's age by its own clock,
+    # and a day-old audit is within the control's freshness (2 days)
+    day = f"{datetime.now(UTC) - timedelta(days=1):%Y-%m-%d}"
+    (tmp_path / "log.csv").write_text(_day_log(day), encoding="utf-8")
     args = ["audit", "accounts", "--users", str(tmp_path / "users.csv"), "--logins", str(tmp_path / "log.csv"),
-            "--now", "2026-11-28T22:00", "--collector", collector.url, "--json"]
+            "--now", f"{day}T22:00", "--collector", collector.url, "--json"]
     r = cli(*args, env={"CLAUSEWATCH_TOKEN": token})
     assert r.returncode == 1, r.stderr
     collector.login("security")

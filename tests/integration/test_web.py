@@ -42,12 +42,27 @@ def test_posture_lists_clauses_in_tender_order_with_drill_down(collector):
     assert "禁止使用USB等接口" in control  # the verbatim tender text
 
 
+def csrf_token(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
 def test_language_switch_is_remembered(collector):
     c = web_login(collector)
-    c.get("/lang/en")
+    switched = c.post("/lang", data={"lang": "en", "next": "/terminals?q=T1",
+                                     "csrf_token": csrf_token(c.get("/").text)}, follow_redirects=False)
+    assert switched.status_code == 303 and switched.headers["location"] == "/terminals?q=T1"
     assert "Posture" in c.get("/").text
     c2 = web_login(collector)  # a new session of the same user keeps English
     assert "Posture" in c2.get("/", params={}).text
+
+
+def test_language_switch_changes_nothing_without_the_csrf_token(collector):
+    c = web_login(collector)
+    assert c.get("/lang/en", follow_redirects=False).status_code in (404, 405)  # a link or an image cannot switch it
+    assert c.post("/lang", data={"lang": "en", "next": "/"}, follow_redirects=False).status_code == 403
+    assert c.post("/lang", data={"lang": "en", "csrf_token": "forged"}, follow_redirects=False).status_code == 403
+    assert "合规态势" in c.get("/").text
+    assert "合规态势" in web_login(collector).get("/").text  # nor the language stored on the account
 
 
 def test_logout_needs_the_csrf_token(collector):

@@ -19,7 +19,9 @@ import pytest
 
 from tests.integration.conftest import PASSWORD, Collector, cli, free_port
 
-pytestmark = pytest.mark.integration
+# Chromium never finishes loading a page under libfaketime (its timed waits take the shifted clock),
+# so the browser tests run on the real clock only
+pytestmark = [pytest.mark.integration, pytest.mark.realclock]
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
 DESKTOP = {"width": 1366, "height": 768}
@@ -218,14 +220,53 @@ def test_keyboard_only_login_and_skip_link(browser, site):
 
 def test_language_switch_is_remembered_for_the_user(browser, site, shots):
     with signed_in(browser, site, "manager") as page:
-        page.get_by_role("link", name="中文").click()
+        page.goto("/?status=fail")
+        page.get_by_role("button", name="中文").click()  # a form with the CSRF token, back to the same page
+        page.wait_for_load_state()
+        assert page.url.endswith("/?status=fail") and "合规态势" in page.locator("h1").inner_text()
+        page.goto("/evidence")
         page.wait_for_load_state()
         assert "证据与证明" in page.locator("h1").inner_text()
     # a fresh browser without the language cookie: the choice came from the server
     with signed_in(browser, site, "manager") as page:
         assert "证据与证明" in page.locator("h1").inner_text()
         page.screenshot(path=str(shots / "evidence-zh.png"), full_page=False)
-        page.get_by_role("link", name="English").click()
+        page.get_by_role("button", name="English").click()
+        page.wait_for_load_state()
+        assert "Manual controls" in page.locator("main").inner_text()
+
+
+# what the browser blocked under the page's Content-Security-Policy, as the page saw it
+CSP_WATCH = """window.__csp = [];
+document.addEventListener('securitypolicyviolation', e => window.__csp.push(
+  e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' + e.sourceFile + ':' + e.lineNumber));"""
+
+
+def test_pages_load_with_no_content_security_policy_violation(browser, site):
+    ctx = browser.new_context(viewport=DESKTOP, base_url=site.url)
+    ctx.add_init_script(CSP_WATCH)
+    console: list[str] = []
+    try:
+        page = ctx.new_page()
+        page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+        page.goto("/login")
+        page.get_by_label(re.compile("User name|用户名")).fill("admin")
+        page.get_by_label(re.compile("Password|密码")).fill(PASSWORD)
+        page.get_by_role("button", name=re.compile("Log in|登录")).click()
+        page.wait_for_load_state()
+        page.goto("/terminals")
+        host_page = page.locator("#hosts tbody a").first.get_attribute("href")
+        for path in [*VIEWS, "/controls/USB-BLOCK", host_page, "/login"]:
+            resp = page.goto(path)
+            assert resp is not None and "frame-ancestors 'none'" in resp.headers["content-security-policy"], path
+            page.wait_for_load_state("load")
+            assert page.evaluate("window.__csp") == [], path
+        page.goto("/terminals")
+        page.get_by_label("Search").fill("T004")  # the page's script still runs under the policy
+        assert page.locator("#hosts tbody tr:not([hidden])").count() == 1
+    finally:
+        ctx.close()
+    assert [m for m in console if "Content Security Policy" in m] == []
 
 
 def test_phone_layout_fits_the_screen(browser, site, shots):

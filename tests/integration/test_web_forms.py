@@ -38,22 +38,24 @@ def csrf_of(client: httpx.Client) -> str:
 FORMS = {  # every form of the dashboard: path -> fields besides the token
     "/admin/users": {"name": "eve", "role": "admin", "password": "0123456789ab"},
     "/admin/enroll-secrets": {},
-    "/admin/enroll-secrets/rotate": {},
     "/admin/users/state": {"name": "security", "disable": "yes"},
     "/admin/agents/revoke": {"host_id": "T1"},
+    "/admin/reenroll-codes": {"host_id": "T1"},
     "/alerts/ack": {"control": "AGENT-REPORTING", "subject_kind": "host", "subject_id": "T1", "comment": "x"},
     "/evidence/upload": {"control": "BADGE-POLICY", "valid_until": "2099-12-31", "note": "signed copy"},
     "/attestations": {"start": "2026-01-01T00:00", "end": "2026-01-02T00:00", "statement": "all clauses kept"},
     "/exceptions": {"control": "AGENT-REPORTING", "subject": "*", "reason": "terminals replaced this week",
                     "end": "2099-12-31"},
     "/reports/download": {"start": "2026-01-01", "end": "2026-01-02", "fmt": "csv", "lang": "en"},
+    "/lang": {"lang": "en", "next": "/"},
     "/logout": {},
 }
 FILES = {"/evidence/upload": {"file": ("policy.pdf", b"%PDF-1.4 signed policy", "application/pdf")}}
 # (role, form) pairs the role may not submit even with its own valid token
 NOT_ALLOWED = [("security", "/admin/users"), ("manager", "/admin/enroll-secrets"), ("auditor", "/alerts/ack"),
-               ("security", "/admin/users/state"), ("manager", "/admin/enroll-secrets/rotate"),
+               ("security", "/admin/users/state"), ("manager", "/admin/enroll-secrets"),
                ("facility", "/admin/agents/revoke"),
+               ("security", "/admin/reenroll-codes"),
                ("facility", "/admin/users"), ("auditor", "/evidence/upload"), ("facility", "/attestations"),
                ("security", "/attestations"), ("auditor", "/exceptions"), ("facility", "/exceptions"),
                ("facility", "/reports/download")]
@@ -101,14 +103,15 @@ def test_forms_refuse_roles_without_the_right_even_with_a_valid_token(collector)
 @pytest.mark.parametrize(("field", "value"), [
     pytest.param("next", "//evil.example/x", id="login-next-protocol-relative"),
     pytest.param("next", "https://evil.example/x", id="login-next-absolute"),
-    pytest.param("referer", "https://evil.example/x", id="language-switch-referer"),
+    pytest.param("lang", "https://evil.example/x", id="language-switch-next"),
+    pytest.param("lang", "//evil.example/x", id="language-switch-next-protocol-relative"),
 ])
 def test_no_redirect_leaves_the_site(collector, field, value):
     if field == "next":
         r = httpx.post(collector.url + "/login", data={"username": "security", "password": PASSWORD, "next": value})
     else:
         c = web_login(collector, "security")
-        r = c.get("/lang/en", headers={"referer": value}, follow_redirects=False)
+        r = c.post("/lang", data={"lang": "zh", "next": value, "csrf_token": csrf_of(c)}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/")
     assert not r.headers["location"].startswith("//")
 

@@ -246,7 +246,7 @@ def test_admin_disables_a_user_revokes_an_agent_and_rotates_the_enroll_secret(br
         assert "revoked" in row
         assert httpx.post(site.url + "/api/v1/observations", json={"observations": []},
                           headers=agent).status_code == 401
-        page.get_by_role("button", name="Rotate the enrollment secret").click()
+        page.get_by_role("button", name="Rotate (revoke every other secret)").click()
         page.wait_for_load_state()
         new_secret = page.locator("#new-secret").input_value()
         assert new_secret.startswith("cwe_") and new_secret != old_secret

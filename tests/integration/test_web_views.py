@@ -114,8 +114,36 @@ def test_purge_certificate_page_lists_every_host(served):
     page = c.get("/lifecycle/certificates/B2026-09?lang=en").text
     assert "not purged" in page and "T001" in page and "still holds data" in page
     cert = c.get("/lifecycle/certificates/B2026-09", params={"format": "json"}).json()
-    assert cert["status"] == "not_purged" and cert["counts"] == {"clean": 1, "dirty": 1, "unscanned": 0}
+    assert cert["status"] == "not_purged"
+    assert cert["counts"] == {"clean": 1, "dirty": 1, "unscanned": 0, "not_proven": 0}
     assert c.get("/lifecycle/certificates/NOPE").status_code == 404
+
+
+def test_purge_certificate_page_names_the_files_not_proven(served):
+    from datetime import timedelta
+
+    from rules.model import Observation
+
+    store, collector = served
+    now = datetime.now(UTC)
+    unread = [{"path": "D:/导出/外发.zip!客户清单.xlsx", "reason": "encrypted: password-protected archive member"}]
+    store.ingest([
+        Observation(source="import", subject_kind="batch", subject_id="B2026-10", kind="batch.registered",
+                    observed_at=now - timedelta(days=60), payload={"bank": "广州银行",
+                                                                   "deadline": (now - timedelta(days=2)).isoformat()}),
+        Observation(source="agent:T003", subject_kind="host", subject_id="T003", kind="pii.scan", observed_at=now,
+                    payload={"full": True, "finished_at": now.isoformat(), "files_scanned": 5100, "batches": {},
+                             "unreadable": 1, "errors": unread})], actor="test")
+    store.close()
+    collector.start()
+    c = web_login(collector, "admin")
+    for lang, words in (("en", ["unproven", "not proven (files could not be read)", "Files not proven"]),
+                        ("zh", ["未能证明（有文件无法读取）", "未能证明的文件"])):
+        page = c.get(f"/lifecycle/certificates/B2026-10?lang={lang}").text
+        assert all(w in page for w in words), lang
+        assert "D:/导出/外发.zip!客户清单.xlsx" in page and "encrypted: password-protected archive member" in page
+    cert = c.get("/lifecycle/certificates/B2026-10", params={"format": "json"}).json()
+    assert cert["status"] == "unproven" and cert["hosts"][0]["not_proven"] == unread
 
 
 def test_cameras_page_shows_the_workers_floor_plan(served):

@@ -7,11 +7,11 @@ import yaml
 
 from rules.catalog import CatalogError, load_catalog, load_clauses
 from rules.registry import load_checks
-from tests.conftest import SHARED
+from tests.conftest import TENDER
 
 
 def _tender_ids() -> set[str]:
-    text = (SHARED / "tender-clauses.md").read_text(encoding="utf-8")
+    text = (TENDER / "tender-clauses.md").read_text(encoding="utf-8")
     ids = set(re.findall(r"^\| ([A-Z0-9][A-Za-z0-9.\-/]*) \|", text, re.M))
     assert len(ids) > 20, "tender-clauses.md could not be read"
     return ids
@@ -27,7 +27,7 @@ def test_clause_index_matches_the_tender():
 
 
 def test_text_zh_is_verbatim_from_the_seed():
-    seed = re.sub(r"\s+", "", (SHARED / "seed" / "tender-and-collection-plans.zh.txt").read_text(encoding="utf-8"))
+    seed = re.sub(r"\s+", "", (TENDER / "seed" / "tender-and-collection-plans.zh.txt").read_text(encoding="utf-8"))
     for c in load_catalog():
         assert re.sub(r"\s+", "", c.text_zh) in seed, c.id
 

@@ -33,6 +33,10 @@ KBD = {"vendor_id": "046d", "product_id": "c31c", "classes": ["03"], "authorized
     pytest.param({"enforcement": "sysfs", "devices": [{**STICK, "authorized": True, "allowed": True}]}, "pass",
                  id="allow-listed"),
     pytest.param({"enforcement": "none", "devices": [KBD]}, "fail", id="no-enforcement"),
+    pytest.param({"enforcement": "sysfs", "new_devices_held": False, "devices": [KBD]}, "fail",
+                 id="new devices authorised on arrival"),
+    pytest.param({"enforcement": "sysfs", "new_devices_held": True, "devices": [KBD]}, "pass", id="blocked first"),
+    pytest.param({"enforcement": "sysfs", "new_devices_held": None, "devices": []}, "pass", id="no USB bus"),
 ])
 def test_usb_block(payload, status):
     assert run("USB-BLOCK", obs("usb.devices", payload)).status == status

@@ -1,6 +1,7 @@
 """Admin: users and roles, agent enrollment secrets, enrolled agents, and a check of the site's setup."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -12,8 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 from collector import auth
 from collector.auth import Principal
 from collector.deps import StateDep
+from collector.web import readmodel
 from collector.web.i18n import translate
-from collector.web.pagekit import check_csrf, page_for, render, request_lang
+from collector.web.pagekit import check_csrf, not_found, page_for, render, request_lang
 
 router = APIRouter()
 Admin = Annotated[Principal, Depends(page_for("admin"))]
@@ -49,12 +51,20 @@ def enroll_secrets(state: Any) -> list[dict[str, Any]]:
              "active": not r[5] and (r[3] is None or r[3] > now)} for r in rows]
 
 
+def enrollments(state: Any, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest enrollments, refusals and re-enrollment codes, newest first (each is in the ledger too)."""
+    since = datetime.fromtimestamp(0, UTC)
+    rows = readmodel.events(state.store, since, types=auth.ENROLLMENT_EVENTS, limit=limit, first_only=False)
+    return [{"ts": e.ts, "type": e.type, "host_id": e.subject_id, **json.loads(e.detail)} for e in rows]
+
+
 def _page(request: Request, state: Any, user: Principal, status_code: int = 200, **extra: Any) -> Response:
     agents = state.store.read.execute(
         "SELECT host_id, site, hostname, enrolled_at, last_seen, revoked FROM agents ORDER BY host_id").fetchall()
     ctx: dict[str, Any] = {"users": auth.list_users(state.store), "roles": auth.ROLES, "secrets": enroll_secrets(state),
                            "agents": agents, "catalog": catalog_check(state), "settings": state.settings,
-                           "new_secret": None, "user_error": None, "user_added": None}
+                           "enrollments": enrollments(state), "new_secret": None, "new_code": None,
+                           "user_error": None, "user_added": None}
     ctx.update(extra)
     return render(request, "admin.html", user, status_code=status_code, **ctx)
 
@@ -78,10 +88,11 @@ def add_user(request: Request, state: StateDep, user: Admin, name: Annotated[str
 
 @router.post("/admin/enroll-secrets", response_class=HTMLResponse)
 def new_enroll_secret(request: Request, state: StateDep, user: Admin,
-                      csrf_token: Annotated[str, Form()] = "") -> Response:
-    """A new enroll secret, shown once on the page that answers this form and never again."""
+                      csrf_token: Annotated[str, Form()] = "", rotate: Annotated[str, Form()] = "") -> Response:
+    """A new enroll secret (`rotate`: replacing all others), shown once on the page that answers this form."""
     check_csrf(user, csrf_token)
-    secret_id, secret = auth.create_enroll_secret(state.store, state.settings.site, actor=user.actor)
+    secret_id, secret = auth.create_enroll_secret(state.store, state.settings.site, actor=user.actor,
+                                                  rotate=bool(rotate))
     resp = _page(request, state, user, new_secret={"id": secret_id, "secret": secret})
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -113,12 +124,15 @@ def revoke_agent(request: Request, state: StateDep, user: Admin, host_id: Annota
     return _page(request, state, user)
 
 
-@router.post("/admin/enroll-secrets/rotate", response_class=HTMLResponse)
-def rotate_enroll_secret(request: Request, state: StateDep, user: Admin,
-                         csrf_token: Annotated[str, Form()] = "") -> Response:
-    """Every enroll secret of the site revoked and a new one shown once."""
+@router.post("/admin/reenroll-codes", response_class=HTMLResponse)
+def new_reenroll_code(request: Request, state: StateDep, user: Admin, host_id: Annotated[str, Form()],
+                      csrf_token: Annotated[str, Form()] = "") -> Response:
+    """A one-time code for one enrolled host to enroll again, shown once like a new secret."""
     check_csrf(user, csrf_token)
-    secret_id, secret = auth.rotate_enroll_secret(state.store, state.settings.site, actor=user.actor)
-    resp = _page(request, state, user, new_secret={"id": secret_id, "secret": secret})
+    try:
+        code, expires = auth.issue_reenroll_code(state.store, host_id, actor=user.actor)
+    except auth.AuthError:
+        raise not_found(host_id) from None
+    resp = _page(request, state, user, new_code={"host_id": host_id, "code": code, "expires_at": expires})
     resp.headers["Cache-Control"] = "no-store"
     return resp

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from collector.deps import StateDep
+from collector.store.integrity import EvidenceAltered
 from collector.web import readmodel
-from collector.web.pagekit import WebUser, not_found, render, require_subject_view
+from collector.web.pagekit import PageError, WebUser, not_found, render, require_subject_view
 from rules.catalog import load_clauses
 
 router = APIRouter()
@@ -60,8 +61,12 @@ def observation_page(obs_id: str, request: Request, state: StateDep, user: WebUs
 
 @router.get("/evidence-files/{sha256}")
 def evidence_file(sha256: str, state: StateDep, user: WebUser) -> Response:
-    """An attachment by its SHA-256 (camera thumbnails, uploaded scans), for any signed-in user."""
-    data = state.store.get_evidence(sha256)
+    """An attachment by its SHA-256 (camera thumbnails, uploaded scans), for any signed-in user;
+    never one whose bytes no longer match that SHA-256."""
+    try:
+        data = state.store.read_evidence(sha256)
+    except EvidenceAltered:
+        raise PageError(409, "evidence_altered", sha256) from None
     if data is None:
         raise not_found(sha256)
     row = state.store.read.execute("SELECT media_type FROM evidence WHERE sha256 = ?", (sha256,)).fetchone()

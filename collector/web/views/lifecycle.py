@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from collector.auth import Principal
+from collector.canonical import CanonicalError
 from collector.deps import StateDep
 from collector.web import readmodel
-from collector.web.pagekit import page_for, render
+from collector.web.pagekit import PageError, page_for, render
 
 router = APIRouter()
 Viewer = Annotated[Principal, Depends(page_for("lifecycle"))]
@@ -74,7 +75,10 @@ def certificate_page(batch_id: str, request: Request, state: StateDep, user: Vie
     registered = state.store.latest_for("batch", batch_id).get(("batch.registered", ""))
     if registered is None:
         raise not_found(batch_id)
-    cert = stored_certificate(state.store, registered, datetime.now(UTC))
+    try:
+        cert = stored_certificate(state.store, registered, datetime.now(UTC))
+    except CanonicalError as e:
+        raise PageError(422, "bad_certificate", str(e)) from None
     if format == "json":
         return JSONResponse(cert, headers={"Content-Disposition": f'attachment; filename="purge-{batch_id}.json"'})
     return render(request, "certificate.html", user, cert=cert)

@@ -16,7 +16,7 @@ from collector.web import readmodel
 from collector.web.charts import sparkline
 from collector.web.pagekit import bad_request, page_for, render
 from rules.catalog import load_clauses
-from rules.model import Control
+from rules.model import Control, in_calendar
 
 router = APIRouter()
 Viewer = Annotated[Principal, Depends(page_for("posture"))]
@@ -76,9 +76,9 @@ def end_of_day(day: str, tz: ZoneInfo, now: datetime) -> datetime:
     """The last moment of `day` (YYYY-MM-DD) in the site's zone, never later than now."""
     try:
         d = date.fromisoformat(day)
-    except ValueError:
+        end = in_calendar(datetime.combine(d + timedelta(days=1), time.min, tz) - timedelta(microseconds=1))
+    except (ValueError, OverflowError):  # not a date, or a day outside the calendar (year 1, year 9999)
         raise bad_request("bad_date", day) from None
-    end = datetime.combine(d + timedelta(days=1), time.min, tz) - timedelta(microseconds=1)
     return min(end.astimezone(UTC), now)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agents.enforce.usb import UsbPolicy
-from agents.usb import UsbDevice
+from agents.usb import UsbDevice, descriptor_classes
 
 ROOT = Path(__file__).resolve().parents[3]
 USB = ROOT / "tests" / "fixtures" / "agent" / "usb"
@@ -37,6 +38,34 @@ def dev(classes: list[str], vid: str = "0781", pid: str = "5567", serial: str = 
 ])
 def test_policy(device: UsbDevice, allow: list[str], blocked: bool) -> None:
     assert UsbPolicy.build(["08", "06", "e0", "ff"], allow).must_block(device) is blocked
+
+
+@pytest.mark.parametrize("device, allowed", [
+    pytest.param(dev(["03"]), True, id="keyboard let in"),
+    pytest.param(dev(["09"]), True, id="hub let in"),
+    pytest.param(dev(["08"], serial="ZZ99"), False, id="storage held"),
+    pytest.param(dev([]), False, id="classes unknown (no descriptors): held"),
+    pytest.param(dev(["08"], serial="AA01"), True, id="allow-listed stick let in"),
+])
+def test_held_device_is_authorised_only_when_the_policy_allows(device: UsbDevice, allowed: bool) -> None:
+    assert UsbPolicy.build(["08", "06", "e0", "ff"], ["0781:5567:AA01"]).may_authorize(device) is allowed
+
+
+def _descriptors(name: str) -> bytes:
+    return bytes.fromhex(re.search(r"^H: descriptors=(\w+)$", (USB / name).read_text(), re.M).group(1))
+
+
+@pytest.mark.parametrize("raw, classes", [
+    pytest.param(_descriptors("sandisk-cruzer.umockdev"), ["08"], id="stick: mass storage interface"),
+    pytest.param(_descriptors("logitech-keyboard.umockdev"), ["03"], id="keyboard: two HID interfaces"),
+    pytest.param(_descriptors("android-phone-mtp.umockdev"), ["06"], id="phone: still image"),
+    pytest.param(_descriptors("sandisk-cruzer.umockdev")[:22], [], id="cut inside the interface descriptor"),
+    pytest.param(b"\x12\x01" + b"\x00" * 16 + b"\x00\x04", [], id="zero length descriptor stops the walk"),
+    pytest.param(b"", [], id="nothing readable"),
+])
+def test_interface_classes_from_raw_descriptors(raw: bytes, classes: list[str]) -> None:
+    """An unauthorised device has no interfaces in sysfs: its descriptors are what it is judged by."""
+    assert descriptor_classes(raw) == classes
 
 
 def umockdev(mode: str, *files: str, allow: tuple[str, ...] = (ALLOWED_STICK,), extra: tuple[str, ...] = ()) -> dict:
@@ -147,3 +176,22 @@ def test_running_agent_blocks_hotplugged_devices_and_spools_the_blocks() -> None
     assert {k: v["authorized"] for k, v in out["after"].items()} == EXPECTED_AUTHORIZED
     assert sorted(b["port"] for b in out["blocks"]) == ["1-2", "1-4"]
     assert all(b["latency_ms"] is not None for b in out["blocks"])
+
+
+@pytest.mark.integration
+def test_block_first_a_forbidden_device_is_never_authorised_not_even_briefly() -> None:
+    """The agent holds new devices before any arrives; the kernel (played by the bed) keeps them
+    unauthorised; the agent writes `authorized=1` for the keyboard and the allow-listed stick only.
+    Every write to each device's `authorized` is recorded from before the device exists."""
+    out = umockdev("block-first", *ALL)
+    assert out["default_before_start"] == "1"
+    assert out["default_before_hotplug"] == "0"
+    assert out["writes"]["1-2"] == [] and out["writes"]["1-4"] == []  # stick and phone: never written at all
+    assert out["writes"]["1-1"] and set(out["writes"]["1-1"]) == {"1"}
+    assert out["writes"]["1-3"] and set(out["writes"]["1-3"]) == {"1"}
+    assert {k: v["authorized"] for k, v in out["after"].items()} == EXPECTED_AUTHORIZED
+    assert sorted((b["port"], b["action"]) for b in out["blocks"]) == [
+        ("1-2", "kept_unauthorized"), ("1-4", "kept_unauthorized")]
+    assert out["inventory"]["new_devices_held"] is True
+    # stopping the agent restores nothing: devices plugged in while it is down still wait unauthorised
+    assert out["default_after_stop"] == "0"

@@ -116,17 +116,19 @@ def test_mail_port_connections_listeners_and_clients_from_proc(make_env, tmp_pat
         {"remote": "10.20.9.10", "remote_port": 25, "state": "syn_sent", "pid": 813, "process": "curl"}]
     assert p["listening_mta"] == [{"address": "127.0.0.1", "port": 25, "pid": 700, "process": "master"}]
     assert p["mail_clients"] == ["thunderbird"]
-    assert p["firewall"]["tool"] == "iptables" and p["firewall"]["blocks_ports"] is True
-    assert p["firewall"]["port_rules"] == ["-A OUTPUT -p tcp --dport 25 -j REJECT"]
+    assert p["firewall"]["tool"] == "iptables" and p["firewall"]["blocked_ports"] == [25]
+    assert p["firewall"]["blocks_ports"] is False  # 465, 587, ... stay open
+    assert p["firewall"]["port_rules"] == ["filter: -A OUTPUT -p tcp --dport 25 -j REJECT"]
 
 
 def test_nft_ruleset_is_preferred_and_parsed(make_env) -> None:
-    ruleset = ("table inet filter {\n chain output {\n  type filter hook output priority 0; policy accept;\n"
-               "  tcp dport { 25, 465, 587 } reject\n  ip daddr 10.0.0.0/8 accept\n }\n}\n")
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures" / "agent" / "firewall"
+    ruleset = (fixtures / "nft-mail-blocked.json").read_text()
     env = make_env(answers={"nft": CommandResult(0, ruleset)})
     fw = mail.gather(env)[0].payload["firewall"]
-    assert fw == {"tool": "nft", "rules": 2, "port_rules": ["tcp dport { 25, 465, 587 } reject"],
-                  "blocks_ports": True, "output_policy_drop": False}
+    assert fw == {"tool": "nft", "rules": 3, "port_rules": ["inet filter output: tcp dport { 25, 465, 587 } reject"],
+                  "blocked_ports": [25, 465, 587], "blocks_ports": False, "output_policy_drop": False}
+    assert env.run.calls[-1] == ["nft", "-j", "list", "ruleset"]
 
 
 def test_default_route_dns_and_proxy(make_env, tmp_path, monkeypatch) -> None:

@@ -45,6 +45,8 @@ def test_push_adds_dew_point_and_is_judged(client):
     pytest.param(["sensor"], {"readings": [{"sensor": "s1", "temperature_c": 20, "humidity_pct": 40,
                                             "time": "2026-11-29T10:00:00"}]}, 422, id="time-without-offset"),
     pytest.param(["sensor"], {"readings": []}, 422, id="empty"),
+    pytest.param(["sensor"], {"readings": [{"sensor": "s1", "temperature_c": 20, "humidity_pct": 40,
+                                            "time": "2099-01-01T00:00:00+08:00"}]}, 422, id="dated-2099"),
 ])
 def test_refused(client, kinds, body, code):
     headers = token(client, kinds) if kinds else {}

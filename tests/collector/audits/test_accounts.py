@@ -81,6 +81,7 @@ def test_audit_is_recorded_and_judged_when_given_a_store(tmp_path: Path) -> None
     from collector.store.sqlite import SqliteStore
 
     db = tmp_path / "cw.db"
+    SqliteStore(db).close()  # --db records into the site's store
     code, _, _ = audit(tmp_path, USERS, LOG, "--db", str(db))
     assert code == 1
     store = SqliteStore(db)
@@ -129,6 +130,7 @@ def test_rerunning_the_same_audit_records_it_once(tmp_path: Path) -> None:
     from collector.store.sqlite import SqliteStore
 
     db = tmp_path / "cw.db"
+    SqliteStore(db).close()  # --db records into the site's store
     for _ in range(2):
         audit(tmp_path, USERS, LOG, "--db", str(db))
     store = SqliteStore(db)

@@ -143,6 +143,7 @@ def test_audit_is_recorded_and_judged_when_given_a_store(site: Path) -> None:
     from collector.store.sqlite import SqliteStore
 
     db = site / "cw.db"
+    SqliteStore(db).close()  # --db records into the site's store
     code, _ = audit(site, "--db", str(db))
     assert code == 1
     store = SqliteStore(db)

@@ -77,6 +77,7 @@ def test_record_stores_one_audit_per_door(files, tmp_path):
     from collector.store.sqlite import SqliteStore
 
     db = tmp_path / "cw.db"
+    SqliteStore(db).close()  # --record adds to a site's store; it does not start one
     r = run(files, "--machine-room-door", "cage-1", "--record", "--db", str(db), "--now", "2026-11-03T23:00:00")
     assert r.exit_code == 0, r.output
     store = SqliteStore(db)
@@ -98,6 +99,7 @@ def test_poll_once_into_the_store(tmp_path):
 
     cfg = tmp_path / "poll.yaml"
     cfg.write_text(f"timeout_s: 1\nups:\n  - {{ups: ups1, port: {free_port()}}}\n", encoding="utf-8")
+    SqliteStore(tmp_path / "cw.db").close()  # poll adds to the site's store; it does not start one
     r = CliRunner().invoke(build_app(), ["poll", "--config", str(cfg), "--once", "--json",
                                          "--db", str(tmp_path / "cw.db")])
     assert r.exit_code == 0, r.output

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from agents.pii.manifest import batch_document
 from collector.cli import build_app
-from collector.pii.manifest import batch_document
-from tests.collector.pii.conftest import ROW, documents_fixture  # noqa: F401  (fixture)
+from tests.agents.pii.conftest import ROW, documents_fixture  # noqa: F401  (fixture)
 
 runner = CliRunner()
 
@@ -68,7 +68,8 @@ def test_unreadable_file_is_listed_and_scan_goes_on(tmp_path: Path) -> None:
     assert out["totals"]["phone"] == 1
     assert [e["path"] for e in out["errors"]] == [str(tmp_path / "broken.zip")]
     broken = next(f for f in out["files"] if f["path"] == str(tmp_path / "broken.zip"))
-    assert "corrupt archive" in broken["error"] and broken["counts"] == {"id_card": 0, "phone": 0, "bank_card": 0}
+    assert "truncated: zip archive" in broken["error"]
+    assert broken["counts"] == {"id_card": 0, "phone": 0, "bank_card": 0}
 
 
 @pytest.mark.parametrize("args", [
@@ -83,3 +84,28 @@ def test_bad_input_exits_2(tmp_path: Path, args: list[str]) -> None:
     result = runner.invoke(build_app(), ["scan", "pii", *[a.format(tmp=tmp_path) for a in args], "--json"])
     assert result.exit_code == 2
     assert result.stdout == ""
+
+
+def test_a_file_that_cannot_be_read_is_not_clean_and_the_scan_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "客户清单.xlsx").write_text("姓名,手机\n", encoding="gbk")  # no workbook, no number either
+    (tmp_path / "clean.txt").write_text("nothing here\n")
+    result = runner.invoke(build_app(), ["scan", "pii", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"unreadable {tmp_path / '客户清单.xlsx'}: corrupt: not a .xlsx file" in result.stdout
+    code, out = scan(str(tmp_path))
+    assert code == 1 and out["totals"] == {"id_card": 0, "phone": 0, "bank_card": 0}
+    assert out["errors"] == [{"path": str(tmp_path / "客户清单.xlsx"), "reason": "corrupt: not a .xlsx file"}]
+
+
+def test_archive_member_names_read_as_their_makers_wrote_them(tmp_path: Path) -> None:
+    from tests.agents.pii.containers import raw_name_zip
+
+    line = f"{ROW[1]}\n".encode()
+    # Info-ZIP's zip on Linux: UTF-8 names without the UTF-8 flag; Chinese Windows: GB18030 names
+    (tmp_path / "linux.zip").write_bytes(raw_name_zip({"名单.csv".encode(): line, "导出/客户.csv".encode(): line}))
+    (tmp_path / "windows.zip").write_bytes(raw_name_zip({"名单.csv".encode("gb18030"): line,
+                                                         "导出/客户.csv".encode("gb18030"): line}))
+    code, out = scan(str(tmp_path))
+    assert code == 1
+    assert [f["path"].removeprefix(f"{tmp_path}/") for f in out["files"]] == [
+        "linux.zip!名单.csv", "linux.zip!导出/客户.csv", "windows.zip!名单.csv", "windows.zip!导出/客户.csv"]

@@ -11,7 +11,7 @@ import pytest
 
 END = datetime(2026, 11, 20, tzinfo=UTC)
 START = END - timedelta(days=4)
-ID_CARD = "110101199003071234"
+ID_CARD = "110101199003071233"  # a valid resident ID: the PII scanner finds it too
 
 
 @dataclass

@@ -141,3 +141,21 @@ def test_damaged_zips_are_reported_never_crash(site, bundle, tmp_path):
         assert rep.ok or rep.problems
     out.write_bytes(raw[: len(raw) // 2])
     assert not verify_bundle(out).ok
+
+
+def test_manifest_is_signed_in_its_rfc8785_form(site, bundle, tmp_path):
+    """The signed manifest bytes are RFC 8785: re-signed in another form, the bundle is named as such."""
+    from collector.canonical import canonical, legacy_canonical
+    from collector.reports.bundle import SIGNING_CONTEXT
+
+    files = _members(bundle)
+    manifest = orjson.loads(files["manifest.json"])
+    assert manifest["format"] == "clausewatch-bundle/2"
+    assert files["manifest.json"] == canonical(manifest)
+    manifest["period"]["utc_offset_s"] = 0.0  # a float: orjson writes 0.0, RFC 8785 writes 0
+    files["manifest.json"] = legacy_canonical(manifest)
+    files["manifest.sig"] = site.store.site_key.sign(SIGNING_CONTEXT + files["manifest.json"]).hex().encode()
+    out = tmp_path / "t.zip"
+    _rezip(files, out)
+    assert verify_bundle(out, site.store.site_key.public_pem()).problems == [
+        "manifest.json: not in RFC 8785 canonical form"]

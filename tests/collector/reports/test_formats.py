@@ -58,7 +58,21 @@ def test_english_pdf_and_masked_identifiers(site, pdf_en):
     assert "Executive summary" in text and "Results per clause" in text
     assert "Gas extinguishers on the" in text and "Time compliant" in text
     html = build_report(site.store, site.controls, site.start, site.end, "html", "zh", tz=TZ).decode()
-    assert ID_CARD not in html and "110101********1234" in html
+    assert ID_CARD not in html and "1101**********1233" in html
+
+
+def test_a_report_and_a_pii_scan_print_an_id_card_the_same_way(site, tmp_path):
+    from agents.pii.scan import scan_paths
+    from agents.pii_watch import scan_record
+
+    html = build_report(site.store, site.controls, site.start, site.end, "html", "en", tz=TZ).decode()
+    found = tmp_path / f"身份证{ID_CARD}复印件.csv"  # the uploaded evidence's name, left on a terminal
+    found.write_text(f"name,id\n张三,{ID_CARD}\n", encoding="utf-8")
+    report = scan_paths([tmp_path], None)
+    [hit] = scan_record(report, "T001", [tmp_path], full=True).payload["hits"]
+    assert hit["samples"] == ["1101**********1233"]
+    assert hit["path"].endswith("身份证1101**********1233复印件.csv") and ID_CARD not in hit["path"]
+    assert "身份证1101**********1233复印件" in html
 
 
 def test_report_carries_its_hash_on_every_page_and_page_numbers(pdf_zh):

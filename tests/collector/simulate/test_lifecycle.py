@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from collector.simulate import SimSite
+from collector.simulate import SimSite, snapshot
 from rules.catalog import default_catalog
 from rules.evaluate import evaluate_one
 from rules.registry import load_checks
@@ -13,12 +13,12 @@ START = datetime(2026, 10, 1, tzinfo=UTC)
 
 def scans_on(site: SimSite, day: float) -> list:
     t = START + timedelta(days=day)
-    return [o for h in range(24) for o in site.snapshot(t + timedelta(hours=h), ["scans"])]
+    return [o for h in range(24) for o in snapshot(site, t + timedelta(hours=h), ["scans"])]
 
 
 def purge_status(site: SimSite, day: int) -> str:
     """BATCH-PURGED of the first batch (deadline on day 11) judged with the day's scans."""
-    batch = next(o for o in site.snapshot(START, ["batches"]) if o.subject_id.endswith("-01"))
+    batch = next(o for o in snapshot(site, START, ["batches"]) if o.subject_id.endswith("-01"))
     control = next(c for c in default_catalog() if c.id == "BATCH-PURGED")
     now = START + timedelta(days=day, hours=23)
     return evaluate_one(control, load_checks()["batch_purged"], ("batch", batch.subject_id),

@@ -65,3 +65,40 @@ def test_reopening_a_current_database_changes_nothing(tmp_path):
         assert [(e["receiver"], e["ok"], e["error"]) for e in DeliveryLog(again).entries()] == [("r", False, "timeout")]
     finally:
         again.close()
+
+
+def _usb(policy_ok: bool, at: datetime):
+    from rules.model import Observation
+
+    return Observation(source="agent:T001", subject_kind="host", subject_id="T001", kind="usb.devices",
+                       observed_at=at, payload={"enforcement": "sysfs", "policy_ok": policy_ok, "devices": []})
+
+
+def test_a_future_date_stored_by_an_earlier_version_masks_nothing_after_the_upgrade(tmp_path):
+    from datetime import timedelta
+
+    from collector.engine import Engine
+    from rules.catalog import default_catalog
+
+    path, now = tmp_path / "cw.db", datetime.now(UTC)
+    store = SqliteStore(path)
+    store.ingest([_usb(True, datetime(2099, 1, 1, tzinfo=UTC))], actor="agent:T001",
+                 received_at=now - timedelta(hours=1))
+    with store.write() as conn:  # what an earlier version kept: the sender's date as the latest's time
+        conn.execute("UPDATE latest SET observed_at = ?", (datetime(2099, 1, 1, tzinfo=UTC).timestamp(),))
+        conn.execute("UPDATE subjects SET last_seen = ?", (datetime(2099, 1, 1, tzinfo=UTC).timestamp(),))
+        conn.execute("DROP TABLE reenroll_codes")  # a version-6 store has none of the later tables
+        conn.execute("PRAGMA user_version = 6")
+    store.close()
+    store = SqliteStore(path)
+    try:
+        store.ingest([_usb(False, now - timedelta(minutes=1))], actor="agent:T001", received_at=now)
+        assert store.latest_for("host", "T001")[("usb.devices", "")].payload["policy_ok"] is False
+        [(_, last_seen)] = store.read.execute("SELECT id, last_seen FROM subjects WHERE kind = 'host'").fetchall()
+        assert last_seen <= now.timestamp()  # the terminal's "last seen" is not 2099 either
+        engine = Engine(store, [c for c in default_catalog() if c.id == "USB-BLOCK"])
+        engine.evaluate(None, now=now)
+        [finding] = engine.current()
+        assert finding.status == "fail"
+    finally:
+        store.close()

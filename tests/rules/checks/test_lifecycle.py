@@ -14,10 +14,10 @@ NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 DEADLINE = NOW - timedelta(days=2)
 
 
-def scan(host: str, finished: datetime, hits: int, watch: bool = False) -> Observation:
+def scan(host: str, finished: datetime, hits: int, watch: bool = False, **more: object) -> Observation:
     return Observation(source="t", subject_kind="host", subject_id=host, kind="pii.scan", key="watch" if watch else "",
                        observed_at=finished, payload={"full": not watch, "finished_at": finished.isoformat(),
-                                                      "batches": {"B1": hits} if hits else {}})
+                                                      "batches": {"B1": hits} if hits else {}, **more})
 
 
 def judge(scans: list[Observation]) -> str:
@@ -40,3 +40,26 @@ def judge(scans: list[Observation]) -> str:
 ])
 def test_watch_scans_only_disprove(scans: list[Observation], status: str) -> None:
     assert judge(scans) == status
+
+
+UNREAD = [{"path": "D:/a.zip!名单.xlsx", "reason": "encrypted: password-protected archive member"}]
+
+
+@pytest.mark.parametrize("scans,status", [
+    pytest.param([scan("h1", NOW, 0, unreadable=1, errors=UNREAD)], "unknown", id="a-file-not-read"),
+    pytest.param([scan("h1", NOW, 0, unreadable=2)], "unknown", id="counted-but-not-named"),
+    pytest.param([scan("h1", NOW, 3, unreadable=1, errors=UNREAD)], "fail", id="found-data-still-fails"),
+    pytest.param([scan("h1", NOW, 0, unreadable=0, errors=[])], "pass", id="everything-read"),
+    pytest.param([scan("h1", NOW, 0, unreadable="many", errors="x")], "pass", id="malformed-fields-ignored"),
+])
+def test_a_scan_that_could_not_read_a_file_proves_no_purge(scans: list[Observation], status: str) -> None:
+    assert judge(scans) == status
+
+
+def test_a_forged_list_of_files_not_read_is_cut() -> None:
+    from rules.checks.lifecycle import MAX_NOT_READ, not_read
+
+    listed = [{"path": "x" * 5000, "reason": "corrupt"}] * 10_000
+    out = not_read({"errors": listed, "unreadable": 10_000})
+    assert len(out) == MAX_NOT_READ + 1 and len(out[0]["path"]) == 1000
+    assert out[-1] == {"path": "…", "reason": f"+{10_000 - MAX_NOT_READ}"}

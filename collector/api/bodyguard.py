@@ -1,0 +1,157 @@
+"""Every request body has a size limit, and every JSON body is JSON the store can keep.
+
+One ASGI middleware in front of every route, so a route added later is covered too: a body over its
+route's limit is refused with 413 before it is read (by Content-Length) or as soon as it grows past
+it (chunked), and a JSON body with NaN, Infinity, a number out of range or a lone surrogate is refused
+with 422 before any route sees it. Routes that may be called without a token accept little.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from collector.api.access import MAX_UPLOAD_BYTES
+from collector.api.errors import SafeJSONResponse
+from collector.api.observations import MAX_BLOB_BYTES
+from collector.evidence import MAX_EVIDENCE_BYTES
+from collector.strictjson import JsonRejected, strict_loads
+
+KIB, MIB = 1024, 1024 * 1024
+UNAUTHENTICATED_BYTES = 16 * KIB
+DEFAULT_BYTES = 1 * MIB
+FORM_OVERHEAD_BYTES = 64 * KIB  # multipart boundaries and the small fields beside a file
+
+
+@dataclass(frozen=True)
+class BodyLimit:
+    method: str
+    path: str  # exact, or a prefix when it ends with "/"
+    max_bytes: int
+    decoded_by_route: bool = False  # the route decodes its JSON itself (ingest: in a worker process)
+
+    def matches(self, method: str, path: str) -> bool:
+        return method == self.method and (path == self.path or (self.path.endswith("/") and path.startswith(self.path)))
+
+
+def body_limits(max_ingest_bytes: int) -> list[BodyLimit]:
+    """The routes that take more than DEFAULT_BYTES, and those anyone may call (less)."""
+    return [
+        BodyLimit("POST", "/api/v1/auth/token", UNAUTHENTICATED_BYTES),
+        BodyLimit("POST", "/api/v1/enroll", UNAUTHENTICATED_BYTES),
+        BodyLimit("POST", "/login", UNAUTHENTICATED_BYTES),
+        BodyLimit("POST", "/api/v1/observations", max_ingest_bytes, decoded_by_route=True),
+        BodyLimit("POST", "/api/v1/access/events", max_ingest_bytes),
+        BodyLimit("POST", "/api/v1/access/audit", MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES),
+        BodyLimit("PUT", "/api/v1/blobs/", MAX_BLOB_BYTES),
+        BodyLimit("POST", "/api/v1/evidence", MAX_EVIDENCE_BYTES + FORM_OVERHEAD_BYTES),
+        BodyLimit("POST", "/evidence/upload", MAX_EVIDENCE_BYTES + FORM_OVERHEAD_BYTES),
+    ]
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            media = value.split(b";")[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return False
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+class BodyGuard:
+    def __init__(self, app: ASGIApp, limits: Sequence[BodyLimit], default_bytes: int = DEFAULT_BYTES):
+        self.app, self.limits, self.default_bytes = app, list(limits), default_bytes
+
+    def _limit(self, method: str, path: str) -> BodyLimit:
+        found = next((lim for lim in self.limits if lim.matches(method, path)), None)
+        return found or BodyLimit(method, path, self.default_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit(scope["method"], scope["path"])
+        declared = _declared_length(scope)
+        if declared is not None and declared > limit.max_bytes:
+            await _too_large(limit)(scope, receive, send)
+            return
+        if _is_json(scope) and not limit.decoded_by_route:
+            await self._strict_json(scope, receive, send, limit)
+            return
+        await self._counted(scope, receive, send, limit)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: BodyLimit) -> None:
+        """Pass the body through as it streams; once it exceeds the limit, answer 413 and tell the
+        route the client went away (a route's own parser would turn an error raised here into a 400)."""
+        seen, started, refused = 0, False, False
+
+        async def counting_receive() -> Message:
+            nonlocal seen, refused
+            message = await receive()
+            if message["type"] == "http.request" and not refused:
+                seen += len(message.get("body", b""))
+                if seen > limit.max_bytes:
+                    refused = True
+                    if not started:
+                        await _too_large(limit)(scope, receive, send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 went out instead
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except Exception:
+            if not refused:
+                raise
+
+    async def _strict_json(self, scope: Scope, receive: Receive, send: Send, limit: BodyLimit) -> None:
+        """Read the whole (bounded) body, refuse it unless it is strict JSON, then hand it on."""
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit.max_bytes:
+                await _too_large(limit)(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body:
+            try:  # a large body is decoded off the event loop, which serves every other request
+                await run_in_threadpool(strict_loads, body) if size > 64 * KIB else strict_loads(body)
+            except JsonRejected as e:
+                await SafeJSONResponse({"detail": str(e)}, 422)(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def _too_large(limit: BodyLimit) -> SafeJSONResponse:
+    return SafeJSONResponse({"detail": f"request body exceeds the limit of {limit.max_bytes} bytes for "
+                                       f"{limit.method} {limit.path}"}, 413, headers={"Connection": "close"})

@@ -1,0 +1,52 @@
+"""Error answers that can always be sent: a detail echoing what a caller sent (NaN, Infinity, a lone
+surrogate, bytes that are not UTF-8) is made printable instead of turning a 4xx into a 500."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+
+def printable(value: Any) -> Any:
+    """`value` with only what JSON in UTF-8 can carry: non-finite numbers and objects as text, lone
+    surrogates and undecodable bytes as U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, bool | int) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {printable(str(k)): printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [printable(v) for v in value]
+    return printable(str(value))
+
+
+class SafeJSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return super().render(printable(content))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (204, 304) or exc.status_code < 200:  # no body allowed
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return SafeJSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return SafeJSONResponse({"detail": exc.errors()}, 422)
+
+
+def install(app: FastAPI) -> None:
+    """Replace FastAPI's answers to HTTPException and to invalid requests with ones that cannot fail."""
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -1,0 +1,68 @@
+"""`clausewatch store stats|backup|restore`: the store's size and growth, and consistent copies of it."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, parse_now, site_zone, store_at
+
+
+def register(app: typer.Typer) -> None:
+    store = typer.Typer(help="The store: size and growth, backup and restore.", no_args_is_help=True)
+    store.command("stats")(store_stats)
+    store.command("backup")(store_backup)
+    store.command("restore")(store_restore)
+    app.add_typer(store, name="store")
+
+
+def store_stats(db: DbOpt = default_db(), as_json: JsonOpt = False, now: NowOpt = None,
+                site_tz: TzOpt = "Asia/Shanghai",
+                days: Annotated[int, typer.Option("--days", min=2, max=366,
+                                                  help="Days of growth to show and average.")] = 7) -> None:
+    """Rows and bytes per table and per observation kind, bytes per day, free disk and when it fills up."""
+    from collector.store.stats import measure
+    from collector.store.stats_text import stats_text
+
+    when = parse_now(now, site_zone(site_tz))
+    store = store_at(db)
+    try:
+        stats = measure(store, when, days)
+    finally:
+        store.close()
+    emit(stats.as_dict(), as_json, stats_text(stats))
+
+
+def store_backup(out: Annotated[Path, typer.Argument(help="A new folder to hold the backup.")],
+                 db: DbOpt = default_db(),
+                 include_key: Annotated[bool, typer.Option(
+                     "--include-key", help="Also copy the site's private key (keep such a backup locked away).")
+                 ] = False,
+                 as_json: JsonOpt = False) -> None:
+    """A consistent copy of the store, its evidence files and public key, taken while the service runs."""
+    from dataclasses import asdict
+
+    from collector.store.backup import backup_store
+
+    manifest = backup_store(db, out, include_key=include_key, now=datetime.now(UTC))
+    emit({"out": str(out), **asdict(manifest)}, as_json,
+         f"{out}: schema version {manifest.schema_version}, ledger head {manifest.ledger_head_seq} "
+         f"{manifest.ledger_head_hash or '-'}, {manifest.evidence_files} evidence files"
+         + (", private site key included" if manifest.private_key else ""))
+
+
+def store_restore(backup: Annotated[Path, typer.Argument(help="A folder written by `store backup`.")],
+                  db: Annotated[Path, typer.Option("--db", help="Where the store goes (must not exist yet).")],
+                  as_json: JsonOpt = False) -> None:
+    """Put a backup in place as a new store; refuses to overwrite an existing one."""
+    from dataclasses import asdict
+
+    from collector.store.backup import restore_store
+
+    manifest = restore_store(backup, db)
+    store_at(db).close()  # opened once: a restore that cannot be read fails here, not at the next command
+    emit({"db": str(db), **asdict(manifest)}, as_json,
+         f"{db}: restored, ledger head {manifest.ledger_head_seq} {manifest.ledger_head_hash or '-'}"
+         + ("" if manifest.private_key else "; the backup held no private site key: a new one signs from now on"))

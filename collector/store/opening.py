@@ -1,0 +1,67 @@
+"""The one way a command opens the store: an existing store is checked before anything is written to it.
+
+`SqliteStore(path)` creates what is missing (folders, file, site key) and migrates: right for the
+commands that set a site up, wrong for every other one, where a mistyped --db would silently start
+a new store with a new site key. A file that is not SQLite, or SQLite that is not ours, is refused
+before SQLite or a migration touches it.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from collector.inputs import StoreOpenError
+from collector.store.schema import refuse_newer
+from collector.store.sqlite import SqliteStore
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_store_file(path: Path) -> None:
+    """Refuse a --db that is missing, not a regular file, not SQLite, or SQLite without our schema."""
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except OSError as e:  # a name too long, a folder that cannot be searched
+        raise StoreOpenError(f"{path}: cannot read ({e.strerror or e})") from None
+    if not exists:
+        raise StoreOpenError(f"{path}: no such store (check --db; a new store is created by serve, demo "
+                             "or users add)")
+    if not is_file:
+        raise StoreOpenError(f"{path}: not a store file")
+    _check_header(path)
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise StoreOpenError(f"{path}: not a readable SQLite store ({e})") from None
+    if version < 1:
+        raise StoreOpenError(f"{path}: an SQLite file, but not a clausewatch store (no schema)")
+    refuse_newer(path, version)
+
+
+def _check_header(path: Path) -> None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(SQLITE_MAGIC))
+    except OSError as e:
+        raise StoreOpenError(f"{path}: cannot read ({e.strerror or e})") from None
+    if head != SQLITE_MAGIC:
+        raise StoreOpenError(f"{path}: not an SQLite store" + (" (empty file)" if not head else ""))
+
+
+def open_store(path: Path, *, create: bool = False) -> SqliteStore:
+    """The store at `path`; `create` (set-up commands only) makes a new one where none exists."""
+    if create and not path.exists():
+        return _open(path)
+    check_store_file(path)
+    return _open(path)
+
+
+def _open(path: Path) -> SqliteStore:
+    try:
+        return SqliteStore(path)
+    except (sqlite3.Error, OSError) as e:
+        raise StoreOpenError(f"{path}: cannot open the store ({e})") from None

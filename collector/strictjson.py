@@ -1,0 +1,68 @@
+"""Decoding JSON from senders: only what the store can keep exactly is accepted.
+
+Python's own decoder takes NaN, Infinity, numbers that overflow a double and lone surrogates;
+the canonical encoder then writes NaN as null (a stored value the sender never sent) and fails on
+integers beyond 64 bits or on lone surrogates (a 500 after the batch was accepted). Every request
+body is held to `strict_loads` (collector.api.bodyguard); the observation batch, validated straight
+from its bytes in a worker process, to the cheaper `refuse_unkeepable` and the encoder's own range.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import orjson
+import pydantic_core
+
+MIN_INT = -(2**63)  # the canonical encoder's range: signed and unsigned 64-bit integers
+MAX_INT = 2**64 - 1
+# a number that may be out of range has 19 or more digits, or a three-digit exponent; a body
+# without one (most) is not walked at all
+_MAYBE_OUT_OF_RANGE = re.compile(rb"\d{19}|[eE][+-]?\d{3}")
+
+
+class JsonRejected(ValueError):
+    """The body is not JSON the store can keep; the message says where."""
+
+
+def strict_loads(body: bytes) -> Any:
+    """The JSON document in `body` (UTF-8), or JsonRejected naming the first problem."""
+    try:
+        data = pydantic_core.from_json(body, allow_inf_nan=False)
+    except ValueError as e:
+        raise JsonRejected(f"body is not JSON (NaN and Infinity are not JSON either): {e}") from None
+    if _MAYBE_OUT_OF_RANGE.search(body):
+        _check_numbers(data, "body")
+    return data
+
+
+def refuse_unkeepable(body: bytes) -> None:
+    """JsonRejected if `body` holds NaN, Infinity, a number that overflows a double, a lone surrogate or
+    bytes that are not UTF-8: orjson's parser refuses them at a fraction of what validation costs, so
+    a route that builds models straight from the bytes keeps its speed. It reads integers beyond 64
+    bits as doubles: those are refused where the canonical encoder writes them (`integer_out_of_range`)."""
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise JsonRejected(f"body is not JSON (NaN and Infinity are not JSON either): {e}") from None
+
+
+def integer_out_of_range(e: Exception) -> bool:
+    """Whether the canonical encoder's error `e` is about an integer beyond 64 bits."""
+    return isinstance(e, TypeError) and "Integer exceeds 64-bit range" in str(e)
+
+
+def _check_numbers(value: Any, where: str) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_numbers(v, f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_numbers(v, f"{where}[{i}]")
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int) and not MIN_INT <= value <= MAX_INT:
+        raise JsonRejected(f"{where}: integer out of range (from -2^63 to 2^64-1)")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise JsonRejected(f"{where}: number too large for a double")

@@ -1,0 +1,210 @@
+"""Hostile and extreme input over HTTP gets a 4xx naming what is wrong, never a 500, and nothing is stored."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from collector import auth
+from collector.app import create_app
+from collector.settings import Settings
+from rules.model import Observation
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def client(tmp_path):
+    app = create_app(Settings(db=tmp_path / "cw.db"))
+    c = TestClient(app, raise_server_exceptions=False)  # a server error must show as the 500 a caller sees
+    c.cw = app.state.cw  # type: ignore[attr-defined]
+    auth.add_user(c.cw.store, "admin", "admin", PASSWORD)
+    c.admin = {"Authorization": "Bearer " + c.post("/api/v1/auth/token", json={  # type: ignore[attr-defined]
+        "username": "admin", "password": PASSWORD}).json()["token"]}
+    _, c.secret = auth.create_enroll_secret(c.cw.store)  # type: ignore[attr-defined]
+    c.agent = {"Authorization": "Bearer " + c.post("/api/v1/enroll", json={  # type: ignore[attr-defined]
+        "secret": c.secret, "host_id": "host-a"}).json()["token"]}
+    yield c
+    app.state.cw.store.close()
+
+
+def _obs(payload: str = '{"enforcement": "sysfs", "policy_ok": true, "devices": []}', seq: str = "1") -> bytes:
+    now = datetime.now(UTC).isoformat()
+    return (f'{{"observations": [{{"id": "obs-00000001", "source": "x", "subject_kind": "host", "subject_id": "host-a",'
+            f' "kind": "usb.devices", "observed_at": "{now}", "seq": {seq}, "payload": {payload}}}]}}').encode()
+
+
+def _post(client, path: str, body: bytes, headers: dict[str, str] | None = None):
+    return client.post(path, content=body, headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def _usb(size: str) -> str:
+    """A realistic usb.devices payload whose one device reports `size` (JSON text) as its size."""
+    return ('{"enforcement": "sysfs", "policy_ok": true, "devices": [{"vendor_id": "0781", "product_id": "5567",'
+            f' "classes": ["08"], "authorized": false, "size_bytes": {size}}}]}}')
+
+
+@pytest.mark.parametrize("size", [
+    pytest.param("NaN", id="nan"),
+    pytest.param("Infinity", id="infinity"),
+    pytest.param("-Infinity", id="minus-infinity"),
+    pytest.param("1e400", id="overflows-a-double"),
+    pytest.param("18446744073709551616", id="int-2^64"),
+    pytest.param("-9223372036854775809", id="int-below-minus-2^63"),
+    pytest.param('[1, {"deep": 123456789012345678901234567890}]', id="nested-huge-int"),
+    pytest.param('"\\ud800"', id="lone-surrogate"),
+])
+def test_observation_payloads_that_json_cannot_hold_are_refused(client, size):
+    r = _post(client, "/api/v1/observations", _obs(_usb(size)), client.agent)
+    assert r.status_code == 422, r.text
+    assert client.cw.store.observations(kind="usb.devices") == []
+
+
+def test_a_payload_integer_below_2_to_the_64_is_kept_exactly(client):
+    r = _post(client, "/api/v1/observations", _obs(_usb("18446744073709551615")), client.agent)
+    assert r.status_code == 200, r.text
+    [o] = client.cw.store.observations(kind="usb.devices")
+    assert o.payload["devices"][0]["size_bytes"] == 2**64 - 1
+
+
+@pytest.mark.parametrize(("seq", "status"), [
+    pytest.param(str(2**63 - 1), 200, id="largest"),
+    pytest.param(str(2**63), 422, id="2^63"),
+    pytest.param(str(2**70), 422, id="2^70"),
+])
+def test_seq_must_fit_the_store(client, seq, status):
+    r = _post(client, "/api/v1/observations", _obs(seq=seq), client.agent)
+    assert r.status_code == status, r.text
+    if status == 422:
+        assert "seq" in r.text
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    pytest.param("/api/v1/auth/token", b'{"username": "\\ud800", "password": "x"}', id="login-lone-surrogate"),
+    pytest.param("/api/v1/auth/token", b'{"username": NaN, "password": "x"}', id="login-nan"),
+    pytest.param("/api/v1/auth/token", b'{"username": Infinity, "password": "x"}', id="login-infinity"),
+    pytest.param("/api/v1/auth/token", b'{"username": 1e400, "password": "x"}', id="login-overflow"),
+    pytest.param("/api/v1/auth/token", b'{"username": ["\\udfff"], "password": "x"}', id="login-low-surrogate"),
+    pytest.param("/api/v1/enroll", b'{"secret": "\\ud800\\ud800\\ud800", "host_id": "h"}', id="enroll-surrogate"),
+    pytest.param("/api/v1/enroll", b'{"secret": NaN, "host_id": "h"}', id="enroll-nan"),
+    pytest.param("/api/v1/enroll", b'{"secret": "12345678", "host_id": -Infinity}', id="enroll-infinity"),
+    pytest.param("/api/v1/auth/token", b'{"username": "a", "password": "\xff\xfe"}', id="login-not-utf8"),
+])
+def test_unauthenticated_json_that_would_be_echoed_is_a_422(client, path, body):
+    r = _post(client, path, body)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"]
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    pytest.param("/api/v1/attestations", b'{"period_start": "2026-11-01T00:00:00+08:00", "period_end":'
+                 b' "2026-11-30T00:00:00+08:00", "statement": "all good here", "corrects": 99999999999999999999}',
+                 id="attestation-corrects-huge"),
+    pytest.param("/api/v1/exceptions", b'{"control": "USB-BLOCK", "subject_kind": "host", "subject": "h",'
+                 b' "reason": "long enough", "end": NaN}', id="exception-end-nan"),
+    pytest.param("/api/v1/users", b'{"name": "x", "role": "admin", "password": Infinity}', id="users-infinity"),
+])
+def test_authenticated_json_bodies_are_strict_too(client, path, body):
+    r = _post(client, path, body, client.admin)
+    assert r.status_code == 422, r.text
+
+
+def test_evidence_expiring_with_a_huge_window_is_a_422(client):
+    r = client.get("/api/v1/evidence/expiring?days=1000000000", headers=client.admin)
+    assert r.status_code == 422, r.text
+    assert "days" in r.text
+
+
+@pytest.mark.parametrize("query", [
+    pytest.param("from=0203-11-01T22:14:51-07:04&to=5063-11-26T23:20:59-12:27", id="years-203-to-5063"),
+    pytest.param("from=0001-01-01T00:00:00%2B14:00&to=2026-01-01T00:00:00Z", id="before-year-1-in-utc"),
+    pytest.param("from=2026-01-01T00:00:00Z&to=9999-12-31T23:59:59-23:59", id="after-year-9999-in-utc"),
+])
+def test_reports_for_periods_outside_the_calendar_are_a_422(client, query):
+    r = client.get(f"/api/v1/reports?{query}&format=csv", headers=client.admin)
+    assert r.status_code == 422, r.text
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/posture?at=9999-12-31T23:59:59-23:59",
+    "/api/v1/observations?since=0001-01-01T00:00:00%2B14:00",
+    "/api/v1/attestations?from=9999-12-31T23:59:59-23:59",
+    "/api/v1/attestations/contradictions?from=0001-01-01T00:00:00%2B14:00&to=2026-01-01T00:00:00Z",
+])
+def test_query_times_outside_the_calendar_are_a_422(client, path):
+    r = client.get(path, headers=client.admin)
+    assert r.status_code == 422, r.text
+
+
+def _store_heartbeat(client, observed_at: str) -> None:
+    """A row as an older collector (without today's checks at ingest) may have stored it."""
+    o = Observation.model_construct(id="hb-extreme", source="agent:host-a", site="default", subject_kind="host",
+                                    subject_id="host-a", kind="agent.heartbeat", key="",
+                                    observed_at=datetime.fromisoformat(observed_at), received_at=None, seq=None,
+                                    payload={"version": "1.0"}, evidence=[])
+    client.cw.store.ingest([o], actor="agent:host-a")
+
+
+@pytest.mark.parametrize("observed_at", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
+@pytest.mark.parametrize("path", ["/terminals", "/terminals/host-a", "/subjects/host/host-a",
+                                  "/api/v1/observations", "/api/v1/observations/hb-extreme",
+                                  "/api/v1/observations?kind=agent.heartbeat"])
+def test_a_stored_extreme_date_does_not_break_a_page(client, observed_at, path):
+    _store_heartbeat(client, observed_at)
+    client.cookies.set("cw_session", client.admin["Authorization"][7:])
+    r = client.get(path, headers=client.admin)
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(("path", "size", "status"), [
+    pytest.param("/api/v1/auth/token", 16 * 1024 + 1, 413, id="login-over-16KiB"),
+    pytest.param("/api/v1/enroll", 16 * 1024 + 1, 413, id="enroll-over-16KiB"),
+    pytest.param("/login", 16 * 1024 + 1, 413, id="web-login-over-16KiB"),
+    pytest.param("/api/v1/users", 1024 * 1024 + 1, 413, id="other-route-over-1MiB"),
+    pytest.param("/api/v1/auth/token", 16 * 1024 - 100, 422, id="login-under-the-limit-is-read"),
+])
+def test_every_route_has_a_body_limit(client, path, size, status):
+    body = b'{"username": "' + b"a" * (size - 30) + b'", "password": "x"}'
+    r = client.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == status, r.text[:300]
+
+
+def test_a_body_without_length_is_cut_off_at_the_limit(client):
+    def chunks():
+        for _ in range(40):
+            yield b"x" * 1024
+
+    r = client.post("/api/v1/enroll", content=chunks(), headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 413, r.text
+
+
+def test_ingest_keeps_its_own_larger_limit(client):
+    client.cw.settings.max_body_bytes = 2 * 1024 * 1024
+    vendor = '"' + "a" * (1536 * 1024) + '"'  # 1.5 MiB: over the default limit, under ingest's
+    r = _post(client, "/api/v1/observations", _obs(_usb("1").replace('"0781"', vendor)), client.agent)
+    assert r.status_code == 200, r.text[:300]
+
+
+def test_a_damaged_stored_row_costs_only_itself(client):
+    good = _post(client, "/api/v1/observations", _obs(), client.agent)
+    assert good.status_code == 200, good.text
+    _store_heartbeat(client, "2026-11-29T10:00:00+08:00")
+    with client.cw.store.write() as conn:
+        conn.execute("UPDATE observations SET body = ? WHERE id = 'hb-extreme'", (b"\xff not json",))
+    client.cookies.set("cw_session", client.admin["Authorization"][7:])
+    for path in ("/api/v1/observations", "/terminals", "/terminals/host-a", "/subjects/host/host-a"):
+        r = client.get(path, headers=client.admin)
+        assert r.status_code == 200, (path, r.text[:300])
+    ids = [o["id"] for o in client.get("/api/v1/observations", headers=client.admin).json()]
+    assert "obs-00000001" in ids and "hb-extreme" not in ids
+    assert client.get("/api/v1/observations/hb-extreme", headers=client.admin).status_code == 404
+
+
+def test_a_large_json_body_is_held_to_the_same_rules(client):
+    events = ",".join(['{"time": "2026-11-29T10:00:00+08:00", "door": "d1", "badge": "b1", "person": "p",'
+                       ' "direction": "in", "result": "granted", "duration_s": 3}'] * 1000)
+    assert len(events) > 64 * 1024
+    body = ('{"events": [' + events + ', {"duration_s": NaN}]}').encode()
+    r = _post(client, "/api/v1/access/events", body, client.admin)
+    assert r.status_code == 422 and "not JSON" in r.text, r.text[:300]

@@ -1,0 +1,74 @@
+"""`ledger verify` beyond the chain: evidence files re-hashed, a removed tail named as such."""
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+
+from collector.store.integrity import EvidenceAltered
+from rules.model import Observation
+
+
+def _sql(store, q, *args):
+    conn = sqlite3.connect(store.path)
+    conn.execute(q, args)
+    conn.commit()
+    conn.close()
+
+
+def _batch(store, hour: int) -> int:
+    r = store.ingest([Observation(source="t", subject_kind="host", subject_id="h1", kind="usb.devices",
+                                  observed_at=datetime(2026, 11, 1, hour, tzinfo=UTC), payload={"n": hour})],
+                     actor="t")
+    return r.ledger_seq
+
+
+def test_missing_and_altered_evidence_files_are_named(store):
+    a = store.put_evidence(b"scan one", "a.pdf")
+    b = store.put_evidence(b"scan two", "b.pdf")
+    assert store.verify_ledger().ok
+    (store.evidence_dir / a.sha256[:2] / a.sha256).write_bytes(b"scan 0ne")
+    (store.evidence_dir / b.sha256[:2] / b.sha256).unlink()
+    r = store.verify_ledger()
+    assert not r.ok and r.evidence_checked == 2
+    texts = [p.text() for p in r.problems]
+    assert any(t.startswith(f"evidence: {store.evidence_dir / a.sha256[:2] / a.sha256}: altered") for t in texts)
+    assert any(t.startswith(f"evidence: {store.evidence_dir / b.sha256[:2] / b.sha256}: missing") for t in texts)
+    with pytest.raises(EvidenceAltered):
+        store.read_evidence(a.sha256)
+    assert store.get_evidence(a.sha256) is None  # other readers (reports, bundles) get nothing, not bad bytes
+
+
+def test_tail_removed_after_a_checkpoint_is_reported_as_a_removed_tail(store):
+    for h in range(3):
+        _batch(store, h)
+    store.checkpoint()
+    _batch(store, 4)
+    _batch(store, 5)  # entries 4 and 5: after the newest checkpoint
+    _sql(store, "DELETE FROM ledger WHERE seq > 3")
+    r = store.verify_ledger()
+    assert not r.ok
+    (p,) = r.problems
+    assert (p.seq, p.what) == (4, "truncated")
+    assert "the chain ends at entry 3" in p.detail and "observations.batch names entry 5" in p.detail
+
+
+def test_tail_removed_with_its_checkpoint_rows_is_still_named_by_the_checkpoint(store):
+    for h in range(4):
+        _batch(store, h)
+    store.checkpoint()
+    _sql(store, "DELETE FROM ledger WHERE seq > 2")
+    _sql(store, "DELETE FROM observations WHERE batch > 2")
+    r = store.verify_ledger()
+    (p,) = r.problems
+    assert p.what == "truncated" and "the newest signed checkpoint covers entry 4" in p.detail
+
+
+def test_tail_removed_everywhere_but_the_finding_history_is_named(store):
+    _batch(store, 1)
+    seq = store.ledger_append("user.action", "user:a", {})
+    _sql(store, "INSERT INTO events (ts, type, detail, ledger_seq) VALUES (0, 'x', '', ?)", seq)
+    _sql(store, "DELETE FROM ledger WHERE seq = ?", seq)
+    (p,) = store.verify_ledger().problems
+    assert p.what == "truncated" and f"events.ledger_seq names entry {seq}" in p.detail

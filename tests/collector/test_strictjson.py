@@ -1,0 +1,51 @@
+"""Strict JSON: what the store cannot keep exactly is refused, naming where; what it can is kept as sent."""
+from __future__ import annotations
+
+import pytest
+
+from collector.canonical import stored_json
+from collector.strictjson import JsonRejected, integer_out_of_range, refuse_unkeepable, strict_loads
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    pytest.param(b'{"a": NaN}', "not JSON", id="nan"),
+    pytest.param(b'{"a": [Infinity]}', "not JSON", id="infinity"),
+    pytest.param(b'{"a": -Infinity}', "not JSON", id="minus-infinity"),
+    pytest.param(b'{"a": {"b": 1e400}}', "body.a.b: number too large", id="overflowing-double"),
+    pytest.param(b'{"a": [0, 18446744073709551616]}', "body.a[1]: integer out of range", id="2^64"),
+    pytest.param(b'{"a": -9223372036854775809}', "body.a: integer out of range", id="below-minus-2^63"),
+    pytest.param(b'{"a": "\\ud800"}', "not JSON", id="lone-high-surrogate"),
+    pytest.param(b'{"a": "\\udc00x"}', "not JSON", id="lone-low-surrogate"),
+    pytest.param(b'{"a": "\xff"}', "not JSON", id="not-utf8"),
+])
+def test_refused_naming_the_place(body: bytes, says: str) -> None:
+    with pytest.raises(JsonRejected, match=says.replace("[", r"\[").replace("]", r"\]")):
+        strict_loads(body)
+
+
+@pytest.mark.parametrize(("body", "value"), [
+    pytest.param(b'{"a": 18446744073709551615}', 2**64 - 1, id="2^64-1"),
+    pytest.param(b'{"a": -9223372036854775808}', -(2**63), id="minus-2^63"),
+    pytest.param(b'{"a": 1.5e300}', 1.5e300, id="large-double"),
+    pytest.param(b'{"a": "NaN Infinity 12345678901234567890"}', "NaN Infinity 12345678901234567890", id="in-text"),
+    pytest.param(b'{"a": "\\ud83d\\ude00"}', "\U0001f600", id="surrogate-pair"),
+])
+def test_kept_exactly(body: bytes, value: object) -> None:
+    assert strict_loads(body) == {"a": value}
+    refuse_unkeepable(body)
+
+
+@pytest.mark.parametrize("body", [b'{"a": NaN}', b'{"a": -Infinity}', b'{"a": 1e400}', b'{"a": "\\ud800"}'])
+def test_the_quick_check_refuses_what_pydantic_would_take(body: bytes) -> None:
+    with pytest.raises(JsonRejected):
+        refuse_unkeepable(body)
+
+
+@pytest.mark.parametrize(("value", "refused"), [(2**64, True), (-(2**63) - 1, True), (2**64 - 1, False)])
+def test_the_stored_form_encoder_names_integers_beyond_64_bits(value: int, refused: bool) -> None:
+    try:
+        stored_json({"a": value})
+    except TypeError as e:
+        assert refused and integer_out_of_range(e)
+    else:
+        assert not refused
