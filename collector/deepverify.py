@@ -216,5 +216,6 @@ def verify_derived(conn: sqlite3.Connection, controls: Sequence[Control]) -> Dee
     check_intervals(conn, want, rep)
     rows = derived.finding_rows(conn)
     check_findings_against_ledger(rows, want, rep)
-    check_findings_by_evaluation(conn, rows, observations, controls, rep, last_changes(want))
+    ledgered_reasons = {w["key"]: w["reason_en"] for _, w in sorted(want.items())}
+    check_findings_by_evaluation(conn, rows, observations, controls, rep, last_changes(want), ledgered_reasons)
     return rep

@@ -51,7 +51,8 @@ def test_format1_store_takes_rfc8785_attestations_and_still_verifies(old_store):
     controls = list(default_catalog())
     start, end = datetime(2026, 11, 20, 8, tzinfo=UTC), datetime(2026, 11, 20, 14, tzinfo=UTC)
     new = attest.attest(old_store, controls, start=start, end=end, statement="checked again, nothing changed",
-                        user="manager", corrects=1, now=datetime(2026, 11, 21, tzinfo=UTC))
+                        user="manager", corrects=1, now=datetime(2026, 11, 21, tzinfo=UTC),
+                        acknowledge_failures=True)
     assert new["canonical"] == "rfc8785"
     assert attest.verify(attest.get(old_store, new["id"]), old_store.site_key.public_pem())
     old_store.checkpoint()

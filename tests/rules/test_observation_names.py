@@ -24,7 +24,8 @@ def test_stale_data_names_the_kind_and_the_allowance_in_words():
 
 def test_every_kind_the_simulated_site_sends_has_a_name():
     from collector.simulate import SimSite
+    from collector.simulate.sources import snapshot
 
     site = SimSite(terminals=3, cameras=3)
-    kinds = {o.kind for h in (0, 23, 24 * 3 + 22) for o in site.snapshot(site.start + timedelta(hours=h))}
+    kinds = {o.kind for h in (0, 23, 24 * 3 + 22) for o in snapshot(site, site.start + timedelta(hours=h))}
     assert kinds and kinds - set(KIND_NAMES) == set()
