@@ -104,7 +104,7 @@ def test_collector_notifies_failing_and_resolved_findings(notifying_collector):
             a["labels"]["control"] == "UPS-RUNTIME" for a in b["alerts"]), timeout_s=20)
         assert fired is not None, hook.bodies
         alert = next(a for a in fired["alerts"] if a["labels"]["control"] == "UPS-RUNTIME")
-        assert alert["labels"]["team"] == "facility" and "900" in alert["annotations"]["description"]
+        assert alert["labels"]["team"] == "facility" and "15 min" in alert["annotations"]["description"]  # 900 s
         http.post("/api/v1/observations", json=ups(2500, 3)).raise_for_status()
     resolved = hook.wait_for(lambda b: b["status"] == "resolved", timeout_s=20)
     assert resolved is not None and resolved["alerts"][0]["labels"]["subject"] == "ups-1"

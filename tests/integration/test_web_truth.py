@@ -51,6 +51,8 @@ def test_cameras_judge_footage_depth_and_recording_now_apart_and_say_why(browser
         assert page.evaluate(UNEXPLAINED) == []
         page.goto("/machine-room")
         assert page.evaluate(UNEXPLAINED) == []
+        flags = page.locator("section.card dd .tag").all_inner_texts()
+        assert "on line" in flags  # NUT's OL in words, not "0L"
 
 
 def test_posture_shows_the_tenders_full_clause_text(browser, site, zh_user):  # noqa: F811
