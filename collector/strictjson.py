@@ -41,7 +41,7 @@ def refuse_unkeepable(body: bytes) -> None:
     """JsonRejected if `body` holds NaN, Infinity, a number that overflows a double, a lone surrogate or
     bytes that are not UTF-8: orjson's parser refuses them at a fraction of what validation costs, so
     a route that builds models straight from the bytes keeps its speed. It reads integers beyond 64
-    bits as doubles: those are refused where the canonical encoder writes them (`integer_out_of_range`)."""
+    bits as doubles: those are refused where the stored form is encoded (`integer_out_of_range`)."""
     try:
         orjson.loads(body)
     except orjson.JSONDecodeError as e:
@@ -49,7 +49,7 @@ def refuse_unkeepable(body: bytes) -> None:
 
 
 def integer_out_of_range(e: Exception) -> bool:
-    """Whether the canonical encoder's error `e` is about an integer beyond 64 bits."""
+    """Whether the stored form's encoder (`collector.canonical.stored_json`) failed on an integer beyond 64 bits."""
     return isinstance(e, TypeError) and "Integer exceeds 64-bit range" in str(e)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -106,19 +107,20 @@ def user_state(request: Request, state: StateDep, user: Admin, name: Annotated[s
     if name == user.name:
         refusal = translate("cannot_disable_self", request_lang(request, user))
         return _page(request, state, user, status_code=422, user_error=refusal)
-    try:
-        auth.set_disabled(state.store, name, disable == "yes", actor=user.actor)
-    except auth.AuthError as e:
-        return _page(request, state, user, status_code=422, user_error=str(e))
-    return _page(request, state, user)
+    return _act(request, state, user, lambda: auth.set_disabled(state.store, name, disable == "yes", actor=user.actor))
 
 
 @router.post("/admin/agents/revoke", response_class=HTMLResponse)
 def revoke_agent(request: Request, state: StateDep, user: Admin, host_id: Annotated[str, Form()],
                  csrf_token: Annotated[str, Form()] = "") -> Response:
     check_csrf(user, csrf_token)
+    return _act(request, state, user, lambda: auth.revoke_agent(state.store, host_id, actor=user.actor))
+
+
+def _act(request: Request, state: Any, user: Principal, action: Callable[[], None]) -> Response:
+    """The page again after `action`, or with its refusal and 422."""
     try:
-        auth.revoke_agent(state.store, host_id, actor=user.actor)
+        action()
     except auth.AuthError as e:
         return _page(request, state, user, status_code=422, user_error=str(e))
     return _page(request, state, user)
