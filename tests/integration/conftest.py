@@ -57,7 +57,7 @@ class Collector:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"collector exited: {self.log.read_text()}")
             time.sleep(0.1)
-        raise RuntimeError("collector did not start")
+        raise RuntimeError(f"collector did not answer /healthz within 30 s: {self.log.read_text()[-2000:]}")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc and self.proc.poll() is None:

@@ -8,7 +8,7 @@ import pytest
 from tests.integration.conftest import PASSWORD
 from tests.integration.test_web_browser import VIEWS, browser, shot_name, shots, signed_in, site  # noqa: F401
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.realclock]
 CCTV_CLAUSE = "配备闭路电视或数字记录系统以捕捉影像的情况,记录图像至少保留 3 个月"
 
 
