@@ -10,7 +10,7 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from camera.coverage import camera_view
+from camera.floor_coverage import camera_view
 from camera.site import Site
 
 SCALE_PX_PER_M = 40

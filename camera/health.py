@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from camera.cover import BlockStats, CoverTracker, block_stats
+from camera.lens_cover import BlockStats, CoverTracker, block_stats
 from camera.metrics import FrameMetrics, measure, to_work
 from camera.moved import ReferenceView, ViewShift
 
@@ -58,7 +58,7 @@ class Baseline:
     diff_mean: float | None = None  # change between samples when healthy: > 0 means the picture is never still
     sharpness_scale_ratio: float | None = None
     uniform_fraction: float | None = None  # a view of a bare wall is flat without being covered
-    blocks: BlockStats | None = None  # per-block colour and texture of the healthy view (camera.cover)
+    blocks: BlockStats | None = None  # per-block colour and texture of the healthy view (camera.lens_cover)
 
 
 @dataclass

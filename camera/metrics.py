@@ -26,7 +26,7 @@ class FrameMetrics:
     uniform_fraction: float  # share of the frame covered by one flat surface of one grey level
     diff_mean: float | None = None  # mean absolute change from the previous sample
     changed_fraction: float | None = None  # share of pixels that changed from the previous sample
-    cover_fraction: float | None = None  # share hidden by a surface that is not in the reference (camera.cover)
+    cover_fraction: float | None = None  # share hidden by a surface that is not in the reference (camera.lens_cover)
 
     def as_dict(self) -> dict[str, float | None]:
         return asdict(self)

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 import cv2
 import numpy as np
 
-from camera.cover import stats_from_json, stats_to_json
 from camera.health import Baseline, HealthTracker, Thresholds, fps_fault, threshold_metrics
+from camera.lens_cover import stats_from_json, stats_to_json
 from camera.moved import ReferenceView
 from camera.sample import Opener, Sampler, open_capture
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from camera.coverage import CameraState, compute_coverage, state_from_probe
+from camera.floor_coverage import CameraState, compute_coverage, state_from_probe
 from camera.health import Thresholds
 from camera.layouts import LayoutError, parse_layout
 from camera.probe import BadReference, ProbeOptions, load_reference, probe

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from collector.api import access, accounts, attestations, climate, findings, observations, reports
 from collector.api import errors as api_errors
 from collector.api import evidence as evidence_api
-from collector.api import exceptions as exceptions_api
+from collector.api import waivers as waivers_api
 from collector.api.bodyguard import BodyGuard, body_limits
 from collector.deps import Reader, StateDep
 from collector.reminders import ReminderListener
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(accounts.router)
     app.include_router(evidence_api.router)
     app.include_router(attestations.router)
-    app.include_router(exceptions_api.router)
+    app.include_router(waivers_api.router)
     app.include_router(reports.router)
     app.include_router(climate.router)
     app.include_router(access.router)

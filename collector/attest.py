@@ -78,7 +78,7 @@ def period_failures(store: SqliteStore, controls: Sequence[Control], start: date
     """Every failure of the period, of every control, in tender order: one row per (control, subject) with how
     many times it failed, from when to when, and the waivers that cover it (a manager signing the period
     acknowledges the rest)."""
-    from collector.exceptions import waivers
+    from collector.waivers import waivers
 
     ws = waivers(store, start=start, end=end, site=site)
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}

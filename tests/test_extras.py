@@ -30,7 +30,7 @@ ENTRY_MODULES: dict[str, tuple[list[str], bool]] = {
     "": (["collector.cli", "collector.app"], False),
     "agent": (["agents.daemon", "agents.once", "agents.pii_watch", "agents.enforce.usb",
                "collector.commands.agent"], True),
-    "camera": (["camera.worker", "camera.probe", "camera.floorplan", "camera.coverage", "camera.retention",
+    "camera": (["camera.worker", "camera.probe", "camera.floorplan", "camera.floor_coverage", "camera.retention",
                 "collector.commands.camera"], True),
     "facility": (["collector.pollers.run", "collector.commands.facility"], True),
     "lifecycle": (["collector.commands.lifecycle", "collector.commands.lifecycle_audits",

@@ -85,7 +85,7 @@ def coverage_cmd(site: Annotated[Path, typer.Argument(help="site.yaml")],
                                  "OUT.svg or OUT.png by extension (may be given twice).")] = None,
                  as_json: JsonOpt = False) -> None:
     """Zones covered by healthy cameras, and blind spots. Exit 1 when a must-cover zone is blind."""
-    from camera.coverage import compute_coverage, load_health
+    from camera.floor_coverage import compute_coverage, load_health
     from camera.floorplan import PLAN_FORMATS, write_plan
     from camera.site import SiteError, load_site
 

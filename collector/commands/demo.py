@@ -83,14 +83,14 @@ _LOCAL_HOST_REASON = ("演示：运行演示的本机不是催收终端（不强
 def waive_local_host(store, controls, now: datetime) -> int:
     """A waiver per host control for the demo's own machine, so its failures read as `excepted`, with the
     reason, instead of as the simulated site's faults. Returns how many were approved."""
-    from collector import exceptions
+    from collector import waivers
 
-    existing = {(w.control, w.subject_id) for w in exceptions.waivers(store, start=now, end=now + timedelta(days=1))}
+    existing = {(w.control, w.subject_id) for w in waivers.waivers(store, start=now, end=now + timedelta(days=1))}
     n = 0
     for c in controls:
         if c.subject != "host" or (c.id, _LOCAL_HOST) in existing:
             continue
-        exceptions.approve(store, controls, control=c.id, subject_kind="host", subject_id=_LOCAL_HOST,
+        waivers.approve(store, controls, control=c.id, subject_kind="host", subject_id=_LOCAL_HOST,
                            reason=_LOCAL_HOST_REASON, ends_at=now + timedelta(days=365), approver="demo",
                            owner="admin", now=now)
         n += 1

@@ -13,7 +13,6 @@ from agents.pii.mask import mask, mask_text
 from collector import attest
 from collector.canonical import canonical
 from collector.evidence import list_evidence
-from collector.exceptions import waivers
 from collector.reports.foreign import OtherSiteNames
 from collector.reports.timeline import (
     NO_DATA,
@@ -27,6 +26,7 @@ from collector.reports.timeline import (
 )
 from collector.sitekey import fingerprint_of
 from collector.store.sqlite import SqliteStore
+from collector.waivers import waivers
 from rules.catalog import load_clauses
 from rules.model import Control
 

@@ -15,9 +15,9 @@ from fastapi.templating import Jinja2Templates
 from collector import auth
 from collector.auth import Principal
 from collector.deps import optional_principal
-from collector.web.access import SUBJECT_VIEW, may_see, nav_for
 from collector.web.charts import bar_pct
 from collector.web.i18n import translate
+from collector.web.roles import SUBJECT_VIEW, may_see, nav_for
 from rules.model import Control, in_calendar
 
 HERE = Path(__file__).parent

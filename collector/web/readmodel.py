@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from collector import exceptions
+from collector import waivers
 from collector.store.base import StoredFinding
 from collector.store.sqlite import SqliteStore
 
@@ -251,7 +251,7 @@ def waived_counts(store: SqliteStore, counts: list[tuple[str, str, str, int]], a
     """`finding_counts` with failing or unknown subjects under a running waiver counted as `excepted`
     (the overlay of collector.posture: a waived failure never shows as a pass)."""
     moment = at or datetime.now(UTC)
-    active = exceptions.active_at(store, moment)
+    active = waivers.active_at(store, moment)
     if not active:
         return counts
     covered: set[tuple[str, str, str, str]] = set()
@@ -277,6 +277,6 @@ def waived_counts(store: SqliteStore, counts: list[tuple[str, str, str, int]], a
 def waive(store: SqliteStore, found: Sequence[StoredFinding], at: datetime | None = None) -> list[StoredFinding]:
     """Findings with the status to show: `excepted` where a running waiver covers a failing or unknown one."""
     moment = at or datetime.now(UTC)
-    active = exceptions.active_at(store, moment)
-    return [replace(f, status=exceptions.overlay(f.status, f.control, f.subject_kind, f.subject_id, moment, active))
+    active = waivers.active_at(store, moment)
+    return [replace(f, status=waivers.overlay(f.status, f.control, f.subject_kind, f.subject_id, moment, active))
             for f in found]

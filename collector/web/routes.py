@@ -10,9 +10,9 @@ from fastapi.staticfiles import StaticFiles
 
 from collector import auth
 from collector.deps import SESSION_COOKIE, StateDep, optional_principal
-from collector.web.access import START_PAGES
 from collector.web.headers import SecurityHeaders
 from collector.web.pagekit import HERE, LoginRequired, PageError, WebUser, check_csrf, render
+from collector.web.roles import START_PAGES
 from collector.web.timing import ServerTiming
 from collector.web.views import (
     admin,

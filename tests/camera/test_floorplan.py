@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from camera.coverage import CameraState, compute_coverage
+from camera.floor_coverage import CameraState, compute_coverage
 from camera.floorplan import COLOURS, render_png, render_svg, write_plan
 from camera.site import load_site
-from tests.camera.test_coverage import BIN, SITE
+from tests.camera.test_floor_coverage import BIN, SITE
 
 BLIND = {"cam-01": CameraState(True), "cam-02": CameraState(False, ["occluded"])}
 

@@ -112,9 +112,9 @@ def test_signing_needs_the_periods_failures_acknowledged_and_carries_them(store,
 
 
 def test_a_waiver_covering_a_failure_is_cited_instead(store, now, history):
-    from collector import exceptions
+    from collector import waivers
 
-    w = exceptions.approve(store, history, control="RECORDER-ALIVE", subject_kind="call_system", subject_id="*",
+    w = waivers.approve(store, history, control="RECORDER-ALIVE", subject_kind="call_system", subject_id="*",
                            reason="recorder replaced under warranty", ends_at=now + timedelta(days=30),
                            approver="manager", now=now - timedelta(days=4))
     a = attest.attest(store, history, start=now - timedelta(days=4), end=now - timedelta(hours=1),

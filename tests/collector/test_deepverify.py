@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from collector import attest, exceptions
+from collector import attest, waivers
 from collector.deepverify import verify_derived
 from collector.engine import Engine
 from collector.store.sqlite import SqliteStore
@@ -37,7 +37,7 @@ def made(tmp_path_factory) -> Path:
         store.ingest(obs, actor="agent", received_at=at)
         engine.note(obs)
         engine.evaluate(None, now=at + timedelta(seconds=30))
-    exceptions.approve(store, controls, control="USB-BLOCK", subject_kind="host", subject_id="T001",
+    waivers.approve(store, controls, control="USB-BLOCK", subject_kind="host", subject_id="T001",
                        reason="keyboard replacement on order", ends_at=T0 + timedelta(days=3), approver="boss",
                        now=T0 + timedelta(hours=6))
     attest.attest(store, controls, start=T0, end=T0 + timedelta(hours=6), statement="USB checked by hand",

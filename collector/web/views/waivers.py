@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from collector import exceptions as waivers
+from collector import waivers
 from collector.auth import Principal
 from collector.deps import StateDep
 from collector.web.pagekit import bad_request, check_csrf, page_for, render, require_permission, site_time, site_zone
@@ -21,7 +21,7 @@ def exceptions_page(request: Request, state: StateDep, user: Viewer, done: int |
     now = datetime.now(UTC)
     every = waivers.waivers(state.store)[::-1]
     tomorrow = (now.astimezone(site_zone(request)) + timedelta(days=1)).strftime("%Y-%m-%d")
-    return render(request, "exceptions.html", user, active=[w for w in every if w.ends_at > now],
+    return render(request, "waivers.html", user, active=[w for w in every if w.ends_at > now],
                   expired=[w for w in every if w.ends_at <= now], controls=state.controls, done=done,
                   may_approve=user.can("exceptions.approve"), titles={c.id: c.title for c in state.controls},
                   tomorrow=tomorrow)

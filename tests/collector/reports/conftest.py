@@ -26,7 +26,7 @@ class Site:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Site:
-    from collector import attest, exceptions
+    from collector import attest, waivers
     from collector import evidence as ev
     from collector.engine import Engine
     from collector.simulate import SimSite
@@ -46,7 +46,7 @@ def site(tmp_path_factory) -> Site:
         ev.parse_valid_until("2026-12-31", ZoneInfo("Asia/Shanghai")), "monthly"), actor="user:facility",
         now=upload_at)
     engine.evaluate(engine.note([obs]), now=upload_at)
-    exceptions.approve(store, controls, control="DOOR-CLOSED", subject_kind="door", subject_id="main-door",
+    waivers.approve(store, controls, control="DOOR-CLOSED", subject_kind="door", subject_id="main-door",
                        reason="door closer on order", ends_at=END + timedelta(days=10), approver="manager",
                        owner="facility", now=upload_at)
     write_history(store, engine, SimSite(terminals=3, cameras=3, start=START + timedelta(days=2, hours=2)), END,

@@ -40,7 +40,7 @@ class NamedSite(SimSite):
 
 def _fill(store, engine, controls, name: str) -> dict[str, str]:
     """History, an evidence upload, a waiver and a site attestation for one site; their marks."""
-    from collector import attest, exceptions
+    from collector import attest, waivers
     from collector import evidence as ev
     from collector.simulate.run import write_history
 
@@ -51,7 +51,7 @@ def _fill(store, engine, controls, name: str) -> dict[str, str]:
         "EXTINGUISHER-OFFICE", f"inspection {name}".encode(), f"{name}-巡检.pdf",
         ev.parse_valid_until("2026-12-10", ZoneInfo("Asia/Shanghai"))), actor="user:facility", site=name, now=at)
     engine.evaluate(engine.note([obs]), now=at)
-    exceptions.approve(store, controls, control="DOOR-CLOSED", subject_kind="door", subject_id=f"{name}-main-door",
+    waivers.approve(store, controls, control="DOOR-CLOSED", subject_kind="door", subject_id=f"{name}-main-door",
                        reason=f"closer on order at {name}", ends_at=END + timedelta(days=5), approver="manager",
                        owner="facility", site=name, now=at)
     write_history(store, engine, NamedSite(terminals=2, cameras=2, site=name, start=at + timedelta(hours=1)), END,

@@ -82,13 +82,13 @@ def test_host_overall_status_counts_controls_outside_the_table_columns(store, no
     pytest.param("T3", {("fail", 1), ("unknown", 1), ("excepted", 0), ("pass", 1)}, id="passing-subject-unchanged"),
 ])
 def test_waived_counts_show_excepted_never_pass(store, subject, expected):
-    from collector import exceptions
+    from collector import waivers
     from rules.catalog import default_catalog
 
     at = datetime.now(UTC) - timedelta(minutes=1)
     for host, status in (("T1", "fail"), ("T2", "unknown"), ("T3", "pass")):
         _record(store, "USB-BLOCK", host, status, at, None)
-    exceptions.approve(store, list(default_catalog()), control="USB-BLOCK", subject_kind="host", subject_id=subject,
+    waivers.approve(store, list(default_catalog()), control="USB-BLOCK", subject_kind="host", subject_id=subject,
                        reason="terminals being replaced", ends_at=at + timedelta(days=2), approver="boss")
     counts = readmodel.waived_counts(store, readmodel.finding_counts(store))
     by_status = {st: n for c, _, st, n in counts if c == "USB-BLOCK"}
@@ -98,12 +98,12 @@ def test_waived_counts_show_excepted_never_pass(store, subject, expected):
 
 
 def test_waived_counts_at_a_past_moment_ignore_a_later_waiver(store):
-    from collector import exceptions
+    from collector import waivers
     from rules.catalog import default_catalog
 
     start = datetime.now(UTC) - timedelta(hours=3)
     _record(store, "USB-BLOCK", "T1", "fail", start, None)
-    exceptions.approve(store, list(default_catalog()), control="USB-BLOCK", subject_kind="host", subject_id="T1",
+    waivers.approve(store, list(default_catalog()), control="USB-BLOCK", subject_kind="host", subject_id="T1",
                        reason="terminal being replaced", ends_at=start + timedelta(days=2), approver="boss")
     before = start + timedelta(hours=1)  # the waiver was approved only now
     past = readmodel.waived_counts(store, readmodel.finding_counts(store, before), before)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
-from collector import exceptions as waivers
+from collector import waivers
 from collector.auth import Principal
 from collector.deps import Reader, StateDep, require
 from rules.model import AwareTime

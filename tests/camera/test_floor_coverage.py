@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from camera.coverage import CameraState, compute_coverage
+from camera.floor_coverage import CameraState, compute_coverage
 from camera.floorplan import render_svg
 from camera.site import SiteError, load_site
 
@@ -67,7 +67,7 @@ def test_coverage(site_file: Path, states: dict[str, CameraState], blind: list[s
     pytest.param({"online": False, "faults": ["offline"]}, False, id="offline"),
 ])
 def test_which_probe_results_still_see(probe: dict, healthy: bool) -> None:
-    from camera.coverage import state_from_probe
+    from camera.floor_coverage import state_from_probe
 
     assert state_from_probe(probe).healthy is healthy
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from collector import exceptions as waivers
+from collector import waivers
 from collector.engine import Engine
 from collector.posture import posture_at
 from rules.catalog import default_catalog

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from collector.auth import ROLES
-from collector.web.access import NAV, START_PAGES, VIEWS, may_see, nav_for
 from collector.web.i18n import MESSAGES
+from collector.web.roles import NAV, START_PAGES, VIEWS, may_see, nav_for
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from camera.cover import CoverTracker, block_stats, stats_from_json, stats_to_json
 from camera.health import Baseline, HealthTracker
+from camera.lens_cover import CoverTracker, block_stats, stats_from_json, stats_to_json
 from camera.metrics import to_work
 
 H, W = 180, 320
