@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents.http import HttpClient, HttpError, Response
-from agents.spool import Spool
+from shipping.http import HttpClient, HttpError, Response
+from shipping.spool import Spool
 
 if TYPE_CHECKING:
     from agents.config import CollectorConfig
