@@ -1,4 +1,5 @@
-"""The camera worker: probe every camera with a bounded pool, scan retention daily, ship observations."""
+"""The camera worker: probe every camera with a bounded pool, scan retention daily, ship observations
+through the shared spooled sink (a round survives the collector being away)."""
 from __future__ import annotations
 
 import hashlib
@@ -8,9 +9,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
-
-import httpx
 
 from camera.floor_coverage import CameraState, compute_coverage, state_from_probe
 from camera.health import Thresholds
@@ -19,6 +19,8 @@ from camera.probe import BadReference, ProbeOptions, load_reference, probe
 from camera.retention import RetentionOptions, scan_store
 from camera.site import Camera, Site
 from rules.model import EvidenceRef, Observation
+from shipping.http import HttpError
+from shipping.sink import HttpSink, ShipError
 
 log = logging.getLogger("clausewatch.camera")
 SOURCE = "camera-worker"
@@ -37,12 +39,10 @@ def thumbnail_jpeg(frame: Any, width: int = THUMB_WIDTH) -> bytes:
 
 
 class Worker:
-    def __init__(self, site: Site, collector: str, token: str, workers: int = 2, site_tz: str = "Asia/Shanghai",
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), client: httpx.Client | None = None):
-        self.site, self.workers, self.clock = site, workers, clock
+    def __init__(self, site: Site, sink: HttpSink, workers: int = 2, site_tz: str = "Asia/Shanghai",
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.site, self.sink, self.workers, self.clock = site, sink, workers, clock
         self.tz = ZoneInfo(site_tz)
-        self.client = client or httpx.Client(base_url=collector.rstrip("/"), timeout=30,
-                                             headers={"Authorization": f"Bearer {token}"})
         self.last_retention: datetime | None = None
         self._thumbs: dict[str, bytes] = {}  # camera -> JPEG of the last frame sampled this round
 
@@ -120,23 +120,31 @@ class Worker:
                 if r is not None:
                     obs.append(self._obs("camera.retention", "camera", cam.id, r, at))
             self.last_retention = at
-        self.ship(obs)
+        spooled = self.ship(obs)
         healthy = all(s.healthy for s in states.values())
-        return {"at": at.isoformat(), "observations": len(obs), "probes": probes,
+        return {"at": at.isoformat(), "observations": len(obs), "spooled": spooled, "probes": probes,
                 "coverage_pct": cov["coverage_pct"], "ok": healthy and cov["ok"]}
 
-    def _upload(self, data: bytes, name: str, media_type: str) -> EvidenceRef:
+    def _upload(self, data: bytes, name: str, media_type: str) -> list[EvidenceRef]:
+        """The attachment stored by the collector, or none when it cannot take it now: the observation
+        itself still goes (through the spool), only its picture is missing."""
         digest = hashlib.sha256(data).hexdigest()
-        r = self.client.put(f"/api/v1/blobs/{digest}", content=data, params={"name": name},
-                            headers={"Content-Type": media_type})
-        r.raise_for_status()
-        return EvidenceRef(sha256=digest, name=name, media_type=media_type, size=len(data))
+        try:
+            r = self.sink.client.request("PUT", f"/api/v1/blobs/{digest}?name={quote(name)}", data,
+                                         {"Content-Type": media_type, "Authorization": f"Bearer {self.sink.token()}"})
+        except (HttpError, ShipError) as e:
+            log.warning("attachment %s not uploaded: %s", name, e)
+            return []
+        if r.status_code >= 400:
+            log.warning("attachment %s not uploaded: HTTP %d %s", name, r.status_code, r.text[:200])
+            return []
+        return [EvidenceRef(sha256=digest, name=name, media_type=media_type, size=len(data))]
 
     def _with_thumbnail(self, obs: Observation, camera: str) -> Observation:
         """Attach the camera's last sampled frame (the dashboard's thumbnail), when there is one."""
         jpeg = self._thumbs.pop(camera, None)
         if jpeg:
-            obs.evidence = [self._upload(jpeg, f"{camera}.jpg", "image/jpeg")]
+            obs.evidence = self._upload(jpeg, f"{camera}.jpg", "image/jpeg")
         return obs
 
     def _floorplan(self, coverage: dict[str, Any], at: datetime) -> Observation:
@@ -148,13 +156,13 @@ class Worker:
         obs = self._obs("camera.floorplan", "site", self.site.site, {
             "coverage_pct": coverage["coverage_pct"], "ok": coverage["ok"],
             "blind_spots": [z["zone"] for z in coverage["zones"] if z["must_cover"] and not z["covered"]]}, at)
-        obs.evidence = [self._upload(svg, "floorplan.svg", "image/svg+xml")]
+        obs.evidence = self._upload(svg, "floorplan.svg", "image/svg+xml")
         try:
             png = render_png(self.site, coverage)
         except (ImportError, OSError) as e:  # Cairo missing: the SVG still goes, the round must not stop
             log.warning("floor plan PNG not rendered: %s", e)
         else:
-            obs.evidence.append(self._upload(png, "floorplan.png", "image/png"))
+            obs.evidence += self._upload(png, "floorplan.png", "image/png")
         return obs
 
     def _draw(self, coverage: dict[str, Any]) -> None:
@@ -168,18 +176,19 @@ class Worker:
                 except (ImportError, OSError) as e:  # an unwritable folder or no Cairo: report, keep probing
                     log.warning("floor plan %s not written: %s", name, e)
 
-    def ship(self, obs: list[Observation]) -> None:
-        body = {"observations": [o.model_dump(mode="json") for o in obs]}
-        r = self.client.post("/api/v1/observations", json=body)
-        r.raise_for_status()
+    def ship(self, obs: list[Observation]) -> int:
+        """Spool this round's observations, then deliver what the spool holds; returns how many still wait."""
+        try:
+            self.sink.send(obs)
+        except ShipError as e:
+            log.warning("collector unreachable: %s", e)
+        return self.sink.pending()
 
     def forever(self, interval_s: float, sleep: Callable[[float], None] = time.sleep) -> None:
         while True:
             started = time.monotonic()
             try:
                 self.round()
-            except httpx.HTTPError as e:
-                log.warning("collector unreachable: %s", e)
             except Exception:  # the worker must outlive one bad round; the next one may succeed
                 log.exception("camera round failed")
             sleep(max(0.0, interval_s - (time.monotonic() - started)))

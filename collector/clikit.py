@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,8 @@ from collector.inputs import InputProblem
 
 if TYPE_CHECKING:
     from collector.store.sqlite import SqliteStore
+    from shipping.http import HttpClient
+    from shipping.sink import HttpSink
 
 DEFAULT_DB = "var/clausewatch.db"
 
@@ -23,6 +26,7 @@ DbOpt = Annotated[Path, typer.Option("--db", envvar="CLAUSEWATCH_DB", help="Stor
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 NowOpt = Annotated[str | None, typer.Option("--now", help="Evaluate as of this time (ISO 8601).")]
 TzOpt = Annotated[str, typer.Option("--site-tz", help="The site's time zone.")]
+SpoolOpt = Annotated[Path, typer.Option("--spool", help="Observations wait here until the collector has them.")]
 
 
 def default_db() -> Path:
@@ -54,6 +58,28 @@ def store_at(db: Path, *, create: bool = False) -> SqliteStore:
     from collector.store.opening import open_store
 
     return open_store(db, create=create)
+
+
+def collector_client(url: str) -> HttpClient:
+    """The HTTP client for --collector; a URL that is not http(s)://host[:port] is exit 2."""
+    from shipping.http import HttpClient
+
+    try:
+        return HttpClient(url, timeout_s=30)
+    except ValueError as e:
+        fail_input(f"--collector: {e}")
+
+
+def source_sink(url: str, token: str, spool: Path) -> HttpSink:
+    """Delivery to --collector with a source token, spooled in the file --spool names."""
+    from shipping.sink import HttpSink
+    from shipping.spool import Spool
+
+    client = collector_client(url)
+    try:
+        return HttpSink(Spool(spool), client, token=token)
+    except (OSError, sqlite3.Error) as e:
+        fail_input(f"--spool {spool}: {e}")
 
 
 def emit(data: Any, as_json: bool, text: str | None = None) -> None:

@@ -1,7 +1,7 @@
 """A small keep-alive HTTP(S) client on the standard library.
 
-The agent's only HTTP need is POSTing JSON to the collector; http.client costs a fraction of the
-memory of a full client library, which matters for an agent that idles on every terminal.
+Sources POST JSON to the collector (and the camera worker PUTs attachments); http.client costs a
+fraction of the memory of a full client library, which matters for an agent that idles on every terminal.
 """
 from __future__ import annotations
 
@@ -56,10 +56,13 @@ class HttpClient:
     def post(self, path: str, content: bytes | None = None, json_body: Any = None,
              headers: dict[str, str] | None = None) -> Response:
         body = content if content is not None else json.dumps(json_body).encode()
-        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        return self.request("POST", path, body, {"Content-Type": "application/json", **(headers or {})})
+
+    def request(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Response:
+        """One request on the kept connection; `path` may carry a query string."""
         try:
             conn = self._connection()
-            conn.request("POST", self.prefix + path, body=body, headers=hdrs)
+            conn.request(method, self.prefix + path, body=body, headers=headers)
             r = conn.getresponse()
             data = r.read()
             if r.getheader("Connection", "").lower() == "close":

@@ -1,23 +1,33 @@
 """The local spool: observations wait here until the collector has them.
 
 SQLite in WAL mode, bounded by `max_bytes`; when full the oldest are dropped and counted
-(`dropped_total`), so the loss is reported instead of silent. Every observation gets the next
-per-agent sequence number (`seq`) as it enters, so the collector can see gaps.
+(`dropped_total`), so the loss is reported instead of silent. The agent's observations get the next
+per-agent sequence number (`seq`) as they enter (`put`), so the collector can see gaps; other sources
+spool bodies they have already written (`put_bodies`). An id already waiting is not spooled twice.
 """
 from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from agents.observation import AgentObservation
+from typing import Protocol
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spool (rowid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
                                   seq INTEGER NOT NULL, body BLOB NOT NULL, size INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+
+
+class Numbered(Protocol):
+    """An observation the spool numbers as it enters (agents.observation.AgentObservation)."""
+
+    id: str
+    seq: int | None
+
+    def to_json(self) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,7 @@ class Spool:
         self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
                          "ON CONFLICT(key) DO UPDATE SET value = value + excluded.value", (key, by))
 
-    def put(self, observations: list[AgentObservation]) -> list[int]:
+    def put(self, observations: Sequence[Numbered]) -> list[int]:
         """Number and store observations (one transaction); returns their sequence numbers."""
         if not observations:
             return []
@@ -56,20 +66,35 @@ class Spool:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 first = self._meta("next_seq")
-                seqs = []
                 for i, o in enumerate(observations):
                     o.seq = first + i
-                    body = o.to_json()
-                    self._db.execute("INSERT OR IGNORE INTO spool (id, seq, body, size) VALUES (?,?,?,?)",
-                                     (o.id, o.seq, body, len(body)))
-                    seqs.append(o.seq)
+                    self._insert(o.id, o.seq, o.to_json())
                 self._bump("next_seq", len(observations))
                 self._trim()
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return seqs
+        return [first + i for i in range(len(observations))]
+
+    def put_bodies(self, bodies: list[tuple[str, bytes]]) -> None:
+        """Store (id, JSON body) pairs as they are, in one transaction: on disk before this returns."""
+        if not bodies:
+            return
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for oid, body in bodies:
+                    self._insert(oid, -1, body)  # the source numbers nothing: -1 is never a real seq
+                self._trim()
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _insert(self, oid: str, seq: int, body: bytes) -> None:
+        self._db.execute("INSERT OR IGNORE INTO spool (id, seq, body, size) VALUES (?,?,?,?)",
+                         (oid, seq, body, len(body)))
 
     def _trim(self) -> None:
         total = self._db.execute("SELECT COALESCE(SUM(size), 0) FROM spool").fetchone()[0]

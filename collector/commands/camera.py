@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import JsonOpt, NowOpt, TzOpt, emit, fail_input, parse_now, site_zone
+from collector.clikit import JsonOpt, NowOpt, SpoolOpt, TzOpt, emit, fail_input, parse_now, site_zone, source_sink
 
 SecondsOpt = Annotated[float | None, typer.Option("--seconds", min=0.5, help="How long to sample the source "
                                                   "(default: a stream for 10 s, a file to its end).")]
@@ -147,8 +147,9 @@ def run_cmd(site: Annotated[Path, typer.Option("--site", help="site.yaml")],
             interval_s: Annotated[float, typer.Option("--interval", min=1, help="Seconds between probes.")] = 300,
             workers: Annotated[int, typer.Option("--workers", min=1, help="Cameras probed at once.")] = 2,
             once: Annotated[bool, typer.Option("--once", help="One round, then exit.")] = False,
-            as_json: JsonOpt = False) -> None:
-    """Probe every camera on a schedule, scan retention daily, ship observations to the collector."""
+            spool: SpoolOpt = Path("var/camera-spool.db"), as_json: JsonOpt = False) -> None:
+    """Probe every camera on a schedule, scan retention daily, ship observations to the collector
+    (through a spool on disk: what the collector has not taken yet waits there for the next round)."""
     from camera.site import SiteError, load_site
     from camera.worker import Worker
 
@@ -156,7 +157,7 @@ def run_cmd(site: Annotated[Path, typer.Option("--site", help="site.yaml")],
         cfg = load_site(site)
     except SiteError as e:
         fail_input(str(e))
-    worker = Worker(cfg, collector, token, workers=workers)
+    worker = Worker(cfg, source_sink(collector, token, spool), workers=workers)
     if once:
         report = worker.round()
         emit(report, as_json, json.dumps(report, ensure_ascii=False))

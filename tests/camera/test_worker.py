@@ -1,4 +1,4 @@
-"""One worker round against a recording HTTP transport: what it ships, and that a plan it cannot write does
+"""One worker round against a recording HTTP server: what it ships, and that a plan it cannot write does
 not stop it (the real collector is exercised in tests/integration/test_camera_worker.py)."""
 from __future__ import annotations
 
@@ -6,19 +6,14 @@ import json
 import logging
 from pathlib import Path
 
-import httpx
 import pytest
 
 from camera.site import load_site
 from camera.worker import Worker
-
-
-def _collector(seen: list[httpx.Request]) -> httpx.Client:
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(201 if request.method == "PUT" else 200, json={})
-
-    return httpx.Client(base_url="http://collector.test", transport=httpx.MockTransport(handle))
+from shipping.http import HttpClient
+from shipping.sink import HttpSink
+from shipping.spool import Spool
+from tests.shipping.recording_server import recording_server
 
 
 def test_a_floor_plan_that_cannot_be_written_does_not_stop_the_round(clips: Path, tmp_path: Path,
@@ -34,14 +29,16 @@ thresholds: {{probe_seconds: 2}}
 floorplan_svg: plan/floor.svg
 floorplan_png: blocked/floor.png
 """, encoding="utf-8")
-    seen: list[httpx.Request] = []
-    worker = Worker(load_site(site_file), "http://collector.test", "token", client=_collector(seen))
-    with caplog.at_level(logging.WARNING, logger="clausewatch.camera"):
-        report = worker.round()
-    assert report["ok"] is True and "blocked/floor.png" in caplog.text
+    with recording_server() as collector:
+        sink = HttpSink(Spool(tmp_path / "spool.db"), HttpClient(collector.url), token="token")
+        worker = Worker(load_site(site_file), sink)
+        with caplog.at_level(logging.WARNING, logger="clausewatch.camera"):
+            report = worker.round()
+    assert report["ok"] is True and "blocked/floor.png" in caplog.text and report["spooled"] == 0
     assert (tmp_path / "plan" / "floor.svg").read_text(encoding="utf-8").startswith("<svg")
-    uploads = {r.url.params["name"]: r.headers["content-type"] for r in seen if r.method == "PUT"}
+    seen = collector.seen
+    uploads = {r.query["name"][0]: r.headers["content-type"] for r in seen if r.method == "PUT"}
     assert uploads == {"cam-01.jpg": "image/jpeg", "floorplan.svg": "image/svg+xml", "floorplan.png": "image/png"}
     [post] = [r for r in seen if r.method == "POST"]
-    kinds = [o["kind"] for o in json.loads(post.content)["observations"]]
+    kinds = [o["kind"] for o in json.loads(post.body)["observations"]]
     assert kinds.count("camera.floorplan") == 1 and "camera.health" in kinds

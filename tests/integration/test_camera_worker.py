@@ -64,6 +64,7 @@ floorplan_png: plan/floor.png
                    headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 201, r.text
     run = cli("camera", "run", "--site", str(site), "--collector", collector.url, "--token", r.json()["token"],
+              "--spool", str(tmp_path / "spool.db"),
               "--once", "--json")
     assert run.returncode == 1, run.stderr
     report = json.loads(run.stdout)
