@@ -6,7 +6,20 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone, store_at
+from collector.clikit import (
+    DbOpt,
+    JsonOpt,
+    NowOpt,
+    SpoolOpt,
+    TzOpt,
+    default_db,
+    emit,
+    fail_input,
+    parse_now,
+    site_zone,
+    source_sink,
+    store_at,
+)
 
 
 def _audit_group(app: typer.Typer) -> typer.Typer:
@@ -77,20 +90,22 @@ def poll(config: Annotated[Path, typer.Option("--config", help="Poller configura
          collector: Annotated[str | None, typer.Option("--collector", help="Collector URL; else --db.")] = None,
          token_file: Annotated[Path | None, typer.Option("--token-file", help="Source token for --collector.")] = None,
          db: DbOpt = default_db(), once: Annotated[bool, typer.Option("--once", help="Poll once and exit.")] = False,
-         as_json: JsonOpt = False) -> None:
-    """Poll UPSes (NUT, UPS-MIB) and climate probes (Modbus, SNMP) and ship the observations."""
+         spool: SpoolOpt = Path("var/poller-spool.db"), as_json: JsonOpt = False) -> None:
+    """Poll UPSes (NUT, UPS-MIB) and climate probes (Modbus, SNMP) and ship the observations
+    (to --collector through the --spool file on disk, or into the --db store)."""
     import asyncio
     import signal
 
     from collector.pollers.config import load_poll_config
-    from collector.pollers.run import HttpSink, PollLoop, Sink, StoreSink
+    from collector.pollers.run import PollLoop, Sink
+    from shipping.sink import StoreSink
 
     cfg = load_poll_config(config)
     sink: Sink
     if collector:
         if token_file is None or not token_file.is_file():
             fail_input("--collector needs --token-file with a source token (subject kinds ups, sensor)")
-        sink = HttpSink(collector, token_file.read_text().strip())
+        sink = source_sink(collector, token_file.read_text().strip(), spool)
     else:
 
         sink = StoreSink(store_at(db), actor="poller")

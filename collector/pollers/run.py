@@ -1,8 +1,8 @@
 """The polling loop: every interval, ask every UPS and probe, and ship what they said.
 
-Sinks: the collector's HTTP API with a source token (a separate poller host), or the store
-directly (pollers inside the collector's machine). A failed delivery is kept and retried with
-the next cycle, up to a bound, so a collector restart loses nothing.
+Sinks (shipping.sink): the collector's HTTP API with a source token through a spool on disk (a
+separate poller host), or the store directly (pollers inside the collector's machine). A failed
+delivery is kept and retried with the next cycle, up to a bound, so a collector restart loses nothing.
 """
 from __future__ import annotations
 
@@ -26,38 +26,10 @@ MAX_PENDING = 50_000
 
 
 class Sink(Protocol):
-    async def send(self, observations: list[Observation]) -> None: ...
+    """Where observations go (shipping.sink: HttpSink through a spool, or StoreSink); raising keeps
+    them for the next cycle."""
 
-
-class HttpSink:
-    """POST /api/v1/observations with a source token (subject kinds ups, sensor)."""
-
-    def __init__(self, url: str, token: str, *, client: Any = None, batch: int = 5000):
-        import httpx
-
-        self.url = url.rstrip("/") + "/api/v1/observations"
-        self.client = client or httpx.AsyncClient(timeout=30, headers={"Authorization": f"Bearer {token}"})
-        self.batch = batch
-
-    async def send(self, observations: list[Observation]) -> None:
-        for i in range(0, len(observations), self.batch):
-            body = {"observations": [o.model_dump(mode="json") for o in observations[i:i + self.batch]]}
-            r = await self.client.post(self.url, json=body)
-            if r.status_code >= 400:
-                raise OSError(f"collector answered {r.status_code}: {r.text[:200]}")
-
-
-class StoreSink:
-    """Ingest into a store in this process; `on_ingest` lets an engine see the new observations."""
-
-    def __init__(self, store: Any, *, actor: str = "poller",
-                 on_ingest: Callable[[list[Observation]], None] | None = None):
-        self.store, self.actor, self.on_ingest = store, actor, on_ingest
-
-    async def send(self, observations: list[Observation]) -> None:
-        await asyncio.to_thread(self.store.ingest, observations, actor=self.actor)
-        if self.on_ingest:
-            self.on_ingest(observations)
+    def send(self, observations: list[Observation]) -> None: ...
 
 
 class PollLoop:
@@ -109,7 +81,7 @@ class PollLoop:
         self.pending.extend(observations)
         batch = list(self.pending)
         try:
-            await self.sink.send(batch)
+            await asyncio.to_thread(self.sink.send, batch)
         except Exception as e:  # noqa: BLE001 - keep polling; delivery is retried next cycle
             log.warning("delivery of %d observations failed, will retry: %s", len(batch), e)
         else:

@@ -62,7 +62,8 @@ def stack(tmp_path, collector, alerting):
         "ups": [{"ups": "ups1", "port": nut.port, "id": "ups-room-1", "room": "room-1"}]}))
     with open(tmp_path / "poller.log", "wb") as log:
         poller = subprocess.Popen([str(BIN), "poll", "--config", str(tmp_path / "poll.yaml"), "--collector",
-                                   collector.url, "--token-file", str(tmp_path / "poller.token")],
+                                   collector.url, "--token-file", str(tmp_path / "poller.token"),
+                                   "--spool", str(tmp_path / "poller-spool.db")],
                                   stdout=subprocess.DEVNULL, stderr=log, env=os.environ)
     prom = Prometheus(tmp_path, f"127.0.0.1:{collector.port}", reader, f"127.0.0.1:{am.port}")
     try:

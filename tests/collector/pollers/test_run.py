@@ -11,7 +11,7 @@ class FlakySink:
     def __init__(self, failures: int):
         self.failures, self.delivered = failures, []
 
-    async def send(self, observations):
+    def send(self, observations):
         if self.failures:
             self.failures -= 1
             raise OSError("collector restarting")
