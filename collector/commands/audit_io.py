@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import fail_input, store_at
+from collector.clikit import collector_client, fail_input, store_at
 
 DbOptional = Annotated[Path | None, typer.Option("--db", help="Also record the audit as an observation here.")]
 CollectorOpt = Annotated[str | None, typer.Option("--collector", envvar="CLAUSEWATCH_COLLECTOR",
@@ -44,14 +44,17 @@ def record(target: tuple[Path | None, str | None, str | None], kind: str, subjec
     obs = Observation(id=str(oid), source=f"import:{kind}", subject_kind=subject_kind,  # type: ignore[arg-type]
                       subject_id=subject_id, kind=kind, observed_at=now, payload=payload)
     if url:
-        from collector.importers.ship import ShipError, post_observations
+        from shipping.sink import ShipError, send_now
 
         if not token:
             fail_input("--collector needs --token (a source token for this importer)")
+        client = collector_client(url)
         try:
-            post_observations(url, token, [obs])
+            send_now(client, token, [obs])
         except ShipError as e:
-            fail_input(str(e))
+            fail_input(f"{url}: {e}")
+        finally:
+            client.close()
     if db is not None:
         from collector.engine import Engine
         from rules.catalog import default_catalog
