@@ -18,6 +18,7 @@ class Seen:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    status: int = 0  # what the server answered
 
     def observations(self) -> list[dict]:
         return json.loads(self.body)["observations"]
@@ -30,14 +31,13 @@ class RecordingServer:
     url: str = ""
 
     def answer(self, request: Seen) -> int:
+        request.status = self.statuses.pop(0) if self.statuses else 201 if request.method == "PUT" else 200
         self.seen.append(request)
-        if self.statuses:
-            return self.statuses.pop(0)
-        return 201 if request.method == "PUT" else 200
+        return request.status
 
     def posted(self) -> list[dict]:
         """Every observation the server took (answered 200)."""
-        return [o for s in self.seen if s.method == "POST" and s.path == "/api/v1/observations"
+        return [o for s in self.seen if s.method == "POST" and s.path == "/api/v1/observations" and s.status == 200
                 for o in s.observations()]
 
 
