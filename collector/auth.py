@@ -25,7 +25,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "agents.manage": frozenset({"admin"}),
     "evidence.upload": frozenset({"admin", "security", "facility", "manager"}),
     "attest": frozenset({"manager"}),
-    "exceptions.approve": frozenset({"manager"}),
+    "waivers.approve": frozenset({"manager"}),
     "alerts.ack": frozenset({"admin", "security", "facility"}),
     "reports": frozenset({"admin", "security", "auditor", "manager"}),
 }

@@ -1,6 +1,6 @@
-"""Exceptions (waivers): a manager accepts a failing finding for one subject, with a reason and an
-end date. While it runs, the finding shows `excepted` (never `pass`); it ends by itself. Every
-exception is in the ledger and the table refuses edits."""
+"""Waivers: a manager accepts a failing finding for one subject, with a reason and an end date.
+While it runs, the finding shows `excepted` (never `pass`); it ends by itself. Every waiver is in
+the ledger (entry `exception.approved`, the stored name) and its table refuses edits."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,12 +11,12 @@ from typing import Any
 from collector.store.sqlite import SqliteStore, where_clause
 from rules.model import Control
 
-# statuses an exception may turn into `excepted`; a pass stays a pass
+# statuses a waiver may turn into `excepted`; a pass stays a pass
 EXCEPTABLE = ("fail", "unknown")
 
 
 
-class ExceptionError(ValueError):
+class WaiverError(ValueError):
     """Bad request: the message names the field."""
 
 
@@ -53,15 +53,15 @@ def approve(store: SqliteStore, controls: Sequence[Control], *, control: str, su
     now = now or datetime.now(UTC)
     spec = next((c for c in controls if c.id == control), None)
     if spec is None:
-        raise ExceptionError(f"control: no control named {control!r}")
+        raise WaiverError(f"control: no control named {control!r}")
     if subject_kind != spec.subject:
-        raise ExceptionError(f"subject_kind: {control} judges {spec.subject}, not {subject_kind}")
+        raise WaiverError(f"subject_kind: {control} judges {spec.subject}, not {subject_kind}")
     if not subject_id:
-        raise ExceptionError("subject: give a subject id, or '*' for all")
+        raise WaiverError("subject: give a subject id, or '*' for all")
     if len(reason.strip()) < 5:
-        raise ExceptionError("reason: say why the finding is accepted (at least 5 characters)")
+        raise WaiverError("reason: say why the finding is accepted (at least 5 characters)")
     if ends_at.tzinfo is None or ends_at <= now:
-        raise ExceptionError("end: must be a future time with a UTC offset")
+        raise WaiverError("end: must be a future time with a UTC offset")
     owner = owner or approver
     with store.write() as conn:
         entry = store.ledger.append(conn, "exception.approved", f"user:{approver}", {

@@ -44,7 +44,7 @@ class ControlResult:
     subjects: int
     evidence_observations: int
     evidence_files: list[dict[str, Any]]
-    open_exceptions: list[dict[str, Any]]
+    open_waivers: list[dict[str, Any]]
     contradicted: bool = False
     pct_no_data: float = 0.0
     evidence_ids: list[str] = field(default_factory=list)  # the observations behind the findings, sorted
@@ -61,7 +61,8 @@ class ControlResult:
                 "longest_s": lv.seconds if lv else 0, "longest_subject": lv.subject_id if lv else None,
                 "subjects": self.subjects, "evidence_observations": self.evidence_observations,
                 "evidence_files": [e["sha256"] for e in self.evidence_files],
-                "open_exceptions": len(self.open_exceptions), "contradicted": self.contradicted}
+                # report-data.json keeps the key it has always had
+                "open_exceptions": len(self.open_waivers), "contradicted": self.contradicted}
 
 
 @dataclass
@@ -75,7 +76,7 @@ class ReportData:
     results: list[ControlResult]
     clauses: list[dict[str, Any]]
     evidence: list[dict[str, Any]]
-    exceptions: list[dict[str, Any]]
+    waivers: list[dict[str, Any]]
     attestations: list[dict[str, Any]]
     contradictions: list[dict[str, Any]]
     extra: dict[str, Any] = field(default_factory=dict)
@@ -85,7 +86,7 @@ class ReportData:
         recompute the report data hash with sha256sum."""
         body = {"site": self.site, "start": self.start.isoformat(), "end": self.end.isoformat(),
                 "generated_at": self.generated_at.isoformat(), "controls": [r.summary() for r in self.results],
-                "evidence": self.evidence, "exceptions": self.exceptions,
+                "evidence": self.evidence, "exceptions": self.waivers,
                 "attestations": [a["id"] for a in self.attestations], "contradictions": len(self.contradictions)}
         return canonical(body)
 
@@ -162,7 +163,7 @@ def gather(store: SqliteStore, controls: Sequence[Control], start: datetime, end
         site=site or "default", start=start, end=end, generated_at=generated_at,
         key_id=store.site_key.key_id, key_fingerprint=fingerprint_of(store.site_key.public),
         results=results, clauses=clauses, evidence=uploads,
-        exceptions=mask([w.as_dict() for w in ws]),
+        waivers=mask([w.as_dict() for w in ws]),
         attestations=mask(attest.history(store, start=start, end=end, site=site)),
         contradictions=conflicts,
         extra={"site_filter": site, "requested_end": requested_end if requested_end > end else None})

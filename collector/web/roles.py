@@ -19,7 +19,7 @@ VIEWS: dict[str, frozenset[str]] = {
     "alerts": frozenset({"admin", "security", "facility", "auditor"}),
     "evidence": EVERYONE,
     "attestations": frozenset({"admin", "security", "auditor", "manager"}),
-    "exceptions": frozenset({"admin", "security", "auditor", "manager"}),
+    "waivers": frozenset({"admin", "security", "auditor", "manager"}),
     "reports": frozenset({"admin", "security", "auditor", "manager"}),
     "admin": frozenset({"admin"}),
 }
@@ -34,7 +34,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("alerts", "/alerts", "alerts"),
     ("evidence", "/evidence", "evidence_attestation"),
     ("attestations", "/attestations", "attestations"),
-    ("exceptions", "/exceptions", "exceptions"),
+    ("waivers", "/waivers", "exceptions"),
     ("reports", "/reports", "reports"),
     ("admin", "/admin", "admin"),
 )

@@ -63,7 +63,7 @@ def test_bad_waivers_are_refused(store, now, failing_door, kw, field):
     controls, f = failing_door
     args = {"control": f.control, "subject_kind": "door", "subject_id": "main-door", "reason": "a good reason",
             "ends_at": now + timedelta(days=kw.pop("ends_at_days", 1)), "approver": "manager", "now": now, **kw}
-    with pytest.raises(waivers.ExceptionError, match=f"^{field}"):
+    with pytest.raises(waivers.WaiverError, match=f"^{field}"):
         waivers.approve(store, controls, **args)
 
 

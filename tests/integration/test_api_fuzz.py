@@ -25,7 +25,8 @@ from tests.integration.conftest import Collector, free_port
 pytestmark = pytest.mark.integration
 # per operation and mode (~30 operations x 2 modes); CLAUSEWATCH_FUZZ_EXAMPLES=200 digs deeper by hand
 EXAMPLES_PER_MODE = int(os.environ.get("CLAUSEWATCH_FUZZ_EXAMPLES", "12"))
-ROLE_OF = {"POST /api/v1/attestations": "manager", "POST /api/v1/exceptions": "manager"}  # admin otherwise
+ROLE_OF = {"POST /api/v1/attestations": "manager", "POST /api/v1/exceptions": "manager",
+           "POST /api/v1/waivers": "manager"}  # admin otherwise
 SPARE_SESSIONS = 2 * EXAMPLES_PER_MODE + 10  # logout ends the session it is called with
 
 

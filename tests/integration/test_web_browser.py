@@ -37,7 +37,7 @@ VIEWS = {
     "/alerts": "Open alerts",
     "/evidence": "Manual controls",
     "/attestations": "Attestation history",
-    "/exceptions": "Active exceptions",
+    "/waivers": "Active exceptions",
     "/reports": "Report language",
     "/admin": "Users and roles",
 }
@@ -46,7 +46,7 @@ ALLOWED = {
     "security": set(VIEWS) - {"/admin"},
     "auditor": set(VIEWS) - {"/admin"},
     "facility": {"/", "/cameras", "/machine-room", "/alerts", "/evidence"},
-    "manager": {"/", "/lifecycle", "/evidence", "/attestations", "/exceptions", "/reports"},
+    "manager": {"/", "/lifecycle", "/evidence", "/attestations", "/waivers", "/reports"},
 }
 # form fields a screen reader could not name
 UNLABELLED = """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
@@ -348,18 +348,18 @@ def _earlier(local: str, days: int) -> str:
     return (dt.datetime.fromisoformat(local) - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def test_manager_approves_an_exception_and_posture_shows_excepted(browser, site, shots):
+def test_manager_approves_a_waiver_and_posture_shows_excepted(browser, site, shots):
     with signed_in(browser, site, "manager") as page:
         page.goto("/?status=fail")
         control = page.locator("table.posture tbody code").first.inner_text()
-        page.goto("/exceptions")
+        page.goto("/waivers")
         page.get_by_label("Control", exact=True).select_option(control)
         page.get_by_label("Subject id (* for all)").fill("*")
         page.get_by_label("Reason", exact=True).fill("accepted while the vendor replaces the hardware")
         page.get_by_label("Until the end of").fill("2099-01-31")
         page.get_by_role("button", name="Approve", exact=True).click()
         page.wait_for_load_state()
-        assert "accepted while the vendor replaces" in page.locator("table.exceptions").first.inner_text()
+        assert "accepted while the vendor replaces" in page.locator("table.waivers").first.inner_text()
         page.screenshot(path=str(shots / "exceptions.png"), full_page=False)
         page.goto("/?status=excepted")
         row = page.locator("table.posture tbody tr", has=page.locator(f"code:text-is('{control}')"))

@@ -44,7 +44,7 @@ FORMS = {  # every form of the dashboard: path -> fields besides the token
     "/alerts/ack": {"control": "AGENT-REPORTING", "subject_kind": "host", "subject_id": "T1", "comment": "x"},
     "/evidence/upload": {"control": "BADGE-POLICY", "valid_until": "2099-12-31", "note": "signed copy"},
     "/attestations": {"start": "2026-01-01T00:00", "end": "2026-01-02T00:00", "statement": "all clauses kept"},
-    "/exceptions": {"control": "AGENT-REPORTING", "subject": "*", "reason": "terminals replaced this week",
+    "/waivers": {"control": "AGENT-REPORTING", "subject": "*", "reason": "terminals replaced this week",
                     "end": "2099-12-31"},
     "/reports/download": {"start": "2026-01-01", "end": "2026-01-02", "fmt": "csv", "lang": "en"},
     "/lang": {"lang": "en", "next": "/"},
@@ -57,7 +57,7 @@ NOT_ALLOWED = [("security", "/admin/users"), ("manager", "/admin/enroll-secrets"
                ("facility", "/admin/agents/revoke"),
                ("security", "/admin/reenroll-codes"),
                ("facility", "/admin/users"), ("auditor", "/evidence/upload"), ("facility", "/attestations"),
-               ("security", "/attestations"), ("auditor", "/exceptions"), ("facility", "/exceptions"),
+               ("security", "/attestations"), ("auditor", "/waivers"), ("facility", "/waivers"),
                ("facility", "/reports/download")]
 
 
@@ -161,7 +161,7 @@ def test_facility_uploads_evidence_and_its_download_is_in_the_ledger(collector):
 
 @pytest.mark.parametrize(("role", "path", "status"), [
     pytest.param("facility", "/attestations", 403, id="facility-no-attestations"),
-    pytest.param("facility", "/exceptions", 403, id="facility-no-exceptions"),
+    pytest.param("facility", "/waivers", 403, id="facility-no-waivers"),
     pytest.param("facility", "/reports", 403, id="facility-no-reports"),
     pytest.param("auditor", "/attestations", 200, id="auditor-reads-history"),
     pytest.param("auditor", "/reports", 200, id="auditor-reports"),
@@ -187,14 +187,18 @@ def test_manager_signs_and_corrects_an_attestation(collector):
     assert ledger_types(collector).count("attestation") == 2
 
 
-def test_manager_approves_an_exception_listed_as_active(collector):
+def test_manager_approves_a_waiver_listed_as_active(collector):
     c = web_login(collector, "manager")
-    r = c.post("/exceptions", data={**FORMS["/exceptions"], "reason": "replacing terminals in room 2",
-                                    "csrf_token": csrf_of(c)})
+    r = c.post("/waivers", data={**FORMS["/waivers"], "reason": "replacing terminals in room 2",
+                                 "csrf_token": csrf_of(c)})
     assert r.status_code == 200 and "replacing terminals in room 2" in r.text
-    wrong = c.post("/exceptions", data={**FORMS["/exceptions"], "control": "NOPE", "csrf_token": csrf_of(c)})
+    # /exceptions, the address of earlier releases, still takes the form
+    old = c.post("/exceptions", data={**FORMS["/waivers"], "reason": "replacing terminals in room 3",
+                                      "csrf_token": csrf_of(c)})
+    assert old.status_code == 200 and "replacing terminals in room 3" in old.text
+    wrong = c.post("/exceptions", data={**FORMS["/waivers"], "control": "NOPE", "csrf_token": csrf_of(c)})
     assert wrong.status_code == 400
-    gone = c.post("/exceptions", data={**FORMS["/exceptions"], "end": "2020-01-01", "csrf_token": csrf_of(c)})
+    gone = c.post("/exceptions", data={**FORMS["/waivers"], "end": "2020-01-01", "csrf_token": csrf_of(c)})
     assert gone.status_code == 400 and "future" in gone.text
 
 

@@ -90,7 +90,7 @@ def test_manager_acknowledges_the_periods_failures_before_signing(browser, site)
 
 # pages a Chinese-reading user opens: every view, subject pages of each kind, a control
 ZH_PAGES = ["/", "/terminals", "/cameras", "/machine-room", "/lifecycle", "/alerts", "/evidence", "/attestations",
-            "/exceptions", "/reports", "/admin", "/terminals/T004", "/subjects/host/T004", "/subjects/ups/ups-1",
+            "/waivers", "/reports", "/admin", "/terminals/T004", "/subjects/host/T004", "/subjects/ups/ups-1",
             "/subjects/camera/cam-01", "/subjects/call_system/recorder-1", "/controls/CCTV-RETENTION"]
 # ids, names and acronyms that are the same in both languages
 SAME_IN_BOTH = {"English", "USB", "UPS", "CSV", "HTML", "JSON", "OSCAL", "PDF", "ZIP", "KiB", "fps", "SHA", "ClamAV",

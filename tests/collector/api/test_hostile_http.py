@@ -101,8 +101,10 @@ def test_unauthenticated_json_that_would_be_echoed_is_a_422(client, path, body):
     pytest.param("/api/v1/attestations", b'{"period_start": "2026-11-01T00:00:00+08:00", "period_end":'
                  b' "2026-11-30T00:00:00+08:00", "statement": "all good here", "corrects": 99999999999999999999}',
                  id="attestation-corrects-huge"),
+    pytest.param("/api/v1/waivers", b'{"control": "USB-BLOCK", "subject_kind": "host", "subject": "h",'
+                 b' "reason": "long enough", "end": NaN}', id="waiver-end-nan"),
     pytest.param("/api/v1/exceptions", b'{"control": "USB-BLOCK", "subject_kind": "host", "subject": "h",'
-                 b' "reason": "long enough", "end": NaN}', id="exception-end-nan"),
+                 b' "reason": "long enough", "end": NaN}', id="waiver-end-nan-old-address"),
     pytest.param("/api/v1/users", b'{"name": "x", "role": "admin", "password": Infinity}', id="users-infinity"),
 ])
 def test_authenticated_json_bodies_are_strict_too(client, path, body):
