@@ -184,20 +184,3 @@ class Control(BaseModel):
     @property
     def freshness_td(self) -> timedelta:
         return parse_duration(self.freshness)
-
-
-class Finding(BaseModel):
-    """The judgement of one control on one subject, and since when it has held."""
-
-    model_config = ConfigDict(extra="forbid")
-    control: str
-    subject_kind: str
-    subject_id: str
-    site: str = "default"
-    status: Status
-    since: datetime
-    evaluated_at: datetime
-    value: dict[str, Any] = Field(default_factory=dict)
-    reason: Text
-    evidence: list[str] = Field(default_factory=list)  # observation ids
-    severity: Severity = "medium"

@@ -142,6 +142,3 @@ def load_checks() -> dict[str, CheckSpec]:
         _loaded = True
     return dict(_REGISTRY)
 
-
-def get_check(name: str) -> CheckSpec:
-    return load_checks()[name]

@@ -209,13 +209,10 @@ class Store(Protocol):
 
 
 class StoreSink:
-    """Ingest into a store in this process; `on_ingest` lets an engine see the new observations."""
+    """Ingest into a store in this process (a source beside the collector): stored when this returns."""
 
-    def __init__(self, store: Store, *, actor: str,
-                 on_ingest: Callable[[Sequence[Model]], None] | None = None):
-        self.store, self.actor, self.on_ingest = store, actor, on_ingest
+    def __init__(self, store: Store, *, actor: str):
+        self.store, self.actor = store, actor
 
     def send(self, observations: Sequence[Model]) -> None:
         self.store.ingest(list(observations), actor=self.actor)
-        if self.on_ingest:
-            self.on_ingest(observations)

@@ -125,3 +125,17 @@ def test_send_now_names_the_refusal(status, error) -> None:
         with pytest.raises(error, match=f"HTTP {status}: refused"):
             send_now(client, "source-token", ups(1))
         assert send_now(client, "source-token", ups(1)) == {}
+
+
+def test_the_store_sink_stores_beside_the_collector_and_a_resend_changes_nothing(tmp_path) -> None:
+    from collector.store.opening import open_store
+    from shipping.sink import StoreSink
+
+    store = open_store(tmp_path / "store.db", create=True)
+    observations = ups(2)
+    sink = StoreSink(store, actor="poller")
+    sink.send(observations)
+    sink.send(observations)
+    stored = store.observations(subject_kind="ups")
+    store.close()
+    assert sorted(o.id for o in stored) == sorted(o.id for o in observations)
