@@ -42,7 +42,7 @@ class JsonSink:
     def __init__(self) -> None:
         self.observations = 0
 
-    async def send(self, observations) -> None:
+    def send(self, observations) -> None:
         orjson.dumps({"observations": [o.model_dump(mode="json") for o in observations]})
         self.observations += len(observations)
 
