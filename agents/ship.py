@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from shipping.http import HttpClient, HttpError
 from shipping.sink import Backoff, HttpSink, ShipError, detail
@@ -105,7 +105,7 @@ class Shipper(HttpSink):
         log.info("enrolled as %s", self.host_id)
         return token
 
-    def unauthorized(self) -> None:
+    def unauthorized(self) -> NoReturn:
         """The collector no longer knows this token: forget it, so the next try enrolls again."""
         self._token = None
         self.token_file.unlink(missing_ok=True)

@@ -16,7 +16,7 @@ import random
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from shipping.http import HttpClient, HttpError, Response
 from shipping.spool import Spool
@@ -118,7 +118,7 @@ class HttpSink:
             raise ShipError("no source token configured")
         return self._source_token
 
-    def unauthorized(self) -> None:
+    def unauthorized(self) -> NoReturn:
         """The collector refused the token (401): a source token cannot renew itself, so wait."""
         raise ShipError("token refused (401): observations stay in the spool")
 
