@@ -155,15 +155,12 @@ def _serve_live(db: Path, host: str, port: int, terminals: int, cameras: int, in
     from collector.app import create_app
     from collector.settings import Settings
     from collector.simulate import SimSite
-    from collector.simulate.inbox import Inbox
+    from collector.simulate import inbox as demo_inbox
     from collector.simulate.run import LiveFeeder
     from collector.state import AppState
 
     # the built-in notifier delivers to a local inbox: the alerts page shows who was told, and when
-    inbox = Inbox(db.parent / (db.stem + ".inbox.jsonl"))
-    inbox.start()
-    notify_config = db.parent / (db.stem + ".notify.yaml")
-    notify_config.write_text(inbox.notify_config(f"http://{host}:{port}"), encoding="utf-8")
+    inbox, notify_config = demo_inbox.start_beside(db, f"http://{host}:{port}")
     settings = Settings(db=db, notify_config=notify_config)
     state = AppState.build(settings)
     password = secrets.token_urlsafe(12)

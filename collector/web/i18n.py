@@ -243,6 +243,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "notified": ("已通知", "Notified"),
     "not_recorded": ("无通知记录", "not recorded"),
     "delivery_failed": ("发送失败", "delivery failed"),
+    "delivered": ("已送达", "delivered"),
     "floorplan": ("平面图覆盖", "Floor-plan coverage"),
     "purge_certificate": ("删除证明", "Purge certificate"),
     "cert_in_commission": ("委案期内", "in commission"),

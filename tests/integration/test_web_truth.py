@@ -328,3 +328,73 @@ def test_a_date_typed_in_the_sites_format_is_read_and_a_bad_one_named_in_chinese
         assert download.value.suggested_filename.endswith(".csv")
         page.goto("/?on=" + str(end - dt.timedelta(days=1)))
         assert page.locator("#f-on").input_value() == str(end - dt.timedelta(days=1))  # the posture that day
+
+
+@pytest.fixture(scope="module")
+def notifying_site(tmp_path_factory: pytest.TempPathFactory):
+    """A served demo store whose built-in notifier delivers to the demo's local inbox, as `clausewatch demo`
+    wires it; yields the collector once the inbox has received the open alerts."""
+    import signal
+    import time
+
+    from collector import auth
+    from collector.simulate.inbox import start_beside
+    from collector.store.sqlite import SqliteStore
+    from tests.integration.conftest import Collector, cli, free_port
+
+    db = tmp_path_factory.mktemp("notify") / "cw.db"
+    assert cli("demo", "--days", "1", "--no-serve", "--db", str(db)).returncode == 0
+    store = SqliteStore(db)
+    for name, lang in (("facility", "en"), ("zh.facility", "zh")):
+        auth.add_user(store, name, "facility", PASSWORD)
+        auth.set_lang(store, name, lang)
+    store.close()
+    c = Collector(db, free_port())
+    inbox, config = start_beside(db, c.url)
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("CLAUSEWATCH_NOTIFY_CONFIG", str(config))
+            c.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not inbox.received:
+            time.sleep(0.5)
+        assert inbox.received, c.log.read_text()[-2000:] if c.log else ""
+        yield c
+    finally:
+        c.kill(signal.SIGTERM)
+        inbox.stop()
+
+
+def test_alerts_show_who_was_told_and_when_in_the_sites_zone(browser, notifying_site):  # noqa: F811
+    import datetime as dt
+    import json
+    from zoneinfo import ZoneInfo
+
+    from tests.integration.conftest import cli
+
+    served = notifying_site
+    inbox = [json.loads(line) for line in served.db.with_name("cw.inbox.jsonl").read_text().splitlines()]
+    told = {(a["labels"]["control"], a["labels"]["subject"])
+            for m in inbox for a in m["alerts"] if a["status"] == "firing"}
+    log = json.loads(cli("notifications", "--db", str(served.db), "--json").stdout)
+    shanghai = ZoneInfo("Asia/Shanghai")  # the site's zone (the default)
+    sent_at = {dt.datetime.fromisoformat(e["at"]).astimezone(shanghai).strftime("%Y-%m-%d %H:%M")
+               for e in log if e["receiver"] == "demo-inbox" and e["ok"]}
+    assert told and sent_at
+    for account, header, result in (("facility", "Notified", "delivered"), ("zh.facility", "已通知", "已送达")):
+        with signed_in(browser, served, account) as page:
+            page.goto("/alerts")
+            headers = page.locator("table.alerts thead th").all_inner_texts()
+            column = headers.index(header) + 1
+            rows = page.locator("table.alerts tbody tr")
+            shown = {}
+            for i in range(rows.count()):
+                row = rows.nth(i)
+                control = row.locator("td:nth-child(2) a").get_attribute("href").rsplit("/", 1)[1]
+                subject = row.locator("td:nth-child(3) a").get_attribute("href").rsplit("/", 1)[1]
+                shown[(control, subject)] = row.locator(f"td:nth-child({column})").inner_text()
+            for alert in told & set(shown):  # every alert the inbox received says so, with when
+                cell = shown[alert]
+                m = re.match(rf"demo-inbox · (\d{{4}}-\d\d-\d\d \d\d:\d\d) {result}", cell)
+                assert m and m.group(1) in sent_at, (account, alert, cell)
+            assert told & set(shown), (account, sorted(told)[:5], sorted(shown)[:5])
