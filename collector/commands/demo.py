@@ -154,9 +154,8 @@ def _serve_live(db: Path, host: str, port: int, terminals: int, cameras: int, in
     from collector import auth
     from collector.app import create_app
     from collector.settings import Settings
-    from collector.simulate import SimSite
     from collector.simulate import inbox as demo_inbox
-    from collector.simulate.run import LiveFeeder
+    from collector.simulate.run import LiveFeeder, continuing
     from collector.state import AppState
 
     # the built-in notifier delivers to a local inbox: the alerts page shows who was told, and when
@@ -181,7 +180,7 @@ def _serve_live(db: Path, host: str, port: int, terminals: int, cameras: int, in
         if not thread.is_alive():
             fail_input(f"could not listen on {host}:{port}")
         time.sleep(0.05)
-    site = SimSite(terminals=terminals, cameras=cameras, start=now - timedelta(days=30))
+    site = continuing(state.store, terminals, cameras, now)  # the live feed carries on the history's days
     # a demo started again on its store: its terminals are enrolled already and need a code each
     enrolled = {a["host_id"] for a in auth.list_agents(state.store)}
     codes = {h: auth.issue_reenroll_code(state.store, h, actor="demo")[0] for h in site.hosts if h in enrolled}
