@@ -60,7 +60,7 @@ def record(target: tuple[Path | None, str | None, str | None], kind: str, subjec
         from rules.catalog import default_catalog
 
         store = store_at(db)
-        store.ingest([obs], actor=f"cli:{kind}")
+        store.ingest([obs], actor=f"cli:{kind}", received_at=now)
         engine = Engine(store, list(default_catalog()))
         engine.evaluate(engine.note([obs]), now=now)
         store.close()

@@ -154,16 +154,12 @@ def _serve_live(db: Path, host: str, port: int, terminals: int, cameras: int, in
     from collector import auth
     from collector.app import create_app
     from collector.settings import Settings
-    from collector.simulate import SimSite
-    from collector.simulate.inbox import Inbox
-    from collector.simulate.run import LiveFeeder
+    from collector.simulate import inbox as demo_inbox
+    from collector.simulate.run import LiveFeeder, continuing
     from collector.state import AppState
 
     # the built-in notifier delivers to a local inbox: the alerts page shows who was told, and when
-    inbox = Inbox(db.parent / (db.stem + ".inbox.jsonl"))
-    inbox.start()
-    notify_config = db.parent / (db.stem + ".notify.yaml")
-    notify_config.write_text(inbox.notify_config(f"http://{host}:{port}"), encoding="utf-8")
+    inbox, notify_config = demo_inbox.start_beside(db, f"http://{host}:{port}")
     settings = Settings(db=db, notify_config=notify_config)
     state = AppState.build(settings)
     password = secrets.token_urlsafe(12)
@@ -184,7 +180,7 @@ def _serve_live(db: Path, host: str, port: int, terminals: int, cameras: int, in
         if not thread.is_alive():
             fail_input(f"could not listen on {host}:{port}")
         time.sleep(0.05)
-    site = SimSite(terminals=terminals, cameras=cameras, start=now - timedelta(days=30))
+    site = continuing(state.store, terminals, cameras, now)  # the live feed carries on the history's days
     # a demo started again on its store: its terminals are enrolled already and need a code each
     enrolled = {a["host_id"] for a in auth.list_agents(state.store)}
     codes = {h: auth.issue_reenroll_code(state.store, h, actor="demo")[0] for h in site.hosts if h in enrolled}

@@ -80,7 +80,7 @@ def _record(db: Path, result, when) -> None:
     store = store_at(db)
     try:
         obs = door_observations(result, site=settings.site, source="import:access", observed_at=when)
-        res = store.ingest(obs, actor="cli:audit-access")
+        res = store.ingest(obs, actor="cli:audit-access", received_at=when)
         typer.echo(f"recorded {res.accepted} door audits in {db}", err=True)
     finally:
         store.close()

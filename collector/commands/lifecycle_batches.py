@@ -83,7 +83,7 @@ def batch_register(
     store = store_at(db)
     ref = store.put_evidence(data, f"manifest-{facts.batch_id}.json", "application/json")
     obs = registration(facts, dispatch, ref, tz, when)
-    result = store.ingest([obs], actor="cli:batch-register")
+    result = store.ingest([obs], actor="cli:batch-register", received_at=when)
     engine = Engine(store, list(default_catalog()))
     engine.evaluate(engine.note([obs]), now=when)
     out_path = manifest_out or db.parent / "manifests" / f"{facts.batch_id}.json"
@@ -114,7 +114,8 @@ def batch_certificate(
         fail_input(str(e))
     if cert["status"] == "purged":
         seq = store.ledger_append("batch.purge_certificate", "cli:batch-certificate",
-                                  {"batch": batch_id, "sha256": cert["sha256"], "hosts": cert["counts"]["clean"]})
+                                  {"batch": batch_id, "sha256": cert["sha256"], "hosts": cert["counts"]["clean"]},
+                                  ts=when)
         cert["ledger"] = {"seq": seq, "type": "batch.purge_certificate"}
     store.close()
     lines = [f"{batch_id}: {cert['status']} (deadline {cert['deadline']})"]

@@ -71,7 +71,8 @@ def report(start: Annotated[str, typer.Option("--from", help="Period start: date
     tmp.replace(out)
     digest = hashlib.sha256(data).hexdigest()
     store.ledger_append("report.generated", "cli", {"format": fmt, "lang": lang, "from": t0.isoformat(),
-                                                    "to": t1.isoformat(), "sha256": digest, "site": site})
+                                                    "to": t1.isoformat(), "sha256": digest, "site": site},
+                         ts=generated)
     from collector.posture import posture_at
 
     failing = posture_at(store, list(default_catalog()), t1, site)["totals"].get("fail", 0)

@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -78,15 +80,27 @@ def _svg(fig: Figure) -> str:
     return buf.getvalue()
 
 
-def _fig(title: str) -> tuple[Figure, Any]:
+# tick label formats by the spacing of the ticks (in days): the site's YYYY-MM-DD HH:mm, shortened
+_DATE_FORMATS = {365.0: "%Y", 30.0: "%Y-%m", 1.0: "%m-%d", 1 / 24: "%m-%d %H:%M", 1 / 1440: "%H:%M"}
+
+
+def _fig(title: str, L: dict[str, str], tz: ZoneInfo) -> tuple[Figure, Any]:
+    """A time chart whose axis reads in the site's zone (matplotlib would show UTC) and says so."""
     fig, ax = plt.subplots(figsize=(7.2, 2.6))
     ax.set_title(title)
     ax.grid(alpha=0.3)
+    locator = mdates.AutoDateLocator(tz=tz, maxticks=10)
+    formatter = mdates.AutoDateFormatter(locator, tz=tz)
+    formatter.scaled = dict(_DATE_FORMATS)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(formatter)
+    ax.set_xlabel(L["axis_time"].format(tz=tz.key))
     fig.autofmt_xdate()
     return fig, ax
 
 
-def posture_chart(results: Sequence[Any], start: datetime, end: datetime, title: str, lang: str) -> str:
+def posture_chart(results: Sequence[Any], start: datetime, end: datetime, L: dict[str, str], lang: str,
+                  tz: ZoneInfo) -> str:
     step = (end - start) / SAMPLES
     times = [start + step * i for i in range(SAMPLES)]
     counts = {s: [0] * SAMPLES for s in _COLORS}
@@ -94,11 +108,12 @@ def posture_chart(results: Sequence[Any], start: datetime, end: datetime, title:
         for i, st in enumerate(sample(r.segments, times)):
             if st in counts:
                 counts[st][i] += 1
-    fig, ax = _fig(title)
+    fig, ax = _fig(L["posture_chart"], L, tz)
     ax.stackplot(times, *[counts[s] for s in _COLORS], labels=[status_label(s, lang) for s in _COLORS],
                  colors=list(_COLORS.values()), alpha=0.85)
     _legend_below(ax)
     ax.set_ylim(0, max(1, len(results)))
+    ax.set_ylabel(L["axis_controls"])
     return _svg(fig)
 
 
@@ -111,43 +126,43 @@ def limits(results: Sequence[Any]) -> dict[str, Any]:
     return out
 
 
-def climate_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str,
+def climate_chart(store: SqliteStore, start: datetime, end: datetime, L: dict[str, str], lang: str,
                   lim: dict[str, Any]) -> str | None:
     data = series(store, "climate.reading", start, end, ("temperature_c", "humidity_pct"), lim["site"])
     if not data:
         return None
-    fig, ax = _fig(title)
+    fig, ax = _fig(L["climate_chart"], L, lim["tz"])
     ax2 = ax.twinx()
     for sensor, pts in sorted(data.items()):
         ts = [t for t, _ in pts]
         ax.plot(*with_gaps(ts, [v["temperature_c"] for _, v in pts]), lw=0.8, label=f"{sensor} °C")
         ax2.plot(*with_gaps(ts, [v["humidity_pct"] for _, v in pts]), lw=0.8, ls="--", label=f"{sensor} RH%")
     ax.axhspan(lim["min_temp_c"], lim["max_temp_c"], color="#2e7d32", alpha=0.06)
-    ax.set_ylabel("°C")
-    ax2.set_ylabel("RH %")
+    ax.set_ylabel(L["axis_temperature"])
+    ax2.set_ylabel(L["axis_humidity"])
     ax2.axhline(lim["max_rh_pct"], color="#c62828", lw=0.6)
     _legend_below(ax, ax2)
     return _svg(fig)
 
 
-def ups_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str,
+def ups_chart(store: SqliteStore, start: datetime, end: datetime, L: dict[str, str], lang: str,
               lim: dict[str, Any]) -> str | None:
     data = series(store, "ups.status", start, end, ("battery_runtime_s",), lim["site"])
     if not data:
         return None
-    fig, ax = _fig(title)
+    fig, ax = _fig(L["ups_chart"], L, lim["tz"])
     for ups, pts in sorted(data.items()):
         runtime_min = [None if v["battery_runtime_s"] is None else v["battery_runtime_s"] / 60 for _, v in pts]
         ax.plot(*with_gaps([t for t, _ in pts], runtime_min), lw=1, label=ups)
     need_min = float(lim["min_runtime_s"]) / 60
     ax.axhline(need_min, color="#c62828", lw=0.8, label=f"{need_min:g} " + ("min" if lang == "en" else "分钟"))
-    ax.set_ylabel("min" if lang == "en" else "分钟")
+    ax.set_ylabel(L["axis_runtime"])
     ax.set_ylim(bottom=0)
     _legend_below(ax)
     return _svg(fig)
 
 
-def retention_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str,
+def retention_chart(store: SqliteStore, start: datetime, end: datetime, L: dict[str, str], lang: str,
                     lim: dict[str, Any]) -> str | None:
     data = series(store, "camera.retention", start, end, ("days",), lim["site"])
     if not data:
@@ -158,20 +173,21 @@ def retention_chart(store: SqliteStore, start: datetime, end: datetime, title: s
             if v["days"] is not None:
                 by_day[t.replace(minute=0, second=0, microsecond=0)].append(float(v["days"]))
     ts = sorted(by_day)
-    fig, ax = _fig(title)
+    fig, ax = _fig(L["retention_chart"], L, lim["tz"])
     ax.plot(ts, [min(by_day[t]) for t in ts], lw=1, label="min" if lang == "en" else "最少")
     ax.plot(ts, [median(by_day[t]) for t in ts], lw=1, label="median" if lang == "en" else "中位数")
     ax.axhline(lim["retention_days"], color="#c62828", lw=0.8, label=str(lim["retention_days"]))
-    ax.set_ylabel("days" if lang == "en" else "天")
+    ax.set_ylabel(L["axis_days_kept"])
     _legend_below(ax)
     return _svg(fig)
 
 
-def coverage_chart(store: SqliteStore, start: datetime, end: datetime, title: str, lang: str,
+def coverage_chart(store: SqliteStore, start: datetime, end: datetime, L: dict[str, str], lang: str,
                    lim: dict[str, Any]) -> str | None:
     data = series(store, "zone.coverage", max(start, end - timedelta(days=2)), end, ("fraction",), lim["site"])
     if not data:
         return None
+    title = L["coverage_chart"]
     latest = {z: 100 * float(pts[-1][1]["fraction"] or 0) for z, pts in data.items()}
     # the least covered zones first; a big floor plan shows only the worst MAX_ZONES
     zones = sorted(latest, key=lambda z: (latest[z], z))[:MAX_ZONES][::-1]
@@ -184,7 +200,8 @@ def coverage_chart(store: SqliteStore, start: datetime, end: datetime, title: st
     ax.barh(zones, vals, color=["#2e7d32" if v >= need else "#c62828" for v in vals])
     ax.axvline(need, color="#c62828", lw=0.8)
     ax.set_xlim(0, 100)
-    ax.set_xlabel("%")
+    ax.set_xlabel(L["axis_covered"])
+    ax.set_ylabel(L["axis_zone"])
     return _svg(fig)
 
 
@@ -200,12 +217,15 @@ def floorplan(store: SqliteStore, end: datetime, site: str | None = None) -> str
 
 
 def all_charts(store: SqliteStore, results: Sequence[Any], start: datetime, end: datetime,
-               labels: dict[str, str], lang: str, site: str | None = None) -> dict[str, str]:
-    out = {"posture": posture_chart(results, start, end, labels["posture_chart"], lang)}
-    lim = {**limits(results), "site": site}
+               labels: dict[str, str], lang: str, site: str | None = None,
+               tz: ZoneInfo | None = None) -> dict[str, str]:
+    """Every chart the period has data for; times on their axes in `tz` (the site's zone)."""
+    tz = tz or ZoneInfo("Asia/Shanghai")
+    out = {"posture": posture_chart(results, start, end, labels, lang, tz)}
+    lim = {**limits(results), "site": site, "tz": tz}
     for name, fn in (("climate", climate_chart), ("ups", ups_chart), ("retention", retention_chart),
                      ("coverage", coverage_chart)):
-        svg = fn(store, start, end, labels[f"{name}_chart"], lang, lim)
+        svg = fn(store, start, end, labels, lang, lim)
         if svg:
             out[name] = svg
     plan = floorplan(store, end, site)

@@ -52,7 +52,7 @@ def render_html(d: ReportData, store: SqliteStore, lang: str = "zh", tz: ZoneInf
 
     tz = tz or ZoneInfo("Asia/Shanghai")
     L = labels(lang)
-    charts = all_charts(store, d.results, d.start, d.end, L, lang, d.extra.get("site_filter"))
+    charts = all_charts(store, d.results, d.start, d.end, L, lang, d.extra.get("site_filter"), tz)
     uris = [(k, "data:image/svg+xml;base64," + base64.b64encode(v.encode()).decode()) for k, v in charts.items()]
 
     def local(value: str | datetime | None) -> str:

@@ -57,3 +57,13 @@ class Inbox:
         return json.dumps({"group_wait_s": 5, "group_interval_s": 60, "external_url": external_url,
                            "routes": [{"receivers": ["demo-inbox"]}],
                            "receivers": [{"name": "demo-inbox", "webhook": {"url": self.url}}]}, indent=2)
+
+
+def start_beside(db: Path, external_url: str) -> tuple[Inbox, Path]:
+    """A started inbox writing beside the store (`<store>.inbox.jsonl`) and the notifier configuration
+    routing every alert to it (`<store>.notify.yaml`)."""
+    inbox = Inbox(db.parent / (db.stem + ".inbox.jsonl"))
+    inbox.start()
+    config = db.parent / (db.stem + ".notify.yaml")
+    config.write_text(inbox.notify_config(external_url), encoding="utf-8")
+    return inbox, config

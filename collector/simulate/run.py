@@ -47,6 +47,15 @@ def write_history(store: SqliteStore, engine: Engine, site: SimSite, end: dateti
     return n
 
 
+def continuing(store: SqliteStore, terminals: int, cameras: int, now: datetime) -> SimSite:
+    """The simulated site on the timeline of the history already in `store`, so a live feed carries on
+    the same day count, batches and planted faults: day 0 is when the history registered its batches
+    (its first moment); a store with no simulated history starts day 0 `now`."""
+    registered = store.observations(kind="batch.registered", subject_kind="batch", limit=100)
+    start = min((o.observed_at for o in registered if o.source == "import:dispatch"), default=now)
+    return SimSite(terminals=terminals, cameras=cameras, start=start)
+
+
 class LiveFeeder(threading.Thread):
     """Enrolls every simulated terminal with the collector and posts snapshots over HTTP, as agents
     and pollers would."""

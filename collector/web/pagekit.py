@@ -30,10 +30,11 @@ class LoginRequired(Exception):
 
 
 class PageError(Exception):
-    """Shown as an HTML error page (403 forbidden, 404 not found) in the user's language."""
+    """Shown as an HTML error page (403 forbidden, 404 not found) in the user's language; `field` is
+    the translation key of the form field at fault, named on the page in the user's language."""
 
-    def __init__(self, status_code: int, key: str, detail: str = ""):
-        self.status_code, self.key, self.detail = status_code, key, detail
+    def __init__(self, status_code: int, key: str, detail: str = "", field: str = ""):
+        self.status_code, self.key, self.detail, self.field = status_code, key, detail, field
 
 
 def web_user(request: Request, principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
@@ -122,17 +123,18 @@ def not_found(what: str) -> PageError:
     return PageError(404, "not_found", what)
 
 
-def bad_request(key: str, detail: str = "") -> PageError:
-    return PageError(400, key, detail)
+def bad_request(key: str, detail: str = "", field: str = "") -> PageError:
+    return PageError(400, key, detail, field)
 
 
 def site_time(text: str, tz: ZoneInfo, field: str) -> datetime:
-    """A form's date (start of that day) or datetime-local value, read in the site's zone."""
+    """A form's date (start of that day) or date and time (YYYY-MM-DD HH:MM[:SS], ISO 8601 too), read
+    in the site's zone; a refusal names `field` (a translation key: the field's label)."""
     try:
         value = datetime.fromisoformat(text.strip())
         return in_calendar(value if value.tzinfo else value.replace(tzinfo=tz))
     except (ValueError, OverflowError):
-        raise bad_request("bad_date", f"{field}: {text}") from None
+        raise bad_request("bad_date", text, field) from None
 
 
 def site_zone(request: Request) -> ZoneInfo:

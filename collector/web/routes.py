@@ -51,7 +51,8 @@ def mount_static(app: FastAPI) -> None:
             user = optional_principal(request, request.app.state.cw)
         except HTTPException:
             user = None
-        return render(request, "error.html", user, status_code=exc.status_code, key=exc.key, detail=exc.detail)
+        return render(request, "error.html", user, status_code=exc.status_code, key=exc.key, detail=exc.detail,
+                      field=exc.field)
 
 
 def _safe_next(target: str) -> bool:

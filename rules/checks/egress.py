@@ -102,6 +102,11 @@ class InternetEgress(TypedDict, total=False):
     canary: EgressCanary | None
 
 
+# how the agent's connection attempt ended, in words (agents/netconn.py reports a code; a sender may write anything)
+ATTEMPT_ENDED = {"timeout": ("连接超时", "timed out"), "refused": ("连接被拒绝", "refused"),
+                 "error": ("连接出错", "connection error")}
+
+
 @check("internet_blocked", kinds=["internet.egress"], related=["canary.status"],
        params={"fail_on_default_route": False})
 def internet_blocked(inp: CheckInput) -> Verdict:
@@ -123,8 +128,8 @@ def internet_blocked(inp: CheckInput) -> Verdict:
         return failed("存在默认路由", "a default route exists", **value)
     if not canary:
         return unknown("未做外网探测", "no egress test was run", **value)
-    return passed(f"外网不可达（{canary.get('result')}）", f"internet unreachable ({canary.get('result')})",
-                  **value)
+    ended_zh, ended_en = ATTEMPT_ENDED.get(str(canary.get("result")), ("其他结果", "other result"))
+    return passed(f"外网不可达（{ended_zh}）", f"internet unreachable ({ended_en})", **value)
 
 
 @check("egress_canary_quiet", kinds=["canary.status"])

@@ -322,7 +322,7 @@ def test_manager_sees_contradictions_before_signing_an_attestation(browser, site
     time.sleep(1.1)  # the form's times have whole seconds: let the failure start before the period ends
     with signed_in(browser, site, "manager") as page:
         page.goto("/attestations")
-        now = page.locator("#at-from").get_attribute("max")  # the site's clock when the page was served
+        now = page.locator("#at-to").input_value()  # the site's clock when the page was served
         page.get_by_label("From", exact=True).fill(_earlier(now, days=3))
         page.get_by_label("To", exact=True).fill(now)
         page.get_by_role("button", name="Check for contradictions").click()
@@ -345,7 +345,7 @@ def test_manager_sees_contradictions_before_signing_an_attestation(browser, site
 def _earlier(local: str, days: int) -> str:
     import datetime as dt
 
-    return (dt.datetime.fromisoformat(local) - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S")
+    return (dt.datetime.fromisoformat(local) - dt.timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def test_manager_approves_a_waiver_and_posture_shows_excepted(browser, site, shots):

@@ -68,8 +68,8 @@ def test_manager_acknowledges_the_periods_failures_before_signing(browser, site)
 
     with signed_in(browser, site, "manager") as page:
         page.goto("/attestations")
-        now = page.locator("#at-from").get_attribute("max")
-        start = (dt.datetime.fromisoformat(now) - dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S")
+        now = page.locator("#at-to").input_value()  # the site's clock when the page was served
+        start = (dt.datetime.fromisoformat(now) - dt.timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S")
         page.get_by_label("From", exact=True).fill(start)
         page.get_by_label("To", exact=True).fill(now)
         page.get_by_role("button", name="Check for contradictions").click()
@@ -189,9 +189,13 @@ def test_posture_leads_with_clauses_met_then_controls_then_subjects(browser, sit
         assert row.locator("svg.spark polyline").get_attribute("stroke") == "#067647"
 
 
-def test_a_refused_upload_says_why_in_chinese_beside_the_kept_form(browser, site):  # noqa: F811
-    manager = zh_account(site, "manager")
-    with signed_in(browser, site, manager) as page:
+@pytest.fixture(scope="module")
+def zh_manager(site) -> str:  # noqa: F811
+    return zh_account(site, "manager")
+
+
+def test_a_refused_upload_says_why_in_chinese_beside_the_kept_form(browser, site, zh_manager):  # noqa: F811
+    with signed_in(browser, site, zh_manager) as page:
         page.goto("/evidence")
         page.locator("#up-control").select_option("INFOSEC-TRAINING")
         page.locator("#up-file").set_input_files(
@@ -273,3 +277,141 @@ def test_after_an_upload_the_rows_expiry_state_is_the_new_evidences(browser, sit
             page.wait_for_load_state()
             row = page.locator("table.evidence tbody tr", has=page.locator("code:text-is('TRAINING-RECORDS')"))
             assert ("expiring soon" in row.inner_text()) is expiring, (valid_until, row.inner_text())
+
+
+# every form's date field, on the pages a manager may open
+DATE_FIELDS = {"/": ["#f-on"], "/evidence": ["#up-until", "#up-dated"], "/reports": ["#rp-from", "#rp-to"],
+               "/attestations": ["#at-from", "#at-to"], "/exceptions": ["#ex-end"]}
+# the browser's own date controls draw their format from the browser's locale, whatever the page's language
+BROWSER_DATE_CONTROLS = """[...document.querySelectorAll(
+  'input[type=date], input[type=datetime-local], input[type=month], input[type=week], input[type=time]')]
+  .map(e => e.id || e.name)"""
+
+
+@pytest.mark.parametrize(("lang", "day", "day_and_time"), [("zh", "年-月-日", "年-月-日 时:分"),
+                                                            ("en", "YYYY-MM-DD", "YYYY-MM-DD HH:MM")])
+def test_date_fields_read_in_the_pages_language_and_the_sites_format(browser, site, zh_manager,  # noqa: F811
+                                                                      lang, day, day_and_time):
+    with signed_in(browser, site, zh_manager if lang == "zh" else "manager") as page:
+        for path, fields in DATE_FIELDS.items():
+            page.goto(path)
+            assert page.evaluate(BROWSER_DATE_CONTROLS) == [], path  # no "mm/dd/yyyy" on a Chinese page
+            for field in fields:
+                hint = page.locator(field).get_attribute("placeholder")
+                assert hint == (day_and_time if field.startswith("#at-") else day), (path, field, hint)
+        page.goto("/reports")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d", page.locator("#rp-to").input_value())
+        page.goto("/attestations")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", page.locator("#at-to").input_value())
+
+
+def test_a_date_typed_in_the_sites_format_is_read_and_a_bad_one_named_in_chinese(browser, site,  # noqa: F811
+                                                                                   zh_manager):
+    import datetime as dt
+
+    with signed_in(browser, site, zh_manager) as page:
+        page.goto("/reports")
+        page.locator("#rp-from").fill("2026/13/40")
+        page.locator("#rp-format").select_option("csv")
+        page.get_by_role("button", name="下载", exact=True).click()
+        page.wait_for_load_state()
+        main = page.locator("main").inner_text()
+        assert "日期应写作 年-月-日" in main, main
+        assert page.locator(".field-error").inner_text().startswith("字段: 起 · 2026/13/40")
+        assert not untranslated(main, english_words())
+        page.goto("/reports")
+        end = dt.date.fromisoformat(page.locator("#rp-to").input_value())
+        page.locator("#rp-from").fill(str(end - dt.timedelta(days=2)))
+        page.locator("#rp-format").select_option("csv")
+        with page.expect_download() as download:
+            page.get_by_role("button", name="下载", exact=True).click()
+        assert download.value.suggested_filename.endswith(".csv")
+        page.goto("/?on=" + str(end - dt.timedelta(days=1)))
+        assert page.locator("#f-on").input_value() == str(end - dt.timedelta(days=1))  # the posture that day
+
+
+@pytest.fixture(scope="module")
+def notifying_site(tmp_path_factory: pytest.TempPathFactory):
+    """A served demo store whose built-in notifier delivers to the demo's local inbox, as `clausewatch demo`
+    wires it; yields the collector once the inbox has received the open alerts."""
+    import signal
+    import time
+
+    from collector import auth
+    from collector.simulate.inbox import start_beside
+    from collector.store.sqlite import SqliteStore
+    from tests.integration.conftest import Collector, cli, free_port
+
+    db = tmp_path_factory.mktemp("notify") / "cw.db"
+    assert cli("demo", "--days", "1", "--no-serve", "--db", str(db)).returncode == 0
+    store = SqliteStore(db)
+    for name, lang in (("facility", "en"), ("zh.facility", "zh")):
+        auth.add_user(store, name, "facility", PASSWORD)
+        auth.set_lang(store, name, lang)
+    store.close()
+    c = Collector(db, free_port())
+    inbox, config = start_beside(db, c.url)
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("CLAUSEWATCH_NOTIFY_CONFIG", str(config))
+            c.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not inbox.received:
+            time.sleep(0.5)
+        assert inbox.received, c.log.read_text()[-2000:] if c.log else ""
+        yield c
+    finally:
+        c.kill(signal.SIGTERM)
+        inbox.stop()
+
+
+def test_alerts_show_who_was_told_and_when_in_the_sites_zone(browser, notifying_site):  # noqa: F811
+    import datetime as dt
+    import json
+    from zoneinfo import ZoneInfo
+
+    from tests.integration.conftest import cli
+
+    served = notifying_site
+    inbox = [json.loads(line) for line in served.db.with_name("cw.inbox.jsonl").read_text().splitlines()]
+    told = {(a["labels"]["control"], a["labels"]["subject"])
+            for m in inbox for a in m["alerts"] if a["status"] == "firing"}
+    log = json.loads(cli("notifications", "--db", str(served.db), "--json").stdout)
+    shanghai = ZoneInfo("Asia/Shanghai")  # the site's zone (the default)
+    sent_at = {dt.datetime.fromisoformat(e["at"]).astimezone(shanghai).strftime("%Y-%m-%d %H:%M")
+               for e in log if e["receiver"] == "demo-inbox" and e["ok"]}
+    assert told and sent_at
+    for account, header, result in (("facility", "Notified", "delivered"), ("zh.facility", "已通知", "已送达")):
+        with signed_in(browser, served, account) as page:
+            page.goto("/alerts")
+            headers = page.locator("table.alerts thead th").all_inner_texts()
+            column = headers.index(header) + 1
+            rows = page.locator("table.alerts tbody tr")
+            shown = {}
+            for i in range(rows.count()):
+                row = rows.nth(i)
+                control = row.locator("td:nth-child(2) a").get_attribute("href").rsplit("/", 1)[1]
+                subject = row.locator("td:nth-child(3) a").get_attribute("href").rsplit("/", 1)[1]
+                shown[(control, subject)] = row.locator(f"td:nth-child({column})").inner_text()
+            for alert in told & set(shown):  # every alert the inbox received says so, with when
+                cell = shown[alert]
+                m = re.match(rf"demo-inbox · (\d{{4}}-\d\d-\d\d \d\d:\d\d) {result}", cell)
+                assert m and m.group(1) in sent_at, (account, alert, cell)
+            assert told & set(shown), (account, sorted(told)[:5], sorted(shown)[:5])
+
+
+def test_a_waiver_names_its_subject_kind_in_chinese(browser, site, zh_manager):  # noqa: F811
+    import datetime as dt
+
+    with signed_in(browser, site, zh_manager) as page:
+        page.goto("/exceptions")
+        options = page.locator("#ex-control option").all_inner_texts()
+        assert not [o for o in options if re.search(r"\([a-z_]+\)$", o)], options  # (call_system), (host)
+        page.locator("#ex-control").select_option("CALLS-RECORDED")  # passing in the demo's first days
+        page.locator("#ex-subject").fill("*")
+        page.locator("#ex-reason").fill("录音系统迁移期间")
+        page.locator("#ex-end").fill(str(dt.date.today() + dt.timedelta(days=30)))
+        page.get_by_role("button", name="批准", exact=True).click()
+        page.wait_for_load_state()
+        row = page.locator("table.exceptions", has_text="录音系统迁移期间").locator("tbody tr").first.inner_text()
+        assert "录音系统 *" in row and "call_system" not in row, row

@@ -1,7 +1,7 @@
 """Attestation: a manager signs a period after seeing the telemetry that contradicts it; the history."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -14,6 +14,7 @@ from collector.web.pagekit import bad_request, check_csrf, page_for, render, req
 
 router = APIRouter()
 Viewer = Annotated[Principal, Depends(page_for("attestations"))]
+DEFAULT_PERIOD = timedelta(days=30)
 
 
 def _period(request: Request, start: str, end: str) -> tuple[datetime, datetime]:
@@ -35,10 +36,11 @@ def attestations_page(request: Request, state: StateDep, user: Viewer, start: st
         failures = attest.period_failures(state.store, state.controls, *period)
     history = attest.history(state.store)[::-1]
     titles = {c.id: c.title for c in state.controls}
+    if not (start or end):  # offer the last 30 days up to the second the page was served, in the site's format
+        now = datetime.now(UTC).astimezone(site_zone(request))
+        start, end = f"{now - DEFAULT_PERIOD:%Y-%m-%d %H:%M:%S}", f"{now:%Y-%m-%d %H:%M:%S}"
     return render(request, "attestations.html", user, history=history, start=start, end=end, conflicts=conflicts,
-                  failures=failures,
-                  may_attest=user.can("attest"), titles=titles, done=done,
-                  now_local=datetime.now(UTC).astimezone(site_zone(request)).strftime("%Y-%m-%dT%H:%M:%S"))
+                  failures=failures, may_attest=user.can("attest"), titles=titles, done=done)
 
 
 @router.post("/attestations")

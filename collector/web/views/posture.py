@@ -78,7 +78,7 @@ def end_of_day(day: str, tz: ZoneInfo, now: datetime) -> datetime:
         d = date.fromisoformat(day)
         end = in_calendar(datetime.combine(d + timedelta(days=1), time.min, tz) - timedelta(microseconds=1))
     except (ValueError, OverflowError):  # not a date, or a day outside the calendar (year 1, year 9999)
-        raise bad_request("bad_date", day) from None
+        raise bad_request("bad_date", day, "as_of_day") from None
     return min(end.astimezone(UTC), now)
 
 

@@ -22,11 +22,9 @@ Viewer = Annotated[Principal, Depends(page_for("waivers"))]
 def waivers_page(request: Request, state: StateDep, user: Viewer, done: int | None = None) -> Response:
     now = datetime.now(UTC)
     every = waivers.waivers(state.store)[::-1]
-    tomorrow = (now.astimezone(site_zone(request)) + timedelta(days=1)).strftime("%Y-%m-%d")
     return render(request, "waivers.html", user, active=[w for w in every if w.ends_at > now],
                   expired=[w for w in every if w.ends_at <= now], controls=state.controls, done=done,
-                  may_approve=user.can("waivers.approve"), titles={c.id: c.title for c in state.controls},
-                  tomorrow=tomorrow)
+                  may_approve=user.can("waivers.approve"), titles={c.id: c.title for c in state.controls})
 
 
 @router.post("/waivers")
@@ -42,7 +40,7 @@ def approve(request: Request, state: StateDep, user: Viewer, control: Annotated[
     spec = next((c for c in state.controls if c.id == control), None)
     if spec is None:
         raise bad_request("exception_refused", f"control: no control named {control!r}")
-    ends_at = site_time(end, site_zone(request), "end") + timedelta(days=1)
+    ends_at = site_time(end, site_zone(request), "until_end_of") + timedelta(days=1)
     try:
         w = waivers.approve(state.store, state.controls, control=control, subject_kind=spec.subject,
                             subject_id=subject.strip(), reason=reason, ends_at=ends_at, approver=user.name,

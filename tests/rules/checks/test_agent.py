@@ -130,3 +130,14 @@ def test_agent_sequence_complete(payload: dict, status: str, reason: str) -> Non
 
 def test_agent_sequence_without_a_tally_is_unknown() -> None:
     assert run("AGENT-SEQUENCE").status == "unknown"
+
+
+@pytest.mark.parametrize("result, zh, en", [
+    pytest.param("timeout", "外网不可达（连接超时）", "internet unreachable (timed out)", id="timeout"),
+    pytest.param("refused", "外网不可达（连接被拒绝）", "internet unreachable (refused)", id="refused"),
+    pytest.param("x" * 5000, "外网不可达（其他结果）", "internet unreachable (other result)", id="forged result"),
+])
+def test_an_unreachable_internet_is_said_in_words(result: str, zh: str, en: str) -> None:
+    r = run("INTERNET-BLOCKED", obs("internet.egress", {"canary": {"target": "10.20.9.25", "port": 443,
+                                                                   "result": result}}))
+    assert (r.status, r.reason_zh, r.reason_en) == ("pass", zh, en)
