@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from collector.canonical import loads  # noqa: E402
-from collector.reports.i18n import status_label  # noqa: E402
+from collector.i18n import translate  # noqa: E402
 from collector.reports.timeline import sample  # noqa: E402
 from collector.store.sqlite import SqliteStore  # noqa: E402
 
@@ -95,7 +95,7 @@ def posture_chart(results: Sequence[Any], start: datetime, end: datetime, title:
             if st in counts:
                 counts[st][i] += 1
     fig, ax = _fig(title)
-    ax.stackplot(times, *[counts[s] for s in _COLORS], labels=[status_label(s, lang) for s in _COLORS],
+    ax.stackplot(times, *[counts[s] for s in _COLORS], labels=[translate(s, lang) for s in _COLORS],
                  colors=list(_COLORS.values()), alpha=0.85)
     _legend_below(ax)
     ax.set_ylim(0, max(1, len(results)))
@@ -140,8 +140,8 @@ def ups_chart(store: SqliteStore, start: datetime, end: datetime, title: str, la
         runtime_min = [None if v["battery_runtime_s"] is None else v["battery_runtime_s"] / 60 for _, v in pts]
         ax.plot(*with_gaps([t for t, _ in pts], runtime_min), lw=1, label=ups)
     need_min = float(lim["min_runtime_s"]) / 60
-    ax.axhline(need_min, color="#c62828", lw=0.8, label=f"{need_min:g} " + ("min" if lang == "en" else "分钟"))
-    ax.set_ylabel("min" if lang == "en" else "分钟")
+    ax.axhline(need_min, color="#c62828", lw=0.8, label=f"{need_min:g} " + translate("unit_min", lang))
+    ax.set_ylabel(translate("unit_min", lang))
     ax.set_ylim(bottom=0)
     _legend_below(ax)
     return _svg(fig)
@@ -159,10 +159,10 @@ def retention_chart(store: SqliteStore, start: datetime, end: datetime, title: s
                 by_day[t.replace(minute=0, second=0, microsecond=0)].append(float(v["days"]))
     ts = sorted(by_day)
     fig, ax = _fig(title)
-    ax.plot(ts, [min(by_day[t]) for t in ts], lw=1, label="min" if lang == "en" else "最少")
-    ax.plot(ts, [median(by_day[t]) for t in ts], lw=1, label="median" if lang == "en" else "中位数")
+    ax.plot(ts, [min(by_day[t]) for t in ts], lw=1, label=translate("chart_minimum", lang))
+    ax.plot(ts, [median(by_day[t]) for t in ts], lw=1, label=translate("chart_median", lang))
     ax.axhline(lim["retention_days"], color="#c62828", lw=0.8, label=str(lim["retention_days"]))
-    ax.set_ylabel("days" if lang == "en" else "天")
+    ax.set_ylabel(translate("days", lang))
     _legend_below(ax)
     return _svg(fig)
 
@@ -200,12 +200,13 @@ def floorplan(store: SqliteStore, end: datetime, site: str | None = None) -> str
 
 
 def all_charts(store: SqliteStore, results: Sequence[Any], start: datetime, end: datetime,
-               labels: dict[str, str], lang: str, site: str | None = None) -> dict[str, str]:
-    out = {"posture": posture_chart(results, start, end, labels["posture_chart"], lang)}
+               lang: str, site: str | None = None) -> dict[str, str]:
+    out = {"posture": posture_chart(results, start, end, translate("posture_chart", lang), lang)}
     lim = {**limits(results), "site": site}
-    for name, fn in (("climate", climate_chart), ("ups", ups_chart), ("retention", retention_chart),
-                     ("coverage", coverage_chart)):
-        svg = fn(store, start, end, labels[f"{name}_chart"], lang, lim)
+    for name, title, fn in (("climate", "climate_chart", climate_chart), ("ups", "ups_chart", ups_chart),
+                            ("retention", "retention_chart", retention_chart),
+                            ("coverage", "coverage_chart", coverage_chart)):
+        svg = fn(store, start, end, translate(title, lang), lang, lim)
         if svg:
             out[name] = svg
     plan = floorplan(store, end, site)
