@@ -37,7 +37,7 @@ VIEWS = {
     "/alerts": "Open alerts",
     "/evidence": "Manual controls",
     "/attestations": "Attestation history",
-    "/exceptions": "Active exceptions",
+    "/exceptions": "Active waivers",
     "/reports": "Report language",
     "/admin": "Users and roles",
 }
