@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import string
 from pathlib import Path
 from typing import get_args
 
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = [*(ROOT / "collector" / "web" / "templates").glob("*.html"),
              *(ROOT / "collector" / "reports" / "templates").glob("*.html")]
 CODE = [p for d in ("collector", "rules") for p in (ROOT / d).rglob("*.py")]
+OUTPUT_CODE = [p for d in ("web", "reports", "i18n") for p in (ROOT / "collector" / d).rglob("*.py")]
 CERTIFICATE_STATUSES = ("in_commission", "purged", "not_purged", "unproven")
 TIMELINE_TESTS = ("usb", "eicar", "mail_canary", "internet_canary")  # collector/web/timeline.py
 
@@ -73,12 +75,13 @@ def _code_keys() -> set[str]:
 
 
 def _literals() -> set[str]:
-    """Every quoted string in the templates and the code: a message none of them names is unused."""
+    """Every quoted string in the templates' expressions and in the code of the pages, the reports and
+    the catalog: a message none of them names is unused."""
     found: set[str] = set()
     for page in TEMPLATES:
-        text = page.read_text(encoding="utf-8")
-        found |= set(re.findall(r"'([^']*)'", text)) | set(re.findall(r'"([^"]*)"', text))
-    for path in CODE:
+        for block in re.findall(r"\{\{.*?\}\}|\{%.*?%\}", page.read_text(encoding="utf-8"), re.S):
+            found |= set(re.findall(r"'([^']*)'", block)) | set(re.findall(r'"([^"]*)"', block))
+    for path in OUTPUT_CODE:
         found |= {n.value for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                   if isinstance(n, ast.Constant) and isinstance(n.value, str)}
     return found
@@ -89,6 +92,14 @@ def test_every_message_has_both_languages():
         assert zh.strip() and en.strip(), key
 
 
+def test_both_languages_of_a_message_take_the_same_parameters():
+    def names(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    differ = sorted(key for key, (zh, en) in messages().items() if names(zh) != names(en))
+    assert not differ, f"zh and en fill in different {{names}}: {differ}"
+
+
 def test_the_pages_reports_and_code_ask_for_no_missing_message():
     wanted = _template_keys() | _code_keys() | DATA_KEYS | {p + v for p, vs in FAMILIES.items() for v in vs}
     missing = sorted(k for k in wanted if k not in messages())
@@ -97,7 +108,7 @@ def test_the_pages_reports_and_code_ask_for_no_missing_message():
 
 def test_no_message_is_unused():
     families = (*FAMILIES, *OPEN_FAMILIES)
-    named = _literals()
+    named = _literals() | _code_keys() | DATA_KEYS
     unused = sorted(k for k in messages()
                     if k not in named and not any(k.startswith(p) and p in named for p in families))
     assert not unused, f"messages nothing asks for: {unused}"
