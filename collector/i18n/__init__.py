@@ -63,8 +63,9 @@ class Translator:
         return translate(key, self.lang, **params)
 
     def value(self, prefix: str, raw: object) -> str:
-        """A value that came from outside (a UPS status flag, an audit's violation type) in words when
-        the catalog names it; otherwise shown as it came, since it is data and not a missing message."""
+        """A value that came with the data (a UPS flag, a camera fault, a scan's identifier kind, an audit's
+        violation type) in words when the catalog names it; otherwise shown as it came: it is data that a
+        source may send freely, not a message the pages forgot."""
         key = f"{prefix}{raw}"
         return translate(key, self.lang) if known(key) else str(raw)
 
