@@ -48,7 +48,7 @@ def finding_alert(finding: Any, runbooks_url: str = "docs/runbooks.md", room: st
     labels = {"alertname": finding.control, "control": finding.control, "subject_kind": finding.subject_kind,
               "subject": finding.subject_id, "site": finding.site, "severity": finding.severity,
               "status": finding.status, "team": team} | ({"room": room} if room else {})
-    verb = ("不合规", "fails") if finding.status == "fail" else ("状态未知", "is unknown")
+    verb = ("违规", "fails") if finding.status == "fail" else ("状态未知", "is unknown")
     anchor = "controlfailing" if finding.status == "fail" else "controlevidencemissing"
     annotations = {"summary": f"{finding.control} {verb[1]} on {finding.subject_kind} {finding.subject_id} / "
                               f"{finding.subject_id} {verb[0]}",

@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from collector.canonical import loads  # noqa: E402
-from collector.reports.i18n import status_label  # noqa: E402
+from collector.i18n import translate  # noqa: E402
 from collector.reports.timeline import sample  # noqa: E402
 from collector.store.sqlite import SqliteStore  # noqa: E402
 
@@ -80,6 +80,17 @@ def _svg(fig: Figure) -> str:
     return buf.getvalue()
 
 
+class ChartWords(dict[str, str]):
+    """The catalog's words in one language, looked up as `L["key"]` by the chart builders."""
+
+    def __init__(self, lang: str):
+        super().__init__()
+        self.lang = lang
+
+    def __missing__(self, key: str) -> str:
+        return translate(key, self.lang)
+
+
 # tick label formats by the spacing of the ticks (in days): the site's YYYY-MM-DD HH:mm, shortened
 _DATE_FORMATS = {365.0: "%Y", 30.0: "%Y-%m", 1.0: "%m-%d", 1 / 24: "%m-%d %H:%M", 1 / 1440: "%H:%M"}
 
@@ -109,7 +120,7 @@ def posture_chart(results: Sequence[Any], start: datetime, end: datetime, L: dic
             if st in counts:
                 counts[st][i] += 1
     fig, ax = _fig(L["posture_chart"], L, tz)
-    ax.stackplot(times, *[counts[s] for s in _COLORS], labels=[status_label(s, lang) for s in _COLORS],
+    ax.stackplot(times, *[counts[s] for s in _COLORS], labels=[translate(s, lang) for s in _COLORS],
                  colors=list(_COLORS.values()), alpha=0.85)
     _legend_below(ax)
     ax.set_ylim(0, max(1, len(results)))
@@ -155,7 +166,7 @@ def ups_chart(store: SqliteStore, start: datetime, end: datetime, L: dict[str, s
         runtime_min = [None if v["battery_runtime_s"] is None else v["battery_runtime_s"] / 60 for _, v in pts]
         ax.plot(*with_gaps([t for t, _ in pts], runtime_min), lw=1, label=ups)
     need_min = float(lim["min_runtime_s"]) / 60
-    ax.axhline(need_min, color="#c62828", lw=0.8, label=f"{need_min:g} " + ("min" if lang == "en" else "分钟"))
+    ax.axhline(need_min, color="#c62828", lw=0.8, label=f"{need_min:g} " + translate("unit_min", lang))
     ax.set_ylabel(L["axis_runtime"])
     ax.set_ylim(bottom=0)
     _legend_below(ax)
@@ -174,8 +185,8 @@ def retention_chart(store: SqliteStore, start: datetime, end: datetime, L: dict[
                 by_day[t.replace(minute=0, second=0, microsecond=0)].append(float(v["days"]))
     ts = sorted(by_day)
     fig, ax = _fig(L["retention_chart"], L, lim["tz"])
-    ax.plot(ts, [min(by_day[t]) for t in ts], lw=1, label="min" if lang == "en" else "最少")
-    ax.plot(ts, [median(by_day[t]) for t in ts], lw=1, label="median" if lang == "en" else "中位数")
+    ax.plot(ts, [min(by_day[t]) for t in ts], lw=1, label=translate("chart_minimum", lang))
+    ax.plot(ts, [median(by_day[t]) for t in ts], lw=1, label=translate("chart_median", lang))
     ax.axhline(lim["retention_days"], color="#c62828", lw=0.8, label=str(lim["retention_days"]))
     ax.set_ylabel(L["axis_days_kept"])
     _legend_below(ax)
@@ -217,10 +228,10 @@ def floorplan(store: SqliteStore, end: datetime, site: str | None = None) -> str
 
 
 def all_charts(store: SqliteStore, results: Sequence[Any], start: datetime, end: datetime,
-               labels: dict[str, str], lang: str, site: str | None = None,
-               tz: ZoneInfo | None = None) -> dict[str, str]:
-    """Every chart the period has data for; times on their axes in `tz` (the site's zone)."""
+               lang: str, site: str | None = None, tz: ZoneInfo | None = None) -> dict[str, str]:
+    """Every chart the period has data for, in `lang`; times on their axes in `tz` (the site's zone)."""
     tz = tz or ZoneInfo("Asia/Shanghai")
+    labels = ChartWords(lang)
     out = {"posture": posture_chart(results, start, end, labels, lang, tz)}
     lim = {**limits(results), "site": site, "tz": tz}
     for name, fn in (("climate", climate_chart), ("ups", ups_chart), ("retention", retention_chart),

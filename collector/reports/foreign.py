@@ -18,7 +18,7 @@ from collector.evidence import list_evidence
 from collector.store.base import Interval
 from collector.store.sqlite import SqliteStore
 
-OTHER_SITE = "[其他站点 other site]"
+OTHER_SITE = "[其他职场 other site]"
 
 
 class ForeignEntries:

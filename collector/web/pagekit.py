@@ -15,8 +15,8 @@ from fastapi.templating import Jinja2Templates
 from collector import auth
 from collector.auth import Principal
 from collector.deps import optional_principal
+from collector.i18n import Translator
 from collector.web.charts import bar_pct
-from collector.web.i18n import translate
 from collector.web.roles import SUBJECT_VIEW, may_see, nav_for
 from rules.model import Control, in_calendar
 
@@ -111,7 +111,7 @@ def render(request: Request, name: str, principal: Principal | None, status_code
     # where the language switch returns to: this page, unless it answered a form
     here = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "") \
         if request.method == "GET" else "/home"
-    ctx.update(request=request, user=principal, lang=lang, t=lambda k: translate(k, lang), here=here,
+    ctx.update(request=request, user=principal, lang=lang, t=Translator(lang), here=here,
                csrf=principal.csrf if principal else "", nav=nav_for(principal.role if principal else None),
                when=_clock(ZoneInfo(state.settings.site_tz)), bar_pct=bar_pct, brief=brief,
                tz=state.settings.site_tz, may_open=lambda kind: may_see(principal.role if principal else None,

@@ -34,7 +34,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("alerts", "/alerts", "alerts"),
     ("evidence", "/evidence", "evidence_attestation"),
     ("attestations", "/attestations", "attestations"),
-    ("waivers", "/waivers", "exceptions"),
+    ("waivers", "/waivers", "waivers"),
     ("reports", "/reports", "reports"),
     ("admin", "/admin", "admin"),
 )

@@ -37,7 +37,7 @@ VIEWS = {
     "/alerts": "Open alerts",
     "/evidence": "Manual controls",
     "/attestations": "Attestation history",
-    "/waivers": "Active exceptions",
+    "/waivers": "Active waivers",
     "/reports": "Report language",
     "/admin": "Users and roles",
 }

@@ -101,9 +101,9 @@ USER_NAMES = {"admin", "security", "auditor", "facility", "manager"}  # the demo
 
 def english_words() -> set[str]:
     """Every word of the English side of the page texts: one of them on a Chinese page is untranslated."""
-    from collector.web.i18n import MESSAGES
+    from collector.i18n import messages
 
-    words = {w.lower() for _, en in MESSAGES.values() for w in re.findall(r"[A-Za-z]{3,}", en)}
+    words = {w.lower() for _, en in messages().values() for w in re.findall(r"[A-Za-z]{3,}", en)}
     return words - {w.lower() for w in SAME_IN_BOTH}
 
 

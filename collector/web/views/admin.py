@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 from collector import auth
 from collector.auth import Principal
 from collector.deps import StateDep
+from collector.i18n import translate
 from collector.web import readmodel
-from collector.web.i18n import translate
 from collector.web.pagekit import check_csrf, not_found, page_for, render, request_lang
 
 router = APIRouter()

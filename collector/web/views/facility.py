@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from collector.auth import Principal
 from collector.deps import StateDep
+from collector.i18n import translate
 from collector.web import readmodel
 from collector.web.charts import Chart, Series
-from collector.web.i18n import translate
 from collector.web.pagekit import control_param as param
 from collector.web.pagekit import page_for, render, request_lang
 from rules.model import Control

@@ -39,12 +39,12 @@ def approve(request: Request, state: StateDep, user: Viewer, control: Annotated[
     require_permission(user, "waivers.approve")
     spec = next((c for c in state.controls if c.id == control), None)
     if spec is None:
-        raise bad_request("exception_refused", f"control: no control named {control!r}")
+        raise bad_request("waiver_refused", f"control: no control named {control!r}")
     ends_at = site_time(end, site_zone(request), "until_end_of") + timedelta(days=1)
     try:
         w = waivers.approve(state.store, state.controls, control=control, subject_kind=spec.subject,
                             subject_id=subject.strip(), reason=reason, ends_at=ends_at, approver=user.name,
                             owner=owner.strip() or None, site=state.settings.site)
     except waivers.WaiverError as e:
-        raise bad_request("exception_refused", str(e)) from None
+        raise bad_request("waiver_refused", str(e)) from None
     return RedirectResponse(f"/waivers?done={w.id}", status_code=303)

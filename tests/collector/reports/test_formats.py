@@ -138,9 +138,8 @@ def test_unknown_format_is_refused(site, fmt):
 
 def test_charts_from_the_sites_telemetry(site, data):
     from collector.reports.charts import all_charts
-    from collector.reports.i18n import labels
 
-    charts = all_charts(site.store, data.results, site.start, site.end, labels("zh"), "zh")
+    charts = all_charts(site.store, data.results, site.start, site.end, "zh")
     plan = charts.pop("floorplan")  # the simulated cameras send their floor plan, as the worker does
     assert set(charts) == {"posture", "climate", "ups", "retention", "coverage"}
     assert all(svg.lstrip().startswith("<?xml") and "<svg" in svg for svg in charts.values())
@@ -149,7 +148,6 @@ def test_charts_from_the_sites_telemetry(site, data):
 
 def test_the_camera_workers_floor_plan_is_drawn_in_the_report(tmp_path):
     from collector.reports.charts import all_charts
-    from collector.reports.i18n import labels
     from collector.store.sqlite import SqliteStore
     from rules.model import Observation
 
@@ -161,7 +159,6 @@ def test_the_camera_workers_floor_plan_is_drawn_in_the_report(tmp_path):
                               kind="camera.floorplan", observed_at=end - timedelta(hours=1),
                               payload={"coverage_pct": 50.0, "blind_spots": ["machine-room"]}, evidence=[ref])],
                  actor="test")
-    charts = all_charts(store, [], end - timedelta(days=1), end, labels("en"), "en")
+    charts = all_charts(store, [], end - timedelta(days=1), end, "en")
     assert 'data-zone="machine-room"' in charts["floorplan"]
-    assert "floorplan" not in all_charts(store, [], end - timedelta(days=3), end - timedelta(days=2), labels("en"),
-                                         "en")
+    assert "floorplan" not in all_charts(store, [], end - timedelta(days=3), end - timedelta(days=2), "en")

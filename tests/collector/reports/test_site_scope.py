@@ -113,23 +113,27 @@ def _texts(fmt: str, data: bytes, tmp: Path) -> dict[str, str]:
     return out
 
 
+def _squash(text: str) -> str:
+    return re.sub(r"[\s-]+", "", text)
+
+
 @pytest.mark.parametrize("fmt", ["pdf", "html", "oscal", "csv", "bundle"])
 def test_a_sites_report_holds_nothing_of_the_other_site(two_sites, fmt, tmp_path):
     _, store, controls, marks = two_sites
     texts = _texts(fmt, build_report(store, controls, START, END, fmt, "en", site=HERE), tmp_path)
-    # PDF text breaks lines inside table cells: compare without whitespace
-    texts = {name: re.sub(r"\s+", "", text) for name, text in texts.items()}
+    # PDF text breaks lines inside table cells, dropping a hyphen it breaks at: compare without either
+    texts = {name: _squash(text) for name, text in texts.items()}
     whole = "\n".join(texts.values())
     for needle in (OTHER, marks[OTHER]["sha256"], marks[OTHER]["waiver"], marks[OTHER]["statement"]):
-        leaks = [name for name, text in texts.items() if re.sub(r"\s+", "", needle) in text]
+        leaks = [name for name, text in texts.items() if _squash(needle) in text]
         assert not leaks, f"{needle!r} of the other site in {leaks}"
-    assert HERE in whole
+    assert _squash(HERE) in whole
     if fmt in ("html", "csv", "bundle"):
-        assert f"{HERE}-T001" in whole  # the site's own subjects are there
+        assert _squash(f"{HERE}-T001") in whole  # the site's own subjects are there
     if fmt in ("html", "bundle"):
-        assert f"{HERE}floorplan" in whole
+        assert _squash(f"{HERE}floorplan") in whole
     if fmt in ("pdf", "html", "bundle"):
-        assert all(re.sub(r"\s+", "", marks[HERE][k]) in whole for k in ("waiver", "statement"))
+        assert all(_squash(marks[HERE][k]) in whole for k in ("waiver", "statement"))
     if fmt in ("html", "oscal", "bundle"):
         assert marks[HERE]["sha256"] in whole
 

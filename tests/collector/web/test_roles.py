@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from collector.auth import ROLES
-from collector.web.i18n import MESSAGES
+from collector.i18n import messages
 from collector.web.roles import NAV, START_PAGES, VIEWS, may_see, nav_for
 
 
@@ -21,5 +21,5 @@ def test_only_admin_sees_admin_and_nobody_unknown_sees_anything():
 def test_every_view_is_reachable_and_named_in_both_languages():
     assert {v for v, _, _ in NAV} == set(VIEWS)
     for _, _, key in NAV:
-        zh, en = MESSAGES[key]
+        zh, en = messages()[key]
         assert zh and en and zh != en
