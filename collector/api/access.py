@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from collector.audit.access import AuditResult
-from collector.audit.access_report import door_observations
-from collector.audit.access_window import remember
+from collector.audits.access import AuditResult
+from collector.audits.access_report import door_observations
+from collector.audits.access_window import remember
 from collector.auth import Principal
 from collector.deps import StateDep, require
 from collector.importers.access_job import audit_push, run_access_audit

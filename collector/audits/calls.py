@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 
 from agents.pii.mask import mask_number
-from collector.audits.recordings import Recording
 from collector.importers.cdr import Call
+from collector.importers.recordings import Recording
 
 TYPES = ("outside_hours", "no_recording", "backup_missing", "backup_mismatch", "recording_too_short")
 

@@ -60,7 +60,7 @@ def audit_access(
 
 
 def _record(db: Path, result, when) -> None:
-    from collector.audit.access_report import door_observations
+    from collector.audits.access_report import door_observations
     from collector.settings import Settings
 
     settings = Settings(db=db)

@@ -46,8 +46,8 @@ def audit_calls_cmd(
 ) -> None:
     """Calling hours, recordings present, complete and backed up, retention, recorder alive (exit 1 on any)."""
     from collector.audits.calls import CallsPolicy, Content, audit_calls
-    from collector.audits.recordings import audio_duration_s, inventory, sha256_file, walk
     from collector.importers.cdr import FIELDS, read_cdr
+    from collector.importers.recordings import audio_duration_s, inventory, sha256_file, walk
 
     tz = site_zone(site_tz)
     when = parse_now(now, tz)

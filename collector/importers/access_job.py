@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from collector.audit.access import AccessPolicy, AuditResult, WorkingHours, audit_access
-from collector.audit.access_window import Push, with_window
+from collector.audits.access import AccessPolicy, AuditResult, WorkingHours, audit_access
+from collector.audits.access_window import Push, with_window
 from collector.importers import access as imp
 from collector.importers.site import guess_machine_room_doors, load_site_policy
 from collector.importers.tables import InputError, Table

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from collector.audits.recordings import audio_duration_s
 from collector.cli import build_app
-from tests.collector.audits.amr_files import write_amr
+from collector.importers.recordings import audio_duration_s
+from tests.collector.importers.amr_files import write_amr
 
 runner = CliRunner()
 NOW = "2026-11-29T23:00:00+08:00"

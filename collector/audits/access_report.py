@@ -6,7 +6,7 @@ import re
 import uuid
 from datetime import datetime
 
-from collector.audit.access import VIOLATION_TYPES, AuditResult
+from collector.audits.access import VIOLATION_TYPES, AuditResult
 from rules.model import Observation
 
 MAX_VIOLATIONS_PER_DOOR = 500

@@ -13,7 +13,7 @@ import wave
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from collector.audits.amr import amr_duration_s
+from collector.importers.amr import amr_duration_s
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".amr", ".m4a", ".ogg")
 Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
