@@ -7,12 +7,26 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from collector.importers.accountlogs import Event, User
-
 TYPES = ("shared_account", "generic_account", "departed_user_active", "after_hours_login", "bulk_export", "log_gap")
 GENERIC = re.compile(r"^(?:sys|super)?(?:admin(?:istrator)?|root|sa|sys(?:tem)?|test(?:er)?|guest|demo|temp|tmp|"
                      r"user|operator|public|shared|default|support|service|测试|管理员|临时|公共|访客|共用)"
                      r"(?:[-_.]?(?:user|account|acct|\d+))*$", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    account: str
+    name: str
+    end_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    time: datetime
+    account: str
+    terminal: str
+    action: str  # login, logout, export, or the system's own word for other operations
+    records: int
 
 
 @dataclass

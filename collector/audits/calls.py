@@ -8,10 +8,30 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 
 from agents.pii.mask import mask_number
-from collector.importers.cdr import Call
-from collector.importers.recordings import Recording
 
 TYPES = ("outside_hours", "no_recording", "backup_missing", "backup_mismatch", "recording_too_short")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    call_id: str
+    agent: str
+    terminal: str
+    number: str
+    start: datetime
+    duration_s: float
+    disposition: str  # suspended, invalid, unreachable, arrears, connected, hung_up
+
+    @property
+    def connected(self) -> bool:
+        return self.disposition == "connected"
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    path: str
+    size: int
+    mtime: float  # seconds since the epoch
 
 
 @dataclass
