@@ -403,6 +403,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tls_cookies": ("TLS 与安全 Cookie", "TLS and secure cookies"),
     "no_tls": ("否（未启用 TLS，仅限本机或内网调试）", "no (no TLS: for loopback or lab use only)"),
     "session_hours": ("会话有效期", "Session lifetime"),
+    "audit_threshold_override": ("注意：本次审计使用临时阈值，而非控制项目录中的参数（括号内为目录值）",
+                                 "note: this audit ran with ad hoc thresholds, not the catalog's control parameters "
+                                 "(the catalog's value in brackets)"),
 }
 
 
