@@ -129,3 +129,14 @@ def test_audits_take_records_and_never_import_the_importers() -> None:
     graph = import_graph()
     assert {(m, i) for m, imports in graph.items() if m.startswith("collector.audits")
             for i in imports if i.startswith("collector.importers")} == set()
+
+
+SOURCES = ("agents", "camera", "collector.pollers", "collector.importers", "collector.simulate")
+
+
+def test_sources_measure_and_never_import_the_checks() -> None:
+    """Sources report what they measured; the checks in rules/checks judge it (helpers such as the dew
+    point live in rules/physics.py, which both may use)."""
+    graph = import_graph()
+    assert {(m, i) for m, imports in graph.items() if m.startswith(SOURCES)
+            for i in imports if i.startswith("rules.checks")} == set()

@@ -1,7 +1,6 @@
 """Checks over the machine room: UPS, climate, door and access audits."""
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
@@ -9,14 +8,8 @@ from typing_extensions import TypedDict
 
 from rules.audit_params import naming_overrides
 from rules.kinds import IsoTime, payload
+from rules.physics import dew_point_c
 from rules.registry import REQUIRED, CheckInput, Verdict, check, failed, passed, unknown
-
-
-def dew_point_c(temperature_c: float, humidity_pct: float) -> float:
-    """Magnus formula (Sonntag 1990 constants), good to ±0.35 °C between -45 and 60 °C."""
-    a, b = 17.62, 243.12
-    gamma = math.log(max(humidity_pct, 0.01) / 100.0) + a * temperature_c / (b + temperature_c)
-    return b * gamma / (a - gamma)
 
 
 @payload("ups.status")
