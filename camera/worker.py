@@ -37,9 +37,12 @@ def thumbnail_jpeg(frame: Any, width: int = THUMB_WIDTH) -> bytes:
 
 
 class Worker:
-    def __init__(self, site: Site, collector: str, token: str, workers: int = 2, site_tz: str = "Asia/Shanghai",
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), client: httpx.Client | None = None):
+    def __init__(self, site: Site, collector: str, token: str, *, min_fraction: float, workers: int = 2,
+                 site_tz: str = "Asia/Shanghai", clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 client: httpx.Client | None = None):
+        """`min_fraction`: the catalog's coverage requirement (camera.coverage.required_fraction)."""
         self.site, self.workers, self.clock = site, workers, clock
+        self.min_fraction = min_fraction
         self.tz = ZoneInfo(site_tz)
         self.client = client or httpx.Client(base_url=collector.rstrip("/"), timeout=30,
                                              headers={"Authorization": f"Bearer {token}"})
@@ -105,14 +108,15 @@ class Worker:
         obs = [self._with_thumbnail(self._obs("camera.health", "camera", cid, p, at), cid)
                for cid, p in probes.items()]
         states: dict[str, CameraState] = {cid: state_from_probe(p) for cid, p in probes.items()}
-        cov = compute_coverage(self.site, states)
+        cov = compute_coverage(self.site, states, min_fraction=self.min_fraction)
         self._draw(cov)
         obs.append(self._floorplan(cov, at))
+        asked = self.site.thresholds.coverage_min_fraction
+        site_asks = {"min_fraction": asked} if asked is not None else {}
         for z in cov["zones"]:
             obs.append(self._obs("zone.coverage", "zone", z["zone"], {
                 "fraction": z["fraction"], "cameras": z["cameras"], "expected": z["expected"],
-                "must_cover": z["must_cover"], "reason": z["reason"], "why": z["why"],
-                "min_fraction": cov["min_fraction"]}, at))
+                "must_cover": z["must_cover"], "reason": z["reason"], "why": z["why"]} | site_asks, at))
         if self.last_retention is None or at - self.last_retention >= timedelta(days=1):
             scans: dict[tuple[str, str], dict[str, Any]] = {}
             for cam in self.site.cameras:

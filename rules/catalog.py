@@ -157,3 +157,13 @@ def default_catalog() -> tuple[Control, ...]:
 def catalog_at(directory: Path | None) -> list[Control]:
     """The controls of `directory`, or the built-in catalog when None (raises CatalogError)."""
     return load_catalog(directory) if directory is not None else list(default_catalog())
+
+
+def check_param(controls: list[Control] | tuple[Control, ...], check: str, name: str) -> Any:
+    """`name` as the first control judging with `check` sets it (the check's default when it does not),
+    for sources that mark what they measure the way that check will judge it."""
+    spec = load_checks()[check]
+    for control in controls:
+        if control.check == check:
+            return spec.params_for(control.params)[name]
+    return spec.params_for({})[name]

@@ -35,7 +35,7 @@ floorplan_svg: plan/floor.svg
 floorplan_png: blocked/floor.png
 """, encoding="utf-8")
     seen: list[httpx.Request] = []
-    worker = Worker(load_site(site_file), "http://collector.test", "token", client=_collector(seen))
+    worker = Worker(load_site(site_file), "http://collector.test", "token", min_fraction=0.9, client=_collector(seen))
     with caplog.at_level(logging.WARNING, logger="clausewatch.camera"):
         report = worker.round()
     assert report["ok"] is True and "blocked/floor.png" in caplog.text
