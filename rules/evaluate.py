@@ -63,8 +63,10 @@ def evaluate_one(
         what = e.kind + (f"[{e.key}]" if e.key else "")
         what_zh, what_en = kind_name(what)
         verdict = Verdict("unknown", f"没有收到数据：{what_zh}", f"no data received: {what_en}", {"missing": what})
-    except UndeclaredParam:
-        raise  # a fault of the check's code, not of the data: tests must see it
+    except UndeclaredParam as e:  # a fault of the check's code: its own finding says so, the others go on
+        verdict = Verdict("unknown", f"无法判定：检查项读取了未声明的参数（{e.name}）",
+                          f"cannot judge: the check reads a parameter it does not declare ({e.name})",
+                          {"undeclared_param": e.name})
     except Exception as e:  # noqa: BLE001 - one malformed observation costs its own finding, nothing more
         verdict = _unreadable(inp, e)
     evidence = [o.id for o in inp.used]

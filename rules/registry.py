@@ -37,6 +37,10 @@ REQUIRED: Any = _Required()  # the default of a parameter that every control usi
 class UndeclaredParam(KeyError):
     """A check read a parameter it does not declare: a fault in the check, never in the catalog."""
 
+    def __init__(self, check: str, name: str):
+        super().__init__(f"check {check!r} reads parameter {name!r} that it does not declare")
+        self.check, self.name = check, name
+
 
 class Params(Mapping[str, Any]):
     """A control's parameters as its check sees them: the declared names only, the control's values
@@ -48,10 +52,11 @@ class Params(Mapping[str, Any]):
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._values:
-            raise UndeclaredParam(f"check {self._check!r} reads parameter {name!r} that it does not declare")
+            raise UndeclaredParam(self._check, name)
         return self._values[name]
 
     def get(self, name: str, default: Any = None) -> Any:
+        """As `params[name]`: a default here would hide a parameter the check forgot to declare."""
         return self[name]
 
     def __iter__(self) -> Iterator[str]:
