@@ -20,6 +20,7 @@ THRESHOLDS: dict[str, tuple[str, ...]] = {
     "calls.audit": ("min_recorded_ratio", "retention_years", "max_silence_h"),
     "accounts.audit": ("export_limit", "export_window_min", "max_gap_h", "session_idle_min"),
 }
+AUDIT_THRESHOLD_NAMES = frozenset(name for names in THRESHOLDS.values() for name in names)
 
 
 def audit_thresholds(controls: Iterable[Control], kind: str) -> dict[str, float]:

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from rules.audit_params import AUDIT_THRESHOLD_NAMES
 from rules.model import Control
 from rules.registry import REQUIRED, CheckSpec, load_checks
 
@@ -146,7 +147,24 @@ def _param_problems(where: str, control: Control, spec: CheckSpec) -> list[str]:
     missing = [n for n, default in spec.params.items() if default is REQUIRED and n not in control.params]
     if missing:
         problems.append(f"{where}: params: check {spec.name!r} needs {', '.join(missing)}")
+    for name, value in control.params.items():
+        if name in spec.params and (why := _param_type_problem(name, value, spec.params[name])):
+            problems.append(f"{where}: params: {name}: {why}")
     return problems
+
+
+def _param_type_problem(name: str, value: Any, default: Any) -> str:
+    """Why `value` cannot stand for a parameter with this default ('' when it can)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if name in AUDIT_THRESHOLD_NAMES:
+        return "" if number and value > 0 else f"must be a positive number, not {value!r}"
+    if isinstance(default, bool):
+        return "" if isinstance(value, bool) else f"must be true or false, not {value!r}"
+    if isinstance(default, int | float):
+        return "" if number else f"must be a number, not {value!r}"
+    if isinstance(default, list):
+        return "" if isinstance(value, list) else f"must be a list, not {value!r}"
+    return ""
 
 
 @lru_cache(maxsize=4)

@@ -35,9 +35,9 @@ def audit_access(
     hours: Annotated[str | None, typer.Option("--hours", help="Working hours, e.g. 07:30-21:30.")] = None,
     mapping: Annotated[Path | None, typer.Option("--mapping", help="Column-mapping file (YAML).")] = None,
     max_held_open_s: Annotated[float | None, typer.Option(
-        "--max-held-open-s", help="Door held-open limit for this run (else control DOOR-CLOSED's).")] = None,
+        "--max-held-open-s", min=0, help="Door held-open limit for this run (else control DOOR-CLOSED's).")] = None,
     escort_window_s: Annotated[float | None, typer.Option(
-        "--escort-window-s", help="Escort window for this run (else control MACHINE-ROOM-ENTRY's).")] = None,
+        "--escort-window-s", min=0, help="Escort window for this run (else control MACHINE-ROOM-ENTRY's).")] = None,
     site_tz: TzOpt = "Asia/Shanghai", now: NowOpt = None, as_json: JsonOpt = False,
     record: Annotated[bool, typer.Option("--record", help="Also store per-door results in --db.")] = False,
     db: DbOpt = default_db(),

@@ -30,11 +30,11 @@ def audit_accounts_cmd(
     map_users: Annotated[list[str] | None, typer.Option("--map-users", help="field=column for the user list.")] = None,
     map_logins: Annotated[list[str] | None, typer.Option("--map-logins", help="field=column for the log.")] = None,
     export_limit: Annotated[int | None, typer.Option(
-        "--export-limit", help="Records per window, for this run (else control BULK-EXPORT-WATCH's).")] = None,
+        "--export-limit", min=0, help="Records per window, for this run (else control BULK-EXPORT-WATCH's).")] = None,
     export_window_min: Annotated[float | None, typer.Option(
-        "--export-window-min", help="For this run (else control BULK-EXPORT-WATCH's).")] = None,
+        "--export-window-min", min=0.01, help="For this run (else control BULK-EXPORT-WATCH's).")] = None,
     max_gap_h: Annotated[float | None, typer.Option(
-        "--max-gap-h", help="Working hours without log entries, for this run (else AUDIT-LOG-COMPLETE's).")] = None,
+        "--max-gap-h", min=0.01, help="Working hours without log entries (else AUDIT-LOG-COMPLETE's).")] = None,
     work_hours: Annotated[str, typer.Option("--work-hours", help="Site working hours, HH:MM-HH:MM.")] = "08:00-21:00",
     system: Annotated[str, typer.Option("--system", help="Subject id of the collection system.")] = "cms",
     db: DbOptional = None, collector_url: CollectorOpt = None, token: TokenOpt = None,

@@ -38,11 +38,11 @@ def audit_calls_cmd(
     mapping: MapOpt = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Hash copies and read durations.")] = True,
     retention_years: Annotated[float | None, typer.Option(
-        "--retention-years", help="For this run (else control RECORDING-RETENTION's).")] = None,
+        "--retention-years", min=0, help="For this run (else control RECORDING-RETENTION's).")] = None,
     stall_hours: Annotated[float | None, typer.Option(
-        "--stall-hours", help="Hours with calls and no recording, for this run (else RECORDER-ALIVE's).")] = None,
+        "--stall-hours", min=0.01, help="Hours with calls and no recording (else RECORDER-ALIVE's).")] = None,
     min_recorded_ratio: Annotated[float | None, typer.Option(
-        "--min-recorded-ratio", help="Recorded share of a call, for this run (else CALLS-RECORDED's).")] = None,
+        "--min-recorded-ratio", min=0, max=1, help="Recorded share of a call (else CALLS-RECORDED's).")] = None,
     first_call: Annotated[str | None, typer.Option("--first-call", help="The site's first call (ISO 8601).")] = None,
     system: Annotated[str, typer.Option("--system", help="Subject id of the recording system.")] = "recorder-1",
     db: DbOptional = None, collector_url: CollectorOpt = None, token: TokenOpt = None,
