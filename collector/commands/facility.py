@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone, store_at
+from collector.commands.audit_io import CollectorOpt, TokenOpt
 
 
 def _audit_group(app: typer.Typer) -> typer.Typer:
@@ -40,7 +41,7 @@ def audit_access(
         "--escort-window-s", min=0, help="Escort window for this run (else control MACHINE-ROOM-ENTRY's).")] = None,
     site_tz: TzOpt = "Asia/Shanghai", now: NowOpt = None, as_json: JsonOpt = False,
     record: Annotated[bool, typer.Option("--record", help="Also store per-door results in --db.")] = False,
-    db: DbOpt = default_db(),
+    db: DbOpt = default_db(), collector_url: CollectorOpt = None, token: TokenOpt = None,
 ) -> None:
     """Audit door and machine-room access: approvals, escorts, badges, hours, held-open and forced doors."""
     from collector.commands.audit_io import note_overrides, thresholds
@@ -55,8 +56,8 @@ def audit_access(
     if not result.events:
         typer.echo(f"warning: {events}: no events: nothing was audited", err=True)
     data = {**result.as_dict(), "threshold_overrides": note_overrides(result.thresholds, limits)}
-    if record:
-        _record(db, result, when)
+    if record or collector_url:
+        _record((db if record else None, collector_url, token), result, when)
     lines = [f"{v['time']}  {v['type']:18} {v['door']:20} {v['badge']:12} {v['person']}  {v['detail']}"
              for v in data["violations"]]
     lines.append(f"{result.events} events, {len(result.violations)} violations: "
@@ -65,14 +66,16 @@ def audit_access(
     raise typer.Exit(1 if result.violations else 0)
 
 
-def _record(db: Path, result, when) -> None:
+def _record(target: tuple[Path | None, str | None, str | None], result, when) -> None:
+    """Per-door results recorded the way every audit records: --record into --db, and/or --collector."""
     from collector.audits.access_report import door_observations
     from collector.commands.audit_io import record_observations
     from collector.settings import Settings
 
-    obs = door_observations(result, site=Settings(db=db).site, source="import:access", observed_at=when)
-    accepted = record_observations((db, None, None), obs, when, actor="cli:audit-access")
-    typer.echo(f"recorded {accepted} door audits in {db}", err=True)
+    obs = door_observations(result, site=Settings().site, source="import:access", observed_at=when)
+    accepted = record_observations(target, obs, when, actor="cli:audit-access")
+    if target[0] is not None:
+        typer.echo(f"recorded {accepted} door audits in {target[0]}", err=True)
 
 
 def poll(config: Annotated[Path, typer.Option("--config", help="Poller configuration (YAML).")],

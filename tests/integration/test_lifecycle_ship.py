@@ -46,3 +46,28 @@ def test_accounts_audit_reaches_the_collector_and_fails_the_control(collector, t
     assert status == "fail"
     bad = cli(*args, env={"CLAUSEWATCH_TOKEN": "cws_wrong"})
     assert bad.returncode == 2 and "HTTP 401" in bad.stderr
+
+
+def test_access_audit_reaches_the_collector_like_every_audit(collector, tmp_path: Path) -> None:
+    collector.login("admin")
+    with collector.client("admin") as http:
+        r = http.post("/api/v1/source-tokens", json={"name": "access-import", "subject_kinds": ["door"]})
+        r.raise_for_status()
+        token = r.json()["token"]
+    day = f"{datetime.now(UTC) - timedelta(days=1):%Y-%m-%d}"
+    (tmp_path / "events.csv").write_text("time,door,badge,person,direction,result,duration_s\n"
+                                         f"{day}T10:05:00+08:00,main-door,,,,held_open,300\n", encoding="utf-8")
+    (tmp_path / "approvals.csv").write_text("approval_id,person,door,start,end,approved_by\n", encoding="utf-8")
+    (tmp_path / "badges.csv").write_text("badge,person,role,valid_from,valid_to\n", encoding="utf-8")
+    r = cli("audit", "access", "--events", str(tmp_path / "events.csv"), "--approvals", str(tmp_path / "approvals.csv"),
+            "--badges", str(tmp_path / "badges.csv"), "--now", f"{day}T22:00", "--collector", collector.url, "--json",
+            env={"CLAUSEWATCH_TOKEN": token})
+    assert r.returncode == 1, r.stderr
+    collector.login("security")
+    with collector.client("security") as http:
+        deadline = time.monotonic() + 20
+        rows: list = []
+        while time.monotonic() < deadline and not rows:
+            rows = http.get("/api/v1/findings", params={"control": "DOOR-CLOSED"}).json()
+            time.sleep(0.2)
+    assert [(f["subject"], f["status"]) for f in rows] == [("main-door", "fail")]
