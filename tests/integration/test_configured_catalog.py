@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.integration.conftest import cli
+from tests.integration.test_lifecycle_ship import finding_once, source_token
 from tests.rules.catalog_copy import catalog_with
 
 pytestmark = pytest.mark.integration
@@ -24,23 +24,9 @@ def controls_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def _finding(collector, control: str, until) -> dict:
-    with collector.client("security") as http:
-        deadline = time.monotonic() + 20
-        while True:
-            rows = http.get("/api/v1/findings", params={"control": control}).json()
-            if (rows and until(rows[0])) or time.monotonic() > deadline:
-                return rows[0] if rows else {}
-            time.sleep(0.2)
-
-
 def test_the_cli_and_the_service_judge_with_the_configured_catalog(controls_dir, collector, tmp_path: Path) -> None:
-    collector.login("admin")
-    collector.login("security")
+    token = source_token(collector, "accounts-import", "collection_system")
     with collector.client("admin") as http:
-        r = http.post("/api/v1/source-tokens", json={"name": "accounts-import", "subject_kinds": ["collection_system"]})
-        r.raise_for_status()
-        token = r.json()["token"]
         served = {c["id"]: c for c in http.get("/api/v1/controls").json()}
     listed = {c["id"]: c for c in json.loads(cli("controls", "list", "--json").stdout)}
     assert listed == served and served["BULK-EXPORT-WATCH"]["params"]["export_limit"] == 50
@@ -54,7 +40,7 @@ def test_the_cli_and_the_service_judge_with_the_configured_catalog(controls_dir,
             "--now", f"{day}T22:00", "--json"]
     sent = cli(*args, "--collector", collector.url, env={"CLAUSEWATCH_TOKEN": token})
     assert sent.returncode == 1 and json.loads(sent.stdout)["counts"]["bulk_export"] == 1, sent.stderr
-    served_finding = _finding(collector, "BULK-EXPORT-WATCH", lambda f: f["status"] == "fail")
+    served_finding = finding_once(collector, "BULK-EXPORT-WATCH", lambda f: f["status"] == "fail")
     assert served_finding["status"] == "fail" and "ad hoc" not in served_finding["reason"]["en"]
 
     local = tmp_path / "local.db"
@@ -67,5 +53,5 @@ def test_the_cli_and_the_service_judge_with_the_configured_catalog(controls_dir,
     # an audit run with the built-in catalog's limit reaches this service: the finding names the difference
     default = cli(*args, "--collector", collector.url, env={"CLAUSEWATCH_TOKEN": token, "CLAUSEWATCH_CONTROLS_DIR": ""})
     assert default.returncode == 0, default.stderr
-    other = _finding(collector, "BULK-EXPORT-WATCH", lambda f: f["status"] == "pass")
+    other = finding_once(collector, "BULK-EXPORT-WATCH", lambda f: f["status"] == "pass")
     assert "export_limit=1000 (control: 50)" in other["reason"]["en"]
