@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchdoc import machine, update_section  # noqa: E402
 from gen_access import generate  # noqa: E402
 
-from collector.audit.access import AccessPolicy, audit_access  # noqa: E402
+from collector.audits.access import AccessPolicy, audit_access  # noqa: E402
 from collector.importers import access as imp  # noqa: E402
 
 EVENTS = 1_000_000

@@ -91,6 +91,12 @@ def load_health(path: Path, site: Site) -> dict[str, CameraState]:
     return out
 
 
+def required_fraction(catalog_fraction: float, site: Site) -> float:
+    """The share of a zone the zone_covered check requires: the catalog's, or the site file's when it asks
+    more (the check takes the larger of the two, the site's travelling in each zone.coverage payload)."""
+    return max(catalog_fraction, site.thresholds.coverage_min_fraction or 0.0)
+
+
 def _zone_result(site: Site, zone_id: str, views: dict[str, BaseGeometry], states: dict[str, CameraState],
                  need: float, health_given: bool) -> dict[str, Any]:
     zone = site.zone(zone_id)
@@ -120,10 +126,14 @@ def _zone_result(site: Site, zone_id: str, views: dict[str, BaseGeometry], state
             "why": why, "reason": reason}
 
 
-def compute_coverage(site: Site, states: dict[str, CameraState] | None = None) -> dict[str, Any]:
-    """Per zone: seen fraction by healthy cameras; blind spots with the cameras that should see them and why not."""
+def compute_coverage(site: Site, states: dict[str, CameraState] | None = None, *,
+                     min_fraction: float) -> dict[str, Any]:
+    """Per zone: seen fraction by healthy cameras; blind spots with the cameras that should see them and why not.
+
+    `min_fraction` is what the catalog's zone_covered check requires (`required_fraction`): the camera
+    measures, and marks zones the way that check will judge them."""
     states = states or {}
-    need = site.thresholds.coverage_min_fraction
+    need = min_fraction
     views = {c.id: camera_view(c, site) for c in site.cameras}
     zones = [_zone_result(site, z.id, views, states, need, bool(states)) for z in site.zones]
     blind = [{"zone": z["zone"], "fraction": z["fraction"], "cameras": z["why"], "reason": z["reason"]}

@@ -88,7 +88,8 @@ class Camera(BaseModel):
 
 class SiteThresholds(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    coverage_min_fraction: float = Field(default=0.9, gt=0, le=1)
+    # None: the catalog's (zone_covered min_fraction); a site may only ask more
+    coverage_min_fraction: float | None = Field(default=None, gt=0, le=1)
     retention_days: float = Field(default=92, gt=0)
     gap_minutes: float = Field(default=10, ge=0)
     fault_window_s: float = Field(default=3, gt=0)

@@ -39,9 +39,11 @@ def thumbnail_jpeg(frame: Any, width: int = THUMB_WIDTH) -> bytes:
 
 
 class Worker:
-    def __init__(self, site: Site, sink: HttpSink, workers: int = 2, site_tz: str = "Asia/Shanghai",
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+    def __init__(self, site: Site, sink: HttpSink, *, min_fraction: float, workers: int = 2,
+                 site_tz: str = "Asia/Shanghai", clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        """`min_fraction`: the catalog's coverage requirement (camera.floor_coverage.required_fraction)."""
         self.site, self.sink, self.workers, self.clock = site, sink, workers, clock
+        self.min_fraction = min_fraction
         self.tz = ZoneInfo(site_tz)
         self.last_retention: datetime | None = None
         self._thumbs: dict[str, bytes] = {}  # camera -> JPEG of the last frame sampled this round
@@ -105,14 +107,15 @@ class Worker:
         obs = [self._with_thumbnail(self._obs("camera.health", "camera", cid, p, at), cid)
                for cid, p in probes.items()]
         states: dict[str, CameraState] = {cid: state_from_probe(p) for cid, p in probes.items()}
-        cov = compute_coverage(self.site, states)
+        cov = compute_coverage(self.site, states, min_fraction=self.min_fraction)
         self._draw(cov)
         obs.append(self._floorplan(cov, at))
+        asked = self.site.thresholds.coverage_min_fraction
+        site_asks = {"min_fraction": asked} if asked is not None else {}
         for z in cov["zones"]:
             obs.append(self._obs("zone.coverage", "zone", z["zone"], {
                 "fraction": z["fraction"], "cameras": z["cameras"], "expected": z["expected"],
-                "must_cover": z["must_cover"], "reason": z["reason"], "why": z["why"],
-                "min_fraction": cov["min_fraction"]}, at))
+                "must_cover": z["must_cover"], "reason": z["reason"], "why": z["why"]} | site_asks, at))
         if self.last_retention is None or at - self.last_retention >= timedelta(days=1):
             scans: dict[tuple[str, str], dict[str, Any]] = {}
             for cam in self.site.cameras:

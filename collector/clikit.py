@@ -17,6 +17,7 @@ from collector.inputs import InputProblem
 
 if TYPE_CHECKING:
     from collector.store.sqlite import SqliteStore
+    from rules.model import Control
     from shipping.http import HttpClient
     from shipping.sink import HttpSink
 
@@ -80,6 +81,25 @@ def source_sink(url: str, token: str, spool: Path) -> HttpSink:
         return HttpSink(Spool(spool), client, token=token)
     except (OSError, sqlite3.Error) as e:
         fail_input(f"--spool {spool}: {e}")
+
+
+def configured_catalog() -> list[Control]:
+    """The catalog the service judges with (CLAUSEWATCH_CONTROLS_DIR, else the built-in one), so a
+    command and the service never judge one store two ways; a broken catalog is exit 2, each problem
+    as file:line: message."""
+    from pydantic import ValidationError
+
+    from collector.settings import Settings
+    from rules.catalog import CatalogError
+
+    try:
+        return Settings().catalog()
+    except ValidationError as e:
+        fail_input(f"CLAUSEWATCH_*: {e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}")
+    except CatalogError as e:
+        for p in e.problems:
+            typer.echo(p, err=True)
+        raise typer.Exit(2) from None
 
 
 def emit(data: Any, as_json: bool, text: str | None = None) -> None:

@@ -6,6 +6,9 @@ from pathlib import Path
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rules.catalog import catalog_at
+from rules.model import Control
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLAUSEWATCH_", extra="ignore")
@@ -27,6 +30,16 @@ class Settings(BaseSettings):
     public_url: str | None = None  # how auditors reach this collector: standalone reports link evidence there
     store_stats_s: float = 600.0  # how long the store's measured size is reused by /metrics
     notify_config: Path | None = None  # the built-in notifier's receivers and routes (YAML)
+
+    def catalog(self) -> list[Control]:
+        """The controls this site judges with, the same for the service and every command
+        (CLAUSEWATCH_CONTROLS_DIR, else the built-in catalog); raises CatalogError."""
+        return catalog_at(self.controls_dir)
+
+    @field_validator("controls_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # CLAUSEWATCH_CONTROLS_DIR= : the built-in catalog, not "."
 
     @field_validator("public_url")
     @classmethod

@@ -11,7 +11,6 @@ from collector.login_limit import LoginLimiter
 from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.store.sqlite import SqliteStore
-from rules.catalog import default_catalog, load_catalog
 from rules.model import Control, Observation
 
 
@@ -31,7 +30,7 @@ class AppState:
     @classmethod
     def build(cls, settings: Settings) -> AppState:
         store = SqliteStore(settings.db)
-        controls = load_catalog(settings.controls_dir) if settings.controls_dir else list(default_catalog())
+        controls = settings.catalog()
         engine = Engine(store, controls, site=settings.site)
         worker = EngineWorker(engine, sweep_s=settings.sweep_s, checkpoint_s=settings.checkpoint_s)
         metrics = Metrics(engine, store_refresh_s=settings.store_stats_s)

@@ -9,8 +9,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from rules.audit_params import AUDIT_THRESHOLD_NAMES
 from rules.model import Control
-from rules.registry import load_checks
+from rules.registry import REQUIRED, CheckSpec, load_checks
 
 CONTROLS_DIR = Path(__file__).parent / "controls"
 CLAUSES_FILE = Path(__file__).parent / "clauses.yaml"
@@ -125,10 +126,7 @@ def load_catalog(directory: Path | str = CONTROLS_DIR) -> list[Control]:
             if name not in checks:
                 problems.append(f"{path}:{_key_line(item, 'check')}: check: no check named {name!r}")
             else:
-                unknown_params = set(control.params) - set(checks[name].params) - {"audit_kind", "types"}
-                if unknown_params:
-                    problems.append(f"{path}:{_key_line(item, 'params')}: params: unknown parameter(s) "
-                                    f"{', '.join(sorted(unknown_params))} for check {name!r}")
+                problems += _param_problems(f"{path}:{_key_line(item, 'params')}", control, checks[name])
             controls.append(control)
     if not problems and not controls:
         problems.append(f"{directory}: no controls found (every *.yaml file is empty)")
@@ -139,6 +137,51 @@ def load_catalog(directory: Path | str = CONTROLS_DIR) -> list[Control]:
     return controls
 
 
+def _param_problems(where: str, control: Control, spec: CheckSpec) -> list[str]:
+    """Parameters the check does not declare, and those it requires that the control leaves out."""
+    problems = []
+    unknown_params = set(control.params) - set(spec.params)
+    if unknown_params:
+        problems.append(f"{where}: params: unknown parameter(s) {', '.join(sorted(unknown_params))} "
+                        f"for check {spec.name!r}")
+    missing = [n for n, default in spec.params.items() if default is REQUIRED and n not in control.params]
+    if missing:
+        problems.append(f"{where}: params: check {spec.name!r} needs {', '.join(missing)}")
+    for name, value in control.params.items():
+        if name in spec.params and (why := _param_type_problem(name, value, spec.params[name])):
+            problems.append(f"{where}: params: {name}: {why}")
+    return problems
+
+
+def _param_type_problem(name: str, value: Any, default: Any) -> str:
+    """Why `value` cannot stand for a parameter with this default ('' when it can)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if name in AUDIT_THRESHOLD_NAMES:
+        return "" if number and value > 0 else f"must be a positive number, not {value!r}"
+    if isinstance(default, bool):
+        return "" if isinstance(value, bool) else f"must be true or false, not {value!r}"
+    if isinstance(default, int | float):
+        return "" if number else f"must be a number, not {value!r}"
+    if isinstance(default, list):
+        return "" if isinstance(value, list) else f"must be a list, not {value!r}"
+    return ""
+
+
 @lru_cache(maxsize=4)
 def default_catalog() -> tuple[Control, ...]:
     return tuple(load_catalog(CONTROLS_DIR))
+
+
+def catalog_at(directory: Path | None) -> list[Control]:
+    """The controls of `directory`, or the built-in catalog when None (raises CatalogError)."""
+    return load_catalog(directory) if directory is not None else list(default_catalog())
+
+
+def check_param(controls: list[Control] | tuple[Control, ...], check: str, name: str) -> Any:
+    """`name` as the first control judging with `check` sets it (the check's default when it does not),
+    for sources that mark what they measure the way that check will judge it."""
+    spec = load_checks()[check]
+    for control in controls:
+        if control.check == check:
+            return spec.params_for(control.params)[name]
+    return spec.params_for({})[name]

@@ -9,7 +9,7 @@ from typing import Any
 from rules.kinds import readable_by_others
 from rules.model import Control, Observation, Status
 from rules.observation_names import duration_words, kind_name
-from rules.registry import CheckInput, CheckSpec, MissingData, Verdict, load_checks
+from rules.registry import CheckInput, CheckSpec, MissingData, UndeclaredParam, Verdict, load_checks
 
 
 @dataclass
@@ -55,8 +55,7 @@ def evaluate_one(
     round_cache: dict[str, Any] | None = None,
 ) -> Result:
     """Run one check. Missing data and data older than the control's freshness give `unknown`."""
-    params = {**spec.params, **control.params}
-    inp = CheckInput(control.id, subject[0], subject[1], params, now, latest, related or {},
+    inp = CheckInput(control.id, subject[0], subject[1], spec.params_for(control.params), now, latest, related or {},
                      round_cache=round_cache if round_cache is not None else {})
     try:
         verdict = spec.func(inp)
@@ -64,6 +63,10 @@ def evaluate_one(
         what = e.kind + (f"[{e.key}]" if e.key else "")
         what_zh, what_en = kind_name(what)
         verdict = Verdict("unknown", f"没有收到数据：{what_zh}", f"no data received: {what_en}", {"missing": what})
+    except UndeclaredParam as e:  # a fault of the check's code: its own finding says so, the others go on
+        verdict = Verdict("unknown", f"无法判定：检查项读取了未声明的参数（{e.name}）",
+                          f"cannot judge: the check reads a parameter it does not declare ({e.name})",
+                          {"undeclared_param": e.name})
     except Exception as e:  # noqa: BLE001 - one malformed observation costs its own finding, nothing more
         verdict = _unreadable(inp, e)
     evidence = [o.id for o in inp.used]

@@ -8,7 +8,7 @@ through the `clausewatch.checks` entry-point group (a module that registers on i
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
@@ -24,6 +24,46 @@ BUILTIN_CHECK_MODULES = (
     "rules.checks.lifecycle",
     "rules.checks.manual",
 )
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()  # the default of a parameter that every control using the check must set
+
+
+class UndeclaredParam(KeyError):
+    """A check read a parameter it does not declare: a fault in the check, never in the catalog."""
+
+    def __init__(self, check: str, name: str):
+        super().__init__(f"check {check!r} reads parameter {name!r} that it does not declare")
+        self.check, self.name = check, name
+
+
+class Params(Mapping[str, Any]):
+    """A control's parameters as its check sees them: the declared names only, the control's values
+    over the check's defaults. Reading any other name raises UndeclaredParam."""
+
+    def __init__(self, check: str, declared: Mapping[str, Any], values: Mapping[str, Any]):
+        self._check = check
+        self._values = {name: values.get(name, default) for name, default in declared.items()}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._values:
+            raise UndeclaredParam(self._check, name)
+        return self._values[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """As `params[name]`: a default here would hide a parameter the check forgot to declare."""
+        return self[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 class MissingData(Exception):
@@ -102,8 +142,11 @@ class CheckSpec:
     func: CheckFunc
     kinds: tuple[str, ...]
     related: tuple[str, ...] = ()
-    params: Mapping[str, Any] = field(default_factory=dict)  # defaults a control may override
+    params: Mapping[str, Any] = field(default_factory=dict)  # defaults a control may override; REQUIRED: must
     doc: str = ""
+
+    def params_for(self, control_params: Mapping[str, Any]) -> Params:
+        return Params(self.name, self.params, control_params)
 
     @property
     def reads(self) -> frozenset[str]:
@@ -118,7 +161,8 @@ _loaded = False
 def check(
     name: str, *, kinds: Iterable[str], related: Iterable[str] = (), params: Mapping[str, Any] | None = None
 ) -> Callable[[CheckFunc], CheckFunc]:
-    """Register a check under `name`; `kinds` are the observation kinds of its subject it reads."""
+    """Register a check under `name`; `kinds` are the observation kinds of its subject it reads and
+    `params` every parameter it reads, with its default (REQUIRED when each control must set it)."""
 
     def register(func: CheckFunc) -> CheckFunc:
         if name in _REGISTRY and _REGISTRY[name].func is not func:

@@ -122,3 +122,21 @@ def test_the_agent_does_not_import_the_collector() -> None:
     graph = import_graph()
     assert {(m, i) for m, imports in graph.items() if m.startswith(("agents", "shipping"))
             for i in imports if i.startswith("collector")} == set()
+
+
+def test_audits_take_records_and_never_import_the_importers() -> None:
+    """Importers build the records the audits define; the other way round would make the two a ring."""
+    graph = import_graph()
+    assert {(m, i) for m, imports in graph.items() if m.startswith("collector.audits")
+            for i in imports if i.startswith("collector.importers")} == set()
+
+
+SOURCES = ("agents", "camera", "collector.pollers", "collector.importers", "collector.simulate")
+
+
+def test_sources_measure_and_never_import_the_checks() -> None:
+    """Sources report what they measured; the checks in rules/checks judge it (helpers such as the dew
+    point live in rules/physics.py, which both may use)."""
+    graph = import_graph()
+    assert {(m, i) for m, imports in graph.items() if m.startswith(SOURCES)
+            for i in imports if i.startswith("rules.checks")} == set()

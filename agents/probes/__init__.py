@@ -28,7 +28,7 @@ FAILSAFE: dict[str, tuple[str, dict]] = {
     "antivirus": ("antivirus.status", {"product": None, "installed": False, "running": False}),
     "mail": ("mail.egress", {"attempts": [], "connections": [], "mail_clients": [], "listening_mta": []}),
     "internet": ("internet.egress", {"canary": None}),
-    "software": ("software.inventory", {"count": 0, "allowlist_configured": False, "unapproved": []}),
+    "software": ("software.inventory", {"count": 0, "names": [], "allowlist": []}),
     "hardening": ("host.hardening", {"checks": {}}),
 }
 

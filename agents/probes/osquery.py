@@ -6,7 +6,7 @@ from agents.env import Env
 from agents.netconn import connect_attempt
 from agents.observation import AgentObservation
 from agents.probes import FAILSAFE
-from agents.probes.software import load_allowlist, unapproved
+from agents.probes.software import inventory_payload, load_allowlist
 
 PLATFORMS = ("win32", "darwin")
 KINDS = ("identity", "usb", "antivirus", "mail", "software")
@@ -45,7 +45,5 @@ def _gather(env: Env) -> list[AgentObservation]:
         env.observe("usb.devices", usb),
         env.observe("antivirus.status", av),
         env.observe("mail.egress", osquery.mail_payload(osquery.query(env, "mail_sockets"), programs, attempts)),
-        env.observe("software.inventory", {"manager": "osquery", "count": len(names),
-                                           "allowlist_configured": bool(allow),
-                                           "unapproved": unapproved(names, allow) if allow else []}),
+        env.observe("software.inventory", inventory_payload("osquery", list(names), allow)),
     ]

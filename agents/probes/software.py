@@ -1,7 +1,6 @@
-"""Installed packages (dpkg, rpm) against the site's allow-list."""
+"""Installed packages (dpkg, rpm), reported with the site's allow-list; the catalog's check judges them."""
 from __future__ import annotations
 
-import fnmatch
 import json
 from pathlib import Path
 
@@ -38,12 +37,6 @@ def load_allowlist(names: list[str], file: Path | None) -> list[str]:
     return out
 
 
-def unapproved(packages: dict[str, str], allow: list[str]) -> list[str]:
-    exact = {a for a in allow if not any(c in a for c in "*?[")}
-    patterns = [a for a in allow if a not in exact]
-    return sorted(p for p in packages if p not in exact and not any(fnmatch.fnmatchcase(p, g) for g in patterns))
-
-
 def changes(before: dict[str, str], after: dict[str, str]) -> dict[str, list]:
     return {"added": [{"name": n, "version": after[n]} for n in sorted(after.keys() - before.keys())],
             "removed": [{"name": n, "version": before[n]} for n in sorted(before.keys() - after.keys())],
@@ -70,23 +63,25 @@ def remember(env: Env, packages: dict[str, str]) -> dict[str, str] | None:
     return before
 
 
+def inventory_payload(manager: str, names: list[str], allow: list[str]) -> dict:
+    """What is installed and the allow-list this host was given: software_allowed compares the two."""
+    return {"manager": manager, "count": len(names), "names": sorted(names), "allowlist": allow}
+
+
 def gather(env: Env) -> list[AgentObservation]:
     cfg = env.config.software
     found = installed_packages(env)
+    allow = load_allowlist(cfg.allowlist, cfg.allowlist_file)
     if found is None:
-        return [env.observe("software.inventory", {"count": 0, "allowlist_configured": False, "unapproved": [],
+        return [env.observe("software.inventory", {**inventory_payload("", [], allow),
                                                    "probe_error": "neither dpkg-query nor rpm is available"})]
     manager, packages = found
-    allow = load_allowlist(cfg.allowlist, cfg.allowlist_file)
-    payload: dict = {"manager": manager, "count": len(packages), "allowlist_configured": bool(allow),
-                     "unapproved": unapproved(packages, allow) if allow else []}
+    payload = inventory_payload(manager, list(packages), allow)
     if cfg.include_packages:
         payload["packages"] = [{"name": n, "version": v} for n, v in sorted(packages.items())]
     out = [env.observe("software.inventory", payload)]
     before = remember(env, packages)
     diff = changes(before, packages) if before is not None else None
     if diff and any(diff.values()):
-        added = {a["name"] for a in diff["added"]}
-        diff["unapproved_added"] = [n for n in payload["unapproved"] if n in added]
         out.append(env.observe("software.change", {"manager": manager, **diff}))
     return out

@@ -13,13 +13,14 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from collector.audit.access import AuditResult
-from collector.audit.access_report import door_observations
-from collector.audit.access_window import remember
+from collector.audits.access import AuditResult
+from collector.audits.access_report import door_observations
+from collector.audits.access_window import remember
 from collector.auth import Principal
 from collector.deps import StateDep, require
 from collector.importers.access_job import audit_push, run_access_audit
 from collector.importers.tables import InputError, table_from_records
+from rules.audit_params import audit_thresholds
 
 EVENT_FIELDS = ("time", "door", "badge", "person", "direction", "result", "duration_s")
 APPROVAL_FIELDS = ("approval_id", "person", "door", "start", "end", "approved_by")
@@ -65,7 +66,7 @@ async def upload_audit(state: StateDep, principal: Annotated[Principal, Depends(
             ev, ap, bd = (p for p in files if p is not None)
             result = await run_in_threadpool(lambda: run_access_audit(
                 ev, ap, bd, zone, site=extra["site"], machine_room_doors=machine_room_door or (), hours=hours,
-                mapping=extra["mapping"]))
+                mapping=extra["mapping"], limits=audit_thresholds(state.controls, "access.audit")))
         except InputError as e:
             raise HTTPException(422, str(e).replace(d + "/", "")) from None
     return await _store(state, principal, result)
@@ -98,7 +99,8 @@ async def push_events(body: PushedAudit, state: StateDep,
     try:
         result, push = await run_in_threadpool(lambda: audit_push(
             state.store, site, events, approvals, badges, ZoneInfo(state.settings.site_tz), now=now,
-            machine_room_doors=body.machine_room_doors, hours=body.hours))
+            machine_room_doors=body.machine_room_doors, hours=body.hours,
+            limits=audit_thresholds(state.controls, "access.audit")))
     except InputError as e:
         raise HTTPException(422, str(e)) from None
     # kept before the result is stored: should storing fail, the agent's retry (or the next push) is

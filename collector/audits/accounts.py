@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
-
-from collector.importers.accountlogs import Event, User
 
 TYPES = ("shared_account", "generic_account", "departed_user_active", "after_hours_login", "bulk_export", "log_gap")
 GENERIC = re.compile(r"^(?:sys|super)?(?:admin(?:istrator)?|root|sa|sys(?:tem)?|test(?:er)?|guest|demo|temp|tmp|"
                      r"user|operator|public|shared|default|support|service|测试|管理员|临时|公共|访客|共用)"
                      r"(?:[-_.]?(?:user|account|acct|\d+))*$", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    account: str
+    name: str
+    end_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    time: datetime
+    account: str
+    terminal: str
+    action: str  # login, logout, export, or the system's own word for other operations
+    records: int
 
 
 @dataclass
@@ -23,6 +38,17 @@ class AccountsPolicy:
     export_limit: int = 1000  # records exported by one account within the window
     export_window_min: float = 60.0
     max_gap_h: float = 2.0  # working hours without any log entry
+
+    def with_thresholds(self, limits: Mapping[str, float]) -> AccountsPolicy:
+        """This policy with the thresholds named as the catalog's control parameters (rules/audit_params.py)."""
+        return replace(self, export_limit=int(limits.get("export_limit", self.export_limit)),
+                       export_window_min=float(limits.get("export_window_min", self.export_window_min)),
+                       max_gap_h=float(limits.get("max_gap_h", self.max_gap_h)),
+                       session_idle_min=float(limits.get("session_idle_min", self.session_idle_min)))
+
+    def thresholds(self) -> dict[str, float]:
+        return {"export_limit": self.export_limit, "export_window_min": self.export_window_min,
+                "max_gap_h": self.max_gap_h, "session_idle_min": self.session_idle_min}
 
 
 def _v(type_: str, account: str, detail: str) -> dict:
@@ -161,4 +187,4 @@ def audit_accounts(users: dict[str, User], events: list[Event], *, tz: tzinfo, p
     return {"period_start": events[0].time.isoformat() if events else None,
             "period_end": events[-1].time.isoformat() if events else None, "events": len(events),
             "users": len(users), "unknown_accounts": sorted({e.account for e in events} - set(users)),
-            "violations": violations, "counts": counts}
+            "violations": violations, "counts": counts, "thresholds": policy.thresholds()}

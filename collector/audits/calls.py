@@ -3,15 +3,35 @@ recordings kept long enough, and a recorder that keeps recording while calls are
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, tzinfo
 
 from agents.pii.mask import mask_number
-from collector.audits.recordings import Recording
-from collector.importers.cdr import Call
 
 TYPES = ("outside_hours", "no_recording", "backup_missing", "backup_mismatch", "recording_too_short")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    call_id: str
+    agent: str
+    terminal: str
+    number: str
+    start: datetime
+    duration_s: float
+    disposition: str  # suspended, invalid, unreachable, arrears, connected, hung_up
+
+    @property
+    def connected(self) -> bool:
+        return self.disposition == "connected"
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    path: str
+    size: int
+    mtime: float  # seconds since the epoch
 
 
 @dataclass
@@ -22,6 +42,16 @@ class CallsPolicy:
     retention_years: float = 3.0
     stall_h: float = 2.0
     exceptions: set[str] = field(default_factory=set)  # call ids with a debtor-agreed time
+
+    def with_thresholds(self, limits: Mapping[str, float]) -> CallsPolicy:
+        """This policy with the thresholds named as the catalog's control parameters (rules/audit_params.py)."""
+        return replace(self, min_recorded_ratio=float(limits.get("min_recorded_ratio", self.min_recorded_ratio)),
+                       retention_years=float(limits.get("retention_years", self.retention_years)),
+                       stall_h=float(limits.get("max_silence_h", self.stall_h)))
+
+    def thresholds(self) -> dict[str, float]:
+        return {"min_recorded_ratio": self.min_recorded_ratio, "retention_years": self.retention_years,
+                "max_silence_h": self.stall_h}
 
 
 @dataclass
@@ -137,4 +167,5 @@ def audit_calls(calls: list[Call], primary: dict[str, Recording], backup: dict[s
             "connected": sum(1 for c in calls if c.connected), "violations": violations, "counts": counts,
             "retention": retention(made["primary"], made["backup"], first, now, tz, policy.retention_years),
             "recorder": recorder_health(calls, made["primary"], tz, policy.stall_h),
-            "recordings": {"primary": len(primary), "backup": len(backup)}, "unreadable": unreadable}
+            "recordings": {"primary": len(primary), "backup": len(backup)}, "unreadable": unreadable,
+            "thresholds": policy.thresholds()}

@@ -77,6 +77,14 @@ def enroll_cmd(source: Annotated[str, typer.Argument(help="Video file, http:// M
     raise typer.Exit(1 if result["faults_at_enroll"] else 0)
 
 
+def _catalog_fraction() -> float:
+    """The zone coverage the catalog in force requires (control ZONE-COVERED's min_fraction)."""
+    from collector.clikit import configured_catalog
+    from rules.catalog import check_param
+
+    return float(check_param(configured_catalog(), "zone_covered", "min_fraction"))
+
+
 def coverage_cmd(site: Annotated[Path, typer.Argument(help="site.yaml")],
                  health: Annotated[Path | None, typer.Option("--health", help="Probe results: a JSON list "
                                    "of probe outputs, or {camera id: probe output}.")] = None,
@@ -85,7 +93,7 @@ def coverage_cmd(site: Annotated[Path, typer.Argument(help="site.yaml")],
                                  "OUT.svg or OUT.png by extension (may be given twice).")] = None,
                  as_json: JsonOpt = False) -> None:
     """Zones covered by healthy cameras, and blind spots. Exit 1 when a must-cover zone is blind."""
-    from camera.floor_coverage import compute_coverage, load_health
+    from camera.floor_coverage import compute_coverage, load_health, required_fraction
     from camera.floorplan import PLAN_FORMATS, write_plan
     from camera.site import SiteError, load_site
 
@@ -97,7 +105,7 @@ def coverage_cmd(site: Annotated[Path, typer.Argument(help="site.yaml")],
         states = load_health(health, cfg) if health else {}
     except SiteError as e:
         fail_input(str(e))
-    result = compute_coverage(cfg, states)
+    result = compute_coverage(cfg, states, min_fraction=required_fraction(_catalog_fraction(), cfg))
     if svg:
         write_plan(svg, cfg, result, suffix=".svg")
         result["svg"] = str(svg)
@@ -157,7 +165,10 @@ def run_cmd(site: Annotated[Path, typer.Option("--site", help="site.yaml")],
         cfg = load_site(site)
     except SiteError as e:
         fail_input(str(e))
-    worker = Worker(cfg, source_sink(collector, token, spool), workers=workers)
+    from camera.floor_coverage import required_fraction
+
+    worker = Worker(cfg, source_sink(collector, token, spool), workers=workers,
+                    min_fraction=required_fraction(_catalog_fraction(), cfg))
     if once:
         report = worker.round()
         emit(report, as_json, json.dumps(report, ensure_ascii=False))

@@ -59,10 +59,11 @@ def serve(db: DbOpt = default_db(), host: Annotated[str, typer.Option(help="Addr
 def controls_list(as_json: JsonOpt = False,
                   directory: Annotated[Path | None, typer.Option("--dir", help="Catalog folder.")] = None) -> None:
     """Print the control catalog."""
-    from rules.catalog import CatalogError, default_catalog, load_catalog
+    from collector.clikit import configured_catalog
+    from rules.catalog import CatalogError, load_catalog
 
     try:
-        controls = load_catalog(directory) if directory else list(default_catalog())
+        controls = load_catalog(directory) if directory else configured_catalog()
     except CatalogError as e:
         for p in e.problems:
             typer.echo(p, err=True)
@@ -116,11 +117,11 @@ def ledger_verify(db: DbOpt = default_db(), as_json: JsonOpt = False,
 
 
 def _verify_derived(store):
+    from collector.clikit import configured_catalog
     from collector.deepverify import verify_derived
-    from rules.catalog import default_catalog
 
     with store.snapshot() as conn:
-        return verify_derived(conn, list(default_catalog()))
+        return verify_derived(conn, configured_catalog())
 
 
 def ledger_pubkey(db: DbOpt = default_db()) -> None:
@@ -194,11 +195,11 @@ def posture(db: DbOpt = default_db(), at: Annotated[str | None, typer.Option("--
             site: Annotated[str | None, typer.Option("--site", help="Only this site's subjects.")] = None,
             site_tz: TzOpt = "Asia/Shanghai", as_json: JsonOpt = False) -> None:
     """Every control's status at a moment (default now) and why; exit 1 if any control fails."""
+    from collector.clikit import configured_catalog
     from collector.posture import posture_at
-    from rules.catalog import default_catalog
 
     when = parse_now(at, site_zone(site_tz), "--at")
-    data = posture_at(store_at(db), list(default_catalog()), when, site=site)
+    data = posture_at(store_at(db), configured_catalog(), when, site=site)
     lines = [f"{c['id']:28} {c['status']:8} " + ", ".join(f"{k}={v}" for k, v in sorted(c["counts"].items()))
              for c in data["controls"]]
     emit(data, as_json, "\n".join(lines))

@@ -37,13 +37,13 @@ def _progress(label: str):
 
 
 def build_history(db: Path, days: float, terminals: int, cameras: int, step_minutes: int, end: datetime) -> int:
+    from collector.clikit import configured_catalog
     from collector.engine import Engine
     from collector.simulate import SimSite
     from collector.simulate.run import write_history
-    from rules.catalog import default_catalog
 
     store = store_at(db, create=True)
-    engine = Engine(store, list(default_catalog()))
+    engine = Engine(store, configured_catalog())
     site = SimSite(terminals=terminals, cameras=cameras, start=end - timedelta(days=days))
     prog, update = _progress(f"simulating {days:g} days")
     try:

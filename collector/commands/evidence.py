@@ -28,14 +28,14 @@ def evidence_add(control: Annotated[str, typer.Argument(help="Manual control id,
     """Store an evidence file for a manual control and judge the control again. A validity
     beyond the control's cadence (counted from --dated or today) is capped, and the output says so."""
     from collector import evidence as ev
+    from collector.clikit import configured_catalog
     from collector.engine import Engine
-    from rules.catalog import default_catalog
 
     tz = site_zone(site_tz)
     when = parse_now(now, tz)
     if not file.is_file():
         fail_input(f"{file}: no such file")
-    controls = list(default_catalog())
+    controls = configured_catalog()
     store = store_at(db)
     try:
         until = ev.parse_valid_until(valid_until, tz)

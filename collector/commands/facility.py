@@ -20,6 +20,7 @@ from collector.clikit import (
     source_sink,
     store_at,
 )
+from collector.commands.audit_io import CollectorOpt, TokenOpt
 
 
 def _audit_group(app: typer.Typer) -> typer.Typer:
@@ -47,23 +48,29 @@ def audit_access(
         "--machine-room-door", help="A machine-room door (repeat for several).")] = None,
     hours: Annotated[str | None, typer.Option("--hours", help="Working hours, e.g. 07:30-21:30.")] = None,
     mapping: Annotated[Path | None, typer.Option("--mapping", help="Column-mapping file (YAML).")] = None,
-    max_held_open_s: Annotated[float | None, typer.Option("--max-held-open-s", help="Door held-open limit.")] = None,
+    max_held_open_s: Annotated[float | None, typer.Option(
+        "--max-held-open-s", min=0, help="Door held-open limit for this run (else control DOOR-CLOSED's).")] = None,
+    escort_window_s: Annotated[float | None, typer.Option(
+        "--escort-window-s", min=0, help="Escort window for this run (else control MACHINE-ROOM-ENTRY's).")] = None,
     site_tz: TzOpt = "Asia/Shanghai", now: NowOpt = None, as_json: JsonOpt = False,
     record: Annotated[bool, typer.Option("--record", help="Also store per-door results in --db.")] = False,
-    db: DbOpt = default_db(),
+    db: DbOpt = default_db(), collector_url: CollectorOpt = None, token: TokenOpt = None,
 ) -> None:
     """Audit door and machine-room access: approvals, escorts, badges, hours, held-open and forced doors."""
+    from collector.commands.audit_io import note_overrides, thresholds
     from collector.importers.access_job import run_access_audit
 
     zone = site_zone(site_tz)
     when = parse_now(now, zone)
+    limits, flags = thresholds("access.audit", {"max_held_open_s": max_held_open_s,
+                                                "escort_window_s": escort_window_s})
     result = run_access_audit(events, approvals, badges, zone, site=site, hours=hours, mapping=mapping,
-                              machine_room_doors=machine_room_door or (), max_held_open_s=max_held_open_s)
+                              machine_room_doors=machine_room_door or (), limits=limits, overrides=flags)
     if not result.events:
         typer.echo(f"warning: {events}: no events: nothing was audited", err=True)
-    if record:
-        _record(db, result, when)
-    data = result.as_dict()
+    data = {**result.as_dict(), "threshold_overrides": note_overrides(result.thresholds, limits)}
+    if record or collector_url:
+        _record((db if record else None, collector_url, token), result, when)
     lines = [f"{v['time']}  {v['type']:18} {v['door']:20} {v['badge']:12} {v['person']}  {v['detail']}"
              for v in data["violations"]]
     lines.append(f"{result.events} events, {len(result.violations)} violations: "
@@ -72,18 +79,16 @@ def audit_access(
     raise typer.Exit(1 if result.violations else 0)
 
 
-def _record(db: Path, result, when) -> None:
-    from collector.audit.access_report import door_observations
+def _record(target: tuple[Path | None, str | None, str | None], result, when) -> None:
+    """Per-door results recorded the way every audit records: --record into --db, and/or --collector."""
+    from collector.audits.access_report import door_observations
+    from collector.commands.audit_io import record_observations
     from collector.settings import Settings
 
-    settings = Settings(db=db)
-    store = store_at(db)
-    try:
-        obs = door_observations(result, site=settings.site, source="import:access", observed_at=when)
-        res = store.ingest(obs, actor="cli:audit-access", received_at=when)
-        typer.echo(f"recorded {res.accepted} door audits in {db}", err=True)
-    finally:
-        store.close()
+    obs = door_observations(result, site=Settings().site, source="import:access", observed_at=when)
+    accepted = record_observations(target, obs, when, actor="cli:audit-access")
+    if target[0] is not None:
+        typer.echo(f"recorded {accepted} door audits in {target[0]}", err=True)
 
 
 def poll(config: Annotated[Path, typer.Option("--config", help="Poller configuration (YAML).")],

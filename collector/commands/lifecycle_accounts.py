@@ -29,9 +29,12 @@ def audit_accounts_cmd(
                                                           "action, records.")],
     map_users: Annotated[list[str] | None, typer.Option("--map-users", help="field=column for the user list.")] = None,
     map_logins: Annotated[list[str] | None, typer.Option("--map-logins", help="field=column for the log.")] = None,
-    export_limit: Annotated[int, typer.Option("--export-limit", help="Records per window.")] = 1000,
-    export_window_min: Annotated[float, typer.Option("--export-window-min")] = 60.0,
-    max_gap_h: Annotated[float, typer.Option("--max-gap-h", help="Working hours without log entries.")] = 2.0,
+    export_limit: Annotated[int | None, typer.Option(
+        "--export-limit", min=0, help="Records per window, for this run (else control BULK-EXPORT-WATCH's).")] = None,
+    export_window_min: Annotated[float | None, typer.Option(
+        "--export-window-min", min=0.01, help="For this run (else control BULK-EXPORT-WATCH's).")] = None,
+    max_gap_h: Annotated[float | None, typer.Option(
+        "--max-gap-h", min=0.01, help="Working hours without log entries (else AUDIT-LOG-COMPLETE's).")] = None,
     work_hours: Annotated[str, typer.Option("--work-hours", help="Site working hours, HH:MM-HH:MM.")] = "08:00-21:00",
     system: Annotated[str, typer.Option("--system", help="Subject id of the collection system.")] = "cms",
     db: DbOptional = None, collector_url: CollectorOpt = None, token: TokenOpt = None,
@@ -39,6 +42,7 @@ def audit_accounts_cmd(
 ) -> None:
     """Shared and generic accounts, departed users, after-hours logins, bulk exports, log gaps (exit 1 on any)."""
     from collector.audits.accounts import AccountsPolicy, audit_accounts
+    from collector.commands.audit_io import note_overrides, thresholds
     from collector.importers.accountlogs import LOG_COLUMNS, USER_COLUMNS, read_events, read_users
 
     tz = site_zone(site_tz)
@@ -49,13 +53,16 @@ def audit_accounts_cmd(
     user_list = read_users(users, parse_mapping(map_users, tuple(USER_COLUMNS)))
     events = read_events(logins, tz, parse_mapping(map_logins, tuple(LOG_COLUMNS)))
     day_start, day_end = parse_hours(work_hours)
-    policy = AccountsPolicy(day_start=day_start, day_end=day_end, export_limit=export_limit,
-                            export_window_min=export_window_min, max_gap_h=max_gap_h)
+    limits, flags = thresholds("accounts.audit", {"export_limit": export_limit,
+                                                  "export_window_min": export_window_min, "max_gap_h": max_gap_h})
+    policy = AccountsPolicy(day_start=day_start, day_end=day_end).with_thresholds({**limits, **flags})
     report = audit_accounts(user_list, events, tz=tz, policy=policy)
+    overrides = note_overrides(report["thresholds"], limits)
     if db is not None or collector_url:
         record((db, collector_url, token), "accounts.audit", "collection_system", system,
                {**{k: v for k, v in report.items() if k != "violations"}, "violations": report["violations"][:100]},
                when)
+    report["threshold_overrides"] = overrides
     lines = [f"{v['type']:22} {v['account']:16} {v['detail']}" for v in report["violations"]]
     lines.append(f"{report['events']} events: " + ", ".join(f"{k}={n}" for k, n in report["counts"].items()))
     emit(report, as_json, "\n".join(lines))

@@ -37,8 +37,12 @@ def audit_calls_cmd(
     pattern: Annotated[str | None, typer.Option("--pattern", help="Regex on file names with (?P<call_id>...).")] = None,
     mapping: MapOpt = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Hash copies and read durations.")] = True,
-    retention_years: Annotated[float, typer.Option("--retention-years")] = 3.0,
-    stall_hours: Annotated[float, typer.Option("--stall-hours", help="Hours with calls and no recording.")] = 2.0,
+    retention_years: Annotated[float | None, typer.Option(
+        "--retention-years", min=0, help="For this run (else control RECORDING-RETENTION's).")] = None,
+    stall_hours: Annotated[float | None, typer.Option(
+        "--stall-hours", min=0.01, help="Hours with calls and no recording (else RECORDER-ALIVE's).")] = None,
+    min_recorded_ratio: Annotated[float | None, typer.Option(
+        "--min-recorded-ratio", min=0, max=1, help="Recorded share of a call (else CALLS-RECORDED's).")] = None,
     first_call: Annotated[str | None, typer.Option("--first-call", help="The site's first call (ISO 8601).")] = None,
     system: Annotated[str, typer.Option("--system", help="Subject id of the recording system.")] = "recorder-1",
     db: DbOptional = None, collector_url: CollectorOpt = None, token: TokenOpt = None,
@@ -46,8 +50,9 @@ def audit_calls_cmd(
 ) -> None:
     """Calling hours, recordings present, complete and backed up, retention, recorder alive (exit 1 on any)."""
     from collector.audits.calls import CallsPolicy, Content, audit_calls
-    from collector.audits.recordings import audio_duration_s, inventory, sha256_file, walk
+    from collector.commands.audit_io import note_overrides, thresholds
     from collector.importers.cdr import FIELDS, read_cdr
+    from collector.importers.recordings import audio_duration_s, inventory, sha256_file, walk
 
     tz = site_zone(site_tz)
     when = parse_now(now, tz)
@@ -62,12 +67,15 @@ def audit_calls_cmd(
     if regex is not None and "call_id" not in regex.groupindex:
         fail_input("--pattern: needs a named group (?P<call_id>...)")
     calls = read_cdr(cdr, tz, parse_mapping(mapping, FIELDS))
-    policy = CallsPolicy(retention_years=retention_years, stall_h=stall_hours, exceptions=read_exceptions(exceptions))
+    limits, flags = thresholds("calls.audit", {"retention_years": retention_years, "max_silence_h": stall_hours,
+                                               "min_recorded_ratio": min_recorded_ratio})
+    policy = CallsPolicy(exceptions=read_exceptions(exceptions)).with_thresholds({**limits, **flags})
     report = audit_calls(calls, inventory(walk(str(primary)), regex), inventory(walk(str(backup)), regex), tz=tz,
                          now=when, policy=policy, content=Content(audio_duration_s, sha256_file, verify),
                          first_call=first)
+    report["threshold_overrides"] = note_overrides(report["thresholds"], limits)
     if db is not None or collector_url:
-        summary = {k: v for k, v in report.items() if k not in ("violations", "unreadable")}
+        summary = {k: v for k, v in report.items() if k not in ("violations", "unreadable", "threshold_overrides")}
         record((db, collector_url, token), "calls.audit", "call_system", system,
                {**summary, "violations": report["violations"][:100]}, when)
     failing = any(report["counts"].values()) or report["retention"]["ok"] is False or report["recorder"][

@@ -57,9 +57,9 @@ def batch_register(
 ) -> None:
     """Register a batch: hash its identifiers into a manifest and record its purge deadline."""
     from collector.batches import BatchFacts, manifest_bytes, manifest_for, registration
+    from collector.clikit import configured_catalog
     from collector.engine import Engine
     from collector.importers.dispatch import read_dispatch
-    from rules.catalog import default_catalog
 
     tz = site_zone(site_tz)
     when = parse_now(now, tz)
@@ -84,7 +84,7 @@ def batch_register(
     ref = store.put_evidence(data, f"manifest-{facts.batch_id}.json", "application/json")
     obs = registration(facts, dispatch, ref, tz, when)
     result = store.ingest([obs], actor="cli:batch-register", received_at=when)
-    engine = Engine(store, list(default_catalog()))
+    engine = Engine(store, configured_catalog())
     engine.evaluate(engine.note([obs]), now=when)
     out_path = manifest_out or db.parent / "manifests" / f"{facts.batch_id}.json"
     out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -44,8 +44,8 @@ def report(start: Annotated[str, typer.Option("--from", help="Period start: date
            as_json: JsonOpt = False) -> None:
     """Write the evidence report for a period (ending at --now at the latest); exit 1 when a control failed at
     the period end."""
+    from collector.clikit import configured_catalog
     from collector.reports.build import FORMATS, build_report
-    from rules.catalog import default_catalog
 
     tz = site_zone(site_tz)
     if fmt not in FORMATS:
@@ -64,7 +64,7 @@ def report(start: Annotated[str, typer.Option("--from", help="Period start: date
     store = store_at(db)
     if public_url is not None and not public_url.startswith(("https://", "http://")):
         fail_input(f"--public-url: {public_url!r} is not an http(s) URL")
-    data = build_report(store, list(default_catalog()), t0, t1, fmt, lang, site=site, tz=tz, now=generated,
+    data = build_report(store, configured_catalog(), t0, t1, fmt, lang, site=site, tz=tz, now=generated,
                         public_url=public_url)
     tmp = out.with_name(out.name + ".part")
     tmp.write_bytes(data)
@@ -75,7 +75,7 @@ def report(start: Annotated[str, typer.Option("--from", help="Period start: date
                          ts=generated)
     from collector.posture import posture_at
 
-    failing = posture_at(store, list(default_catalog()), t1, site)["totals"].get("fail", 0)
+    failing = posture_at(store, configured_catalog(), t1, site)["totals"].get("fail", 0)
     emit({"output": str(out), "format": fmt, "bytes": len(data), "sha256": digest, "failing_controls": failing,
           "from": t0.isoformat(), "to": t1.isoformat()},
          as_json, f"wrote {out} ({len(data)} bytes, sha256 {digest})")

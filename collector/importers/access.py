@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from collector.audit.access import AccessEvent, Approval, Badge, gc_paused
+from collector.audits.access import AccessEvent, Approval, Badge, gc_paused
 from collector.importers.tables import InputError, Table, load_yaml_mapping, read_table
 
 EVENT_ALIASES = {

@@ -6,10 +6,10 @@ Columns are found by their usual names (English or Chinese) or through a mapping
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 
+from collector.audits.accounts import Event, User
 from collector.importers.dispatch import DispatchError, parse_date
 from collector.importers.tables import csv_rows
 from collector.inputs import InputProblem
@@ -44,20 +44,10 @@ class AccountLogError(InputProblem):
     """A file that cannot be read; the message names the file, line and field."""
 
 
-@dataclass(frozen=True, slots=True)
-class User:
-    account: str
-    name: str
-    end_date: date | None
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    time: datetime
-    account: str
-    terminal: str
-    action: str  # login, logout, export, or the system's own word for other operations
-    records: int
+
+
 
 
 def _columns(path: Path, header: list[str], wanted: Mapping[str, tuple[str, ...]], mapping: Mapping[str, str],

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 
+from collector.audits.calls import Call
 from collector.importers.tables import csv_rows
 from collector.inputs import InputProblem
 
@@ -27,19 +27,7 @@ class CdrError(InputProblem):
     """A record that cannot be read; the message names the file, line and field."""
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
-    call_id: str
-    agent: str
-    terminal: str
-    number: str
-    start: datetime
-    duration_s: float
-    disposition: str  # suspended, invalid, unreachable, arrears, connected, hung_up
 
-    @property
-    def connected(self) -> bool:
-        return self.disposition == "connected"
 
 
 def _start_or_fail(text: str, path: Path, line: int) -> datetime:

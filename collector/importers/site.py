@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from collector.audit.access import AccessPolicy, WorkingHours
+from collector.audits.access import AccessPolicy, WorkingHours
 from collector.importers.tables import InputError, load_yaml_mapping
 
 MACHINE_ROOM_KINDS = {"machine_room", "machine-room", "server_room", "data_center", "机房"}

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rules.checks.facility import dew_point_c
 from rules.model import Observation
+from rules.physics import dew_point_c
 
 RATE_WINDOW = timedelta(hours=1)
 MIN_RATE_SPAN = timedelta(minutes=15)  # shorter spans turn sensor noise into alarming rates

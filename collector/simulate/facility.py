@@ -5,8 +5,8 @@ import math
 from datetime import datetime, timedelta
 
 from collector.simulate.site import SimSite
-from rules.checks.facility import dew_point_c
 from rules.model import Observation
+from rules.physics import dew_point_c
 
 OUTAGE_DAYS = (16.27, 16.33)  # mains fails for about 86 minutes on day 16
 STALE_DAYS = (22.0, 22.1)  # the UPS driver loses its USB link for a while on day 22

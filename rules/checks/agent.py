@@ -1,6 +1,9 @@
 """Checks over what endpoint agents report (see docs/observations.md for the payloads)."""
 from __future__ import annotations
 
+import fnmatch
+import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -165,19 +168,34 @@ def antivirus_fresh(inp: CheckInput) -> Verdict:
 
 @payload("software.inventory")
 class SoftwareInventory(TypedDict, total=False):
-    allowlist_configured: bool
-    unapproved: list[str]
+    names: list[str]  # installed packages
+    allowlist: list[str]  # the site's allow-list as the host was given it: names, shell wildcards
     count: int | None
     packages: list[Any] | None
+    allowlist_configured: bool  # older agents judged themselves: these two instead of names, allowlist
+    unapproved: list[str]
+
+
+def unapproved(names: Iterable[str], allow: list[str]) -> list[str]:
+    """The names no allow-list entry matches (an exact name, or a shell wildcard such as 'lib*')."""
+    exact = {a for a in allow if not any(c in a for c in "*?[")}
+    patterns = [fnmatch.translate(a) for a in allow if a not in exact]
+    # one alternation, not a match per pattern: a host may list tens of thousands of packages
+    matches = re.compile("|".join(patterns)).match if patterns else lambda _: None
+    return sorted(n for n in set(names) if n not in exact and not matches(n))
 
 
 @check("software_allowed", kinds=["software.inventory"])
 def software_allowed(inp: CheckInput) -> Verdict:
     """Only allow-listed software is installed."""
     p = inp.require("software.inventory").payload
-    if not p.get("allowlist_configured", True):
+    if "names" in p:
+        allow = [str(a) for a in p.get("allowlist") or []]
+        configured, bad = bool(allow), unapproved(p["names"], allow)
+    else:  # an agent from before the check judged: it sent its own verdict
+        configured, bad = p.get("allowlist_configured", True), list(p.get("unapproved", []))
+    if not configured:
         return failed("未配置软件白名单", "no software allow-list configured")
-    bad = list(p.get("unapproved", []))
     value = {"packages": p.get("count", len(p.get("packages", []))), "unapproved": bad[:50]}
     if bad:
         return failed(f"{len(bad)} 个未经批准的软件：{', '.join(bad[:5])}",

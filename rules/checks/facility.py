@@ -1,21 +1,15 @@
 """Checks over the machine room: UPS, climate, door and access audits."""
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
 from typing_extensions import TypedDict
 
+from rules.audit_params import naming_overrides
 from rules.kinds import IsoTime, payload
-from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
-
-
-def dew_point_c(temperature_c: float, humidity_pct: float) -> float:
-    """Magnus formula (Sonntag 1990 constants), good to ±0.35 °C between -45 and 60 °C."""
-    a, b = 17.62, 243.12
-    gamma = math.log(max(humidity_pct, 0.01) / 100.0) + a * temperature_c / (b + temperature_c)
-    return b * gamma / (a - gamma)
+from rules.physics import dew_point_c
+from rules.registry import REQUIRED, CheckInput, Verdict, check, failed, passed, unknown
 
 
 @payload("ups.status")
@@ -120,21 +114,32 @@ class AuditPayload(TypedDict, total=False):
     period_start: str | None
     period_end: str | None
     violations: list[Any]
+    thresholds: dict[str, float]  # the limits the audit ran with (audits before this field: none)
 
 
 payload("access.audit")(AuditPayload)
 payload("accounts.audit")(AuditPayload)
 
 
-@check("audit_violations", kinds=["access.audit", "calls.audit", "accounts.audit"])
+# The audits' thresholds (rules/audit_params.py), each set by the control whose violation types it
+# decides (None: this control sets none); recordings_retained and recorder_alive set the other two.
+@check("audit_violations", kinds=["access.audit", "calls.audit", "accounts.audit"],
+       params={"audit_kind": REQUIRED, "types": REQUIRED, "max_held_open_s": None, "escort_window_s": None,
+               "min_recorded_ratio": None, "export_limit": None, "export_window_min": None, "max_gap_h": None,
+               "session_idle_min": None})
 def audit_violations(inp: CheckInput) -> Verdict:
     """The latest audit of a log (access, calls, accounts) found none of the listed violation types."""
-    obs = inp.require(str(inp.params["audit_kind"]))
-    counts = obs.payload.get("counts", {})
+    kind = str(inp.params["audit_kind"])
+    obs = inp.require(kind)
+    return naming_overrides(_audit_counts(inp, obs.payload), inp.params, obs.payload, kind)
+
+
+def _audit_counts(inp: CheckInput, payload: dict[str, Any]) -> Verdict:
+    counts = payload.get("counts", {})
     types = list(inp.params["types"])
     found = {t: int(counts.get(t, 0)) for t in types if int(counts.get(t, 0))}
-    value = {"counts": {t: int(counts.get(t, 0)) for t in types}, "events": obs.payload.get("events"),
-             "period_start": obs.payload.get("period_start"), "period_end": obs.payload.get("period_end")}
+    value = {"counts": {t: int(counts.get(t, 0)) for t in types}, "events": payload.get("events"),
+             "period_start": payload.get("period_start"), "period_end": payload.get("period_end")}
     if found:
         text = ", ".join(f"{t}×{n}" for t, n in found.items())
         return failed(f"审计发现违规：{text}", f"audit found violations: {text}", **value)

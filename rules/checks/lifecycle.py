@@ -6,6 +6,7 @@ from typing import Any
 
 from typing_extensions import TypedDict
 
+from rules.audit_params import naming_overrides
 from rules.checks.facility import AuditPayload
 from rules.kinds import IsoTime, payload
 from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
@@ -105,6 +106,10 @@ class CallsAudit(AuditPayload, total=False):
 def recordings_retained(inp: CheckInput) -> Verdict:
     """Recordings reach back N years, or to the first call if the site is younger."""
     p = inp.require("calls.audit").payload
+    return naming_overrides(_retention(inp, p), inp.params, p, "calls.audit")
+
+
+def _retention(inp: CheckInput, p: dict[str, Any]) -> Verdict:
     r = p.get("retention", {})
     years = float(inp.params["retention_years"])
     value = {"primary_oldest": r.get("primary_oldest"), "backup_oldest": r.get("backup_oldest"),
@@ -120,6 +125,10 @@ def recordings_retained(inp: CheckInput) -> Verdict:
 def recorder_alive(inp: CheckInput) -> Verdict:
     """The recording system keeps producing recordings while calls are being made."""
     p = inp.require("calls.audit").payload
+    return naming_overrides(_recorder(p), inp.params, p, "calls.audit")
+
+
+def _recorder(p: dict[str, Any]) -> Verdict:
     stalled = p.get("recorder", {}).get("stalled_periods", [])
     value = {"last_recording": p.get("recorder", {}).get("last_recording"), "stalled_periods": len(stalled)}
     if stalled:

@@ -53,7 +53,7 @@ def site_file(tmp_path: Path) -> Path:
                  id="occluded-camera-leaves-blind-spot"),
 ])
 def test_coverage(site_file: Path, states: dict[str, CameraState], blind: list[str]) -> None:
-    r = compute_coverage(load_site(site_file), states)
+    r = compute_coverage(load_site(site_file), states, min_fraction=0.9)
     assert [b["zone"] for b in r["blind_spots"]] == blind
     if blind:
         assert r["blind_spots"][0]["cameras"][0] == {"camera": "cam-02", "why": "occluded", "fraction": 1.0}
@@ -78,7 +78,7 @@ def test_partial_view_cone_is_a_blind_spot(tmp_path: Path) -> None:
                               "    view: {position: [0, 0], heading_deg: 45, fov_deg: 60, range_m: 8}\n"
                               "  - id: cam-02"), encoding="utf-8")
     site = load_site(p)
-    r = compute_coverage(site)
+    r = compute_coverage(site, min_fraction=0.9)
     floor = next(z for z in r["zones"] if z["zone"] == "floor-1")
     assert not floor["covered"] and 0.1 < floor["fraction"] < 0.9 and "sees only" in floor["reason"]
     svg = render_svg(site, r)
@@ -116,3 +116,35 @@ def test_cli_with_health_file(site_file: Path, tmp_path: Path) -> None:
     bad = subprocess.run([str(BIN), "camera", "coverage", str(tmp_path / "none.yaml")], capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode == 2
+
+
+def _partial_cone_site(tmp_path: Path, thresholds: str = "") -> Path:
+    p = tmp_path / "site.yaml"
+    p.write_text(SITE.replace("    polygon: [[0, 0], [10, 0], [10, 8], [0, 8]]\n  - id: cam-02",
+                              "    view: {position: [0, 0], heading_deg: 45, fov_deg: 60, range_m: 8}\n"
+                              "  - id: cam-02") + thresholds, encoding="utf-8")
+    return p
+
+
+def _floor(site: Path, env: dict[str, str]) -> dict:
+    p = subprocess.run([str(BIN), "camera", "coverage", str(site), "--json"], capture_output=True, text=True,
+                       timeout=60, env={**os.environ, **env})
+    assert p.returncode in (0, 1), p.stderr
+    return next(z for z in json.loads(p.stdout)["zones"] if z["zone"] == "floor-1")
+
+
+def test_the_coverage_required_is_the_catalogs_and_a_site_may_ask_more(tmp_path: Path) -> None:
+    """The camera marks zones the way the zone_covered check judges them: with control ZONE-COVERED's
+    min_fraction from the catalog in force, or the site file's when it asks more."""
+    from rules.catalog import check_param, load_catalog
+    from tests.rules.catalog_copy import catalog_with
+
+    site = _partial_cone_site(tmp_path)
+    seen = compute_coverage(load_site(site), min_fraction=0.9)
+    share = next(z for z in seen["zones"] if z["zone"] == "floor-1")["fraction"]
+    lenient = catalog_with(tmp_path / "lenient", {"ZONE-COVERED": {"min_fraction": round(share - 0.05, 2)}})
+    assert check_param(load_catalog(lenient), "zone_covered", "min_fraction") < share
+    assert _floor(site, {})["covered"] is False  # the built-in catalog asks 0.9
+    assert _floor(site, {"CLAUSEWATCH_CONTROLS_DIR": str(lenient)})["covered"] is True
+    stricter = _partial_cone_site(tmp_path, "thresholds: {coverage_min_fraction: 0.95}\n")
+    assert _floor(stricter, {"CLAUSEWATCH_CONTROLS_DIR": str(lenient)})["covered"] is False

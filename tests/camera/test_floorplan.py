@@ -41,7 +41,7 @@ def _share_of(image: np.ndarray, hex_colour: str, tolerance: int = 12) -> float:
 def test_png_has_the_svg_size_and_its_coverage_colours(tmp_path: Path, states: dict[str, CameraState],
                                                        blind_share_min: float, blind_share_max: float) -> None:
     site = _site(tmp_path)
-    coverage = compute_coverage(site, states)
+    coverage = compute_coverage(site, states, min_fraction=0.9)
     image = cv2.imdecode(np.frombuffer(render_png(site, coverage), np.uint8), cv2.IMREAD_COLOR)
     assert image is not None
     width, height = (int(v) for v in re.search(r'width="(\d+)" height="(\d+)"', render_svg(site, coverage)).groups())
@@ -52,7 +52,7 @@ def test_png_has_the_svg_size_and_its_coverage_colours(tmp_path: Path, states: d
 
 def _label_crop(tmp_path: Path, zh: str) -> np.ndarray:
     site = _site(tmp_path, SITE.replace("一号作业区", zh))
-    coverage = compute_coverage(site, {})
+    coverage = compute_coverage(site, {}, min_fraction=0.9)
     image = cv2.imdecode(np.frombuffer(render_png(site, coverage), np.uint8), cv2.IMREAD_GRAYSCALE)
     x, y = (float(v) for v in re.search(r'<text x="([\d.]+)" y="([\d.]+)"', render_svg(site, coverage)).groups())
     return image[int(y) - 14:int(y) + 4, int(x) - 50:int(x) + 50]
@@ -67,7 +67,7 @@ def test_chinese_zone_names_are_drawn_as_glyphs(tmp_path: Path) -> None:
 
 def test_write_plan_by_extension(tmp_path: Path) -> None:
     site = _site(tmp_path)
-    coverage = compute_coverage(site, BLIND)
+    coverage = compute_coverage(site, BLIND, min_fraction=0.9)
     write_plan(tmp_path / "out" / "plan.png", site, coverage)
     write_plan(tmp_path / "out" / "plan.svg", site, coverage)
     assert (tmp_path / "out" / "plan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -31,7 +31,7 @@ floorplan_png: blocked/floor.png
 """, encoding="utf-8")
     with recording_server() as collector:
         sink = HttpSink(Spool(tmp_path / "spool.db"), HttpClient(collector.url), token="token")
-        worker = Worker(load_site(site_file), sink)
+        worker = Worker(load_site(site_file), sink, min_fraction=0.9)
         with caplog.at_level(logging.WARNING, logger="clausewatch.camera"):
             report = worker.round()
     assert report["ok"] is True and "blocked/floor.png" in caplog.text and report["spooled"] == 0

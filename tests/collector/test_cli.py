@@ -108,3 +108,17 @@ def test_posture_of_one_site_shows_only_its_subjects(tmp_path: Path):
         usb = next(c for c in json.loads(r.stdout)["controls"] if c["id"] == "USB-BLOCK")
         assert [(s["subject"], s["site"]) for s in usb["subjects"]] == [(host, site)]
         assert usb["status"] == status
+
+
+def test_a_broken_configured_catalog_is_exit_2_naming_file_and_line(tmp_path: Path):
+    (tmp_path / "controls").mkdir()
+    (tmp_path / "controls" / "a.yaml").write_text("- id: X-1\n  clauses: [T14.2-4]\n  severity: extreme\n",
+                                                 encoding="utf-8")
+    (tmp_path / "u.csv").write_text("account,name,end_date\nzhangsan,,\n", encoding="utf-8")
+    (tmp_path / "l.csv").write_text("time,account,terminal,action,records\n2026-11-28 09:00:00,zhangsan,T1,login,\n",
+                                    encoding="utf-8")
+    for argv in (["controls", "list"],
+                 ["audit", "accounts", "--users", str(tmp_path / "u.csv"), "--logins", str(tmp_path / "l.csv")]):
+        r = cli(*argv, env={"CLAUSEWATCH_CONTROLS_DIR": str(tmp_path / "controls")})
+        assert r.returncode == 2 and f"{tmp_path / 'controls' / 'a.yaml'}:3: severity" in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr

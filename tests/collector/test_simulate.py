@@ -26,4 +26,6 @@ def test_a_month_of_history_shows_the_planted_violations(store):
                     "DOOR-CLOSED", "MACHINE-ROOM-ENTRY", "BATCH-PURGED", "CALLING-HOURS",
                     "EXTINGUISHER-MACHINE-ROOM", "AGENT-SEQUENCE"):
         assert control in failed, control
+    # every check ran a month of every kind of day: none read a parameter it does not declare
+    assert [iv.control for iv in store.intervals() if "undeclared_param" in iv.value] == []
     assert store.verify_ledger().ok

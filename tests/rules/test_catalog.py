@@ -96,3 +96,48 @@ def test_good_catalog_loads(tmp_path: Path):
     (tmp_path / "ok.yaml").write_text(textwrap.dedent(GOOD), encoding="utf-8")
     [c] = load_catalog(tmp_path)
     assert c.id == "USB-BLOCK" and c.params == {}
+
+
+AUDIT_CONTROL = """\
+- id: DOOR-CLOSED
+  clauses: [T12.2-a]
+  text_zh: "大门应处于关闭状态"
+  title: {zh: 门, en: Doors}
+  subject: door
+  check: audit_violations
+  params: {PARAMS}
+  severity: high
+  evidence: {zh: 门禁, en: access}
+  freshness: 2d
+"""
+
+
+@pytest.mark.parametrize(("params", "needle"), [
+    pytest.param("{types: [forced_entry]}", "check 'audit_violations' needs audit_kind", id="required-missing"),
+    pytest.param("{audit_kind: access.audit, types: [forced_entry], max_held_open: 60}",
+                 "unknown parameter(s) max_held_open", id="undeclared"),
+    pytest.param("{audit_kind: access.audit, types: [forced_entry], max_held_open_s: sixty}",
+                 "max_held_open_s: must be a positive number, not 'sixty'", id="threshold-not-a-number"),
+    pytest.param("{audit_kind: access.audit, types: [forced_entry], max_held_open_s: -5}",
+                 "max_held_open_s: must be a positive number, not -5", id="threshold-negative"),
+])
+def test_params_are_those_the_check_declares(tmp_path: Path, params, needle):
+    (tmp_path / "a.yaml").write_text(AUDIT_CONTROL.replace("{PARAMS}", params), encoding="utf-8")
+    with pytest.raises(CatalogError) as e:
+        load_catalog(tmp_path)
+    [problem] = e.value.problems
+    assert problem.startswith(f"{tmp_path / 'a.yaml'}:7: params: ") and needle in problem
+
+
+def test_every_param_a_control_sets_is_declared_by_its_check():
+    checks = load_checks()
+    for c in load_catalog():
+        assert set(c.params) <= set(checks[c.check or "manual_evidence"].params), c.id
+
+
+def test_a_param_has_the_type_of_its_default(tmp_path: Path):
+    text = GOOD.replace("  subject: host\n", "  subject: host\n  params: {block_classes: \"08\"}\n")
+    (tmp_path / "x.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogError) as e:
+        load_catalog(tmp_path)
+    assert "params: block_classes: must be a list, not '08'" in e.value.problems[0]

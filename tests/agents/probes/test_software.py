@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from agents.config import AgentConfig
 from agents.env import CommandResult, run_command
 from agents.probes import software
@@ -12,17 +10,13 @@ DPKG = ("bash\t5.2.15-2+b2\tii \ncoreutils\t9.1-1\tii \nanydesk\t6.3.0\tii \nlib
         "oldpkg\t1.0\trc \n")
 
 
-@pytest.mark.parametrize("allow, unapproved", [
-    pytest.param(["bash", "coreutils", "anydesk", "lib*"], [], id="all allowed"),
-    pytest.param(["bash", "coreutils", "lib*"], ["anydesk"], id="one unapproved"),
-    pytest.param(["bash", "coreutils"], ["anydesk", "libc6"], id="no wildcard"),
-])
-def test_unapproved_packages(make_env, allow: list[str], unapproved: list[str]) -> None:
-    env = make_env(AgentConfig.model_validate({"software": {"allowlist": allow}}),
+def test_the_probe_reports_what_is_installed_and_the_allowlist_it_was_given(make_env) -> None:
+    env = make_env(AgentConfig.model_validate({"software": {"allowlist": ["bash", "lib*"]}}),
                    answers={"dpkg-query": CommandResult(0, DPKG)})
     p = software.gather(env)[0].payload
     assert p["count"] == 4 and p["manager"] == "dpkg"  # removed-but-configured (rc) is not installed
-    assert p["unapproved"] == unapproved and p["allowlist_configured"] is True
+    assert p["names"] == ["anydesk", "bash", "coreutils", "libc6"] and p["allowlist"] == ["bash", "lib*"]
+    assert "unapproved" not in p  # the check decides that
 
 
 def test_allowlist_file_and_no_package_manager(make_env, tmp_path: Path) -> None:
@@ -30,14 +24,14 @@ def test_allowlist_file_and_no_package_manager(make_env, tmp_path: Path) -> None
     f.write_text("# site allow-list\nbash\ncoreutils  # shell tools\n")
     assert software.load_allowlist(["anydesk"], f) == ["anydesk", "bash", "coreutils"]
     p = software.gather(make_env())[0].payload
-    assert p["allowlist_configured"] is False and "dpkg-query" in p["probe_error"]
+    assert p["names"] == [] and p["allowlist"] == [] and "dpkg-query" in p["probe_error"]
 
 
 def test_this_machines_dpkg_database(make_env) -> None:
     env = make_env(AgentConfig.model_validate({"software": {"allowlist": ["*"], "include_packages": True}}))
     env.run = run_command
     p = software.gather(env)[0].payload
-    assert p["count"] > 50 and p["unapproved"] == []
+    assert p["count"] > 50 and p["allowlist"] == ["*"] and "bash" in p["names"]
     assert any(x["name"] == "clamav" for x in p["packages"])
 
 
@@ -52,5 +46,5 @@ def test_new_installs_are_observations(make_env, tmp_path: Path) -> None:
     change = obs[1].payload
     assert [a["name"] for a in change["added"]] == ["anydesk", "coreutils"]
     assert change["changed"] == [{"name": "bash", "from": "5.2", "to": "5.2.15-2+b2"}]
-    assert change["unapproved_added"] == ["anydesk"] and change["removed"] == []
+    assert change["removed"] == []
     assert [o.kind for o in software.gather(second)] == ["software.inventory"]  # unchanged: no change observation

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from collector.cli import build_app
+from tests.rules.catalog_copy import catalog_with
 
 runner = CliRunner()
 
@@ -144,3 +145,21 @@ def test_operations_without_a_terminal_do_not_make_a_second_session(tmp_path: Pa
            "2026-11-28 09:30:00,zhangsan,,export,20\n2026-11-28 10:00:00,zhangsan,T01,logout,\n")
     code, out, _ = audit(tmp_path, USERS, log)
     assert code == 0, out["violations"]
+
+
+def test_the_export_limit_is_the_controls_parameter_and_a_flag_overrides_it(tmp_path: Path) -> None:
+    controls = catalog_with(tmp_path / "controls", {"BULK-EXPORT-WATCH": {"export_limit": 1500}})
+    (tmp_path / "users.csv").write_text(USERS, encoding="utf-8")
+    (tmp_path / "log.csv").write_bytes(LOG.encode("gbk"))
+    args = ["audit", "accounts", "--users", str(tmp_path / "users.csv"), "--logins", str(tmp_path / "log.csv"),
+            "--now", "2026-11-29T08:00", "--json"]
+    r = runner.invoke(build_app(), args, env={"CLAUSEWATCH_CONTROLS_DIR": str(controls)})
+    out = json.loads(r.stdout)
+    assert out["counts"]["bulk_export"] == 0 and out["thresholds"]["export_limit"] == 1500
+    assert out["threshold_overrides"] == {} and "ad hoc" not in r.stderr
+    flagged = runner.invoke(build_app(), [*args, "--export-limit", "1500", "--max-gap-h", "12"])
+    out = json.loads(flagged.stdout)
+    assert out["counts"]["bulk_export"] == 0 and out["counts"]["log_gap"] == 0
+    assert out["threshold_overrides"] == {"export_limit": {"used": 1500, "control": 1000},
+                                          "max_gap_h": {"used": 12, "control": 2}}
+    assert "export_limit=1500 (1000)" in flagged.stderr and "临时阈值" in flagged.stderr

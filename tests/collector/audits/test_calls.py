@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from collector.audits.recordings import audio_duration_s
 from collector.cli import build_app
-from tests.collector.audits.amr_files import write_amr
+from collector.importers.recordings import audio_duration_s
+from tests.collector.importers.amr_files import write_amr
+from tests.rules.catalog_copy import catalog_with
 
 runner = CliRunner()
 NOW = "2026-11-29T23:00:00+08:00"
@@ -180,3 +181,17 @@ def test_amr_from_ffmpeg_encoder(tmp_path: Path) -> None:
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000", "-t", "3",
                     "-ac", "1", "-c:a", str(amr_encoder()), "-b:a", "12.2k", "-y", str(path)], check=True)
     assert audio_duration_s(str(path)) == pytest.approx(3.0, abs=0.05)
+
+
+def test_the_recorded_share_is_the_controls_parameter_and_a_flag_overrides_it(site: Path, tmp_path: Path) -> None:
+    controls = catalog_with(tmp_path / "controls", {"CALLS-RECORDED": {"min_recorded_ratio": 0.1}})
+    r = runner.invoke(build_app(), ["audit", "calls", "--cdr", str(site / "cdr.csv"), "--primary",
+                                    str(site / "primary"), "--backup", str(site / "backup"), "--now", NOW, "--json"],
+                      env={"CLAUSEWATCH_CONTROLS_DIR": str(controls)})
+    out = json.loads(r.stdout)
+    assert out["counts"]["recording_too_short"] == 0 and out["threshold_overrides"] == {}
+    assert out["thresholds"] == {"min_recorded_ratio": 0.1, "retention_years": 3, "max_silence_h": 2}
+    _, flagged = audit(site, "--min-recorded-ratio", "0.1", "--stall-hours", "4")
+    assert flagged["counts"]["recording_too_short"] == 0 and flagged["recorder"]["stall_h"] == 4
+    assert flagged["threshold_overrides"] == {"min_recorded_ratio": {"used": 0.1, "control": 0.8},
+                                              "max_silence_h": {"used": 4, "control": 2}}

@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from collector.cli import build_app
+from tests.rules.catalog_copy import catalog_with
 
 EVENTS = """time,door,badge,person,direction,result,duration_s
 2026-11-03T09:00:00+08:00,cage-1,A1,Wang,in,granted,
@@ -40,7 +41,8 @@ def test_clean_log_exits_0_with_the_contract_shape(files):
     r = run(files, "--machine-room-door", "cage-1")
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
-    assert set(data) == {"events", "violations", "counts"}
+    assert set(data) == {"events", "violations", "counts", "thresholds", "threshold_overrides"}
+    assert data["thresholds"] == {"max_held_open_s": 60, "escort_window_s": 120} and data["threshold_overrides"] == {}
     assert data["events"] == 4 and data["violations"] == [] and set(data["counts"]) >= {"forced_entry"}
 
 
@@ -105,3 +107,36 @@ def test_poll_once_into_the_store(tmp_path):
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)[0]["payload"]["error"] == "CONNECT-FAILED"
     assert SqliteStore(tmp_path / "cw.db").observations(kind="ups.status")[0].subject_id == "ups1"
+
+
+def test_the_held_open_limit_is_the_catalogs_control_parameter(files, tmp_path):
+    controls = catalog_with(tmp_path / "controls", {"DOOR-CLOSED": {"max_held_open_s": 20}})
+    r = CliRunner().invoke(build_app(), ["audit", "access", "--events", str(files["events"]), "--approvals",
+                                         str(files["approvals"]), "--badges", str(files["badges"]), "--json",
+                                         "--machine-room-door", "cage-1"],
+                           env={"CLAUSEWATCH_CONTROLS_DIR": str(controls)})
+    data = json.loads(r.stdout)
+    assert [v["type"] for v in data["violations"]] == ["door_held_open"] and r.exit_code == 1
+    assert data["thresholds"]["max_held_open_s"] == 20 and data["threshold_overrides"] == {}
+    assert "ad hoc" not in r.stderr
+
+
+def test_a_flag_overrides_the_control_parameter_and_says_so(files):
+    r = run(files, "--max-held-open-s", "20", "--machine-room-door", "cage-1")
+    assert json.loads(r.stdout)["threshold_overrides"] == {"max_held_open_s": {"used": 20, "control": 60}}
+    assert "临时阈值" in r.stderr and "ad hoc thresholds" in r.stderr and "max_held_open_s=20 (60)" in r.stderr
+
+
+def test_record_stores_and_judges_and_the_finding_names_the_override(files, tmp_path):
+    from collector.store.sqlite import SqliteStore
+
+    db = tmp_path / "cw.db"
+    SqliteStore(db).close()
+    r = run(files, "--max-held-open-s", "20", "--machine-room-door", "cage-1", "--record", "--db", str(db),
+            "--now", "2026-11-03T12:00:00+08:00")
+    assert r.exit_code == 1 and "recorded 3 door audits" in r.stderr
+    store = SqliteStore(db)
+    door = {f.subject_id: f for f in store.current_findings(control="DOOR-CLOSED")}["main-door"]
+    store.close()
+    assert door.status == "fail"
+    assert "ad hoc thresholds: max_held_open_s=20 (control: 60)" in door.reason_en and "临时阈值" in door.reason_zh

@@ -141,3 +141,26 @@ def test_an_unreachable_internet_is_said_in_words(result: str, zh: str, en: str)
     r = run("INTERNET-BLOCKED", obs("internet.egress", {"canary": {"target": "10.20.9.25", "port": 443,
                                                                    "result": result}}))
     assert (r.status, r.reason_zh, r.reason_en) == ("pass", zh, en)
+
+
+NAMES = ["anydesk", "bash", "coreutils", "libc6"]
+
+
+@pytest.mark.parametrize("payload, status, reason", [
+    pytest.param({"names": NAMES, "allowlist": ["bash", "coreutils", "anydesk", "lib*"]}, "pass", "only allow-listed",
+                 id="all-allowed"),
+    pytest.param({"names": NAMES, "allowlist": ["bash", "coreutils", "lib*"]}, "fail",
+                 "1 unapproved package(s): anydesk", id="one-unapproved"),
+    pytest.param({"names": NAMES, "allowlist": ["bash", "coreutils"]}, "fail",
+                 "2 unapproved package(s): anydesk, libc6", id="no-wildcard"),
+    pytest.param({"names": NAMES, "allowlist": []}, "fail", "no software allow-list", id="no-allowlist"),
+    pytest.param({"count": 1432, "allowlist_configured": True, "unapproved": ["anydesk"]}, "fail",
+                 "1 unapproved package(s): anydesk", id="older-agent-unapproved"),
+    pytest.param({"count": 1432, "allowlist_configured": True, "unapproved": []}, "pass", "only allow-listed",
+                 id="older-agent-clean"),
+    pytest.param({"count": 0, "allowlist_configured": False, "unapproved": []}, "fail", "no software allow-list",
+                 id="older-agent-no-allowlist"),
+])
+def test_software_is_judged_against_the_allowlist(payload: dict, status: str, reason: str) -> None:
+    r = run("SOFTWARE-ALLOWLIST", obs("software.inventory", payload))
+    assert r.status == status and reason in r.reason_en

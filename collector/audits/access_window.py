@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from collector.audit.access import AccessEvent, Approval, Badge, badge_key
+from collector.audits.access import AccessEvent, Approval, Badge, badge_key
 from collector.store.sqlite import SqliteStore
 
 WINDOW_S = 24 * 3600.0

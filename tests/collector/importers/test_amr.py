@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.audits.amr import amr_duration_s
-from tests.collector.audits.amr_files import write_amr
+from collector.importers.amr import amr_duration_s
+from tests.collector.importers.amr_files import write_amr
 
 
 def ffprobe_packets(path: Path) -> int:

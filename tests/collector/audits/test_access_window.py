@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from collector.audit.access import AccessEvent, Approval, Badge
-from collector.audit.access_window import Push, recent, remember
+from collector.audits.access import AccessEvent, Approval, Badge
+from collector.audits.access_window import Push, recent, remember
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 3, 10, 0, tzinfo=TZ)
@@ -31,7 +31,7 @@ def test_pushes_read_back_as_sent_and_leave_after_the_window(store):
 
 
 def test_badge_change_between_pushes_splits_validity_at_the_last_push_that_listed_the_old_record(store):
-    from collector.audit.access_window import merge
+    from collector.audits.access_window import merge
 
     now = datetime(2026, 11, 5, tzinfo=UTC)
     for hours in (0, 1, 2):  # the same list three times: the grant holds until the third push's event

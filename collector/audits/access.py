@@ -8,9 +8,9 @@ from __future__ import annotations
 import bisect
 import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from operator import attrgetter
 from zoneinfo import ZoneInfo
@@ -106,6 +106,14 @@ class AccessPolicy:
     escort_window_s: float = 120.0
     max_held_open_s: float = 60.0
 
+    def with_thresholds(self, limits: Mapping[str, float]) -> AccessPolicy:
+        """This policy with the thresholds named as the catalog's control parameters (rules/audit_params.py)."""
+        return replace(self, max_held_open_s=float(limits.get("max_held_open_s", self.max_held_open_s)),
+                       escort_window_s=float(limits.get("escort_window_s", self.escort_window_s)))
+
+    def thresholds(self) -> dict[str, float]:
+        return {"max_held_open_s": self.max_held_open_s, "escort_window_s": self.escort_window_s}
+
 
 @dataclass(slots=True)
 class Violation:
@@ -130,6 +138,7 @@ class AuditResult:
     doors: list[str] = field(default_factory=list)
     events_per_door: dict[str, int] = field(default_factory=dict)
     door_rooms: dict[str, str] = field(default_factory=dict)  # from the site file: the room each door opens
+    thresholds: dict[str, float] = field(default_factory=dict)  # the limits this audit ran with
 
     @property
     def counts(self) -> dict[str, int]:
@@ -139,7 +148,8 @@ class AuditResult:
         return out
 
     def as_dict(self) -> dict:
-        return {"events": self.events, "violations": [v.as_dict() for v in self.violations], "counts": self.counts}
+        return {"events": self.events, "violations": [v.as_dict() for v in self.violations], "counts": self.counts,
+                "thresholds": self.thresholds}
 
 
 def _norm(name: str) -> str:
@@ -295,7 +305,8 @@ def _audit(events: Sequence[AccessEvent], approvals: Iterable[Approval], badges:
     for e in ordered:
         per_door[e.door] += 1
     return AuditResult(len(events), out, ordered[0].time if ordered else None, ordered[-1].time if ordered else None,
-                       sorted(set(per_door) | policy.machine_room_doors), dict(per_door), dict(policy.door_rooms))
+                       sorted(set(per_door) | policy.machine_room_doors), dict(per_door), dict(policy.door_rooms),
+                       policy.thresholds())
 
 
 def _admin_entries(ordered: Sequence[AccessEvent], badges: _Badges, policy: AccessPolicy) -> dict[str, list[float]]:

@@ -11,19 +11,15 @@ import re
 import subprocess
 import wave
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 
-from collector.audits.amr import amr_duration_s
+from collector.audits.calls import Recording
+from collector.importers.amr import amr_duration_s
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".amr", ".m4a", ".ogg")
 Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
 
 
-@dataclass(frozen=True, slots=True)
-class Recording:
-    path: str
-    size: int
-    mtime: float  # seconds since the epoch
+
 
 
 def walk(root: str) -> Iterator[tuple[str, int, float]]:

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from collector.audit.access import AccessEvent, AccessPolicy, Approval, Badge, WorkingHours, audit_access
-from collector.audit.access_report import door_observations, door_subject_id
+from collector.audits.access import AccessEvent, AccessPolicy, Approval, Badge, WorkingHours, audit_access
+from collector.audits.access_report import door_observations, door_subject_id
 
 TZ = ZoneInfo("Asia/Shanghai")
 MR = "machine-room-door"

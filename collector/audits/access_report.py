@@ -6,7 +6,7 @@ import re
 import uuid
 from datetime import datetime
 
-from collector.audit.access import VIOLATION_TYPES, AuditResult
+from collector.audits.access import VIOLATION_TYPES, AuditResult
 from rules.model import Observation
 
 MAX_VIOLATIONS_PER_DOOR = 500
@@ -37,12 +37,13 @@ def door_observations(result: AuditResult, *, site: str, source: str, observed_a
         for v in violations:
             counts[v["type"]] += 1
         subject = door_subject_id(door)
-        oid = uuid.uuid5(_NS, f"{site}|{subject}|{start}|{end}|{events_per_door.get(door, 0)}|{sorted(counts.items())}")
+        oid = uuid.uuid5(_NS, f"{site}|{subject}|{start}|{end}|{events_per_door.get(door, 0)}|{sorted(counts.items())}"
+                              f"|{sorted(result.thresholds.items())}")
         out.append(Observation(
             id=str(oid), source=source, site=site, subject_kind="door", subject_id=subject, kind="access.audit",
             observed_at=observed_at, payload={
                 "door": door, "period_start": start, "period_end": end, "events": events_per_door.get(door, 0),
                 "counts": counts, "violations": violations[:MAX_VIOLATIONS_PER_DOOR],
-                "violations_truncated": len(violations) > MAX_VIOLATIONS_PER_DOOR}
+                "violations_truncated": len(violations) > MAX_VIOLATIONS_PER_DOOR, "thresholds": result.thresholds}
             | ({"room": result.door_rooms[door]} if result.door_rooms.get(door) else {})))
     return out

@@ -1,1 +1,0 @@
-"""Log audits: pure functions from imported records to violations (no I/O)."""
