@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from collector.store.areas import AccountStore, LedgerStore, PeopleStore, ReadModelStore, WorkingStateStore
 from rules.model import EvidenceRef, Observation
 
 # an observation as stored: id, source, site, subject_kind, subject_id, kind, key, observed_at
@@ -69,7 +70,7 @@ class Interval:
     evidence: list[str]
 
 
-class Store(Protocol):
+class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingStateStore, Protocol):
     def ingest(self, observations: Sequence[Observation], *, actor: str,
                received_at: datetime | None = None) -> IngestResult: ...
 

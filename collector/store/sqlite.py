@@ -16,13 +16,15 @@ import orjson
 
 from collector import seqgaps
 from collector.canonical import loads, stored_json
-from collector.ledger import Ledger, VerifyReport, iter_rows, verify_chain, verify_checkpoints
+from collector.ledger import VerifyReport, verify_chain, verify_checkpoints
 from collector.merkle import merkle_root
 from collector.sitekey import SiteKey, load_public_pem
+from collector.store.accounts import SqliteAccounts
 from collector.store.base import FindingChange, IngestResult, Interval, ObservationRow, StoredFinding
 from collector.store.copies import migrate_with_backup
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.integrity import EvidenceAltered, read_checked, verify_batches, verify_evidence, verify_tail
+from collector.store.ledger_rows import Ledger, SqliteLedgerRows, iter_rows
 from collector.store.schema import refuse_newer_file
 from rules.model import STORED, EvidenceRef, Observation
 
@@ -79,7 +81,7 @@ def where_clause(conditions: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]
     return "WHERE " + " AND ".join(sql for sql, _ in used), [val for _, val in used]
 
 
-class SqliteStore:
+class SqliteStore(SqliteAccounts, SqliteLedgerRows):
     """Thread-safe: one writer at a time under a lock, readers on their own connections."""
 
     def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None):
