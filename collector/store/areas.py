@@ -5,13 +5,24 @@ in tests/collector/store (one module per area) hold each one to the same behavio
 seconds where the tables keep them so, datetimes where the callers pass them."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
+import orjson
+
 # subject id -> kind (or 'kind:key' when keyed) -> (observed_at, payload), newest of each
 Payloads = dict[str, dict[str, tuple[float, dict[str, Any]]]]
+
+
+def stored_payload(body: bytes) -> dict[str, Any]:
+    """The payload of a stored observation's body; empty for a damaged row, which then costs only its own line."""
+    try:
+        payload = orjson.loads(body).get("payload", {})
+    except (orjson.JSONDecodeError, AttributeError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
 
 
 # -- accounts, sessions, agents and tokens ------------------------------------------------------------
@@ -243,8 +254,8 @@ class LedgerStore(Protocol):
         """(hash, body) of one entry."""
         ...
 
-    def ledger_entries(self, first: int, last: int) -> list[tuple[int, str, bytes]]:
-        """(seq, hash, body) of the entries first..last, in order."""
+    def ledger_entries(self, first: int, last: int) -> Iterator[tuple[int, str, bytes]]:
+        """(seq, hash, body) of the entries first..last, in order, read a chunk at a time."""
         ...
 
     def checkpoint_at_or_after(self, seq: int) -> int | None: ...

@@ -90,8 +90,8 @@ class SqliteLedgerRows(SqliteParts):
         row = self._one("SELECT hash, body FROM ledger WHERE seq = ?", (seq,))
         return (row[0], row[1]) if row else None
 
-    def ledger_entries(self, first: int, last: int) -> list[tuple[int, str, bytes]]:
-        return list(iter_rows(self.read, first, last))
+    def ledger_entries(self, first: int, last: int) -> Iterator[tuple[int, str, bytes]]:
+        return iter_rows(self.read, first, last)
 
     def checkpoint_at_or_after(self, seq: int) -> int | None:
         return self._one("SELECT MIN(seq) FROM checkpoints WHERE seq >= ?", (seq,))[0]

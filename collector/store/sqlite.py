@@ -26,6 +26,7 @@ from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.integrity import EvidenceAltered, read_checked, verify_batches, verify_evidence, verify_tail
 from collector.store.ledger_rows import Ledger, SqliteLedgerRows, iter_rows
 from collector.store.schema import refuse_newer_file
+from collector.store.web_reads import SqliteReadModel
 from rules.model import STORED, EvidenceRef, Observation
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def where_clause(conditions: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]
     return "WHERE " + " AND ".join(sql for sql, _ in used), [val for _, val in used]
 
 
-class SqliteStore(SqliteAccounts, SqliteLedgerRows):
+class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel):
     """Thread-safe: one writer at a time under a lock, readers on their own connections."""
 
     def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None):
