@@ -207,6 +207,10 @@ class ReadModelStore(Protocol):
         """Newest first; `first_only` drops the first finding of a subject (from nothing to something)."""
         ...
 
+    def has_event(self, type_: str, control: str, site: str, detail_like: str) -> bool:
+        """Whether an event of this type, control and site has a detail matching the SQL LIKE pattern."""
+        ...
+
     def recent_events(self, type_: str, limit: int) -> list[tuple[float, str | None, str | None, str]]:
         """(ts, control, site, detail) of one type, newest first."""
         ...

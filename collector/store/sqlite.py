@@ -25,8 +25,11 @@ from collector.store.copies import migrate_with_backup
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.integrity import EvidenceAltered, read_checked, verify_batches, verify_evidence, verify_tail
 from collector.store.ledger_rows import Ledger, SqliteLedgerRows, iter_rows
+from collector.store.people import SqlitePeople
 from collector.store.schema import refuse_newer_file
+from collector.store.sqlite_parts import where_clause
 from collector.store.web_reads import SqliteReadModel
+from collector.store.working_state import SqliteWorkingState, save_sequence_state, sequence_state
 from rules.model import STORED, EvidenceRef, Observation
 
 log = logging.getLogger(__name__)
@@ -74,15 +77,7 @@ def readable_observations(rows: Iterable[tuple[bytes, float]]) -> list[Observati
     return out
 
 
-def where_clause(conditions: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]:
-    """('col = ?', value) pairs whose value is not None -> 'WHERE ... AND ...' and its arguments."""
-    used = [(sql, val) for sql, val in conditions if val is not None]
-    if not used:
-        return "", []
-    return "WHERE " + " AND ".join(sql for sql, _ in used), [val for _, val in used]
-
-
-class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel):
+class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeople, SqliteWorkingState):
     """Thread-safe: one writer at a time under a lock, readers on their own connections."""
 
     def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None):
@@ -174,7 +169,9 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel):
             dups = len(rows) - len(new)
             if not new:
                 return IngestResult(0, dups, None)
-            derived = seqgaps.track(conn, new, now)  # the agents' sequence tallies, stored with the batch
+            derived = seqgaps.track(lambda host: sequence_state(conn, host),  # the agents' sequence tallies,
+                                    lambda host, state: save_sequence_state(conn, host, state),  # kept with the batch
+                                    new, now)
             new = [*new, *(observation_row(d) for d in derived)]
             root = merkle_root([r[9] for r in new]).hex()
             kinds: dict[str, int] = {}

@@ -16,6 +16,14 @@ def marks(n: int) -> str:
     return ",".join("?" * n)
 
 
+def where_clause(conditions: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]:
+    """('col = ?', value) pairs whose value is not None -> 'WHERE ... AND ...' and its arguments."""
+    used = [(sql, val) for sql, val in conditions if val is not None]
+    if not used:
+        return "", []
+    return "WHERE " + " AND ".join(sql for sql, _ in used), [val for _, val in used]
+
+
 def insert_event(conn: sqlite3.Connection, ts: float, type_: str, subject: tuple[str, str], site: str, detail: str,
                  ledger_seq: int, *, control: str | None = None, status: str | None = None) -> None:
     """An event row for the dashboard, naming the ledger entry that records the same thing."""

@@ -112,6 +112,10 @@ class SqliteReadModel(SqliteParts):
         end = until.timestamp() if until else float("inf")
         return [Event(*r) for r in self.read.execute(sql, [since.timestamp(), end, *types, limit])]
 
+    def has_event(self, type_: str, control: str, site: str, detail_like: str) -> bool:
+        return self._one("SELECT 1 FROM events WHERE type = ? AND control = ? AND site = ? AND detail LIKE ?",
+                         (type_, control, site, detail_like)) is not None
+
     def recent_events(self, type_: str, limit: int) -> list[tuple[float, str | None, str | None, str]]:
         return self._rows("SELECT ts, control, site, detail FROM events WHERE type = ? ORDER BY ts DESC LIMIT ?",
                           (type_, limit))
