@@ -119,8 +119,8 @@ def _verify_derived(store):
     from collector.deepverify import verify_derived
     from rules.catalog import default_catalog
 
-    with store.snapshot() as conn:
-        return verify_derived(conn, list(default_catalog()))
+    with store.derived_rows() as tables:
+        return verify_derived(tables, list(default_catalog()))
 
 
 def ledger_pubkey(db: DbOpt = default_db()) -> None:

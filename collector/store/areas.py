@@ -5,7 +5,8 @@ in tests/collector/store (one module per area) hold each one to the same behavio
 seconds where the tables keep them so, datetimes where the callers pass them."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
@@ -248,6 +249,40 @@ class ReadModelStore(Protocol):
         ...
 
 
+# -- what `ledger verify --deep` recomputes and compares ------------------------------------------------------
+# rowid, id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body
+ObservationColumns = tuple[int, str, str, str, str, str, str, str, float, float, int | None, int, bytes]
+
+
+class DerivedReader(Protocol):
+    """The derived tables as stored, and the ledger entries and observation columns they are
+    recomputed from, all from one consistent snapshot."""
+
+    def observation_columns(self) -> Iterator[ObservationColumns]:
+        """Every observation's index columns with its body, in the order they were stored."""
+        ...
+
+    def ledger_entries(self, types: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(seq, parsed body) of the entries of these types, in seq order."""
+        ...
+
+    def latest_rows(self) -> dict[tuple[str, str, str, str], tuple[int, float]]: ...
+
+    def bodies(self, rowids: list[int]) -> dict[int, tuple[bytes, float]]:
+        """rowid -> (body, received_at)."""
+        ...
+
+    def finding_rows(self) -> list[tuple[Any, ...]]: ...
+
+    def interval_rows(self) -> list[tuple[Any, ...]]: ...
+
+    def exception_rows(self) -> list[tuple[Any, ...]]: ...
+
+    def attestation_rows(self) -> list[tuple[Any, ...]]: ...
+
+    def public_keys(self) -> dict[str, str]: ...
+
+
 # -- the ledger's entries and checkpoints -----------------------------------------------------------------
 class LedgerStore(Protocol):
     def ledger_head(self) -> int:
@@ -275,6 +310,10 @@ class LedgerStore(Protocol):
     def record_event(self, type_: str, actor: str, data: dict[str, Any], *, ts: datetime, subject: tuple[str, str],
                      site: str, detail: str, control: str | None = None, status: str | None = None) -> int:
         """A ledger entry and, for the dashboard, an event row naming it; returns its seq."""
+        ...
+
+    def derived_rows(self) -> AbstractContextManager[DerivedReader]:
+        """The tables `ledger verify --deep` reads, from one snapshot held until the block ends."""
         ...
 
 

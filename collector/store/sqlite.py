@@ -22,6 +22,7 @@ from collector.sitekey import SiteKey, load_public_pem
 from collector.store.accounts import SqliteAccounts
 from collector.store.base import FindingChange, IngestResult, Interval, ObservationRow, StoredFinding
 from collector.store.copies import migrate_with_backup
+from collector.store.derived import SqliteDerived
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.integrity import EvidenceAltered, read_checked, verify_batches, verify_evidence, verify_tail
 from collector.store.ledger_rows import Ledger, SqliteLedgerRows, iter_rows
@@ -77,7 +78,8 @@ def readable_observations(rows: Iterable[tuple[bytes, float]]) -> list[Observati
     return out
 
 
-class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeople, SqliteWorkingState):
+class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeople, SqliteWorkingState,
+                  SqliteDerived):
     """Thread-safe: one writer at a time under a lock, readers on their own connections."""
 
     def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None):

@@ -45,6 +45,9 @@ class SqliteParts:
     def write(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
+    def snapshot(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         return self.read.execute(sql, args).fetchall()
 
