@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from collector.exceptions import active_at, overlay
-from collector.store.sqlite import SqliteStore
+from collector.store.base import Store
 from rules.model import Control
 
 # The worst status of a control's subjects is the control's status; a waived failure
@@ -22,7 +22,7 @@ def worst(statuses: Sequence[str]) -> str:
     return max(relevant, key=lambda s: _RANK[s])
 
 
-def posture_at(store: SqliteStore, controls: Sequence[Control], at: datetime,
+def posture_at(store: Store, controls: Sequence[Control], at: datetime,
                site: str | None = None) -> dict[str, Any]:
     by_control: dict[str, list[Any]] = {}
     for iv in store.posture_at(at):

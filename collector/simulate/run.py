@@ -11,13 +11,13 @@ import httpx
 from collector.engine import Engine
 from collector.simulate.site import SimSite
 from collector.simulate.sources import snapshot
-from collector.store.sqlite import SqliteStore
+from collector.store.base import Store
 from rules.kinds import load_kinds
 
 log = logging.getLogger(__name__)
 
 
-def write_history(store: SqliteStore, engine: Engine, site: SimSite, end: datetime, *, step: timedelta,
+def write_history(store: Store, engine: Engine, site: SimSite, end: datetime, *, step: timedelta,
                   progress: Callable[[int, int], None] | None = None) -> int:
     """Snapshot the site every `step` from site.start to `end`, evaluating as of each step."""
     total_steps = int((end - site.start) / step) + 1

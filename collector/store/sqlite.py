@@ -28,6 +28,7 @@ from collector.store.integrity import EvidenceAltered, read_checked, verify_batc
 from collector.store.ledger_rows import Ledger, SqliteLedgerRows, iter_rows
 from collector.store.people import SqlitePeople
 from collector.store.schema import refuse_newer_file
+from collector.store.sizes import SqliteSizes
 from collector.store.sqlite_parts import where_clause
 from collector.store.web_reads import SqliteReadModel
 from collector.store.working_state import SqliteWorkingState, save_sequence_state, sequence_state
@@ -79,7 +80,7 @@ def readable_observations(rows: Iterable[tuple[bytes, float]]) -> list[Observati
 
 
 class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeople, SqliteWorkingState,
-                  SqliteDerived):
+                  SqliteDerived, SqliteSizes):
     """Thread-safe: one writer at a time under a lock, readers on their own connections."""
 
     def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None):
