@@ -25,7 +25,8 @@ from collector.store.copies import migrate_with_backup
 from collector.store.derived import SqliteDerived
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.integrity import EvidenceAltered, read_checked, verify_batches, verify_evidence, verify_tail
-from collector.store.ledger_rows import Ledger, SqliteLedgerRows, iter_rows
+from collector.store.ledger_rows import SqliteLedgerRows
+from collector.store.ledger_table import Ledger, iter_rows
 from collector.store.people import SqlitePeople
 from collector.store.schema import refuse_newer_file
 from collector.store.sizes import SqliteSizes

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collector.sitekey import SiteKey
-    from collector.store.ledger_rows import Ledger
+    from collector.store.ledger_table import Ledger
 
 
 def marks(n: int) -> str:
