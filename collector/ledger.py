@@ -2,7 +2,8 @@
 
 entry hash = SHA-256(previous hash || the entry's body as stored; docs/ledger-format.md). Signed checkpoints
 (Ed25519, the site key) commit to (seq, hash) so an exported segment can be checked offline
-by anyone holding the site's public key.
+by anyone holding the site's public key. The store appends and reads the rows
+(collector/store/ledger_table.py); this module makes and checks them.
 """
 from __future__ import annotations
 

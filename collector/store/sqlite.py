@@ -9,6 +9,7 @@ import threading
 from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -173,9 +174,8 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
             dups = len(rows) - len(new)
             if not new:
                 return IngestResult(0, dups, None)
-            derived = seqgaps.track(lambda host: sequence_state(conn, host),  # the agents' sequence tallies,
-                                    lambda host, state: save_sequence_state(conn, host, state),  # kept with the batch
-                                    new, now)
+            # the agents' sequence tallies, stored with the batch
+            derived = seqgaps.track(partial(sequence_state, conn), partial(save_sequence_state, conn), new, now)
             new = [*new, *(observation_row(d) for d in derived)]
             root = merkle_root([r[9] for r in new]).hex()
             kinds: dict[str, int] = {}
