@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     @app.get("/healthz", tags=["service"])
     def healthz(state: StateDep) -> dict[str, object]:
         """Liveness for load balancers: no data beyond 'ok' and the ledger head."""
-        return {"status": "ok", "ledger_seq": state.store.ledger.last_seq}
+        return {"status": "ok", "ledger_seq": state.store.ledger_head()}
 
     @app.get("/metrics", tags=["service"])
     def metrics(state: StateDep, _: Reader) -> Response:

@@ -17,7 +17,8 @@ from collector.canonical import CANONICAL_FORM, CanonicalError, canonical, loads
 from collector.evidence import list_evidence
 from collector.posture import posture_at
 from collector.sitekey import load_public_pem, verify_signature
-from collector.store.sqlite import SqliteStore, where_clause
+from collector.store.areas import AttestationRow
+from collector.store.base import Store
 from rules.model import Control
 
 SIGNING_CONTEXT = b"clausewatch-attestation\n"
@@ -29,7 +30,7 @@ class AttestError(ValueError):
     """Bad request: the message names the field."""
 
 
-def snapshot(store: SqliteStore, controls: Sequence[Control], start: datetime, end: datetime,
+def snapshot(store: Store, controls: Sequence[Control], start: datetime, end: datetime,
              site: str | None = None) -> dict[str, Any]:
     """What an attestation covers: every control's status at the period end, a digest of every
     finding interval in the period, and the evidence uploaded up to the period end (of one site
@@ -50,7 +51,7 @@ def snapshot(store: SqliteStore, controls: Sequence[Control], start: datetime, e
             "intervals": {"count": n, "sha256": digest.hexdigest()}, "evidence": evidence}
 
 
-def contradictions(store: SqliteStore, controls: Sequence[Control], start: datetime, end: datetime,
+def contradictions(store: Store, controls: Sequence[Control], start: datetime, end: datetime,
                    scope: Sequence[str] | None = None, site: str | None = None) -> list[dict[str, Any]]:
     """Failures of automatic controls that share a tender clause with a manual control in scope,
     during [start, end) (at one site when given): telemetry that contradicts what a person attests."""
@@ -73,7 +74,7 @@ def contradictions(store: SqliteStore, controls: Sequence[Control], start: datet
     return out
 
 
-def period_failures(store: SqliteStore, controls: Sequence[Control], start: datetime, end: datetime,
+def period_failures(store: Store, controls: Sequence[Control], start: datetime, end: datetime,
                     site: str | None = None) -> list[dict[str, Any]]:
     """Every failure of the period, of every control, in tender order: one row per (control, subject) with how
     many times it failed, from when to when, and the waivers that cover it (a manager signing the period
@@ -105,7 +106,7 @@ def _signed_failures(failures: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
             for f in failures]
 
 
-def attest(store: SqliteStore, controls: Sequence[Control], *, start: datetime, end: datetime, statement: str,
+def attest(store: Store, controls: Sequence[Control], *, start: datetime, end: datetime, statement: str,
            user: str, corrects: int | None = None, scope: Sequence[str] | None = None,
            now: datetime | None = None, site: str | None = None, acknowledge_failures: bool = False
            ) -> dict[str, Any]:
@@ -144,38 +145,27 @@ def attest(store: SqliteStore, controls: Sequence[Control], *, start: datetime, 
         body["site"] = site  # absent: the whole store was attested
     raw = canonical(body)
     signature = store.site_key.sign(SIGNING_CONTEXT + raw).hex()
-    with store.write() as conn:
-        entry = store.ledger.append(conn, "attestation", f"user:{user}",
-                                    {"attestation": body, "signature": signature}, ts=now)
-        cur = conn.execute(
-            "INSERT INTO attestations (period_start, period_end, user, created_at, corrects, snapshot_hash, body,"
-            " signature, key_id, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (start.timestamp(), end.timestamp(), user, now.timestamp(), corrects, body["snapshot_sha256"], raw,
-             signature, store.site_key.key_id, entry.seq))
-        aid = int(cur.lastrowid or 0)
-    return {"id": aid, **body, "signature": signature, "ledger_seq": entry.seq, "contradiction_list": conflicts}
+    aid, seq = store.add_attestation(start, end, user, now, corrects, snap_sha256, raw, signature,
+                                     {"attestation": body, "signature": signature})
+    return {"id": aid, **body, "signature": signature, "ledger_seq": seq, "contradiction_list": conflicts}
 
 
-def _out(row: Sequence[Any]) -> dict[str, Any]:
-    aid, body, sig, key_id, seq = row
-    return {"id": aid, **loads(body), "signature": sig, "key_id": key_id, "ledger_seq": seq}
+def _out(row: AttestationRow) -> dict[str, Any]:
+    return {"id": row.id, **loads(row.body), "signature": row.signature, "key_id": row.key_id,
+            "ledger_seq": row.ledger_seq}
 
 
-def get(store: SqliteStore, attestation_id: int) -> dict[str, Any] | None:
-    row = store.read.execute("SELECT id, body, signature, key_id, ledger_seq FROM attestations WHERE id = ?",
-                             (attestation_id,)).fetchone()
+def get(store: Store, attestation_id: int) -> dict[str, Any] | None:
+    row = store.attestation(attestation_id)
     return _out(row) if row else None
 
 
-def history(store: SqliteStore, *, start: datetime | None = None, end: datetime | None = None,
+def history(store: Store, *, start: datetime | None = None, end: datetime | None = None,
             site: str | None = None) -> list[dict[str, Any]]:
     """Every attestation (oldest first) whose period overlaps [start, end); each names what it
     corrects and, when corrected later, by which attestation. With `site`: that site's and the
     whole store's attestations, not another site's."""
-    where, args = where_clause([("period_start < ?", end.timestamp() if end else None),
-                                ("period_end > ?", start.timestamp() if start else None)])
-    rows = [_out(r) for r in store.read.execute(
-        f"SELECT id, body, signature, key_id, ledger_seq FROM attestations {where} ORDER BY id", args)]
+    rows = [_out(r) for r in store.attestations(start=start, end=end)]
     if site is not None:
         rows = [r for r in rows if r.get("site") in (None, site)]
     corrected = {r["corrects"]: r["id"] for r in rows if r.get("corrects")}

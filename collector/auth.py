@@ -3,17 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from collector.store.sqlite import SqliteStore
+from collector.store.areas import RefusalRule
+from collector.store.base import Store
 
 ROLES = ("admin", "security", "auditor", "facility", "manager")
 
@@ -97,98 +96,73 @@ def check_new_user(name: str, role: str, password: str) -> None:
         raise AuthError("password must have at least 10 characters")
 
 
-def add_user(store: SqliteStore, name: str, role: str, password: str, *, actor: str = "cli") -> None:
+def add_user(store: Store, name: str, role: str, password: str, *, actor: str = "cli") -> None:
     check_new_user(name, role, password)
-    with store.write() as conn:
-        if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
-            raise AuthError(f"user {name!r} already exists")
-        conn.execute("INSERT INTO users (name, role, password_hash, created_at) VALUES (?,?,?,?)",
-                     (name, role, _hasher.hash(password), _now()))
-        store.ledger.append(conn, "user.added", actor, {"user": name, "role": role})
+    if not store.add_user(name, role, _hasher.hash(password), _now(), actor=actor):
+        raise AuthError(f"user {name!r} already exists")
 
 
-def list_users(store: SqliteStore) -> list[dict]:
-    rows = store.read.execute("SELECT name, role, lang, created_at, disabled FROM users ORDER BY name").fetchall()
-    return [{"name": r[0], "role": r[1], "lang": r[2], "created_at": datetime.fromtimestamp(r[3], UTC).isoformat(),
-             "disabled": bool(r[4])} for r in rows]
+def list_users(store: Store) -> list[dict]:
+    return [{"name": r.name, "role": r.role, "lang": r.lang,
+             "created_at": datetime.fromtimestamp(r.created_at, UTC).isoformat(), "disabled": r.disabled}
+            for r in store.users()]
 
 
-def authenticate(store: SqliteStore, name: str, password: str) -> tuple[str, str, str] | None:
+def authenticate(store: Store, name: str, password: str) -> tuple[str, str, str] | None:
     """(name, role, lang) when the password is right and the account enabled."""
-    row = store.read.execute("SELECT name, role, password_hash, lang, disabled FROM users WHERE name = ?",
-                             (name,)).fetchone()
+    row = store.login_row(name)
     try:
-        _hasher.verify(row[2] if row else _DUMMY_HASH, password)
+        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
-    if row is None or row[4]:
+    if row is None or row.disabled:
         return None
-    if _hasher.check_needs_rehash(row[2]):
+    if _hasher.check_needs_rehash(row.password_hash):
         # the hashing parameters were raised since this password was set: only now is it at hand
-        with store.write() as conn:
-            conn.execute("UPDATE users SET password_hash = ? WHERE name = ?", (_hasher.hash(password), row[0]))
-    return row[0], row[1], row[3]
+        store.set_password_hash(row.name, _hasher.hash(password))
+    return row.name, row.role, row.lang
 
 
-def create_session(store: SqliteStore, user: str, kind: str = "web", ttl: timedelta = timedelta(hours=12)
+def create_session(store: Store, user: str, kind: str = "web", ttl: timedelta = timedelta(hours=12)
                    ) -> tuple[str, str, datetime]:
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     expires = datetime.now(UTC) + ttl
-    with store.write() as conn:
-        conn.execute("INSERT INTO sessions VALUES (?,?,?,?,?,?)",
-                     (token_hash(token), user, kind, csrf, _now(), expires.timestamp()))
-        conn.execute("DELETE FROM sessions WHERE expires_at < ?", (_now(),))
+    store.add_session(token_hash(token), user, kind, csrf, _now(), expires.timestamp())
     return token, csrf, expires
 
 
-def end_session(store: SqliteStore, token: str) -> None:
-    with store.write() as conn:
-        conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash(token),))
+def end_session(store: Store, token: str) -> None:
+    store.end_session(token_hash(token))
 
 
-def set_lang(store: SqliteStore, user: str, lang: str) -> None:
-    with store.write() as conn:
-        conn.execute("UPDATE users SET lang = ? WHERE name = ?", (lang, user))
+def set_lang(store: Store, user: str, lang: str) -> None:
+    store.set_user_lang(user, lang)
 
 
-def resolve_token(store: SqliteStore, token: str) -> Principal | None:
+def resolve_token(store: Store, token: str) -> Principal | None:
     """Whoever holds this token: a user session, an enrolled agent or a source."""
     h = token_hash(token)
-    row = store.read.execute(
-        "SELECT u.name, u.role, s.csrf, u.lang, s.kind FROM sessions s JOIN users u ON u.name = s.user"
-        " WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0", (h, _now())).fetchone()
-    if row:
-        return Principal("user", row[0], row[1], csrf=row[2] if row[4] == "web" else None, lang=row[3])
-    row = store.read.execute("SELECT host_id, site FROM agents WHERE token_hash = ? AND revoked = 0", (h,)).fetchone()
-    if row:
-        return Principal("agent", row[0], site=row[1], host_id=row[0])
-    row = store.read.execute("SELECT name, site, subject_kinds FROM source_tokens WHERE token_hash = ? AND revoked = 0",
-                             (h,)).fetchone()
-    if row:
-        return Principal("source", row[0], site=row[1], subject_kinds=frozenset(row[2].split(",")))
+    session = store.session_of(h, _now())
+    if session:
+        return Principal("user", session.user, session.role, csrf=session.csrf if session.kind == "web" else None,
+                         lang=session.lang)
+    agent = store.agent_of(h)
+    if agent:
+        return Principal("agent", agent[0], site=agent[1], host_id=agent[0])
+    source = store.source_of(h)
+    if source:
+        return Principal("source", source[0], site=source[1], subject_kinds=frozenset(source[2]))
     return None
 
 
-def create_enroll_secret(store: SqliteStore, site: str = "default", *, actor: str = "cli",
+def create_enroll_secret(store: Store, site: str = "default", *, actor: str = "cli",
                          ttl: timedelta | None = None, rotate: bool = False) -> tuple[str, str]:
     """A new enroll secret (returned once; only its hash is kept). `rotate` revokes the site's other
     secrets in the same transaction, so there is never a moment with none or with two."""
     secret = "cwe_" + secrets.token_urlsafe(24)
     secret_id = secrets.token_hex(4)
     expires = (datetime.now(UTC) + ttl).timestamp() if ttl else None
-    with store.write() as conn:
-        revoked = []
-        if rotate:
-            revoked = [r[0] for r in conn.execute("SELECT id FROM enroll_secrets WHERE site = ? AND revoked = 0"
-                                                  " ORDER BY created_at", (site,))]
-            conn.execute("UPDATE enroll_secrets SET revoked = 1 WHERE site = ?", (site,))
-        conn.execute("INSERT INTO enroll_secrets (id, site, secret_hash, created_at, expires_at) VALUES (?,?,?,?,?)",
-                     (secret_id, site, token_hash(secret), _now(), expires))
-        if rotate:
-            store.ledger.append(conn, "enroll_secret.rotated", actor, {"id": secret_id, "site": site,
-                                                                        "revoked": revoked})
-        else:
-            store.ledger.append(conn, "enroll_secret.created", actor, {"id": secret_id, "site": site})
+    store.add_enroll_secret(secret_id, site, token_hash(secret), _now(), expires, actor=actor, rotate=rotate)
     return secret_id, secret
 
 
@@ -200,127 +174,73 @@ class EnrollRefused(AuthError):
         self.code_given = code_given
 
 
-def _enrollment_event(conn: Any, store: SqliteStore, type_: str, actor: str, host_id: str, site: str,
-                      data: dict[str, Any]) -> None:
-    """Ledger entry plus an event row, so the admin page lists enrollments without reading the ledger."""
-    entry = store.ledger.append(conn, type_, actor, {"host_id": host_id, **data})
-    conn.execute("INSERT INTO events (ts, type, subject_kind, subject_id, site, detail, ledger_seq)"
-                 " VALUES (?,?,?,?,?,?,?)", (_now(), type_, "host", host_id, site,
-                                             json.dumps({"actor": actor, **data}), entry.seq))
-
-
-def _reenroll_refusal(conn: Any, host_id: str, code: str | None) -> str | None:
-    """None when `host_id` may enroll now; else why not."""
-    if conn.execute("SELECT 1 FROM agents WHERE host_id = ?", (host_id,)).fetchone() is None:
+def _reenroll_refusal(host_id: str, code: str | None) -> RefusalRule:
+    """The rule for `store.enroll_agent`: None when `host_id` may enroll now; else why not."""
+    def refusal(enrolled: bool, stored: tuple[str, float] | None) -> str | None:
+        if not enrolled:
+            return None
+        if not code:
+            return (f"host {host_id} is already enrolled; enrolling it again needs a one-time code from an admin "
+                    f"(clausewatch reenroll-code {host_id})")
+        if stored is None or stored[1] < _now() or not same(token_hash(code), stored[0]):
+            return f"the re-enrollment code for host {host_id} is wrong, used or expired"
         return None
-    row = conn.execute("SELECT code_hash, expires_at FROM reenroll_codes WHERE host_id = ?", (host_id,)).fetchone()
-    if not code:
-        return (f"host {host_id} is already enrolled; enrolling it again needs a one-time code from an admin "
-                f"(clausewatch reenroll-code {host_id})")
-    if row is None or row[1] < _now() or not same(token_hash(code), row[0]):
-        return f"the re-enrollment code for host {host_id} is wrong, used or expired"
-    return None
+    return refusal
 
 
-def enroll(store: SqliteStore, secret: str, host_id: str, hostname: str | None = None,
+def enroll(store: Store, secret: str, host_id: str, hostname: str | None = None,
            reenroll_code: str | None = None) -> str:
     """Exchange the site's enroll secret for a per-agent token. A host already enrolled (its token
     lost, revoked, or someone else claiming its name) also needs the one-time code an admin issued
     for it; a refusal is recorded in the ledger and nothing else changes (its token keeps working)."""
-    with store.write() as conn:
-        row = conn.execute("SELECT id, site, expires_at FROM enroll_secrets WHERE secret_hash = ? AND revoked = 0",
-                           (token_hash(secret),)).fetchone()
-        if row is None or (row[2] is not None and row[2] < _now()):
-            raise AuthError("enroll secret is not valid")
-        secret_id, site = row[0], row[1]
-        refusal = _reenroll_refusal(conn, host_id, reenroll_code)
-        if refusal is not None:
-            _enrollment_event(conn, store, "agent.enroll_refused", f"agent:{host_id}", host_id, site,
-                              {"hostname": hostname, "secret_id": secret_id, "code_given": bool(reenroll_code),
-                               "reason": refusal})
-        else:
-            token = _issue_agent_token(conn, store, host_id, site, hostname, secret_id)
-    if refusal is not None:
-        raise EnrollRefused(refusal, code_given=bool(reenroll_code))
-    return token
-
-
-def set_disabled(store: SqliteStore, name: str, disabled: bool, *, actor: str = "cli") -> None:
-    """Disable a user (their sessions end at once) or enable them again."""
-    with store.write() as conn:
-        if conn.execute("UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name)).rowcount == 0:
-            raise AuthError(f"user: no user named {name!r}")
-        if disabled:
-            conn.execute("DELETE FROM sessions WHERE user = ?", (name,))
-        store.ledger.append(conn, "user.disabled" if disabled else "user.enabled", actor, {"user": name})
-
-
-def _issue_agent_token(conn: Any, store: SqliteStore, host_id: str, site: str, hostname: str | None,
-                       secret_id: str) -> str:
-    code = conn.execute("SELECT issued_by FROM reenroll_codes WHERE host_id = ?", (host_id,)).fetchone()
-    again = conn.execute("SELECT 1 FROM agents WHERE host_id = ?", (host_id,)).fetchone() is not None
     token = "cwa_" + secrets.token_urlsafe(32)
-    conn.execute("INSERT INTO agents (host_id, site, token_hash, hostname, enrolled_at) VALUES (?,?,?,?,?)"
-                 " ON CONFLICT(host_id) DO UPDATE SET token_hash = excluded.token_hash,"
-                 " hostname = excluded.hostname, enrolled_at = excluded.enrolled_at, revoked = 0",
-                 (host_id, site, token_hash(token), hostname, _now()))
-    conn.execute("DELETE FROM reenroll_codes WHERE host_id = ?", (host_id,))  # one use only
-    conn.execute("UPDATE enroll_secrets SET uses = uses + 1 WHERE id = ?", (secret_id,))
-    conn.execute("INSERT OR IGNORE INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?)",
-                 ("host", host_id, site, _now(), _now()))
-    data: dict[str, Any] = {"hostname": hostname, "site": site, "secret_id": secret_id}
-    if again:
-        data["code_issued_by"] = code[0] if code else None
-    _enrollment_event(conn, store, "agent.reenrolled" if again else "agent.enrolled", f"agent:{host_id}",
-                      host_id, site, data)
+    done = store.enroll_agent(token_hash(secret), host_id, hostname, token_hash(token), _now(),
+                              code_given=bool(reenroll_code), refusal=_reenroll_refusal(host_id, reenroll_code))
+    if done.site is None:
+        raise AuthError("enroll secret is not valid")
+    if done.refused is not None:
+        raise EnrollRefused(done.refused, code_given=bool(reenroll_code))
     return token
 
 
-def issue_reenroll_code(store: SqliteStore, host_id: str, *, actor: str = "cli",
+def set_disabled(store: Store, name: str, disabled: bool, *, actor: str = "cli") -> None:
+    """Disable a user (their sessions end at once) or enable them again."""
+    if not store.set_user_disabled(name, disabled, actor=actor):
+        raise AuthError(f"user: no user named {name!r}")
+
+
+def issue_reenroll_code(store: Store, host_id: str, *, actor: str = "cli",
                         ttl: timedelta = timedelta(hours=24)) -> tuple[str, datetime]:
     """A one-time code that lets `host_id` enroll again (with the site secret) until it expires.
     Issuing another replaces it. Returned once; only its hash is kept."""
     code = "cwr_" + secrets.token_urlsafe(18)
     expires = datetime.now(UTC) + ttl
-    with store.write() as conn:
-        row = conn.execute("SELECT site FROM agents WHERE host_id = ?", (host_id,)).fetchone()
-        if row is None:
-            raise AuthError(f"host {host_id} is not enrolled: it enrolls with the site's enroll secret alone")
-        conn.execute("INSERT OR REPLACE INTO reenroll_codes (host_id, code_hash, issued_by, created_at, expires_at)"
-                     " VALUES (?,?,?,?,?)", (host_id, token_hash(code), actor, _now(), expires.timestamp()))
-        _enrollment_event(conn, store, "agent.reenroll_code_issued", actor, host_id, row[0],
-                          {"expires_at": expires.isoformat()})
+    if not store.issue_reenroll_code(host_id, token_hash(code), _now(), expires, actor=actor):
+        raise AuthError(f"host {host_id} is not enrolled: it enrolls with the site's enroll secret alone")
     return code, expires
 
 
-def revoke_agent(store: SqliteStore, host_id: str, *, actor: str = "cli") -> None:
+def revoke_agent(store: Store, host_id: str, *, actor: str = "cli") -> None:
     """The agent's token stops working at once; the host enrolls again only with a re-enrollment code."""
-    with store.write() as conn:
-        row = conn.execute("SELECT site FROM agents WHERE host_id = ? AND revoked = 0", (host_id,)).fetchone()
-        if row is None:
-            raise AuthError(f"agent: host {host_id} has no working token")
-        conn.execute("UPDATE agents SET revoked = 1 WHERE host_id = ?", (host_id,))
-        _enrollment_event(conn, store, "agent.revoked", actor, host_id, row[0], {})
+    if not store.revoke_agent(host_id, _now(), actor=actor):
+        raise AuthError(f"agent: host {host_id} has no working token")
 
 
 ENROLLMENT_EVENTS = ("agent.enrolled", "agent.reenrolled", "agent.enroll_refused", "agent.reenroll_code_issued",
                      "agent.revoked")
 
 
-def list_agents(store: SqliteStore) -> list[dict]:
-    rows = store.read.execute("SELECT host_id, site, hostname, enrolled_at, revoked FROM agents ORDER BY host_id")
-    return [{"host_id": r[0], "site": r[1], "hostname": r[2],
-             "enrolled_at": datetime.fromtimestamp(r[3], UTC).isoformat(), "revoked": bool(r[4])} for r in rows]
+def list_agents(store: Store) -> list[dict]:
+    return [{"host_id": r.host_id, "site": r.site, "hostname": r.hostname,
+             "enrolled_at": datetime.fromtimestamp(r.enrolled_at, UTC).isoformat(), "revoked": r.revoked}
+            for r in store.agents()]
 
 
-def create_source_token(store: SqliteStore, name: str, subject_kinds: list[str], site: str = "default", *,
+def create_source_token(store: Store, name: str, subject_kinds: list[str], site: str = "default", *,
                         actor: str = "cli") -> str:
     """A token for a poller or importer (camera worker, NUT poller...) limited to some subject kinds."""
     token = "cws_" + secrets.token_urlsafe(32)
-    with store.write() as conn:
-        conn.execute("INSERT OR REPLACE INTO source_tokens (name, site, token_hash, subject_kinds, created_at)"
-                     " VALUES (?,?,?,?,?)", (name, site, token_hash(token), ",".join(subject_kinds), _now()))
-        store.ledger.append(conn, "source_token.created", actor, {"name": name, "subject_kinds": subject_kinds})
+    store.add_source_token(name, site, token_hash(token), subject_kinds, _now(), actor=actor)
     return token
 
 

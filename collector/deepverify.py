@@ -13,7 +13,6 @@ The first difference is named by table, key, column, stored and recomputed value
 """
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 from collector import attest
 from collector.deepreport import DeepReport, Replayed
 from collector.reevaluate import check_findings_by_evaluation, json_value
-from collector.store import derived
+from collector.store.areas import DerivedReader
 from rules.model import Control
 
 
@@ -32,12 +31,12 @@ def epoch(iso: Any) -> float | None:
         return None
 
 
-def check_observations(conn: sqlite3.Connection, rep: DeepReport) -> list[Replayed]:
+def check_observations(tables: DerivedReader, rep: DeepReport) -> list[Replayed]:
     """Index columns against bodies; returns every observation as its body says, for the replays."""
-    received = {seq: epoch(e.get("ts")) for seq, e in derived.ledger_entries(conn, ["observations"])}
+    received = {seq: epoch(e.get("ts")) for seq, e in tables.ledger_entries(["observations"])}
     out: list[Replayed] = []
     for rowid, oid, source, site, sk, sid, kind, key, observed_at, received_at, seq, batch, body in \
-            derived.observation_columns(conn):
+            tables.observation_columns():
         rep.count("observations")
         b = json_value(body)
         if not isinstance(b, dict):
@@ -56,7 +55,7 @@ def check_observations(conn: sqlite3.Connection, rep: DeepReport) -> list[Replay
     return out
 
 
-def check_latest(conn: sqlite3.Connection, observations: Sequence[Replayed], rep: DeepReport) -> None:
+def check_latest(tables: DerivedReader, observations: Sequence[Replayed], rep: DeepReport) -> None:
     """The newest observation per (subject, kind, key); on equal times the one stored last, as ingest does."""
     want: dict[tuple[str, str, str, str], tuple[int, float]] = {}
     for _, rowid, sk, sid, kind, key, obs_at, _ in observations:
@@ -64,7 +63,7 @@ def check_latest(conn: sqlite3.Connection, observations: Sequence[Replayed], rep
         held = want.get(k)
         if held is None or (obs_at, rowid) >= (held[1], held[0]):
             want[k] = (rowid, obs_at)
-    have = derived.latest_rows(conn)
+    have = tables.latest_rows()
     for k in sorted(set(want) | set(have)):
         rep.count("latest")
         name = "(" + ", ".join(k) + ")"
@@ -75,10 +74,10 @@ def check_latest(conn: sqlite3.Connection, observations: Sequence[Replayed], rep
         rep.compare("latest", name, [("obs_rowid", have[k][0], want[k][0]), ("observed_at", have[k][1], want[k][1])])
 
 
-def check_exceptions(conn: sqlite3.Connection, rep: DeepReport) -> None:
-    entries = dict(derived.ledger_entries(conn, ["exception.approved"]))
+def check_exceptions(tables: DerivedReader, rep: DeepReport) -> None:
+    entries = dict(tables.ledger_entries(["exception.approved"]))
     used: dict[int, int] = {}
-    for row in derived.exception_rows(conn):
+    for row in tables.exception_rows():
         wid, control, sk, sid, site, reason, owner, approver, created, starts, ends, seq = row
         rep.count("exceptions")
         e = entries.pop(seq, None)
@@ -102,10 +101,10 @@ def check_exceptions(conn: sqlite3.Connection, rep: DeepReport) -> None:
             ("row", None, f"waiver of {d.get('control')} for {d.get('subject_kind')}/{d.get('subject_id')}")])
 
 
-def check_attestations(conn: sqlite3.Connection, rep: DeepReport) -> None:
-    entries = dict(derived.ledger_entries(conn, ["attestation"]))
-    keys = derived.public_keys(conn)
-    for aid, p_start, p_end, user, created, corrects, snap, body, sig, key_id, seq in derived.attestation_rows(conn):
+def check_attestations(tables: DerivedReader, rep: DeepReport) -> None:
+    entries = dict(tables.ledger_entries(["attestation"]))
+    keys = tables.public_keys()
+    for aid, p_start, p_end, user, created, corrects, snap, body, sig, key_id, seq in tables.attestation_rows():
         rep.count("attestations")
         e = entries.pop(seq, None)
         name = f"id {aid}"
@@ -134,11 +133,11 @@ def _signature_ok(att: dict[str, Any], pem: str) -> bool:
         return False
 
 
-def expected_intervals(conn: sqlite3.Connection) -> dict[int, dict[str, Any]]:
+def expected_intervals(tables: DerivedReader) -> dict[int, dict[str, Any]]:
     """ledger seq -> the finding interval that `finding.changed` entry opened (closed by the next one)."""
     out: dict[int, dict[str, Any]] = {}
     open_at: dict[tuple[str, str, str], int] = {}
-    for seq, e in derived.ledger_entries(conn, ["finding.changed"]):
+    for seq, e in tables.ledger_entries(["finding.changed"]):
         d = e.get("data", {})
         key = (d.get("control"), d.get("subject_kind"), d.get("subject_id"))
         start = epoch(d.get("since"))
@@ -157,9 +156,9 @@ def _evidence_as_ledgered(stored: Any, ledgered: Any) -> Any:
     return stored
 
 
-def check_intervals(conn: sqlite3.Connection, want: dict[int, dict[str, Any]], rep: DeepReport) -> None:
+def check_intervals(tables: DerivedReader, want: dict[int, dict[str, Any]], rep: DeepReport) -> None:
     seen: set[int] = set()
-    for iid, control, sk, sid, site, status, start, end, value, reason, evidence, seq in derived.interval_rows(conn):
+    for iid, control, sk, sid, site, status, start, end, value, reason, evidence, seq in tables.interval_rows():
         rep.count("finding_intervals")
         name = f"id {iid} ({control}, {sk}/{sid})"
         w = want.get(seq)
@@ -205,17 +204,17 @@ def check_findings_against_ledger(rows: Sequence[tuple[Any, ...]], want: dict[in
         rep.compare("findings", f"({key[0]}, {key[1]}/{key[2]})", [("row", None, "present")])
 
 
-def verify_derived(conn: sqlite3.Connection, controls: Sequence[Control]) -> DeepReport:
-    """Every check above on one consistent snapshot `conn`, in the order of the module's docstring."""
+def verify_derived(tables: DerivedReader, controls: Sequence[Control]) -> DeepReport:
+    """Every check above on one consistent snapshot `tables`, in the order of the module's docstring."""
     rep = DeepReport()
-    observations = check_observations(conn, rep)
-    check_latest(conn, observations, rep)
-    check_exceptions(conn, rep)
-    check_attestations(conn, rep)
-    want = expected_intervals(conn)
-    check_intervals(conn, want, rep)
-    rows = derived.finding_rows(conn)
+    observations = check_observations(tables, rep)
+    check_latest(tables, observations, rep)
+    check_exceptions(tables, rep)
+    check_attestations(tables, rep)
+    want = expected_intervals(tables)
+    check_intervals(tables, want, rep)
+    rows = tables.finding_rows()
     check_findings_against_ledger(rows, want, rep)
     ledgered_reasons = {w["key"]: w["reason_en"] for _, w in sorted(want.items())}
-    check_findings_by_evaluation(conn, rows, observations, controls, rep, last_changes(want), ledgered_reasons)
+    check_findings_by_evaluation(tables, rows, observations, controls, rep, last_changes(want), ledgered_reasons)
     return rep

@@ -13,8 +13,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from collector.store.base import FindingChange, Stored, StoredFinding
-from collector.store.sqlite import SqliteStore, observation_from_body
+from collector.store.base import FindingChange, Store, Stored, StoredFinding
+from collector.store.sqlite import observation_from_body
 from rules.evaluate import evaluate_one
 from rules.kinds import readable_by_others
 from rules.model import Control, Observation
@@ -26,7 +26,7 @@ ChangeListener = Callable[[Sequence[FindingChange]], None]
 
 
 class Engine:
-    def __init__(self, store: SqliteStore, controls: Sequence[Control], *, site: str = "default"):
+    def __init__(self, store: Store, controls: Sequence[Control], *, site: str = "default"):
         self.store = store
         self.site = site
         checks = load_checks()
@@ -231,11 +231,11 @@ class EngineWorker(threading.Thread):
                 elif dirty:
                     self.engine.evaluate(dirty)
                 round_s = time.monotonic() - started
-                if mono - last_cp >= self.checkpoint_s and self.engine.store.ledger.last_seq != last_cp_seq:
+                if mono - last_cp >= self.checkpoint_s and self.engine.store.ledger_head() != last_cp_seq:
                     self.engine.store.checkpoint()
-                    last_cp, last_cp_seq = mono, self.engine.store.ledger.last_seq
+                    last_cp, last_cp_seq = mono, self.engine.store.ledger_head()
             except Exception:
                 log.exception("evaluation failed")
                 self.stopping.wait(1.0)
-        if self.engine.store.ledger.last_seq != last_cp_seq:
+        if self.engine.store.ledger_head() != last_cp_seq:
             self.engine.store.checkpoint()

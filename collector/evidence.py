@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from collector.inputs import InputProblem
-from collector.store.sqlite import SqliteStore
+from collector.store.base import Store
 from rules.model import Control, Observation, parse_duration
 
 MAX_EVIDENCE_BYTES = 50 * 1024 * 1024
@@ -121,7 +121,7 @@ def _validity(control: Control, upload: Upload, now: datetime, tz: ZoneInfo | An
     return cap, upload.valid_until
 
 
-def add_evidence(store: SqliteStore, controls: Sequence[Control], upload: Upload, *, actor: str,
+def add_evidence(store: Store, controls: Sequence[Control], upload: Upload, *, actor: str,
                  site: str = "default", now: datetime | None = None, tz: ZoneInfo | None = None) -> Observation:
     """Store the file by its SHA-256, record the upload in the ledger and return the
     `manual.evidence` observation (already ingested; the caller hands it to the engine).
@@ -160,7 +160,7 @@ def add_evidence(store: SqliteStore, controls: Sequence[Control], upload: Upload
     return obs
 
 
-def list_evidence(store: SqliteStore, *, control: str | None = None, since: datetime | None = None,
+def list_evidence(store: Store, *, control: str | None = None, since: datetime | None = None,
                   until: datetime | None = None, limit: int = 10_000, site: str | None = None) -> list[dict[str, Any]]:
     """Every evidence upload (of one site when given), newest first: who uploaded what, when, valid until when."""
     # manual evidence is about the whole site: its subject is ("site", <site>)
@@ -179,7 +179,7 @@ def list_evidence(store: SqliteStore, *, control: str | None = None, since: date
     return out
 
 
-def expiring(store: SqliteStore, now: datetime, within: timedelta = timedelta(days=14)) -> list[dict[str, Any]]:
+def expiring(store: Store, now: datetime, within: timedelta = timedelta(days=14)) -> list[dict[str, Any]]:
     """Current evidence of each manual control that expires within `within` (or has expired)."""
     latest = store.latest_all("site")
     out = []

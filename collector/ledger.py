@@ -2,19 +2,19 @@
 
 entry hash = SHA-256(previous hash || the entry's body as stored; docs/ledger-format.md). Signed checkpoints
 (Ed25519, the site key) commit to (seq, hash) so an exported segment can be checked offline
-by anyone holding the site's public key.
+by anyone holding the site's public key. The store appends and reads the rows
+(collector/store/ledger_table.py); this module makes and checks them.
 """
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from collector.canonical import loads, stored_json
-from collector.sitekey import SiteKey, verify_signature
+from collector.sitekey import verify_signature
 
 GENESIS = bytes(32)
 
@@ -42,55 +42,6 @@ def stamp(ts: datetime) -> str:
 
 def checkpoint_message(seq: int, hash_hex: str, ts: str) -> bytes:
     return f"clausewatch-checkpoint\n{seq}\n{hash_hex}\n{ts}".encode()
-
-
-class Ledger:
-    """Appends to the `ledger` table on the caller's connection, inside the caller's transaction."""
-
-    def __init__(self, conn: sqlite3.Connection):
-        self.last_seq, self.last_hash = 0, GENESIS
-        self.rollback_to(conn)
-
-    def append(self, conn: sqlite3.Connection, type_: str, actor: str, data: dict[str, Any],
-               ts: datetime | None = None) -> LedgerEntry:
-        seq = self.last_seq + 1
-        body = entry_body(seq, ts or datetime.now(UTC), type_, actor, data)
-        digest = hashlib.sha256(self.last_hash + body).digest()
-        conn.execute("INSERT INTO ledger(seq, hash, body) VALUES (?, ?, ?)", (seq, digest.hex(), body))
-        self.last_seq, self.last_hash = seq, digest
-        return LedgerEntry(seq, digest.hex(), body)
-
-    def append_many(self, conn: sqlite3.Connection, items: list[tuple[str, str, dict[str, Any]]],
-                    ts: datetime | None = None) -> list[LedgerEntry]:
-        """Append (type, actor, data) entries in order with one statement."""
-        when = stamp(ts or datetime.now(UTC))
-        out = []
-        seq, prev = self.last_seq, self.last_hash
-        for type_, actor, data in items:
-            seq += 1
-            body = entry_body(seq, when, type_, actor, data)
-            prev = hashlib.sha256(prev + body).digest()
-            out.append(LedgerEntry(seq, prev.hex(), body))
-        conn.executemany("INSERT INTO ledger(seq, hash, body) VALUES (?, ?, ?)", [(e.seq, e.hash, e.body) for e in out])
-        self.last_seq, self.last_hash = seq, prev
-        return out
-
-    def rollback_to(self, conn: sqlite3.Connection) -> None:
-        """(Re-)read the head from the table, e.g. after a rolled-back transaction."""
-        row = conn.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
-        self.last_seq = row[0] if row else 0
-        self.last_hash = bytes.fromhex(row[1]) if row else GENESIS
-
-    def checkpoint(self, conn: sqlite3.Connection, key: SiteKey, ts: datetime | None = None) -> dict | None:
-        if self.last_seq == 0:
-            return None
-        stamp = (ts or datetime.now(UTC)).astimezone(UTC).isoformat()
-        sig = key.sign(checkpoint_message(self.last_seq, self.last_hash.hex(), stamp))
-        conn.execute(
-            "INSERT OR REPLACE INTO checkpoints(seq, hash, ts, signature, key_id) VALUES (?, ?, ?, ?, ?)",
-            (self.last_seq, self.last_hash.hex(), stamp, sig.hex(), key.key_id),
-        )
-        return {"seq": self.last_seq, "hash": self.last_hash.hex(), "ts": stamp, "key_id": key.key_id}
 
 
 @dataclass
@@ -175,22 +126,3 @@ def verify_checkpoints(checkpoints: Iterable[tuple[int, str, str, str, str]], ha
         elif seq not in hashes and hashes and seq <= max(hashes):
             report.problems.append(Problem(seq, "removed", "a signed checkpoint names an entry that is gone"))
         report.last_checkpoint_seq = max(report.last_checkpoint_seq, seq)
-
-
-def iter_rows(conn: sqlite3.Connection, start: int = 1, end: int | None = None,
-              chunk: int = 50_000) -> Iterator[tuple[int, str, bytes]]:
-    cur = start
-    while True:
-        hi = cur + chunk - 1 if end is None else min(end, cur + chunk - 1)
-        rows = conn.execute("SELECT seq, hash, body FROM ledger WHERE seq BETWEEN ? AND ? ORDER BY seq",
-                            (cur, hi)).fetchall()
-        yield from rows
-        if end is not None and hi >= end:
-            return
-        if not rows:
-            more = conn.execute("SELECT MIN(seq) FROM ledger WHERE seq > ?", (hi,)).fetchone()[0]
-            if more is None:
-                return
-            cur = more
-        else:
-            cur = hi + 1

@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from collector.store.stats import StoreStats, measure
+from collector.store.stats import StoreStats
 
 if TYPE_CHECKING:
-    from collector.store.sqlite import SqliteStore
+    from collector.store.base import Store
 
 log = logging.getLogger(__name__)
 
 
 class StoreSizeCollector:
-    def __init__(self, store: SqliteStore, *, refresh_s: float = 600.0,
+    def __init__(self, store: Store, *, refresh_s: float = 600.0,
                  clock: Callable[[], float] = time.monotonic,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.store, self.refresh_s, self.clock, self.now = store, refresh_s, clock, now
@@ -36,7 +36,7 @@ class StoreSizeCollector:
         """The last measure, taken again when older than `refresh_s`."""
         with self._lock:
             if self._stats is None or self.clock() - self._taken_at >= self.refresh_s:
-                self._stats = measure(self.store, self.now())
+                self._stats = self.store.measure_size(self.now())
                 self._taken_at = self.clock()
             return self._stats
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from collector.store.sqlite import SqliteStore
+from collector.store.base import Store
 from collector.waivers import active_at, overlay
 from rules.model import Control
 
@@ -22,7 +22,7 @@ def worst(statuses: Sequence[str]) -> str:
     return max(relevant, key=lambda s: _RANK[s])
 
 
-def posture_at(store: SqliteStore, controls: Sequence[Control], at: datetime,
+def posture_at(store: Store, controls: Sequence[Control], at: datetime,
                site: str | None = None) -> dict[str, Any]:
     by_control: dict[str, list[Any]] = {}
     for iv in store.posture_at(at):

@@ -10,14 +10,13 @@ written with a status change is therefore also tried on every observation ledger
 change."""
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from collector.canonical import loads, stored_json
-from collector.store import derived
+from collector.store.areas import DerivedReader
 from collector.store.sqlite import observation_from_body
 from rules.evaluate import evaluate_one
 from rules.model import Control, Observation
@@ -32,8 +31,8 @@ Subject = tuple[str, str]
 class Replay:
     """The latest observation per subject and (kind, key) as of a moment, moved forward in time."""
 
-    def __init__(self, conn: sqlite3.Connection, observations: Sequence[Replayed]):
-        self.conn = conn
+    def __init__(self, tables: DerivedReader, observations: Sequence[Replayed]):
+        self.tables = tables
         self.pending = sorted(observations)
         self.next = 0
         self.latest: dict[Subject, dict[tuple[str, str], tuple[float, int]]] = defaultdict(dict)
@@ -49,14 +48,14 @@ class Replay:
 
     def before_batch(self, seq: int) -> Replay:
         """Another replay holding every observation ledgered before entry `seq`, whenever received."""
-        other = Replay(self.conn, [o for o in self.pending if o[7] < seq])
+        other = Replay(self.tables, [o for o in self.pending if o[7] < seq])
         other.parsed = self.parsed
         other.advance(float("inf"))
         return other
 
     def observations(self, rowids: list[int]) -> list[Observation]:
         missing = [r for r in rowids if r not in self.parsed]
-        for rowid, (body, recv) in derived.bodies(self.conn, missing).items():
+        for rowid, (body, recv) in self.tables.bodies(missing).items():
             try:
                 self.parsed[rowid] = observation_from_body(body, recv)
             except ValueError:  # an altered body: its batch's Merkle root names it; judged as missing here
@@ -106,12 +105,12 @@ class Judge:
 REWORDED = "finding reasons as ledgered, worded by another version of the program (status, value and evidence agree)"
 
 
-def check_findings_by_evaluation(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]],
+def check_findings_by_evaluation(tables: DerivedReader, rows: Sequence[tuple[Any, ...]],
                                  observations: Sequence[Replayed], controls: Sequence[Control],
                                  rep: DeepReport, changes: dict[tuple[str, str, str], tuple[int, float | None]],
                                  ledgered_reasons: dict[tuple[str, str, str], str | None]) -> None:
     judge = Judge(controls)
-    replay = Replay(conn, observations)
+    replay = Replay(tables, observations)
     before: dict[int, Replay] = {}
     at_time: dict[float, list[tuple[Any, ...]]] = defaultdict(list)
     for r in rows:

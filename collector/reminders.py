@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from collector.notify.alerts import Alert
-from collector.store.base import FindingChange
-from collector.store.sqlite import SqliteStore
+from collector.store.base import FindingChange, Store
 
 EVENT = "evidence.expiring"
 ALERTNAME = "EvidenceExpiring"
@@ -40,25 +39,18 @@ class Reminder:
                 f"reminder {self.threshold}; owner: {self.owner_role}")
 
 
-def _recorded(store: SqliteStore, r: Reminder) -> bool:
-    row = store.read.execute("SELECT 1 FROM events WHERE type = ? AND control = ? AND site = ? AND detail LIKE ?",
-                             (EVENT, r.control, r.site,
-                              f"evidence {r.sha256 or 'none'} for %; reminder {r.threshold}; %")).fetchone()
-    return row is not None
+def _recorded(store: Store, r: Reminder) -> bool:
+    return store.has_event(EVENT, r.control, r.site, f"evidence {r.sha256 or 'none'} for %; reminder {r.threshold}; %")
 
 
-def _record(store: SqliteStore, r: Reminder, subject: tuple[str, str], status: str) -> None:
-    with store.write() as conn:
-        entry = store.ledger.append(conn, EVENT, "engine", {
-            "control": r.control, "sha256": r.sha256, "valid_until": r.valid_until, "owner_role": r.owner_role,
-            "site": r.site, "reminder": r.threshold}, ts=r.at)
-        conn.execute("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
-                     " to_status, detail, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                     (r.at.timestamp(), EVENT, r.control, subject[0], subject[1], r.site, status, status,
-                      r.detail(), entry.seq))
+def _record(store: Store, r: Reminder, subject: tuple[str, str], status: str) -> None:
+    store.record_event(EVENT, "engine", {
+        "control": r.control, "sha256": r.sha256, "valid_until": r.valid_until, "owner_role": r.owner_role,
+        "site": r.site, "reminder": r.threshold}, ts=r.at, subject=subject, site=r.site, detail=r.detail(),
+        control=r.control, status=status)
 
 
-def remind_on_changes(store: SqliteStore, changes: Sequence[FindingChange], now: datetime | None = None,
+def remind_on_changes(store: Store, changes: Sequence[FindingChange], now: datetime | None = None,
                       owners: dict[str, str | None] | None = None) -> list[Reminder]:
     """Record one reminder per evidence item and threshold the first time a finding reaches it,
     addressed to the control's owner role (`manager` when the control names none). Returns the
@@ -80,9 +72,8 @@ def remind_on_changes(store: SqliteStore, changes: Sequence[FindingChange], now:
     return out
 
 
-def reminders(store: SqliteStore, limit: int = 200) -> list[dict[str, Any]]:
-    rows = store.read.execute("SELECT ts, control, site, detail FROM events WHERE type = ? ORDER BY ts DESC LIMIT ?",
-                              (EVENT, limit)).fetchall()
+def reminders(store: Store, limit: int = 200) -> list[dict[str, Any]]:
+    rows = store.recent_events(EVENT, limit)
     return [{"at": datetime.fromtimestamp(r[0], UTC).isoformat(), "control": r[1], "site": r[2], "detail": r[3]}
             for r in rows]
 
@@ -110,7 +101,7 @@ class ReminderListener:
     Reminders recorded before the notifier started wait for it; without a notifier configured
     they stay on the dashboard."""
 
-    def __init__(self, store: SqliteStore, owners: dict[str, str | None],
+    def __init__(self, store: Store, owners: dict[str, str | None],
                  notifier: Callable[[], Any | None] | None = None):
         self.store, self.owners, self.notifier = store, owners, notifier
         self.pending: list[Reminder] = []

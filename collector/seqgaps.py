@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import bisect
 import json
-import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from collector.store.base import ObservationRow
+from collector.store.base import ObservationRow, Store
 from rules.model import Observation
 
 MAX_LISTED = 50  # gaps and restarts named in a summary; totals count all of them
@@ -116,23 +115,23 @@ def _runs(rows: list[ObservationRow]) -> list[tuple[int, int, float, float]]:
     return out
 
 
-def track(conn: sqlite3.Connection, rows: Sequence[ObservationRow], now: datetime) -> list[Observation]:
-    """Fold newly stored observations (store rows) into each agent's received ranges (inside the
-    caller's write transaction); return an `agent.sequence` summary for each host whose gaps or
-    epochs changed."""
+def track(load: Callable[[str], str | None], save: Callable[[str, str], None], rows: Sequence[ObservationRow],
+          now: datetime) -> list[Observation]:
+    """Fold newly stored observations (store rows) into each agent's received ranges, read with `load`
+    and kept with `save` (by the store, inside its write transaction); return an `agent.sequence`
+    summary for each host whose gaps or epochs changed."""
     by_host: dict[str, list[ObservationRow]] = {}
     for r in rows:
         if r[8] is not None and r[3] == "host" and r[1].startswith("agent:"):
             by_host.setdefault(r[4], []).append(r)
     out = []
     for host, obs in by_host.items():
-        row = conn.execute("SELECT state FROM agent_sequences WHERE host = ?", (host,)).fetchone()
-        state = HostState.loads(row[0]) if row else HostState([])
-        before = state.signature() if row else None
+        stored = load(host)
+        state = HostState.loads(stored) if stored is not None else HostState([])
+        before = state.signature() if stored is not None else None
         for run in _runs(obs):  # arrival order: a number seen again starts a new epoch from there
             state.add(*run)
-        conn.execute("INSERT INTO agent_sequences (host, state) VALUES (?, ?)"
-                     " ON CONFLICT(host) DO UPDATE SET state = excluded.state", (host, state.dumps()))
+        save(host, state.dumps())
         if state.signature() != before:
             out.append(Observation(id=str(uuid.uuid4()), source="collector", site=obs[-1][2], subject_kind="host",
                                    subject_id=host, kind=SUMMARY_KIND, observed_at=now,
@@ -156,11 +155,10 @@ class HostSequence:
         return d
 
 
-def sequence_report(conn: sqlite3.Connection, host: str | None = None) -> list[HostSequence]:
+def sequence_report(store: Store, host: str | None = None) -> list[HostSequence]:
     """Per agent: numbers received, the missing ranges of every epoch, whether numbering restarted."""
-    where, args = ("WHERE host = ?", (host,)) if host else ("", ())
     out = []
-    for h, text in conn.execute(f"SELECT host, state FROM agent_sequences {where} ORDER BY host", args):
+    for h, text in store.agent_sequences(host):
         state = HostState.loads(text)
         current = state.epochs[-1]
         gaps = [(a, b) for e in state.epochs for a, b, _, _ in e.gaps()]

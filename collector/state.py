@@ -10,6 +10,7 @@ from collector.ingest import PreparePool, default_processes
 from collector.login_limit import LoginLimiter
 from collector.metrics import Metrics
 from collector.settings import Settings
+from collector.store.base import Store
 from collector.store.sqlite import SqliteStore
 from rules.model import Control, Observation
 
@@ -17,7 +18,7 @@ from rules.model import Control, Observation
 @dataclass
 class AppState:
     settings: Settings
-    store: SqliteStore
+    store: Store
     controls: list[Control]
     engine: Engine
     worker: EngineWorker

@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from collector.store.sqlite import SqliteStore, where_clause
+from collector.store.areas import WaiverRow
+from collector.store.base import Store
 from rules.model import Control
 
 # statuses a waiver may turn into `excepted`; a pass stays a pass
@@ -46,7 +47,7 @@ class Waiver:
         return d
 
 
-def approve(store: SqliteStore, controls: Sequence[Control], *, control: str, subject_kind: str, subject_id: str,
+def approve(store: Store, controls: Sequence[Control], *, control: str, subject_kind: str, subject_id: str,
             reason: str, ends_at: datetime, approver: str, owner: str | None = None, site: str = "default",
             now: datetime | None = None) -> Waiver:
     """Record a waiver approved by `approver` (a manager) until `ends_at`."""
@@ -63,38 +64,26 @@ def approve(store: SqliteStore, controls: Sequence[Control], *, control: str, su
     if ends_at.tzinfo is None or ends_at <= now:
         raise WaiverError("end: must be a future time with a UTC offset")
     owner = owner or approver
-    with store.write() as conn:
-        entry = store.ledger.append(conn, "exception.approved", f"user:{approver}", {
-            "control": control, "subject_kind": subject_kind, "subject_id": subject_id, "site": site,
-            "reason": reason, "owner": owner, "starts_at": now.isoformat(), "ends_at": ends_at.isoformat()}, ts=now)
-        cur = conn.execute(
-            "INSERT INTO exceptions (control, subject_kind, subject_id, site, reason, owner, approver, created_at,"
-            " starts_at, ends_at, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (control, subject_kind, subject_id, site, reason, owner, approver, now.timestamp(), now.timestamp(),
-             ends_at.timestamp(), entry.seq))
-        wid = cur.lastrowid
-    return Waiver(int(wid or 0), control, subject_kind, subject_id, site, reason, owner, approver, now, now, ends_at,
-                  entry.seq)
+    wid, seq = store.add_waiver(control, subject_kind, subject_id, site, reason, owner, approver, now, ends_at, {
+        "control": control, "subject_kind": subject_kind, "subject_id": subject_id, "site": site,
+        "reason": reason, "owner": owner, "starts_at": now.isoformat(), "ends_at": ends_at.isoformat()})
+    return Waiver(wid, control, subject_kind, subject_id, site, reason, owner, approver, now, now, ends_at, seq)
 
 
-def _row(r: Sequence[Any]) -> Waiver:
+def _row(r: WaiverRow) -> Waiver:
     ts = [datetime.fromtimestamp(x, UTC) for x in (r[8], r[9], r[10])]
     return Waiver(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], ts[0], ts[1], ts[2], r[11])
 
 
-def waivers(store: SqliteStore, *, start: datetime | None = None, end: datetime | None = None,
+def waivers(store: Store, *, start: datetime | None = None, end: datetime | None = None,
             site: str | None = None) -> list[Waiver]:
     """Waivers (of one site when given) that were in force at some moment of [start, end) (all when no bounds)."""
-    where, args = where_clause([("starts_at < ?", end.timestamp() if end else None),
-                                ("ends_at > ?", start.timestamp() if start else None), ("site = ?", site)])
-    return [_row(r) for r in store.read.execute(f"SELECT * FROM exceptions {where} ORDER BY id", args)]
+    return [_row(r) for r in store.waiver_rows(start=start, end=end, site=site)]
 
 
-def active_at(store: SqliteStore, at: datetime) -> list[Waiver]:
+def active_at(store: Store, at: datetime) -> list[Waiver]:
     """Waivers in force at `at`."""
-    t = at.timestamp()
-    rows = store.read.execute("SELECT * FROM exceptions WHERE starts_at <= ? AND ends_at > ? ORDER BY id", (t, t))
-    return [_row(r) for r in rows]
+    return [_row(r) for r in store.waivers_at(at)]
 
 
 def overlay(status: str, control: str, subject_kind: str, subject_id: str, at: datetime,

@@ -87,8 +87,7 @@ def evidence_file(sha256: str, state: StateDep, principal: Reader) -> Response:
         raise HTTPException(409, f"{e}: not served") from None
     if data is None:
         raise HTTPException(404, "no evidence file with that SHA-256")
-    row = state.store.read.execute("SELECT name, media_type FROM evidence WHERE sha256 = ?", (sha256,)).fetchone()
-    name, media = (row[0], row[1]) if row else (sha256, "application/octet-stream")
+    name, media = state.store.evidence_meta(sha256) or (sha256, "application/octet-stream")
     state.store.ledger_append("evidence.downloaded", principal.actor, {"sha256": sha256})
     return Response(data, media_type=media,
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from collector.audits.access import AccessEvent, Approval, Badge, badge_key
-from collector.store.sqlite import SqliteStore
+from collector.store.base import Store
 
 WINDOW_S = 24 * 3600.0
 
@@ -134,31 +134,21 @@ def _same(a: list[Badge], b: list[Badge]) -> bool:
     return fields(a) == fields(b)
 
 
-def recent(store: SqliteStore, site: str, since_ts: float) -> list[Push]:
+def recent(store: Store, site: str, since_ts: float) -> list[Push]:
     """Pushes of `site` with events at or after `since_ts`, oldest first."""
-    rows = store.read.execute("SELECT body, last_ts, badges_sha256 FROM access_pushes WHERE site = ? AND last_ts >= ?"
-                              " ORDER BY id", (site, since_ts)).fetchall()
-    lists: dict[str, list[Badge]] = {}
-    for sha in {sha for _, _, sha in rows}:
-        (body,) = store.read.execute("SELECT body FROM access_badge_lists WHERE sha256 = ?", (sha,)).fetchone()
-        lists[sha] = _decode_badges(body)
+    rows, stored = store.access_pushes(site, since_ts)
+    lists = {sha: _decode_badges(body) for sha, body in stored.items()}
     return [_decode(body, datetime.fromtimestamp(last, UTC), lists[sha], sha) for body, last, sha in rows]
 
 
-def remember(store: SqliteStore, site: str, push: Push, now: datetime, window_s: float = WINDOW_S) -> None:
+def remember(store: Store, site: str, push: Push, now: datetime, window_s: float = WINDOW_S) -> None:
     """Keep a push for the audits of the next ones; forget pushes whose events all left the window."""
     first, last = push.span(now)
     sha, badges = push.badge_list()
-    with store.write() as conn:
-        conn.execute("INSERT OR IGNORE INTO access_badge_lists (sha256, body) VALUES (?, ?)", (sha, badges))
-        conn.execute("INSERT INTO access_pushes (site, received_at, first_ts, last_ts, badges_sha256, body)"
-                     " VALUES (?,?,?,?,?,?)", (site, now.timestamp(), first, last, sha, _encode(push)))
-        newest = conn.execute("SELECT max(last_ts) FROM access_pushes WHERE site = ?", (site,)).fetchone()[0]
-        conn.execute("DELETE FROM access_pushes WHERE site = ? AND last_ts < ?", (site, newest - window_s))
-        conn.execute("DELETE FROM access_badge_lists WHERE sha256 NOT IN (SELECT badges_sha256 FROM access_pushes)")
+    store.remember_access_push(site, now.timestamp(), first, last, sha, badges, _encode(push), window_s)
 
 
-def with_window(store: SqliteStore, site: str, push: Push, now: datetime, window_s: float = WINDOW_S) -> Push:
+def with_window(store: Store, site: str, push: Push, now: datetime, window_s: float = WINDOW_S) -> Push:
     """This push merged with the stored ones, keeping the events of the window that ends with its
     newest event (and all of its own, however old)."""
     _, last = push.span(now)

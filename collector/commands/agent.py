@@ -62,7 +62,7 @@ def gaps(db: DbOpt = default_db(), host: Annotated[str | None, typer.Option(help
     """Missing sequence numbers per agent (lost or suppressed observations); exit 1 when any."""
     from collector.seqgaps import sequence_report
 
-    report = sequence_report(store_at(db).read, host)
+    report = sequence_report(store_at(db), host)
     data = [r.as_dict() for r in report]
     lines = [f"{r.host:24} seq {r.first_seq}..{r.last_seq}  missing {r.missing}"
              + ("  RESTARTED" if r.restarted else "")

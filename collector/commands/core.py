@@ -120,8 +120,8 @@ def _verify_derived(store):
     from collector.clikit import configured_catalog
     from collector.deepverify import verify_derived
 
-    with store.snapshot() as conn:
-        return verify_derived(conn, configured_catalog())
+    with store.derived_rows() as tables:
+        return verify_derived(tables, configured_catalog())
 
 
 def ledger_pubkey(db: DbOpt = default_db()) -> None:

@@ -60,14 +60,10 @@ def _set_password(store, name: str, role: str, password: str) -> None:
 
     from collector import auth
 
-    row = store.read.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone()
-    if row is None:
+    if not store.user_exists(name):
         auth.add_user(store, name, role, password, actor="demo")
         return
-    with store.write() as conn:
-        conn.execute("UPDATE users SET password_hash = ?, role = ?, disabled = 0 WHERE name = ?",
-                     (PasswordHasher().hash(password), role, name))
-        store.ledger.append(conn, "user.password_reset", "demo", {"user": name})
+    store.reset_user(name, role, PasswordHasher().hash(password), actor="demo")
 
 
 _LOCAL_HOST = "demo-local"

@@ -12,7 +12,7 @@ from collector.audits.access_window import Push, with_window
 from collector.importers import access as imp
 from collector.importers.site import guess_machine_room_doors, load_site_policy
 from collector.importers.tables import InputError, Table
-from collector.store.sqlite import SqliteStore
+from collector.store.base import Store
 
 
 def run_access_audit(events: Path | Table, approvals: Path | Table, badges: Path | Table, zone: ZoneInfo, *,
@@ -31,7 +31,7 @@ def run_access_audit(events: Path | Table, approvals: Path | Table, badges: Path
     return audit_access(rows, grants, cards, policy)
 
 
-def audit_push(store: SqliteStore, site: str, events: Table, approvals: Table, badges: Table, zone: ZoneInfo, *,
+def audit_push(store: Store, site: str, events: Table, approvals: Table, badges: Table, zone: ZoneInfo, *,
                now: datetime, machine_room_doors: Sequence[str] = (), hours: str | None = None,
                limits: Mapping[str, float] | None = None) -> tuple[AuditResult, Push]:
     """Audit pushed records (InputError names `events:N` of this push) with the stored pushes of the

@@ -13,13 +13,13 @@ from collector.reports import oscal, tables
 from collector.reports.bundle import REPORT_DATA, write_bundle
 from collector.reports.data import ReportData, gather
 from collector.reports.render import html_to_pdf, render_html
-from collector.store.sqlite import SqliteStore
+from collector.store.base import Store
 from rules.model import Control
 
 
 @dataclass
 class Context:
-    store: SqliteStore
+    store: Store
     data: ReportData
     lang: str
     tz: ZoneInfo
@@ -89,7 +89,7 @@ def as_bundle(ctx: Context) -> bytes:
                         ctx.data.extra.get("site_filter"))
 
 
-def build_report(store: SqliteStore, controls: Sequence[Control], start: datetime, end: datetime, fmt: str,
+def build_report(store: Store, controls: Sequence[Control], start: datetime, end: datetime, fmt: str,
                  lang: str = "zh", *, site: str | None = None, tz: ZoneInfo | None = None,
                  now: datetime | None = None, public_url: str | None = None) -> bytes:
     """The report for [start, end) in `fmt` (pdf, html, oscal, csv, bundle) and `lang` (zh, en); a standalone

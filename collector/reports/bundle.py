@@ -18,7 +18,7 @@ import orjson
 from collector.canonical import canonical, loads
 from collector.ledger import GENESIS
 from collector.reports.foreign import ForeignEntries
-from collector.store.sqlite import SqliteStore
+from collector.store.base import Store
 
 FORMAT = "clausewatch-bundle/2"  # manifest.json in RFC 8785 form
 LEGACY_FORMAT = "clausewatch-bundle/1"  # manifest.json in orjson's sorted form; still verified by its signature
@@ -28,15 +28,17 @@ REPORT_DATA = "report-data.json"  # the canonical JSON the report data hash is t
 SIGNING_CONTEXT = b"clausewatch-bundle-manifest\n"
 
 
-def _entry_ts(store: SqliteStore, seq: int) -> str:
-    row = store.read.execute("SELECT body FROM ledger WHERE seq = ?", (seq,)).fetchone()
-    return loads(row[0])["ts"]
+def _entry_ts(store: Store, seq: int) -> str:
+    entry = store.ledger_entry(seq)
+    if entry is None:
+        raise LookupError(f"ledger entry {seq} is missing")
+    return loads(entry[1])["ts"]
 
 
-def first_seq_at(store: SqliteStore, when: datetime) -> int:
+def first_seq_at(store: Store, when: datetime) -> int:
     """The first ledger entry stamped at or after `when`, or the head + 1 when there is none
     (entries are appended in time order)."""
-    lo, hi = 1, store.ledger.last_seq + 1
+    lo, hi = 1, store.ledger_head() + 1
     while lo < hi:
         mid = (lo + hi) // 2
         if datetime.fromisoformat(_entry_ts(store, mid)) < when:
@@ -46,38 +48,36 @@ def first_seq_at(store: SqliteStore, when: datetime) -> int:
     return lo
 
 
-def ledger_segment(store: SqliteStore, start: datetime, end: datetime,
+def ledger_segment(store: Store, start: datetime, end: datetime,
                    site: str | None = None) -> tuple[bytes, dict[str, Any]]:
     """Entries from the period start through the first signed checkpoint at or after the period
     end (a fresh checkpoint is signed when none exists yet), as JSON lines and a segment header.
     With `site`, entries about other sites are withheld: only their seq and hash are written."""
-    first = min(first_seq_at(store, start), max(1, store.ledger.last_seq))
+    first = min(first_seq_at(store, start), max(1, store.ledger_head()))
     last_in_period = max(first, first_seq_at(store, end) - 1)
-    cp = store.read.execute("SELECT MIN(seq) FROM checkpoints WHERE seq >= ?", (last_in_period,)).fetchone()[0]
+    cp = store.checkpoint_at_or_after(last_in_period)
     if cp is None:
         store.checkpoint()
-        cp = store.ledger.last_seq
-    prev = store.read.execute("SELECT hash FROM ledger WHERE seq = ?", (first - 1,)).fetchone()
+        cp = store.ledger_head()
+    prev = store.ledger_entry(first - 1)
     lines = io.BytesIO()
     foreign = ForeignEntries(store, site, first, cp) if site is not None else None
     withheld = 0
-    for seq, h, body in store.read.execute("SELECT seq, hash, body FROM ledger WHERE seq BETWEEN ? AND ?"
-                                           " ORDER BY seq", (first, cp)):
+    for seq, h, body in store.ledger_entries(first, cp):
         text = body.decode() if isinstance(body, bytes) else str(body)
         if foreign is not None and foreign.of_other_site(seq, text):
             lines.write(orjson.dumps({"seq": seq, "hash": h, "withheld": "other site"}) + b"\n")
             withheld += 1
             continue
         lines.write(orjson.dumps({"seq": seq, "hash": h, "body": text}) + b"\n")
-    cps = [{"seq": s, "hash": h, "ts": ts, "signature": sig, "key_id": k} for s, h, ts, sig, k in store.read.execute(
-        "SELECT seq, hash, ts, signature, key_id FROM checkpoints WHERE seq BETWEEN ? AND ? ORDER BY seq",
-        (first, cp))]
+    cps = [{"seq": s, "hash": h, "ts": ts, "signature": sig, "key_id": k}
+           for s, h, ts, sig, k in store.checkpoints_between(first, cp)]
     header = {"first": first, "last": cp, "prev_hash": prev[0] if prev else GENESIS.hex(), "checkpoints": cps,
               "site": site, "withheld": withheld}
     return lines.getvalue(), header
 
 
-def write_bundle(store: SqliteStore, files: dict[str, bytes], start: datetime, end: datetime,
+def write_bundle(store: Store, files: dict[str, bytes], start: datetime, end: datetime,
                  evidence: list[str], meta: dict[str, Any], site: str | None = None) -> bytes:
     """Zip `files` with the evidence, the ledger segment (of one site when given), the public key
     and a signed manifest."""

@@ -17,10 +17,9 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from collector.canonical import loads  # noqa: E402
 from collector.i18n import translate  # noqa: E402
 from collector.reports.timeline import sample  # noqa: E402
-from collector.store.sqlite import SqliteStore  # noqa: E402
+from collector.store.base import Store  # noqa: E402
 
 matplotlib.rcParams.update({"font.family": ["Noto Sans CJK SC", "Noto Serif CJK SC", "DejaVu Sans"],
                             "svg.fonttype": "path", "axes.unicode_minus": False, "font.size": 8,
@@ -30,18 +29,11 @@ SAMPLES = 240
 MAX_ZONES = 25
 
 
-def series(store: SqliteStore, kind: str, start: datetime, end: datetime, fields: Sequence[str],
+def series(store: Store, kind: str, start: datetime, end: datetime, fields: Sequence[str],
            site: str | None = None) -> dict[str, list[tuple[datetime, dict[str, Any]]]]:
     """Per subject, (time, {field: value}) of one observation kind in the period, oldest first."""
-    q = "SELECT subject_id, observed_at, body FROM observations WHERE kind = ? AND observed_at >= ? AND observed_at < ?"
-    args: list[Any] = [kind, start.timestamp(), end.timestamp()]
-    if site is not None:
-        q += " AND site = ?"
-        args.append(site)
-    rows = store.read.execute(q + " ORDER BY observed_at", args)
     out: dict[str, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
-    for subject, ts, body in rows:
-        payload = loads(body).get("payload", {})
+    for subject, ts, payload in store.payload_series(kind, start, end, site):
         out[subject].append((datetime.fromtimestamp(ts, start.tzinfo),
                              {f: payload.get(f) for f in fields}))
     return out
@@ -137,7 +129,7 @@ def limits(results: Sequence[Any]) -> dict[str, Any]:
     return out
 
 
-def climate_chart(store: SqliteStore, start: datetime, end: datetime, L: dict[str, str], lang: str,
+def climate_chart(store: Store, start: datetime, end: datetime, L: dict[str, str], lang: str,
                   lim: dict[str, Any]) -> str | None:
     data = series(store, "climate.reading", start, end, ("temperature_c", "humidity_pct"), lim["site"])
     if not data:
@@ -156,7 +148,7 @@ def climate_chart(store: SqliteStore, start: datetime, end: datetime, L: dict[st
     return _svg(fig)
 
 
-def ups_chart(store: SqliteStore, start: datetime, end: datetime, L: dict[str, str], lang: str,
+def ups_chart(store: Store, start: datetime, end: datetime, L: dict[str, str], lang: str,
               lim: dict[str, Any]) -> str | None:
     data = series(store, "ups.status", start, end, ("battery_runtime_s",), lim["site"])
     if not data:
@@ -173,7 +165,7 @@ def ups_chart(store: SqliteStore, start: datetime, end: datetime, L: dict[str, s
     return _svg(fig)
 
 
-def retention_chart(store: SqliteStore, start: datetime, end: datetime, L: dict[str, str], lang: str,
+def retention_chart(store: Store, start: datetime, end: datetime, L: dict[str, str], lang: str,
                     lim: dict[str, Any]) -> str | None:
     data = series(store, "camera.retention", start, end, ("days",), lim["site"])
     if not data:
@@ -193,7 +185,7 @@ def retention_chart(store: SqliteStore, start: datetime, end: datetime, L: dict[
     return _svg(fig)
 
 
-def coverage_chart(store: SqliteStore, start: datetime, end: datetime, L: dict[str, str], lang: str,
+def coverage_chart(store: Store, start: datetime, end: datetime, L: dict[str, str], lang: str,
                    lim: dict[str, Any]) -> str | None:
     data = series(store, "zone.coverage", max(start, end - timedelta(days=2)), end, ("fraction",), lim["site"])
     if not data:
@@ -216,7 +208,7 @@ def coverage_chart(store: SqliteStore, start: datetime, end: datetime, L: dict[s
     return _svg(fig)
 
 
-def floorplan(store: SqliteStore, end: datetime, site: str | None = None) -> str | None:
+def floorplan(store: Store, end: datetime, site: str | None = None) -> str | None:
     """The camera worker's latest floor plan (zones coloured by coverage) at the period end, if any;
     a site's plan is about the whole site: its subject is ("site", <site>)."""
     plans = store.observations(kind="camera.floorplan", until=end + timedelta(seconds=1), limit=1,
@@ -227,7 +219,7 @@ def floorplan(store: SqliteStore, end: datetime, site: str | None = None) -> str
     return data.decode("utf-8", errors="replace") if data else None
 
 
-def all_charts(store: SqliteStore, results: Sequence[Any], start: datetime, end: datetime,
+def all_charts(store: Store, results: Sequence[Any], start: datetime, end: datetime,
                lang: str, site: str | None = None, tz: ZoneInfo | None = None) -> dict[str, str]:
     """Every chart the period has data for, in `lang`; times on their axes in `tz` (the site's zone)."""
     tz = tz or ZoneInfo("Asia/Shanghai")

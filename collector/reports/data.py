@@ -25,7 +25,7 @@ from collector.reports.timeline import (
     violations,
 )
 from collector.sitekey import fingerprint_of
-from collector.store.sqlite import SqliteStore
+from collector.store.base import Store
 from collector.waivers import waivers
 from rules.catalog import load_clauses
 from rules.model import Control
@@ -123,7 +123,7 @@ def clip_period(start: datetime, end: datetime, now: datetime) -> tuple[datetime
     return start, min(end, now)
 
 
-def gather(store: SqliteStore, controls: Sequence[Control], start: datetime, end: datetime, *,
+def gather(store: Store, controls: Sequence[Control], start: datetime, end: datetime, *,
            site: str | None = None, now: datetime | None = None) -> ReportData:
     generated_at = (now or datetime.now(UTC)).replace(microsecond=0)
     requested_end = end

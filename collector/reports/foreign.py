@@ -15,19 +15,17 @@ from typing import Any
 
 from collector.canonical import loads
 from collector.evidence import list_evidence
-from collector.store.base import Interval
-from collector.store.sqlite import SqliteStore
+from collector.store.base import Interval, Store
 
 OTHER_SITE = "[其他职场 other site]"
 
 
 class ForeignEntries:
-    def __init__(self, store: SqliteStore, site: str, first_seq: int, last_seq: int):
+    def __init__(self, store: Store, site: str, first_seq: int, last_seq: int):
         self.site = site
         self.names = OtherSiteNames(store, site)
         self.batch_sites: dict[int, set[str]] = defaultdict(set)
-        for batch, s in store.read.execute("SELECT DISTINCT batch, site FROM observations WHERE batch BETWEEN ? AND ?",
-                                           (first_seq, last_seq)):
+        for batch, s in store.batch_sites(first_seq, last_seq):
             self.batch_sites[batch].add(s)
         self.subject_sites: dict[tuple[str, str], str] = {(k, i): s for k, i, s in store.subjects()}
         uploads = list_evidence(store, limit=1_000_000)
@@ -67,7 +65,7 @@ class OtherSiteNames:
     terminal in its reason, which that site's auditors must not see. Names both sites use
     (`ups-1`, `main-door`) are left alone."""
 
-    def __init__(self, store: SqliteStore, site: str):
+    def __init__(self, store: Store, site: str):
         subjects = store.subjects()
         mine = {i for _, i, s in subjects if s == site} | {site}
         theirs = ({i for _, i, s in subjects if s != site} | {s for _, _, s in subjects if s != site}) - mine

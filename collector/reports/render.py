@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from collector.i18n import Translator, duration_text, translate
 from collector.reports.data import TOP_VIOLATIONS, ReportData, masked_reason
-from collector.store.sqlite import SqliteStore
+from collector.store.base import Store
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATUSES = ("pass", "excepted", "unknown", "fail")
@@ -36,7 +36,7 @@ def _summary_text(d: ReportData, lang: str, total_violations: int) -> str:
                      contradictions=len(d.contradictions))
 
 
-def render_html(d: ReportData, store: SqliteStore, lang: str = "zh", tz: ZoneInfo | None = None,
+def render_html(d: ReportData, store: Store, lang: str = "zh", tz: ZoneInfo | None = None,
                 evidence_href: Callable[[str | None], str | None] = lambda sha: None) -> str:
     """The report as one self-contained HTML page (charts inline)."""
     # matplotlib (the reports extra) is loaded when a report is drawn: the service starts without it

@@ -11,13 +11,13 @@ import httpx
 from collector.engine import Engine
 from collector.simulate.site import SimSite
 from collector.simulate.sources import snapshot
-from collector.store.sqlite import SqliteStore
+from collector.store.base import Store
 from rules.kinds import load_kinds
 
 log = logging.getLogger(__name__)
 
 
-def write_history(store: SqliteStore, engine: Engine, site: SimSite, end: datetime, *, step: timedelta,
+def write_history(store: Store, engine: Engine, site: SimSite, end: datetime, *, step: timedelta,
                   progress: Callable[[int, int], None] | None = None) -> int:
     """Snapshot the site every `step` from site.start to `end`, evaluating as of each step."""
     total_steps = int((end - site.start) / step) + 1
@@ -47,7 +47,7 @@ def write_history(store: SqliteStore, engine: Engine, site: SimSite, end: dateti
     return n
 
 
-def continuing(store: SqliteStore, terminals: int, cameras: int, now: datetime) -> SimSite:
+def continuing(store: Store, terminals: int, cameras: int, now: datetime) -> SimSite:
     """The simulated site on the timeline of the history already in `store`, so a live feed carries on
     the same day count, batches and planted faults: day 0 is when the history registered its batches
     (its first moment); a store with no simulated history starts day 0 `now`."""

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from collector.ledger import VerifyReport
+from collector.sitekey import SiteKey
+from collector.store.areas import AccountStore, LedgerStore, PeopleStore, ReadModelStore, WorkingStateStore
+from collector.store.stats import StoreStats
 from rules.model import EvidenceRef, Observation
 
 # an observation as stored: id, source, site, subject_kind, subject_id, kind, key, observed_at
@@ -69,7 +73,9 @@ class Interval:
     evidence: list[str]
 
 
-class Store(Protocol):
+class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingStateStore, Protocol):
+    site_key: SiteKey  # signs checkpoints, attestations and bundles
+
     def ingest(self, observations: Sequence[Observation], *, actor: str,
                received_at: datetime | None = None) -> IngestResult: ...
 
@@ -109,6 +115,31 @@ class Store(Protocol):
 
     def posture_at(self, at: datetime) -> list[Interval]: ...
 
+    def findings_in(self, *, subject_kinds: Sequence[str] | None = None, controls: Sequence[str] | None = None,
+                    statuses: Sequence[str] | None = None, with_value: bool = False) -> list[StoredFinding]:
+        """Current findings; `value` and `evidence` are left empty unless `with_value` (most pages need neither)."""
+        ...
+
     def ledger_append(self, type_: str, actor: str, data: dict[str, Any], ts: datetime | None = None) -> int: ...
 
-    def checkpoint(self) -> dict | None: ...
+    def checkpoint(self, ts: datetime | None = None) -> dict | None:
+        """Sign the ledger's head with the site key; None while the ledger is empty."""
+        ...
+
+    def verify_ledger(self, *, observations: bool = True, evidence: bool = True) -> VerifyReport: ...
+
+    def count_observations(self) -> int: ...
+
+    def read_evidence(self, sha256: str) -> bytes | None:
+        """Like `get_evidence`, but raises EvidenceAltered for a file that no longer matches its SHA-256."""
+        ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def measure_size(self, now: datetime) -> StoreStats:
+        """Bytes on disk by part, growth per day, days until the disk is full."""
+        ...
+
+    def close(self) -> None: ...

@@ -4,77 +4,85 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from collector.canonical import loads
-
-# rowid, id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body
-ObservationColumns = tuple[int, str, str, str, str, str, str, str, float, float, int | None, int, bytes]
-
-
-def observation_columns(conn: sqlite3.Connection) -> Iterator[ObservationColumns]:
-    """Every observation's index columns with its body, in the order they were stored."""
-    yield from conn.execute("SELECT rowid, id, source, site, subject_kind, subject_id, kind, key, observed_at,"
-                            " received_at, seq, batch, body FROM observations ORDER BY rowid")
+from collector.store.areas import ObservationColumns
+from collector.store.sqlite_parts import SqliteParts
 
 
-def ledger_entries(conn: sqlite3.Connection, types: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(seq, parsed body) of the entries of these types, in seq order."""
-    wanted = set(types)
-    like = " OR ".join("CAST(body AS TEXT) LIKE ?" for _ in wanted)
-    for seq, body in conn.execute(f"SELECT seq, body FROM ledger WHERE {like} ORDER BY seq",  # noqa: S608
-                                  [f'%"type":"{t}"%' for t in sorted(wanted)]):
-        try:
-            entry = loads(body)
-        except ValueError:  # an altered body: the chain check names it
-            continue
-        if isinstance(entry, dict) and entry.get("type") in wanted:
-            yield seq, entry
+class DerivedRows:
+    """The tables as one consistent snapshot holds them (`SqliteStore.derived_rows`)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def _all(self, sql: str) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql).fetchall()
+
+    def observation_columns(self) -> Iterator[ObservationColumns]:
+        """Every observation's index columns with its body, in the order they were stored."""
+        yield from self._conn.execute("SELECT rowid, id, source, site, subject_kind, subject_id, kind, key,"
+                                      " observed_at, received_at, seq, batch, body FROM observations ORDER BY rowid")
+
+    def ledger_entries(self, types: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(seq, parsed body) of the entries of these types, in seq order."""
+        wanted = set(types)
+        like = " OR ".join("CAST(body AS TEXT) LIKE ?" for _ in wanted)
+        for seq, body in self._conn.execute(f"SELECT seq, body FROM ledger WHERE {like} ORDER BY seq",  # noqa: S608
+                                            [f'%"type":"{t}"%' for t in sorted(wanted)]):
+            try:
+                entry = loads(body)
+            except ValueError:  # an altered body: the chain check names it
+                continue
+            if isinstance(entry, dict) and entry.get("type") in wanted:
+                yield seq, entry
+
+    def latest_rows(self) -> dict[tuple[str, str, str, str], tuple[int, float]]:
+        return {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in self._conn.execute(
+            "SELECT subject_kind, subject_id, kind, key, obs_rowid, observed_at FROM latest")}
+
+    def bodies(self, rowids: list[int]) -> dict[int, tuple[bytes, float]]:
+        """rowid -> (body, received_at)."""
+        out: dict[int, tuple[bytes, float]] = {}
+        for i in range(0, len(rowids), 900):
+            chunk = rowids[i:i + 900]
+            out.update((r, (b, recv)) for r, b, recv in self._conn.execute(
+                f"SELECT rowid, body, received_at FROM observations WHERE rowid IN ({','.join('?' * len(chunk))})",
+                chunk))
+        return out
+
+    def finding_rows(self) -> list[tuple[Any, ...]]:
+        """control, subject_kind, subject_id, site, status, since, evaluated_at, value, reason_zh, reason_en,
+        evidence, severity."""
+        return self._all("SELECT control, subject_kind, subject_id, site, status, since, evaluated_at, value,"
+                         " reason_zh, reason_en, evidence, severity FROM findings")
+
+    def interval_rows(self) -> list[tuple[Any, ...]]:
+        """id, control, subject_kind, subject_id, site, status, start, end, value, reason_en, evidence, ledger_seq."""
+        return self._all("SELECT id, control, subject_kind, subject_id, site, status, start, end, value, reason_en,"
+                         " evidence, ledger_seq FROM finding_intervals ORDER BY id")
+
+    def exception_rows(self) -> list[tuple[Any, ...]]:
+        """id, control, subject_kind, subject_id, site, reason, owner, approver, created_at, starts_at, ends_at,
+        ledger_seq."""
+        return self._all("SELECT id, control, subject_kind, subject_id, site, reason, owner, approver, created_at,"
+                         " starts_at, ends_at, ledger_seq FROM exceptions ORDER BY id")
+
+    def attestation_rows(self) -> list[tuple[Any, ...]]:
+        """id, period_start, period_end, user, created_at, corrects, snapshot_hash, body, signature, key_id,
+        ledger_seq."""
+        return self._all("SELECT id, period_start, period_end, user, created_at, corrects, snapshot_hash, body,"
+                         " signature, key_id, ledger_seq FROM attestations ORDER BY id")
+
+    def public_keys(self) -> dict[str, str]:
+        """key id -> PEM of every site key the store has used."""
+        return dict(self._conn.execute("SELECT key_id, pem FROM public_keys").fetchall())
 
 
-def latest_rows(conn: sqlite3.Connection) -> dict[tuple[str, str, str, str], tuple[int, float]]:
-    return {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in conn.execute(
-        "SELECT subject_kind, subject_id, kind, key, obs_rowid, observed_at FROM latest")}
-
-
-def bodies(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, tuple[bytes, float]]:
-    """rowid -> (body, received_at)."""
-    out: dict[int, tuple[bytes, float]] = {}
-    for i in range(0, len(rowids), 900):
-        chunk = rowids[i:i + 900]
-        out.update((r, (b, recv)) for r, b, recv in conn.execute(
-            f"SELECT rowid, body, received_at FROM observations WHERE rowid IN ({','.join('?' * len(chunk))})",
-            chunk))
-    return out
-
-
-def finding_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
-    """control, subject_kind, subject_id, site, status, since, evaluated_at, value, reason_zh, reason_en,
-    evidence, severity."""
-    return conn.execute("SELECT control, subject_kind, subject_id, site, status, since, evaluated_at, value,"
-                        " reason_zh, reason_en, evidence, severity FROM findings").fetchall()
-
-
-def interval_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
-    """id, control, subject_kind, subject_id, site, status, start, end, value, reason_en, evidence, ledger_seq."""
-    return conn.execute("SELECT id, control, subject_kind, subject_id, site, status, start, end, value, reason_en,"
-                        " evidence, ledger_seq FROM finding_intervals ORDER BY id").fetchall()
-
-
-def exception_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
-    """id, control, subject_kind, subject_id, site, reason, owner, approver, created_at, starts_at, ends_at,
-    ledger_seq."""
-    return conn.execute("SELECT id, control, subject_kind, subject_id, site, reason, owner, approver, created_at,"
-                        " starts_at, ends_at, ledger_seq FROM exceptions ORDER BY id").fetchall()
-
-
-def attestation_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
-    """id, period_start, period_end, user, created_at, corrects, snapshot_hash, body, signature, key_id,
-    ledger_seq."""
-    return conn.execute("SELECT id, period_start, period_end, user, created_at, corrects, snapshot_hash, body,"
-                        " signature, key_id, ledger_seq FROM attestations ORDER BY id").fetchall()
-
-
-def public_keys(conn: sqlite3.Connection) -> dict[str, str]:
-    """key id -> PEM of every site key the store has used."""
-    return dict(conn.execute("SELECT key_id, pem FROM public_keys").fetchall())
+class SqliteDerived(SqliteParts):
+    @contextmanager
+    def derived_rows(self) -> Iterator[DerivedRows]:
+        with self.snapshot() as conn:
+            yield DerivedRows(conn)

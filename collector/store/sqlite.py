@@ -9,6 +9,7 @@ import threading
 from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,23 @@ import orjson
 
 from collector import seqgaps
 from collector.canonical import loads, stored_json
-from collector.ledger import Ledger, VerifyReport, iter_rows, verify_chain, verify_checkpoints
+from collector.ledger import VerifyReport, verify_chain, verify_checkpoints
 from collector.merkle import merkle_root
 from collector.sitekey import SiteKey, load_public_pem
+from collector.store.accounts import SqliteAccounts
 from collector.store.base import FindingChange, IngestResult, Interval, ObservationRow, StoredFinding
 from collector.store.copies import migrate_with_backup
+from collector.store.derived import SqliteDerived
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.integrity import EvidenceAltered, read_checked, verify_batches, verify_evidence, verify_tail
+from collector.store.ledger_rows import SqliteLedgerRows
+from collector.store.ledger_table import Ledger, iter_rows
+from collector.store.people import SqlitePeople
 from collector.store.schema import refuse_newer_file
+from collector.store.sizes import SqliteSizes
+from collector.store.sqlite_parts import where_clause
+from collector.store.web_reads import SqliteReadModel
+from collector.store.working_state import SqliteWorkingState, save_sequence_state, sequence_state
 from rules.model import STORED, EvidenceRef, Observation
 
 log = logging.getLogger(__name__)
@@ -71,15 +81,8 @@ def readable_observations(rows: Iterable[tuple[bytes, float]]) -> list[Observati
     return out
 
 
-def where_clause(conditions: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]:
-    """('col = ?', value) pairs whose value is not None -> 'WHERE ... AND ...' and its arguments."""
-    used = [(sql, val) for sql, val in conditions if val is not None]
-    if not used:
-        return "", []
-    return "WHERE " + " AND ".join(sql for sql, _ in used), [val for _, val in used]
-
-
-class SqliteStore:
+class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeople, SqliteWorkingState,
+                  SqliteDerived, SqliteSizes):
     """Thread-safe: one writer at a time under a lock, readers on their own connections."""
 
     def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None):
@@ -171,7 +174,8 @@ class SqliteStore:
             dups = len(rows) - len(new)
             if not new:
                 return IngestResult(0, dups, None)
-            derived = seqgaps.track(conn, new, now)  # the agents' sequence tallies, stored with the batch
+            # the agents' sequence tallies, stored with the batch
+            derived = seqgaps.track(partial(sequence_state, conn), partial(save_sequence_state, conn), new, now)
             new = [*new, *(observation_row(d) for d in derived)]
             root = merkle_root([r[9] for r in new]).hex()
             kinds: dict[str, int] = {}

@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from collector.store.files import evidence_dir_of
 
-if TYPE_CHECKING:
-    from collector.store.sqlite import SqliteStore
+
+class Measurable(Protocol):
+    """An open SQLite store: its file and a connection holding one consistent state."""
+
+    path: Path
+
+    def snapshot(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
 
 DAY_S = 86400
 # the values of one observation row, in bytes, as SQLite stores them (numbers counted as 8)
@@ -68,7 +75,7 @@ class StoreStats:
         return {**asdict(self), "total_bytes": self.total_bytes}
 
 
-def measure(store: SqliteStore, now: datetime, days: int = 7) -> StoreStats:
+def measure(store: Measurable, now: datetime, days: int = 7) -> StoreStats:
     """`store_stats` of an open store, read in one consistent state."""
     with store.snapshot() as conn:
         return store_stats(conn, store.path, now, days)

@@ -66,8 +66,8 @@ def _sql(store, *statements):
 
 
 def _deep(store):
-    with store.snapshot() as conn:
-        return verify_derived(conn, list(default_catalog()))
+    with store.derived_rows() as tables:
+        return verify_derived(tables, list(default_catalog()))
 
 
 def test_untouched_store_recomputes_to_what_is_stored(store):

@@ -62,7 +62,7 @@ def test_format1_store_takes_rfc8785_attestations_and_still_verifies(old_store):
 def test_format1_store_passes_the_deep_check(old_store):
     from collector.deepverify import verify_derived
 
-    with old_store.snapshot() as conn:
-        rep = verify_derived(conn, list(default_catalog()))
+    with old_store.derived_rows() as tables:
+        rep = verify_derived(tables, list(default_catalog()))
     assert rep.ok, [d.text() for d in rep.differences[:5]]
     assert rep.checked["exceptions"] == rep.checked["attestations"] == 1

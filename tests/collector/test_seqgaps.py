@@ -24,7 +24,7 @@ def test_gaps_and_restarts_per_host(store, tmp_path) -> None:
     batch = [agent_obs("T001", s) for s in (0, 1, 2, 5, 6, 9)] + [agent_obs("T002", s) for s in range(4)]
     batch += [agent_obs("T003", s) for s in (0, 1, 0, 1, 2)]  # state wiped: numbering restarted
     store.ingest(batch, actor="test")
-    report = {r.host: r for r in sequence_report(store.read)}
+    report = {r.host: r for r in sequence_report(store)}
     assert report["T001"].gaps == [(3, 4), (7, 8)] and report["T001"].missing == 4
     assert report["T002"].missing == 0 and not report["T002"].restarted
     assert report["T003"].restarted and report["T003"].missing == 0
@@ -45,7 +45,7 @@ def test_gaps_and_restarts_per_host(store, tmp_path) -> None:
 def test_received_ranges_across_batches(store, batches, gaps, restarted) -> None:
     for b in batches:
         store.ingest([agent_obs("T001", s) for s in b], actor="test")
-    [r] = sequence_report(store.read)
+    [r] = sequence_report(store)
     assert (r.gaps, r.restarted) == (gaps, restarted)
 
 

@@ -12,6 +12,7 @@ import pytest
 from agents.config import AgentConfig
 from agents.daemon import Agent
 from collector.seqgaps import sequence_report
+from collector.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.integration
 
@@ -60,8 +61,11 @@ def test_ten_thousand_observations_survive_collector_outage_and_agent_restart(co
     wait_empty(agent)
     agent.stop()
     assert stored(collector.db, "term-001") == (10_000, 10_000, 0, 9_999)
-    with sqlite3.connect(collector.db) as conn:
-        [report] = sequence_report(conn, "term-001")
+    store = SqliteStore(collector.db)
+    try:
+        [report] = sequence_report(store, "term-001")
+    finally:
+        store.close()
     assert report.missing == 0 and not report.restarted
 
 

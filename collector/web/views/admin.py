@@ -45,11 +45,10 @@ def _validate(directory: str, stamp: tuple[tuple[str, int], ...]) -> dict[str, A
 
 
 def enroll_secrets(state: Any) -> list[dict[str, Any]]:
-    rows = state.store.read.execute(
-        "SELECT id, site, created_at, expires_at, uses, revoked FROM enroll_secrets ORDER BY created_at DESC")
     now = datetime.now(UTC).timestamp()
-    return [{"id": r[0], "site": r[1], "created_at": r[2], "expires_at": r[3], "uses": r[4],
-             "active": not r[5] and (r[3] is None or r[3] > now)} for r in rows]
+    return [{"id": r.id, "site": r.site, "created_at": r.created_at, "expires_at": r.expires_at, "uses": r.uses,
+             "active": not r.revoked and (r.expires_at is None or r.expires_at > now)}
+            for r in state.store.enroll_secrets()]
 
 
 def enrollments(state: Any, limit: int = 50) -> list[dict[str, Any]]:
@@ -60,8 +59,7 @@ def enrollments(state: Any, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def _page(request: Request, state: Any, user: Principal, status_code: int = 200, **extra: Any) -> Response:
-    agents = state.store.read.execute(
-        "SELECT host_id, site, hostname, enrolled_at, last_seen, revoked FROM agents ORDER BY host_id").fetchall()
+    agents = state.store.agents()
     ctx: dict[str, Any] = {"users": auth.list_users(state.store), "roles": auth.ROLES, "secrets": enroll_secrets(state),
                            "agents": agents, "catalog": catalog_check(state), "settings": state.settings,
                            "enrollments": enrollments(state), "new_secret": None, "new_code": None,

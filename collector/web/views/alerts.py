@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from collector.auth import Principal
 from collector.deps import StateDep
+from collector.store.base import Store
 from collector.web import readmodel
 from collector.web.pagekit import PageError, bad_request, check_csrf, page_for, render
 
@@ -78,15 +79,9 @@ def acknowledge(state: StateDep, user: Viewer, control: Annotated[str, Form()],
     return RedirectResponse("/alerts", status_code=303)
 
 
-def record_ack(store: Any, actor: str, by: str, control: str, subject_kind: str, subject_id: str, site: str,
+def record_ack(store: Store, actor: str, by: str, control: str, subject_kind: str, subject_id: str, site: str,
                status: str, comment: str) -> int:
-    now = datetime.now(UTC)
-    with store.write() as conn:
-        entry = store.ledger.append(conn, "alert.acked", actor, {
-            "control": control, "subject_kind": subject_kind, "subject_id": subject_id, "status": status,
-            "comment": comment}, ts=now)
-        conn.execute("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
-                     " to_status, detail, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                     (now.timestamp(), "alert.acked", control, subject_kind, subject_id, site, status, status,
-                      orjson.dumps({"by": by, "comment": comment}).decode(), entry.seq))
-    return entry.seq
+    return store.record_event("alert.acked", actor, {
+        "control": control, "subject_kind": subject_kind, "subject_id": subject_id, "status": status,
+        "comment": comment}, ts=datetime.now(UTC), subject=(subject_kind, subject_id), site=site,
+        detail=orjson.dumps({"by": by, "comment": comment}).decode(), control=control, status=status)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -21,16 +20,7 @@ _RANK = {"fail": 0, "unknown": 1, "pass": 2}
 
 def thumbnails(store: Any) -> dict[str, str]:
     """camera -> SHA-256 of the newest image attached to its current observations, if a source attaches any."""
-    rows = store.read.execute(
-        "SELECT l.subject_id, o.body FROM latest l JOIN observations o ON o.rowid = l.obs_rowid"
-        " WHERE l.subject_kind = 'camera'"
-        " AND CAST(o.body AS TEXT) LIKE '%\"media_type\":\"image/%' ORDER BY l.observed_at")
-    out: dict[str, str] = {}
-    for cam, body in rows:
-        for e in orjson.loads(body).get("evidence", []):
-            if str(e.get("media_type", "")).startswith("image/"):
-                out[cam] = str(e["sha256"])
-    return out
+    return store.camera_thumbnails()
 
 
 def camera_cards(findings: list[StoredFinding], payloads: readmodel.Payloads, retention_days: float

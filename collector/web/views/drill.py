@@ -69,8 +69,8 @@ def evidence_file(sha256: str, state: StateDep, user: WebUser) -> Response:
         raise PageError(409, "evidence_altered", sha256) from None
     if data is None:
         raise not_found(sha256)
-    row = state.store.read.execute("SELECT media_type FROM evidence WHERE sha256 = ?", (sha256,)).fetchone()
-    media_type = row[0] if row else "application/octet-stream"
+    meta = state.store.evidence_meta(sha256)
+    media_type = meta[1] if meta else "application/octet-stream"
     inline = media_type.startswith("image/")
     # never let a stored file run as a page of ours
     headers = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff",

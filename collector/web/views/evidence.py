@@ -69,9 +69,9 @@ def _page(request: Request, state: Any, user: Principal, status_code: int = 200,
     uploaded = request.query_params.get("uploaded")
     mine = next((u for u in recent if uploaded and u["sha256"] == uploaded), None)
     ledger = next(iter(readmodel.findings(state.store, controls=["LEDGER-INTACT"])), None)
-    checkpoints = state.store.read.execute("SELECT count(*), max(ts) FROM checkpoints").fetchone()
+    checkpoints = state.store.checkpoint_summary()
     return render(request, "evidence.html", user, status_code, rows=rows, ledger=ledger,
-                  ledger_seq=state.store.ledger.last_seq, form_error=form_error, form=form or {},
+                  ledger_seq=state.store.ledger_head(), form_error=form_error, form=form or {},
                   checkpoints=checkpoints[0], last_checkpoint=checkpoints[1],
                   expired=sum(1 for r in rows if r["finding"] and r["finding"].status == "fail"),
                   expiring=sum(1 for r in rows if r["expiring"]), may_export=user.can("reports"),

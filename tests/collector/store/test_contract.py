@@ -70,3 +70,41 @@ def test_finding_history_answers_point_in_time(store):
     assert [f.status for f in store.current_findings()] == ["fail"]
     ivs = store.intervals(control="USB-BLOCK")
     assert ivs[0].end == t1 and ivs[1].end is None
+
+
+def test_encoded_rows_are_ingested_like_observations(store):
+    from collector.store.sqlite import observation_row
+
+    res = store.ingest_rows([observation_row(o(1)), observation_row(o(1)), observation_row(o(2, subject="h2"))],
+                            actor="prepare", received_at=T0)
+    assert (res.accepted, res.duplicates, res.subjects) == (2, 1, {("host", "h1"), ("host", "h2")})
+    got = store.get_observation(o(2).id)
+    assert (got.subject_id, got.payload, got.received_at) == ("h2", {"i": 2}, T0)
+    assert store.get_observation("no-such-observation") is None
+
+
+def test_latest_since_a_position_reads_only_what_came_after(store):
+    assert store.max_observation_rowid() == 0
+    store.ingest([o(1), o(2, subject="h2")], actor="t")
+    mark = store.max_observation_rowid()
+    assert store.latest_since(mark) == (mark, [])
+    store.ingest([o(3, t=T0 + timedelta(hours=1)), o(4, subject="h3")], actor="t")
+    top, got = store.latest_since(mark)
+    assert top == store.max_observation_rowid() > mark
+    assert sorted(x.payload["i"] for x in got) == [3, 4]
+    _, upto = store.latest_since(mark, upto=mark + 1)
+    assert [x.payload["i"] for x in upto] == [3]
+
+
+def test_settings_kept_by_key(store):
+    assert store.get_meta("notifier.last") is None
+    store.set_meta("notifier.last", "a")
+    store.set_meta("notifier.last", "b")
+    assert store.get_meta("notifier.last") == "b"
+
+
+def test_the_size_measure_counts_what_is_stored(store):
+    store.ingest([o(i) for i in range(20)], actor="t")
+    store.put_evidence(b"x" * 5000, "big.bin")
+    stats = store.measure_size(T0)
+    assert stats.evidence_bytes >= 5000 and stats.file_bytes > 0

@@ -1,0 +1,193 @@
+"""Read-only queries the pages and reports need, shaped for display and kept cheap.
+
+They read raw rows and JSON payloads (orjson) instead of building full Observation models:
+a terminal table for 500 hosts touches thousands of rows and must stay well under 300 ms.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from collector.store.areas import Event, HostStatus, Payloads, stored_payload
+from collector.store.base import StoredFinding
+from collector.store.sqlite_parts import SqliteParts, marks
+
+_EVENT_COLS = "id, ts, type, control, subject_kind, subject_id, from_status, to_status, detail"
+
+
+class SqliteReadModel(SqliteParts):
+    # -- observations -------------------------------------------------------------------------------
+    def latest_payloads(self, subject_kind: str, kinds: Sequence[str] | None = None, subject_id: str | None = None,
+                        subject_ids: Sequence[str] | None = None) -> Payloads:
+        sql = ("SELECT l.subject_id, l.kind, l.key, o.observed_at, o.body FROM latest l"
+               " JOIN observations o ON o.rowid = l.obs_rowid WHERE l.subject_kind = ?")
+        args: list[Any] = [subject_kind]
+        if kinds is not None:
+            sql += f" AND l.kind IN ({marks(len(kinds))})"
+            args += kinds
+        if subject_id is not None:
+            sql += " AND l.subject_id = ?"
+            args.append(subject_id)
+        if subject_ids is not None:
+            sql += f" AND l.subject_id IN ({marks(len(subject_ids))})"
+            args += subject_ids
+        out: Payloads = defaultdict(dict)
+        for sid, kind, key, at, body in self.read.execute(sql, args):
+            out[sid][f"{kind}:{key}" if key else kind] = (at, stored_payload(body))
+        return out
+
+    def last_seen(self, subject_kind: str) -> dict[str, float]:
+        return dict(self._rows("SELECT id, last_seen FROM subjects WHERE kind = ?", (subject_kind,)))
+
+    def payload_history(self, subject_kind: str, kinds: Sequence[str], since: datetime, subject_id: str | None = None,
+                        limit: int = 2000) -> list[tuple[float, str, str, str, dict[str, Any]]]:
+        sql = (f"SELECT observed_at, subject_id, kind, id, body FROM observations WHERE kind IN ({marks(len(kinds))})"
+               " AND subject_kind = ? AND observed_at >= ?")
+        args: list[Any] = [*kinds, subject_kind, since.timestamp()]
+        if subject_id is not None:
+            sql += " AND subject_id = ?"
+            args.append(subject_id)
+        sql += " ORDER BY observed_at DESC LIMIT ?"
+        rows = self._rows(sql, [*args, limit])
+        return [(at, sid, kind, oid, stored_payload(body)) for at, sid, kind, oid, body in rows]
+
+    def payload_means(self, subject_kind: str, kind: str, fields: Sequence[str], since: datetime,
+                      bucket_s: int) -> dict[str, dict[str, list[tuple[float, float]]]]:
+        """Averaged in SQL so a busy sensor stays cheap."""
+        cols = ", ".join(f"avg(json_extract(CAST(body AS TEXT), '$.payload.{f}'))" for f in fields)
+        sql = (f"SELECT subject_id, CAST(observed_at / ? AS INTEGER) AS b, {cols} FROM observations"
+               " WHERE kind = ? AND observed_at >= ? AND subject_kind = ?"
+               " GROUP BY subject_id, b ORDER BY subject_id, b")
+        out: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
+        for row in self.read.execute(sql, (bucket_s, kind, since.timestamp(), subject_kind)):
+            sid, b = row[0], row[1]
+            for f, v in zip(fields, row[2:], strict=True):
+                if v is not None:
+                    out[sid][f].append((b * bucket_s, float(v)))
+        return out
+
+    def payload_series(self, kind: str, start: datetime, end: datetime, site: str | None = None
+                       ) -> list[tuple[str, float, dict[str, Any]]]:
+        sql = ("SELECT subject_id, observed_at, body FROM observations WHERE kind = ? AND observed_at >= ?"
+               " AND observed_at < ?")
+        args: list[Any] = [kind, start.timestamp(), end.timestamp()]
+        if site is not None:
+            sql += " AND site = ?"
+            args.append(site)
+        return [(subject, ts, orjson.loads(body).get("payload", {}))
+                for subject, ts, body in self.read.execute(sql + " ORDER BY observed_at", args)]
+
+    def camera_thumbnails(self) -> dict[str, str]:
+        rows = self.read.execute(
+            "SELECT l.subject_id, o.body FROM latest l JOIN observations o ON o.rowid = l.obs_rowid"
+            " WHERE l.subject_kind = 'camera'"
+            " AND CAST(o.body AS TEXT) LIKE '%\"media_type\":\"image/%' ORDER BY l.observed_at")
+        out: dict[str, str] = {}
+        for cam, body in rows:
+            for e in orjson.loads(body).get("evidence", []):
+                if str(e.get("media_type", "")).startswith("image/"):
+                    out[cam] = str(e["sha256"])
+        return out
+
+    def evidence_meta(self, sha256: str) -> tuple[str, str] | None:
+        row = self._one("SELECT name, media_type FROM evidence WHERE sha256 = ?", (sha256,))
+        return (row[0], row[1]) if row else None
+
+    def batch_sites(self, first_seq: int, last_seq: int) -> list[tuple[int, str]]:
+        return self._rows("SELECT DISTINCT batch, site FROM observations WHERE batch BETWEEN ? AND ?",
+                          (first_seq, last_seq))
+
+    # -- events -----------------------------------------------------------------------------------------
+    def events(self, since: datetime, *, types: Sequence[str] = ("finding.changed",), limit: int = 200,
+               first_only: bool = True, until: datetime | None = None) -> list[Event]:
+        types = list(types)
+        sql = f"SELECT {_EVENT_COLS} FROM events WHERE ts >= ? AND ts < ? AND type IN ({marks(len(types))})"
+        if first_only:
+            sql += " AND (from_status IS NOT NULL OR type != 'finding.changed')"
+        sql += " ORDER BY ts DESC, id DESC LIMIT ?"
+        end = until.timestamp() if until else float("inf")
+        return [Event(*r) for r in self.read.execute(sql, [since.timestamp(), end, *types, limit])]
+
+    def has_event(self, type_: str, control: str, site: str, detail_like: str) -> bool:
+        return self._one("SELECT 1 FROM events WHERE type = ? AND control = ? AND site = ? AND detail LIKE ?",
+                         (type_, control, site, detail_like)) is not None
+
+    def recent_events(self, type_: str, limit: int) -> list[tuple[float, str | None, str | None, str]]:
+        return self._rows("SELECT ts, control, site, detail FROM events WHERE type = ? ORDER BY ts DESC LIMIT ?",
+                          (type_, limit))
+
+    def change_counts(self, since: datetime, until: datetime) -> dict[tuple[str | None, str], int]:
+        rows = self.read.execute(
+            "SELECT from_status, to_status, count(*) FROM events WHERE ts >= ? AND ts < ? AND type = 'finding.changed'"
+            " AND from_status IS NOT NULL GROUP BY from_status, to_status", (since.timestamp(), until.timestamp()))
+        return {(f, t): n for f, t, n in rows}
+
+    def alert_acks(self) -> list[Event]:
+        return [Event(*r) for r in self.read.execute(
+            f"SELECT {_EVENT_COLS} FROM events WHERE type = 'alert.acked' ORDER BY ts")]
+
+    # -- findings ---------------------------------------------------------------------------------------
+    def status_spans(self, status: str, ended_after: float, started_by: float
+                     ) -> list[tuple[str, float, float | None]]:
+        # two arms so each walks the (status, end) index: intervals still open, and those ended in the window
+        return self._rows(
+            "SELECT control, start, end FROM finding_intervals WHERE status = ? AND end IS NULL AND start <= ?"
+            " UNION ALL SELECT control, start, end FROM finding_intervals WHERE status = ? AND end > ?"
+            " AND start <= ?", (status, started_by, status, ended_after, started_by))
+
+    def findings_in(self, *, subject_kinds: Sequence[str] | None = None, controls: Sequence[str] | None = None,
+                    statuses: Sequence[str] | None = None, with_value: bool = False) -> list[StoredFinding]:
+        where: list[str] = []
+        args: list[Any] = []
+        for col, values in (("subject_kind", subject_kinds), ("control", controls), ("status", statuses)):
+            if values is not None:
+                values = list(values)
+                where.append(f"{col} IN ({marks(len(values))})")
+                args += values
+        sql = ("SELECT control, subject_kind, subject_id, site, status, since, evaluated_at, reason_zh, reason_en,"
+               " severity" + (", value, evidence" if with_value else "") + " FROM findings")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [StoredFinding(r[0], r[1], r[2], r[3], r[4], datetime.fromtimestamp(r[5], UTC),
+                              datetime.fromtimestamp(r[6], UTC), orjson.loads(r[10]) if with_value else {},
+                              r[7], r[8], orjson.loads(r[11]) if with_value else [], r[9])
+                for r in self.read.execute(sql, args)]
+
+    def finding_counts(self, at: datetime | None = None) -> list[tuple[str, str, str, int]]:
+        if at is None:
+            return self._rows("SELECT control, site, status, count(*) FROM findings GROUP BY control, site, status")
+        t = at.timestamp()
+        return self._rows("SELECT control, site, status, count(*) FROM finding_intervals WHERE start <= ?"
+                          " AND (end IS NULL OR end > ?) GROUP BY control, site, status", (t, t))
+
+    def open_subjects(self, control: str, subject_kind: str, subject_id: str | None, at: datetime | None = None
+                      ) -> list[tuple[str, str, str]]:
+        if at is None:
+            sql, args = "SELECT site, subject_id, status FROM findings WHERE control = ? AND subject_kind = ?", []
+        else:
+            t = at.timestamp()
+            sql = ("SELECT site, subject_id, status FROM finding_intervals WHERE control = ? AND subject_kind = ?"
+                   " AND start <= ? AND (end IS NULL OR end > ?)")
+            args = [t, t]
+        sql += " AND status IN ('fail', 'unknown')" + ("" if subject_id is None else " AND subject_id = ?")
+        return self._rows(sql, [control, subject_kind, *args] + ([] if subject_id is None else [subject_id]))
+
+    def host_statuses(self, controls: Sequence[str]) -> tuple[dict[str, dict[str, HostStatus]], dict[str, str]]:
+        per: dict[str, dict[str, HostStatus]] = defaultdict(dict)
+        rows = self.read.execute(
+            f"SELECT subject_id, control, status, reason_zh, reason_en FROM findings WHERE subject_kind = 'host'"
+            f" AND control IN ({marks(len(controls))})", list(controls))
+        for host, control, status, zh, en in rows:
+            per[host][control] = HostStatus(control, status, zh, en)
+        # the worst status of all a host's controls: only failing and unknown rows are read (status index)
+        overall = dict.fromkeys(per, "pass")
+        for host, status in self.read.execute(
+                "SELECT subject_id, status FROM findings WHERE status IN ('fail', 'unknown')"
+                " AND subject_kind = 'host'"):
+            if overall.get(host) != "fail":
+                overall[host] = status
+        return per, overall

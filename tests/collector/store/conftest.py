@@ -1,0 +1,51 @@
+"""The store the contract tests run against: every backend named in BACKENDS, one test run each."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector.store.base import Store, StoredFinding
+from rules.model import EvidenceRef, Observation
+
+
+def _sqlite(tmp_path: Path) -> Store:
+    from collector.store.sqlite import SqliteStore
+
+    return SqliteStore(tmp_path / "cw.db")
+
+
+# backend name -> a new, empty store in the test's folder
+BACKENDS: dict[str, Callable[[Path], Store]] = {"sqlite": _sqlite}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    s = BACKENDS[request.param](tmp_path)
+    yield s
+    s.close()
+
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+def obs(i: int, subject: str = "h1", kind: str = "usb.devices", t: datetime = T0, key: str = "", *,
+        subject_kind: str = "host", site: str = "default", payload: dict[str, Any] | None = None,
+        source: str = "t", seq: int | None = None, evidence: list[EvidenceRef] | None = None) -> Observation:
+    return Observation(id=f"00000000-0000-0000-0000-{i:012d}", source=source, site=site, subject_kind=subject_kind,
+                       subject_id=subject, kind=kind, key=key, observed_at=t, seq=seq,
+                       payload={"i": i} if payload is None else payload, evidence=evidence or [])
+
+
+def finding(status: str, since: datetime, *, control: str = "USB-BLOCK", subject: str = "h1",
+            subject_kind: str = "host", site: str = "default") -> StoredFinding:
+    return StoredFinding(control, subject_kind, subject, site, status, since, since, {"v": status},
+                         f"zh {status}", f"en {status}", ["obs-1"], "critical")
+
+
+def hours(n: float) -> timedelta:
+    return timedelta(hours=n)

@@ -1,0 +1,96 @@
+"""Contract: the read models of the pages and reports (collector/store/areas.py ReadModelStore)."""
+from __future__ import annotations
+
+from collector.store.base import FindingChange
+from tests.collector.store.conftest import EPOCH, T0, finding, hours, obs
+
+
+def test_latest_payloads_by_subject_kind_and_key(store):
+    store.ingest([obs(1, payload={"v": 1}), obs(2, t=T0 + hours(1), payload={"v": 2}),
+                  obs(3, kind="pii.scan", key="c:", payload={"hits": 3}), obs(4, subject="h2", payload={"v": 4}),
+                  obs(5, subject="cam1", subject_kind="camera", kind="camera.health", payload={"ok": True})],
+                 actor="t")
+    got = store.latest_payloads("host")
+    assert got["h1"] == {"usb.devices": (T0.timestamp() + 3600, {"v": 2}),
+                         "pii.scan:c:": (T0.timestamp(), {"hits": 3})}
+    assert set(got) == {"h1", "h2"}
+    assert set(store.latest_payloads("host", ["pii.scan"])) == {"h1"}
+    assert set(store.latest_payloads("host", subject_id="h2")) == {"h2"}
+    assert set(store.latest_payloads("host", subject_ids=["h2", "h9"])) == {"h2"}
+    assert store.last_seen("camera") == {"cam1": T0.timestamp()}
+
+
+def test_payload_history_newest_first_within_limit(store):
+    store.ingest([obs(i, t=T0 + hours(i), payload={"i": i}) for i in range(5)]
+                 + [obs(9, kind="other.kind", t=T0)], actor="t")
+    got = store.payload_history("host", ["usb.devices"], T0 + hours(1), limit=3)
+    assert [(at, p["i"]) for at, _, _, _, p in got] == [((T0 + hours(i)).timestamp(), i) for i in (4, 3, 2)]
+    assert got[0][1:4] == ("h1", "usb.devices", "00000000-0000-0000-0000-000000000004")
+    assert store.payload_history("host", ["usb.devices"], T0, subject_id="h2") == []
+
+
+def test_payload_means_per_bucket_and_series_in_order(store):
+    store.ingest([obs(i, subject="r1", subject_kind="zone", kind="room.climate", t=T0 + hours(i / 2),
+                      payload={"temp_c": 20 + i, "rh": "n/a" if i else 40}) for i in range(4)], actor="t")
+    means = store.payload_means("zone", "room.climate", ["temp_c"], T0, 3600)
+    b0 = T0.timestamp() // 3600 * 3600
+    assert means["r1"]["temp_c"] == [(b0, 20.5), (b0 + 3600, 22.5)]
+    series = store.payload_series("room.climate", T0, T0 + hours(1))
+    assert [(s, p["temp_c"]) for s, _, p in series] == [("r1", 20), ("r1", 21)]
+    assert store.payload_series("room.climate", T0, T0 + hours(9), site="elsewhere") == []
+
+
+def test_events_counts_and_acks(store):
+    t1 = T0 + hours(1)
+    store.record_findings([FindingChange(finding("pass", T0), None, True)], T0)
+    store.record_findings([FindingChange(finding("fail", t1), "pass", True)], t1)
+    store.record_event("alert.acked", "user:ann", {"c": 1}, ts=t1 + hours(1), subject=("host", "h1"),
+                       site="default", detail='{"by":"ann"}', control="USB-BLOCK", status="fail")
+    assert [e.to_status for e in store.events(EPOCH)] == ["fail"]  # the first finding of a subject is left out
+    assert [e.to_status for e in store.events(EPOCH, first_only=False)] == ["fail", "pass"]
+    assert store.events(EPOCH, until=T0 + hours(0.5), first_only=False)[0].to_status == "pass"
+    assert store.change_counts(EPOCH, t1 + hours(1)) == {("pass", "fail"): 1}
+    [ack] = store.alert_acks()
+    assert (ack.control, ack.subject_id, ack.detail) == ("USB-BLOCK", "h1", '{"by":"ann"}')
+    assert store.recent_events("alert.acked", 10) == [((t1 + hours(1)).timestamp(), "USB-BLOCK", "default",
+                                                       '{"by":"ann"}')]
+    assert store.has_event("alert.acked", "USB-BLOCK", "default", '{"by":%')
+    assert not store.has_event("alert.acked", "USB-BLOCK", "default", '{"by":"bob%')
+
+
+def test_finding_reads_now_and_then(store):
+    t1 = T0 + hours(1)
+    store.record_findings([FindingChange(finding("fail", T0), None, True),
+                           FindingChange(finding("pass", T0, subject="h2"), None, True),
+                           FindingChange(finding("unknown", T0, control="AV-ON", subject="h2"), None, True)], T0)
+    store.record_findings([FindingChange(finding("pass", t1), "fail", True)], t1)
+    assert sorted(store.finding_counts()) == [("AV-ON", "default", "unknown", 1), ("USB-BLOCK", "default", "pass", 2)]
+    assert sorted(store.finding_counts(T0 + hours(0.5))) == [
+        ("AV-ON", "default", "unknown", 1), ("USB-BLOCK", "default", "fail", 1), ("USB-BLOCK", "default", "pass", 1)]
+    assert store.open_subjects("USB-BLOCK", "host", None) == []
+    assert store.open_subjects("USB-BLOCK", "host", None, T0 + hours(0.5)) == [("default", "h1", "fail")]
+    assert store.open_subjects("AV-ON", "host", "h1") == []
+    assert store.open_subjects("AV-ON", "host", "h2") == [("default", "h2", "unknown")]
+    assert store.status_spans("fail", T0.timestamp(), t1.timestamp()) == [("USB-BLOCK", T0.timestamp(),
+                                                                          t1.timestamp())]
+    assert store.status_spans("fail", t1.timestamp() + 1, t1.timestamp() + 2) == []
+    per, overall = store.host_statuses(["USB-BLOCK"])
+    assert {h: s["USB-BLOCK"].status for h, s in per.items()} == {"h1": "pass", "h2": "pass"}
+    assert overall == {"h1": "pass", "h2": "unknown"}  # the worst of all its controls
+    lean = store.findings_in(controls=["USB-BLOCK"], statuses=["pass"])
+    assert sorted(f.subject_id for f in lean) == ["h1", "h2"] and lean[0].value == {} and lean[0].evidence == []
+    [full] = store.findings_in(subject_kinds=["host"], controls=["AV-ON"], with_value=True)
+    assert (full.value, full.evidence, full.reason_en) == ({"v": "unknown"}, ["obs-1"], "en unknown")
+
+
+def test_thumbnails_evidence_names_and_batch_sites(store):
+    png = store.put_evidence(b"\x89PNG...", "cam1.png", "image/png")
+    txt = store.put_evidence(b"log", "cam2.txt", "text/plain")
+    r1 = store.ingest([obs(1, subject="cam1", subject_kind="camera", kind="camera.health", evidence=[png]),
+                       obs(2, subject="cam2", subject_kind="camera", kind="camera.health", evidence=[txt])], actor="t")
+    r2 = store.ingest([obs(3, site="b")], actor="t")
+    assert store.camera_thumbnails() == {"cam1": png.sha256}
+    assert store.evidence_meta(png.sha256) == ("cam1.png", "image/png")
+    assert store.evidence_meta("0" * 64) is None
+    assert sorted(store.batch_sites(r1.ledger_seq, r2.ledger_seq)) == [(r1.ledger_seq, "default"), (r2.ledger_seq, "b")]
+    assert store.batch_sites(r2.ledger_seq + 1, r2.ledger_seq + 9) == []
