@@ -13,7 +13,6 @@ from agents.pii.scan import scan_paths
 from agents.pii_watch import scan_observation
 from collector.cli import build_app
 from collector.engine import Engine
-from collector.ledger import iter_rows
 from collector.store.sqlite import SqliteStore
 from rules.catalog import default_catalog
 from tests.agents.pii.containers import encrypted_zip, raw_name_zip, scanned_pdf
@@ -71,7 +70,7 @@ def test_register_then_certify_after_clean_scans(tmp_path: Path) -> None:
     assert code == 0 and cert["status"] == "purged"
     assert cert["hosts"][0]["scan"]["matches"] == 0 and cert["ledger"]["seq"] > 0
     store = SqliteStore(db)
-    (_, _, body), = iter_rows(store.read, cert["ledger"]["seq"], cert["ledger"]["seq"])
+    (_, _, body), = store.ledger_entries(cert["ledger"]["seq"], cert["ledger"]["seq"])
     store.close()
     assert datetime.fromisoformat(json.loads(body)["ts"]) == datetime.fromisoformat("2026-11-22T12:00+08:00")
 

@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from collector.cli import build_app
-from collector.ledger import iter_rows
 from collector.store.sqlite import SqliteStore
 from tests.collector.audits.test_accounts import LOG, USERS
 from tests.collector.commands.test_facility import APPROVALS, BADGES, EVENTS
@@ -32,7 +31,7 @@ INPUTS = {"dispatch.csv": DISPATCH, "events.csv": EVENTS, "approvals.csv": APPRO
 def ledger_times(db: Path, after_seq: int) -> list[str]:
     store = SqliteStore(db)
     try:
-        return [json.loads(body)["ts"] for seq, _, body in iter_rows(store.read) if seq > after_seq]
+        return [json.loads(body)["ts"] for _, _, body in store.ledger_entries(after_seq + 1, store.ledger_head())]
     finally:
         store.close()
 
