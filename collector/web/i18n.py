@@ -403,6 +403,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tls_cookies": ("TLS 与安全 Cookie", "TLS and secure cookies"),
     "no_tls": ("否（未启用 TLS，仅限本机或内网调试）", "no (no TLS: for loopback or lab use only)"),
     "session_hours": ("会话有效期", "Session lifetime"),
+    # `store compact` summary (str.format placeholders)
+    "compact_none": ("{db}：截至 {now} 没有可压缩的原始观测", "{db}: nothing to compact as of {now}"),
+    "compact_done": ("{db}：截至 {now} 删除 {dropped:,} 条原始观测（账本条目 {seq}）",
+                     "{db}: dropped {dropped:,} raw observations as of {now} (ledger entry {seq})"),
+    "compact_kept": ("原始保留期之外仍保留：最新 {latest:,}，被引用为证据 {cited:,}，当前结论的输入 {inputs:,}，"
+                     "每日关键帧 {keyframe:,}",
+                     "kept beyond the raw window: newest of their key {latest:,}, cited as evidence {cited:,}, "
+                     "inputs of current findings {inputs:,}, keyframes {keyframe:,}"),
+    "compact_batches": ("批次：{partly:,} 个部分保留（证明 {proof:,} 字节），{emptied:,} 个已清空",
+                        "batches: {partly:,} partly kept ({proof:,} bytes of proofs), {emptied:,} emptied"),
+    "compact_evidence": ("删除不再被引用的证据文件 {n:,} 个", "evidence files no longer referenced, removed: {n:,}"),
+    "compact_kind": ("  {kind}：删除 {n:,} 条", "  {kind}: {n:,} dropped"),
 }
 
 
