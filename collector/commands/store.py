@@ -89,7 +89,7 @@ def store_compact(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt =
                   lang: Annotated[str, typer.Option("--lang", help="zh (default) or en.")] = "zh",
                   as_json: JsonOpt = False) -> None:
     """Drop raw observations beyond their window that no finding, evidence or keyframe needs; one ledger entry."""
-    from collector.store.compaction import compact
+    from collector.store.compaction import CompactionRefused, compact
     from collector.store.compaction_text import compaction_text
     from collector.store.retention import RetentionError, load_policy
     from rules.catalog import default_catalog
@@ -107,6 +107,8 @@ def store_compact(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt =
     say = (lambda phase: typer.echo(f"compact: {phase}", err=True)) if progress_enabled() else None
     try:
         result = compact(store, policy, list(default_catalog()), when, actor="cli", progress=say)
+    except CompactionRefused as e:
+        fail_input(f"{db}: {e}")
     finally:
         store.close()
     emit({"db": str(db), "now": when.isoformat(), **result.as_dict()}, as_json,

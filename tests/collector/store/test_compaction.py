@@ -203,3 +203,20 @@ def test_summary_in_both_languages(site, tmp_path):
     assert en.exit_code == 0 and "dropped" in en.stdout and "keyframes" in en.stdout
     again = _run("store", "compact", "--db", db, "--keep-raw-days", "1", "--now", END.isoformat(), "--lang", "en")
     assert "nothing to compact" in again.stdout
+
+
+def test_a_store_that_does_not_verify_is_not_compacted(site, tmp_path):
+    db = _copy_store(site, tmp_path / "bad.db")
+    # a snapshot of two days ago, which compaction thins out: one of its bodies gets a byte more
+    [(rowid, batch)] = _rows(db, "SELECT rowid, batch FROM observations WHERE received_at < ? AND kind ="
+                                 " 'agent.heartbeat' ORDER BY received_at DESC LIMIT 1",
+                             (END - timedelta(days=2)).timestamp())
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE observations SET body = body || CAST(' ' AS BLOB) WHERE rowid = ?", (rowid,))
+    conn.commit()
+    conn.close()
+    count = _rows(db, "SELECT count(*) FROM observations")[0][0]
+    r = _run("store", "compact", "--db", db, "--keep-raw-days", "1", "--now", END.isoformat())
+    assert r.exit_code == 2
+    assert f"ledger entry {batch}" in r.output and "Merkle root" in r.output
+    assert _rows(db, "SELECT count(*) FROM observations")[0][0] == count
