@@ -91,13 +91,13 @@ def main() -> None:
     raw_per = (raw_db + evidence_raw) / terminal_days
     after_per = (after_db + evidence_after) / terminal_days
 
-    rows = [["inside the raw window", f"{n:,}", f"{(raw_db + evidence_raw) / 1e6:,.1f} MB",
+    rows: list[list[object]] = [["inside the raw window", f"{n:,}", f"{(raw_db + evidence_raw) / 1e6:,.1f} MB",
              f"{raw_per / 1e3:,.1f} KB", f"≤ {GOAL_RAW // 1000:,} KB", "yes" if raw_per <= GOAL_RAW else "no"],
             ["after compaction", f"{n - result.dropped:,}", f"{(after_db + evidence_after) / 1e6:,.2f} MB",
              f"{after_per / 1e3:,.1f} KB", f"≤ {GOAL_COMPACTED // 1000} KB",
              "yes" if after_per <= GOAL_COMPACTED else "no"]]
     top = sorted(parts.items(), key=lambda kv: -kv[1])[:6]
-    part_rows = [[name, f"{size / terminal_days / 1e3:,.1f} KB"] for name, size in top]
+    part_rows: list[list[object]] = [[name, f"{size / terminal_days / 1e3:,.1f} KB"] for name, size in top]
     part_rows.append(["evidence files", f"{evidence_after / terminal_days / 1e3:,.1f} KB"])
     kept = ", ".join(f"{v:,} {k}" for k, v in result.kept.items())
     load = os.getloadavg()[0]

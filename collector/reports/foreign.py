@@ -16,6 +16,7 @@ from typing import Any
 from collector.canonical import loads
 from collector.evidence import list_evidence
 from collector.store.base import Interval
+from collector.store.pruned import sites_of_batches
 from collector.store.sqlite import SqliteStore
 
 OTHER_SITE = "[其他站点 other site]"
@@ -29,6 +30,8 @@ class ForeignEntries:
         for batch, s in store.read.execute("SELECT DISTINCT batch, site FROM observations WHERE batch BETWEEN ? AND ?",
                                            (first_seq, last_seq)):
             self.batch_sites[batch].add(s)
+        for batch, sites in sites_of_batches(store.read, first_seq, last_seq).items():  # compacted away
+            self.batch_sites[batch] |= sites
         self.subject_sites: dict[tuple[str, str], str] = {(k, i): s for k, i, s in store.subjects()}
         uploads = list_evidence(store, limit=1_000_000)
         mine = {u["sha256"] for u in uploads if u.get("site") == site}

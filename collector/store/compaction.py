@@ -115,16 +115,17 @@ def _rows_for(conn: Any, drop: set[int], compaction: int) -> tuple[list[PrunedRo
 
 
 def _runs(emptied: list[int], alive: list[int], sites: dict[int, str], compaction: int) -> list[PrunedRow]:
-    """Emptied batches as runs: a run never spans a batch that still holds observations."""
+    """Emptied batches as runs of one site each: a run never spans a batch that still holds observations."""
     out: list[PrunedRow] = []
     j = 0
     for b in emptied:
         while j < len(alive) and alive[j] < b:
             j += 1
         run = out[-1] if out else None
-        if run is not None and (j == 0 or alive[j - 1] < run.last_batch):  # no batch with rows since the run began
+        # a run goes on while no batch with rows lies between and the sites are the same (site bundles
+        # withhold other sites' batches by them: collector/reports/foreign.py)
+        if run is not None and (j == 0 or alive[j - 1] < run.last_batch) and run.sites == sites[b]:
             run.last_batch = b
-            run.sites = ",".join(sorted(set(run.sites.split(",")) | set(sites[b].split(","))))
         else:
             out.append(PrunedRow(b, compaction, b, 0, 0, [], [], sites[b]))
     return out

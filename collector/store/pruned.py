@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import sqlite3
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -155,3 +156,15 @@ def verify_compactions(conn: sqlite3.Connection, report: VerifyReport) -> None:
                                            " were altered or removed"))
     for seq in sorted(by_compaction):
         report.problems.append(Problem(seq, "observation", "compaction proofs name a compaction the ledger lacks"))
+
+
+def sites_of_batches(conn: sqlite3.Connection, first: int, last: int) -> dict[int, set[str]]:
+    """batch -> the sites its observations were about as compaction recorded them, for the batches between
+    ledger entries `first` and `last` it thinned out or emptied (their rows no longer say)."""
+    out: dict[int, set[str]] = defaultdict(set)
+    for batch, last_batch, sites in conn.execute(
+            "SELECT batch, last_batch, sites FROM pruned_batches WHERE batch <= ? AND last_batch >= ?", (last, first)):
+        named = {s for s in str(sites).split(",") if s}
+        for seq in range(max(batch, first), min(last_batch, last) + 1):
+            out[seq] |= named
+    return out
