@@ -220,3 +220,16 @@ def test_a_store_that_does_not_verify_is_not_compacted(site, tmp_path):
     assert r.exit_code == 2
     assert f"ledger entry {batch}" in r.output and "Merkle root" in r.output
     assert _rows(db, "SELECT count(*) FROM observations")[0][0] == count
+
+
+def test_bundles_made_before_and_after_a_compaction_verify(site, tmp_path):
+    db = _copy_store(site, tmp_path / "b.db")
+    period = ["--from", (END - timedelta(days=3)).isoformat(), "--to", (END - timedelta(days=2)).isoformat(),
+              "--format", "bundle", "--lang", "en"]
+    early, late = tmp_path / "early.zip", tmp_path / "late.zip"
+    assert _run("report", "--db", db, *period, "--now", END.isoformat(), "-o", early).exit_code in (0, 1)
+    assert _run("store", "compact", "--db", db, "--keep-raw-days", "1", "--now", END.isoformat()).exit_code == 0
+    assert _run("report", "--db", db, *period, "--now", END.isoformat(), "-o", late).exit_code in (0, 1)
+    for bundle in (early, late):
+        r = _run("verify", bundle)
+        assert r.exit_code == 0, r.output
