@@ -108,31 +108,38 @@ def _moments(conn: sqlite3.Connection, controls: Sequence[Control]) -> tuple[lis
 
 
 def inputs(conn: sqlite3.Connection, controls: Sequence[Control]) -> set[int]:
-    """The observations current findings were evaluated from (see the module's docstring)."""
+    """The observations current findings were evaluated from (see the module's docstring). The rows
+    are streamed in order from SQLite: a store's raw window may hold millions."""
     by_time, by_batch = _moments(conn, controls)
-    rows = conn.execute("SELECT rowid, subject_kind, subject_id, kind, key, observed_at, received_at, batch"
-                        " FROM observations").fetchall()
+    cols = "rowid, subject_kind, subject_id, kind, key, observed_at, received_at, batch"
     out: set[int] = set()
-    out |= _replay(sorted(rows, key=lambda r: (r[6], r[0])), 6, by_time, strictly_before=False)
-    out |= _replay(sorted(rows, key=lambda r: (r[7], r[0])), 7, by_batch, strictly_before=True)
+    if by_time:
+        out |= _replay(conn.execute(f"SELECT {cols} FROM observations WHERE received_at <= ?"  # noqa: S608
+                                    " ORDER BY received_at, rowid", (by_time[-1][0],)), 6, by_time,
+                       strictly_before=False)
+    if by_batch:
+        out |= _replay(conn.execute(f"SELECT {cols} FROM observations WHERE batch < ?"  # noqa: S608
+                                    " ORDER BY batch, rowid", (by_batch[-1][0],)), 7, by_batch,
+                       strictly_before=True)
     return out
 
 
-def _replay(rows: Sequence[tuple], order_col: int, moments: Sequence[Moment], *, strictly_before: bool) -> set[int]:
+def _replay(rows: Iterable[tuple], order_col: int, moments: Sequence[Moment], *, strictly_before: bool) -> set[int]:
     """Walk `rows` in order of column `order_col`; at each moment mark the newest observation (by observed
     time, the later stored on a tie) of every key of the moment's subject and of its related kinds."""
     latest: dict[tuple[str, str], dict[tuple[str, str], tuple[float, int]]] = defaultdict(dict)
     of_kind: dict[str, set[tuple[str, str]]] = defaultdict(set)
     marked: set[int] = set()
-    i = 0
+    stream = iter(rows)
+    pending = next(stream, None)
     for when, subject, related in moments:
-        while i < len(rows) and (rows[i][order_col] < when if strictly_before else rows[i][order_col] <= when):
-            rowid, sk, sid, kind, key, obs_at = rows[i][:6]
+        while pending is not None and (pending[order_col] < when if strictly_before else pending[order_col] <= when):
+            rowid, sk, sid, kind, key, obs_at = pending[:6]
             held = latest[(sk, sid)].get((kind, key))
             if held is None or obs_at >= held[0]:
                 latest[(sk, sid)][(kind, key)] = (obs_at, rowid)
             of_kind[kind].add((sk, sid))
-            i += 1
+            pending = next(stream, None)
         marked.update(r for _, r in latest.get(subject, {}).values())
         for kind in related:
             for other in of_kind.get(kind, ()):
