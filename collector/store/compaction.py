@@ -85,14 +85,22 @@ def _tree(conn: Any, batch: int, rows: list[tuple[int, str, bytes]], prior: Prun
     return tree, first
 
 
-def _rows_for(conn: Any, drop: set[int], compaction: int) -> tuple[list[PrunedRow], int, int]:
-    """The proof rows of every batch losing observations, and the runs of batches left empty."""
+def _still_there(conn: Any, rowids: set[int]) -> dict[int, int]:
+    """rowid -> batch of those of `rowids` still stored (another compaction may have run since they were chosen)."""
     where: dict[int, int] = {}
-    wanted = sorted(drop)
+    wanted = sorted(rowids)
     for i in range(0, len(wanted), 900):
         chunk = wanted[i:i + 900]
         marks = ",".join("?" * len(chunk))
         where.update(conn.execute(f"SELECT rowid, batch FROM observations WHERE rowid IN ({marks})", chunk).fetchall())
+    return where
+
+
+def _rows_for(conn: Any, where: dict[int, int], compaction: int) -> tuple[list[PrunedRow], int, int]:
+    """The proof rows of every batch losing the observations `where` names (rowid -> batch), and the runs
+    of batches left empty."""
+    drop = set(where)
+    wanted = sorted(drop)
     affected = set(where.values())
     prior = newest_partial(conn, affected)
     spread = max(5000, max((p.size for p in prior.values()), default=0)) * 2
@@ -151,14 +159,18 @@ def compact(store: SqliteStore, policy: RetentionPolicy, controls: Sequence[Cont
             actor: str = "collector", progress: Progress | None = None) -> CompactionResult:
     """Compact as of `now`; returns what was dropped and kept (no ledger entry when nothing was)."""
     say = progress or (lambda _: None)
+    say("selecting what to keep")
+    # chosen on a snapshot, so ingest goes on meanwhile: what arrives since only supersedes what was
+    # chosen (findings cite the newest observations, which are kept)
+    with store.snapshot() as snap:
+        sel: Selection = select(snap, policy, controls, now)
     with store.write() as conn:
-        say("selecting what to keep")
-        sel: Selection = select(conn, policy, controls, now)
         seq = store.ledger.last_seq + 1
-        say(f"proving what is kept of the batches losing {len(sel.drop):,} observations")
-        rows, partly, emptied = _rows_for(conn, sel.drop, seq) if sel.drop else ([], 0, 0)
+        where = _still_there(conn, sel.drop) if sel.drop else {}
+        say(f"proving what is kept of the batches losing {len(where):,} observations")
+        rows, partly, emptied = _rows_for(conn, where, seq) if where else ([], 0, 0)
         say("deleting")
-        wanted = sorted(sel.drop)
+        wanted = sorted(where)
         for i in range(0, len(wanted), 900):
             chunk = wanted[i:i + 900]
             conn.execute(f"DELETE FROM observations WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)
@@ -166,14 +178,15 @@ def compact(store: SqliteStore, policy: RetentionPolicy, controls: Sequence[Cont
         for i in range(0, len(gone), 900):
             files = gone[i:i + 900]
             conn.execute(f"DELETE FROM evidence WHERE sha256 IN ({','.join('?' * len(files))})", files)
-        result = CompactionResult(None, len(sel.drop), sel.dropped_by_kind, sel.kept, partly, emptied,
+        # `where`, not the selection: another compaction may have dropped some of it meanwhile
+        result = CompactionResult(None, len(where), sel.dropped_by_kind(where), sel.kept, partly, emptied,
                                   sum(4 * len(r.kept) + 32 * len(r.hashes) for r in rows), gone)
-        if not sel.drop and not gone:
+        if not where and not gone:
             return result
         conn.executemany("INSERT INTO pruned_batches VALUES (?,?,?,?,?,?,?,?)", [r.stored() for r in rows])
         entry = store.ledger.append(conn, ENTRY_TYPE, actor, {
             "rule": "rules/retention.yaml", "policy": policy.as_dict(), "why": WHY,
-            "dropped": result.dropped, "dropped_by_kind": dict(sorted(result.dropped_by_kind.items())),
+            "dropped": result.dropped, "dropped_by_kind": result.dropped_by_kind,
             "kept": result.kept, "batches": {"partly_kept": partly, "emptied": emptied, "rows": len(rows)},
             "pruned_digest": pruned_digest(rows), "evidence_removed": gone}, ts=now)
         assert entry.seq == seq  # the rows name the entry they were written with

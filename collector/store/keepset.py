@@ -29,7 +29,13 @@ REASONS = ("latest", "cited", "inputs", "keyframe")
 class Selection:
     drop: set[int] = field(default_factory=set)  # rowids
     kept: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASONS, 0))  # beyond the window, by reason
-    dropped_by_kind: dict[str, int] = field(default_factory=dict)
+    kind_of: dict[int, str] = field(default_factory=dict)  # rowid -> kind, of every candidate
+
+    def dropped_by_kind(self, rowids: Iterable[int]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in rowids:
+            out[self.kind_of[r]] = out.get(self.kind_of[r], 0) + 1
+        return dict(sorted(out.items()))
 
 
 def candidates(conn: sqlite3.Connection, policy: RetentionPolicy, now: datetime
@@ -148,7 +154,7 @@ def _replay(rows: Iterable[tuple], order_col: int, moments: Sequence[Moment], *,
 
 
 def select(conn: sqlite3.Connection, policy: RetentionPolicy, controls: Sequence[Control], now: datetime) -> Selection:
-    """What to drop, on one consistent view `conn` (the caller's write transaction)."""
+    """What to drop, chosen on one consistent view `conn` (a snapshot of the store)."""
     sel = Selection()
     cand = candidates(conn, policy, now)
     if not cand:
@@ -165,7 +171,5 @@ def select(conn: sqlite3.Connection, policy: RetentionPolicy, controls: Sequence
         sel.kept[reason] += len(hit)
         remaining -= hit
     sel.drop = remaining
-    for rowid in sel.drop:
-        kind = cand[rowid][0][2]
-        sel.dropped_by_kind[kind] = sel.dropped_by_kind.get(kind, 0) + 1
+    sel.kind_of = {rowid: key[2] for rowid, (key, _) in cand.items()}
     return sel
