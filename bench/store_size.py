@@ -54,6 +54,24 @@ def _table_bytes(db: Path) -> dict[str, int]:
         conn.close()
 
 
+NOTE = ("Compaction removes no ledger entry: the ledger holds one `observations` entry per ingested batch (the"
+        " simulation ingests one batch per snapshot for the whole site; agents send one per terminal and minute)."
+        " At a one-minute step the simulation also has someone plug a USB stick into each terminal about every"
+        " 20 minutes; every block event is kept (each is the newest of its own key).")
+CAMERA_KINDS = ("camera.health", "zone.coverage", "camera.retention", "camera.floorplan")
+
+
+def _kind_bytes(db: Path, kinds: tuple[str, ...]) -> int:
+    """The bytes of these kinds' stored bodies (values only: no page or index overhead)."""
+    conn = sqlite3.connect(db)
+    try:
+        marks = ",".join("?" * len(kinds))
+        return conn.execute(f"SELECT coalesce(sum(length(body)), 0) FROM observations WHERE kind IN ({marks})",
+                            kinds).fetchone()[0]
+    finally:
+        conn.close()
+
+
 def main() -> None:
     from collector.commands.demo import build_history
     from collector.store.compaction import compact
@@ -78,6 +96,7 @@ def main() -> None:
     terminal_days = args.terminals * args.days
     evidence_raw = _files_bytes(evidence_dir_of(db))
     raw_db = _vacuumed(db, work / "raw.db")
+    camera_raw = _kind_bytes(db, CAMERA_KINDS)
 
     store = SqliteStore(db)
     t = time.perf_counter()
@@ -88,6 +107,8 @@ def main() -> None:
     after_db = _vacuumed(db, work / "compacted.db")
     evidence_after = _files_bytes(evidence_dir_of(db))
     parts = _table_bytes(work / "compacted.db")
+    camera_after = _kind_bytes(db, CAMERA_KINDS)
+    camera_days = args.cameras * args.days
     raw_per = (raw_db + evidence_raw) / terminal_days
     after_per = (after_db + evidence_after) / terminal_days
 
@@ -110,7 +131,9 @@ def main() -> None:
             + table(["part", "per terminal-day"], part_rows)
             + f"\n\nKept beyond the window: {kept}; {result.batches_partly_kept:,} batches partly kept"
             f" ({result.proof_bytes / terminal_days / 1e3:,.1f} KB of proofs per terminal-day),"
-            f" {result.batches_emptied:,} emptied.")
+            f" {result.batches_emptied:,} emptied. The cameras' own observations (health, zone coverage, retention,"
+            f" floor plan; values only) take {camera_raw / camera_days / 1e3:,.0f} KB per camera-day as received and"
+            f" {camera_after / camera_days / 1e3:,.1f} KB after compaction.\n\n" + NOTE)
     print(body)
     if not args.no_write:
         write_section("store size", body)
