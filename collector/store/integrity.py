@@ -121,7 +121,7 @@ def verify_batches(conn: sqlite3.Connection, report: VerifyReport) -> int:
 
 # tables whose rows name the ledger entry that recorded them
 _REFERRERS = (("observations", "batch"), ("finding_intervals", "ledger_seq"), ("events", "ledger_seq"),
-              ("exceptions", "ledger_seq"), ("attestations", "ledger_seq"))
+              ("exceptions", "ledger_seq"), ("attestations", "ledger_seq"), ("pruned_batches", "compaction"))
 
 
 def verify_tail(conn: sqlite3.Connection, report: VerifyReport, batch_max: int | None = None) -> None:

@@ -233,3 +233,15 @@ def test_bundles_made_before_and_after_a_compaction_verify(site, tmp_path):
     for bundle in (early, late):
         r = _run("verify", bundle)
         assert r.exit_code == 0, r.output
+
+
+def test_a_removed_compaction_entry_is_named(compacted, tmp_path):
+    db = _copy_store(compacted[1], tmp_path / "cut.db")
+    seq = compacted[2]["ledger_seq"]
+    conn = sqlite3.connect(db)
+    conn.execute("DELETE FROM ledger WHERE seq >= ?", (seq,))
+    conn.execute("DELETE FROM checkpoints WHERE seq >= ?", (seq,))
+    conn.commit()
+    conn.close()
+    problems = _verify_problems(db)
+    assert any("pruned_batches.compaction names entry" in p for p in problems), problems
