@@ -65,10 +65,10 @@ def _ledgered(conn: Any, batch: int) -> tuple[int, str]:
     return int(data["count"]), str(data["merkle_root"])
 
 
-def _tree(conn: Any, batch: int, rows: list[tuple[int, str, bytes]], prior: PrunedRow | None
+def _tree(batch: int, ledgered: tuple[int, str], rows: list[tuple[int, str, bytes]], prior: PrunedRow | None
           ) -> tuple[PartialTree, int]:
     """The batch's tree from its stored rows (and an earlier compaction's proof), checked against its root."""
-    size, root = _ledgered(conn, batch)
+    size, root = ledgered
     first = prior.first_rowid if prior else rows[0][0]
     leaves = {rowid - first: leaf_hash(body) for rowid, _, body in rows}
     if prior is not None and sorted(leaves) != prior.kept:
@@ -103,13 +103,14 @@ def _rows_for(conn: Any, where: dict[int, int], compaction: int) -> tuple[list[P
     wanted = sorted(drop)
     affected = set(where.values())
     prior = newest_partial(conn, affected)
-    spread = max(5000, max((p.size for p in prior.values()), default=0)) * 2
+    ledgered = {b: _ledgered(conn, b) for b in affected}
+    spread = max(size for size, _ in ledgered.values())  # a batch's rows lie within its size of any of them
     rows_of = _batch_rows(conn, affected, wanted[0] - spread, wanted[-1] + spread)
     out: list[PrunedRow] = []
     emptied: dict[int, str] = {}
     for batch in sorted(affected):
         rows = rows_of[batch]
-        tree, first = _tree(conn, batch, rows, prior.get(batch))
+        tree, first = _tree(batch, ledgered[batch], rows, prior.get(batch))
         keep = [rowid - first for rowid, _, _ in rows if rowid not in drop]
         sites = ",".join(sorted({s for _, s, _ in rows} | set(prior[batch].sites.split(",") if batch in prior else ())))
         if not keep:
