@@ -30,6 +30,17 @@ class Settings(BaseSettings):
     public_url: str | None = None  # how auditors reach this collector: standalone reports link evidence there
     store_stats_s: float = 600.0  # how long the store's measured size is reused by /metrics
     notify_config: Path | None = None  # the built-in notifier's receivers and routes (YAML)
+    # compaction (docs/storage.md): how often the service compacts the store (0: never; `store compact` still
+    # does), and the raw window of kinds without their own in rules/retention.yaml (None: that file's default)
+    compact_every_h: float = 24.0
+    keep_raw_days: float | None = None
+
+    @field_validator("compact_every_h", "keep_raw_days")
+    @classmethod
+    def _not_negative(cls, value: float | None) -> float | None:
+        if value is not None and not 0 <= value < 100_000:
+            raise ValueError("must be a number from 0 up")
+        return value
 
     def catalog(self) -> list[Control]:
         """The controls this site judges with, the same for the service and every command

@@ -47,6 +47,13 @@ class AppState:
         self._selfcheck = threading.Thread(target=self._ledger_selfcheck_loop, daemon=True,
                                            name="clausewatch-ledger-selfcheck")
         self._selfcheck.start()
+        from collector.store.sqlite import SqliteStore
+
+        if self.settings.compact_every_h > 0 and isinstance(self.store, SqliteStore):  # compaction is SQLite's so far
+            from collector.compactor import Compactor
+
+            self._compactor = Compactor(self.store, self.controls, self.settings, self.worker.stopping)
+            self._compactor.start()
 
     def stop(self) -> None:
         if getattr(self, "_notifier", None) is not None:

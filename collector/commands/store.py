@@ -1,4 +1,5 @@
-"""`clausewatch store stats|backup|restore`: the store's size and growth, and consistent copies of it."""
+"""`clausewatch store stats|compact|backup|restore`: the store's size and growth, compaction, and consistent
+copies of it."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -7,14 +8,27 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, parse_now, site_zone, store_at
+from collector.clikit import (
+    DbOpt,
+    JsonOpt,
+    NowOpt,
+    TzOpt,
+    default_db,
+    emit,
+    fail_input,
+    parse_now,
+    progress_enabled,
+    site_zone,
+    store_at,
+)
 
 
 def register(app: typer.Typer) -> None:
-    store = typer.Typer(help="The store: size and growth, backup and restore.", no_args_is_help=True)
+    store = typer.Typer(help="The store: size and growth, compaction, backup and restore.", no_args_is_help=True)
     store.command("stats")(store_stats)
     store.command("backup")(store_backup)
     store.command("restore")(store_restore)
+    store.command("compact")(store_compact)
     app.add_typer(store, name="store")
 
 
@@ -66,3 +80,36 @@ def store_restore(backup: Annotated[Path, typer.Argument(help="A folder written 
     emit({"db": str(db), **asdict(manifest)}, as_json,
          f"{db}: restored, ledger head {manifest.ledger_head_seq} {manifest.ledger_head_hash or '-'}"
          + ("" if manifest.private_key else "; the backup held no private site key: a new one signs from now on"))
+
+
+def store_compact(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt = "Asia/Shanghai",
+                  keep_raw_days: Annotated[float | None, typer.Option(
+                      "--keep-raw-days", help="Raw window in days for kinds without their own "
+                                              "(default: rules/retention.yaml).")] = None,
+                  lang: Annotated[str, typer.Option("--lang", help="zh (default) or en.")] = "zh",
+                  as_json: JsonOpt = False) -> None:
+    """Drop raw observations beyond their window that no finding, evidence or keyframe needs; one ledger entry."""
+    from collector.store.compaction import CompactionRefused, compact
+    from collector.store.compaction_text import compaction_text
+    from collector.store.retention import RetentionError, load_policy
+    from rules.catalog import default_catalog
+
+    if lang not in ("zh", "en"):
+        fail_input("--lang: zh or en")
+    if keep_raw_days is not None and not 0 <= keep_raw_days < 100_000:
+        fail_input(f"--keep-raw-days: must be a number of days from 0 up, got {keep_raw_days:g}")
+    when = parse_now(now, site_zone(site_tz))
+    try:
+        policy = load_policy().with_raw_days(keep_raw_days)
+    except RetentionError as e:
+        fail_input(str(e))
+    store = store_at(db)
+    say = (lambda phase: typer.echo(f"compact: {phase}", err=True)) if progress_enabled() else None
+    try:
+        result = compact(store, policy, list(default_catalog()), when, actor="cli", progress=say)
+    except CompactionRefused as e:
+        fail_input(f"{db}: {e}")
+    finally:
+        store.close()
+    emit({"db": str(db), "now": when.isoformat(), **result.as_dict()}, as_json,
+         compaction_text(result, str(db), when, lang))

@@ -10,6 +10,7 @@ from pathlib import Path
 from collector.canonical import loads
 from collector.ledger import Problem, VerifyReport
 from collector.merkle import merkle_root
+from collector.store.pruned import PrunedIndex, verify_compactions
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -70,14 +71,17 @@ def verify_evidence(conn: sqlite3.Connection, evidence_dir: Path, report: Verify
 
 def verify_batches(conn: sqlite3.Connection, report: VerifyReport) -> int:
     """Check that the observations of each batch still hash to the Merkle root its ledger entry
-    holds; return the highest batch (ledger seq) the observations name."""
+    holds (through the proof compaction kept, for a compacted batch; collector/store/pruned.py);
+    return the highest batch (ledger seq) the observations name."""
     roots: dict[int, tuple[str, int]] = {}
     q = "SELECT seq, body FROM ledger WHERE CAST(body AS TEXT) LIKE '%\"type\":\"observations\"%'"
     for seq, body in conn.execute(q):
         data = loads(body)
         if data.get("type") == "observations":
             roots[seq] = (data["data"]["merkle_root"], data["data"]["count"])
+    pruned = PrunedIndex(conn)
     current: int | None = None
+    rowids: list[int] = []
     bodies: list[bytes] = []
     highest = 0
 
@@ -89,26 +93,35 @@ def verify_batches(conn: sqlite3.Connection, report: VerifyReport) -> int:
         if want is None:
             if batch <= report.head_seq:  # beyond the head: reported once, as a removed tail
                 report.problems.append(Problem(batch, "observation", "observations name a batch the ledger lacks"))
+        elif batch in pruned.partial:
+            if (why := pruned.check_rows(batch, rowids, items, want[0])) is not None:
+                report.problems.append(Problem(batch, "observation", why))
         elif merkle_root(items).hex() != want[0]:
             report.problems.append(Problem(batch, "observation", f"the {len(items)} observations of this batch"
                                            f" (ledger holds {want[1]}) no longer match its Merkle root"))
 
-    for batch, body in conn.execute("SELECT batch, body FROM observations ORDER BY rowid"):
+    for rowid, batch, body in conn.execute("SELECT rowid, batch, body FROM observations ORDER BY rowid"):
         report.observations_checked += 1
         if batch != current:
             close(current, bodies)
-            current, bodies = batch, []
+            current, rowids, bodies = batch, [], []
             highest = max(highest, batch)
+        rowids.append(rowid)
         bodies.append(body if isinstance(body, bytes) else str(body).encode())
     close(current, bodies)
+    gone = pruned.empty_problems(sorted(roots)) if pruned else {}
     for seq, (_, count) in roots.items():
-        report.problems.append(Problem(seq, "observation", f"all {count} observations of this batch are gone"))
+        why = gone.get(seq, "all observations of this batch are gone")
+        if why is not None:
+            report.problems.append(Problem(seq, "observation", why.replace("all observations",
+                                                                           f"all {count} observations")))
+    verify_compactions(conn, report)
     return highest
 
 
 # tables whose rows name the ledger entry that recorded them
 _REFERRERS = (("observations", "batch"), ("finding_intervals", "ledger_seq"), ("events", "ledger_seq"),
-              ("exceptions", "ledger_seq"), ("attestations", "ledger_seq"))
+              ("exceptions", "ledger_seq"), ("attestations", "ledger_seq"), ("pruned_batches", "compaction"))
 
 
 def verify_tail(conn: sqlite3.Connection, report: VerifyReport, batch_max: int | None = None) -> None:

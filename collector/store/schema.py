@@ -164,6 +164,18 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL, expires_at REAL NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 9: reserved for the change-only ingest migration (kept empty here so that numbers stay as assigned)
+    "",
+    # 10: compaction (collector/store/compaction.py): per compacted batch, what proves its kept observations
+    # against the batch's Merkle root; a run of batches compaction emptied is one row (last_batch > batch)
+    """
+    CREATE TABLE IF NOT EXISTS pruned_batches (
+        batch INTEGER NOT NULL, compaction INTEGER NOT NULL, last_batch INTEGER NOT NULL,
+        first_rowid INTEGER NOT NULL, size INTEGER NOT NULL, kept BLOB NOT NULL, hashes BLOB NOT NULL,
+        sites TEXT NOT NULL,
+        PRIMARY KEY (batch, compaction)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

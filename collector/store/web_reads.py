@@ -14,6 +14,7 @@ import orjson
 
 from collector.store.areas import Event, HostStatus, Payloads, stored_payload
 from collector.store.base import StoredFinding
+from collector.store.pruned import sites_of_batches
 from collector.store.sqlite_parts import SqliteParts, marks
 
 _EVENT_COLS = "id, ts, type, control, subject_kind, subject_id, from_status, to_status, detail"
@@ -98,8 +99,11 @@ class SqliteReadModel(SqliteParts):
         return (row[0], row[1]) if row else None
 
     def batch_sites(self, first_seq: int, last_seq: int) -> list[tuple[int, str]]:
-        return self._rows("SELECT DISTINCT batch, site FROM observations WHERE batch BETWEEN ? AND ?",
-                          (first_seq, last_seq))
+        rows = set(self._rows("SELECT DISTINCT batch, site FROM observations WHERE batch BETWEEN ? AND ?",
+                              (first_seq, last_seq)))
+        for batch, sites in sites_of_batches(self.read, first_seq, last_seq).items():  # compacted away
+            rows |= {(batch, site) for site in sites}
+        return sorted(rows)
 
     # -- events -----------------------------------------------------------------------------------------
     def events(self, since: datetime, *, types: Sequence[str] = ("finding.changed",), limit: int = 200,

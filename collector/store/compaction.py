@@ -1,0 +1,197 @@
+"""`store compact`: drop the raw observations beyond their window that nothing needs (collector/store/
+keepset.py says what is kept and why), keep what proves the rest against its batch's Merkle root
+(collector/store/prunedproof.py), remove evidence files no kept observation names once their own
+retention is over, and record all of it as one `store.compacted` ledger entry, in one transaction."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from collector.canonical import loads
+from collector.merkle import leaf_hash
+from collector.store.integrity import evidence_path
+from collector.store.keepset import REASONS, Selection, select
+from collector.store.pruned import PrunedRow, newest_partial, pruned_digest
+from collector.store.prunedproof import PartialTree
+from collector.store.retention import RetentionPolicy
+from collector.store.sqlite import SqliteStore
+from rules.model import Control
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+ENTRY_TYPE = "store.compacted"
+WHY = ("raw observations older than their kind's window; kept: the newest of each key, those findings and their"
+       " intervals cite, those current findings were evaluated from, and the first of each key per keyframe period")
+
+
+class CompactionRefused(Exception):
+    """The store does not verify where compaction would prune: it would destroy the evidence of that."""
+
+
+@dataclass
+class CompactionResult:
+    ledger_seq: int | None
+    dropped: int = 0
+    dropped_by_kind: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASONS, 0))
+    batches_partly_kept: int = 0
+    batches_emptied: int = 0
+    proof_bytes: int = 0
+    evidence_removed: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _batch_rows(conn: Any, batches: set[int], lo: int, hi: int) -> dict[int, list[tuple[int, str, bytes]]]:
+    """batch -> its stored (rowid, site, body) in rowid order, for the batches asked; a batch's rows were
+    stored together, so they lie between `lo` and `hi`."""
+    out: dict[int, list[tuple[int, str, bytes]]] = {b: [] for b in batches}
+    for rowid, batch, site, body in conn.execute(
+            "SELECT rowid, batch, site, body FROM observations WHERE rowid BETWEEN ? AND ? ORDER BY rowid", (lo, hi)):
+        if batch in out:
+            out[batch].append((rowid, site, body if isinstance(body, bytes) else str(body).encode()))
+    return out
+
+
+def _ledgered(conn: Any, batch: int) -> tuple[int, str]:
+    row = conn.execute("SELECT body FROM ledger WHERE seq = ?", (batch,)).fetchone()
+    data = loads(row[0])["data"] if row else {}
+    if not isinstance(data, dict) or "count" not in data:
+        raise CompactionRefused(f"ledger entry {batch}: not the observations batch its rows name; run ledger verify")
+    return int(data["count"]), str(data["merkle_root"])
+
+
+def _tree(batch: int, ledgered: tuple[int, str], rows: list[tuple[int, str, bytes]], prior: PrunedRow | None
+          ) -> tuple[PartialTree, int]:
+    """The batch's tree from its stored rows (and an earlier compaction's proof), checked against its root."""
+    size, root = ledgered
+    first = prior.first_rowid if prior else rows[0][0]
+    leaves = {rowid - first: leaf_hash(body) for rowid, _, body in rows}
+    if prior is not None and sorted(leaves) != prior.kept:
+        raise CompactionRefused(f"ledger entry {batch}: its observations are not those its last compaction kept;"
+                                " run ledger verify")
+    try:
+        tree = PartialTree(size, leaves, prior.hashes if prior else ())
+        ok = tree.hash().hex() == root
+    except (ValueError, KeyError):
+        ok = False
+    if not ok:
+        raise CompactionRefused(f"ledger entry {batch}: its observations no longer match its Merkle root;"
+                                " run ledger verify")
+    return tree, first
+
+
+def _still_there(conn: Any, rowids: set[int]) -> dict[int, int]:
+    """rowid -> batch of those of `rowids` still stored (another compaction may have run since they were chosen)."""
+    where: dict[int, int] = {}
+    wanted = sorted(rowids)
+    for i in range(0, len(wanted), 900):
+        chunk = wanted[i:i + 900]
+        marks = ",".join("?" * len(chunk))
+        where.update(conn.execute(f"SELECT rowid, batch FROM observations WHERE rowid IN ({marks})", chunk).fetchall())
+    return where
+
+
+def _rows_for(conn: Any, where: dict[int, int], compaction: int) -> tuple[list[PrunedRow], int, int]:
+    """The proof rows of every batch losing the observations `where` names (rowid -> batch), and the runs
+    of batches left empty."""
+    drop = set(where)
+    wanted = sorted(drop)
+    affected = set(where.values())
+    prior = newest_partial(conn, affected)
+    ledgered = {b: _ledgered(conn, b) for b in affected}
+    spread = max(size for size, _ in ledgered.values())  # a batch's rows lie within its size of any of them
+    rows_of = _batch_rows(conn, affected, wanted[0] - spread, wanted[-1] + spread)
+    out: list[PrunedRow] = []
+    emptied: dict[int, str] = {}
+    for batch in sorted(affected):
+        rows = rows_of[batch]
+        tree, first = _tree(batch, ledgered[batch], rows, prior.get(batch))
+        keep = [rowid - first for rowid, _, _ in rows if rowid not in drop]
+        sites = ",".join(sorted({s for _, s, _ in rows} | set(prior[batch].sites.split(",") if batch in prior else ())))
+        if not keep:
+            emptied[batch] = sites
+            continue
+        out.append(PrunedRow(batch, compaction, batch, first, tree.size, keep, tree.pruned_to(keep), sites))
+    alive = sorted({b for (b,) in conn.execute(
+        "SELECT DISTINCT batch FROM observations WHERE rowid BETWEEN ? AND ?", (wanted[0], wanted[-1]))} - set(emptied))
+    runs = _runs(sorted(emptied), alive, emptied, compaction)
+    return out + runs, len(out), len(emptied)
+
+
+def _runs(emptied: list[int], alive: list[int], sites: dict[int, str], compaction: int) -> list[PrunedRow]:
+    """Emptied batches as runs of one site each: a run never spans a batch that still holds observations."""
+    out: list[PrunedRow] = []
+    j = 0
+    for b in emptied:
+        while j < len(alive) and alive[j] < b:
+            j += 1
+        run = out[-1] if out else None
+        # a run goes on while no batch with rows lies between and the sites are the same (site bundles
+        # withhold other sites' batches by them: collector/reports/foreign.py)
+        if run is not None and (j == 0 or alive[j - 1] < run.last_batch) and run.sites == sites[b]:
+            run.last_batch = b
+        else:
+            out.append(PrunedRow(b, compaction, b, 0, 0, [], [], sites[b]))
+    return out
+
+
+def _unreferenced_evidence(conn: Any, policy: RetentionPolicy, now: datetime) -> list[str]:
+    """Evidence files stored before their retention began that no remaining observation names."""
+    before = (now - timedelta(days=policy.evidence_keep_days)).timestamp()
+    old = {s for (s,) in conn.execute("SELECT sha256 FROM evidence WHERE stored_at < ?", (before,))}
+    if not old:
+        return []
+    named: set[str] = set()
+    for (body,) in conn.execute("SELECT body FROM observations WHERE instr(body, ?) = 0", (b'"evidence":[]',)):
+        try:
+            refs = loads(body).get("evidence") or []
+        except (ValueError, AttributeError):
+            continue  # a damaged row: ledger verify names it; its files stay
+        named.update(r["sha256"] for r in refs if isinstance(r, dict) and isinstance(r.get("sha256"), str))
+    return sorted(old - named)
+
+
+def compact(store: SqliteStore, policy: RetentionPolicy, controls: Sequence[Control], now: datetime, *,
+            actor: str = "collector", progress: Progress | None = None) -> CompactionResult:
+    """Compact as of `now`; returns what was dropped and kept (no ledger entry when nothing was)."""
+    say = progress or (lambda _: None)
+    say("selecting what to keep")
+    # chosen on a snapshot, so ingest goes on meanwhile: what arrives since only supersedes what was
+    # chosen (findings cite the newest observations, which are kept)
+    with store.snapshot() as snap:
+        sel: Selection = select(snap, policy, controls, now)
+    with store.write() as conn:
+        seq = store.ledger.last_seq + 1
+        where = _still_there(conn, sel.drop) if sel.drop else {}
+        say(f"proving what is kept of the batches losing {len(where):,} observations")
+        rows, partly, emptied = _rows_for(conn, where, seq) if where else ([], 0, 0)
+        say("deleting")
+        wanted = sorted(where)
+        for i in range(0, len(wanted), 900):
+            chunk = wanted[i:i + 900]
+            conn.execute(f"DELETE FROM observations WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)
+        gone = _unreferenced_evidence(conn, policy, now)
+        for i in range(0, len(gone), 900):
+            files = gone[i:i + 900]
+            conn.execute(f"DELETE FROM evidence WHERE sha256 IN ({','.join('?' * len(files))})", files)
+        # `where`, not the selection: another compaction may have dropped some of it meanwhile
+        result = CompactionResult(None, len(where), sel.dropped_by_kind(where), sel.kept, partly, emptied,
+                                  sum(4 * len(r.kept) + 32 * len(r.hashes) for r in rows), gone)
+        if not where and not gone:
+            return result
+        conn.executemany("INSERT INTO pruned_batches VALUES (?,?,?,?,?,?,?,?)", [r.stored() for r in rows])
+        entry = store.ledger.append(conn, ENTRY_TYPE, actor, {
+            "rule": "rules/retention.yaml", "policy": policy.as_dict(), "why": WHY,
+            "dropped": result.dropped, "dropped_by_kind": result.dropped_by_kind,
+            "kept": result.kept, "batches": {"partly_kept": partly, "emptied": emptied, "rows": len(rows)},
+            "pruned_digest": pruned_digest(rows), "evidence_removed": gone}, ts=now)
+        assert entry.seq == seq  # the rows name the entry they were written with
+        result.ledger_seq = entry.seq
+    for sha in gone:  # after the commit: a crash in between leaves a stray file, never a listed one missing
+        evidence_path(store.evidence_dir, sha).unlink(missing_ok=True)
+    return result

@@ -1,0 +1,175 @@
+"""Which raw observations beyond their window compaction keeps, each by a reason:
+
+- latest: the newest of its (subject, kind, key), which the engine and every page read;
+- cited: named as evidence by a finding or a finding interval (every status change cites the
+  observations that made it);
+- inputs: what a current finding was evaluated from, as of its evaluation (and, for a status change,
+  as ledgered before it), so that `ledger verify --deep` re-evaluates it from the same observations;
+- keyframe: the first of its (subject, kind, key) in each keyframe period (a day by default).
+Everything else older than its kind's window is dropped."""
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import orjson
+
+from collector.store.retention import RetentionPolicy
+from rules.model import Control
+from rules.registry import load_checks
+
+Key = tuple[str, str, str, str]  # subject kind, subject id, kind, key
+REASONS = ("latest", "cited", "inputs", "keyframe")
+
+
+@dataclass
+class Selection:
+    drop: set[int] = field(default_factory=set)  # rowids
+    kept: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASONS, 0))  # beyond the window, by reason
+    kind_of: dict[int, str] = field(default_factory=dict)  # rowid -> kind, of every candidate
+
+    def dropped_by_kind(self, rowids: Iterable[int]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in rowids:
+            out[self.kind_of[r]] = out.get(self.kind_of[r], 0) + 1
+        return dict(sorted(out.items()))
+
+
+def candidates(conn: sqlite3.Connection, policy: RetentionPolicy, now: datetime
+               ) -> dict[int, tuple[Key, float]]:
+    """rowid -> ((subject kind, subject id, kind, key), received_at) of every observation received
+    before its kind's cutoff."""
+    out: dict[int, tuple[Key, float]] = {}
+    for (kind,) in conn.execute("SELECT DISTINCT kind FROM observations").fetchall():
+        cutoff = policy.cutoff(kind, now)
+        if cutoff is None:
+            continue
+        # observed_at is indexed; a sender's time may run ahead of arrival by the allowed skew at most
+        rows = conn.execute("SELECT rowid, subject_kind, subject_id, key, received_at FROM observations"
+                            " WHERE kind = ? AND observed_at < ? AND received_at < ?", (kind, cutoff + 86400, cutoff))
+        for rowid, sk, sid, key, recv in rows:
+            out[rowid] = ((sk, sid, kind, key), recv)
+    return out
+
+
+def keyframes(cand: dict[int, tuple[Key, float]], period_s: float) -> set[int]:
+    """The first stored observation per (subject, kind, key) and period among the candidates."""
+    first: dict[tuple[Key, int], int] = {}
+    for rowid, (key, recv) in cand.items():
+        slot = (key, int(recv // period_s))
+        if slot not in first or rowid < first[slot]:
+            first[slot] = rowid
+    return set(first.values())
+
+
+def cited(conn: sqlite3.Connection) -> set[str]:
+    """Observation ids that findings and finding intervals name as their evidence."""
+    ids: set[str] = set()
+    for table in ("findings", "finding_intervals"):
+        for (text,) in conn.execute(f"SELECT DISTINCT evidence FROM {table} WHERE evidence != '[]'"):  # noqa: S608
+            try:
+                value = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(value, list):
+                ids.update(v for v in value if isinstance(v, str))
+    return ids
+
+
+def rowids_of(conn: sqlite3.Connection, ids: Iterable[str]) -> set[int]:
+    out: set[int] = set()
+    wanted = list(ids)
+    for i in range(0, len(wanted), 900):
+        chunk = wanted[i:i + 900]
+        out.update(r for (r,) in conn.execute(
+            f"SELECT rowid FROM observations WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+    return out
+
+
+Moment = tuple[float, tuple[str, str], frozenset[str]]  # when, subject, related kinds read across subjects
+
+
+def _moments(conn: sqlite3.Connection, controls: Sequence[Control]) -> tuple[list[Moment], list[Moment]]:
+    """Each current finding's evaluation moment (by arrival time), and for a status change the ledger
+    entry before which its observations were ledgered (by batch), as `ledger verify --deep` replays them."""
+    checks = load_checks()
+    related = {c.id: frozenset(checks[c.check or "manual_evidence"].related) for c in controls
+               if (c.check or "manual_evidence") in checks}
+    opened = {(c, sk, sid): seq for c, sk, sid, seq in conn.execute(
+        "SELECT control, subject_kind, subject_id, ledger_seq FROM finding_intervals WHERE end IS NULL")}
+    by_time: list[Moment] = []
+    by_batch: list[Moment] = []
+    for control, sk, sid, since, evaluated in conn.execute(
+            "SELECT control, subject_kind, subject_id, since, evaluated_at FROM findings"):
+        if control not in related:
+            continue
+        by_time.append((evaluated, (sk, sid), related[control]))
+        seq = opened.get((control, sk, sid))
+        if since == evaluated and seq is not None:
+            by_batch.append((float(seq), (sk, sid), related[control]))
+    return sorted(by_time, key=lambda m: m[0]), sorted(by_batch, key=lambda m: m[0])
+
+
+def inputs(conn: sqlite3.Connection, controls: Sequence[Control]) -> set[int]:
+    """The observations current findings were evaluated from (see the module's docstring). The rows
+    are streamed in order from SQLite: a store's raw window may hold millions."""
+    by_time, by_batch = _moments(conn, controls)
+    cols = "rowid, subject_kind, subject_id, kind, key, observed_at, received_at, batch"
+    out: set[int] = set()
+    if by_time:
+        out |= _replay(conn.execute(f"SELECT {cols} FROM observations WHERE received_at <= ?"  # noqa: S608
+                                    " ORDER BY received_at, rowid", (by_time[-1][0],)), 6, by_time,
+                       strictly_before=False)
+    if by_batch:
+        out |= _replay(conn.execute(f"SELECT {cols} FROM observations WHERE batch < ?"  # noqa: S608
+                                    " ORDER BY batch, rowid", (by_batch[-1][0],)), 7, by_batch,
+                       strictly_before=True)
+    return out
+
+
+def _replay(rows: Iterable[tuple], order_col: int, moments: Sequence[Moment], *, strictly_before: bool) -> set[int]:
+    """Walk `rows` in order of column `order_col`; at each moment mark the newest observation (by observed
+    time, the later stored on a tie) of every key of the moment's subject and of its related kinds."""
+    latest: dict[tuple[str, str], dict[tuple[str, str], tuple[float, int]]] = defaultdict(dict)
+    of_kind: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    marked: set[int] = set()
+    stream = iter(rows)
+    pending = next(stream, None)
+    for when, subject, related in moments:
+        while pending is not None and (pending[order_col] < when if strictly_before else pending[order_col] <= when):
+            rowid, sk, sid, kind, key, obs_at = pending[:6]
+            held = latest[(sk, sid)].get((kind, key))
+            if held is None or obs_at >= held[0]:
+                latest[(sk, sid)][(kind, key)] = (obs_at, rowid)
+            of_kind[kind].add((sk, sid))
+            pending = next(stream, None)
+        marked.update(r for _, r in latest.get(subject, {}).values())
+        for kind in related:
+            for other in of_kind.get(kind, ()):
+                marked.update(r for (k, _), (_, r) in latest[other].items() if k == kind)
+    return marked
+
+
+def select(conn: sqlite3.Connection, policy: RetentionPolicy, controls: Sequence[Control], now: datetime) -> Selection:
+    """What to drop, chosen on one consistent view `conn` (a snapshot of the store)."""
+    sel = Selection()
+    cand = candidates(conn, policy, now)
+    if not cand:
+        return sel
+    remaining = set(cand)
+    protected: list[tuple[str, set[int]]] = [
+        ("latest", {r for (r,) in conn.execute("SELECT obs_rowid FROM latest")}),
+        ("cited", rowids_of(conn, cited(conn))),
+        ("inputs", inputs(conn, controls)),
+        ("keyframe", keyframes(cand, policy.keyframe_hours * 3600)),
+    ]
+    for reason, rowids in protected:
+        hit = remaining & rowids
+        sel.kept[reason] += len(hit)
+        remaining -= hit
+    sel.drop = remaining
+    sel.kind_of = {rowid: key[2] for rowid, (key, _) in cand.items()}
+    return sel
