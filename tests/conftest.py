@@ -30,6 +30,29 @@ def store(tmp_path: Path):
     s.close()
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL 15 for the whole run (tests/postgres_server.py), stopped and removed at the end."""
+    from tests.postgres_server import PostgresServer, available
+
+    if not available():
+        pytest.skip("PostgreSQL 15 not installed (deploy/apt/postgres.txt)")
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """The URL of an empty database of this test's own, dropped after it."""
+    url = postgres_server.new_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
 @pytest.fixture
 def now() -> datetime:
     return datetime(2026, 11, 29, 10, 0, tzinfo=UTC)

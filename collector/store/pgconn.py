@@ -1,0 +1,93 @@
+"""psycopg connections that take the store's sqlite3-style calls: `execute(sql, args)` with `?`
+placeholders (translated by collector/store/pgdialect.py), `executemany`, rows as tuples."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from collector.store.pgdialect import translate
+
+
+class PgCatalog:
+    """Primary keys and columns per table, read once from the database (for upserts)."""
+
+    def __init__(self, pool: ConnectionPool):
+        self._pool = pool
+        self._tables: dict[str, tuple[list[str], list[str]]] = {}
+
+    def __call__(self, table: str) -> tuple[list[str], list[str]]:
+        if table not in self._tables:
+            with self._pool.connection() as conn:
+                self._tables[table] = (primary_key(conn, table), table_columns(conn, table))
+        return self._tables[table]
+
+
+def primary_key(conn: psycopg.Connection, table: str) -> list[str]:
+    return [r[0] for r in conn.execute(
+        "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
+        " AND a.attnum = ANY(i.indkey) WHERE i.indrelid = to_regclass(%s) AND i.indisprimary"
+        " ORDER BY array_position(i.indkey, a.attnum)", (table,))]
+
+
+def table_columns(conn: psycopg.Connection, table: str) -> list[str]:
+    return [r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+        " AND table_name = %s ORDER BY ordinal_position", (table,))]
+
+
+class PgConnection:
+    """One psycopg connection (inside the caller's transaction, if any)."""
+
+    def __init__(self, conn: psycopg.Connection, catalog: PgCatalog):
+        self.raw = conn
+        self._catalog = catalog
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> psycopg.Cursor:
+        return self.raw.execute(translate(sql, self._catalog), tuple(args))
+
+    def executemany(self, sql: str, rows: Any) -> psycopg.Cursor:
+        cur = self.raw.cursor()
+        cur.executemany(translate(sql, self._catalog), rows)
+        return cur
+
+
+class Rows:
+    """A statement's rows, fetched before its connection went back to the pool."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int):
+        self._rows, self.rowcount = rows, rowcount
+        self._next = 0
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rest, self._next = self._rows[self._next:], len(self._rows)
+        return rest
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.fetchall())
+
+
+class PooledReader:
+    """`store.read`: each statement on a pooled connection in autocommit, so that a reading thread
+    holds no connection between statements."""
+
+    def __init__(self, pool: ConnectionPool, catalog: PgCatalog):
+        self._pool, self._catalog = pool, catalog
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
+        with self._pool.connection() as conn:
+            cur = conn.execute(translate(sql, self._catalog), tuple(args))
+            return Rows(cur.fetchall() if cur.description else [], cur.rowcount)
+
+    def executemany(self, sql: str, rows: Any) -> Rows:
+        with self._pool.connection() as conn, conn.cursor() as cur:
+            cur.executemany(translate(sql, self._catalog), rows)
+            return Rows([], cur.rowcount)
