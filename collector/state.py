@@ -10,6 +10,7 @@ from collector.ingest import PreparePool, default_processes
 from collector.login_limit import LoginLimiter
 from collector.metrics import Metrics
 from collector.settings import Settings
+from collector.store.opening import open_store
 from collector.store.sqlite import SqliteStore
 from rules.catalog import default_catalog, load_catalog
 from rules.model import Control, Observation
@@ -30,7 +31,7 @@ class AppState:
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
-        store = SqliteStore(settings.db)
+        store = open_store(settings.db, create=True)
         controls = load_catalog(settings.controls_dir) if settings.controls_dir else list(default_catalog())
         engine = Engine(store, controls, site=settings.site)
         worker = EngineWorker(engine, sweep_s=settings.sweep_s, checkpoint_s=settings.checkpoint_s)

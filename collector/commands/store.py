@@ -7,14 +7,28 @@ from typing import Annotated
 
 import typer
 
-from collector.clikit import DbOpt, JsonOpt, NowOpt, TzOpt, default_db, emit, parse_now, site_zone, store_at
+from collector.clikit import (
+    DbOpt,
+    JsonOpt,
+    NowOpt,
+    TzOpt,
+    default_db,
+    emit,
+    fail_input,
+    parse_now,
+    progress_enabled,
+    site_zone,
+    store_at,
+)
 
 
 def register(app: typer.Typer) -> None:
-    store = typer.Typer(help="The store: size and growth, backup and restore.", no_args_is_help=True)
+    store = typer.Typer(help="The store: size and growth, backup and restore, copies across backends.",
+                        no_args_is_help=True)
     store.command("stats")(store_stats)
     store.command("backup")(store_backup)
     store.command("restore")(store_restore)
+    store.command("copy")(store_copy)
     app.add_typer(store, name="store")
 
 
@@ -66,3 +80,45 @@ def store_restore(backup: Annotated[Path, typer.Argument(help="A folder written 
     emit({"db": str(db), **asdict(manifest)}, as_json,
          f"{db}: restored, ledger head {manifest.ledger_head_seq} {manifest.ledger_head_hash or '-'}"
          + ("" if manifest.private_key else "; the backup held no private site key: a new one signs from now on"))
+
+
+def store_copy(src: Annotated[str, typer.Option("--from", help="The store to copy: an SQLite file or postgresql://...")],
+               dst: Annotated[str, typer.Option("--to", help="Where the copy goes: a new SQLite file or an empty "
+                                                            "PostgreSQL database, or a copy this command began.")],
+               as_json: JsonOpt = False) -> None:
+    """Copy a store into another backend (SQLite to PostgreSQL or back), with the same ledger; an
+    interrupted copy continues when run again."""
+    from collector.store.opening import postgres_url_of
+    from collector.store.transfer import copy_store
+
+    src_name, dst_name = _store_name(src, postgres_url_of(src)), _store_name(dst, postgres_url_of(dst))
+    if src_name == dst_name:
+        fail_input(f"--to {dst_name}: the same store as --from")
+    source = store_at(src)
+    try:
+        target = store_at(dst, create=True)
+        try:
+            report = copy_store(source, target, src_name=src_name, dst_name=dst_name, on_chunk=_progress)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    emit(report.as_dict(), as_json,
+         f"{dst_name}: {'continued' if report.resumed else 'copied'} from {src_name}: "
+         f"{sum(report.rows.values())} rows, {report.evidence_files} evidence files; ledger head "
+         f"{report.ledger_head_seq} {report.ledger_head_hash or '-'}"
+         + (f"; {len(report.evidence_unreadable)} evidence files unreadable in the source"
+            if report.evidence_unreadable else ""))
+
+
+def _store_name(text: str, url: str | None) -> str:
+    if url is None:
+        return str(Path(text).resolve())
+    from collector.store.postgres import redacted
+
+    return redacted(url)
+
+
+def _progress(table: str, rows: int) -> None:
+    if progress_enabled():
+        typer.echo(f"{table}: {rows} rows", err=True)

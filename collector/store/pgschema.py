@@ -164,14 +164,18 @@ def schema_version(conn: Any) -> int:
     return int(found[0]) if found else 0
 
 
-def migrate(conn: Any, where: str) -> int:
+def migrate(conn: Any, where: str, *, create: bool = True) -> int:
     """Apply pending migrations in one transaction, under the writers' lock so that collectors
-    starting together migrate once; refuse a newer schema. Returns the version now in force."""
+    starting together migrate once; refuse a newer schema, and (unless `create`) a database that
+    holds no store yet. Returns the version now in force."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
         version = schema_version(conn)
         if version > PG_SCHEMA_VERSION:
             raise PgSchemaTooNew(where, version)
+        if version == 0 and not create:
+            raise StoreOpenError(f"{where}: a database without a clausewatch store (check --db; a new store is "
+                                 "created by serve, demo or users add)")
         if version == 0:
             conn.execute("CREATE TABLE clausewatch_schema (version INTEGER NOT NULL)")
             conn.execute("INSERT INTO clausewatch_schema VALUES (0)")

@@ -33,14 +33,9 @@ from collector.store.pgschema import WRITE_LOCK_KEY, migrate
 from collector.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
-URL_PREFIXES = ("postgresql://", "postgres://")
 # the site key of the default SQLite store, so that moving it to PostgreSQL keeps signing with it
 DEFAULT_SITE_KEY = "var/clausewatch.site-key.pem"
 POOL_MAX = 20  # connections per collector: the web's threads read, one writes at a time
-
-
-def is_postgres_url(text: str) -> bool:
-    return text.startswith(URL_PREFIXES)
 
 
 def redacted(url: str) -> str:
@@ -55,7 +50,7 @@ def site_key_path() -> Path:
 class PostgresStore(SqliteStore):
     """Thread-safe; several processes on one database extend one ledger chain."""
 
-    def __init__(self, url: str, *, site_key: SiteKey | None = None, pool_max: int = POOL_MAX):
+    def __init__(self, url: str, *, site_key: SiteKey | None = None, pool_max: int = POOL_MAX, create: bool = True):
         self.url, self.where = url, redacted(url)
         self._local = threading.local()
         self._lock = threading.RLock()
@@ -63,7 +58,7 @@ class PostgresStore(SqliteStore):
         self._pool = open_pool(url, pool_max)
         try:
             with self._pool.connection() as conn:
-                migrate(conn, self.where)
+                migrate(conn, self.where, create=create)
         except BaseException:
             self._pool.close()
             raise
@@ -105,6 +100,22 @@ class PostgresStore(SqliteStore):
 
     def close(self) -> None:
         self._pool.close()
+
+    def table_layout(self) -> dict[str, tuple[list[str], list[str]]]:
+        """table -> (primary key columns, columns), for `store copy`."""
+        with self._pool.connection() as conn:
+            tables = [r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE"
+                                                 " table_schema = current_schema() AND table_type = 'BASE TABLE'")]
+        return {t: self._catalog(t) for t in tables}
+
+    def align_identities(self) -> None:
+        """After rows were written with their ids (a copy), let the next generated id follow the highest."""
+        with self.write() as conn:
+            for table, column in conn.execute(
+                    "SELECT table_name, column_name FROM information_schema.columns WHERE"
+                    " table_schema = current_schema() AND is_identity = 'YES'").fetchall():
+                conn.execute(f'SELECT setval(pg_get_serial_sequence(?, ?), coalesce(max("{column}"), 0) + 1, false)'
+                             f" FROM {table}", (table, column))
 
     # -- evidence bytes: in the database, where every collector finds them -----------------------
     def keep_evidence_bytes(self, digest: str, data: bytes) -> None:
