@@ -155,6 +155,11 @@ def open_pool(url: str, pool_max: int) -> ConnectionPool:
         psycopg.conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError as e:
         raise StoreOpenError(f"{redacted(url)}: not a PostgreSQL URL ({e})") from None
+    try:  # once directly: the pool would retry a wrong name or password until its timeout
+        psycopg.connect(url, connect_timeout=10).close()
+    except psycopg.Error as e:
+        reason = " ".join(str(e).split())
+        raise StoreOpenError(f"{redacted(url)}: cannot connect to the database ({reason})") from None
     pool = ConnectionPool(url, min_size=1, max_size=pool_max, kwargs={"autocommit": True}, open=True,
                           name="clausewatch")
     try:

@@ -3,27 +3,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collector.sitekey import SiteKey
 from collector.store.base import FindingChange, StoredFinding
 from rules.model import Observation
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    """Each test once per backend: a new SQLite file, or a new database on the test PostgreSQL."""
-    if request.param == "sqlite":
-        from collector.store.sqlite import SqliteStore
-
-        s = SqliteStore(tmp_path / "cw.db")
-    else:
-        from collector.store.postgres import PostgresStore
-
-        key = SiteKey.load_or_create(tmp_path / "site-key.pem")
-        s = PostgresStore(request.getfixturevalue("postgres_url"), site_key=key)
-    yield s
-    s.close()
+@pytest.fixture
+def store(backend_store):
+    """Each test once per backend (conftest.py)."""
+    return backend_store
 
 
 def o(i: int, subject="h1", kind="usb.devices", t=T0, key="") -> Observation:

@@ -1,0 +1,110 @@
+"""What only the PostgreSQL store has: several stores (collectors) on one database, evidence bytes in
+the database, its own schema version, and the refusals of `--db postgresql://...`."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from collector.sitekey import SiteKey
+from collector.store.integrity import EvidenceAltered
+from collector.store.pgschema import PG_SCHEMA_VERSION, PgSchemaTooNew
+from collector.store.postgres import PostgresStore, redacted
+from rules.model import Observation
+
+BIN = Path(sys.executable).parent / "clausewatch"
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def key(tmp_path: Path) -> SiteKey:
+    return SiteKey.load_or_create(tmp_path / "site-key.pem")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+
+
+def _obs(writer: int, i: int) -> Observation:
+    return Observation(source="t", subject_kind="host", subject_id=f"h{writer}", kind="usb.devices", key=str(i),
+                       observed_at=T0 + timedelta(seconds=i), payload={"writer": writer, "i": i})
+
+
+def test_two_collectors_writing_at_once_extend_one_chain(postgres_url, key):
+    stores = [PostgresStore(postgres_url, site_key=key), PostgresStore(postgres_url, site_key=key)]
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for i in range(15):
+                stores[n].ingest([_obs(n, i * 10 + k) for k in range(10)], actor=f"collector{n}")
+                stores[n].ledger_append("user.action", f"collector{n}", {"i": i})
+        except BaseException as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert not errors
+        report = stores[0].verify_ledger()
+        assert report.ok, report.problems
+        assert report.head_seq == 60 and report.observations_checked == 300 and report.batches_checked == 30
+        # each sees the other's writes
+        assert set(stores[1].latest_all()) == {("host", "h0"), ("host", "h1")}
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_evidence_altered_or_missing_in_the_database_is_named(postgres_url, key):
+    store = PostgresStore(postgres_url, site_key=key)
+    try:
+        a, b = store.put_evidence(b"scan one", "a.pdf"), store.put_evidence(b"scan two", "b.pdf")
+        assert store.get_evidence(a.sha256) == b"scan one" and store.verify_ledger().ok
+        store.read.execute("UPDATE evidence_blobs SET data = ? WHERE sha256 = ?", (b"scan 0ne", a.sha256))
+        store.read.execute("DELETE FROM evidence_blobs WHERE sha256 = ?", (b.sha256,))
+        texts = [p.text() for p in store.verify_ledger().problems]
+        assert any(t.startswith(f"evidence: evidence {a.sha256}: altered") for t in texts), texts
+        assert f"evidence: evidence {b.sha256}: missing from evidence_blobs" in texts
+        with pytest.raises(EvidenceAltered):
+            store.read_evidence(a.sha256)
+        assert store.get_evidence(a.sha256) is None and store.get_evidence(b.sha256) is None
+    finally:
+        store.close()
+
+
+def test_a_newer_schema_is_refused_and_left_alone(postgres_url, key):
+    PostgresStore(postgres_url, site_key=key).close()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("UPDATE clausewatch_schema SET version = %s", (PG_SCHEMA_VERSION + 1,))
+    with pytest.raises(PgSchemaTooNew) as e:
+        PostgresStore(postgres_url, site_key=key)
+    assert f"version {PG_SCHEMA_VERSION + 1}" in str(e.value) and f"version {PG_SCHEMA_VERSION};" in str(e.value)
+    r = _cli("ledger", "verify", "--db", postgres_url)
+    assert r.returncode == 2 and f"schema is version {PG_SCHEMA_VERSION + 1}" in r.stderr, r.stderr
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT version FROM clausewatch_schema").fetchone()[0] == PG_SCHEMA_VERSION + 1
+
+
+def test_commands_refuse_a_database_without_a_store_and_create_nothing(postgres_url):
+    r = _cli("ledger", "verify", "--db", postgres_url)
+    assert r.returncode == 2 and "without a clausewatch store" in r.stderr and "Traceback" not in r.stderr
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+                            ).fetchone()[0] == 0
+
+
+def test_an_unreachable_database_is_named_without_its_password(postgres_server):
+    url = f"postgresql://cw:secret@127.0.0.1:{postgres_server.port}/no_such_database"
+    r = _cli("findings", "--db", url)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert redacted(url) in r.stderr and "secret" not in r.stderr
