@@ -2,6 +2,7 @@
 placeholders (translated by collector/store/pgdialect.py), `executemany`, rows as tuples."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -9,6 +10,11 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from collector.store.pgdialect import translate
+
+# a plain insert of listed columns, each given as a placeholder: rows that COPY can carry
+_PLAIN_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)\s*\(([^)]*)\)\s*VALUES\s*\((\s*\?\s*,?)+\)\s*;?\s*$",
+                           re.IGNORECASE)
+COPY_FROM_ROWS = 64  # fewer rows go as one pipelined statement each
 
 
 class PgCatalog:
@@ -49,7 +55,15 @@ class PgConnection:
         return self.raw.execute(translate(sql, self._catalog), tuple(args))
 
     def executemany(self, sql: str, rows: Any) -> psycopg.Cursor:
+        """Many rows of one statement; a plain insert of many rows goes by COPY (bulk ingest)."""
         cur = self.raw.cursor()
+        plain = _PLAIN_INSERT.match(sql)
+        if plain and isinstance(rows, Sequence) and len(rows) >= COPY_FROM_ROWS:
+            columns = translate(plain.group(2), self._catalog)  # quotes end and user
+            with cur.copy(f"COPY {plain.group(1)} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return cur
         cur.executemany(translate(sql, self._catalog), rows)
         return cur
 

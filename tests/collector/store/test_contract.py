@@ -78,3 +78,17 @@ def test_finding_history_answers_point_in_time(store):
     assert [f.status for f in store.current_findings()] == ["fail"]
     ivs = store.intervals(control="USB-BLOCK")
     assert ivs[0].end == t1 and ivs[1].end is None
+
+
+def test_large_batch_is_stored_whole_and_verifies(store):
+    """Hundreds of observations in one batch (PostgreSQL bulk-loads them with COPY)."""
+    batch = [o(i, subject=f"h{i % 50}", key=str(i % 3), t=T0 + timedelta(seconds=i)) for i in range(600)]
+    res = store.ingest(batch, actor="t")
+    assert (res.accepted, res.duplicates) == (600, 0) and len(res.newest) == 150
+    assert store.count_observations() == 600 and len(store.subjects("host")) == 50
+    assert store.get_observation(batch[599].id).payload == {"i": 599}
+    assert store.latest_for("host", "h49")[("usb.devices", "2")].payload == {"i": 599}
+    top, fresh = store.latest_since(0)
+    assert top == store.max_observation_rowid() and len(fresh) == 150
+    report = store.verify_ledger()
+    assert report.ok and report.observations_checked == 600
