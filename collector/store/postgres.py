@@ -30,7 +30,9 @@ from collector.sitekey import SiteKey
 from collector.store.integrity import EvidenceAltered, is_sha256_hex
 from collector.store.pgconn import PgCatalog, PgConnection, PooledReader
 from collector.store.pgschema import WRITE_LOCK_KEY, migrate
+from collector.store.pgstats import measure_database
 from collector.store.sqlite import SqliteStore
+from collector.store.stats import StoreStats
 
 log = logging.getLogger(__name__)
 # the site key of the default SQLite store, so that moving it to PostgreSQL keeps signing with it
@@ -107,6 +109,12 @@ class PostgresStore(SqliteStore):
             tables = [r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE"
                                                  " table_schema = current_schema() AND table_type = 'BASE TABLE'")]
         return {t: self._catalog(t) for t in tables}
+
+    def measure_size(self, now: datetime, days: int = 7) -> StoreStats:
+        """`store stats` of this database (collector/store/pgstats.py)."""
+        tables = [t for t in self.table_layout() if t != "clausewatch_schema"]
+        with self.snapshot() as conn:
+            return measure_database(conn, tables, self.where, now, days)
 
     def align_identities(self) -> None:
         """After rows were written with their ids (a copy), let the next generated id follow the highest."""

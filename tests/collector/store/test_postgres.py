@@ -2,6 +2,7 @@
 the database, its own schema version, and the refusals of `--db postgresql://...`."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -108,3 +109,22 @@ def test_an_unreachable_database_is_named_without_its_password(postgres_server):
     r = _cli("findings", "--db", url)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert redacted(url) in r.stderr and "secret" not in r.stderr
+
+
+def test_store_stats_measure_the_database(postgres_url, key):
+    store = PostgresStore(postgres_url, site_key=key)
+    try:
+        store.ingest([_obs(1, i) for i in range(20)], actor="t", received_at=datetime.now(UTC))
+        store.put_evidence(b"x" * 5000, "x.bin")
+    finally:
+        store.close()
+    r = _cli("store", "stats", "--db", postgres_url, "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    tables = {t["name"]: t for t in data["tables"]}
+    assert tables["observations"]["rows"] == 20 and tables["observations"]["bytes"] > 0
+    assert data["kinds"][0]["kind"] == "usb.devices" and data["kinds"][0]["rows"] == 20
+    assert data["days"][-1]["rows"] == 20  # received today
+    assert data["evidence_bytes"] > 0 and data["file_bytes"] > 0
+    assert data["disk_free_bytes"] is None and data["disk_full_at"] is None  # the server's disk: not seen here
+    assert "secret" not in data["db"] and data["db"].startswith("postgresql://")
