@@ -45,13 +45,23 @@ def table_columns(conn: psycopg.Connection, table: str) -> list[str]:
 
 
 class PgConnection:
-    """One psycopg connection (inside the caller's transaction, if any)."""
+    """One psycopg connection (inside the caller's transaction, if any). `stream` (inside a
+    transaction only): a SELECT's rows come from the server as they are read, not all at once, so
+    that walking every observation (`ledger verify`) holds a few thousand rows in memory."""
 
-    def __init__(self, conn: psycopg.Connection, catalog: PgCatalog):
+    def __init__(self, conn: psycopg.Connection, catalog: PgCatalog, *, stream: bool = False):
         self.raw = conn
         self._catalog = catalog
+        self._stream = stream
+        self._cursors = 0
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> psycopg.Cursor:
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> psycopg.Cursor[Any] | psycopg.ServerCursor[Any]:
+        if self._stream and sql.lstrip()[:6].upper() == "SELECT":
+            self._cursors += 1
+            cur = self.raw.cursor(name=f"clausewatch_{self._cursors}")
+            cur.itersize = 5000
+            cur.execute(translate(sql, self._catalog), tuple(args))
+            return cur
         return self.raw.execute(translate(sql, self._catalog), tuple(args))
 
     def executemany(self, sql: str, rows: Any) -> psycopg.Cursor:

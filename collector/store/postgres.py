@@ -98,7 +98,7 @@ class PostgresStore(SqliteStore):
         """A connection that sees one consistent state of the store until the block ends."""
         with self._pool.connection() as raw, raw.transaction():
             raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield cast(sqlite3.Connection, PgConnection(raw, self._catalog))
+            yield cast(sqlite3.Connection, PgConnection(raw, self._catalog, stream=True))
 
     def close(self) -> None:
         self._pool.close()
