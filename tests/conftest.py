@@ -22,10 +22,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    from collector.store.sqlite import SqliteStore
+def store(tmp_path: Path, request: pytest.FixtureRequest):
+    """A new store; CLAUSEWATCH_TEST_STORE=postgresql makes it a database on the test PostgreSQL
+    (to run any test module against that backend)."""
+    if os.environ.get("CLAUSEWATCH_TEST_STORE") == "postgresql":
+        from collector.sitekey import SiteKey
+        from collector.store.postgres import PostgresStore
 
-    s = SqliteStore(tmp_path / "cw.db")
+        key = SiteKey.load_or_create(tmp_path / "site-key.pem")
+        s = PostgresStore(request.getfixturevalue("postgres_url"), site_key=key)
+    else:
+        from collector.store.sqlite import SqliteStore
+
+        s = SqliteStore(tmp_path / "cw.db")
     yield s
     s.close()
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
+from psycopg.adapt import Dumper
 from psycopg_pool import ConnectionPool
 
 from collector.store.pgdialect import translate
@@ -15,20 +16,46 @@ from collector.store.pgdialect import translate
 _PLAIN_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)\s*\(([^)]*)\)\s*VALUES\s*\((\s*\?\s*,?)+\)\s*;?\s*$",
                            re.IGNORECASE)
 COPY_FROM_ROWS = 64  # fewer rows go as one pipelined statement each
+_INSERT_TABLE = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+(\w+)", re.IGNORECASE)
+INT8_OID = 20
+
+
+class BoolAsInteger(Dumper):
+    """True and False as 1 and 0, as sqlite3 stores them: the flag columns are integers."""
+
+    oid = INT8_OID
+
+    def dump(self, obj: bool) -> bytes:
+        return b"1" if obj else b"0"
+
+
+def configure(conn: psycopg.Connection) -> None:
+    """What every pooled connection needs to take the store's sqlite3-style arguments."""
+    conn.adapters.register_dumper(bool, BoolAsInteger)
 
 
 class PgCatalog:
-    """Primary keys and columns per table, read once from the database (for upserts)."""
+    """Primary keys, columns and generated id column per table, read once from the database."""
 
     def __init__(self, pool: ConnectionPool):
         self._pool = pool
         self._tables: dict[str, tuple[list[str], list[str]]] = {}
+        self._identities: dict[str, str | None] = {}
 
     def __call__(self, table: str) -> tuple[list[str], list[str]]:
         if table not in self._tables:
             with self._pool.connection() as conn:
                 self._tables[table] = (primary_key(conn, table), table_columns(conn, table))
         return self._tables[table]
+
+    def identity(self, table: str) -> str | None:
+        """The column whose value the database generates (sqlite3's rowid alias), if any."""
+        if table not in self._identities:
+            with self._pool.connection() as conn:
+                row = conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema ="
+                                   " current_schema() AND table_name = %s AND is_identity = 'YES'", (table,)).fetchone()
+            self._identities[table] = row[0] if row else None
+        return self._identities[table]
 
 
 def primary_key(conn: psycopg.Connection, table: str) -> list[str]:
@@ -55,13 +82,17 @@ class PgConnection:
         self._stream = stream
         self._cursors = 0
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> psycopg.Cursor[Any] | psycopg.ServerCursor[Any]:
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> psycopg.Cursor[Any] | psycopg.ServerCursor[Any] | Rows:
         if self._stream and sql.lstrip()[:6].upper() == "SELECT":
             self._cursors += 1
             cur = self.raw.cursor(name=f"clausewatch_{self._cursors}")
             cur.itersize = 5000
             cur.execute(translate(sql, self._catalog), tuple(args))
             return cur
+        insert = _INSERT_TABLE.match(sql)
+        if insert and "RETURNING" not in sql.upper() and (ident := self._catalog.identity(insert.group(1))):
+            return _with_lastrowid(self.raw.execute(f'{translate(sql, self._catalog)} RETURNING "{ident}"',
+                                                    tuple(args)))
         return self.raw.execute(translate(sql, self._catalog), tuple(args))
 
     def executemany(self, sql: str, rows: Any) -> psycopg.Cursor:
@@ -78,12 +109,21 @@ class PgConnection:
         return cur
 
 
+def _with_lastrowid(cur: psycopg.Cursor[Any]) -> Rows:
+    """An insert's result as sqlite3 gives it: no rows, and the new row's id as `lastrowid`."""
+    row = cur.fetchone()
+    out = Rows([], cur.rowcount)
+    out.lastrowid = row[0] if row else None
+    return out
+
+
 class Rows:
     """A statement's rows, fetched before its connection went back to the pool."""
 
     def __init__(self, rows: list[tuple[Any, ...]], rowcount: int):
         self._rows, self.rowcount = rows, rowcount
         self._next = 0
+        self.lastrowid: int | None = None
 
     def fetchone(self) -> tuple[Any, ...] | None:
         if self._next >= len(self._rows):
@@ -108,7 +148,9 @@ class PooledReader:
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
         with self._pool.connection() as conn:
-            cur = conn.execute(translate(sql, self._catalog), tuple(args))
+            cur = PgConnection(conn, self._catalog).execute(sql, args)
+            if isinstance(cur, Rows):
+                return cur
             return Rows(cur.fetchall() if cur.description else [], cur.rowcount)
 
     def executemany(self, sql: str, rows: Any) -> Rows:

@@ -28,7 +28,7 @@ from collector.inputs import StoreOpenError
 from collector.ledger import Ledger, Problem, VerifyReport
 from collector.sitekey import SiteKey
 from collector.store.integrity import EvidenceAltered, is_sha256_hex
-from collector.store.pgconn import PgCatalog, PgConnection, PooledReader
+from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, configure
 from collector.store.pgschema import WRITE_LOCK_KEY, migrate
 from collector.store.pgstats import measure_database
 from collector.store.sqlite import SqliteStore
@@ -169,7 +169,7 @@ def open_pool(url: str, pool_max: int) -> ConnectionPool:
         reason = " ".join(str(e).split())
         raise StoreOpenError(f"{redacted(url)}: cannot connect to the database ({reason})") from None
     pool = ConnectionPool(url, min_size=1, max_size=pool_max, kwargs={"autocommit": True}, open=True,
-                          name="clausewatch")
+                          name="clausewatch", configure=configure)
     try:
         pool.wait(timeout=10)
     except PoolTimeout:

@@ -128,3 +128,33 @@ def test_store_stats_measure_the_database(postgres_url, key):
     assert data["evidence_bytes"] > 0 and data["file_bytes"] > 0
     assert data["disk_free_bytes"] is None and data["disk_full_at"] is None  # the server's disk: not seen here
     assert "secret" not in data["db"] and data["db"].startswith("postgresql://")
+
+
+@pytest.mark.parametrize("table", ["exceptions", "attestations"])
+def test_waivers_and_attestations_cannot_be_edited_or_deleted(postgres_url, key, table):
+    PostgresStore(postgres_url, site_key=key).close()
+    row = {"exceptions": "(control, subject_kind, subject_id, site, reason, owner, approver, created_at, starts_at,"
+                         " ends_at, ledger_seq) VALUES ('C', 'host', 'h', 's', 'r', 'o', 'a', 0, 0, 1, 1)",
+           "attestations": '(period_start, period_end, "user", created_at, snapshot_hash, body, signature, key_id,'
+                           " ledger_seq) VALUES (0, 1, 'u', 0, 'h', 'b', 's', 'k', 1)"}[table]
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"INSERT INTO {table} {row}")
+        for change in (f"UPDATE {table} SET created_at = 5", f"DELETE FROM {table}"):
+            with pytest.raises(psycopg.errors.RaiseException, match="cannot be"):
+                conn.execute(change)
+        assert conn.execute(f"SELECT count(*), max(created_at) FROM {table}").fetchone() == (1, 0)
+
+
+def test_sqlite_style_inserts_get_their_new_id_and_flags_as_integers(postgres_url, key):
+    """`cursor.lastrowid` and True/False arguments, as code written for sqlite3 uses them."""
+    store = PostgresStore(postgres_url, site_key=key)
+    try:
+        with store.write() as conn:
+            first = conn.execute("INSERT INTO notifications (at, receiver, group_key, status, alerts, attempt, ok,"
+                                 " fingerprints) VALUES (?,?,?,?,?,?,?,?)", (0, "r", "g", "firing", 1, 1, True, "[]"))
+            second = conn.execute("INSERT INTO notifications (at, receiver, group_key, status, alerts, attempt, ok,"
+                                  " fingerprints) VALUES (?,?,?,?,?,?,?,?)", (1, "r", "g", "firing", 1, 2, False, "[]"))
+        assert (first.lastrowid, second.lastrowid) == (1, 2)
+        assert store.read.execute("SELECT id, ok FROM notifications ORDER BY id").fetchall() == [(1, 1), (2, 0)]
+    finally:
+        store.close()
