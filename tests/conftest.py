@@ -55,8 +55,10 @@ def postgres_server():
 
 
 @pytest.fixture
-def postgres_url(postgres_server):
-    """The URL of an empty database of this test's own, dropped after it."""
+def postgres_url(postgres_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The URL of an empty database of this test's own, dropped after it. A PostgreSQL store's site
+    key is a file of its own (CLAUSEWATCH_SITE_KEY): this test's, for the commands it runs too."""
+    monkeypatch.setenv("CLAUSEWATCH_SITE_KEY", str(tmp_path / "site-key.pem"))
     url = postgres_server.new_database()
     yield url
     postgres_server.drop_database(url)
