@@ -60,6 +60,7 @@ def store_backup(out: Annotated[Path, typer.Argument(help="A new folder to hold 
 
     from collector.store.backup import backup_store
 
+    _refuse_postgres(db, "store backup")
     manifest = backup_store(db, out, include_key=include_key, now=datetime.now(UTC))
     emit({"out": str(out), **asdict(manifest)}, as_json,
          f"{out}: schema version {manifest.schema_version}, ledger head {manifest.ledger_head_seq} "
@@ -75,6 +76,7 @@ def store_restore(backup: Annotated[Path, typer.Argument(help="A folder written 
 
     from collector.store.backup import restore_store
 
+    _refuse_postgres(db, "store restore")
     manifest = restore_store(backup, db)
     store_at(db).close()  # opened once: a restore that cannot be read fails here, not at the next command
     emit({"db": str(db), **asdict(manifest)}, as_json,
@@ -109,6 +111,14 @@ def store_copy(src: Annotated[str, typer.Option("--from", help="The store to cop
          f"{report.ledger_head_seq} {report.ledger_head_hash or '-'}"
          + (f"; {len(report.evidence_unreadable)} evidence files unreadable in the source"
             if report.evidence_unreadable else ""))
+
+
+def _refuse_postgres(db: Path, command: str) -> None:
+    from collector.store.opening import postgres_url_of
+
+    if postgres_url_of(db) is not None:
+        fail_input(f"--db: {command} works on an SQLite store; a PostgreSQL store is backed up with the "
+                   "database's own tools (pg_dump, base backups), or copied to an SQLite file with `store copy`")
 
 
 def _store_name(text: str, url: str | None) -> str:
