@@ -16,6 +16,9 @@ from collector.store.pgdialect import translate
 _PLAIN_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)\s*\(([^)]*)\)\s*VALUES\s*\((\s*\?\s*,?)+\)\s*;?\s*$",
                            re.IGNORECASE)
 COPY_FROM_ROWS = 64  # fewer rows go as one pipelined statement each
+_UPSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)\s*(\(([^)]*)\))?\s*VALUES\s*\((\s*\?\s*,?)+\)\s*ON\s+CONFLICT\b.*$",
+                     re.IGNORECASE | re.DOTALL)
+_PLACEHOLDER_ROW = re.compile(r"VALUES\s*\((\s*%s\s*,?)+\)", re.IGNORECASE)
 _INSERT_TABLE = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+(\w+)", re.IGNORECASE)
 INT8_OID = 20
 
@@ -105,8 +108,34 @@ class PgConnection:
                 for row in rows:
                     copy.write_row(row)
             return cur
+        upsert = _UPSERT.match(sql)
+        if upsert and isinstance(rows, Sequence) and len(rows) >= COPY_FROM_ROWS and self._staged(upsert, rows):
+            return cur
         cur.executemany(translate(sql, self._catalog), rows)
         return cur
+
+    def _staged(self, upsert: re.Match[str], rows: Sequence[Any]) -> bool:
+        """An upsert of many rows as one statement: the rows COPYed into a temporary table, then
+        inserted from it. False (nothing changed) when two rows update one key, which only one
+        statement per row does as sqlite3 would."""
+        table = upsert.group(1)
+        columns = translate(upsert.group(3), self._catalog) if upsert.group(3) else \
+            ", ".join(f'"{c}"' for c in self._catalog(table)[1])
+        self._cursors += 1
+        stage = f"clausewatch_stage_{self._cursors}"
+        statement = _PLACEHOLDER_ROW.sub(f"SELECT {columns} FROM {stage}", translate(upsert.group(0), self._catalog),
+                                         count=1)
+        try:
+            with self.raw.transaction(), self.raw.cursor() as cur:  # a savepoint inside the caller's transaction
+                cur.execute(f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {table}"
+                            " WITH NO DATA")
+                with cur.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(statement)
+        except psycopg.errors.CardinalityViolation:
+            return False
+        return True
 
 
 def _with_lastrowid(cur: psycopg.Cursor[Any]) -> Rows:

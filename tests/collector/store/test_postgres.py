@@ -166,3 +166,22 @@ def test_file_backups_point_a_postgresql_store_to_its_own_tools(tmp_path, comman
              "--db", "postgresql://cw@127.0.0.1/clausewatch")
     assert r.returncode == 2 and "pg_dump" in r.stderr and "store copy" in r.stderr, r.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_upserts_of_many_rows_end_as_one_statement_per_row_would(postgres_url, key):
+    """Many rows go as one statement from a COPYed table; where two rows update one key, row by row."""
+    store = PostgresStore(postgres_url, site_key=key)
+    upsert = "INSERT INTO meta VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value"
+    try:
+        with store.write() as conn:
+            conn.executemany(upsert, [(f"u{i}", "first") for i in range(100)])
+            conn.executemany(upsert, [(f"u{i}", "second") for i in range(0, 100, 2)] * 2)  # each key twice
+            conn.executemany(upsert, [(f"k{i % 50}", str(i)) for i in range(200)])  # the last row per key wins
+            conn.executemany("INSERT INTO meta VALUES (?, ?) ON CONFLICT DO NOTHING",
+                             [(f"n{i}", "kept") for i in range(100)] + [("n1", "ignored"), ("u1", "ignored")])
+        meta = dict(store.read.execute("SELECT key, value FROM meta").fetchall())
+        assert [meta[f"u{i}"] for i in range(4)] == ["second", "first", "second", "first"]
+        assert (meta["k0"], meta["k49"]) == ("150", "199")
+        assert (meta["n1"], meta["n99"], meta["u1"]) == ("kept", "kept", "first")
+    finally:
+        store.close()
