@@ -59,11 +59,14 @@ class PostgresStore(SqliteStore):
         self._altered_noted: set[tuple[str, str]] = set()
         self._pool = open_pool(url, pool_max)
         try:
-            with self._pool.connection() as conn:
-                migrate(conn, self.where, create=create)
+            self._open(site_key, create)
         except BaseException:
             self._pool.close()
             raise
+
+    def _open(self, site_key: SiteKey | None, create: bool) -> None:
+        with self._pool.connection() as conn:
+            migrate(conn, self.where, create=create)
         self._catalog = PgCatalog(self._pool)
         self._reader = PooledReader(self._pool, self._catalog)
         with self._pool.connection() as conn:
