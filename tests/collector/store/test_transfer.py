@@ -59,9 +59,10 @@ def test_copy_round_trips_sqlite_postgres_sqlite_with_the_same_ledger(history, p
     assert first["ledger_head_hash"] == second["ledger_head_hash"] and first["ledger_head_seq"] > 10
     assert first["evidence_files"] >= 1 and not first["evidence_unreadable"]
     for db in (postgres_url, str(back)):
-        code, verified, out = cli("ledger", "verify", "--db", db)
+        code, verified, out = cli("ledger", "verify", "--deep", "--db", db)
         assert code == 0, out
         assert verified["ok"] and verified["head_seq"] == first["ledger_head_seq"], verified
+        assert verified["deep"]["checked"]["findings"] > 0  # findings and their history recomputed from the ledger
         assert verified["evidence_checked"] == first["evidence_files"]
     stores = [SqliteStore(history), SqliteStore(back)]
     try:
