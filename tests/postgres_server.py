@@ -38,10 +38,11 @@ class PostgresServer:
         self.port = 0
         self.proc: subprocess.Popen | None = None
         self._names = itertools.count(1)
-        self._as_user: list[str] = []
+        # the server stops (fast shutdown) when the test run dies, even by kill -9: no server is left behind
+        self._as_user = ["setpriv", "--pdeathsig=SIGINT", "--"]
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
-            self._as_user = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"]
+            self._as_user[1:1] = ["--reuid=postgres", "--regid=postgres", "--init-groups"]
 
     def start(self) -> None:
         subprocess.run([*self._as_user, str(BINDIR / "initdb"), "-D", str(self.data), "-U", SUPERUSER,
