@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 DEFAULT_DB = "var/clausewatch.db"
 
-DbOpt = Annotated[Path, typer.Option("--db", envvar="CLAUSEWATCH_DB", help="Store file (SQLite).")]
+DbOpt = Annotated[Path, typer.Option("--db", envvar="CLAUSEWATCH_DB",
+                                      help="The store: an SQLite file, or postgresql://user@host:port/database.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 NowOpt = Annotated[str | None, typer.Option("--now", help="Evaluate as of this time (ISO 8601).")]
 TzOpt = Annotated[str, typer.Option("--site-tz", help="The site's time zone.")]
@@ -54,7 +55,7 @@ class InputErrorGroup(TyperGroup):
             raise typer.Exit(2) from None
 
 
-def store_at(db: Path, *, create: bool = False) -> SqliteStore:
+def store_at(db: Path | str, *, create: bool = False) -> SqliteStore:
     """The store behind --db; only set-up commands pass `create` (see collector/store/opening.py)."""
     from collector.store.opening import open_store
 

@@ -56,8 +56,11 @@ class StoreSizeCollector:
         yield GaugeMetricFamily("clausewatch_store_growth_bytes_per_day",
                                 "Bytes the store grew by per day, averaged over the last complete days",
                                 value=s.growth_bytes_per_day)
-        yield GaugeMetricFamily("clausewatch_store_disk_free_bytes", "Free bytes on the store's disk",
-                                value=s.disk_free_bytes)
+        free = GaugeMetricFamily("clausewatch_store_disk_free_bytes", "Free bytes on the store's disk "
+                                 "(absent for a database server's store)")
+        if s.disk_free_bytes is not None:
+            free.add_metric([], s.disk_free_bytes)
+        yield free
         forecast = GaugeMetricFamily("clausewatch_store_disk_full_forecast_days",
                                      "Days until the store's disk is full at the current growth "
                                      "(absent while the store does not grow)")

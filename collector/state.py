@@ -11,6 +11,7 @@ from collector.login_limit import LoginLimiter
 from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.store.base import Store
+from collector.store.opening import open_store
 from collector.store.sqlite import SqliteStore
 from rules.model import Control, Observation
 
@@ -30,7 +31,7 @@ class AppState:
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
-        store = SqliteStore(settings.db)
+        store = open_store(settings.db, create=True)
         controls = settings.catalog()
         engine = Engine(store, controls, site=settings.site)
         worker = EngineWorker(engine, sweep_s=settings.sweep_s, checkpoint_s=settings.checkpoint_s)
@@ -47,7 +48,6 @@ class AppState:
         self._selfcheck = threading.Thread(target=self._ledger_selfcheck_loop, daemon=True,
                                            name="clausewatch-ledger-selfcheck")
         self._selfcheck.start()
-        from collector.store.sqlite import SqliteStore
 
         if self.settings.compact_every_h > 0 and isinstance(self.store, SqliteStore):  # compaction is SQLite's so far
             from collector.compactor import Compactor

@@ -18,8 +18,9 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-  # the clamav-freshclam and nut services would reach for the network or real hardware
-  for svc in clamav-freshclam clamav-daemon nut-server nut-monitor prometheus prometheus-alertmanager snmpd usbguard; do
+  # the clamav-freshclam and nut services would reach for the network or real hardware; tests start
+  # their own PostgreSQL, the packaged cluster service is not used
+  for svc in postgresql clamav-freshclam clamav-daemon nut-server nut-monitor prometheus prometheus-alertmanager snmpd usbguard; do
     $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
   done
 fi

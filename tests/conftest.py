@@ -22,12 +22,46 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    from collector.store.sqlite import SqliteStore
+def store(tmp_path: Path, request: pytest.FixtureRequest):
+    """A new store; CLAUSEWATCH_TEST_STORE=postgresql makes it a database on the test PostgreSQL
+    (to run any test module against that backend)."""
+    if os.environ.get("CLAUSEWATCH_TEST_STORE") == "postgresql":
+        from collector.sitekey import SiteKey
+        from collector.store.postgres import PostgresStore
 
-    s = SqliteStore(tmp_path / "cw.db")
+        key = SiteKey.load_or_create(tmp_path / "site-key.pem")
+        s = PostgresStore(request.getfixturevalue("postgres_url"), site_key=key)
+    else:
+        from collector.store.sqlite import SqliteStore
+
+        s = SqliteStore(tmp_path / "cw.db")
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL 15 for the whole run (tests/postgres_server.py), stopped and removed at the end."""
+    from tests.postgres_server import PostgresServer, available
+
+    if not available():
+        pytest.skip("PostgreSQL 15 not installed (deploy/apt/postgres.txt)")
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def postgres_url(postgres_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The URL of an empty database of this test's own, dropped after it. A PostgreSQL store's site
+    key is a file of its own (CLAUSEWATCH_SITE_KEY): this test's, for the commands it runs too."""
+    monkeypatch.setenv("CLAUSEWATCH_SITE_KEY", str(tmp_path / "site-key.pem"))
+    url = postgres_server.new_database()
+    yield url
+    postgres_server.drop_database(url)
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ ENTRY_MODULES: dict[str, tuple[list[str], bool]] = {
     "facility": (["collector.pollers.run", "collector.commands.facility"], True),
     "lifecycle": (["collector.commands.lifecycle", "collector.commands.lifecycle_audits",
                    "collector.commands.lifecycle_accounts", "collector.commands.lifecycle_batches"], True),
+    "postgres": (["collector.store.postgres"], True),
     "reports": (["collector.commands.reports", "collector.reports.build"], True),
     # the dashboard's report and batch pages use the reports and lifecycle extras, as the service does
     "web": (["collector.web.routes"], False),

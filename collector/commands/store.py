@@ -13,6 +13,7 @@ from collector.clikit import (
     JsonOpt,
     NowOpt,
     TzOpt,
+    configured_catalog,
     default_db,
     emit,
     fail_input,
@@ -24,11 +25,13 @@ from collector.clikit import (
 
 
 def register(app: typer.Typer) -> None:
-    store = typer.Typer(help="The store: size and growth, compaction, backup and restore.", no_args_is_help=True)
+    store = typer.Typer(help="The store: size and growth, compaction, backup and restore, copies across backends.",
+                        no_args_is_help=True)
     store.command("stats")(store_stats)
     store.command("backup")(store_backup)
     store.command("restore")(store_restore)
     store.command("compact")(store_compact)
+    store.command("copy")(store_copy)
     app.add_typer(store, name="store")
 
 
@@ -37,13 +40,12 @@ def store_stats(db: DbOpt = default_db(), as_json: JsonOpt = False, now: NowOpt 
                 days: Annotated[int, typer.Option("--days", min=2, max=366,
                                                   help="Days of growth to show and average.")] = 7) -> None:
     """Rows and bytes per table and per observation kind, bytes per day, free disk and when it fills up."""
-    from collector.store.stats import measure
     from collector.store.stats_text import stats_text
 
     when = parse_now(now, site_zone(site_tz))
     store = store_at(db)
     try:
-        stats = measure(store, when, days)
+        stats = store.measure_size(when, days)
     finally:
         store.close()
     emit(stats.as_dict(), as_json, stats_text(stats))
@@ -60,6 +62,7 @@ def store_backup(out: Annotated[Path, typer.Argument(help="A new folder to hold 
 
     from collector.store.backup import backup_store
 
+    _refuse_postgres(db, "store backup")
     manifest = backup_store(db, out, include_key=include_key, now=datetime.now(UTC))
     emit({"out": str(out), **asdict(manifest)}, as_json,
          f"{out}: schema version {manifest.schema_version}, ledger head {manifest.ledger_head_seq} "
@@ -75,6 +78,7 @@ def store_restore(backup: Annotated[Path, typer.Argument(help="A folder written 
 
     from collector.store.backup import restore_store
 
+    _refuse_postgres(db, "store restore")
     manifest = restore_store(backup, db)
     store_at(db).close()  # opened once: a restore that cannot be read fails here, not at the next command
     emit({"db": str(db), **asdict(manifest)}, as_json,
@@ -92,7 +96,6 @@ def store_compact(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt =
     from collector.store.compaction import CompactionRefused, compact
     from collector.store.compaction_text import compaction_text
     from collector.store.retention import RetentionError, load_policy
-    from rules.catalog import default_catalog
 
     if lang not in ("zh", "en"):
         fail_input("--lang: zh or en")
@@ -106,10 +109,60 @@ def store_compact(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt =
     store = store_at(db)
     say = (lambda phase: typer.echo(f"compact: {phase}", err=True)) if progress_enabled() else None
     try:
-        result = compact(store, policy, list(default_catalog()), when, actor="cli", progress=say)
+        result = compact(store, policy, configured_catalog(), when, actor="cli", progress=say)
     except CompactionRefused as e:
         fail_input(f"{db}: {e}")
     finally:
         store.close()
     emit({"db": str(db), "now": when.isoformat(), **result.as_dict()}, as_json,
          compaction_text(result, str(db), when, lang))
+
+
+def store_copy(src: Annotated[str, typer.Option("--from", help="The store to copy: an SQLite file or postgresql://...")],
+               dst: Annotated[str, typer.Option("--to", help="Where the copy goes: a new SQLite file or an empty "
+                                                            "PostgreSQL database, or a copy this command began.")],
+               as_json: JsonOpt = False) -> None:
+    """Copy a store into another backend (SQLite to PostgreSQL or back), with the same ledger; an
+    interrupted copy continues when run again."""
+    from collector.store.opening import postgres_url_of
+    from collector.store.transfer import copy_store
+
+    src_name, dst_name = _store_name(src, postgres_url_of(src)), _store_name(dst, postgres_url_of(dst))
+    if src_name == dst_name:
+        fail_input(f"--to {dst_name}: the same store as --from")
+    source = store_at(src)
+    try:
+        target = store_at(dst, create=True)
+        try:
+            report = copy_store(source, target, src_name=src_name, dst_name=dst_name, on_chunk=_progress)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    emit(report.as_dict(), as_json,
+         f"{dst_name}: {'continued' if report.resumed else 'copied'} from {src_name}: "
+         f"{sum(report.rows.values())} rows, {report.evidence_files} evidence files; ledger head "
+         f"{report.ledger_head_seq} {report.ledger_head_hash or '-'}"
+         + (f"; {len(report.evidence_unreadable)} evidence files unreadable in the source"
+            if report.evidence_unreadable else ""))
+
+
+def _refuse_postgres(db: Path, command: str) -> None:
+    from collector.store.opening import postgres_url_of
+
+    if postgres_url_of(db) is not None:
+        fail_input(f"--db: {command} works on an SQLite store; a PostgreSQL store is backed up with the "
+                   "database's own tools (pg_dump, base backups), or copied to an SQLite file with `store copy`")
+
+
+def _store_name(text: str, url: str | None) -> str:
+    if url is None:
+        return str(Path(text).resolve())
+    from collector.store.postgres import redacted
+
+    return redacted(url)
+
+
+def _progress(table: str, rows: int) -> None:
+    if progress_enabled():
+        typer.echo(f"{table}: {rows} rows", err=True)

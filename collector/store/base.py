@@ -138,7 +138,7 @@ class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingState
 
     def set_meta(self, key: str, value: str) -> None: ...
 
-    def measure_size(self, now: datetime) -> StoreStats:
+    def measure_size(self, now: datetime, days: int = 7) -> StoreStats:
         """Bytes on disk by part, growth per day, days until the disk is full."""
         ...
 

@@ -7,6 +7,7 @@ before SQLite or a migration touches it.
 """
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -15,6 +16,14 @@ from collector.store.schema import refuse_newer
 from collector.store.sqlite import SqliteStore
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+# `--db` and CLAUSEWATCH_DB arrive as paths, which fold the URL's "//" into "/": both forms are read
+_POSTGRES_URL = re.compile(r"^(postgres(?:ql)?):/+")
+
+
+def postgres_url_of(db: Path | str) -> str | None:
+    """The PostgreSQL URL `db` names (postgresql://user@host:port/database), or None for a file path."""
+    text = str(db)
+    return _POSTGRES_URL.sub(r"\1://", text, count=1) if _POSTGRES_URL.match(text) else None
 
 
 def check_store_file(path: Path) -> None:
@@ -52,8 +61,13 @@ def _check_header(path: Path) -> None:
         raise StoreOpenError(f"{path}: not an SQLite store" + (" (empty file)" if not head else ""))
 
 
-def open_store(path: Path, *, create: bool = False) -> SqliteStore:
-    """The store at `path`; `create` (set-up commands only) makes a new one where none exists."""
+def open_store(db: Path | str, *, create: bool = False) -> SqliteStore:
+    """The store `db` names, a file or a PostgreSQL URL; `create` (set-up commands only) makes a new
+    one where none exists."""
+    url = postgres_url_of(db)
+    if url is not None:
+        return _open_postgres(url, create)
+    path = Path(db)
     if create and not path.exists():
         return _open(path)
     check_store_file(path)
@@ -65,3 +79,16 @@ def _open(path: Path) -> SqliteStore:
         return SqliteStore(path)
     except (sqlite3.Error, OSError) as e:
         raise StoreOpenError(f"{path}: cannot open the store ({e})") from None
+
+
+def _open_postgres(url: str, create: bool) -> SqliteStore:
+    try:
+        from collector.store.postgres import PostgresStore, redacted
+    except ImportError:
+        raise StoreOpenError("--db names a PostgreSQL database: install clausewatch[postgres]") from None
+    import psycopg
+
+    try:
+        return PostgresStore(url, create=create)
+    except psycopg.Error as e:
+        raise StoreOpenError(f"{redacted(url)}: cannot open the store ({str(e).strip().splitlines()[0]})") from None

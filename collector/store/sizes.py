@@ -11,5 +11,5 @@ from collector.store.stats import StoreStats, measure
 class SqliteSizes(SqliteParts):
     path: Path
 
-    def measure_size(self, now: datetime) -> StoreStats:
-        return measure(self, now)
+    def measure_size(self, now: datetime, days: int = 7) -> StoreStats:
+        return measure(self, now, days)

@@ -206,7 +206,7 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
                 [(*k, rowid, ts) for k, (rowid, ts) in newest.items()])
             conn.executemany(
                 "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
-                " DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
+                " DO UPDATE SET last_seen = max(subjects.last_seen, excluded.last_seen)",
                 [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
         return IngestResult(len(new) - len(derived), dups, entry.seq, root, set(subjects), set(kinds),
                             [(k, ts, rowid, new[rowid - first][9], recv) for k, (rowid, ts) in newest.items()],
@@ -276,6 +276,14 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
     # -- evidence files -------------------------------------------------------------------------
     def put_evidence(self, data: bytes, name: str, media_type: str = "application/octet-stream") -> EvidenceRef:
         digest = hashlib.sha256(data).hexdigest()
+        self.keep_evidence_bytes(digest, data)
+        with self.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO evidence VALUES (?,?,?,?,?)",
+                         (digest, name, media_type, len(data), _ts(datetime.now(UTC))))
+        return EvidenceRef(sha256=digest, name=name, media_type=media_type, size=len(data))
+
+    def keep_evidence_bytes(self, digest: str, data: bytes) -> None:
+        """Keep `data` under its SHA-256 `digest` (the caller hashed it), durably, once."""
         target = self.evidence_dir / digest[:2] / digest
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -285,10 +293,13 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, target)
-        with self.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO evidence VALUES (?,?,?,?,?)",
-                         (digest, name, media_type, len(data), _ts(datetime.now(UTC))))
-        return EvidenceRef(sha256=digest, name=name, media_type=media_type, size=len(data))
+
+    def checked_evidence_bytes(self, sha256: str) -> bytes | None:
+        """The bytes kept under `sha256`; None when none; raises EvidenceAltered when they no longer match."""
+        return read_checked(self.evidence_dir, sha256)
+
+    def _verify_evidence(self, conn: sqlite3.Connection, report: VerifyReport) -> None:
+        verify_evidence(conn, self.evidence_dir, report)
 
     def get_evidence(self, sha256: str) -> bytes | None:
         """The file's bytes; None when there is none or when it no longer matches its SHA-256."""
@@ -301,7 +312,7 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
         """The file's bytes, re-hashed on every read: raises EvidenceAltered (and notes it in the log
         and, once per process, in the ledger) rather than hand out altered bytes."""
         try:
-            return read_checked(self.evidence_dir, sha256)
+            return self.checked_evidence_bytes(sha256)
         except EvidenceAltered as e:
             log.error("%s: not served", e)
             if (e.sha256, e.found) not in self._altered_noted:
@@ -411,7 +422,7 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
             batch_max = verify_batches(conn, report) if observations else None
             verify_tail(conn, report, batch_max)
             if evidence:
-                verify_evidence(conn, self.evidence_dir, report)
+                self._verify_evidence(conn, report)
         report.problems.sort(key=lambda p: p.seq)
         report.ok = not report.problems
         return report

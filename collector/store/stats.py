@@ -63,7 +63,7 @@ class StoreStats:
     kinds: list[KindSize] = field(default_factory=list)
     days: list[DaySize] = field(default_factory=list)
     growth_bytes_per_day: float = 0.0
-    disk_free_bytes: int = 0
+    disk_free_bytes: int | None = 0  # None: not visible from here (the database server's disk)
     disk_full_at: str | None = None  # None: not growing
     days_until_full: float | None = None
 
@@ -86,8 +86,7 @@ def store_stats(conn: sqlite3.Connection, db: Path, now: datetime, days: int = 7
     file_bytes = sum(p.stat().st_size for p in (db, db.with_name(db.name + "-wal")) if p.exists())
     stats = StoreStats(str(db), now.isoformat(), file_bytes, _folder_bytes(evidence_dir_of(db)))
     stats.tables = table_sizes(conn)
-    stats.kinds = [KindSize(*r) for r in conn.execute(
-        f"SELECT kind, count(*), coalesce(sum({_ROW_BYTES}), 0) FROM observations GROUP BY kind ORDER BY 3 DESC")]
+    stats.kinds = kind_sizes(conn)
     stats.days = day_sizes(conn, now, days)
     all_obs_bytes = sum(k.bytes for k in stats.kinds)
     stats.growth_bytes_per_day = growth_per_day(stats.days, file_bytes, all_obs_bytes)
@@ -96,6 +95,11 @@ def store_stats(conn: sqlite3.Connection, db: Path, now: datetime, days: int = 7
         stats.days_until_full = stats.disk_free_bytes / stats.growth_bytes_per_day
         stats.disk_full_at = (now + timedelta(days=stats.days_until_full)).date().isoformat()
     return stats
+
+
+def kind_sizes(conn: sqlite3.Connection) -> list[KindSize]:
+    return [KindSize(*r) for r in conn.execute(
+        f"SELECT kind, count(*), coalesce(sum({_ROW_BYTES}), 0) FROM observations GROUP BY kind ORDER BY 3 DESC")]
 
 
 def table_sizes(conn: sqlite3.Connection) -> list[TableSize]:
@@ -116,13 +120,17 @@ def _bytes_per_table(conn: sqlite3.Connection) -> dict[str, int] | None:
     return {name: int(size) for name, size in rows}
 
 
-def day_sizes(conn: sqlite3.Connection, now: datetime, days: int) -> list[DaySize]:
-    """Observations received on each of the `days` UTC days up to `now` (today included), oldest first."""
+SQLITE_UTC_DAY = "date(received_at, 'unixepoch')"
+
+
+def day_sizes(conn: sqlite3.Connection, now: datetime, days: int, utc_day: str = SQLITE_UTC_DAY) -> list[DaySize]:
+    """Observations received on each of the `days` UTC days up to `now` (today included), oldest first;
+    `utc_day`: the SQL of a row's UTC date as YYYY-MM-DD."""
     today = now.astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
     start = datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp()
     got = {r[0]: (r[1], r[2]) for r in conn.execute(
-        f"SELECT date(received_at, 'unixepoch'), count(*), sum({_ROW_BYTES}) FROM observations "
+        f"SELECT {utc_day}, count(*), sum({_ROW_BYTES}) FROM observations "
         "WHERE received_at >= ? AND received_at <= ? GROUP BY 1", (start, now.timestamp()))}
     out = []
     for i in range(days):

@@ -24,7 +24,8 @@ def stats_text(s: StoreStats) -> str:
     lines += ["", "received per day (UTC; rows, bytes of values):"]
     lines += [f"  {d.day:<22} {d.rows:>12,} {human_bytes(d.bytes):>12}" for d in s.days]
     lines += ["", f"growth: {human_bytes(s.growth_bytes_per_day)} per day",
-              f"disk free: {human_bytes(s.disk_free_bytes)}",
+              f"disk free: {human_bytes(s.disk_free_bytes)}" if s.disk_free_bytes is not None
+              else "disk free: not known here (the database server's disk)",
               f"disk full: {s.disk_full_at} (in {s.days_until_full:.0f} days)" if s.disk_full_at is not None
               else "disk full: never at this rate (not growing)"]
     return "\n".join(lines)

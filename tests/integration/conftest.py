@@ -35,18 +35,20 @@ class Collector:
     proc: subprocess.Popen | None = None
     tokens: dict[str, str] = field(default_factory=dict)
     log: Path | None = None
+    workdir: Path | None = None  # for the log: the store's folder unless the store is a database URL
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.log = self.db.parent / "serve.log"
+        self.log = (self.workdir or self.db.parent) / "serve.log"
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([str(BIN), "serve", "--db", str(self.db), "--port", str(self.port)],
                                          stdout=log, stderr=subprocess.STDOUT,
                                          env={**os.environ, "CLAUSEWATCH_SWEEP_S": "2",
-                                              "CLAUSEWATCH_CHECKPOINT_S": "1"})
+                                              "CLAUSEWATCH_CHECKPOINT_S": "1", **self.env})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -12,21 +12,36 @@ from collector.store.base import Store, StoredFinding
 from rules.model import EvidenceRef, Observation
 
 
-def _sqlite(tmp_path: Path) -> Store:
+def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     from collector.store.sqlite import SqliteStore
 
     return SqliteStore(tmp_path / "cw.db")
 
 
-# backend name -> a new, empty store in the test's folder
-BACKENDS: dict[str, Callable[[Path], Store]] = {"sqlite": _sqlite}
+def _postgresql(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """A new database on the session's PostgreSQL server (tests/postgres_server.py)."""
+    from collector.sitekey import SiteKey
+    from collector.store.postgres import PostgresStore
+
+    key = SiteKey.load_or_create(tmp_path / "site-key.pem")
+    return PostgresStore(request.getfixturevalue("postgres_url"), site_key=key)
+
+
+# backend name -> a new, empty store for one test
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {"sqlite": _sqlite, "postgresql": _postgresql}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s = BACKENDS[request.param](tmp_path)
+    s = BACKENDS[request.param](request, tmp_path)
     yield s
     s.close()
+
+
+@pytest.fixture
+def backend_store(store: Store) -> Store:
+    """The same store under the name the integrity tests use."""
+    return store
 
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

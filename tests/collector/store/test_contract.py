@@ -1,4 +1,4 @@
-"""The store contract: every backend must pass these (SQLite here; Elasticsearch when configured)."""
+"""The store contract: every backend must pass these (the embedded SQLite store and PostgreSQL)."""
 from datetime import UTC, datetime, timedelta
 
 from collector.store.base import FindingChange, StoredFinding
@@ -108,3 +108,17 @@ def test_the_size_measure_counts_what_is_stored(store):
     store.put_evidence(b"x" * 5000, "big.bin")
     stats = store.measure_size(T0)
     assert stats.evidence_bytes >= 5000 and stats.file_bytes > 0
+
+
+def test_large_batch_is_stored_whole_and_verifies(store):
+    """Hundreds of observations in one batch (PostgreSQL bulk-loads them with COPY)."""
+    batch = [o(i, subject=f"h{i % 50}", key=str(i % 3), t=T0 + timedelta(seconds=i)) for i in range(600)]
+    res = store.ingest(batch, actor="t")
+    assert (res.accepted, res.duplicates) == (600, 0) and len(res.newest) == 150
+    assert store.count_observations() == 600 and len(store.subjects("host")) == 50
+    assert store.get_observation(batch[599].id).payload == {"i": 599}
+    assert store.latest_for("host", "h49")[("usb.devices", "2")].payload == {"i": 599}
+    top, fresh = store.latest_since(0)
+    assert top == store.max_observation_rowid() and len(fresh) == 150
+    report = store.verify_ledger()
+    assert report.ok and report.observations_checked == 600

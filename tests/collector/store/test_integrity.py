@@ -1,7 +1,6 @@
 """`ledger verify` beyond the chain: evidence files re-hashed, a removed tail named as such."""
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 
 import pytest
@@ -11,10 +10,8 @@ from rules.model import Observation
 
 
 def _sql(store, q, *args):
-    conn = sqlite3.connect(store.path)
-    conn.execute(q, args)
-    conn.commit()
-    conn.close()
+    """A change behind the store's back (each statement commits on its own)."""
+    store.read.execute(q, args)
 
 
 def _batch(store, hour: int) -> int:
@@ -40,7 +37,8 @@ def test_missing_and_altered_evidence_files_are_named(store):
     assert store.get_evidence(a.sha256) is None  # other readers (reports, bundles) get nothing, not bad bytes
 
 
-def test_tail_removed_after_a_checkpoint_is_reported_as_a_removed_tail(store):
+def test_tail_removed_after_a_checkpoint_is_reported_as_a_removed_tail(backend_store):
+    store = backend_store
     for h in range(3):
         _batch(store, h)
     store.checkpoint()
@@ -54,7 +52,8 @@ def test_tail_removed_after_a_checkpoint_is_reported_as_a_removed_tail(store):
     assert "the chain ends at entry 3" in p.detail and "observations.batch names entry 5" in p.detail
 
 
-def test_tail_removed_with_its_checkpoint_rows_is_still_named_by_the_checkpoint(store):
+def test_tail_removed_with_its_checkpoint_rows_is_still_named_by_the_checkpoint(backend_store):
+    store = backend_store
     for h in range(4):
         _batch(store, h)
     store.checkpoint()
@@ -65,7 +64,8 @@ def test_tail_removed_with_its_checkpoint_rows_is_still_named_by_the_checkpoint(
     assert p.what == "truncated" and "the newest signed checkpoint covers entry 4" in p.detail
 
 
-def test_tail_removed_everywhere_but_the_finding_history_is_named(store):
+def test_tail_removed_everywhere_but_the_finding_history_is_named(backend_store):
+    store = backend_store
     _batch(store, 1)
     seq = store.ledger_append("user.action", "user:a", {})
     _sql(store, "INSERT INTO events (ts, type, detail, ledger_seq) VALUES (0, 'x', '', ?)", seq)

@@ -1,0 +1,188 @@
+"""psycopg connections that take the store's sqlite3-style calls: `execute(sql, args)` with `?`
+placeholders (translated by collector/store/pgdialect.py), `executemany`, rows as tuples."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import psycopg
+from psycopg.adapt import Dumper
+from psycopg_pool import ConnectionPool
+
+from collector.store.pgdialect import translate
+
+# a plain insert of listed columns, each given as a placeholder: rows that COPY can carry
+_PLAIN_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)\s*\(([^)]*)\)\s*VALUES\s*\((\s*\?\s*,?)+\)\s*;?\s*$",
+                           re.IGNORECASE)
+COPY_FROM_ROWS = 64  # fewer rows go as one pipelined statement each
+_UPSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)\s*(\(([^)]*)\))?\s*VALUES\s*\((\s*\?\s*,?)+\)\s*ON\s+CONFLICT\b.*$",
+                     re.IGNORECASE | re.DOTALL)
+_PLACEHOLDER_ROW = re.compile(r"VALUES\s*\((\s*%s\s*,?)+\)", re.IGNORECASE)
+_INSERT_TABLE = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+(\w+)", re.IGNORECASE)
+INT8_OID = 20
+
+
+class BoolAsInteger(Dumper):
+    """True and False as 1 and 0, as sqlite3 stores them: the flag columns are integers."""
+
+    oid = INT8_OID
+
+    def dump(self, obj: bool) -> bytes:
+        return b"1" if obj else b"0"
+
+
+def configure(conn: psycopg.Connection) -> None:
+    """What every pooled connection needs to take the store's sqlite3-style arguments."""
+    conn.adapters.register_dumper(bool, BoolAsInteger)
+
+
+class PgCatalog:
+    """Primary keys, columns and generated id column per table, read once from the database."""
+
+    def __init__(self, pool: ConnectionPool):
+        self._pool = pool
+        self._tables: dict[str, tuple[list[str], list[str]]] = {}
+        self._identities: dict[str, str | None] = {}
+
+    def __call__(self, table: str) -> tuple[list[str], list[str]]:
+        if table not in self._tables:
+            with self._pool.connection() as conn:
+                self._tables[table] = (primary_key(conn, table), table_columns(conn, table))
+        return self._tables[table]
+
+    def identity(self, table: str) -> str | None:
+        """The column whose value the database generates (sqlite3's rowid alias), if any."""
+        if table not in self._identities:
+            with self._pool.connection() as conn:
+                row = conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema ="
+                                   " current_schema() AND table_name = %s AND is_identity = 'YES'", (table,)).fetchone()
+            self._identities[table] = row[0] if row else None
+        return self._identities[table]
+
+
+def primary_key(conn: psycopg.Connection, table: str) -> list[str]:
+    return [r[0] for r in conn.execute(
+        "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
+        " AND a.attnum = ANY(i.indkey) WHERE i.indrelid = to_regclass(%s) AND i.indisprimary"
+        " ORDER BY array_position(i.indkey, a.attnum)", (table,))]
+
+
+def table_columns(conn: psycopg.Connection, table: str) -> list[str]:
+    return [r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+        " AND table_name = %s ORDER BY ordinal_position", (table,))]
+
+
+class PgConnection:
+    """One psycopg connection (inside the caller's transaction, if any). `stream` (inside a
+    transaction only): a SELECT's rows come from the server as they are read, not all at once, so
+    that walking every observation (`ledger verify`) holds a few thousand rows in memory."""
+
+    def __init__(self, conn: psycopg.Connection, catalog: PgCatalog, *, stream: bool = False):
+        self.raw = conn
+        self._catalog = catalog
+        self._stream = stream
+        self._cursors = 0
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> psycopg.Cursor[Any] | psycopg.ServerCursor[Any] | Rows:
+        if self._stream and sql.lstrip()[:6].upper() == "SELECT":
+            self._cursors += 1
+            cur = self.raw.cursor(name=f"clausewatch_{self._cursors}")
+            cur.itersize = 5000
+            cur.execute(translate(sql, self._catalog), tuple(args))
+            return cur
+        insert = _INSERT_TABLE.match(sql)
+        if insert and "RETURNING" not in sql.upper() and (ident := self._catalog.identity(insert.group(1))):
+            return _with_lastrowid(self.raw.execute(f'{translate(sql, self._catalog)} RETURNING "{ident}"',
+                                                    tuple(args)))
+        return self.raw.execute(translate(sql, self._catalog), tuple(args))
+
+    def executemany(self, sql: str, rows: Any) -> psycopg.Cursor:
+        """Many rows of one statement; a plain insert of many rows goes by COPY (bulk ingest)."""
+        cur = self.raw.cursor()
+        plain = _PLAIN_INSERT.match(sql)
+        if plain and isinstance(rows, Sequence) and len(rows) >= COPY_FROM_ROWS:
+            columns = translate(plain.group(2), self._catalog)  # quotes end and user
+            with cur.copy(f"COPY {plain.group(1)} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return cur
+        upsert = _UPSERT.match(sql)
+        if upsert and isinstance(rows, Sequence) and len(rows) >= COPY_FROM_ROWS and self._staged(upsert, rows):
+            return cur
+        cur.executemany(translate(sql, self._catalog), rows)
+        return cur
+
+    def _staged(self, upsert: re.Match[str], rows: Sequence[Any]) -> bool:
+        """An upsert of many rows as one statement: the rows COPYed into a temporary table, then
+        inserted from it. False (nothing changed) when two rows update one key, which only one
+        statement per row does as sqlite3 would."""
+        table = upsert.group(1)
+        columns = translate(upsert.group(3), self._catalog) if upsert.group(3) else \
+            ", ".join(f'"{c}"' for c in self._catalog(table)[1])
+        self._cursors += 1
+        stage = f"clausewatch_stage_{self._cursors}"
+        statement = _PLACEHOLDER_ROW.sub(f"SELECT {columns} FROM {stage}", translate(upsert.group(0), self._catalog),
+                                         count=1)
+        try:
+            with self.raw.transaction(), self.raw.cursor() as cur:  # a savepoint inside the caller's transaction
+                cur.execute(f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {table}"
+                            " WITH NO DATA")
+                with cur.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(statement)
+        except psycopg.errors.CardinalityViolation:
+            return False
+        return True
+
+
+def _with_lastrowid(cur: psycopg.Cursor[Any]) -> Rows:
+    """An insert's result as sqlite3 gives it: no rows, and the new row's id as `lastrowid`."""
+    row = cur.fetchone()
+    out = Rows([], cur.rowcount)
+    out.lastrowid = row[0] if row else None
+    return out
+
+
+class Rows:
+    """A statement's rows, fetched before its connection went back to the pool."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int):
+        self._rows, self.rowcount = rows, rowcount
+        self._next = 0
+        self.lastrowid: int | None = None
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rest, self._next = self._rows[self._next:], len(self._rows)
+        return rest
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.fetchall())
+
+
+class PooledReader:
+    """`store.read`: each statement on a pooled connection in autocommit, so that a reading thread
+    holds no connection between statements."""
+
+    def __init__(self, pool: ConnectionPool, catalog: PgCatalog):
+        self._pool, self._catalog = pool, catalog
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
+        with self._pool.connection() as conn:
+            cur = PgConnection(conn, self._catalog).execute(sql, args)
+            if isinstance(cur, Rows):
+                return cur
+            return Rows(cur.fetchall() if cur.description else [], cur.rowcount)
+
+    def executemany(self, sql: str, rows: Any) -> Rows:
+        with self._pool.connection() as conn, conn.cursor() as cur:
+            cur.executemany(translate(sql, self._catalog), rows)
+            return Rows([], cur.rowcount)

@@ -1,0 +1,182 @@
+"""The server store: the same tables and SQL as the embedded one, on PostgreSQL, for several
+collectors at once (docs/postgresql.md).
+
+It is the SQLite store with other connections: every query and every module mixed into
+SqliteStore runs here through collector/store/pgconn.py, which rewrites the SQL where the two
+dialects differ. What differs in kind lives here: a connection pool, migrations of its own, one
+writer at a time across all collectors (an advisory lock held by each write transaction, so the
+ledger stays one chain), evidence bytes in the database.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import cast
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from collector.inputs import StoreOpenError
+from collector.ledger import Problem, VerifyReport
+from collector.sitekey import SiteKey
+from collector.store.integrity import EvidenceAltered, is_sha256_hex
+from collector.store.ledger_table import Ledger
+from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, configure
+from collector.store.pgschema import WRITE_LOCK_KEY, migrate
+from collector.store.pgstats import measure_database
+from collector.store.sqlite import SqliteStore
+from collector.store.stats import StoreStats
+
+log = logging.getLogger(__name__)
+# the site key of the default SQLite store, so that moving it to PostgreSQL keeps signing with it
+DEFAULT_SITE_KEY = "var/clausewatch.site-key.pem"
+POOL_MAX = 20  # connections per collector: the web's threads read, one writes at a time
+
+
+def redacted(url: str) -> str:
+    """The URL with its password left out, for messages."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def site_key_path() -> Path:
+    return Path(os.environ.get("CLAUSEWATCH_SITE_KEY", DEFAULT_SITE_KEY))
+
+
+class PostgresStore(SqliteStore):
+    """Thread-safe; several processes on one database extend one ledger chain."""
+
+    def __init__(self, url: str, *, site_key: SiteKey | None = None, pool_max: int = POOL_MAX, create: bool = True):
+        self.url, self.where = url, redacted(url)
+        self._local = threading.local()
+        self._lock = threading.RLock()
+        self._altered_noted: set[tuple[str, str]] = set()
+        self._pool = open_pool(url, pool_max)
+        try:
+            self._open(site_key, create)
+        except BaseException:
+            self._pool.close()
+            raise
+
+    def _open(self, site_key: SiteKey | None, create: bool) -> None:
+        with self._pool.connection() as conn:
+            migrate(conn, self.where, create=create)
+        self._catalog = PgCatalog(self._pool)
+        self._reader = PooledReader(self._pool, self._catalog)
+        with self._pool.connection() as conn:
+            self.ledger = Ledger(cast(sqlite3.Connection, PgConnection(conn, self._catalog)))
+        self.site_key = site_key or SiteKey.load_or_create(site_key_path())
+        with self.write() as wconn:
+            wconn.execute("INSERT OR IGNORE INTO public_keys VALUES (?, ?, ?)",
+                          (self.site_key.key_id, self.site_key.public_pem().decode(), datetime.now(UTC).timestamp()))
+
+    @property
+    def read(self) -> sqlite3.Connection:
+        return cast(sqlite3.Connection, self._reader)
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, holding the lock every collector's writer takes: the ledger head is
+        read inside it, so appends from all collectors form one chain."""
+        with self._lock, self._pool.connection() as raw:
+            conn = cast(sqlite3.Connection, PgConnection(raw, self._catalog))
+            try:
+                with raw.transaction():
+                    raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+                    self.ledger.rollback_to(conn)
+                    yield conn
+            except BaseException:
+                if not raw.closed and raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                    self.ledger.rollback_to(conn)
+                raise
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A connection that sees one consistent state of the store until the block ends."""
+        with self._pool.connection() as raw, raw.transaction():
+            raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield cast(sqlite3.Connection, PgConnection(raw, self._catalog, stream=True))
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def table_layout(self) -> dict[str, tuple[list[str], list[str]]]:
+        """table -> (primary key columns, columns), for `store copy`."""
+        with self._pool.connection() as conn:
+            tables = [r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE"
+                                                 " table_schema = current_schema() AND table_type = 'BASE TABLE'")]
+        return {t: self._catalog(t) for t in tables}
+
+    def measure_size(self, now: datetime, days: int = 7) -> StoreStats:
+        """`store stats` of this database (collector/store/pgstats.py)."""
+        tables = [t for t in self.table_layout() if t != "clausewatch_schema"]
+        with self.snapshot() as conn:
+            return measure_database(conn, tables, self.where, now, days)
+
+    def align_identities(self) -> None:
+        """After rows were written with their ids (a copy), let the next generated id follow the highest."""
+        with self.write() as conn:
+            for table, column in conn.execute(
+                    "SELECT table_name, column_name FROM information_schema.columns WHERE"
+                    " table_schema = current_schema() AND is_identity = 'YES'").fetchall():
+                conn.execute(f'SELECT setval(pg_get_serial_sequence(?, ?), coalesce(max("{column}"), 0) + 1, false)'
+                             f" FROM {table}", (table, column))
+
+    # -- evidence bytes: in the database, where every collector finds them -----------------------
+    def keep_evidence_bytes(self, digest: str, data: bytes) -> None:
+        with self._pool.connection() as conn:
+            conn.execute("INSERT INTO evidence_blobs VALUES (%s, %s) ON CONFLICT DO NOTHING", (digest, data))
+
+    def checked_evidence_bytes(self, sha256: str) -> bytes | None:
+        if not is_sha256_hex(sha256):
+            return None
+        with self._pool.connection() as conn:
+            row = conn.execute("SELECT data FROM evidence_blobs WHERE sha256 = %s", (sha256,)).fetchone()
+        if row is None:
+            return None
+        data = bytes(row[0])
+        found = hashlib.sha256(data).hexdigest()
+        if found != sha256:
+            raise EvidenceAltered(sha256, found)
+        return data
+
+    def _verify_evidence(self, conn: sqlite3.Connection, report: VerifyReport) -> None:
+        """Re-hash every evidence file the store lists, inside the database."""
+        for sha256, found in conn.execute(
+                "SELECT e.sha256, encode(sha256(b.data), 'hex') FROM evidence e"
+                " LEFT JOIN evidence_blobs b ON b.sha256 = e.sha256 ORDER BY e.sha256"):
+            report.evidence_checked += 1
+            if found is None:
+                report.problems.append(Problem(0, "evidence", f"evidence {sha256}: missing from evidence_blobs"))
+            elif found != sha256:
+                report.problems.append(Problem(0, "evidence", f"evidence {sha256}: altered (its bytes hash to"
+                                                              f" {found})"))
+
+
+def open_pool(url: str, pool_max: int) -> ConnectionPool:
+    """A pool whose connections commit each statement unless a transaction is opened; refused with
+    one line naming the database when it cannot be reached within 10 s."""
+    try:
+        psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as e:
+        raise StoreOpenError(f"{redacted(url)}: not a PostgreSQL URL ({e})") from None
+    try:  # once directly: the pool would retry a wrong name or password until its timeout
+        psycopg.connect(url, connect_timeout=10).close()
+    except psycopg.Error as e:
+        reason = " ".join(str(e).split())
+        raise StoreOpenError(f"{redacted(url)}: cannot connect to the database ({reason})") from None
+    pool = ConnectionPool(url, min_size=1, max_size=pool_max, kwargs={"autocommit": True}, open=True,
+                          name="clausewatch", configure=configure)
+    try:
+        pool.wait(timeout=10)
+    except PoolTimeout:
+        pool.close()
+        raise StoreOpenError(f"{redacted(url)}: cannot connect to the database (within 10 s)") from None
+    return pool

@@ -1,0 +1,164 @@
+"""`store copy`: every row and evidence file of one store into another, across backends (SQLite and
+PostgreSQL either way), so that the copy's ledger is the same chain with the same head.
+
+Resumable: rows go over in chunks, each committed on its own. Tables that only grow (observations,
+the ledger, events...) continue after the highest key the copy holds; the others are upserted again
+whole. The destination records which store it copies (`meta` key `copy.source`: the hash of the
+source's first ledger entry), so that a second run continues it and a store that is anything else
+is refused.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from collector.inputs import StoreOpenError
+from collector.store.integrity import EvidenceAltered
+from collector.store.sqlite import SqliteStore
+
+# tables whose rows are never changed once written: key column
+APPEND_ONLY = {"observations": "rowid", "ledger": "seq", "events": "id", "notifications": "id",
+               "attestations": "id", "exceptions": "id", "access_pushes": "id", "checkpoints": "seq"}
+# bookkeeping of one backend, not store content
+NOT_COPIED = {"evidence_blobs", "clausewatch_schema"}
+# rows that make a store non-empty
+CONTENT_TABLES = ("ledger", "observations", "users", "findings", "agents")
+FIRST = ("users",)  # referenced by others' foreign keys
+COPY_SOURCE_KEY = "copy.source"
+CHUNK_ROWS = 5000
+
+Layout = dict[str, tuple[list[str], list[str]]]  # table -> (primary key columns, columns)
+
+
+class CopyRefused(StoreOpenError):
+    """The destination holds a store other than a copy of this source in progress."""
+
+
+@dataclass
+class CopyReport:
+    source: str
+    destination: str
+    resumed: bool
+    rows: dict[str, int] = field(default_factory=dict)  # rows written per table in this run
+    evidence_files: int = 0
+    evidence_unreadable: list[str] = field(default_factory=list)
+    ledger_head_seq: int = 0
+    ledger_head_hash: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "destination": self.destination, "resumed": self.resumed,
+                "rows": self.rows, "evidence_files": self.evidence_files,
+                "evidence_unreadable": self.evidence_unreadable, "ledger_head_seq": self.ledger_head_seq,
+                "ledger_head_hash": self.ledger_head_hash}
+
+
+def sqlite_layout(conn: sqlite3.Connection) -> Layout:
+    out: Layout = {}
+    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"):
+        info = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
+        keys = [r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])]
+        out[table] = (keys, [r[1] for r in info])
+    return out
+
+
+def layout_of(store: SqliteStore) -> Layout:
+    pg_layout: Callable[[], Layout] | None = getattr(store, "table_layout", None)
+    return pg_layout() if pg_layout else sqlite_layout(store.read)
+
+
+def source_identity(conn: sqlite3.Connection) -> str:
+    """What names a store whatever its backend: its first ledger entry's hash (or, before any entry,
+    its first site key)."""
+    row = conn.execute("SELECT hash FROM ledger WHERE seq = 1").fetchone()
+    if row:
+        return f"ledger:{row[0]}"
+    key = conn.execute("SELECT key_id FROM public_keys ORDER BY created_at, key_id LIMIT 1").fetchone()
+    return f"key:{key[0] if key else '-'}"
+
+
+def claim(dst: SqliteStore, identity: str, src_name: str, dst_name: str) -> bool:
+    """Mark `dst` as the copy of `identity`; True when it already was (a resumed copy). Refuses a
+    destination that holds anything else."""
+    marked = dst.get_meta(COPY_SOURCE_KEY)
+    if marked == identity:
+        return True
+    busy = [t for t in CONTENT_TABLES if dst.read.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()]  # noqa: S608
+    if marked is not None or busy:
+        what = "a copy of another store" if marked is not None else f"not empty ({', '.join(busy)})"
+        raise CopyRefused(f"{dst_name}: {what}; `store copy` writes only into a new store or continues its own "
+                          f"copy of {src_name}")
+    dst.set_meta(COPY_SOURCE_KEY, identity)
+    return False
+
+
+def copy_store(src: SqliteStore, dst: SqliteStore, *, src_name: str, dst_name: str,
+               chunk_rows: int = CHUNK_ROWS, on_chunk: Callable[[str, int], None] | None = None) -> CopyReport:
+    """Copy `src` (as it is when the copy starts) into `dst`; `on_chunk(table, rows)` after each commit."""
+    theirs, ours = layout_of(src), layout_of(dst)
+    tables = sorted((t for t in theirs if t in ours and t not in NOT_COPIED), key=lambda t: (t not in FIRST, t))
+    with src.snapshot() as conn:
+        report = CopyReport(src_name, dst_name, claim(dst, source_identity(conn), src_name, dst_name))
+        for table in tables:
+            keys, columns = theirs[table]
+            cols = [c for c in columns if c in set(ours[table][1])]
+            report.rows[table] = _copy_table(conn, dst, table, keys, cols, chunk_rows, on_chunk)
+        _copy_evidence(conn, src, dst, report)
+        head = conn.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+    align = getattr(dst, "align_identities", None)
+    if align:
+        align()
+    report.ledger_head_seq, report.ledger_head_hash = (head[0], head[1]) if head else (0, None)
+    return report
+
+
+def _copy_table(conn: sqlite3.Connection, dst: SqliteStore, table: str, keys: list[str], cols: list[str],
+                chunk_rows: int, on_chunk: Callable[[str, int], None] | None) -> int:
+    names = ", ".join(f'"{c}"' for c in cols)
+    marks = ", ".join("?" for _ in cols)
+    key = APPEND_ONLY.get(table)
+    if key:
+        write = f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+        after = dst.read.execute(f'SELECT coalesce(max("{key}"), 0) FROM {table}').fetchone()[0]  # noqa: S608
+        read = f'SELECT {names} FROM {table} WHERE "{key}" > ? ORDER BY "{key}" LIMIT ?'  # noqa: S608
+    else:
+        sets = ", ".join(f'"{c}" = excluded."{c}"' for c in cols if c not in keys)
+        conflict = "ON CONFLICT (" + ", ".join(f'"{k}"' for k in keys) + ")"
+        write = f"INSERT INTO {table} ({names}) VALUES ({marks}) {conflict} " + (
+            f"DO UPDATE SET {sets}" if sets else "DO NOTHING")
+        order = ", ".join(f'"{k}"' for k in keys) or names
+        read = f"SELECT {names} FROM {table} ORDER BY {order} LIMIT ? OFFSET ?"  # noqa: S608
+    done, offset = 0, 0
+    while True:
+        batch = conn.execute(read, (after, chunk_rows) if key else (chunk_rows, offset)).fetchall()
+        offset += len(batch)
+        rows = [tuple(r) for r in batch if table != "meta" or not str(r[0]).startswith("copy.")]
+        if rows:  # the destination's own `copy.` mark (meta) is never overwritten
+            with dst.write() as out:
+                out.executemany(write, rows)
+            done += len(rows)
+            if on_chunk:
+                on_chunk(table, len(rows))
+        if len(batch) < chunk_rows:
+            return done
+        if key:
+            after = batch[-1][cols.index(key)]
+
+
+def _copy_evidence(conn: sqlite3.Connection, src: SqliteStore, dst: SqliteStore, report: CopyReport) -> None:
+    for (sha256,) in conn.execute("SELECT sha256 FROM evidence ORDER BY sha256").fetchall():
+        try:
+            if dst.checked_evidence_bytes(sha256) is not None:
+                continue
+        except EvidenceAltered:
+            pass  # written again below from the source
+        try:
+            data = src.checked_evidence_bytes(sha256)
+        except EvidenceAltered:
+            data = None
+        if data is None:
+            report.evidence_unreadable.append(sha256)  # `ledger verify` names it on both stores
+            continue
+        dst.keep_evidence_bytes(sha256, data)
+        report.evidence_files += 1

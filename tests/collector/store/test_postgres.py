@@ -1,0 +1,187 @@
+"""What only the PostgreSQL store has: several stores (collectors) on one database, evidence bytes in
+the database, its own schema version, and the refusals of `--db postgresql://...`."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from collector.sitekey import SiteKey
+from collector.store.integrity import EvidenceAltered
+from collector.store.pgschema import PG_SCHEMA_VERSION, PgSchemaTooNew
+from collector.store.postgres import PostgresStore, redacted
+from rules.model import Observation
+
+BIN = Path(sys.executable).parent / "clausewatch"
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def key(tmp_path: Path) -> SiteKey:
+    return SiteKey.load_or_create(tmp_path / "site-key.pem")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+
+
+def _obs(writer: int, i: int) -> Observation:
+    return Observation(source="t", subject_kind="host", subject_id=f"h{writer}", kind="usb.devices", key=str(i),
+                       observed_at=T0 + timedelta(seconds=i), payload={"writer": writer, "i": i})
+
+
+def test_two_collectors_writing_at_once_extend_one_chain(postgres_url, key):
+    stores = [PostgresStore(postgres_url, site_key=key), PostgresStore(postgres_url, site_key=key)]
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for i in range(15):
+                stores[n].ingest([_obs(n, i * 10 + k) for k in range(10)], actor=f"collector{n}")
+                stores[n].ledger_append("user.action", f"collector{n}", {"i": i})
+        except BaseException as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert not errors
+        report = stores[0].verify_ledger()
+        assert report.ok, report.problems
+        assert report.head_seq == 60 and report.observations_checked == 300 and report.batches_checked == 30
+        # each sees the other's writes
+        assert set(stores[1].latest_all()) == {("host", "h0"), ("host", "h1")}
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_evidence_altered_or_missing_in_the_database_is_named(postgres_url, key):
+    store = PostgresStore(postgres_url, site_key=key)
+    try:
+        a, b = store.put_evidence(b"scan one", "a.pdf"), store.put_evidence(b"scan two", "b.pdf")
+        assert store.get_evidence(a.sha256) == b"scan one" and store.verify_ledger().ok
+        store.read.execute("UPDATE evidence_blobs SET data = ? WHERE sha256 = ?", (b"scan 0ne", a.sha256))
+        store.read.execute("DELETE FROM evidence_blobs WHERE sha256 = ?", (b.sha256,))
+        texts = [p.text() for p in store.verify_ledger().problems]
+        assert any(t.startswith(f"evidence: evidence {a.sha256}: altered") for t in texts), texts
+        assert f"evidence: evidence {b.sha256}: missing from evidence_blobs" in texts
+        with pytest.raises(EvidenceAltered):
+            store.read_evidence(a.sha256)
+        assert store.get_evidence(a.sha256) is None and store.get_evidence(b.sha256) is None
+    finally:
+        store.close()
+
+
+def test_a_newer_schema_is_refused_and_left_alone(postgres_url, key):
+    PostgresStore(postgres_url, site_key=key).close()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("UPDATE clausewatch_schema SET version = %s", (PG_SCHEMA_VERSION + 1,))
+    with pytest.raises(PgSchemaTooNew) as e:
+        PostgresStore(postgres_url, site_key=key)
+    assert f"version {PG_SCHEMA_VERSION + 1}" in str(e.value) and f"version {PG_SCHEMA_VERSION};" in str(e.value)
+    r = _cli("ledger", "verify", "--db", postgres_url)
+    assert r.returncode == 2 and f"schema is version {PG_SCHEMA_VERSION + 1}" in r.stderr, r.stderr
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT version FROM clausewatch_schema").fetchone()[0] == PG_SCHEMA_VERSION + 1
+
+
+def test_commands_refuse_a_database_without_a_store_and_create_nothing(postgres_url):
+    r = _cli("ledger", "verify", "--db", postgres_url)
+    assert r.returncode == 2 and "without a clausewatch store" in r.stderr and "Traceback" not in r.stderr
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+                            ).fetchone()[0] == 0
+
+
+def test_an_unreachable_database_is_named_without_its_password(postgres_server):
+    url = f"postgresql://cw:secret@127.0.0.1:{postgres_server.port}/no_such_database"
+    r = _cli("findings", "--db", url)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert redacted(url) in r.stderr and "secret" not in r.stderr
+
+
+def test_store_stats_measure_the_database(postgres_url, key):
+    store = PostgresStore(postgres_url, site_key=key)
+    try:
+        store.ingest([_obs(1, i) for i in range(20)], actor="t", received_at=datetime.now(UTC))
+        store.put_evidence(b"x" * 5000, "x.bin")
+    finally:
+        store.close()
+    r = _cli("store", "stats", "--db", postgres_url, "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    tables = {t["name"]: t for t in data["tables"]}
+    assert tables["observations"]["rows"] == 20 and tables["observations"]["bytes"] > 0
+    assert data["kinds"][0]["kind"] == "usb.devices" and data["kinds"][0]["rows"] == 20
+    assert data["days"][-1]["rows"] == 20  # received today
+    assert data["evidence_bytes"] > 0 and data["file_bytes"] > 0
+    assert data["disk_free_bytes"] is None and data["disk_full_at"] is None  # the server's disk: not seen here
+    assert "secret" not in data["db"] and data["db"].startswith("postgresql://")
+
+
+@pytest.mark.parametrize("table", ["exceptions", "attestations"])
+def test_waivers_and_attestations_cannot_be_edited_or_deleted(postgres_url, key, table):
+    PostgresStore(postgres_url, site_key=key).close()
+    row = {"exceptions": "(control, subject_kind, subject_id, site, reason, owner, approver, created_at, starts_at,"
+                         " ends_at, ledger_seq) VALUES ('C', 'host', 'h', 's', 'r', 'o', 'a', 0, 0, 1, 1)",
+           "attestations": '(period_start, period_end, "user", created_at, snapshot_hash, body, signature, key_id,'
+                           " ledger_seq) VALUES (0, 1, 'u', 0, 'h', 'b', 's', 'k', 1)"}[table]
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"INSERT INTO {table} {row}")
+        for change in (f"UPDATE {table} SET created_at = 5", f"DELETE FROM {table}"):
+            with pytest.raises(psycopg.errors.RaiseException, match="cannot be"):
+                conn.execute(change)
+        assert conn.execute(f"SELECT count(*), max(created_at) FROM {table}").fetchone() == (1, 0)
+
+
+def test_sqlite_style_inserts_get_their_new_id_and_flags_as_integers(postgres_url, key):
+    """`cursor.lastrowid` and True/False arguments, as code written for sqlite3 uses them."""
+    store = PostgresStore(postgres_url, site_key=key)
+    try:
+        with store.write() as conn:
+            first = conn.execute("INSERT INTO notifications (at, receiver, group_key, status, alerts, attempt, ok,"
+                                 " fingerprints) VALUES (?,?,?,?,?,?,?,?)", (0, "r", "g", "firing", 1, 1, True, "[]"))
+            second = conn.execute("INSERT INTO notifications (at, receiver, group_key, status, alerts, attempt, ok,"
+                                  " fingerprints) VALUES (?,?,?,?,?,?,?,?)", (1, "r", "g", "firing", 1, 2, False, "[]"))
+        assert (first.lastrowid, second.lastrowid) == (1, 2)
+        assert store.read.execute("SELECT id, ok FROM notifications ORDER BY id").fetchall() == [(1, 1), (2, 0)]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("command", [["store", "backup", "OUT"], ["store", "restore", "IN"]])
+def test_file_backups_point_a_postgresql_store_to_its_own_tools(tmp_path, command):
+    r = _cli(*[str(tmp_path / c) if c in ("OUT", "IN") else c for c in command],
+             "--db", "postgresql://cw@127.0.0.1/clausewatch")
+    assert r.returncode == 2 and "pg_dump" in r.stderr and "store copy" in r.stderr, r.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_upserts_of_many_rows_end_as_one_statement_per_row_would(postgres_url, key):
+    """Many rows go as one statement from a COPYed table; where two rows update one key, row by row."""
+    store = PostgresStore(postgres_url, site_key=key)
+    upsert = "INSERT INTO meta VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value"
+    try:
+        with store.write() as conn:
+            conn.executemany(upsert, [(f"u{i}", "first") for i in range(100)])
+            conn.executemany(upsert, [(f"u{i}", "second") for i in range(0, 100, 2)] * 2)  # each key twice
+            conn.executemany(upsert, [(f"k{i % 50}", str(i)) for i in range(200)])  # the last row per key wins
+            conn.executemany("INSERT INTO meta VALUES (?, ?) ON CONFLICT DO NOTHING",
+                             [(f"n{i}", "kept") for i in range(100)] + [("n1", "ignored"), ("u1", "ignored")])
+        meta = dict(store.read.execute("SELECT key, value FROM meta").fetchall())
+        assert [meta[f"u{i}"] for i in range(4)] == ["second", "first", "second", "first"]
+        assert (meta["k0"], meta["k49"]) == ("150", "199")
+        assert (meta["n1"], meta["n99"], meta["u1"]) == ("kept", "kept", "first")
+    finally:
+        store.close()

@@ -1,0 +1,119 @@
+"""`store copy`: a simulated site's history moves SQLite -> PostgreSQL -> SQLite with the same ledger,
+an interrupted copy continues, and a destination holding anything else is refused."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from collector import auth
+from collector.cli import build_app
+from collector.engine import Engine
+from collector.simulate import SimSite
+from collector.simulate.run import write_history
+from collector.store.sqlite import SqliteStore
+from collector.store.transfer import copy_store
+from rules.catalog import default_catalog
+
+runner = CliRunner()
+# the tables whose rows a copy must carry over unchanged (public_keys: the copy adds its own key)
+COMPARED = ("observations", "latest", "subjects", "evidence", "findings", "finding_intervals", "ledger",
+            "checkpoints", "users", "events", "agent_sequences")
+
+
+def cli(*args: str) -> tuple[int, dict, str]:
+    r = runner.invoke(build_app(), [*args, "--json"])
+    return r.exit_code, (json.loads(r.stdout) if r.exit_code == 0 else {}), r.output
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Path:
+    """A small site's day: terminals and a camera every two hours, evaluated, with a user and a checkpoint."""
+    db = tmp_path / "site.db"
+    store = SqliteStore(db)
+    end = datetime.now(UTC).replace(microsecond=0)
+    site = SimSite(terminals=3, cameras=1, start=end - timedelta(hours=12))
+    write_history(store, Engine(store, list(default_catalog())), site, end, step=timedelta(hours=2))
+    auth.add_user(store, "auditor", "auditor", "a long enough password 1", actor="test")
+    store.put_evidence(b"signed visit log", "visit.pdf", "application/pdf")
+    store.checkpoint()
+    store.close()
+    return db
+
+
+def rows_of(store: SqliteStore, table: str) -> list[tuple]:
+    return sorted(tuple(bytes(v) if isinstance(v, memoryview) else v for v in r)
+                  for r in store.read.execute(f"SELECT * FROM {table}").fetchall())  # noqa: S608
+
+
+def test_copy_round_trips_sqlite_postgres_sqlite_with_the_same_ledger(history, postgres_url, tmp_path):
+    code, first, out = cli("store", "copy", "--from", str(history), "--to", postgres_url)
+    assert code == 0, out
+    back = tmp_path / "back.db"
+    code, second, out = cli("store", "copy", "--from", postgres_url, "--to", str(back))
+    assert code == 0, out
+    assert first["ledger_head_hash"] == second["ledger_head_hash"] and first["ledger_head_seq"] > 10
+    assert first["evidence_files"] >= 1 and not first["evidence_unreadable"]
+    for db in (postgres_url, str(back)):
+        code, verified, out = cli("ledger", "verify", "--deep", "--db", db)
+        assert code == 0, out
+        assert verified["ok"] and verified["head_seq"] == first["ledger_head_seq"], verified
+        assert verified["deep"]["checked"]["findings"] > 0  # findings and their history recomputed from the ledger
+        assert verified["evidence_checked"] == first["evidence_files"]
+    stores = [SqliteStore(history), SqliteStore(back)]
+    try:
+        for table in COMPARED:
+            assert rows_of(stores[0], table) == rows_of(stores[1], table), table
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_interrupted_copy_continues_where_it_stopped(history, postgres_url, tmp_path):
+    from collector.store.postgres import PostgresStore
+
+    class Interrupted(Exception):
+        pass
+
+    observation_chunks = []
+
+    def stop_in_observations(table: str, rows: int) -> None:
+        if table == "observations":
+            observation_chunks.append(rows)
+            if len(observation_chunks) == 2:
+                raise Interrupted
+
+    src, dst = SqliteStore(history), PostgresStore(postgres_url)
+    try:
+        total, head = src.count_observations(), src.ledger.last_seq
+        with pytest.raises(Interrupted):
+            copy_store(src, dst, src_name="site", dst_name="pg", chunk_rows=50, on_chunk=stop_in_observations)
+        assert dst.count_observations() == 100 < total  # two chunks committed, the rest not begun
+    finally:
+        src.close()
+        dst.close()
+    code, report, out = cli("store", "copy", "--from", str(history), "--to", postgres_url)
+    assert code == 0, out
+    assert report["resumed"] and report["rows"]["observations"] == total - 100  # continued, not redone
+    assert report["rows"]["ledger"] == 0  # the ledger had gone over whole before the interruption
+    code, verified, out = cli("ledger", "verify", "--db", postgres_url)
+    assert code == 0 and verified["ok"] and verified["head_seq"] == head == report["ledger_head_seq"], out
+    assert verified["observations_checked"] == total
+
+
+def test_destination_holding_another_store_is_refused(history, tmp_path, postgres_url):
+    other = tmp_path / "other.db"
+    store = SqliteStore(other)
+    auth.add_user(store, "admin", "admin", "a long enough password 2", actor="test")
+    store.close()
+    code, _, out = cli("store", "copy", "--from", str(history), "--to", str(other))
+    assert code == 2 and f"{other}: not empty" in out
+    code, _, out = cli("store", "copy", "--from", str(history), "--to", postgres_url)
+    assert code == 0, out
+    code, _, out = cli("store", "copy", "--from", str(other), "--to", postgres_url)
+    assert code == 2 and "a copy of another store" in out and "127.0.0.1" in out
+    assert sqlite3.connect(other).execute("SELECT count(*) FROM ledger").fetchone()[0] == 1  # untouched
