@@ -78,7 +78,9 @@ class WriteRecorder:
                 if mask & IN_MOVED_TO and device.name not in self.created:
                     self.created.add(device.name)
                     continue
-                self.writes[device.name].append((device / name).read_text().strip())
+                value = (device / name).read_text().strip()
+                if value:  # empty: read between the write's truncation and its data; its next event has the value
+                    self.writes[device.name].append(value)
             timeout_s = 0.0
 
 
