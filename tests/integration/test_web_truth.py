@@ -413,5 +413,5 @@ def test_a_waiver_names_its_subject_kind_in_chinese(browser, site, zh_manager): 
         page.locator("#ex-end").fill(str(dt.date.today() + dt.timedelta(days=30)))
         page.get_by_role("button", name="批准", exact=True).click()
         page.wait_for_load_state()
-        row = page.locator("table.exceptions", has_text="录音系统迁移期间").locator("tbody tr").first.inner_text()
+        row = page.locator("table.waivers", has_text="录音系统迁移期间").locator("tbody tr").first.inner_text()
         assert "录音系统 *" in row and "call_system" not in row, row
