@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,6 +149,10 @@ class PostgresStore(SqliteStore):
         if found != sha256:
             raise EvidenceAltered(sha256, found)
         return data
+
+    def drop_evidence_bytes(self, digests: Sequence[str]) -> None:
+        with self._pool.connection() as conn:
+            conn.execute("DELETE FROM evidence_blobs WHERE sha256 = ANY(%s)", (list(digests),))
 
     def _verify_evidence(self, conn: sqlite3.Connection, report: VerifyReport) -> None:
         """Re-hash every evidence file the store lists, inside the database."""
