@@ -41,6 +41,16 @@ def test_missing_and_altered_evidence_files_are_named(tmp_path):
     store.close()
 
 
+def test_a_ledger_body_altered_into_invalid_utf8_is_named_not_a_failure(backend_store):
+    store = backend_store
+    _batch(store, 1)
+    _batch(store, 2)
+    (body,) = store.read.execute("SELECT body FROM ledger WHERE seq = 1").fetchone()
+    _sql(store, "UPDATE ledger SET body = ? WHERE seq = 1", bytes(body) + b"\xff")
+    r = store.verify_ledger()
+    assert not r.ok and any(p.seq == 1 for p in r.problems), r.problems
+
+
 def test_tail_removed_after_a_checkpoint_is_reported_as_a_removed_tail(backend_store):
     store = backend_store
     for h in range(3):
