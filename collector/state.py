@@ -49,7 +49,7 @@ class AppState:
                                            name="clausewatch-ledger-selfcheck")
         self._selfcheck.start()
 
-        if self.settings.compact_every_h > 0 and isinstance(self.store, SqliteStore):  # compaction is SQLite's so far
+        if self.settings.compact_every_h > 0 and isinstance(self.store, SqliteStore):  # PostgresStore is one too
             from collector.compactor import Compactor
 
             self._compactor = Compactor(self.store, self.controls, self.settings, self.worker.stopping)

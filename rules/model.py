@@ -109,6 +109,14 @@ class Observation(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
     evidence: list[EvidenceRef] = Field(default_factory=list, max_length=50)
 
+    @field_validator("id", "source", "site", "key")
+    @classmethod
+    def _no_nul(cls, v: str, info: ValidationInfo) -> str:
+        # a PostgreSQL store's text columns cannot hold NUL: refused on both stores, naming the field
+        if "\x00" in v and not (info.context or {}).get("stored"):
+            raise ValueError(f"{info.field_name}: must not contain NUL (\\u0000)")
+        return v
+
     @field_validator("subject_id")
     @classmethod
     def _subject_id(cls, v: str) -> str:

@@ -107,15 +107,16 @@ def store_compact(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt =
     except RetentionError as e:
         fail_input(str(e))
     store = store_at(db)
+    name = _shown(db)
     say = (lambda phase: typer.echo(f"compact: {phase}", err=True)) if progress_enabled() else None
     try:
         result = compact(store, policy, configured_catalog(), when, actor="cli", progress=say)
     except CompactionRefused as e:
-        fail_input(f"{db}: {e}")
+        fail_input(f"{name}: {e}")
     finally:
         store.close()
-    emit({"db": str(db), "now": when.isoformat(), **result.as_dict()}, as_json,
-         compaction_text(result, str(db), when, lang))
+    emit({"db": name, "now": when.isoformat(), **result.as_dict()}, as_json,
+         compaction_text(result, name, when, lang))
 
 
 def store_copy(src: Annotated[str, typer.Option("--from", help="The store to copy: an SQLite file or postgresql://...")],
@@ -161,6 +162,14 @@ def _store_name(text: str, url: str | None) -> str:
     from collector.store.postgres import redacted
 
     return redacted(url)
+
+
+def _shown(db: Path) -> str:
+    """--db as output names it: a file as given, a PostgreSQL URL without its password."""
+    from collector.store.opening import postgres_url_of
+
+    url = postgres_url_of(db)
+    return str(db) if url is None else _store_name(str(db), url)
 
 
 def _progress(table: str, rows: int) -> None:

@@ -12,7 +12,6 @@ from typing import Any
 
 from collector.canonical import loads
 from collector.merkle import leaf_hash
-from collector.store.integrity import evidence_path
 from collector.store.keepset import REASONS, Selection, select
 from collector.store.pruned import PrunedRow, newest_partial, pruned_digest
 from collector.store.prunedproof import PartialTree
@@ -23,6 +22,9 @@ from rules.model import Control
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 ENTRY_TYPE = "store.compacted"
+# how a stored body without evidence begins (keys sorted: collector/store/sqlite.py observation_body)
+NO_EVIDENCE = b'{"evidence":[]'
+SCAN_ROWS = 5000
 WHY = ("raw observations older than their kind's window; kept: the newest of each key, those findings and their"
        " intervals cite, those current findings were evaluated from, and the first of each key per keyframe period")
 
@@ -147,13 +149,19 @@ def _unreferenced_evidence(conn: Any, policy: RetentionPolicy, now: datetime) ->
     if not old:
         return []
     named: set[str] = set()
-    for (body,) in conn.execute("SELECT body FROM observations WHERE instr(body, ?) = 0", (b'"evidence":[]',)):
-        try:
-            refs = loads(body).get("evidence") or []
-        except (ValueError, AttributeError):
-            continue  # a damaged row: ledger verify names it; its files stay
-        named.update(r["sha256"] for r in refs if isinstance(r, dict) and isinstance(r.get("sha256"), str))
-    return sorted(old - named)
+    after = 0
+    while True:  # in chunks: a PostgreSQL cursor would hold every row at once
+        rows = conn.execute("SELECT rowid, body FROM observations WHERE rowid > ? AND substr(body, 1, ?) != ?"
+                            " ORDER BY rowid LIMIT ?", (after, len(NO_EVIDENCE), NO_EVIDENCE, SCAN_ROWS)).fetchall()
+        for _, body in rows:
+            try:
+                refs = loads(body).get("evidence") or []
+            except (ValueError, AttributeError):
+                continue  # a damaged row: ledger verify names it; its files stay
+            named.update(r["sha256"] for r in refs if isinstance(r, dict) and isinstance(r.get("sha256"), str))
+        if len(rows) < SCAN_ROWS:
+            return sorted(old - named)
+        after = rows[-1][0]
 
 
 def compact(store: SqliteStore, policy: RetentionPolicy, controls: Sequence[Control], now: datetime, *,
@@ -192,6 +200,7 @@ def compact(store: SqliteStore, policy: RetentionPolicy, controls: Sequence[Cont
             "pruned_digest": pruned_digest(rows), "evidence_removed": gone}, ts=now)
         assert entry.seq == seq  # the rows name the entry they were written with
         result.ledger_seq = entry.seq
-    for sha in gone:  # after the commit: a crash in between leaves a stray file, never a listed one missing
-        evidence_path(store.evidence_dir, sha).unlink(missing_ok=True)
+    # after the commit: a crash in between leaves stray bytes, never a listed file missing
+    if gone:
+        store.drop_evidence_bytes(gone)
     return result

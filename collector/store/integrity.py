@@ -76,9 +76,12 @@ def verify_batches(conn: sqlite3.Connection, report: VerifyReport) -> int:
     roots: dict[int, tuple[str, int]] = {}
     q = "SELECT seq, body FROM ledger WHERE CAST(body AS TEXT) LIKE '%\"type\":\"observations\"%'"
     for seq, body in conn.execute(q):
-        data = loads(body)
-        if data.get("type") == "observations":
-            roots[seq] = (data["data"]["merkle_root"], data["data"]["count"])
+        try:
+            data = loads(body)
+            if data.get("type") == "observations":
+                roots[seq] = (data["data"]["merkle_root"], data["data"]["count"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # an altered entry (not JSON, not UTF-8): the chain check names it
     pruned = PrunedIndex(conn)
     current: int | None = None
     rowids: list[int] = []

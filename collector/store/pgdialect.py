@@ -9,7 +9,8 @@ and `RETURNING`. This module rewrites such a statement for psycopg, once per dis
 - the column names `end` and `user`, reserved words in PostgreSQL, are quoted (SQL that also uses
   `CASE ... END` must quote them itself: `"end"`, which SQLite accepts too);
 - two-argument `max(a, b)` / `min(a, b)` become `greatest` / `least`;
-- `CAST(body AS TEXT)` (every `body` column is bytea here) becomes `convert_from(body, 'UTF8')`;
+- `CAST(body AS TEXT)` (every `body` column is bytea here) becomes `convert_from(body, 'UTF8')`, and
+  `CAST(body AS TEXT) LIKE pattern` a LIKE on the bytes (`body LIKE convert_to(pattern, 'UTF8')`);
 - `last_insert_rowid()` becomes `lastval()`.
 
 Not rewritten, so not portable: PRAGMA, executescript, cursor.lastrowid (use RETURNING), strftime.
@@ -28,6 +29,8 @@ _OR_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+(\w+)\s*(\(([^)]*)
 _INSERT_INTO = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
 _UNTARGETED_UPSERT = re.compile(r"ON\s+CONFLICT\s+DO\s+UPDATE", re.IGNORECASE)
 _CAST_BODY = re.compile(r"CAST\((\w+\.)?body AS TEXT\)", re.IGNORECASE)
+# matched after the placeholders are rewritten: the pattern is a string literal or %s
+_CAST_BODY_LIKE = re.compile(r"CAST\((\w+\.)?body AS TEXT\)\s+LIKE\s+('(?:[^']|'')*'|%s)", re.IGNORECASE)
 _MINMAX = re.compile(r"\b(max|min)\(", re.IGNORECASE)
 
 # table -> (primary key columns, every column), read from the database's catalog
@@ -42,6 +45,9 @@ def translate(sql: str, catalog: Catalog) -> str:
 def _translate(sql: str, catalog: Catalog) -> str:
     quote = "CASE" not in sql.upper()
     out = _outside_strings(sql, lambda text: _plain_part(text, quote))
+    # a filter compares bytes, so that a body altered into invalid UTF-8 is read (and named by ledger
+    # verify) rather than failing the statement as convert_from would
+    out = _CAST_BODY_LIKE.sub(lambda m: f"{m.group(1) or ''}body LIKE convert_to({m.group(2)}, 'UTF8')", out)
     out = _CAST_BODY.sub(lambda m: f"convert_from({m.group(1) or ''}body, 'UTF8')", out)
     out = _scalar_minmax(out)
     out = out.replace("last_insert_rowid()", "lastval()")

@@ -138,6 +138,15 @@ MIGRATIONS: list[str] = [
         created_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL
     );
     """,
+    # 2: SQLite's 10, compaction's proofs of the observations it kept (collector/store/pruned.py)
+    """
+    CREATE TABLE pruned_batches (
+        batch BIGINT NOT NULL, compaction BIGINT NOT NULL, last_batch BIGINT NOT NULL,
+        first_rowid BIGINT NOT NULL, size BIGINT NOT NULL, kept BYTEA NOT NULL, hashes BYTEA NOT NULL,
+        sites TEXT NOT NULL,
+        PRIMARY KEY (batch, compaction)
+    );
+    """,
 ]
 
 PG_SCHEMA_VERSION = len(MIGRATIONS)

@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from collector.sitekey import SiteKey
 from collector.store.integrity import EvidenceAltered, is_sha256_hex
 from collector.store.ledger_table import Ledger
 from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, configure
+from collector.store.pgreads import payload_means_query
 from collector.store.pgschema import WRITE_LOCK_KEY, migrate
 from collector.store.pgstats import measure_database
 from collector.store.sqlite import SqliteStore
@@ -52,6 +53,8 @@ def site_key_path() -> Path:
 
 class PostgresStore(SqliteStore):
     """Thread-safe; several processes on one database extend one ledger chain."""
+
+    _payload_means_query = staticmethod(payload_means_query)
 
     def __init__(self, url: str, *, site_key: SiteKey | None = None, pool_max: int = POOL_MAX, create: bool = True):
         self.url, self.where = url, redacted(url)
@@ -146,6 +149,10 @@ class PostgresStore(SqliteStore):
         if found != sha256:
             raise EvidenceAltered(sha256, found)
         return data
+
+    def drop_evidence_bytes(self, digests: Sequence[str]) -> None:
+        with self._pool.connection() as conn:
+            conn.execute("DELETE FROM evidence_blobs WHERE sha256 = ANY(%s)", (list(digests),))
 
     def _verify_evidence(self, conn: sqlite3.Connection, report: VerifyReport) -> None:
         """Re-hash every evidence file the store lists, inside the database."""

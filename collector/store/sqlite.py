@@ -298,6 +298,11 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
         """The bytes kept under `sha256`; None when none; raises EvidenceAltered when they no longer match."""
         return read_checked(self.evidence_dir, sha256)
 
+    def drop_evidence_bytes(self, digests: Sequence[str]) -> None:
+        """Remove the bytes kept under `digests` (compaction, once no row lists them)."""
+        for digest in digests:
+            (self.evidence_dir / digest[:2] / digest).unlink(missing_ok=True)
+
     def _verify_evidence(self, conn: sqlite3.Connection, report: VerifyReport) -> None:
         verify_evidence(conn, self.evidence_dir, report)
 

@@ -93,12 +93,23 @@ def claim(dst: SqliteStore, identity: str, src_name: str, dst_name: str) -> bool
     return False
 
 
+def refuse_missing_tables(conn: sqlite3.Connection, theirs: Layout, ours: Layout, dst_name: str) -> None:
+    """Refuse a copy that would leave rows behind: a source table the destination lacks (a store of a
+    newer clausewatch, or a table one backend's migrations have and the other's not yet)."""
+    lacking = [t for t in sorted(theirs) if t not in ours and t not in NOT_COPIED
+               and conn.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()]  # noqa: S608
+    if lacking:
+        raise CopyRefused(f"{dst_name}: has no table {', '.join(lacking)} for the rows the source holds there;"
+                          " copy with the clausewatch that wrote the source, or a newer one")
+
+
 def copy_store(src: SqliteStore, dst: SqliteStore, *, src_name: str, dst_name: str,
                chunk_rows: int = CHUNK_ROWS, on_chunk: Callable[[str, int], None] | None = None) -> CopyReport:
     """Copy `src` (as it is when the copy starts) into `dst`; `on_chunk(table, rows)` after each commit."""
     theirs, ours = layout_of(src), layout_of(dst)
     tables = sorted((t for t in theirs if t in ours and t not in NOT_COPIED), key=lambda t: (t not in FIRST, t))
     with src.snapshot() as conn:
+        refuse_missing_tables(conn, theirs, ours, dst_name)
         report = CopyReport(src_name, dst_name, claim(dst, source_identity(conn), src_name, dst_name))
         for table in tables:
             keys, columns = theirs[table]

@@ -59,17 +59,25 @@ class SqliteReadModel(SqliteParts):
     def payload_means(self, subject_kind: str, kind: str, fields: Sequence[str], since: datetime,
                       bucket_s: int) -> dict[str, dict[str, list[tuple[float, float]]]]:
         """Averaged in SQL so a busy sensor stays cheap."""
-        cols = ", ".join(f"avg(json_extract(CAST(body AS TEXT), '$.payload.{f}'))" for f in fields)
-        sql = (f"SELECT subject_id, CAST(observed_at / ? AS INTEGER) AS b, {cols} FROM observations"
-               " WHERE kind = ? AND observed_at >= ? AND subject_kind = ?"
-               " GROUP BY subject_id, b ORDER BY subject_id, b")
+        sql, args = self._payload_means_query(fields)
         out: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
-        for row in self.read.execute(sql, (bucket_s, kind, since.timestamp(), subject_kind)):
+        for row in self.read.execute(sql, [*args, bucket_s, kind, since.timestamp(), subject_kind]):
             sid, b = row[0], row[1]
             for f, v in zip(fields, row[2:], strict=True):
                 if v is not None:
                     out[sid][f].append((b * bucket_s, float(v)))
         return out
+
+    @staticmethod
+    def _payload_means_query(fields: Sequence[str]) -> tuple[str, list[Any]]:
+        """SELECT subject id, bucket number, the mean of each field, and the arguments that precede the
+        bucket size, kind, start and subject kind; the PostgreSQL store has its own (pgreads.py)."""
+        # a value that is not a JSON number (forged: a string, true, an object) counts as missing, not as 0
+        cols = ", ".join(f"avg(CASE WHEN json_type(CAST(body AS TEXT), '$.payload.{f}') IN ('integer', 'real')"
+                         f" THEN json_extract(CAST(body AS TEXT), '$.payload.{f}') END)" for f in fields)
+        return (f"SELECT subject_id, CAST(observed_at / ? AS INTEGER) AS b, {cols} FROM observations"
+                " WHERE kind = ? AND observed_at >= ? AND subject_kind = ?"
+                " GROUP BY subject_id, b ORDER BY subject_id, b"), []
 
     def payload_series(self, kind: str, start: datetime, end: datetime, site: str | None = None
                        ) -> list[tuple[str, float, dict[str, Any]]]:

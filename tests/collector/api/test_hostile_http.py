@@ -1,6 +1,7 @@
 """Hostile and extreme input over HTTP gets a 4xx naming what is wrong, never a 500, and nothing is stored."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -210,3 +211,25 @@ def test_a_large_json_body_is_held_to_the_same_rules(client):
     body = ('{"events": [' + events + ', {"duration_s": NaN}]}').encode()
     r = _post(client, "/api/v1/access/events", body, client.admin)
     assert r.status_code == 422 and "not JSON" in r.text, r.text[:300]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store_client(request, tmp_path, monkeypatch):
+    """A collector on either store: a PostgreSQL store refuses NUL in text where SQLite takes it."""
+    db = request.getfixturevalue("postgres_url") if request.param == "postgresql" else str(tmp_path / "cw.db")
+    app = create_app(Settings(db=db))
+    c = TestClient(app, raise_server_exceptions=False)
+    _, secret = auth.create_enroll_secret(app.state.cw.store)
+    token = c.post("/api/v1/enroll", json={"secret": secret, "host_id": "host-a"}).json()["token"]
+    yield c, {"Authorization": "Bearer " + token}, app.state.cw.store
+    app.state.cw.store.close()
+
+
+@pytest.mark.parametrize("field", ["id", "source", "site", "key"])
+def test_a_nul_in_an_observation_text_field_is_refused_naming_it(any_store_client, field):
+    client, agent, store = any_store_client
+    body = json.loads(_obs())
+    body["observations"][0][field] = body["observations"][0].get(field, "") + "obs\u0000-forged"
+    r = _post(client, "/api/v1/observations", json.dumps(body).encode(), agent)
+    assert r.status_code == 422 and field in r.text, r.text
+    assert store.count_observations() == 0

@@ -5,7 +5,6 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from collector.store.compaction import compact
-from collector.store.integrity import evidence_path
 from collector.store.retention import RetentionPolicy, load_policy
 from collector.store.sqlite import SqliteStore
 from rules.catalog import default_catalog
@@ -20,8 +19,7 @@ def _health(store: SqliteStore, at: datetime, picture: bytes) -> Observation:
                        observed_at=at, payload={"ok": True}, evidence=[ref])
 
 
-def test_only_files_no_kept_observation_names_are_removed_after_their_retention(tmp_path):
-    store = SqliteStore(tmp_path / "cw.db")
+def test_only_files_no_kept_observation_names_are_removed_after_their_retention(store):
     day = (NOW - timedelta(days=10)).replace(hour=1, minute=0, second=0)
     pictures = [f"picture {i}".encode() for i in range(4)]
     for i, picture in enumerate(pictures):  # four snapshots on one old day: the first is that day's keyframe
@@ -38,16 +36,14 @@ def test_only_files_no_kept_observation_names_are_removed_after_their_retention(
     assert result.dropped == 3
     assert sorted(result.evidence_removed) == sorted(sha[1:])  # the keyframe's picture stays
     for s in sha[1:]:
-        assert not evidence_path(store.evidence_dir, s).exists()
+        assert store.checked_evidence_bytes(s) is None  # the file itself is gone, not only its row
     assert store.get_evidence(sha[0]) == pictures[0]
     assert store.get_evidence(hashlib.sha256(b"today").hexdigest()) == b"today"
     report = store.verify_ledger()
     assert report.ok, report.problems
-    store.close()
 
 
-def test_files_stay_while_their_own_retention_lasts(tmp_path):
-    store = SqliteStore(tmp_path / "cw.db")
+def test_files_stay_while_their_own_retention_lasts(store):
     day = (NOW - timedelta(days=10)).replace(hour=1, minute=0, second=0)
     for i in range(3):
         at = day + timedelta(hours=i)
@@ -55,4 +51,3 @@ def test_files_stay_while_their_own_retention_lasts(tmp_path):
     result = compact(store, load_policy(), list(default_catalog()), NOW)  # files stored just now: 92 days to go
     assert result.dropped == 1 and result.evidence_removed == []
     assert store.verify_ledger().ok
-    store.close()

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from collector.store.integrity import EvidenceAltered
+from collector.store.sqlite import SqliteStore
 from rules.model import Observation
 
 
@@ -21,7 +22,9 @@ def _batch(store, hour: int) -> int:
     return r.ledger_seq
 
 
-def test_missing_and_altered_evidence_files_are_named(store):
+def test_missing_and_altered_evidence_files_are_named(tmp_path):
+    """Files on disk: SQLite's (test_postgres.py alters PostgreSQL's evidence_blobs)."""
+    store = SqliteStore(tmp_path / "cw.db")
     a = store.put_evidence(b"scan one", "a.pdf")
     b = store.put_evidence(b"scan two", "b.pdf")
     assert store.verify_ledger().ok
@@ -35,6 +38,17 @@ def test_missing_and_altered_evidence_files_are_named(store):
     with pytest.raises(EvidenceAltered):
         store.read_evidence(a.sha256)
     assert store.get_evidence(a.sha256) is None  # other readers (reports, bundles) get nothing, not bad bytes
+    store.close()
+
+
+def test_a_ledger_body_altered_into_invalid_utf8_is_named_not_a_failure(backend_store):
+    store = backend_store
+    _batch(store, 1)
+    _batch(store, 2)
+    (body,) = store.read.execute("SELECT body FROM ledger WHERE seq = 1").fetchone()
+    _sql(store, "UPDATE ledger SET body = ? WHERE seq = 1", bytes(body) + b"\xff")
+    r = store.verify_ledger()
+    assert not r.ok and any(p.seq == 1 for p in r.problems), r.problems
 
 
 def test_tail_removed_after_a_checkpoint_is_reported_as_a_removed_tail(backend_store):

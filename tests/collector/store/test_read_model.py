@@ -40,6 +40,20 @@ def test_payload_means_per_bucket_and_series_in_order(store):
     assert store.payload_series("room.climate", T0, T0 + hours(9), site="elsewhere") == []
 
 
+def test_payload_means_average_numbers_only_whatever_a_sender_forged(store):
+    sent = {"r1": [{"temp_c": "hot"}, {"temp_c": True}, {"temp_c": {"v": 9}}, {"temp_c": 20}],
+            "r2": [{"temp_c": 20, "note": "a\x00b"}, {"temp_c": 22}],  # NUL: JSON's \u0000, refused by PostgreSQL's
+            "r3": [{"temp_c": 1e308}, {"temp_c": 1e308}]}
+    store.ingest([obs(10 * n + i, subject=room, subject_kind="zone", kind="room.climate", t=T0 + hours(i / 8),
+                      payload=p) for n, (room, ps) in enumerate(sent.items()) for i, p in enumerate(ps)], actor="t")
+    means = store.payload_means("zone", "room.climate", ["temp_c"], T0, 3600)
+    b0 = T0.timestamp() // 3600 * 3600
+    assert means["r1"]["temp_c"] == [(b0, 20.0)]
+    assert means["r2"]["temp_c"] == [(b0, 21.0)]
+    [(_, huge)] = means["r3"]["temp_c"]  # a sum beyond a double's range: infinite or exact, never an error
+    assert huge >= 1e308
+
+
 def test_events_counts_and_acks(store):
     t1 = T0 + hours(1)
     store.record_findings([FindingChange(finding("pass", T0), None, True)], T0)

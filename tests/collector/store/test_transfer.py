@@ -117,3 +117,20 @@ def test_destination_holding_another_store_is_refused(history, tmp_path, postgre
     code, _, out = cli("store", "copy", "--from", str(other), "--to", postgres_url)
     assert code == 2 and "a copy of another store" in out and "127.0.0.1" in out
     assert sqlite3.connect(other).execute("SELECT count(*) FROM ledger").fetchone()[0] == 1  # untouched
+
+
+def test_a_source_table_the_destination_lacks_is_refused_before_anything_is_written(history, postgres_url):
+    conn = sqlite3.connect(history)  # as a newer program's store would hold it
+    conn.execute("CREATE TABLE newer_rows (id INTEGER PRIMARY KEY, value TEXT)")
+    conn.execute("INSERT INTO newer_rows VALUES (1, 'x')")
+    conn.commit()
+    conn.close()
+    code, _, out = cli("store", "copy", "--from", str(history), "--to", postgres_url)
+    assert code == 2 and "has no table newer_rows" in out, out
+    from collector.store.postgres import PostgresStore
+
+    dst = PostgresStore(postgres_url)
+    try:
+        assert dst.get_meta("copy.source") is None and dst.ledger.last_seq == 0  # neither claimed nor begun
+    finally:
+        dst.close()
