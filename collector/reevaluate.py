@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +32,10 @@ Subject = tuple[str, str]
 class Replay:
     """The latest observation per subject and (kind, key) as of a moment, moved forward in time."""
 
-    def __init__(self, conn: sqlite3.Connection, observations: Sequence[Replayed]):
+    def __init__(self, conn: sqlite3.Connection, observations: Sequence[Replayed],
+                 repeats: Mapping[int, str] | None = None):
         self.conn = conn
+        self.repeats = repeats or {}  # number -> id of the observations kept as repeats
         self.pending = sorted(observations)
         self.next = 0
         self.latest: dict[Subject, dict[tuple[str, str], tuple[float, int]]] = defaultdict(dict)
@@ -49,14 +51,14 @@ class Replay:
 
     def before_batch(self, seq: int) -> Replay:
         """Another replay holding every observation ledgered before entry `seq`, whenever received."""
-        other = Replay(self.conn, [o for o in self.pending if o[7] < seq])
+        other = Replay(self.conn, [o for o in self.pending if o[7] < seq], self.repeats)
         other.parsed = self.parsed
         other.advance(float("inf"))
         return other
 
     def observations(self, rowids: list[int]) -> list[Observation]:
         missing = [r for r in rowids if r not in self.parsed]
-        for rowid, (body, recv) in derived.bodies(self.conn, missing).items():
+        for rowid, (body, recv) in derived.bodies(self.conn, missing, self.repeats).items():
             try:
                 self.parsed[rowid] = observation_from_body(body, recv)
             except ValueError:  # an altered body: its batch's Merkle root names it; judged as missing here
@@ -109,9 +111,10 @@ REWORDED = "finding reasons as ledgered, worded by another version of the progra
 def check_findings_by_evaluation(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]],
                                  observations: Sequence[Replayed], controls: Sequence[Control],
                                  rep: DeepReport, changes: dict[tuple[str, str, str], tuple[int, float | None]],
-                                 ledgered_reasons: dict[tuple[str, str, str], str | None]) -> None:
+                                 ledgered_reasons: dict[tuple[str, str, str], str | None],
+                                 repeats: Mapping[int, str] | None = None) -> None:
     judge = Judge(controls)
-    replay = Replay(conn, observations)
+    replay = Replay(conn, observations, repeats)
     before: dict[int, Replay] = {}
     at_time: dict[float, list[tuple[Any, ...]]] = defaultdict(list)
     for r in rows:

@@ -3,10 +3,12 @@ observation columns they are recomputed from (collector/deepverify.py compares t
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from collector.canonical import loads
+from collector.store.numbering import REPEAT_COLUMNS, batch_received_at
+from collector.store.repeats import id_key, id_text, rebuild
 
 # rowid, id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body
 ObservationColumns = tuple[int, str, str, str, str, str, str, str, float, float, int | None, int, bytes]
@@ -32,14 +34,23 @@ def ledger_entries(conn: sqlite3.Connection, types: Iterable[str]) -> Iterator[t
             yield seq, entry
 
 
-def latest_rows(conn: sqlite3.Connection) -> dict[tuple[str, str, str, str], tuple[int, float]]:
-    return {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in conn.execute(
-        "SELECT subject_kind, subject_id, kind, key, obs_rowid, observed_at FROM latest")}
+def latest_rows(conn: sqlite3.Connection) -> dict[tuple[str, str, str, str], tuple[int, float, int]]:
+    """(subject kind, subject id, kind, key) -> the full row of the current meaning, the newest's time
+    and number (the full row's, or its newest repeat's)."""
+    return {(r[0], r[1], r[2], r[3]): (r[4], r[5], r[6]) for r in conn.execute(
+        "SELECT subject_kind, subject_id, kind, key, obs_rowid, observed_at, coalesce(num, obs_rowid) FROM latest")}
 
 
-def bodies(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, tuple[bytes, float]]:
-    """rowid -> (body, received_at)."""
+def bodies(conn: sqlite3.Connection, rowids: list[int], repeats: Mapping[int, str] | None = None
+           ) -> dict[int, tuple[bytes, float]]:
+    """rowid -> (body, received_at); the numbers in `repeats` (-> their ids) are repeats, rebuilt."""
     out: dict[int, tuple[bytes, float]] = {}
+    if repeats:
+        for num in [r for r in rowids if r in repeats]:
+            found = repeat_body(conn, repeats[num])
+            if found is not None:
+                out[num] = found
+        rowids = [r for r in rowids if r not in repeats]
     for i in range(0, len(rowids), 900):
         chunk = rowids[i:i + 900]
         out.update((r, (b, recv)) for r, b, recv in conn.execute(
@@ -78,3 +89,16 @@ def attestation_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
 def public_keys(conn: sqlite3.Connection) -> dict[str, str]:
     """key id -> PEM of every site key the store has used."""
     return dict(conn.execute("SELECT key_id, pem FROM public_keys").fetchall())
+
+
+def repeat_body(conn: sqlite3.Connection, obs_id: str) -> tuple[bytes, float] | None:
+    """A repeat's body rebuilt from its head's, and when its batch arrived."""
+    row = conn.execute(f"SELECT {REPEAT_COLUMNS} FROM observation_repeats r JOIN observations o ON o.rowid = r.head"
+                       " WHERE r.id = ?", (id_key(obs_id),)).fetchone()
+    if row is None:
+        return None
+    body, received_at, rid, observed_at, seq, volatile, batch = row
+    try:
+        return rebuild(body, id_text(rid), observed_at, seq, volatile), batch_received_at(conn, batch, received_at)
+    except (ValueError, TypeError, KeyError, OverflowError):
+        return None

@@ -23,6 +23,11 @@ DAY_S = 86400
 # the values of one observation row, in bytes, as SQLite stores them (numbers counted as 8)
 _ROW_BYTES = ("length(id) + length(source) + length(site) + length(subject_kind) + length(subject_id)"
               " + length(kind) + length(key) + length(body) + 32")
+_REPEAT_BYTES = "length(r.id) + coalesce(length(r.volatile), 0) + 32"  # a repeat (collector/store/repeats.py)
+# full rows by their arrival, and repeats under their head's kind by their observed time
+_RECEIVED = (f"SELECT kind, received_at AS at, {_ROW_BYTES} AS size FROM observations UNION ALL"
+             f" SELECT o.kind, r.observed_at, {_REPEAT_BYTES}"
+             " FROM observation_repeats r JOIN observations o ON o.rowid = r.head")
 
 
 @dataclass
@@ -80,7 +85,7 @@ def store_stats(conn: sqlite3.Connection, db: Path, now: datetime, days: int = 7
     stats = StoreStats(str(db), now.isoformat(), file_bytes, _folder_bytes(evidence_dir_of(db)))
     stats.tables = table_sizes(conn)
     stats.kinds = [KindSize(*r) for r in conn.execute(
-        f"SELECT kind, count(*), coalesce(sum({_ROW_BYTES}), 0) FROM observations GROUP BY kind ORDER BY 3 DESC")]
+        f"SELECT kind, count(*), coalesce(sum(size), 0) FROM ({_RECEIVED}) GROUP BY kind ORDER BY 3 DESC")]
     stats.days = day_sizes(conn, now, days)
     all_obs_bytes = sum(k.bytes for k in stats.kinds)
     stats.growth_bytes_per_day = growth_per_day(stats.days, file_bytes, all_obs_bytes)
@@ -115,8 +120,8 @@ def day_sizes(conn: sqlite3.Connection, now: datetime, days: int) -> list[DaySiz
     first = today - timedelta(days=days - 1)
     start = datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp()
     got = {r[0]: (r[1], r[2]) for r in conn.execute(
-        f"SELECT date(received_at, 'unixepoch'), count(*), sum({_ROW_BYTES}) FROM observations "
-        "WHERE received_at >= ? AND received_at <= ? GROUP BY 1", (start, now.timestamp()))}
+        f"SELECT date(at, 'unixepoch'), count(*), sum(size) FROM ({_RECEIVED}) "
+        "WHERE at >= ? AND at <= ? GROUP BY 1", (start, now.timestamp()))}
     out = []
     for i in range(days):
         day = (first + timedelta(days=i)).isoformat()

@@ -54,8 +54,9 @@ def _marks(n: int) -> str:
 def latest_payloads(store: SqliteStore, subject_kind: str, kinds: Sequence[str] | None = None,
                     subject_id: str | None = None, subject_ids: Sequence[str] | None = None) -> Payloads:
     """subject id -> kind (or 'kind:key' when keyed) -> (observed_at, payload), newest of each."""
-    sql = ("SELECT l.subject_id, l.kind, l.key, o.observed_at, o.body FROM latest l"
-           " JOIN observations o ON o.rowid = l.obs_rowid WHERE l.subject_kind = ?")
+    # the payload of the row holding the current meaning; the time of the newest, a repeat of it or itself
+    sql = ("SELECT l.subject_id, l.kind, l.key, CASE WHEN l.repeat_id IS NULL THEN o.observed_at ELSE l.observed_at"
+           " END, o.body FROM latest l JOIN observations o ON o.rowid = l.obs_rowid WHERE l.subject_kind = ?")
     args: list[Any] = [subject_kind]
     if kinds is not None:
         sql += f" AND l.kind IN ({_marks(len(kinds))})"

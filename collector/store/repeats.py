@@ -1,0 +1,211 @@
+"""Repeated observations: an observation whose meaning equals the current one of its subject, kind and
+key is kept as a compact row (table `observation_repeats`) from which its exact bytes are rebuilt.
+
+Meaning is the whole observation but its id, time and sequence number, and the payload fields its
+kind declares volatile (`rules/kinds.yaml`). A repeat keeps its id, time, sequence number and those
+volatile values that differ from its head (the full row it repeats); the head's bytes and these
+give back the repeat's canonical bytes, byte for byte, so the batch's Merkle root, `ledger verify`
+and every reader see the observation as it was received. Ingest folds an observation only after
+rebuilding it and comparing with what was received: anything that would not come back exactly is
+stored as a full row instead.
+"""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from collector.canonical import loads, stored_json
+from rules.kinds import load_kinds
+
+# the id as stored: 16 bytes for a UUID in its canonical text form, else the text itself
+IdKey = bytes | str
+_PER_OBSERVATION = ("id", "observed_at", "seq")
+
+
+def id_key(obs_id: str) -> IdKey:
+    try:
+        u = uuid.UUID(obs_id)
+    except ValueError:
+        return obs_id
+    return u.bytes if str(u) == obs_id else obs_id
+
+
+def id_text(key: IdKey) -> str:
+    return str(uuid.UUID(bytes=key)) if isinstance(key, bytes) else key
+
+
+@lru_cache(maxsize=256)
+def volatile_paths(kind: str) -> tuple[tuple[str, ...], ...]:
+    spec = load_kinds().get(kind)
+    return tuple(tuple(p.split(".")) for p in spec.volatile) if spec else ()
+
+
+def _walk(node: Any, path: tuple[str, ...], visit: Callable[[Any], Any]) -> None:
+    """Replace each value at `path` under `node` by visit(value), in document order."""
+    seg, rest = path[0], path[1:]
+    each = seg.endswith("[]")
+    name = seg[:-2] if each else seg
+    if not isinstance(node, dict) or name not in node:
+        return
+    if each:
+        items = node[name]
+        if not isinstance(items, list):
+            return
+        for i, item in enumerate(items):
+            if rest:
+                _walk(item, rest, visit)
+            else:
+                items[i] = visit(item)
+    elif rest:
+        _walk(node[name], rest, visit)
+    else:
+        node[name] = visit(node[name])
+
+
+def _each_volatile(payload: Any, kind: str, visit: Callable[[Any], Any]) -> None:
+    for path in volatile_paths(kind):
+        _walk(payload, path, visit)
+
+
+@dataclass
+class Parsed:
+    """One observation's body split into its meaning and its volatile values."""
+
+    meaning: bytes  # digest
+    volatile: list[bytes]  # canonical bytes of each volatile value, in document order
+
+
+def parse(body: bytes) -> Parsed | None:
+    """The meaning of a stored body; None when the body is not an observation object."""
+    try:
+        d = loads(body)
+    except ValueError:
+        return None
+    if not isinstance(d, dict):
+        return None
+    values: list[bytes] = []
+
+    def take(value: Any) -> None:
+        values.append(stored_json(value))
+        return None
+
+    _each_volatile(d.get("payload"), str(d.get("kind")), take)
+    for k in _PER_OBSERVATION:
+        d.pop(k, None)
+    return Parsed(hashlib.blake2b(stored_json(d), digest_size=16).digest(), values)
+
+
+def delta(head: Parsed, new: Parsed) -> bytes | None:
+    """The volatile values of `new` that differ from its head's, as stored (None: all equal)."""
+    if len(head.volatile) != len(new.volatile):
+        return None
+    changed = [[i, loads(v)] for i, (h, v) in enumerate(zip(head.volatile, new.volatile, strict=True)) if h != v]
+    return stored_json(changed) if changed else None
+
+
+def rebuild(head_body: bytes, obs_id: str, observed_at: float, seq: int | None, volatile: bytes | None) -> bytes:
+    """The canonical bytes of a repeat of `head_body` (raises ValueError on a damaged head)."""
+    d = loads(head_body)
+    if not isinstance(d, dict):
+        raise ValueError("the head of a repeat is not an observation")
+    tz = datetime.fromisoformat(str(d["observed_at"])).tzinfo
+    d["id"], d["seq"] = obs_id, seq
+    d["observed_at"] = datetime.fromtimestamp(observed_at, tz).isoformat()
+    if volatile is not None:
+        changes = dict(loads(volatile))
+        position = iter(range(1 << 30))
+
+        def put(value: Any) -> Any:
+            return changes.get(next(position), value)
+
+        _each_volatile(d.get("payload"), str(d.get("kind")), put)
+    return stored_json(d)
+
+
+# -- ingest: which observations of a batch are repeats ---------------------------------------------
+Key = tuple[str, str, str, str]  # subject kind, subject id, kind, key
+
+
+@dataclass
+class KeyState:
+    """`latest` for one (subject, kind, key): the full row holding the current meaning and the newest."""
+
+    head: int
+    meaning: bytes | None
+    as_of: float
+    num: int
+    repeat_id: IdKey | None
+    repeats: int
+
+
+@dataclass
+class BatchPlan:
+    full: list[tuple[Any, ...]]  # observations rows: rowid (= num), then the row's columns
+    repeats: list[tuple[Any, ...]]  # observation_repeats rows
+    latest: dict[Key, KeyState]  # the keys whose latest changed, as they are now
+    newest: dict[Key, tuple[int, float, int]]  # per key, the batch's newest: num, as_of, index in the batch
+
+
+def _state(conn: Any, key: Key) -> KeyState | None:
+    row = conn.execute("SELECT obs_rowid, meaning, observed_at, coalesce(num, obs_rowid), repeat_id, repeats"
+                       " FROM latest WHERE subject_kind = ? AND subject_id = ? AND kind = ? AND key = ?",
+                       key).fetchone()
+    return KeyState(*row) if row else None
+
+
+def _head(conn: Any, heads: dict[int, tuple[bytes, Parsed | None]], rowid: int) -> tuple[bytes, Parsed | None] | None:
+    if rowid not in heads:
+        row = conn.execute("SELECT body FROM observations WHERE rowid = ?", (rowid,)).fetchone()
+        if row is None:
+            return None
+        heads[rowid] = (bytes(row[0]), parse(bytes(row[0])))
+    return heads[rowid]
+
+
+def _folded(head: tuple[bytes, Parsed | None] | None, row: Sequence[Any], parsed: Parsed) -> tuple[bool, bytes | None]:
+    """Whether `row` can be kept as a repeat of `head` (it rebuilds to the very bytes received), and
+    the volatile values it keeps."""
+    if head is None or head[1] is None:
+        return False, None
+    volatile = delta(head[1], parsed)
+    try:
+        return rebuild(head[0], row[0], row[7], row[8], volatile) == row[9], volatile
+    except (ValueError, TypeError, KeyError, OverflowError):
+        return False, None
+
+
+def plan_batch(conn: Any, rows: Sequence[Sequence[Any]], first: int, received_at: float, batch: int) -> BatchPlan:
+    """Number the batch's new observations from `first` in order and split them into full rows and
+    repeats (inside the caller's write transaction, which read `latest` as it is)."""
+    plan = BatchPlan([], [], {}, {})
+    states: dict[Key, KeyState | None] = {}
+    heads: dict[int, tuple[bytes, Parsed | None]] = {}
+    for i, r in enumerate(rows):
+        num, key, as_of = first + i, (r[3], r[4], r[5], r[6]), min(r[7], received_at)
+        if key not in states:
+            states[key] = _state(conn, key)
+        cur = states[key]
+        parsed = parse(r[9])
+        folded, volatile = False, None
+        if cur is not None and parsed is not None and cur.meaning == parsed.meaning:
+            folded, volatile = _folded(_head(conn, heads, cur.head), r, parsed)
+        if folded and cur is not None:
+            rid = id_key(r[0])
+            plan.repeats.append((rid, num, cur.head, batch, r[7], r[8], volatile))
+            if as_of >= cur.as_of:
+                cur.as_of, cur.num, cur.repeat_id, cur.repeats = as_of, num, rid, cur.repeats + 1
+                plan.latest[key] = cur
+        else:
+            plan.full.append((num, *r[:8], received_at, r[8], batch, r[9]))
+            heads[num] = (r[9], parsed)
+            if cur is None or as_of >= cur.as_of:
+                states[key] = plan.latest[key] = KeyState(num, parsed.meaning if parsed else None, as_of, num, None, 0)
+        held = plan.newest.get(key)
+        if held is None or as_of >= held[1]:
+            plan.newest[key] = (num, as_of, i)
+    return plan
