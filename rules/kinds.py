@@ -115,7 +115,7 @@ def load_kinds() -> dict[str, KindSpec]:
     return out
 
 
-_PATH_RE = re.compile(r"^[a-z_][a-z0-9_]*(\[\])?(\.[a-z_][a-z0-9_]*(\[\])?)*$")
+_PATH_RE = re.compile(r"^[a-z_][a-z0-9_]*(\[\])?(\.([a-z_][a-z0-9_]*(\[\])?|\*))*$")
 
 
 def _volatile_paths(kind: str, paths: Any) -> tuple[str, ...]:
@@ -123,7 +123,7 @@ def _volatile_paths(kind: str, paths: Any) -> tuple[str, ...]:
         return ()
     if not isinstance(paths, list) or not all(isinstance(p, str) and _PATH_RE.match(p) for p in paths):
         raise KindsError(f"{KINDS_FILE.name}: {kind}: volatile must be a list of payload fields such as "
-                         "`eicar.latency_ms` or `attempts[].elapsed_ms`")
+                         "`eicar.latency_ms`, `attempts[].elapsed_ms` or `metrics.*`")
     return tuple(paths)
 
 

@@ -48,6 +48,11 @@ def volatile_paths(kind: str) -> tuple[tuple[str, ...], ...]:
 def _walk(node: Any, path: tuple[str, ...], visit: Callable[[Any], Any]) -> None:
     """Replace each value at `path` under `node` by visit(value), in document order."""
     seg, rest = path[0], path[1:]
+    if seg == "*":  # every field of an object, by name
+        if isinstance(node, dict):
+            for name in sorted(node):
+                _walk(node, (name, *rest), visit)
+        return
     each = seg.endswith("[]")
     name = seg[:-2] if each else seg
     if not isinstance(node, dict) or name not in node:
@@ -151,18 +156,28 @@ class BatchPlan:
     newest: dict[Key, tuple[int, float, int]]  # per key, the batch's newest: num, as_of, index in the batch
 
 
-def _state(conn: Any, key: Key) -> KeyState | None:
-    row = conn.execute("SELECT obs_rowid, meaning, observed_at, coalesce(num, obs_rowid), repeat_id, repeats"
-                       " FROM latest WHERE subject_kind = ? AND subject_id = ? AND kind = ? AND key = ?",
-                       key).fetchone()
-    return KeyState(*row) if row else None
+def _states(conn: Any, keys: list[Key]) -> dict[Key, KeyState | None]:
+    out: dict[Key, KeyState | None] = dict.fromkeys(keys)
+    for i in range(0, len(keys), 200):
+        chunk = keys[i:i + 200]
+        for r in conn.execute(
+                "SELECT subject_kind, subject_id, kind, key, obs_rowid, meaning, observed_at, coalesce(num, obs_rowid),"
+                " repeat_id, repeats FROM latest WHERE (subject_kind, subject_id, kind, key) IN"
+                f" (VALUES {','.join(['(?,?,?,?)'] * len(chunk))})", [x for k in chunk for x in k]):
+            out[(r[0], r[1], r[2], r[3])] = KeyState(*r[4:])
+    return out
 
 
-def _head(conn: Any, heads: dict[int, tuple[bytes, Parsed | None]], rowid: int) -> tuple[bytes, Parsed | None] | None:
+Heads = dict[int, tuple[bytes, Parsed | None]]  # rowid -> body and meaning of full rows read or written
+
+
+def _head(conn: Any, heads: Heads, rowid: int) -> tuple[bytes, Parsed | None] | None:
     if rowid not in heads:
         row = conn.execute("SELECT body FROM observations WHERE rowid = ?", (rowid,)).fetchone()
         if row is None:
             return None
+        if len(heads) > 20000:
+            heads.clear()
         heads[rowid] = (bytes(row[0]), parse(bytes(row[0])))
     return heads[rowid]
 
@@ -179,16 +194,15 @@ def _folded(head: tuple[bytes, Parsed | None] | None, row: Sequence[Any], parsed
         return False, None
 
 
-def plan_batch(conn: Any, rows: Sequence[Sequence[Any]], first: int, received_at: float, batch: int) -> BatchPlan:
+def plan_batch(conn: Any, rows: Sequence[Sequence[Any]], first: int, received_at: float, batch: int,
+               heads: Heads) -> BatchPlan:
     """Number the batch's new observations from `first` in order and split them into full rows and
-    repeats (inside the caller's write transaction, which read `latest` as it is)."""
+    repeats (inside the caller's write transaction, which read `latest` as it is). `heads`: full rows
+    already read, kept by the caller between batches (and dropped when a batch is rolled back)."""
     plan = BatchPlan([], [], {}, {})
-    states: dict[Key, KeyState | None] = {}
-    heads: dict[int, tuple[bytes, Parsed | None]] = {}
+    states = _states(conn, list(dict.fromkeys((r[3], r[4], r[5], r[6]) for r in rows)))
     for i, r in enumerate(rows):
         num, key, as_of = first + i, (r[3], r[4], r[5], r[6]), min(r[7], received_at)
-        if key not in states:
-            states[key] = _state(conn, key)
         cur = states[key]
         parsed = parse(r[9])
         folded, volatile = False, None

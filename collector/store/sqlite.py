@@ -33,7 +33,7 @@ from collector.store.numbering import (
     next_number,
     stored_ids,
 )
-from collector.store.repeats import id_key, id_text, plan_batch, rebuild
+from collector.store.repeats import Heads, id_key, id_text, plan_batch, rebuild
 from collector.store.schema import refuse_newer_file
 from rules.model import STORED, EvidenceRef, Observation
 
@@ -101,6 +101,7 @@ class SqliteStore:
         self._lock = threading.RLock()
         self._altered_noted: set[tuple[str, str]] = set()
         self._received: dict[int, float] = {}  # batch -> its arrival time, for repeats
+        self._heads: Heads = {}  # full rows that repeats are compared with, read or written by this store
         refuse_newer_file(self.path)
         self._wconn = self._connect()
         migrate_with_backup(self._wconn, self.path, datetime.now(UTC))
@@ -145,6 +146,7 @@ class SqliteStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 self.ledger.rollback_to(conn)
+                self._heads.clear()  # rows of the batch undone may be among them
                 raise
 
     def close(self) -> None:
@@ -192,7 +194,7 @@ class SqliteStore:
             # a repeat of the current meaning of its (subject, kind, key) becomes a compact row; numbers
             # (full rows' rowids, repeats' num) follow the batch's order, as the Merkle leaves do
             first = next_number(conn)
-            plan = plan_batch(conn, new, first, recv, entry.seq)
+            plan = plan_batch(conn, new, first, recv, entry.seq, self._heads)
             conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                              plan.full)
             conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", plan.repeats)
