@@ -30,7 +30,7 @@ class AppState:
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
-        store = SqliteStore(settings.db)
+        store = SqliteStore(settings.db, max_bytes=settings.store_max_bytes)
         controls = load_catalog(settings.controls_dir) if settings.controls_dir else list(default_catalog())
         engine = Engine(store, controls, site=settings.site)
         worker = EngineWorker(engine, sweep_s=settings.sweep_s, checkpoint_s=settings.checkpoint_s)

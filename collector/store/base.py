@@ -15,6 +15,11 @@ ObservationRow = tuple[str, str, str, str, str, str, str, float, int | None, byt
 Stored = tuple[tuple[str, str, str, str], float, int, bytes, float]
 
 
+class StoreFull(Exception):
+    """The store cannot grow (its disk, or its configured size limit, is full): the write that hit it
+    was undone whole; reads go on, and the same write succeeds once there is room again."""
+
+
 @dataclass
 class IngestResult:
     accepted: int

@@ -19,7 +19,7 @@ from collector.canonical import loads, stored_json
 from collector.ledger import Ledger, VerifyReport, iter_rows, verify_chain, verify_checkpoints
 from collector.merkle import merkle_root
 from collector.sitekey import SiteKey, load_public_pem
-from collector.store.base import FindingChange, IngestResult, Interval, ObservationRow, StoredFinding
+from collector.store.base import FindingChange, IngestResult, Interval, ObservationRow, StoredFinding, StoreFull
 from collector.store.copies import migrate_with_backup
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.integrity import EvidenceAltered, read_checked, verify_batches, verify_evidence, verify_tail
@@ -93,8 +93,11 @@ def where_clause(conditions: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]
 class SqliteStore:
     """Thread-safe: one writer at a time under a lock, readers on their own connections."""
 
-    def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None):
+    def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None,
+                 max_bytes: int | None = None):
+        """`max_bytes`: the database file grows no further (writes raise StoreFull), as on a full disk."""
         self.path = Path(path)
+        self.max_bytes = max_bytes
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.evidence_dir = evidence_dir_of(self.path)
         self._local = threading.local()
@@ -123,6 +126,9 @@ class SqliteStore:
         # index pages that each batch rewrites are copied once per checkpoint, not ten times (ingest
         # ~20 % faster; the checkpoint runs inside a commit, on the ingest path).
         conn.execute("PRAGMA wal_autocheckpoint=10000")
+        if self.max_bytes:
+            page = conn.execute("PRAGMA page_size").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count = {max(1, int(self.max_bytes) // page)}")
         return conn
 
     @property
@@ -143,10 +149,13 @@ class SqliteStore:
             try:
                 yield conn
                 conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
+            except BaseException as e:
+                if conn.in_transaction:  # SQLite may have rolled back already (a full disk can)
+                    conn.execute("ROLLBACK")
                 self.ledger.rollback_to(conn)
                 self._heads.clear()  # rows of the batch undone may be among them
+                if isinstance(e, sqlite3.Error) and getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                    raise StoreFull(f"{self.path}: {e}") from e
                 raise
 
     def close(self) -> None:

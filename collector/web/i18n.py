@@ -400,6 +400,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "site_check": ("站点配置检查", "Site configuration check"),
     "catalog": ("控制项目录", "Control catalog"),
     "store": ("数据存储", "Store"),
+    "store_full": ("数据存储已满（磁盘或其容量上限），本批数据未保存；"
+                   "请释放空间，客户端稍后重试即可，已确认的数据不会丢失",
+                   "the store is full (its disk or its size limit): this batch was not stored; free space, and "
+                   "clients retrying later lose nothing acknowledged"),
     "tls_cookies": ("TLS 与安全 Cookie", "TLS and secure cookies"),
     "no_tls": ("否（未启用 TLS，仅限本机或内网调试）", "no (no TLS: for loopback or lab use only)"),
     "session_hours": ("会话有效期", "Session lifetime"),

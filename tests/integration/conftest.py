@@ -35,6 +35,7 @@ class Collector:
     proc: subprocess.Popen | None = None
     tokens: dict[str, str] = field(default_factory=dict)
     log: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)  # settings of the next start
 
     @property
     def url(self) -> str:
@@ -46,7 +47,7 @@ class Collector:
             self.proc = subprocess.Popen([str(BIN), "serve", "--db", str(self.db), "--port", str(self.port)],
                                          stdout=log, stderr=subprocess.STDOUT,
                                          env={**os.environ, "CLAUSEWATCH_SWEEP_S": "2",
-                                              "CLAUSEWATCH_CHECKPOINT_S": "1"})
+                                              "CLAUSEWATCH_CHECKPOINT_S": "1", **self.env})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
