@@ -12,10 +12,11 @@ stored as a full row instead.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import Any
 
@@ -27,12 +28,11 @@ IdKey = bytes | str
 _PER_OBSERVATION = ("id", "observed_at", "seq")
 
 
+_UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
 def id_key(obs_id: str) -> IdKey:
-    try:
-        u = uuid.UUID(obs_id)
-    except ValueError:
-        return obs_id
-    return u.bytes if str(u) == obs_id else obs_id
+    return bytes.fromhex(obs_id.replace("-", "")) if _UUID_TEXT.match(obs_id) else obs_id
 
 
 def id_text(key: IdKey) -> str:
@@ -85,8 +85,32 @@ class Parsed:
     volatile: list[bytes]  # canonical bytes of each volatile value, in document order
 
 
+def _kind_of(body: bytes) -> str | None:
+    start = body.find(b',"kind":"')
+    end = body.find(b'"', start + 9) if start >= 0 else -1
+    return body[start + 9:end].decode("ascii", "replace") if end > 0 else None
+
+
+def _cut_meaning(body: bytes) -> bytes | None:
+    """The digest of a stored body without its id, time and sequence number, cut out of the bytes
+    (sorted keys: a key spelled with its quotes can only be the body's own, the strings escape theirs);
+    None when the body does not have that shape."""
+    a, b = body.find(b',"id":'), body.find(b',"key":')
+    c, d = body.find(b',"observed_at":'), body.find(b',"payload":')
+    e, f = body.rfind(b',"seq":'), body.rfind(b',"site":')
+    if not 0 < a < b < c < d < e < f:
+        return None
+    h = hashlib.blake2b(digest_size=16)
+    for part in (body[:a], body[b:c], body[d:e], body[f:]):
+        h.update(part)
+    return h.digest()
+
+
 def parse(body: bytes) -> Parsed | None:
     """The meaning of a stored body; None when the body is not an observation object."""
+    kind = _kind_of(body)
+    if kind is not None and not volatile_paths(kind) and (cut := _cut_meaning(body)) is not None:
+        return Parsed(cut, [])  # nothing volatile: no need to parse it (ingest rebuilds before folding anyway)
     try:
         d = loads(body)
     except ValueError:
@@ -113,14 +137,27 @@ def delta(head: Parsed, new: Parsed) -> bytes | None:
     return stored_json(changed) if changed else None
 
 
-def rebuild(head_body: bytes, obs_id: str, observed_at: float, seq: int | None, volatile: bytes | None) -> bytes:
-    """The canonical bytes of a repeat of `head_body` (raises ValueError on a damaged head)."""
+@dataclass
+class Template:
+    """A full row parsed once, to rebuild its repeats from."""
+
+    fields: dict[str, Any]
+    tz: tzinfo | None
+
+
+def template(head_body: bytes) -> Template:
+    """Raises ValueError on a body that is not an observation."""
     d = loads(head_body)
     if not isinstance(d, dict):
         raise ValueError("the head of a repeat is not an observation")
-    tz = datetime.fromisoformat(str(d["observed_at"])).tzinfo
+    return Template(d, datetime.fromisoformat(str(d["observed_at"])).tzinfo)
+
+
+def rebuild_from(head: Template, obs_id: str, observed_at: float, seq: int | None, volatile: bytes | None) -> bytes:
+    """The canonical bytes of a repeat of `head`."""
+    d = dict(head.fields)
     d["id"], d["seq"] = obs_id, seq
-    d["observed_at"] = datetime.fromtimestamp(observed_at, tz).isoformat()
+    d["observed_at"] = datetime.fromtimestamp(observed_at, head.tz).isoformat()
     if volatile is not None:
         changes = dict(loads(volatile))
         position = iter(range(1 << 30))
@@ -128,8 +165,14 @@ def rebuild(head_body: bytes, obs_id: str, observed_at: float, seq: int | None, 
         def put(value: Any) -> Any:
             return changes.get(next(position), value)
 
-        _each_volatile(d.get("payload"), str(d.get("kind")), put)
+        d["payload"] = loads(stored_json(d.get("payload")))  # a copy: the template stays as it is
+        _each_volatile(d["payload"], str(d.get("kind")), put)
     return stored_json(d)
+
+
+def rebuild(head_body: bytes, obs_id: str, observed_at: float, seq: int | None, volatile: bytes | None) -> bytes:
+    """The canonical bytes of a repeat of `head_body` (raises ValueError on a damaged head)."""
+    return rebuild_from(template(head_body), obs_id, observed_at, seq, volatile)
 
 
 # -- ingest: which observations of a batch are repeats ---------------------------------------------
@@ -168,28 +211,45 @@ def _states(conn: Any, keys: list[Key]) -> dict[Key, KeyState | None]:
     return out
 
 
-Heads = dict[int, tuple[bytes, Parsed | None]]  # rowid -> body and meaning of full rows read or written
+@dataclass
+class Head:
+    """A full row that repeats are compared with: its bytes, meaning and template (None: unusable)."""
+
+    body: bytes
+    parsed: Parsed | None
+    template: Template | None
 
 
-def _head(conn: Any, heads: Heads, rowid: int) -> tuple[bytes, Parsed | None] | None:
+Heads = dict[int, Head]  # rowid -> full rows read or written
+
+
+def head_of(body: bytes, parsed: Parsed | None = None) -> Head:
+    parsed = parsed or parse(body)
+    try:
+        return Head(body, parsed, template(body) if parsed is not None else None)
+    except (ValueError, TypeError, KeyError):
+        return Head(body, None, None)
+
+
+def _head(conn: Any, heads: Heads, rowid: int) -> Head | None:
     if rowid not in heads:
         row = conn.execute("SELECT body FROM observations WHERE rowid = ?", (rowid,)).fetchone()
         if row is None:
             return None
         if len(heads) > 20000:
             heads.clear()
-        heads[rowid] = (bytes(row[0]), parse(bytes(row[0])))
+        heads[rowid] = head_of(bytes(row[0]))
     return heads[rowid]
 
 
-def _folded(head: tuple[bytes, Parsed | None] | None, row: Sequence[Any], parsed: Parsed) -> tuple[bool, bytes | None]:
+def _folded(head: Head | None, row: Sequence[Any], parsed: Parsed) -> tuple[bool, bytes | None]:
     """Whether `row` can be kept as a repeat of `head` (it rebuilds to the very bytes received), and
     the volatile values it keeps."""
-    if head is None or head[1] is None:
+    if head is None or head.parsed is None or head.template is None:
         return False, None
-    volatile = delta(head[1], parsed)
+    volatile = delta(head.parsed, parsed)
     try:
-        return rebuild(head[0], row[0], row[7], row[8], volatile) == row[9], volatile
+        return rebuild_from(head.template, row[0], row[7], row[8], volatile) == row[9], volatile
     except (ValueError, TypeError, KeyError, OverflowError):
         return False, None
 
@@ -216,7 +276,7 @@ def plan_batch(conn: Any, rows: Sequence[Sequence[Any]], first: int, received_at
                 plan.latest[key] = cur
         else:
             plan.full.append((num, *r[:8], received_at, r[8], batch, r[9]))
-            heads[num] = (r[9], parsed)
+            heads[num] = head_of(r[9], parsed)
             if cur is None or as_of >= cur.as_of:
                 states[key] = plan.latest[key] = KeyState(num, parsed.meaning if parsed else None, as_of, num, None, 0)
         held = plan.newest.get(key)
