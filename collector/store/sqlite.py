@@ -285,16 +285,24 @@ class SqliteStore:
 
     def observations(self, *, subject_kind: str | None = None, subject_id: str | None = None,
                      kind: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                     limit: int = 1000) -> list[Observation]:
+                     limit: int = 1000, repeats: bool = False) -> list[Observation]:
         """Full rows, newest first: each observation that changed the meaning of its (subject, kind,
-        key), standing for the repeats that followed it (`get_observation` rebuilds any of those)."""
-        where, args = where_clause([("subject_kind = ?", subject_kind), ("subject_id = ?", subject_id),
-                                    ("kind = ?", kind), ("observed_at >= ?", _ts(since) if since else None),
-                                    ("observed_at < ?", _ts(until) if until else None)])
-        rows = self.read.execute(
-            f"SELECT body, received_at FROM observations {where} ORDER BY observed_at DESC LIMIT ?",
-            [*args, limit]).fetchall()
-        return readable_observations(rows)
+        key), standing for the repeats that followed it. With `repeats`, those too, rebuilt (this reads
+        every repeat stored: for a period's export, not for a page)."""
+        def conditions(table: str, time: str) -> tuple[str, list[Any]]:
+            return where_clause([(f"{table}subject_kind = ?", subject_kind), (f"{table}subject_id = ?", subject_id),
+                                 (f"{table}kind = ?", kind), (f"{time} >= ?", _ts(since) if since else None),
+                                 (f"{time} < ?", _ts(until) if until else None)])
+
+        where, args = conditions("", "observed_at")
+        sql = f"SELECT body, received_at, NULL, NULL, NULL, NULL, NULL, observed_at FROM observations {where}"
+        if repeats:
+            more, more_args = conditions("o.", "r.observed_at")
+            sql += (f" UNION ALL SELECT {REPEAT_COLUMNS}, r.observed_at FROM observation_repeats r"
+                    f" JOIN observations o ON o.rowid = r.head {more}")
+            args += more_args
+        rows = self.read.execute(sql + " ORDER BY 8 DESC LIMIT ?", [*args, limit]).fetchall()
+        return readable_observations(self._rebuilt(r[:7] for r in rows))
 
     def get_observation(self, obs_id: str) -> Observation | None:
         row = self.read.execute("SELECT body, received_at, NULL, NULL, NULL, NULL, NULL FROM observations"
