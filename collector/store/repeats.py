@@ -83,6 +83,7 @@ class Parsed:
 
     meaning: bytes  # digest
     volatile: list[bytes]  # canonical bytes of each volatile value, in document order
+    cuts: tuple[int, ...] | None = None  # where id, time and sequence number sit in the bytes (`_cuts`)
 
 
 def _kind_of(body: bytes) -> str | None:
@@ -91,26 +92,29 @@ def _kind_of(body: bytes) -> str | None:
     return body[start + 9:end].decode("ascii", "replace") if end > 0 else None
 
 
-def _cut_meaning(body: bytes) -> bytes | None:
-    """The digest of a stored body without its id, time and sequence number, cut out of the bytes
-    (sorted keys: a key spelled with its quotes can only be the body's own, the strings escape theirs);
-    None when the body does not have that shape."""
-    a, b = body.find(b',"id":'), body.find(b',"key":')
-    c, d = body.find(b',"observed_at":'), body.find(b',"payload":')
-    e, f = body.rfind(b',"seq":'), body.rfind(b',"site":')
-    if not 0 < a < b < c < d < e < f:
-        return None
-    h = hashlib.blake2b(digest_size=16)
-    for part in (body[:a], body[b:c], body[d:e], body[f:]):
-        h.update(part)
-    return h.digest()
+def _cuts(body: bytes) -> tuple[int, ...] | None:
+    """Where the body's id, time and sequence number start and end (sorted keys: a key spelled with
+    its quotes can only be the body's own, strings escape theirs); None when it does not have that shape."""
+    cuts = (body.find(b',"id":'), body.find(b',"key":'), body.find(b',"observed_at":'), body.find(b',"payload":'),
+            body.rfind(b',"seq":'), body.rfind(b',"site":'))
+    return cuts if 0 < cuts[0] < cuts[1] < cuts[2] < cuts[3] < cuts[4] < cuts[5] else None
 
 
-def parse(body: bytes) -> Parsed | None:
-    """The meaning of a stored body; None when the body is not an observation object."""
-    kind = _kind_of(body)
-    if kind is not None and not volatile_paths(kind) and (cut := _cut_meaning(body)) is not None:
-        return Parsed(cut, [])  # nothing volatile: no need to parse it (ingest rebuilds before folding anyway)
+def _rest(body: bytes, cuts: tuple[int, ...]) -> tuple[bytes, ...]:
+    """The body but its id, time and sequence number."""
+    a, b, c, d, e, f = cuts
+    return body[:a], body[b:c], body[d:e], body[f:]
+
+
+def parse(body: bytes, kind: str | None = None) -> Parsed | None:
+    """The meaning of a stored body (of `kind`, when the caller knows); None when the body is not an
+    observation object."""
+    kind = kind or _kind_of(body)
+    if kind is not None and not volatile_paths(kind) and (cuts := _cuts(body)) is not None:
+        h = hashlib.blake2b(digest_size=16)  # nothing volatile: the bytes but id, time and number say it
+        for part in _rest(body, cuts):
+            h.update(part)
+        return Parsed(h.digest(), [], cuts)
     try:
         d = loads(body)
     except ValueError:
@@ -218,6 +222,7 @@ class Head:
     body: bytes
     parsed: Parsed | None
     template: Template | None
+    canonical: bool = False  # its bytes are those its template encodes to
 
 
 Heads = dict[int, Head]  # rowid -> full rows read or written
@@ -226,9 +231,10 @@ Heads = dict[int, Head]  # rowid -> full rows read or written
 def head_of(body: bytes, parsed: Parsed | None = None) -> Head:
     parsed = parsed or parse(body)
     try:
-        return Head(body, parsed, template(body) if parsed is not None else None)
+        t = template(body) if parsed is not None else None
     except (ValueError, TypeError, KeyError):
         return Head(body, None, None)
+    return Head(body, parsed, t, t is not None and stored_json(t.fields) == body)
 
 
 def _head(conn: Any, heads: Heads, rowid: int) -> Head | None:
@@ -247,11 +253,25 @@ def _folded(head: Head | None, row: Sequence[Any], parsed: Parsed) -> tuple[bool
     the volatile values it keeps."""
     if head is None or head.parsed is None or head.template is None:
         return False, None
+    if head.canonical and head.parsed.cuts and parsed.cuts:
+        return _same_but_its_own(head, head.parsed.cuts, row, parsed.cuts), None
     volatile = delta(head.parsed, parsed)
     try:
         return rebuild_from(head.template, row[0], row[7], row[8], volatile) == row[9], volatile
     except (ValueError, TypeError, KeyError, OverflowError):
         return False, None
+
+
+def _same_but_its_own(head: Head, head_cuts: tuple[int, ...], row: Sequence[Any], cuts: tuple[int, ...]) -> bool:
+    """What `rebuild_from` would check, on the bytes: the row's body is its head's byte for byte but
+    for its own id, time and sequence number, each encoded as the rebuilt body encodes it."""
+    body, tz = row[9], head.template.tz if head.template else None
+    if _rest(body, cuts) != _rest(head.body, head_cuts):
+        return False
+    a, b, c, d, e, f = cuts
+    observed = datetime.fromtimestamp(row[7], tz).isoformat()
+    return (body[a:b] == b',"id":' + stored_json(row[0]) and body[e:f] == b',"seq":' + stored_json(row[8])
+            and body[c:d] == b',"observed_at":' + stored_json(observed))
 
 
 def plan_batch(conn: Any, rows: Sequence[Sequence[Any]], first: int, received_at: float, batch: int,
@@ -264,7 +284,7 @@ def plan_batch(conn: Any, rows: Sequence[Sequence[Any]], first: int, received_at
     for i, r in enumerate(rows):
         num, key, as_of = first + i, (r[3], r[4], r[5], r[6]), min(r[7], received_at)
         cur = states[key]
-        parsed = parse(r[9])
+        parsed = parse(r[9], r[5])
         folded, volatile = False, None
         if cur is not None and parsed is not None and cur.meaning == parsed.meaning:
             folded, volatile = _folded(_head(conn, heads, cur.head), r, parsed)
