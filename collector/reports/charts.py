@@ -15,7 +15,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from collector.canonical import loads  # noqa: E402
 from collector.reports.i18n import status_label  # noqa: E402
 from collector.reports.timeline import sample  # noqa: E402
 from collector.store.sqlite import SqliteStore  # noqa: E402
@@ -30,18 +29,14 @@ MAX_ZONES = 25
 
 def series(store: SqliteStore, kind: str, start: datetime, end: datetime, fields: Sequence[str],
            site: str | None = None) -> dict[str, list[tuple[datetime, dict[str, Any]]]]:
-    """Per subject, (time, {field: value}) of one observation kind in the period, oldest first."""
-    q = "SELECT subject_id, observed_at, body FROM observations WHERE kind = ? AND observed_at >= ? AND observed_at < ?"
-    args: list[Any] = [kind, start.timestamp(), end.timestamp()]
-    if site is not None:
-        q += " AND site = ?"
-        args.append(site)
-    rows = store.read.execute(q + " ORDER BY observed_at", args)
+    """Per subject, (time, {field: value}) of one observation kind in the period, oldest first (every
+    observation received, repeats of an unchanged one included)."""
+    rows = store.observations(kind=kind, since=start, until=end, limit=2**62, repeats=True)
     out: dict[str, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
-    for subject, ts, body in rows:
-        payload = loads(body).get("payload", {})
-        out[subject].append((datetime.fromtimestamp(ts, start.tzinfo),
-                             {f: payload.get(f) for f in fields}))
+    for o in sorted(rows, key=lambda o: o.observed_at):
+        if site is None or o.site == site:
+            out[o.subject_id].append((o.observed_at.astimezone(start.tzinfo),
+                                      {f: o.payload.get(f) for f in fields}))
     return out
 
 

@@ -26,8 +26,10 @@ class ForeignEntries:
         self.site = site
         self.names = OtherSiteNames(store, site)
         self.batch_sites: dict[int, set[str]] = defaultdict(set)
-        for batch, s in store.read.execute("SELECT DISTINCT batch, site FROM observations WHERE batch BETWEEN ? AND ?",
-                                           (first_seq, last_seq)):
+        for batch, s in store.read.execute(  # repeats are of their full row's site
+                "SELECT batch, site FROM observations WHERE batch BETWEEN ? AND ? UNION SELECT r.batch, o.site"
+                " FROM observation_repeats r JOIN observations o ON o.rowid = r.head WHERE r.batch BETWEEN ? AND ?",
+                (first_seq, last_seq, first_seq, last_seq)):
             self.batch_sites[batch].add(s)
         self.subject_sites: dict[tuple[str, str], str] = {(k, i): s for k, i, s in store.subjects()}
         uploads = list_evidence(store, limit=1_000_000)
