@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sqlite3
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -44,7 +45,8 @@ def test_a_full_store_refuses_with_503_and_the_agent_delivers_everything_later(c
 
     head = ledger_head(collector.db)
     obs = {"id": "5d0c1c2e-0000-4000-8000-000000000001", "source": "x", "subject_kind": "host",
-           "subject_id": "term-full", "kind": "usb.block", "observed_at": "2026-01-01T00:00:00+00:00",
+           "subject_id": "term-full", "kind": "usb.block",
+           "observed_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
            "payload": {"n": -1, "padding": "x" * 300_000}}
     r = httpx.post(collector.url + "/api/v1/observations", json={"observations": [obs]},
                    headers={"Authorization": f"Bearer {token}"}, timeout=30)
