@@ -71,3 +71,31 @@ def rebuilt_repeats(conn: sqlite3.Connection) -> Iterator[RebuiltRepeat]:
         except (ValueError, TypeError, KeyError, OverflowError):
             body = b""
         yield num, batch, body, head, id_text(rid)
+
+
+def repeats_between(conn: sqlite3.Connection, lo: int, hi: int) -> Iterator[tuple[int, int, str, bytes]]:
+    """(number, batch, site, body rebuilt from its head's; b"" when that fails) of the repeats numbered
+    `lo` to `hi`, in number order; a repeat whose head is gone is missing here."""
+    for num, batch, site, head, rid, observed_at, seq, volatile in conn.execute(
+            "SELECT r.num, r.batch, o.site, o.body, r.id, r.observed_at, r.seq, r.volatile FROM observation_repeats r"
+            " JOIN observations o ON o.rowid = r.head WHERE r.num BETWEEN ? AND ? ORDER BY r.num", (lo, hi)):
+        try:
+            body = rebuild(bytes(head), id_text(rid), observed_at, seq, volatile)
+        except (ValueError, TypeError, KeyError, OverflowError):
+            body = b""
+        yield num, batch, site, body
+
+
+def batch_arrivals(conn: sqlite3.Connection, batches: Sequence[int]) -> dict[int, float]:
+    """batch -> when it arrived (its ledger entry's time): repeats keep no arrival time of their own."""
+    out: dict[int, float] = {}
+    wanted = sorted(set(batches))
+    for i in range(0, len(wanted), 900):
+        chunk = wanted[i:i + 900]
+        for seq, body in conn.execute(
+                f"SELECT seq, body FROM ledger WHERE seq IN ({','.join('?' * len(chunk))})", chunk):  # noqa: S608
+            try:
+                out[seq] = datetime.fromisoformat(str(loads(body)["ts"])).timestamp()
+            except (ValueError, TypeError, KeyError):
+                continue  # an altered entry: the chain check names it
+    return out
