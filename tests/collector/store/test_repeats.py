@@ -99,7 +99,7 @@ def test_sequence_accounting_sees_every_repeat(store):
     store.ingest([_usb(m) for m in range(10)], actor="agent:T001", received_at=T0 + timedelta(minutes=10))
     store.ingest([_usb(m) for m in range(20, 30)], actor="agent:T001", received_at=T0 + timedelta(minutes=30))
     assert _rows(store)[1] >= 18
-    [report] = sequence_report(store.read, "T001")
+    [report] = sequence_report(store, "T001")
     assert report.observations == 20 and report.gaps == [(10, 19)] and report.missing == 10
 
 
@@ -125,8 +125,8 @@ def test_posture_from_the_stored_repeats_is_that_from_the_observations_as_sent(t
         at = T0 + timedelta(minutes=minutes)
         assert [vars(i) for i in read_back.posture_at(at)] == [vars(i) for i in as_sent.posture_at(at)]
     assert read_back.read.execute("SELECT count(*) FROM observation_repeats").fetchone()[0] > 30
-    with read_back.snapshot() as conn:
-        rep = verify_derived(conn, controls)
+    with read_back.derived_rows() as tables:
+        rep = verify_derived(tables, controls)
     assert rep.ok, [d.text() for d in rep.differences[:5]]
     read_back.close()
     as_sent.close()
