@@ -100,10 +100,9 @@ def _still_there(conn: Any, sel: Selection) -> dict[int, int]:
         where.update(conn.execute(f"SELECT rowid, batch FROM observations WHERE rowid IN ({marks})", chunk).fetchall())
     ids = [sel.repeat_ids[n] for n in sorted(sel.drop) if n in sel.repeat_ids]
     for i in range(0, len(ids), 900):
-        chunk = ids[i:i + 900]
-        marks = ",".join("?" * len(chunk))
-        where.update(conn.execute(f"SELECT num, batch FROM observation_repeats WHERE id IN ({marks})",
-                                  chunk).fetchall())
+        keys = ids[i:i + 900]
+        where.update(conn.execute("SELECT num, batch FROM observation_repeats"
+                                  f" WHERE id IN ({','.join('?' * len(keys))})", keys).fetchall())
     return where
 
 

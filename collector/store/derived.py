@@ -97,8 +97,10 @@ class DerivedRows:
 
     def repeat_body(self, obs_id: str) -> tuple[bytes, float] | None:
         """A repeat's body rebuilt from its head's, and when its batch arrived."""
-        row = self._conn.execute(f"SELECT {REPEAT_COLUMNS} FROM observation_repeats r JOIN observations o"
-                                 " ON o.rowid = r.head WHERE r.id = ?", (id_key(obs_id),)).fetchone()
+        key = id_key(obs_id)
+        row = None if key is None else self._conn.execute(
+            f"SELECT {REPEAT_COLUMNS} FROM observation_repeats r JOIN observations o ON o.rowid = r.head"
+            " WHERE r.id = ?", (key,)).fetchone()
         if row is None:
             return None
         body, received_at, rid, observed_at, seq, volatile, batch = row

@@ -52,8 +52,8 @@ def repeat_rows(conn: sqlite3.Connection) -> list[RepeatRow]:
                         " r.id FROM observation_repeats r JOIN observations o ON o.rowid = r.head"
                         " ORDER BY r.num").fetchall()
     arrived = batch_arrivals(conn, [r[6] for r in rows])
-    return [(n, sk, sid, kind, key, at, arrived.get(batch, at), batch, head, bytes(rid) if isinstance(rid, bytes |
-             memoryview) else rid) for n, sk, sid, kind, key, at, batch, head, rid in rows]
+    return [(n, sk, sid, kind, key, at, arrived.get(batch, at), batch, head, bytes(rid))
+            for n, sk, sid, kind, key, at, batch, head, rid in rows]
 
 
 def candidates(conn: sqlite3.Connection, policy: RetentionPolicy, now: datetime, repeats: Sequence[RepeatRow] = ()
@@ -112,8 +112,10 @@ def rowids_of(conn: sqlite3.Connection, ids: Iterable[str]) -> set[int]:
         chunk = wanted[i:i + 900]
         marks = ",".join("?" * len(chunk))
         out.update(r for (r,) in conn.execute(f"SELECT rowid FROM observations WHERE id IN ({marks})", chunk))
-        out.update(r for (r,) in conn.execute(f"SELECT num FROM observation_repeats WHERE id IN ({marks})",
-                                              [id_key(x) for x in chunk]))
+        keys = [k for k in map(id_key, chunk) if k is not None]
+        if keys:
+            out.update(r for (r,) in conn.execute(
+                f"SELECT num FROM observation_repeats WHERE id IN ({','.join('?' * len(keys))})", keys))
     return out
 
 
@@ -144,8 +146,10 @@ def _moments(conn: sqlite3.Connection, controls: Sequence[Control]) -> tuple[lis
 def _with_repeats(full: Iterable[tuple], repeats: Sequence[RepeatRow], order_col: int, upto: float,
                   strictly_before: bool) -> Iterator[tuple]:
     """Full rows (already in order of column `order_col`, then number) and repeats, merged in that order."""
-    mine = sorted((r[:8] for r in repeats if (r[order_col] < upto if strictly_before else r[order_col] <= upto)),
-                  key=lambda r: (r[order_col], r[0]))
+    def before(at: float) -> bool:
+        return at < upto if strictly_before else at <= upto
+
+    mine = sorted((r[:8] for r in repeats if before(float(r[order_col]))), key=lambda r: (r[order_col], r[0]))
     return heapq.merge(full, mine, key=lambda r: (r[order_col], r[0]))
 
 

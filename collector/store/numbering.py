@@ -36,9 +36,10 @@ def stored_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
         chunk = list(ids[i:i + 900])
         marks = ",".join("?" * len(chunk))
         found.update(r[0] for r in conn.execute(f"SELECT id FROM observations WHERE id IN ({marks})", chunk))
-        keys = {id_key(x): x for x in chunk}
-        found.update(keys[r[0]] for r in conn.execute(
-            f"SELECT id FROM observation_repeats WHERE id IN ({marks})", list(keys)))
+        keys = {k: x for x in chunk if (k := id_key(x)) is not None}
+        if keys:
+            found.update(keys[bytes(r[0])] for r in conn.execute(
+                f"SELECT id FROM observation_repeats WHERE id IN ({','.join('?' * len(keys))})", list(keys)))
     return found
 
 

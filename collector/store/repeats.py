@@ -23,20 +23,22 @@ from typing import Any
 from collector.canonical import loads, stored_json
 from rules.kinds import load_kinds
 
-# the id as stored: 16 bytes for a UUID in its canonical text form, else the text itself
-IdKey = bytes | str
+# a repeat's id as stored: the 16 bytes of a UUID in its canonical text form (the same column type in
+# SQLite and PostgreSQL); an observation with any other id is always kept as a full row
+IdKey = bytes
 _PER_OBSERVATION = ("id", "observed_at", "seq")
 
 
 _UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-def id_key(obs_id: str) -> IdKey:
-    return bytes.fromhex(obs_id.replace("-", "")) if _UUID_TEXT.match(obs_id) else obs_id
+def id_key(obs_id: str) -> IdKey | None:
+    """The stored key of a repeat with this id; None for an id that is not a UUID (never a repeat)."""
+    return bytes.fromhex(obs_id.replace("-", "")) if _UUID_TEXT.match(obs_id) else None
 
 
 def id_text(key: IdKey) -> str:
-    return str(uuid.UUID(bytes=key)) if isinstance(key, bytes) else key
+    return str(uuid.UUID(bytes=bytes(key)))
 
 
 @lru_cache(maxsize=256)
@@ -285,11 +287,10 @@ def plan_batch(conn: Any, rows: Sequence[Sequence[Any]], first: int, received_at
         num, key, as_of = first + i, (r[3], r[4], r[5], r[6]), min(r[7], received_at)
         cur = states[key]
         parsed = parse(r[9], r[5])
-        folded, volatile = False, None
-        if cur is not None and parsed is not None and cur.meaning == parsed.meaning:
+        folded, volatile, rid = False, None, id_key(r[0])
+        if cur is not None and parsed is not None and rid is not None and cur.meaning == parsed.meaning:
             folded, volatile = _folded(_head(conn, heads, cur.head), r, parsed)
-        if folded and cur is not None:
-            rid = id_key(r[0])
+        if folded and cur is not None and rid is not None:
             plan.repeats.append((rid, num, cur.head, batch, r[7], r[8], volatile))
             if as_of >= cur.as_of:
                 cur.as_of, cur.num, cur.repeat_id, cur.repeats = as_of, num, rid, cur.repeats + 1

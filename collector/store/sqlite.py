@@ -318,10 +318,10 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
     def get_observation(self, obs_id: str) -> Observation | None:
         row = self.read.execute("SELECT body, received_at, NULL, NULL, NULL, NULL, NULL FROM observations"
                                 " WHERE id = ?", (obs_id,)).fetchone()
-        if row is None:
+        key = id_key(obs_id)
+        if row is None and key is not None:
             row = self.read.execute(f"SELECT {REPEAT_COLUMNS} FROM observation_repeats r"
-                                    " JOIN observations o ON o.rowid = r.head WHERE r.id = ?",
-                                    (id_key(obs_id),)).fetchone()
+                                    " JOIN observations o ON o.rowid = r.head WHERE r.id = ?", (key,)).fetchone()
         found = readable_observations(self._rebuilt([row] if row else []))
         return found[0] if found else None
 
