@@ -95,6 +95,16 @@ def test_staleness_counts_from_the_last_repeat(store):
     assert stale.status == "unknown" and stale.value["last_observed"] == last.isoformat()
 
 
+def test_an_id_that_is_not_a_uuid_is_always_a_full_row(store):
+    sent = [_usb(m).model_copy(update={"id": f"T001-usb-{m}"}) for m in range(4)]
+    for o in sent:
+        assert store.ingest([o], actor="agent:T001", received_at=o.observed_at + timedelta(seconds=2)).accepted == 1
+    assert _rows(store) == (4, 0)
+    assert store.ingest(sent, actor="agent:T001", received_at=T0 + timedelta(hours=1)).duplicates == 4
+    assert [observation_body(store.get_observation(o.id)) for o in sent] == [observation_body(o) for o in sent]
+    assert store.verify_ledger().ok
+
+
 def test_sequence_accounting_sees_every_repeat(store):
     store.ingest([_usb(m) for m in range(10)], actor="agent:T001", received_at=T0 + timedelta(minutes=10))
     store.ingest([_usb(m) for m in range(20, 30)], actor="agent:T001", received_at=T0 + timedelta(minutes=30))
