@@ -31,8 +31,9 @@ def epoch(iso: Any) -> float | None:
         return None
 
 
-def check_observations(tables: DerivedReader, rep: DeepReport) -> list[Replayed]:
-    """Index columns against bodies; returns every observation as its body says, for the replays."""
+def check_observations(tables: DerivedReader, rep: DeepReport) -> tuple[list[Replayed], dict[int, tuple[str, int]]]:
+    """Index columns against bodies; returns every observation as its body says, for the replays, and
+    the repeats among them (number -> id and head rowid)."""
     received = {seq: epoch(e.get("ts")) for seq, e in tables.ledger_entries(["observations"])}
     out: list[Replayed] = []
     for rowid, oid, source, site, sk, sid, kind, key, observed_at, received_at, seq, batch, body in \
@@ -52,11 +53,23 @@ def check_observations(tables: DerivedReader, rep: DeepReport) -> list[Replayed]
         out.append((recv if recv is not None else received_at, rowid, str(b.get("subject_kind")),
                     str(b.get("subject_id")), str(b.get("kind")), str(b.get("key")),
                     obs_at if obs_at is not None else observed_at, batch))
-    return out
+    repeats: dict[int, tuple[str, int]] = {}
+    for num, batch, body, head, oid in tables.rebuilt_repeats():  # its columns are its head's: nothing to compare
+        rep.count("observations (repeats)")
+        b = json_value(body)
+        recv = received.get(batch)
+        if not isinstance(b, dict) or recv is None:
+            continue  # a damaged head or a lost batch entry: `ledger verify` names the batch
+        repeats[num] = (oid, head)
+        out.append((recv, num, str(b.get("subject_kind")), str(b.get("subject_id")), str(b.get("kind")),
+                    str(b.get("key")), epoch(b.get("observed_at")) or 0.0, batch))
+    return out, repeats
 
 
-def check_latest(tables: DerivedReader, observations: Sequence[Replayed], rep: DeepReport) -> None:
-    """The newest observation per (subject, kind, key); on equal times the one stored last, as ingest does."""
+def check_latest(tables: DerivedReader, observations: Sequence[Replayed], repeats: dict[int, tuple[str, int]],
+                 rep: DeepReport) -> None:
+    """The newest observation per (subject, kind, key); on equal times the one stored last, as ingest
+    does. `latest` names the full row holding the meaning and, when the newest is a repeat of it, that."""
     want: dict[tuple[str, str, str, str], tuple[int, float]] = {}
     for _, rowid, sk, sid, kind, key, obs_at, _ in observations:
         k = (sk, sid, kind, key)
@@ -71,7 +84,10 @@ def check_latest(tables: DerivedReader, observations: Sequence[Replayed], rep: D
             rep.compare("latest", name, [("row", "present" if k in have else None,
                                           "present" if k in want else None)])
             continue
-        rep.compare("latest", name, [("obs_rowid", have[k][0], want[k][0]), ("observed_at", have[k][1], want[k][1])])
+        newest = want[k][0]
+        head = repeats[newest][1] if newest in repeats else newest
+        rep.compare("latest", name, [("obs_rowid", have[k][0], head), ("num", have[k][2], newest),
+                                     ("observed_at", have[k][1], want[k][1])])
 
 
 def check_exceptions(tables: DerivedReader, rep: DeepReport) -> None:
@@ -207,8 +223,8 @@ def check_findings_against_ledger(rows: Sequence[tuple[Any, ...]], want: dict[in
 def verify_derived(tables: DerivedReader, controls: Sequence[Control]) -> DeepReport:
     """Every check above on one consistent snapshot `tables`, in the order of the module's docstring."""
     rep = DeepReport()
-    observations = check_observations(tables, rep)
-    check_latest(tables, observations, rep)
+    observations, repeats = check_observations(tables, rep)
+    check_latest(tables, observations, repeats, rep)
     check_exceptions(tables, rep)
     check_attestations(tables, rep)
     want = expected_intervals(tables)
@@ -216,5 +232,6 @@ def verify_derived(tables: DerivedReader, controls: Sequence[Control]) -> DeepRe
     rows = tables.finding_rows()
     check_findings_against_ledger(rows, want, rep)
     ledgered_reasons = {w["key"]: w["reason_en"] for _, w in sorted(want.items())}
-    check_findings_by_evaluation(tables, rows, observations, controls, rep, last_changes(want), ledgered_reasons)
+    check_findings_by_evaluation(tables, rows, observations, controls, rep, last_changes(want), ledgered_reasons,
+                                 {num: oid for num, (oid, _) in repeats.items()})
     return rep

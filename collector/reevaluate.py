@@ -11,7 +11,7 @@ change."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +31,10 @@ Subject = tuple[str, str]
 class Replay:
     """The latest observation per subject and (kind, key) as of a moment, moved forward in time."""
 
-    def __init__(self, tables: DerivedReader, observations: Sequence[Replayed]):
+    def __init__(self, tables: DerivedReader, observations: Sequence[Replayed],
+                 repeats: Mapping[int, str] | None = None):
         self.tables = tables
+        self.repeats = repeats or {}  # number -> id of the observations kept as repeats
         self.pending = sorted(observations)
         self.next = 0
         self.latest: dict[Subject, dict[tuple[str, str], tuple[float, int]]] = defaultdict(dict)
@@ -48,14 +50,14 @@ class Replay:
 
     def before_batch(self, seq: int) -> Replay:
         """Another replay holding every observation ledgered before entry `seq`, whenever received."""
-        other = Replay(self.tables, [o for o in self.pending if o[7] < seq])
+        other = Replay(self.tables, [o for o in self.pending if o[7] < seq], self.repeats)
         other.parsed = self.parsed
         other.advance(float("inf"))
         return other
 
     def observations(self, rowids: list[int]) -> list[Observation]:
         missing = [r for r in rowids if r not in self.parsed]
-        for rowid, (body, recv) in self.tables.bodies(missing).items():
+        for rowid, (body, recv) in self.tables.bodies(missing, self.repeats).items():
             try:
                 self.parsed[rowid] = observation_from_body(body, recv)
             except ValueError:  # an altered body: its batch's Merkle root names it; judged as missing here
@@ -108,9 +110,10 @@ REWORDED = "finding reasons as ledgered, worded by another version of the progra
 def check_findings_by_evaluation(tables: DerivedReader, rows: Sequence[tuple[Any, ...]],
                                  observations: Sequence[Replayed], controls: Sequence[Control],
                                  rep: DeepReport, changes: dict[tuple[str, str, str], tuple[int, float | None]],
-                                 ledgered_reasons: dict[tuple[str, str, str], str | None]) -> None:
+                                 ledgered_reasons: dict[tuple[str, str, str], str | None],
+                                 repeats: Mapping[int, str] | None = None) -> None:
     judge = Judge(controls)
-    replay = Replay(tables, observations)
+    replay = Replay(tables, observations, repeats)
     before: dict[int, Replay] = {}
     at_time: dict[float, list[tuple[Any, ...]]] = defaultdict(list)
     for r in rows:

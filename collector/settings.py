@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     ledger_selfcheck_h: float = 24.0
     public_url: str | None = None  # how auditors reach this collector: standalone reports link evidence there
     store_stats_s: float = 600.0  # how long the store's measured size is reused by /metrics
+    store_max_bytes: int | None = None  # the store file grows no further: writes answer 503, as on a full disk
     notify_config: Path | None = None  # the built-in notifier's receivers and routes (YAML)
     # compaction (docs/storage.md): how often the service compacts the store (0: never; `store compact` still
     # does), and the raw window of kinds without their own in rules/retention.yaml (None: that file's default)

@@ -31,7 +31,7 @@ class AppState:
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
-        store = open_store(settings.db, create=True)
+        store = open_store(settings.db, create=True, max_bytes=settings.store_max_bytes)
         controls = settings.catalog()
         engine = Engine(store, controls, site=settings.site)
         worker = EngineWorker(engine, sweep_s=settings.sweep_s, checkpoint_s=settings.checkpoint_s)

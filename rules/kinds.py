@@ -8,6 +8,7 @@ a check. Only validation: the stored payload is the one sent.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +47,8 @@ class KindSpec:
     owner: str
     subjects: frozenset[str]
     payload: TypeAdapter[Any] | None = None
+    # payload fields that vary between probes without the fact changing (kinds.yaml `volatile`)
+    volatile: tuple[str, ...] = ()
 
     def payload_errors(self, payload: dict[str, Any]) -> list[tuple[str, str]]:
         """(field path under `payload`, message) for each way the payload breaks its kind's shape."""
@@ -105,10 +108,23 @@ def load_kinds() -> dict[str, KindSpec]:
         if not subjects or any(s not in SUBJECT_KINDS for s in subjects):
             raise KindsError(f"{KINDS_FILE.name}: {name}: subject must be one of {', '.join(SUBJECT_KINDS)}")
         shape = _PAYLOADS.get(name)
-        out[name] = KindSpec(name, entry["owner"], frozenset(subjects), TypeAdapter(shape) if shape else None)
+        out[name] = KindSpec(name, entry["owner"], frozenset(subjects), TypeAdapter(shape) if shape else None,
+                             _volatile_paths(name, entry.get("volatile")))
     if stray := sorted(set(_PAYLOADS) - set(out)):
         raise KindsError(f"{KINDS_FILE.name}: payload declared for kinds not in the table: {', '.join(stray)}")
     return out
+
+
+_PATH_RE = re.compile(r"^[a-z_][a-z0-9_]*(\[\])?(\.([a-z_][a-z0-9_]*(\[\])?|\*))*$")
+
+
+def _volatile_paths(kind: str, paths: Any) -> tuple[str, ...]:
+    if paths is None:
+        return ()
+    if not isinstance(paths, list) or not all(isinstance(p, str) and _PATH_RE.match(p) for p in paths):
+        raise KindsError(f"{KINDS_FILE.name}: {kind}: volatile must be a list of payload fields such as "
+                         "`eicar.latency_ms`, `attempts[].elapsed_ms` or `metrics.*`")
+    return tuple(paths)
 
 
 def readable_by_others(o: Observation) -> bool:

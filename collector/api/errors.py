@@ -2,6 +2,7 @@
 surrogate, bytes that are not UTF-8) is made printable instead of turning a 4xx into a 500."""
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -9,6 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+
+from collector.i18n import translate
+from collector.store.base import StoreFull
+
+log = logging.getLogger(__name__)
 
 
 def printable(value: Any) -> Any:
@@ -46,7 +52,20 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
     return SafeJSONResponse({"detail": exc.errors()}, 422)
 
 
+STORE_FULL_RETRY_S = 300  # how soon a client should try again when the store is full
+
+
+async def _store_full(request: Request, exc: Exception) -> Response:
+    """A write the store had no room for: undone whole, so the sender keeps it and tries again."""
+    log.error("store full: %s", exc)
+    zh, en = translate("store_full", "zh"), translate("store_full", "en")
+    return SafeJSONResponse({"detail": en, "reason": {"zh": zh, "en": en}}, 503,
+                            headers={"Retry-After": str(STORE_FULL_RETRY_S)})
+
+
 def install(app: FastAPI) -> None:
-    """Replace FastAPI's answers to HTTPException and to invalid requests with ones that cannot fail."""
+    """Replace FastAPI's answers to HTTPException and to invalid requests with ones that cannot fail;
+    a full store answers 503 with Retry-After on every route that writes."""
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StoreFull, _store_full)

@@ -103,10 +103,11 @@ async def put_blob(sha256: str, request: Request, state: StateDep,
 @router.get("/observations")
 def list_observations(state: StateDep, _: Reader, subject_kind: str | None = None, subject: str | None = None,
                       kind: str | None = None, since: AwareTime | None = None, until: AwareTime | None = None,
-                      limit: Annotated[int, Query(ge=1, le=5000)] = 100) -> list[dict[str, Any]]:
-    """Observations, newest first."""
+                      limit: Annotated[int, Query(ge=1, le=5000)] = 100, repeats: bool = False) -> list[dict[str, Any]]:
+    """Observations, newest first: those that changed what their subject, kind and key said; with
+    `repeats=true`, also every one that repeated it (slower: it reads every repeat kept)."""
     rows = state.store.observations(subject_kind=subject_kind, subject_id=subject, kind=kind, since=since,
-                                    until=until, limit=limit)
+                                    until=until, limit=limit, repeats=repeats)
     return [o.model_dump(mode="json") for o in rows]
 
 

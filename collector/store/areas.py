@@ -5,7 +5,7 @@ in tests/collector/store (one module per area) hold each one to the same behavio
 seconds where the tables keep them so, datetimes where the callers pass them."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -266,10 +266,18 @@ class DerivedReader(Protocol):
         """(seq, parsed body) of the entries of these types, in seq order."""
         ...
 
-    def latest_rows(self) -> dict[tuple[str, str, str, str], tuple[int, float]]: ...
+    def latest_rows(self) -> dict[tuple[str, str, str, str], tuple[int, float, int]]:
+        """(subject kind, subject id, kind, key) -> the full row of the current meaning, the newest's time
+        and number (the full row's, or its newest repeat's)."""
+        ...
 
-    def bodies(self, rowids: list[int]) -> dict[int, tuple[bytes, float]]:
-        """rowid -> (body, received_at)."""
+    def rebuilt_repeats(self) -> Iterator[tuple[int, int, bytes, int, str]]:
+        """Every repeat in number order: number, batch, body rebuilt from its head's (b"" when the head is
+        gone or damaged), head rowid, id."""
+        ...
+
+    def bodies(self, rowids: list[int], repeats: Mapping[int, str] | None = None) -> dict[int, tuple[bytes, float]]:
+        """rowid -> (body, received_at); the numbers in `repeats` (-> their ids) are repeats, rebuilt."""
         ...
 
     def finding_rows(self) -> list[tuple[Any, ...]]: ...

@@ -19,6 +19,11 @@ ObservationRow = tuple[str, str, str, str, str, str, str, float, int | None, byt
 Stored = tuple[tuple[str, str, str, str], float, int, bytes, float]
 
 
+class StoreFull(Exception):
+    """The store cannot grow (its disk, or its configured size limit, is full): the write that hit it
+    was undone whole; reads go on, and the same write succeeds once there is room again."""
+
+
 @dataclass
 class IngestResult:
     accepted: int
@@ -94,7 +99,7 @@ class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingState
 
     def observations(self, *, subject_kind: str | None = None, subject_id: str | None = None,
                      kind: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                     limit: int = 1000) -> list[Observation]: ...
+                     limit: int = 1000, repeats: bool = False) -> list[Observation]: ...
 
     def get_observation(self, obs_id: str) -> Observation | None: ...
 

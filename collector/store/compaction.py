@@ -4,6 +4,7 @@ keepset.py says what is kept and why), keep what proves the rest against its bat
 retention is over, and record all of it as one `store.compacted` ledger entry, in one transaction."""
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -13,6 +14,7 @@ from typing import Any
 from collector.canonical import loads
 from collector.merkle import leaf_hash
 from collector.store.keepset import REASONS, Selection, select
+from collector.store.numbering import repeats_between
 from collector.store.pruned import PrunedRow, newest_partial, pruned_digest
 from collector.store.prunedproof import PartialTree
 from collector.store.retention import RetentionPolicy
@@ -26,7 +28,8 @@ ENTRY_TYPE = "store.compacted"
 NO_EVIDENCE = b'{"evidence":[]'
 SCAN_ROWS = 5000
 WHY = ("raw observations older than their kind's window; kept: the newest of each key, those findings and their"
-       " intervals cite, those current findings were evaluated from, and the first of each key per keyframe period")
+       " intervals cite, those current findings were evaluated from, the first of each key per keyframe period,"
+       " and the full rows kept repeats are rebuilt from")
 
 
 class CompactionRefused(Exception):
@@ -49,11 +52,12 @@ class CompactionResult:
 
 
 def _batch_rows(conn: Any, batches: set[int], lo: int, hi: int) -> dict[int, list[tuple[int, str, bytes]]]:
-    """batch -> its stored (rowid, site, body) in rowid order, for the batches asked; a batch's rows were
-    stored together, so they lie between `lo` and `hi`."""
+    """batch -> its stored (number, site, body) in number order, full rows and repeats (rebuilt), for the
+    batches asked; a batch's observations were numbered together, so they lie between `lo` and `hi`."""
     out: dict[int, list[tuple[int, str, bytes]]] = {b: [] for b in batches}
-    for rowid, batch, site, body in conn.execute(
-            "SELECT rowid, batch, site, body FROM observations WHERE rowid BETWEEN ? AND ? ORDER BY rowid", (lo, hi)):
+    full = conn.execute("SELECT rowid, batch, site, body FROM observations WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
+                        (lo, hi))
+    for rowid, batch, site, body in heapq.merge(full, repeats_between(conn, lo, hi), key=lambda r: int(r[0])):
         if batch in out:
             out[batch].append((rowid, site, body if isinstance(body, bytes) else str(body).encode()))
     return out
@@ -87,14 +91,20 @@ def _tree(batch: int, ledgered: tuple[int, str], rows: list[tuple[int, str, byte
     return tree, first
 
 
-def _still_there(conn: Any, rowids: set[int]) -> dict[int, int]:
-    """rowid -> batch of those of `rowids` still stored (another compaction may have run since they were chosen)."""
+def _still_there(conn: Any, sel: Selection) -> dict[int, int]:
+    """number -> batch of the observations to drop still stored (another compaction may have run since they
+    were chosen); repeats are found by their id, which their table is keyed on."""
     where: dict[int, int] = {}
-    wanted = sorted(rowids)
+    wanted = sorted(n for n in sel.drop if n not in sel.repeat_ids)
     for i in range(0, len(wanted), 900):
         chunk = wanted[i:i + 900]
         marks = ",".join("?" * len(chunk))
         where.update(conn.execute(f"SELECT rowid, batch FROM observations WHERE rowid IN ({marks})", chunk).fetchall())
+    ids = [sel.repeat_ids[n] for n in sorted(sel.drop) if n in sel.repeat_ids]
+    for i in range(0, len(ids), 900):
+        keys = ids[i:i + 900]
+        where.update(conn.execute("SELECT num, batch FROM observation_repeats"
+                                  f" WHERE id IN ({','.join('?' * len(keys))})", keys).fetchall())
     return where
 
 
@@ -120,7 +130,8 @@ def _rows_for(conn: Any, where: dict[int, int], compaction: int) -> tuple[list[P
             continue
         out.append(PrunedRow(batch, compaction, batch, first, tree.size, keep, tree.pruned_to(keep), sites))
     alive = sorted({b for (b,) in conn.execute(
-        "SELECT DISTINCT batch FROM observations WHERE rowid BETWEEN ? AND ?", (wanted[0], wanted[-1]))} - set(emptied))
+        "SELECT batch FROM observations WHERE rowid BETWEEN ? AND ? UNION SELECT batch FROM observation_repeats"
+        " WHERE num BETWEEN ? AND ?", (wanted[0], wanted[-1], wanted[0], wanted[-1]))} - set(emptied))
     runs = _runs(sorted(emptied), alive, emptied, compaction)
     return out + runs, len(out), len(emptied)
 
@@ -140,6 +151,16 @@ def _runs(emptied: list[int], alive: list[int], sites: dict[int, str], compactio
         else:
             out.append(PrunedRow(b, compaction, b, 0, 0, [], [], sites[b]))
     return out
+
+
+def _delete(conn: Any, sel: Selection, numbers: set[int]) -> None:
+    """Delete the observations numbered `numbers`: repeats by their id, full rows by their rowid."""
+    ids = [sel.repeat_ids[n] for n in sorted(numbers) if n in sel.repeat_ids]
+    rowids = sorted(n for n in numbers if n not in sel.repeat_ids)
+    for table, column, keys in (("observation_repeats", "id", ids), ("observations", "rowid", rowids)):
+        for i in range(0, len(keys), 900):
+            chunk = keys[i:i + 900]
+            conn.execute(f"DELETE FROM {table} WHERE {column} IN ({','.join('?' * len(chunk))})", chunk)  # noqa: S608
 
 
 def _unreferenced_evidence(conn: Any, policy: RetentionPolicy, now: datetime) -> list[str]:
@@ -175,14 +196,11 @@ def compact(store: SqliteStore, policy: RetentionPolicy, controls: Sequence[Cont
         sel: Selection = select(snap, policy, controls, now)
     with store.write() as conn:
         seq = store.ledger.last_seq + 1
-        where = _still_there(conn, sel.drop) if sel.drop else {}
+        where = _still_there(conn, sel) if sel.drop else {}
         say(f"proving what is kept of the batches losing {len(where):,} observations")
         rows, partly, emptied = _rows_for(conn, where, seq) if where else ([], 0, 0)
         say("deleting")
-        wanted = sorted(where)
-        for i in range(0, len(wanted), 900):
-            chunk = wanted[i:i + 900]
-            conn.execute(f"DELETE FROM observations WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)
+        _delete(conn, sel, set(where))
         gone = _unreferenced_evidence(conn, policy, now)
         for i in range(0, len(gone), 900):
             files = gone[i:i + 900]

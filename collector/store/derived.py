@@ -3,12 +3,14 @@ observation columns they are recomputed from (collector/deepverify.py compares t
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from collector.canonical import loads
 from collector.store.areas import ObservationColumns
+from collector.store.numbering import REPEAT_COLUMNS, RebuiltRepeat, batch_received_at, rebuilt_repeats
+from collector.store.repeats import id_key, id_text, rebuild
 from collector.store.sqlite_parts import SqliteParts
 
 
@@ -39,13 +41,26 @@ class DerivedRows:
             if isinstance(entry, dict) and entry.get("type") in wanted:
                 yield seq, entry
 
-    def latest_rows(self) -> dict[tuple[str, str, str, str], tuple[int, float]]:
-        return {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in self._conn.execute(
-            "SELECT subject_kind, subject_id, kind, key, obs_rowid, observed_at FROM latest")}
+    def latest_rows(self) -> dict[tuple[str, str, str, str], tuple[int, float, int]]:
+        """(subject kind, subject id, kind, key) -> the full row of the current meaning, the newest's time
+        and number (the full row's, or its newest repeat's)."""
+        return {(r[0], r[1], r[2], r[3]): (r[4], r[5], r[6]) for r in self._conn.execute(
+            "SELECT subject_kind, subject_id, kind, key, obs_rowid, observed_at, coalesce(num, obs_rowid)"
+            " FROM latest")}
 
-    def bodies(self, rowids: list[int]) -> dict[int, tuple[bytes, float]]:
-        """rowid -> (body, received_at)."""
+    def rebuilt_repeats(self) -> Iterator[RebuiltRepeat]:
+        """Every repeat in number order, its body rebuilt from its head's as it was received."""
+        return rebuilt_repeats(self._conn)
+
+    def bodies(self, rowids: list[int], repeats: Mapping[int, str] | None = None) -> dict[int, tuple[bytes, float]]:
+        """rowid -> (body, received_at); the numbers in `repeats` (-> their ids) are repeats, rebuilt."""
         out: dict[int, tuple[bytes, float]] = {}
+        if repeats:
+            for num in [r for r in rowids if r in repeats]:
+                found = self.repeat_body(repeats[num])
+                if found is not None:
+                    out[num] = found
+            rowids = [r for r in rowids if r not in repeats]
         for i in range(0, len(rowids), 900):
             chunk = rowids[i:i + 900]
             out.update((r, (b, recv)) for r, b, recv in self._conn.execute(
@@ -79,6 +94,21 @@ class DerivedRows:
     def public_keys(self) -> dict[str, str]:
         """key id -> PEM of every site key the store has used."""
         return dict(self._conn.execute("SELECT key_id, pem FROM public_keys").fetchall())
+
+    def repeat_body(self, obs_id: str) -> tuple[bytes, float] | None:
+        """A repeat's body rebuilt from its head's, and when its batch arrived."""
+        key = id_key(obs_id)
+        row = None if key is None else self._conn.execute(
+            f"SELECT {REPEAT_COLUMNS} FROM observation_repeats r JOIN observations o ON o.rowid = r.head"
+            " WHERE r.id = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        body, received_at, rid, observed_at, seq, volatile, batch = row
+        try:
+            return (rebuild(body, id_text(rid), observed_at, seq, volatile),
+                    batch_received_at(self._conn, batch, received_at))
+        except (ValueError, TypeError, KeyError, OverflowError):
+            return None
 
 
 class SqliteDerived(SqliteParts):

@@ -4,12 +4,14 @@ leaves in the other tables."""
 from __future__ import annotations
 
 import hashlib
+import heapq
 import sqlite3
 from pathlib import Path
 
 from collector.canonical import loads
 from collector.ledger import Problem, VerifyReport
 from collector.merkle import merkle_root
+from collector.store.numbering import rebuilt_repeats
 from collector.store.pruned import PrunedIndex, verify_compactions
 
 _HEX = frozenset("0123456789abcdef")
@@ -70,9 +72,10 @@ def verify_evidence(conn: sqlite3.Connection, evidence_dir: Path, report: Verify
 
 
 def verify_batches(conn: sqlite3.Connection, report: VerifyReport) -> int:
-    """Check that the observations of each batch still hash to the Merkle root its ledger entry
-    holds (through the proof compaction kept, for a compacted batch; collector/store/pruned.py);
-    return the highest batch (ledger seq) the observations name."""
+    """Check that the observations of each batch (full rows and repeats rebuilt from their heads, in
+    their shared number order) still hash to the Merkle root its ledger entry holds (through the proof
+    compaction kept, for a compacted batch; collector/store/pruned.py); return the highest batch
+    (ledger seq) the observations name."""
     roots: dict[int, tuple[str, int]] = {}
     q = "SELECT seq, body FROM ledger WHERE CAST(body AS TEXT) LIKE '%\"type\":\"observations\"%'"
     for seq, body in conn.execute(q):
@@ -103,7 +106,9 @@ def verify_batches(conn: sqlite3.Connection, report: VerifyReport) -> int:
             report.problems.append(Problem(batch, "observation", f"the {len(items)} observations of this batch"
                                            f" (ledger holds {want[1]}) no longer match its Merkle root"))
 
-    for rowid, batch, body in conn.execute("SELECT rowid, batch, body FROM observations ORDER BY rowid"):
+    full = conn.execute("SELECT rowid, batch, body FROM observations ORDER BY rowid")
+    repeats = ((num, batch, body) for num, batch, body, _, _ in rebuilt_repeats(conn))
+    for rowid, batch, body in heapq.merge(full, repeats, key=lambda r: int(r[0])):  # the batches' order
         report.observations_checked += 1
         if batch != current:
             close(current, bodies)
@@ -123,8 +128,9 @@ def verify_batches(conn: sqlite3.Connection, report: VerifyReport) -> int:
 
 
 # tables whose rows name the ledger entry that recorded them
-_REFERRERS = (("observations", "batch"), ("finding_intervals", "ledger_seq"), ("events", "ledger_seq"),
-              ("exceptions", "ledger_seq"), ("attestations", "ledger_seq"), ("pruned_batches", "compaction"))
+_REFERRERS = (("observations", "batch"), ("observation_repeats", "batch"), ("finding_intervals", "ledger_seq"),
+              ("events", "ledger_seq"), ("exceptions", "ledger_seq"), ("attestations", "ledger_seq"),
+              ("pruned_batches", "compaction"))
 
 
 def verify_tail(conn: sqlite3.Connection, report: VerifyReport, batch_max: int | None = None) -> None:
@@ -136,7 +142,7 @@ def verify_tail(conn: sqlite3.Connection, report: VerifyReport, batch_max: int |
     if cp is not None and cp > head:
         traces.append((cp, f"the newest signed checkpoint covers entry {cp}"))
     for table, column in _REFERRERS:
-        if table == "observations" and batch_max is not None:
+        if table.startswith("observation") and batch_max is not None:
             top = batch_max
         else:
             top = conn.execute(f"SELECT max({column}) FROM {table}").fetchone()[0]  # noqa: S608 (fixed names)

@@ -5,31 +5,39 @@
   observations that made it);
 - inputs: what a current finding was evaluated from, as of its evaluation (and, for a status change,
   as ledgered before it), so that `ledger verify --deep` re-evaluates it from the same observations;
-- keyframe: the first of its (subject, kind, key) in each keyframe period (a day by default).
-Everything else older than its kind's window is dropped."""
+- keyframe: the first of its (subject, kind, key) in each keyframe period (a day by default);
+- head: the full row a kept repeat is rebuilt from (collector/store/repeats.py).
+Everything else older than its kind's window is dropped. Repeats are observations like full rows here,
+known by their number, which full rows' rowids share."""
 from __future__ import annotations
 
+import heapq
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
 
+from collector.store.numbering import batch_arrivals
+from collector.store.repeats import IdKey, id_key
 from collector.store.retention import RetentionPolicy
 from rules.model import Control
 from rules.registry import load_checks
 
 Key = tuple[str, str, str, str]  # subject kind, subject id, kind, key
-REASONS = ("latest", "cited", "inputs", "keyframe")
+REASONS = ("latest", "cited", "inputs", "keyframe", "head")
+# number, subject kind, subject id, kind, key, observed_at, received_at (its batch's), batch, head rowid, id
+RepeatRow = tuple[int, str, str, str, str, float, float, int, int, IdKey]
 
 
 @dataclass
 class Selection:
-    drop: set[int] = field(default_factory=set)  # rowids
+    drop: set[int] = field(default_factory=set)  # numbers: full rows' rowids and repeats' num
     kept: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASONS, 0))  # beyond the window, by reason
-    kind_of: dict[int, str] = field(default_factory=dict)  # rowid -> kind, of every candidate
+    kind_of: dict[int, str] = field(default_factory=dict)  # number -> kind, of every candidate
+    repeat_ids: dict[int, IdKey] = field(default_factory=dict)  # number -> id, of the repeats among the candidates
 
     def dropped_by_kind(self, rowids: Iterable[int]) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -38,11 +46,28 @@ class Selection:
         return dict(sorted(out.items()))
 
 
-def candidates(conn: sqlite3.Connection, policy: RetentionPolicy, now: datetime
+def repeat_rows(conn: sqlite3.Connection) -> list[RepeatRow]:
+    """Every repeat with its head's index columns and its batch's arrival, in number order."""
+    rows = conn.execute("SELECT r.num, o.subject_kind, o.subject_id, o.kind, o.key, r.observed_at, r.batch, r.head,"
+                        " r.id FROM observation_repeats r JOIN observations o ON o.rowid = r.head"
+                        " ORDER BY r.num").fetchall()
+    arrived = batch_arrivals(conn, [r[6] for r in rows])
+    return [(n, sk, sid, kind, key, at, arrived.get(batch, at), batch, head, bytes(rid))
+            for n, sk, sid, kind, key, at, batch, head, rid in rows]
+
+
+def candidates(conn: sqlite3.Connection, policy: RetentionPolicy, now: datetime, repeats: Sequence[RepeatRow] = ()
                ) -> dict[int, tuple[Key, float]]:
-    """rowid -> ((subject kind, subject id, kind, key), received_at) of every observation received
-    before its kind's cutoff."""
+    """number -> ((subject kind, subject id, kind, key), received_at) of every observation received
+    before its kind's cutoff, repeats included."""
     out: dict[int, tuple[Key, float]] = {}
+    cutoffs: dict[str, float | None] = {}
+    for num, sk, sid, kind, key, _, recv, *_ in repeats:
+        if kind not in cutoffs:
+            cutoffs[kind] = policy.cutoff(kind, now)
+        cut = cutoffs[kind]
+        if cut is not None and recv < cut:
+            out[num] = ((sk, sid, kind, key), recv)
     for (kind,) in conn.execute("SELECT DISTINCT kind FROM observations").fetchall():
         cutoff = policy.cutoff(kind, now)
         if cutoff is None:
@@ -80,12 +105,17 @@ def cited(conn: sqlite3.Connection) -> set[str]:
 
 
 def rowids_of(conn: sqlite3.Connection, ids: Iterable[str]) -> set[int]:
+    """The numbers of the observations with these ids, full rows or repeats."""
     out: set[int] = set()
     wanted = list(ids)
     for i in range(0, len(wanted), 900):
         chunk = wanted[i:i + 900]
-        out.update(r for (r,) in conn.execute(
-            f"SELECT rowid FROM observations WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        marks = ",".join("?" * len(chunk))
+        out.update(r for (r,) in conn.execute(f"SELECT rowid FROM observations WHERE id IN ({marks})", chunk))
+        keys = [k for k in map(id_key, chunk) if k is not None]
+        if keys:
+            out.update(r for (r,) in conn.execute(
+                f"SELECT num FROM observation_repeats WHERE id IN ({','.join('?' * len(keys))})", keys))
     return out
 
 
@@ -113,20 +143,32 @@ def _moments(conn: sqlite3.Connection, controls: Sequence[Control]) -> tuple[lis
     return sorted(by_time, key=lambda m: m[0]), sorted(by_batch, key=lambda m: m[0])
 
 
-def inputs(conn: sqlite3.Connection, controls: Sequence[Control]) -> set[int]:
-    """The observations current findings were evaluated from (see the module's docstring). The rows
+def _with_repeats(full: Iterable[tuple], repeats: Sequence[RepeatRow], order_col: int, upto: float,
+                  strictly_before: bool) -> Iterator[tuple]:
+    """Full rows (already in order of column `order_col`, then number) and repeats, merged in that order."""
+    def before(at: float) -> bool:
+        return at < upto if strictly_before else at <= upto
+
+    mine = sorted((r[:8] for r in repeats if before(float(r[order_col]))), key=lambda r: (r[order_col], r[0]))
+    return heapq.merge(full, mine, key=lambda r: (r[order_col], r[0]))
+
+
+def inputs(conn: sqlite3.Connection, controls: Sequence[Control], repeats: Sequence[RepeatRow] = ()) -> set[int]:
+    """The observations current findings were evaluated from (see the module's docstring). Full rows
     are streamed in order from SQLite: a store's raw window may hold millions."""
     by_time, by_batch = _moments(conn, controls)
     cols = "rowid, subject_kind, subject_id, kind, key, observed_at, received_at, batch"
     out: set[int] = set()
     if by_time:
-        out |= _replay(conn.execute(f"SELECT {cols} FROM observations WHERE received_at <= ?"  # noqa: S608
-                                    " ORDER BY received_at, rowid", (by_time[-1][0],)), 6, by_time,
-                       strictly_before=False)
+        upto = by_time[-1][0]
+        full = conn.execute(f"SELECT {cols} FROM observations WHERE received_at <= ?"  # noqa: S608
+                            " ORDER BY received_at, rowid", (upto,))
+        out |= _replay(_with_repeats(full, repeats, 6, upto, False), 6, by_time, strictly_before=False)
     if by_batch:
-        out |= _replay(conn.execute(f"SELECT {cols} FROM observations WHERE batch < ?"  # noqa: S608
-                                    " ORDER BY batch, rowid", (by_batch[-1][0],)), 7, by_batch,
-                       strictly_before=True)
+        upto = by_batch[-1][0]
+        full = conn.execute(f"SELECT {cols} FROM observations WHERE batch < ?"  # noqa: S608
+                            " ORDER BY batch, rowid", (upto,))
+        out |= _replay(_with_repeats(full, repeats, 7, upto, True), 7, by_batch, strictly_before=True)
     return out
 
 
@@ -156,20 +198,25 @@ def _replay(rows: Iterable[tuple], order_col: int, moments: Sequence[Moment], *,
 def select(conn: sqlite3.Connection, policy: RetentionPolicy, controls: Sequence[Control], now: datetime) -> Selection:
     """What to drop, chosen on one consistent view `conn` (a snapshot of the store)."""
     sel = Selection()
-    cand = candidates(conn, policy, now)
+    repeats = repeat_rows(conn)
+    cand = candidates(conn, policy, now, repeats)
     if not cand:
         return sel
     remaining = set(cand)
     protected: list[tuple[str, set[int]]] = [
-        ("latest", {r for (r,) in conn.execute("SELECT obs_rowid FROM latest")}),
+        ("latest", {r for row in conn.execute("SELECT obs_rowid, num FROM latest") for r in row if r is not None}),
         ("cited", rowids_of(conn, cited(conn))),
-        ("inputs", inputs(conn, controls)),
+        ("inputs", inputs(conn, controls, repeats)),
         ("keyframe", keyframes(cand, policy.keyframe_hours * 3600)),
     ]
     for reason, rowids in protected:
         hit = remaining & rowids
         sel.kept[reason] += len(hit)
         remaining -= hit
-    sel.drop = remaining
+    heads = {r[8] for r in repeats if r[0] not in remaining}  # after the rest: what is kept is known
+    hit = remaining & heads
+    sel.kept["head"] += len(hit)
+    sel.drop = remaining - hit
     sel.kind_of = {rowid: key[2] for rowid, (key, _) in cand.items()}
+    sel.repeat_ids = {r[0]: r[9] for r in repeats if r[0] in cand}
     return sel

@@ -61,22 +61,22 @@ def _check_header(path: Path) -> None:
         raise StoreOpenError(f"{path}: not an SQLite store" + (" (empty file)" if not head else ""))
 
 
-def open_store(db: Path | str, *, create: bool = False) -> SqliteStore:
+def open_store(db: Path | str, *, create: bool = False, max_bytes: int | None = None) -> SqliteStore:
     """The store `db` names, a file or a PostgreSQL URL; `create` (set-up commands only) makes a new
-    one where none exists."""
+    one where none exists; `max_bytes`: a store file grows no further (SqliteStore)."""
     url = postgres_url_of(db)
     if url is not None:
         return _open_postgres(url, create)
     path = Path(db)
     if create and not path.exists():
-        return _open(path)
+        return _open(path, max_bytes)
     check_store_file(path)
-    return _open(path)
+    return _open(path, max_bytes)
 
 
-def _open(path: Path) -> SqliteStore:
+def _open(path: Path, max_bytes: int | None = None) -> SqliteStore:
     try:
-        return SqliteStore(path)
+        return SqliteStore(path, max_bytes=max_bytes)
     except (sqlite3.Error, OSError) as e:
         raise StoreOpenError(f"{path}: cannot open the store ({e})") from None
 

@@ -147,6 +147,16 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (batch, compaction)
     );
     """,
+    # 3: repeated observations kept compactly (SQLite 9; collector/store/repeats.py): a repeat's `num` and a
+    # full row's rowid count in one sequence, whose last value meta's `observations.last_num` holds
+    """
+    CREATE TABLE observation_repeats (
+        id BYTEA PRIMARY KEY, num BIGINT NOT NULL, head BIGINT NOT NULL, batch BIGINT NOT NULL,
+        observed_at DOUBLE PRECISION NOT NULL, seq BIGINT, volatile BYTEA
+    );
+    ALTER TABLE latest ADD COLUMN num BIGINT, ADD COLUMN repeat_id BYTEA, ADD COLUMN meaning BYTEA,
+        ADD COLUMN repeats BIGINT NOT NULL DEFAULT 0;
+    """,
 ]
 
 PG_SCHEMA_VERSION = len(MIGRATIONS)

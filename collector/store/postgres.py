@@ -33,6 +33,7 @@ from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, config
 from collector.store.pgreads import payload_means_query
 from collector.store.pgschema import WRITE_LOCK_KEY, migrate
 from collector.store.pgstats import measure_database
+from collector.store.repeats import Heads
 from collector.store.sqlite import SqliteStore
 from collector.store.stats import StoreStats
 
@@ -61,6 +62,9 @@ class PostgresStore(SqliteStore):
         self._local = threading.local()
         self._lock = threading.RLock()
         self._altered_noted: set[tuple[str, str]] = set()
+        self.max_bytes = None  # the database's own limits hold
+        self._received: dict[int, float] = {}
+        self._heads: Heads = {}
         self._pool = open_pool(url, pool_max)
         try:
             self._open(site_key, create)
@@ -96,6 +100,7 @@ class PostgresStore(SqliteStore):
                     self.ledger.rollback_to(conn)
                     yield conn
             except BaseException:
+                self._heads.clear()  # rows of the batch undone may be among them
                 if not raw.closed and raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
                     self.ledger.rollback_to(conn)
                 raise

@@ -164,8 +164,25 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL, expires_at REAL NOT NULL
     ) WITHOUT ROWID;
     """,
-    # 9: reserved for the change-only ingest migration (kept empty here so that numbers stay as assigned)
-    "",
+    # 9: repeated observations kept compactly (collector/store/repeats.py). A repeat's number (`num`) and
+    # a full row's rowid count in one sequence, in the order observations were received (the counter
+    # `observations.last_num` in meta holds where it is). `latest` names the full row holding the current
+    # meaning (obs_rowid), and the newest observation when it is a repeat of that row (repeat_id, num).
+    """
+    CREATE TABLE observation_repeats (
+        id BLOB PRIMARY KEY,
+        num INTEGER NOT NULL,
+        head INTEGER NOT NULL,
+        batch INTEGER NOT NULL,
+        observed_at REAL NOT NULL,
+        seq INTEGER,
+        volatile BLOB
+    ) WITHOUT ROWID;
+    ALTER TABLE latest ADD COLUMN num INTEGER;
+    ALTER TABLE latest ADD COLUMN repeat_id BLOB;
+    ALTER TABLE latest ADD COLUMN meaning BLOB;
+    ALTER TABLE latest ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;
+    """,
     # 10: compaction (collector/store/compaction.py): per compacted batch, what proves its kept observations
     # against the batch's Merkle root; a run of batches compaction emptied is one row (last_batch > batch)
     """

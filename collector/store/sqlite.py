@@ -21,14 +21,25 @@ from collector.ledger import VerifyReport, verify_chain, verify_checkpoints
 from collector.merkle import merkle_root
 from collector.sitekey import SiteKey, load_public_pem
 from collector.store.accounts import SqliteAccounts
-from collector.store.base import FindingChange, IngestResult, Interval, ObservationRow, StoredFinding
+from collector.store.base import FindingChange, IngestResult, Interval, ObservationRow, StoredFinding, StoreFull
 from collector.store.copies import migrate_with_backup
 from collector.store.derived import SqliteDerived
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.integrity import EvidenceAltered, read_checked, verify_batches, verify_evidence, verify_tail
 from collector.store.ledger_rows import SqliteLedgerRows
 from collector.store.ledger_table import Ledger, iter_rows
+from collector.store.numbering import (
+    LAST_NUM,
+    LATEST_COLUMNS,
+    LATEST_JOINS,
+    REPEAT_COLUMNS,
+    batch_received_at,
+    last_number,
+    next_number,
+    stored_ids,
+)
 from collector.store.people import SqlitePeople
+from collector.store.repeats import Heads, id_key, id_text, plan_batch, rebuild
 from collector.store.schema import refuse_newer_file
 from collector.store.sizes import SqliteSizes
 from collector.store.sqlite_parts import where_clause
@@ -85,13 +96,18 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
                   SqliteDerived, SqliteSizes):
     """Thread-safe: one writer at a time under a lock, readers on their own connections."""
 
-    def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None):
+    def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None,
+                 max_bytes: int | None = None):
+        """`max_bytes`: the database file grows no further (writes raise StoreFull), as on a full disk."""
         self.path = Path(path)
+        self.max_bytes = max_bytes
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.evidence_dir = evidence_dir_of(self.path)
         self._local = threading.local()
         self._lock = threading.RLock()
         self._altered_noted: set[tuple[str, str]] = set()
+        self._received: dict[int, float] = {}  # batch -> its arrival time, for repeats
+        self._heads: Heads = {}  # full rows that repeats are compared with, read or written by this store
         refuse_newer_file(self.path)
         self._wconn = self._connect()
         migrate_with_backup(self._wconn, self.path, datetime.now(UTC))
@@ -113,6 +129,9 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
         # index pages that each batch rewrites are copied once per checkpoint, not ten times (ingest
         # ~20 % faster; the checkpoint runs inside a commit, on the ingest path).
         conn.execute("PRAGMA wal_autocheckpoint=10000")
+        if self.max_bytes:
+            page = conn.execute("PRAGMA page_size").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count = {max(1, int(self.max_bytes) // page)}")
         return conn
 
     @property
@@ -133,9 +152,13 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
             try:
                 yield conn
                 conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
+            except BaseException as e:
+                if conn.in_transaction:  # SQLite may have rolled back already (a full disk can)
+                    conn.execute("ROLLBACK")
                 self.ledger.rollback_to(conn)
+                self._heads.clear()  # rows of the batch undone may be among them
+                if isinstance(e, sqlite3.Error) and getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                    raise StoreFull(f"{self.path}: {e}") from e
                 raise
 
     def close(self) -> None:
@@ -165,11 +188,7 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
                 seen.add(r[0])
                 batch.append(r)
         with self.write() as conn:
-            existing: set[str] = set()
-            for i in range(0, len(batch), 900):
-                chunk = [r[0] for r in batch[i:i + 900]]
-                q = f"SELECT id FROM observations WHERE id IN ({','.join('?' * len(chunk))})"
-                existing.update(r[0] for r in conn.execute(q, chunk))
+            existing = stored_ids(conn, [r[0] for r in batch])
             new = [r for r in batch if r[0] not in existing] if existing else batch
             dups = len(rows) - len(new)
             if not new:
@@ -184,58 +203,76 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
             entry = self.ledger.append(conn, "observations", actor, {
                 "count": len(new), "merkle_root": root, "first": new[0][0], "last": new[-1][0],
                 "kinds": kinds}, ts=now)
-            recv, seq = _ts(now), entry.seq
-            conn.executemany(f"INSERT INTO observations ({_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                             [(*r[:8], recv, r[8], seq, r[9]) for r in new])
-            last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-            first = last - len(new) + 1
-            # one upsert per (subject, kind, key): the newest of the batch (an agent's batch is one host),
-            # by its time capped at arrival (`Observation.as_of`): a sender's clock ahead decides nothing
-            newest: dict[tuple[str, str, str, str], tuple[int, float]] = {}
-            subjects: dict[tuple[str, str], tuple[str, float]] = {}
-            for i, r in enumerate(new):
-                k, ts = (r[3], r[4], r[5], r[6]), min(r[7], recv)
-                if k not in newest or ts >= newest[k][1]:
-                    newest[k] = (first + i, ts)
-                s = (r[3], r[4])
-                if s not in subjects or ts > subjects[s][1]:
-                    subjects[s] = (r[2], ts)
+            recv = _ts(now)
+            # a repeat of the current meaning of its (subject, kind, key) becomes a compact row; numbers
+            # (full rows' rowids, repeats' num) follow the batch's order, as the Merkle leaves do
+            first = next_number(conn)
+            plan = plan_batch(conn, new, first, recv, entry.seq, self._heads)
+            conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                             plan.full)
+            conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", plan.repeats)
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (LAST_NUM, str(first + len(new) - 1)))
             conn.executemany(
-                "INSERT INTO latest VALUES (?,?,?,?,?,?) ON CONFLICT DO UPDATE SET obs_rowid=excluded.obs_rowid,"
-                " observed_at=excluded.observed_at WHERE excluded.observed_at >= latest.observed_at",
-                [(*k, rowid, ts) for k, (rowid, ts) in newest.items()])
+                "INSERT INTO latest (subject_kind, subject_id, kind, key, obs_rowid, observed_at, num, repeat_id,"
+                " meaning, repeats) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+                " obs_rowid = excluded.obs_rowid, observed_at = excluded.observed_at, num = excluded.num,"
+                " repeat_id = excluded.repeat_id, meaning = excluded.meaning, repeats = excluded.repeats",
+                [(*k, st.head, st.as_of, st.num, st.repeat_id, st.meaning, st.repeats)
+                 for k, st in plan.latest.items()])
+            subjects: dict[tuple[str, str], tuple[str, float]] = {}
+            for r in new:
+                sub, ts = (r[3], r[4]), min(r[7], recv)
+                if sub not in subjects or ts > subjects[sub][1]:
+                    subjects[sub] = (r[2], ts)
             conn.executemany(
                 "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
                 " DO UPDATE SET last_seen = max(subjects.last_seen, excluded.last_seen)",
                 [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
         return IngestResult(len(new) - len(derived), dups, entry.seq, root, set(subjects), set(kinds),
-                            [(k, ts, rowid, new[rowid - first][9], recv) for k, (rowid, ts) in newest.items()],
+                            [(k, ts, num, new[i][9], recv) for k, (num, ts, i) in plan.newest.items()],
                             derived)
 
     def _latest_rows(self, where: str, args: Sequence[Any]) -> list[tuple[bytes, float]]:
-        return self.read.execute(
-            "SELECT o.body, o.received_at FROM latest l JOIN observations o ON o.rowid = l.obs_rowid " + where,
-            args).fetchall()
+        rows = self.read.execute(f"SELECT {LATEST_COLUMNS} FROM latest l {LATEST_JOINS} {where}", args).fetchall()
+        return self._rebuilt(rows)
+
+    def _rebuilt(self, rows: Iterable[Sequence[Any]]) -> list[tuple[bytes, float]]:
+        """(body, received_at) of rows read with LATEST_COLUMNS (or the same shape): a repeat's body
+        rebuilt from its head's, its arrival time that of its batch."""
+        out = []
+        for body, received_at, rid, observed_at, seq, volatile, batch in rows:
+            if rid is None:
+                out.append((body, received_at))
+                continue
+            try:
+                out.append((rebuild(body, id_text(rid), observed_at, seq, volatile),
+                            self._batch_received_at(batch, received_at)))
+            except (ValueError, TypeError, KeyError, OverflowError) as e:
+                log.warning("repeat %s of a damaged observation skipped (%s)", id_text(rid), type(e).__name__)
+        return out
+
+    def _batch_received_at(self, batch: int, fallback: float) -> float:
+        if batch not in self._received:
+            if len(self._received) > 10000:
+                self._received.clear()
+            self._received[batch] = batch_received_at(self.read, batch, fallback)
+        return self._received[batch]
 
     def max_observation_rowid(self) -> int:
-        return self.read.execute("SELECT coalesce(max(rowid), 0) FROM observations").fetchone()[0]
+        """The number of the newest observation stored (full row or repeat)."""
+        return last_number(self.read)
 
     def latest_since(self, rowid: int, skip: Container[int] = (), upto: int | None = None
                      ) -> tuple[int, list[Observation]]:
-        """The current latest observations (per subject, kind, key) stored after `rowid` (and up to
-        `upto`) by this or any other process, but those in `skip`; and the rowid looked up to."""
+        """The current latest observations (per subject, kind, key) stored after number `rowid` (and
+        up to `upto`) by this or any other process, but those in `skip`; and the number looked up to."""
         top = self.max_observation_rowid() if upto is None else min(upto, self.max_observation_rowid())
-        if top <= rowid:  # the usual answer, from the end of one B-tree
+        if top <= rowid:  # the usual answer
             return rowid, []
-        ids = [r[0] for r in self.read.execute("SELECT obs_rowid FROM latest WHERE obs_rowid > ? AND obs_rowid <= ?",
-                                               (rowid, top))]
-        want = [i for i in ids if i not in skip]
-        out = []
-        for i in range(0, len(want), 900):
-            chunk = want[i:i + 900]
-            out += readable_observations(self.read.execute(
-                f"SELECT body, received_at FROM observations WHERE rowid IN ({','.join('?' * len(chunk))})", chunk))
-        return top, out
+        rows = self.read.execute(
+            f"SELECT coalesce(l.num, l.obs_rowid), {LATEST_COLUMNS} FROM latest l {LATEST_JOINS}"
+            " WHERE coalesce(l.num, l.obs_rowid) > ? AND coalesce(l.num, l.obs_rowid) <= ?", (rowid, top)).fetchall()
+        return top, readable_observations(self._rebuilt(r[1:] for r in rows if r[0] not in skip))
 
     def latest_all(self, subject_kind: str | None = None
                    ) -> dict[tuple[str, str], dict[tuple[str, str], Observation]]:
@@ -252,22 +289,46 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
 
     def observations(self, *, subject_kind: str | None = None, subject_id: str | None = None,
                      kind: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                     limit: int = 1000) -> list[Observation]:
-        where, args = where_clause([("subject_kind = ?", subject_kind), ("subject_id = ?", subject_id),
-                                    ("kind = ?", kind), ("observed_at >= ?", _ts(since) if since else None),
-                                    ("observed_at < ?", _ts(until) if until else None)])
-        rows = self.read.execute(
-            f"SELECT body, received_at FROM observations {where} ORDER BY observed_at DESC LIMIT ?",
-            [*args, limit]).fetchall()
-        return readable_observations(rows)
+                     limit: int = 1000, repeats: bool = False) -> list[Observation]:
+        """Full rows, newest first: each observation that changed the meaning of its (subject, kind,
+        key), standing for the repeats that followed it. With `repeats`, those too, rebuilt (this reads
+        every repeat stored: for a period's export, not for a page)."""
+        def conditions(table: str, time: str) -> tuple[str, list[Any]]:
+            return where_clause([(f"{table}subject_kind = ?", subject_kind), (f"{table}subject_id = ?", subject_id),
+                                 (f"{table}kind = ?", kind), (f"{time} >= ?", _ts(since) if since else None),
+                                 (f"{time} < ?", _ts(until) if until else None)])
+
+        where, args = conditions("", "observed_at")
+        sql = f"SELECT body, received_at, NULL, NULL, NULL, NULL, NULL, observed_at FROM observations {where}"
+        if repeats:
+            more, more_args = conditions("o.", "r.observed_at")
+            sql += (f" UNION ALL SELECT {REPEAT_COLUMNS}, r.observed_at FROM observation_repeats r"
+                    f" JOIN observations o ON o.rowid = r.head {more}")
+            args += more_args
+        rows = self.read.execute(sql + " ORDER BY 8 DESC LIMIT ?", [*args, limit]).fetchall()
+        return readable_observations(self._rebuilt(r[:7] for r in rows))
+
+    def payload_series(self, kind: str, start: datetime, end: datetime, site: str | None = None
+                       ) -> list[tuple[str, float, dict[str, Any]]]:
+        """Every observation of `kind` received in the period, repeats of an unchanged one included."""
+        rows = self.observations(kind=kind, since=start, until=end, limit=2**62, repeats=True)
+        return [(o.subject_id, o.observed_at.timestamp(), o.payload)
+                for o in sorted(rows, key=lambda o: o.observed_at) if site is None or o.site == site]
 
     def get_observation(self, obs_id: str) -> Observation | None:
-        row = self.read.execute("SELECT body, received_at FROM observations WHERE id = ?", (obs_id,)).fetchone()
-        found = readable_observations([row] if row else [])
+        row = self.read.execute("SELECT body, received_at, NULL, NULL, NULL, NULL, NULL FROM observations"
+                                " WHERE id = ?", (obs_id,)).fetchone()
+        key = id_key(obs_id)
+        if row is None and key is not None:
+            row = self.read.execute(f"SELECT {REPEAT_COLUMNS} FROM observation_repeats r"
+                                    " JOIN observations o ON o.rowid = r.head WHERE r.id = ?", (key,)).fetchone()
+        found = readable_observations(self._rebuilt([row] if row else []))
         return found[0] if found else None
 
     def count_observations(self) -> int:
-        return self.read.execute("SELECT count(*) FROM observations").fetchone()[0]
+        """Observations received and kept, repeats included."""
+        return self.read.execute("SELECT (SELECT count(*) FROM observations)"
+                                 " + (SELECT count(*) FROM observation_repeats)").fetchone()[0]
 
     def subjects(self, kind: str | None = None) -> list[tuple[str, str, str]]:
         q = "SELECT kind, id, site FROM subjects" + (" WHERE kind = ?" if kind else "") + " ORDER BY kind, id"

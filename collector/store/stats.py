@@ -30,6 +30,11 @@ DAY_S = 86400
 # the values of one observation row, in bytes, as SQLite stores them (numbers counted as 8)
 _ROW_BYTES = ("length(id) + length(source) + length(site) + length(subject_kind) + length(subject_id)"
               " + length(kind) + length(key) + length(body) + 32")
+_REPEAT_BYTES = "length(r.id) + coalesce(length(r.volatile), 0) + 32"  # a repeat (collector/store/repeats.py)
+# full rows by their arrival, and repeats under their head's kind by their observed time
+_RECEIVED = (f"SELECT kind, received_at, {_ROW_BYTES} AS size FROM observations UNION ALL"
+             f" SELECT o.kind, r.observed_at, {_REPEAT_BYTES}"
+             " FROM observation_repeats r JOIN observations o ON o.rowid = r.head")
 
 
 @dataclass
@@ -99,7 +104,7 @@ def store_stats(conn: sqlite3.Connection, db: Path, now: datetime, days: int = 7
 
 def kind_sizes(conn: sqlite3.Connection) -> list[KindSize]:
     return [KindSize(*r) for r in conn.execute(
-        f"SELECT kind, count(*), coalesce(sum({_ROW_BYTES}), 0) FROM observations GROUP BY kind ORDER BY 3 DESC")]
+        f"SELECT kind, count(*), coalesce(sum(size), 0) FROM ({_RECEIVED}) AS received GROUP BY kind ORDER BY 3 DESC")]
 
 
 def table_sizes(conn: sqlite3.Connection) -> list[TableSize]:
@@ -130,7 +135,7 @@ def day_sizes(conn: sqlite3.Connection, now: datetime, days: int, utc_day: str =
     first = today - timedelta(days=days - 1)
     start = datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp()
     got = {r[0]: (r[1], r[2]) for r in conn.execute(
-        f"SELECT {utc_day}, count(*), sum({_ROW_BYTES}) FROM observations "
+        f"SELECT {utc_day}, count(*), sum(size) FROM ({_RECEIVED}) AS received "
         "WHERE received_at >= ? AND received_at <= ? GROUP BY 1", (start, now.timestamp()))}
     out = []
     for i in range(days):

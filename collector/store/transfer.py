@@ -19,8 +19,9 @@ from collector.store.integrity import EvidenceAltered
 from collector.store.sqlite import SqliteStore
 
 # tables whose rows are never changed once written: key column
-APPEND_ONLY = {"observations": "rowid", "ledger": "seq", "events": "id", "notifications": "id",
-               "attestations": "id", "exceptions": "id", "access_pushes": "id", "checkpoints": "seq"}
+APPEND_ONLY = {"observations": "rowid", "observation_repeats": "num", "ledger": "seq", "events": "id",
+               "notifications": "id", "attestations": "id", "exceptions": "id", "access_pushes": "id",
+               "checkpoints": "seq"}
 # bookkeeping of one backend, not store content
 NOT_COPIED = {"evidence_blobs", "clausewatch_schema"}
 # rows that make a store non-empty

@@ -24,8 +24,10 @@ class SqliteReadModel(SqliteParts):
     # -- observations -------------------------------------------------------------------------------
     def latest_payloads(self, subject_kind: str, kinds: Sequence[str] | None = None, subject_id: str | None = None,
                         subject_ids: Sequence[str] | None = None) -> Payloads:
-        sql = ("SELECT l.subject_id, l.kind, l.key, o.observed_at, o.body FROM latest l"
-               " JOIN observations o ON o.rowid = l.obs_rowid WHERE l.subject_kind = ?")
+        # the payload of the row holding the current meaning; the time of the newest, a repeat of it or itself
+        sql = ("SELECT l.subject_id, l.kind, l.key, CASE WHEN l.repeat_id IS NULL THEN o.observed_at"
+               " ELSE l.observed_at END, o.body FROM latest l JOIN observations o ON o.rowid = l.obs_rowid"
+               " WHERE l.subject_kind = ?")
         args: list[Any] = [subject_kind]
         if kinds is not None:
             sql += f" AND l.kind IN ({marks(len(kinds))})"
@@ -79,17 +81,6 @@ class SqliteReadModel(SqliteParts):
                 " WHERE kind = ? AND observed_at >= ? AND subject_kind = ?"
                 " GROUP BY subject_id, b ORDER BY subject_id, b"), []
 
-    def payload_series(self, kind: str, start: datetime, end: datetime, site: str | None = None
-                       ) -> list[tuple[str, float, dict[str, Any]]]:
-        sql = ("SELECT subject_id, observed_at, body FROM observations WHERE kind = ? AND observed_at >= ?"
-               " AND observed_at < ?")
-        args: list[Any] = [kind, start.timestamp(), end.timestamp()]
-        if site is not None:
-            sql += " AND site = ?"
-            args.append(site)
-        return [(subject, ts, orjson.loads(body).get("payload", {}))
-                for subject, ts, body in self.read.execute(sql + " ORDER BY observed_at", args)]
-
     def camera_thumbnails(self) -> dict[str, str]:
         rows = self.read.execute(
             "SELECT l.subject_id, o.body FROM latest l JOIN observations o ON o.rowid = l.obs_rowid"
@@ -107,8 +98,10 @@ class SqliteReadModel(SqliteParts):
         return (row[0], row[1]) if row else None
 
     def batch_sites(self, first_seq: int, last_seq: int) -> list[tuple[int, str]]:
-        rows = set(self._rows("SELECT DISTINCT batch, site FROM observations WHERE batch BETWEEN ? AND ?",
-                              (first_seq, last_seq)))
+        rows = set(self._rows(  # repeats are of their full row's site
+            "SELECT batch, site FROM observations WHERE batch BETWEEN ? AND ? UNION SELECT r.batch, o.site"
+            " FROM observation_repeats r JOIN observations o ON o.rowid = r.head WHERE r.batch BETWEEN ? AND ?",
+            (first_seq, last_seq, first_seq, last_seq)))
         for batch, sites in sites_of_batches(self.read, first_seq, last_seq).items():  # compacted away
             rows |= {(batch, site) for site in sites}
         return sorted(rows)

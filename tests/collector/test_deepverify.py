@@ -112,7 +112,7 @@ EDITS = [
                  "attestations", "body", id="attestation-statement"),
     pytest.param(["UPDATE latest SET obs_rowid = obs_rowid - 2, observed_at = observed_at - 7200"
                   " WHERE subject_id = 'T001' AND kind = 'usb.devices'"], "latest", "obs_rowid", id="latest"),
-    pytest.param(["UPDATE observations SET observed_at = observed_at + 86400 WHERE rowid = 3"],
+    pytest.param(["UPDATE observations SET observed_at = observed_at + 86400 WHERE rowid = 6"],  # 3 is a repeat
                  "observations", "observed_at", id="observation-observed-at"),
     pytest.param(["UPDATE observations SET subject_id = 'T009' WHERE rowid = 4"],
                  "observations", "subject_id", id="observation-subject"),

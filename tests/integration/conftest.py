@@ -36,7 +36,7 @@ class Collector:
     tokens: dict[str, str] = field(default_factory=dict)
     log: Path | None = None
     workdir: Path | None = None  # for the log: the store's folder unless the store is a database URL
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # settings of the next start
 
     @property
     def url(self) -> str:

@@ -117,7 +117,8 @@ def test_kill_9_right_after_an_acknowledged_batch_loses_nothing(collector):
     collector.kill(signal.SIGKILL)
     collector.start()
     collector.login("admin")
-    got = collector.client("admin").get("/api/v1/observations", params={"limit": 1000, "subject_kind": "host"}).json()
+    got = collector.client("admin").get("/api/v1/observations", params={
+        "limit": 1000, "subject_kind": "host", "repeats": "true"}).json()  # repeats kept compactly count too
     assert {o["id"] for o in got} == {o["id"] for o in batch}
 
 
@@ -154,7 +155,8 @@ def test_large_batches_are_prepared_in_worker_processes_that_leave_with_a_killed
     assert not any(_alive(p) for p in workers)
     collector.start()
     collector.login("admin")
-    got = collector.client("admin").get("/api/v1/observations", params={"limit": 1000, "subject_kind": "host"}).json()
+    got = collector.client("admin").get("/api/v1/observations", params={
+        "limit": 1000, "subject_kind": "host", "repeats": "true"}).json()  # repeats kept compactly count too
     assert len(got) == 800
 
 

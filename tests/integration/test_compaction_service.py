@@ -19,10 +19,20 @@ def _compactions(db) -> list[str]:
         conn.close()
 
 
+def _observations(db) -> int:
+    """Every observation kept: full rows and repeats."""
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT (SELECT count(*) FROM observations)"
+                            " + (SELECT count(*) FROM observation_repeats)").fetchone()[0]
+    finally:
+        conn.close()
+
+
 def test_scheduled_compaction_runs_and_the_ledger_verifies(tmp_path, monkeypatch):
     db = tmp_path / "cw.db"
     build_history(db, days=2, terminals=2, cameras=3, step_minutes=60, end=datetime.now(UTC))
-    before = sqlite3.connect(db).execute("SELECT count(*) FROM observations").fetchone()[0]
+    before = _observations(db)
     monkeypatch.setenv("CLAUSEWATCH_COMPACT_EVERY_H", "0.0005")  # every 1.8 s
     monkeypatch.setenv("CLAUSEWATCH_KEEP_RAW_DAYS", "0")
     c = Collector(db, free_port())
@@ -36,7 +46,7 @@ def test_scheduled_compaction_runs_and_the_ledger_verifies(tmp_path, monkeypatch
     entries = _compactions(db)
     assert entries, (c.log.read_text()[-2000:] if c.log else "")
     assert '"actor":"collector"' in entries[0]
-    after = sqlite3.connect(db).execute("SELECT count(*) FROM observations").fetchone()[0]
+    after = _observations(db)
     assert after < before / 2
     r = cli("ledger", "verify", "--db", str(db))
     assert r.returncode == 0, r.stdout + r.stderr

@@ -60,9 +60,8 @@ def _rows(db: Path, sql: str, *args) -> list:
 def test_compaction_drops_old_raw_rows_and_records_why_in_the_ledger(compacted):
     before, after, out = compacted
     assert out["dropped"] > 0 and out["ledger_seq"] is not None
-    n_before = _rows(before, "SELECT count(*) FROM observations")[0][0]
-    n_after = _rows(after, "SELECT count(*) FROM observations")[0][0]
-    assert n_after == n_before - out["dropped"]
+    count = "SELECT (SELECT count(*) FROM observations) + (SELECT count(*) FROM observation_repeats)"
+    assert _rows(after, count)[0][0] == _rows(before, count)[0][0] - out["dropped"]
     cutoff = (END - timedelta(days=1)).timestamp() // 86400 * 86400  # the window ends on a keyframe day's start
     # beyond the window, what is left per (subject, kind, key) and day is a handful, not 48 snapshots
     per_day = _rows(after, "SELECT max(c) FROM (SELECT count(*) c FROM observations WHERE received_at < ?"
@@ -106,6 +105,36 @@ def test_ledger_verify_and_deep_verify_pass_after_compaction(compacted):
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
     assert data["ok"] and data["deep"]["ok"]
+
+
+def test_the_compacted_history_held_many_repeats_and_lost_many(compacted):
+    before, after, out = compacted
+    old = (END - timedelta(days=1)).timestamp() // 86400 * 86400
+    repeats_before = _rows(before, "SELECT count(*) FROM observation_repeats WHERE observed_at < ?", old)[0][0]
+    repeats_after = _rows(after, "SELECT count(*) FROM observation_repeats WHERE observed_at < ?", old)[0][0]
+    assert repeats_before > 1000 and repeats_after < repeats_before / 2
+    # every repeat left still has the full row it is rebuilt from, and batches thinned out were proved
+    # with their repeats among their leaves
+    assert _rows(after, "SELECT count(*) FROM observation_repeats r LEFT JOIN observations o ON o.rowid = r.head"
+                        " WHERE o.rowid IS NULL")[0][0] == 0
+    thinned = {b for (b,) in _rows(after, "SELECT batch FROM pruned_batches WHERE size > 0")}
+    with_repeats = {b for (b,) in _rows(before, "SELECT DISTINCT batch FROM observation_repeats")}
+    assert len(thinned & with_repeats) > 10
+
+
+def test_a_changed_byte_in_the_head_of_a_kept_repeat_is_caught(compacted, tmp_path):
+    db = _copy_store(compacted[1], tmp_path / "head.db")
+    [(rowid, repeat_batch)] = _rows(db, "SELECT head, batch FROM observation_repeats WHERE observed_at < ?"
+                                        " ORDER BY num LIMIT 1", (END - timedelta(days=2)).timestamp())
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE observations SET body = CAST(replace(CAST(body AS TEXT), '\"payload\":{',"
+                 " '\"payload\":{\"x\":1,') AS BLOB) WHERE rowid = ?", (rowid,))
+    conn.commit()
+    conn.close()
+    r = _run("ledger", "verify", "--db", db, "--json")
+    assert r.exit_code == 1, r.output
+    problems = json.loads(r.stdout)["problems"]
+    assert any(p["seq"] == repeat_batch and "Merkle root" in p["detail"] for p in problems), problems
 
 
 def _tampered(compacted, tmp_path) -> Path:
@@ -218,7 +247,9 @@ def test_a_store_that_does_not_verify_is_not_compacted(site, tmp_path):
     count = _rows(db, "SELECT count(*) FROM observations")[0][0]
     r = _run("store", "compact", "--db", db, "--keep-raw-days", "1", "--now", END.isoformat())
     assert r.exit_code == 2
-    assert f"ledger entry {batch}" in r.output and "Merkle root" in r.output
+    # named: its batch, or a batch of one of its repeats (rebuilt from its bytes), whichever is thinned first
+    batches = {batch} | {b for (b,) in _rows(db, "SELECT batch FROM observation_repeats WHERE head = ?", rowid)}
+    assert any(f"ledger entry {b}:" in r.output for b in batches) and "Merkle root" in r.output, r.output
     assert _rows(db, "SELECT count(*) FROM observations")[0][0] == count
 
 

@@ -88,6 +88,9 @@ def test_a_future_date_stored_by_an_earlier_version_masks_nothing_after_the_upgr
         conn.execute("UPDATE latest SET observed_at = ?", (datetime(2099, 1, 1, tzinfo=UTC).timestamp(),))
         conn.execute("UPDATE subjects SET last_seen = ?", (datetime(2099, 1, 1, tzinfo=UTC).timestamp(),))
         conn.execute("DROP TABLE reenroll_codes")  # a version-6 store has none of the later tables
+        conn.execute("DROP TABLE observation_repeats")
+        for column in ("num", "repeat_id", "meaning", "repeats"):
+            conn.execute(f"ALTER TABLE latest DROP COLUMN {column}")
         conn.execute("PRAGMA user_version = 6")
     store.close()
     store = SqliteStore(path)

@@ -18,7 +18,7 @@ PER_DAY = {4: 40, 3: 30, 2: 20, 1: 10, 0: 5}  # days before NOW -> observations 
 def _obs(day: int, i: int) -> Observation:
     kind = "usb.devices" if i % 2 else "av.status"
     return Observation(source="agent:h", subject_kind="host", subject_id=f"h{i}", kind=kind,
-                       observed_at=NOW - timedelta(days=day), payload={"note": "x" * 200, "i": i})
+                       observed_at=NOW - timedelta(days=day), payload={"note": "x" * 200, "i": i, "day": day})
 
 
 @pytest.fixture

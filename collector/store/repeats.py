@@ -1,0 +1,306 @@
+"""Repeated observations: an observation whose meaning equals the current one of its subject, kind and
+key is kept as a compact row (table `observation_repeats`) from which its exact bytes are rebuilt.
+
+Meaning is the whole observation but its id, time and sequence number, and the payload fields its
+kind declares volatile (`rules/kinds.yaml`). A repeat keeps its id, time, sequence number and those
+volatile values that differ from its head (the full row it repeats); the head's bytes and these
+give back the repeat's canonical bytes, byte for byte, so the batch's Merkle root, `ledger verify`
+and every reader see the observation as it was received. Ingest folds an observation only after
+rebuilding it and comparing with what was received: anything that would not come back exactly is
+stored as a full row instead.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from functools import lru_cache
+from typing import Any
+
+from collector.canonical import loads, stored_json
+from rules.kinds import load_kinds
+
+# a repeat's id as stored: the 16 bytes of a UUID in its canonical text form (the same column type in
+# SQLite and PostgreSQL); an observation with any other id is always kept as a full row
+IdKey = bytes
+_PER_OBSERVATION = ("id", "observed_at", "seq")
+
+
+_UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def id_key(obs_id: str) -> IdKey | None:
+    """The stored key of a repeat with this id; None for an id that is not a UUID (never a repeat)."""
+    return bytes.fromhex(obs_id.replace("-", "")) if _UUID_TEXT.match(obs_id) else None
+
+
+def id_text(key: IdKey) -> str:
+    return str(uuid.UUID(bytes=bytes(key)))
+
+
+@lru_cache(maxsize=256)
+def volatile_paths(kind: str) -> tuple[tuple[str, ...], ...]:
+    spec = load_kinds().get(kind)
+    return tuple(tuple(p.split(".")) for p in spec.volatile) if spec else ()
+
+
+def _walk(node: Any, path: tuple[str, ...], visit: Callable[[Any], Any]) -> None:
+    """Replace each value at `path` under `node` by visit(value), in document order."""
+    seg, rest = path[0], path[1:]
+    if seg == "*":  # every field of an object, by name
+        if isinstance(node, dict):
+            for name in sorted(node):
+                _walk(node, (name, *rest), visit)
+        return
+    each = seg.endswith("[]")
+    name = seg[:-2] if each else seg
+    if not isinstance(node, dict) or name not in node:
+        return
+    if each:
+        items = node[name]
+        if not isinstance(items, list):
+            return
+        for i, item in enumerate(items):
+            if rest:
+                _walk(item, rest, visit)
+            else:
+                items[i] = visit(item)
+    elif rest:
+        _walk(node[name], rest, visit)
+    else:
+        node[name] = visit(node[name])
+
+
+def _each_volatile(payload: Any, kind: str, visit: Callable[[Any], Any]) -> None:
+    for path in volatile_paths(kind):
+        _walk(payload, path, visit)
+
+
+@dataclass
+class Parsed:
+    """One observation's body split into its meaning and its volatile values."""
+
+    meaning: bytes  # digest
+    volatile: list[bytes]  # canonical bytes of each volatile value, in document order
+    cuts: tuple[int, ...] | None = None  # where id, time and sequence number sit in the bytes (`_cuts`)
+
+
+def _kind_of(body: bytes) -> str | None:
+    start = body.find(b',"kind":"')
+    end = body.find(b'"', start + 9) if start >= 0 else -1
+    return body[start + 9:end].decode("ascii", "replace") if end > 0 else None
+
+
+def _cuts(body: bytes) -> tuple[int, ...] | None:
+    """Where the body's id, time and sequence number start and end (sorted keys: a key spelled with
+    its quotes can only be the body's own, strings escape theirs); None when it does not have that shape."""
+    cuts = (body.find(b',"id":'), body.find(b',"key":'), body.find(b',"observed_at":'), body.find(b',"payload":'),
+            body.rfind(b',"seq":'), body.rfind(b',"site":'))
+    return cuts if 0 < cuts[0] < cuts[1] < cuts[2] < cuts[3] < cuts[4] < cuts[5] else None
+
+
+def _rest(body: bytes, cuts: tuple[int, ...]) -> tuple[bytes, ...]:
+    """The body but its id, time and sequence number."""
+    a, b, c, d, e, f = cuts
+    return body[:a], body[b:c], body[d:e], body[f:]
+
+
+def parse(body: bytes, kind: str | None = None) -> Parsed | None:
+    """The meaning of a stored body (of `kind`, when the caller knows); None when the body is not an
+    observation object."""
+    kind = kind or _kind_of(body)
+    if kind is not None and not volatile_paths(kind) and (cuts := _cuts(body)) is not None:
+        h = hashlib.blake2b(digest_size=16)  # nothing volatile: the bytes but id, time and number say it
+        for part in _rest(body, cuts):
+            h.update(part)
+        return Parsed(h.digest(), [], cuts)
+    try:
+        d = loads(body)
+    except ValueError:
+        return None
+    if not isinstance(d, dict):
+        return None
+    values: list[bytes] = []
+
+    def take(value: Any) -> None:
+        values.append(stored_json(value))
+        return None
+
+    _each_volatile(d.get("payload"), str(d.get("kind")), take)
+    for k in _PER_OBSERVATION:
+        d.pop(k, None)
+    return Parsed(hashlib.blake2b(stored_json(d), digest_size=16).digest(), values)
+
+
+def delta(head: Parsed, new: Parsed) -> bytes | None:
+    """The volatile values of `new` that differ from its head's, as stored (None: all equal)."""
+    if len(head.volatile) != len(new.volatile):
+        return None
+    changed = [[i, loads(v)] for i, (h, v) in enumerate(zip(head.volatile, new.volatile, strict=True)) if h != v]
+    return stored_json(changed) if changed else None
+
+
+@dataclass
+class Template:
+    """A full row parsed once, to rebuild its repeats from."""
+
+    fields: dict[str, Any]
+    tz: tzinfo | None
+
+
+def template(head_body: bytes) -> Template:
+    """Raises ValueError on a body that is not an observation."""
+    d = loads(head_body)
+    if not isinstance(d, dict):
+        raise ValueError("the head of a repeat is not an observation")
+    return Template(d, datetime.fromisoformat(str(d["observed_at"])).tzinfo)
+
+
+def rebuild_from(head: Template, obs_id: str, observed_at: float, seq: int | None, volatile: bytes | None) -> bytes:
+    """The canonical bytes of a repeat of `head`."""
+    d = dict(head.fields)
+    d["id"], d["seq"] = obs_id, seq
+    d["observed_at"] = datetime.fromtimestamp(observed_at, head.tz).isoformat()
+    if volatile is not None:
+        changes = dict(loads(volatile))
+        position = iter(range(1 << 30))
+
+        def put(value: Any) -> Any:
+            return changes.get(next(position), value)
+
+        d["payload"] = loads(stored_json(d.get("payload")))  # a copy: the template stays as it is
+        _each_volatile(d["payload"], str(d.get("kind")), put)
+    return stored_json(d)
+
+
+def rebuild(head_body: bytes, obs_id: str, observed_at: float, seq: int | None, volatile: bytes | None) -> bytes:
+    """The canonical bytes of a repeat of `head_body` (raises ValueError on a damaged head)."""
+    return rebuild_from(template(head_body), obs_id, observed_at, seq, volatile)
+
+
+# -- ingest: which observations of a batch are repeats ---------------------------------------------
+Key = tuple[str, str, str, str]  # subject kind, subject id, kind, key
+
+
+@dataclass
+class KeyState:
+    """`latest` for one (subject, kind, key): the full row holding the current meaning and the newest."""
+
+    head: int
+    meaning: bytes | None
+    as_of: float
+    num: int
+    repeat_id: IdKey | None
+    repeats: int
+
+
+@dataclass
+class BatchPlan:
+    full: list[tuple[Any, ...]]  # observations rows: rowid (= num), then the row's columns
+    repeats: list[tuple[Any, ...]]  # observation_repeats rows
+    latest: dict[Key, KeyState]  # the keys whose latest changed, as they are now
+    newest: dict[Key, tuple[int, float, int]]  # per key, the batch's newest: num, as_of, index in the batch
+
+
+def _states(conn: Any, keys: list[Key]) -> dict[Key, KeyState | None]:
+    out: dict[Key, KeyState | None] = dict.fromkeys(keys)
+    for i in range(0, len(keys), 200):
+        chunk = keys[i:i + 200]
+        for r in conn.execute(
+                "SELECT subject_kind, subject_id, kind, key, obs_rowid, meaning, observed_at, coalesce(num, obs_rowid),"
+                " repeat_id, repeats FROM latest WHERE (subject_kind, subject_id, kind, key) IN"
+                f" (VALUES {','.join(['(?,?,?,?)'] * len(chunk))})", [x for k in chunk for x in k]):
+            out[(r[0], r[1], r[2], r[3])] = KeyState(*r[4:])
+    return out
+
+
+@dataclass
+class Head:
+    """A full row that repeats are compared with: its bytes, meaning and template (None: unusable)."""
+
+    body: bytes
+    parsed: Parsed | None
+    template: Template | None
+    canonical: bool = False  # its bytes are those its template encodes to
+
+
+Heads = dict[int, Head]  # rowid -> full rows read or written
+
+
+def head_of(body: bytes, parsed: Parsed | None = None) -> Head:
+    parsed = parsed or parse(body)
+    try:
+        t = template(body) if parsed is not None else None
+    except (ValueError, TypeError, KeyError):
+        return Head(body, None, None)
+    return Head(body, parsed, t, t is not None and stored_json(t.fields) == body)
+
+
+def _head(conn: Any, heads: Heads, rowid: int) -> Head | None:
+    if rowid not in heads:
+        row = conn.execute("SELECT body FROM observations WHERE rowid = ?", (rowid,)).fetchone()
+        if row is None:
+            return None
+        if len(heads) > 20000:
+            heads.clear()
+        heads[rowid] = head_of(bytes(row[0]))
+    return heads[rowid]
+
+
+def _folded(head: Head | None, row: Sequence[Any], parsed: Parsed) -> tuple[bool, bytes | None]:
+    """Whether `row` can be kept as a repeat of `head` (it rebuilds to the very bytes received), and
+    the volatile values it keeps."""
+    if head is None or head.parsed is None or head.template is None:
+        return False, None
+    if head.canonical and head.parsed.cuts and parsed.cuts:
+        return _same_but_its_own(head, head.parsed.cuts, row, parsed.cuts), None
+    volatile = delta(head.parsed, parsed)
+    try:
+        return rebuild_from(head.template, row[0], row[7], row[8], volatile) == row[9], volatile
+    except (ValueError, TypeError, KeyError, OverflowError):
+        return False, None
+
+
+def _same_but_its_own(head: Head, head_cuts: tuple[int, ...], row: Sequence[Any], cuts: tuple[int, ...]) -> bool:
+    """What `rebuild_from` would check, on the bytes: the row's body is its head's byte for byte but
+    for its own id, time and sequence number, each encoded as the rebuilt body encodes it."""
+    body, tz = row[9], head.template.tz if head.template else None
+    if _rest(body, cuts) != _rest(head.body, head_cuts):
+        return False
+    a, b, c, d, e, f = cuts
+    observed = datetime.fromtimestamp(row[7], tz).isoformat()
+    return (body[a:b] == b',"id":' + stored_json(row[0]) and body[e:f] == b',"seq":' + stored_json(row[8])
+            and body[c:d] == b',"observed_at":' + stored_json(observed))
+
+
+def plan_batch(conn: Any, rows: Sequence[Sequence[Any]], first: int, received_at: float, batch: int,
+               heads: Heads) -> BatchPlan:
+    """Number the batch's new observations from `first` in order and split them into full rows and
+    repeats (inside the caller's write transaction, which read `latest` as it is). `heads`: full rows
+    already read, kept by the caller between batches (and dropped when a batch is rolled back)."""
+    plan = BatchPlan([], [], {}, {})
+    states = _states(conn, list(dict.fromkeys((r[3], r[4], r[5], r[6]) for r in rows)))
+    for i, r in enumerate(rows):
+        num, key, as_of = first + i, (r[3], r[4], r[5], r[6]), min(r[7], received_at)
+        cur = states[key]
+        parsed = parse(r[9], r[5])
+        folded, volatile, rid = False, None, id_key(r[0])
+        if cur is not None and parsed is not None and rid is not None and cur.meaning == parsed.meaning:
+            folded, volatile = _folded(_head(conn, heads, cur.head), r, parsed)
+        if folded and cur is not None and rid is not None:
+            plan.repeats.append((rid, num, cur.head, batch, r[7], r[8], volatile))
+            if as_of >= cur.as_of:
+                cur.as_of, cur.num, cur.repeat_id, cur.repeats = as_of, num, rid, cur.repeats + 1
+                plan.latest[key] = cur
+        else:
+            plan.full.append((num, *r[:8], received_at, r[8], batch, r[9]))
+            heads[num] = head_of(r[9], parsed)
+            if cur is None or as_of >= cur.as_of:
+                states[key] = plan.latest[key] = KeyState(num, parsed.meaning if parsed else None, as_of, num, None, 0)
+        held = plan.newest.get(key)
+        if held is None or as_of >= held[1]:
+            plan.newest[key] = (num, as_of, i)
+    return plan
