@@ -10,6 +10,7 @@ from collector.commands.demo import build_history
 from collector.store.opening import open_store
 from tests.integration.conftest import Collector, cli, free_port
 
+ALL_OBSERVATIONS = "SELECT (SELECT count(*) FROM observations) + (SELECT count(*) FROM observation_repeats)"
 COMPACTED = "SELECT count(*) FROM ledger WHERE CAST(body AS TEXT) LIKE '%\"type\":\"store.compacted\"%'"
 
 
@@ -26,7 +27,7 @@ def test_scheduled_compaction_runs_on_postgresql_and_the_ledger_verifies(tmp_pat
     build_history(site, days=2, terminals=2, cameras=3, step_minutes=60, end=datetime.now(UTC))
     r = cli("store", "copy", "--from", str(site), "--to", postgres_url)
     assert r.returncode == 0, r.stderr
-    before = _count(postgres_url, "SELECT count(*) FROM observations")
+    before = _count(postgres_url, ALL_OBSERVATIONS)
     monkeypatch.setenv("CLAUSEWATCH_COMPACT_EVERY_H", "0.0005")  # every 1.8 s
     monkeypatch.setenv("CLAUSEWATCH_KEEP_RAW_DAYS", "0")
     c = Collector(Path(postgres_url), free_port(), workdir=tmp_path)
@@ -38,6 +39,6 @@ def test_scheduled_compaction_runs_on_postgresql_and_the_ledger_verifies(tmp_pat
     finally:
         c.kill(signal.SIGTERM)
     assert _count(postgres_url, COMPACTED), (c.log.read_text()[-2000:] if c.log else "")
-    assert _count(postgres_url, "SELECT count(*) FROM observations") < before / 2
+    assert _count(postgres_url, ALL_OBSERVATIONS) < before / 2
     r = cli("ledger", "verify", "--deep", "--db", postgres_url)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
 
+from collector.i18n import translate
 from collector.reports.build import build_report
 from collector.reports.data import gather
 from collector.reports.verify import verify_bundle
@@ -72,5 +73,6 @@ def test_the_report_carries_each_attestations_acknowledged_failures(site):
     assert failures and "Failures of the period (acknowledged when signed)" in html
     shown = html.split("Failures of the period")[1]
     first = failures[0]
-    assert f"{first['control']} · {first['subject_kind']}/{first['subject']}" in shown
+    kind = translate(first["subject_kind"], "en")  # the kind in the report's language, not its code
+    assert f"{first['control']} · {kind} {first['subject']}" in shown
     assert ("acknowledged" if not first["waivers"] else f"waiver #{first['waivers'][0]}") in shown
