@@ -14,7 +14,7 @@ from agents.env import Env
 from agents.observation import AgentObservation
 from agents.probes import Probe, run_probes
 from agents.ship import Shipper
-from shipping.spool import Spool
+from agents.shipping.spool import Spool
 
 if TYPE_CHECKING:
     from agents.config import AgentConfig

@@ -1,4 +1,4 @@
-"""The agent's shipper: the shared spooled sink (shipping.sink.HttpSink), with the agent's own token.
+"""The agent's shipper: the shared spooled sink (agents.shipping.sink.HttpSink), with the agent's own token.
 
 The agent enrolls with the site's secret for a token of its own, keeps it, and enrolls again when the
 collector refuses it; everything else (batches, back-off, refusals) is the sink's.
@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from shipping.http import HttpClient, HttpError
-from shipping.sink import Backoff, HttpSink, ShipError, detail
-from shipping.spool import Spool
+from agents.shipping.http import HttpClient, HttpError
+from agents.shipping.sink import Backoff, HttpSink, ShipError, detail
+from agents.shipping.spool import Spool
 
 if TYPE_CHECKING:
     from agents.config import CollectorConfig

@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from agents.shipping.http import HttpError
+from agents.shipping.sink import HttpSink, ShipError
 from camera.floor_coverage import CameraState, compute_coverage, state_from_probe
 from camera.health import Thresholds
 from camera.layouts import LayoutError, parse_layout
@@ -19,8 +21,6 @@ from camera.probe import BadReference, ProbeOptions, load_reference, probe
 from camera.retention import RetentionOptions, scan_store
 from camera.site import Camera, Site
 from rules.model import EvidenceRef, Observation
-from shipping.http import HttpError
-from shipping.sink import HttpSink, ShipError
 
 log = logging.getLogger("clausewatch.camera")
 SOURCE = "camera-worker"

@@ -16,10 +16,10 @@ from typer.core import TyperGroup
 from collector.inputs import InputProblem
 
 if TYPE_CHECKING:
+    from agents.shipping.http import HttpClient
+    from agents.shipping.sink import HttpSink
     from collector.store.sqlite import SqliteStore
     from rules.model import Control
-    from shipping.http import HttpClient
-    from shipping.sink import HttpSink
 
 DEFAULT_DB = "var/clausewatch.db"
 
@@ -64,7 +64,7 @@ def store_at(db: Path | str, *, create: bool = False) -> SqliteStore:
 
 def collector_client(url: str) -> HttpClient:
     """The HTTP client for --collector; a URL that is not http(s)://host[:port] is exit 2."""
-    from shipping.http import HttpClient
+    from agents.shipping.http import HttpClient
 
     try:
         return HttpClient(url, timeout_s=30)
@@ -74,8 +74,8 @@ def collector_client(url: str) -> HttpClient:
 
 def source_sink(url: str, token: str, spool: Path) -> HttpSink:
     """Delivery to --collector with a source token, spooled in the file --spool names."""
-    from shipping.sink import HttpSink
-    from shipping.spool import Spool
+    from agents.shipping.sink import HttpSink
+    from agents.shipping.spool import Spool
 
     client = collector_client(url)
     try:

@@ -24,7 +24,7 @@ from tests.conftest import ROOT
 
 REQUIREMENTS = ROOT / "requirements"
 CONSTRAINTS = REQUIREMENTS / "constraints.txt"
-LOCAL_PACKAGES = ("agents", "camera", "collector", "rules", "shipping")
+LOCAL_PACKAGES = ("agents", "camera", "collector", "rules")
 # extra -> (entry modules, whether their third-party imports, lazy ones included, must all resolve)
 ENTRY_MODULES: dict[str, tuple[list[str], bool]] = {
     "": (["collector.cli", "collector.app"], False),

@@ -73,7 +73,7 @@ def record_observations(target: tuple[Path | None, str | None, str | None], obs:
     configured catalog. Returns how many observations --db accepted (0 without --db)."""
     db, url, token = target
     if url:
-        from shipping.sink import ShipError, send_now
+        from agents.shipping.sink import ShipError, send_now
 
         if not token:
             fail_input("--collector needs --token (a source token for this importer)")

@@ -86,7 +86,7 @@ def _reporter(url: str | None, token_file: Path | None, ca_file: Path | None, st
         return None, None, wake
     from agents.config import CollectorConfig
     from agents.ship import Shipper
-    from shipping.spool import Spool
+    from agents.shipping.spool import Spool
 
     spool = Spool(state_dir / "canary-spool.db")
     cfg = CollectorConfig(url=url, token_file=token_file, ca_file=ca_file, backoff_initial_s=0.5, backoff_max_s=30)

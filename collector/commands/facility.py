@@ -101,9 +101,9 @@ def poll(config: Annotated[Path, typer.Option("--config", help="Poller configura
     import asyncio
     import signal
 
+    from agents.shipping.sink import StoreSink
     from collector.pollers.config import load_poll_config
     from collector.pollers.run import PollLoop, Sink
-    from shipping.sink import StoreSink
 
     cfg = load_poll_config(config)
     sink: Sink

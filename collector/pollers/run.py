@@ -1,6 +1,6 @@
 """The polling loop: every interval, ask every UPS and probe, and ship what they said.
 
-Sinks (shipping.sink): the collector's HTTP API with a source token through a spool on disk (a
+Sinks (agents.shipping.sink): the collector's HTTP API with a source token through a spool on disk (a
 separate poller host), or the store directly (pollers inside the collector's machine). A failed
 delivery is kept and retried with the next cycle, up to a bound, so a collector restart loses nothing.
 """
@@ -26,7 +26,7 @@ MAX_PENDING = 50_000
 
 
 class Sink(Protocol):
-    """Where observations go (shipping.sink: HttpSink through a spool, or StoreSink); raising keeps
+    """Where observations go (agents.shipping.sink: HttpSink through a spool, or StoreSink); raising keeps
     them for the next cycle."""
 
     def send(self, observations: list[Observation]) -> None: ...

@@ -35,7 +35,7 @@ def test_resident_agent_runs_a_round_without_pydantic(tmp_path: Path) -> None:
     conf.write_text(f'state_dir = "{tmp_path / "state"}"\n[antivirus]\neicar_test = false\n')
     code = ("import sys; from pathlib import Path; from agents.config_view import load_config_view;"
             "from agents.daemon import Agent; p = Path(sys.argv[1]); a = Agent.create(load_config_view(p), p);"
-            "a.run(iterations=1); from shipping.spool import Spool; n = Spool(a.spool.path).stats().pending;"
+            "a.run(iterations=1); from agents.shipping.spool import Spool; n = Spool(a.spool.path).stats().pending;"
             "print(n, sorted(m for m in sys.modules if 'pydantic' in m))")
     r = subprocess.run([sys.executable, "-c", code, str(conf)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

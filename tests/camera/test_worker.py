@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from agents.shipping.http import HttpClient
+from agents.shipping.sink import HttpSink
+from agents.shipping.spool import Spool
 from camera.site import load_site
 from camera.worker import Worker
-from shipping.http import HttpClient
-from shipping.sink import HttpSink
-from shipping.spool import Spool
-from tests.shipping.recording_server import recording_server
+from tests.agents.shipping.recording_server import recording_server
 
 
 def test_a_floor_plan_that_cannot_be_written_does_not_stop_the_round(clips: Path, tmp_path: Path,

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from agents.shipping.http import HttpClient
+from agents.shipping.sink import HttpSink
+from agents.shipping.spool import Spool
 from collector.pollers.nut import error_payload
 from rules.model import Observation
-from shipping.http import HttpClient
-from shipping.sink import HttpSink
-from shipping.spool import Spool
 
 pytestmark = pytest.mark.integration
 

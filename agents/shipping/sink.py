@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 
-from shipping.http import HttpClient, HttpError, Response
-from shipping.spool import Spool
+from agents.shipping.http import HttpClient, HttpError, Response
+from agents.shipping.spool import Spool
 
 log = logging.getLogger(__name__)
 OBSERVATIONS_PATH = "/api/v1/observations"

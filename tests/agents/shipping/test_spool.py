@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.observation import AgentObservation
-from shipping.spool import Spool
+from agents.shipping.spool import Spool
 from tests.agents.conftest import NOW
 
 

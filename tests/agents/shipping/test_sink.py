@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from agents.shipping.http import HttpClient
+from agents.shipping.sink import Backoff, HttpSink, Refused, ShipError, send_now
+from agents.shipping.spool import Spool
 from rules.model import Observation
-from shipping.http import HttpClient
-from shipping.sink import Backoff, HttpSink, Refused, ShipError, send_now
-from shipping.spool import Spool
+from tests.agents.shipping.recording_server import recording_server
 from tests.integration.conftest import free_port
-from tests.shipping.recording_server import recording_server
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def ups(n: int) -> list[Observation]:
@@ -103,7 +103,7 @@ def test_observations_spooled_before_a_kill_9_are_all_there(tmp_path) -> None:
     script = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from tests.shipping.test_sink import sink_to, ups
+        from tests.agents.shipping.test_sink import sink_to, ups
         sink = sink_to("http://127.0.0.1:{free_port()}", __import__("pathlib").Path({str(tmp_path / "spool.db")!r}))
         sink.put(ups(50))
         print("spooled", flush=True)
@@ -128,8 +128,8 @@ def test_send_now_names_the_refusal(status, error) -> None:
 
 
 def test_the_store_sink_stores_beside_the_collector_and_a_resend_changes_nothing(tmp_path) -> None:
+    from agents.shipping.sink import StoreSink
     from collector.store.opening import open_store
-    from shipping.sink import StoreSink
 
     store = open_store(tmp_path / "store.db", create=True)
     observations = ups(2)
