@@ -161,7 +161,7 @@ def expected_intervals(tables: DerivedReader) -> dict[int, dict[str, Any]]:
                     "value": d.get("value"), "reason_en": d.get("reason"), "evidence": d.get("evidence")}
         if key in open_at:
             out[open_at[key]]["end"] = start
-        open_at[key] = seq  # type: ignore[index]
+        open_at[key] = seq
     return out
 
 

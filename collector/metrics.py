@@ -49,10 +49,10 @@ class FindingsCollector:
 class Metrics:
     def __init__(self, engine: Engine, *, store_refresh_s: float = 600.0):
         self.registry = CollectorRegistry()
-        self.registry.register(FindingsCollector(engine))  # type: ignore[arg-type]
-        self.registry.register(FacilityCollector(engine))  # type: ignore[arg-type]
+        self.registry.register(FindingsCollector(engine))
+        self.registry.register(FacilityCollector(engine))
         self.store_size = StoreSizeCollector(engine.store, refresh_s=store_refresh_s)
-        self.registry.register(self.store_size)  # type: ignore[arg-type]
+        self.registry.register(self.store_size)
         self.ingested = Counter("clausewatch_observations_ingested", "Observations stored (new, not duplicates)",
                                 ["source_kind"], registry=self.registry)
         self.duplicates = Counter("clausewatch_observations_duplicate", "Observations received again and skipped",
@@ -63,7 +63,7 @@ class Metrics:
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
                                  registry=self.registry)
         self._last_seen: dict[str, float] = {}
-        self.registry.register(_LastSeen(self._last_seen))  # type: ignore[arg-type]
+        self.registry.register(_LastSeen(self._last_seen))
 
     def observed(self, source: str, source_kind: str, accepted: int, duplicates: int) -> None:
         if accepted:

@@ -332,7 +332,7 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
 
     def subjects(self, kind: str | None = None) -> list[tuple[str, str, str]]:
         q = "SELECT kind, id, site FROM subjects" + (" WHERE kind = ?" if kind else "") + " ORDER BY kind, id"
-        return [tuple(r) for r in self.read.execute(q, [kind] if kind else [])]  # type: ignore[misc]
+        return [tuple(r) for r in self.read.execute(q, [kind] if kind else [])]
 
     # -- evidence files -------------------------------------------------------------------------
     def put_evidence(self, data: bytes, name: str, media_type: str = "application/octet-stream") -> EvidenceRef:
