@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("agents", "camera", "collector", "rules")
 STORE = ROOT / "collector" / "store"
-OWN_SQLITE = {ROOT / "agents" / "spool.py"}  # the agent's spool on the terminal, not the collector's store
+OWN_SQLITE = {ROOT / "agents" / "shipping" / "spool.py"}  # the agent's spool on the terminal, not the collector's store
 DB_CALLS = {"execute", "executemany", "executescript", "cursor", "connect"}
 STATEMENT = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|PRAGMA)\s+\S", re.S)
 
