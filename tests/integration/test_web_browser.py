@@ -202,7 +202,9 @@ def test_keyboard_only_login_and_skip_link(browser, site):
     page = ctx.new_page()
     try:
         page.goto("/login")
-        page.keyboard.type("security")  # the user name field has focus on arrival
+        # the user name field has focus on arrival (autofocus may land a moment after the load event)
+        page.wait_for_function("document.activeElement && document.activeElement.name === 'username'")
+        page.keyboard.type("security")
         page.keyboard.press("Tab")
         page.keyboard.type(PASSWORD)
         page.keyboard.press("Enter")
