@@ -25,6 +25,7 @@ from tests.conftest import ROOT
 REQUIREMENTS = ROOT / "requirements"
 CONSTRAINTS = REQUIREMENTS / "constraints.txt"
 LOCAL_PACKAGES = ("agents", "camera", "collector", "rules")
+OPTIONAL_BACKEND = ("collector.store.postgres", "collector.store.pg")  # the PostgreSQL store and its parts
 # extra -> (entry modules, whether their third-party imports, lazy ones included, must all resolve)
 ENTRY_MODULES: dict[str, tuple[list[str], bool]] = {
     "": (["collector.cli", "collector.app"], False),
@@ -116,6 +117,8 @@ def third_party_imports(entries: list[str]) -> set[str]:
         for name in _imported_names(module, path):
             top = name.split(".")[0]
             if top in LOCAL_PACKAGES:
+                if name.startswith(OPTIONAL_BACKEND) and not module.startswith(OPTIONAL_BACKEND):
+                    continue  # opened only for a postgresql:// store, which needs the postgres extra
                 todo.append(name)
             elif top and top not in sys.stdlib_module_names and top != "__future__":
                 found.add(top)

@@ -83,12 +83,10 @@ def _open(path: Path, max_bytes: int | None = None) -> SqliteStore:
 
 def _open_postgres(url: str, create: bool) -> SqliteStore:
     try:
-        from collector.store.postgres import PostgresStore, redacted
+        from collector.store.postgres import DatabaseError, PostgresStore, redacted
     except ImportError:
         raise StoreOpenError("--db names a PostgreSQL database: install clausewatch[postgres]") from None
-    import psycopg
-
     try:
         return PostgresStore(url, create=create)
-    except psycopg.Error as e:
+    except DatabaseError as e:
         raise StoreOpenError(f"{redacted(url)}: cannot open the store ({str(e).strip().splitlines()[0]})") from None

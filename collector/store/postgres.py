@@ -38,6 +38,7 @@ from collector.store.sqlite import SqliteStore
 from collector.store.stats import StoreStats
 
 log = logging.getLogger(__name__)
+DatabaseError = psycopg.Error  # what the database server refused, for callers that do not import psycopg
 # the site key of the default SQLite store, so that moving it to PostgreSQL keeps signing with it
 DEFAULT_SITE_KEY = "var/clausewatch.site-key.pem"
 POOL_MAX = 20  # connections per collector: the web's threads read, one writes at a time

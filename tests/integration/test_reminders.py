@@ -91,7 +91,7 @@ def test_expiry_reminders_reach_the_owner_roles_receivers_once(reminding_collect
     time.sleep(5)  # several sweeps and repeat intervals later: nothing sent again
     assert len(_mail_reminders(inbox)) == 1 and _hook_reminders(hooks["manager"]) == [("BADGE-POLICY", "14d")]
     assert _hook_reminders(hooks["security"]) == []
-    log = json.loads(cli("notifications", "--db", str(c.db), "--json").stdout)
+    log = json.loads(cli("notifications", "--db", str(c.db), "--json", "--limit", "100000").stdout)  # all of it
     assert any(e["receiver"] == "facility-mail" and e["ok"] for e in log)
     expiring = c.client("facility").get("/api/v1/evidence/expiring").json()
     assert {r["control"] for r in expiring["reminders"]} == {"EXTINGUISHER-OFFICE", "BADGE-POLICY"}
