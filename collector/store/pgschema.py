@@ -157,6 +157,20 @@ MIGRATIONS: list[str] = [
     ALTER TABLE latest ADD COLUMN num BIGINT, ADD COLUMN repeat_id BYTEA, ADD COLUMN meaning BYTEA,
         ADD COLUMN repeats BIGINT NOT NULL DEFAULT 0;
     """,
+    # 4: the engine's leader lease
+    "SELECT 1",
+    # 5: SQLite's 12, what collectors sharing the database agree on (collector/store/coordination.py)
+    f"""
+    CREATE TABLE login_failures (key TEXT PRIMARY KEY, failures BIGINT NOT NULL, last_s DOUBLE PRECISION NOT NULL);
+    CREATE INDEX login_failures_last ON login_failures (last_s);
+    CREATE TABLE login_failure_times (id {_ID}, at DOUBLE PRECISION NOT NULL);
+    CREATE INDEX login_failure_times_at ON login_failure_times (at);
+    CREATE TABLE notification_claims (
+        receiver TEXT NOT NULL, group_key TEXT NOT NULL, state TEXT NOT NULL, owner TEXT NOT NULL,
+        claimed_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL, done BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (receiver, group_key)
+    );
+    """,
 ]
 
 PG_SCHEMA_VERSION = len(MIGRATIONS)

@@ -107,6 +107,13 @@ class PostgresStore(SqliteStore):
                 raise
 
     @contextmanager
+    def write_unledgered(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction without the writers' lock: sign-in counts and notification claims, each one
+        atomic statement, need not wait behind ingest."""
+        with self._pool.connection() as raw, raw.transaction():
+            yield cast(sqlite3.Connection, PgConnection(raw, self._catalog))
+
+    @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
         """A connection that sees one consistent state of the store until the block ends."""
         with self._pool.connection() as raw, raw.transaction():

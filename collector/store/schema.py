@@ -193,6 +193,22 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (batch, compaction)
     ) WITHOUT ROWID;
     """,
+    # 11: the engine's leader lease
+    "",
+    # 12: what collectors sharing one store must agree on (collector/store/coordination.py): sign-in
+    # failures per (address, name) and the times of the recent ones over all; per receiver and alert
+    # group, the last notification claimed for sending, by whom and until when
+    """
+    CREATE TABLE login_failures (key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_s REAL NOT NULL) WITHOUT ROWID;
+    CREATE INDEX login_failures_last ON login_failures (last_s);
+    CREATE TABLE login_failure_times (id INTEGER PRIMARY KEY, at REAL NOT NULL);
+    CREATE INDEX login_failure_times_at ON login_failure_times (at);
+    CREATE TABLE notification_claims (
+        receiver TEXT NOT NULL, group_key TEXT NOT NULL, state TEXT NOT NULL, owner TEXT NOT NULL,
+        claimed_at REAL NOT NULL, expires_at REAL NOT NULL, done INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (receiver, group_key)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

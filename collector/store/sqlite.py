@@ -7,7 +7,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Container, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -22,6 +22,7 @@ from collector.merkle import merkle_root
 from collector.sitekey import SiteKey, load_public_pem
 from collector.store.accounts import SqliteAccounts
 from collector.store.base import FindingChange, IngestResult, Interval, ObservationRow, StoredFinding, StoreFull
+from collector.store.coordination import SqliteCoordination
 from collector.store.copies import migrate_with_backup
 from collector.store.derived import SqliteDerived
 from collector.store.files import evidence_dir_of, site_key_path_of
@@ -93,7 +94,7 @@ def readable_observations(rows: Iterable[tuple[bytes, float]]) -> list[Observati
 
 
 class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeople, SqliteWorkingState,
-                  SqliteDerived, SqliteSizes):
+                  SqliteCoordination, SqliteDerived, SqliteSizes):
     """Thread-safe: one writer at a time under a lock, readers on their own connections."""
 
     def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None,
@@ -160,6 +161,10 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
                 if isinstance(e, sqlite3.Error) and getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
                     raise StoreFull(f"{self.path}: {e}") from e
                 raise
+
+    def write_unledgered(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One file has one writer at a time anyway."""
+        return self.write()
 
     def close(self) -> None:
         with self._lock:

@@ -48,6 +48,10 @@ class SqliteParts:
     def snapshot(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
+    def write_unledgered(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A write transaction that appends nothing to the ledger (so need not wait for its writers)."""
+        raise NotImplementedError
+
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         return self.read.execute(sql, args).fetchall()
 
