@@ -199,11 +199,13 @@ MIGRATIONS: list[str] = [
     # failures per (address, name) and the times of the recent ones over all; per receiver and alert
     # group, the last notification claimed for sending, by whom and until when
     """
-    CREATE TABLE login_failures (key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_s REAL NOT NULL) WITHOUT ROWID;
-    CREATE INDEX login_failures_last ON login_failures (last_s);
-    CREATE TABLE login_failure_times (id INTEGER PRIMARY KEY, at REAL NOT NULL);
-    CREATE INDEX login_failure_times_at ON login_failure_times (at);
-    CREATE TABLE notification_claims (
+    CREATE TABLE IF NOT EXISTS login_failures (
+        key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_s REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS login_failures_last ON login_failures (last_s);
+    CREATE TABLE IF NOT EXISTS login_failure_times (id INTEGER PRIMARY KEY, at REAL NOT NULL);
+    CREATE INDEX IF NOT EXISTS login_failure_times_at ON login_failure_times (at);
+    CREATE TABLE IF NOT EXISTS notification_claims (
         receiver TEXT NOT NULL, group_key TEXT NOT NULL, state TEXT NOT NULL, owner TEXT NOT NULL,
         claimed_at REAL NOT NULL, expires_at REAL NOT NULL, done INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (receiver, group_key)
