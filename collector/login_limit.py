@@ -10,8 +10,9 @@ Over all pairs at most `global_failures` failures fit in `global_window_s`; beyo
 sign-in waits. This bounds a guessing attack spread over many addresses (and the CPU spent on
 argon2), and with expiry it bounds the limiter's memory.
 
-The counts live behind `FailureLog`: one process keeps them in memory; collectors that share a
-PostgreSQL store can keep them in a table with the same five calls.
+The counts live behind `FailureLog`: `MemoryFailureLog` keeps them in one process, `StoreFailureLog`
+in the store, where every collector sharing it counts together (the service uses the store, so an
+attacker gains nothing by spreading guesses over several collectors).
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from collector.store.areas import CoordinationStore
 
 KEY_PART_CHARS = 64  # names are at most 64 characters; a longer one cannot succeed anyway
 
@@ -94,6 +97,31 @@ class MemoryFailureLog:
                 del self._keys[oldest]
 
 
+class StoreFailureLog:
+    """Failures kept in the store (collector/store/coordination.py): each failure is counted by one
+    atomic statement, so collectors failing the same pair at once lose no count. Times are epoch
+    seconds (`time.time`), which every collector reads alike."""
+
+    def __init__(self, store: CoordinationStore, *, keep_recent: int = 1000):
+        self.store, self.keep_recent = store, keep_recent
+
+    def get(self, key: str) -> Failures | None:
+        found = self.store.login_failures(key)
+        return Failures(*found) if found else None
+
+    def add(self, key: str, now_s: float) -> Failures:
+        return Failures(*self.store.add_login_failure(key, now_s))
+
+    def clear(self, key: str) -> None:
+        self.store.clear_login_failures(key)
+
+    def recent(self, since_s: float) -> Sequence[float]:
+        return self.store.recent_login_failures(since_s, self.keep_recent)
+
+    def expire(self, before_s: float) -> None:
+        self.store.forget_login_failures(before_s)
+
+
 class LoginLimiter:
     """How long a sign-in of (name, address) must wait; see the module's docstring for the rules."""
 
@@ -128,6 +156,13 @@ class LoginLimiter:
             # the ceiling holds until the oldest failure that keeps it full leaves the window
             waits.append(recent[-self.global_failures] + self.global_window_s - now)
         return max(waits)
+
+    @classmethod
+    def shared(cls, store: CoordinationStore) -> LoginLimiter:
+        """The service's limiter: counts in the store, on the wall clock, shared by its collectors."""
+        limiter = cls(clock=time.time)
+        limiter.log = StoreFailureLog(store, keep_recent=limiter.global_failures)
+        return limiter
 
     def failed(self, name: str, address: str) -> None:
         self.log.add(self.key(name, address), self.clock())

@@ -37,7 +37,8 @@ class AppState:
         worker = EngineWorker(engine, sweep_s=settings.sweep_s, checkpoint_s=settings.checkpoint_s)
         metrics = Metrics(engine, store_refresh_s=settings.store_stats_s)
         processes = default_processes() if settings.ingest_processes is None else settings.ingest_processes
-        return cls(settings, store, controls, engine, worker, metrics, PreparePool(processes))
+        return cls(settings, store, controls, engine, worker, metrics, PreparePool(processes),
+                   LoginLimiter.shared(store))
 
     def start(self) -> None:
         self.worker.start()

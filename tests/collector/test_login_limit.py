@@ -1,9 +1,14 @@
-"""The sign-in limiter: per (name, address) back-off, a global ceiling, and memory that shrinks."""
+"""The sign-in limiter: per (name, address) back-off, a global ceiling, and memory that shrinks; the
+same rules whether the failures are kept in memory or in the store that collectors share."""
 from __future__ import annotations
+
+import time
+from collections.abc import Iterator
 
 import pytest
 
-from collector.login_limit import LoginLimiter, MemoryFailureLog
+from collector.login_limit import FailureLog, LoginLimiter, MemoryFailureLog, StoreFailureLog
+from collector.store.sqlite import SqliteStore
 
 
 class Clock:
@@ -19,13 +24,23 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(params=["memory", "store"])
+def log(request, tmp_path) -> Iterator[FailureLog]:
+    if request.param == "memory":
+        yield MemoryFailureLog()
+        return
+    store = SqliteStore(tmp_path / "cw.db")
+    yield StoreFailureLog(store)
+    store.close()
+
+
 def fail(limiter: LoginLimiter, name: str, address: str, times: int) -> None:
     for _ in range(times):
         limiter.failed(name, address)
 
 
-def test_five_failures_lock_only_that_name_from_that_address(clock):
-    limiter = LoginLimiter(clock=clock)
+def test_five_failures_lock_only_that_name_from_that_address(clock, log):
+    limiter = LoginLimiter(log, clock=clock)
     fail(limiter, "manager", "10.0.0.9", 4)
     assert limiter.blocked("manager", "10.0.0.9") == 0
     limiter.failed("manager", "10.0.0.9")
@@ -34,8 +49,8 @@ def test_five_failures_lock_only_that_name_from_that_address(clock):
     assert limiter.blocked("security", "10.0.0.9") == 0  # colleagues behind the same proxy
 
 
-def test_each_further_failure_doubles_the_wait_up_to_the_cap(clock):
-    limiter = LoginLimiter(clock=clock, max_s=60)
+def test_each_further_failure_doubles_the_wait_up_to_the_cap(clock, log):
+    limiter = LoginLimiter(log, clock=clock, max_s=60)
     waits = []
     for _ in range(12):
         limiter.failed("manager", "10.0.0.9")
@@ -47,8 +62,8 @@ def test_each_further_failure_doubles_the_wait_up_to_the_cap(clock):
     assert limiter.blocked("manager", "10.0.0.9") == 0
 
 
-def test_success_forgets_the_pair(clock):
-    limiter = LoginLimiter(clock=clock)
+def test_success_forgets_the_pair(clock, log):
+    limiter = LoginLimiter(log, clock=clock)
     fail(limiter, "manager", "10.0.0.9", 6)
     clock.now_s += 10
     limiter.succeeded("manager", "10.0.0.9")
@@ -56,8 +71,8 @@ def test_success_forgets_the_pair(clock):
     assert limiter.blocked("manager", "10.0.0.9") == 0
 
 
-def test_global_ceiling_stops_guessing_spread_over_many_addresses(clock):
-    limiter = LoginLimiter(clock=clock, global_failures=50, global_window_s=60)
+def test_global_ceiling_stops_guessing_spread_over_many_addresses(clock, log):
+    limiter = LoginLimiter(log, clock=clock, global_failures=50, global_window_s=60)
     for i in range(49):
         limiter.failed("admin", f"10.1.0.{i}")
         clock.now_s += 0.5
@@ -99,3 +114,42 @@ def test_a_huge_name_costs_no_more_memory_than_a_real_one(clock):
     fail(limiter, "x" * 1_000_000, "10.0.0.9", 5)
     assert limiter.blocked("x" * 1_000_000, "10.0.0.9") > 0
     assert all(len(k) <= 2 * 64 + 1 for k in limiter.log._keys)  # type: ignore[attr-defined]
+
+
+def test_a_pair_that_stops_failing_is_forgotten_in_the_store_too(clock, tmp_path):
+    store = SqliteStore(tmp_path / "cw.db")
+    limiter = LoginLimiter(StoreFailureLog(store), clock=clock, forget_s=600)
+    fail(limiter, "manager", "10.0.0.9", 7)
+    clock.now_s += 601
+    assert limiter.blocked("someone", "10.0.0.1") == 0
+    assert store.login_failures(limiter.key("manager", "10.0.0.9")) is None
+    limiter.failed("manager", "10.0.0.9")
+    assert limiter.blocked("manager", "10.0.0.9") == 0  # counting starts again
+    store.close()
+
+
+def test_collectors_sharing_a_store_count_failures_together(clock, tmp_path):
+    """Two collectors (each its own store connection on one database): five failures split between
+    them lock the pair on both, as five on one would."""
+    first, second = SqliteStore(tmp_path / "cw.db"), SqliteStore(tmp_path / "cw.db")
+    a, b = (LoginLimiter(StoreFailureLog(s), clock=clock) for s in (first, second))
+    for limiter in (a, b, a, b):
+        limiter.failed("manager", "10.0.0.9")
+    assert a.blocked("manager", "10.0.0.9") == b.blocked("manager", "10.0.0.9") == 0
+    b.failed("manager", "10.0.0.9")
+    assert a.blocked("manager", "10.0.0.9") == pytest.approx(1.0)
+    assert b.blocked("manager", "10.0.0.9") == pytest.approx(1.0)
+    a.succeeded("manager", "10.0.0.9")
+    assert b.blocked("manager", "10.0.0.9") == 0
+    first.close()
+    second.close()
+
+
+def test_the_service_limiter_counts_in_the_store_on_the_wall_clock(tmp_path):
+    store = SqliteStore(tmp_path / "cw.db")
+    limiter = LoginLimiter.shared(store)
+    fail(limiter, "manager", "10.0.0.9", 5)
+    assert 0 < limiter.blocked("manager", "10.0.0.9") <= 1.0
+    [(failures, last_s)] = [store.login_failures(limiter.key("manager", "10.0.0.9"))]
+    assert failures == 5 and abs(last_s - time.time()) < 60
+    store.close()
