@@ -90,6 +90,17 @@ class Notification:
     attempt: int = 1
     created: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    repeat: bool = False  # the group's state as last sent, again after the repeat interval
+    notice: bool = False  # a one-off notice (Notifier.announce), never repeated
+
+    @property
+    def state(self) -> str:
+        """What this notification says, the same whichever collector builds it: its alerts and whether
+        each fires (a finding's `since` may differ by a round between collectors, so it is left out,
+        except for one-off notices, which are told apart by it)."""
+        items = sorted(f"{a.fingerprint}:{'firing' if a.firing else 'resolved'}"
+                       + (f":{a.starts_at.isoformat()}" if self.notice else "") for a in self.alerts)
+        return hashlib.sha256("\n".join(items).encode()).hexdigest()
 
     @property
     def status(self) -> str:

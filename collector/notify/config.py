@@ -83,6 +83,9 @@ class NotifyConfig(BaseModel):
     group_interval_s: float = 300.0
     repeat_interval_s: float = 4 * 3600.0
     retry_delays_s: list[float] = Field(default_factory=lambda: [10.0, 60.0, 300.0])
+    # how long a collector's claim to send a notification holds before another collector sharing the
+    # store sends it instead (longer than a receiver's timeout)
+    claim_timeout_s: float = Field(default=120.0, gt=0)
     external_url: str = "http://127.0.0.1:8080"
     routes: list[Route] = Field(min_length=1)
     receivers: list[ReceiverConfig] = Field(min_length=1)

@@ -1,18 +1,45 @@
 """The delivery log: every attempt to notify, kept in the store (table `notifications`, schema
-migration 4) so failures stay visible on the alerts page and to `clausewatch notifications`."""
+migration 4) so failures stay visible on the alerts page and to `clausewatch notifications`.
+
+Before an attempt, the sender claims the notification in the store (table `notification_claims`,
+migration 12), so that of several collectors sharing one store, each holding the same alerts, one
+sends it. Delivery is at least once: a claim whose sender neither reports back nor renews it before
+it runs out (the sender died) is taken over by another collector, which then sends it; a sender that
+died after sending but before reporting leads to a second message. A lost alert (a UPS on battery)
+costs more than a repeated one, and receivers can tell repeats by the alerts' fingerprints."""
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from datetime import UTC, datetime
 from typing import Any
 
+from collector.notify.alerts import Notification
+from collector.store.areas import NotificationClaim
 from collector.store.base import Store
 
 _COLUMNS = ("at", "receiver", "group_key", "status", "alerts", "attempt", "ok", "error")
 
 
 class DeliveryLog:
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, *, owner: str | None = None):
         self.store = store
+        # who holds a claim, for the one who finds it: this process, unique even across restarts
+        self.owner = owner or f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"
+
+    def claim(self, n: Notification, now: datetime, expires: datetime,
+              repeat_before: datetime | None = None) -> NotificationClaim:
+        """Whether this process sends `n` (see the module's docstring); the claim is its own until
+        `expires` unless settled or renewed."""
+        return self.store.claim_notification(n.receiver, n.group_key, n.state, self.owner, now.timestamp(),
+                                             expires.timestamp(),
+                                             repeat_before.timestamp() if repeat_before else None)
+
+    def settle(self, n: Notification, *, done: bool, expires: datetime) -> None:
+        """Sent or given up (`done`), or to be retried by this process before `expires`."""
+        self.store.settle_notification(n.receiver, n.group_key, n.state, self.owner, done=done,
+                                       expires_s=expires.timestamp())
 
     def record(self, at: datetime, receiver: str, group_key: str, status: str, fingerprints: list[str],
                attempt: int, error: str | None) -> None:

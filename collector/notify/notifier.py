@@ -9,7 +9,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -134,7 +134,8 @@ class Notifier:
         with self._lock:
             for key, (labels, items) in grouped.items():
                 for receiver in self.config.receivers_for(items[0].labels):
-                    n = Notification(receiver, key, labels, items, self.config.external_url, created=now)
+                    n = Notification(receiver, key, labels, items, self.config.external_url, created=now,
+                                     notice=True)
                     self.retries.append(_Retry(n, now))  # the retry queue doubles as the outbox
 
     # -- output ------------------------------------------------------------------------------------
@@ -172,12 +173,13 @@ class Notifier:
         state = frozenset((fp, a.firing) for fp, a in visible.items())
         if not visible:
             return []
+        repeat = False
         if g.notified_at is None:
             ready = now - g.created >= timedelta(seconds=c.group_wait_s)
         elif state != g.notified_state:
             ready = now - g.notified_at >= timedelta(seconds=c.group_interval_s)
         else:
-            ready = any(a.firing for a in g.alerts.values()) and \
+            ready = repeat = any(a.firing for a in g.alerts.values()) and \
                 now - g.notified_at >= timedelta(seconds=c.repeat_interval_s)
         if not ready:
             return []
@@ -190,11 +192,32 @@ class Notifier:
             g.muted.discard(fp)
         if not g.alerts:
             del self.groups[g.key]
-        return [Notification(r, g.key, dict(g.labels), alerts, c.external_url, created=now) for r in g.receivers]
+        return [Notification(r, g.key, dict(g.labels), alerts, c.external_url, created=now, repeat=repeat)
+                for r in g.receivers]
+
+    def _claim(self, n: Notification, now: datetime) -> bool:
+        """Whether this collector sends `n`, rather than another sharing the store that holds the same
+        alerts (collector/notify/log.py). Lost to one that may still be sending: look again when its
+        claim runs out."""
+        if self.log is None:
+            return True
+        c = self.config
+        try:
+            claim = self.log.claim(n, now, now + timedelta(seconds=c.claim_timeout_s),
+                                   now - timedelta(seconds=c.repeat_interval_s) if n.repeat else None)
+        except Exception:  # noqa: BLE001 - a store that cannot answer must not silence an alert
+            log.warning("notification to %s sent unclaimed: the store did not answer", n.receiver, exc_info=True)
+            return True
+        if not claim.won and claim.pending_until is not None:
+            with self._lock:
+                self.retries.append(_Retry(n, max(now, datetime.fromtimestamp(claim.pending_until, UTC))))
+        return claim.won
 
     def _deliver(self, n: Notification, now: datetime) -> None:
+        if not self._claim(n, now):
+            return
         receiver = self.receivers.get(n.receiver)
-        error = None
+        error, retry_at = None, None
         try:
             if receiver is None:
                 raise DeliveryError(f"no receiver named {n.receiver}")
@@ -204,16 +227,17 @@ class Notifier:
             error = str(e)
             delays = self.config.retry_delays_s
             if n.attempt <= len(delays):
-                retry = Notification(n.receiver, n.group_key, n.group_labels, n.alerts, n.external_url,
-                                     n.attempt + 1, n.created)
+                retry_at = now + timedelta(seconds=delays[n.attempt - 1])
                 with self._lock:
-                    self.retries.append(_Retry(retry, now + timedelta(seconds=delays[n.attempt - 1])))
+                    self.retries.append(_Retry(replace(n, attempt=n.attempt + 1), retry_at))
             log.warning("notification to %s failed (attempt %d): %s", n.receiver, n.attempt, error)
         key = (n.receiver, "ok" if error is None else "failed")
         self.attempts[key] = self.attempts.get(key, 0) + 1
         if self.log is not None:
             self.log.record(now, n.receiver, n.group_key, n.status, [a.fingerprint for a in n.alerts], n.attempt,
                             error)
+            self.log.settle(n, done=retry_at is None,
+                            expires=(retry_at or now) + timedelta(seconds=self.config.claim_timeout_s))
 
 
 class NotifierThread(threading.Thread):
