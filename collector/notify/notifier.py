@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
@@ -93,6 +94,31 @@ class Notifier:
                     self._fire(alert)
                 else:
                     self._resolve(alert, now)
+
+    def reconcile(self, findings: Iterable[Any]) -> None:
+        """Hold exactly the alerts that `findings` (every failing or unknown finding as stored, and
+        every UPS-RUNTIME one) raise. Another collector sharing the store records changes this one's
+        engine never makes, and `on_changes` hears only this one's."""
+        now = self.clock()
+        rooms = self.rooms()
+        wanted: dict[str, Alert] = {}
+        for f in findings:
+            room = rooms.get((f.subject_kind, f.subject_id), "")
+            if on_battery(f):
+                power = on_battery_alert(f, room=room)
+                wanted[power.fingerprint] = power
+            if f.status in ALERTING_STATUSES:
+                alert = finding_alert(f, room=room)
+                wanted[alert.fingerprint] = alert
+        with self._lock:
+            held = {fp: a for g in self.groups.values() for fp, a in g.alerts.items() if a.firing}
+            for fp, alert in held.items():
+                if fp not in wanted:
+                    self._resolve(alert, now)
+                elif alert.labels.get("status") != wanted[fp].labels.get("status"):
+                    self._resolve(alert, now, quiet=True)  # fail -> unknown replaces the alert, as on_changes
+            for alert in wanted.values():
+                self._fire(alert)
 
     def _group_key(self, alert: Alert) -> tuple[str, dict[str, str]]:
         labels = {k: alert.labels.get(k, "") for k in self.config.group_by}
@@ -241,14 +267,23 @@ class Notifier:
 
 
 class NotifierThread(threading.Thread):
-    def __init__(self, notifier: Notifier, every_s: float = 1.0):
+    """Ticks the notifier; every `reconcile_s`, brings its alerts in line with `findings()` (the stored
+    findings Notifier.reconcile takes)."""
+
+    def __init__(self, notifier: Notifier, every_s: float = 1.0, *,
+                 findings: Callable[[], Iterable[Any]] | None = None, reconcile_s: float = 15.0):
         super().__init__(name="clausewatch-notifier", daemon=True)
         self.notifier, self.every_s = notifier, every_s
+        self.findings, self.reconcile_s = findings, reconcile_s
         self.stopping = threading.Event()
 
     def run(self) -> None:
+        reconciled = time.monotonic()
         while not self.stopping.wait(self.every_s):
             try:
+                if self.findings is not None and time.monotonic() - reconciled >= self.reconcile_s:
+                    reconciled = time.monotonic()
+                    self.notifier.reconcile(self.findings())
                 self.notifier.tick()
             except Exception:  # the loop must survive a bad receiver
                 log.exception("notifier tick failed")

@@ -6,11 +6,13 @@ from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from collector.notify.alerts import ALERTING_STATUSES
 from collector.notify.config import load_notify_config
 from collector.notify.log import DeliveryLog
 from collector.notify.notifier import Notifier, NotifierThread
 from collector.notify.receivers import build_receiver
 from collector.rooms import engine_rooms
+from collector.store.base import Store, StoredFinding
 
 
 class NotifierMetrics:
@@ -32,6 +34,13 @@ class NotifierMetrics:
                                 value=len(n.retries))
 
 
+def stored_alerting(store: Store) -> list[StoredFinding]:
+    """The stored findings the notifier's alerts follow: failing or unknown, and every UPS's runtime
+    (whose value says whether it runs on battery)."""
+    return [*store.findings_in(statuses=sorted(ALERTING_STATUSES)),
+            *store.findings_in(controls=["UPS-RUNTIME"], with_value=True)]
+
+
 def start_notifier(state: Any) -> NotifierThread:
     config = load_notify_config(state.settings.notify_config)
     notifier = Notifier(config, [build_receiver(r) for r in config.receivers], DeliveryLog(state.store),
@@ -39,6 +48,6 @@ def start_notifier(state: Any) -> NotifierThread:
     notifier.seed(state.engine.current())
     state.metrics.registry.register(NotifierMetrics(notifier))
     state.engine.listeners.append(notifier.on_changes)
-    thread = NotifierThread(notifier)
+    thread = NotifierThread(notifier, findings=lambda: stored_alerting(state.store))
     thread.start()
     return thread

@@ -119,3 +119,32 @@ def test_a_restarted_collector_does_not_send_again_what_was_sent(tmp_path):
     again.tick(T0 + timedelta(minutes=5, seconds=3600))
     assert sent(rx_first["facility"], rx_again["facility"]) == ["firing", "firing"]
     again.log.store.close()
+
+
+def test_changes_the_other_collector_recorded_reach_this_ones_alerts(two):
+    """b's engine never records what a's did: b follows the stored findings, so it neither misses the
+    end of an alert nor repeats one that ended."""
+    _, (a, rx_a), (b, rx_b) = two
+    failing = change("UPS-RUNTIME", "ups", "ups-1", "fail", "pass", T0).finding
+    ups_fails(a)
+    b.reconcile([failing])  # b learns of it from the store only
+    a.tick(T0 + timedelta(seconds=30))
+    b.tick(T0 + timedelta(seconds=31))
+    a.on_changes([change("UPS-RUNTIME", "ups", "ups-1", "pass", "fail", T0 + timedelta(minutes=10))])
+    b.reconcile([])
+    assert b.tick(T0 + timedelta(minutes=11)) == 1 and not b.groups
+    a.tick(T0 + timedelta(minutes=11, seconds=1))
+    b.tick(T0 + timedelta(hours=2))
+    assert sent(rx_a["facility"], rx_b["facility"]) == ["firing", "resolved"]
+    assert sent(rx_b["facility"]) == ["resolved"]
+
+
+def test_a_finding_gone_from_fail_to_unknown_elsewhere_replaces_the_alert(two):
+    _, (a, _), _ = two
+    ups_fails(a)
+    unknown = change("UPS-RUNTIME", "ups", "ups-1", "unknown", "fail", T0 + timedelta(minutes=1)).finding
+    a.reconcile([unknown])
+    [alert] = [x for g in a.groups.values() for x in g.alerts.values()]
+    assert alert.labels["status"] == "unknown" and alert.firing
+    a.reconcile([unknown])  # again: the same alert, not a new one
+    assert [x.starts_at for g in a.groups.values() for x in g.alerts.values()] == [alert.starts_at]
