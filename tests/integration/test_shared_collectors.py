@@ -75,7 +75,7 @@ def pair(postgres_server, tmp_path_factory) -> Iterator[Pair]:
     try:
         for c in collectors:
             c.start()
-        yield Pair(*collectors, hook, secret)
+        yield Pair(collectors[0], collectors[1], hook, secret)
     finally:
         for c in collectors:
             c.kill(signal.SIGTERM)
@@ -133,7 +133,9 @@ def ups_bodies(hook: WebhookReceiver, status: str) -> list[dict]:
 
 def held_alerts(c: Collector) -> float:
     metrics = httpx.get(c.url + "/metrics", headers={"Authorization": f"Bearer {c.login('auditor')}"}).text
-    return float(re.search(r"^clausewatch_notifier_alerts (\S+)$", metrics, re.MULTILINE).group(1))
+    found = re.search(r"^clausewatch_notifier_alerts (\S+)$", metrics, re.MULTILINE)
+    assert found is not None, metrics
+    return float(found.group(1))
 
 
 def wait_until(predicate, timeout_s: float) -> bool:
