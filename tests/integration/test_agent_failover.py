@@ -3,15 +3,17 @@ pinned to the site CA for every one of them."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from agents.config import AgentConfig
 from agents.daemon import Agent
-from tests.integration.conftest import free_port
+from tests.integration.conftest import cli, free_port
 from tests.integration.test_agent_delivery import produce, stored
 from tests.integration.test_agent_tls import tls_collector  # noqa: F401 (fixture)
+from tests.integration.test_lifecycle_ship import USERS, _day_log, finding_once, source_token
 
 pytestmark = pytest.mark.integration
 
@@ -46,3 +48,18 @@ def test_every_collector_url_is_held_to_the_pinned_ca(tls_collector, tmp_path: P
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM observations WHERE subject_id = 'term-002'"
                             " AND kind = 'agent.heartbeat'").fetchone()[0] == 1
+
+
+def test_an_importer_given_two_collectors_reaches_the_one_that_answers(collector, tmp_path: Path) -> None:
+    token = source_token(collector, "accounts-import", "collection_system")
+    (tmp_path / "users.csv").write_text(USERS, encoding="utf-8")
+    day = f"{datetime.now(UTC) - timedelta(days=1):%Y-%m-%d}"
+    (tmp_path / "log.csv").write_text(_day_log(day), encoding="utf-8")
+    args = ["audit", "accounts", "--users", str(tmp_path / "users.csv"), "--logins", str(tmp_path / "log.csv"),
+            "--now", f"{day}T22:00", "--json"]
+    both = f"http://127.0.0.1:{free_port()},{collector.url}"
+    r = cli(*args, env={"CLAUSEWATCH_TOKEN": token, "CLAUSEWATCH_COLLECTOR": both})
+    assert r.returncode == 1, r.stderr
+    assert finding_once(collector, "NO-SHARED-ACCOUNTS", lambda f: f["status"] == "fail").get("status") == "fail"
+    bad = cli(*args, "--collector", f"{collector.url},collector:8443", env={"CLAUSEWATCH_TOKEN": token})
+    assert bad.returncode == 2 and "--collector" in bad.stderr and "collector:8443" in bad.stderr
