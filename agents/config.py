@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from agents.shipping.http import check_url
 
 DEFAULT_SPOOL_BYTES = 200 * 1024 * 1024
+CollectorUrl = Annotated[str, AfterValidator(check_url)]
 
 
 class ConfigError(Exception):
@@ -19,7 +22,9 @@ class _Section(BaseModel):
 
 
 class CollectorConfig(_Section):
-    url: str | None = None  # e.g. https://collector.site:8443; None: observations stay in the spool
+    url: CollectorUrl | None = None  # e.g. https://collector.site:8443; None: observations stay in the spool
+    # several collectors of one store, tried in turn when one is away; `url` alone is the list of one
+    urls: list[CollectorUrl] = Field(default_factory=list)
     enroll_secret: str | None = None
     enroll_secret_file: Path | None = None
     # only to enroll again a host the collector already knows: the one-time code `clausewatch reenroll-code HOST`
@@ -31,6 +36,15 @@ class CollectorConfig(_Section):
     batch_size: int = Field(default=500, ge=1, le=5000)
     backoff_initial_s: float = Field(default=1.0, gt=0)
     backoff_max_s: float = Field(default=300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _url_in_urls(self) -> CollectorConfig:
+        """`urls` is the list everything reads: an old configuration's `url` becomes its only entry."""
+        if self.url and self.urls:
+            raise ValueError("give either url or urls, not both")
+        if self.url:
+            self.urls = [self.url]
+        return self
 
 
 class UsbConfig(_Section):

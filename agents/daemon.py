@@ -45,7 +45,7 @@ class Agent:
                   state_dir=cfg.state_dir, **world)
         spool = Spool(cfg.state_dir / "spool.db", cfg.spool_max_bytes)
         shipper = None
-        if cfg.collector.url:
+        if cfg.collector.urls:
             from agents.probes.identity import hostname
 
             shipper = Shipper(spool, cfg.collector, env.host_id, hostname(env))

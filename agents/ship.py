@@ -51,7 +51,7 @@ __all__ = ["Backoff", "ShipError", "Shipper", "read_reenroll_code", "read_secret
 class Shipper(HttpSink):
     def __init__(self, spool: Spool, cfg: CollectorConfig, host_id: str, hostname: str = "",
                  client: HttpClient | None = None):
-        super().__init__(spool, client or HttpClient(cfg.url or "", cfg.ca_file, cfg.timeout_s),
+        super().__init__(spool, client or HttpClient(cfg.urls, cfg.ca_file, cfg.timeout_s),
                          batch_size=cfg.batch_size, backoff=Backoff(cfg.backoff_initial_s, cfg.backoff_max_s))
         self.cfg, self.host_id, self.hostname = cfg, host_id, hostname
         self.token_file = cfg.token_file

@@ -78,10 +78,11 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     def redoc_docs() -> HTMLResponse:
         return docs_page(get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} API"))
 
-    @app.get("/healthz", tags=["service"])
+    @app.get("/healthz", tags=["service"], responses={503: {"description": "The store cannot be read now."}})
     def healthz(state: StateDep) -> dict[str, object]:
-        """Liveness for load balancers: no data beyond 'ok' and the ledger head."""
-        return {"status": "ok", "ledger_seq": state.store.ledger_head()}
+        """Readiness for load balancers: 'ok' and the ledger head, read from the store each time, so a
+        collector whose database is away answers 503 (with Retry-After) and is passed over."""
+        return {"status": "ok", "ledger_seq": state.store.ledger_head_stored()}
 
     @app.get("/metrics", tags=["service"])
     def metrics(state: StateDep, _: Reader) -> Response:

@@ -63,11 +63,12 @@ def store_at(db: Path | str, *, create: bool = False) -> SqliteStore:
 
 
 def collector_client(url: str) -> HttpClient:
-    """The HTTP client for --collector; a URL that is not http(s)://host[:port] is exit 2."""
-    from agents.shipping.http import HttpClient
+    """The HTTP client for --collector: one URL, or several collectors of one store separated by commas
+    (tried in turn when one is away); a URL that is not http(s)://host[:port] is exit 2."""
+    from agents.shipping.http import HttpClient, split_urls
 
     try:
-        return HttpClient(url, timeout_s=30)
+        return HttpClient(split_urls(url), timeout_s=30)
     except ValueError as e:
         fail_input(f"--collector: {e}")
 

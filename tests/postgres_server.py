@@ -50,17 +50,27 @@ class PostgresServer:
                        check=True, capture_output=True)
         for _ in range(5):  # a port found free may be taken before the server binds it
             self.port = _free_port()
-            log = open(self.root / "server.log", "ab")  # noqa: SIM115 (the server writes it until stopped)
-            self.proc = subprocess.Popen(
-                [*self._as_user, str(BINDIR / "postgres"), "-D", str(self.data), "-p", str(self.port),
-                 "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "fsync=off",
-                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300"],
-                stdout=log, stderr=subprocess.STDOUT)
-            log.close()
-            if self._ready(30):
+            if self._run():
                 return
-            self.stop()
         raise RuntimeError(f"PostgreSQL did not start; see {self.root / 'server.log'}")
+
+    def start_again(self) -> None:
+        """After `stop`: the server again on the same data folder and port, as after an operator's restart."""
+        if not self._run():
+            raise RuntimeError(f"PostgreSQL did not start again; see {self.root / 'server.log'}")
+
+    def _run(self) -> bool:
+        log = open(self.root / "server.log", "ab")  # noqa: SIM115 (the server writes it until stopped)
+        self.proc = subprocess.Popen(
+            [*self._as_user, str(BINDIR / "postgres"), "-D", str(self.data), "-p", str(self.port),
+             "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "fsync=off",
+             "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300"],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        if self._ready(30):
+            return True
+        self.stop()
+        return False
 
     def _ready(self, timeout_s: float) -> bool:
         import psycopg

@@ -1,6 +1,7 @@
 """The sinks every source delivers observations through.
 
-`HttpSink`: spool -> `POST /api/v1/observations` in batches, at least once, with back-off and jitter.
+`HttpSink`: spool -> `POST /api/v1/observations` in batches, at least once, with back-off and jitter;
+with several collectors, the client (agents.shipping.http) moves on to the next when one is away.
 Observations carry ids chosen by their source, so a batch sent twice (the answer was lost) is stored
 once by the collector. A batch leaves the spool only after the collector has answered 200; what the
 collector refuses for good (403, 422) is dropped and counted so the spool does not jam; anything else
@@ -27,7 +28,12 @@ REFUSED_FOR_GOOD = (403, 422)  # the collector will never take these bodies
 
 
 class ShipError(Exception):
-    """The collector could not take the batch now; try again later."""
+    """The collector could not take the batch now; try again later (not before `retry_after_s`, when the
+    collector said so)."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class Refused(ShipError):
@@ -56,10 +62,13 @@ class Backoff:
     rng: random.Random = field(default_factory=random.Random)
     failures: int = 0
 
-    def next_delay_s(self) -> float:
+    def next_delay_s(self, retry_after_s: float | None = None) -> float:
+        """The next wait; at least the server's Retry-After (a collector waiting for its database says
+        how long), but never beyond `max_s`."""
         ceiling = min(self.max_s, self.initial_s * (2 ** min(self.failures, 30)))
         self.failures += 1
-        return self.rng.uniform(self.initial_s, max(self.initial_s, ceiling))
+        delay = self.rng.uniform(self.initial_s, max(self.initial_s, ceiling))
+        return min(self.max_s, max(delay, retry_after_s or 0.0))
 
     def reset(self) -> None:
         self.failures = 0
@@ -155,7 +164,7 @@ class HttpSink:
             self.spool.ack([rowid for rowid, _ in batch])
             return len(batch)
         if r.status_code != 200:
-            raise ShipError(f"HTTP {r.status_code}: {r.text[:200]}")
+            raise ShipError(f"HTTP {r.status_code}: {r.text[:200]}", r.retry_after_s)
         self.spool.ack([rowid for rowid, _ in batch])
         return len(batch)
 
@@ -166,7 +175,7 @@ class HttpSink:
                 self.rejected_total += 1
                 log.error("collector rejected observation %s: %s", json.loads(body).get("id"), r.text[:300])
             elif r.status_code != 200:
-                raise ShipError(f"HTTP {r.status_code}")
+                raise ShipError(f"HTTP {r.status_code}", r.retry_after_s)
             self.spool.ack([rowid])
         return len(batch)
 
@@ -178,7 +187,7 @@ class HttpSink:
                     return
                 self.backoff.reset()
             except ShipError as e:
-                delay = self.backoff.next_delay_s()
+                delay = self.backoff.next_delay_s(e.retry_after_s)
                 log.warning("shipping paused %.1f s: %s", delay, e)
                 if self.sleep(delay):
                     return

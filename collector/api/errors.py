@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from collector.i18n import translate
-from collector.store.base import StoreFull
+from collector.store.base import StoreFull, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,22 @@ async def _store_full(request: Request, exc: Exception) -> Response:
                             headers={"Retry-After": str(STORE_FULL_RETRY_S)})
 
 
+STORE_UNAVAILABLE_RETRY_S = 5  # a database restart or a failover takes seconds: agents come back soon
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    """The database is away (a restart, a failover): nothing was done, so any call may simply be repeated;
+    /healthz answers this too, so a load balancer sends elsewhere."""
+    log.warning("store unavailable: %s", exc)
+    zh, en = translate("store_unavailable", "zh"), translate("store_unavailable", "en")
+    return SafeJSONResponse({"detail": en, "reason": {"zh": zh, "en": en}}, 503,
+                            headers={"Retry-After": str(STORE_UNAVAILABLE_RETRY_S)})
+
+
 def install(app: FastAPI) -> None:
     """Replace FastAPI's answers to HTTPException and to invalid requests with ones that cannot fail;
-    a full store answers 503 with Retry-After on every route that writes."""
+    a full store, or a database that cannot be reached, answers 503 with Retry-After on every route."""
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StoreFull, _store_full)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)

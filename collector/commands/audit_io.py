@@ -14,8 +14,9 @@ from collector.clikit import collector_client, configured_catalog, fail_input, s
 from rules.model import Observation
 
 DbOptional = Annotated[Path | None, typer.Option("--db", help="Also record the audit as an observation here.")]
-CollectorOpt = Annotated[str | None, typer.Option("--collector", envvar="CLAUSEWATCH_COLLECTOR",
-                                                  help="Also send the audit to this collector (URL).")]
+CollectorOpt = Annotated[str | None, typer.Option(
+    "--collector", envvar="CLAUSEWATCH_COLLECTOR",
+    help="Also send the audit to this collector (URL; several of one store: comma-separated).")]
 TokenOpt = Annotated[str | None, typer.Option("--token", envvar="CLAUSEWATCH_TOKEN",
                                               help="Source token for --collector.")]
 MapOpt = Annotated[list[str] | None, typer.Option("--map", help="field=column when the file names columns otherwise.")]

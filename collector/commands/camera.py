@@ -150,7 +150,8 @@ def retention_cmd(directory: Annotated[Path, typer.Argument(help="Recording stor
 
 
 def run_cmd(site: Annotated[Path, typer.Option("--site", help="site.yaml")],
-            collector: Annotated[str, typer.Option("--collector", help="Collector base URL.")],
+            collector: Annotated[str, typer.Option(
+                "--collector", help="Collector base URL (several of one store: comma-separated).")],
             token: Annotated[str, typer.Option("--token", envvar="CLAUSEWATCH_TOKEN", help="Source token.")],
             interval_s: Annotated[float, typer.Option("--interval", min=1, help="Seconds between probes.")] = 300,
             workers: Annotated[int, typer.Option("--workers", min=1, help="Cameras probed at once.")] = 2,

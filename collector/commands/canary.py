@@ -22,7 +22,8 @@ def register(app: typer.Typer) -> None:
 
 def canary(listen: Annotated[list[str], typer.Option("--listen", help="ADDR:PORT to listen on (repeatable).")],
            name: Annotated[str, typer.Option(help="This canary's name (its subject id at the collector).")] = "canary",
-           collector: Annotated[str | None, typer.Option(help="Collector URL to report hits to.")] = None,
+           collector: Annotated[str | None, typer.Option(
+               help="Collector URL to report hits to (several of one store: comma-separated).")] = None,
            token_file: Annotated[Path | None, typer.Option("--token-file",
                                                            help="Source token for the collector.")] = None,
            ca_file: Annotated[Path | None, typer.Option("--ca-file", help="CA of the collector's TLS.")] = None,
@@ -84,12 +85,19 @@ def _reporter(url: str | None, token_file: Path | None, ca_file: Path | None, st
     wake = threading.Event()
     if not url or token_file is None:
         return None, None, wake
+    from pydantic import ValidationError
+
     from agents.config import CollectorConfig
     from agents.ship import Shipper
+    from agents.shipping.http import split_urls
     from agents.shipping.spool import Spool
 
+    try:
+        cfg = CollectorConfig(urls=split_urls(url), token_file=token_file, ca_file=ca_file, backoff_initial_s=0.5,
+                              backoff_max_s=30)
+    except ValidationError as e:
+        fail_input(f"--collector: {e.errors()[0]['msg']}")
     spool = Spool(state_dir / "canary-spool.db")
-    cfg = CollectorConfig(url=url, token_file=token_file, ca_file=ca_file, backoff_initial_s=0.5, backoff_max_s=30)
     shipper = Shipper(spool, cfg, host_id="canary")
 
     def loop() -> None:

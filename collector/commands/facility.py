@@ -92,7 +92,8 @@ def _record(target: tuple[Path | None, str | None, str | None], result, when) ->
 
 
 def poll(config: Annotated[Path, typer.Option("--config", help="Poller configuration (YAML).")],
-         collector: Annotated[str | None, typer.Option("--collector", help="Collector URL; else --db.")] = None,
+         collector: Annotated[str | None, typer.Option(
+             "--collector", help="Collector URL (several: comma-separated); else --db.")] = None,
          token_file: Annotated[Path | None, typer.Option("--token-file", help="Source token for --collector.")] = None,
          db: DbOpt = default_db(), once: Annotated[bool, typer.Option("--once", help="Poll once and exit.")] = False,
          spool: SpoolOpt = Path("var/poller-spool.db"), as_json: JsonOpt = False) -> None:

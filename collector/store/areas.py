@@ -297,6 +297,11 @@ class LedgerStore(Protocol):
         """The seq of the last entry this store appended or read."""
         ...
 
+    def ledger_head_stored(self) -> int:
+        """The seq of the last entry in the database, whoever appended it, read now: raises when the
+        database cannot be read (StoreUnavailable for a server that is away)."""
+        ...
+
     def ledger_entry(self, seq: int) -> tuple[str, bytes] | None:
         """(hash, body) of one entry."""
         ...

@@ -31,6 +31,11 @@ class StoreFull(Exception):
     was undone whole; reads go on, and the same write succeeds once there is room again."""
 
 
+class StoreUnavailable(Exception):
+    """The store's database server cannot be reached now (stopped, restarting, connection lost, every
+    connection busy): what was under way was undone whole, and the same call succeeds once it is back."""
+
+
 @dataclass
 class IngestResult:
     accepted: int

@@ -13,6 +13,9 @@ class SqliteLedgerRows(SqliteParts):
     def ledger_head(self) -> int:
         return self.ledger.last_seq
 
+    def ledger_head_stored(self) -> int:
+        return int(self._one("SELECT COALESCE(MAX(seq), 0) FROM ledger")[0])
+
     def ledger_entry(self, seq: int) -> tuple[str, bytes] | None:
         row = self._one("SELECT hash, body FROM ledger WHERE seq = ?", (seq,))
         return (row[0], row[1]) if row else None

@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from collector.inputs import StoreOpenError
+from collector.store.base import StoreUnavailable
 from collector.store.schema import refuse_newer
 from collector.store.sqlite import SqliteStore
 
@@ -88,5 +89,5 @@ def _open_postgres(url: str, create: bool) -> SqliteStore:
         raise StoreOpenError("--db names a PostgreSQL database: install clausewatch[postgres]") from None
     try:
         return PostgresStore(url, create=create)
-    except DatabaseError as e:
+    except (DatabaseError, StoreUnavailable) as e:
         raise StoreOpenError(f"{redacted(url)}: cannot open the store ({str(e).strip().splitlines()[0]})") from None

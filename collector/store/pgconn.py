@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg.adapt import Dumper
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
+from collector.store.base import StoreUnavailable
 from collector.store.pgdialect import translate
 
 # a plain insert of listed columns, each given as a placeholder: rows that COPY can carry
@@ -35,6 +37,23 @@ class BoolAsInteger(Dumper):
 def configure(conn: psycopg.Connection) -> None:
     """What every pooled connection needs to take the store's sqlite3-style arguments."""
     conn.adapters.register_dumper(bool, BoolAsInteger)
+
+
+class StorePool(ConnectionPool):
+    """The store's connections. Each is checked as it is handed out, so after a server restart the
+    stale ones are replaced instead of failing a request each; a database that cannot be reached
+    within the pool's timeout, or a connection lost midway, is StoreUnavailable (the API's 503)."""
+
+    @contextmanager
+    def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            with super().connection(timeout) as conn:
+                yield conn
+        except PoolTimeout as e:
+            raise StoreUnavailable(f"{self.name}: no database connection ({e})") from e
+        except psycopg.OperationalError as e:
+            # the server went away, was shut down or refused for now (too many clients, a restart)
+            raise StoreUnavailable(f"{self.name}: {' '.join(str(e).split())[:300]}") from e
 
 
 class PgCatalog:

@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import cast
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 
 from collector.inputs import StoreOpenError
 from collector.ledger import Problem, VerifyReport
 from collector.sitekey import SiteKey
 from collector.store.integrity import EvidenceAltered, is_sha256_hex
 from collector.store.ledger_table import Ledger
-from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, configure
+from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, StorePool, configure
 from collector.store.pgreads import payload_means_query
 from collector.store.pgschema import WRITE_LOCK_KEY, migrate
 from collector.store.pgstats import measure_database
@@ -42,6 +42,10 @@ DatabaseError = psycopg.Error  # what the database server refused, for callers t
 # the site key of the default SQLite store, so that moving it to PostgreSQL keeps signing with it
 DEFAULT_SITE_KEY = "var/clausewatch.site-key.pem"
 POOL_MAX = 20  # connections per collector: the web's threads read, one writes at a time
+# how long a request waits for a connection before answering 503: short, since while the database is
+# away every request waits this long (below an agent's default 10 s timeout), and agents retry anyway
+POOL_WAIT_S = 3.0
+RECONNECT_GIVE_UP_S = 30.0  # a failed reconnection is given up after this; the next request starts another
 
 
 def redacted(url: str) -> str:
@@ -180,7 +184,7 @@ class PostgresStore(SqliteStore):
                                                               f" {found})"))
 
 
-def open_pool(url: str, pool_max: int) -> ConnectionPool:
+def open_pool(url: str, pool_max: int) -> StorePool:
     """A pool whose connections commit each statement unless a transaction is opened; refused with
     one line naming the database when it cannot be reached within 10 s."""
     try:
@@ -192,8 +196,9 @@ def open_pool(url: str, pool_max: int) -> ConnectionPool:
     except psycopg.Error as e:
         reason = " ".join(str(e).split())
         raise StoreOpenError(f"{redacted(url)}: cannot connect to the database ({reason})") from None
-    pool = ConnectionPool(url, min_size=1, max_size=pool_max, kwargs={"autocommit": True}, open=True,
-                          name="clausewatch", configure=configure)
+    pool = StorePool(url, min_size=1, max_size=pool_max, kwargs={"autocommit": True}, open=True,
+                     name="clausewatch", configure=configure, check=StorePool.check_connection, timeout=POOL_WAIT_S,
+                     reconnect_timeout=RECONNECT_GIVE_UP_S)
     try:
         pool.wait(timeout=10)
     except PoolTimeout:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -37,22 +38,24 @@ class Collector:
     log: Path | None = None
     workdir: Path | None = None  # for the log: the store's folder unless the store is a database URL
     env: dict[str, str] = field(default_factory=dict)  # settings of the next start
+    tls: tuple[Path, Path, Path] | None = None  # (CA, certificate, key): serve HTTPS with this certificate
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         self.log = (self.workdir or self.db.parent) / "serve.log"
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([str(BIN), "serve", "--db", str(self.db), "--port", str(self.port)],
+            tls = ["--tls-cert", str(self.tls[1]), "--tls-key", str(self.tls[2])] if self.tls else []
+            self.proc = subprocess.Popen([str(BIN), "serve", "--db", str(self.db), "--port", str(self.port), *tls],
                                          stdout=log, stderr=subprocess.STDOUT,
                                          env={**os.environ, "CLAUSEWATCH_SWEEP_S": "2",
                                               "CLAUSEWATCH_CHECKPOINT_S": "1", **self.env})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(self.url + "/healthz", timeout=1, verify=self.verify).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -60,6 +63,10 @@ class Collector:
                 raise RuntimeError(f"collector exited: {self.log.read_text()}")
             time.sleep(0.1)
         raise RuntimeError(f"collector did not answer /healthz within 30 s: {self.log.read_text()[-2000:]}")
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        return ssl.create_default_context(cafile=str(self.tls[0])) if self.tls else True
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc and self.proc.poll() is None:

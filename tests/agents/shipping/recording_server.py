@@ -29,6 +29,7 @@ class RecordingServer:
     statuses: list[int] = field(default_factory=list)  # answers in order; then 200 (201 for PUT)
     seen: list[Seen] = field(default_factory=list)
     url: str = ""
+    retry_after: str | None = None  # sent with every 5xx when set
 
     def answer(self, request: Seen) -> int:
         request.status = self.statuses.pop(0) if self.statuses else 201 if request.method == "PUT" else 200
@@ -57,6 +58,8 @@ def recording_server(statuses: list[int] | None = None) -> Iterator[RecordingSer
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(reply)))
+            if status >= 500 and server.retry_after is not None:
+                self.send_header("Retry-After", server.retry_after)
             self.end_headers()
             self.wfile.write(reply)
 

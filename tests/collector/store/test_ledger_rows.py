@@ -18,6 +18,13 @@ def test_entries_are_chained_and_read_back_in_order(store):
     assert store.verify_ledger().ok
 
 
+def test_the_stored_head_is_read_from_the_database(store):
+    assert store.ledger_head_stored() == 0
+    for i in range(2):
+        store.ledger_append("note", "cli", {"i": i}, ts=T0 + hours(i))
+    assert store.ledger_head_stored() == store.ledger_head() == 2
+
+
 def test_checkpoints_sign_the_head(store):
     assert store.checkpoint() is None  # nothing to sign yet
     assert store.checkpoint_summary() == (0, None)
