@@ -10,8 +10,6 @@ docs/benchmarks.md. The bar: no view over 300 ms at scale.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
 import signal
 import socket
@@ -20,14 +18,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchdoc import load_note, write_section  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent / "clausewatch"
-DOC = ROOT / "docs" / "benchmarks.md"
 LIMIT_MS = 300.0
 PASSWORD = "bench password 1"
 VIEWS = ("/", "/?status=fail", "/terminals", "/terminals?sort=usb&order=desc", "/terminals?q=T01",
@@ -111,14 +110,6 @@ def table(base: dict[str, list[float]], scaled: dict[str, list[float]]) -> tuple
     return "\n".join(lines), ok
 
 
-def write_section(body: str) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    section = f"## web\n\n{body}\n"
-    pattern = re.compile(r"^## web\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text, encoding="utf-8")
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=float, default=2)
@@ -134,9 +125,7 @@ def main() -> int:
     print(f"built stores in {t_small:.0f} s and {t_big:.0f} s ({folder})", file=sys.stderr)
     base, scaled = measure(small, args.rounds), measure(big, args.rounds)
     rows, ok = table(base, scaled)
-    load = os.getloadavg()[0]
-    header = (f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores, load average "
-              f"{load:.1f} when measured. Server time from the "
+    header = (f"{load_note().capitalize()}. Server time from the "
               f"Server-Timing header of a real `clausewatch serve`, signed in as admin; {args.rounds} rounds after "
               f"one warm-up, simulated site of {args.days:g} days (hourly snapshots). Baseline: the default "
               f"site (20 terminals, 6 cameras); scaled: 500 terminals, 100 cameras. The engine's sweep runs in the "
@@ -144,7 +133,7 @@ def main() -> int:
               f"met a sweep.\n\n")
     print(rows)
     if not args.no_doc:
-        write_section(header + rows + f"\n\nEvery view within {LIMIT_MS:.0f} ms: {'yes' if ok else 'NO'}.")
+        write_section("web", header + rows + f"\n\nEvery view within {LIMIT_MS:.0f} ms: {'yes' if ok else 'NO'}.")
     return 0 if ok else 1
 
 

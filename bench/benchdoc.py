@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +28,12 @@ def machine() -> str:
     return f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores, {cpu_model()}"
 
 
-def table(headers: list[str], rows: list[list[object]]) -> str:
+def load_note() -> str:
+    """The machine's load as measured, for a section's text: on a shared machine it explains the seconds."""
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores when measured"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(out)
