@@ -9,7 +9,14 @@ from typing import Any, Protocol
 
 from collector.ledger import VerifyReport
 from collector.sitekey import SiteKey
-from collector.store.areas import AccountStore, LedgerStore, PeopleStore, ReadModelStore, WorkingStateStore
+from collector.store.areas import (
+    AccountStore,
+    CompactingStore,
+    LedgerStore,
+    PeopleStore,
+    ReadModelStore,
+    WorkingStateStore,
+)
 from collector.store.stats import StoreStats
 from rules.model import EvidenceRef, Observation
 
@@ -78,7 +85,7 @@ class Interval:
     evidence: list[str]
 
 
-class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingStateStore, Protocol):
+class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingStateStore, CompactingStore, Protocol):
     site_key: SiteKey  # signs checkpoints, attestations and bundles
 
     def ingest(self, observations: Sequence[Observation], *, actor: str,

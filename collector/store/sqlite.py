@@ -6,7 +6,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -20,8 +20,10 @@ from collector.canonical import loads, stored_json
 from collector.ledger import VerifyReport, verify_chain, verify_checkpoints
 from collector.merkle import merkle_root
 from collector.sitekey import SiteKey, load_public_pem
+from collector.store import compaction
 from collector.store.accounts import SqliteAccounts
 from collector.store.base import FindingChange, IngestResult, Interval, ObservationRow, StoredFinding, StoreFull
+from collector.store.compaction import CompactionResult
 from collector.store.copies import migrate_with_backup
 from collector.store.derived import SqliteDerived
 from collector.store.files import evidence_dir_of, site_key_path_of
@@ -40,12 +42,13 @@ from collector.store.numbering import (
 )
 from collector.store.people import SqlitePeople
 from collector.store.repeats import Heads, id_key, id_text, plan_batch, rebuild
+from collector.store.retention import RetentionPolicy
 from collector.store.schema import refuse_newer_file
 from collector.store.sizes import SqliteSizes
 from collector.store.sqlite_parts import where_clause
 from collector.store.web_reads import SqliteReadModel
 from collector.store.working_state import SqliteWorkingState, save_sequence_state, sequence_state
-from rules.model import STORED, EvidenceRef, Observation
+from rules.model import STORED, Control, EvidenceRef, Observation
 
 log = logging.getLogger(__name__)
 _OBS_COLS = "id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body"
@@ -492,6 +495,10 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
         report.problems.sort(key=lambda p: p.seq)
         report.ok = not report.problems
         return report
+
+    def compact(self, policy: RetentionPolicy, controls: Sequence[Control], now: datetime, *,
+                actor: str = "collector", progress: Callable[[str], None] | None = None) -> CompactionResult:
+        return compaction.compact(self, policy, controls, now, actor=actor, progress=progress)
 
     # -- small key/value settings ---------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

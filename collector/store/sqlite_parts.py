@@ -48,6 +48,9 @@ class SqliteParts:
     def snapshot(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
+    def drop_evidence_bytes(self, digests: Sequence[str]) -> None:
+        raise NotImplementedError
+
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         return self.read.execute(sql, args).fetchall()
 
