@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -49,6 +50,9 @@ class SqliteParts:
         raise NotImplementedError
 
     def drop_evidence_bytes(self, digests: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def ledger_append(self, type_: str, actor: str, data: dict[str, Any], ts: datetime | None = None) -> int:
         raise NotImplementedError
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
