@@ -42,6 +42,7 @@ def store(tmp_path):
     s.close()
 
 
+@pytest.mark.sqlite_file  # the size of the SQLite file and its write-ahead log
 def test_a_growing_store_has_a_forecast(store):
     for day in (3, 2, 1):
         store.ingest(_obs(day, 50), actor="agent:h", received_at=NOW - timedelta(days=day))

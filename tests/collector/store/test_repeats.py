@@ -142,6 +142,7 @@ def test_posture_from_the_stored_repeats_is_that_from_the_observations_as_sent(t
     as_sent.close()
 
 
+@pytest.mark.sqlite_file  # edits the SQLite file with SQLite's own blob functions
 @pytest.mark.parametrize("edit", [
     pytest.param("UPDATE observation_repeats SET volatile = CAST('[[0,999.5]]' AS BLOB)"
                  " WHERE num = (SELECT min(num) FROM observation_repeats)", id="volatile-value"),
