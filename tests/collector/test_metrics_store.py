@@ -37,6 +37,7 @@ def _samples(collector: StoreSizeCollector) -> dict[tuple[str, tuple], float]:
 
 @pytest.fixture
 def store(tmp_path):
+    """Always SQLite: the bytes on disk and the disk's free space are the file's (PostgreSQL keeps its own)."""
     s = SqliteStore(tmp_path / "cw.db")
     yield s
     s.close()
