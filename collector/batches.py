@@ -19,6 +19,7 @@ from agents.pii.manifest import batch_document
 from agents.pii.mask import mask
 from collector.canonical import CanonicalError, canonical
 from collector.importers.dispatch import Dispatch
+from collector.store.base import Store
 from rules.checks.lifecycle import not_read
 from rules.model import EvidenceRef, Observation
 
@@ -126,7 +127,7 @@ def manifest_bytes(doc: dict) -> bytes:
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def stored_certificate(store, batch: Observation, now: datetime) -> dict[str, Any]:
+def stored_certificate(store: Store, batch: Observation, now: datetime) -> dict[str, Any]:
     """The certificate of a registered batch from the store's latest full scans and BATCH-PURGED finding."""
     latest = store.latest_all("host")
     scans: dict[str, Observation | None] = {sid: obs.get(("pii.scan", "")) for (_, sid), obs in latest.items()}

@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from collector.settings import Settings
-from collector.store.compaction import CompactionRefused, compact
+from collector.store.areas import CompactingStore
+from collector.store.compaction import CompactionRefused
 from collector.store.retention import RetentionError, load_policy
-from collector.store.sqlite import SqliteStore
 from rules.model import Control
 
 log = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ FIRST_RUN_S = 300.0  # after start, so that a service restarted more often than 
 
 
 class Compactor(threading.Thread):
-    def __init__(self, store: SqliteStore, controls: Sequence[Control], settings: Settings,
+    def __init__(self, store: CompactingStore, controls: Sequence[Control], settings: Settings,
                  stopping: threading.Event, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         super().__init__(name="clausewatch-compactor", daemon=True)
         self.store, self.controls, self.settings = store, list(controls), settings
@@ -35,7 +35,7 @@ class Compactor(threading.Thread):
     def compact_once(self) -> None:
         try:
             policy = load_policy().with_raw_days(self.settings.keep_raw_days)
-            result = compact(self.store, policy, self.controls, self.clock(), actor="collector")
+            result = self.store.compact(policy, self.controls, self.clock(), actor="collector")
         except (RetentionError, CompactionRefused) as e:
             log.error("compaction skipped: %s", e)  # the ledger self-check names a damaged store
         except Exception:  # noqa: BLE001 - the loop must survive; the next period tries again

@@ -26,7 +26,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from collector.auth import Principal
 from collector.store.base import ObservationRow
-from collector.store.sqlite import observation_row
+from collector.store.observation_rows import observation_row
 from collector.strictjson import JsonRejected, integer_out_of_range, refuse_unkeepable
 from rules.kinds import KindSpec, load_kinds
 from rules.model import Observation

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from collector.canonical import loads, stored_json
 from collector.store.areas import DerivedReader
-from collector.store.sqlite import observation_from_body
+from collector.store.observation_rows import observation_from_body
 from rules.evaluate import evaluate_one
 from rules.model import Control, Observation
 from rules.registry import CheckSpec, load_checks

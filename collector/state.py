@@ -12,7 +12,6 @@ from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.store.base import Store
 from collector.store.opening import open_store
-from collector.store.sqlite import SqliteStore
 from rules.model import Control, Observation
 
 
@@ -50,7 +49,7 @@ class AppState:
                                            name="clausewatch-ledger-selfcheck")
         self._selfcheck.start()
 
-        if self.settings.compact_every_h > 0 and isinstance(self.store, SqliteStore):  # PostgresStore is one too
+        if self.settings.compact_every_h > 0:
             from collector.compactor import Compactor
 
             self._compactor = Compactor(self.store, self.controls, self.settings, self.worker.stopping)

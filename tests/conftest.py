@@ -13,12 +13,14 @@ TENDER = ROOT / "rules" / "tender"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get("CLAUSEWATCH_SLOW") == "1":
-        return
-    skip = pytest.mark.skip(reason="slow: set CLAUSEWATCH_SLOW=1 to run")
+    slow = os.environ.get("CLAUSEWATCH_SLOW") != "1"
+    # the SQLite file behind the store has no counterpart on the server backend
+    sqlite_file = os.environ.get("CLAUSEWATCH_TEST_STORE") == "postgresql"
     for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+        if slow and "slow" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="slow: set CLAUSEWATCH_SLOW=1 to run"))
+        if sqlite_file and "sqlite_file" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="about the SQLite file itself: CLAUSEWATCH_TEST_STORE=sqlite"))
 
 
 @pytest.fixture

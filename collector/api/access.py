@@ -20,6 +20,7 @@ from collector.auth import Principal
 from collector.deps import StateDep, require
 from collector.importers.access_job import audit_push, run_access_audit
 from collector.importers.tables import InputError, table_from_records
+from collector.state import AppState
 from rules.audit_params import audit_thresholds
 
 EVENT_FIELDS = ("time", "door", "badge", "person", "direction", "result", "duration_s")
@@ -109,11 +110,11 @@ async def push_events(body: PushedAudit, state: StateDep,
     return await _store(state, principal, result)
 
 
-def _site(state: Any, principal: Principal) -> str:
+def _site(state: AppState, principal: Principal) -> str:
     return principal.site if principal.kind != "user" else state.settings.site
 
 
-async def _store(state: Any, principal: Principal, result: AuditResult) -> dict:
+async def _store(state: AppState, principal: Principal, result: AuditResult) -> dict:
     site = _site(state, principal)
     obs = door_observations(result, site=site, source=principal.actor, observed_at=datetime.now(UTC))
     stored = await run_in_threadpool(state.store.ingest, obs, actor=principal.actor)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from collector import auth
 from collector.auth import Principal
 from collector.deps import Admin, CurrentPrincipal, Reader, StateDep, require
+from collector.state import AppState
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -24,7 +25,7 @@ class TokenOut(BaseModel):
     expires_at: str
 
 
-def login_or_raise(state: Any, username: str, password: str, address: str) -> tuple[str, str, str]:
+def login_or_raise(state: AppState, username: str, password: str, address: str) -> tuple[str, str, str]:
     """Check a password with rate limiting; every attempt lands in the ledger."""
     wait = state.limiter.blocked(username, address)
     if wait:

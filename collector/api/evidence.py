@@ -12,6 +12,7 @@ from collector import evidence as ev
 from collector.auth import Principal
 from collector.deps import Reader, StateDep, require
 from collector.reminders import reminders
+from collector.state import AppState
 from collector.store.integrity import EvidenceAltered
 from rules.model import Observation
 
@@ -23,7 +24,7 @@ class TooLarge(ev.EvidenceError):
     """The file is over the size limit."""
 
 
-async def accept_upload(state: Any, actor: str, control: str, file: UploadFile, valid_until: str,
+async def accept_upload(state: AppState, actor: str, control: str, file: UploadFile, valid_until: str,
                         note: str, dated: str | None = None) -> Observation:
     """Store an uploaded file for a manual control and queue its observation (API and web form)."""
     data = await file.read(ev.MAX_EVIDENCE_BYTES + 1)

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from collector.auth import Principal
 from collector.deps import Reader, StateDep, require
 from collector.ingest import BatchRejected, IngestBody
+from collector.state import AppState
 from rules.model import AwareTime
 
 router = APIRouter(prefix="/api/v1", tags=["observations"])
@@ -41,7 +42,7 @@ BATCH_BODY = {"required": True, "content": {"application/json": {
     "schema": _inline(_BATCH_SCHEMA, _BATCH_SCHEMA.get("$defs", {}))}}}
 
 
-def _reject(state: Any, code: int, detail: Any) -> HTTPException:
+def _reject(state: AppState, code: int, detail: Any) -> HTTPException:
     state.metrics.rejected.labels(str(code)).inc()
     return HTTPException(code, detail)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
@@ -13,6 +13,7 @@ from collector.auth import Principal
 from collector.canonical import CanonicalError
 from collector.deps import StateDep, require
 from collector.reports.build import FORMATS, MEDIA_TYPES, build_report
+from collector.state import AppState
 from rules.model import AwareTime
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -27,7 +28,7 @@ async def get_report(state: StateDep, principal: ReportUser, start: Annotated[Aw
     return await report_download(state, principal, start, end, fmt, lang, site)
 
 
-async def report_download(state: Any, principal: Principal, start: datetime, end: datetime, fmt: str, lang: str,
+async def report_download(state: AppState, principal: Principal, start: datetime, end: datetime, fmt: str, lang: str,
                           site: str | None = None) -> Response:
     """Build the report, record the download in the ledger, and send it as an attachment (API and web)."""
     if fmt not in FORMATS:

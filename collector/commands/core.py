@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from collector.clikit import DbOpt, JsonOpt, TzOpt, default_db, emit, fail_input, parse_now, site_zone, store_at
+
+if TYPE_CHECKING:  # the commands import the store where they run: `clausewatch --help` stays quick
+    from collector.deepverify import DeepReport
+    from collector.store.base import Store
 
 
 def register(app: typer.Typer) -> None:
@@ -116,7 +120,7 @@ def ledger_verify(db: DbOpt = default_db(), as_json: JsonOpt = False,
     raise typer.Exit(0 if ok else 1)
 
 
-def _verify_derived(store):
+def _verify_derived(store: Store) -> DeepReport:
     from collector.clikit import configured_catalog
     from collector.deepverify import verify_derived
 

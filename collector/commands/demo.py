@@ -8,11 +8,17 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from collector.clikit import fail_input, progress_enabled, store_at
+
+if TYPE_CHECKING:  # the commands import the store where they run: `clausewatch --help` stays quick
+    from collections.abc import Sequence
+
+    from collector.store.base import Store
+    from rules.model import Control
 
 DEMO_ROLES = ("admin", "security", "auditor", "facility", "manager")
 
@@ -55,7 +61,7 @@ def build_history(db: Path, days: float, terminals: int, cameras: int, step_minu
     return n
 
 
-def _set_password(store, name: str, role: str, password: str) -> None:
+def _set_password(store: Store, name: str, role: str, password: str) -> None:
     from argon2 import PasswordHasher
 
     from collector import auth
@@ -76,7 +82,7 @@ _LOCAL_HOST_REASON = ("演示：运行演示的本机不是催收终端（不强
                       "hardened as one); its results only show the real agent at work")
 
 
-def waive_local_host(store, controls, now: datetime) -> int:
+def waive_local_host(store: Store, controls: Sequence[Control], now: datetime) -> int:
     """A waiver per host control for the demo's own machine, so its failures read as `excepted`, with the
     reason, instead of as the simulated site's faults. Returns how many were approved."""
     from collector import waivers

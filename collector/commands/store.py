@@ -93,7 +93,7 @@ def store_compact(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt =
                   lang: Annotated[str, typer.Option("--lang", help="zh (default) or en.")] = "zh",
                   as_json: JsonOpt = False) -> None:
     """Drop raw observations beyond their window that no finding, evidence or keyframe needs; one ledger entry."""
-    from collector.store.compaction import CompactionRefused, compact
+    from collector.store.compaction import CompactionRefused
     from collector.store.compaction_text import compaction_text
     from collector.store.retention import RetentionError, load_policy
 
@@ -110,7 +110,7 @@ def store_compact(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt =
     name = _shown(db)
     say = (lambda phase: typer.echo(f"compact: {phase}", err=True)) if progress_enabled() else None
     try:
-        result = compact(store, policy, configured_catalog(), when, actor="cli", progress=say)
+        result = store.compact(policy, configured_catalog(), when, actor="cli", progress=say)
     except CompactionRefused as e:
         fail_input(f"{name}: {e}")
     finally:

@@ -72,22 +72,11 @@ def _svg(fig: Figure) -> str:
     return buf.getvalue()
 
 
-class ChartWords(dict[str, str]):
-    """The catalog's words in one language, looked up as `L["key"]` by the chart builders."""
-
-    def __init__(self, lang: str):
-        super().__init__()
-        self.lang = lang
-
-    def __missing__(self, key: str) -> str:
-        return translate(key, self.lang)
-
-
 # tick label formats by the spacing of the ticks (in days): the site's YYYY-MM-DD HH:mm, shortened
 _DATE_FORMATS = {365.0: "%Y", 30.0: "%Y-%m", 1.0: "%m-%d", 1 / 24: "%m-%d %H:%M", 1 / 1440: "%H:%M"}
 
 
-def _fig(title: str, L: dict[str, str], tz: ZoneInfo) -> tuple[Figure, Any]:
+def _fig(title: str, lang: str, tz: ZoneInfo) -> tuple[Figure, Any]:
     """A time chart whose axis reads in the site's zone (matplotlib would show UTC) and says so."""
     fig, ax = plt.subplots(figsize=(7.2, 2.6))
     ax.set_title(title)
@@ -97,12 +86,12 @@ def _fig(title: str, L: dict[str, str], tz: ZoneInfo) -> tuple[Figure, Any]:
     formatter.scaled = dict(_DATE_FORMATS)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(formatter)
-    ax.set_xlabel(L["axis_time"].format(tz=tz.key))
+    ax.set_xlabel(translate("axis_time", lang, tz=tz.key))
     fig.autofmt_xdate()
     return fig, ax
 
 
-def posture_chart(results: Sequence[Any], start: datetime, end: datetime, L: dict[str, str], lang: str,
+def posture_chart(results: Sequence[Any], start: datetime, end: datetime, lang: str,
                   tz: ZoneInfo) -> str:
     step = (end - start) / SAMPLES
     times = [start + step * i for i in range(SAMPLES)]
@@ -111,12 +100,12 @@ def posture_chart(results: Sequence[Any], start: datetime, end: datetime, L: dic
         for i, st in enumerate(sample(r.segments, times)):
             if st in counts:
                 counts[st][i] += 1
-    fig, ax = _fig(L["posture_chart"], L, tz)
+    fig, ax = _fig(translate("posture_chart", lang), lang, tz)
     ax.stackplot(times, *[counts[s] for s in _COLORS], labels=[translate(s, lang) for s in _COLORS],
                  colors=list(_COLORS.values()), alpha=0.85)
     _legend_below(ax)
     ax.set_ylim(0, max(1, len(results)))
-    ax.set_ylabel(L["axis_controls"])
+    ax.set_ylabel(translate("axis_controls", lang))
     return _svg(fig)
 
 
@@ -129,43 +118,45 @@ def limits(results: Sequence[Any]) -> dict[str, Any]:
     return out
 
 
-def climate_chart(store: Store, start: datetime, end: datetime, L: dict[str, str], lang: str,
+def climate_chart(store: Store, start: datetime, end: datetime, lang: str,
                   lim: dict[str, Any]) -> str | None:
     data = series(store, "climate.reading", start, end, ("temperature_c", "humidity_pct"), lim["site"])
     if not data:
         return None
-    fig, ax = _fig(L["climate_chart"], L, lim["tz"])
+    fig, ax = _fig(translate("climate_chart", lang), lang, lim["tz"])
     ax2 = ax.twinx()
     for sensor, pts in sorted(data.items()):
         ts = [t for t, _ in pts]
-        ax.plot(*with_gaps(ts, [v["temperature_c"] for _, v in pts]), lw=0.8, label=f"{sensor} °C")
-        ax2.plot(*with_gaps(ts, [v["humidity_pct"] for _, v in pts]), lw=0.8, ls="--", label=f"{sensor} RH%")
+        ax.plot(*with_gaps(ts, [v["temperature_c"] for _, v in pts]), lw=0.8,
+                label=translate("chart_sensor_temperature", lang, sensor=sensor))
+        ax2.plot(*with_gaps(ts, [v["humidity_pct"] for _, v in pts]), lw=0.8, ls="--",
+                 label=translate("chart_sensor_humidity", lang, sensor=sensor))
     ax.axhspan(lim["min_temp_c"], lim["max_temp_c"], color="#2e7d32", alpha=0.06)
-    ax.set_ylabel(L["axis_temperature"])
-    ax2.set_ylabel(L["axis_humidity"])
+    ax.set_ylabel(translate("axis_temperature", lang))
+    ax2.set_ylabel(translate("axis_humidity", lang))
     ax2.axhline(lim["max_rh_pct"], color="#c62828", lw=0.6)
     _legend_below(ax, ax2)
     return _svg(fig)
 
 
-def ups_chart(store: Store, start: datetime, end: datetime, L: dict[str, str], lang: str,
+def ups_chart(store: Store, start: datetime, end: datetime, lang: str,
               lim: dict[str, Any]) -> str | None:
     data = series(store, "ups.status", start, end, ("battery_runtime_s",), lim["site"])
     if not data:
         return None
-    fig, ax = _fig(L["ups_chart"], L, lim["tz"])
+    fig, ax = _fig(translate("ups_chart", lang), lang, lim["tz"])
     for ups, pts in sorted(data.items()):
         runtime_min = [None if v["battery_runtime_s"] is None else v["battery_runtime_s"] / 60 for _, v in pts]
         ax.plot(*with_gaps([t for t, _ in pts], runtime_min), lw=1, label=ups)
     need_min = float(lim["min_runtime_s"]) / 60
     ax.axhline(need_min, color="#c62828", lw=0.8, label=f"{need_min:g} " + translate("unit_min", lang))
-    ax.set_ylabel(L["axis_runtime"])
+    ax.set_ylabel(translate("axis_runtime", lang))
     ax.set_ylim(bottom=0)
     _legend_below(ax)
     return _svg(fig)
 
 
-def retention_chart(store: Store, start: datetime, end: datetime, L: dict[str, str], lang: str,
+def retention_chart(store: Store, start: datetime, end: datetime, lang: str,
                     lim: dict[str, Any]) -> str | None:
     data = series(store, "camera.retention", start, end, ("days",), lim["site"])
     if not data:
@@ -176,21 +167,21 @@ def retention_chart(store: Store, start: datetime, end: datetime, L: dict[str, s
             if v["days"] is not None:
                 by_day[t.replace(minute=0, second=0, microsecond=0)].append(float(v["days"]))
     ts = sorted(by_day)
-    fig, ax = _fig(L["retention_chart"], L, lim["tz"])
+    fig, ax = _fig(translate("retention_chart", lang), lang, lim["tz"])
     ax.plot(ts, [min(by_day[t]) for t in ts], lw=1, label=translate("chart_minimum", lang))
     ax.plot(ts, [median(by_day[t]) for t in ts], lw=1, label=translate("chart_median", lang))
     ax.axhline(lim["retention_days"], color="#c62828", lw=0.8, label=str(lim["retention_days"]))
-    ax.set_ylabel(L["axis_days_kept"])
+    ax.set_ylabel(translate("axis_days_kept", lang))
     _legend_below(ax)
     return _svg(fig)
 
 
-def coverage_chart(store: Store, start: datetime, end: datetime, L: dict[str, str], lang: str,
+def coverage_chart(store: Store, start: datetime, end: datetime, lang: str,
                    lim: dict[str, Any]) -> str | None:
     data = series(store, "zone.coverage", max(start, end - timedelta(days=2)), end, ("fraction",), lim["site"])
     if not data:
         return None
-    title = L["coverage_chart"]
+    title = translate("coverage_chart", lang)
     latest = {z: 100 * float(pts[-1][1]["fraction"] or 0) for z, pts in data.items()}
     # the least covered zones first; a big floor plan shows only the worst MAX_ZONES
     zones = sorted(latest, key=lambda z: (latest[z], z))[:MAX_ZONES][::-1]
@@ -203,8 +194,8 @@ def coverage_chart(store: Store, start: datetime, end: datetime, L: dict[str, st
     ax.barh(zones, vals, color=["#2e7d32" if v >= need else "#c62828" for v in vals])
     ax.axvline(need, color="#c62828", lw=0.8)
     ax.set_xlim(0, 100)
-    ax.set_xlabel(L["axis_covered"])
-    ax.set_ylabel(L["axis_zone"])
+    ax.set_xlabel(translate("axis_covered", lang))
+    ax.set_ylabel(translate("axis_zone", lang))
     return _svg(fig)
 
 
@@ -223,12 +214,11 @@ def all_charts(store: Store, results: Sequence[Any], start: datetime, end: datet
                lang: str, site: str | None = None, tz: ZoneInfo | None = None) -> dict[str, str]:
     """Every chart the period has data for, in `lang`; times on their axes in `tz` (the site's zone)."""
     tz = tz or ZoneInfo("Asia/Shanghai")
-    labels = ChartWords(lang)
-    out = {"posture": posture_chart(results, start, end, labels, lang, tz)}
+    out = {"posture": posture_chart(results, start, end, lang, tz)}
     lim = {**limits(results), "site": site, "tz": tz}
     for name, fn in (("climate", climate_chart), ("ups", ups_chart), ("retention", retention_chart),
                      ("coverage", coverage_chart)):
-        svg = fn(store, start, end, labels, lang, lim)
+        svg = fn(store, start, end, lang, lim)
         if svg:
             out[name] = svg
     plan = floorplan(store, end, site)

@@ -9,9 +9,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import orjson
+
+if TYPE_CHECKING:  # compaction is built on the SQLite store, which implements these protocols
+    from collector.store.compaction import CompactionResult
+    from collector.store.retention import RetentionPolicy
+    from rules.model import Control
 
 # subject id -> kind (or 'kind:key' when keyed) -> (observed_at, payload), newest of each
 Payloads = dict[str, dict[str, tuple[float, dict[str, Any]]]]
@@ -378,6 +383,16 @@ class PeopleStore(Protocol):
 
     def attestations(self, *, start: datetime | None = None, end: datetime | None = None) -> list[AttestationRow]:
         """Those whose period overlaps [start, end), by id."""
+        ...
+
+
+# -- compaction --------------------------------------------------------------------------------------------------
+class CompactingStore(Protocol):
+    def compact(self, policy: RetentionPolicy, controls: Sequence[Control], now: datetime, *,
+                actor: str = "collector", progress: Callable[[str], None] | None = None) -> CompactionResult:
+        """Drop the raw observations beyond their window that nothing needs, and the evidence files no kept
+        observation names, as of `now`; one ledger entry (none when nothing was dropped). Raises
+        CompactionRefused where the store does not verify."""
         ...
 
 

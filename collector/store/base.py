@@ -11,6 +11,7 @@ from collector.ledger import VerifyReport
 from collector.sitekey import SiteKey
 from collector.store.areas import (
     AccountStore,
+    CompactingStore,
     CoordinationStore,
     LedgerStore,
     PeopleStore,
@@ -90,7 +91,8 @@ class Interval:
     evidence: list[str]
 
 
-class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingStateStore, CoordinationStore, Protocol):
+class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingStateStore, CompactingStore,
+            CoordinationStore, Protocol):
     site_key: SiteKey  # signs checkpoints, attestations and bundles
 
     def ingest(self, observations: Sequence[Observation], *, actor: str,

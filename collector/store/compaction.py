@@ -18,7 +18,7 @@ from collector.store.numbering import repeats_between
 from collector.store.pruned import PrunedRow, newest_partial, pruned_digest
 from collector.store.prunedproof import PartialTree
 from collector.store.retention import RetentionPolicy
-from collector.store.sqlite import SqliteStore
+from collector.store.sqlite_parts import SqliteParts
 from rules.model import Control
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ def _unreferenced_evidence(conn: Any, policy: RetentionPolicy, now: datetime) ->
         after = rows[-1][0]
 
 
-def compact(store: SqliteStore, policy: RetentionPolicy, controls: Sequence[Control], now: datetime, *,
+def compact(store: SqliteParts, policy: RetentionPolicy, controls: Sequence[Control], now: datetime, *,
             actor: str = "collector", progress: Progress | None = None) -> CompactionResult:
     """Compact as of `now`; returns what was dropped and kept (no ledger entry when nothing was)."""
     say = progress or (lambda _: None)

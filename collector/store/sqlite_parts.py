@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -50,6 +51,12 @@ class SqliteParts:
 
     def write_unledgered(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction that appends nothing to the ledger (so need not wait for its writers)."""
+        raise NotImplementedError
+
+    def drop_evidence_bytes(self, digests: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def ledger_append(self, type_: str, actor: str, data: dict[str, Any], ts: datetime | None = None) -> int:
         raise NotImplementedError
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:

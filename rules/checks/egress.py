@@ -41,6 +41,17 @@ def canary_hits(inp: CheckInput, mail: bool) -> list[str]:
     return found
 
 
+def caught_by_canary(inp: CheckInput, *, mail: bool) -> Verdict | None:
+    """A failure when the canary recorded this host getting through (mail ports, or any other), else None."""
+    recorded = canary_hits(inp, mail=mail)
+    if not recorded:
+        return None
+    shown = "; ".join(recorded[:3])
+    what_zh, what_en = ("邮件连接", "mail connections") if mail else ("外网连接", "connections")
+    return failed(f"金丝雀记录到本机的{what_zh}：{shown}", f"the canary recorded {what_en} from this host: {shown}",
+                  canary_hits=recorded[:20])
+
+
 class MailAttempt(TypedDict, total=False):
     result: str | None
 
@@ -60,11 +71,9 @@ class MailEgress(TypedDict, total=False):
 @check("mail_egress_blocked", kinds=["mail.egress"], related=["canary.status"], params={"allow_local_mta": False})
 def mail_egress_blocked(inp: CheckInput) -> Verdict:
     """No outbound mail: the SMTP canary is unreachable, no mail connections, no mail client."""
-    recorded = canary_hits(inp, mail=True)
-    if recorded:
-        return failed("金丝雀记录到本机的邮件连接：" + "; ".join(recorded[:3]),
-                      "the canary recorded mail connections from this host: " + "; ".join(recorded[:3]),
-                      canary_hits=recorded[:20])
+    caught = caught_by_canary(inp, mail=True)
+    if caught:
+        return caught
     p = inp.require("mail.egress").payload
     reached = [a for a in p.get("attempts", []) if a.get("result") == "connected"]
     conns = [c for c in p.get("connections", []) if int(c.get("remote_port", 0)) in MAIL_PORTS]
@@ -111,11 +120,9 @@ ATTEMPT_ENDED = {"timeout": ("连接超时", "timed out"), "refused": ("连接�
        params={"fail_on_default_route": False})
 def internet_blocked(inp: CheckInput) -> Verdict:
     """The terminal cannot reach the internet: the egress canary outside its zone is unreachable."""
-    recorded = canary_hits(inp, mail=False)
-    if recorded:
-        return failed("金丝雀记录到本机的外网连接：" + "; ".join(recorded[:3]),
-                      "the canary recorded connections from this host: " + "; ".join(recorded[:3]),
-                      canary_hits=recorded[:20])
+    caught = caught_by_canary(inp, mail=False)
+    if caught:
+        return caught
     p = inp.require("internet.egress").payload
     canary = p.get("canary") or {}
     value = {"canary": f"{canary.get('target')}:{canary.get('port')}", "canary_result": canary.get("result"),

@@ -1,7 +1,6 @@
 """Attestations: signed snapshot of a period, immutable, corrected by new ones; contradictions."""
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -10,6 +9,7 @@ from collector import attest
 from collector.engine import Engine
 from rules.catalog import default_catalog
 from rules.model import Observation
+from tests.stores import refusals, tamper
 
 
 def _recorder(now, stalled: bool) -> Observation:
@@ -68,8 +68,8 @@ def test_correction_references_the_old_one_which_stays(store, now, history):
     assert [r["id"] for r in rows] == [first["id"], second["id"]]
     assert rows[0]["corrected_by"] == second["id"] and rows[1]["corrects"] == first["id"]
     assert rows[0]["statement"] == "recorder inspected weekly, all fine"
-    with pytest.raises(sqlite3.IntegrityError, match="cannot be edited"):
-        store._wconn.execute("UPDATE attestations SET user = 'x'")
+    with pytest.raises(refusals(), match="cannot be edited"):
+        tamper(store, "UPDATE attestations SET user = 'x'")
     with pytest.raises(attest.AttestError, match="^corrects"):
         attest.attest(store, history, statement="correct a ghost please", corrects=999, **kw)
 

@@ -3,6 +3,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.integration.conftest import cli
 
 
@@ -43,6 +45,7 @@ def test_users_add_reads_password_from_stdin_and_rejects_bad_roles(tmp_path: Pat
     assert short.returncode == 2 and "10 characters" in short.stderr
 
 
+@pytest.mark.sqlite_file  # edits the demo's SQLite file in place
 def test_demo_history_then_ledger_verify_and_posture(tmp_path: Path):
     db = tmp_path / "demo.db"
     r = cli("demo", "--days", "2", "--no-serve", "--db", str(db), "--terminals", "4")

@@ -18,6 +18,8 @@ from collector.store.sqlite import SqliteStore
 from rules.catalog import default_catalog
 from rules.model import Observation
 
+pytestmark = pytest.mark.sqlite_file  # copies of one SQLite file made once, then edited in place
+
 T0 = datetime(2026, 11, 20, 8, tzinfo=UTC)
 BIN = Path(sys.executable).parent / "clausewatch"
 

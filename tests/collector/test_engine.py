@@ -105,14 +105,14 @@ def test_running_engine_takes_in_what_another_process_stored_and_judged(store):
     import time
 
     from collector.engine import EngineWorker
-    from collector.store.sqlite import SqliteStore
+    from tests.stores import another_process
 
     now = datetime.now(UTC)
     worker = EngineWorker(Engine(store, list(default_catalog())), sweep_s=3600, checkpoint_s=3600,
                           coalesce_s=0.05)
     worker.start()
     try:
-        cli = SqliteStore(store.path)  # the other process: its own connections, engine and ledger head
+        cli = another_process(store)  # its own connections, engine and ledger head
         batch = [usb("h9", now, True)]
         cli.ingest(batch, actor="cli")
         cli_engine = Engine(cli, list(default_catalog()))

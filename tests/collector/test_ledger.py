@@ -1,11 +1,11 @@
 """Tampering with the ledger or the observations it commits to is detected and named."""
-import sqlite3
 from datetime import UTC, datetime
 
 import pytest
 
 from collector.merkle import inclusion_proof, leaf_hash, root_of_leaves, verify_inclusion
 from rules.model import Observation
+from tests.stores import another_process, rewrite_bodies, tamper
 
 
 def _fill(store, batches=5, per=4):
@@ -17,13 +17,6 @@ def _fill(store, batches=5, per=4):
     store.checkpoint()
 
 
-def _sql(store, q, *args):
-    conn = sqlite3.connect(store.path)
-    conn.execute(q, args)
-    conn.commit()
-    conn.close()
-
-
 def test_untouched_ledger_verifies(store):
     _fill(store)
     r = store.verify_ledger()
@@ -33,9 +26,7 @@ def test_untouched_ledger_verifies(store):
 
 def test_two_processes_writing_one_store_extend_one_chain(store):
     """The service and a command-line import write the same file: neither forks the chain."""
-    from collector.store.sqlite import SqliteStore
-
-    other = SqliteStore(store.path)  # a second process's view: its own connection and ledger head
+    other = another_process(store)  # its own connections and ledger head
     try:
         for i in range(3):
             store.ledger_append("user.action", "user:alice", {"i": i})
@@ -51,8 +42,7 @@ def test_two_processes_writing_one_store_extend_one_chain(store):
 
 def test_altered_payload_is_named(store):
     _fill(store)
-    _sql(store, "UPDATE ledger SET body = CAST(replace(CAST(body AS TEXT), 'thing 2', 'thing 9') AS BLOB)"
-                " WHERE seq = 6")
+    assert rewrite_bodies(store, "ledger", "seq = ?", lambda body: body.replace(b"thing 2", b"thing 9"), 6) == 1
     r = store.verify_ledger()
     assert not r.ok
     assert (r.problems[0].seq, r.problems[0].what) == (6, "altered")
@@ -60,18 +50,17 @@ def test_altered_payload_is_named(store):
 
 def test_removed_entry_is_named(store):
     _fill(store)
-    _sql(store, "DELETE FROM ledger WHERE seq = 4")
+    tamper(store, "DELETE FROM ledger WHERE seq = ?", 4)
     r = store.verify_ledger()
     assert (r.problems[0].seq, r.problems[0].what) == (4, "removed")
 
 
 def test_reordered_entries_are_named(store):
     _fill(store)
-    conn = sqlite3.connect(store.path)
-    (b3,), (b4,) = conn.execute("SELECT body FROM ledger WHERE seq IN (3, 4) ORDER BY seq").fetchall()
-    conn.execute("UPDATE ledger SET body = ? WHERE seq = 3", (b4,))
-    conn.execute("UPDATE ledger SET body = ? WHERE seq = 4", (b3,))
-    conn.commit()
+    with store.write() as conn:  # behind the ledger's back
+        (b3,), (b4,) = conn.execute("SELECT body FROM ledger WHERE seq IN (3, 4) ORDER BY seq").fetchall()
+        conn.execute("UPDATE ledger SET body = ? WHERE seq = 3", (b4,))
+        conn.execute("UPDATE ledger SET body = ? WHERE seq = 4", (b3,))
     r = store.verify_ledger()
     assert (r.problems[0].seq, r.problems[0].what) == (3, "reordered")
 
@@ -81,15 +70,14 @@ def test_rewritten_tail_is_caught_by_the_signed_checkpoint(store):
     import hashlib
 
     _fill(store)
-    conn = sqlite3.connect(store.path)
-    rows = conn.execute("SELECT seq, hash, body FROM ledger ORDER BY seq").fetchall()
-    prev = bytes.fromhex(rows[6][1])
-    for seq, _, body in rows[7:]:
-        body = body.replace(b"thing", b"THING")
-        h = hashlib.sha256(prev + body).hexdigest()
-        conn.execute("UPDATE ledger SET body = ?, hash = ? WHERE seq = ?", (body, h, seq))
-        prev = bytes.fromhex(h)
-    conn.commit()
+    with store.write() as conn:  # behind the ledger's back
+        rows = conn.execute("SELECT seq, hash, body FROM ledger ORDER BY seq").fetchall()
+        prev = bytes.fromhex(rows[6][1])
+        for seq, _, body in rows[7:]:
+            body = bytes(body).replace(b"thing", b"THING")
+            h = hashlib.sha256(prev + body).hexdigest()
+            conn.execute("UPDATE ledger SET body = ?, hash = ? WHERE seq = ?", (body, h, seq))
+            prev = bytes.fromhex(h)
     r = store.verify_ledger()
     assert not r.ok
     assert r.problems[0].what == "checkpoint" and r.problems[0].seq == 10
@@ -97,22 +85,21 @@ def test_rewritten_tail_is_caught_by_the_signed_checkpoint(store):
 
 def test_forged_checkpoint_signature_is_caught(store):
     _fill(store)
-    _sql(store, "UPDATE checkpoints SET signature = ? ", "00" * 64)
+    tamper(store, "UPDATE checkpoints SET signature = ?", "00" * 64)
     r = store.verify_ledger()
     assert r.problems[0].what == "signature"
 
 
 def test_altered_observation_is_named_by_its_batch(store):
     _fill(store)
-    _sql(store, "UPDATE observations SET body = CAST(replace(CAST(body AS TEXT), '\"b\":3', '\"b\":7') AS BLOB)"
-                " WHERE batch = 7")
+    assert rewrite_bodies(store, "observations", "batch = ?", lambda body: body.replace(b'"b":3', b'"b":7'), 7) > 0
     r = store.verify_ledger()
     assert (r.problems[0].seq, r.problems[0].what) == (7, "observation")
 
 
 def test_deleted_observation_is_caught(store):
     _fill(store)
-    _sql(store, "DELETE FROM observations WHERE rowid = 2")
+    tamper(store, "DELETE FROM observations WHERE rowid = ?", 2)
     r = store.verify_ledger()
     assert r.problems[0].what == "observation" and r.problems[0].seq == 1
 

@@ -37,11 +37,13 @@ def _samples(collector: StoreSizeCollector) -> dict[tuple[str, tuple], float]:
 
 @pytest.fixture
 def store(tmp_path):
+    """Always SQLite: the bytes on disk and the disk's free space are the file's (PostgreSQL keeps its own)."""
     s = SqliteStore(tmp_path / "cw.db")
     yield s
     s.close()
 
 
+@pytest.mark.sqlite_file  # the size of the SQLite file and its write-ahead log
 def test_a_growing_store_has_a_forecast(store):
     for day in (3, 2, 1):
         store.ingest(_obs(day, 50), actor="agent:h", received_at=NOW - timedelta(days=day))

@@ -1,7 +1,6 @@
 """Exceptions (waivers): excepted while they run, never pass, end by themselves, cannot be edited."""
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from collector.engine import Engine
 from collector.posture import posture_at
 from rules.catalog import default_catalog
 from rules.model import Observation
+from tests.stores import refusals, tamper
 
 
 @pytest.fixture
@@ -71,5 +71,5 @@ def test_waivers_cannot_be_edited(store, now, failing_door):
     controls, f = failing_door
     waivers.approve(store, controls, control=f.control, subject_kind="door", subject_id="main-door",
                     reason="door closer replaced", ends_at=now + timedelta(days=3), approver="manager", now=now)
-    with pytest.raises(sqlite3.IntegrityError, match="cannot be edited"):
-        store._wconn.execute("UPDATE exceptions SET ends_at = ends_at + 86400")
+    with pytest.raises(refusals(), match="cannot be edited"):
+        tamper(store, "UPDATE exceptions SET ends_at = ends_at + 86400")

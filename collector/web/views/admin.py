@@ -15,6 +15,7 @@ from collector import auth
 from collector.auth import Principal
 from collector.deps import StateDep
 from collector.i18n import translate
+from collector.state import AppState
 from collector.web import readmodel
 from collector.web.pagekit import check_csrf, not_found, page_for, render, request_lang
 
@@ -22,7 +23,7 @@ router = APIRouter()
 Admin = Annotated[Principal, Depends(page_for("admin"))]
 
 
-def catalog_check(state: Any) -> dict[str, Any]:
+def catalog_check(state: AppState) -> dict[str, Any]:
     """Validate the catalog the service judges by; the problems come as file:line: message."""
     from rules.catalog import CONTROLS_DIR
 
@@ -44,21 +45,21 @@ def _validate(directory: str, stamp: tuple[tuple[str, int], ...]) -> dict[str, A
     return {"dir": str(directory), "ok": True, "problems": [], "controls": len(controls)}
 
 
-def enroll_secrets(state: Any) -> list[dict[str, Any]]:
+def enroll_secrets(state: AppState) -> list[dict[str, Any]]:
     now = datetime.now(UTC).timestamp()
     return [{"id": r.id, "site": r.site, "created_at": r.created_at, "expires_at": r.expires_at, "uses": r.uses,
              "active": not r.revoked and (r.expires_at is None or r.expires_at > now)}
             for r in state.store.enroll_secrets()]
 
 
-def enrollments(state: Any, limit: int = 50) -> list[dict[str, Any]]:
+def enrollments(state: AppState, limit: int = 50) -> list[dict[str, Any]]:
     """The latest enrollments, refusals and re-enrollment codes, newest first (each is in the ledger too)."""
     since = datetime.fromtimestamp(0, UTC)
     rows = readmodel.events(state.store, since, types=auth.ENROLLMENT_EVENTS, limit=limit, first_only=False)
     return [{"ts": e.ts, "type": e.type, "host_id": e.subject_id, **json.loads(e.detail)} for e in rows]
 
 
-def _page(request: Request, state: Any, user: Principal, status_code: int = 200, **extra: Any) -> Response:
+def _page(request: Request, state: AppState, user: Principal, status_code: int = 200, **extra: Any) -> Response:
     agents = state.store.agents()
     ctx: dict[str, Any] = {"users": auth.list_users(state.store), "roles": auth.ROLES, "secrets": enroll_secrets(state),
                            "agents": agents, "catalog": catalog_check(state), "settings": state.settings,
@@ -115,7 +116,7 @@ def revoke_agent(request: Request, state: StateDep, user: Admin, host_id: Annota
     return _act(request, state, user, lambda: auth.revoke_agent(state.store, host_id, actor=user.actor))
 
 
-def _act(request: Request, state: Any, user: Principal, action: Callable[[], None]) -> Response:
+def _act(request: Request, state: AppState, user: Principal, action: Callable[[], None]) -> Response:
     """The page again after `action`, or with its refusal and 422."""
     try:
         action()

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from collector.auth import Principal
 from collector.deps import StateDep
+from collector.state import AppState
 from collector.store.base import Store
 from collector.web import readmodel
 from collector.web.pagekit import PageError, bad_request, check_csrf, page_for, render
@@ -21,14 +22,14 @@ SHOWN = 300
 MAX_COMMENT = 1000
 
 
-def deliveries(store: Any, since_ts: float) -> dict[str, list[dict[str, Any]]]:
+def deliveries(store: Store, since_ts: float) -> dict[str, list[dict[str, Any]]]:
     """The built-in notifier's deliveries since `since_ts`, by alert fingerprint (newest first)."""
     from collector.notify.log import DeliveryLog
 
     return DeliveryLog(store).by_fingerprint(datetime.fromtimestamp(since_ts, UTC))
 
 
-def open_alerts(state: Any) -> list[dict[str, Any]]:
+def open_alerts(state: AppState) -> list[dict[str, Any]]:
     from collector.notify.alerts import finding_alert
 
     acked = readmodel.acks(state.store)

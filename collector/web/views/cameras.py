@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from collector.auth import Principal
 from collector.deps import StateDep
-from collector.store.base import StoredFinding
+from collector.store.base import Store, StoredFinding
 from collector.web import readmodel
 from collector.web.pagekit import control_param as param
 from collector.web.pagekit import page_for, render
@@ -18,7 +18,7 @@ Viewer = Annotated[Principal, Depends(page_for("cameras"))]
 _RANK = {"fail": 0, "unknown": 1, "pass": 2}
 
 
-def thumbnails(store: Any) -> dict[str, str]:
+def thumbnails(store: Store) -> dict[str, str]:
     """camera -> SHA-256 of the newest image attached to its current observations, if a source attaches any."""
     return store.camera_thumbnails()
 

@@ -11,6 +11,8 @@ from collector import evidence as ev
 from collector.api.evidence import accept_upload
 from collector.auth import Principal
 from collector.deps import StateDep
+from collector.state import AppState
+from collector.store.base import Store
 from collector.web import readmodel
 from collector.web.pagekit import check_csrf, page_for, render, request_lang, require_permission
 
@@ -21,11 +23,11 @@ UPLOADS_SHOWN = 100
 EXPIRING_WITHIN = timedelta(days=14)  # as the expiry reminders
 
 
-def manual_rows(state: Any) -> list[dict[str, Any]]:
+def manual_rows(state: AppState) -> list[dict[str, Any]]:
     site = state.settings.site
     findings = {f.control: f for f in readmodel.findings(state.store, subject_kinds=["site"], with_value=True)}
     uploads = readmodel.latest_payloads(state.store, "site", ("manual.evidence",), subject_id=site).get(site, {})
-    rows = []
+    rows: list[dict[str, Any]] = []
     for c in state.controls:
         if not c.manual:
             continue
@@ -45,7 +47,7 @@ def manual_rows(state: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def uploads(store: Any, now: datetime | None = None) -> list[dict[str, Any]]:
+def uploads(store: Store, now: datetime | None = None) -> list[dict[str, Any]]:
     """The newest uploads, each marked expired or expiring within the reminder window."""
     now = now or datetime.now(UTC)
     rows = ev.list_evidence(store, limit=UPLOADS_SHOWN)
@@ -61,7 +63,7 @@ def evidence_page(request: Request, state: StateDep, user: Viewer) -> Response:
     return _page(request, state, user)
 
 
-def _page(request: Request, state: Any, user: Principal, status_code: int = 200, form_error: str | None = None,
+def _page(request: Request, state: AppState, user: Principal, status_code: int = 200, form_error: str | None = None,
           form: dict[str, str] | None = None) -> Response:
     """The page; after a refused upload, with the reason beside the form and what was typed kept."""
     rows = manual_rows(state)

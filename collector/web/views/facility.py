@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from collector.auth import Principal
 from collector.deps import StateDep
 from collector.i18n import translate
+from collector.state import AppState
 from collector.web import readmodel
 from collector.web.charts import Chart, Series
 from collector.web.pagekit import control_param as param
@@ -28,7 +29,7 @@ def violation_types(controls: list[Control]) -> set[str]:
     return {t for c in controls if c.id in DOOR_CONTROLS for t in c.params.get("types", [])}
 
 
-def climate_charts(state: Any, since: datetime, bucket_s: int, lang: str) -> list[Any]:
+def climate_charts(state: AppState, since: datetime, bucket_s: int, lang: str) -> list[Any]:
     def p(name: str, default: float) -> float:
         return param(state.controls, "CLIMATE-RANGE", name, default)
 
@@ -44,7 +45,7 @@ def climate_charts(state: Any, since: datetime, bucket_s: int, lang: str) -> lis
             for field, key, unit, low, high in specs]
 
 
-def ups_cards(state: Any, since: datetime, bucket_s: int, lang: str) -> list[dict[str, Any]]:
+def ups_cards(state: AppState, since: datetime, bucket_s: int, lang: str) -> list[dict[str, Any]]:
     need_s = param(state.controls, "UPS-RUNTIME", "min_runtime_s", 1800)
     findings = {(f.control, f.subject_id): f for f in readmodel.findings(state.store, subject_kinds=["ups"])}
     latest = readmodel.latest_payloads(state.store, "ups", ("ups.status",))
@@ -67,7 +68,7 @@ def ups_cards(state: Any, since: datetime, bucket_s: int, lang: str) -> list[dic
     return cards
 
 
-def door_rows(state: Any, since: datetime) -> tuple[list[dict[str, Any]], list[str]]:
+def door_rows(state: AppState, since: datetime) -> tuple[list[dict[str, Any]], list[str]]:
     bad = violation_types(state.controls)
     rows = []
     for at, door, _, obs_id, p in readmodel.history(state.store, "door", ("access.audit",), since, limit=500):

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from collector.auth import Principal
 from collector.canonical import CanonicalError
 from collector.deps import StateDep
+from collector.state import AppState
 from collector.web import readmodel
 from collector.web.pagekit import PageError, page_for, render
 
@@ -23,7 +24,7 @@ def _matches(scan: dict[str, Any], batch: str) -> int:
     return int(readmodel.number(batches.get(batch)) or 0) if isinstance(batches, dict) else 0
 
 
-def batch_rows(state: Any, now: datetime) -> list[dict[str, Any]]:
+def batch_rows(state: AppState, now: datetime) -> list[dict[str, Any]]:
     purged = {f.subject_id: f for f in readmodel.findings(state.store, controls=["BATCH-PURGED"])}
     registered = readmodel.latest_payloads(state.store, "batch", ("batch.registered",))
     scans = readmodel.latest_payloads(state.store, "host", ("pii.scan",))
@@ -42,7 +43,7 @@ def batch_rows(state: Any, now: datetime) -> list[dict[str, Any]]:
     return rows
 
 
-def scan_rows(state: Any) -> list[dict[str, Any]]:
+def scan_rows(state: AppState) -> list[dict[str, Any]]:
     """Each host's newest data scan, hosts still holding bank data first."""
     scans = readmodel.latest_payloads(state.store, "host", ("pii.scan",))
     rows: list[dict[str, Any]] = []
@@ -56,7 +57,7 @@ def scan_rows(state: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def audit_rows(state: Any, subject_kind: str, kind: str, since: datetime) -> list[dict[str, Any]]:
+def audit_rows(state: AppState, subject_kind: str, kind: str, since: datetime) -> list[dict[str, Any]]:
     out = []
     for at, subject, _, obs_id, p in readmodel.history(state.store, subject_kind, (kind,), since, limit=100):
         counts: dict[str, Any] = p["counts"] if isinstance(p.get("counts"), dict) else {}

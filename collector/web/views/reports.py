@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -11,6 +11,7 @@ from collector.api.reports import report_download
 from collector.auth import Principal
 from collector.deps import StateDep
 from collector.reports.build import FORMATS
+from collector.state import AppState
 from collector.web.pagekit import bad_request, check_csrf, page_for, render, site_time, site_zone
 
 router = APIRouter()
@@ -18,7 +19,7 @@ Viewer = Annotated[Principal, Depends(page_for("reports"))]
 ORDER = ("pdf", "html", "oscal", "csv", "bundle")
 
 
-def known_sites(state: Any) -> list[str]:
+def known_sites(state: AppState) -> list[str]:
     """The sites a report may be limited to: every site the store has subjects of."""
     return sorted({site for _, _, site in state.store.subjects()} | {state.settings.site})
 

@@ -26,6 +26,16 @@ def cli(*args: str) -> tuple[int, dict]:
     return r.exit_code, (json.loads(r.stdout) if r.stdout.strip() else {"stderr": r.output})
 
 
+def registered_dispatch(tmp_path: Path) -> tuple[Path, dict]:
+    """A new store with the dispatch workbook's batch registered in it, and what `batch register` said."""
+    db = tmp_path / "cw.db"
+    SqliteStore(db).close()  # batches are registered in the site's store
+    code, reg = cli("batch", "register", str(dispatch_xlsx(tmp_path / "d.xlsx")), "--db", str(db),
+                    "--now", "2026-10-02T09:00")
+    assert code == 0, reg
+    return db, reg
+
+
 def dispatch_xlsx(path: Path) -> Path:
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -37,11 +47,7 @@ def dispatch_xlsx(path: Path) -> Path:
 
 
 def test_register_then_certify_after_clean_scans(tmp_path: Path) -> None:
-    db = tmp_path / "cw.db"
-    SqliteStore(db).close()  # batches are registered in the site's store
-    code, reg = cli("batch", "register", str(dispatch_xlsx(tmp_path / "d.xlsx")), "--db", str(db),
-                    "--now", "2026-10-02T09:00")
-    assert code == 0, reg
+    db, reg = registered_dispatch(tmp_path)
     assert reg["rows"] == 2 and reg["identifiers"] == 3 and reg["deadline"] == "2026-11-21T00:00:00+08:00"
     manifest_text = Path(reg["manifest"]).read_text()
     assert ID not in manifest_text and PHONE not in manifest_text
@@ -136,11 +142,7 @@ def test_a_batch_reported_with_an_integer_rfc8785_cannot_hash_is_refused_naming_
 
 
 def test_files_a_scan_could_not_read_leave_the_purge_not_proven(tmp_path: Path) -> None:
-    db = tmp_path / "cw.db"
-    SqliteStore(db).close()  # batches are registered in the site's store
-    code, reg = cli("batch", "register", str(dispatch_xlsx(tmp_path / "d.xlsx")), "--db", str(db),
-                    "--now", "2026-10-02T09:00")
-    assert code == 0, reg
+    db, reg = registered_dispatch(tmp_path)
     host = tmp_path / "host"
     host.mkdir()
     (host / "locked.zip").write_bytes(encrypted_zip("名单.csv", f"{ID}\n".encode(), b"123456"))

@@ -106,10 +106,10 @@ def test_printed_chart_axes_have_readable_values_and_labels_in_the_reports_langu
 
 
 def test_time_axes_read_in_the_sites_zone_and_say_which():
-    from collector.reports.charts import ChartWords, posture_chart
+    from collector.reports.charts import posture_chart
 
     start = datetime(2026, 11, 16, 0, 0, tzinfo=TZ)  # 2026-11-15 16:00 UTC
-    svg = posture_chart([], start, start + timedelta(hours=6), ChartWords("en"), "en", TZ)
+    svg = posture_chart([], start, start + timedelta(hours=6), "en", TZ)
     time_axis = axes_of(svg)[0]
     hours = [int(text[-5:-3]) for text, _ in time_axis["ticks"]]
     assert hours and all(0 <= h <= 6 for h in hours), time_axis["ticks"]  # not 16:00-22:00 (UTC)

@@ -17,6 +17,9 @@ from collector.commands.demo import build_history
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.integrity import evidence_path
 
+# copies of a simulated site's SQLite file, tampered with in place (test_compaction_postgres.py: the same on PostgreSQL)
+pytestmark = pytest.mark.sqlite_file
+
 END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from collector.store.compaction import compact
 from collector.store.retention import RetentionPolicy, load_policy
 from collector.store.sqlite import SqliteStore
 from rules.catalog import default_catalog
@@ -31,7 +30,7 @@ def test_only_files_no_kept_observation_names_are_removed_after_their_retention(
         conn.execute("UPDATE evidence SET stored_at = ? WHERE sha256 != ?",
                      (day.timestamp(), hashlib.sha256(b"today").hexdigest()))
     policy = RetentionPolicy(keep_raw_days=3, keyframe_hours=24, evidence_keep_days=5)
-    result = compact(store, policy, list(default_catalog()), NOW)
+    result = store.compact(policy, list(default_catalog()), NOW)
     sha = [hashlib.sha256(p).hexdigest() for p in pictures]
     assert result.dropped == 3
     assert sorted(result.evidence_removed) == sorted(sha[1:])  # the keyframe's picture stays
@@ -48,6 +47,6 @@ def test_files_stay_while_their_own_retention_lasts(store):
     for i in range(3):
         at = day + timedelta(hours=i)
         store.ingest([_health(store, at, f"p{i}".encode())], actor="camera-worker", received_at=at)
-    result = compact(store, load_policy(), list(default_catalog()), NOW)  # files stored just now: 92 days to go
+    result = store.compact(load_policy(), list(default_catalog()), NOW)  # files stored just now: 92 days to go
     assert result.dropped == 1 and result.evidence_removed == []
     assert store.verify_ledger().ok

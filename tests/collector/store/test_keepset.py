@@ -5,9 +5,13 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from collector.commands.demo import build_history
 from collector.store.keepset import inputs, repeat_rows
 from rules.catalog import default_catalog
+
+pytestmark = pytest.mark.sqlite_file  # reads a simulated site's SQLite file directly
 
 
 def test_inputs_are_the_newest_of_each_key_as_of_each_evaluation(tmp_path):

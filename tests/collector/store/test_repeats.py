@@ -1,7 +1,6 @@
 """Repeated observations: kept compactly, read back byte for byte, judged and verified as before."""
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,9 +8,11 @@ import pytest
 from collector.deepverify import verify_derived
 from collector.engine import Engine
 from collector.seqgaps import sequence_report
-from collector.store.sqlite import SqliteStore, observation_body
+from collector.store.observation_rows import observation_body
+from collector.store.sqlite import SqliteStore
 from rules.catalog import default_catalog
 from rules.model import Observation
+from tests.stores import rewrite_bodies, tamper
 
 T0 = datetime(2026, 11, 20, 8, tzinfo=UTC)
 USB = [c for c in default_catalog() if c.id == "USB-BLOCK"]
@@ -39,13 +40,6 @@ def _rows(store: SqliteStore) -> tuple[int, int]:
 
 def _summaries(store: SqliteStore) -> int:
     return len(store.observations(kind="agent.sequence"))
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = SqliteStore(tmp_path / "cw.db")
-    yield s
-    s.close()
 
 
 def test_repeats_fold_and_read_back_as_received(store):
@@ -142,26 +136,25 @@ def test_posture_from_the_stored_repeats_is_that_from_the_observations_as_sent(t
     as_sent.close()
 
 
+FIRST_REPEAT = "num = (SELECT min(num) FROM observation_repeats)"
+
+
 @pytest.mark.parametrize("edit", [
-    pytest.param("UPDATE observation_repeats SET volatile = CAST('[[0,999.5]]' AS BLOB)"
-                 " WHERE num = (SELECT min(num) FROM observation_repeats)", id="volatile-value"),
-    pytest.param("UPDATE observation_repeats SET observed_at = observed_at + 1"
-                 " WHERE num = (SELECT max(num) FROM observation_repeats)", id="repeat-time"),
-    pytest.param("UPDATE observation_repeats SET seq = seq + 1000"
-                 " WHERE num = (SELECT min(num) FROM observation_repeats)", id="repeat-seq"),
-    pytest.param("DELETE FROM observation_repeats WHERE num = (SELECT min(num) FROM observation_repeats)",
-                 id="repeat-deleted"),
-    pytest.param("UPDATE observations SET body = CAST(replace(CAST(body AS TEXT), 'ClamAV', 'ClamAW') AS BLOB)",
-                 id="head-byte"),
+    pytest.param(lambda s: tamper(s, f"UPDATE observation_repeats SET volatile = ? WHERE {FIRST_REPEAT}",
+                                  b"[[0,999.5]]"), id="volatile-value"),
+    pytest.param(lambda s: tamper(s, "UPDATE observation_repeats SET observed_at = observed_at + 1"
+                                     " WHERE num = (SELECT max(num) FROM observation_repeats)"), id="repeat-time"),
+    pytest.param(lambda s: tamper(s, f"UPDATE observation_repeats SET seq = seq + 1000 WHERE {FIRST_REPEAT}"),
+                 id="repeat-seq"),
+    pytest.param(lambda s: tamper(s, f"DELETE FROM observation_repeats WHERE {FIRST_REPEAT}"), id="repeat-deleted"),
+    pytest.param(lambda s: rewrite_bodies(s, "observations", "kind = ?", lambda b: b.replace(b"ClamAV", b"ClamAW"),
+                                          "antivirus.status"), id="head-byte"),
 ])
 def test_ledger_verify_catches_a_changed_byte_in_a_repeat_or_its_head(store, edit):
     for m in range(6):
         store.ingest([_av(m, 100.0 + m)], actor="agent:T001", received_at=T0 + timedelta(minutes=m))
     store.checkpoint()
     assert store.verify_ledger().ok
-    conn = sqlite3.connect(store.path)
-    conn.execute(edit)
-    conn.commit()
-    conn.close()
+    edit(store)  # behind the ledger's back
     report = store.verify_ledger()
     assert not report.ok and any(p.what == "observation" for p in report.problems)

@@ -10,6 +10,8 @@ from collector.notify.log import DeliveryLog
 from collector.store.schema import MIGRATIONS
 from collector.store.sqlite import SqliteStore
 
+pytestmark = pytest.mark.sqlite_file  # SQLite files as earlier versions wrote them
+
 # what the notifier created by itself before the table was a migration
 _NOTIFIER_TABLE_BEFORE = (
     "CREATE TABLE IF NOT EXISTS notifications (id INTEGER PRIMARY KEY, at REAL NOT NULL, receiver TEXT NOT NULL,"

@@ -13,6 +13,8 @@ import pytest
 from collector.store.schema import MIGRATIONS, SCHEMA_VERSION, SchemaTooNew
 from collector.store.sqlite import SqliteStore
 
+pytestmark = pytest.mark.sqlite_file  # schema versions of the SQLite file and its copy aside before a migration
+
 BIN = Path(sys.executable).parent / "clausewatch"
 
 

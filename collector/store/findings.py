@@ -1,0 +1,85 @@
+"""Findings in the SQLite store: the current one per (control, subject), the intervals of each status,
+and every status change in the ledger and the event log."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from collector.canonical import loads, stored_json
+from collector.store.base import FindingChange, Interval, StoredFinding
+from collector.store.observation_rows import utc_at
+from collector.store.sqlite_parts import SqliteParts, where_clause
+
+
+class SqliteFindings(SqliteParts):
+    def current_findings(self, *, control: str | None = None, subject_kind: str | None = None,
+                         subject_id: str | None = None, status: str | None = None,
+                         site: str | None = None) -> list[StoredFinding]:
+        where, args = where_clause([("control = ?", control), ("subject_kind = ?", subject_kind),
+                                    ("subject_id = ?", subject_id), ("status = ?", status), ("site = ?", site)])
+        rows = self.read.execute(
+            "SELECT control, subject_kind, subject_id, site, status, since, evaluated_at, value, reason_zh,"
+            f" reason_en, evidence, severity FROM findings {where} ORDER BY control, subject_kind, subject_id",
+            args).fetchall()
+        return [StoredFinding(r[0], r[1], r[2], r[3], r[4], utc_at(r[5]), utc_at(r[6]), loads(r[7]), r[8], r[9],
+                              loads(r[10]), r[11]) for r in rows]
+
+    def record_findings(self, changes: Sequence[FindingChange], now: datetime) -> int:
+        """Upsert findings; for each status change close the open interval, open a new one, and
+        append the change to the ledger and the event log. Returns the number of status changes."""
+        rows, moved = [], []
+        for ch in changes:
+            f = ch.finding
+            value, evidence = stored_json(f.value), stored_json(f.evidence)
+            rows.append((f.control, f.subject_kind, f.subject_id, f.site, f.status, f.since.timestamp(),
+                         f.evaluated_at.timestamp(), value.decode(), f.reason_zh, f.reason_en, evidence.decode(),
+                         f.severity))
+            if ch.status_changed:
+                # the ledger entry embeds the JSON just made rather than encoding it again
+                moved.append((ch, rows[-1], orjson.Fragment(value),
+                              orjson.Fragment(evidence) if len(f.evidence) <= 20 else f.evidence[:20]))
+        with self.write() as conn:
+            conn.executemany("INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            if not moved:
+                return 0
+            entries = self.ledger.append_many(conn, [("finding.changed", "engine", {
+                "control": ch.finding.control, "subject_kind": ch.finding.subject_kind,
+                "subject_id": ch.finding.subject_id, "site": ch.finding.site, "from": ch.previous_status,
+                "to": ch.finding.status, "since": ch.finding.since.isoformat(), "value": value,
+                "reason": ch.finding.reason_en, "evidence": evidence}) for ch, _, value, evidence in moved], ts=now)
+            conn.executemany("UPDATE finding_intervals SET end = ? WHERE control = ? AND subject_kind = ? AND"
+                             " subject_id = ? AND end IS NULL",
+                             [(r[5], r[0], r[1], r[2]) for ch, r, *_ in moved if ch.previous_status is not None])
+            conn.executemany("INSERT INTO finding_intervals (control, subject_kind, subject_id, site, status,"
+                             " start, end, value, reason_zh, reason_en, evidence, ledger_seq)"
+                             " VALUES (?,?,?,?,?,?,NULL,?,?,?,?,?)",
+                             [(*r[:6], r[7], r[8], r[9], r[10], e.seq)
+                              for (_, r, *_), e in zip(moved, entries, strict=True)])
+            conn.executemany("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
+                             " to_status, detail, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                             [(now.timestamp(), "finding.changed", r[0], r[1], r[2], r[3], ch.previous_status, r[4],
+                               r[9], e.seq) for (ch, r, *_), e in zip(moved, entries, strict=True)])
+        return len(moved)
+
+    def intervals(self, *, control: str | None = None, subject: tuple[str, str] | None = None,
+                  start: datetime | None = None, end: datetime | None = None) -> list[Interval]:
+        where, args = where_clause([("control = ?", control), ("subject_kind = ?", subject[0] if subject else None),
+                                    ("subject_id = ?", subject[1] if subject else None),
+                                    ("start < ?", end.timestamp() if end else None),
+                                    ("(end IS NULL OR end > ?)", start.timestamp() if start else None)])
+        return self._intervals(where, args)
+
+    def posture_at(self, at: datetime) -> list[Interval]:
+        t = at.timestamp()
+        return self._intervals("WHERE start <= ? AND (end IS NULL OR end > ?)", [t, t])
+
+    def _intervals(self, where: str, args: Sequence[Any]) -> list[Interval]:
+        rows = self.read.execute(
+            "SELECT control, subject_kind, subject_id, site, status, start, end, value, reason_zh, reason_en,"
+            f" evidence FROM finding_intervals {where} ORDER BY control, subject_kind, subject_id, start",
+            args).fetchall()
+        return [Interval(r[0], r[1], r[2], r[3], r[4], utc_at(r[5]), utc_at(r[6]) if r[6] is not None else None,
+                         loads(r[7]), r[8], r[9], loads(r[10])) for r in rows]

@@ -1,0 +1,50 @@
+"""An observation as the store keeps it: its canonical bytes, its row, and the way back to an Observation."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from collector.canonical import loads, stored_json
+from collector.store.base import ObservationRow
+from rules.model import STORED, Observation
+
+log = logging.getLogger(__name__)
+
+
+def utc_at(epoch_s: float) -> datetime:
+    """The moment a stored epoch-seconds column names, in UTC."""
+    return datetime.fromtimestamp(epoch_s, UTC)
+
+
+def observation_body(o: Observation) -> bytes:
+    """The canonical bytes stored, hashed into the batch's Merkle root and read back.
+
+    Built field by field: pydantic's generic dump costs more than the rest of ingest."""
+    return stored_json({
+        "id": o.id, "source": o.source, "site": o.site, "subject_kind": o.subject_kind, "subject_id": o.subject_id,
+        "kind": o.kind, "key": o.key, "observed_at": o.observed_at.isoformat(), "seq": o.seq, "payload": o.payload,
+        "evidence": [e.model_dump() for e in o.evidence]})
+
+
+def observation_row(o: Observation) -> ObservationRow:
+    return (o.id, o.source, o.site, o.subject_kind, o.subject_id, o.kind, o.key, o.observed_at.timestamp(), o.seq,
+            observation_body(o))
+
+
+def observation_from_body(body: bytes, received_at: float) -> Observation:
+    data = loads(body)
+    data["received_at"] = utc_at(received_at)
+    return Observation.model_validate(data, context=STORED)
+
+
+def readable_observations(rows: Iterable[tuple[bytes, float]]) -> list[Observation]:
+    """The observations of (body, received_at) rows, leaving out (and logging) any row that cannot be
+    read: one damaged row must cost its own line, not every page and evaluation that lists it."""
+    out = []
+    for body, received_at in rows:
+        try:
+            out.append(observation_from_body(body, received_at))
+        except (ValueError, TypeError, OverflowError) as e:  # ValidationError and orjson's errors are ValueErrors
+            log.warning("unreadable stored observation skipped (%s): %.200r", type(e).__name__, body)
+    return out

@@ -1,0 +1,201 @@
+"""Observations in the SQLite store: ingest (full rows and repeats, one ledger entry per batch with its
+Merkle root) and the reads of what is stored."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Container, Iterable, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from collector import seqgaps
+from collector.merkle import merkle_root
+from collector.store.base import IngestResult, ObservationRow
+from collector.store.numbering import (
+    LAST_NUM,
+    LATEST_COLUMNS,
+    LATEST_JOINS,
+    REPEAT_COLUMNS,
+    batch_received_at,
+    last_number,
+    next_number,
+    stored_ids,
+)
+from collector.store.observation_rows import observation_row, readable_observations
+from collector.store.repeats import Heads, id_key, id_text, plan_batch, rebuild
+from collector.store.sqlite_parts import SqliteParts, where_clause
+from collector.store.working_state import save_sequence_state, sequence_state
+from rules.model import Observation
+
+log = logging.getLogger(__name__)
+_OBS_COLS = "id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body"
+
+
+class SqliteObservations(SqliteParts):
+    _received: dict[int, float]  # batch -> its arrival time, for repeats
+    _heads: Heads  # full rows that repeats are compared with, read or written by this store
+
+    def ingest(self, observations: Sequence[Observation], *, actor: str,
+               received_at: datetime | None = None) -> IngestResult:
+        """Store a batch atomically; observations already stored (same id) are skipped.
+
+        New observations are committed to the ledger by one entry holding their Merkle root."""
+        return self.ingest_rows([observation_row(o) for o in observations], actor=actor, received_at=received_at)
+
+    def ingest_rows(self, rows: Sequence[ObservationRow], *, actor: str,
+                    received_at: datetime | None = None) -> IngestResult:
+        """`ingest` for observations already validated and encoded (`observation_row`), e.g. by
+        the collector's preparation processes."""
+        now = received_at or datetime.now(UTC)
+        seen: set[str] = set()
+        batch: list[ObservationRow] = []
+        for r in rows:
+            if r[0] not in seen:
+                seen.add(r[0])
+                batch.append(r)
+        with self.write() as conn:
+            existing = stored_ids(conn, [r[0] for r in batch])
+            new = [r for r in batch if r[0] not in existing] if existing else batch
+            dups = len(rows) - len(new)
+            if not new:
+                return IngestResult(0, dups, None)
+            # the agents' sequence tallies, stored with the batch
+            derived = seqgaps.track(partial(sequence_state, conn), partial(save_sequence_state, conn), new, now)
+            new = [*new, *(observation_row(d) for d in derived)]
+            root = merkle_root([r[9] for r in new]).hex()
+            kinds: dict[str, int] = {}
+            for r in new:
+                kinds[r[5]] = kinds.get(r[5], 0) + 1
+            entry = self.ledger.append(conn, "observations", actor, {
+                "count": len(new), "merkle_root": root, "first": new[0][0], "last": new[-1][0],
+                "kinds": kinds}, ts=now)
+            recv = now.timestamp()
+            # a repeat of the current meaning of its (subject, kind, key) becomes a compact row; numbers
+            # (full rows' rowids, repeats' num) follow the batch's order, as the Merkle leaves do
+            first = next_number(conn)
+            plan = plan_batch(conn, new, first, recv, entry.seq, self._heads)
+            conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                             plan.full)
+            conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", plan.repeats)
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (LAST_NUM, str(first + len(new) - 1)))
+            conn.executemany(
+                "INSERT INTO latest (subject_kind, subject_id, kind, key, obs_rowid, observed_at, num, repeat_id,"
+                " meaning, repeats) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+                " obs_rowid = excluded.obs_rowid, observed_at = excluded.observed_at, num = excluded.num,"
+                " repeat_id = excluded.repeat_id, meaning = excluded.meaning, repeats = excluded.repeats",
+                [(*k, st.head, st.as_of, st.num, st.repeat_id, st.meaning, st.repeats)
+                 for k, st in plan.latest.items()])
+            subjects: dict[tuple[str, str], tuple[str, float]] = {}
+            for r in new:
+                sub, ts = (r[3], r[4]), min(r[7], recv)
+                if sub not in subjects or ts > subjects[sub][1]:
+                    subjects[sub] = (r[2], ts)
+            conn.executemany(
+                "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
+                " DO UPDATE SET last_seen = max(subjects.last_seen, excluded.last_seen)",
+                [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
+        return IngestResult(len(new) - len(derived), dups, entry.seq, root, set(subjects), set(kinds),
+                            [(k, ts, num, new[i][9], recv) for k, (num, ts, i) in plan.newest.items()],
+                            derived)
+
+    def _latest_rows(self, where: str, args: Sequence[Any]) -> list[tuple[bytes, float]]:
+        rows = self.read.execute(f"SELECT {LATEST_COLUMNS} FROM latest l {LATEST_JOINS} {where}", args).fetchall()
+        return self._rebuilt(rows)
+
+    def _rebuilt(self, rows: Iterable[Sequence[Any]]) -> list[tuple[bytes, float]]:
+        """(body, received_at) of rows read with LATEST_COLUMNS (or the same shape): a repeat's body
+        rebuilt from its head's, its arrival time that of its batch."""
+        out = []
+        for body, received_at, rid, observed_at, seq, volatile, batch in rows:
+            if rid is None:
+                out.append((body, received_at))
+                continue
+            try:
+                out.append((rebuild(body, id_text(rid), observed_at, seq, volatile),
+                            self._batch_received_at(batch, received_at)))
+            except (ValueError, TypeError, KeyError, OverflowError) as e:
+                log.warning("repeat %s of a damaged observation skipped (%s)", id_text(rid), type(e).__name__)
+        return out
+
+    def _batch_received_at(self, batch: int, fallback: float) -> float:
+        if batch not in self._received:
+            if len(self._received) > 10000:
+                self._received.clear()
+            self._received[batch] = batch_received_at(self.read, batch, fallback)
+        return self._received[batch]
+
+    def max_observation_rowid(self) -> int:
+        """The number of the newest observation stored (full row or repeat)."""
+        return last_number(self.read)
+
+    def latest_since(self, rowid: int, skip: Container[int] = (), upto: int | None = None
+                     ) -> tuple[int, list[Observation]]:
+        """The current latest observations (per subject, kind, key) stored after number `rowid` (and
+        up to `upto`) by this or any other process, but those in `skip`; and the number looked up to."""
+        top = self.max_observation_rowid() if upto is None else min(upto, self.max_observation_rowid())
+        if top <= rowid:  # the usual answer
+            return rowid, []
+        rows = self.read.execute(
+            f"SELECT coalesce(l.num, l.obs_rowid), {LATEST_COLUMNS} FROM latest l {LATEST_JOINS}"
+            " WHERE coalesce(l.num, l.obs_rowid) > ? AND coalesce(l.num, l.obs_rowid) <= ?", (rowid, top)).fetchall()
+        return top, readable_observations(self._rebuilt(r[1:] for r in rows if r[0] not in skip))
+
+    def latest_all(self, subject_kind: str | None = None
+                   ) -> dict[tuple[str, str], dict[tuple[str, str], Observation]]:
+        rows = self._latest_rows("WHERE l.subject_kind = ?", [subject_kind]) if subject_kind else \
+            self._latest_rows("", [])
+        out: dict[tuple[str, str], dict[tuple[str, str], Observation]] = {}
+        for o in readable_observations(rows):
+            out.setdefault(o.subject, {})[(o.kind, o.key)] = o
+        return out
+
+    def latest_for(self, subject_kind: str, subject_id: str) -> dict[tuple[str, str], Observation]:
+        rows = self._latest_rows("WHERE l.subject_kind = ? AND l.subject_id = ?", [subject_kind, subject_id])
+        return {(o.kind, o.key): o for o in readable_observations(rows)}
+
+    def observations(self, *, subject_kind: str | None = None, subject_id: str | None = None,
+                     kind: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                     limit: int = 1000, repeats: bool = False) -> list[Observation]:
+        """Full rows, newest first: each observation that changed the meaning of its (subject, kind,
+        key), standing for the repeats that followed it. With `repeats`, those too, rebuilt (this reads
+        every repeat stored: for a period's export, not for a page)."""
+        def conditions(table: str, time: str) -> tuple[str, list[Any]]:
+            return where_clause([(f"{table}subject_kind = ?", subject_kind), (f"{table}subject_id = ?", subject_id),
+                                 (f"{table}kind = ?", kind), (f"{time} >= ?", since.timestamp() if since else None),
+                                 (f"{time} < ?", until.timestamp() if until else None)])
+
+        where, args = conditions("", "observed_at")
+        sql = f"SELECT body, received_at, NULL, NULL, NULL, NULL, NULL, observed_at FROM observations {where}"
+        if repeats:
+            more, more_args = conditions("o.", "r.observed_at")
+            sql += (f" UNION ALL SELECT {REPEAT_COLUMNS}, r.observed_at FROM observation_repeats r"
+                    f" JOIN observations o ON o.rowid = r.head {more}")
+            args += more_args
+        rows = self.read.execute(sql + " ORDER BY 8 DESC LIMIT ?", [*args, limit]).fetchall()
+        return readable_observations(self._rebuilt(r[:7] for r in rows))
+
+    def payload_series(self, kind: str, start: datetime, end: datetime, site: str | None = None
+                       ) -> list[tuple[str, float, dict[str, Any]]]:
+        """Every observation of `kind` received in the period, repeats of an unchanged one included."""
+        rows = self.observations(kind=kind, since=start, until=end, limit=2**62, repeats=True)
+        return [(o.subject_id, o.observed_at.timestamp(), o.payload)
+                for o in sorted(rows, key=lambda o: o.observed_at) if site is None or o.site == site]
+
+    def get_observation(self, obs_id: str) -> Observation | None:
+        row = self.read.execute("SELECT body, received_at, NULL, NULL, NULL, NULL, NULL FROM observations"
+                                " WHERE id = ?", (obs_id,)).fetchone()
+        key = id_key(obs_id)
+        if row is None and key is not None:
+            row = self.read.execute(f"SELECT {REPEAT_COLUMNS} FROM observation_repeats r"
+                                    " JOIN observations o ON o.rowid = r.head WHERE r.id = ?", (key,)).fetchone()
+        found = readable_observations(self._rebuilt([row] if row else []))
+        return found[0] if found else None
+
+    def count_observations(self) -> int:
+        """Observations received and kept, repeats included."""
+        return self.read.execute("SELECT (SELECT count(*) FROM observations)"
+                                 " + (SELECT count(*) FROM observation_repeats)").fetchone()[0]
+
+    def subjects(self, kind: str | None = None) -> list[tuple[str, str, str]]:
+        q = "SELECT kind, id, site FROM subjects" + (" WHERE kind = ?" if kind else "") + " ORDER BY kind, id"
+        return [tuple(r) for r in self.read.execute(q, [kind] if kind else [])]
