@@ -15,7 +15,8 @@ from collector.commands.demo import build_history
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.opening import open_store
 
-END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+# a fixed hour of the day: what a day-old compaction drops depends on where the day boundary falls
+END = (datetime.now(UTC) - timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)
 COMPACT = ("--keep-raw-days", "1", "--now", END.isoformat(), "--json")
 
 
