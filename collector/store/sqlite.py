@@ -39,7 +39,7 @@ from collector.store.numbering import (
     stored_ids,
 )
 from collector.store.people import SqlitePeople
-from collector.store.repeats import Heads, id_key, id_text, plan_batch, rebuild
+from collector.store.repeats import Heads, id_key, id_text, key_states, plan_batch, rebuild
 from collector.store.schema import refuse_newer_file
 from collector.store.sizes import SqliteSizes
 from collector.store.sqlite_parts import where_clause
@@ -95,6 +95,10 @@ def readable_observations(rows: Iterable[tuple[bytes, float]]) -> list[Observati
 class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeople, SqliteWorkingState,
                   SqliteDerived, SqliteSizes):
     """Thread-safe: one writer at a time under a lock, readers on their own connections."""
+
+    # PostgresStore asks for these with one array per column instead
+    _stored_ids = staticmethod(stored_ids)
+    _key_states = staticmethod(key_states)
 
     def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None,
                  max_bytes: int | None = None):
@@ -188,7 +192,7 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
                 seen.add(r[0])
                 batch.append(r)
         with self.write() as conn:
-            existing = stored_ids(conn, [r[0] for r in batch])
+            existing = self._stored_ids(conn, [r[0] for r in batch])
             new = [r for r in batch if r[0] not in existing] if existing else batch
             dups = len(rows) - len(new)
             if not new:
@@ -207,7 +211,7 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
             # a repeat of the current meaning of its (subject, kind, key) becomes a compact row; numbers
             # (full rows' rowids, repeats' num) follow the batch's order, as the Merkle leaves do
             first = next_number(conn)
-            plan = plan_batch(conn, new, first, recv, entry.seq, self._heads)
+            plan = plan_batch(conn, new, first, recv, entry.seq, self._heads, self._key_states)
             conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                              plan.full)
             conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", plan.repeats)
