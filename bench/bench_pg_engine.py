@@ -50,7 +50,8 @@ def rows(sq: dict[str, float], pg: dict[str, float], hosts: int) -> list[list[ob
         limit = INCREMENTAL_S if key == "incremental" else FULL_S
         met = "" if not goal else ("yes" if pg[key] <= limit else "**no**")
         rate = f"{n / pg[key]:,.0f}/s" if key != "incremental" else ""
-        out.append([what, f"{sq[key] * 1000:,.1f} ms", f"{pg[key] * 1000:,.1f} ms", f"{pg[key] / sq[key]:.2f}×",
+        out.append([what, f"{sq[key] * 1000:,.1f} ms (CPU {sq[key + '_cpu'] * 1000:,.0f})",
+                    f"{pg[key] * 1000:,.1f} ms (CPU {pg[key + '_cpu'] * 1000:,.0f})", f"{pg[key] / sq[key]:.2f}×",
                     rate, goal, met])
     return out
 
@@ -65,7 +66,9 @@ def main() -> None:
     load = os.getloadavg()[0]
     body = (f"{args.hosts:,} hosts × {CONTROLS} controls = {args.hosts * CONTROLS:,} evaluations, the workload of "
             f"`bench/bench_engine.py` on both backends in one run; load average {load:.1f} when measured. "
-            f"PostgreSQL 15 on the same machine ({DURABILITY}).\n\n"
+            f"PostgreSQL 15 on the same machine ({DURABILITY}). Wall time, with the CPU time of the benchmark's "
+            "own process in brackets (the database server's is not in it): on this shared machine the wall time "
+            "of one run can be several times its CPU time.\n\n"
             + table(["what", "SQLite", "PostgreSQL", "PostgreSQL / SQLite", "PostgreSQL rate", "goal (PostgreSQL)",
                      "met"], rows(sq, pg, args.hosts)))
     print(body)

@@ -80,6 +80,14 @@ def post_all(urls: list[str], batches: list[bytes], token_of) -> float:
     return time.perf_counter() - start
 
 
+def peak_rss_mib(pid: int) -> float:
+    """The highest resident memory of a live process so far (Linux VmHWM), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def main() -> None:
     with local_postgres() as pg:
         url = pg.new_database()
@@ -100,6 +108,7 @@ def main() -> None:
             cpu = [cpu_seconds(p.pid) for p, _ in collectors]
             mixed_s = post_all(urls, mixed_batches, lambda i: admin)
             mixed_cpu = sum(cpu_seconds(p.pid) for p, _ in collectors) - sum(cpu)
+            peak_mib = max(peak_rss_mib(p.pid) for p, _ in collectors)
         finally:
             for proc, _ in collectors:
                 proc.send_signal(signal.SIGTERM)
@@ -122,7 +131,8 @@ def main() -> None:
               "validated, authorised, hashed into its Merkle root and appended to the one ledger chain under "
               "the writers' advisory lock, with its observations COPYed, in one transaction. The baseline "
               "COPYs the same rows into a table like `observations` (same columns and indexes). "
-              f"`ledger verify` afterwards: {verified}. Collectors, clients and the database share two cores.")
+              f"`ledger verify` afterwards: {verified}. Peak resident memory of a collector: {peak_mib:.0f} MiB. "
+              "Collectors, clients and the database share two cores.")
     print(body)
     write_section("ingest on PostgreSQL", body)
 
