@@ -25,7 +25,7 @@ from pglocal import DURABILITY, local_postgres  # noqa: E402
 WHERE_THE_TIME_GOES = (
     "The slow views are bound by Python on both backends, not by the database: `/terminals` reads every host's "
     "findings of its seven columns (35,000 rows at 5,000 hosts) to sort and count by status before it shows one "
-    "page of 100 (about 0.25 s of CPU on a quiet core), and `?q=` also parses every host's newest heartbeat, "
+    "page of 100 (about 0.25 s in one process on this machine), and `?q=` also parses every host's newest heartbeat, "
     "identity and PII scan (15,000 bodies, about 0.45 s more). The other slow views (`/`, `/lifecycle`, "
     "`/controls/…`) were not profiled yet.")
 
