@@ -71,9 +71,9 @@ def main() -> None:
             "of one run can be several times its CPU time.\n\n"
             + table(["what", "SQLite", "PostgreSQL", "PostgreSQL / SQLite", "PostgreSQL rate", "goal (PostgreSQL)",
                      "met"], rows(sq, pg, args.hosts))
-            + "\n\nThe store's share is small on both backends: the steady full evaluation costs about the bare check "
-              "calls plus the reads of the latest observations, so its CPU time grows with hosts × controls in "
-              "Python, whatever the database. The incremental round re-runs every host's cross-subject controls (a "
+            + "\n\nThe steady full evaluation takes about the same CPU time on both backends, and the bare check "
+              "calls are more than half of it: it grows with hosts × controls in Python, whatever the database. "
+              "The incremental round re-runs every host's cross-subject controls (a "
               "person on one terminal only is judged over all hosts), which grows with the site; the first full "
               "evaluation writes 200,000 findings and their intervals once.")
     print(body)
