@@ -36,12 +36,12 @@ PAYLOAD = {"enforcement": "sysfs", "devices": [{"vendor_id": "046d", "product_id
                                                 "authorized": True}]}
 
 
-def make_batches(agents: int | None = None) -> list[bytes]:
+def make_batches(agents: int | None = None, n_obs: int = N_OBS) -> list[bytes]:
     """Batches of 500: with `agents`, each batch is one agent's backlog (its own host, several kinds,
     as a spooled agent ships them); without, each batch spans 500 hosts (as an importer sends)."""
     t0 = datetime(2026, 11, 1, tzinfo=UTC)
     out = []
-    for b in range(N_OBS // BATCH):
+    for b in range(n_obs // BATCH):
         obs = [{"id": str(uuid.uuid4()), "source": "bench", "subject_kind": "host",
                 "subject_id": f"T{b % agents:03d}" if agents else f"T{(b * BATCH + i) % 500:03d}",
                 "kind": KINDS[i % len(KINDS)] if agents else "usb.devices",

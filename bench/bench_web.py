@@ -10,6 +10,7 @@ docs/benchmarks.md. The bar: no view over 300 ms at scale.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import socket
@@ -57,10 +58,11 @@ def build(db: Path, days: float, terminals: int, cameras: int) -> float:
     return time.monotonic() - started
 
 
-def serve(db: Path) -> tuple[subprocess.Popen, str]:
+def serve(db: Path | str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """A `clausewatch serve` of the store `db` (a path or a postgresql:// URL) on a free loopback port."""
     port = free_port()
     proc = subprocess.Popen([str(BIN), "serve", "--db", str(db), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -80,8 +82,8 @@ def server_ms(resp: httpx.Response) -> float:
     return float(m.group(1))
 
 
-def measure(db: Path, rounds: int) -> dict[str, list[float]]:
-    proc, url = serve(db)
+def measure(db: Path | str, rounds: int, env: dict[str, str] | None = None) -> dict[str, list[float]]:
+    proc, url = serve(db, env)
     try:
         with httpx.Client(base_url=url, timeout=60) as c:
             c.post("/login", data={"username": "bench", "password": PASSWORD})

@@ -22,7 +22,7 @@ from collector.store.numbering import (
     stored_ids,
 )
 from collector.store.observation_rows import observation_row, readable_observations
-from collector.store.repeats import Heads, id_key, id_text, plan_batch, rebuild
+from collector.store.repeats import Heads, id_key, id_text, key_states, plan_batch, rebuild
 from collector.store.sqlite_parts import SqliteParts, where_clause
 from collector.store.working_state import save_sequence_state, sequence_state
 from rules.model import Observation
@@ -34,6 +34,9 @@ _OBS_COLS = "id, source, site, subject_kind, subject_id, kind, key, observed_at,
 class SqliteObservations(SqliteParts):
     _received: dict[int, float]  # batch -> its arrival time, for repeats
     _heads: Heads  # full rows that repeats are compared with, read or written by this store
+    # PostgresStore asks for these with one array per column instead
+    _stored_ids = staticmethod(stored_ids)
+    _key_states = staticmethod(key_states)
 
     def ingest(self, observations: Sequence[Observation], *, actor: str,
                received_at: datetime | None = None) -> IngestResult:
@@ -54,7 +57,7 @@ class SqliteObservations(SqliteParts):
                 seen.add(r[0])
                 batch.append(r)
         with self.write() as conn:
-            existing = stored_ids(conn, [r[0] for r in batch])
+            existing = self._stored_ids(conn, [r[0] for r in batch])
             new = [r for r in batch if r[0] not in existing] if existing else batch
             dups = len(rows) - len(new)
             if not new:
@@ -73,7 +76,7 @@ class SqliteObservations(SqliteParts):
             # a repeat of the current meaning of its (subject, kind, key) becomes a compact row; numbers
             # (full rows' rowids, repeats' num) follow the batch's order, as the Merkle leaves do
             first = next_number(conn)
-            plan = plan_batch(conn, new, first, recv, entry.seq, self._heads)
+            plan = plan_batch(conn, new, first, recv, entry.seq, self._heads, self._key_states)
             conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                              plan.full)
             conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", plan.repeats)

@@ -3,6 +3,7 @@ placeholders (translated by collector/store/pgdialect.py), `executemany`, rows a
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -14,8 +15,9 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from collector.store.base import StoreUnavailable
 from collector.store.pgdialect import translate
 
-# a plain insert of listed columns, each given as a placeholder: rows that COPY can carry
-_PLAIN_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)\s*\(([^)]*)\)\s*VALUES\s*\((\s*\?\s*,?)+\)\s*;?\s*$",
+# a plain insert, each value given as a placeholder: rows that COPY can carry (every column of the
+# table, in its order, when none are listed)
+_PLAIN_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)\s*(?:\(([^)]*)\))?\s*VALUES\s*\((\s*\?\s*,?)+\)\s*;?\s*$",
                            re.IGNORECASE)
 COPY_FROM_ROWS = 64  # fewer rows go as one pipelined statement each
 _UPSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)\s*(\(([^)]*)\))?\s*VALUES\s*\((\s*\?\s*,?)+\)\s*ON\s+CONFLICT\b.*$",
@@ -122,7 +124,8 @@ class PgConnection:
         cur = self.raw.cursor()
         plain = _PLAIN_INSERT.match(sql)
         if plain and isinstance(rows, Sequence) and len(rows) >= COPY_FROM_ROWS:
-            columns = translate(plain.group(2), self._catalog)  # quotes end and user
+            columns = translate(plain.group(2), self._catalog) if plain.group(2) else \
+                ", ".join(f'"{c}"' for c in self._catalog(plain.group(1))[1])  # quotes end and user
             with cur.copy(f"COPY {plain.group(1)} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
@@ -140,18 +143,20 @@ class PgConnection:
         table = upsert.group(1)
         columns = translate(upsert.group(3), self._catalog) if upsert.group(3) else \
             ", ".join(f'"{c}"' for c in self._catalog(table)[1])
-        self._cursors += 1
-        stage = f"clausewatch_stage_{self._cursors}"
+        # one staging table per session and column list, emptied at each commit: creating and dropping
+        # one per batch writes the system catalog twice per batch
+        stage = f"clausewatch_stage_{table}_{zlib.crc32(columns.encode()):08x}"
         statement = _PLACEHOLDER_ROW.sub(f"SELECT {columns} FROM {stage}", translate(upsert.group(0), self._catalog),
                                          count=1)
         try:
             with self.raw.transaction(), self.raw.cursor() as cur:  # a savepoint inside the caller's transaction
-                cur.execute(f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {table}"
-                            " WITH NO DATA")
+                cur.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT {columns}"
+                            f" FROM {table} WITH NO DATA")
                 with cur.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
                 cur.execute(statement)
+                cur.execute(f"DELETE FROM {stage}")  # the next upsert of this transaction starts empty
         except psycopg.errors.CardinalityViolation:
             return False
         return True

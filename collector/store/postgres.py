@@ -30,7 +30,7 @@ from collector.sitekey import SiteKey
 from collector.store.integrity import EvidenceAltered, is_sha256_hex
 from collector.store.ledger_table import Ledger
 from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, StorePool, configure
-from collector.store.pgreads import payload_means_query
+from collector.store.pgreads import key_states_unnest, payload_means_query, stored_ids_any
 from collector.store.pgschema import WRITE_LOCK_KEY, migrate
 from collector.store.pgstats import measure_database
 from collector.store.repeats import Heads
@@ -61,6 +61,8 @@ class PostgresStore(SqliteStore):
     """Thread-safe; several processes on one database extend one ledger chain."""
 
     _payload_means_query = staticmethod(payload_means_query)
+    _stored_ids = staticmethod(stored_ids_any)
+    _key_states = staticmethod(key_states_unnest)
 
     def __init__(self, url: str, *, site_key: SiteKey | None = None, pool_max: int = POOL_MAX, create: bool = True):
         self.url, self.where = url, redacted(url)

@@ -205,13 +205,18 @@ class BatchPlan:
     newest: dict[Key, tuple[int, float, int]]  # per key, the batch's newest: num, as_of, index in the batch
 
 
-def _states(conn: Any, keys: list[Key]) -> dict[Key, KeyState | None]:
+LATEST_STATE = ("subject_kind, subject_id, kind, key, obs_rowid, meaning, observed_at, coalesce(num, obs_rowid),"
+                " repeat_id, repeats")
+StatesReader = Callable[[Any, list[Key]], dict[Key, KeyState | None]]
+
+
+def key_states(conn: Any, keys: list[Key]) -> dict[Key, KeyState | None]:
+    """Each key's `latest` row as it is now (None: no row yet)."""
     out: dict[Key, KeyState | None] = dict.fromkeys(keys)
     for i in range(0, len(keys), 200):
         chunk = keys[i:i + 200]
         for r in conn.execute(
-                "SELECT subject_kind, subject_id, kind, key, obs_rowid, meaning, observed_at, coalesce(num, obs_rowid),"
-                " repeat_id, repeats FROM latest WHERE (subject_kind, subject_id, kind, key) IN"
+                f"SELECT {LATEST_STATE} FROM latest WHERE (subject_kind, subject_id, kind, key) IN"
                 f" (VALUES {','.join(['(?,?,?,?)'] * len(chunk))})", [x for k in chunk for x in k]):
             out[(r[0], r[1], r[2], r[3])] = KeyState(*r[4:])
     return out
@@ -277,12 +282,13 @@ def _same_but_its_own(head: Head, head_cuts: tuple[int, ...], row: Sequence[Any]
 
 
 def plan_batch(conn: Any, rows: Sequence[Sequence[Any]], first: int, received_at: float, batch: int,
-               heads: Heads) -> BatchPlan:
+               heads: Heads, states_of: StatesReader = key_states) -> BatchPlan:
     """Number the batch's new observations from `first` in order and split them into full rows and
     repeats (inside the caller's write transaction, which read `latest` as it is). `heads`: full rows
-    already read, kept by the caller between batches (and dropped when a batch is rolled back)."""
+    already read, kept by the caller between batches (and dropped when a batch is rolled back).
+    `states_of` reads the keys' `latest` rows (key_states, or the database's faster form)."""
     plan = BatchPlan([], [], {}, {})
-    states = _states(conn, list(dict.fromkeys((r[3], r[4], r[5], r[6]) for r in rows)))
+    states = states_of(conn, list(dict.fromkeys((r[3], r[4], r[5], r[6]) for r in rows)))
     for i, r in enumerate(rows):
         num, key, as_of = first + i, (r[3], r[4], r[5], r[6]), min(r[7], received_at)
         cur = states[key]

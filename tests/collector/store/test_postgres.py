@@ -185,3 +185,25 @@ def test_upserts_of_many_rows_end_as_one_statement_per_row_would(postgres_url, k
         assert (meta["n1"], meta["n99"], meta["u1"]) == ("kept", "kept", "first")
     finally:
         store.close()
+
+
+def test_a_batch_of_hundreds_of_repeats_is_stored_once_and_reads_back_as_received(postgres_url, key):
+    """Repeats (and the ids and latest rows a batch looks up) go to the database in bulk: a batch sent
+    again is all duplicates, and every repeat reads back as the observation received."""
+    store = PostgresStore(postgres_url, site_key=key)
+    same = {"enforcement": "sysfs", "devices": []}
+    batch = [Observation(source="t", subject_kind="host", subject_id=f"h{i % 3}", kind="usb.devices",
+                         observed_at=T0 + timedelta(seconds=i), payload=same) for i in range(300)]
+    try:
+        first = store.ingest(batch, actor="test")
+        again = store.ingest(batch, actor="test")
+        repeats = store.read.execute("SELECT count(*) FROM observation_repeats").fetchone()[0]
+        newest = store.latest_payloads("host", ["usb.devices"])
+        report = store.verify_ledger()
+    finally:
+        store.close()
+    assert (first.accepted, again.accepted, again.duplicates) == (300, 0, 300)
+    assert repeats == 297  # one full row per host, the rest repeats of it
+    assert {h: at for h, kinds in newest.items() for at, _ in kinds.values()} == {
+        f"h{h}": (T0 + timedelta(seconds=297 + h)).timestamp() for h in range(3)}
+    assert report.ok, report.problems

@@ -1,0 +1,172 @@
+"""Ingest through two collectors on one PostgreSQL in batches of 500, as a ratio to a raw COPY of
+the same rows into a table of the observations table's shape, on the same server.
+
+Starts a real PostgreSQL 15 and two `clausewatch serve --db postgresql://…` on loopback ports; client
+threads post batches to both at once.
+
+    .venv/bin/python bench/bench_pg_ingest.py      # BENCH_OBS=50000 observations per run
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import orjson
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ingest import AGENTS, PASSWORD, cpu_seconds, make_batches  # noqa: E402
+from bench_web import serve  # noqa: E402
+from benchdoc import table, write_section  # noqa: E402
+from pglocal import DURABILITY, local_postgres  # noqa: E402
+
+N_OBS = int(os.environ.get("BENCH_OBS", "50000"))
+WHERE_THE_TIME_GOES = (
+    "The bound is the writers' lock, not the database's CPU: each batch's store work runs under it "
+    "(about 50 ms for an agent's batch and 105 ms for an importer's, in one process on this machine), so a "
+    "second collector adds no write throughput. Under the lock the batch is also checked against the ids "
+    "stored, numbered, compared with the current rows of its keys (a repeat is kept as a compact row) and its "
+    "latest values and subjects upserted, which the bare COPY does not do. Asking for the stored ids and the "
+    "keys' rows with array parameters, COPYing repeats and reusing one staging table per connection took "
+    "that work from 60 to 49 ms per agent batch and from 152 to 105 ms per importer batch (same process, "
+    "batches interleaved).")
+COLLECTORS, CLIENTS = 2, 4
+
+
+def prepare(url: str, key: Path) -> str:
+    """Schema, an admin and the enroll secret in the new database; the secret."""
+    from collector import auth
+    from collector.sitekey import SiteKey
+    from collector.store.postgres import PostgresStore
+
+    store = PostgresStore(url, site_key=SiteKey.load_or_create(key))
+    auth.add_user(store, "bench", "admin", PASSWORD)
+    _, secret = auth.create_enroll_secret(store)
+    store.close()
+    return secret
+
+
+def raw_copy(batches: list[bytes], url: str) -> float:
+    """COPY each batch in its own transaction into a table like `observations` (same columns,
+    identity, unique id and indexes): the database's own cost of taking the rows."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE raw_observations (LIKE observations INCLUDING ALL)")
+        columns = "id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body"
+        start = time.perf_counter()
+        for b, raw in enumerate(batches):
+            received = time.time()
+            rows = [(o["id"], o["source"], "default", o["subject_kind"], o["subject_id"], o["kind"], "",
+                     datetime.fromisoformat(o["observed_at"]).timestamp(), received, None, b, orjson.dumps(o))
+                    for o in orjson.loads(raw)["observations"]]
+            with conn.transaction(), conn.cursor() as cur, cur.copy(f"COPY raw_observations ({columns}) FROM STDIN"
+                                                                    ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return time.perf_counter() - start
+
+
+def post_all(urls: list[str], batches: list[bytes], token_of) -> float:
+    """Wall seconds to post every batch, the clients spread over the collectors."""
+    clients = [httpx.Client(base_url=urls[i % len(urls)], headers={"Content-Type": "application/json"}, timeout=120)
+               for i in range(CLIENTS)]
+
+    def post(i: int) -> int:
+        r = clients[i % CLIENTS].post("/api/v1/observations", content=batches[i],
+                                      headers={"Authorization": f"Bearer {token_of(i)}"})
+        r.raise_for_status()
+        return r.json()["accepted"]
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        accepted = sum(pool.map(post, range(len(batches))))
+    assert accepted == len(batches) * 500, accepted
+    return time.perf_counter() - start
+
+
+def measured(pids: list[int], pg_pid: int, work: Callable[[], float]) -> tuple[float, float, float]:
+    """Wall seconds `work` reports, with the CPU seconds meanwhile of the processes `pids` and of the
+    database server (its postmaster and live backends)."""
+    before = sum(cpu_seconds(p) for p in pids), cpu_seconds(pg_pid)
+    seconds = work()
+    return seconds, sum(cpu_seconds(p) for p in pids) - before[0], cpu_seconds(pg_pid) - before[1]
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The highest resident memory of a live process so far (Linux VmHWM), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    with local_postgres() as pg:
+        url = pg.new_database()
+        key = pg.root / "site-key.pem"
+        secret = prepare(url, key)
+        pg_pid = pg.proc.pid if pg.proc else 0
+        collectors = [serve(url, {"CLAUSEWATCH_SITE_KEY": str(key)}) for _ in range(COLLECTORS)]
+        urls = [u for _, u in collectors]
+        try:
+            admin = httpx.post(urls[0] + "/api/v1/auth/token", json={"username": "bench", "password": PASSWORD}
+                               ).json()["token"]
+            enroll = [{"secret": secret, "host_id": f"T{a:03d}"} for a in range(AGENTS)]
+            tokens = [httpx.post(urls[a % COLLECTORS] + "/api/v1/enroll", json=body).json()["token"]
+                      for a, body in enumerate(enroll)]
+            agent_batches, mixed_batches = make_batches(AGENTS, N_OBS), make_batches(None, N_OBS)
+            pids = [p.pid for p, _ in collectors]
+            agent = measured(pids, pg_pid, lambda: post_all(urls, agent_batches, lambda i: tokens[i % AGENTS]))
+            mixed = measured(pids, pg_pid, lambda: post_all(urls, mixed_batches, lambda i: admin))
+            peak_mib = max(peak_rss_mib(pid) for pid in pids)
+        finally:
+            for proc, _ in collectors:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
+        raw = measured([], pg_pid, lambda: raw_copy(mixed_batches, url))
+        verified = verify(url, key)
+    raw_rate = N_OBS / raw[0]
+
+    def row(what: str, m: tuple[float, float, float], collectors: bool = True) -> list[object]:
+        return [what, f"{N_OBS / m[0]:,.0f}", f"{m[0]:.2f}", f"{N_OBS / m[0] / raw_rate:.2f}",
+                f"{m[1] / N_OBS * 1e6:.0f}" if collectors else "", f"{m[2] / N_OBS * 1e6:.0f}"]
+
+    rows = [row(f"two collectors, agents' batches of 500 (one host each, 8 kinds; {AGENTS} agent tokens), "
+                f"{CLIENTS} clients", agent),
+            row(f"two collectors, batches of 500 spanning 500 hosts (an importer's), {CLIENTS} clients", mixed),
+            row("raw COPY of the same rows, one transaction per batch (baseline)", raw, collectors=False)]
+    load = os.getloadavg()[0]
+    body = (f"{N_OBS:,} observations per run; load average {load:.1f} when measured. Goal: ≥ 0.5× the raw COPY.\n\n"
+            + table(["path", "observations/s", "seconds", "× raw COPY", "collectors' CPU µs/observation",
+                     "database CPU µs/observation"], rows)
+            + f"\n\nA real PostgreSQL 15 on the same machine ({DURABILITY}: both paths alike) and two "
+              "`clausewatch serve --db postgresql://…`; the client threads post to both at once. Each batch is "
+              "validated, authorised, hashed into its Merkle root and appended to the one ledger chain under "
+              "the writers' advisory lock, with its observations COPYed, in one transaction. The baseline "
+              "COPYs the same rows into a table like `observations` (same columns and indexes). "
+              f"`ledger verify` afterwards: {verified}. Peak resident memory of a collector: {peak_mib:.0f} MiB. "
+              f"Collectors, clients and the database share two cores. {WHERE_THE_TIME_GOES}")
+    print(body)
+    write_section("ingest on PostgreSQL", body)
+
+
+def verify(url: str, key: Path) -> str:
+    from collector.sitekey import SiteKey
+    from collector.store.postgres import PostgresStore
+
+    store = PostgresStore(url, site_key=SiteKey.load_or_create(key), create=False)
+    try:
+        report = store.verify_ledger()
+    finally:
+        store.close()
+    return f"OK, {report.entries:,} entries" if report.ok else f"FAILED ({report.problems[:1]})"
+
+
+if __name__ == "__main__":
+    main()
