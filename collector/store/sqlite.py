@@ -17,7 +17,7 @@ import orjson
 
 from collector import seqgaps
 from collector.canonical import loads, stored_json
-from collector.ledger import VerifyReport, verify_chain, verify_checkpoints
+from collector.ledger import VerifyReport, batch_entry_data, verify_chain, verify_checkpoints
 from collector.merkle import merkle_root
 from collector.sitekey import SiteKey, load_public_pem
 from collector.store.accounts import SqliteAccounts
@@ -197,12 +197,7 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
             derived = seqgaps.track(partial(sequence_state, conn), partial(save_sequence_state, conn), new, now)
             new = [*new, *(observation_row(d) for d in derived)]
             root = merkle_root([r[9] for r in new]).hex()
-            kinds: dict[str, int] = {}
-            for r in new:
-                kinds[r[5]] = kinds.get(r[5], 0) + 1
-            entry = self.ledger.append(conn, "observations", actor, {
-                "count": len(new), "merkle_root": root, "first": new[0][0], "last": new[-1][0],
-                "kinds": kinds}, ts=now)
+            entry = self.ledger.append(conn, "observations", actor, batch_entry_data(len(new), root), ts=now)
             recv = _ts(now)
             # a repeat of the current meaning of its (subject, kind, key) becomes a compact row; numbers
             # (full rows' rowids, repeats' num) follow the batch's order, as the Merkle leaves do
@@ -228,7 +223,7 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
                 "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
                 " DO UPDATE SET last_seen = max(subjects.last_seen, excluded.last_seen)",
                 [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
-        return IngestResult(len(new) - len(derived), dups, entry.seq, root, set(subjects), set(kinds),
+        return IngestResult(len(new) - len(derived), dups, entry.seq, root, set(subjects), {r[5] for r in new},
                             [(k, ts, num, new[i][9], recv) for k, (num, ts, i) in plan.newest.items()],
                             derived)
 
