@@ -209,8 +209,8 @@ def compact(store: SqliteStore, policy: RetentionPolicy, controls: Sequence[Cont
             chunk_rows: int = CHUNK_ROWS) -> CompactionResult:
     """Compact as of `now`; returns what was dropped and kept (no ledger entry when nothing was).
 
-    The drops are written in transactions of about `chunk_rows` observations each (a batch never split
-    between two), each one complete with its proofs and its own `store.compacted` entry, so that ingest
+    The drops are written newest first in transactions of about `chunk_rows` observations each (a batch
+    never split between two), each one complete with its proofs and its own `store.compacted` entry, so that ingest
     waits for one chunk at most, never for the whole compaction; the last also removes the evidence files."""
     say = progress or (lambda _: None)
     say("selecting what to keep")
@@ -220,13 +220,15 @@ def compact(store: SqliteStore, policy: RetentionPolicy, controls: Sequence[Cont
         sel: Selection = select(snap, policy, controls, now)
         named, upto = _named_evidence(snap, dropping=sel.drop)
     result = CompactionResult(None, kept=sel.kept)
-    pending = sorted(sel.drop)
+    # newest first: a repeat is rebuilt from its full row, which an older batch may hold, so a chunk must
+    # find the full rows of its repeats still there (a full row dropped has every repeat of it dropped)
+    pending = sorted(sel.drop, reverse=True)
     while True:
         chunk, pending = pending[:chunk_rows], pending[chunk_rows:]
         with store.write() as conn:
             where = _still_there(conn, _only(sel, chunk)) if chunk else {}
-            if pending and where:  # the last batch of the chunk may go on into the next: it waits for it
-                last = where[max(where)]
+            if pending and where:  # the chunk's oldest batch may go on into the next: it waits for it
+                last = where[min(where)]
                 held = [n for n in chunk if where.get(n) == last]
                 if len(held) < len(where):
                     pending = held + pending

@@ -15,16 +15,18 @@ HOURS = 40  # past the default raw window of 3 days only with --keep-raw-days 0
 
 
 def _fill(store, hours: int, per_hour: int) -> None:
-    """`per_hour` hosts each reporting a new meaning every minute: many full rows and batches to drop."""
+    """`per_hour` hosts reporting every 6 minutes, half of them a new meaning each time (full rows), half the
+    same for 5 hours at a time (a full row and repeats of it in later batches): many rows and batches to drop."""
     for h in range(hours):
         rows = [obs(h * 10_000 + m * per_hour + i, subject=f"h{i}", t=T0 + timedelta(hours=h, minutes=m),
-                    payload={"devices": [], "minute": m})
+                    payload={"devices": [], "minute": m} if i % 2 else {"devices": [], "phase": h // 5})
                 for m in range(0, 60, 6) for i in range(per_hour)]
         store.ingest(rows, actor="agent:test", received_at=T0 + timedelta(hours=h, minutes=59))
 
 
 def test_ingest_goes_on_while_a_large_compaction_runs_in_chunks(store):
-    _fill(store, HOURS, 20)  # 8,000 observations in 40 batches
+    _fill(store, HOURS, 20)  # 8,000 observations in 40 batches, 3,800 of them repeats
+    assert store.read.execute("SELECT count(*) FROM observation_repeats").fetchone()[0] > 3_000
     now = T0 + timedelta(hours=HOURS + 1)
     done = threading.Event()
     result = {}
@@ -49,6 +51,7 @@ def test_ingest_goes_on_while_a_large_compaction_runs_in_chunks(store):
     res = result["r"]
     chunks = res.ledger_entries
     assert len(chunks) >= 10 and res.dropped >= 4_000
+    assert res.dropped_by_kind == {"usb.devices": res.dropped}
     # ingest's own entries fall between the compaction's: it did not wait for the whole compaction
     assert any(chunks[0] < seq < chunks[-1] for seq in ingested), (chunks, ingested[:5], ingested[-5:])
     entries = [loads(store.ledger_entry(seq)[1]) for seq in chunks]
