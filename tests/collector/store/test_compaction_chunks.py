@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from collector.canonical import loads
 from collector.store.compaction import compact
+from collector.store.compaction_text import compaction_text
 from collector.store.retention import load_policy
 from rules.catalog import default_catalog
 from tests.collector.store.conftest import T0, obs
@@ -62,3 +63,16 @@ def test_ingest_goes_on_while_a_large_compaction_runs_in_chunks(store):
     # no batch was split between two chunks: each proof row names the compaction of one chunk only
     batches = store.read.execute("SELECT batch, count(*) FROM pruned_batches GROUP BY batch").fetchall()
     assert all(n == 1 for _, n in batches)
+
+
+def test_the_summary_names_the_chunks_and_their_entries(store):
+    _fill(store, 10, 20)
+    res = compact(store, load_policy().with_raw_days(0), list(default_catalog()), T0 + timedelta(days=1),
+                  chunk_rows=300)
+    first, last = res.ledger_entries[0], res.ledger_entries[-1]
+    n = len(res.ledger_entries)
+    assert n > 1
+    en = compaction_text(res, "cw.db", T0, "en").splitlines()[0]
+    assert f"in {n} transactions (ledger entries {first} to {last})" in en
+    zh = compaction_text(res, "cw.db", T0, "zh").splitlines()[0]
+    assert f"分 {n} 次事务写入（账本条目 {first} 至 {last}）" in zh
