@@ -55,19 +55,21 @@ def _table_bytes(db: Path) -> dict[str, int]:
 
 
 NOTE = ("Compaction removes no ledger entry: the ledger holds one `observations` entry per ingested batch (the"
-        " simulation ingests one batch per snapshot for the whole site; agents send one per terminal and minute)."
+        " simulation ingests one batch per snapshot for the whole site; agents send one per terminal and minute),"
+        " about 180 bytes of body in its compact form (form 2) and a 64-character hash."
         " At a one-minute step the simulation also has someone plug a USB stick into each terminal about every"
         " 20 minutes; every block event is kept (each is the newest of its own key).")
 CAMERA_KINDS = ("camera.health", "zone.coverage", "camera.retention", "camera.floorplan")
 
 
 def _kind_bytes(db: Path, kinds: tuple[str, ...]) -> int:
-    """The bytes of these kinds' stored bodies (values only: no page or index overhead)."""
+    """The bytes of these kinds' stored values, full rows and repeats (`store stats`' measure: no page or
+    index overhead)."""
+    from collector.store.stats import kind_sizes
+
     conn = sqlite3.connect(db)
     try:
-        marks = ",".join("?" * len(kinds))
-        return conn.execute(f"SELECT coalesce(sum(length(body)), 0) FROM observations WHERE kind IN ({marks})",
-                            kinds).fetchone()[0]
+        return sum(k.bytes for k in kind_sizes(conn) if k.kind in kinds)
     finally:
         conn.close()
 
@@ -132,8 +134,8 @@ def main() -> None:
             + f"\n\nKept beyond the window: {kept}; {result.batches_partly_kept:,} batches partly kept"
             f" ({result.proof_bytes / terminal_days / 1e3:,.1f} KB of proofs per terminal-day),"
             f" {result.batches_emptied:,} emptied. The cameras' own observations (health, zone coverage, retention,"
-            f" floor plan; values only) take {camera_raw / camera_days / 1e3:,.0f} KB per camera-day as received and"
-            f" {camera_after / camera_days / 1e3:,.1f} KB after compaction.\n\n" + NOTE)
+            f" floor plan; values of full rows and repeats) take {camera_raw / camera_days / 1e3:,.0f} KB per"
+            f" camera-day as received and {camera_after / camera_days / 1e3:,.1f} KB after compaction.\n\n" + NOTE)
     print(body)
     if not args.no_write:
         write_section("store size", body)

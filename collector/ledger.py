@@ -36,6 +36,29 @@ def entry_body(seq: int, ts: datetime | str, type_: str, actor: str, data: dict[
                       "data": data})
 
 
+# The data of an `observations` entry (one ingested batch). Form 1 (stores written before it changed) also
+# named the batch's first and last observation ids and its count per kind: about 450 bytes per batch, for
+# facts its rows hold while they are kept. Form 2 keeps only what the Merkle proof needs (docs/ledger-format.md).
+BATCH_FORM = 2
+
+
+def batch_entry_data(count: int, merkle_root_hex: str) -> dict[str, Any]:
+    """The data of a new `observations` entry (form 2)."""
+    return {"n": count, "root": merkle_root_hex, "v": BATCH_FORM}
+
+
+def batch_commitment(data: Any) -> tuple[int, str]:
+    """(count, Merkle root hex) an `observations` entry commits to, in either form; KeyError, TypeError or
+    ValueError when the data is neither."""
+    if not isinstance(data, dict):
+        raise TypeError("not an object")
+    if data.get("v") == BATCH_FORM:
+        return int(data["n"]), str(data["root"])
+    if "v" in data:
+        raise ValueError(f"unknown batch form {data['v']!r}")
+    return int(data["count"]), str(data["merkle_root"])
+
+
 def stamp(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat()
 

@@ -54,7 +54,8 @@ class StoreSizeCollector:
         size.add_metric(["evidence"], s.evidence_bytes)
         yield size
         yield GaugeMetricFamily("clausewatch_store_growth_bytes_per_day",
-                                "Bytes the store grew by per day, averaged over the last complete days",
+                                "Bytes the store grows by per day: the last complete days' mean, or once"
+                                " compacted, what a compacted day keeps plus the ledger's daily share",
                                 value=s.growth_bytes_per_day)
         free = GaugeMetricFamily("clausewatch_store_disk_free_bytes", "Free bytes on the store's disk "
                                  "(absent for a database server's store)")

@@ -32,6 +32,19 @@ def stored_payload(body: bytes) -> dict[str, Any]:
 
 
 # -- accounts, sessions, agents and tokens ------------------------------------------------------------
+class HistoryRow(NamedTuple):
+    """One stored observation of a page's history, with the repeats that followed it: a fact reported every
+    minute and unchanged is one row seen `times` times from `observed_at` until `until`."""
+
+    observed_at: float
+    subject_id: str
+    kind: str
+    obs_id: str
+    payload: dict[str, Any]
+    until: float  # the newest time it was seen: its last repeat's, or its own
+    times: int  # 1 + the repeats of it
+
+
 class UserRow(NamedTuple):
     name: str
     role: str
@@ -189,13 +202,15 @@ class ReadModelStore(Protocol):
     def last_seen(self, subject_kind: str) -> dict[str, float]: ...
 
     def payload_history(self, subject_kind: str, kinds: Sequence[str], since: datetime, subject_id: str | None = None,
-                        limit: int = 2000) -> list[tuple[float, str, str, str, dict[str, Any]]]:
-        """(observed_at, subject id, kind, observation id, payload), newest first."""
+                        limit: int = 2000) -> list[HistoryRow]:
+        """The observations seen since `since` (the current run of an unchanged fact too, however long ago it
+        began), newest seen first; a row stands for its repeats of the current run (`until`, `times`)."""
         ...
 
     def payload_means(self, subject_kind: str, kind: str, fields: Sequence[str], since: datetime,
                       bucket_s: int) -> dict[str, dict[str, list[tuple[float, float]]]]:
-        """subject id -> field -> [(bucket start, mean value)]."""
+        """subject id -> field -> [(bucket start, mean value)]; a value repeated unchanged until now fills
+        every bucket from its first report to its last repeat."""
         ...
 
     def payload_series(self, kind: str, start: datetime, end: datetime, site: str | None = None

@@ -1,17 +1,20 @@
 """`store compact`: drop the raw observations beyond their window that nothing needs (collector/store/
 keepset.py says what is kept and why), keep what proves the rest against its batch's Merkle root
 (collector/store/prunedproof.py), remove evidence files no kept observation names once their own
-retention is over, and record all of it as one `store.compacted` ledger entry, in one transaction."""
+retention is over, and record each chunk of it as a `store.compacted` ledger entry written in the same
+transaction as the chunk's deletions and proofs."""
 from __future__ import annotations
 
 import heapq
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from collector.canonical import loads
+from collector.ledger import batch_commitment
 from collector.merkle import leaf_hash
 from collector.store.keepset import REASONS, Selection, select
 from collector.store.numbering import repeats_between
@@ -27,6 +30,8 @@ ENTRY_TYPE = "store.compacted"
 # how a stored body without evidence begins (keys sorted: collector/store/sqlite.py observation_body)
 NO_EVIDENCE = b'{"evidence":[]'
 SCAN_ROWS = 5000
+CHUNK_ROWS = 20_000  # observations dropped per write transaction: ingest waits about a second at most
+CHUNK_PAUSE_S = 0.05
 WHY = ("raw observations older than their kind's window; kept: the newest of each key, those findings and their"
        " intervals cite, those current findings were evaluated from, the first of each key per keyframe period,"
        " and the full rows kept repeats are rebuilt from")
@@ -46,6 +51,7 @@ class CompactionResult:
     batches_emptied: int = 0
     proof_bytes: int = 0
     evidence_removed: list[str] = field(default_factory=list)
+    ledger_entries: list[int] = field(default_factory=list)  # one `store.compacted` entry per chunk
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,10 +71,11 @@ def _batch_rows(conn: Any, batches: set[int], lo: int, hi: int) -> dict[int, lis
 
 def _ledgered(conn: Any, batch: int) -> tuple[int, str]:
     row = conn.execute("SELECT body FROM ledger WHERE seq = ?", (batch,)).fetchone()
-    data = loads(row[0])["data"] if row else {}
-    if not isinstance(data, dict) or "count" not in data:
-        raise CompactionRefused(f"ledger entry {batch}: not the observations batch its rows name; run ledger verify")
-    return int(data["count"]), str(data["merkle_root"])
+    try:
+        return batch_commitment(loads(row[0])["data"] if row else None)
+    except (ValueError, KeyError, TypeError) as e:
+        raise CompactionRefused(f"ledger entry {batch}: not the observations batch its rows name; run ledger verify"
+                                ) from e
 
 
 def _tree(batch: int, ledgered: tuple[int, str], rows: list[tuple[int, str, bytes]], prior: PrunedRow | None
@@ -163,62 +170,115 @@ def _delete(conn: Any, sel: Selection, numbers: set[int]) -> None:
             conn.execute(f"DELETE FROM {table} WHERE {column} IN ({','.join('?' * len(chunk))})", chunk)  # noqa: S608
 
 
-def _unreferenced_evidence(conn: Any, policy: RetentionPolicy, now: datetime) -> list[str]:
-    """Evidence files stored before their retention began that no remaining observation names."""
-    before = (now - timedelta(days=policy.evidence_keep_days)).timestamp()
-    old = {s for (s,) in conn.execute("SELECT sha256 FROM evidence WHERE stored_at < ?", (before,))}
-    if not old:
-        return []
+def _named_evidence(conn: Any, after: int = 0, dropping: frozenset[int] | set[int] = frozenset()
+                    ) -> tuple[set[str], int]:
+    """The evidence files the full rows numbered beyond `after` name (but those `dropping`), and the highest
+    number read."""
     named: set[str] = set()
-    after = 0
     while True:  # in chunks: a PostgreSQL cursor would hold every row at once
         rows = conn.execute("SELECT rowid, body FROM observations WHERE rowid > ? AND substr(body, 1, ?) != ?"
                             " ORDER BY rowid LIMIT ?", (after, len(NO_EVIDENCE), NO_EVIDENCE, SCAN_ROWS)).fetchall()
-        for _, body in rows:
+        for rowid, body in rows:
+            if rowid in dropping:
+                continue
             try:
                 refs = loads(body).get("evidence") or []
             except (ValueError, AttributeError):
                 continue  # a damaged row: ledger verify names it; its files stay
             named.update(r["sha256"] for r in refs if isinstance(r, dict) and isinstance(r.get("sha256"), str))
+        if rows:
+            after = rows[-1][0]
         if len(rows) < SCAN_ROWS:
-            return sorted(old - named)
-        after = rows[-1][0]
+            return named, after
+
+
+def _unreferenced_evidence(conn: Any, policy: RetentionPolicy, now: datetime, named: set[str], upto: int
+                           ) -> list[str]:
+    """Evidence files stored before their retention began that no remaining observation names: `named` is
+    what those up to number `upto` named (read on the snapshot, outside the write); rows stored since are
+    read here (a repeat names its full row's files, so full rows are enough)."""
+    before = (now - timedelta(days=policy.evidence_keep_days)).timestamp()
+    old = {s for (s,) in conn.execute("SELECT sha256 FROM evidence WHERE stored_at < ?", (before,))}
+    if not old:
+        return []
+    return sorted(old - named - _named_evidence(conn, upto)[0])
 
 
 def compact(store: SqliteParts, policy: RetentionPolicy, controls: Sequence[Control], now: datetime, *,
-            actor: str = "collector", progress: Progress | None = None) -> CompactionResult:
-    """Compact as of `now`; returns what was dropped and kept (no ledger entry when nothing was)."""
+            actor: str = "collector", progress: Progress | None = None,
+            chunk_rows: int = CHUNK_ROWS) -> CompactionResult:
+    """Compact as of `now`; returns what was dropped and kept (no ledger entry when nothing was).
+
+    The drops are written newest first in transactions of about `chunk_rows` observations each (a batch
+    never split between two), each one complete with its proofs and its own `store.compacted` entry, so that ingest
+    waits for one chunk at most, never for the whole compaction; the last also removes the evidence files."""
     say = progress or (lambda _: None)
     say("selecting what to keep")
     # chosen on a snapshot, so ingest goes on meanwhile: what arrives since only supersedes what was
     # chosen (findings cite the newest observations, which are kept)
     with store.snapshot() as snap:
         sel: Selection = select(snap, policy, controls, now)
-    with store.write() as conn:
-        seq = store.ledger.last_seq + 1
-        where = _still_there(conn, sel) if sel.drop else {}
-        say(f"proving what is kept of the batches losing {len(where):,} observations")
-        rows, partly, emptied = _rows_for(conn, where, seq) if where else ([], 0, 0)
-        say("deleting")
-        _delete(conn, sel, set(where))
-        gone = _unreferenced_evidence(conn, policy, now)
-        for i in range(0, len(gone), 900):
-            files = gone[i:i + 900]
-            conn.execute(f"DELETE FROM evidence WHERE sha256 IN ({','.join('?' * len(files))})", files)
-        # `where`, not the selection: another compaction may have dropped some of it meanwhile
-        result = CompactionResult(None, len(where), sel.dropped_by_kind(where), sel.kept, partly, emptied,
-                                  sum(4 * len(r.kept) + 32 * len(r.hashes) for r in rows), gone)
-        if not where and not gone:
+        named, upto = _named_evidence(snap, dropping=sel.drop)
+    result = CompactionResult(None, kept=sel.kept)
+    # newest first: a repeat is rebuilt from its full row, which an older batch may hold, so a chunk must
+    # find the full rows of its repeats still there (a full row dropped has every repeat of it dropped)
+    pending = sorted(sel.drop, reverse=True)
+    while True:
+        chunk, pending = pending[:chunk_rows], pending[chunk_rows:]
+        with store.write() as conn:
+            where = _still_there(conn, _only(sel, chunk)) if chunk else {}
+            if pending and where:  # the chunk's oldest batch may go on into the next: it waits for it
+                last = where[min(where)]
+                held = [n for n in chunk if where.get(n) == last]
+                if len(held) < len(where):
+                    pending = held + pending
+                    where = {n: b for n, b in where.items() if b != last}
+            gone = [] if pending else _unreferenced_evidence(conn, policy, now, named, upto)
+            _write_chunk(store, conn, sel, where, gone, policy, actor, now, result, say)
+        # after the commit: a crash in between leaves stray bytes, never a listed file missing
+        if gone:
+            store.drop_evidence_bytes(gone)
+        if not pending:
             return result
-        conn.executemany("INSERT INTO pruned_batches VALUES (?,?,?,?,?,?,?,?)", [r.stored() for r in rows])
-        entry = store.ledger.append(conn, ENTRY_TYPE, actor, {
-            "rule": "rules/retention.yaml", "policy": policy.as_dict(), "why": WHY,
-            "dropped": result.dropped, "dropped_by_kind": result.dropped_by_kind,
-            "kept": result.kept, "batches": {"partly_kept": partly, "emptied": emptied, "rows": len(rows)},
-            "pruned_digest": pruned_digest(rows), "evidence_removed": gone}, ts=now)
-        assert entry.seq == seq  # the rows name the entry they were written with
-        result.ledger_seq = entry.seq
-    # after the commit: a crash in between leaves stray bytes, never a listed file missing
-    if gone:
-        store.drop_evidence_bytes(gone)
-    return result
+        time.sleep(CHUNK_PAUSE_S)  # a writer waiting for the store gets its turn before the next chunk
+
+
+def _only(sel: Selection, numbers: list[int]) -> Selection:
+    """The selection narrowed to dropping `numbers`."""
+    return Selection(set(numbers), sel.kept, sel.kind_of, sel.repeat_ids)
+
+
+def _write_chunk(store: SqliteParts, conn: Any, sel: Selection, where: dict[int, int], gone: list[str],
+                 policy: RetentionPolicy, actor: str, now: datetime, result: CompactionResult,
+                 say: Progress) -> None:
+    """Drop the observations `where` names (number -> batch) and the evidence files `gone`, with the proofs
+    of what their batches keep and one `store.compacted` entry; add it all to `result`."""
+    if not where and not gone:
+        return
+    seq = store.ledger.last_seq + 1
+    say(f"proving what is kept of the batches losing {len(where):,} observations")
+    rows, partly, emptied = _rows_for(conn, where, seq) if where else ([], 0, 0)
+    say("deleting")
+    _delete(conn, sel, set(where))
+    for i in range(0, len(gone), 900):
+        files = gone[i:i + 900]
+        conn.execute(f"DELETE FROM evidence WHERE sha256 IN ({','.join('?' * len(files))})", files)
+    conn.executemany("INSERT INTO pruned_batches VALUES (?,?,?,?,?,?,?,?)", [r.stored() for r in rows])
+    # `where`, not the selection: another compaction may have dropped some of it meanwhile
+    by_kind = sel.dropped_by_kind(where)
+    entry = store.ledger.append(conn, ENTRY_TYPE, actor, {
+        "rule": "rules/retention.yaml", "policy": policy.as_dict(), "why": WHY,
+        "dropped": len(where), "dropped_by_kind": by_kind,
+        "kept": sel.kept, "batches": {"partly_kept": partly, "emptied": emptied, "rows": len(rows)},
+        "pruned_digest": pruned_digest(rows), "evidence_removed": gone}, ts=now)
+    assert entry.seq == seq  # the rows name the entry they were written with
+    result.ledger_seq = entry.seq
+    result.ledger_entries.append(entry.seq)
+    result.dropped += len(where)
+    for kind, n in by_kind.items():
+        result.dropped_by_kind[kind] = result.dropped_by_kind.get(kind, 0) + n
+    result.dropped_by_kind = dict(sorted(result.dropped_by_kind.items()))
+    result.batches_partly_kept += partly
+    result.batches_emptied += emptied
+    result.proof_bytes += sum(4 * len(r.kept) + 32 * len(r.hashes) for r in rows)
+    result.evidence_removed += gone

@@ -10,7 +10,11 @@ from collector.store.compaction import CompactionResult
 def compaction_text(r: CompactionResult, db: str, now: datetime, lang: str) -> str:
     if r.ledger_seq is None:
         return translate("compact_none", lang, db=db, now=now.isoformat())
-    lines = [translate("compact_done", lang, db=db, now=now.isoformat(), dropped=r.dropped, seq=r.ledger_seq),
+    done = translate("compact_done", lang, db=db, now=now.isoformat(), dropped=r.dropped, seq=r.ledger_seq) \
+        if len(r.ledger_entries) < 2 else translate("compact_done_chunks", lang, db=db, now=now.isoformat(),
+                                                     dropped=r.dropped, chunks=len(r.ledger_entries),
+                                                     first=r.ledger_entries[0], seq=r.ledger_seq)
+    lines = [done,
              translate("compact_kept", lang, **r.kept),
              translate("compact_batches", lang, partly=r.batches_partly_kept, proof=r.proof_bytes,
                        emptied=r.batches_emptied)]

@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from collector.canonical import loads
-from collector.ledger import Problem, VerifyReport
+from collector.ledger import Problem, VerifyReport, batch_commitment
 from collector.merkle import merkle_root
 from collector.store.numbering import rebuilt_repeats
 from collector.store.pruned import PrunedIndex, verify_compactions
@@ -82,7 +82,8 @@ def verify_batches(conn: sqlite3.Connection, report: VerifyReport) -> int:
         try:
             data = loads(body)
             if data.get("type") == "observations":
-                roots[seq] = (data["data"]["merkle_root"], data["data"]["count"])
+                count, root = batch_commitment(data["data"])
+                roots[seq] = (root, count)
         except (ValueError, KeyError, TypeError, AttributeError):
             continue  # an altered entry (not JSON, not UTF-8): the chain check names it
     pruned = PrunedIndex(conn)

@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 from collector import seqgaps
+from collector.ledger import batch_entry_data
 from collector.merkle import merkle_root
 from collector.store.base import IngestResult, ObservationRow
 from collector.store.numbering import (
@@ -66,12 +67,7 @@ class SqliteObservations(SqliteParts):
             derived = seqgaps.track(partial(sequence_state, conn), partial(save_sequence_state, conn), new, now)
             new = [*new, *(observation_row(d) for d in derived)]
             root = merkle_root([r[9] for r in new]).hex()
-            kinds: dict[str, int] = {}
-            for r in new:
-                kinds[r[5]] = kinds.get(r[5], 0) + 1
-            entry = self.ledger.append(conn, "observations", actor, {
-                "count": len(new), "merkle_root": root, "first": new[0][0], "last": new[-1][0],
-                "kinds": kinds}, ts=now)
+            entry = self.ledger.append(conn, "observations", actor, batch_entry_data(len(new), root), ts=now)
             recv = now.timestamp()
             # a repeat of the current meaning of its (subject, kind, key) becomes a compact row; numbers
             # (full rows' rowids, repeats' num) follow the batch's order, as the Merkle leaves do
@@ -97,7 +93,7 @@ class SqliteObservations(SqliteParts):
                 "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
                 " DO UPDATE SET last_seen = max(subjects.last_seen, excluded.last_seen)",
                 [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
-        return IngestResult(len(new) - len(derived), dups, entry.seq, root, set(subjects), set(kinds),
+        return IngestResult(len(new) - len(derived), dups, entry.seq, root, set(subjects), {r[5] for r in new},
                             [(k, ts, num, new[i][9], recv) for k, (num, ts, i) in plan.newest.items()],
                             derived)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from collector.store.stats import StoreStats, TableSize, day_sizes, growth_per_day, kind_sizes
+from collector.store.stats import StoreStats, TableSize, day_sizes, growth_per_day, kind_sizes, ledger_growth
 
 PG_UTC_DAY = "to_char(to_timestamp(received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 
@@ -23,5 +23,6 @@ def measure_database(conn: sqlite3.Connection, tables: list[str], where: str, no
                                                (t,)).fetchone()) for t in sorted(tables)]
     stats.kinds = kind_sizes(conn)
     stats.days = day_sizes(conn, now, days, PG_UTC_DAY)
-    stats.growth_bytes_per_day = growth_per_day(stats.days, stats.file_bytes, sum(k.bytes for k in stats.kinds))
+    stats.growth_bytes_per_day = growth_per_day(stats.days, stats.file_bytes, sum(k.bytes for k in stats.kinds),
+                                                ledger_growth(conn, now))
     return stats

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from collector.canonical import loads
 from collector.store.files import evidence_dir_of
 
 
@@ -56,6 +57,7 @@ class DaySize:
     day: str  # UTC date
     rows: int
     bytes: int
+    compacted: bool = False  # before the newest compaction's raw window: what the day keeps for good
 
 
 @dataclass
@@ -94,11 +96,15 @@ def store_stats(conn: sqlite3.Connection, db: Path, now: datetime, days: int = 7
     stats.kinds = kind_sizes(conn)
     stats.days = day_sizes(conn, now, days)
     all_obs_bytes = sum(k.bytes for k in stats.kinds)
-    stats.growth_bytes_per_day = growth_per_day(stats.days, file_bytes, all_obs_bytes)
+    stats.growth_bytes_per_day = growth_per_day(stats.days, file_bytes - free_bytes(conn), all_obs_bytes,
+                                                ledger_growth(conn, now))
     stats.disk_free_bytes = shutil.disk_usage(db.parent).free
     if stats.growth_bytes_per_day > 0:
         stats.days_until_full = stats.disk_free_bytes / stats.growth_bytes_per_day
-        stats.disk_full_at = (now + timedelta(days=stats.days_until_full)).date().isoformat()
+        try:
+            stats.disk_full_at = (now + timedelta(days=stats.days_until_full)).date().isoformat()
+        except OverflowError:  # after the year 9999: as good as never
+            stats.disk_full_at = None
     return stats
 
 
@@ -142,19 +148,76 @@ def day_sizes(conn: sqlite3.Connection, now: datetime, days: int, utc_day: str =
         day = (first + timedelta(days=i)).isoformat()
         rows, size = got.get(day, (0, 0))
         out.append(DaySize(day, rows, int(size)))
-    return out
+    return mark_compacted(conn, out)
 
 
-def growth_per_day(days: list[DaySize], file_bytes: int, observation_bytes: int) -> float:
-    """The file's growth per day: the observations of the complete days, scaled by the file's size per
-    observation byte (indexes, pages, the other tables). Today is left out: it is not over yet."""
+def growth_per_day(days: list[DaySize], file_bytes: int, observation_bytes: int,
+                   ledger: tuple[float, int] = (0.0, 0)) -> float:
+    """The file's growth per day (`file_bytes`: its pages in use). Today is left out: it is not over yet.
+
+    Before any compaction: the observations of the complete days, scaled by the file's size per observation
+    byte (indexes, pages, the other tables). Once days are compacted, a day stays in the store with what
+    compaction keeps of it: the growth is what the complete compacted days still hold (scaled the same way,
+    without the ledger) plus the ledger's own growth per day, `ledger` = (bytes per day over its life, its
+    bytes), which compaction never thins. Raw days are not counted then: compaction thins them too."""
     complete = days[:-1]
     while complete and not complete[0].rows:  # before the store began: not a day without growth
         complete = complete[1:]
+    compacted = [d for d in complete if d.compacted]
     if not complete or not observation_bytes:
         return 0.0
-    per_day = sum(d.bytes for d in complete) / len(complete)
-    return per_day * file_bytes / observation_bytes
+    if not compacted:
+        return sum(d.bytes for d in complete) / len(complete) * file_bytes / observation_bytes
+    per_day, ledger_bytes = ledger
+    scale = max(file_bytes - ledger_bytes, observation_bytes) / observation_bytes
+    return sum(d.bytes for d in compacted) / len(compacted) * scale + per_day
+
+
+def _compaction_cutoff(conn: sqlite3.Connection) -> float | None:
+    """The newest compaction's raw-window start (its default window), as a UTC timestamp; None: none ran."""
+    row = conn.execute("SELECT body FROM ledger WHERE CAST(body AS TEXT) LIKE '%\"type\":\"store.compacted\"%'"
+                       " ORDER BY seq DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    try:
+        entry = loads(bytes(row[0]))
+        when = datetime.fromisoformat(entry["ts"])
+        return (when - timedelta(days=float(entry["data"]["policy"]["keep_raw_days"]))).timestamp()
+    except (ValueError, KeyError, TypeError):
+        return None  # an altered entry: ledger verify names it; growth is then measured as before compaction
+
+
+def mark_compacted(conn: sqlite3.Connection, days: list[DaySize]) -> list[DaySize]:
+    """Flag the days that end before the newest compaction's raw window began."""
+    cutoff = _compaction_cutoff(conn)
+    if cutoff is not None:
+        for d in days:
+            end = datetime.fromisoformat(d.day).replace(tzinfo=UTC) + timedelta(days=1)
+            d.compacted = end.timestamp() <= cutoff
+    return days
+
+
+def ledger_growth(conn: sqlite3.Connection, now: datetime) -> tuple[float, int]:
+    """(bytes per day, bytes) of the ledger over its whole life: its rows are never compacted, so this is
+    what it adds every day whatever compaction did to the days' observations. Bytes: body, hash and about
+    16 bytes of row per entry."""
+    count, body_bytes = conn.execute("SELECT count(*), coalesce(sum(length(body)), 0) FROM ledger").fetchone()
+    if not count:
+        return 0.0, 0
+    first = conn.execute("SELECT body FROM ledger ORDER BY seq LIMIT 1").fetchone()[0]
+    try:
+        began = datetime.fromisoformat(loads(bytes(first))["ts"])
+    except (ValueError, KeyError, TypeError):
+        return 0.0, 0
+    size = int(body_bytes) + 80 * int(count)
+    return size / max(1.0, (now - began).total_seconds() / DAY_S), size
+
+
+def free_bytes(conn: sqlite3.Connection) -> int:
+    """The bytes of the file's free pages (compaction frees pages; the file keeps them for new rows)."""
+    (pages,) = conn.execute("PRAGMA freelist_count").fetchone()
+    (size,) = conn.execute("PRAGMA page_size").fetchone()
+    return int(pages) * int(size)
 
 
 def _folder_bytes(folder: Path) -> int:

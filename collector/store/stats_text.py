@@ -22,7 +22,8 @@ def stats_text(s: StoreStats) -> str:
     lines += ["", "observations by kind (rows, bytes of values):"]
     lines += [f"  {k.kind:<22} {k.rows:>12,} {human_bytes(k.bytes):>12}" for k in s.kinds]
     lines += ["", "received per day (UTC; rows, bytes of values):"]
-    lines += [f"  {d.day:<22} {d.rows:>12,} {human_bytes(d.bytes):>12}" for d in s.days]
+    lines += [f"  {d.day:<22} {d.rows:>12,} {human_bytes(d.bytes):>12}{'  compacted' if d.compacted else ''}"
+              for d in s.days]
     lines += ["", f"growth: {human_bytes(s.growth_bytes_per_day)} per day",
               f"disk free: {human_bytes(s.disk_free_bytes)}" if s.disk_free_bytes is not None
               else "disk free: not known here (the database server's disk)",

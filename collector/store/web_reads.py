@@ -12,10 +12,31 @@ from typing import Any
 
 import orjson
 
-from collector.store.areas import Event, HostStatus, Payloads, stored_payload
+from collector.store.areas import Event, HistoryRow, HostStatus, Payloads, stored_payload
 from collector.store.base import StoredFinding
 from collector.store.pruned import sites_of_batches
 from collector.store.sqlite_parts import SqliteParts, marks
+
+
+def _history_filter(alias: str, kinds: Sequence[str], subject_kind: str, subject_id: str | None
+                    ) -> tuple[str, list[Any]]:
+    where = f"{alias}.kind IN ({marks(len(kinds))}) AND {alias}.subject_kind = ?"
+    args: list[Any] = [*kinds, subject_kind]
+    if subject_id is not None:
+        where += f" AND {alias}.subject_id = ?"
+        args.append(subject_id)
+    return where, args
+
+
+def _filled(points: list[tuple[float, float]], first: float, last: float, bucket_s: int, value: float
+            ) -> list[tuple[float, float]]:
+    """`points` with `value` in every bucket from `first` to `last` that holds none (a repeated value is
+    the same value: the buckets it was seen in hold it, not a gap)."""
+    have = {b for b, _ in points}
+    more = [(float(b * bucket_s), value) for b in range(int(first // bucket_s), int(last // bucket_s) + 1)
+            if b * bucket_s not in have]
+    return sorted(points + more)
+
 
 _EVENT_COLS = "id, ts, type, control, subject_kind, subject_id, from_status, to_status, detail"
 
@@ -47,16 +68,30 @@ class SqliteReadModel(SqliteParts):
         return dict(self._rows("SELECT id, last_seen FROM subjects WHERE kind = ?", (subject_kind,)))
 
     def payload_history(self, subject_kind: str, kinds: Sequence[str], since: datetime, subject_id: str | None = None,
-                        limit: int = 2000) -> list[tuple[float, str, str, str, dict[str, Any]]]:
-        sql = (f"SELECT observed_at, subject_id, kind, id, body FROM observations WHERE kind IN ({marks(len(kinds))})"
-               " AND subject_kind = ? AND observed_at >= ?")
-        args: list[Any] = [*kinds, subject_kind, since.timestamp()]
-        if subject_id is not None:
-            sql += " AND subject_id = ?"
-            args.append(subject_id)
-        sql += " ORDER BY observed_at DESC LIMIT ?"
-        rows = self._rows(sql, [*args, limit])
-        return [(at, sid, kind, oid, stored_payload(body)) for at, sid, kind, oid, body in rows]
+                        limit: int = 2000) -> list[HistoryRow]:
+        where, args = _history_filter("o", kinds, subject_kind, subject_id)
+        rows = self._rows(f"SELECT o.rowid, o.observed_at, o.subject_id, o.kind, o.id, o.body FROM observations o"
+                          f" WHERE {where} AND o.observed_at >= ? ORDER BY o.observed_at DESC LIMIT ?",
+                          [*args, since.timestamp(), limit])
+        runs = {r[0]: r[1:] for r in self._current_runs(kinds, subject_kind, subject_id, since)}
+        out: list[HistoryRow] = []
+        for rowid, at, sid, kind, oid, body in rows:
+            until, repeats = runs.pop(rowid, (at, 0, None))[:2]
+            out.append(HistoryRow(at, sid, kind, oid, stored_payload(body), max(at, until), 1 + repeats))
+        # current runs whose first report is older than `since`: present in the period all the same
+        for until, repeats, (at, sid, kind, oid, body) in runs.values():
+            out.append(HistoryRow(at, sid, kind, oid, stored_payload(body), until, 1 + repeats))
+        return sorted(out, key=lambda r: r.until, reverse=True)[:limit]
+
+    def _current_runs(self, kinds: Sequence[str], subject_kind: str, subject_id: str | None,
+                      since: datetime) -> list[tuple[int, float, int, tuple[float, str, str, str, bytes]]]:
+        """(head rowid, last seen, repeats, the head's observed_at, subject id, kind, id, body) of every current
+        meaning repeated since `since` (`latest` counts the repeats of the current run)."""
+        where, args = _history_filter("l", kinds, subject_kind, subject_id)
+        rows = self._rows("SELECT l.obs_rowid, l.observed_at, l.repeats, o.observed_at, o.subject_id, o.kind, o.id,"
+                          f" o.body FROM latest l JOIN observations o ON o.rowid = l.obs_rowid WHERE {where}"
+                          " AND l.repeats > 0 AND l.observed_at >= ?", [*args, since.timestamp()])
+        return [(r[0], r[1], int(r[2]), (r[3], r[4], r[5], r[6], r[7])) for r in rows]
 
     def payload_means(self, subject_kind: str, kind: str, fields: Sequence[str], since: datetime,
                       bucket_s: int) -> dict[str, dict[str, list[tuple[float, float]]]]:
@@ -68,6 +103,12 @@ class SqliteReadModel(SqliteParts):
             for f, v in zip(fields, row[2:], strict=True):
                 if v is not None:
                     out[sid][f].append((b * bucket_s, float(v)))
+        for _, until, _, (at, sid, _, _, body) in self._current_runs([kind], subject_kind, None, since):
+            payload = stored_payload(body)
+            for f in fields:
+                v = payload.get(f)
+                if isinstance(v, int | float) and not isinstance(v, bool):
+                    out[sid][f] = _filled(out[sid][f], max(at, since.timestamp()), until, bucket_s, float(v))
         return out
 
     @staticmethod

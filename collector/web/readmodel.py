@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from collector import waivers
-from collector.store.areas import Event, HostStatus, Payloads
+from collector.store.areas import Event, HistoryRow, HostStatus, Payloads
 from collector.store.base import Store, StoredFinding
 
 
@@ -42,8 +42,8 @@ def last_seen(store: Store, subject_kind: str) -> dict[str, float]:
 
 
 def history(store: Store, subject_kind: str, kinds: Sequence[str], since: datetime,
-            subject_id: str | None = None, limit: int = 2000) -> list[tuple[float, str, str, str, dict[str, Any]]]:
-    """(observed_at, subject id, kind, observation id, payload), newest first."""
+            subject_id: str | None = None, limit: int = 2000) -> list[HistoryRow]:
+    """The observations seen since `since`, each with the repeats of it that followed, newest seen first."""
     return store.payload_history(subject_kind, kinds, since, subject_id, limit)
 
 

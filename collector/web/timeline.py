@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from collector.store.areas import HistoryRow
+
 TIMELINE_KINDS = ("usb.block", "usb.devices", "antivirus.status", "mail.egress", "internet.egress")
 _BLOCKED = {"timeout", "refused", "error", "blocked"}
 
@@ -60,18 +62,19 @@ def results(kind: str, payload: dict[str, Any]) -> list[tuple[str, bool, str]]:
     return []
 
 
-def fold(rows: Iterable[tuple[float, str, str, str, dict[str, Any]]]) -> list[Run]:
-    """Rows (observed_at, subject, kind, obs id, payload) newest first -> runs newest first."""
+def fold(rows: Iterable[HistoryRow]) -> list[Run]:
+    """History rows newest first -> runs newest first; a row stands for its repeats too (seen `times` times
+    until `until`), so a result reported unchanged every minute is one run up to its last report."""
     open_runs: dict[str, Run] = {}
     done: list[Run] = []
-    for at, _, kind, obs_id, payload in rows:
-        for test, ok, detail in results(kind, payload):
+    for row in rows:
+        for test, ok, detail in results(row.kind, row.payload):
             cur = open_runs.get(test)
             if cur is not None and cur.ok == ok and cur.detail == detail:
-                cur.first, cur.count = at, cur.count + 1
+                cur.first, cur.count = row.observed_at, cur.count + row.times
                 continue
             if cur is not None:
                 done.append(cur)
-            open_runs[test] = Run(test, ok, detail, at, at, 1, obs_id)
+            open_runs[test] = Run(test, ok, detail, row.observed_at, row.until, row.times, row.obs_id)
     done.extend(open_runs.values())
     return sorted(done, key=lambda r: r.last, reverse=True)

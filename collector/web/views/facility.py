@@ -71,9 +71,11 @@ def ups_cards(state: AppState, since: datetime, bucket_s: int, lang: str) -> lis
 def door_rows(state: AppState, since: datetime) -> tuple[list[dict[str, Any]], list[str]]:
     bad = violation_types(state.controls)
     rows = []
-    for at, door, _, obs_id, p in readmodel.history(state.store, "door", ("access.audit",), since, limit=500):
+    for h in readmodel.history(state.store, "door", ("access.audit",), since, limit=500):
+        p = h.payload
         counts: dict[str, Any] = p["counts"] if isinstance(p.get("counts"), dict) else {}
-        rows.append({"at": at, "door": door, "obs_id": obs_id, "events": p.get("events"), "counts": counts,
+        rows.append({"at": h.until, "door": h.subject_id, "obs_id": h.obs_id, "events": p.get("events"),
+                     "counts": counts,
                      "violations": {k: v for k, v in counts.items() if readmodel.number(v) and k in bad},
                      "period_end": p.get("period_end")})
     return rows, sorted(bad)

@@ -59,9 +59,11 @@ def scan_rows(state: AppState) -> list[dict[str, Any]]:
 
 def audit_rows(state: AppState, subject_kind: str, kind: str, since: datetime) -> list[dict[str, Any]]:
     out = []
-    for at, subject, _, obs_id, p in readmodel.history(state.store, subject_kind, (kind,), since, limit=100):
+    for h in readmodel.history(state.store, subject_kind, (kind,), since, limit=100):
+        p = h.payload
         counts: dict[str, Any] = p["counts"] if isinstance(p.get("counts"), dict) else {}
-        out.append({"at": at, "subject": subject, "obs_id": obs_id, "total": p.get("calls", p.get("events")),
+        out.append({"at": h.until, "subject": h.subject_id, "obs_id": h.obs_id,
+                    "total": p.get("calls", p.get("events")),
                     "problems": {k: v for k, v in counts.items() if readmodel.number(v)}})
     return out
 

@@ -1,6 +1,8 @@
 """Contract: the read models of the pages and reports (collector/store/areas.py ReadModelStore)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from collector.store.base import FindingChange
 from tests.collector.store.conftest import EPOCH, T0, finding, hours, obs
 
@@ -24,8 +26,26 @@ def test_payload_history_newest_first_within_limit(store):
     store.ingest([obs(i, t=T0 + hours(i), payload={"i": i}) for i in range(5)]
                  + [obs(9, kind="other.kind", t=T0)], actor="t")
     got = store.payload_history("host", ["usb.devices"], T0 + hours(1), limit=3)
-    assert [(at, p["i"]) for at, _, _, _, p in got] == [((T0 + hours(i)).timestamp(), i) for i in (4, 3, 2)]
+    assert [(r.observed_at, r.payload["i"], r.until, r.times) for r in got] == [
+        ((T0 + hours(i)).timestamp(), i, (T0 + hours(i)).timestamp(), 1) for i in (4, 3, 2)]
     assert got[0][1:4] == ("h1", "usb.devices", "00000000-0000-0000-0000-000000000004")
+
+
+def test_history_and_means_count_the_repeats_of_an_unchanged_fact(store):
+    """A fact reported unchanged every 10 minutes for 5 hours is stored once with repeats: the history shows it
+    present until its last report, seen 31 times, even when it was first reported before the period; a chart
+    of it has a value in every hour it was reported, not only in the first."""
+    store.ingest([obs(i, subject="u1", subject_kind="ups", kind="ups.status", t=T0 + timedelta(minutes=10 * i),
+                      payload={"battery_runtime_s": 3000}) for i in range(31)], actor="t")
+    last = (T0 + hours(5)).timestamp()
+    [row] = store.payload_history("ups", ["ups.status"], T0)
+    assert (row.observed_at, row.until, row.times) == (T0.timestamp(), last, 31)
+    [later] = store.payload_history("ups", ["ups.status"], T0 + hours(2))  # begun before the period
+    assert (later.observed_at, later.until, later.times) == (T0.timestamp(), last, 31)
+    assert store.payload_history("ups", ["ups.status"], T0 + hours(6)) == []  # not seen since
+    means = store.payload_means("ups", "ups.status", ["battery_runtime_s"], T0, 3600)
+    b0 = T0.timestamp() // 3600 * 3600
+    assert means["u1"]["battery_runtime_s"] == [(b0 + 3600 * h, 3000.0) for h in range(6)]
     assert store.payload_history("host", ["usb.devices"], T0, subject_id="h2") == []
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -92,3 +93,45 @@ def test_a_missing_store_exits_2_and_creates_nothing(tmp_path):
     r = CliRunner().invoke(build_app(), ["store", "stats", "--db", str(tmp_path / "none.db")])
     assert r.exit_code == 2 and "no such store" in r.output
     assert not (tmp_path / "none.db").exists()
+
+
+def _site_over(tmp_path, days: int, per_day: int):
+    """A store that received `per_day` readings a day (each a new meaning: a full row) for `days` days."""
+    path = tmp_path / "long.db"
+    store = SqliteStore(path)
+    for day in range(days, 0, -1):
+        at = NOW - timedelta(days=day)
+        store.ingest([Observation(source="agent:h", subject_kind="host", subject_id=f"h{i % 5}", kind="usb.devices",
+                                  observed_at=at + timedelta(minutes=i), payload={"i": i, "day": day, "pad": "y" * 300})
+                      for i in range(per_day)], actor="agent:h", received_at=at + timedelta(hours=1))
+    store.close()
+    return path
+
+
+def test_growth_over_compacted_days_is_what_a_day_keeps_plus_the_ledger(tmp_path):
+    """Compaction thins old days: their bytes no longer tell what arrived, and must not read as a store that
+    stopped growing, nor the raw days as growth that lasts. Once compacted, the growth is what a compacted
+    day still holds plus the ledger's daily share; the raw days' numbers are untouched."""
+    db = _site_over(tmp_path, 7, 200)
+    before = json.loads(_stats(db, "--json", "--days", "8").stdout)
+    assert not any(d["compacted"] for d in before["days"])
+    r = CliRunner().invoke(build_app(), ["store", "compact", "--db", str(db), "--keep-raw-days", "3",
+                                         "--now", NOW.isoformat(), "--json"])
+    assert r.exit_code == 0, r.output
+    after = json.loads(_stats(db, "--json", "--days", "8").stdout)
+    flags = {d["day"]: d["compacted"] for d in after["days"]}
+    old_day, raw_day = (NOW - timedelta(days=5)).date().isoformat(), (NOW - timedelta(days=2)).date().isoformat()
+    assert flags[old_day] and not flags[raw_day] and not flags[NOW.date().isoformat()]
+    by_day = {d["day"]: d for d in after["days"]}
+    assert by_day[raw_day] == {**{d["day"]: d for d in before["days"]}[raw_day], "compacted": False}
+    assert by_day[old_day]["rows"] < 20  # thinned to its keyframes
+    # steady growth: well under the raw rate, yet at least what the ledger adds every day
+    raw_rate = before["growth_bytes_per_day"]
+    assert 0 < after["growth_bytes_per_day"] < raw_rate / 4
+    conn = sqlite3.connect(db)
+    ledger = conn.execute("SELECT sum(length(body)) FROM ledger").fetchone()[0]
+    conn.close()
+    assert after["growth_bytes_per_day"] > ledger / 8  # the ledger began 7 days before NOW, 7 days and a bit
+    assert after["days_until_full"] > before["days_until_full"] * 4
+    r = _stats(db, "--days", "8")
+    assert f"{old_day}" in r.stdout and "compacted" in r.stdout

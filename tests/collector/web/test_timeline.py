@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from collector.store.areas import HistoryRow
 from collector.web.timeline import fold, results
 
 EICAR_OK = {"eicar": {"detected": True, "latency_ms": 150}}
@@ -34,8 +35,17 @@ def test_results(kind, payload, want):
 
 def test_fold_keeps_the_one_miss_between_runs_of_detections():
     # newest first, hourly
-    rows = [(t, "T1", "antivirus.status", f"o{t}", EICAR_MISS if t == 5 else EICAR_OK) for t in range(10, 0, -1)]
+    rows = [HistoryRow(t, "T1", "antivirus.status", f"o{t}", EICAR_MISS if t == 5 else EICAR_OK, t, 1)
+            for t in range(10, 0, -1)]
     runs = fold(rows)
     assert [(r.ok, r.count, r.first, r.last) for r in runs] == [
         (True, 5, 6, 10), (False, 1, 5, 5), (True, 4, 1, 4)]
     assert runs[0].obs_id == "o10"  # a run links to its newest evidence
+
+
+def test_a_result_repeated_unchanged_is_one_run_until_its_last_repeat():
+    """A stored row stands for the repeats that followed it: present until the last, counted with them."""
+    rows = [HistoryRow(100, "T1", "antivirus.status", "o100", EICAR_OK, 160, 61),
+            HistoryRow(40, "T1", "antivirus.status", "o40", EICAR_MISS, 99, 60)]
+    runs = fold(rows)
+    assert [(r.ok, r.count, r.first, r.last) for r in runs] == [(True, 61, 100, 160), (False, 60, 40, 99)]

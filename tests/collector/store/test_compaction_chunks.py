@@ -1,0 +1,78 @@
+"""A long compaction writes in chunks, each its own transaction with its own `store.compacted` entry: ingest
+goes on between them (SQLite and PostgreSQL), and the store verifies afterwards."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from collector.canonical import loads
+from collector.store.compaction import compact
+from collector.store.compaction_text import compaction_text
+from collector.store.retention import load_policy
+from rules.catalog import default_catalog
+from tests.collector.store.conftest import T0, obs
+
+HOURS = 40  # past the default raw window of 3 days only with --keep-raw-days 0
+
+
+def _fill(store, hours: int, per_hour: int) -> None:
+    """`per_hour` hosts reporting every 6 minutes, half of them a new meaning each time (full rows), half the
+    same for 5 hours at a time (a full row and repeats of it in later batches): many rows and batches to drop."""
+    for h in range(hours):
+        rows = [obs(h * 10_000 + m * per_hour + i, subject=f"h{i}", t=T0 + timedelta(hours=h, minutes=m),
+                    payload={"devices": [], "minute": m} if i % 2 else {"devices": [], "phase": h // 5})
+                for m in range(0, 60, 6) for i in range(per_hour)]
+        store.ingest(rows, actor="agent:test", received_at=T0 + timedelta(hours=h, minutes=59))
+
+
+def test_ingest_goes_on_while_a_large_compaction_runs_in_chunks(store):
+    _fill(store, HOURS, 20)  # 8,000 observations in 40 batches, 3,800 of them repeats
+    assert store.read.execute("SELECT count(*) FROM observation_repeats").fetchone()[0] > 3_000
+    now = T0 + timedelta(hours=HOURS + 1)
+    done = threading.Event()
+    result = {}
+
+    def run() -> None:
+        try:
+            result["r"] = compact(store, load_policy().with_raw_days(0), list(default_catalog()), now,
+                                  chunk_rows=400)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    ingested = []
+    i = 0
+    while not done.is_set():
+        i += 1
+        r = store.ingest([obs(900_000 + i, subject="late", t=now, payload={"i": i})], actor="agent:test",
+                         received_at=now)
+        ingested.append(r.ledger_seq)
+    worker.join()
+    res = result["r"]
+    chunks = res.ledger_entries
+    assert len(chunks) >= 10 and res.dropped >= 4_000
+    assert res.dropped_by_kind == {"usb.devices": res.dropped}
+    # ingest's own entries fall between the compaction's: it did not wait for the whole compaction
+    assert any(chunks[0] < seq < chunks[-1] for seq in ingested), (chunks, ingested[:5], ingested[-5:])
+    entries = [loads(store.ledger_entry(seq)[1]) for seq in chunks]
+    assert {e["type"] for e in entries} == {"store.compacted"}
+    assert sum(e["data"]["dropped"] for e in entries) == res.dropped
+    report = store.verify_ledger()
+    assert report.ok, report.problems
+    # no batch was split between two chunks: each proof row names the compaction of one chunk only
+    batches = store.read.execute("SELECT batch, count(*) FROM pruned_batches GROUP BY batch").fetchall()
+    assert all(n == 1 for _, n in batches)
+
+
+def test_the_summary_names_the_chunks_and_their_entries(store):
+    _fill(store, 10, 20)
+    res = compact(store, load_policy().with_raw_days(0), list(default_catalog()), T0 + timedelta(days=1),
+                  chunk_rows=300)
+    first, last = res.ledger_entries[0], res.ledger_entries[-1]
+    n = len(res.ledger_entries)
+    assert n > 1
+    en = compaction_text(res, "cw.db", T0, "en").splitlines()[0]
+    assert f"in {n} transactions (ledger entries {first} to {last})" in en
+    zh = compaction_text(res, "cw.db", T0, "zh").splitlines()[0]
+    assert f"分 {n} 次事务写入（账本条目 {first} 至 {last}）" in zh
