@@ -80,8 +80,10 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
 
     @app.get("/healthz", tags=["service"])
     def healthz(state: StateDep) -> dict[str, object]:
-        """Liveness for load balancers: no data beyond 'ok' and the ledger head."""
-        return {"status": "ok", "ledger_seq": state.store.ledger_head()}
+        """Liveness for load balancers: no data beyond 'ok', the ledger head, and whether this collector
+        leads the engine's rounds or follows the one that does (collectors sharing a database)."""
+        return {"status": "ok", "ledger_seq": state.store.ledger_head(),
+                "role": "leader" if state.worker.leading() else "follower"}
 
     @app.get("/metrics", tags=["service"])
     def metrics(state: StateDep, _: Reader) -> Response:

@@ -9,7 +9,15 @@ from typing import Any, Protocol
 
 from collector.ledger import VerifyReport
 from collector.sitekey import SiteKey
-from collector.store.areas import AccountStore, LedgerStore, PeopleStore, ReadModelStore, WorkingStateStore
+from collector.store.areas import (
+    AccountStore,
+    Fence,
+    LeaseStore,
+    LedgerStore,
+    PeopleStore,
+    ReadModelStore,
+    WorkingStateStore,
+)
 from collector.store.stats import StoreStats
 from rules.model import EvidenceRef, Observation
 
@@ -78,7 +86,7 @@ class Interval:
     evidence: list[str]
 
 
-class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingStateStore, Protocol):
+class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingStateStore, LeaseStore, Protocol):
     site_key: SiteKey  # signs checkpoints, attestations and bundles
 
     def ingest(self, observations: Sequence[Observation], *, actor: str,
@@ -113,7 +121,9 @@ class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingState
                          subject_id: str | None = None, status: str | None = None,
                          site: str | None = None) -> list[StoredFinding]: ...
 
-    def record_findings(self, changes: Sequence[FindingChange], now: datetime) -> int: ...
+    def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None) -> int:
+        """With a `fence`, recorded only while that lease term runs; else LeaseLost, and nothing recorded."""
+        ...
 
     def intervals(self, *, control: str | None = None, subject: tuple[str, str] | None = None,
                   start: datetime | None = None, end: datetime | None = None) -> list[Interval]: ...

@@ -89,6 +89,10 @@ class PostgresStore(SqliteStore):
     def read(self) -> sqlite3.Connection:
         return cast(sqlite3.Connection, self._reader)
 
+    def _store_clock(self, conn: sqlite3.Connection) -> float:
+        """The database server's clock: collectors on several machines judge leases by one clock."""
+        return float(conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()[0])
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, holding the lock every collector's writer takes: the ledger head is

@@ -193,6 +193,14 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (batch, compaction)
     ) WITHOUT ROWID;
     """,
+    # 11: leases (collector/store/leases.py): which process leads a job that one process at a time does
+    # (the engine's rounds when several collectors share a store), until when, in which term
+    """
+    CREATE TABLE IF NOT EXISTS leases (
+        name TEXT PRIMARY KEY, holder TEXT NOT NULL, term INTEGER NOT NULL,
+        taken_at REAL NOT NULL, expires_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

@@ -21,11 +21,13 @@ from collector.ledger import VerifyReport, verify_chain, verify_checkpoints
 from collector.merkle import merkle_root
 from collector.sitekey import SiteKey, load_public_pem
 from collector.store.accounts import SqliteAccounts
+from collector.store.areas import Fence
 from collector.store.base import FindingChange, IngestResult, Interval, ObservationRow, StoredFinding, StoreFull
 from collector.store.copies import migrate_with_backup
 from collector.store.derived import SqliteDerived
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.integrity import EvidenceAltered, read_checked, verify_batches, verify_evidence, verify_tail
+from collector.store.leases import SqliteLeases, hold_fence
 from collector.store.ledger_rows import SqliteLedgerRows
 from collector.store.ledger_table import Ledger, iter_rows
 from collector.store.numbering import (
@@ -93,7 +95,7 @@ def readable_observations(rows: Iterable[tuple[bytes, float]]) -> list[Observati
 
 
 class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeople, SqliteWorkingState,
-                  SqliteDerived, SqliteSizes):
+                  SqliteDerived, SqliteSizes, SqliteLeases):
     """Thread-safe: one writer at a time under a lock, readers on their own connections."""
 
     def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None,
@@ -399,9 +401,10 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
         return [StoredFinding(r[0], r[1], r[2], r[3], r[4], _dt(r[5]), _dt(r[6]), loads(r[7]), r[8], r[9],
                               loads(r[10]), r[11]) for r in rows]
 
-    def record_findings(self, changes: Sequence[FindingChange], now: datetime) -> int:
+    def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None) -> int:
         """Upsert findings; for each status change close the open interval, open a new one, and
-        append the change to the ledger and the event log. Returns the number of status changes."""
+        append the change to the ledger and the event log. Returns the number of status changes.
+        With a `fence`, only while that lease term runs (else LeaseLost, and nothing recorded)."""
         rows, moved = [], []
         for ch in changes:
             f = ch.finding
@@ -413,6 +416,8 @@ class SqliteStore(SqliteAccounts, SqliteLedgerRows, SqliteReadModel, SqlitePeopl
                 moved.append((ch, rows[-1], orjson.Fragment(value),
                               orjson.Fragment(evidence) if len(f.evidence) <= 20 else f.evidence[:20]))
         with self.write() as conn:
+            if fence is not None:
+                hold_fence(conn, fence)
             conn.executemany("INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             if not moved:
                 return 0
