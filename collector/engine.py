@@ -118,6 +118,14 @@ class Engine:
         with self._lock:
             self.sites.setdefault((kind, subject_id), site)
 
+    def add_stored_subjects(self) -> None:
+        """Take in the subjects other processes added without an observation yet (a host enrolled
+        through another collector), so that a sweep judges them `unknown` too."""
+        stored = self.store.subjects()
+        with self._lock:
+            for kind, subject_id, site in stored:
+                self.sites.setdefault((kind, subject_id), site)
+
     # -- judging ------------------------------------------------------------------------------------
     def evaluate(self, subjects: Mapping[Subject, set[str]] | Iterable[Subject] | None = None,
                  now: datetime | None = None) -> int:
@@ -304,6 +312,7 @@ class EngineWorker(threading.Thread):
             self._noted = {r for r in self._noted if r > self.engine.high_rowid}
         mono = time.monotonic()
         if mono - self._last_sweep >= self.sweep_s:
+            self.engine.add_stored_subjects()
             self.engine.evaluate(None)
             self._last_sweep = mono
         elif dirty:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from contextlib import AbstractContextManager
 
 from collector.store.areas import Fence, LeaseLost
 from collector.store.sqlite_parts import SqliteParts
@@ -26,8 +27,13 @@ class SqliteLeases(SqliteParts):
         that is the machine's."""
         return time.time()
 
+    def _lease_write(self) -> AbstractContextManager[sqlite3.Connection]:
+        """The transaction a lease is taken or released in: one that excludes every other writer of the
+        store (so that fenced writes and takeovers come one after the other)."""
+        return self.write()
+
     def take_lease(self, name: str, holder: str, ttl_s: float) -> int | None:
-        with self.write() as conn:
+        with self._lease_write() as conn:
             now = self._store_clock(conn)
             row = conn.execute(
                 "INSERT INTO leases (name, holder, term, taken_at, expires_at) VALUES (?, ?, 1, ?, ?)"
@@ -39,7 +45,7 @@ class SqliteLeases(SqliteParts):
         return int(row[0]) if row else None
 
     def release_lease(self, name: str, holder: str) -> None:
-        with self.write() as conn:
+        with self._lease_write() as conn:
             now = self._store_clock(conn)
             conn.execute("UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND expires_at > ?",
                          (now, name, holder, now))

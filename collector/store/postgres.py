@@ -111,6 +111,15 @@ class PostgresStore(SqliteStore):
                 raise
 
     @contextmanager
+    def _lease_write(self) -> Iterator[sqlite3.Connection]:
+        """A lease's transaction under the writers' lock, without queueing behind this collector's own
+        writers first: the database queues lock waiters in turn, so a renewal waits for a write or two,
+        not for every batch this collector has in hand."""
+        with self._pool.connection() as raw, raw.transaction():
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+            yield cast(sqlite3.Connection, PgConnection(raw, self._catalog))
+
+    @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
         """A connection that sees one consistent state of the store until the block ends."""
         with self._pool.connection() as raw, raw.transaction():

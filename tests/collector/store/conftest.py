@@ -39,22 +39,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
-def same_store_elsewhere(store: Store) -> Iterator[Store]:
-    """The test's store opened a second time, as another process (a second collector) opens it."""
-    from collector.store.sqlite import SqliteStore
-
-    if type(store) is SqliteStore:
-        other: Store = SqliteStore(store.path)
-    else:
-        from collector.store.postgres import PostgresStore
-
-        assert isinstance(store, PostgresStore)
-        other = PostgresStore(store.url, site_key=store.site_key)
-    yield other
-    other.close()
-
-
-@pytest.fixture
 def backend_store(store: Store) -> Store:
     """The same store under the name the integrity tests use."""
     return store
