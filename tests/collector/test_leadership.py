@@ -119,3 +119,35 @@ def test_the_only_collector_of_a_store_leads_unfenced(store):
     finally:
         worker.stop()
         worker.join(10)
+
+
+def test_a_leader_that_missed_losing_its_lease_records_nothing_and_follows(store, same_store_elsewhere):
+    """A leader paused past its lease (its own clock stood still) wakes up believing it leads: the store
+    refuses its finding changes, and it follows the collector that took over."""
+    paused = EngineLease(store, ttl_s=0.5, holder="a", clock=lambda: 0.0)
+    paused.renew()
+    a = worker_on(store, paused)
+    a.start()
+    try:
+        time.sleep(0.7)
+        b_lease = EngineLease(same_store_elsewhere, ttl_s=60, holder="b")
+        b_lease.renew()
+        assert b_lease.term() == 2 and paused.leading()  # a has not noticed
+        batch = [usb("h1", datetime.now(UTC), True)]
+        store.ingest(batch, actor="agent:h1")
+        a.submit(batch)
+        wait_for(lambda: not a.leading())
+        assert usb_block(store, "h1") == []  # a's change was refused whole
+        b = worker_on(same_store_elsewhere, b_lease)
+        b.start()
+        try:
+            wait_for(lambda: usb_block(store, "h1") == ["fail"])
+            time.sleep(0.5)
+            assert usb_block(store, "h1") == ["fail"] and b.leading() and not a.leading()
+        finally:
+            b.stop()
+            b.join(10)
+    finally:
+        a.stop()
+        a.join(10)
+    assert store.verify_ledger().ok
