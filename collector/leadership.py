@@ -97,8 +97,15 @@ class EngineLease(threading.Thread):
         with self._lock:
             self._term, self._valid_until = term, asked + self.ttl_s
         if term != was:
-            log.info("engine lease %s: %s", self.holder,
-                     f"leading (term {term})" if term is not None else "following another collector")
+            log.info("engine lease %s: %s", self.holder, f"leading (term {term})" if term is not None else
+                     f"following {self._leader()}")
+
+    def _leader(self) -> str:
+        try:
+            held = self.store.lease_of(ENGINE_LEASE)
+        except Exception:  # noqa: BLE001 - only for the log line
+            held = None
+        return f"{held[0]} (term {held[1]})" if held else "another collector"
 
     def run(self) -> None:
         while not self.stopping.is_set():
