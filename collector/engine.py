@@ -7,6 +7,7 @@ that stops arriving turns findings `unknown`.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import defaultdict
@@ -260,11 +261,10 @@ class EngineWorker(threading.Thread):
                     self._round()
                 else:
                     self._follow()
-            except LeaseLost as e:  # another collector took over while this one was judging
+            except LeaseLost as e:  # another collector took over while this one was judging: follow it
                 log.warning("%s: following the collector that leads now", e)
                 if self._term is not None:
                     self.leadership.lost(self._term)
-                self._follow()
             except Exception:
                 log.exception("evaluation failed")
                 self.stopping.wait(1.0)
@@ -282,7 +282,7 @@ class EngineWorker(threading.Thread):
             with self._cv:
                 self._pending, self._encoded, self._noted = [], {}, set()  # all in the store, read next
             self.engine.lead(fence)
-            self._last_sweep = 0.0
+            self._last_sweep = -math.inf
         self._term = term
         return True
 
