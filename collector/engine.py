@@ -226,7 +226,10 @@ class EngineWorker(threading.Thread):
         self._last_cp_seq = -1
 
     def submit(self, observations: Sequence[Observation]) -> None:
-        """Queue new observations; the worker folds them in, so ingest never waits on evaluation."""
+        """Queue new observations; the worker folds them in, so ingest never waits on evaluation. A
+        follower drops them: the leader reads them from the store."""
+        if not self.engine.judging:
+            return
         with self._cv:
             self._pending.extend(observations)
             self._cv.notify()
@@ -234,6 +237,8 @@ class EngineWorker(threading.Thread):
     def submit_encoded(self, stored: Sequence[Stored]) -> None:
         """`submit` for observations as the store encoded them (IngestResult.newest): only the
         newest per key of a round is decoded, here, off the request's path."""
+        if not self.engine.judging:
+            return
         with self._cv:
             for item in stored:
                 held = self._encoded.get(item[0])
