@@ -80,9 +80,11 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
 
     @app.get("/healthz", tags=["service"], responses={503: {"description": "The store cannot be read now."}})
     def healthz(state: StateDep) -> dict[str, object]:
-        """Readiness for load balancers: 'ok' and the ledger head, read from the store each time, so a
-        collector whose database is away answers 503 (with Retry-After) and is passed over."""
-        return {"status": "ok", "ledger_seq": state.store.ledger_head_stored()}
+        """Readiness for load balancers: 'ok', the ledger head read from the store each time (so a collector
+        whose database is away answers 503 with Retry-After and is passed over), and whether this collector
+        leads the engine's rounds or follows the one that does (collectors sharing a database)."""
+        return {"status": "ok", "ledger_seq": state.store.ledger_head_stored(),
+                "role": "leader" if state.worker.leading() else "follower"}
 
     @app.get("/metrics", tags=["service"])
     def metrics(state: StateDep, _: Reader) -> Response:

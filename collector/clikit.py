@@ -18,6 +18,7 @@ from collector.inputs import InputProblem
 if TYPE_CHECKING:
     from agents.shipping.http import HttpClient
     from agents.shipping.sink import HttpSink
+    from collector.settings import Settings
     from collector.store.sqlite import SqliteStore
     from rules.model import Control
 
@@ -85,19 +86,26 @@ def source_sink(url: str, token: str, spool: Path) -> HttpSink:
         fail_input(f"--spool {spool}: {e}")
 
 
+def service_settings(**values: Any) -> Settings:
+    """The settings from the environment (CLAUSEWATCH_*) and `values`; a bad one is exit 2 naming it."""
+    from pydantic import ValidationError
+
+    from collector.settings import Settings
+
+    try:
+        return Settings(**values)
+    except ValidationError as e:
+        fail_input(f"CLAUSEWATCH_{str(e.errors()[0]['loc'][0]).upper()}: {e.errors()[0]['msg']}")
+
+
 def configured_catalog() -> list[Control]:
     """The catalog the service judges with (CLAUSEWATCH_CONTROLS_DIR, else the built-in one), so a
     command and the service never judge one store two ways; a broken catalog is exit 2, each problem
     as file:line: message."""
-    from pydantic import ValidationError
-
-    from collector.settings import Settings
     from rules.catalog import CatalogError
 
     try:
-        return Settings().catalog()
-    except ValidationError as e:
-        fail_input(f"CLAUSEWATCH_*: {e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}")
+        return service_settings().catalog()
     except CatalogError as e:
         for p in e.problems:
             typer.echo(p, err=True)

@@ -19,17 +19,20 @@ FIRST_RUN_S = 300.0  # after start, so that a service restarted more often than 
 
 class Compactor(threading.Thread):
     def __init__(self, store: CompactingStore, controls: Sequence[Control], settings: Settings,
-                 stopping: threading.Event, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+                 stopping: threading.Event, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 leading: Callable[[], bool] = lambda: True):
         super().__init__(name="clausewatch-compactor", daemon=True)
         self.store, self.controls, self.settings = store, list(controls), settings
         self.stopping, self.clock = stopping, clock
+        self.leading = leading  # of the collectors sharing a store, the one leading the engine compacts
         self.runs = 0
 
     def run(self) -> None:
         period = self.settings.compact_every_h * 3600
         wait = min(period, FIRST_RUN_S)
         while not self.stopping.wait(wait):
-            self.compact_once()
+            if self.leading():
+                self.compact_once()
             wait = period
 
     def compact_once(self) -> None:

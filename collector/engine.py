@@ -7,12 +7,16 @@ that stops arriving turns findings `unknown`.
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from collector.leadership import Leadership, SoleLeader
+from collector.store.areas import Fence, LeaseLost
 from collector.store.base import FindingChange, Store, Stored, StoredFinding
 from collector.store.sqlite import observation_from_body
 from rules.evaluate import evaluate_one
@@ -39,13 +43,40 @@ class Engine:
             for k in spec.related:
                 self.related_kinds[k].add(c.subject)
         self._lock = threading.RLock()
+        self.listeners: list[ChangeListener] = []
+        # False while another collector of the store judges (collector/leadership.py): this engine
+        # then records nothing, and reads findings from the store
+        self.judging = True
+        self.fence: Fence | None = None  # the lease term its finding changes are recorded under, if any
+        self._load()
+
+    def _load(self) -> None:
+        """Start from what the store holds: the latest observations, the subjects, the findings."""
+        store = self.store
         self.high_rowid = store.max_observation_rowid()  # read first: what lands meanwhile is read twice, not lost
         self.latest = store.latest_all()
         self.sites: dict[Subject, str] = {(k, i): s for k, i, s in store.subjects()}
-        self.sites.setdefault(("site", site), site)
+        self.sites.setdefault(("site", self.site), self.site)
         self.findings: dict[tuple[str, str, str], StoredFinding] = {
             (f.control, f.subject_kind, f.subject_id): f for f in store.current_findings()}
-        self.listeners: list[ChangeListener] = []
+
+    # -- leading and following -------------------------------------------------------------------------
+    def lead(self, fence: Fence | None) -> None:
+        """Take over judging: reload everything from the store (what the previous leader recorded and
+        every collector stored), then record under `fence`."""
+        with self._lock:
+            self._load()
+            self.fence, self.judging = fence, True
+
+    def follow(self) -> None:
+        """Another collector judges: record nothing, and keep the latest observations current from the
+        store for the readers of this process (metrics, rooms)."""
+        with self._lock:
+            self.fence, self.judging = None, False
+        high, observations = self.store.latest_since(self.high_rowid)
+        self.high_rowid = high
+        if observations:
+            self.note(observations)
 
     # -- feeding ------------------------------------------------------------------------------------
     def note(self, observations: Iterable[Observation]) -> dict[Subject, set[str]]:
@@ -88,6 +119,14 @@ class Engine:
         with self._lock:
             self.sites.setdefault((kind, subject_id), site)
 
+    def add_stored_subjects(self) -> None:
+        """Take in the subjects other processes added without an observation yet (a host enrolled
+        through another collector), so that a sweep judges them `unknown` too."""
+        stored = self.store.subjects()
+        with self._lock:
+            for kind, subject_id, site in stored:
+                self.sites.setdefault((kind, subject_id), site)
+
     # -- judging ------------------------------------------------------------------------------------
     def evaluate(self, subjects: Mapping[Subject, set[str]] | Iterable[Subject] | None = None,
                  now: datetime | None = None) -> int:
@@ -121,7 +160,7 @@ class Engine:
                         changes.append(change)
             if not changes:
                 return 0
-            n = self.store.record_findings(changes, now)
+            n = self.store.record_findings(changes, now, fence=self.fence)
             for ch in changes:
                 f = ch.finding
                 self.findings[(f.control, f.subject_kind, f.subject_id)] = f
@@ -157,17 +196,23 @@ class Engine:
 
     # -- reading ------------------------------------------------------------------------------------
     def current(self) -> list[StoredFinding]:
+        """The current findings: as judged here, or as the store holds them while another collector judges."""
+        if not self.judging:
+            return self.store.current_findings()
         with self._lock:
             return list(self.findings.values())
 
 
 class EngineWorker(threading.Thread):
-    """Evaluates dirty subjects as they arrive, sweeps for staleness, checkpoints the ledger."""
+    """Evaluates dirty subjects as they arrive, sweeps for staleness, checkpoints the ledger: while this
+    collector leads (`leadership`; the only collector of a store always does). A follower only keeps
+    its engine's latest observations current, and takes over from the store when it comes to lead."""
 
     def __init__(self, engine: Engine, *, sweep_s: float = 60.0, checkpoint_s: float = 10.0,
-                 coalesce_s: float = 0.5):
+                 coalesce_s: float = 0.5, leadership: Leadership | None = None):
         super().__init__(name="clausewatch-engine", daemon=True)
         self.engine = engine
+        self.leadership: Leadership = leadership or SoleLeader()
         self.sweep_s, self.checkpoint_s = sweep_s, checkpoint_s
         # Under a stream of batches, wait this long to fold several into one evaluation round.
         self.coalesce_s = coalesce_s
@@ -176,9 +221,15 @@ class EngineWorker(threading.Thread):
         self._noted: set[int] = set()  # rowids submitted since the engine last caught up with the store
         self._cv = threading.Condition()
         self.stopping = threading.Event()
+        self._term: int | None = None  # the lease term of the last round judged
+        self._last_sweep = self._last_cp = self._round_s = 0.0
+        self._last_cp_seq = -1
 
     def submit(self, observations: Sequence[Observation]) -> None:
-        """Queue new observations; the worker folds them in, so ingest never waits on evaluation."""
+        """Queue new observations; the worker folds them in, so ingest never waits on evaluation. A
+        follower drops them: the leader reads them from the store."""
+        if not self.engine.judging:
+            return
         with self._cv:
             self._pending.extend(observations)
             self._cv.notify()
@@ -186,6 +237,8 @@ class EngineWorker(threading.Thread):
     def submit_encoded(self, stored: Sequence[Stored]) -> None:
         """`submit` for observations as the store encoded them (IngestResult.newest): only the
         newest per key of a round is decoded, here, off the request's path."""
+        if not self.engine.judging:
+            return
         with self._cv:
             for item in stored:
                 held = self._encoded.get(item[0])
@@ -199,43 +252,77 @@ class EngineWorker(threading.Thread):
         with self._cv:
             self._cv.notify()
 
-    def run(self) -> None:
-        import time
+    def leading(self) -> bool:
+        """Whether this collector judges now: it holds the lead, and its engine has taken over."""
+        return self.engine.judging and self.leadership.leading()
 
-        last_sweep = last_cp = round_s = 0.0
-        last_cp_seq = -1
+    def run(self) -> None:
         while not self.stopping.is_set():
             with self._cv:
                 if not (self._pending or self._encoded):
                     self._cv.wait(timeout=1.0)
-            if self._pending or self._encoded:
-                # a round that took long (many subjects) waits longer before the next, so that
-                # evaluation never takes more than about a third of the time from ingest
-                self.stopping.wait(max(self.coalesce_s, 2 * round_s))
-            with self._cv:
-                pending, self._pending = self._pending, []
-                encoded, self._encoded = self._encoded, {}
-                noted = set(self._noted)
-            pending += [observation_from_body(body, recv) for _, _, _, body, recv in encoded.values()]
             try:
-                started = time.monotonic()
-                dirty = self.engine.note(pending) if pending else {}
-                for subject, kinds in self.engine.catch_up(noted).items():
-                    dirty.setdefault(subject, set()).update(kinds)
-                with self._cv:
-                    self._noted = {r for r in self._noted if r > self.engine.high_rowid}
-                mono = time.monotonic()
-                if mono - last_sweep >= self.sweep_s:
-                    self.engine.evaluate(None)
-                    last_sweep = mono
-                elif dirty:
-                    self.engine.evaluate(dirty)
-                round_s = time.monotonic() - started
-                if mono - last_cp >= self.checkpoint_s and self.engine.store.ledger_head() != last_cp_seq:
-                    self.engine.store.checkpoint()
-                    last_cp, last_cp_seq = mono, self.engine.store.ledger_head()
+                if self._in_charge():
+                    self._round()
+                else:
+                    self._follow()
+            except LeaseLost as e:  # another collector took over while this one was judging: follow it
+                log.warning("%s: following the collector that leads now", e)
+                if self._term is not None:
+                    self.leadership.lost(self._term)
             except Exception:
                 log.exception("evaluation failed")
                 self.stopping.wait(1.0)
-        if self.engine.store.ledger_head() != last_cp_seq:
+        if self.leadership.leading() and self.engine.store.ledger_head() != self._last_cp_seq:
             self.engine.store.checkpoint()
+
+    def _in_charge(self) -> bool:
+        """Whether this collector leads; on coming to lead, the engine reloads from the store and the
+        first round is a full sweep (what the previous leader left unjudged is judged now)."""
+        term = self.leadership.term()
+        if term is None:
+            return False
+        fence = self.leadership.fence_of(term)
+        if not self.engine.judging or self.engine.fence != fence:
+            with self._cv:
+                self._pending, self._encoded, self._noted = [], {}, set()  # all in the store, read next
+            self.engine.lead(fence)
+            self._last_sweep = -math.inf
+        self._term = term
+        return True
+
+    def _follow(self) -> None:
+        with self._cv:
+            self._pending, self._encoded, self._noted = [], {}, set()  # the leader reads them from the store
+        self._term = None
+        self.engine.follow()
+
+    def _round(self) -> None:
+        """One evaluation round: new observations (this process's and, from the store, every other's), a
+        full sweep when one is due, and a signed checkpoint when the ledger moved."""
+        if self._pending or self._encoded:
+            # a round that took long (many subjects) waits longer before the next, so that
+            # evaluation never takes more than about a third of the time from ingest
+            self.stopping.wait(max(self.coalesce_s, 2 * self._round_s))
+        with self._cv:
+            pending, self._pending = self._pending, []
+            encoded, self._encoded = self._encoded, {}
+            noted = set(self._noted)
+        pending += [observation_from_body(body, recv) for _, _, _, body, recv in encoded.values()]
+        started = time.monotonic()
+        dirty = self.engine.note(pending) if pending else {}
+        for subject, kinds in self.engine.catch_up(noted).items():
+            dirty.setdefault(subject, set()).update(kinds)
+        with self._cv:
+            self._noted = {r for r in self._noted if r > self.engine.high_rowid}
+        mono = time.monotonic()
+        if mono - self._last_sweep >= self.sweep_s:
+            self.engine.add_stored_subjects()
+            self.engine.evaluate(None)
+            self._last_sweep = mono
+        elif dirty:
+            self.engine.evaluate(dirty)
+        self._round_s = time.monotonic() - started
+        if mono - self._last_cp >= self.checkpoint_s and self.engine.store.ledger_head() != self._last_cp_seq:
+            self.engine.store.checkpoint()
+            self._last_cp, self._last_cp_seq = mono, self.engine.store.ledger_head()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter as Tally
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -46,10 +46,23 @@ class FindingsCollector:
         yield since
 
 
+class LeaderCollector:
+    """1 on the collector whose engine judges; 0 on the others sharing its store (collector/leadership.py)."""
+
+    def __init__(self, leading: Callable[[], bool]):
+        self.leading = leading
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily("clausewatch_engine_leader",
+                                "1 when this collector leads the engine's rounds (evaluation, sweeps, checkpoints)",
+                                value=1 if self.leading() else 0)
+
+
 class Metrics:
-    def __init__(self, engine: Engine, *, store_refresh_s: float = 600.0):
+    def __init__(self, engine: Engine, *, store_refresh_s: float = 600.0, leading: Callable[[], bool] = lambda: True):
         self.registry = CollectorRegistry()
         self.registry.register(FindingsCollector(engine))
+        self.registry.register(LeaderCollector(leading))
         self.registry.register(FacilityCollector(engine))
         self.store_size = StoreSizeCollector(engine.store, refresh_s=store_refresh_s)
         self.registry.register(self.store_size)

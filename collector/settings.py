@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     # does), and the raw window of kinds without their own in rules/retention.yaml (None: that file's default)
     compact_every_h: float = 24.0
     keep_raw_days: float | None = None
+    # collectors sharing a PostgreSQL store: how long the leading one's engine lease lasts unrenewed
+    # (renewed every third of it), so how soon another takes over when it dies (docs/postgresql.md)
+    lease_ttl_s: float = 5.0
+
+    @field_validator("lease_ttl_s")
+    @classmethod
+    def _lease_ttl(cls, value: float) -> float:
+        if not 0.5 <= value <= 600:
+            raise ValueError("must be from 0.5 to 600 seconds")
+        return value
 
     @field_validator("compact_every_h", "keep_raw_days")
     @classmethod

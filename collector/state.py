@@ -1,18 +1,24 @@
 """Everything the service holds while it runs, built once and passed to the routers."""
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from collector.engine import Engine, EngineWorker
 from collector.ingest import PreparePool, default_processes
+from collector.leadership import EngineLease, Leadership, SoleLeader
 from collector.login_limit import LoginLimiter
 from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.store.base import Store
-from collector.store.opening import open_store
+from collector.store.opening import open_store, postgres_url_of
 from rules.model import Control, Observation
+
+log = logging.getLogger(__name__)
+SELFCHECK_LOOK_S = 1.0  # how often the self-check loop looks whether it is due (or this collector came to lead)
 
 
 @dataclass
@@ -33,13 +39,21 @@ class AppState:
         store = open_store(settings.db, create=True, max_bytes=settings.store_max_bytes)
         controls = settings.catalog()
         engine = Engine(store, controls, site=settings.site)
-        worker = EngineWorker(engine, sweep_s=settings.sweep_s, checkpoint_s=settings.checkpoint_s)
-        metrics = Metrics(engine, store_refresh_s=settings.store_stats_s)
+        # collectors sharing a database take turns leading; the only collector of an SQLite file leads
+        leadership = EngineLease(store, ttl_s=settings.lease_ttl_s) if postgres_url_of(settings.db) else SoleLeader()
+        worker = EngineWorker(engine, sweep_s=settings.sweep_s, checkpoint_s=settings.checkpoint_s,
+                              leadership=leadership)
+        metrics = Metrics(engine, store_refresh_s=settings.store_stats_s, leading=worker.leading)
         processes = default_processes() if settings.ingest_processes is None else settings.ingest_processes
         return cls(settings, store, controls, engine, worker, metrics, PreparePool(processes),
                    LoginLimiter.shared(store))
 
+    @property
+    def leadership(self) -> Leadership:
+        return self.worker.leadership
+
     def start(self) -> None:
+        self.leadership.start()
         self.worker.start()
         if self.settings.notify_config:
             from collector.notify.service import start_notifier
@@ -52,7 +66,8 @@ class AppState:
         if self.settings.compact_every_h > 0:
             from collector.compactor import Compactor
 
-            self._compactor = Compactor(self.store, self.controls, self.settings, self.worker.stopping)
+            self._compactor = Compactor(self.store, self.controls, self.settings, self.worker.stopping,
+                                        leading=self.leadership.leading)
             self._compactor.start()
 
     def stop(self) -> None:
@@ -61,6 +76,7 @@ class AppState:
         self.prepare.close()
         self.worker.stop()
         self.worker.join(timeout=10)
+        self.leadership.stop()  # after the engine's last round: another collector takes over at once
 
     def ledger_selfcheck(self) -> None:
         """Verify the ledger and record the result as an observation (control LEDGER-INTACT)."""
@@ -73,12 +89,17 @@ class AppState:
         self.worker.submit([obs])
 
     def _ledger_selfcheck_loop(self) -> None:
+        """The self-check runs when this collector comes to lead (at start, for the only collector of
+        a store) and then every period while it leads."""
         stop = self.worker.stopping
+        checked_in: int | None = None  # the lease term of the last check
+        due = 0.0
         while not stop.is_set():
-            try:
-                self.ledger_selfcheck()
-            except Exception:  # noqa: BLE001 - the loop must survive; the finding will go stale
-                import logging
-
-                logging.getLogger(__name__).exception("ledger self-check failed")
-            stop.wait(self.settings.ledger_selfcheck_h * 3600)
+            term = self.leadership.term()
+            if term is not None and (term != checked_in or time.monotonic() >= due):
+                checked_in, due = term, time.monotonic() + self.settings.ledger_selfcheck_h * 3600
+                try:
+                    self.ledger_selfcheck()
+                except Exception:  # noqa: BLE001 - the loop must survive; the finding will go stale
+                    log.exception("ledger self-check failed")
+            stop.wait(SELFCHECK_LOOK_S)

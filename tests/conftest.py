@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,6 +41,22 @@ def store(tmp_path: Path, request: pytest.FixtureRequest):
         s = SqliteStore(tmp_path / "cw.db")
     yield s
     s.close()
+
+
+@pytest.fixture
+def same_store_elsewhere(store: Any) -> Iterator[Any]:
+    """The test's store opened a second time, as another process (a second collector) opens it."""
+    from collector.store.sqlite import SqliteStore
+
+    if type(store) is SqliteStore:
+        other: Any = SqliteStore(store.path)
+    else:
+        from collector.store.postgres import PostgresStore
+
+        assert isinstance(store, PostgresStore)
+        other = PostgresStore(store.url, site_key=store.site_key)
+    yield other
+    other.close()
 
 
 @pytest.fixture(scope="session")

@@ -47,15 +47,16 @@ def serve(db: DbOpt = default_db(), host: Annotated[str, typer.Option(help="Addr
     import uvicorn
 
     from collector.app import create_app
-    from collector.settings import Settings
+    from collector.clikit import service_settings
 
     if (tls_cert is None) != (tls_key is None):
         fail_input("--tls-cert and --tls-key go together")
     for f in (tls_cert, tls_key):
         if f is not None and not f.is_file():
             fail_input(f"{f}: no such file")
+    settings = service_settings(db=db, site=site, secure_cookies=tls_cert is not None,
+                                ingest_processes=ingest_processes)
     store_at(db, create=True).close()  # serve starts a new site's store; an existing --db must be one
-    settings = Settings(db=db, site=site, secure_cookies=tls_cert is not None, ingest_processes=ingest_processes)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
                 ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None)
 

@@ -13,6 +13,8 @@ from collector.store.areas import (
     AccountStore,
     CompactingStore,
     CoordinationStore,
+    Fence,
+    LeaseStore,
     LedgerStore,
     PeopleStore,
     ReadModelStore,
@@ -92,7 +94,7 @@ class Interval:
 
 
 class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingStateStore, CompactingStore,
-            CoordinationStore, Protocol):
+            CoordinationStore, LeaseStore, Protocol):
     site_key: SiteKey  # signs checkpoints, attestations and bundles
 
     def ingest(self, observations: Sequence[Observation], *, actor: str,
@@ -127,7 +129,9 @@ class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingState
                          subject_id: str | None = None, status: str | None = None,
                          site: str | None = None) -> list[StoredFinding]: ...
 
-    def record_findings(self, changes: Sequence[FindingChange], now: datetime) -> int: ...
+    def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None) -> int:
+        """With a `fence`, recorded only while that lease term runs; else LeaseLost, and nothing recorded."""
+        ...
 
     def intervals(self, *, control: str | None = None, subject: tuple[str, str] | None = None,
                   start: datetime | None = None, end: datetime | None = None) -> list[Interval]: ...

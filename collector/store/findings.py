@@ -9,7 +9,9 @@ from typing import Any
 import orjson
 
 from collector.canonical import loads, stored_json
+from collector.store.areas import Fence
 from collector.store.base import FindingChange, Interval, StoredFinding
+from collector.store.leases import hold_fence
 from collector.store.observation_rows import utc_at
 from collector.store.sqlite_parts import SqliteParts, where_clause
 
@@ -27,9 +29,10 @@ class SqliteFindings(SqliteParts):
         return [StoredFinding(r[0], r[1], r[2], r[3], r[4], utc_at(r[5]), utc_at(r[6]), loads(r[7]), r[8], r[9],
                               loads(r[10]), r[11]) for r in rows]
 
-    def record_findings(self, changes: Sequence[FindingChange], now: datetime) -> int:
+    def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None) -> int:
         """Upsert findings; for each status change close the open interval, open a new one, and
-        append the change to the ledger and the event log. Returns the number of status changes."""
+        append the change to the ledger and the event log. Returns the number of status changes.
+        With a `fence`, only while that lease term runs (else LeaseLost, and nothing recorded)."""
         rows, moved = [], []
         for ch in changes:
             f = ch.finding
@@ -42,6 +45,8 @@ class SqliteFindings(SqliteParts):
                 moved.append((ch, rows[-1], orjson.Fragment(value),
                               orjson.Fragment(evidence) if len(f.evidence) <= 20 else f.evidence[:20]))
         with self.write() as conn:
+            if fence is not None:
+                hold_fence(conn, fence)
             conn.executemany("INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             if not moved:
                 return 0

@@ -157,8 +157,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE latest ADD COLUMN num BIGINT, ADD COLUMN repeat_id BYTEA, ADD COLUMN meaning BYTEA,
         ADD COLUMN repeats BIGINT NOT NULL DEFAULT 0;
     """,
-    # 4: the engine's leader lease
-    "SELECT 1",
+    # 4: SQLite's 11, leases (collector/store/leases.py): which collector leads the engine's rounds
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY, holder TEXT NOT NULL, term BIGINT NOT NULL,
+        taken_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL
+    );
+    """,
     # 5: SQLite's 12, what collectors sharing the database agree on (collector/store/coordination.py)
     f"""
     CREATE TABLE login_failures (key TEXT PRIMARY KEY, failures BIGINT NOT NULL, last_s DOUBLE PRECISION NOT NULL);

@@ -95,6 +95,10 @@ class PostgresStore(SqliteStore):
     def read(self) -> sqlite3.Connection:
         return cast(sqlite3.Connection, self._reader)
 
+    def _store_clock(self, conn: sqlite3.Connection) -> float:
+        """The database server's clock: collectors on several machines judge leases by one clock."""
+        return float(conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()[0])
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, holding the lock every collector's writer takes: the ledger head is
@@ -117,6 +121,15 @@ class PostgresStore(SqliteStore):
         """A write transaction without the writers' lock: sign-in counts and notification claims, each one
         atomic statement, need not wait behind ingest."""
         with self._pool.connection() as raw, raw.transaction():
+            yield cast(sqlite3.Connection, PgConnection(raw, self._catalog))
+
+    @contextmanager
+    def _lease_write(self) -> Iterator[sqlite3.Connection]:
+        """A lease's transaction under the writers' lock, without queueing behind this collector's own
+        writers first: the database queues lock waiters in turn, so a renewal waits for a write or two,
+        not for every batch this collector has in hand."""
+        with self._pool.connection() as raw, raw.transaction():
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
             yield cast(sqlite3.Connection, PgConnection(raw, self._catalog))
 
     @contextmanager

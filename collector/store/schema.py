@@ -193,8 +193,14 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (batch, compaction)
     ) WITHOUT ROWID;
     """,
-    # 11: the engine's leader lease
-    "",
+    # 11: leases (collector/store/leases.py): which process leads a job that one process at a time does
+    # (the engine's rounds when several collectors share a store), until when, in which term
+    """
+    CREATE TABLE IF NOT EXISTS leases (
+        name TEXT PRIMARY KEY, holder TEXT NOT NULL, term INTEGER NOT NULL,
+        taken_at REAL NOT NULL, expires_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
     # 12: what collectors sharing one store must agree on (collector/store/coordination.py): sign-in
     # failures per (address, name) and the times of the recent ones over all; per receiver and alert
     # group, the last notification claimed for sending, by whom and until when

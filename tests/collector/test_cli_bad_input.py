@@ -203,3 +203,11 @@ def test_a_refused_first_account_leaves_no_store(tmp_path: Path) -> None:
                            input="short\n")
     assert r.exit_code == 2 and r.stderr == "error: password must have at least 10 characters\n"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("variable, value", [("CLAUSEWATCH_LEASE_TTL_S", "0.1"), ("CLAUSEWATCH_LEASE_TTL_S", "soon"),
+                                             ("CLAUSEWATCH_COMPACT_EVERY_H", "-1")])
+def test_a_bad_service_setting_stops_serve_before_it_creates_a_store(tmp_path: Path, variable: str, value: str) -> None:
+    r = CliRunner().invoke(build_app(), ["serve", "--db", str(tmp_path / "cw.db")], env={variable: value})
+    assert r.exit_code == 2 and r.stderr.startswith(f"error: {variable}: ") and r.stderr.count("\n") == 1, r.stderr
+    assert list(tmp_path.iterdir()) == []
