@@ -21,7 +21,7 @@ from benchdoc import machine, update_section  # noqa: E402
 from gen_access import generate  # noqa: E402
 
 from collector.audits.access import AccessPolicy, audit_access  # noqa: E402
-from collector.importers import access as imp  # noqa: E402
+from collector.sources.importers import access as imp  # noqa: E402
 
 EVENTS = 1_000_000
 BUDGET_S = 10.0

@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.benchdoc import write_section  # noqa: E402
 from collector.audits.calls import CallsPolicy, Content, audit_calls  # noqa: E402
-from collector.importers.cdr import read_cdr  # noqa: E402
-from collector.importers.recordings import inventory  # noqa: E402
+from collector.sources.importers.cdr import read_cdr  # noqa: E402
+from collector.sources.importers.recordings import inventory  # noqa: E402
 
 CALLS = 1_000_000
 TZ = ZoneInfo("Asia/Shanghai")

@@ -20,8 +20,8 @@ from benchdoc import table, write_section  # noqa: E402
 
 
 def main() -> None:
-    from collector.commands.demo import build_history
-    from collector.deepverify import verify_derived
+    from collector.cli.demo import build_history
+    from collector.proof.deepverify import verify_derived
     from collector.store.sqlite import SqliteStore
     from rules.catalog import default_catalog
 

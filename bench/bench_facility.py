@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import orjson  # noqa: E402
 from benchdoc import machine, update_section  # noqa: E402
 
-from collector.pollers.config import PollConfig  # noqa: E402
-from collector.pollers.run import PollLoop  # noqa: E402
+from collector.sources.pollers.config import PollConfig  # noqa: E402
+from collector.sources.pollers.run import PollLoop  # noqa: E402
 from tests.integration.nut_server import NutServer, free_port  # noqa: E402
 
 UPS, SENSORS, INTERVAL_S, CYCLES, BUDGET = 50, 200, 10.0, 4, 0.20

@@ -16,7 +16,7 @@ from bench_engine import CONTROLS, time_engine  # noqa: E402
 from benchdoc import table, write_section  # noqa: E402
 from pglocal import DURABILITY, local_postgres  # noqa: E402
 
-from collector.sitekey import SiteKey  # noqa: E402
+from collector.proof.sitekey import SiteKey  # noqa: E402
 from collector.store.postgres import PostgresStore  # noqa: E402
 from collector.store.sqlite import SqliteStore  # noqa: E402
 

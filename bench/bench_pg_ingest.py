@@ -43,7 +43,7 @@ COLLECTORS, CLIENTS = 2, 4
 def prepare(url: str, key: Path) -> str:
     """Schema, an admin and the enroll secret in the new database; the secret."""
     from collector import auth
-    from collector.sitekey import SiteKey
+    from collector.proof.sitekey import SiteKey
     from collector.store.postgres import PostgresStore
 
     store = PostgresStore(url, site_key=SiteKey.load_or_create(key))
@@ -157,7 +157,7 @@ def main() -> None:
 
 
 def verify(url: str, key: Path) -> str:
-    from collector.sitekey import SiteKey
+    from collector.proof.sitekey import SiteKey
     from collector.store.postgres import PostgresStore
 
     store = PostgresStore(url, site_key=SiteKey.load_or_create(key), create=False)

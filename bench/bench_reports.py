@@ -30,7 +30,7 @@ def _timed(fn):
 
 
 def _ensure_history(db: Path, days: float, terminals: int, cameras: int, step: int) -> tuple[float | None, datetime]:
-    from collector.commands.demo import build_history
+    from collector.cli.demo import build_history
     from collector.store.sqlite import SqliteStore
 
     if db.exists():

@@ -75,7 +75,7 @@ def _kind_bytes(db: Path, kinds: tuple[str, ...]) -> int:
 
 
 def main() -> None:
-    from collector.commands.demo import build_history
+    from collector.cli.demo import build_history
     from collector.store.compaction import compact
     from collector.store.files import evidence_dir_of
     from collector.store.retention import load_policy

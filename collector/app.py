@@ -16,7 +16,7 @@ from collector.api import evidence as evidence_api
 from collector.api import waivers as waivers_api
 from collector.api.bodyguard import BodyGuard, body_limits
 from collector.deps import Reader, StateDep
-from collector.reminders import ReminderListener
+from collector.people.reminders import ReminderListener
 from collector.settings import Settings
 from collector.state import AppState
 from collector.web import routes as web

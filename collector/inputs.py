@@ -1,7 +1,7 @@
 """Bad input a user gave, said in one line that names the file, line or field.
 
 Every reader of user files raises a subclass of `InputProblem`; the command line turns any of
-them into exit 2 with that one line (`collector/clikit.py`), never a traceback.
+them into exit 2 with that one line (`collector/cli/clikit.py`), never a traceback.
 """
 from __future__ import annotations
 

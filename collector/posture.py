@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from collector.people.waivers import active_at, overlay
 from collector.store.base import Store
-from collector.waivers import active_at, overlay
 from rules.model import Control
 
 # The worst status of a control's subjects is the control's status; a waived failure

@@ -49,7 +49,8 @@ def refuse_unkeepable(body: bytes) -> None:
 
 
 def integer_out_of_range(e: Exception) -> bool:
-    """Whether the stored form's encoder (`collector.canonical.stored_json`) failed on an integer beyond 64 bits."""
+    """Whether the stored form's encoder (`collector.proof.canonical.stored_json`) failed on an integer beyond
+    64 bits."""
     return isinstance(e, TypeError) and "Integer exceeds 64-bit range" in str(e)
 
 

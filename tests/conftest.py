@@ -30,7 +30,7 @@ def store(tmp_path: Path, request: pytest.FixtureRequest):
     """A new store; CLAUSEWATCH_TEST_STORE=postgresql makes it a database on the test PostgreSQL
     (to run any test module against that backend)."""
     if os.environ.get("CLAUSEWATCH_TEST_STORE") == "postgresql":
-        from collector.sitekey import SiteKey
+        from collector.proof.sitekey import SiteKey
         from collector.store.postgres import PostgresStore
 
         key = SiteKey.load_or_create(tmp_path / "site-key.pem")

@@ -28,16 +28,16 @@ LOCAL_PACKAGES = ("agents", "camera", "collector", "rules")
 OPTIONAL_BACKEND = ("collector.store.postgres", "collector.store.pg")  # the PostgreSQL store and its parts
 # extra -> (entry modules, whether their third-party imports, lazy ones included, must all resolve)
 ENTRY_MODULES: dict[str, tuple[list[str], bool]] = {
-    "": (["collector.cli", "collector.app"], False),
+    "": (["collector.cli.main", "collector.app"], False),
     "agent": (["agents.daemon", "agents.once", "agents.pii_watch", "agents.enforce.usb",
-               "collector.commands.agent"], True),
+               "collector.cli.agent"], True),
     "camera": (["camera.worker", "camera.probe", "camera.floorplan", "camera.floor_coverage", "camera.retention",
-                "collector.commands.camera"], True),
-    "facility": (["collector.pollers.run", "collector.commands.facility"], True),
-    "lifecycle": (["collector.commands.lifecycle", "collector.commands.lifecycle_audits",
-                   "collector.commands.lifecycle_accounts", "collector.commands.lifecycle_batches"], True),
+                "collector.cli.camera"], True),
+    "facility": (["collector.sources.pollers.run", "collector.cli.facility"], True),
+    "lifecycle": (["collector.cli.lifecycle", "collector.cli.lifecycle_audits",
+                   "collector.cli.lifecycle_accounts", "collector.cli.lifecycle_batches"], True),
     "postgres": (["collector.store.postgres"], True),
-    "reports": (["collector.commands.reports", "collector.reports.build"], True),
+    "reports": (["collector.cli.reports", "collector.reports.build"], True),
     # the dashboard's report and batch pages use the reports and lifecycle extras, as the service does
     "web": (["collector.web.routes"], False),
     "dev": (["pytest", "pytest_timeout", "docx", "aiosmtpd", "playwright.sync_api"], False),
@@ -159,7 +159,7 @@ def test_extra_installs_alone_and_imports(extra: str, wheel: Path, tmp_path: Pat
     assert install.returncode == 0, install.stderr
     modules = sorted(set(entries) | (third_party_imports(entries) if closure else set()))
     script = ("import importlib, sys\n"
-              "from collector.cli import build_app\n"
+              "from collector.cli.main import build_app\n"
               "build_app()\n"
               f"for name in {modules!r}:\n"
               "    importlib.import_module(name)\n")

@@ -128,10 +128,10 @@ def test_audits_take_records_and_never_import_the_importers() -> None:
     """Importers build the records the audits define; the other way round would make the two a ring."""
     graph = import_graph()
     assert {(m, i) for m, imports in graph.items() if m.startswith("collector.audits")
-            for i in imports if i.startswith("collector.importers")} == set()
+            for i in imports if i.startswith("collector.sources.importers")} == set()
 
 
-SOURCES = ("agents", "camera", "collector.pollers", "collector.importers", "collector.simulate")
+SOURCES = ("agents", "camera", "collector.sources.pollers", "collector.sources.importers", "collector.demo")
 
 
 def test_sources_measure_and_never_import_the_checks() -> None:

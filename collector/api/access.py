@@ -18,8 +18,8 @@ from collector.audits.access_report import door_observations
 from collector.audits.access_window import remember
 from collector.auth import Principal
 from collector.deps import StateDep, require
-from collector.importers.access_job import audit_push, run_access_audit
-from collector.importers.tables import InputError, table_from_records
+from collector.sources.importers.access_job import audit_push, run_access_audit
+from collector.sources.importers.tables import InputError, table_from_records
 from collector.state import AppState
 from rules.audit_params import audit_thresholds
 

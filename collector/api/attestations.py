@@ -6,9 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from collector import attest
 from collector.auth import Principal
 from collector.deps import Reader, StateDep, require
+from collector.people import attest
 from rules.model import AwareTime
 
 router = APIRouter(prefix="/api/v1", tags=["attestations"])

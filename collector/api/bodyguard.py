@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from collector.api.access import MAX_UPLOAD_BYTES
 from collector.api.errors import SafeJSONResponse
 from collector.api.observations import MAX_BLOB_BYTES
-from collector.evidence import MAX_EVIDENCE_BYTES
+from collector.people.evidence import MAX_EVIDENCE_BYTES
 from collector.strictjson import JsonRejected, strict_loads
 
 KIB, MIB = 1024, 1024 * 1024

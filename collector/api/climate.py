@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from collector.auth import Principal
 from collector.deps import StateDep, require
 from collector.ingest import clock_problem
-from collector.pollers.climate import ClimateTracker
+from collector.sources.pollers.climate import ClimateTracker
 from rules.model import AwareTime
 
 router = APIRouter(prefix="/api/v1/climate", tags=["climate"])

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Response, UploadFile
 
-from collector import evidence as ev
 from collector.auth import Principal
 from collector.deps import Reader, StateDep, require
-from collector.reminders import reminders
+from collector.people import evidence as ev
+from collector.people.reminders import reminders
 from collector.state import AppState
 from collector.store.integrity import EvidenceAltered
 from rules.model import Observation

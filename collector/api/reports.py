@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from collector.auth import Principal
-from collector.canonical import CanonicalError
 from collector.deps import StateDep, require
+from collector.proof.canonical import CanonicalError
 from collector.reports.build import FORMATS, MEDIA_TYPES, build_report
 from collector.state import AppState
 from rules.model import AwareTime

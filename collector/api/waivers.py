@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
-from collector import waivers
 from collector.auth import Principal
 from collector.deps import Reader, StateDep, require
+from collector.people import waivers
 from rules.model import AwareTime
 
 router = APIRouter(prefix="/api/v1", tags=["waivers"])

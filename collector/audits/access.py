@@ -1,6 +1,6 @@
 """Door and machine-room access audit: events, approvals and badges in, violations out.
 
-Pure: the importer (collector/importers/access.py) turns exports into these records; this
+Pure: the importer (collector/sources/importers/access.py) turns exports into these records; this
 module judges them. Times are timezone-aware; working hours are judged in the site's zone.
 """
 from __future__ import annotations

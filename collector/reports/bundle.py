@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from collector.canonical import canonical, loads
-from collector.ledger import GENESIS
+from collector.proof.canonical import canonical, loads
+from collector.proof.ledger import GENESIS
 from collector.reports.foreign import ForeignEntries
 from collector.store.base import Store
 

@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agents.pii.mask import mask, mask_text
-from collector import attest
-from collector.canonical import canonical
-from collector.evidence import list_evidence
+from collector.people import attest
+from collector.people.evidence import list_evidence
+from collector.people.waivers import waivers
+from collector.proof.canonical import canonical
+from collector.proof.sitekey import fingerprint_of
 from collector.reports.foreign import OtherSiteNames
 from collector.reports.timeline import (
     NO_DATA,
@@ -24,9 +26,7 @@ from collector.reports.timeline import (
     pieces,
     violations,
 )
-from collector.sitekey import fingerprint_of
 from collector.store.base import Store
-from collector.waivers import waivers
 from rules.catalog import load_clauses
 from rules.model import Control
 

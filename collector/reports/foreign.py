@@ -13,8 +13,8 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
-from collector.canonical import loads
-from collector.evidence import list_evidence
+from collector.people.evidence import list_evidence
+from collector.proof.canonical import loads
 from collector.store.base import Interval, Store
 
 OTHER_SITE = "[其他职场 other site]"

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from collector.people.waivers import EXCEPTABLE, Waiver
 from collector.posture import worst
 from collector.store.base import Interval
-from collector.waivers import EXCEPTABLE, Waiver
 
 
 @dataclass(frozen=True)

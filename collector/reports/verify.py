@@ -14,8 +14,9 @@ import orjson
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from collector.canonical import CanonicalError, canonical
-from collector.ledger import Problem, VerifyReport, verify_chain, verify_checkpoints
+from collector.proof.canonical import CanonicalError, canonical
+from collector.proof.ledger import Problem, VerifyReport, verify_chain, verify_checkpoints
+from collector.proof.sitekey import key_id_of, load_public_pem, verify_signature
 from collector.reports.bundle import (
     ENTRIES,
     LEGACY_FORMAT,
@@ -26,7 +27,6 @@ from collector.reports.bundle import (
     SIGNATURE,
     SIGNING_CONTEXT,
 )
-from collector.sitekey import key_id_of, load_public_pem, verify_signature
 
 
 @dataclass

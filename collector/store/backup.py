@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from collector.inputs import InputProblem
-from collector.sitekey import SiteKey
+from collector.proof.sitekey import SiteKey
 from collector.store.copies import copy_database
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.integrity import evidence_path, file_sha256, is_sha256_hex

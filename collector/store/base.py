@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from collector.ledger import VerifyReport
-from collector.sitekey import SiteKey
+from collector.proof.ledger import VerifyReport
+from collector.proof.sitekey import SiteKey
 from collector.store.areas import (
     AccountStore,
     CompactingStore,

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from collector.canonical import loads
-from collector.ledger import batch_commitment
-from collector.merkle import leaf_hash
+from collector.proof.canonical import loads
+from collector.proof.ledger import batch_commitment
+from collector.proof.merkle import leaf_hash
 from collector.store.keepset import REASONS, Selection, select
 from collector.store.numbering import repeats_between
 from collector.store.pruned import PrunedRow, newest_partial, pruned_digest

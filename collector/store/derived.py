@@ -1,5 +1,5 @@
 """Reads for `ledger verify --deep`: the derived tables as stored, and the ledger entries and
-observation columns they are recomputed from (collector/deepverify.py compares them)."""
+observation columns they are recomputed from (collector/proof/deepverify.py compares them)."""
 from __future__ import annotations
 
 import sqlite3
@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from collector.canonical import loads
+from collector.proof.canonical import loads
 from collector.store.areas import ObservationColumns
 from collector.store.numbering import REPEAT_COLUMNS, RebuiltRepeat, batch_received_at, rebuilt_repeats
 from collector.store.repeats import id_key, id_text, rebuild

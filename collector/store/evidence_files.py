@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from collector.ledger import VerifyReport
+from collector.proof.ledger import VerifyReport
 from collector.store.integrity import EvidenceAltered, read_checked, verify_evidence
 from collector.store.sqlite_parts import SqliteParts
 from rules.model import EvidenceRef

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from collector.canonical import loads, stored_json
+from collector.proof.canonical import loads, stored_json
 from collector.store.areas import Fence
 from collector.store.base import FindingChange, Interval, StoredFinding
 from collector.store.leases import hold_fence

@@ -8,9 +8,9 @@ import heapq
 import sqlite3
 from pathlib import Path
 
-from collector.canonical import loads
-from collector.ledger import Problem, VerifyReport, batch_commitment
-from collector.merkle import merkle_root
+from collector.proof.canonical import loads
+from collector.proof.ledger import Problem, VerifyReport, batch_commitment
+from collector.proof.merkle import merkle_root
 from collector.store.numbering import rebuilt_repeats
 from collector.store.pruned import PrunedIndex, verify_compactions
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from collector.ledger import GENESIS, LedgerEntry, checkpoint_message, entry_body, stamp
-from collector.sitekey import SiteKey
+from collector.proof.ledger import GENESIS, LedgerEntry, checkpoint_message, entry_body, stamp
+from collector.proof.sitekey import SiteKey
 
 
 class Ledger:

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from collector.canonical import loads
+from collector.proof.canonical import loads
 from collector.store.repeats import id_key, id_text, rebuild
 
 LAST_NUM = "observations.last_num"  # meta: the last number given, which may be a repeat's

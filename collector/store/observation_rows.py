@@ -5,7 +5,7 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from collector.canonical import loads, stored_json
+from collector.proof.canonical import loads, stored_json
 from collector.store.base import ObservationRow
 from rules.model import STORED, Observation
 

@@ -9,8 +9,8 @@ from functools import partial
 from typing import Any
 
 from collector import seqgaps
-from collector.ledger import batch_entry_data
-from collector.merkle import merkle_root
+from collector.proof.ledger import batch_entry_data
+from collector.proof.merkle import merkle_root
 from collector.store.base import IngestResult, ObservationRow
 from collector.store.numbering import (
     LAST_NUM,

@@ -25,8 +25,8 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from collector.inputs import StoreOpenError
-from collector.ledger import Problem, VerifyReport
-from collector.sitekey import SiteKey
+from collector.proof.ledger import Problem, VerifyReport
+from collector.proof.sitekey import SiteKey
 from collector.store.integrity import EvidenceAltered, is_sha256_hex
 from collector.store.ledger_table import Ledger
 from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, StorePool, configure

@@ -14,9 +14,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from collector.canonical import loads
-from collector.ledger import Problem, VerifyReport
-from collector.merkle import leaf_hash
+from collector.proof.canonical import loads
+from collector.proof.ledger import Problem, VerifyReport
+from collector.proof.merkle import leaf_hash
 from collector.store.prunedproof import PartialTree, pack_positions, unpack_hashes, unpack_positions
 
 _COLS = "batch, compaction, last_batch, first_rowid, size, kept, hashes, sites"

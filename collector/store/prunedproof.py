@@ -1,6 +1,6 @@
 """What proves the observations compaction kept of a batch against the batch's Merkle root.
 
-The tree is RFC 6962's (collector/merkle.py): a range of leaves splits at the largest power of two
+The tree is RFC 6962's (collector/proof/merkle.py): a range of leaves splits at the largest power of two
 below its size. Of a batch, the store keeps the kept leaves' positions and, in tree order, the root of
 every maximal subtree holding no kept leaf: with the kept observations' bodies that rebuilds the
 root, in at most (kept leaves) x log2(size) hashes, and usually far fewer (kept leaves sit together)."""
@@ -10,7 +10,7 @@ import struct
 from bisect import bisect_left
 from collections.abc import Sequence
 
-from collector.merkle import _node, _split
+from collector.proof.merkle import _node, _split
 
 HASH = 32
 

@@ -20,7 +20,7 @@ from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import Any
 
-from collector.canonical import loads, stored_json
+from collector.proof.canonical import loads, stored_json
 from rules.kinds import load_kinds
 
 # a repeat's id as stored: the 16 bytes of a UUID in its canonical text form (the same column type in

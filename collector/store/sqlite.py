@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from collector.ledger import VerifyReport, verify_chain, verify_checkpoints
-from collector.sitekey import SiteKey, load_public_pem
+from collector.proof.ledger import VerifyReport, verify_chain, verify_checkpoints
+from collector.proof.sitekey import SiteKey, load_public_pem
 from collector.store import compaction
 from collector.store.accounts import SqliteAccounts
 from collector.store.base import StoreFull

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collector.sitekey import SiteKey
+    from collector.proof.sitekey import SiteKey
     from collector.store.ledger_table import Ledger
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from collector.canonical import loads
+from collector.proof.canonical import loads
 from collector.store.files import evidence_dir_of
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from collector import waivers
+from collector.people import waivers
 from collector.store.areas import Event, HistoryRow, HostStatus, Payloads
 from collector.store.base import Store, StoredFinding
 

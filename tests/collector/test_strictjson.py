@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.canonical import stored_json
+from collector.proof.canonical import stored_json
 from collector.strictjson import JsonRejected, integer_out_of_range, refuse_unkeepable, strict_loads
 
 

@@ -34,7 +34,7 @@ SPARE_SESSIONS = 2 * EXAMPLES_PER_MODE + 10  # logout ends the session it is cal
 def live(tmp_path_factory: pytest.TempPathFactory):
     """A collector over a store with a simulated day, every role's user and a session token for each."""
     from collector import auth
-    from collector.commands.demo import build_history
+    from collector.cli.demo import build_history
     from collector.store.sqlite import SqliteStore
 
     db = tmp_path_factory.mktemp("fuzz") / "cw.db"

@@ -25,7 +25,7 @@ HOST = "term-f01"
 def collectors_on(url: str, tmp_path: Path, count: int) -> list[Collector]:
     """`count` collectors (not started) on one new store in the database at `url`, sharing its site key."""
     from collector import auth
-    from collector.sitekey import SiteKey
+    from collector.proof.sitekey import SiteKey
     from collector.store.postgres import PostgresStore
 
     key = tmp_path / "site-key.pem"

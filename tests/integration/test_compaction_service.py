@@ -7,7 +7,7 @@ import sqlite3
 import time
 from datetime import UTC, datetime
 
-from collector.commands.demo import build_history
+from collector.cli.demo import build_history
 from tests.integration.conftest import Collector, cli, free_port
 
 

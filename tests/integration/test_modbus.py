@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from collector.pollers.climate import ClimateTracker
-from collector.pollers.modbus import ModbusProbe, Register, poll_modbus
+from collector.sources.pollers.climate import ClimateTracker
+from collector.sources.pollers.modbus import ModbusProbe, Register, poll_modbus
 from tests.integration.clock import Clock
 from tests.integration.nut_server import free_port
 

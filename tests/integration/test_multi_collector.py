@@ -55,7 +55,7 @@ def pair(database: tuple[str, Path]) -> Iterator[tuple[Collector, Collector]]:
     """Two collectors started at once on one database: (the one that leads, the one that follows).
     Started once for the module (a collector takes seconds to start); the last test kills the leader."""
     from collector import auth
-    from collector.sitekey import SiteKey
+    from collector.proof.sitekey import SiteKey
     from collector.store.postgres import PostgresStore
 
     postgres_url, key = database

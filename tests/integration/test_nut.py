@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collector.pollers.nut import UpsPoller, UpsTarget
-from collector.pollers.nut_client import NutClient, NutError
+from collector.sources.pollers.nut import UpsPoller, UpsTarget
+from collector.sources.pollers.nut_client import NutClient, NutError
 from rules.catalog import default_catalog
 from rules.evaluate import evaluate_one
 from rules.registry import load_checks

@@ -13,7 +13,7 @@ from tests.integration.test_collector_api import *  # noqa: F403 (the same tests
 @pytest.fixture
 def collector(tmp_path: Path, postgres_url: str):
     from collector import auth
-    from collector.sitekey import SiteKey
+    from collector.proof.sitekey import SiteKey
     from collector.store.postgres import PostgresStore
 
     key = tmp_path / "site-key.pem"

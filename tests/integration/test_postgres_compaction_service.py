@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from collector.commands.demo import build_history
+from collector.cli.demo import build_history
 from collector.store.opening import open_store
 from tests.integration.conftest import Collector, cli, free_port
 

@@ -44,7 +44,7 @@ class Pair:
 @pytest.fixture(scope="module")
 def pair(postgres_server, tmp_path_factory) -> Iterator[Pair]:
     from collector import auth
-    from collector.sitekey import SiteKey
+    from collector.proof.sitekey import SiteKey
     from collector.store.postgres import PostgresStore
     from rules.catalog import default_catalog
 

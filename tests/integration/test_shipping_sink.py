@@ -9,7 +9,7 @@ import pytest
 from agents.shipping.http import HttpClient
 from agents.shipping.sink import HttpSink
 from agents.shipping.spool import Spool
-from collector.pollers.nut import error_payload
+from collector.sources.pollers.nut import error_payload
 from rules.model import Observation
 
 pytestmark = pytest.mark.integration

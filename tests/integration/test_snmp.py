@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from collector.pollers.climate import ClimateTracker
-from collector.pollers.snmp import PRESETS, UPS_OIDS, Oid, SnmpTarget, poll_snmp
+from collector.sources.pollers.climate import ClimateTracker
+from collector.sources.pollers.snmp import PRESETS, UPS_OIDS, Oid, SnmpTarget, poll_snmp
 from tests.integration.snmp_agent import COMMUNITY, SnmpAgent
 
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(shutil.which("snmpd") is None, reason="snmpd missing")]
@@ -76,7 +76,7 @@ def test_sensor_needs_oids():
 
 
 def test_ups_mib_switch_to_battery_and_back_is_an_event(agent):
-    from collector.pollers.power import PowerTracker
+    from collector.sources.pollers.power import PowerTracker
 
     for key, value in (("output_source", 3), ("battery_status", 2), ("minutes_remaining", 45)):
         agent.set(UPS_OIDS[key], value)  # a minimal agent: no charge, load or test result

@@ -338,7 +338,7 @@ def notifying_site(tmp_path_factory: pytest.TempPathFactory):
     import time
 
     from collector import auth
-    from collector.simulate.inbox import start_beside
+    from collector.demo.inbox import start_beside
     from collector.store.sqlite import SqliteStore
     from tests.integration.conftest import Collector, cli, free_port
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from agents.probes import FAILSAFE
-from collector.simulate import SimSite
-from collector.simulate.sources import snapshot
+from collector.demo import SimSite
+from collector.demo.sources import snapshot
 from rules.kinds import load_kinds
 from rules.registry import load_checks
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from rules.observation_names import KIND_NAMES
-from tests.rules.test_checks import obs, run
+from tests.rules.checks.judging import obs, run
 
 
 def test_missing_data_is_named_in_words():
@@ -23,8 +23,8 @@ def test_stale_data_names_the_kind_and_the_allowance_in_words():
 
 
 def test_every_kind_the_simulated_site_sends_has_a_name():
-    from collector.simulate import SimSite
-    from collector.simulate.sources import snapshot
+    from collector.demo import SimSite
+    from collector.demo.sources import snapshot
 
     site = SimSite(terminals=3, cameras=3)
     kinds = {o.kind for h in (0, 23, 24 * 3 + 22) for o in snapshot(site, site.start + timedelta(hours=h))}

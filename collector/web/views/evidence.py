@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from collector import evidence as ev
 from collector.api.evidence import accept_upload
 from collector.auth import Principal
 from collector.deps import StateDep
+from collector.people import evidence as ev
 from collector.state import AppState
 from collector.store.base import Store
 from collector.web import readmodel

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from collector.auth import Principal
-from collector.canonical import CanonicalError
 from collector.deps import StateDep
+from collector.proof.canonical import CanonicalError
 from collector.state import AppState
 from collector.web import readmodel
 from collector.web.pagekit import PageError, page_for, render
@@ -72,7 +72,7 @@ def audit_rows(state: AppState, subject_kind: str, kind: str, since: datetime) -
 def certificate_page(batch_id: str, request: Request, state: StateDep, user: Viewer,
                      format: str = "html") -> Response:
     """A batch's purge certificate: every host's latest full scan after the deadline (JSON for auditors)."""
-    from collector.batches import stored_certificate
+    from collector.people.batches import stored_certificate
     from collector.web.pagekit import not_found
 
     registered = state.store.latest_for("batch", batch_id).get(("batch.registered", ""))

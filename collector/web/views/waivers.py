@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from collector import waivers
 from collector.auth import Principal
 from collector.deps import StateDep
+from collector.people import waivers
 from collector.web.pagekit import bad_request, check_csrf, page_for, render, require_permission, site_time, site_zone
 
 router = APIRouter()

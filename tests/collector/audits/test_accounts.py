@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from collector.cli import build_app
+from collector.cli.main import build_app
 from tests.rules.catalog_copy import catalog_with
 
 runner = CliRunner()

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from collector.cli import build_app
-from collector.importers.recordings import audio_duration_s
-from tests.collector.importers.amr_files import write_amr
+from collector.cli.main import build_app
+from collector.sources.importers.recordings import audio_duration_s
+from tests.collector.sources.importers.amr_files import write_amr
 from tests.rules.catalog_copy import catalog_with
 
 runner = CliRunner()

@@ -13,8 +13,8 @@ import pytest
 from agents.pii.detect import KINDS as PII_KINDS
 from camera.health import FAULTS
 from collector.auth import ENROLLMENT_EVENTS, ROLES
-from collector.batches import HOST_STATUSES
 from collector.i18n import CatalogError, MissingMessage, Translator, messages, read_catalog, translate
+from collector.people.batches import HOST_STATUSES
 from collector.reports.build import FORMATS
 from collector.web.views.terminals import COLUMNS
 from rules.model import STATUSES, SUBJECT_KINDS, Control, Severity

@@ -26,11 +26,11 @@ class Site:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Site:
-    from collector import attest, waivers
-    from collector import evidence as ev
+    from collector.demo import SimSite
+    from collector.demo.run import write_history
     from collector.engine import Engine
-    from collector.simulate import SimSite
-    from collector.simulate.run import write_history
+    from collector.people import attest, waivers
+    from collector.people import evidence as ev
     from collector.store.sqlite import SqliteStore
     from rules.catalog import default_catalog
 

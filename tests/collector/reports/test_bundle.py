@@ -112,7 +112,7 @@ def test_a_byte_flipped_inside_the_zip_is_named(site, bundle, tmp_path):
 
 
 def test_another_sites_key_is_refused(site, bundle, tmp_path):
-    from collector.sitekey import SiteKey
+    from collector.proof.sitekey import SiteKey
 
     other = SiteKey.load_or_create(tmp_path / "other.pem").public_pem()
     problems = verify_bundle(bundle, other).problems
@@ -145,7 +145,7 @@ def test_damaged_zips_are_reported_never_crash(site, bundle, tmp_path):
 
 def test_manifest_is_signed_in_its_rfc8785_form(site, bundle, tmp_path):
     """The signed manifest bytes are RFC 8785: re-signed in another form, the bundle is named as such."""
-    from collector.canonical import canonical, legacy_canonical
+    from collector.proof.canonical import canonical, legacy_canonical
     from collector.reports.bundle import SIGNING_CONTEXT
 
     files = _members(bundle)

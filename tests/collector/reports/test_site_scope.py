@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
+from collector.demo import SimSite
 from collector.reports.build import build_report
 from collector.reports.verify import verify_bundle
-from collector.simulate import SimSite
 from rules.model import Observation
 from tests.integration.conftest import cli
 
@@ -40,9 +40,9 @@ class NamedSite(SimSite):
 
 def _fill(store, engine, controls, name: str) -> dict[str, str]:
     """History, an evidence upload, a waiver and a site attestation for one site; their marks."""
-    from collector import attest, waivers
-    from collector import evidence as ev
-    from collector.simulate.run import write_history
+    from collector.demo.run import write_history
+    from collector.people import attest, waivers
+    from collector.people import evidence as ev
 
     write_history(store, engine, NamedSite(terminals=2, cameras=2, site=name, start=START - timedelta(hours=6)),
                   START + timedelta(days=1), step=timedelta(hours=3))

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from collector.people.waivers import Waiver
 from collector.reports.timeline import control_timeline, pct_compliant, pieces, violations
 from collector.store.base import Interval
-from collector.waivers import Waiver
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 H = timedelta(hours=1)

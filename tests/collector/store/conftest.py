@@ -20,7 +20,7 @@ def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
 
 def _postgresql(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     """A new database on the session's PostgreSQL server (tests/postgres_server.py)."""
-    from collector.sitekey import SiteKey
+    from collector.proof.sitekey import SiteKey
     from collector.store.postgres import PostgresStore
 
     key = SiteKey.load_or_create(tmp_path / "site-key.pem")

@@ -1,7 +1,7 @@
 """Contract: users, sessions, enroll secrets, agents and source tokens (collector/store/areas.py AccountStore)."""
 from __future__ import annotations
 
-from collector.canonical import loads
+from collector.proof.canonical import loads
 from collector.store.areas import AgentRow, Enrollment, LoginRow, SessionRow, UserRow
 from tests.collector.store.conftest import EPOCH, T0, hours
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from collector.canonical import loads
+from collector.proof.canonical import loads
 from collector.store.compaction import compact
 from collector.store.compaction_text import compaction_text
 from collector.store.retention import load_policy

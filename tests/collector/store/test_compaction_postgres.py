@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from collector.cli import build_app
-from collector.commands.demo import build_history
+from collector.cli.demo import build_history
+from collector.cli.main import build_app
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.opening import open_store
 

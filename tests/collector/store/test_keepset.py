@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collector.commands.demo import build_history
+from collector.cli.demo import build_history
 from collector.store.keepset import inputs, repeat_rows
 from rules.catalog import default_catalog
 

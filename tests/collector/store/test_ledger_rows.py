@@ -2,7 +2,7 @@
 reads (collector/store/areas.py LedgerStore)."""
 from __future__ import annotations
 
-from collector.canonical import loads
+from collector.proof.canonical import loads
 from tests.collector.store.conftest import EPOCH, T0, hours, obs
 
 

@@ -1,7 +1,7 @@
 """Contract: waivers and attestations (collector/store/areas.py PeopleStore)."""
 from __future__ import annotations
 
-from collector.canonical import loads
+from collector.proof.canonical import loads
 from tests.collector.store.conftest import T0, hours
 
 

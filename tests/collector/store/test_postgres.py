@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from collector.sitekey import SiteKey
+from collector.proof.sitekey import SiteKey
 from collector.store.integrity import EvidenceAltered
 from collector.store.pgschema import PG_SCHEMA_VERSION, PgSchemaTooNew
 from collector.store.postgres import PostgresStore, redacted

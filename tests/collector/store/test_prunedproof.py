@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from collector.merkle import leaf_hash, merkle_root
+from collector.proof.merkle import leaf_hash, merkle_root
 from collector.store.prunedproof import PartialTree, pack_positions, unpack_hashes, unpack_positions
 
 

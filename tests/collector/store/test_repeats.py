@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collector.deepverify import verify_derived
 from collector.engine import Engine
+from collector.proof.deepverify import verify_derived
 from collector.seqgaps import sequence_report
 from collector.store.observation_rows import observation_body
 from collector.store.sqlite import SqliteStore

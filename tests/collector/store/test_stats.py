@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from collector.cli import build_app
+from collector.cli.main import build_app
 from collector.store.sqlite import SqliteStore
 from rules.model import Observation
 

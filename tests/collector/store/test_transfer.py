@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from collector import auth
-from collector.cli import build_app
+from collector.cli.main import build_app
+from collector.demo import SimSite
+from collector.demo.run import write_history
 from collector.engine import Engine
-from collector.simulate import SimSite
-from collector.simulate.run import write_history
 from collector.store.sqlite import SqliteStore
 from collector.store.transfer import copy_store
 from rules.catalog import default_catalog

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from collector import auth
 from collector.app import create_app
-from collector.commands.demo import build_history
+from collector.cli.demo import build_history
 from collector.settings import Settings
 
 VALUES = ("9999-12-31T23:59:59-23:59", "0001-01-01", "9999-12-31", "99999999999999999999", "-99999999999", "0", "",

@@ -82,7 +82,7 @@ def test_host_overall_status_counts_controls_outside_the_table_columns(store, no
     pytest.param("T3", {("fail", 1), ("unknown", 1), ("excepted", 0), ("pass", 1)}, id="passing-subject-unchanged"),
 ])
 def test_waived_counts_show_excepted_never_pass(store, subject, expected):
-    from collector import waivers
+    from collector.people import waivers
     from rules.catalog import default_catalog
 
     at = datetime.now(UTC) - timedelta(minutes=1)
@@ -98,7 +98,7 @@ def test_waived_counts_show_excepted_never_pass(store, subject, expected):
 
 
 def test_waived_counts_at_a_past_moment_ignore_a_later_waiver(store):
-    from collector import waivers
+    from collector.people import waivers
     from rules.catalog import default_catalog
 
     start = datetime.now(UTC) - timedelta(hours=3)

@@ -5,7 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.rules.test_checks import NOW, obs, run
+from rules.catalog import default_catalog
+from rules.evaluate import evaluate
+from tests.rules.checks.judging import NOW, obs, run
 
 SITE = ("site", "dmz-canary")
 
@@ -164,3 +166,59 @@ NAMES = ["anydesk", "bash", "coreutils", "libc6"]
 def test_software_is_judged_against_the_allowlist(payload: dict, status: str, reason: str) -> None:
     r = run("SOFTWARE-ALLOWLIST", obs("software.inventory", payload))
     assert r.status == status and reason in r.reason_en
+
+
+STICK = {"vendor_id": "0781", "product_id": "5567", "serial": "X", "classes": ["08"]}
+
+
+KBD = {"vendor_id": "046d", "product_id": "c31c", "classes": ["03"], "authorized": True}
+
+
+@pytest.mark.parametrize(("payload", "status"), [
+    pytest.param({"enforcement": "sysfs", "devices": [KBD, {**STICK, "authorized": False}]}, "pass", id="blocked"),
+    pytest.param({"enforcement": "sysfs", "devices": [KBD, {**STICK, "authorized": True}]}, "fail", id="usable"),
+    pytest.param({"enforcement": "sysfs", "devices": [{**STICK, "authorized": True, "allowed": True}]}, "pass",
+                 id="allow-listed"),
+    pytest.param({"enforcement": "none", "devices": [KBD]}, "fail", id="no-enforcement"),
+    pytest.param({"enforcement": "sysfs", "new_devices_held": False, "devices": [KBD]}, "fail",
+                 id="new devices authorised on arrival"),
+    pytest.param({"enforcement": "sysfs", "new_devices_held": True, "devices": [KBD]}, "pass", id="blocked first"),
+    pytest.param({"enforcement": "sysfs", "new_devices_held": None, "devices": []}, "pass", id="no USB bus"),
+])
+def test_usb_block(payload, status):
+    assert run("USB-BLOCK", obs("usb.devices", payload)).status == status
+
+
+def test_missing_data_is_unknown_not_pass():
+    r = run("USB-BLOCK")
+    assert r.status == "unknown" and "USB device list" in r.reason_en and r.value["missing"] == "usb.devices"
+
+
+def test_stale_data_is_unknown_and_says_how_old():
+    r = run("USB-BLOCK", obs("usb.devices", {"enforcement": "sysfs", "devices": []}, age=timedelta(hours=5)))
+    assert r.status == "unknown"
+    assert "stale" in r.reason_en and "5.0 hours" in r.reason_en
+
+
+@pytest.mark.parametrize(("age_days", "status"), [(0.5, "pass"), (5.2, "fail")])
+def test_signature_age(age_days, status):
+    p = {"product": "ClamAV", "installed": True, "running": True, "scheduled_scan": True,
+         "signature_time": (NOW - timedelta(days=age_days)).isoformat()}
+    r = run("AV-FRESH", obs("antivirus.status", p))
+    assert r.status == status
+    assert r.value["signature_age_days"] == pytest.approx(age_days, abs=0.01)
+    if status == "fail":
+        assert "5.2 days" in r.reason_en
+
+
+def test_no_antivirus_is_fail_not_unknown():
+    assert run("AV-RUNNING", obs("antivirus.status", {"installed": False})).status == "fail"
+
+
+def test_evaluate_flat_list_for_agent_once():
+    results = evaluate(list(default_catalog()), [
+        obs("usb.devices", {"enforcement": "sysfs", "devices": [KBD]}),
+        obs("antivirus.status", {"installed": False}),
+    ], NOW)
+    by = {r.control: r.status for r in results}
+    assert by["USB-BLOCK"] == "pass" and by["AV-RUNNING"] == "fail"

@@ -9,6 +9,7 @@ from rules.catalog import default_catalog
 from rules.evaluate import evaluate_one
 from rules.model import Observation
 from rules.registry import load_checks
+from tests.rules.checks.judging import obs
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 DEADLINE = NOW - timedelta(days=2)
@@ -63,3 +64,25 @@ def test_a_forged_list_of_files_not_read_is_cut() -> None:
     out = not_read({"errors": listed, "unreadable": 10_000})
     assert len(out) == MAX_NOT_READ + 1 and len(out[0]["path"]) == 1000
     assert out[-1] == {"path": "…", "reason": f"+{10_000 - MAX_NOT_READ}"}
+
+
+def test_batch_purge_needs_every_host_scanned_clean_after_the_deadline():
+    deadline = NOW - timedelta(days=2)
+    batch = obs("batch.registered", {"deadline": deadline.isoformat()}, subject=("batch", "B1"), age=timedelta(days=30))
+    control = next(c for c in default_catalog() if c.id == "BATCH-PURGED")
+    spec = load_checks()["batch_purged"]
+
+    def scan(host, finished, hits):
+        return obs("pii.scan", {"full": True, "finished_at": finished.isoformat(), "batches": {"B1": hits}},
+                   subject=("host", host))
+
+    hb = [obs("agent.heartbeat", {}, subject=("host", h)) for h in ("h1", "h2")]
+
+    def judge(scans):
+        return evaluate_one(control, spec, ("batch", "B1"), {("batch.registered", ""): batch}, NOW,
+                            {"pii.scan": scans, "agent.heartbeat": hb}).status
+
+    assert judge([scan("h1", NOW, 0), scan("h2", NOW, 0)]) == "pass"
+    assert judge([scan("h1", NOW, 0), scan("h2", NOW, 3)]) == "fail"
+    assert judge([scan("h1", NOW, 0), scan("h2", deadline - timedelta(days=1), 0)]) == "unknown"
+    assert judge([scan("h1", NOW, 0)]) == "unknown"

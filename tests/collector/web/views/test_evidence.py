@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collector import evidence as ev
+from collector.people import evidence as ev
 from collector.web.views.evidence import uploads
 from rules.catalog import default_catalog
 

@@ -1,0 +1,1 @@
+"""What people add: evidence files, attestations, waivers, expiry reminders, data batches."""

@@ -1,9 +1,0 @@
-"""A simulated collection site for `clausewatch demo`, benchmarks and tests.
-
-Each capability contributes a source function `(site, t) -> observations`, listed by name in
-`sources.SOURCES`. Observation ids are derived from (kind, subject, time) so replays are idempotent.
-"""
-from collector.simulate.site import SimSite
-from collector.simulate.sources import SOURCES, snapshot
-
-__all__ = ["SOURCES", "SimSite", "snapshot"]

@@ -1,0 +1,2 @@
+"""Sources: importers (files in -> records) and pollers (devices -> observations). They measure;
+the catalog judges."""

@@ -1,0 +1,114 @@
+"""Tampering with the ledger or the observations it commits to is detected and named."""
+from datetime import UTC, datetime
+
+import pytest
+
+from collector.proof.merkle import inclusion_proof, leaf_hash, root_of_leaves, verify_inclusion
+from rules.model import Observation
+from tests.stores import another_process, rewrite_bodies, tamper
+
+
+def _fill(store, batches=5, per=4):
+    for b in range(batches):
+        store.ingest([Observation(source="t", subject_kind="host", subject_id=f"h{i}", kind="usb.devices",
+                                  observed_at=datetime(2026, 11, 1, b, i, tzinfo=UTC), payload={"b": b, "i": i})
+                      for i in range(per)], actor="t")
+        store.ledger_append("user.action", "user:alice", {"did": f"thing {b}"})
+    store.checkpoint()
+
+
+def test_untouched_ledger_verifies(store):
+    _fill(store)
+    r = store.verify_ledger()
+    assert r.ok, r.problems
+    assert r.entries == 10 and r.checkpoints == 1 and r.observations_checked == 20
+
+
+def test_two_processes_writing_one_store_extend_one_chain(store):
+    """The service and a command-line import write the same file: neither forks the chain."""
+    other = another_process(store)  # its own connections and ledger head
+    try:
+        for i in range(3):
+            store.ledger_append("user.action", "user:alice", {"i": i})
+            other.ledger_append("import.access", "cli:audit-access", {"i": i})
+            other.ingest([Observation(source="t", subject_kind="host", subject_id="h1", kind="usb.devices",
+                                      observed_at=datetime(2026, 11, 1, i, tzinfo=UTC))], actor="cli")
+    finally:
+        other.close()
+    r = store.verify_ledger()
+    assert r.ok, r.problems
+    assert r.entries == 9
+
+
+def test_altered_payload_is_named(store):
+    _fill(store)
+    assert rewrite_bodies(store, "ledger", "seq = ?", lambda body: body.replace(b"thing 2", b"thing 9"), 6) == 1
+    r = store.verify_ledger()
+    assert not r.ok
+    assert (r.problems[0].seq, r.problems[0].what) == (6, "altered")
+
+
+def test_removed_entry_is_named(store):
+    _fill(store)
+    tamper(store, "DELETE FROM ledger WHERE seq = ?", 4)
+    r = store.verify_ledger()
+    assert (r.problems[0].seq, r.problems[0].what) == (4, "removed")
+
+
+def test_reordered_entries_are_named(store):
+    _fill(store)
+    with store.write() as conn:  # behind the ledger's back
+        (b3,), (b4,) = conn.execute("SELECT body FROM ledger WHERE seq IN (3, 4) ORDER BY seq").fetchall()
+        conn.execute("UPDATE ledger SET body = ? WHERE seq = 3", (b4,))
+        conn.execute("UPDATE ledger SET body = ? WHERE seq = 4", (b3,))
+    r = store.verify_ledger()
+    assert (r.problems[0].seq, r.problems[0].what) == (3, "reordered")
+
+
+def test_rewritten_tail_is_caught_by_the_signed_checkpoint(store):
+    """Someone who recomputes every hash after a change still cannot forge the site's signature."""
+    import hashlib
+
+    _fill(store)
+    with store.write() as conn:  # behind the ledger's back
+        rows = conn.execute("SELECT seq, hash, body FROM ledger ORDER BY seq").fetchall()
+        prev = bytes.fromhex(rows[6][1])
+        for seq, _, body in rows[7:]:
+            body = bytes(body).replace(b"thing", b"THING")
+            h = hashlib.sha256(prev + body).hexdigest()
+            conn.execute("UPDATE ledger SET body = ?, hash = ? WHERE seq = ?", (body, h, seq))
+            prev = bytes.fromhex(h)
+    r = store.verify_ledger()
+    assert not r.ok
+    assert r.problems[0].what == "checkpoint" and r.problems[0].seq == 10
+
+
+def test_forged_checkpoint_signature_is_caught(store):
+    _fill(store)
+    tamper(store, "UPDATE checkpoints SET signature = ?", "00" * 64)
+    r = store.verify_ledger()
+    assert r.problems[0].what == "signature"
+
+
+def test_altered_observation_is_named_by_its_batch(store):
+    _fill(store)
+    assert rewrite_bodies(store, "observations", "batch = ?", lambda body: body.replace(b'"b":3', b'"b":7'), 7) > 0
+    r = store.verify_ledger()
+    assert (r.problems[0].seq, r.problems[0].what) == (7, "observation")
+
+
+def test_deleted_observation_is_caught(store):
+    _fill(store)
+    tamper(store, "DELETE FROM observations WHERE rowid = ?", 2)
+    r = store.verify_ledger()
+    assert r.problems[0].what == "observation" and r.problems[0].seq == 1
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13, 100])
+def test_merkle_inclusion_proofs(n):
+    leaves = [leaf_hash(str(i).encode()) for i in range(n)]
+    root = root_of_leaves(leaves)
+    for i in range(n):
+        assert verify_inclusion(leaves[i], i, n, inclusion_proof(leaves, i), root)
+    if n > 1:
+        assert not verify_inclusion(leaves[0], 1, n, inclusion_proof(leaves, 1), root)
