@@ -14,7 +14,12 @@ from collector.cli.clikit import InputErrorGroup
 # Each capability adds its command module here; a module exposes register(app).
 # An import failure is a packaging error and must fail loudly: no try/except.
 COMMAND_MODULES: list[str] = [
-    "collector.cli.core",
+    "collector.cli.serve",
+    "collector.cli.controls",
+    "collector.cli.ledger",
+    "collector.cli.users",
+    "collector.cli.enroll",
+    "collector.cli.findings",
     "collector.cli.demo",
     "collector.cli.agent",
     "collector.cli.canary",
