@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
@@ -13,6 +13,9 @@ from collector.notify.notifier import Notifier, NotifierThread
 from collector.notify.receivers import build_receiver
 from collector.rooms import engine_rooms
 from collector.store.base import Store, StoredFinding
+
+if TYPE_CHECKING:  # the service's state imports this module where it starts the notifier
+    from collector.state import AppState
 
 
 class NotifierMetrics:
@@ -41,7 +44,9 @@ def stored_alerting(store: Store) -> list[StoredFinding]:
             *store.findings_in(controls=["UPS-RUNTIME"], with_value=True)]
 
 
-def start_notifier(state: Any) -> NotifierThread:
+def start_notifier(state: AppState) -> NotifierThread:
+    """Start the notifier of a service whose settings name a notifier config."""
+    assert state.settings.notify_config is not None, "started only when a config is named"
     config = load_notify_config(state.settings.notify_config)
     notifier = Notifier(config, [build_receiver(r) for r in config.receivers], DeliveryLog(state.store),
                         rooms=lambda: engine_rooms(state.engine))
