@@ -24,9 +24,9 @@ DOOR_CONTROLS = ("DOOR-CLOSED", "BADGE-RULES", "MACHINE-ROOM-ENTRY")
 CHART_POINTS = 200
 
 
-def violation_types(controls: list[Control]) -> set[str]:
-    """Access-audit counts that break a control of the catalog in force."""
-    return {t for c in controls if c.id in DOOR_CONTROLS for t in c.params.get("types", [])}
+def violation_types(controls: list[Control]) -> dict[str, Control]:
+    """Access-audit counts that break a control of the catalog in force, each with the control it breaks."""
+    return {t: c for c in controls if c.id in DOOR_CONTROLS for t in c.params.get("types", [])}
 
 
 def climate_charts(state: AppState, since: datetime, bucket_s: int, lang: str) -> list[Any]:
@@ -77,6 +77,7 @@ def door_rows(state: AppState, since: datetime) -> tuple[list[dict[str, Any]], l
         rows.append({"at": h.until, "door": h.subject_id, "obs_id": h.obs_id, "events": p.get("events"),
                      "counts": counts,
                      "violations": {k: v for k, v in counts.items() if readmodel.number(v) and k in bad},
+                     "breaks": {k: bad[k] for k in counts if k in bad},
                      "period_end": p.get("period_end")})
     return rows, sorted(bad)
 

@@ -51,3 +51,12 @@ def test_climate(t, rh, status):
     r = run("CLIMATE-RANGE", obs("climate.reading", {"temperature_c": t, "humidity_pct": rh}, subject=("sensor", "s")),
             subject=("sensor", "s"))
     assert r.status == status
+
+
+def test_an_audits_chinese_reason_counts_the_violations_without_the_logs_identifiers():
+    payload = {"door": "main-door", "events": 183, "counts": {"door_held_open": 2, "forced_entry": 1}}
+    r = judge("DOOR-CLOSED", "access.audit", payload)
+    assert r.status == "fail"
+    assert "3 次" in r.reason_zh and "2 类" in r.reason_zh
+    assert not any(c.isascii() and c.isalpha() for c in r.reason_zh)  # no door_held_open on a Chinese page
+    assert "door_held_open×2" in r.reason_en and "forced_entry×1" in r.reason_en
