@@ -20,7 +20,8 @@ from collector.store.integrity import evidence_path
 # copies of a simulated site's SQLite file, tampered with in place (test_compaction_postgres.py: the same on PostgreSQL)
 pytestmark = pytest.mark.sqlite_file
 
-END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+# a fixed hour of the day: which observations fall before a day boundary depends on it
+END = (datetime.now(UTC) - timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)
 
 
 def _run(*args: str):
