@@ -15,12 +15,12 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from collector.cross_subject import CrossSubject
 from collector.leadership import Leadership, SoleLeader
 from collector.store.areas import Fence, LeaseLost
 from collector.store.base import FindingChange, Store, Stored, StoredFinding
 from collector.store.sqlite import observation_from_body
 from rules.evaluate import evaluate_one
-from rules.kinds import readable_by_others
 from rules.model import Control, Observation
 from rules.registry import CheckSpec, load_checks
 
@@ -37,11 +37,9 @@ class Engine:
         self.rules: list[tuple[Control, CheckSpec]] = [
             (c, checks[c.check or "manual_evidence"]) for c in controls]
         self.by_subject_kind: dict[str, list[tuple[Control, CheckSpec]]] = defaultdict(list)
-        self.related_kinds: dict[str, set[str]] = defaultdict(set)  # obs kind -> subject kinds to redo
         for c, spec in self.rules:
             self.by_subject_kind[c.subject].append((c, spec))
-            for k in spec.related:
-                self.related_kinds[k].add(c.subject)
+        self.cross = CrossSubject(self.rules)
         self._lock = threading.RLock()
         self.listeners: list[ChangeListener] = []
         # False while another collector of the store judges (collector/leadership.py): this engine
@@ -55,6 +53,7 @@ class Engine:
         store = self.store
         self.high_rowid = store.max_observation_rowid()  # read first: what lands meanwhile is read twice, not lost
         self.latest = store.latest_all()
+        self.cross.load(self.latest)
         self.sites: dict[Subject, str] = {(k, i): s for k, i, s in store.subjects()}
         self.sites.setdefault(("site", self.site), self.site)
         self.findings: dict[tuple[str, str, str], StoredFinding] = {
@@ -91,14 +90,16 @@ class Engine:
                 prev = cur.get((o.kind, o.key))
                 if prev is None or o.as_of >= prev.as_of:
                     cur[(o.kind, o.key)] = o
+                    for other in self.cross.replaced(prev, o):  # only those sharing a join key with it
+                        dirty[other].add(o.kind)
                 self.sites.setdefault(subj, o.site)
                 dirty[subj].add(o.kind)
                 kinds.add(o.kind)
             for k in kinds:
-                for subject_kind in self.related_kinds.get(k, ()):
-                    for s in self.sites:
-                        if s[0] == subject_kind:
-                            dirty[s].add(k)
+                subject_kinds = self.cross.everyone(k)
+                for s in self.sites if subject_kinds else ():
+                    if s[0] in subject_kinds:
+                        dirty[s].add(k)
         return dict(dirty)
 
     def catch_up(self, known: Collection[int] = ()) -> dict[Subject, set[str]]:
@@ -152,7 +153,7 @@ class Engine:
                     if control.applies_to == "reporting" and not present & set(spec.kinds):
                         continue
                     if spec.related and by_kind is None:
-                        by_kind = self._latest_by_kind()
+                        by_kind = self.cross.related(self.cross.joins)
                     related = {k: by_kind.get(k, []) for k in spec.related} if by_kind else {}
                     res = evaluate_one(control, spec, subject, latest, now, related, round_cache)
                     change = self._compare(control, subject, res, now)
@@ -170,16 +171,6 @@ class Engine:
             except Exception:  # a broken listener must not stop evaluation
                 log.exception("finding listener failed")
         return n
-
-    def _latest_by_kind(self) -> dict[str, list[Observation]]:
-        wanted = set(self.related_kinds)
-        out: dict[str, list[Observation]] = defaultdict(list)
-        if wanted:
-            for latest in self.latest.values():
-                for (kind, _), o in latest.items():
-                    if kind in wanted and readable_by_others(o):
-                        out[kind].append(o)
-        return out
 
     def _compare(self, control: Control, subject: Subject, res, now: datetime) -> FindingChange | None:
         key = (control.id, subject[0], subject[1])
