@@ -34,11 +34,12 @@ class CrossSubject:
         self.others: dict[str, dict[Held, Observation]] = {k: {} for k in self.joins}
         self.index: dict[JoinKeys, dict[str, set[Held]]] = {}
         self.unkeyed: dict[JoinKeys, set[Held]] = {}  # observations whose keys could not be read: join them all
+        self.unsorted: set[str] = set()
 
     def load(self, latest: Mapping[Subject, Mapping[tuple[str, str], Observation]]) -> None:
         """Start again from the engine's latest observations of every subject."""
         self.others = {k: {} for k in self.joins}
-        self.index, self.unkeyed = {}, {}
+        self.index, self.unkeyed, self.unsorted = {}, {}, set()
         for current in latest.values():
             for o in current.values():
                 if o.kind in self.joins:
@@ -56,8 +57,11 @@ class CrossSubject:
             return set()
         held: Held = (new.subject, new.key)
         mine = self.others[new.kind]
-        mine.pop(held, None)
-        if readable_by_others(new):
+        if not readable_by_others(new):
+            mine.pop(held, None)
+        else:
+            if held not in mine:
+                self.unsorted.add(new.kind)
             mine[held] = new
         concerned: set[Subject] = set()
         for subject_kind, joins in by_subject.items():
@@ -85,7 +89,11 @@ class CrossSubject:
         return found
 
     def related(self, kinds: Iterable[str]) -> dict[str, list[Observation]]:
-        """The latest readable observations of each of `kinds` over every subject, for the checks' `others`."""
+        """The latest readable observations of each of `kinds` over every subject, for the checks' `others`:
+        by subject, so that what a check lists (and its evidence) does not depend on the order of arrival."""
+        for kind in self.unsorted:
+            self.others[kind] = dict(sorted(self.others[kind].items(), key=lambda item: item[0]))
+        self.unsorted.clear()
         return {k: list(self.others.get(k, {}).values()) for k in kinds}
 
 

@@ -151,6 +151,8 @@ class CheckSpec:
     # verdict on a subject only when it shares a key with the subject's own latest observation of the kind
     # (a kind not named here: any other subject's observation can)
     related_by: Mapping[str, JoinKeys] = field(default_factory=dict)
+    # kinds of its subject it reads when present, without needing them (their absence is no `unknown`)
+    context: tuple[str, ...] = ()
 
     def params_for(self, control_params: Mapping[str, Any]) -> Params:
         return Params(self.name, self.params, control_params)
@@ -158,7 +160,7 @@ class CheckSpec:
     @cached_property
     def reads(self) -> frozenset[str]:
         """Every observation kind whose change can alter this check's verdict."""
-        return frozenset(self.kinds) | frozenset(self.related)
+        return frozenset(self.kinds) | frozenset(self.related) | frozenset(self.context)
 
 
 _REGISTRY: dict[str, CheckSpec] = {}
@@ -167,11 +169,12 @@ _loaded = False
 
 def check(
     name: str, *, kinds: Iterable[str], related: Iterable[str] = (), params: Mapping[str, Any] | None = None,
-    related_by: Mapping[str, JoinKeys] | None = None,
+    related_by: Mapping[str, JoinKeys] | None = None, context: Iterable[str] = (),
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check under `name`; `kinds` are the observation kinds of its subject it reads and
     `params` every parameter it reads, with its default (REQUIRED when each control must set it).
-    `related_by` narrows which other subjects' observations of a `related` kind matter (CheckSpec)."""
+    `related_by` narrows which other subjects' observations of a `related` kind matter, `context` names
+    kinds of its subject it reads only when present (CheckSpec)."""
 
     def register(func: CheckFunc) -> CheckFunc:
         if name in _REGISTRY and _REGISTRY[name].func is not func:
@@ -180,7 +183,7 @@ def check(
             raise ValueError(f"check {name!r} joins kinds it does not declare as related")
         _REGISTRY[name] = CheckSpec(
             name, func, tuple(kinds), tuple(related), dict(params or {}), (func.__doc__ or "").strip(),
-            dict(related_by or {}),
+            dict(related_by or {}), tuple(context),
         )
         return func
 
