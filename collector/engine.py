@@ -13,7 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from collector.cross_subject import CrossSubject
 from collector.leadership import Leadership, SoleLeader
@@ -22,10 +22,21 @@ from collector.store.base import FindingChange, Store, Stored, StoredFinding
 from collector.store.sqlite import observation_from_body
 from rules.evaluate import evaluate_one
 from rules.model import Control, Observation
-from rules.registry import CheckSpec, load_checks
+from rules.registry import CheckSpec, Params, load_checks
 
 log = logging.getLogger(__name__)
 Subject = tuple[str, str]
+
+
+class Rule(NamedTuple):
+    """A control with its check, as the engine runs it: parameters and kinds resolved once."""
+
+    control: Control
+    spec: CheckSpec
+    params: Params
+    kinds: frozenset[str]
+
+
 ChangeListener = Callable[[Sequence[FindingChange]], None]
 
 
@@ -36,9 +47,9 @@ class Engine:
         checks = load_checks()
         self.rules: list[tuple[Control, CheckSpec]] = [
             (c, checks[c.check or "manual_evidence"]) for c in controls]
-        self.by_subject_kind: dict[str, list[tuple[Control, CheckSpec]]] = defaultdict(list)
+        self.by_subject_kind: dict[str, list[Rule]] = defaultdict(list)
         for c, spec in self.rules:
-            self.by_subject_kind[c.subject].append((c, spec))
+            self.by_subject_kind[c.subject].append(Rule(c, spec, spec.params_for(c.params), frozenset(spec.kinds)))
         self.cross = CrossSubject(self.rules)
         self._lock = threading.RLock()
         self.listeners: list[ChangeListener] = []
@@ -141,21 +152,21 @@ class Engine:
                 targets = {s: set(k) for s, k in subjects.items() if s in self.sites}
             else:
                 targets = {s: None for s in subjects if s in self.sites}
-            by_kind: dict[str, list[Observation]] | None = None
+            related: dict[str, dict[str, list[Observation]]] = {}  # check -> what it reads of others, this round
             round_cache: dict[str, Any] = {}
             changes: list[FindingChange] = []
             for subject, changed in targets.items():
                 latest = self.latest.get(subject, {})
                 present = {k for k, _ in latest}
-                for control, spec in self.by_subject_kind.get(subject[0], ()):
-                    if changed is not None and not changed & spec.reads:
+                for control, spec, params, kinds in self.by_subject_kind.get(subject[0], ()):
+                    if changed is not None and changed.isdisjoint(spec.reads):
                         continue
-                    if control.applies_to == "reporting" and not present & set(spec.kinds):
+                    if control.applies_to == "reporting" and present.isdisjoint(kinds):
                         continue
-                    if spec.related and by_kind is None:
-                        by_kind = self.cross.related(self.cross.joins)
-                    related = {k: by_kind.get(k, []) for k in spec.related} if by_kind else {}
-                    res = evaluate_one(control, spec, subject, latest, now, related, round_cache)
+                    if spec.related and spec.name not in related:
+                        related[spec.name] = self.cross.related(spec.related)
+                    res = evaluate_one(control, spec, subject, latest, now, related.get(spec.name), round_cache,
+                                       params=params)
                     change = self._compare(control, subject, res, now)
                     if change is not None:
                         changes.append(change)
