@@ -69,7 +69,10 @@ class Replay:
         return {(o.kind, o.key): o for o in self.observations([rowid for _, rowid in held.values()])}
 
     def by_kind(self, kinds: set[str]) -> dict[str, list[Observation]]:
-        rowids = [rowid for latest in self.latest.values() for (kind, _), (_, rowid) in latest.items() if kind in kinds]
+        # by subject, as the engine hands them to checks (collector/cross_subject.py)
+        held = sorted(((subject, key), rowid) for subject, latest in self.latest.items()
+                      for (kind, key), (_, rowid) in latest.items() if kind in kinds)
+        rowids = [rowid for _, rowid in held]
         out: dict[str, list[Observation]] = defaultdict(list)
         for o in self.observations(rowids):
             out[o.kind].append(o)
