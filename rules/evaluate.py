@@ -12,7 +12,7 @@ from rules.observation_names import duration_words, kind_name
 from rules.registry import CheckInput, CheckSpec, MissingData, Params, UndeclaredParam, Verdict, load_checks
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     """A control's verdict on one subject at `now`, with the observations that back it."""
 

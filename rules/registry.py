@@ -75,7 +75,7 @@ class MissingData(Exception):
         self.kind, self.key = kind, key
 
 
-@dataclass
+@dataclass(slots=True)
 class Verdict:
     status: Status
     reason_zh: str
@@ -95,7 +95,7 @@ def unknown(zh: str, en: str, **value: Any) -> Verdict:
     return Verdict("unknown", zh, en, value)
 
 
-@dataclass
+@dataclass(slots=True)
 class CheckInput:
     """What a check may look at. Records which observations it read, for evidence and freshness."""
 
