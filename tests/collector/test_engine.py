@@ -208,3 +208,27 @@ def test_incremental_rounds_give_what_a_full_evaluation_from_scratch_gives(store
     with store.derived_rows() as tables:  # and `ledger verify --deep` judges the same from the ledgered history
         deep = verify_derived(tables, list(default_catalog()))
     assert deep.ok, [d.text() for d in deep.differences[:5]]
+
+
+def identity(host: str, t: datetime, *people: str) -> Observation:
+    return Observation(source="t", subject_kind="host", subject_id=host, kind="host.identity", observed_at=t,
+                       payload={"hostname": host, "interactive_users": list(people), "addresses": []})
+
+
+def test_a_hosts_new_identity_re_judges_only_the_hosts_sharing_a_person_with_it(store):
+    engine = Engine(store, list(default_catalog()))
+    first = [identity("h1", T0, "ann"), identity("h2", T0, "ann"), identity("h3", T0, "bo"),
+             identity("h4", T0, "cy")]
+    store.ingest(first, actor="t")
+    engine.note(first)
+    engine.evaluate(None, now=T0)
+    statuses = {f.subject_id: f.status for f in store.current_findings(control="DEDICATED-TERMINAL")}
+    assert statuses == {"h1": "fail", "h2": "fail", "h3": "pass", "h4": "pass"}
+    later = T0 + timedelta(minutes=5)
+    moved = [identity("h1", later, "bo")]  # ann left h1 (h2 is hers alone now), bo signed in there too
+    store.ingest(moved, actor="t")
+    dirty = engine.note(moved)
+    assert sorted(s for _, s in dirty) == ["h1", "h2", "h3"]  # not h4: it shares nobody with h1
+    engine.evaluate(dirty, now=later)
+    statuses = {f.subject_id: f.status for f in store.current_findings(control="DEDICATED-TERMINAL")}
+    assert statuses == {"h1": "fail", "h2": "pass", "h3": "fail", "h4": "pass"}
