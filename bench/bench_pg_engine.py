@@ -74,9 +74,9 @@ def main() -> None:
             + "\n\nThe steady full evaluation takes about the same CPU time on both backends, and the bare check "
               "calls are more than half of it: it grows with hosts × controls in Python, whatever the database "
               f"(about {pg['steady_cpu']:.1f} s of CPU here, so ≤ {FULL_S:g} s only on an otherwise idle core). "
-              "The incremental round re-runs every host's cross-subject controls (a "
-              "person on one terminal only is judged over all hosts), which grows with the site; the first full "
-              f"evaluation writes {args.hosts * CONTROLS:,} findings and their intervals once.")
+              "The incremental round re-judges only the changed host and the hosts sharing a signed-in person "
+              "with it (the cross-subject control joins hosts by person), so it stays flat as the site grows; "
+              f"the first full evaluation writes {args.hosts * CONTROLS:,} findings and their intervals once.")
     print(body)
     if not args.no_doc:
         write_section("evaluation on PostgreSQL", body)

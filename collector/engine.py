@@ -13,19 +13,30 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
+from collector.cross_subject import CrossSubject
 from collector.leadership import Leadership, SoleLeader
 from collector.store.areas import Fence, LeaseLost
 from collector.store.base import FindingChange, Store, Stored, StoredFinding
 from collector.store.sqlite import observation_from_body
 from rules.evaluate import evaluate_one
-from rules.kinds import readable_by_others
 from rules.model import Control, Observation
-from rules.registry import CheckSpec, load_checks
+from rules.registry import CheckSpec, Params, load_checks
 
 log = logging.getLogger(__name__)
 Subject = tuple[str, str]
+
+
+class Rule(NamedTuple):
+    """A control with its check, as the engine runs it: parameters and kinds resolved once."""
+
+    control: Control
+    spec: CheckSpec
+    params: Params
+    kinds: frozenset[str]
+
+
 ChangeListener = Callable[[Sequence[FindingChange]], None]
 
 
@@ -36,12 +47,10 @@ class Engine:
         checks = load_checks()
         self.rules: list[tuple[Control, CheckSpec]] = [
             (c, checks[c.check or "manual_evidence"]) for c in controls]
-        self.by_subject_kind: dict[str, list[tuple[Control, CheckSpec]]] = defaultdict(list)
-        self.related_kinds: dict[str, set[str]] = defaultdict(set)  # obs kind -> subject kinds to redo
+        self.by_subject_kind: dict[str, list[Rule]] = defaultdict(list)
         for c, spec in self.rules:
-            self.by_subject_kind[c.subject].append((c, spec))
-            for k in spec.related:
-                self.related_kinds[k].add(c.subject)
+            self.by_subject_kind[c.subject].append(Rule(c, spec, spec.params_for(c.params), frozenset(spec.kinds)))
+        self.cross = CrossSubject(self.rules)
         self._lock = threading.RLock()
         self.listeners: list[ChangeListener] = []
         # False while another collector of the store judges (collector/leadership.py): this engine
@@ -55,6 +64,7 @@ class Engine:
         store = self.store
         self.high_rowid = store.max_observation_rowid()  # read first: what lands meanwhile is read twice, not lost
         self.latest = store.latest_all()
+        self.cross.load(self.latest)
         self.sites: dict[Subject, str] = {(k, i): s for k, i, s in store.subjects()}
         self.sites.setdefault(("site", self.site), self.site)
         self.findings: dict[tuple[str, str, str], StoredFinding] = {
@@ -91,14 +101,16 @@ class Engine:
                 prev = cur.get((o.kind, o.key))
                 if prev is None or o.as_of >= prev.as_of:
                     cur[(o.kind, o.key)] = o
+                    for other in self.cross.replaced(prev, o):  # only those sharing a join key with it
+                        dirty[other].add(o.kind)
                 self.sites.setdefault(subj, o.site)
                 dirty[subj].add(o.kind)
                 kinds.add(o.kind)
             for k in kinds:
-                for subject_kind in self.related_kinds.get(k, ()):
-                    for s in self.sites:
-                        if s[0] == subject_kind:
-                            dirty[s].add(k)
+                subject_kinds = self.cross.everyone(k)
+                for s in self.sites if subject_kinds else ():
+                    if s[0] in subject_kinds:
+                        dirty[s].add(k)
         return dict(dirty)
 
     def catch_up(self, known: Collection[int] = ()) -> dict[Subject, set[str]]:
@@ -140,21 +152,21 @@ class Engine:
                 targets = {s: set(k) for s, k in subjects.items() if s in self.sites}
             else:
                 targets = {s: None for s in subjects if s in self.sites}
-            by_kind: dict[str, list[Observation]] | None = None
+            related: dict[str, dict[str, list[Observation]]] = {}  # check -> what it reads of others, this round
             round_cache: dict[str, Any] = {}
             changes: list[FindingChange] = []
             for subject, changed in targets.items():
                 latest = self.latest.get(subject, {})
                 present = {k for k, _ in latest}
-                for control, spec in self.by_subject_kind.get(subject[0], ()):
-                    if changed is not None and not changed & spec.reads:
+                for control, spec, params, kinds in self.by_subject_kind.get(subject[0], ()):
+                    if changed is not None and changed.isdisjoint(spec.reads):
                         continue
-                    if control.applies_to == "reporting" and not present & set(spec.kinds):
+                    if control.applies_to == "reporting" and present.isdisjoint(kinds):
                         continue
-                    if spec.related and by_kind is None:
-                        by_kind = self._latest_by_kind()
-                    related = {k: by_kind.get(k, []) for k in spec.related} if by_kind else {}
-                    res = evaluate_one(control, spec, subject, latest, now, related, round_cache)
+                    if spec.related and spec.name not in related:
+                        related[spec.name] = self.cross.related(spec.related)
+                    res = evaluate_one(control, spec, subject, latest, now, related.get(spec.name), round_cache,
+                                       params=params)
                     change = self._compare(control, subject, res, now)
                     if change is not None:
                         changes.append(change)
@@ -170,16 +182,6 @@ class Engine:
             except Exception:  # a broken listener must not stop evaluation
                 log.exception("finding listener failed")
         return n
-
-    def _latest_by_kind(self) -> dict[str, list[Observation]]:
-        wanted = set(self.related_kinds)
-        out: dict[str, list[Observation]] = defaultdict(list)
-        if wanted:
-            for latest in self.latest.values():
-                for (kind, _), o in latest.items():
-                    if kind in wanted and readable_by_others(o):
-                        out[kind].append(o)
-        return out
 
     def _compare(self, control: Control, subject: Subject, res, now: datetime) -> FindingChange | None:
         key = (control.id, subject[0], subject[1])

@@ -9,10 +9,10 @@ from typing import Any
 from rules.kinds import readable_by_others
 from rules.model import Control, Observation, Status
 from rules.observation_names import duration_words, kind_name
-from rules.registry import CheckInput, CheckSpec, MissingData, UndeclaredParam, Verdict, load_checks
+from rules.registry import CheckInput, CheckSpec, MissingData, Params, UndeclaredParam, Verdict, load_checks
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     """A control's verdict on one subject at `now`, with the observations that back it."""
 
@@ -53,9 +53,13 @@ def evaluate_one(
     now: datetime,
     related: Mapping[str, list[Observation]] | None = None,
     round_cache: dict[str, Any] | None = None,
+    *,
+    params: Params | None = None,
 ) -> Result:
-    """Run one check. Missing data and data older than the control's freshness give `unknown`."""
-    inp = CheckInput(control.id, subject[0], subject[1], spec.params_for(control.params), now, latest, related or {},
+    """Run one check. Missing data and data older than the control's freshness give `unknown`.
+    `params`: the control's parameters as `spec.params_for` gives them, when the caller holds them already."""
+    params = spec.params_for(control.params) if params is None else params
+    inp = CheckInput(control.id, subject[0], subject[1], params, now, latest, related or {},
                      round_cache=round_cache if round_cache is not None else {})
     try:
         verdict = spec.func(inp)
@@ -70,8 +74,9 @@ def evaluate_one(
     except Exception as e:  # noqa: BLE001 - one malformed observation costs its own finding, nothing more
         verdict = _unreadable(inp, e)
     evidence = [o.id for o in inp.used]
-    stale = [o for o in inp.used if now - o.as_of > control.freshness_td]
-    if stale and verdict.status != "unknown":
+    oldest_allowed = now - control.freshness_td
+    stale = [o for o in inp.used if o.as_of < oldest_allowed] if verdict.status != "unknown" else []
+    if stale:
         oldest = min(stale, key=lambda o: o.as_of)
         zh, en = _age_text((now - oldest.as_of).total_seconds())
         kind_zh, kind_en = kind_name(oldest.kind)

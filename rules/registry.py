@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -74,7 +75,7 @@ class MissingData(Exception):
         self.kind, self.key = kind, key
 
 
-@dataclass
+@dataclass(slots=True)
 class Verdict:
     status: Status
     reason_zh: str
@@ -94,7 +95,7 @@ def unknown(zh: str, en: str, **value: Any) -> Verdict:
     return Verdict("unknown", zh, en, value)
 
 
-@dataclass
+@dataclass(slots=True)
 class CheckInput:
     """What a check may look at. Records which observations it read, for evidence and freshness."""
 
@@ -134,6 +135,8 @@ class CheckInput:
 
 
 CheckFunc = Callable[[CheckInput], Verdict]
+# the keys (e.g. people's accounts) through which an observation concerns other subjects than its own
+JoinKeys = Callable[[Observation], Iterable[str]]
 
 
 @dataclass(frozen=True)
@@ -144,14 +147,20 @@ class CheckSpec:
     related: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)  # defaults a control may override; REQUIRED: must
     doc: str = ""
+    # related kind -> its join keys: another subject's observation of that kind can alter this check's
+    # verdict on a subject only when it shares a key with the subject's own latest observation of the kind
+    # (a kind not named here: any other subject's observation can)
+    related_by: Mapping[str, JoinKeys] = field(default_factory=dict)
+    # kinds of its subject it reads when present, without needing them (their absence is no `unknown`)
+    context: tuple[str, ...] = ()
 
     def params_for(self, control_params: Mapping[str, Any]) -> Params:
         return Params(self.name, self.params, control_params)
 
-    @property
+    @cached_property
     def reads(self) -> frozenset[str]:
         """Every observation kind whose change can alter this check's verdict."""
-        return frozenset(self.kinds) | frozenset(self.related)
+        return frozenset(self.kinds) | frozenset(self.related) | frozenset(self.context)
 
 
 _REGISTRY: dict[str, CheckSpec] = {}
@@ -159,16 +168,22 @@ _loaded = False
 
 
 def check(
-    name: str, *, kinds: Iterable[str], related: Iterable[str] = (), params: Mapping[str, Any] | None = None
+    name: str, *, kinds: Iterable[str], related: Iterable[str] = (), params: Mapping[str, Any] | None = None,
+    related_by: Mapping[str, JoinKeys] | None = None, context: Iterable[str] = (),
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check under `name`; `kinds` are the observation kinds of its subject it reads and
-    `params` every parameter it reads, with its default (REQUIRED when each control must set it)."""
+    `params` every parameter it reads, with its default (REQUIRED when each control must set it).
+    `related_by` narrows which other subjects' observations of a `related` kind matter, `context` names
+    kinds of its subject it reads only when present (CheckSpec)."""
 
     def register(func: CheckFunc) -> CheckFunc:
         if name in _REGISTRY and _REGISTRY[name].func is not func:
             raise ValueError(f"check {name!r} is registered twice")
+        if set(related_by or {}) - set(related):
+            raise ValueError(f"check {name!r} joins kinds it does not declare as related")
         _REGISTRY[name] = CheckSpec(
-            name, func, tuple(kinds), tuple(related), dict(params or {}), (func.__doc__ or "").strip()
+            name, func, tuple(kinds), tuple(related), dict(params or {}), (func.__doc__ or "").strip(),
+            dict(related_by or {}), tuple(context),
         )
         return func
 

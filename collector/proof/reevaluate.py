@@ -19,6 +19,7 @@ from collector.proof.canonical import loads, stored_json
 from collector.store.areas import DerivedReader
 from collector.store.observation_rows import observation_from_body
 from rules.evaluate import evaluate_one
+from rules.kinds import readable_by_others
 from rules.model import Control, Observation
 from rules.registry import CheckSpec, load_checks
 
@@ -69,10 +70,14 @@ class Replay:
         return {(o.kind, o.key): o for o in self.observations([rowid for _, rowid in held.values()])}
 
     def by_kind(self, kinds: set[str]) -> dict[str, list[Observation]]:
-        rowids = [rowid for latest in self.latest.values() for (kind, _), (_, rowid) in latest.items() if kind in kinds]
+        # by subject and only those others may read, as the engine hands them to checks (collector/cross_subject.py)
+        held = sorted(((subject, key), rowid) for subject, latest in self.latest.items()
+                      for (kind, key), (_, rowid) in latest.items() if kind in kinds)
+        rowids = [rowid for _, rowid in held]
         out: dict[str, list[Observation]] = defaultdict(list)
         for o in self.observations(rowids):
-            out[o.kind].append(o)
+            if readable_by_others(o):
+                out[o.kind].append(o)
         return out
 
 

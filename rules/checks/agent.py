@@ -10,6 +10,7 @@ from typing import Any
 from typing_extensions import TypedDict
 
 from rules.kinds import IsoTime, payload
+from rules.model import Observation
 from rules.registry import CheckInput, Verdict, check, failed, passed, unknown
 
 
@@ -203,17 +204,23 @@ def software_allowed(inp: CheckInput) -> Verdict:
     return passed("仅安装了白名单软件", "only allow-listed software installed", **value)
 
 
+def interactive_users(identity: Observation) -> set[str]:
+    """The people a host's identity names as signed in."""
+    return set(identity.payload.get("interactive_users", []))
+
+
 def _users_index(identities: list) -> dict[str, list[tuple[str, datetime]]]:
     """person -> [(host, when seen)] over every host's latest identity."""
     index: dict[str, list[tuple[str, datetime]]] = {}
     for o in identities:
-        for u in set(o.payload.get("interactive_users", [])):
+        for u in interactive_users(o):
             index.setdefault(u, []).append((o.subject_id, o.as_of))
     return index
 
 
+# another host's identity matters to this host's verdict only through a person signed in on both
 @check("dedicated_terminal", kinds=["host.identity"], related=["host.identity"],
-       params={"max_users": 1, "concurrent_window_s": 7200})
+       params={"max_users": 1, "concurrent_window_s": 7200}, related_by={"host.identity": interactive_users})
 def dedicated_terminal(inp: CheckInput) -> Verdict:
     """One collector per terminal: no two people share one computer, no account is on two terminals at once."""
     p = inp.require("host.identity").payload

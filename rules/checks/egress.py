@@ -28,7 +28,7 @@ def canary_hits(inp: CheckInput, mail: bool) -> list[str]:
     """Canary hits from this host's addresses (mail ports, or every other port), as 'addr->port at time'.
 
     A hit is evidence of its own: it counts even when the host's agent has gone quiet, so the
-    host's identity is read without making its age part of this verdict."""
+    host's identity is read (declared as `context`) without making its age part of this verdict."""
     ident = inp.latest.get(("host.identity", ""))
     addresses = set(ident.payload.get("addresses", [])) if ident else set()
     found = []
@@ -68,7 +68,8 @@ class MailEgress(TypedDict, total=False):
     listening_mta: list[Any]
 
 
-@check("mail_egress_blocked", kinds=["mail.egress"], related=["canary.status"], params={"allow_local_mta": False})
+@check("mail_egress_blocked", kinds=["mail.egress"], related=["canary.status"], context=["host.identity"],
+       params={"allow_local_mta": False})
 def mail_egress_blocked(inp: CheckInput) -> Verdict:
     """No outbound mail: the SMTP canary is unreachable, no mail connections, no mail client."""
     caught = caught_by_canary(inp, mail=True)
@@ -116,7 +117,7 @@ ATTEMPT_ENDED = {"timeout": ("连接超时", "timed out"), "refused": ("连接�
                  "error": ("连接出错", "connection error")}
 
 
-@check("internet_blocked", kinds=["internet.egress"], related=["canary.status"],
+@check("internet_blocked", kinds=["internet.egress"], related=["canary.status"], context=["host.identity"],
        params={"fail_on_default_route": False})
 def internet_blocked(inp: CheckInput) -> Verdict:
     """The terminal cannot reach the internet: the egress canary outside its zone is unreachable."""

@@ -29,10 +29,7 @@ def batch_purged(inp: CheckInput) -> Verdict:
     if inp.now < deadline:
         return passed(f"委案期内，删除期限 {deadline:%Y-%m-%d}", f"in commission, purge due {deadline:%Y-%m-%d}",
                       deadline=deadline.isoformat(), phase="in_commission")
-    # full scans (key "") prove a purge; the watch's partial scans (key "watch") can only disprove it
-    scans = {o.subject_id: o for o in inp.others("pii.scan") if not o.key}
-    watched = {o.subject_id: o for o in inp.others("pii.scan") if o.key == "watch"}
-    hosts = sorted({o.subject_id for o in inp.others("agent.heartbeat")} | set(scans) | set(watched))
+    scans, watched, hosts = inp.derived("pii.scan:by_host", lambda: _scans_by_host(inp))
     dirty, unscanned, clean, unproven = [], [], [], []
     for host in hosts:
         seen, scan = watched.get(host), scans.get(host)
@@ -69,6 +66,16 @@ def batch_purged(inp: CheckInput) -> Verdict:
                        f"{len(unscanned)} host(s) have no full scan since the deadline", **value)
     return passed(f"{len(clean)} 台主机期限后扫描均无该批次数据",
                   f"all {len(clean)} hosts scanned clean after the deadline", **value)
+
+
+def _scans_by_host(inp: CheckInput) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Every host's full scan and watch scan, and every host there is (scanned or heard from): the same for
+    every batch of a round."""
+    # full scans (key "") prove a purge; the watch's partial scans (key "watch") can only disprove it
+    scans = {o.subject_id: o for o in inp.others("pii.scan") if not o.key}
+    watched = {o.subject_id: o for o in inp.others("pii.scan") if o.key == "watch"}
+    hosts = sorted({o.subject_id for o in inp.others("agent.heartbeat")} | set(scans) | set(watched))
+    return scans, watched, hosts
 
 
 def not_read(scan_payload: dict[str, Any]) -> list[dict[str, str]]:
