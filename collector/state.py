@@ -58,7 +58,7 @@ class AppState:
         if self.settings.notify_config:
             from collector.notify.service import start_notifier
 
-            self._notifier = start_notifier(self)
+            self._notifier = start_notifier(self.settings.notify_config, self.store, self.engine, self.metrics)
         self._selfcheck = threading.Thread(target=self._ledger_selfcheck_loop, daemon=True,
                                            name="clausewatch-ledger-selfcheck")
         self._selfcheck.start()

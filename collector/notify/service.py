@@ -14,8 +14,11 @@ from collector.notify.receivers import build_receiver
 from collector.rooms import engine_rooms
 from collector.store.base import Store, StoredFinding
 
-if TYPE_CHECKING:  # the service's state imports this module where it starts the notifier
-    from collector.state import AppState
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from collector.engine import Engine
+    from collector.metrics import Metrics
 
 
 class NotifierMetrics:
@@ -44,15 +47,14 @@ def stored_alerting(store: Store) -> list[StoredFinding]:
             *store.findings_in(controls=["UPS-RUNTIME"], with_value=True)]
 
 
-def start_notifier(state: AppState) -> NotifierThread:
+def start_notifier(config_path: Path, store: Store, engine: Engine, metrics: Metrics) -> NotifierThread:
     """Start the notifier of a service whose settings name a notifier config."""
-    assert state.settings.notify_config is not None, "started only when a config is named"
-    config = load_notify_config(state.settings.notify_config)
-    notifier = Notifier(config, [build_receiver(r) for r in config.receivers], DeliveryLog(state.store),
-                        rooms=lambda: engine_rooms(state.engine))
-    notifier.seed(state.engine.current())
-    state.metrics.registry.register(NotifierMetrics(notifier))
-    state.engine.listeners.append(notifier.on_changes)
-    thread = NotifierThread(notifier, findings=lambda: stored_alerting(state.store))
+    config = load_notify_config(config_path)
+    notifier = Notifier(config, [build_receiver(r) for r in config.receivers], DeliveryLog(store),
+                        rooms=lambda: engine_rooms(engine))
+    notifier.seed(engine.current())
+    metrics.registry.register(NotifierMetrics(notifier))
+    engine.listeners.append(notifier.on_changes)
+    thread = NotifierThread(notifier, findings=lambda: stored_alerting(store))
     thread.start()
     return thread
