@@ -252,8 +252,18 @@ class ReadModelStore(Protocol):
         `subject_id` is None), now or at a past moment."""
         ...
 
-    def host_statuses(self, controls: Sequence[str]) -> tuple[dict[str, dict[str, HostStatus]], dict[str, str]]:
-        """host -> control -> status (only `controls`), and host -> worst status of all its findings."""
+    def host_statuses(self, controls: Sequence[str], hosts: Sequence[str] | None = None
+                      ) -> tuple[dict[str, dict[str, HostStatus]], dict[str, str]]:
+        """host -> control -> status (only `controls`), and host -> worst status of all its findings (`pass`
+        for a host with a finding of `controls` and no failing or unknown one); every host, or only `hosts`."""
+        ...
+
+    def host_column_statuses(self, columns: Sequence[Sequence[str]]
+                             ) -> tuple[dict[str, tuple[str | None, ...]], dict[str, str]]:
+        """One row per host for a whole terminal table, counted and sorted without reading every finding:
+        host -> the worst status (fail, unknown, pass, not_applicable; None for none of these) among the
+        findings of each column's controls, for the hosts with a finding of any; and host -> worst status
+        of all its findings, as `host_statuses` gives it."""
         ...
 
     def camera_thumbnails(self) -> dict[str, str]:

@@ -30,16 +30,24 @@ def _worst(statuses: list[readmodel.HostStatus]) -> readmodel.HostStatus | None:
     return min(statuses, key=lambda f: _RANK.get(f.status, 4), default=None)
 
 
-def host_rows(statuses: dict[str, dict[str, readmodel.HostStatus]], overall: dict[str, str],
+def host_rows(worst: dict[str, tuple[str | None, ...]], overall: dict[str, str],
               facts: dict[str, dict[str, Any]], seen: dict[str, float]) -> list[dict[str, Any]]:
+    """One light row per host, by host: what the table is searched, filtered, sorted and counted by
+    (each column's worst status, not yet the finding behind it)."""
     rows = []
+    none = (None,) * len(COLUMNS)
     for host in sorted(set(overall) | set(facts) | set(seen)):
-        mine = statuses.get(host, {})
-        cols = {name: _worst([mine[c] for c in ctrls if c in mine]) for name, ctrls in COLUMNS.items()}
         rows.append({"host": host, "last_seen": seen.get(host), "status": overall.get(host, "unknown"),
-                     "cols": cols})
+                     "worst": dict(zip(COLUMNS, worst.get(host, none), strict=True))})
     _add_facts(rows, facts)
     return rows
+
+
+def _add_findings(rows: list[dict[str, Any]], statuses: dict[str, dict[str, readmodel.HostStatus]]) -> None:
+    """The finding each column of `rows` shows: the worst of the column's controls."""
+    for r in rows:
+        mine = statuses.get(r["host"], {})
+        r["cols"] = {name: _worst([mine[c] for c in ctrls if c in mine]) for name, ctrls in COLUMNS.items()}
 
 
 def _add_facts(rows: list[dict[str, Any]], facts: dict[str, dict[str, Any]]) -> None:
@@ -52,8 +60,7 @@ def _add_facts(rows: list[dict[str, Any]], facts: dict[str, dict[str, Any]]) -> 
 def _sort(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
     def by(r: dict[str, Any]) -> Any:
         if key in COLUMNS:
-            f = r["cols"][key]
-            return (_RANK.get(f.status if f else "", 4), r["host"])
+            return (_RANK.get(r["worst"][key] or "", 4), r["host"])
         if key == "status":
             return (_RANK.get(r["status"], 4), r["host"])
         if key == "last_seen":
@@ -72,11 +79,12 @@ def _matches(row: dict[str, Any], q: str) -> bool:
 def terminals_page(request: Request, state: StateDep, user: Viewer, q: str = "", sort: str = "status",
                    order: str = "asc", status: str = "", page: int = 1) -> Response:
     sort = sort if sort in SORTS else "status"
-    statuses, overall = readmodel.host_statuses(state.store, [c for cs in COLUMNS.values() for c in cs])
-    # searching or sorting by version needs every host's facts; otherwise only the page's are read
+    # every host is counted, filtered and sorted from one light row; only the page's findings are read
+    worst, overall = state.store.host_column_statuses(list(COLUMNS.values()))
+    # searching or sorting by version needs every host's names and version; otherwise only the page's are read
     everyone = bool(q) or sort == "version"
-    facts = readmodel.host_facts(state.store) if everyone else {}
-    rows = host_rows(statuses, overall, facts, readmodel.last_seen(state.store, "host"))
+    facts = readmodel.host_facts(state.store, kinds=readmodel.NAMING_KINDS) if everyone else {}
+    rows = host_rows(worst, overall, facts, readmodel.last_seen(state.store, "host"))
     total = len(rows)
     if q:
         rows = [r for r in rows if _matches(r, q)]
@@ -86,8 +94,9 @@ def terminals_page(request: Request, state: StateDep, user: Viewer, q: str = "",
     pages = max(1, -(-len(rows) // PAGE_ROWS))
     page = max(1, min(page, pages))
     shown = rows[(page - 1) * PAGE_ROWS:page * PAGE_ROWS]
-    if not everyone:
-        _add_facts(shown, readmodel.host_facts(state.store, [r["host"] for r in shown]))
+    hosts = [r["host"] for r in shown]
+    _add_facts(shown, readmodel.host_facts(state.store, hosts))
+    _add_findings(shown, readmodel.host_statuses(state.store, [c for cs in COLUMNS.values() for c in cs], hosts)[0])
     stale_before = (datetime.now(UTC) - timedelta(hours=2)).timestamp()
     return render(request, "terminals.html", user, rows=shown,
                   matched=len(rows), total=total, q=q, sort=sort, order=order, status=status, page=page,
