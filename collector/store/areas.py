@@ -266,6 +266,14 @@ class ReadModelStore(Protocol):
         of all its findings, as `host_statuses` gives it."""
         ...
 
+    def host_order(self, columns: Mapping[str, Sequence[str]], sort: str, descending: bool
+                   ) -> list[tuple[str, str]]:
+        """(host, worst status of all its findings as `host_statuses` gives it, `unknown` for a host with none
+        of these) of every host seen or judged, ordered by `sort`: `host`, `last_seen` (never seen first, ties
+        by host), `status`, or the name of a column of `columns` (worst first by the column's worst status, a
+        host without one last, ties by host); `descending` reverses the order, ties of last seen kept by host."""
+        ...
+
     def camera_thumbnails(self) -> dict[str, str]:
         """camera -> SHA-256 of the newest image attached to its current observations."""
         ...

@@ -6,13 +6,13 @@ a terminal table for 500 hosts touches thousands of rows and must stay well unde
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from collector.store.areas import Event, HistoryRow, HostStatus, Payloads, stored_payload
+from collector.store.areas import Event, HistoryRow, Payloads, stored_payload
 from collector.store.base import StoredFinding
 from collector.store.pruned import sites_of_batches
 from collector.store.sqlite_parts import SqliteParts, marks
@@ -38,8 +38,6 @@ def _filled(points: list[tuple[float, float]], first: float, last: float, bucket
     return sorted(points + more)
 
 
-# the statuses a column of the terminal table shows, worst first; any other status ranks after them
-_WORST_FIRST = ("fail", "unknown", "pass", "not_applicable")
 _EVENT_COLS = "id, ts, type, control, subject_kind, subject_id, from_status, to_status, detail"
 
 
@@ -223,39 +221,3 @@ class SqliteReadModel(SqliteParts):
             args = [t, t]
         sql += " AND status IN ('fail', 'unknown')" + ("" if subject_id is None else " AND subject_id = ?")
         return self._rows(sql, [control, subject_kind, *args] + ([] if subject_id is None else [subject_id]))
-
-    def host_statuses(self, controls: Sequence[str], hosts: Sequence[str] | None = None
-                      ) -> tuple[dict[str, dict[str, HostStatus]], dict[str, str]]:
-        per: dict[str, dict[str, HostStatus]] = defaultdict(dict)
-        if hosts is not None and not hosts:
-            return per, {}
-        only = "" if hosts is None else f" AND subject_id IN ({marks(len(hosts))})"
-        rows = self.read.execute(
-            f"SELECT subject_id, control, status, reason_zh, reason_en FROM findings WHERE subject_kind = 'host'"
-            f" AND control IN ({marks(len(controls))}){only}", [*controls, *(hosts or ())])
-        for host, control, status, zh, en in rows:
-            per[host][control] = HostStatus(control, status, zh, en)
-        return per, self._overall_statuses(per, only, hosts)
-
-    def _overall_statuses(self, having: Iterable[str], only: str, hosts: Sequence[str] | None) -> dict[str, str]:
-        """The worst status of all a host's controls, `pass` for the hosts `having` a finding of the columns:
-        only failing and unknown rows are read (status index)."""
-        overall = dict.fromkeys(having, "pass")
-        for host, status in self.read.execute(
-                "SELECT subject_id, min(status) FROM findings WHERE status IN ('fail', 'unknown')"
-                f" AND subject_kind = 'host'{only} GROUP BY subject_id", list(hosts or ())):
-            overall[host] = status  # 'fail' sorts before 'unknown'
-        return overall
-
-    def host_column_statuses(self, columns: Sequence[Sequence[str]]
-                             ) -> tuple[dict[str, tuple[str | None, ...]], dict[str, str]]:
-        ranks = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(_WORST_FIRST))
-        every = [c for cs in columns for c in cs]
-        cols = ", ".join(f"min(CASE WHEN control IN ({marks(len(cs))}) THEN CASE status {ranks} ELSE 4 END END)"
-                         for cs in columns)
-        worst: dict[str, tuple[str | None, ...]] = {}
-        for host, *found in self.read.execute(
-                f"SELECT subject_id, {cols} FROM findings WHERE subject_kind = 'host'"
-                f" AND control IN ({marks(len(every))}) GROUP BY subject_id", [*every, *every]):
-            worst[host] = tuple(None if r is None or r >= len(_WORST_FIRST) else _WORST_FIRST[r] for r in found)
-        return worst, self._overall_statuses(worst, "", None)

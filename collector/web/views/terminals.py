@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from collector.auth import Principal
 from collector.deps import StateDep
+from collector.store.base import Store
 from collector.web import readmodel
 from collector.web.pagekit import not_found, page_for, render
 from collector.web.timeline import TIMELINE_KINDS, fold
@@ -43,13 +44,6 @@ def host_rows(worst: dict[str, tuple[str | None, ...]], overall: dict[str, str],
     return rows
 
 
-def _add_findings(rows: list[dict[str, Any]], statuses: dict[str, dict[str, readmodel.HostStatus]]) -> None:
-    """The finding each column of `rows` shows: the worst of the column's controls."""
-    for r in rows:
-        mine = statuses.get(r["host"], {})
-        r["cols"] = {name: _worst([mine[c] for c in ctrls if c in mine]) for name, ctrls in COLUMNS.items()}
-
-
 def _add_facts(rows: list[dict[str, Any]], facts: dict[str, dict[str, Any]]) -> None:
     for r in rows:
         f = facts.get(r["host"], {})
@@ -75,31 +69,48 @@ def _matches(row: dict[str, Any], q: str) -> bool:
     return any(q in str(row[k]).lower() for k in ("host", "hostname", "addresses", "version"))
 
 
-@router.get("/terminals", response_class=HTMLResponse)
-def terminals_page(request: Request, state: StateDep, user: Viewer, q: str = "", sort: str = "status",
-                   order: str = "asc", status: str = "", page: int = 1) -> Response:
-    sort = sort if sort in SORTS else "status"
-    # every host is counted, filtered and sorted from one light row; only the page's findings are read
-    worst, overall = state.store.host_column_statuses(list(COLUMNS.values()))
-    # searching or sorting by version needs every host's names and version; otherwise only the page's are read
-    everyone = bool(q) or sort == "version"
-    facts = readmodel.host_facts(state.store, kinds=readmodel.NAMING_KINDS) if everyone else {}
-    rows = host_rows(worst, overall, facts, readmodel.last_seen(state.store, "host"))
+def _searched(store: Store, q: str, sort: str, descending: bool, status: str) -> tuple[list[str], int]:
+    """The hosts matching `q` and `status`, in order, and how many hosts there are: a search and the order of
+    versions need every host's names and version from its newest reports."""
+    worst, overall = store.host_column_statuses(list(COLUMNS.values()))
+    rows = host_rows(worst, overall, readmodel.host_facts(store, kinds=readmodel.NAMING_KINDS),
+                     readmodel.last_seen(store, "host"))
     total = len(rows)
     if q:
         rows = [r for r in rows if _matches(r, q)]
     if status:
         rows = [r for r in rows if r["status"] == status]
-    rows = _sort(rows, sort, order == "desc")
-    pages = max(1, -(-len(rows) // PAGE_ROWS))
+    return [r["host"] for r in _sort(rows, sort, descending)], total
+
+
+def _page_rows(store: Store, hosts: list[str]) -> list[dict[str, Any]]:
+    """The shown hosts' rows: each column's finding is the worst of the column's controls."""
+    statuses, overall = readmodel.host_statuses(store, [c for cs in COLUMNS.values() for c in cs], hosts)
+    seen = readmodel.last_seen(store, "host")
+    rows = []
+    for host in hosts:
+        mine = statuses.get(host, {})
+        rows.append({"host": host, "last_seen": seen.get(host), "status": overall.get(host, "unknown"),
+                     "cols": {name: _worst([mine[c] for c in ctrls if c in mine]) for name, ctrls in COLUMNS.items()}})
+    _add_facts(rows, readmodel.host_facts(store, hosts))
+    return rows
+
+
+@router.get("/terminals", response_class=HTMLResponse)
+def terminals_page(request: Request, state: StateDep, user: Viewer, q: str = "", sort: str = "status",
+                   order: str = "asc", status: str = "", page: int = 1) -> Response:
+    sort = sort if sort in SORTS else "status"
+    if q or sort == "version":
+        hosts, total = _searched(state.store, q, sort, order == "desc", status)
+    else:  # the store counts and orders every host; only the page's findings and facts are read
+        ordered = state.store.host_order(COLUMNS, sort, order == "desc")
+        hosts, total = [h for h, st in ordered if not status or st == status], len(ordered)
+    pages = max(1, -(-len(hosts) // PAGE_ROWS))
     page = max(1, min(page, pages))
-    shown = rows[(page - 1) * PAGE_ROWS:page * PAGE_ROWS]
-    hosts = [r["host"] for r in shown]
-    _add_facts(shown, readmodel.host_facts(state.store, hosts))
-    _add_findings(shown, readmodel.host_statuses(state.store, [c for cs in COLUMNS.values() for c in cs], hosts)[0])
+    shown = _page_rows(state.store, hosts[(page - 1) * PAGE_ROWS:page * PAGE_ROWS])
     stale_before = (datetime.now(UTC) - timedelta(hours=2)).timestamp()
     return render(request, "terminals.html", user, rows=shown,
-                  matched=len(rows), total=total, q=q, sort=sort, order=order, status=status, page=page,
+                  matched=len(hosts), total=total, q=q, sort=sort, order=order, status=status, page=page,
                   pages=pages, columns=list(COLUMNS), stale_before=stale_before)
 
 

@@ -117,30 +117,6 @@ def test_finding_reads_now_and_then(store):
     assert (full.value, full.evidence, full.reason_en) == ({"v": "unknown"}, ["obs-1"], "en unknown")
 
 
-def test_host_column_statuses_give_each_hosts_worst_per_column_and_overall(store):
-    """The terminal table's light rows: the worst status of each column's controls (an odd status a forged
-    finding carries counts as none), and the worst of all a host's findings, as host_statuses gives it."""
-    store.record_findings([FindingChange(finding(st, T0, control=c, subject=h), None, True) for h, c, st in [
-        ("h1", "AV-RUNNING", "pass"), ("h1", "AV-FRESH", "fail"), ("h1", "USB-BLOCK", "not_applicable"),
-        ("h2", "AV-FRESH", "unknown"), ("h2", "OTHER", "fail"),
-        ("h3", "USB-BLOCK", "pass"), ("h3", "AV-RUNNING", "odd"),
-        ("h4", "OTHER", "unknown"), ("h5", "OTHER", "pass"),
-        ("c1", "USB-BLOCK", "fail")]], T0)
-    store.record_findings([FindingChange(finding("fail", T0, control="USB-BLOCK", subject="cam9",
-                                                 subject_kind="camera"), None, True)], T0)
-    columns = [["USB-BLOCK"], ["AV-RUNNING", "AV-FRESH"], ["MAIL"]]
-    worst, overall = store.host_column_statuses(columns)
-    assert worst == {"h1": ("not_applicable", "fail", None), "h2": (None, "unknown", None),
-                     "h3": ("pass", None, None), "c1": ("fail", None, None)}
-    assert overall == {"h1": "fail", "h2": "fail", "h3": "pass", "h4": "unknown", "c1": "fail"}
-    assert overall == store.host_statuses(["USB-BLOCK", "AV-RUNNING", "AV-FRESH", "MAIL"])[1]
-    per, some = store.host_statuses(["AV-RUNNING", "AV-FRESH"], ["h1", "h4", "h9"])
-    assert {h: {c: s.status for c, s in cs.items()} for h, cs in per.items()} == {
-        "h1": {"AV-RUNNING": "pass", "AV-FRESH": "fail"}}
-    assert some == {"h1": "fail", "h4": "unknown"}
-    assert store.host_statuses(["USB-BLOCK"], []) == ({}, {})
-
-
 def test_thumbnails_evidence_names_and_batch_sites(store):
     png = store.put_evidence(b"\x89PNG...", "cam1.png", "image/png")
     txt = store.put_evidence(b"log", "cam2.txt", "text/plain")
