@@ -156,5 +156,8 @@ def waive(store: Store, found: Sequence[StoredFinding], at: datetime | None = No
     """Findings with the status to show: `excepted` where a running waiver covers a failing or unknown one."""
     moment = at or datetime.now(UTC)
     active = waivers.active_at(store, moment)
-    return [replace(f, status=waivers.overlay(f.status, f.control, f.subject_kind, f.subject_id, moment, active))
-            for f in found]
+    out = []
+    for f in found:  # a copy only of the few a waiver changes: a control's page holds thousands
+        shown = waivers.overlay(f.status, f.control, f.subject_kind, f.subject_id, moment, active)
+        out.append(f if shown == f.status else replace(f, status=shown))
+    return out
