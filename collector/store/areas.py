@@ -258,14 +258,6 @@ class ReadModelStore(Protocol):
         for a host with a finding of `controls` and no failing or unknown one); every host, or only `hosts`."""
         ...
 
-    def host_column_statuses(self, columns: Sequence[Sequence[str]]
-                             ) -> tuple[dict[str, tuple[str | None, ...]], dict[str, str]]:
-        """One row per host for a whole terminal table, counted and sorted without reading every finding:
-        host -> the worst status (fail, unknown, pass, not_applicable; None for none of these) among the
-        findings of each column's controls, for the hosts with a finding of any; and host -> worst status
-        of all its findings, as `host_statuses` gives it."""
-        ...
-
     def host_order(self, columns: Mapping[str, Sequence[str]], sort: str, descending: bool
                    ) -> list[tuple[str, str]]:
         """(host, worst status of all its findings as `host_statuses` gives it, `unknown` for a host with none

@@ -43,14 +43,6 @@ class SqliteHostTable(SqliteParts):
             overall[host] = status  # 'fail' sorts before 'unknown'
         return overall
 
-    def host_column_statuses(self, columns: Sequence[Sequence[str]]
-                             ) -> tuple[dict[str, tuple[str | None, ...]], dict[str, str]]:
-        sql, args = _column_ranks(columns)
-        worst: dict[str, tuple[str | None, ...]] = {}
-        for host, *found in self.read.execute(sql, args):
-            worst[host] = tuple(None if r is None or r >= len(WORST_FIRST) else WORST_FIRST[r] for r in found)
-        return worst, self._overall_statuses(worst, "", None)
-
     def host_order(self, columns: Mapping[str, Sequence[str]], sort: str, descending: bool
                    ) -> list[tuple[str, str]]:
         ranks, args = _column_ranks(list(columns.values()))

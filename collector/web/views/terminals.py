@@ -31,19 +31,6 @@ def _worst(statuses: list[readmodel.HostStatus]) -> readmodel.HostStatus | None:
     return min(statuses, key=lambda f: _RANK.get(f.status, 4), default=None)
 
 
-def host_rows(worst: dict[str, tuple[str | None, ...]], overall: dict[str, str],
-              facts: dict[str, dict[str, Any]], seen: dict[str, float]) -> list[dict[str, Any]]:
-    """One light row per host, by host: what the table is searched, filtered, sorted and counted by
-    (each column's worst status, not yet the finding behind it)."""
-    rows = []
-    none = (None,) * len(COLUMNS)
-    for host in sorted(set(overall) | set(facts) | set(seen)):
-        rows.append({"host": host, "last_seen": seen.get(host), "status": overall.get(host, "unknown"),
-                     "worst": dict(zip(COLUMNS, worst.get(host, none), strict=True))})
-    _add_facts(rows, facts)
-    return rows
-
-
 def _add_facts(rows: list[dict[str, Any]], facts: dict[str, dict[str, Any]]) -> None:
     for r in rows:
         f = facts.get(r["host"], {})
@@ -51,36 +38,26 @@ def _add_facts(rows: list[dict[str, Any]], facts: dict[str, dict[str, Any]]) -> 
                  lingering_hits=f.get("lingering_hits"))
 
 
-def _sort(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
-    def by(r: dict[str, Any]) -> Any:
-        if key in COLUMNS:
-            return (_RANK.get(r["worst"][key] or "", 4), r["host"])
-        if key == "status":
-            return (_RANK.get(r["status"], 4), r["host"])
-        if key == "last_seen":
-            return r["last_seen"] or 0
-        return r[key] or ""
-
-    return sorted(rows, key=by, reverse=descending)
-
-
 def _matches(row: dict[str, Any], q: str) -> bool:
     q = q.lower()
     return any(q in str(row[k]).lower() for k in ("host", "hostname", "addresses", "version"))
 
 
-def _searched(store: Store, q: str, sort: str, descending: bool, status: str) -> tuple[list[str], int]:
-    """The hosts matching `q` and `status`, in order, and how many hosts there are: a search and the order of
-    versions need every host's names and version from its newest reports."""
-    worst, overall = store.host_column_statuses(list(COLUMNS.values()))
-    rows = host_rows(worst, overall, readmodel.host_facts(store, kinds=readmodel.NAMING_KINDS),
-                     readmodel.last_seen(store, "host"))
-    total = len(rows)
-    if q:
-        rows = [r for r in rows if _matches(r, q)]
-    if status:
-        rows = [r for r in rows if r["status"] == status]
-    return [r["host"] for r in _sort(rows, sort, descending)], total
+def matching_hosts(store: Store, q: str, sort: str, descending: bool, status: str) -> tuple[list[str], int]:
+    """The hosts matching `q` and `status` in the table's order, and how many hosts there are. The store
+    orders and counts them; a search and the order of versions also need every host's names and version."""
+    by_version = sort == "version"
+    ordered = store.host_order(COLUMNS, "host" if by_version else sort, descending and not by_version)
+    hosts = [h for h, st in ordered if not status or st == status]
+    if q or by_version:
+        rows = [{"host": h} for h in hosts]
+        _add_facts(rows, readmodel.host_facts(store, hosts=None, kinds=readmodel.NAMING_KINDS))
+        if q:
+            rows = [r for r in rows if _matches(r, q)]
+        if by_version:  # a stable sort: hosts of one version stay in order, either way; a forged number
+            rows.sort(key=lambda r: str(r["version"]), reverse=descending)  # compares as text
+        hosts = [r["host"] for r in rows]
+    return hosts, len(ordered)
 
 
 def _page_rows(store: Store, hosts: list[str]) -> list[dict[str, Any]]:
@@ -100,11 +77,8 @@ def _page_rows(store: Store, hosts: list[str]) -> list[dict[str, Any]]:
 def terminals_page(request: Request, state: StateDep, user: Viewer, q: str = "", sort: str = "status",
                    order: str = "asc", status: str = "", page: int = 1) -> Response:
     sort = sort if sort in SORTS else "status"
-    if q or sort == "version":
-        hosts, total = _searched(state.store, q, sort, order == "desc", status)
-    else:  # the store counts and orders every host; only the page's findings and facts are read
-        ordered = state.store.host_order(COLUMNS, sort, order == "desc")
-        hosts, total = [h for h, st in ordered if not status or st == status], len(ordered)
+    # every host is counted and ordered from one light row; only the page's findings and facts are read
+    hosts, total = matching_hosts(state.store, q, sort, order == "desc", status)
     pages = max(1, -(-len(hosts) // PAGE_ROWS))
     page = max(1, min(page, pages))
     shown = _page_rows(state.store, hosts[(page - 1) * PAGE_ROWS:page * PAGE_ROWS])

@@ -5,9 +5,9 @@ from collector.store.base import FindingChange
 from tests.collector.store.conftest import T0, finding, hours, obs
 
 
-def test_host_column_statuses_give_each_hosts_worst_per_column_and_overall(store):
-    """The terminal table's light rows: the worst status of each column's controls (an odd status a forged
-    finding carries counts as none), and the worst of all a host's findings, as host_statuses gives it."""
+def test_host_statuses_of_every_host_or_of_a_page(store):
+    """Each host's findings of the columns' controls, and the worst of all its findings: `pass` for a host with
+    a finding of the columns and none failing or unknown, none for a host with other findings only."""
     store.record_findings([FindingChange(finding(st, T0, control=c, subject=h), None, True) for h, c, st in [
         ("h1", "AV-RUNNING", "pass"), ("h1", "AV-FRESH", "fail"), ("h1", "USB-BLOCK", "not_applicable"),
         ("h2", "AV-FRESH", "unknown"), ("h2", "OTHER", "fail"),
@@ -16,12 +16,11 @@ def test_host_column_statuses_give_each_hosts_worst_per_column_and_overall(store
         ("c1", "USB-BLOCK", "fail")]], T0)
     store.record_findings([FindingChange(finding("fail", T0, control="USB-BLOCK", subject="cam9",
                                                  subject_kind="camera"), None, True)], T0)
-    columns = [["USB-BLOCK"], ["AV-RUNNING", "AV-FRESH"], ["MAIL"]]
-    worst, overall = store.host_column_statuses(columns)
-    assert worst == {"h1": ("not_applicable", "fail", None), "h2": (None, "unknown", None),
-                     "h3": ("pass", None, None), "c1": ("fail", None, None)}
+    per, overall = store.host_statuses(["USB-BLOCK", "AV-RUNNING", "AV-FRESH", "MAIL"])
+    assert {h: sorted(cs) for h, cs in per.items()} == {"h1": ["AV-FRESH", "AV-RUNNING", "USB-BLOCK"],
+                                                        "h2": ["AV-FRESH"], "h3": ["AV-RUNNING", "USB-BLOCK"],
+                                                        "c1": ["USB-BLOCK"]}
     assert overall == {"h1": "fail", "h2": "fail", "h3": "pass", "h4": "unknown", "c1": "fail"}
-    assert overall == store.host_statuses(["USB-BLOCK", "AV-RUNNING", "AV-FRESH", "MAIL"])[1]
     per, some = store.host_statuses(["AV-RUNNING", "AV-FRESH"], ["h1", "h4", "h9"])
     assert {h: {c: s.status for c, s in cs.items()} for h, cs in per.items()} == {
         "h1": {"AV-RUNNING": "pass", "AV-FRESH": "fail"}}
