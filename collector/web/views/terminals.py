@@ -62,6 +62,8 @@ def matching_hosts(store: Store, q: str, sort: str, descending: bool, status: st
 
 def _page_rows(store: Store, hosts: list[str]) -> list[dict[str, Any]]:
     """The shown hosts' rows: each column's finding is the worst of the column's controls."""
+    if not hosts:
+        return []
     statuses, overall = readmodel.host_statuses(store, [c for cs in COLUMNS.values() for c in cs], hosts)
     seen = readmodel.last_seen(store, "host")
     rows = []
