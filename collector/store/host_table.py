@@ -11,7 +11,13 @@ from collector.store.sqlite_parts import SqliteParts, marks
 
 # the statuses a column of the terminal table shows, worst first; any other status ranks after them
 WORST_FIRST = ("fail", "unknown", "pass", "not_applicable")
-_RANK = "CASE status " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(WORST_FIRST)) + " ELSE 4 END"
+
+
+def _rank_of(status: str) -> str:
+    """SQL: the place of `status` in WORST_FIRST, 4 for any other."""
+    return f"CASE {status} " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(WORST_FIRST)) + " ELSE 4 END"
+
+
 # a host's worst status of all its findings: `pass` when it has a finding of the table's columns
 _OVERALL = "COALESCE(bad.worst, CASE WHEN cols.host IS NULL THEN 'unknown' ELSE 'pass' END)"
 
@@ -57,14 +63,13 @@ class SqliteHostTable(SqliteParts):
         return [(h, st) for h, st in self.read.execute(sql, args)]
 
     def _order(self, columns: Mapping[str, str], sort: str, descending: bool) -> str:
-        """ORDER BY terms sorting as the table's Python sort did: a tie of last seen keeps hosts in order."""
+        """ORDER BY terms: ties go by host the same way, except that hosts last seen at one moment stay in order."""
         way = " DESC" if descending else ""
         host = f"e.host{self._by_code_point}"
         if sort in columns:
             return f"COALESCE(cols.{columns[sort]}, 4){way}, {host}{way}"
         if sort == "status":
-            return f"CASE {_OVERALL} " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(WORST_FIRST)) + \
-                f" ELSE 4 END{way}, {host}{way}"
+            return f"{_rank_of(_OVERALL)}{way}, {host}{way}"
         if sort == "last_seen":
             return f"COALESCE(s.last_seen, 0){way}, {host}"
         return f"{host}{way}"
@@ -73,7 +78,7 @@ class SqliteHostTable(SqliteParts):
 def _column_ranks(columns: Sequence[Sequence[str]]) -> tuple[str, list[Any]]:
     """SELECT host, then per column the rank of its worst status in WORST_FIRST (NULL: no finding of it)."""
     every = [c for cs in columns for c in cs]
-    cols = ", ".join(f"min(CASE WHEN control IN ({marks(len(cs))}) THEN {_RANK} END) AS c{i}"
+    cols = ", ".join(f"min(CASE WHEN control IN ({marks(len(cs))}) THEN {_rank_of('status')} END) AS c{i}"
                      for i, cs in enumerate(columns))
     return (f"SELECT subject_id AS host, {cols} FROM findings WHERE subject_kind = 'host'"
             f" AND control IN ({marks(len(every))}) GROUP BY subject_id"), [*every, *every]
