@@ -252,8 +252,18 @@ class ReadModelStore(Protocol):
         `subject_id` is None), now or at a past moment."""
         ...
 
-    def host_statuses(self, controls: Sequence[str]) -> tuple[dict[str, dict[str, HostStatus]], dict[str, str]]:
-        """host -> control -> status (only `controls`), and host -> worst status of all its findings."""
+    def host_statuses(self, controls: Sequence[str], hosts: Sequence[str] | None = None
+                      ) -> tuple[dict[str, dict[str, HostStatus]], dict[str, str]]:
+        """host -> control -> status (only `controls`), and host -> worst status of all its findings (`pass`
+        for a host with a finding of `controls` and no failing or unknown one); every host, or only `hosts`."""
+        ...
+
+    def host_order(self, columns: Mapping[str, Sequence[str]], sort: str, descending: bool
+                   ) -> list[tuple[str, str]]:
+        """(host, worst status of all its findings as `host_statuses` gives it, `unknown` for a host with none
+        of these) of every host seen or judged, ordered by `sort`: `host`, `last_seen` (never seen first, ties
+        by host), `status`, or the name of a column of `columns` (worst first by the column's worst status, a
+        host without one last, ties by host); `descending` reverses the order, ties of last seen kept by host."""
         ...
 
     def camera_thumbnails(self) -> dict[str, str]:

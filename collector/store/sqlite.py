@@ -23,6 +23,7 @@ from collector.store.derived import SqliteDerived
 from collector.store.evidence_files import SqliteEvidence
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.findings import SqliteFindings
+from collector.store.host_table import SqliteHostTable
 from collector.store.integrity import verify_batches, verify_tail
 from collector.store.leases import SqliteLeases
 from collector.store.ledger_rows import SqliteLedgerRows
@@ -49,8 +50,8 @@ __all__ = ["SqliteStore", "observation_body", "observation_from_body", "observat
 
 
 class SqliteStore(SqliteObservations, SqliteEvidence, SqliteFindings, SqliteAccounts, SqliteLedgerRows,
-                  SqliteReadModel, SqlitePeople, SqliteWorkingState, SqliteCoordination, SqliteDerived, SqliteSizes,
-                  SqliteLeases):
+                  SqliteReadModel, SqliteHostTable, SqlitePeople, SqliteWorkingState, SqliteCoordination,
+                  SqliteDerived, SqliteSizes, SqliteLeases):
     """Thread-safe: one writer at a time under a lock, readers on their own connections."""
 
     def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None,

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from collector.store.areas import Event, HistoryRow, HostStatus, Payloads, stored_payload
+from collector.store.areas import Event, HistoryRow, Payloads, stored_payload
 from collector.store.base import StoredFinding
 from collector.store.pruned import sites_of_batches
 from collector.store.sqlite_parts import SqliteParts, marks
@@ -221,19 +221,3 @@ class SqliteReadModel(SqliteParts):
             args = [t, t]
         sql += " AND status IN ('fail', 'unknown')" + ("" if subject_id is None else " AND subject_id = ?")
         return self._rows(sql, [control, subject_kind, *args] + ([] if subject_id is None else [subject_id]))
-
-    def host_statuses(self, controls: Sequence[str]) -> tuple[dict[str, dict[str, HostStatus]], dict[str, str]]:
-        per: dict[str, dict[str, HostStatus]] = defaultdict(dict)
-        rows = self.read.execute(
-            f"SELECT subject_id, control, status, reason_zh, reason_en FROM findings WHERE subject_kind = 'host'"
-            f" AND control IN ({marks(len(controls))})", list(controls))
-        for host, control, status, zh, en in rows:
-            per[host][control] = HostStatus(control, status, zh, en)
-        # the worst status of all a host's controls: only failing and unknown rows are read (status index)
-        overall = dict.fromkeys(per, "pass")
-        for host, status in self.read.execute(
-                "SELECT subject_id, status FROM findings WHERE status IN ('fail', 'unknown')"
-                " AND subject_kind = 'host'"):
-            if overall.get(host) != "fail":
-                overall[host] = status
-        return per, overall

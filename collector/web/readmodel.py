@@ -99,16 +99,24 @@ def finding_counts(store: Store, at: datetime | None = None) -> list[tuple[str, 
     return store.finding_counts(at)
 
 
-def host_statuses(store: Store, controls: Sequence[str]) -> tuple[
+def host_statuses(store: Store, controls: Sequence[str], hosts: Sequence[str] | None = None) -> tuple[
         dict[str, dict[str, HostStatus]], dict[str, str]]:
-    """For the terminal table: host -> control -> status (only `controls`), and host -> worst status of all."""
-    return store.host_statuses(controls)
+    """For the terminal table: host -> control -> status (only `controls`), and host -> worst status of all;
+    every host, or only `hosts`."""
+    return store.host_statuses(controls, hosts)
 
 
-def host_facts(store: Store, hosts: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
-    """host -> agent version, host name, addresses and lingering-data matches from its newest reports."""
+# what each fact of a terminal comes from; the lingering-data matches are not searched nor sorted by
+NAMING_KINDS = ("agent.heartbeat", "host.identity")
+FACT_KINDS = (*NAMING_KINDS, "pii.scan")
+
+
+def host_facts(store: Store, hosts: Sequence[str] | None = None, kinds: Sequence[str] = FACT_KINDS
+               ) -> dict[str, dict[str, Any]]:
+    """host -> agent version, host name, addresses and lingering-data matches from its newest reports
+    (of `kinds` only)."""
     out: dict[str, dict[str, Any]] = defaultdict(dict)
-    latest = latest_payloads(store, "host", ("agent.heartbeat", "host.identity", "pii.scan"), subject_ids=hosts)
+    latest = latest_payloads(store, "host", kinds, subject_ids=hosts)
     for host, kind, (_, p) in ((h, k, v) for h, kinds in latest.items() for k, v in kinds.items()):
         facts = out[host]
         if kind == "agent.heartbeat":
@@ -148,5 +156,8 @@ def waive(store: Store, found: Sequence[StoredFinding], at: datetime | None = No
     """Findings with the status to show: `excepted` where a running waiver covers a failing or unknown one."""
     moment = at or datetime.now(UTC)
     active = waivers.active_at(store, moment)
-    return [replace(f, status=waivers.overlay(f.status, f.control, f.subject_kind, f.subject_id, moment, active))
-            for f in found]
+    out = []
+    for f in found:  # a copy only of the few a waiver changes: a control's page holds thousands
+        shown = waivers.overlay(f.status, f.control, f.subject_kind, f.subject_id, moment, active)
+        out.append(f if shown == f.status else replace(f, status=shown))
+    return out

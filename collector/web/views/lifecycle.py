@@ -11,6 +11,7 @@ from collector.auth import Principal
 from collector.deps import StateDep
 from collector.proof.canonical import CanonicalError
 from collector.state import AppState
+from collector.store.areas import Payloads
 from collector.web import readmodel
 from collector.web.pagekit import PageError, page_for, render
 
@@ -24,10 +25,10 @@ def _matches(scan: dict[str, Any], batch: str) -> int:
     return int(readmodel.number(batches.get(batch)) or 0) if isinstance(batches, dict) else 0
 
 
-def batch_rows(state: AppState, now: datetime) -> list[dict[str, Any]]:
+def batch_rows(state: AppState, now: datetime, scans: Payloads) -> list[dict[str, Any]]:
+    """Each batch with its deadline and the hosts whose newest scan (of `scans`) still finds its data."""
     purged = {f.subject_id: f for f in readmodel.findings(state.store, controls=["BATCH-PURGED"])}
     registered = readmodel.latest_payloads(state.store, "batch", ("batch.registered",))
-    scans = readmodel.latest_payloads(state.store, "host", ("pii.scan",))
     rows = []
     for batch in sorted(set(purged) | set(registered)):
         p = registered.get(batch, {}).get("batch.registered", (None, {}))[1]
@@ -43,9 +44,8 @@ def batch_rows(state: AppState, now: datetime) -> list[dict[str, Any]]:
     return rows
 
 
-def scan_rows(state: AppState) -> list[dict[str, Any]]:
+def scan_rows(scans: Payloads) -> list[dict[str, Any]]:
     """Each host's newest data scan, hosts still holding bank data first."""
-    scans = readmodel.latest_payloads(state.store, "host", ("pii.scan",))
     rows: list[dict[str, Any]] = []
     for host, s in scans.items():
         at, p = s["pii.scan"]
@@ -94,9 +94,10 @@ def lifecycle_page(request: Request, state: StateDep, user: Viewer, days: int = 
     kinds = ("call_system", "collection_system")
     findings = sorted(readmodel.findings(state.store, subject_kinds=kinds),
                       key=lambda f: (f.subject_kind, f.control))
-    scans = scan_rows(state)
+    newest = readmodel.latest_payloads(state.store, "host", ("pii.scan",))  # every host's: read once
+    scans = scan_rows(newest)
     titles = {c.id: c.title for c in state.controls}
-    return render(request, "lifecycle.html", user, batches=batch_rows(state, now), scans=scans[:50],
+    return render(request, "lifecycle.html", user, batches=batch_rows(state, now, newest), scans=scans[:50],
                   dirty=sum(1 for s in scans if s["hits"]), scanned=len(scans), findings=findings, titles=titles,
                   calls=audit_rows(state, "call_system", "calls.audit", since),
                   accounts=audit_rows(state, "collection_system", "accounts.audit", since), days=days)

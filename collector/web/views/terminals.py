@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from collector.auth import Principal
 from collector.deps import StateDep
+from collector.store.base import Store
 from collector.web import readmodel
 from collector.web.pagekit import not_found, page_for, render
 from collector.web.timeline import TIMELINE_KINDS, fold
@@ -30,18 +31,6 @@ def _worst(statuses: list[readmodel.HostStatus]) -> readmodel.HostStatus | None:
     return min(statuses, key=lambda f: _RANK.get(f.status, 4), default=None)
 
 
-def host_rows(statuses: dict[str, dict[str, readmodel.HostStatus]], overall: dict[str, str],
-              facts: dict[str, dict[str, Any]], seen: dict[str, float]) -> list[dict[str, Any]]:
-    rows = []
-    for host in sorted(set(overall) | set(facts) | set(seen)):
-        mine = statuses.get(host, {})
-        cols = {name: _worst([mine[c] for c in ctrls if c in mine]) for name, ctrls in COLUMNS.items()}
-        rows.append({"host": host, "last_seen": seen.get(host), "status": overall.get(host, "unknown"),
-                     "cols": cols})
-    _add_facts(rows, facts)
-    return rows
-
-
 def _add_facts(rows: list[dict[str, Any]], facts: dict[str, dict[str, Any]]) -> None:
     for r in rows:
         f = facts.get(r["host"], {})
@@ -49,48 +38,55 @@ def _add_facts(rows: list[dict[str, Any]], facts: dict[str, dict[str, Any]]) -> 
                  lingering_hits=f.get("lingering_hits"))
 
 
-def _sort(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
-    def by(r: dict[str, Any]) -> Any:
-        if key in COLUMNS:
-            f = r["cols"][key]
-            return (_RANK.get(f.status if f else "", 4), r["host"])
-        if key == "status":
-            return (_RANK.get(r["status"], 4), r["host"])
-        if key == "last_seen":
-            return r["last_seen"] or 0
-        return r[key] or ""
-
-    return sorted(rows, key=by, reverse=descending)
-
-
 def _matches(row: dict[str, Any], q: str) -> bool:
     q = q.lower()
     return any(q in str(row[k]).lower() for k in ("host", "hostname", "addresses", "version"))
+
+
+def matching_hosts(store: Store, q: str, sort: str, descending: bool, status: str) -> tuple[list[str], int]:
+    """The hosts matching `q` and `status` in the table's order, and how many hosts there are. The store
+    orders and counts them; a search and the order of versions also need every host's names and version."""
+    by_version = sort == "version"
+    ordered = store.host_order(COLUMNS, "host" if by_version else sort, descending and not by_version)
+    hosts = [h for h, st in ordered if not status or st == status]
+    if q or by_version:
+        rows = [{"host": h} for h in hosts]
+        _add_facts(rows, readmodel.host_facts(store, hosts=None, kinds=readmodel.NAMING_KINDS))
+        if q:
+            rows = [r for r in rows if _matches(r, q)]
+        if by_version:  # a stable sort: hosts of one version stay in order, either way; a forged number
+            rows.sort(key=lambda r: str(r["version"]), reverse=descending)  # compares as text
+        hosts = [r["host"] for r in rows]
+    return hosts, len(ordered)
+
+
+def _page_rows(store: Store, hosts: list[str]) -> list[dict[str, Any]]:
+    """The shown hosts' rows: each column's finding is the worst of the column's controls."""
+    if not hosts:
+        return []
+    statuses, overall = readmodel.host_statuses(store, [c for cs in COLUMNS.values() for c in cs], hosts)
+    seen = readmodel.last_seen(store, "host")
+    rows = []
+    for host in hosts:
+        mine = statuses.get(host, {})
+        rows.append({"host": host, "last_seen": seen.get(host), "status": overall.get(host, "unknown"),
+                     "cols": {name: _worst([mine[c] for c in ctrls if c in mine]) for name, ctrls in COLUMNS.items()}})
+    _add_facts(rows, readmodel.host_facts(store, hosts))
+    return rows
 
 
 @router.get("/terminals", response_class=HTMLResponse)
 def terminals_page(request: Request, state: StateDep, user: Viewer, q: str = "", sort: str = "status",
                    order: str = "asc", status: str = "", page: int = 1) -> Response:
     sort = sort if sort in SORTS else "status"
-    statuses, overall = readmodel.host_statuses(state.store, [c for cs in COLUMNS.values() for c in cs])
-    # searching or sorting by version needs every host's facts; otherwise only the page's are read
-    everyone = bool(q) or sort == "version"
-    facts = readmodel.host_facts(state.store) if everyone else {}
-    rows = host_rows(statuses, overall, facts, readmodel.last_seen(state.store, "host"))
-    total = len(rows)
-    if q:
-        rows = [r for r in rows if _matches(r, q)]
-    if status:
-        rows = [r for r in rows if r["status"] == status]
-    rows = _sort(rows, sort, order == "desc")
-    pages = max(1, -(-len(rows) // PAGE_ROWS))
+    # every host is counted and ordered from one light row; only the page's findings and facts are read
+    hosts, total = matching_hosts(state.store, q, sort, order == "desc", status)
+    pages = max(1, -(-len(hosts) // PAGE_ROWS))
     page = max(1, min(page, pages))
-    shown = rows[(page - 1) * PAGE_ROWS:page * PAGE_ROWS]
-    if not everyone:
-        _add_facts(shown, readmodel.host_facts(state.store, [r["host"] for r in shown]))
+    shown = _page_rows(state.store, hosts[(page - 1) * PAGE_ROWS:page * PAGE_ROWS])
     stale_before = (datetime.now(UTC) - timedelta(hours=2)).timestamp()
     return render(request, "terminals.html", user, rows=shown,
-                  matched=len(rows), total=total, q=q, sort=sort, order=order, status=status, page=page,
+                  matched=len(hosts), total=total, q=q, sort=sort, order=order, status=status, page=page,
                   pages=pages, columns=list(COLUMNS), stale_before=stale_before)
 
 
