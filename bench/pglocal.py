@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.postgres_server import PostgresServer, available  # noqa: E402
+from tests.postgres_server import PostgresServer, available, running  # noqa: E402
 
 DURABILITY = "fsync, synchronous_commit and full_page_writes off, as in the tests"
 
@@ -19,9 +19,5 @@ DURABILITY = "fsync, synchronous_commit and full_page_writes off, as in the test
 def local_postgres() -> Iterator[PostgresServer]:
     if not available():
         raise SystemExit("PostgreSQL 15 is not installed (deploy/apt/postgres.txt)")
-    server = PostgresServer()
-    try:
-        server.start()
+    with running() as server:
         yield server
-    finally:
-        server.remove()

@@ -62,16 +62,12 @@ def same_store_elsewhere(store: Any) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def postgres_server():
     """One PostgreSQL 15 for the whole run (tests/postgres_server.py), stopped and removed at the end."""
-    from tests.postgres_server import PostgresServer, available
+    from tests.postgres_server import available, running
 
     if not available():
         pytest.skip("PostgreSQL 15 not installed (deploy/apt/postgres.txt)")
-    server = PostgresServer()
-    try:
-        server.start()
+    with running() as server:
         yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture

@@ -138,17 +138,13 @@ def test_a_collector_killed_under_ingest_loses_nothing_acknowledged_and_the_agen
 @pytest.fixture
 def own_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A PostgreSQL of this test's own, since the test stops it."""
-    from tests.postgres_server import PostgresServer, available
+    from tests.postgres_server import available, running
 
     if not available():
         pytest.skip("PostgreSQL 15 not installed (deploy/apt/postgres.txt)")
     monkeypatch.setenv("CLAUSEWATCH_SITE_KEY", str(tmp_path / "site-key.pem"))
-    server = PostgresServer()
-    try:
-        server.start()
+    with running() as server:
         yield server
-    finally:
-        server.remove()
 
 
 def test_a_database_restart_answers_503_meanwhile_and_everything_spooled_arrives_after(
