@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,9 @@ class Alert:
     annotations: dict[str, str]
     starts_at: datetime
     ends_at: datetime | None = None
+    # a one-off notice's identity, the same whichever collector builds it (an expiry reminder: its
+    # evidence item and threshold): each receiver gets it once, ever (Notification.claim_key)
+    notice_id: str | None = None
 
     @property
     def identity(self) -> dict[str, str]:
@@ -97,10 +100,23 @@ class Notification:
     def state(self) -> str:
         """What this notification says, the same whichever collector builds it: its alerts and whether
         each fires (a finding's `since` may differ by a round between collectors, so it is left out,
-        except for one-off notices, which are told apart by it)."""
+        except for one-off notices, which are told apart by their identity or, lacking one, by it)."""
         items = sorted(f"{a.fingerprint}:{'firing' if a.firing else 'resolved'}"
-                       + (f":{a.starts_at.isoformat()}" if self.notice else "") for a in self.alerts)
+                       + (f":{a.notice_id or a.starts_at.isoformat()}" if self.notice else "") for a in self.alerts)
         return hashlib.sha256("\n".join(items).encode()).hexdigest()
+
+    @property
+    def claim_key(self) -> str:
+        """Under which key the store keeps who sends this (collector/notify/log.py). An alert group's
+        claim follows the group: a new state replaces the last. A one-off notice has its own, so that
+        no later notice of its group lets another collector send it again."""
+        if self.notice and len(self.alerts) == 1 and self.alerts[0].notice_id:
+            return f"notice:{self.alerts[0].notice_id}"
+        return self.group_key
+
+    def one_by_one(self) -> list[Notification]:
+        """This notification split per alert, each claimed on its own (one-off notices)."""
+        return [replace(self, alerts=[a]) for a in self.alerts]
 
     @property
     def status(self) -> str:

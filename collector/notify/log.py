@@ -6,7 +6,10 @@ migration 12), so that of several collectors sharing one store, each holding the
 sends it. Delivery is at least once: a claim whose sender neither reports back nor renews it before
 it runs out (the sender died) is taken over by another collector, which then sends it; a sender that
 died after sending but before reporting leads to a second message. A lost alert (a UPS on battery)
-costs more than a repeated one, and receivers can tell repeats by the alerts' fingerprints."""
+costs more than a repeated one, and receivers can tell repeats by the alerts' fingerprints.
+
+A one-off notice (an evidence expiry reminder) is claimed on its own, per receiver, under its identity
+(Notification.claim_key): once sent, no collector sends it again, however many announce it."""
 from __future__ import annotations
 
 import os
@@ -22,23 +25,27 @@ from collector.store.base import Store
 _COLUMNS = ("at", "receiver", "group_key", "status", "alerts", "attempt", "ok", "error")
 
 
+def process_owner() -> str:
+    """Who holds a claim, for the one who finds it: this process, unique even across restarts."""
+    return f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"
+
+
 class DeliveryLog:
     def __init__(self, store: Store, *, owner: str | None = None):
         self.store = store
-        # who holds a claim, for the one who finds it: this process, unique even across restarts
-        self.owner = owner or f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"
+        self.owner = owner or process_owner()
 
     def claim(self, n: Notification, now: datetime, expires: datetime,
               repeat_before: datetime | None = None) -> NotificationClaim:
         """Whether this process sends `n` (see the module's docstring); the claim is its own until
         `expires` unless settled or renewed."""
-        return self.store.claim_notification(n.receiver, n.group_key, n.state, self.owner, now.timestamp(),
+        return self.store.claim_notification(n.receiver, n.claim_key, n.state, self.owner, now.timestamp(),
                                              expires.timestamp(),
                                              repeat_before.timestamp() if repeat_before else None)
 
     def settle(self, n: Notification, *, done: bool, expires: datetime) -> None:
         """Sent or given up (`done`), or to be retried by this process before `expires`."""
-        self.store.settle_notification(n.receiver, n.group_key, n.state, self.owner, done=done,
+        self.store.settle_notification(n.receiver, n.claim_key, n.state, self.owner, done=done,
                                        expires_s=expires.timestamp())
 
     def record(self, at: datetime, receiver: str, group_key: str, status: str, fingerprints: list[str],

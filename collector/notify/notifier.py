@@ -240,8 +240,12 @@ class Notifier:
         return claim.won
 
     def _deliver(self, n: Notification, now: datetime) -> None:
-        if not self._claim(n, now):
+        # one-off notices are claimed one by one: each is sent once, whoever else announced it too
+        parts = [p for p in (n.one_by_one() if n.notice and len(n.alerts) > 1 else [n]) if self._claim(p, now)]
+        if not parts:
             return
+        if parts != [n]:
+            n = replace(n, alerts=[a for p in parts for a in p.alerts])
         receiver = self.receivers.get(n.receiver)
         error, retry_at = None, None
         try:
@@ -262,8 +266,9 @@ class Notifier:
         if self.log is not None:
             self.log.record(now, n.receiver, n.group_key, n.status, [a.fingerprint for a in n.alerts], n.attempt,
                             error)
-            self.log.settle(n, done=retry_at is None,
-                            expires=(retry_at or now) + timedelta(seconds=self.config.claim_timeout_s))
+            for p in parts:
+                self.log.settle(p, done=retry_at is None,
+                                expires=(retry_at or now) + timedelta(seconds=self.config.claim_timeout_s))
 
 
 class NotifierThread(threading.Thread):
