@@ -1,14 +1,15 @@
 """Two `clausewatch serve --db postgresql://…` collectors on one real PostgreSQL act as one: a session
 made on one works on the other, sign-in failures count together, an enrollment code is used once,
-and an alert both collectors hold reaches its receiver once."""
+an alert both collectors hold reaches its receiver once, and so does an evidence expiry reminder."""
 from __future__ import annotations
 
 import re
 import signal
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -139,6 +140,27 @@ def test_an_enrollment_code_used_on_one_collector_is_refused_on_the_other(pair):
     assert httpx.post(pair.b.url + "/api/v1/enroll", json=body).status_code == 403  # used up on a
     # the token the first enrollment gave was replaced on both
     assert httpx.get(pair.b.url + "/api/v1/observations", headers=agent).status_code == 401
+
+
+def test_an_expiry_reminder_is_recorded_and_sent_once_by_the_pair(pair):
+    until = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=5)  # the 7-day threshold
+    with pair.b.client() as on_b:
+        on_b.headers["Authorization"] = f"Bearer {pair.b.login('facility')}"
+        sent = on_b.post("/api/v1/evidence", data={"control": "EXTINGUISHER-OFFICE", "valid_until": str(until)},
+                         files={"file": ("record.pdf", b"%PDF-1.4 extinguishers checked", "application/pdf")})
+    assert sent.status_code == 201, sent.text
+    assert pair.hook.wait_for(lambda b: bool(reminder_alerts(pair.hook)), timeout_s=30) is not None
+    time.sleep(4)  # several rounds and ticks of both collectors
+    assert reminder_alerts(pair.hook) == [("EXTINGUISHER-OFFICE", "7d")], pair.hook.bodies
+    for c in (pair.a, pair.b):
+        recorded = httpx.get(c.url + "/api/v1/evidence/expiring", timeout=30,
+                             headers={"Authorization": f"Bearer {c.login('auditor')}"}).json()["reminders"]
+        assert [r["control"] for r in recorded] == ["EXTINGUISHER-OFFICE"]
+
+
+def reminder_alerts(hook: WebhookReceiver) -> list[tuple[str, str]]:
+    return [(a["labels"]["control"], a["labels"]["reminder"]) for b in list(hook.bodies) for a in b["alerts"]
+            if a["labels"]["alertname"] == "EvidenceExpiring"]
 
 
 def ups_bodies(hook: WebhookReceiver, status: str) -> list[dict]:
