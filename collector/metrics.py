@@ -72,6 +72,8 @@ class Metrics:
                                   registry=self.registry)
         self.rejected = Counter("clausewatch_batches_rejected", "Batches refused, by HTTP status",
                                 ["code"], registry=self.registry)
+        self.store_full = Counter("clausewatch_store_full_refusals", "Writes refused with 503 because the store had"
+                                  " no room (a full disk, or CLAUSEWATCH_STORE_MAX_BYTES)", registry=self.registry)
         self.latency = Histogram("clausewatch_ingest_duration_seconds", "Time to validate and store one batch",
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
                                  registry=self.registry)

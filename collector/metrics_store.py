@@ -40,6 +40,15 @@ class StoreSizeCollector:
                 self._taken_at = self.clock()
             return self._stats
 
+    def days_until_full(self, s: StoreStats) -> float | None:
+        """The measure's forecast, or sooner when the store is capped (CLAUSEWATCH_STORE_MAX_BYTES):
+        it refuses writes at its cap however much of the disk is left."""
+        cap = getattr(self.store, "max_bytes", None)
+        if s.days_until_full is None or not cap or s.disk_free_bytes is None:
+            return s.days_until_full
+        room = max(0, min(s.disk_free_bytes, cap - s.file_bytes))
+        return room / s.growth_bytes_per_day
+
     def collect(self) -> Iterator[Metric]:
         try:
             s = self.current()
@@ -63,10 +72,11 @@ class StoreSizeCollector:
             free.add_metric([], s.disk_free_bytes)
         yield free
         forecast = GaugeMetricFamily("clausewatch_store_disk_full_forecast_days",
-                                     "Days until the store's disk is full at the current growth "
-                                     "(absent while the store does not grow)")
-        if s.days_until_full is not None:
-            forecast.add_metric([], s.days_until_full)
+                                     "Days until the store's disk, or its size cap, is full at the current "
+                                     "growth (absent while the store does not grow)")
+        days = self.days_until_full(s)
+        if days is not None:
+            forecast.add_metric([], days)
         yield forecast
         yield GaugeMetricFamily("clausewatch_store_measured_timestamp_seconds",
                                 "When the store's size was last measured",

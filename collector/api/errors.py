@@ -58,6 +58,9 @@ STORE_FULL_RETRY_S = 300  # how soon a client should try again when the store is
 async def _store_full(request: Request, exc: Exception) -> Response:
     """A write the store had no room for: undone whole, so the sender keeps it and tries again."""
     log.error("store full: %s", exc)
+    metrics = getattr(getattr(request.app.state, "cw", None), "metrics", None)
+    if metrics is not None:  # for the StoreFull alert (rules/prometheus/store.yml)
+        metrics.store_full.inc()
     zh, en = translate("store_full", "zh"), translate("store_full", "en")
     return SafeJSONResponse({"detail": en, "reason": {"zh": zh, "en": en}}, 503,
                             headers={"Retry-After": str(STORE_FULL_RETRY_S)})

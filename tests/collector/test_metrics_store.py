@@ -74,3 +74,22 @@ def test_measured_once_per_refresh_period(store):
     clock.t += 1
     again = collector.current()
     assert again is not first and again.growth_bytes_per_day > first.growth_bytes_per_day == 0
+
+
+@pytest.mark.sqlite_file
+def test_a_capped_store_is_full_at_its_cap_not_at_the_disks_end(tmp_path):
+    """CLAUSEWATCH_STORE_MAX_BYTES: writes are refused at the cap, so the forecast counts the room below it."""
+    capped = SqliteStore(tmp_path / "cw.db", max_bytes=64 * 1024 * 1024)
+    try:
+        for day in (3, 2, 1):
+            capped.ingest(_obs(day, 50), actor="agent:h", received_at=NOW - timedelta(days=day))
+        got = _samples(StoreSizeCollector(capped, now=lambda: NOW))
+    finally:
+        capped.close()
+    size = got[("clausewatch_store_bytes", (("part", "database"),))]
+    growth = got[("clausewatch_store_growth_bytes_per_day", ())]
+    free = got[("clausewatch_store_disk_free_bytes", ())]
+    if free <= 64 * 1024 * 1024:
+        pytest.skip("the test disk has less room than the cap")
+    assert got[("clausewatch_store_disk_full_forecast_days", ())] == pytest.approx(
+        (64 * 1024 * 1024 - size) / growth, rel=0.01)

@@ -2,6 +2,7 @@
 agent keeps its spool and delivers everything once there is room again."""
 from __future__ import annotations
 
+import re
 import signal
 import sqlite3
 import time
@@ -58,6 +59,8 @@ def test_a_full_store_refuses_with_503_and_the_agent_delivers_everything_later(c
     with collector.client("auditor") as c:  # reads go on
         assert c.get("/api/v1/findings").status_code == 200
         assert c.get("/api/v1/observations", params={"limit": 5}).status_code == 200
+        refused = re.search(r"^clausewatch_store_full_refusals_total (\S+)$", c.get("/metrics").text, re.MULTILINE)
+        assert refused is not None and float(refused.group(1)) >= 2  # the agent's batches and this one: StoreFull
     assert cli("ledger", "verify", "--db", str(collector.db)).returncode == 0
 
     collector.kill(signal.SIGTERM)  # room again: the size limit is raised
