@@ -35,8 +35,11 @@ class Rule(NamedTuple):
     spec: CheckSpec
     params: Params
     kinds: frozenset[str]
+    reads: frozenset[str]  # every kind whose change can alter its verdict (CheckSpec.reads)
 
 
+# a subject with no verdict held
+_NOTHING_HELD: Mapping[str, datetime] = {}
 ChangeListener = Callable[[Sequence[FindingChange]], None]
 
 
@@ -49,7 +52,8 @@ class Engine:
             (c, checks[c.check or "manual_evidence"]) for c in controls]
         self.by_subject_kind: dict[str, list[Rule]] = defaultdict(list)
         for c, spec in self.rules:
-            self.by_subject_kind[c.subject].append(Rule(c, spec, spec.params_for(c.params), frozenset(spec.kinds)))
+            self.by_subject_kind[c.subject].append(Rule(c, spec, spec.params_for(c.params), frozenset(spec.kinds),
+                                                           spec.reads))
         self.cross = CrossSubject(self.rules)
         self._lock = threading.RLock()
         self.listeners: list[ChangeListener] = []
@@ -69,6 +73,9 @@ class Engine:
         self.sites.setdefault(("site", self.site), self.site)
         self.findings: dict[tuple[str, str, str], StoredFinding] = {
             (f.control, f.subject_kind, f.subject_id): f for f in store.current_findings()}
+        # subject -> control -> until when its verdict holds unless the observations it reads change
+        # (rules/evaluate.py Result.holds_until); a full evaluation skips those
+        self.holds: dict[Subject, dict[str, datetime]] = {}
 
     # -- leading and following -------------------------------------------------------------------------
     def lead(self, fence: Fence | None) -> None:
@@ -111,6 +118,7 @@ class Engine:
                 for s in self.sites if subject_kinds else ():
                     if s[0] in subject_kinds:
                         dirty[s].add(k)
+            self._release(dirty)
         return dict(dirty)
 
     def catch_up(self, known: Collection[int] = ()) -> dict[Subject, set[str]]:
@@ -152,36 +160,67 @@ class Engine:
                 targets = {s: set(k) for s, k in subjects.items() if s in self.sites}
             else:
                 targets = {s: None for s in subjects if s in self.sites}
-            related: dict[str, dict[str, list[Observation]]] = {}  # check -> what it reads of others, this round
-            round_cache: dict[str, Any] = {}
-            changes: list[FindingChange] = []
-            for subject, changed in targets.items():
-                latest = self.latest.get(subject, {})
-                present = {k for k, _ in latest}
-                for control, spec, params, kinds in self.by_subject_kind.get(subject[0], ()):
-                    if changed is not None and changed.isdisjoint(spec.reads):
-                        continue
-                    if control.applies_to == "reporting" and present.isdisjoint(kinds):
-                        continue
-                    if spec.related and spec.name not in related:
-                        related[spec.name] = self.cross.related(spec.related)
-                    res = evaluate_one(control, spec, subject, latest, now, related.get(spec.name), round_cache,
-                                       params=params)
-                    change = self._compare(control, subject, res, now)
-                    if change is not None:
-                        changes.append(change)
+            changes, judged = self._judge(targets, now)
+            if changes:
+                n = self.store.record_findings(changes, now, fence=self.fence)
+                for ch in changes:
+                    f = ch.finding
+                    self.findings[(f.control, f.subject_kind, f.subject_id)] = f
+            self._hold(judged)  # only once recorded: a round that failed to record is judged again
             if not changes:
                 return 0
-            n = self.store.record_findings(changes, now, fence=self.fence)
-            for ch in changes:
-                f = ch.finding
-                self.findings[(f.control, f.subject_kind, f.subject_id)] = f
         for listener in self.listeners:
             try:
                 listener(changes)
             except Exception:  # a broken listener must not stop evaluation
                 log.exception("finding listener failed")
         return n
+
+    def _judge(self, targets: Mapping[Subject, set[str] | None], now: datetime,
+               ) -> tuple[list[FindingChange], list[tuple[Subject, str, datetime | None]]]:
+        """Run the controls of `targets` (with kinds: only those reading them) whose verdict may differ from
+        the one held; return the changes and, per control judged, until when its verdict holds."""
+        related: dict[str, dict[str, list[Observation]]] = {}  # check -> what it reads of others, this round
+        round_cache: dict[str, Any] = {}
+        changes: list[FindingChange] = []
+        judged: list[tuple[Subject, str, datetime | None]] = []
+        for subject, changed in targets.items():
+            latest = self.latest.get(subject, {})
+            present = {k for k, _ in latest}
+            held = self.holds.get(subject, _NOTHING_HELD)
+            for control, spec, params, kinds, reads in self.by_subject_kind.get(subject[0], ()):
+                if changed is not None and changed.isdisjoint(reads):
+                    continue
+                until = held.get(control.id)
+                if until is not None and now <= until:  # same observations as when judged, verdict still holds
+                    continue
+                if control.applies_to == "reporting" and present.isdisjoint(kinds):
+                    continue
+                if spec.related and spec.name not in related:
+                    related[spec.name] = self.cross.related(spec.related)
+                res = evaluate_one(control, spec, subject, latest, now, related.get(spec.name), round_cache,
+                                   params=params)
+                judged.append((subject, control.id, res.holds_until))
+                change = self._compare(control, subject, res, now)
+                if change is not None:
+                    changes.append(change)
+        return changes, judged
+
+    def _hold(self, judged: Iterable[tuple[Subject, str, datetime | None]]) -> None:
+        for subject, control_id, until in judged:
+            if until is not None:
+                self.holds.setdefault(subject, {})[control_id] = until
+            else:
+                self.holds.get(subject, {}).pop(control_id, None)
+
+    def _release(self, dirty: Mapping[Subject, set[str]]) -> None:
+        """Forget the held verdicts that changed observations can alter (note: every input change comes here)."""
+        for subject, kinds in dirty.items():
+            held = self.holds.get(subject)
+            if held:
+                for rule in self.by_subject_kind.get(subject[0], ()):
+                    if not kinds.isdisjoint(rule.reads):
+                        held.pop(rule.control.id, None)
 
     def _compare(self, control: Control, subject: Subject, res, now: datetime) -> FindingChange | None:
         key = (control.id, subject[0], subject[1])

@@ -103,13 +103,20 @@ class CheckInput:
     subject_kind: str
     subject_id: str
     params: Mapping[str, Any]
-    now: datetime
+    at: datetime  # the moment judged: read it as `now`, which notes that the verdict depends on it
     latest: Mapping[tuple[str, str], Observation]
     related: Mapping[str, list[Observation]] = field(default_factory=dict)
     used: list[Observation] = field(default_factory=list)
     # shared by every check call of one evaluation round: indexes derived from `related`, so a check
     # that compares a subject with all others stays linear in the number of subjects
     round_cache: dict[str, Any] = field(default_factory=dict)
+    # whether the check read the clock: a verdict that did not holds, for the same observations, at any time
+    read_now: bool = False
+
+    @property
+    def now(self) -> datetime:
+        self.read_now = True
+        return self.at
 
     def derived(self, name: str, build: Callable[[], Any]) -> Any:
         """A value computed once per evaluation round (e.g. an index over `others(kind)`)."""

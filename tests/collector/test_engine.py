@@ -181,6 +181,16 @@ def random_observation(rng: random.Random, now: datetime) -> Observation:
                        observed_at=at, payload=payload)
 
 
+def changed_by_judging_from_scratch(store, now: datetime) -> list[tuple]:
+    """What a new engine, judging everything the store holds at `now`, finds different from the store's findings."""
+    judged_again: list = []
+    fresh = Engine(store, list(default_catalog()))
+    fresh.listeners.append(judged_again.extend)
+    fresh.evaluate(None, now=now)
+    return [(c.finding.control, c.finding.subject_id, c.previous_status, c.finding.status, c.finding.reason_en)
+            for c in judged_again]
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_incremental_rounds_give_what_a_full_evaluation_from_scratch_gives(store, seed):
     rng = random.Random(seed)
@@ -198,12 +208,7 @@ def test_incremental_rounds_give_what_a_full_evaluation_from_scratch_gives(store
         batch = [random_observation(rng, now) for _ in range(rng.randrange(1, 4))]
         store.ingest(batch, actor="t", received_at=now)
         engine.evaluate(engine.note(batch), now=now)
-        judged_again: list = []
-        fresh = Engine(store, list(default_catalog()))
-        fresh.listeners.append(judged_again.extend)
-        fresh.evaluate(None, now=now)
-        differ = [(c.finding.control, c.finding.subject_id, c.previous_status, c.finding.status, c.finding.reason_en)
-                  for c in judged_again]
+        differ = changed_by_judging_from_scratch(store, now)
         assert differ == [], f"round {round_}: {batch}"
     with store.derived_rows() as tables:  # and `ledger verify --deep` judges the same from the ledgered history
         deep = verify_derived(tables, list(default_catalog()))
@@ -232,3 +237,24 @@ def test_a_hosts_new_identity_re_judges_only_the_hosts_sharing_a_person_with_it(
     engine.evaluate(dirty, now=later)
     statuses = {f.subject_id: f.status for f in store.current_findings(control="DEDICATED-TERMINAL")}
     assert statuses == {"h1": "fail", "h2": "pass", "h3": "fail", "h4": "pass"}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_sweeps_that_skip_held_verdicts_give_what_a_full_evaluation_from_scratch_gives(store, seed):
+    """As time passes between rounds, a sweep judges again only what the clock or new observations can
+    change, and still ends where judging everything from scratch ends."""
+    rng = random.Random(seed)
+    now = T0 + timedelta(days=1)
+    engine = Engine(store, list(default_catalog()))
+    first = [random_observation(rng, now) for _ in range(12)]
+    store.ingest(first, actor="t", received_at=now)
+    engine.note(first)
+    engine.evaluate(None, now=now)
+    for round_ in range(20):
+        now += timedelta(minutes=rng.choice([0, 1, 20, 90, 600]))
+        batch = [random_observation(rng, now) for _ in range(rng.randrange(0, 3))]
+        store.ingest(batch, actor="t", received_at=now)
+        engine.evaluate(engine.note(batch), now=now)
+        engine.evaluate(None, now=now)  # the periodic sweep
+        differ = changed_by_judging_from_scratch(store, now)
+        assert differ == [], f"round {round_} at {now}: {batch}"
