@@ -76,6 +76,7 @@ class Engine:
         # subject -> control -> until when its verdict holds unless the observations it reads change
         # (rules/evaluate.py Result.holds_until); a full evaluation skips those
         self.holds: dict[Subject, dict[str, datetime]] = {}
+        self.checks_run = 0  # check calls since loaded: what a round costs, for tests and benchmarks
 
     # -- leading and following -------------------------------------------------------------------------
     def lead(self, fence: Fence | None) -> None:
@@ -100,21 +101,22 @@ class Engine:
         """Take new observations into the in-memory view; return each subject to re-evaluate with
         the observation kinds that changed for it (so only the controls reading them run)."""
         dirty: dict[Subject, set[str]] = defaultdict(set)
-        kinds: set[str] = set()
+        # kind -> the subject kinds whose every subject a new latest observation of it concerns
+        concerned: dict[str, set[str]] = defaultdict(set)
         with self._lock:
             for o in observations:
                 subj = o.subject
                 cur = self.latest.setdefault(subj, {})
                 prev = cur.get((o.kind, o.key))
-                if prev is None or o.as_of >= prev.as_of:
+                if prev is None or o.as_of >= prev.as_of:  # older than the latest: nobody else reads it
                     cur[(o.kind, o.key)] = o
                     for other in self.cross.replaced(prev, o):  # only those sharing a join key with it
                         dirty[other].add(o.kind)
+                    concerned[o.kind].update(self.cross.arrivals(prev, o))
                 self.sites.setdefault(subj, o.site)
                 dirty[subj].add(o.kind)
-                kinds.add(o.kind)
-            for k in kinds:
-                subject_kinds = self.cross.everyone(k)
+            for k, subject_kinds in concerned.items():
+                subject_kinds.update(self.cross.everyone(k))
                 for s in self.sites if subject_kinds else ():
                     if s[0] in subject_kinds:
                         dirty[s].add(k)
@@ -201,6 +203,7 @@ class Engine:
                 res = evaluate_one(control, spec, subject, latest, now, related.get(spec.name), round_cache,
                                    params=params)
                 judged.append((subject, control.id, res.holds_until))
+                self.checks_run += 1
                 change = self._compare(control, subject, res, now)
                 if change is not None:
                     changes.append(change)

@@ -258,3 +258,63 @@ def test_sweeps_that_skip_held_verdicts_give_what_a_full_evaluation_from_scratch
         engine.evaluate(None, now=now)  # the periodic sweep
         differ = changed_by_judging_from_scratch(store, now)
         assert differ == [], f"round {round_} at {now}: {batch}"
+
+
+def heartbeat(host: str, t: datetime) -> Observation:
+    return Observation(source="t", subject_kind="host", subject_id=host, kind="agent.heartbeat", observed_at=t,
+                       payload={"version": "0.1.0", "interval_s": 60})
+
+
+def full_scan(host: str, t: datetime) -> Observation:
+    return Observation(source="t", subject_kind="host", subject_id=host, kind="pii.scan", observed_at=t,
+                       payload={"full": True, "finished_at": t.isoformat(), "totals": {}, "batches": {}})
+
+
+def purge_finding(store):
+    return [(f.status, f.value["hosts"]) for f in store.current_findings(control="BATCH-PURGED")]
+
+
+def test_a_heartbeat_re_judges_a_batchs_purge_only_when_it_comes_from_a_host_not_heard_before(store):
+    engine = Engine(store, list(default_catalog()))
+    batch = Observation(source="t", subject_kind="batch", subject_id="B1", kind="batch.registered",
+                        observed_at=T0 - timedelta(days=30), payload={"deadline": (T0 - timedelta(days=1)).isoformat()})
+    first = [batch, heartbeat("h1", T0), full_scan("h1", T0), heartbeat("h2", T0), full_scan("h2", T0)]
+    store.ingest(first, actor="t")
+    engine.note(first)
+    engine.evaluate(None, now=T0)
+    assert purge_finding(store) == [("pass", 2)]
+    later = T0 + timedelta(minutes=1)
+    again = [heartbeat("h1", later), heartbeat("h2", later)]  # what every host sends every minute
+    store.ingest(again, actor="t")
+    dirty = engine.note(again)
+    assert ("batch", "B1") not in dirty
+    before = engine.checks_run
+    engine.evaluate(dirty, now=later)
+    assert engine.checks_run - before == 2 * len([c for c in default_catalog() if c.check == "agent_reporting"])
+    newcomer = [heartbeat("h3", later)]  # a host with no scan since the deadline: the purge is not proven
+    store.ingest(newcomer, actor="t")
+    dirty = engine.note(newcomer)
+    assert ("batch", "B1") in dirty
+    engine.evaluate(dirty, now=later)
+    assert purge_finding(store) == [("unknown", 3)]
+    engine.evaluate(None, now=later)  # the sweep judges the newcomer's other controls (no data: unknown)
+    assert changed_by_judging_from_scratch(store, later) == []
+
+
+def test_a_steady_sweep_asks_only_the_checks_that_read_the_clock_and_ends_where_the_first_did(store):
+    engine = Engine(store, list(default_catalog()))
+    hosts = [f"h{i}" for i in range(6)]
+    first = [o for h in hosts for o in (heartbeat(h, T0), usb(h, T0, usable=h == "h0"), identity(h, T0, h))]
+    store.ingest(first, actor="t")
+    engine.note(first)
+    engine.evaluate(None, now=T0)
+    judged_first = {(f.control, f.subject_id): (f.status, f.reason_en) for f in store.current_findings()}
+    before = engine.checks_run
+    steady = T0 + timedelta(seconds=30)
+    engine.evaluate(None, now=steady)
+    reporting = [c.id for c in default_catalog() if c.check == "agent_reporting"]
+    assert engine.checks_run - before == len(hosts) * len(reporting)  # the silence since the last heartbeat
+    judged_steady = {(f.control, f.subject_id): (f.status, f.reason_en) for f in store.current_findings()}
+    assert judged_steady == judged_first
+    assert judged_first[("USB-BLOCK", "h0")][0] == "fail" and judged_first[("USB-BLOCK", "h1")][0] == "pass"
+    assert changed_by_judging_from_scratch(store, steady) == []
