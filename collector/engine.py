@@ -38,6 +38,7 @@ class Rule(NamedTuple):
     reads: frozenset[str]  # every kind whose change can alter its verdict (CheckSpec.reads)
 
 
+RECORD_PART = 10_000  # finding changes recorded in one transaction
 # a subject with no verdict held
 _NOTHING_HELD: Mapping[str, datetime] = {}
 ChangeListener = Callable[[Sequence[FindingChange]], None]
@@ -155,28 +156,42 @@ class Engine:
         """Re-evaluate subjects (all when None; with a mapping, only the controls reading the changed
         kinds); record changes; return how many statuses changed."""
         now = now or datetime.now(UTC)
-        with self._lock:
-            if subjects is None:
-                targets: dict[Subject, set[str] | None] = dict.fromkeys(self.sites)
-            elif isinstance(subjects, Mapping):
-                targets = {s: set(k) for s, k in subjects.items() if s in self.sites}
-            else:
-                targets = {s: None for s in subjects if s in self.sites}
-            changes, judged = self._judge(targets, now)
-            if changes:
-                n = self.store.record_findings(changes, now, fence=self.fence)
-                for ch in changes:
-                    f = ch.finding
-                    self.findings[(f.control, f.subject_kind, f.subject_id)] = f
-            self._hold(judged)  # only once recorded: a round that failed to record is judged again
-            if not changes:
-                return 0
-        for listener in self.listeners:
+        recorded: list[FindingChange] = []
+        try:
+            with self._lock:
+                if subjects is None:
+                    targets: dict[Subject, set[str] | None] = dict.fromkeys(self.sites)
+                elif isinstance(subjects, Mapping):
+                    targets = {s: set(k) for s, k in subjects.items() if s in self.sites}
+                else:
+                    targets = {s: None for s in subjects if s in self.sites}
+                changes, judged = self._judge(targets, now)
+                n = self._record(changes, now, recorded)
+                self._hold(judged)  # only once recorded: a round that failed to record is judged again
+        finally:  # what was recorded is told, even when a later part of the round failed
+            self._tell(recorded)
+        return n
+
+    def _record(self, changes: Sequence[FindingChange], now: datetime, recorded: list[FindingChange]) -> int:
+        """Record `changes` a part at a time, each part's findings taken as current (and added to `recorded`)
+        once stored: a round that changes every finding (the first) holds the store's write lock for one part
+        at a time, and its transactions stay small enough for the database's cache."""
+        n = 0
+        for start in range(0, len(changes), RECORD_PART):
+            part = changes[start:start + RECORD_PART]
+            n += self.store.record_findings(part, now, fence=self.fence)
+            for ch in part:
+                f = ch.finding
+                self.findings[(f.control, f.subject_kind, f.subject_id)] = f
+            recorded += part
+        return n
+
+    def _tell(self, changes: Sequence[FindingChange]) -> None:
+        for listener in self.listeners if changes else ():
             try:
                 listener(changes)
             except Exception:  # a broken listener must not stop evaluation
                 log.exception("finding listener failed")
-        return n
 
     def _judge(self, targets: Mapping[Subject, set[str] | None], now: datetime,
                ) -> tuple[list[FindingChange], list[tuple[Subject, str, datetime | None]]]:

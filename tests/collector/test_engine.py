@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from collector import engine as engine_module
 from collector.engine import Engine
 from collector.proof.deepverify import verify_derived
 from rules.catalog import default_catalog
@@ -318,3 +319,21 @@ def test_a_steady_sweep_asks_only_the_checks_that_read_the_clock_and_ends_where_
     assert judged_steady == judged_first
     assert judged_first[("USB-BLOCK", "h0")][0] == "fail" and judged_first[("USB-BLOCK", "h1")][0] == "pass"
     assert changed_by_judging_from_scratch(store, steady) == []
+
+
+def test_a_round_changing_more_findings_than_one_transaction_holds_records_and_tells_them_all(store, monkeypatch):
+    monkeypatch.setattr(engine_module, "RECORD_PART", 7)
+    engine = Engine(store, list(default_catalog()))
+    told: list = []
+    engine.listeners.append(told.extend)
+    hosts = [f"h{i}" for i in range(4)]
+    first = [o for h in hosts for o in (heartbeat(h, T0), usb(h, T0, usable=False))]
+    store.ingest(first, actor="t")
+    engine.note(first)
+    changed = engine.evaluate(None, now=T0)
+    stored = store.current_findings()
+    assert changed == len(told) == len(stored) > 7
+    assert sorted((c.finding.control, c.finding.subject_id) for c in told) == [
+        (f.control, f.subject_id) for f in stored]
+    assert changed_by_judging_from_scratch(store, T0) == []
+    assert store.verify_ledger().ok
