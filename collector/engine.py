@@ -13,34 +13,23 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from collector.cross_subject import CrossSubject
+from collector.held_verdicts import HeldVerdicts, Rule
 from collector.leadership import Leadership, SoleLeader
 from collector.store.areas import Fence, LeaseLost
 from collector.store.base import FindingChange, Store, Stored, StoredFinding
 from collector.store.sqlite import observation_from_body
 from rules.evaluate import evaluate_one
 from rules.model import Control, Observation
-from rules.registry import CheckSpec, Params, load_checks
+from rules.registry import CheckSpec, load_checks
 
 log = logging.getLogger(__name__)
 Subject = tuple[str, str]
 
 
-class Rule(NamedTuple):
-    """A control with its check, as the engine runs it: parameters and kinds resolved once."""
-
-    control: Control
-    spec: CheckSpec
-    params: Params
-    kinds: frozenset[str]
-    reads: frozenset[str]  # every kind whose change can alter its verdict (CheckSpec.reads)
-
-
 RECORD_PART = 10_000  # finding changes recorded in one transaction
-# a subject with no verdict held
-_NOTHING_HELD: Mapping[str, datetime] = {}
 ChangeListener = Callable[[Sequence[FindingChange]], None]
 
 
@@ -74,9 +63,7 @@ class Engine:
         self.sites.setdefault(("site", self.site), self.site)
         self.findings: dict[tuple[str, str, str], StoredFinding] = {
             (f.control, f.subject_kind, f.subject_id): f for f in store.current_findings()}
-        # subject -> control -> until when its verdict holds unless the observations it reads change
-        # (rules/evaluate.py Result.holds_until); a full evaluation skips those
-        self.holds: dict[Subject, dict[str, datetime]] = {}
+        self.held = HeldVerdicts(self.by_subject_kind)  # what a sweep need not ask again
         self.checks_run = 0  # check calls since loaded: what a round costs, for tests and benchmarks
 
     # -- leading and following -------------------------------------------------------------------------
@@ -121,7 +108,7 @@ class Engine:
                 for s in self.sites if subject_kinds else ():
                     if s[0] in subject_kinds:
                         dirty[s].add(k)
-            self._release(dirty)
+            self.held.release(dirty)  # every change of what checks read comes through here
         return dict(dirty)
 
     def catch_up(self, known: Collection[int] = ()) -> dict[Subject, set[str]]:
@@ -167,7 +154,7 @@ class Engine:
                     targets = {s: None for s in subjects if s in self.sites}
                 changes, judged = self._judge(targets, now)
                 n = self._record(changes, now, recorded)
-                self._hold(judged)  # only once recorded: a round that failed to record is judged again
+                self.held.keep(judged)  # only once recorded: a round that failed to record is judged again
         finally:  # what was recorded is told, even when a later part of the round failed
             self._tell(recorded)
         return n
@@ -201,18 +188,20 @@ class Engine:
         round_cache: dict[str, Any] = {}
         changes: list[FindingChange] = []
         judged: list[tuple[Subject, str, datetime | None]] = []
+        held = self.held
         for subject, changed in targets.items():
             latest = self.latest.get(subject, {})
-            present = {k for k, _ in latest}
-            held = self.holds.get(subject, _NOTHING_HELD)
-            for control, spec, params, kinds, reads in self.by_subject_kind.get(subject[0], ()):
+            present: set[str] | None = None  # the kinds it reported, once a control asks
+            rules = held.due(subject, now) if changed is None else self.by_subject_kind.get(subject[0], ())
+            for control, spec, params, kinds, reads in rules:
                 if changed is not None and changed.isdisjoint(reads):
                     continue
-                until = held.get(control.id)
-                if until is not None and now <= until:  # same observations as when judged, verdict still holds
+                if held.holds(subject, control.id, now):  # same observations as when judged, and still in time
                     continue
-                if control.applies_to == "reporting" and present.isdisjoint(kinds):
-                    continue
+                if control.applies_to == "reporting":
+                    present = {k for k, _ in latest} if present is None else present
+                    if present.isdisjoint(kinds):
+                        continue
                 if spec.related and spec.name not in related:
                     related[spec.name] = self.cross.related(spec.related)
                 res = evaluate_one(control, spec, subject, latest, now, related.get(spec.name), round_cache,
@@ -223,22 +212,6 @@ class Engine:
                 if change is not None:
                     changes.append(change)
         return changes, judged
-
-    def _hold(self, judged: Iterable[tuple[Subject, str, datetime | None]]) -> None:
-        for subject, control_id, until in judged:
-            if until is not None:
-                self.holds.setdefault(subject, {})[control_id] = until
-            else:
-                self.holds.get(subject, {}).pop(control_id, None)
-
-    def _release(self, dirty: Mapping[Subject, set[str]]) -> None:
-        """Forget the held verdicts that changed observations can alter (note: every input change comes here)."""
-        for subject, kinds in dirty.items():
-            held = self.holds.get(subject)
-            if held:
-                for rule in self.by_subject_kind.get(subject[0], ()):
-                    if not kinds.isdisjoint(rule.reads):
-                        held.pop(rule.control.id, None)
 
     def _compare(self, control: Control, subject: Subject, res, now: datetime) -> FindingChange | None:
         key = (control.id, subject[0], subject[1])

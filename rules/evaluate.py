@@ -82,7 +82,7 @@ def evaluate_one(
     # if it read none; a check that read the clock must be asked again
     holds_until: datetime | None = None if inp.read_now else FOREVER
     if used and verdict.status != "unknown":
-        oldest = min(used, key=_as_of)
+        oldest = used[0] if len(used) == 1 else min(used, key=_as_of)
         freshness = control.freshness_td
         if oldest.as_of < now - freshness:
             verdict, holds_until = _stale(control, verdict, oldest, now), None
