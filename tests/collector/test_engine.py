@@ -259,6 +259,9 @@ def test_sweeps_that_skip_held_verdicts_give_what_a_full_evaluation_from_scratch
         engine.evaluate(None, now=now)  # the periodic sweep
         differ = changed_by_judging_from_scratch(store, now)
         assert differ == [], f"round {round_} at {now}: {batch}"
+    with store.derived_rows() as tables:  # and `ledger verify --deep` judges the same from the ledgered history
+        deep = verify_derived(tables, list(default_catalog()))
+    assert deep.ok, [d.text() for d in deep.differences[:5]]
 
 
 def heartbeat(host: str, t: datetime) -> Observation:
