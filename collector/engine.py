@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from collector.cross_subject import CrossSubject
-from collector.held_verdicts import HeldVerdicts, Rule
+from collector.held_verdicts import HeldVerdicts, Judged, Rule
 from collector.leadership import Leadership, SoleLeader
 from collector.store.areas import Fence, LeaseLost
 from collector.store.base import FindingChange, Store, Stored, StoredFinding
@@ -181,13 +181,13 @@ class Engine:
                 log.exception("finding listener failed")
 
     def _judge(self, targets: Mapping[Subject, set[str] | None], now: datetime,
-               ) -> tuple[list[FindingChange], list[tuple[Subject, str, datetime | None]]]:
+               ) -> tuple[list[FindingChange], list[Judged]]:
         """Run the controls of `targets` (with kinds: only those reading them) whose verdict may differ from
         the one held; return the changes and, per control judged, until when its verdict holds."""
         related: dict[str, dict[str, list[Observation]]] = {}  # check -> what it reads of others, this round
         round_cache: dict[str, Any] = {}
         changes: list[FindingChange] = []
-        judged: list[tuple[Subject, str, datetime | None]] = []
+        judged: list[Judged] = []
         held = self.held
         for subject, changed in targets.items():
             latest = self.latest.get(subject, {})
@@ -206,7 +206,8 @@ class Engine:
                     related[spec.name] = self.cross.related(spec.related)
                 res = evaluate_one(control, spec, subject, latest, now, related.get(spec.name), round_cache,
                                    params=params)
-                judged.append((subject, control.id, res.holds_until))
+                judged.append((subject, control.id,
+                               None if res.holds_until is None else (res.holds_from, res.holds_until)))
                 self.checks_run += 1
                 change = self._compare(control, subject, res, now)
                 if change is not None:

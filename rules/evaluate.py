@@ -12,6 +12,8 @@ from rules.observation_names import duration_words, kind_name
 from rules.registry import CheckInput, CheckSpec, MissingData, Params, UndeclaredParam, Verdict, load_checks
 
 FOREVER = datetime.max.replace(tzinfo=UTC)
+EVER = datetime.min.replace(tzinfo=UTC)  # a verdict's hold from the beginning of time
+_INSTANT = timedelta(microseconds=1)
 
 
 @dataclass(slots=True)
@@ -26,8 +28,9 @@ class Result:
     reason_zh: str
     reason_en: str
     evidence: list[str] = field(default_factory=list)
-    # until when the same observations give the same result (None: it depends on the moment judged)
+    # from and until when the same observations give the same result (None: it depends on the moment judged)
     holds_until: datetime | None = None
+    holds_from: datetime = EVER
 
 
 def _age_text(seconds: float) -> tuple[str, str]:
@@ -78,19 +81,23 @@ def evaluate_one(
     except Exception as e:  # noqa: BLE001 - one malformed observation costs its own finding, nothing more
         verdict = _unreadable(inp, e)
     used = inp.used
-    # the verdict holds, for the same observations, until the oldest of them turns stale; at any time
-    # if it read none; a check that read the clock must be asked again
+    # the verdict holds, for the same observations, until the oldest of them turns stale or the clock passes
+    # a moment the check compared it with; at any time if neither; a check that read the clock must be asked again
     holds_until: datetime | None = None if inp.read_now else FOREVER
+    holds_from = EVER
+    if inp.turns and holds_until is not None:
+        holds_from = max((t for t in inp.turns if t <= now), default=EVER)
+        holds_until = min((t - _INSTANT for t in inp.turns if t > now), default=FOREVER)
     if used and verdict.status != "unknown":
         oldest = used[0] if len(used) == 1 else min(used, key=_as_of)
         freshness = control.freshness_td
         if oldest.as_of < now - freshness:
             verdict, holds_until = _stale(control, verdict, oldest, now), None
         elif holds_until is not None:
-            holds_until = _plus(oldest.as_of, freshness)
+            holds_until = min(holds_until, _plus(oldest.as_of, freshness))
     return Result(
         control.id, subject[0], subject[1], verdict.status, verdict.value, verdict.reason_zh,
-        verdict.reason_en, [o.id for o in used], holds_until,
+        verdict.reason_en, [o.id for o in used], holds_until, holds_from,
     )
 
 

@@ -112,11 +112,20 @@ class CheckInput:
     round_cache: dict[str, Any] = field(default_factory=dict)
     # whether the check read the clock: a verdict that did not holds, for the same observations, at any time
     read_now: bool = False
+    # the moments the check compared the clock with (`before`): its verdict holds until the clock passes one
+    turns: list[datetime] = field(default_factory=list)
 
     @property
     def now(self) -> datetime:
         self.read_now = True
         return self.at
+
+    def before(self, moment: datetime) -> bool:
+        """Whether the moment judged is before `moment`. Unlike reading `now`, this leaves the verdict holding
+        between sweeps while the clock stays on the same side of `moment`."""
+        before = self.at < moment  # raises for a moment without a UTC offset: the check cannot judge
+        self.turns.append(moment)
+        return before
 
     def derived(self, name: str, build: Callable[[], Any]) -> Any:
         """A value computed once per evaluation round (e.g. an index over `others(kind)`)."""

@@ -26,7 +26,7 @@ def batch_purged(inp: CheckInput) -> Verdict:
     """After a batch's commission ends, every enrolled host proves by a full scan that its data is gone."""
     b = inp.require("batch.registered").payload
     deadline = datetime.fromisoformat(b["deadline"]) + timedelta(days=float(inp.params["grace_days"]))
-    if inp.now < deadline:
+    if inp.before(deadline):
         return passed(f"委案期内，删除期限 {deadline:%Y-%m-%d}", f"in commission, purge due {deadline:%Y-%m-%d}",
                       deadline=deadline.isoformat(), phase="in_commission")
     scans, watched, hosts = inp.derived("pii.scan:by_host", lambda: _scans_by_host(inp))

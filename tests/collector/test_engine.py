@@ -340,3 +340,27 @@ def test_a_round_changing_more_findings_than_one_transaction_holds_records_and_t
         (f.control, f.subject_id) for f in stored]
     assert changed_by_judging_from_scratch(store, T0) == []
     assert store.verify_ledger().ok
+
+
+def test_a_sweep_asks_a_batchs_purge_again_only_when_the_clock_crosses_its_deadline(store):
+    engine = Engine(store, list(default_catalog()))
+    deadline = T0 + timedelta(hours=2)
+    batch = Observation(source="t", subject_kind="batch", subject_id="B1", kind="batch.registered",
+                        observed_at=T0 - timedelta(days=30), payload={"deadline": deadline.isoformat()})
+    first = [batch, heartbeat("h1", T0), full_scan("h1", deadline + timedelta(minutes=5))]
+    store.ingest(first, actor="t", received_at=deadline + timedelta(minutes=5))
+    engine.note(first)
+
+    def sweep(at: datetime) -> tuple[int, str]:
+        before = engine.checks_run
+        engine.evaluate(None, now=at)
+        (purge,) = store.current_findings(control="BATCH-PURGED")
+        return engine.checks_run - before, purge.value.get("phase", "after deadline")
+
+    asked_every_sweep = len([c for c in default_catalog() if c.check == "agent_reporting"])  # the host's silence
+    sweep(T0)
+    assert sweep(T0 + timedelta(hours=1)) == (asked_every_sweep, "in_commission")
+    assert sweep(deadline + timedelta(hours=1)) == (asked_every_sweep + 1, "after deadline")
+    assert sweep(deadline + timedelta(hours=2)) == (asked_every_sweep, "after deadline")
+    assert sweep(T0 + timedelta(hours=1))[1] == "in_commission"  # a clock set back is judged as it says
+    assert changed_by_judging_from_scratch(store, T0 + timedelta(hours=1)) == []
