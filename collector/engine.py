@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from collector.cross_subject import CrossSubject
-from collector.held_verdicts import HeldVerdicts, Judged, Rule
+from collector.held_verdicts import HeldVerdicts, Judged, Rule, held_span
 from collector.leadership import Leadership, SoleLeader
 from collector.store.areas import Fence, LeaseLost
 from collector.store.base import FindingChange, Store, Stored, StoredFinding
@@ -206,8 +206,7 @@ class Engine:
                     related[spec.name] = self.cross.related(spec.related)
                 res = evaluate_one(control, spec, subject, latest, now, related.get(spec.name), round_cache,
                                    params=params)
-                judged.append((subject, control.id,
-                               None if res.holds_until is None else (res.holds_from, res.holds_until)))
+                judged.append((subject, control.id, held_span(res.holds_from, res.holds_until)))
                 self.checks_run += 1
                 change = self._compare(control, subject, res, now)
                 if change is not None:

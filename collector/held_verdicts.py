@@ -31,6 +31,16 @@ class Rule(NamedTuple):
     reads: frozenset[str]  # every kind whose change can alter its verdict (CheckSpec.reads)
 
 
+ALWAYS: Span = (EVER, FOREVER)
+
+
+def held_span(start: datetime, end: datetime | None) -> Span | None:
+    """When a verdict holds, as HeldVerdicts keeps it (None: it does not); the commonest span shared."""
+    if end is None:
+        return None
+    return ALWAYS if start is EVER and end is FOREVER else (start, end)
+
+
 class HeldVerdicts:
     def __init__(self, rules: Mapping[str, Sequence[Rule]]):
         self.rules = rules  # subject kind -> its rules
