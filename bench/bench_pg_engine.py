@@ -42,7 +42,7 @@ def on_postgres(hosts: int) -> dict[str, float]:
 
 def rows(sq: dict[str, float], pg: dict[str, float], hosts: int) -> list[list[object]]:
     n = hosts * CONTROLS
-    out = []
+    out: list[list[object]] = []
     for key, what, goal in (("first", "full evaluation, first (writes every finding)", f"≤ {FULL_S:g} s"),
                             ("steady", "full evaluation, steady state", f"≤ {FULL_S:g} s"),
                             ("bare", "bare check calls, same work (no store)", ""),
