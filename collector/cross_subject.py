@@ -23,9 +23,15 @@ class CrossSubject:
         # related kind -> subject kind -> the join keys of every check reading it about that subject kind,
         # or None when one of those checks reads every other subject's observation of it
         self.joins: dict[str, dict[str, list[JoinKeys] | None]] = defaultdict(dict)
+        # related kind -> the subject kinds with a check reading only who has one (CheckSpec.presence)
+        self.presence: dict[str, set[str]] = defaultdict(set)
         for control, spec in rules:
             for kind in spec.related:
                 by_subject, keys = self.joins[kind], spec.related_by.get(kind)
+                if kind in spec.presence:  # no content read: no join key concerns anyone
+                    by_subject.setdefault(control.subject, [])
+                    self.presence[kind].add(control.subject)
+                    continue
                 joined = by_subject.get(control.subject, [])
                 if joined is None or keys is None:
                     by_subject[control.subject] = None
@@ -48,6 +54,14 @@ class CrossSubject:
     def everyone(self, kind: str) -> list[str]:
         """The subject kinds that any other subject's observation of `kind` concerns."""
         return [sk for sk, keys in self.joins.get(kind, {}).items() if keys is None]
+
+    def arrivals(self, prev: Observation | None, new: Observation) -> set[str]:
+        """The subject kinds whose checks read who has an observation of `new`'s kind, when `new` in place of
+        `prev` changes that (a first one, or one that others may read where they could not, or back)."""
+        kinds = self.presence.get(new.kind)
+        if not kinds or (prev is not None and readable_by_others(prev) == readable_by_others(new)):
+            return set()
+        return kinds
 
     def replaced(self, prev: Observation | None, new: Observation) -> set[Subject]:
         """Take `new` in place of `prev` (the same subject, kind and key) as the latest; return the

@@ -13,30 +13,23 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from collector.cross_subject import CrossSubject
+from collector.held_verdicts import HeldVerdicts, Judged, Rule, held_span
 from collector.leadership import Leadership, SoleLeader
 from collector.store.areas import Fence, LeaseLost
 from collector.store.base import FindingChange, Store, Stored, StoredFinding
 from collector.store.sqlite import observation_from_body
 from rules.evaluate import evaluate_one
 from rules.model import Control, Observation
-from rules.registry import CheckSpec, Params, load_checks
+from rules.registry import CheckSpec, load_checks
 
 log = logging.getLogger(__name__)
 Subject = tuple[str, str]
 
 
-class Rule(NamedTuple):
-    """A control with its check, as the engine runs it: parameters and kinds resolved once."""
-
-    control: Control
-    spec: CheckSpec
-    params: Params
-    kinds: frozenset[str]
-
-
+RECORD_PART = 10_000  # finding changes recorded in one transaction
 ChangeListener = Callable[[Sequence[FindingChange]], None]
 
 
@@ -49,7 +42,8 @@ class Engine:
             (c, checks[c.check or "manual_evidence"]) for c in controls]
         self.by_subject_kind: dict[str, list[Rule]] = defaultdict(list)
         for c, spec in self.rules:
-            self.by_subject_kind[c.subject].append(Rule(c, spec, spec.params_for(c.params), frozenset(spec.kinds)))
+            self.by_subject_kind[c.subject].append(Rule(c, spec, spec.params_for(c.params), frozenset(spec.kinds),
+                                                           spec.reads))
         self.cross = CrossSubject(self.rules)
         self._lock = threading.RLock()
         self.listeners: list[ChangeListener] = []
@@ -69,6 +63,8 @@ class Engine:
         self.sites.setdefault(("site", self.site), self.site)
         self.findings: dict[tuple[str, str, str], StoredFinding] = {
             (f.control, f.subject_kind, f.subject_id): f for f in store.current_findings()}
+        self.held = HeldVerdicts(self.by_subject_kind)  # what a sweep need not ask again
+        self.checks_run = 0  # check calls since loaded: what a round costs, for tests and benchmarks
 
     # -- leading and following -------------------------------------------------------------------------
     def lead(self, fence: Fence | None) -> None:
@@ -93,24 +89,26 @@ class Engine:
         """Take new observations into the in-memory view; return each subject to re-evaluate with
         the observation kinds that changed for it (so only the controls reading them run)."""
         dirty: dict[Subject, set[str]] = defaultdict(set)
-        kinds: set[str] = set()
+        # kind -> the subject kinds whose every subject a new latest observation of it concerns
+        concerned: dict[str, set[str]] = defaultdict(set)
         with self._lock:
             for o in observations:
                 subj = o.subject
                 cur = self.latest.setdefault(subj, {})
                 prev = cur.get((o.kind, o.key))
-                if prev is None or o.as_of >= prev.as_of:
+                if prev is None or o.as_of >= prev.as_of:  # older than the latest: nobody else reads it
                     cur[(o.kind, o.key)] = o
                     for other in self.cross.replaced(prev, o):  # only those sharing a join key with it
                         dirty[other].add(o.kind)
+                    concerned[o.kind].update(self.cross.arrivals(prev, o))
                 self.sites.setdefault(subj, o.site)
                 dirty[subj].add(o.kind)
-                kinds.add(o.kind)
-            for k in kinds:
-                subject_kinds = self.cross.everyone(k)
+            for k, subject_kinds in concerned.items():
+                subject_kinds.update(self.cross.everyone(k))
                 for s in self.sites if subject_kinds else ():
                     if s[0] in subject_kinds:
                         dirty[s].add(k)
+            self.held.release(dirty)  # every change of what checks read comes through here
         return dict(dirty)
 
     def catch_up(self, known: Collection[int] = ()) -> dict[Subject, set[str]]:
@@ -145,43 +143,75 @@ class Engine:
         """Re-evaluate subjects (all when None; with a mapping, only the controls reading the changed
         kinds); record changes; return how many statuses changed."""
         now = now or datetime.now(UTC)
-        with self._lock:
-            if subjects is None:
-                targets: dict[Subject, set[str] | None] = dict.fromkeys(self.sites)
-            elif isinstance(subjects, Mapping):
-                targets = {s: set(k) for s, k in subjects.items() if s in self.sites}
-            else:
-                targets = {s: None for s in subjects if s in self.sites}
-            related: dict[str, dict[str, list[Observation]]] = {}  # check -> what it reads of others, this round
-            round_cache: dict[str, Any] = {}
-            changes: list[FindingChange] = []
-            for subject, changed in targets.items():
-                latest = self.latest.get(subject, {})
-                present = {k for k, _ in latest}
-                for control, spec, params, kinds in self.by_subject_kind.get(subject[0], ()):
-                    if changed is not None and changed.isdisjoint(spec.reads):
-                        continue
-                    if control.applies_to == "reporting" and present.isdisjoint(kinds):
-                        continue
-                    if spec.related and spec.name not in related:
-                        related[spec.name] = self.cross.related(spec.related)
-                    res = evaluate_one(control, spec, subject, latest, now, related.get(spec.name), round_cache,
-                                       params=params)
-                    change = self._compare(control, subject, res, now)
-                    if change is not None:
-                        changes.append(change)
-            if not changes:
-                return 0
-            n = self.store.record_findings(changes, now, fence=self.fence)
-            for ch in changes:
+        recorded: list[FindingChange] = []
+        try:
+            with self._lock:
+                if subjects is None:
+                    targets: dict[Subject, set[str] | None] = dict.fromkeys(self.sites)
+                elif isinstance(subjects, Mapping):
+                    targets = {s: set(k) for s, k in subjects.items() if s in self.sites}
+                else:
+                    targets = {s: None for s in subjects if s in self.sites}
+                changes, judged = self._judge(targets, now)
+                n = self._record(changes, now, recorded)
+                self.held.keep(judged)  # only once recorded: a round that failed to record is judged again
+        finally:  # what was recorded is told, even when a later part of the round failed
+            self._tell(recorded)
+        return n
+
+    def _record(self, changes: Sequence[FindingChange], now: datetime, recorded: list[FindingChange]) -> int:
+        """Record `changes` a part at a time, each part's findings taken as current (and added to `recorded`)
+        once stored: a round that changes every finding (the first) holds the store's write lock for one part
+        at a time, and its transactions stay small enough for the database's cache."""
+        n = 0
+        for start in range(0, len(changes), RECORD_PART):
+            part = changes[start:start + RECORD_PART]
+            n += self.store.record_findings(part, now, fence=self.fence)
+            for ch in part:
                 f = ch.finding
                 self.findings[(f.control, f.subject_kind, f.subject_id)] = f
-        for listener in self.listeners:
+            recorded += part
+        return n
+
+    def _tell(self, changes: Sequence[FindingChange]) -> None:
+        for listener in self.listeners if changes else ():
             try:
                 listener(changes)
             except Exception:  # a broken listener must not stop evaluation
                 log.exception("finding listener failed")
-        return n
+
+    def _judge(self, targets: Mapping[Subject, set[str] | None], now: datetime,
+               ) -> tuple[list[FindingChange], list[Judged]]:
+        """Run the controls of `targets` (with kinds: only those reading them) whose verdict may differ from
+        the one held; return the changes and, per control judged, until when its verdict holds."""
+        related: dict[str, dict[str, list[Observation]]] = {}  # check -> what it reads of others, this round
+        round_cache: dict[str, Any] = {}
+        changes: list[FindingChange] = []
+        judged: list[Judged] = []
+        held = self.held
+        for subject, changed in targets.items():
+            latest = self.latest.get(subject, {})
+            present: set[str] | None = None  # the kinds it reported, once a control asks
+            rules = held.due(subject, now) if changed is None else self.by_subject_kind.get(subject[0], ())
+            for control, spec, params, kinds, reads in rules:
+                if changed is not None and changed.isdisjoint(reads):
+                    continue
+                if held.holds(subject, control.id, now):  # same observations as when judged, and still in time
+                    continue
+                if control.applies_to == "reporting":
+                    present = {k for k, _ in latest} if present is None else present
+                    if present.isdisjoint(kinds):
+                        continue
+                if spec.related and spec.name not in related:
+                    related[spec.name] = self.cross.related(spec.related)
+                res = evaluate_one(control, spec, subject, latest, now, related.get(spec.name), round_cache,
+                                   params=params)
+                judged.append((subject, control.id, held_span(res.holds_from, res.holds_until)))
+                self.checks_run += 1
+                change = self._compare(control, subject, res, now)
+                if change is not None:
+                    changes.append(change)
+        return changes, judged
 
     def _compare(self, control: Control, subject: Subject, res, now: datetime) -> FindingChange | None:
         key = (control.id, subject[0], subject[1])

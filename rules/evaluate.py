@@ -3,13 +3,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rules.kinds import readable_by_others
 from rules.model import Control, Observation, Status
 from rules.observation_names import duration_words, kind_name
 from rules.registry import CheckInput, CheckSpec, MissingData, Params, UndeclaredParam, Verdict, load_checks
+
+FOREVER = datetime.max.replace(tzinfo=UTC)
+EVER = datetime.min.replace(tzinfo=UTC)  # a verdict's hold from the beginning of time
+_INSTANT = timedelta(microseconds=1)
 
 
 @dataclass(slots=True)
@@ -24,6 +28,9 @@ class Result:
     reason_zh: str
     reason_en: str
     evidence: list[str] = field(default_factory=list)
+    # from and until when the same observations give the same result (None: it depends on the moment judged)
+    holds_until: datetime | None = None
+    holds_from: datetime = EVER
 
 
 def _age_text(seconds: float) -> tuple[str, str]:
@@ -73,25 +80,50 @@ def evaluate_one(
                           {"undeclared_param": e.name})
     except Exception as e:  # noqa: BLE001 - one malformed observation costs its own finding, nothing more
         verdict = _unreadable(inp, e)
-    evidence = [o.id for o in inp.used]
-    oldest_allowed = now - control.freshness_td
-    stale = [o for o in inp.used if o.as_of < oldest_allowed] if verdict.status != "unknown" else []
-    if stale:
-        oldest = min(stale, key=lambda o: o.as_of)
-        zh, en = _age_text((now - oldest.as_of).total_seconds())
-        kind_zh, kind_en = kind_name(oldest.kind)
-        allowed_zh, allowed_en = duration_words(control.freshness)
-        value = {**verdict.value, "stale_kind": oldest.kind, "last_observed": oldest.as_of.isoformat()}
-        verdict = Verdict(
-            "unknown",
-            f"数据已过期：{kind_zh} 最近一次在 {zh} 前（允许 {allowed_zh}）；上次结果：{verdict.reason_zh}",
-            f"data is stale: last {kind_en} {en} ago (allowed {allowed_en}); "
-            f"last result: {verdict.reason_en}",
-            value,
-        )
+    used = inp.used
+    # the verdict holds, for the same observations, until the oldest of them turns stale or the clock passes
+    # a moment the check compared it with; at any time if neither; a check that read the clock must be asked again
+    holds_until: datetime | None = None if inp.read_now else FOREVER
+    holds_from = EVER
+    if inp.turns and holds_until is not None:
+        holds_from = max((t for t in inp.turns if t <= now), default=EVER)
+        holds_until = min((t - _INSTANT for t in inp.turns if t > now), default=FOREVER)
+    if used and verdict.status != "unknown":
+        oldest = used[0] if len(used) == 1 else min(used, key=_as_of)
+        freshness = control.freshness_td
+        if oldest.as_of < now - freshness:
+            verdict, holds_until = _stale(control, verdict, oldest, now), None
+        elif holds_until is not None:
+            holds_until = min(holds_until, _plus(oldest.as_of, freshness))
     return Result(
         control.id, subject[0], subject[1], verdict.status, verdict.value, verdict.reason_zh,
-        verdict.reason_en, evidence,
+        verdict.reason_en, [o.id for o in used], holds_until, holds_from,
+    )
+
+
+def _as_of(o: Observation) -> datetime:
+    return o.as_of
+
+
+def _plus(t: datetime, span: timedelta) -> datetime:
+    try:
+        return t + span
+    except OverflowError:  # a time at the calendar's end (stored before times were checked) never turns stale
+        return FOREVER
+
+
+def _stale(control: Control, verdict: Verdict, oldest: Observation, now: datetime) -> Verdict:
+    """`unknown`, saying how old the oldest observation read is and what it showed while fresh."""
+    zh, en = _age_text((now - oldest.as_of).total_seconds())
+    kind_zh, kind_en = kind_name(oldest.kind)
+    allowed_zh, allowed_en = duration_words(control.freshness)
+    value = {**verdict.value, "stale_kind": oldest.kind, "last_observed": oldest.as_of.isoformat()}
+    return Verdict(
+        "unknown",
+        f"数据已过期：{kind_zh} 最近一次在 {zh} 前（允许 {allowed_zh}）；上次结果：{verdict.reason_zh}",
+        f"data is stale: last {kind_en} {en} ago (allowed {allowed_en}); "
+        f"last result: {verdict.reason_en}",
+        value,
     )
 
 

@@ -103,13 +103,29 @@ class CheckInput:
     subject_kind: str
     subject_id: str
     params: Mapping[str, Any]
-    now: datetime
+    at: datetime  # the moment judged: read it as `now`, which notes that the verdict depends on it
     latest: Mapping[tuple[str, str], Observation]
     related: Mapping[str, list[Observation]] = field(default_factory=dict)
     used: list[Observation] = field(default_factory=list)
     # shared by every check call of one evaluation round: indexes derived from `related`, so a check
     # that compares a subject with all others stays linear in the number of subjects
     round_cache: dict[str, Any] = field(default_factory=dict)
+    # whether the check read the clock: a verdict that did not holds, for the same observations, at any time
+    read_now: bool = False
+    # the moments the check compared the clock with (`before`): its verdict holds until the clock passes one
+    turns: list[datetime] = field(default_factory=list)
+
+    @property
+    def now(self) -> datetime:
+        self.read_now = True
+        return self.at
+
+    def before(self, moment: datetime) -> bool:
+        """Whether the moment judged is before `moment`. Unlike reading `now`, this leaves the verdict holding
+        between sweeps while the clock stays on the same side of `moment`."""
+        before = self.at < moment  # raises for a moment without a UTC offset: the check cannot judge
+        self.turns.append(moment)
+        return before
 
     def derived(self, name: str, build: Callable[[], Any]) -> Any:
         """A value computed once per evaluation round (e.g. an index over `others(kind)`)."""
@@ -133,6 +149,10 @@ class CheckInput:
         """Latest observations of `kind` about other subjects (declared as `related`)."""
         return list(self.related.get(kind, ()))
 
+    def subjects_with(self, kind: str) -> list[str]:
+        """The ids of the subjects that have an observation of `kind` (declared as `related` and `presence`)."""
+        return [o.subject_id for o in self.related.get(kind, ())]
+
 
 CheckFunc = Callable[[CheckInput], Verdict]
 # the keys (e.g. people's accounts) through which an observation concerns other subjects than its own
@@ -153,6 +173,9 @@ class CheckSpec:
     related_by: Mapping[str, JoinKeys] = field(default_factory=dict)
     # kinds of its subject it reads when present, without needing them (their absence is no `unknown`)
     context: tuple[str, ...] = ()
+    # related kinds of which it reads only who has one (CheckInput.subjects_with), not what it says: another
+    # subject's newer observation of the kind alters no verdict unless that subject had none before
+    presence: tuple[str, ...] = ()
 
     def params_for(self, control_params: Mapping[str, Any]) -> Params:
         return Params(self.name, self.params, control_params)
@@ -169,21 +192,23 @@ _loaded = False
 
 def check(
     name: str, *, kinds: Iterable[str], related: Iterable[str] = (), params: Mapping[str, Any] | None = None,
-    related_by: Mapping[str, JoinKeys] | None = None, context: Iterable[str] = (),
+    related_by: Mapping[str, JoinKeys] | None = None, context: Iterable[str] = (), presence: Iterable[str] = (),
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check under `name`; `kinds` are the observation kinds of its subject it reads and
     `params` every parameter it reads, with its default (REQUIRED when each control must set it).
-    `related_by` narrows which other subjects' observations of a `related` kind matter, `context` names
-    kinds of its subject it reads only when present (CheckSpec)."""
+    `related_by` and `presence` narrow which other subjects' observations of a `related` kind matter,
+    `context` names kinds of its subject it reads only when present (CheckSpec)."""
 
     def register(func: CheckFunc) -> CheckFunc:
         if name in _REGISTRY and _REGISTRY[name].func is not func:
             raise ValueError(f"check {name!r} is registered twice")
-        if set(related_by or {}) - set(related):
+        if set(related_by or {}) - set(related) or set(presence) - set(related):
             raise ValueError(f"check {name!r} joins kinds it does not declare as related")
+        if set(related_by or {}) & set(presence):
+            raise ValueError(f"check {name!r} reads a related kind both by join keys and by presence")
         _REGISTRY[name] = CheckSpec(
             name, func, tuple(kinds), tuple(related), dict(params or {}), (func.__doc__ or "").strip(),
-            dict(related_by or {}), tuple(context),
+            dict(related_by or {}), tuple(context), tuple(presence),
         )
         return func
 

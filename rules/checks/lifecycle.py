@@ -21,12 +21,12 @@ class BatchRegistered(TypedDict):
 
 
 @check("batch_purged", kinds=["batch.registered"], related=["pii.scan", "agent.heartbeat"],
-       params={"grace_days": 0})
+       presence=["agent.heartbeat"], params={"grace_days": 0})
 def batch_purged(inp: CheckInput) -> Verdict:
     """After a batch's commission ends, every enrolled host proves by a full scan that its data is gone."""
     b = inp.require("batch.registered").payload
     deadline = datetime.fromisoformat(b["deadline"]) + timedelta(days=float(inp.params["grace_days"]))
-    if inp.now < deadline:
+    if inp.before(deadline):
         return passed(f"委案期内，删除期限 {deadline:%Y-%m-%d}", f"in commission, purge due {deadline:%Y-%m-%d}",
                       deadline=deadline.isoformat(), phase="in_commission")
     scans, watched, hosts = inp.derived("pii.scan:by_host", lambda: _scans_by_host(inp))
@@ -74,7 +74,7 @@ def _scans_by_host(inp: CheckInput) -> tuple[dict[str, Any], dict[str, Any], lis
     # full scans (key "") prove a purge; the watch's partial scans (key "watch") can only disprove it
     scans = {o.subject_id: o for o in inp.others("pii.scan") if not o.key}
     watched = {o.subject_id: o for o in inp.others("pii.scan") if o.key == "watch"}
-    hosts = sorted({o.subject_id for o in inp.others("agent.heartbeat")} | set(scans) | set(watched))
+    hosts = sorted(set(inp.subjects_with("agent.heartbeat")) | set(scans) | set(watched))
     return scans, watched, hosts
 
 

@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from collector import engine as engine_module
 from collector.engine import Engine
 from collector.proof.deepverify import verify_derived
 from rules.catalog import default_catalog
@@ -181,6 +182,16 @@ def random_observation(rng: random.Random, now: datetime) -> Observation:
                        observed_at=at, payload=payload)
 
 
+def changed_by_judging_from_scratch(store, now: datetime) -> list[tuple]:
+    """What a new engine, judging everything the store holds at `now`, finds different from the store's findings."""
+    judged_again: list = []
+    fresh = Engine(store, list(default_catalog()))
+    fresh.listeners.append(judged_again.extend)
+    fresh.evaluate(None, now=now)
+    return [(c.finding.control, c.finding.subject_id, c.previous_status, c.finding.status, c.finding.reason_en)
+            for c in judged_again]
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_incremental_rounds_give_what_a_full_evaluation_from_scratch_gives(store, seed):
     rng = random.Random(seed)
@@ -198,12 +209,7 @@ def test_incremental_rounds_give_what_a_full_evaluation_from_scratch_gives(store
         batch = [random_observation(rng, now) for _ in range(rng.randrange(1, 4))]
         store.ingest(batch, actor="t", received_at=now)
         engine.evaluate(engine.note(batch), now=now)
-        judged_again: list = []
-        fresh = Engine(store, list(default_catalog()))
-        fresh.listeners.append(judged_again.extend)
-        fresh.evaluate(None, now=now)
-        differ = [(c.finding.control, c.finding.subject_id, c.previous_status, c.finding.status, c.finding.reason_en)
-                  for c in judged_again]
+        differ = changed_by_judging_from_scratch(store, now)
         assert differ == [], f"round {round_}: {batch}"
     with store.derived_rows() as tables:  # and `ledger verify --deep` judges the same from the ledgered history
         deep = verify_derived(tables, list(default_catalog()))
@@ -232,3 +238,129 @@ def test_a_hosts_new_identity_re_judges_only_the_hosts_sharing_a_person_with_it(
     engine.evaluate(dirty, now=later)
     statuses = {f.subject_id: f.status for f in store.current_findings(control="DEDICATED-TERMINAL")}
     assert statuses == {"h1": "fail", "h2": "pass", "h3": "fail", "h4": "pass"}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_sweeps_that_skip_held_verdicts_give_what_a_full_evaluation_from_scratch_gives(store, seed):
+    """As time passes between rounds, a sweep judges again only what the clock or new observations can
+    change, and still ends where judging everything from scratch ends."""
+    rng = random.Random(seed)
+    now = T0 + timedelta(days=1)
+    engine = Engine(store, list(default_catalog()))
+    first = [random_observation(rng, now) for _ in range(12)]
+    store.ingest(first, actor="t", received_at=now)
+    engine.note(first)
+    engine.evaluate(None, now=now)
+    for round_ in range(20):
+        now += timedelta(minutes=rng.choice([0, 1, 20, 90, 600]))
+        batch = [random_observation(rng, now) for _ in range(rng.randrange(0, 3))]
+        store.ingest(batch, actor="t", received_at=now)
+        engine.evaluate(engine.note(batch), now=now)
+        engine.evaluate(None, now=now)  # the periodic sweep
+        differ = changed_by_judging_from_scratch(store, now)
+        assert differ == [], f"round {round_} at {now}: {batch}"
+    with store.derived_rows() as tables:  # and `ledger verify --deep` judges the same from the ledgered history
+        deep = verify_derived(tables, list(default_catalog()))
+    assert deep.ok, [d.text() for d in deep.differences[:5]]
+
+
+def heartbeat(host: str, t: datetime) -> Observation:
+    return Observation(source="t", subject_kind="host", subject_id=host, kind="agent.heartbeat", observed_at=t,
+                       payload={"version": "0.1.0", "interval_s": 60})
+
+
+def full_scan(host: str, t: datetime) -> Observation:
+    return Observation(source="t", subject_kind="host", subject_id=host, kind="pii.scan", observed_at=t,
+                       payload={"full": True, "finished_at": t.isoformat(), "totals": {}, "batches": {}})
+
+
+def purge_finding(store):
+    return [(f.status, f.value["hosts"]) for f in store.current_findings(control="BATCH-PURGED")]
+
+
+def test_a_heartbeat_re_judges_a_batchs_purge_only_when_it_comes_from_a_host_not_heard_before(store):
+    engine = Engine(store, list(default_catalog()))
+    batch = Observation(source="t", subject_kind="batch", subject_id="B1", kind="batch.registered",
+                        observed_at=T0 - timedelta(days=30), payload={"deadline": (T0 - timedelta(days=1)).isoformat()})
+    first = [batch, heartbeat("h1", T0), full_scan("h1", T0), heartbeat("h2", T0), full_scan("h2", T0)]
+    store.ingest(first, actor="t")
+    engine.note(first)
+    engine.evaluate(None, now=T0)
+    assert purge_finding(store) == [("pass", 2)]
+    later = T0 + timedelta(minutes=1)
+    again = [heartbeat("h1", later), heartbeat("h2", later)]  # what every host sends every minute
+    store.ingest(again, actor="t")
+    dirty = engine.note(again)
+    assert ("batch", "B1") not in dirty
+    before = engine.checks_run
+    engine.evaluate(dirty, now=later)
+    assert engine.checks_run - before == 2 * len([c for c in default_catalog() if c.check == "agent_reporting"])
+    newcomer = [heartbeat("h3", later)]  # a host with no scan since the deadline: the purge is not proven
+    store.ingest(newcomer, actor="t")
+    dirty = engine.note(newcomer)
+    assert ("batch", "B1") in dirty
+    engine.evaluate(dirty, now=later)
+    assert purge_finding(store) == [("unknown", 3)]
+    engine.evaluate(None, now=later)  # the sweep judges the newcomer's other controls (no data: unknown)
+    assert changed_by_judging_from_scratch(store, later) == []
+
+
+def test_a_steady_sweep_asks_only_the_checks_that_read_the_clock_and_ends_where_the_first_did(store):
+    engine = Engine(store, list(default_catalog()))
+    hosts = [f"h{i}" for i in range(6)]
+    first = [o for h in hosts for o in (heartbeat(h, T0), usb(h, T0, usable=h == "h0"), identity(h, T0, h))]
+    store.ingest(first, actor="t")
+    engine.note(first)
+    engine.evaluate(None, now=T0)
+    judged_first = {(f.control, f.subject_id): (f.status, f.reason_en) for f in store.current_findings()}
+    before = engine.checks_run
+    steady = T0 + timedelta(seconds=30)
+    engine.evaluate(None, now=steady)
+    reporting = [c.id for c in default_catalog() if c.check == "agent_reporting"]
+    assert engine.checks_run - before == len(hosts) * len(reporting)  # the silence since the last heartbeat
+    judged_steady = {(f.control, f.subject_id): (f.status, f.reason_en) for f in store.current_findings()}
+    assert judged_steady == judged_first
+    assert judged_first[("USB-BLOCK", "h0")][0] == "fail" and judged_first[("USB-BLOCK", "h1")][0] == "pass"
+    assert changed_by_judging_from_scratch(store, steady) == []
+
+
+def test_a_round_changing_more_findings_than_one_transaction_holds_records_and_tells_them_all(store, monkeypatch):
+    monkeypatch.setattr(engine_module, "RECORD_PART", 7)
+    engine = Engine(store, list(default_catalog()))
+    told: list = []
+    engine.listeners.append(told.extend)
+    hosts = [f"h{i}" for i in range(4)]
+    first = [o for h in hosts for o in (heartbeat(h, T0), usb(h, T0, usable=False))]
+    store.ingest(first, actor="t")
+    engine.note(first)
+    changed = engine.evaluate(None, now=T0)
+    stored = store.current_findings()
+    assert changed == len(told) == len(stored) > 7
+    assert sorted((c.finding.control, c.finding.subject_id) for c in told) == [
+        (f.control, f.subject_id) for f in stored]
+    assert changed_by_judging_from_scratch(store, T0) == []
+    assert store.verify_ledger().ok
+
+
+def test_a_sweep_asks_a_batchs_purge_again_only_when_the_clock_crosses_its_deadline(store):
+    engine = Engine(store, list(default_catalog()))
+    deadline = T0 + timedelta(hours=2)
+    batch = Observation(source="t", subject_kind="batch", subject_id="B1", kind="batch.registered",
+                        observed_at=T0 - timedelta(days=30), payload={"deadline": deadline.isoformat()})
+    first = [batch, heartbeat("h1", T0), full_scan("h1", deadline + timedelta(minutes=5))]
+    store.ingest(first, actor="t", received_at=deadline + timedelta(minutes=5))
+    engine.note(first)
+
+    def sweep(at: datetime) -> tuple[int, str]:
+        before = engine.checks_run
+        engine.evaluate(None, now=at)
+        (purge,) = store.current_findings(control="BATCH-PURGED")
+        return engine.checks_run - before, purge.value.get("phase", "after deadline")
+
+    asked_every_sweep = len([c for c in default_catalog() if c.check == "agent_reporting"])  # the host's silence
+    sweep(T0)
+    assert sweep(T0 + timedelta(hours=1)) == (asked_every_sweep, "in_commission")
+    assert sweep(deadline + timedelta(hours=1)) == (asked_every_sweep + 1, "after deadline")
+    assert sweep(deadline + timedelta(hours=2)) == (asked_every_sweep, "after deadline")
+    assert sweep(T0 + timedelta(hours=1))[1] == "in_commission"  # a clock set back is judged as it says
+    assert changed_by_judging_from_scratch(store, T0 + timedelta(hours=1)) == []

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rules.catalog import default_catalog
-from rules.evaluate import evaluate
+from rules.evaluate import EVER, FOREVER, evaluate, evaluate_one
 from rules.model import Observation
+from rules.registry import load_checks
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 
@@ -63,3 +64,41 @@ def test_a_malformed_observation_of_one_host_does_not_spoil_the_comparisons_of_t
     assert by["T001"].status == "unknown" and "unreadable" in by["T001"].reason_en
     assert by["T002"].status == by["T003"].status == "fail"  # they still see each other share an account
     assert "zhangsan@T003" in by["T002"].reason_en
+
+
+def judged(control_id: str, observations: list[Observation], now: datetime = NOW):
+    control = next(c for c in default_catalog() if c.id == control_id)
+    subject = observations[0].subject
+    return evaluate_one(control, load_checks()[control.check or ""], subject,
+                        {(o.kind, o.key): o for o in observations}, now, {"pii.scan": [], "agent.heartbeat": []})
+
+
+def batch(deadline: str) -> Observation:
+    return Observation(source="test", subject_kind="batch", subject_id="B1", kind="batch.registered",
+                       observed_at=NOW - timedelta(days=30), payload={"deadline": deadline})
+
+
+USB = {"enforcement": "sysfs", "devices": []}
+USB_FRESH = next(c for c in default_catalog() if c.id == "USB-BLOCK").freshness_td
+DEADLINE = NOW + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("control_id,observations,now,span", [
+    pytest.param("USB-BLOCK", [obs("h1", "usb.devices", USB)], NOW,
+                 (EVER, NOW - timedelta(minutes=1) + USB_FRESH), id="until-its-data-turns-stale"),
+    pytest.param("USB-BLOCK", [obs("h1", "agent.heartbeat", {"interval_s": 60})], NOW, (EVER, FOREVER),
+                 id="no-data-unknown-holds-until-data-comes"),
+    pytest.param("USB-BLOCK", [obs("h1", "usb.devices", USB, at=NOW - timedelta(days=2))], NOW, None,
+                 id="stale-says-how-old-so-asked-again"),
+    pytest.param("AGENT-REPORTING", [obs("h1", "agent.heartbeat", {"interval_s": 60})], NOW, None,
+                 id="read-the-clock"),
+    pytest.param("BATCH-PURGED", [batch(DEADLINE.isoformat())], NOW,
+                 (EVER, DEADLINE - timedelta(microseconds=1)), id="in-commission-until-the-deadline"),
+    pytest.param("BATCH-PURGED", [batch(DEADLINE.isoformat())], DEADLINE + timedelta(hours=1),
+                 (DEADLINE, FOREVER), id="past-the-deadline-from-then-on"),
+    pytest.param("BATCH-PURGED", [batch("2026-11-29T11:00:00")], NOW, (EVER, FOREVER),
+                 id="deadline-without-offset-unreadable"),
+])
+def test_a_verdict_says_while_it_holds_for_the_same_observations(control_id, observations, now, span) -> None:
+    res = judged(control_id, observations, now)
+    assert (None if res.holds_until is None else (res.holds_from, res.holds_until)) == span
