@@ -16,6 +16,7 @@ from typing import Any
 from collector.proof.canonical import loads
 from collector.proof.ledger import batch_commitment
 from collector.proof.merkle import leaf_hash
+from collector.proof.seal import is_sealed_batch
 from collector.store.keepset import REASONS, Selection, select
 from collector.store.numbering import repeats_between
 from collector.store.pruned import PrunedRow, newest_partial, pruned_digest
@@ -70,6 +71,12 @@ def _batch_rows(conn: Any, batches: set[int], lo: int, hi: int) -> dict[int, lis
 
 
 def _ledgered(conn: Any, batch: int) -> tuple[int, str]:
+    """(count, Merkle root hex) of a batch: its sealed `batches` row, or its own ledger entry."""
+    if is_sealed_batch(batch):
+        found = conn.execute("SELECT n, root FROM batches WHERE batch = ? AND seal IS NOT NULL", (batch,)).fetchone()
+        if found is None:
+            raise CompactionRefused(f"batch {batch}: no sealed row of it; run ledger verify")
+        return int(found[0]), bytes(found[1]).hex()
     row = conn.execute("SELECT body FROM ledger WHERE seq = ?", (batch,)).fetchone()
     try:
         return batch_commitment(loads(row[0])["data"] if row else None)
@@ -213,6 +220,7 @@ def compact(store: SqliteParts, policy: RetentionPolicy, controls: Sequence[Cont
     never split between two), each one complete with its proofs and its own `store.compacted` entry, so that ingest
     waits for one chunk at most, never for the whole compaction; the last also removes the evidence files."""
     say = progress or (lambda _: None)
+    store.seal_batches()  # what is kept is proven against sealed batches
     say("selecting what to keep")
     # chosen on a snapshot, so ingest goes on meanwhile: what arrives since only supersedes what was
     # chosen (findings cite the newest observations, which are kept)

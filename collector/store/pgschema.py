@@ -176,6 +176,14 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (receiver, group_key)
     );
     """,
+    # 6: SQLite's 13, ingested batches that seals commit to (collector/store/batches.py)
+    """
+    CREATE TABLE batches (
+        batch BIGINT PRIMARY KEY, n BIGINT NOT NULL, root BYTEA NOT NULL, received_us BIGINT NOT NULL,
+        after_seq BIGINT NOT NULL, seal BIGINT
+    );
+    CREATE INDEX batches_unsealed ON batches (batch) WHERE seal IS NULL;
+    """,
 ]
 
 PG_SCHEMA_VERSION = len(MIGRATIONS)

@@ -217,6 +217,16 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (receiver, group_key)
     ) WITHOUT ROWID;
     """,
+    # 13: ingested batches (collector/store/batches.py), numbered above 10^12: count, Merkle root, arrival
+    # (epoch microseconds) and the ledger head when stored; `seal` is the ledger entry that sealed it, NULL
+    # until a seal covers it (collector/proof/seal.py)
+    """
+    CREATE TABLE IF NOT EXISTS batches (
+        batch INTEGER PRIMARY KEY, n INTEGER NOT NULL, root BLOB NOT NULL, received_us INTEGER NOT NULL,
+        after_seq INTEGER NOT NULL, seal INTEGER
+    );
+    CREATE INDEX IF NOT EXISTS batches_unsealed ON batches (batch) WHERE seal IS NULL;
+    """,
 ]
 
 
