@@ -17,6 +17,7 @@ from collector.proof.canonical import loads
 from collector.proof.ledger import batch_commitment
 from collector.proof.merkle import leaf_hash
 from collector.proof.seal import is_sealed_batch
+from collector.store.batches import SqliteBatches
 from collector.store.keepset import REASONS, Selection, select
 from collector.store.numbering import repeats_between
 from collector.store.pruned import PrunedRow, newest_partial, pruned_digest
@@ -211,7 +212,7 @@ def _unreferenced_evidence(conn: Any, policy: RetentionPolicy, now: datetime, na
     return sorted(old - named - _named_evidence(conn, upto)[0])
 
 
-def compact(store: SqliteParts, policy: RetentionPolicy, controls: Sequence[Control], now: datetime, *,
+def compact(store: SqliteBatches, policy: RetentionPolicy, controls: Sequence[Control], now: datetime, *,
             actor: str = "collector", progress: Progress | None = None,
             chunk_rows: int = CHUNK_ROWS) -> CompactionResult:
     """Compact as of `now`; returns what was dropped and kept (no ledger entry when nothing was).
