@@ -54,9 +54,10 @@ def _table_bytes(db: Path) -> dict[str, int]:
         conn.close()
 
 
-NOTE = ("Compaction removes no ledger entry: the ledger holds one `observations` entry per ingested batch (the"
-        " simulation ingests one batch per snapshot for the whole site; agents send one per terminal and minute),"
-        " about 180 bytes of body in its compact form (form 2) and a 64-character hash."
+NOTE = ("Compaction removes no ledger entry and no batch row: each ingested batch keeps a `batches` row (about"
+        " 60 bytes: its number, count, Merkle root and arrival), and the ledger one `batches.sealed` entry per seal"
+        " interval (60 s) for all the batches of that interval, about 300 bytes with its row (the simulation ingests"
+        " one batch per snapshot for the whole site; agents send one per terminal and minute)."
         " At a one-minute step the simulation also has someone plug a USB stick into each terminal about every"
         " 20 minutes; every block event is kept (each is the newest of its own key).")
 CAMERA_KINDS = ("camera.health", "zone.coverage", "camera.retention", "camera.floorplan")
