@@ -23,6 +23,7 @@ from collector.store.numbering import repeats_between
 from collector.store.pruned import PrunedRow, newest_partial, pruned_digest
 from collector.store.prunedproof import PartialTree
 from collector.store.retention import RetentionPolicy
+from collector.store.sealprune import SealUnproven, prune_seals
 from collector.store.sqlite_parts import SqliteParts
 from rules.model import Control
 
@@ -269,6 +270,10 @@ def _write_chunk(store: SqliteParts, conn: Any, sel: Selection, where: dict[int,
     rows, partly, emptied = _rows_for(conn, where, seq) if where else ([], 0, 0)
     say("deleting")
     _delete(conn, sel, set(where))
+    try:  # the rows of sealed batches left empty go too; their seals keep what proves the rest
+        rows_removed = prune_seals(conn, set(where.values()), seq)
+    except SealUnproven as e:
+        raise CompactionRefused(str(e)) from e
     for i in range(0, len(gone), 900):
         files = gone[i:i + 900]
         conn.execute(f"DELETE FROM evidence WHERE sha256 IN ({','.join('?' * len(files))})", files)
@@ -278,7 +283,8 @@ def _write_chunk(store: SqliteParts, conn: Any, sel: Selection, where: dict[int,
     entry = store.ledger.append(conn, ENTRY_TYPE, actor, {
         "rule": "rules/retention.yaml", "policy": policy.as_dict(), "why": WHY,
         "dropped": len(where), "dropped_by_kind": by_kind,
-        "kept": sel.kept, "batches": {"partly_kept": partly, "emptied": emptied, "rows": len(rows)},
+        "kept": sel.kept, "batches": {"partly_kept": partly, "emptied": emptied, "rows": len(rows),
+                                      "rows_removed": rows_removed},
         "pruned_digest": pruned_digest(rows), "evidence_removed": gone}, ts=now)
     assert entry.seq == seq  # the rows name the entry they were written with
     result.ledger_seq = entry.seq

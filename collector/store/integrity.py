@@ -144,7 +144,7 @@ def _named(batch: int, why: str) -> str:
 # tables whose rows name the ledger entry that recorded them (observations numbered by batch rows do not)
 _REFERRERS = (("observations", "batch"), ("observation_repeats", "batch"), ("finding_intervals", "ledger_seq"),
               ("events", "ledger_seq"), ("exceptions", "ledger_seq"), ("attestations", "ledger_seq"),
-              ("pruned_batches", "compaction"), ("batches", "seal"))
+              ("pruned_batches", "compaction"), ("batches", "seal"), ("pruned_seals", "compaction"))
 
 
 def verify_tail(conn: sqlite3.Connection, report: VerifyReport, batch_max: int | None = None) -> None:

@@ -11,6 +11,7 @@ from collector.proof.ledger import Problem, VerifyReport
 from collector.proof.merkle import merkle_root
 from collector.proof.seal import BATCH_BASE, SEAL_TYPE, seal_commitment
 from collector.store.batches import batch_leaves
+from collector.store.sealprune import PrunedSeal, newest_pruned_seals, seal_tree
 
 Seal = tuple[int, int, int, str]  # seq, first batch, last batch, root hex
 BatchRow = tuple[int, int, bytes, int, int, int | None]  # batch, n, root, received_us, after_seq, seal
@@ -56,6 +57,7 @@ def verify_seals(conn: sqlite3.Connection, report: VerifyReport) -> dict[int, tu
                                                         f" ended at batch {expect - 1}"))
         expect = max(expect, last + 1)
     by_first = sorted(seals, key=lambda s: s[1])
+    pruned = newest_pruned_seals(conn)
     roots: dict[int, tuple[str, int, int]] = {}
     i, held = 0, list[BatchRow]()  # the current seal's rows
     rows = _rows(conn)
@@ -63,7 +65,7 @@ def verify_seals(conn: sqlite3.Connection, report: VerifyReport) -> dict[int, tu
         batch = row[0]
         roots[batch] = (row[2].hex(), row[1], int(row[5] or 0))
         while i < len(by_first) and by_first[i][2] < batch:
-            _close(by_first[i], held, report)
+            _close(by_first[i], held, report, pruned)
             i, held = i + 1, []
         if i < len(by_first) and by_first[i][1] <= batch:
             held.append(row)
@@ -71,13 +73,16 @@ def verify_seals(conn: sqlite3.Connection, report: VerifyReport) -> dict[int, tu
             report.problems.append(Problem(row[5], "seal", f"batch {batch} names this entry as its seal,"
                                                            " which does not cover it"))
     for seal in by_first[i:]:
-        _close(seal, held, report)
+        _close(seal, held, report, pruned)
         held = []
     return roots
 
 
-def _close(seal: Seal, rows: list[BatchRow], report: VerifyReport) -> None:
+def _close(seal: Seal, rows: list[BatchRow], report: VerifyReport, pruned: dict[int, PrunedSeal]) -> None:
     seq, first, last, root = seal
+    if seq in pruned:
+        _close_pruned(seal, rows, report, pruned[seq])
+        return
     if len(rows) != last - first + 1:
         report.problems.append(Problem(seq, "seal", f"{last - first + 1 - len(rows)} of the {last - first + 1}"
                                                     f" batch rows it covers ({first}..{last}) are gone"))
@@ -87,3 +92,20 @@ def _close(seal: Seal, rows: list[BatchRow], report: VerifyReport) -> None:
     if merkle_root(batch_leaves([r[:5] for r in rows])).hex() != root:
         report.problems.append(Problem(seq, "seal", f"the rows of batches {first}..{last} no longer match its"
                                                     " Merkle root"))
+
+
+def _close_pruned(seal: Seal, rows: list[BatchRow], report: VerifyReport, prior: PrunedSeal) -> None:
+    """A seal some of whose batch rows compaction removed: the rows kept and its proof rebuild the root."""
+    seq, first, last, root = seal
+    if any(r[5] != seq for r in rows):
+        report.problems.append(Problem(seq, "seal", "a batch row it covers names another seal"))
+    if not rows and not prior[0]:
+        return  # compaction emptied every batch it sealed: nothing is left that it commits to
+    try:
+        ok = seal_tree(last - first + 1, first, [r[:5] for r in rows], prior).hash().hex() == root
+    except ValueError as e:
+        report.problems.append(Problem(seq, "seal", f"the batch rows compaction kept of it: {e}"))
+        return
+    if not ok:
+        report.problems.append(Problem(seq, "seal", f"the batch rows compaction kept of batches {first}..{last}"
+                                                    " no longer match its Merkle root"))

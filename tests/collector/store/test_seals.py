@@ -161,3 +161,50 @@ def test_a_process_killed_before_its_seal_loses_no_batch(store, tmp_path: Path):
         assert r.ok and r.batches_checked == 1, r.problems
     finally:
         reopened.close()
+
+
+def _compacted(store) -> tuple[int, int]:
+    """Six hours of a host's heartbeats ten days ago, a batch a minute, sealed every ten minutes, compacted:
+    (batch rows before, after)."""
+    from datetime import UTC, datetime
+
+    from collector.store.compaction import compact
+    from collector.store.retention import RetentionPolicy
+    from rules.catalog import default_catalog
+    from rules.model import Observation
+
+    store.seal_after_s = 600.0
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = (now - timedelta(days=10)).replace(hour=1, minute=0, second=0)
+    for i in range(360):
+        at = start + timedelta(minutes=i)
+        store.ingest([Observation(source="agent:h1", subject_kind="host", subject_id="h1", kind="agent.heartbeat",
+                                  observed_at=at, payload={"version": "1", "i": i})], actor="agent:h1", received_at=at)
+    before = store.read.execute("SELECT count(*) FROM batches").fetchone()[0]
+    result = compact(store, RetentionPolicy(3, 24, 92), list(default_catalog()), now)
+    assert result.batches_emptied > 300
+    return before, store.read.execute("SELECT count(*) FROM batches").fetchone()[0]
+
+
+def test_compaction_removes_the_rows_of_the_batches_it_emptied_and_the_seals_still_verify(store):
+    before, after = _compacted(store)
+    assert before == 360 and 0 < after < 10  # the batches still holding an observation keep their rows
+    assert store.read.execute("SELECT count(*) FROM pruned_seals").fetchone()[0] > 30
+    r = store.verify_ledger()
+    assert r.ok, r.problems[:3]
+    [(kept,)] = store.read.execute("SELECT min(batch) FROM batches").fetchall()
+    tamper(store, "UPDATE batches SET received_us = received_us + 1 WHERE batch = ?", kept)
+    [p] = store.verify_ledger().problems
+    assert p.what == "seal" and "the batch rows compaction kept of batches" in p.detail, p
+
+
+def test_a_removed_seal_proof_or_kept_observation_is_named(store):
+    _compacted(store)
+    [(kept,)] = store.read.execute("SELECT min(batch) FROM batches").fetchall()
+    rewrite_bodies(store, "observations", "batch = ?", lambda body: body.replace(b'"version":"1"', b'"version":"2"'),
+                   kept)
+    texts = [p.text() for p in store.verify_ledger().problems]
+    assert any(f"batch {kept}: " in t and "Merkle root" in t for t in texts), texts
+    tamper(store, "DELETE FROM pruned_seals")
+    texts = [p.text() for p in store.verify_ledger().problems]
+    assert sum("batch rows it covers" in t and "are gone" in t for t in texts) > 30, texts[:3]
