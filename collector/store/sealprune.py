@@ -57,6 +57,8 @@ def prune_seals(conn: sqlite3.Connection, affected: Iterable[int], compaction: i
     alive = {b for (b,) in conn.execute(f"SELECT batch FROM observations WHERE batch IN ({marks}) UNION"  # noqa: S608
                                         f" SELECT batch FROM observation_repeats WHERE batch IN ({marks})",
                                         [*wanted, *wanted])}
+    # the newest row stays whatever it holds: the next batch is numbered after it (collector/store/batches.py)
+    alive.add(int(conn.execute("SELECT max(batch) FROM batches").fetchone()[0] or 0))
     by_seal: dict[int, set[int]] = {}
     for batch, seal in conn.execute(f"SELECT batch, seal FROM batches WHERE batch IN ({marks})"  # noqa: S608
                                     " AND seal IS NOT NULL", wanted):

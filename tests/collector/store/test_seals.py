@@ -208,3 +208,32 @@ def test_a_removed_seal_proof_or_kept_observation_is_named(store):
     tamper(store, "DELETE FROM pruned_seals")
     texts = [p.text() for p in store.verify_ledger().problems]
     assert sum("batch rows it covers" in t and "are gone" in t for t in texts) > 30, texts[:3]
+
+
+def test_a_batch_number_is_never_given_twice_after_compaction_emptied_the_newest_batch(store):
+    """The newest batch holds only a late-arriving older observation, which compaction drops: its row stays,
+    so the next batch is not given its number again."""
+    from datetime import UTC, datetime
+
+    from collector.store.compaction import compact
+    from collector.store.retention import RetentionPolicy
+    from rules.catalog import default_catalog
+    from rules.model import Observation
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = (now - timedelta(days=10)).replace(hour=1, minute=0, second=0)
+
+    def beat(i: int, observed: int, received: int) -> int | None:
+        return store.ingest([Observation(source="agent:h1", subject_kind="host", subject_id="h1",
+                                         kind="agent.heartbeat", observed_at=start + timedelta(minutes=observed),
+                                         payload={"version": "1", "i": i})], actor="agent:h1",
+                            received_at=start + timedelta(minutes=received)).ledger_seq
+
+    for i in range(20):
+        beat(i, i, i)
+    late = beat(20, 5, 20)  # arrives last, observed before the newest
+    compact(store, RetentionPolicy(3, 24, 92), list(default_catalog()), now)
+    assert store.read.execute("SELECT count(*) FROM observations WHERE batch = ?", (late,)).fetchone()[0] == 0
+    assert store.read.execute("SELECT max(batch) FROM batches").fetchone()[0] == late
+    assert beat(21, 30, 30) == late + 1
+    assert store.verify_ledger().ok
