@@ -54,9 +54,11 @@ def _table_bytes(db: Path) -> dict[str, int]:
         conn.close()
 
 
-NOTE = ("Compaction removes no ledger entry: the ledger holds one `observations` entry per ingested batch (the"
-        " simulation ingests one batch per snapshot for the whole site; agents send one per terminal and minute),"
-        " about 180 bytes of body in its compact form (form 2) and a 64-character hash."
+NOTE = ("Compaction removes no ledger entry: the ledger holds one `batches.sealed` entry per seal interval (60 s)"
+        " for all the batches of that interval, about 300 bytes with its row (the simulation ingests one batch per"
+        " snapshot for the whole site; agents send one per terminal and minute). Each batch is a `batches` row of"
+        " about 60 bytes (number, count, Merkle root, arrival) until compaction empties it; then its seal keeps the"
+        " roots of the subtrees such rows leave (`pruned_seals`)."
         " At a one-minute step the simulation also has someone plug a USB stick into each terminal about every"
         " 20 minutes; every block event is kept (each is the newest of its own key).")
 CAMERA_KINDS = ("camera.health", "zone.coverage", "camera.retention", "camera.floorplan")

@@ -305,8 +305,10 @@ class EngineWorker(threading.Thread):
             except Exception:
                 log.exception("evaluation failed")
                 self.stopping.wait(1.0)
-        if self.leadership.leading() and self.engine.store.ledger_head() != self._last_cp_seq:
-            self.engine.store.checkpoint()
+        if self.leadership.leading():
+            self.engine.store.seal_batches()  # a clean stop leaves no batch waiting for its seal
+            if self.engine.store.ledger_head() != self._last_cp_seq:
+                self.engine.store.checkpoint()
 
     def _in_charge(self) -> bool:
         """Whether this collector leads; on coming to lead, the engine reloads from the store and the
@@ -355,6 +357,7 @@ class EngineWorker(threading.Thread):
         elif dirty:
             self.engine.evaluate(dirty)
         self._round_s = time.monotonic() - started
+        self.engine.store.seal_batches(due=True)  # the batches stored since the last seal, once the oldest is due
         if mono - self._last_cp >= self.checkpoint_s and self.engine.store.ledger_head() != self._last_cp_seq:
             self.engine.store.checkpoint()
             self._last_cp, self._last_cp_seq = mono, self.engine.store.ledger_head()

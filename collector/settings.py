@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rules.catalog import catalog_at
@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     sweep_s: float = 60.0
     checkpoint_s: float = 10.0
     ledger_selfcheck_h: float = 24.0
+    # how long an ingested batch waits at most for the seal that commits it to the ledger (docs/storage.md)
+    seal_s: float = Field(default=60.0, gt=0)
     public_url: str | None = None  # how auditors reach this collector: standalone reports link evidence there
     store_stats_s: float = 600.0  # how long the store's measured size is reused by /metrics
     store_max_bytes: int | None = None  # the store file grows no further: writes answer 503, as on a full disk

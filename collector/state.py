@@ -37,6 +37,7 @@ class AppState:
     @classmethod
     def build(cls, settings: Settings) -> AppState:
         store = open_store(settings.db, create=True, max_bytes=settings.store_max_bytes)
+        store.seal_after_s = settings.seal_s
         controls = settings.catalog()
         engine = Engine(store, controls, site=settings.site)
         # collectors sharing a database take turns leading; the only collector of an SQLite file leads

@@ -49,6 +49,7 @@ class DeepReport:
                 "first_difference": self.differences[0].text() if self.differences else None}
 
 
-# an observation as its body and its batch's ledger entry give it: (received_at, rowid, subject kind,
-# subject id, kind, key, observed_at, batch)
-Replayed = tuple[float, int, str, str, str, str, float, int]
+# an observation as its body and its batch's ledger entry (or row) give it: (received_at, rowid, subject kind,
+# subject id, kind, key, observed_at, where its batch stands in the ledger: below an entry's seq when stored
+# before that entry (a batch's own entry's seq; for a sealed batch, the ledger head when stored + 0.5)
+Replayed = tuple[float, int, str, str, str, str, float, float]

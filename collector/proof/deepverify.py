@@ -2,7 +2,7 @@
 binds and compared with what is stored.
 
 - observations: each row's index columns against its own body (the Merkle leaf) and, for
-  `received_at`, against its batch's ledger entry;
+  `received_at`, against its batch's ledger entry or sealed batch row;
 - latest: the newest observation per (subject, kind, key), recomputed from those bodies;
 - exceptions (waivers) and attestations: each row against the ledger entry that recorded it, every
   such entry with its row, each attestation's signature;
@@ -35,6 +35,9 @@ def check_observations(tables: DerivedReader, rep: DeepReport) -> tuple[list[Rep
     """Index columns against bodies; returns every observation as its body says, for the replays, and
     the repeats among them (number -> id and head rowid)."""
     received = {seq: epoch(e.get("ts")) for seq, e in tables.ledger_entries(["observations"])}
+    position: dict[int, float] = {seq: float(seq) for seq in received}
+    for batch, received_us, after_seq in tables.batch_rows():  # bound by their seals (`ledger verify`)
+        received[batch], position[batch] = received_us / 1e6, after_seq + 0.5
     out: list[Replayed] = []
     for rowid, oid, source, site, sk, sid, kind, key, observed_at, received_at, seq, batch, body in \
             tables.observation_columns():
@@ -52,7 +55,7 @@ def check_observations(tables: DerivedReader, rep: DeepReport) -> tuple[list[Rep
             ("received_at", received_at, recv if recv is not None else received_at)])
         out.append((recv if recv is not None else received_at, rowid, str(b.get("subject_kind")),
                     str(b.get("subject_id")), str(b.get("kind")), str(b.get("key")),
-                    obs_at if obs_at is not None else observed_at, batch))
+                    obs_at if obs_at is not None else observed_at, position.get(batch, batch)))
     repeats: dict[int, tuple[str, int]] = {}
     for num, batch, body, head, oid in tables.rebuilt_repeats():  # its columns are its head's: nothing to compare
         rep.count("observations (repeats)")
@@ -62,7 +65,7 @@ def check_observations(tables: DerivedReader, rep: DeepReport) -> tuple[list[Rep
             continue  # a damaged head or a lost batch entry: `ledger verify` names the batch
         repeats[num] = (oid, head)
         out.append((recv, num, str(b.get("subject_kind")), str(b.get("subject_id")), str(b.get("kind")),
-                    str(b.get("key")), epoch(b.get("observed_at")) or 0.0, batch))
+                    str(b.get("key")), epoch(b.get("observed_at")) or 0.0, position.get(batch, batch)))
     return out, repeats
 
 

@@ -1,4 +1,5 @@
-"""The hash-chained ledger: every observation batch, finding change, attestation and user action.
+"""The hash-chained ledger: every observation batch (sealed with others: collector/proof/seal.py), finding change,
+attestation and user action.
 
 entry hash = SHA-256(previous hash || the entry's body as stored; docs/ledger-format.md). Signed checkpoints
 (Ed25519, the site key) commit to (seq, hash) so an exported segment can be checked offline
@@ -70,7 +71,7 @@ def checkpoint_message(seq: int, hash_hex: str, ts: str) -> bytes:
 @dataclass
 class Problem:
     seq: int
-    what: str  # altered | removed | reordered | signature | checkpoint | observation | truncated | evidence
+    what: str  # altered | removed | reordered | signature | checkpoint | observation | seal | truncated | evidence
     detail: str
 
     def text(self) -> str:

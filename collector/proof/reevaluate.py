@@ -50,7 +50,7 @@ class Replay:
             self.next += 1
 
     def before_batch(self, seq: int) -> Replay:
-        """Another replay holding every observation ledgered before entry `seq`, whenever received."""
+        """Another replay holding every observation stored before entry `seq` was appended, whenever received."""
         other = Replay(self.tables, [o for o in self.pending if o[7] < seq], self.repeats)
         other.parsed = self.parsed
         other.advance(float("inf"))

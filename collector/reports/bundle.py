@@ -53,6 +53,7 @@ def ledger_segment(store: Store, start: datetime, end: datetime,
     """Entries from the period start through the first signed checkpoint at or after the period
     end (a fresh checkpoint is signed when none exists yet), as JSON lines and a segment header.
     With `site`, entries about other sites are withheld: only their seq and hash are written."""
+    store.seal_batches()  # the period's batches are in the ledger before it is cut
     first = min(first_seq_at(store, start), max(1, store.ledger_head()))
     last_in_period = max(first, first_seq_at(store, end) - 1)
     cp = store.checkpoint_at_or_after(last_in_period)

@@ -15,6 +15,7 @@ from typing import Any
 
 from collector.people.evidence import list_evidence
 from collector.proof.canonical import loads
+from collector.proof.seal import SEAL_TYPE
 from collector.store.base import Interval, Store
 
 OTHER_SITE = "[其他职场 other site]"
@@ -44,7 +45,7 @@ class ForeignEntries:
         data: Any = entry.get("data")
         if not isinstance(data, dict):
             return False
-        if entry.get("type") == "observations":
+        if entry.get("type") in ("observations", SEAL_TYPE):  # a seal: the batches it covers
             sites = self.batch_sites.get(seq, set())
             return bool(sites) and self.site not in sites
         named = data.get("site")

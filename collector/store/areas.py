@@ -296,6 +296,10 @@ class DerivedReader(Protocol):
         """(seq, parsed body) of the entries of these types, in seq order."""
         ...
 
+    def batch_rows(self) -> Iterator[tuple[int, int, int]]:
+        """(batch, arrival in epoch microseconds, the ledger head when it was stored) of every batch row."""
+        ...
+
     def latest_rows(self) -> dict[tuple[str, str, str, str], tuple[int, float, int]]:
         """(subject kind, subject id, kind, key) -> the full row of the current meaning, the newest's time
         and number (the full row's, or its newest repeat's)."""
@@ -323,6 +327,8 @@ class DerivedReader(Protocol):
 
 # -- the ledger's entries and checkpoints -----------------------------------------------------------------
 class LedgerStore(Protocol):
+    seal_after_s: float  # how old the oldest unsealed batch grows before a seal is due
+
     def ledger_head(self) -> int:
         """The seq of the last entry this store appended or read."""
         ...
@@ -338,6 +344,15 @@ class LedgerStore(Protocol):
 
     def ledger_entries(self, first: int, last: int) -> Iterator[tuple[int, str, bytes]]:
         """(seq, hash, body) of the entries first..last, in order, read a chunk at a time."""
+        ...
+
+    def seal_batches(self, *, due: bool = False) -> int | None:
+        """Append a seal committing to the batches stored since the last one: all of them, or (`due`) only
+        when the oldest is `seal_after_s` old by the store's clock; the seal's seq, None when none was due."""
+        ...
+
+    def unsealed_batches(self) -> int:
+        """How many stored batches no seal covers yet."""
         ...
 
     def checkpoint_at_or_after(self, seq: int) -> int | None: ...

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from collector.inputs import InputProblem
 from collector.proof.sitekey import SiteKey
+from collector.store.batches import seal_file
 from collector.store.copies import copy_database
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.integrity import evidence_path, file_sha256, is_sha256_hex
@@ -76,8 +77,9 @@ def backup_store(db: Path, out: Path, *, include_key: bool, now: datetime) -> Ma
 
 
 def _fill(db: Path, tmp: Path, *, include_key: bool, now: datetime) -> Manifest:
-    src = sqlite3.connect(db, timeout=30)
+    src = sqlite3.connect(db, timeout=30, isolation_level=None)
     try:
+        seal_file(src)  # the batches acknowledged so far are in the copied ledger
         copy_database(src, tmp / DATABASE)
     finally:
         src.close()

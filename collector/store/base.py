@@ -43,7 +43,7 @@ class StoreUnavailable(Exception):
 class IngestResult:
     accepted: int
     duplicates: int
-    ledger_seq: int | None
+    ledger_seq: int | None  # the batch's number (collector/proof/seal.py), None when nothing was new
     merkle_root: str | None = None
     subjects: set[tuple[str, str]] = field(default_factory=set)
     kinds: set[str] = field(default_factory=set)

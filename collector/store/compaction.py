@@ -16,11 +16,14 @@ from typing import Any
 from collector.proof.canonical import loads
 from collector.proof.ledger import batch_commitment
 from collector.proof.merkle import leaf_hash
+from collector.proof.seal import is_sealed_batch
+from collector.store.batches import SqliteBatches
 from collector.store.keepset import REASONS, Selection, select
 from collector.store.numbering import repeats_between
 from collector.store.pruned import PrunedRow, newest_partial, pruned_digest
 from collector.store.prunedproof import PartialTree
 from collector.store.retention import RetentionPolicy
+from collector.store.sealprune import SealUnproven, prune_seals
 from collector.store.sqlite_parts import SqliteParts
 from rules.model import Control
 
@@ -70,6 +73,12 @@ def _batch_rows(conn: Any, batches: set[int], lo: int, hi: int) -> dict[int, lis
 
 
 def _ledgered(conn: Any, batch: int) -> tuple[int, str]:
+    """(count, Merkle root hex) of a batch: its sealed `batches` row, or its own ledger entry."""
+    if is_sealed_batch(batch):
+        found = conn.execute("SELECT n, root FROM batches WHERE batch = ? AND seal IS NOT NULL", (batch,)).fetchone()
+        if found is None:
+            raise CompactionRefused(f"batch {batch}: no sealed row of it; run ledger verify")
+        return int(found[0]), bytes(found[1]).hex()
     row = conn.execute("SELECT body FROM ledger WHERE seq = ?", (batch,)).fetchone()
     try:
         return batch_commitment(loads(row[0])["data"] if row else None)
@@ -204,7 +213,7 @@ def _unreferenced_evidence(conn: Any, policy: RetentionPolicy, now: datetime, na
     return sorted(old - named - _named_evidence(conn, upto)[0])
 
 
-def compact(store: SqliteParts, policy: RetentionPolicy, controls: Sequence[Control], now: datetime, *,
+def compact(store: SqliteBatches, policy: RetentionPolicy, controls: Sequence[Control], now: datetime, *,
             actor: str = "collector", progress: Progress | None = None,
             chunk_rows: int = CHUNK_ROWS) -> CompactionResult:
     """Compact as of `now`; returns what was dropped and kept (no ledger entry when nothing was).
@@ -213,6 +222,7 @@ def compact(store: SqliteParts, policy: RetentionPolicy, controls: Sequence[Cont
     never split between two), each one complete with its proofs and its own `store.compacted` entry, so that ingest
     waits for one chunk at most, never for the whole compaction; the last also removes the evidence files."""
     say = progress or (lambda _: None)
+    store.seal_batches()  # what is kept is proven against sealed batches
     say("selecting what to keep")
     # chosen on a snapshot, so ingest goes on meanwhile: what arrives since only supersedes what was
     # chosen (findings cite the newest observations, which are kept)
@@ -260,6 +270,10 @@ def _write_chunk(store: SqliteParts, conn: Any, sel: Selection, where: dict[int,
     rows, partly, emptied = _rows_for(conn, where, seq) if where else ([], 0, 0)
     say("deleting")
     _delete(conn, sel, set(where))
+    try:  # the rows of sealed batches left empty go too; their seals keep what proves the rest
+        rows_removed = prune_seals(conn, set(where.values()), seq)
+    except SealUnproven as e:
+        raise CompactionRefused(str(e)) from e
     for i in range(0, len(gone), 900):
         files = gone[i:i + 900]
         conn.execute(f"DELETE FROM evidence WHERE sha256 IN ({','.join('?' * len(files))})", files)
@@ -269,7 +283,8 @@ def _write_chunk(store: SqliteParts, conn: Any, sel: Selection, where: dict[int,
     entry = store.ledger.append(conn, ENTRY_TYPE, actor, {
         "rule": "rules/retention.yaml", "policy": policy.as_dict(), "why": WHY,
         "dropped": len(where), "dropped_by_kind": by_kind,
-        "kept": sel.kept, "batches": {"partly_kept": partly, "emptied": emptied, "rows": len(rows)},
+        "kept": sel.kept, "batches": {"partly_kept": partly, "emptied": emptied, "rows": len(rows),
+                                      "rows_removed": rows_removed},
         "pruned_digest": pruned_digest(rows), "evidence_removed": gone}, ts=now)
     assert entry.seq == seq  # the rows name the entry they were written with
     result.ledger_seq = entry.seq

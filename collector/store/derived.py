@@ -41,6 +41,10 @@ class DerivedRows:
             if isinstance(entry, dict) and entry.get("type") in wanted:
                 yield seq, entry
 
+    def batch_rows(self) -> Iterator[tuple[int, int, int]]:
+        """(batch, arrival in epoch microseconds, the ledger head when it was stored) of every batch row."""
+        yield from self._conn.execute("SELECT batch, received_us, after_seq FROM batches ORDER BY batch")
+
     def latest_rows(self) -> dict[tuple[str, str, str, str], tuple[int, float, int]]:
         """(subject kind, subject id, kind, key) -> the full row of the current meaning, the newest's time
         and number (the full row's, or its newest repeat's)."""

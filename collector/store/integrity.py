@@ -11,8 +11,10 @@ from pathlib import Path
 from collector.proof.canonical import loads
 from collector.proof.ledger import Problem, VerifyReport, batch_commitment
 from collector.proof.merkle import merkle_root
+from collector.proof.seal import BATCH_BASE, is_sealed_batch
 from collector.store.numbering import rebuilt_repeats
 from collector.store.pruned import PrunedIndex, verify_compactions
+from collector.store.seals import verify_seals
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -74,18 +76,20 @@ def verify_evidence(conn: sqlite3.Connection, evidence_dir: Path, report: Verify
 def verify_batches(conn: sqlite3.Connection, report: VerifyReport) -> int:
     """Check that the observations of each batch (full rows and repeats rebuilt from their heads, in
     their shared number order) still hash to the Merkle root its ledger entry holds (through the proof
-    compaction kept, for a compacted batch; collector/store/pruned.py); return the highest batch
-    (ledger seq) the observations name."""
-    roots: dict[int, tuple[str, int]] = {}
+    compaction kept, for a compacted batch; collector/store/pruned.py) or its `batches` row holds (which
+    its seal commits to: collector/store/seals.py); return the highest batch numbered by its ledger seq
+    that the observations name."""
+    roots: dict[int, tuple[str, int, int]] = {}
     q = "SELECT seq, body FROM ledger WHERE CAST(body AS TEXT) LIKE '%\"type\":\"observations\"%'"
     for seq, body in conn.execute(q):
         try:
             data = loads(body)
             if data.get("type") == "observations":
                 count, root = batch_commitment(data["data"])
-                roots[seq] = (root, count)
+                roots[seq] = (root, count, seq)
         except (ValueError, KeyError, TypeError, AttributeError):
             continue  # an altered entry (not JSON, not UTF-8): the chain check names it
+    roots.update(verify_seals(conn, report))
     pruned = PrunedIndex(conn)
     current: int | None = None
     rowids: list[int] = []
@@ -98,14 +102,18 @@ def verify_batches(conn: sqlite3.Connection, report: VerifyReport) -> int:
         report.batches_checked += 1
         want = roots.pop(batch, None)
         if want is None:
-            if batch <= report.head_seq:  # beyond the head: reported once, as a removed tail
+            if is_sealed_batch(batch):
+                report.problems.append(Problem(0, "observation", f"batch {batch}: observations name a batch"
+                                                                 " without its row"))
+            elif batch <= report.head_seq:  # beyond the head: reported once, as a removed tail
                 report.problems.append(Problem(batch, "observation", "observations name a batch the ledger lacks"))
         elif batch in pruned.partial:
             if (why := pruned.check_rows(batch, rowids, items, want[0])) is not None:
-                report.problems.append(Problem(batch, "observation", why))
+                report.problems.append(Problem(want[2], "observation", _named(batch, why)))
         elif merkle_root(items).hex() != want[0]:
-            report.problems.append(Problem(batch, "observation", f"the {len(items)} observations of this batch"
-                                           f" (ledger holds {want[1]}) no longer match its Merkle root"))
+            report.problems.append(Problem(want[2], "observation", _named(batch, f"the {len(items)} observations"
+                                           f" of this batch (ledger holds {want[1]}) no longer match its Merkle"
+                                           " root")))
 
     full = conn.execute("SELECT rowid, batch, body FROM observations ORDER BY rowid")
     repeats = ((num, batch, body) for num, batch, body, _, _ in rebuilt_repeats(conn))
@@ -114,24 +122,29 @@ def verify_batches(conn: sqlite3.Connection, report: VerifyReport) -> int:
         if batch != current:
             close(current, bodies)
             current, rowids, bodies = batch, [], []
-            highest = max(highest, batch)
+            highest = batch if batch > highest and not is_sealed_batch(batch) else highest
         rowids.append(rowid)
         bodies.append(body if isinstance(body, bytes) else str(body).encode())
     close(current, bodies)
     gone = pruned.empty_problems(sorted(roots)) if pruned else {}
-    for seq, (_, count) in roots.items():
-        why = gone.get(seq, "all observations of this batch are gone")
+    for batch, (_, count, seq) in roots.items():
+        why = gone.get(batch, "all observations of this batch are gone")
         if why is not None:
-            report.problems.append(Problem(seq, "observation", why.replace("all observations",
-                                                                           f"all {count} observations")))
+            report.problems.append(Problem(seq, "observation", _named(batch, why.replace(
+                "all observations", f"all {count} observations"))))
     verify_compactions(conn, report)
     return highest
 
 
-# tables whose rows name the ledger entry that recorded them
+def _named(batch: int, why: str) -> str:
+    """A problem of a batch, named by its number where the entry it is reported at is its seal."""
+    return f"batch {batch}: {why}" if is_sealed_batch(batch) else why
+
+
+# tables whose rows name the ledger entry that recorded them (observations numbered by batch rows do not)
 _REFERRERS = (("observations", "batch"), ("observation_repeats", "batch"), ("finding_intervals", "ledger_seq"),
               ("events", "ledger_seq"), ("exceptions", "ledger_seq"), ("attestations", "ledger_seq"),
-              ("pruned_batches", "compaction"))
+              ("pruned_batches", "compaction"), ("batches", "seal"), ("pruned_seals", "compaction"))
 
 
 def verify_tail(conn: sqlite3.Connection, report: VerifyReport, batch_max: int | None = None) -> None:
@@ -146,7 +159,8 @@ def verify_tail(conn: sqlite3.Connection, report: VerifyReport, batch_max: int |
         if table.startswith("observation") and batch_max is not None:
             top = batch_max
         else:
-            top = conn.execute(f"SELECT max({column}) FROM {table}").fetchone()[0]  # noqa: S608 (fixed names)
+            below = f" WHERE {column} <= {BATCH_BASE}" if table.startswith("observation") else ""
+            top = conn.execute(f"SELECT max({column}) FROM {table}{below}").fetchone()[0]  # noqa: S608 (fixed names)
         if top is not None and top > head:
             traces.append((top, f"{table}.{column} names entry {top}"))
     if traces:

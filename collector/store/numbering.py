@@ -9,6 +9,8 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from collector.proof.canonical import loads
+from collector.proof.seal import is_sealed_batch
+from collector.store.batches import sealed_received_at
 from collector.store.repeats import id_key, id_text, rebuild
 
 LAST_NUM = "observations.last_num"  # meta: the last number given, which may be a repeat's
@@ -44,7 +46,10 @@ def stored_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
 
 
 def batch_received_at(conn: sqlite3.Connection, batch: int, fallback: float) -> float:
-    """When a batch arrived: the time of its ledger entry (`fallback` when that cannot be read)."""
+    """When a batch arrived: its `batches` row's time, or that of its own ledger entry (a batch stored before
+    seals); `fallback` when that cannot be read."""
+    if is_sealed_batch(batch):
+        return sealed_received_at(conn, [batch]).get(batch, fallback)
     row = conn.execute("SELECT body FROM ledger WHERE seq = ?", (batch,)).fetchone()
     try:
         return datetime.fromisoformat(str(loads(row[0])["ts"])).timestamp() if row else fallback
@@ -88,9 +93,10 @@ def repeats_between(conn: sqlite3.Connection, lo: int, hi: int) -> Iterator[tupl
 
 
 def batch_arrivals(conn: sqlite3.Connection, batches: Sequence[int]) -> dict[int, float]:
-    """batch -> when it arrived (its ledger entry's time): repeats keep no arrival time of their own."""
-    out: dict[int, float] = {}
-    wanted = sorted(set(batches))
+    """batch -> when it arrived (its `batches` row's or its ledger entry's time): repeats keep no arrival time
+    of their own."""
+    out = sealed_received_at(conn, batches)
+    wanted = sorted({b for b in batches if not is_sealed_batch(b)})
     for i in range(0, len(wanted), 900):
         chunk = wanted[i:i + 900]
         for seq, body in conn.execute(

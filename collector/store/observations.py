@@ -1,5 +1,6 @@
-"""Observations in the SQLite store: ingest (full rows and repeats, one ledger entry per batch with its
-Merkle root) and the reads of what is stored."""
+"""Observations in the SQLite store: ingest (full rows and repeats, one `batches` row per batch with its
+Merkle root, sealed into the ledger with the batches around it: collector/store/batches.py) and the
+reads of what is stored."""
 from __future__ import annotations
 
 import logging
@@ -9,9 +10,9 @@ from functools import partial
 from typing import Any
 
 from collector import seqgaps
-from collector.proof.ledger import batch_entry_data
 from collector.proof.merkle import merkle_root
 from collector.store.base import IngestResult, ObservationRow
+from collector.store.batches import SqliteBatches, seal, store_batch
 from collector.store.numbering import (
     LAST_NUM,
     LATEST_COLUMNS,
@@ -24,7 +25,7 @@ from collector.store.numbering import (
 )
 from collector.store.observation_rows import observation_row, readable_observations
 from collector.store.repeats import Heads, id_key, id_text, key_states, plan_batch, rebuild
-from collector.store.sqlite_parts import SqliteParts, where_clause
+from collector.store.sqlite_parts import where_clause
 from collector.store.working_state import save_sequence_state, sequence_state
 from rules.model import Observation
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 _OBS_COLS = "id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body"
 
 
-class SqliteObservations(SqliteParts):
+class SqliteObservations(SqliteBatches):
     _received: dict[int, float]  # batch -> its arrival time, for repeats
     _heads: Heads  # full rows that repeats are compared with, read or written by this store
     # PostgresStore asks for these with one array per column instead
@@ -43,7 +44,9 @@ class SqliteObservations(SqliteParts):
                received_at: datetime | None = None) -> IngestResult:
         """Store a batch atomically; observations already stored (same id) are skipped.
 
-        New observations are committed to the ledger by one entry holding their Merkle root."""
+        New observations are stored as one batch holding their Merkle root, which a seal entry commits to the
+        ledger with the batches around it; `actor` is who sent them (agents and sources are their
+        observations' `source`)."""
         return self.ingest_rows([observation_row(o) for o in observations], actor=actor, received_at=received_at)
 
     def ingest_rows(self, rows: Sequence[ObservationRow], *, actor: str,
@@ -67,12 +70,12 @@ class SqliteObservations(SqliteParts):
             derived = seqgaps.track(partial(sequence_state, conn), partial(save_sequence_state, conn), new, now)
             new = [*new, *(observation_row(d) for d in derived)]
             root = merkle_root([r[9] for r in new]).hex()
-            entry = self.ledger.append(conn, "observations", actor, batch_entry_data(len(new), root), ts=now)
+            number = store_batch(conn, len(new), root, now, self.ledger.last_seq)
             recv = now.timestamp()
             # a repeat of the current meaning of its (subject, kind, key) becomes a compact row; numbers
             # (full rows' rowids, repeats' num) follow the batch's order, as the Merkle leaves do
             first = next_number(conn)
-            plan = plan_batch(conn, new, first, recv, entry.seq, self._heads, self._key_states)
+            plan = plan_batch(conn, new, first, recv, number, self._heads, self._key_states)
             conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                              plan.full)
             conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", plan.repeats)
@@ -93,7 +96,8 @@ class SqliteObservations(SqliteParts):
                 "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
                 " DO UPDATE SET last_seen = max(subjects.last_seen, excluded.last_seen)",
                 [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
-        return IngestResult(len(new) - len(derived), dups, entry.seq, root, set(subjects), {r[5] for r in new},
+            seal(conn, self.ledger, due_us=self.seal_due_us(now))  # when the oldest unsealed batch is due
+        return IngestResult(len(new) - len(derived), dups, number, root, set(subjects), {r[5] for r in new},
                             [(k, ts, num, new[i][9], recv) for k, (num, ts, i) in plan.newest.items()],
                             derived)
 

@@ -176,6 +176,19 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (receiver, group_key)
     );
     """,
+    # 6: SQLite's 13, ingested batches that seals commit to (collector/store/batches.py), and what compaction
+    # keeps of a seal's tree when it removes the rows of batches it emptied (collector/store/sealprune.py)
+    """
+    CREATE TABLE batches (
+        batch BIGINT PRIMARY KEY, n BIGINT NOT NULL, root BYTEA NOT NULL, received_us BIGINT NOT NULL,
+        after_seq BIGINT NOT NULL, seal BIGINT
+    );
+    CREATE INDEX batches_unsealed ON batches (batch) WHERE seal IS NULL;
+    CREATE TABLE pruned_seals (
+        seal BIGINT NOT NULL, compaction BIGINT NOT NULL, kept BYTEA NOT NULL, hashes BYTEA NOT NULL,
+        PRIMARY KEY (seal, compaction)
+    );
+    """,
 ]
 
 PG_SCHEMA_VERSION = len(MIGRATIONS)

@@ -91,6 +91,7 @@ class PostgresStore(SqliteStore):
         with self.write() as wconn:
             wconn.execute("INSERT OR IGNORE INTO public_keys VALUES (?, ?, ?)",
                           (self.site_key.key_id, self.site_key.public_pem().decode(), datetime.now(UTC).timestamp()))
+        self.seal_batches()  # what a collector killed before its seal left
 
     @property
     def read(self) -> sqlite3.Connection:

@@ -217,6 +217,21 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (receiver, group_key)
     ) WITHOUT ROWID;
     """,
+    # 13: ingested batches (collector/store/batches.py), numbered above 10^12: count, Merkle root, arrival
+    # (epoch microseconds) and the ledger head when stored; `seal` is the ledger entry that sealed it, NULL
+    # until a seal covers it (collector/proof/seal.py); per seal whose batches compaction emptied, the places of
+    # the rows kept and the roots of the subtrees of the rows removed (collector/store/sealprune.py)
+    """
+    CREATE TABLE IF NOT EXISTS batches (
+        batch INTEGER PRIMARY KEY, n INTEGER NOT NULL, root BLOB NOT NULL, received_us INTEGER NOT NULL,
+        after_seq INTEGER NOT NULL, seal INTEGER
+    );
+    CREATE INDEX IF NOT EXISTS batches_unsealed ON batches (batch) WHERE seal IS NULL;
+    CREATE TABLE IF NOT EXISTS pruned_seals (
+        seal INTEGER NOT NULL, compaction INTEGER NOT NULL, kept BLOB NOT NULL, hashes BLOB NOT NULL,
+        PRIMARY KEY (seal, compaction)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

@@ -16,6 +16,7 @@ from collector.proof.sitekey import SiteKey, load_public_pem
 from collector.store import compaction
 from collector.store.accounts import SqliteAccounts
 from collector.store.base import StoreFull
+from collector.store.batches import seal
 from collector.store.compaction import CompactionResult
 from collector.store.coordination import SqliteCoordination
 from collector.store.copies import migrate_with_backup
@@ -73,6 +74,7 @@ class SqliteStore(SqliteObservations, SqliteEvidence, SqliteFindings, SqliteAcco
         self.site_key = site_key or SiteKey.load_or_create(site_key_path_of(self.path))
         self._wconn.execute("INSERT OR IGNORE INTO public_keys VALUES (?, ?, ?)",
                             (self.site_key.key_id, self.site_key.public_pem().decode(), datetime.now(UTC).timestamp()))
+        self.seal_batches()  # what a process killed before its seal left
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
@@ -136,7 +138,9 @@ class SqliteStore(SqliteObservations, SqliteEvidence, SqliteFindings, SqliteAcco
             return self.ledger.append(conn, type_, actor, data, ts).seq
 
     def checkpoint(self, ts: datetime | None = None) -> dict | None:
+        """Sign the chain's head, after sealing the batches due for it (the service's rounds call this)."""
         with self.write() as conn:
+            seal(conn, self.ledger, due_us=self.seal_due_us(datetime.fromtimestamp(self._store_clock(conn), UTC)))
             return self.ledger.checkpoint(conn, self.site_key, ts)
 
     @contextmanager
@@ -153,7 +157,8 @@ class SqliteStore(SqliteObservations, SqliteEvidence, SqliteFindings, SqliteAcco
     def verify_ledger(self, *, observations: bool = True, evidence: bool = True) -> VerifyReport:
         """Check the chain, every checkpoint signature, that the chain's tail was not cut off, and (by
         default) that the observations of each batch still hash to the Merkle root its ledger entry
-        holds and that every evidence file still hashes to its name."""
+        holds and that every evidence file still hashes to its name. Batches not yet sealed are sealed first."""
+        self.seal_batches()
         with self.snapshot() as conn:
             report = VerifyReport()
             hashes = verify_chain(iter_rows(conn), report)

@@ -56,6 +56,10 @@ class SqliteParts:
     def drop_evidence_bytes(self, digests: Sequence[str]) -> None:
         raise NotImplementedError
 
+    def _store_clock(self, conn: sqlite3.Connection) -> float:
+        """Now, in epoch seconds, by the clock every process sharing the store reads."""
+        raise NotImplementedError
+
     def ledger_append(self, type_: str, actor: str, data: dict[str, Any], ts: datetime | None = None) -> int:
         raise NotImplementedError
 

@@ -109,6 +109,7 @@ def copy_store(src: SqliteStore, dst: SqliteStore, *, src_name: str, dst_name: s
     """Copy `src` (as it is when the copy starts) into `dst`; `on_chunk(table, rows)` after each commit."""
     theirs, ours = layout_of(src), layout_of(dst)
     tables = sorted((t for t in theirs if t in ours and t not in NOT_COPIED), key=lambda t: (t not in FIRST, t))
+    src.seal_batches()  # the batches acknowledged so far are in the copied ledger
     with src.snapshot() as conn:
         refuse_missing_tables(conn, theirs, ours, dst_name)
         report = CopyReport(src_name, dst_name, claim(dst, source_identity(conn), src_name, dst_name))

@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from collector.proof.canonical import loads
+from collector.proof.seal import SEAL_TYPE, seal_commitment
 from collector.store.areas import Event, HistoryRow, Payloads, stored_payload
 from collector.store.base import StoredFinding
 from collector.store.pruned import sites_of_batches
@@ -139,13 +141,24 @@ class SqliteReadModel(SqliteParts):
         return (row[0], row[1]) if row else None
 
     def batch_sites(self, first_seq: int, last_seq: int) -> list[tuple[int, str]]:
+        rows = self._sites_of_batches(first_seq, last_seq)
+        for seq, body in self._rows("SELECT seq, body FROM ledger WHERE seq BETWEEN ? AND ? AND CAST(body AS TEXT)"
+                                    f" LIKE '%\"type\":\"{SEAL_TYPE}\"%'", (first_seq, last_seq)):
+            try:  # a seal stands for the batches it covers
+                first, last, _ = seal_commitment(loads(body)["data"])
+            except (ValueError, KeyError, TypeError):
+                continue  # an altered entry: the chain check names it
+            rows |= {(seq, site) for _, site in self._sites_of_batches(first, last)}
+        return sorted(rows)
+
+    def _sites_of_batches(self, first: int, last: int) -> set[tuple[int, str]]:
         rows = set(self._rows(  # repeats are of their full row's site
             "SELECT batch, site FROM observations WHERE batch BETWEEN ? AND ? UNION SELECT r.batch, o.site"
             " FROM observation_repeats r JOIN observations o ON o.rowid = r.head WHERE r.batch BETWEEN ? AND ?",
-            (first_seq, last_seq, first_seq, last_seq)))
-        for batch, sites in sites_of_batches(self.read, first_seq, last_seq).items():  # compacted away
+            (first, last, first, last)))
+        for batch, sites in sites_of_batches(self.read, first, last).items():  # compacted away
             rows |= {(batch, site) for site in sites}
-        return sorted(rows)
+        return rows
 
     # -- events -----------------------------------------------------------------------------------------
     def events(self, since: datetime, *, types: Sequence[str] = ("finding.changed",), limit: int = 200,

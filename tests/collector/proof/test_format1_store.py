@@ -12,6 +12,7 @@ import pytest
 from collector.people import attest
 from collector.proof.canonical import loads
 from collector.proof.ledger import batch_commitment, batch_entry_data
+from collector.proof.seal import BATCH_BASE
 from collector.reports.verify import verify_bundle
 from collector.store.compaction import compact
 from collector.store.retention import load_policy
@@ -79,16 +80,19 @@ def _batch_entries(store: SqliteStore) -> dict[int, dict]:
 
 
 def test_format1_batches_keep_their_form_beside_new_compact_ones_and_compact_and_verify(old_store):
-    """Batches ledgered in form 1 (ids and kinds named) stay as they are; new batches are form 2 (count and
-    root only); both verify, compaction proves what it keeps of either, and a changed byte in either is caught."""
+    """Batches ledgered in form 1 (ids and kinds named) stay as they are; new batches are rows a seal commits
+    to; both verify, compaction proves what it keeps of either, and a changed byte in either is caught."""
     old = _batch_entries(old_store)
     assert old and all("merkle_root" in d and "kinds" in d for d in old.values())
     now = datetime(2026, 11, 25, tzinfo=UTC)
     new = old_store.ingest([Observation(source="agent:T001", subject_kind="host", subject_id="T001",
                                         kind="usb.devices", observed_at=now, payload={"devices": [], "n": i})
                             for i in range(3)], actor="agent:T001", received_at=now)
-    assert _batch_entries(old_store)[new.ledger_seq] == {"n": 3, "root": new.merkle_root, "v": 2}
+    assert new.ledger_seq > BATCH_BASE > max(old) and new.ledger_seq not in _batch_entries(old_store)
+    assert old_store.read.execute("SELECT n, root FROM batches WHERE batch = ?", (new.ledger_seq,)).fetchone() == \
+        (3, bytes.fromhex(new.merkle_root))
     assert old_store.verify_ledger().ok
+    assert old_store.unsealed_batches() == 0
     result = compact(old_store, load_policy().with_raw_days(0), list(default_catalog()), now + timedelta(days=1))
     assert result.dropped > 0 and result.batches_partly_kept + result.batches_emptied > 0
     report = old_store.verify_ledger()
@@ -99,7 +103,8 @@ def test_format1_batches_keep_their_form_beside_new_compact_ones_and_compact_and
             continue
         old_store.read.execute("UPDATE observations SET body = replace(body, 'T001', 'T00I') WHERE rowid = ?",
                                kept)
-        assert any(p.seq == seq and p.what == "observation" for p in old_store.verify_ledger().problems), seq
+        problems = old_store.verify_ledger().problems
+        assert any(p.what == "observation" and (p.seq == seq or f"batch {seq}:" in p.detail) for p in problems), seq
 
 
 def test_an_unknown_batch_form_is_refused_by_name():

@@ -4,15 +4,18 @@ from datetime import UTC, datetime
 import pytest
 
 from collector.proof.merkle import inclusion_proof, leaf_hash, root_of_leaves, verify_inclusion
+from collector.proof.seal import BATCH_BASE
 from rules.model import Observation
 from tests.stores import another_process, rewrite_bodies, tamper
 
 
 def _fill(store, batches=5, per=4):
+    """Each batch sealed at once, then a user's action: seals at seqs 1, 3, 5, …, actions at 2, 4, 6, …"""
     for b in range(batches):
         store.ingest([Observation(source="t", subject_kind="host", subject_id=f"h{i}", kind="usb.devices",
                                   observed_at=datetime(2026, 11, 1, b, i, tzinfo=UTC), payload={"b": b, "i": i})
                       for i in range(per)], actor="t")
+        assert store.seal_batches() == 2 * b + 1
         store.ledger_append("user.action", "user:alice", {"did": f"thing {b}"})
     store.checkpoint()
 
@@ -33,6 +36,7 @@ def test_two_processes_writing_one_store_extend_one_chain(store):
             other.ledger_append("import.access", "cli:audit-access", {"i": i})
             other.ingest([Observation(source="t", subject_kind="host", subject_id="h1", kind="usb.devices",
                                       observed_at=datetime(2026, 11, 1, i, tzinfo=UTC))], actor="cli")
+            other.seal_batches()
     finally:
         other.close()
     r = store.verify_ledger()
@@ -92,9 +96,12 @@ def test_forged_checkpoint_signature_is_caught(store):
 
 def test_altered_observation_is_named_by_its_batch(store):
     _fill(store)
-    assert rewrite_bodies(store, "observations", "batch = ?", lambda body: body.replace(b'"b":3', b'"b":7'), 7) > 0
+    fourth = BATCH_BASE + 4  # sealed by entry 7
+    assert rewrite_bodies(store, "observations", "batch = ?", lambda body: body.replace(b'"b":3', b'"b":7'),
+                          fourth) > 0
     r = store.verify_ledger()
     assert (r.problems[0].seq, r.problems[0].what) == (7, "observation")
+    assert r.problems[0].detail.startswith(f"batch {fourth}: ")
 
 
 def test_deleted_observation_is_caught(store):

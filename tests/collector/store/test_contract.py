@@ -19,14 +19,15 @@ def test_ingest_is_idempotent(store):
     assert (first.accepted, first.duplicates) == (10, 0)
     assert (again.accepted, again.duplicates, again.ledger_seq) == (0, 10, None)
     assert store.count_observations() == 10
-    assert store.ledger.last_seq == 1  # the duplicate batch left no trace
+    assert store.unsealed_batches() == 1  # the duplicate batch left no trace
+    assert store.seal_batches() == 1 and store.ledger.last_seq == 1 and store.unsealed_batches() == 0
 
 
 def test_partly_duplicate_batch_stores_only_new(store):
     store.ingest([o(1), o(2)], actor="t")
     res = store.ingest([o(2), o(3)], actor="t")
     assert (res.accepted, res.duplicates) == (1, 1)
-    assert store.count_observations() == 3 and store.ledger.last_seq == 2
+    assert store.count_observations() == 3 and store.unsealed_batches() == 2
     assert store.verify_ledger().ok  # the attempt that met the stored id left nothing behind
 
 

@@ -19,7 +19,9 @@ def _batch(store, hour: int) -> int:
     r = store.ingest([Observation(source="t", subject_kind="host", subject_id="h1", kind="usb.devices",
                                   observed_at=datetime(2026, 11, 1, hour, tzinfo=UTC), payload={"n": hour})],
                      actor="t")
-    return r.ledger_seq
+    seal = store.seal_batches()
+    assert r.ledger_seq is not None and seal is not None
+    return seal
 
 
 def test_missing_and_altered_evidence_files_are_named(tmp_path):
@@ -57,13 +59,13 @@ def test_tail_removed_after_a_checkpoint_is_reported_as_a_removed_tail(backend_s
         _batch(store, h)
     store.checkpoint()
     _batch(store, 4)
-    _batch(store, 5)  # entries 4 and 5: after the newest checkpoint
+    _batch(store, 5)  # sealed by entries 4 and 5: after the newest checkpoint
     _sql(store, "DELETE FROM ledger WHERE seq > 3")
     r = store.verify_ledger()
     assert not r.ok
     (p,) = r.problems
     assert (p.seq, p.what) == (4, "truncated")
-    assert "the chain ends at entry 3" in p.detail and "observations.batch names entry 5" in p.detail
+    assert "the chain ends at entry 3" in p.detail and "batches.seal names entry 5" in p.detail
 
 
 def test_tail_removed_with_its_checkpoint_rows_is_still_named_by_the_checkpoint(backend_store):
@@ -72,7 +74,8 @@ def test_tail_removed_with_its_checkpoint_rows_is_still_named_by_the_checkpoint(
         _batch(store, h)
     store.checkpoint()
     _sql(store, "DELETE FROM ledger WHERE seq > 2")
-    _sql(store, "DELETE FROM observations WHERE batch > 2")
+    _sql(store, "DELETE FROM observations WHERE batch IN (SELECT batch FROM batches WHERE seal > 2)")
+    _sql(store, "DELETE FROM batches WHERE seal > 2")
     r = store.verify_ledger()
     (p,) = r.problems
     assert p.what == "truncated" and "the newest signed checkpoint covers entry 4" in p.detail

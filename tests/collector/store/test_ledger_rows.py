@@ -3,6 +3,7 @@ reads (collector/store/areas.py LedgerStore)."""
 from __future__ import annotations
 
 from collector.proof.canonical import loads
+from collector.proof.seal import BATCH_BASE
 from tests.collector.store.conftest import EPOCH, T0, hours, obs
 
 
@@ -57,8 +58,9 @@ def test_derived_rows_read_one_snapshot(store):
         columns = list(tables.observation_columns())
         store.ingest([obs(3, subject="h3")], actor="t")  # after the snapshot's first read: not in it
         assert [c[1][-1] for c in columns] == ["1", "2"]
-        [(seq, entry)] = list(tables.ledger_entries(["observations"]))
-        assert entry["data"] == {"n": 2, "root": entry["data"]["root"], "v": 2}
+        assert list(tables.ledger_entries(["batches.sealed"])) == []  # not sealed yet
+        [(batch, received_us, after_seq)] = list(tables.batch_rows())
+        assert batch == BATCH_BASE + 1 and after_seq == 0 and received_us > 0
         rowids = [c[0] for c in columns]
         assert set(tables.bodies(rowids)) == set(rowids)
         assert set(tables.latest_rows()) == {("host", "h1", "usb.devices", ""), ("host", "h2", "usb.devices", "")}

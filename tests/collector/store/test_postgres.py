@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from collector.proof.seal import BATCH_BASE
 from collector.proof.sitekey import SiteKey
 from collector.store.integrity import EvidenceAltered
 from collector.store.pgschema import PG_SCHEMA_VERSION, PgSchemaTooNew
@@ -40,11 +41,13 @@ def _obs(writer: int, i: int) -> Observation:
 def test_two_collectors_writing_at_once_extend_one_chain(postgres_url, key):
     stores = [PostgresStore(postgres_url, site_key=key), PostgresStore(postgres_url, site_key=key)]
     errors: list[BaseException] = []
+    numbers: list[int | None] = []
 
     def write(n: int) -> None:
         try:
             for i in range(15):
-                stores[n].ingest([_obs(n, i * 10 + k) for k in range(10)], actor=f"collector{n}")
+                numbers.append(stores[n].ingest([_obs(n, i * 10 + k) for k in range(10)],
+                                                actor=f"collector{n}").ledger_seq)
                 stores[n].ledger_append("user.action", f"collector{n}", {"i": i})
         except BaseException as e:  # noqa: BLE001 (reported below)
             errors.append(e)
@@ -58,7 +61,9 @@ def test_two_collectors_writing_at_once_extend_one_chain(postgres_url, key):
         assert not errors
         report = stores[0].verify_ledger()
         assert report.ok, report.problems
-        assert report.head_seq == 60 and report.observations_checked == 300 and report.batches_checked == 30
+        # 30 actions and one seal of the 30 batches, numbered one after another whichever collector stored them
+        assert report.head_seq == 31 and report.observations_checked == 300 and report.batches_checked == 30
+        assert sorted(n or 0 for n in numbers) == list(range(BATCH_BASE + 1, BATCH_BASE + 31))
         # each sees the other's writes
         assert set(stores[1].latest_all()) == {("host", "h0"), ("host", "h1")}
     finally:
