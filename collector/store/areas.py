@@ -278,6 +278,17 @@ class ReadModelStore(Protocol):
         """(ledger seq, site) of the observations of the batches ledgered between the two."""
         ...
 
+    def refresh_host_search(self, hosts: Sequence[str], kinds: Sequence[str],
+                            texts: Callable[[str, dict[str, tuple[float, dict[str, Any]]]], Sequence[str]]) -> int:
+        """Remake the search texts of those of `hosts` whose newest rows of `kinds` changed since their texts
+        were made (or that have none yet): `texts(host, its newest rows of kinds)` gives them, lower-cased.
+        Returns how many hosts were remade."""
+        ...
+
+    def hosts_matching(self, needle: str) -> set[str]:
+        """The hosts one of whose search texts holds `needle` (lower-case it as the texts are), as is."""
+        ...
+
 
 # -- what `ledger verify --deep` recomputes and compares ------------------------------------------------------
 # rowid, id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body

@@ -176,6 +176,18 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (receiver, group_key)
     );
     """,
+    # 6: reserved
+    "SELECT 1",
+    # 7: SQLite's 14, pages that show a few rows of many: finding counts from an index, recent status
+    # changes by time, the terminal search's texts (collector/store/host_search.py)
+    """
+    CREATE INDEX findings_counts ON findings (control, site, status);
+    CREATE INDEX events_changes ON events (ts, id) WHERE type = 'finding.changed' AND from_status IS NOT NULL;
+    CREATE TABLE host_search (
+        host TEXT NOT NULL, part BIGINT NOT NULL, made_from TEXT NOT NULL, text BYTEA NOT NULL,
+        PRIMARY KEY (host, part)
+    );
+    """,
 ]
 
 PG_SCHEMA_VERSION = len(MIGRATIONS)
