@@ -289,6 +289,11 @@ class ReadModelStore(Protocol):
         """The hosts one of whose search texts holds `needle` (lower-case it as the texts are), as is."""
         ...
 
+    def finding_evidence(self, control: str, subject_ids: Sequence[str]) -> dict[tuple[str, str], list[str]]:
+        """(subject kind, subject id) -> the ids of the observations behind the current finding of `control`,
+        for the findings of these subjects only."""
+        ...
+
 
 # -- what `ledger verify --deep` recomputes and compares ------------------------------------------------------
 # rowid, id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body
