@@ -280,9 +280,9 @@ class ReadModelStore(Protocol):
 
     def refresh_host_search(self, hosts: Sequence[str], kinds: Sequence[str],
                             texts: Callable[[str, dict[str, tuple[float, dict[str, Any]]]], Sequence[str]]) -> int:
-        """Remake the search texts of those of `hosts` whose newest rows of `kinds` changed since their texts
-        were made (or that have none yet): `texts(host, its newest rows of kinds)` gives them, lower-cased.
-        Returns how many hosts were remade."""
+        """Make the search texts of those of `hosts` that have none yet and remake those of every host that sent
+        a row of `kinds` since the last call: `texts(host, its newest rows of kinds)` gives them, lower-cased.
+        Returns how many hosts were (re)made."""
         ...
 
     def hosts_matching(self, needle: str) -> set[str]:

@@ -184,7 +184,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX findings_counts ON findings (control, site, status);
     CREATE INDEX events_changes ON events (ts, id) WHERE type = 'finding.changed' AND from_status IS NOT NULL;
     CREATE TABLE host_search (
-        host TEXT NOT NULL, part BIGINT NOT NULL, made_from TEXT NOT NULL, text BYTEA NOT NULL,
+        host TEXT NOT NULL, part BIGINT NOT NULL, text BYTEA NOT NULL,
         PRIMARY KEY (host, part)
     );
     """,

@@ -1,5 +1,5 @@
 """Contract: the terminal search's texts (collector/store/host_search.py): made by the caller, remade when a
-host's newest rows of the searched kinds change, matched as plain substrings of any text."""
+host sends a row of the searched kinds, matched as plain substrings of any text."""
 from __future__ import annotations
 
 from tests.collector.store.conftest import T0, hours, obs
@@ -23,6 +23,9 @@ def test_texts_are_made_once_and_remade_when_the_rows_change(store):
     made: list[str] = []
     assert store.refresh_host_search(["h1", "h2", "h3"], KINDS, _texts(made)) == 3
     assert store.refresh_host_search(["h1", "h2", "h3"], KINDS, _texts(made)) == 0
+    store.ingest([obs(9, "h1", "usb.devices", T0 + hours(0.5))], actor="t")  # not a searched kind
+    assert store.refresh_host_search(["h1", "h2", "h3"], KINDS, _texts(made)) == 0
+    assert made == ["h1", "h2", "h3"]
     assert store.hosts_matching("alpha") == {"h1"}
     assert store.hosts_matching("h") == {"h1", "h2", "h3"}
     # a pattern's characters are text; a text of another host is never joined to the next
@@ -37,6 +40,7 @@ def test_texts_are_made_once_and_remade_when_the_rows_change(store):
     made.clear()
     store.refresh_host_search(["h1", "h2", "h3"], KINDS, _texts(made))
     assert "h1" in made and "h3" in made
+    assert store.refresh_host_search(["h1", "h2", "h3", "h4"], KINDS, _texts(made)) == 1  # h4 never made
     assert store.hosts_matching("alpha") == set()
     assert store.hosts_matching("gamma") == {"h1"}
     assert store.hosts_matching("δέλ") == {"h3"}
