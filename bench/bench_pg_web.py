@@ -23,14 +23,16 @@ from benchdoc import write_section  # noqa: E402
 from pglocal import DURABILITY, local_postgres  # noqa: E402
 
 WHERE_THE_TIME_GOES = (
-    "Where the time goes (profiled in one process at 5,000 terminals): `/terminals` has the store order and count "
-    "one row per host (each column's worst status, the overall status, last seen: about 30 ms of SQL over the "
-    "35,000 findings of its seven columns) and reads the findings and facts of the shown 100 hosts only; a search "
-    "(`?q=`) or the order of versions also reads every host's newest heartbeat and identity (10,000 bodies, about "
-    "50 ms). `/` counts every finding by control, site and status (a scan of the findings table) and looks for the "
-    "last day's changes among the events; `/lifecycle` reads every host's newest data scan once; "
-    "`/controls/…` reads every finding of the control. With the engine's sweep in the same process, every view "
-    "waits for it in turn.")
+    "Where the time goes: `/terminals` has the store order and count one row per host (each column's worst status, "
+    "the overall status, last seen, over the findings of its seven columns) and reads the findings and facts of the "
+    "shown 100 hosts only. A search (`?q=`) matches in the database, in a table of each host's lower-cased search "
+    "texts (id, name, addresses, version; SQLite migration 14, PostgreSQL 7), remade only for the hosts that sent "
+    "a changed heartbeat or identity since the last search (found by the observations' numbers; the warm-up round "
+    "makes every host's once). `/` counts the findings by control, site and status from a covering index "
+    "(still one entry per finding) and reads the last day's status changes from an index of them alone, "
+    "first findings left out. `/controls/…` orders and counts the control's findings by status without their "
+    "values and reads the evidence of the 200 shown only; `/lifecycle` reads every host's newest data scan once. "
+    "With the engine's sweep in the same process, every view waits for it in turn.")
 
 
 def copy_to(db: Path, url: str) -> float:

@@ -278,6 +278,22 @@ class ReadModelStore(Protocol):
         """(ledger seq, site) of the observations of the batches ledgered between the two."""
         ...
 
+    def refresh_host_search(self, hosts: Sequence[str], kinds: Sequence[str],
+                            texts: Callable[[str, dict[str, tuple[float, dict[str, Any]]]], Sequence[str]]) -> int:
+        """Make the search texts of those of `hosts` that have none yet and remake those of every host that sent
+        a row of `kinds` since the last call: `texts(host, its newest rows of kinds)` gives them, lower-cased.
+        Returns how many hosts were (re)made."""
+        ...
+
+    def hosts_matching(self, needle: str) -> set[str]:
+        """The hosts one of whose search texts holds `needle` (lower-case it as the texts are), as is."""
+        ...
+
+    def finding_evidence(self, control: str, subject_ids: Sequence[str]) -> dict[tuple[str, str], list[str]]:
+        """(subject kind, subject id) -> the ids of the observations behind the current finding of `control`,
+        for the findings of these subjects only."""
+        ...
+
 
 # -- what `ledger verify --deep` recomputes and compares ------------------------------------------------------
 # rowid, id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body

@@ -189,6 +189,16 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (seal, compaction)
     );
     """,
+    # 7: SQLite's 14, pages that show a few rows of many: finding counts from an index, recent status
+    # changes by time, the terminal search's texts (collector/store/host_search.py)
+    """
+    CREATE INDEX findings_counts ON findings (control, site, status);
+    CREATE INDEX events_changes ON events (ts, id) WHERE type = 'finding.changed' AND from_status IS NOT NULL;
+    CREATE TABLE host_search (
+        host TEXT NOT NULL, part BIGINT NOT NULL, text BYTEA NOT NULL,
+        PRIMARY KEY (host, part)
+    );
+    """,
 ]
 
 PG_SCHEMA_VERSION = len(MIGRATIONS)

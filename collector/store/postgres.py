@@ -64,6 +64,8 @@ class PostgresStore(SqliteStore):
     _stored_ids = staticmethod(stored_ids_any)
     _key_states = staticmethod(key_states_unnest)
     _by_code_point = ' COLLATE "C"'  # the database's own collation may order by language
+    _changes_index = ""  # its planner weighs the indexes by their statistics
+    _holds_needle = "position(? in text) > 0"  # bytes in bytes (PostgreSQL has no instr)
 
     def __init__(self, url: str, *, site_key: SiteKey | None = None, pool_max: int = POOL_MAX, create: bool = True):
         self.url, self.where = url, redacted(url)

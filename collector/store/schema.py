@@ -232,6 +232,18 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (seal, compaction)
     ) WITHOUT ROWID;
     """,
+    # 14: pages that show a few rows of many (collector/store/web_reads.py, host_search.py): finding counts
+    # from an index, the recent status changes by time without first findings, and per host the lower-cased
+    # texts the terminal search matches (UTF-8)
+    """
+    CREATE INDEX IF NOT EXISTS findings_counts ON findings (control, site, status);
+    CREATE INDEX IF NOT EXISTS events_changes ON events (ts, id)
+        WHERE type = 'finding.changed' AND from_status IS NOT NULL;
+    CREATE TABLE IF NOT EXISTS host_search (
+        host TEXT NOT NULL, part INTEGER NOT NULL, text BLOB NOT NULL,
+        PRIMARY KEY (host, part)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

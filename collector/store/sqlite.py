@@ -24,6 +24,7 @@ from collector.store.derived import SqliteDerived
 from collector.store.evidence_files import SqliteEvidence
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.findings import SqliteFindings
+from collector.store.host_search import SqliteHostSearch
 from collector.store.host_table import SqliteHostTable
 from collector.store.integrity import verify_batches, verify_tail
 from collector.store.leases import SqliteLeases
@@ -52,7 +53,7 @@ __all__ = ["SqliteStore", "observation_body", "observation_from_body", "observat
 
 class SqliteStore(SqliteObservations, SqliteEvidence, SqliteFindings, SqliteAccounts, SqliteLedgerRows,
                   SqliteReadModel, SqliteHostTable, SqlitePeople, SqliteWorkingState, SqliteCoordination,
-                  SqliteDerived, SqliteSizes, SqliteLeases):
+                  SqliteDerived, SqliteSizes, SqliteLeases, SqliteHostSearch):
     """Thread-safe: one writer at a time under a lock, readers on their own connections."""
 
     def __init__(self, path: str | os.PathLike[str], *, site_key: SiteKey | None = None,

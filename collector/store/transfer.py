@@ -22,8 +22,9 @@ from collector.store.sqlite import SqliteStore
 APPEND_ONLY = {"observations": "rowid", "observation_repeats": "num", "ledger": "seq", "events": "id",
                "notifications": "id", "attestations": "id", "exceptions": "id", "access_pushes": "id",
                "checkpoints": "seq"}
-# bookkeeping of one backend or of the processes running on it, not store content
-NOT_COPIED = {"evidence_blobs", "clausewatch_schema", "leases"}
+# bookkeeping of one backend or of the processes running on it, not store content; the terminal search's
+# texts are remade from the copied observations at the first search
+NOT_COPIED = {"evidence_blobs", "clausewatch_schema", "leases", "host_search"}
 # rows that make a store non-empty
 CONTENT_TABLES = ("ledger", "observations", "users", "findings", "agents")
 FIRST = ("users",)  # referenced by others' foreign keys

@@ -115,10 +115,14 @@ def host_facts(store: Store, hosts: Sequence[str] | None = None, kinds: Sequence
                ) -> dict[str, dict[str, Any]]:
     """host -> agent version, host name, addresses and lingering-data matches from its newest reports
     (of `kinds` only)."""
-    out: dict[str, dict[str, Any]] = defaultdict(dict)
     latest = latest_payloads(store, "host", kinds, subject_ids=hosts)
-    for host, kind, (_, p) in ((h, k, v) for h, kinds in latest.items() for k, v in kinds.items()):
-        facts = out[host]
+    return defaultdict(dict, {host: facts_of(rows) for host, rows in latest.items()})
+
+
+def facts_of(latest: dict[str, tuple[float, dict[str, Any]]]) -> dict[str, Any]:
+    """One host's facts (as `host_facts`) from its newest reports: kind (or 'kind:key') -> (time, payload)."""
+    facts: dict[str, Any] = {}
+    for kind, (_, p) in latest.items():
         if kind == "agent.heartbeat":
             facts["version"] = p.get("version") or facts.get("version")
         elif kind == "host.identity":
@@ -128,7 +132,7 @@ def host_facts(store: Store, hosts: Sequence[str] | None = None, kinds: Sequence
             facts["version"] = facts.get("version") or p.get("agent_version")
         else:
             facts["lingering_hits"] = total(p.get("totals"))
-    return out
+    return facts
 
 
 def waived_counts(store: Store, counts: list[tuple[str, str, str, int]], at: datetime | None = None

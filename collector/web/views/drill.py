@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request
@@ -25,10 +26,14 @@ def control_page(control_id: str, request: Request, state: StateDep, user: WebUs
     control = next((c for c in state.controls if c.id == control_id), None)
     if control is None:
         raise not_found(control_id)
-    findings = sorted(readmodel.waive(state.store, state.store.current_findings(control=control_id)),
-                      key=lambda f: (_ORDER.get(f.status, 3), f.subject_id))
+    # every finding's status orders and counts them; only the shown ones' evidence is read
+    findings = sorted(readmodel.waive(state.store, readmodel.findings(state.store, controls=[control_id])),
+                      key=lambda f: (_ORDER.get(f.status, 3), f.subject_id, f.subject_kind))
+    shown = findings[:SHOWN]
+    evidence = state.store.finding_evidence(control_id, [f.subject_id for f in shown])
     clauses = load_clauses()
-    return render(request, "control.html", user, control=control, findings=findings[:SHOWN], total=len(findings),
+    return render(request, "control.html", user, control=control, total=len(findings),
+                  findings=[replace(f, evidence=evidence.get((f.subject_kind, f.subject_id), [])) for f in shown],
                   clauses=[clauses[c] for c in control.clauses])
 
 

@@ -31,6 +31,9 @@ def _worst(statuses: list[readmodel.HostStatus]) -> readmodel.HostStatus | None:
     return min(statuses, key=lambda f: _RANK.get(f.status, 4), default=None)
 
 
+SEARCHED = ("host", "hostname", "addresses", "version")  # the row's fields a search matches
+
+
 def _add_facts(rows: list[dict[str, Any]], facts: dict[str, dict[str, Any]]) -> None:
     for r in rows:
         f = facts.get(r["host"], {})
@@ -38,24 +41,30 @@ def _add_facts(rows: list[dict[str, Any]], facts: dict[str, dict[str, Any]]) -> 
                  lingering_hits=f.get("lingering_hits"))
 
 
-def _matches(row: dict[str, Any], q: str) -> bool:
-    q = q.lower()
-    return any(q in str(row[k]).lower() for k in ("host", "hostname", "addresses", "version"))
+def search_texts(host: str, latest: dict[str, tuple[float, dict[str, Any]]]) -> list[str]:
+    """What a search matches of a host, lower-cased: its id, name, addresses and version as the table
+    shows them (a forged number or object as its text)."""
+    row = {"host": host}
+    _add_facts([row], {host: readmodel.facts_of(latest)})
+    return [str(row[k]).lower() for k in SEARCHED]
 
 
 def matching_hosts(store: Store, q: str, sort: str, descending: bool, status: str) -> tuple[list[str], int]:
     """The hosts matching `q` and `status` in the table's order, and how many hosts there are. The store
-    orders and counts them; a search and the order of versions also need every host's names and version."""
+    orders, counts and searches them (remaking the texts of hosts whose names or version changed); the
+    order of versions also needs every host's version."""
     by_version = sort == "version"
     ordered = store.host_order(COLUMNS, "host" if by_version else sort, descending and not by_version)
     hosts = [h for h, st in ordered if not status or st == status]
-    if q or by_version:
+    if q:
+        store.refresh_host_search([h for h, _ in ordered], readmodel.NAMING_KINDS, search_texts)
+        found = store.hosts_matching(q.lower())
+        hosts = [h for h in hosts if h in found]
+    if by_version:
         rows = [{"host": h} for h in hosts]
         _add_facts(rows, readmodel.host_facts(store, hosts=None, kinds=readmodel.NAMING_KINDS))
-        if q:
-            rows = [r for r in rows if _matches(r, q)]
-        if by_version:  # a stable sort: hosts of one version stay in order, either way; a forged number
-            rows.sort(key=lambda r: str(r["version"]), reverse=descending)  # compares as text
+        # a stable sort: hosts of one version stay in order, either way; a forged number compares as text
+        rows.sort(key=lambda r: str(r["version"]), reverse=descending)
         hosts = [r["host"] for r in rows]
     return hosts, len(ordered)
 

@@ -92,6 +92,34 @@ def test_events_counts_and_acks(store):
     assert not store.has_event("alert.acked", "USB-BLOCK", "default", '{"by":"bob%')
 
 
+def test_recent_changes_leave_out_first_findings_among_other_types(store):
+    """The dashboard's changes of a day: first findings left out however many there are, other types of
+    events (which have no first) kept beside the changes, newest first; no type, no event."""
+    t1 = T0 + hours(1)
+    store.record_findings([FindingChange(finding("pass", T0, subject=f"h{i}"), None, True) for i in range(50)], T0)
+    store.record_findings([FindingChange(finding("fail", t1, subject="h7"), "pass", True)], t1)
+    store.record_event("alert.acked", "user:ann", {"c": 1}, ts=t1 + hours(1), subject=("host", "h7"),
+                       site="default", detail="{}", control="USB-BLOCK", status="fail")
+    [change] = store.events(EPOCH, limit=40)
+    assert (change.subject_id, change.from_status, change.to_status) == ("h7", "pass", "fail")
+    both = store.events(EPOCH, types=["finding.changed", "alert.acked"], limit=40)
+    assert [(e.type, e.subject_id) for e in both] == [("alert.acked", "h7"), ("finding.changed", "h7")]
+    assert len(store.events(EPOCH, types=["finding.changed", "alert.acked"], first_only=False, limit=100)) == 52
+    assert store.events(EPOCH, until=t1, limit=40) == []
+    assert store.events(EPOCH, types=[]) == []
+    assert store.change_counts(EPOCH, t1 + hours(2)) == {("pass", "fail"): 1}
+
+
+def test_finding_evidence_of_the_shown_subjects_only(store):
+    store.record_findings([FindingChange(finding("fail", T0, subject=s, subject_kind=k), None, True)
+                           for s, k in [("h1", "host"), ("h2", "host"), ("h1", "camera")]], T0)
+    store.record_findings([FindingChange(finding("pass", T0, control="OTHER", subject="h2"), None, True)], T0)
+    assert store.finding_evidence("USB-BLOCK", ["h1", "h9"]) == {("host", "h1"): ["obs-1"],
+                                                                ("camera", "h1"): ["obs-1"]}
+    assert store.finding_evidence("USB-BLOCK", []) == {}
+    assert store.finding_evidence("USB-BLOCK", [f"x{i}" for i in range(1200)] + ["h2"]) == {("host", "h2"): ["obs-1"]}
+
+
 def test_finding_reads_now_and_then(store):
     t1 = T0 + hours(1)
     store.record_findings([FindingChange(finding("fail", T0), None, True),
