@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,6 +53,7 @@ class CompactionResult:
     proof_bytes: int = 0
     evidence_removed: list[str] = field(default_factory=list)
     ledger_entries: list[int] = field(default_factory=list)  # one `store.compacted` entry per chunk
+    latest_removed: int = 0  # `latest` rows of event keys dropped whole
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -223,6 +225,7 @@ def compact(store: SqliteParts, policy: RetentionPolicy, controls: Sequence[Cont
     # newest first: a repeat is rebuilt from its full row, which an older batch may hold, so a chunk must
     # find the full rows of its repeats still there (a full row dropped has every repeat of it dropped)
     pending = sorted(sel.drop, reverse=True)
+    hi = math.inf
     while True:
         chunk, pending = pending[:chunk_rows], pending[chunk_rows:]
         with store.write() as conn:
@@ -234,7 +237,10 @@ def compact(store: SqliteParts, policy: RetentionPolicy, controls: Sequence[Cont
                     pending = held + pending
                     where = {n: b for n, b in where.items() if b != last}
             gone = [] if pending else _unreferenced_evidence(conn, policy, now, named, upto)
-            _write_chunk(store, conn, sel, where, gone, policy, actor, now, result, say)
+            # the chunk speaks for the candidates numbered from its oldest drop up to the previous chunk's
+            lo = min(where) if pending and where else -math.inf
+            if _write_chunk(store, conn, sel, where, gone, policy, actor, now, result, say, (lo, hi)):
+                hi = lo
         # after the commit: a crash in between leaves stray bytes, never a listed file missing
         if gone:
             store.drop_evidence_bytes(gone)
@@ -248,18 +254,32 @@ def _only(sel: Selection, numbers: list[int]) -> Selection:
     return Selection(set(numbers), sel.kept, sel.kind_of, sel.repeat_ids)
 
 
+def _drop_latest(conn: Any, sel: Selection, numbers: Iterable[int]) -> int:
+    """Delete the `latest` rows of the event keys dropped whole among `numbers`, unless an observation of the
+    key arrived since (the row then names it); returns how many were deleted."""
+    gone = 0
+    for n in numbers:
+        key = sel.latest_gone.get(n)
+        if key is not None:
+            gone += conn.execute("DELETE FROM latest WHERE subject_kind = ? AND subject_id = ? AND kind = ? AND key = ?"
+                                 " AND coalesce(num, obs_rowid) = ?", (*key, n)).rowcount
+    return gone
+
+
 def _write_chunk(store: SqliteParts, conn: Any, sel: Selection, where: dict[int, int], gone: list[str],
                  policy: RetentionPolicy, actor: str, now: datetime, result: CompactionResult,
-                 say: Progress) -> None:
+                 say: Progress, span: tuple[float, float]) -> bool:
     """Drop the observations `where` names (number -> batch) and the evidence files `gone`, with the proofs
-    of what their batches keep and one `store.compacted` entry; add it all to `result`."""
+    of what their batches keep and one `store.compacted` entry stating what is kept of the candidates
+    numbered within `span`; add it all to `result`. False when there was nothing to write."""
     if not where and not gone:
-        return
+        return False
     seq = store.ledger.last_seq + 1
     say(f"proving what is kept of the batches losing {len(where):,} observations")
     rows, partly, emptied = _rows_for(conn, where, seq) if where else ([], 0, 0)
     say("deleting")
     _delete(conn, sel, set(where))
+    latest_gone = _drop_latest(conn, sel, where)
     for i in range(0, len(gone), 900):
         files = gone[i:i + 900]
         conn.execute(f"DELETE FROM evidence WHERE sha256 IN ({','.join('?' * len(files))})", files)
@@ -269,7 +289,8 @@ def _write_chunk(store: SqliteParts, conn: Any, sel: Selection, where: dict[int,
     entry = store.ledger.append(conn, ENTRY_TYPE, actor, {
         "rule": "rules/retention.yaml", "policy": policy.as_dict(), "why": WHY,
         "dropped": len(where), "dropped_by_kind": by_kind,
-        "kept": sel.kept, "batches": {"partly_kept": partly, "emptied": emptied, "rows": len(rows)},
+        "kept": sel.kept_among(*span), "events_by_day": sel.events_by_day(*span), "latest_removed": latest_gone,
+        "batches": {"partly_kept": partly, "emptied": emptied, "rows": len(rows)},
         "pruned_digest": pruned_digest(rows), "evidence_removed": gone}, ts=now)
     assert entry.seq == seq  # the rows name the entry they were written with
     result.ledger_seq = entry.seq
@@ -282,3 +303,5 @@ def _write_chunk(store: SqliteParts, conn: Any, sel: Selection, where: dict[int,
     result.batches_emptied += emptied
     result.proof_bytes += sum(4 * len(r.kept) + 32 * len(r.hashes) for r in rows)
     result.evidence_removed += gone
+    result.latest_removed += latest_gone
+    return True
