@@ -58,6 +58,10 @@ def test_ingest_goes_on_while_a_large_compaction_runs_in_chunks(store):
     entries = [loads(store.ledger_entry(seq)[1]) for seq in chunks]
     assert {e["type"] for e in entries} == {"store.compacted"}
     assert sum(e["data"]["dropped"] for e in entries) == res.dropped
+    # each chunk states what is kept of its own stretch: together, the whole compaction's counts
+    kept = [e["data"]["kept"] for e in entries]
+    assert kept[0] != kept[-1]
+    assert {r: sum(k[r] for k in kept) for r in res.kept} == res.kept
     report = store.verify_ledger()
     assert report.ok, report.problems
     # no batch was split between two chunks: each proof row names the compaction of one chunk only
