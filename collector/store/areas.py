@@ -213,6 +213,12 @@ class ReadModelStore(Protocol):
         every bucket from its first report to its last repeat."""
         ...
 
+    def events_dropped(self, subject_kind: str, subject_id: str, kinds: Sequence[str], since: datetime
+                       ) -> list[tuple[str, str, int]]:
+        """(UTC day, kind, how many) of the events of these kinds compaction dropped, of the days from
+        `since` on, newest day first (the events it kept are observations like any other)."""
+        ...
+
     def payload_series(self, kind: str, start: datetime, end: datetime, site: str | None = None
                        ) -> list[tuple[str, float, dict[str, Any]]]:
         """(subject id, observed_at, payload) of one kind in [start, end), oldest first."""

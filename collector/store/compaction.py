@@ -280,6 +280,10 @@ def _write_chunk(store: SqliteParts, conn: Any, sel: Selection, where: dict[int,
     say("deleting")
     _delete(conn, sel, set(where))
     latest_gone = _drop_latest(conn, sel, where)
+    events = sel.events_dropped(where)
+    conn.executemany("INSERT INTO event_days VALUES (?,?,?,?,?) ON CONFLICT (subject_kind, subject_id, kind, day)"
+                     " DO UPDATE SET dropped = event_days.dropped + excluded.dropped",
+                     events)
     for i in range(0, len(gone), 900):
         files = gone[i:i + 900]
         conn.execute(f"DELETE FROM evidence WHERE sha256 IN ({','.join('?' * len(files))})", files)
@@ -289,7 +293,7 @@ def _write_chunk(store: SqliteParts, conn: Any, sel: Selection, where: dict[int,
     entry = store.ledger.append(conn, ENTRY_TYPE, actor, {
         "rule": "rules/retention.yaml", "policy": policy.as_dict(), "why": WHY,
         "dropped": len(where), "dropped_by_kind": by_kind,
-        "kept": sel.kept_among(*span), "events_by_day": sel.events_by_day(*span), "latest_removed": latest_gone,
+        "kept": sel.kept_among(*span), "events_dropped": events, "latest_removed": latest_gone,
         "batches": {"partly_kept": partly, "emptied": emptied, "rows": len(rows)},
         "pruned_digest": pruned_digest(rows), "evidence_removed": gone}, ts=now)
     assert entry.seq == seq  # the rows name the entry they were written with

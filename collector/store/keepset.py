@@ -45,7 +45,7 @@ class Selection:
     repeat_ids: dict[int, IdKey] = field(default_factory=dict)  # number -> id, of the repeats among the candidates
     reason_of: dict[int, str] = field(default_factory=dict)  # number -> why it is kept, of the candidates kept
     latest_gone: dict[int, Key] = field(default_factory=dict)  # number -> key, of the `latest` rows dropped with it
-    # number -> (subject kind, subject id, kind, keyframe period) of the candidates of events no check reads
+    # number -> (subject kind, subject id, kind, UTC day of arrival) of the candidates of events no check reads
     events: dict[int, tuple[str, str, str, str]] = field(default_factory=dict)
 
     def kept_among(self, lo: float, hi: float) -> dict[str, int]:
@@ -56,16 +56,14 @@ class Selection:
                 out[reason] += 1
         return out
 
-    def events_by_day(self, lo: float, hi: float) -> dict[str, list[int]]:
-        """"subject kind/subject id/kind/day" -> [events of that day numbered from `lo` up to `hi`, of them kept]
-        for the event candidates in that range: what a page says of a day whose events were dropped."""
-        out: dict[str, list[int]] = {}
-        for n, (sk, sid, kind, day) in self.events.items():
-            if lo <= n < hi:
-                counts = out.setdefault(f"{sk}/{sid}/{kind}/{day}", [0, 0])
-                counts[0] += 1
-                counts[1] += n not in self.drop
-        return dict(sorted(out.items()))
+    def events_dropped(self, numbers: Iterable[int]) -> list[tuple[str, str, str, str, int]]:
+        """(subject kind, subject id, kind, UTC day, how many) of the events numbered `numbers`, by the day
+        they arrived."""
+        out: dict[tuple[str, str, str, str], int] = {}
+        for n in numbers:
+            if n in self.events:
+                out[self.events[n]] = out.get(self.events[n], 0) + 1
+        return [(*day, count) for day, count in sorted(out.items())]
 
     def dropped_by_kind(self, rowids: Iterable[int]) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -96,14 +94,19 @@ def candidates(conn: sqlite3.Connection, policy: RetentionPolicy, now: datetime,
         cut = cutoffs[kind]
         if cut is not None and recv < cut:
             out[num] = ((sk, sid, kind, key), recv)
-    for (kind,) in conn.execute("SELECT DISTINCT kind FROM observations").fetchall():
-        cutoff = policy.cutoff(kind, now)
-        if cutoff is None:
-            continue
-        # observed_at is indexed; a sender's time may run ahead of arrival by the allowed skew at most
-        rows = conn.execute("SELECT rowid, subject_kind, subject_id, key, received_at FROM observations"
-                            " WHERE kind = ? AND observed_at < ? AND received_at < ?", (kind, cutoff + 86400, cutoff))
-        for rowid, sk, sid, key, recv in rows:
+    # the latest cutoff of any kind: the default window's ("" is no kind) or a kind's own
+    latest = max((c for c in (policy.cutoff(k, now) for k in ("", *policy.kinds)) if c is not None), default=None)
+    if latest is None:
+        return out
+    # one pass by observed time (indexed), not one per kind: a sender's time may run ahead of arrival by
+    # the allowed skew at most
+    for rowid, sk, sid, kind, key, recv in conn.execute(
+            "SELECT rowid, subject_kind, subject_id, kind, key, received_at FROM observations WHERE observed_at < ?",
+            (latest + 86400,)):
+        if kind not in cutoffs:
+            cutoffs[kind] = policy.cutoff(kind, now)
+        cut = cutoffs[kind]
+        if cut is not None and recv < cut:
             out[rowid] = ((sk, sid, kind, key), recv)
     return out
 
@@ -280,14 +283,9 @@ def select(conn: sqlite3.Connection, policy: RetentionPolicy, controls: Sequence
         sel.kept[reason] += 1
     sel.kind_of = {rowid: key[2] for rowid, (key, _) in cand.items()}
     sel.repeat_ids = {r[0]: r[9] for r in repeats if r[0] in cand}
-    period = policy.keyframe_hours * 3600
-    sel.events = {n: (*key[:3], _day(recv, period)) for n, (key, recv) in cand.items() if key[2] in unread}
+    sel.events = {n: (*key[:3], datetime.fromtimestamp(recv, UTC).date().isoformat())
+                  for n, (key, recv) in cand.items() if key[2] in unread}
     return sel
-
-
-def _day(received_at: float, period_s: float) -> str:
-    """The keyframe period an observation arrived in, by its first moment (UTC)."""
-    return datetime.fromtimestamp(received_at // period_s * period_s, UTC).strftime("%Y-%m-%dT%H")
 
 
 def _latest(conn: sqlite3.Connection) -> dict[int, tuple[Key, set[int]]]:

@@ -102,16 +102,16 @@ def test_old_usb_blocks_keep_one_a_day_and_their_count(compacted):
     # their `latest` rows went with them; the days' counts are in the ledger
     assert _rows(after, "SELECT count(*) FROM latest WHERE kind = 'usb.block'")[0][0] < \
         _rows(before, "SELECT count(*) FROM latest WHERE kind = 'usb.block'")[0][0]
-    counts: dict[tuple[str, int], list[int]] = {}
+    counts: dict[tuple[str, int], int] = {}
     for (body,) in _rows(after, "SELECT body FROM ledger WHERE CAST(body AS TEXT) LIKE '%store.compacted%'"):
-        for name, (n, k) in loads(body)["data"]["events_by_day"].items():
-            sk, host, kind, period = name.split("/")
+        for _, host, kind, day, n in loads(body)["data"]["events_dropped"]:
             if kind == "usb.block":
-                when = int(datetime.fromisoformat(period + ":00+00:00").timestamp() // 86400)
-                counts.setdefault((host, when), [0, 0])
-                counts[(host, when)][0] += n
-                counts[(host, when)][1] += k
-    assert {k: v for k, v in counts.items() if k in had} == {k: [had[k], 1] for k in had}
+                when = int(datetime.fromisoformat(day + "T00:00:00+00:00").timestamp() // 86400)
+                counts[(host, when)] = counts.get((host, when), 0) + n
+    assert counts == {k: had[k] - 1 for k in had if had[k] > 1}
+    stored = {(h, int(datetime.fromisoformat(d + "T00:00:00+00:00").timestamp() // 86400)): n for h, d, n in
+              _rows(after, "SELECT subject_id, day, dropped FROM event_days WHERE kind = 'usb.block'")}
+    assert stored == counts
 
 
 @pytest.mark.parametrize("hours_before_end", [60, 47, 30, 12, 1])
