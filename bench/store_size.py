@@ -58,7 +58,9 @@ NOTE = ("Compaction removes no ledger entry: the ledger holds one `observations`
         " simulation ingests one batch per snapshot for the whole site; agents send one per terminal and minute),"
         " about 180 bytes of body in its compact form (form 2) and a 64-character hash."
         " At a one-minute step the simulation also has someone plug a USB stick into each terminal about every"
-        " 20 minutes; every block event is kept (each is the newest of its own key).")
+        " 20 minutes; beyond the window a block event (an event kind no check reads, rules/kinds.yaml `event`) is"
+        " kept only as the first of its terminal's day or when a finding cites it, and `event_days` counts the rest"
+        " per terminal and day.")
 CAMERA_KINDS = ("camera.health", "zone.coverage", "camera.retention", "camera.floorplan")
 
 

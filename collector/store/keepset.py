@@ -255,10 +255,10 @@ def select(conn: sqlite3.Connection, policy: RetentionPolicy, controls: Sequence
     remaining = set(cand)
     latest = _latest(conn)
     protected: list[tuple[str, set[int]]] = [
+        ("latest", {n for n, (key, rows) in latest.items() if key[2] not in unread for n in rows}),
         ("cited", rowids_of(conn, cited(conn))),
         ("inputs", inputs(conn, controls, repeats)),
         ("keyframe", keyframes(cand, policy.keyframe_hours * 3600, unread)),
-        ("latest", {n for n, (key, _) in latest.items() if key[2] not in unread}),
     ]
     for reason, rowids in protected:
         hit = remaining & rowids
