@@ -312,3 +312,17 @@ def test_a_removed_compaction_entry_is_named(compacted, tmp_path):
     conn.close()
     problems = _verify_problems(db)
     assert any("pruned_batches.compaction names entry" in p for p in problems), problems
+
+
+def test_a_changed_count_of_dropped_events_is_caught_by_deep_verify(compacted, tmp_path):
+    db = _tampered(compacted, tmp_path)
+    conn = sqlite3.connect(db)
+    [(sid, kind, day)] = conn.execute("SELECT subject_id, kind, day FROM event_days LIMIT 1").fetchall()
+    conn.execute("UPDATE event_days SET dropped = dropped - 1 WHERE subject_id = ? AND kind = ? AND day = ?",
+                 (sid, kind, day))
+    conn.commit()
+    conn.close()
+    r = _run("ledger", "verify", "--db", db, "--deep", "--json")
+    assert r.exit_code == 1, r.output
+    first = json.loads(r.stdout)["deep"]["first_difference"]
+    assert "event_days" in first and sid in first and day in first, first
