@@ -33,9 +33,11 @@ NO_EVIDENCE = b'{"evidence":[]'
 SCAN_ROWS = 5000
 CHUNK_ROWS = 20_000  # observations dropped per write transaction: ingest waits about a second at most
 CHUNK_PAUSE_S = 0.05
-WHY = ("raw observations older than their kind's window; kept: the newest of each key, those findings and their"
-       " intervals cite, those current findings were evaluated from, the first of each key per keyframe period,"
-       " and the full rows kept repeats are rebuilt from")
+WHY = ("raw observations older than their kind's window; kept: the newest of each key (of an event kind no check"
+       " reads, only while its key keeps another observation), those findings and their intervals cite, those"
+       " current findings were evaluated from, the first of each key per keyframe period (of an event kind, the"
+       " first of each subject and kind), and the full rows kept repeats are rebuilt from; events dropped are"
+       " counted per subject, kind and UTC day")
 
 
 class CompactionRefused(Exception):
