@@ -17,7 +17,7 @@ from typing import Any
 from collector.proof.canonical import loads
 from collector.proof.ledger import batch_commitment
 from collector.proof.merkle import leaf_hash
-from collector.store.keepset import REASONS, Selection, select
+from collector.store.keepset import REASONS, Key, Selection, select
 from collector.store.numbering import repeats_between
 from collector.store.pruned import PrunedRow, newest_partial, pruned_digest
 from collector.store.prunedproof import PartialTree
@@ -228,6 +228,7 @@ def compact(store: SqliteParts, policy: RetentionPolicy, controls: Sequence[Cont
     # find the full rows of its repeats still there (a full row dropped has every repeat of it dropped)
     pending = sorted(sel.drop, reverse=True)
     hi = math.inf
+    revived: set[Key] = set()
     while True:
         chunk, pending = pending[:chunk_rows], pending[chunk_rows:]
         with store.write() as conn:
@@ -238,6 +239,7 @@ def compact(store: SqliteParts, policy: RetentionPolicy, controls: Sequence[Cont
                 if len(held) < len(where):
                     pending = held + pending
                     where = {n: b for n, b in where.items() if b != last}
+            where = _unrevived(conn, sel, where, revived)
             gone = [] if pending else _unreferenced_evidence(conn, policy, now, named, upto)
             # the chunk speaks for the candidates numbered from its oldest drop up to the previous chunk's
             lo = min(where) if pending and where else -math.inf
@@ -254,6 +256,21 @@ def compact(store: SqliteParts, policy: RetentionPolicy, controls: Sequence[Cont
 def _only(sel: Selection, numbers: list[int]) -> Selection:
     """The selection narrowed to dropping `numbers`."""
     return Selection(set(numbers), sel.kept, sel.kind_of, sel.repeat_ids)
+
+
+def _unrevived(conn: Any, sel: Selection, where: dict[int, int], revived: set[Key]) -> dict[int, int]:
+    """`where` without the observations of an event key chosen to go whole that another observation joined
+    since the snapshot (its `latest` row names a newer one, which may repeat one of them); such keys are
+    added to `revived`, so that the later chunks keep theirs too."""
+    for n in where:
+        key = sel.latest_gone.get(n)
+        if key is not None and conn.execute(
+                "SELECT 1 FROM latest WHERE subject_kind = ? AND subject_id = ? AND kind = ? AND key = ?"
+                " AND coalesce(num, obs_rowid) != ?", (*key, n)).fetchone():
+            revived.add(key)
+    if not revived:
+        return where
+    return {n: b for n, b in where.items() if sel.whole_of.get(n) not in revived}
 
 
 def _drop_latest(conn: Any, sel: Selection, numbers: Iterable[int]) -> int:

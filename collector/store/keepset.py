@@ -45,6 +45,7 @@ class Selection:
     repeat_ids: dict[int, IdKey] = field(default_factory=dict)  # number -> id, of the repeats among the candidates
     reason_of: dict[int, str] = field(default_factory=dict)  # number -> why it is kept, of the candidates kept
     latest_gone: dict[int, Key] = field(default_factory=dict)  # number -> key, of the `latest` rows dropped with it
+    whole_of: dict[int, Key] = field(default_factory=dict)  # number -> key, of the event keys dropped whole
     # number -> (subject kind, subject id, kind, UTC day of arrival) of the candidates of events no check reads
     events: dict[int, tuple[str, str, str, str]] = field(default_factory=dict)
 
@@ -266,6 +267,7 @@ def select(conn: sqlite3.Connection, policy: RetentionPolicy, controls: Sequence
         remaining -= hit
     # an unread event's key goes whole or keeps its newest: `latest` then names a stored observation
     whole = _keys_dropped_whole(conn, unread, remaining, repeats)
+    sel.whole_of = {n: key for key, numbers in whole.items() for n in numbers}
     for number, (key, row_numbers) in latest.items():
         if key[2] not in unread:
             continue
@@ -298,18 +300,19 @@ def _latest(conn: sqlite3.Connection) -> dict[int, tuple[Key, set[int]]]:
 
 
 def _keys_dropped_whole(conn: sqlite3.Connection, kinds: frozenset[str], dropping: set[int],
-                        repeats: Sequence[RepeatRow]) -> set[Key]:
-    """The keys of these kinds none of whose stored observations (full rows and repeats) outlives `dropping`."""
+                        repeats: Sequence[RepeatRow]) -> dict[Key, list[int]]:
+    """The keys of these kinds none of whose stored observations (full rows and repeats) outlives `dropping`,
+    with their numbers."""
     if not kinds:
-        return set()
-    seen: set[Key] = set()
+        return {}
+    numbers: dict[Key, list[int]] = defaultdict(list)
     alive: set[Key] = set()
     rows = conn.execute("SELECT rowid, subject_kind, subject_id, kind, key FROM observations"
                         f" WHERE kind IN ({','.join('?' * len(kinds))})", sorted(kinds))  # noqa: S608
     both = itertools.chain(((n, (sk, sid, kind, key)) for n, sk, sid, kind, key in rows),
                            ((r[0], (r[1], r[2], r[3], r[4])) for r in repeats if r[3] in kinds))
     for number, key in both:
-        seen.add(key)
+        numbers[key].append(number)
         if number not in dropping:
             alive.add(key)
-    return seen - alive
+    return {key: nums for key, nums in numbers.items() if key not in alive}
