@@ -60,7 +60,9 @@ NOTE = ("Compaction removes no ledger entry: the ledger holds one `batches.seale
         " about 60 bytes (number, count, Merkle root, arrival) until compaction empties it; then its seal keeps the"
         " roots of the subtrees such rows leave (`pruned_seals`)."
         " At a one-minute step the simulation also has someone plug a USB stick into each terminal about every"
-        " 20 minutes; every block event is kept (each is the newest of its own key).")
+        " 20 minutes; beyond the window a block event (an event kind no check reads, rules/kinds.yaml `event`) is"
+        " kept only as the first of its terminal's day or when a finding cites it, and `event_days` counts the rest"
+        " per terminal and day.")
 CAMERA_KINDS = ("camera.health", "zone.coverage", "camera.retention", "camera.floorplan")
 
 

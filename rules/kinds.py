@@ -49,6 +49,9 @@ class KindSpec:
     payload: TypeAdapter[Any] | None = None
     # payload fields that vary between probes without the fact changing (kinds.yaml `volatile`)
     volatile: tuple[str, ...] = ()
+    # one observation per occurrence (kinds.yaml `event`): compaction keeps an event beyond its raw window
+    # only for a reason of its own, and counts the rest per subject and day (docs/storage.md)
+    event: bool = False
 
     def payload_errors(self, payload: dict[str, Any]) -> list[tuple[str, str]]:
         """(field path under `payload`, message) for each way the payload breaks its kind's shape."""
@@ -109,10 +112,21 @@ def load_kinds() -> dict[str, KindSpec]:
             raise KindsError(f"{KINDS_FILE.name}: {name}: subject must be one of {', '.join(SUBJECT_KINDS)}")
         shape = _PAYLOADS.get(name)
         out[name] = KindSpec(name, entry["owner"], frozenset(subjects), TypeAdapter(shape) if shape else None,
-                             _volatile_paths(name, entry.get("volatile")))
+                             _volatile_paths(name, entry.get("volatile")), _event(name, entry.get("event")))
     if stray := sorted(set(_PAYLOADS) - set(out)):
         raise KindsError(f"{KINDS_FILE.name}: payload declared for kinds not in the table: {', '.join(stray)}")
     return out
+
+
+def _event(kind: str, value: Any) -> bool:
+    if value is not None and not isinstance(value, bool):
+        raise KindsError(f"{KINDS_FILE.name}: {kind}: event must be true or false")
+    return bool(value)
+
+
+def event_kinds() -> frozenset[str]:
+    """The kinds kinds.yaml declares `event: true`."""
+    return frozenset(name for name, spec in load_kinds().items() if spec.event)
 
 
 _PATH_RE = re.compile(r"^[a-z_][a-z0-9_]*(\[\])?(\.([a-z_][a-z0-9_]*(\[\])?|\*))*$")

@@ -165,7 +165,7 @@ def list_evidence(store: Store, *, control: str | None = None, since: datetime |
     """Every evidence upload (of one site when given), newest first: who uploaded what, when, valid until when."""
     # manual evidence is about the whole site: its subject is ("site", <site>)
     rows = store.observations(kind="manual.evidence", since=since, until=until, limit=limit,
-                              subject_kind="site" if site else None, subject_id=site)
+                              subject_kind="site", subject_id=site)
     out = []
     for o in rows:
         p = o.payload

@@ -4,6 +4,7 @@ binds and compared with what is stored.
 - observations: each row's index columns against its own body (the Merkle leaf) and, for
   `received_at`, against its batch's ledger entry or sealed batch row;
 - latest: the newest observation per (subject, kind, key), recomputed from those bodies;
+- event_days: the events compaction dropped per subject, kind and day, summed from its ledger entries;
 - exceptions (waivers) and attestations: each row against the ledger entry that recorded it, every
   such entry with its row, each attestation's signature;
 - finding_intervals and findings: replayed from the ledger's `finding.changed` entries;
@@ -91,6 +92,20 @@ def check_latest(tables: DerivedReader, observations: Sequence[Replayed], repeat
         head = repeats[newest][1] if newest in repeats else newest
         rep.compare("latest", name, [("obs_rowid", have[k][0], head), ("num", have[k][2], newest),
                                      ("observed_at", have[k][1], want[k][1])])
+
+
+def check_event_days(tables: DerivedReader, rep: DeepReport) -> None:
+    """The events compaction dropped per subject, kind and day: the sum of its ledger entries' counts."""
+    want: dict[tuple[str, ...], int] = {}
+    for _, entry in tables.ledger_entries(["store.compacted"]):
+        for row in (entry.get("data") or {}).get("events_dropped") or []:
+            if isinstance(row, list) and len(row) == 5 and isinstance(row[4], int):
+                key = tuple(str(v) for v in row[:4])
+                want[key] = want.get(key, 0) + row[4]
+    have = tables.event_day_rows()
+    for key in sorted(set(want) | set(have)):
+        rep.count("event_days")
+        rep.compare("event_days", "(" + ", ".join(key) + ")", [("dropped", have.get(key), want.get(key))])
 
 
 def check_exceptions(tables: DerivedReader, rep: DeepReport) -> None:
@@ -228,6 +243,7 @@ def verify_derived(tables: DerivedReader, controls: Sequence[Control]) -> DeepRe
     rep = DeepReport()
     observations, repeats = check_observations(tables, rep)
     check_latest(tables, observations, repeats, rep)
+    check_event_days(tables, rep)
     check_exceptions(tables, rep)
     check_attestations(tables, rep)
     want = expected_intervals(tables)

@@ -203,7 +203,7 @@ def floorplan(store: Store, end: datetime, site: str | None = None) -> str | Non
     """The camera worker's latest floor plan (zones coloured by coverage) at the period end, if any;
     a site's plan is about the whole site: its subject is ("site", <site>)."""
     plans = store.observations(kind="camera.floorplan", until=end + timedelta(seconds=1), limit=1,
-                               subject_kind="site" if site else None, subject_id=site)
+                               subject_kind="site", subject_id=site)
     if not plans or not plans[0].evidence:
         return None
     data = store.get_evidence(plans[0].evidence[0].sha256)

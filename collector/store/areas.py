@@ -213,6 +213,12 @@ class ReadModelStore(Protocol):
         every bucket from its first report to its last repeat."""
         ...
 
+    def events_dropped(self, subject_kind: str, subject_id: str, kinds: Sequence[str], since: datetime
+                       ) -> list[tuple[str, str, int]]:
+        """(UTC day, kind, how many) of the events of these kinds compaction dropped, of the days from
+        `since` on, newest day first (the events it kept are observations like any other)."""
+        ...
+
     def payload_series(self, kind: str, start: datetime, end: datetime, site: str | None = None
                        ) -> list[tuple[str, float, dict[str, Any]]]:
         """(subject id, observed_at, payload) of one kind in [start, end), oldest first."""
@@ -335,6 +341,10 @@ class DerivedReader(Protocol):
     def interval_rows(self) -> list[tuple[Any, ...]]: ...
 
     def exception_rows(self) -> list[tuple[Any, ...]]: ...
+
+    def event_day_rows(self) -> dict[tuple[str, ...], int]:
+        """(subject kind, subject id, kind, UTC day) -> events compaction dropped (table event_days)."""
+        ...
 
     def attestation_rows(self) -> list[tuple[Any, ...]]: ...
 

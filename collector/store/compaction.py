@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from collector.proof.ledger import batch_commitment
 from collector.proof.merkle import leaf_hash
 from collector.proof.seal import is_sealed_batch
 from collector.store.batches import SqliteBatches
-from collector.store.keepset import REASONS, Selection, select
+from collector.store.keepset import REASONS, Key, Selection, select
 from collector.store.numbering import repeats_between
 from collector.store.pruned import PrunedRow, newest_partial, pruned_digest
 from collector.store.prunedproof import PartialTree
@@ -35,9 +36,11 @@ NO_EVIDENCE = b'{"evidence":[]'
 SCAN_ROWS = 5000
 CHUNK_ROWS = 20_000  # observations dropped per write transaction: ingest waits about a second at most
 CHUNK_PAUSE_S = 0.05
-WHY = ("raw observations older than their kind's window; kept: the newest of each key, those findings and their"
-       " intervals cite, those current findings were evaluated from, the first of each key per keyframe period,"
-       " and the full rows kept repeats are rebuilt from")
+WHY = ("raw observations older than their kind's window; kept: the newest of each key (of an event kind no check"
+       " reads, only while its key keeps another observation), those findings and their intervals cite, those"
+       " current findings were evaluated from, the first of each key per keyframe period (of an event kind, the"
+       " first of each subject and kind), and the full rows kept repeats are rebuilt from; events dropped are"
+       " counted per subject, kind and UTC day")
 
 
 class CompactionRefused(Exception):
@@ -55,6 +58,7 @@ class CompactionResult:
     proof_bytes: int = 0
     evidence_removed: list[str] = field(default_factory=list)
     ledger_entries: list[int] = field(default_factory=list)  # one `store.compacted` entry per chunk
+    latest_removed: int = 0  # `latest` rows of event keys dropped whole
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -233,6 +237,8 @@ def compact(store: SqliteBatches, policy: RetentionPolicy, controls: Sequence[Co
     # newest first: a repeat is rebuilt from its full row, which an older batch may hold, so a chunk must
     # find the full rows of its repeats still there (a full row dropped has every repeat of it dropped)
     pending = sorted(sel.drop, reverse=True)
+    hi = math.inf
+    revived: set[Key] = set()
     while True:
         chunk, pending = pending[:chunk_rows], pending[chunk_rows:]
         with store.write() as conn:
@@ -243,8 +249,12 @@ def compact(store: SqliteBatches, policy: RetentionPolicy, controls: Sequence[Co
                 if len(held) < len(where):
                     pending = held + pending
                     where = {n: b for n, b in where.items() if b != last}
+            where = _unrevived(conn, sel, where, revived)
             gone = [] if pending else _unreferenced_evidence(conn, policy, now, named, upto)
-            _write_chunk(store, conn, sel, where, gone, policy, actor, now, result, say)
+            # the chunk speaks for the candidates numbered from its oldest drop up to the previous chunk's
+            lo = min(where) if pending and where else -math.inf
+            if _write_chunk(store, conn, sel, where, gone, policy, actor, now, result, say, (lo, hi)):
+                hi = lo
         # after the commit: a crash in between leaves stray bytes, never a listed file missing
         if gone:
             store.drop_evidence_bytes(gone)
@@ -258,13 +268,41 @@ def _only(sel: Selection, numbers: list[int]) -> Selection:
     return Selection(set(numbers), sel.kept, sel.kind_of, sel.repeat_ids)
 
 
+def _unrevived(conn: Any, sel: Selection, where: dict[int, int], revived: set[Key]) -> dict[int, int]:
+    """`where` without the observations of an event key chosen to go whole that another observation joined
+    since the snapshot (its `latest` row names a newer one, which may repeat one of them); such keys are
+    added to `revived`, so that the later chunks keep theirs too."""
+    for n in where:
+        key = sel.latest_gone.get(n)
+        if key is not None and conn.execute(
+                "SELECT 1 FROM latest WHERE subject_kind = ? AND subject_id = ? AND kind = ? AND key = ?"
+                " AND coalesce(num, obs_rowid) != ?", (*key, n)).fetchone():
+            revived.add(key)
+    if not revived:
+        return where
+    return {n: b for n, b in where.items() if sel.whole_of.get(n) not in revived}
+
+
+def _drop_latest(conn: Any, sel: Selection, numbers: Iterable[int]) -> int:
+    """Delete the `latest` rows of the event keys dropped whole among `numbers`, unless an observation of the
+    key arrived since (the row then names it); returns how many were deleted."""
+    gone = 0
+    for n in numbers:
+        key = sel.latest_gone.get(n)
+        if key is not None:
+            gone += conn.execute("DELETE FROM latest WHERE subject_kind = ? AND subject_id = ? AND kind = ? AND key = ?"
+                                 " AND coalesce(num, obs_rowid) = ?", (*key, n)).rowcount
+    return gone
+
+
 def _write_chunk(store: SqliteParts, conn: Any, sel: Selection, where: dict[int, int], gone: list[str],
                  policy: RetentionPolicy, actor: str, now: datetime, result: CompactionResult,
-                 say: Progress) -> None:
+                 say: Progress, span: tuple[float, float]) -> bool:
     """Drop the observations `where` names (number -> batch) and the evidence files `gone`, with the proofs
-    of what their batches keep and one `store.compacted` entry; add it all to `result`."""
+    of what their batches keep and one `store.compacted` entry stating what is kept of the candidates
+    numbered within `span`; add it all to `result`. False when there was nothing to write."""
     if not where and not gone:
-        return
+        return False
     seq = store.ledger.last_seq + 1
     say(f"proving what is kept of the batches losing {len(where):,} observations")
     rows, partly, emptied = _rows_for(conn, where, seq) if where else ([], 0, 0)
@@ -274,6 +312,11 @@ def _write_chunk(store: SqliteParts, conn: Any, sel: Selection, where: dict[int,
         rows_removed = prune_seals(conn, set(where.values()), seq)
     except SealUnproven as e:
         raise CompactionRefused(str(e)) from e
+    latest_gone = _drop_latest(conn, sel, where)
+    events = sel.events_dropped(where)
+    conn.executemany("INSERT INTO event_days VALUES (?,?,?,?,?) ON CONFLICT (subject_kind, subject_id, kind, day)"
+                     " DO UPDATE SET dropped = event_days.dropped + excluded.dropped",
+                     events)
     for i in range(0, len(gone), 900):
         files = gone[i:i + 900]
         conn.execute(f"DELETE FROM evidence WHERE sha256 IN ({','.join('?' * len(files))})", files)
@@ -283,8 +326,8 @@ def _write_chunk(store: SqliteParts, conn: Any, sel: Selection, where: dict[int,
     entry = store.ledger.append(conn, ENTRY_TYPE, actor, {
         "rule": "rules/retention.yaml", "policy": policy.as_dict(), "why": WHY,
         "dropped": len(where), "dropped_by_kind": by_kind,
-        "kept": sel.kept, "batches": {"partly_kept": partly, "emptied": emptied, "rows": len(rows),
-                                      "rows_removed": rows_removed},
+        "kept": sel.kept_among(*span), "events_dropped": events, "latest_removed": latest_gone,
+        "batches": {"partly_kept": partly, "emptied": emptied, "rows": len(rows), "rows_removed": rows_removed},
         "pruned_digest": pruned_digest(rows), "evidence_removed": gone}, ts=now)
     assert entry.seq == seq  # the rows name the entry they were written with
     result.ledger_seq = entry.seq
@@ -297,3 +340,5 @@ def _write_chunk(store: SqliteParts, conn: Any, sel: Selection, where: dict[int,
     result.batches_emptied += emptied
     result.proof_bytes += sum(4 * len(r.kept) + 32 * len(r.hashes) for r in rows)
     result.evidence_removed += gone
+    result.latest_removed += latest_gone
+    return True

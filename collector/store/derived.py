@@ -83,6 +83,10 @@ class DerivedRows:
         return self._all("SELECT id, control, subject_kind, subject_id, site, status, start, end, value, reason_en,"
                          " evidence, ledger_seq FROM finding_intervals ORDER BY id")
 
+    def event_day_rows(self) -> dict[tuple[str, ...], int]:
+        return {(str(sk), str(sid), str(kind), str(day)): int(n) for sk, sid, kind, day, n in self._all(
+            "SELECT subject_kind, subject_id, kind, day, dropped FROM event_days")}
+
     def exception_rows(self) -> list[tuple[Any, ...]]:
         """id, control, subject_kind, subject_id, site, reason, owner, approver, created_at, starts_at, ends_at,
         ledger_seq."""

@@ -199,6 +199,15 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (host, part)
     );
     """,
+    # 8: SQLite's 15, the events compaction dropped per subject, event kind and day; no obs_kind_time
+    """
+    DROP INDEX IF EXISTS obs_kind_time;
+    CREATE TABLE event_days (
+        subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL, kind TEXT NOT NULL, day TEXT NOT NULL,
+        dropped BIGINT NOT NULL,
+        PRIMARY KEY (subject_kind, subject_id, kind, day)
+    );
+    """,
 ]
 
 PG_SCHEMA_VERSION = len(MIGRATIONS)

@@ -244,6 +244,18 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (host, part)
     ) WITHOUT ROWID;
     """,
+    # 15: per subject, event kind (rules/kinds.yaml `event`) and UTC day of arrival, how many events
+    # compaction dropped (collector/store/compaction.py), so that a page still says how many a day had.
+    # obs_kind_time goes: a kind's observations are found by subject (obs_subject_kind_time, every reader of
+    # one kind names its subject kind) or by time (obs_time); it took ~14 KB per terminal-day of the raw window
+    """
+    DROP INDEX IF EXISTS obs_kind_time;
+    CREATE TABLE IF NOT EXISTS event_days (
+        subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL, kind TEXT NOT NULL, day TEXT NOT NULL,
+        dropped INTEGER NOT NULL,
+        PRIMARY KEY (subject_kind, subject_id, kind, day)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

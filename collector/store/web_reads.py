@@ -99,6 +99,13 @@ class SqliteReadModel(SqliteParts):
                           " AND l.repeats > 0 AND l.observed_at >= ?", [*args, since.timestamp()])
         return [(r[0], r[1], int(r[2]), (r[3], r[4], r[5], r[6], r[7])) for r in rows]
 
+    def events_dropped(self, subject_kind: str, subject_id: str, kinds: Sequence[str], since: datetime
+                       ) -> list[tuple[str, str, int]]:
+        rows = self._rows(f"SELECT day, kind, dropped FROM event_days WHERE subject_kind = ? AND subject_id = ?"
+                          f" AND kind IN ({marks(len(kinds))}) AND day >= ? ORDER BY day DESC, kind",
+                          [subject_kind, subject_id, *kinds, since.astimezone(UTC).date().isoformat()])
+        return [(str(d), str(k), int(n)) for d, k, n in rows]
+
     def payload_means(self, subject_kind: str, kind: str, fields: Sequence[str], since: datetime,
                       bucket_s: int) -> dict[str, dict[str, list[tuple[float, float]]]]:
         """Averaged in SQL so a busy sensor stays cheap."""

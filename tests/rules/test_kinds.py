@@ -70,3 +70,29 @@ def test_a_check_module_from_outside_adds_its_own_kind(monkeypatch: pytest.Monke
     finally:
         monkeypatch.undo()
         kinds.load_kinds.cache_clear()
+
+
+def test_event_kinds_are_occurrences_no_check_reads() -> None:
+    """Compaction thins these beyond their raw window (docs/storage.md, "Events"): none may be a kind a check
+    judges by its newest observation."""
+    from rules.kinds import event_kinds
+
+    assert event_kinds() == {"usb.block", "software.change", "ups.event", "canary.hit"}
+    read = {k for spec in load_checks().values() for k in spec.reads}
+    assert not event_kinds() & read
+
+
+def test_a_malformed_event_flag_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from rules import kinds
+
+    table = tmp_path / "kinds.yaml"
+    text = kinds.KINDS_FILE.read_text(encoding="utf-8")
+    table.write_text(text.replace("host, event: true}", 'host, event: "yes"}', 1), encoding="utf-8")
+    monkeypatch.setattr(kinds, "KINDS_FILE", table)
+    kinds.load_kinds.cache_clear()
+    try:
+        with pytest.raises(kinds.KindsError, match="usb.block: event must be true or false"):
+            kinds.load_kinds()
+    finally:
+        monkeypatch.undo()
+        kinds.load_kinds.cache_clear()

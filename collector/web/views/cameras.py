@@ -64,7 +64,7 @@ def cameras_page(request: Request, state: StateDep, user: Viewer) -> Response:
                                                                                      "camera.retention")),
                         retention_days)
     thumbs = thumbnails(state.store)
-    plans = state.store.observations(kind="camera.floorplan", limit=1)
+    plans = state.store.observations(subject_kind="site", kind="camera.floorplan", limit=1)
     plan = plans[0] if plans and plans[0].evidence else None
     zones = zone_rows(findings, readmodel.latest_payloads(state.store, "zone", ("zone.coverage",)))
     return render(request, "cameras.html", user, cams=cams, zones=zones, thumbs=thumbs, plan=plan,

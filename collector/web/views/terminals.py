@@ -13,6 +13,8 @@ from collector.store.base import Store
 from collector.web import readmodel
 from collector.web.pagekit import not_found, page_for, render
 from collector.web.timeline import TIMELINE_KINDS, fold
+from rules.kinds import event_kinds
+from rules.observation_names import kind_name
 
 router = APIRouter()
 Viewer = Annotated[Principal, Depends(page_for("terminals"))]
@@ -107,7 +109,10 @@ def terminal_page(host: str, request: Request, state: StateDep, user: Viewer, da
         raise not_found(f"host/{host}")
     since = datetime.now(UTC) - timedelta(days=max(1, min(days, 92)))
     runs = fold(readmodel.history(state.store, "host", TIMELINE_KINDS, since, subject_id=host, limit=5000))
+    # of old days compaction kept only the first event: how many more there were
+    events = [k for k in TIMELINE_KINDS if k in event_kinds()]
+    compacted = [(day, kind_name(kind), n) for day, kind, n in state.store.events_dropped("host", host, events, since)]
     titles = {c.id: c.title for c in state.controls}
     return render(request, "terminal.html", user, host=host, findings=findings, latest=sorted(latest.items()),
-                  runs=runs, titles=titles, days=days)
+                  runs=runs, compacted=compacted, titles=titles, days=days)
 

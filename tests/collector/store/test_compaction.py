@@ -82,6 +82,38 @@ def test_compaction_drops_old_raw_rows_and_records_why_in_the_ledger(compacted):
                         " WHERE o.rowid IS NULL")[0][0] == 0
 
 
+def test_old_usb_blocks_keep_one_a_day_and_their_count(compacted):
+    """An event no check reads (rules/kinds.yaml `event`) is not kept as the newest of its own key: of a
+    compacted day, the first per terminal stays, and the ledger counts the day's events."""
+    before, after, out = compacted
+    cutoff = (END - timedelta(days=1)).timestamp() // 86400 * 86400
+    day = "CAST(received_at / 86400 AS INT)"
+    counted = f"SELECT subject_id, {day}, count(*) FROM observations WHERE kind = 'usb.block' AND received_at < ?" \
+              f" GROUP BY subject_id, {day}"
+    had = {(h, d): n for h, d, n in _rows(before, counted, cutoff)}
+    kept = {(h, d): n for h, d, n in _rows(after, counted, cutoff)}
+    assert sum(had.values()) > len(had), "the simulated site blocks several sticks on some days"
+    cited = {i for (e,) in _rows(after, "SELECT evidence FROM finding_intervals UNION SELECT evidence FROM findings")
+             for i in loads(e)}
+    uncited = f"SELECT count(*) FROM observations WHERE kind = 'usb.block' AND received_at < ? AND id NOT IN" \
+              f" ({','.join('?' * len(cited))})"
+    assert _rows(after, uncited, cutoff, *cited)[0][0] <= len(had)
+    assert set(kept) == set(had) and all(n == 1 for n in kept.values())
+    # their `latest` rows went with them; the days' counts are in the ledger
+    assert _rows(after, "SELECT count(*) FROM latest WHERE kind = 'usb.block'")[0][0] < \
+        _rows(before, "SELECT count(*) FROM latest WHERE kind = 'usb.block'")[0][0]
+    counts: dict[tuple[str, int], int] = {}
+    for (body,) in _rows(after, "SELECT body FROM ledger WHERE CAST(body AS TEXT) LIKE '%store.compacted%'"):
+        for _, host, kind, day, n in loads(body)["data"]["events_dropped"]:
+            if kind == "usb.block":
+                when = int(datetime.fromisoformat(day + "T00:00:00+00:00").timestamp() // 86400)
+                counts[(host, when)] = counts.get((host, when), 0) + n
+    assert counts == {k: had[k] - 1 for k in had if had[k] > 1}
+    stored = {(h, int(datetime.fromisoformat(d + "T00:00:00+00:00").timestamp() // 86400)): n for h, d, n in
+              _rows(after, "SELECT subject_id, day, dropped FROM event_days WHERE kind = 'usb.block'")}
+    assert stored == counts
+
+
 @pytest.mark.parametrize("hours_before_end", [60, 47, 30, 12, 1])
 def test_posture_at_past_moments_is_unchanged(compacted, hours_before_end):
     before, after, _ = compacted
@@ -281,3 +313,17 @@ def test_a_removed_compaction_entry_is_named(compacted, tmp_path):
     conn.close()
     problems = _verify_problems(db)
     assert any("pruned_batches.compaction names entry" in p for p in problems), problems
+
+
+def test_a_changed_count_of_dropped_events_is_caught_by_deep_verify(compacted, tmp_path):
+    db = _tampered(compacted, tmp_path)
+    conn = sqlite3.connect(db)
+    [(sid, kind, day)] = conn.execute("SELECT subject_id, kind, day FROM event_days LIMIT 1").fetchall()
+    conn.execute("UPDATE event_days SET dropped = dropped - 1 WHERE subject_id = ? AND kind = ? AND day = ?",
+                 (sid, kind, day))
+    conn.commit()
+    conn.close()
+    r = _run("ledger", "verify", "--db", db, "--deep", "--json")
+    assert r.exit_code == 1, r.output
+    first = json.loads(r.stdout)["deep"]["first_difference"]
+    assert "event_days" in first and sid in first and day in first, first

@@ -59,6 +59,10 @@ def test_ingest_goes_on_while_a_large_compaction_runs_in_chunks(store):
     entries = [loads(store.ledger_entry(seq)[1]) for seq in chunks]
     assert {e["type"] for e in entries} == {"store.compacted"}
     assert sum(e["data"]["dropped"] for e in entries) == res.dropped
+    # each chunk states what is kept of its own stretch: together, the whole compaction's counts
+    kept = [e["data"]["kept"] for e in entries]
+    assert kept[0] != kept[-1]
+    assert {r: sum(k[r] for k in kept) for r in res.kept} == res.kept
     report = store.verify_ledger()
     assert report.ok, report.problems
     # no batch was split between two chunks: each proof row names the compaction of one chunk only
@@ -77,3 +81,25 @@ def test_the_summary_names_the_chunks_and_their_entries(store):
     assert f"in {n} transactions (ledger entries {first} to {last})" in en
     zh = compaction_text(res, "cw.db", T0, "zh").splitlines()[0]
     assert f"分 {n} 次事务写入（账本条目 {first} 至 {last}）" in zh
+
+
+def test_an_event_key_joined_after_the_snapshot_is_not_dropped(store):
+    """An event key chosen to go whole that an observation joins meanwhile (here a repeat of it, which is
+    rebuilt from its full row) keeps its rows: the chunk finds its `latest` row naming the newer one."""
+    from collector.store.compaction import _still_there, _unrevived
+    from collector.store.keepset import select
+
+    block = {"name": "Stick", "action": "deauthorized"}
+    for i, key in ((1, "1-2@w"), (2, "1-2@x")):  # the day's first block is its keyframe; the second goes whole
+        store.ingest([obs(i, kind="usb.block", key=key, t=T0 + timedelta(minutes=i), payload=block)],
+                     actor="agent:test", received_at=T0 + timedelta(minutes=i))
+    with store.snapshot() as snap:
+        sel = select(snap, load_policy().with_raw_days(0), list(default_catalog()), T0 + timedelta(days=2))
+    assert list(sel.latest_gone.values()) == [("host", "h1", "usb.block", "1-2@x")] and len(sel.drop) == 1
+    store.ingest([obs(3, kind="usb.block", key="1-2@x", t=T0 + timedelta(hours=1), payload=block)],
+                 actor="agent:test", received_at=T0 + timedelta(hours=1))
+    assert store.read.execute("SELECT count(*) FROM observation_repeats").fetchone()[0] == 1
+    revived: set = set()
+    with store.write() as conn:
+        assert _unrevived(conn, sel, _still_there(conn, sel), revived) == {}
+    assert revived == {("host", "h1", "usb.block", "1-2@x")}

@@ -156,3 +156,23 @@ def test_thumbnails_evidence_names_and_batch_sites(store):
     assert store.evidence_meta("0" * 64) is None
     assert sorted(store.batch_sites(r1.ledger_seq, r2.ledger_seq)) == [(r1.ledger_seq, "default"), (r2.ledger_seq, "b")]
     assert store.batch_sites(r2.ledger_seq + 1, r2.ledger_seq + 9) == []
+
+
+def test_events_dropped_count_the_events_compaction_dropped_per_day(store):
+    from collector.store.compaction import compact
+    from collector.store.retention import load_policy
+    from rules.catalog import default_catalog
+
+    # USB blocks, each its own key: four arrive on the first day, two on the second, one on the third
+    for i, h in enumerate((1, 5, 9, 13, 25, 30, 50)):
+        store.ingest([obs(100 + i, kind="usb.block", key=f"1-2@{h}", t=T0 + hours(h), payload={"h": h})],
+                     actor="agent:test", received_at=T0 + hours(h))
+    compact(store, load_policy().with_raw_days(1), list(default_catalog()), T0 + hours(72))
+    # beyond the window (the first two days) each day keeps its first event and counts the others
+    assert store.events_dropped("host", "h1", ["usb.block"], T0) == [("2026-11-02", "usb.block", 1),
+                                                                     ("2026-11-01", "usb.block", 3)]
+    assert store.events_dropped("host", "h1", ["usb.block"], T0 + hours(24)) == [("2026-11-02", "usb.block", 1)]
+    assert store.events_dropped("host", "h2", ["usb.block"], T0) == []
+    # the keys dropped whole lost their `latest` rows: the page's observed values list the kept ones only
+    assert sorted(store.latest_payloads("host", ["usb.block"])["h1"]) == \
+        ["usb.block:1-2@1", "usb.block:1-2@25", "usb.block:1-2@50"]
