@@ -103,6 +103,7 @@ def main() -> None:
     evidence_raw = _files_bytes(evidence_dir_of(db))
     raw_db = _vacuumed(db, work / "raw.db")
     camera_raw = _kind_bytes(db, CAMERA_KINDS)
+    raw_parts = _table_bytes(work / "raw.db")
 
     store = SqliteStore(db)
     t = time.perf_counter()
@@ -123,9 +124,12 @@ def main() -> None:
             ["after compaction", f"{n - result.dropped:,}", f"{(after_db + evidence_after) / 1e6:,.2f} MB",
              f"{after_per / 1e3:,.1f} KB", f"≤ {GOAL_COMPACTED // 1000} KB",
              "yes" if after_per <= GOAL_COMPACTED else "no"]]
-    top = sorted(parts.items(), key=lambda kv: -kv[1])[:6]
-    part_rows: list[list[object]] = [[name, f"{size / terminal_days / 1e3:,.1f} KB"] for name, size in top]
-    part_rows.append(["evidence files", f"{evidence_after / terminal_days / 1e3:,.1f} KB"])
+    names = sorted(set(raw_parts) | set(parts), key=lambda k: (-parts.get(k, 0), -raw_parts.get(k, 0)))
+    shown = [k for k in names if max(raw_parts.get(k, 0), parts.get(k, 0)) / terminal_days >= 1000][:10]
+    part_rows: list[list[object]] = [[name, f"{raw_parts.get(name, 0) / terminal_days / 1e3:,.1f} KB",
+                                      f"{parts.get(name, 0) / terminal_days / 1e3:,.1f} KB"] for name in shown]
+    part_rows.append(["evidence files", f"{evidence_raw / terminal_days / 1e3:,.1f} KB",
+                      f"{evidence_after / terminal_days / 1e3:,.1f} KB"])
     kept = ", ".join(f"{v:,} {k}" for k, v in result.kept.items())
     load = os.getloadavg()[0]
     body = (f"{args.days:g} simulated days, {args.terminals} terminals, {args.cameras} cameras with the site's UPS,"
@@ -133,8 +137,8 @@ def main() -> None:
             f" written in {build_s:.0f} s, compacted in {compact_s:.1f} s; load average {load:.1f} when measured."
             " Bytes are the database after VACUUM plus the evidence files, divided by terminal-days.\n\n"
             + table(["store", "observations", "size", "per terminal-day", "goal", "met"], rows)
-            + "\n\nAfter compaction, per terminal-day, the largest parts (tables with their indexes):\n\n"
-            + table(["part", "per terminal-day"], part_rows)
+            + "\n\nPer terminal-day, the largest parts (tables with their indexes), largest after compaction first:\n\n"
+            + table(["part", "raw window", "after compaction"], part_rows)
             + f"\n\nKept beyond the window: {kept}; {result.batches_partly_kept:,} batches partly kept"
             f" ({result.proof_bytes / terminal_days / 1e3:,.1f} KB of proofs per terminal-day),"
             f" {result.batches_emptied:,} emptied. The cameras' own observations (health, zone coverage, retention,"

@@ -21,8 +21,8 @@ router = APIRouter(prefix="/api/v1", tags=["observations"])
 class IngestResponse(BaseModel):
     accepted: int
     duplicates: int
-    # the batch's number (the name is kept for agents that read it): above 10^12, a batch row the next seal
-    # commits to the ledger (docs/ledger-format.md); None when nothing was new
+    # the batch's number (the name is kept for agents that read it): above the store's batch base, a batch
+    # row the next seal commits to the ledger (docs/ledger-format.md); None when nothing was new
     ledger_seq: int | None
     merkle_root: str | None
 

@@ -3,20 +3,15 @@
 Each batch is a row of the store's `batches` table (number, observation count, Merkle root of its
 observations, arrival time, the ledger head when it was stored), written in the ingest transaction. A
 seal entry names the run of batch numbers it covers and the RFC 6962 Merkle root over one leaf per
-batch, each leaf the batch's row as the line `batch_line` makes. Batches are numbered above
-`BATCH_BASE`: a batch number below it is the seq of its own `observations` entry (forms 1 and 2)."""
+batch, each leaf the batch's row as the line `batch_line` makes. Batches are numbered above the store's
+batch base (collector/store/batches.py): a batch number at or below it is the seq of its own
+`observations` entry (forms 1 and 2)."""
 from __future__ import annotations
 
 from typing import Any
 
 SEAL_TYPE = "batches.sealed"
 SEAL_FORM = 3
-# batch numbers above this are rows of the `batches` table; those below, ledger seqs (one entry per batch,
-# as stores written before seals have them): a ledger reaches 10^12 entries after some 30,000 years at
-# one a millisecond, so the two never meet, and newer batches still number above older ones
-BATCH_BASE = 10**12
-
-
 def batch_line(batch: int, count: int, root_hex: str, received_us: int, after_seq: int) -> bytes:
     """A batch's leaf in its seal's tree: `batch,count,root,received_us,after_seq` in decimal and hex."""
     return f"{batch},{count},{root_hex},{received_us},{after_seq}".encode()
@@ -34,11 +29,12 @@ def seal_commitment(data: Any) -> tuple[int, int, str]:
     if data.get("v") != SEAL_FORM:
         raise ValueError(f"unknown seal form {data.get('v')!r}")
     first, last, root = int(data["first"]), int(data["last"]), str(data["root"])
-    if not BATCH_BASE < first <= last:
+    if not 0 < first <= last:
         raise ValueError(f"batches {first}..{last} are not a run of sealed batch numbers")
     return first, last, root
 
 
-def is_sealed_batch(batch: int) -> bool:
-    """Whether the batch number is a row of the `batches` table (not an `observations` entry's seq)."""
-    return batch > BATCH_BASE
+def is_sealed_batch(batch: int, base: int | None) -> bool:
+    """Whether the batch number is a row of the `batches` table (not an `observations` entry's seq), given
+    the store's batch base (None: the store has no such batch yet)."""
+    return base is not None and batch > base

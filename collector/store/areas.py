@@ -381,6 +381,11 @@ class LedgerStore(Protocol):
         """How many stored batches no seal covers yet."""
         ...
 
+    def batch_base(self) -> int | None:
+        """The number just below the store's first batch row (batches are numbered upwards from it; a
+        number at or below it is the seq of a batch's own ledger entry); None before the first row."""
+        ...
+
     def checkpoint_at_or_after(self, seq: int) -> int | None: ...
 
     def checkpoints_between(self, first: int, last: int) -> list[tuple[int, str, str, str, str]]:

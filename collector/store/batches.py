@@ -14,10 +14,16 @@ from datetime import UTC, datetime, timedelta
 from collector.proof.canonical import loads
 from collector.proof.ledger import LedgerEntry
 from collector.proof.merkle import merkle_root
-from collector.proof.seal import BATCH_BASE, SEAL_TYPE, batch_line, is_sealed_batch, seal_entry_data
+from collector.proof.seal import SEAL_TYPE, batch_line, is_sealed_batch, seal_entry_data
 from collector.store.ledger_table import Ledger
 from collector.store.sqlite_parts import SqliteParts
 
+# meta key: the batch base. Batches are numbered from base + 1, where base is the ledger head when the store
+# took its first batch of this form: every batch numbered before seals is the seq of its own ledger entry,
+# so at or below it, and the two kinds of number never meet. Numbers stay small (an SQLite integer column
+# takes 1 to 8 bytes by magnitude, and every observation row names its batch); verify checks the first
+# seal starts right after the base, so a changed base does not pass unseen.
+BASE_KEY = "batches.base"
 SEAL_AFTER_S = 60.0  # default: a batch waits at most about this long for its seal
 SEAL_ACTOR = "store"
 _EPOCH = datetime.fromtimestamp(0, UTC)
@@ -29,10 +35,21 @@ def micros(t: datetime) -> int:
     return (t.astimezone(UTC) - _EPOCH) // _US
 
 
+def batch_base(conn: sqlite3.Connection) -> int | None:
+    """The store's batch base (see BASE_KEY); None before its first batch row."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (BASE_KEY,)).fetchone()
+    return int(row[0]) if row else None
+
+
 def store_batch(conn: sqlite3.Connection, count: int, root_hex: str, received: datetime, after_seq: int) -> int:
-    """Write a new batch's row; returns its number (the next above BATCH_BASE)."""
+    """Write a new batch's row; returns its number (the next above the batch base)."""
     top = conn.execute("SELECT max(batch) FROM batches").fetchone()[0]
-    batch = max(int(top or 0), BATCH_BASE) + 1
+    if top is None:
+        top = batch_base(conn)
+        if top is None:  # the store's first batch of this form: the ledger head is the base
+            top = after_seq
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (BASE_KEY, str(top)))
+    batch = int(top) + 1
     conn.execute("INSERT INTO batches (batch, n, root, received_us, after_seq) VALUES (?,?,?,?,?)",
                  (batch, count, bytes.fromhex(root_hex), micros(received), after_seq))
     return batch
@@ -72,7 +89,8 @@ def seal(conn: sqlite3.Connection, ledger: Ledger, *, due_us: int | None = None)
 
 def sealed_received_at(conn: sqlite3.Connection, batches: Sequence[int]) -> dict[int, float]:
     """batch -> its arrival (epoch s) for the batch-table batches among `batches`."""
-    wanted = sorted({b for b in batches if is_sealed_batch(b)})
+    base = batch_base(conn)
+    wanted = sorted({b for b in batches if is_sealed_batch(b, base)})
     out: dict[int, float] = {}
     for i in range(0, len(wanted), 900):
         chunk = wanted[i:i + 900]
@@ -114,6 +132,10 @@ class SqliteBatches(SqliteParts):
         with self.write() as conn:
             entry = seal(conn, self.ledger, due_us=when)
         return entry.seq if entry else None
+
+    def batch_base(self) -> int | None:
+        """The number below the store's first batch row (BASE_KEY); None before it has one."""
+        return batch_base(self.read)
 
     def unsealed_batches(self) -> int:
         """How many batches wait for a seal."""

@@ -18,7 +18,7 @@ from collector.proof.canonical import loads
 from collector.proof.ledger import batch_commitment
 from collector.proof.merkle import leaf_hash
 from collector.proof.seal import is_sealed_batch
-from collector.store.batches import SqliteBatches
+from collector.store.batches import SqliteBatches, batch_base
 from collector.store.keepset import REASONS, Key, Selection, select
 from collector.store.numbering import repeats_between
 from collector.store.pruned import PrunedRow, newest_partial, pruned_digest
@@ -78,7 +78,7 @@ def _batch_rows(conn: Any, batches: set[int], lo: int, hi: int) -> dict[int, lis
 
 def _ledgered(conn: Any, batch: int) -> tuple[int, str]:
     """(count, Merkle root hex) of a batch: its sealed `batches` row, or its own ledger entry."""
-    if is_sealed_batch(batch):
+    if is_sealed_batch(batch, batch_base(conn)):
         found = conn.execute("SELECT n, root FROM batches WHERE batch = ? AND seal IS NOT NULL", (batch,)).fetchone()
         if found is None:
             raise CompactionRefused(f"batch {batch}: no sealed row of it; run ledger verify")

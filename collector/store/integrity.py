@@ -11,7 +11,8 @@ from pathlib import Path
 from collector.proof.canonical import loads
 from collector.proof.ledger import Problem, VerifyReport, batch_commitment
 from collector.proof.merkle import merkle_root
-from collector.proof.seal import BATCH_BASE, is_sealed_batch
+from collector.proof.seal import is_sealed_batch
+from collector.store.batches import batch_base
 from collector.store.numbering import rebuilt_repeats
 from collector.store.pruned import PrunedIndex, verify_compactions
 from collector.store.seals import verify_seals
@@ -91,6 +92,7 @@ def verify_batches(conn: sqlite3.Connection, report: VerifyReport) -> int:
             continue  # an altered entry (not JSON, not UTF-8): the chain check names it
     roots.update(verify_seals(conn, report))
     pruned = PrunedIndex(conn)
+    base = batch_base(conn)
     current: int | None = None
     rowids: list[int] = []
     bodies: list[bytes] = []
@@ -102,16 +104,16 @@ def verify_batches(conn: sqlite3.Connection, report: VerifyReport) -> int:
         report.batches_checked += 1
         want = roots.pop(batch, None)
         if want is None:
-            if is_sealed_batch(batch):
+            if is_sealed_batch(batch, base):
                 report.problems.append(Problem(0, "observation", f"batch {batch}: observations name a batch"
                                                                  " without its row"))
             elif batch <= report.head_seq:  # beyond the head: reported once, as a removed tail
                 report.problems.append(Problem(batch, "observation", "observations name a batch the ledger lacks"))
         elif batch in pruned.partial:
             if (why := pruned.check_rows(batch, rowids, items, want[0])) is not None:
-                report.problems.append(Problem(want[2], "observation", _named(batch, why)))
+                report.problems.append(Problem(want[2], "observation", _named(batch, base, why)))
         elif merkle_root(items).hex() != want[0]:
-            report.problems.append(Problem(want[2], "observation", _named(batch, f"the {len(items)} observations"
+            report.problems.append(Problem(want[2], "observation", _named(batch, base, f"the {len(items)} observations"
                                            f" of this batch (ledger holds {want[1]}) no longer match its Merkle"
                                            " root")))
 
@@ -122,7 +124,7 @@ def verify_batches(conn: sqlite3.Connection, report: VerifyReport) -> int:
         if batch != current:
             close(current, bodies)
             current, rowids, bodies = batch, [], []
-            highest = batch if batch > highest and not is_sealed_batch(batch) else highest
+            highest = batch if batch > highest and not is_sealed_batch(batch, base) else highest
         rowids.append(rowid)
         bodies.append(body if isinstance(body, bytes) else str(body).encode())
     close(current, bodies)
@@ -130,15 +132,15 @@ def verify_batches(conn: sqlite3.Connection, report: VerifyReport) -> int:
     for batch, (_, count, seq) in roots.items():
         why = gone.get(batch, "all observations of this batch are gone")
         if why is not None:
-            report.problems.append(Problem(seq, "observation", _named(batch, why.replace(
+            report.problems.append(Problem(seq, "observation", _named(batch, base, why.replace(
                 "all observations", f"all {count} observations"))))
     verify_compactions(conn, report)
     return highest
 
 
-def _named(batch: int, why: str) -> str:
+def _named(batch: int, base: int | None, why: str) -> str:
     """A problem of a batch, named by its number where the entry it is reported at is its seal."""
-    return f"batch {batch}: {why}" if is_sealed_batch(batch) else why
+    return f"batch {batch}: {why}" if is_sealed_batch(batch, base) else why
 
 
 # tables whose rows name the ledger entry that recorded them (observations numbered by batch rows do not)
@@ -155,11 +157,12 @@ def verify_tail(conn: sqlite3.Connection, report: VerifyReport, batch_max: int |
     cp = conn.execute("SELECT max(seq) FROM checkpoints").fetchone()[0]
     if cp is not None and cp > head:
         traces.append((cp, f"the newest signed checkpoint covers entry {cp}"))
+    base = batch_base(conn)
     for table, column in _REFERRERS:
         if table.startswith("observation") and batch_max is not None:
             top = batch_max
         else:
-            below = f" WHERE {column} <= {BATCH_BASE}" if table.startswith("observation") else ""
+            below = f" WHERE {column} <= {int(base)}" if table.startswith("observation") and base is not None else ""
             top = conn.execute(f"SELECT max({column}) FROM {table}{below}").fetchone()[0]  # noqa: S608 (fixed names)
         if top is not None and top > head:
             traces.append((top, f"{table}.{column} names entry {top}"))

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from collector.proof.canonical import loads
 from collector.proof.seal import is_sealed_batch
-from collector.store.batches import sealed_received_at
+from collector.store.batches import batch_base, sealed_received_at
 from collector.store.repeats import id_key, id_text, rebuild
 
 LAST_NUM = "observations.last_num"  # meta: the last number given, which may be a repeat's
@@ -48,7 +48,7 @@ def stored_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
 def batch_received_at(conn: sqlite3.Connection, batch: int, fallback: float) -> float:
     """When a batch arrived: its `batches` row's time, or that of its own ledger entry (a batch stored before
     seals); `fallback` when that cannot be read."""
-    if is_sealed_batch(batch):
+    if is_sealed_batch(batch, batch_base(conn)):
         return sealed_received_at(conn, [batch]).get(batch, fallback)
     row = conn.execute("SELECT body FROM ledger WHERE seq = ?", (batch,)).fetchone()
     try:
@@ -96,7 +96,8 @@ def batch_arrivals(conn: sqlite3.Connection, batches: Sequence[int]) -> dict[int
     """batch -> when it arrived (its `batches` row's or its ledger entry's time): repeats keep no arrival time
     of their own."""
     out = sealed_received_at(conn, batches)
-    wanted = sorted({b for b in batches if not is_sealed_batch(b)})
+    base = batch_base(conn)
+    wanted = sorted({b for b in batches if not is_sealed_batch(b, base)})
     for i in range(0, len(wanted), 900):
         chunk = wanted[i:i + 900]
         for seq, body in conn.execute(

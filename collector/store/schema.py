@@ -217,7 +217,7 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (receiver, group_key)
     ) WITHOUT ROWID;
     """,
-    # 13: ingested batches (collector/store/batches.py), numbered above 10^12: count, Merkle root, arrival
+    # 13: ingested batches (collector/store/batches.py), numbered above the batch base: count, Merkle root, arrival
     # (epoch microseconds) and the ledger head when stored; `seal` is the ledger entry that sealed it, NULL
     # until a seal covers it (collector/proof/seal.py); per seal whose batches compaction emptied, the places of
     # the rows kept and the roots of the subtrees of the rows removed (collector/store/sealprune.py)

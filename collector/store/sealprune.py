@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from collector.proof.canonical import loads
 from collector.proof.merkle import leaf_hash
 from collector.proof.seal import is_sealed_batch, seal_commitment
-from collector.store.batches import batch_leaves
+from collector.store.batches import batch_base, batch_leaves
 from collector.store.prunedproof import PartialTree, pack_positions, unpack_hashes, unpack_positions
 
 PrunedSeal = tuple[list[int], list[bytes]]  # kept places, pruned subtree roots
@@ -50,7 +50,8 @@ def seal_tree(size: int, first: int, rows: list[tuple], prior: PrunedSeal | None
 def prune_seals(conn: sqlite3.Connection, affected: Iterable[int], compaction: int) -> int:
     """Remove the rows of the sealed batches among `affected` that hold no observation any more, with the
     proofs of their seals; returns how many rows were removed."""
-    wanted = sorted({b for b in affected if is_sealed_batch(b)})
+    base = batch_base(conn)
+    wanted = sorted({b for b in affected if is_sealed_batch(b, base)})
     if not wanted:
         return 0
     marks = ",".join("?" * len(wanted))

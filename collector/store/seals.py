@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from collector.proof.canonical import loads
 from collector.proof.ledger import Problem, VerifyReport
 from collector.proof.merkle import merkle_root
-from collector.proof.seal import BATCH_BASE, SEAL_TYPE, seal_commitment
-from collector.store.batches import batch_leaves
+from collector.proof.seal import SEAL_TYPE, seal_commitment
+from collector.store.batches import batch_base, batch_leaves
 from collector.store.sealprune import PrunedSeal, newest_pruned_seals, seal_tree
 
 Seal = tuple[int, int, int, str]  # seq, first batch, last batch, root hex
@@ -35,8 +35,7 @@ def seal_entries(conn: sqlite3.Connection, report: VerifyReport) -> list[Seal]:
     return out
 
 
-def _rows(conn: sqlite3.Connection) -> Iterator[BatchRow]:
-    after = BATCH_BASE
+def _rows(conn: sqlite3.Connection, after: int) -> Iterator[BatchRow]:
     while True:  # in chunks: a PostgreSQL cursor would hold every row at once
         rows = conn.execute("SELECT batch, n, root, received_us, after_seq, seal FROM batches WHERE batch > ?"
                             " ORDER BY batch LIMIT 20000", (after,)).fetchall()
@@ -50,7 +49,13 @@ def verify_seals(conn: sqlite3.Connection, report: VerifyReport) -> dict[int, tu
     """Check the seals against the batch rows; return batch -> (Merkle root hex, count, the seq of the seal
     it names or 0) of every row."""
     seals = seal_entries(conn, report)
-    expect = BATCH_BASE + 1
+    base = batch_base(conn)
+    if base is None and (seals or conn.execute("SELECT 1 FROM batches LIMIT 1").fetchone()):
+        report.problems.append(Problem(seals[0][0] if seals else 0, "seal", "the store's batch base (meta "
+                                       "batches.base) is gone, though batches were stored after it"))
+    if base is None:
+        base = seals[0][1] - 1 if seals else 0
+    expect = base + 1
     for seq, first, last, _ in seals:  # one run after another, in the chain's order
         if first != expect:
             report.problems.append(Problem(seq, "seal", f"covers batches {first}..{last}, but the seal before it"
@@ -60,7 +65,7 @@ def verify_seals(conn: sqlite3.Connection, report: VerifyReport) -> dict[int, tu
     pruned = newest_pruned_seals(conn)
     roots: dict[int, tuple[str, int, int]] = {}
     i, held = 0, list[BatchRow]()  # the current seal's rows
-    rows = _rows(conn)
+    rows = _rows(conn, base)
     for row in rows:
         batch = row[0]
         roots[batch] = (row[2].hex(), row[1], int(row[5] or 0))

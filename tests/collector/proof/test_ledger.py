@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 import pytest
 
 from collector.proof.merkle import inclusion_proof, leaf_hash, root_of_leaves, verify_inclusion
-from collector.proof.seal import BATCH_BASE
 from rules.model import Observation
 from tests.stores import another_process, rewrite_bodies, tamper
 
@@ -96,7 +95,7 @@ def test_forged_checkpoint_signature_is_caught(store):
 
 def test_altered_observation_is_named_by_its_batch(store):
     _fill(store)
-    fourth = BATCH_BASE + 4  # sealed by entry 7
+    fourth = store.batch_base() + 4  # sealed by entry 7
     assert rewrite_bodies(store, "observations", "batch = ?", lambda body: body.replace(b'"b":3', b'"b":7'),
                           fourth) > 0
     r = store.verify_ledger()

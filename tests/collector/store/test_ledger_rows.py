@@ -3,7 +3,6 @@ reads (collector/store/areas.py LedgerStore)."""
 from __future__ import annotations
 
 from collector.proof.canonical import loads
-from collector.proof.seal import BATCH_BASE
 from tests.collector.store.conftest import EPOCH, T0, hours, obs
 
 
@@ -60,7 +59,7 @@ def test_derived_rows_read_one_snapshot(store):
         assert [c[1][-1] for c in columns] == ["1", "2"]
         assert list(tables.ledger_entries(["batches.sealed"])) == []  # not sealed yet
         [(batch, received_us, after_seq)] = list(tables.batch_rows())
-        assert batch == BATCH_BASE + 1 and after_seq == 0 and received_us > 0
+        assert batch == store.batch_base() + 1 and after_seq == 0 and received_us > 0
         rowids = [c[0] for c in columns]
         assert set(tables.bodies(rowids)) == set(rowids)
         assert set(tables.latest_rows()) == {("host", "h1", "usb.devices", ""), ("host", "h2", "usb.devices", "")}

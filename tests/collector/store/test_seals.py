@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from collector.proof.canonical import loads
-from collector.proof.seal import BATCH_BASE, SEAL_TYPE
+from collector.proof.seal import SEAL_TYPE
 from tests.collector.store.conftest import T0, obs
 from tests.stores import another_process, db_arg, rewrite_bodies, tamper
 
@@ -35,15 +35,17 @@ def _seals(store) -> list[tuple[int, dict]]:
 def test_many_batches_make_a_few_seals_that_verify(store):
     store.seal_after_s = 60.0
     batches = _ingest(store)
-    assert batches == list(range(BATCH_BASE + 1, BATCH_BASE + BATCHES + 1))
+    base = store.batch_base()
+    assert base == 0  # a new store: its first batch is number 1
+    assert batches == list(range(base + 1, base + BATCHES + 1))
     # the batch that arrived 60 s after the oldest unsealed one sealed all 61 so far; the rest wait
     [(seq, data)] = _seals(store)
-    assert data == {"v": 3, "first": BATCH_BASE + 1, "last": BATCH_BASE + 61, "root": data["root"]}
+    assert data == {"v": 3, "first": base + 1, "last": base + 61, "root": data["root"]}
     assert store.ledger_head() == 1 and store.unsealed_batches() == BATCHES - 61
     r = store.verify_ledger()  # seals what waits first
     assert r.ok, r.problems
     assert (r.entries, r.batches_checked, r.observations_checked) == (2, BATCHES, 2 * BATCHES)
-    assert [d["first"] for _, d in _seals(store)] == [BATCH_BASE + 1, BATCH_BASE + 62]
+    assert [d["first"] for _, d in _seals(store)] == [base + 1, base + 62]
     assert store.unsealed_batches() == 0
     # a seal is stamped with its newest batch's arrival: entries stay in time order
     stamps = [loads(bytes(b))["ts"] for (b,) in store.read.execute("SELECT body FROM ledger ORDER BY seq")]
@@ -63,24 +65,35 @@ def test_a_changed_observation_sealed_or_not_is_named_by_its_batch(store):
     _ingest(store, 10)
     assert store.seal_batches() == 1
     _ingest(store, 3, start=10)  # not sealed yet when changed: their rows' roots still name the change
-    for batch in (BATCH_BASE + 4, BATCH_BASE + 12):
+    for batch in (4, 12):
         assert rewrite_bodies(store, "observations", "batch = ? AND kind = 'av.status'",
                               lambda body: body.replace(b'"payload":{', b'"payload":{"x":1,'), batch) == 1
     problems = store.verify_ledger().problems
     assert [(p.seq, p.what, p.detail.split(":")[0]) for p in problems] == [
-        (1, "observation", f"batch {BATCH_BASE + 4}"), (2, "observation", f"batch {BATCH_BASE + 12}")]
+        (1, "observation", f"batch {4}"), (2, "observation", f"batch {12}")]
 
 
 def test_a_changed_or_removed_batch_row_breaks_its_seal(store):
     _ingest(store, 8)
     store.seal_batches()
-    tamper(store, "UPDATE batches SET received_us = received_us + 1 WHERE batch = ?", BATCH_BASE + 2)
+    tamper(store, "UPDATE batches SET received_us = received_us + 1 WHERE batch = ?", 2)
     [p] = store.verify_ledger().problems
     assert (p.seq, p.what) == (1, "seal") and "no longer match its Merkle root" in p.detail
-    tamper(store, "DELETE FROM batches WHERE batch = ?", BATCH_BASE + 3)
+    tamper(store, "DELETE FROM batches WHERE batch = ?", 3)
     texts = [p.text() for p in store.verify_ledger().problems]
     assert any(t.startswith("ledger entry 1: seal: 1 of the 8 batch rows it covers") for t in texts), texts
-    assert any(f"batch {BATCH_BASE + 3}: observations name a batch without its row" in t for t in texts)
+    assert any(f"batch {3}: observations name a batch without its row" in t for t in texts)
+
+
+def test_a_changed_batch_base_is_named(store):
+    _ingest(store)
+    store.verify_ledger()  # sealed
+    tamper(store, "UPDATE meta SET value = '5' WHERE key = 'batches.base'")
+    r = store.verify_ledger()
+    assert not r.ok and any(p.what == "seal" and "ended at batch 5" in p.detail for p in r.problems), r.problems
+    tamper(store, "DELETE FROM meta WHERE key = 'batches.base'")
+    r = store.verify_ledger()
+    assert any(p.what == "seal" and "batch base" in p.detail for p in r.problems), r.problems
 
 
 def test_a_root_rewritten_to_match_changed_observations_breaks_the_seal(store):
@@ -89,7 +102,7 @@ def test_a_root_rewritten_to_match_changed_observations_breaks_the_seal(store):
 
     _ingest(store, 5)
     store.seal_batches()
-    batch = BATCH_BASE + 3
+    batch = 3
     rewrite_bodies(store, "observations", "batch = ?", lambda body: body.replace(b'"i":', b'"j":'), batch)
     bodies = [bytes(b) for (b,) in store.read.execute("SELECT body FROM observations WHERE batch = ? ORDER BY rowid",
                                                       (batch,))]
@@ -152,7 +165,7 @@ def test_a_process_killed_before_its_seal_loses_no_batch(store, tmp_path: Path):
                           cwd=Path(__file__).resolve().parents[3], timeout=60)
     assert done.returncode == -9, done.stderr
     batch = int(done.stdout.split()[0])
-    assert batch == BATCH_BASE + 1 and store.ledger_head_stored() == 0  # stored, not sealed
+    assert batch == 1 and store.ledger_head_stored() == 0  # stored, not sealed
     reopened = another_process(store)
     try:
         assert reopened.unsealed_batches() == 0 and reopened.ledger_head_stored() == 1
