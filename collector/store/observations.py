@@ -3,15 +3,19 @@ Merkle root) and the reads of what is stored."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Container, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from collector import seqgaps
-from collector.proof.ledger import batch_entry_data
+from collector.proof.ledger import LedgerEntry, batch_entry_data
 from collector.proof.merkle import merkle_root
 from collector.store.base import IngestResult, ObservationRow
+from collector.store.batch_plan import BatchPlan, key_states
+from collector.store.drafts import confirmed, draft_batch, extended
 from collector.store.numbering import (
     LAST_NUM,
     LATEST_COLUMNS,
@@ -19,11 +23,10 @@ from collector.store.numbering import (
     REPEAT_COLUMNS,
     batch_received_at,
     last_number,
-    next_number,
     stored_ids,
 )
 from collector.store.observation_rows import observation_row, readable_observations
-from collector.store.repeats import Heads, id_key, id_text, key_states, plan_batch, rebuild
+from collector.store.repeats import Heads, id_key, id_text, rebuild
 from collector.store.sqlite_parts import SqliteParts, where_clause
 from collector.store.working_state import save_sequence_state, sequence_state
 from rules.model import Observation
@@ -57,45 +60,62 @@ class SqliteObservations(SqliteParts):
             if r[0] not in seen:
                 seen.add(r[0])
                 batch.append(r)
+        recv = now.timestamp()
+        # what only reads is done before the writers' lock; under it, what others stored meanwhile is checked
+        with self._reading() as reader:
+            draft = draft_batch(reader, batch, recv, self._heads, self._stored_ids, self._key_states)
         with self.write() as conn:
-            existing = self._stored_ids(conn, [r[0] for r in batch])
-            new = [r for r in batch if r[0] not in existing] if existing else batch
-            dups = len(rows) - len(new)
-            if not new:
-                return IngestResult(0, dups, None)
+            draft, first = confirmed(conn, draft, self._heads, self._key_states)
+            if not draft.rows:
+                return IngestResult(0, len(rows), None)
             # the agents' sequence tallies, stored with the batch
-            derived = seqgaps.track(partial(sequence_state, conn), partial(save_sequence_state, conn), new, now)
-            new = [*new, *(observation_row(d) for d in derived)]
-            root = merkle_root([r[9] for r in new]).hex()
-            entry = self.ledger.append(conn, "observations", actor, batch_entry_data(len(new), root), ts=now)
-            recv = now.timestamp()
-            # a repeat of the current meaning of its (subject, kind, key) becomes a compact row; numbers
-            # (full rows' rowids, repeats' num) follow the batch's order, as the Merkle leaves do
-            first = next_number(conn)
-            plan = plan_batch(conn, new, first, recv, entry.seq, self._heads, self._key_states)
-            conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                             plan.full)
-            conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", plan.repeats)
-            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (LAST_NUM, str(first + len(new) - 1)))
-            conn.executemany(
-                "INSERT INTO latest (subject_kind, subject_id, kind, key, obs_rowid, observed_at, num, repeat_id,"
-                " meaning, repeats) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
-                " obs_rowid = excluded.obs_rowid, observed_at = excluded.observed_at, num = excluded.num,"
-                " repeat_id = excluded.repeat_id, meaning = excluded.meaning, repeats = excluded.repeats",
-                [(*k, st.head, st.as_of, st.num, st.repeat_id, st.meaning, st.repeats)
-                 for k, st in plan.latest.items()])
-            subjects: dict[tuple[str, str], tuple[str, float]] = {}
-            for r in new:
-                sub, ts = (r[3], r[4]), min(r[7], recv)
-                if sub not in subjects or ts > subjects[sub][1]:
-                    subjects[sub] = (r[2], ts)
-            conn.executemany(
-                "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
-                " DO UPDATE SET last_seen = max(subjects.last_seen, excluded.last_seen)",
-                [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
-        return IngestResult(len(new) - len(derived), dups, entry.seq, root, set(subjects), {r[5] for r in new},
+            derived = seqgaps.track(partial(sequence_state, conn), partial(save_sequence_state, conn), draft.rows, now)
+            received = len(draft.rows)
+            draft = extended(conn, draft, [observation_row(d) for d in derived], self._heads, self._key_states)
+            new = draft.rows
+            entry, root = self._ledger_batch(conn, actor, new, now)
+            # a repeat of the current meaning of its (subject, kind, key) is a compact row; numbers (full
+            # rows' rowids, repeats' num) follow the batch's order, as the Merkle leaves do
+            plan = draft.plan.numbered(first, entry.seq)
+            subjects = self._store_plan(conn, plan, new, first, recv)
+        self._heads.update(plan.heads)
+        return IngestResult(received, len(rows) - received, entry.seq, root, set(subjects), {r[5] for r in new},
                             [(k, ts, num, new[i][9], recv) for k, (num, ts, i) in plan.newest.items()],
                             derived)
+
+    def _reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A connection for a few reads outside any write transaction."""
+        return nullcontext(self.read)
+
+    def _ledger_batch(self, conn: sqlite3.Connection, actor: str, new: Sequence[ObservationRow],
+                      now: datetime) -> tuple[LedgerEntry, str]:
+        """The batch's ledger entry, holding the Merkle root of its observations' bodies, and that root."""
+        root = merkle_root([r[9] for r in new]).hex()
+        return self.ledger.append(conn, "observations", actor, batch_entry_data(len(new), root), ts=now), root
+
+    def _store_plan(self, conn: sqlite3.Connection, plan: BatchPlan, new: Sequence[ObservationRow], first: int,
+                    recv: float) -> dict[tuple[str, str], tuple[str, float]]:
+        """Write a numbered batch: its rows, the last number, its keys' latest and its subjects (returned)."""
+        conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                         plan.full)
+        conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", plan.repeats)
+        conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (LAST_NUM, str(first + len(new) - 1)))
+        conn.executemany(
+            "INSERT INTO latest (subject_kind, subject_id, kind, key, obs_rowid, observed_at, num, repeat_id,"
+            " meaning, repeats) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+            " obs_rowid = excluded.obs_rowid, observed_at = excluded.observed_at, num = excluded.num,"
+            " repeat_id = excluded.repeat_id, meaning = excluded.meaning, repeats = excluded.repeats",
+            [(*k, st.head, st.as_of, st.num, st.repeat_id, st.meaning, st.repeats) for k, st in plan.latest.items()])
+        subjects: dict[tuple[str, str], tuple[str, float]] = {}
+        for r in new:
+            sub, ts = (r[3], r[4]), min(r[7], recv)
+            if sub not in subjects or ts > subjects[sub][1]:
+                subjects[sub] = (r[2], ts)
+        conn.executemany(
+            "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
+            " DO UPDATE SET last_seen = max(subjects.last_seen, excluded.last_seen)",
+            [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
+        return subjects
 
     def _latest_rows(self, where: str, args: Sequence[Any]) -> list[tuple[bytes, float]]:
         rows = self.read.execute(f"SELECT {LATEST_COLUMNS} FROM latest l {LATEST_JOINS} {where}", args).fetchall()

@@ -176,6 +176,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (receiver, group_key)
     );
     """,
+    # 9: SQLite's 16, repeats by number (collector/store/drafts.py)
+    """
+    CREATE INDEX observation_repeats_num ON observation_repeats (num);
+    """,
 ]
 
 PG_SCHEMA_VERSION = len(MIGRATIONS)

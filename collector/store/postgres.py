@@ -134,6 +134,12 @@ class PostgresStore(SqliteStore):
             yield cast(sqlite3.Connection, PgConnection(raw, self._catalog))
 
     @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """One pooled connection for a few reads in turn (each statement its own, as `read` has them)."""
+        with self._pool.connection() as raw:
+            yield cast(sqlite3.Connection, PgConnection(raw, self._catalog))
+
+    @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
         """A connection that sees one consistent state of the store until the block ends."""
         with self._pool.connection() as raw, raw.transaction():

@@ -217,6 +217,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (receiver, group_key)
     ) WITHOUT ROWID;
     """,
+    # 16: repeats by number: what other writers stored after a given number, which ingest checks under the
+    # writers' lock (collector/store/drafts.py), and compaction's ranges of numbers
+    """
+    CREATE INDEX IF NOT EXISTS observation_repeats_num ON observation_repeats (num);
+    """,
 ]
 
 
