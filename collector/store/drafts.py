@@ -29,17 +29,46 @@ class Draft:
     plan: BatchPlan
     memo: PlanMemo
     received_at: float
+    planned: bool = True  # False: only the stored ids were read; the keys are read and planned under the lock
+    replanned: bool = False  # planned again under the lock
 
 
 def draft_batch(conn: Any, rows: Sequence[ObservationRow], received_at: float, heads: Heads,
-                stored_ids: IdsReader, key_states: StatesReader) -> Draft:
-    """The batch's new observations and their plan, read on `conn` outside any write transaction."""
+                stored_ids: IdsReader, key_states: StatesReader, *, plan: bool = True) -> Draft:
+    """The batch's new observations and (with `plan`) their plan, read on `conn` outside any write
+    transaction."""
     seen = last_number(conn)  # first: what is read after it may only be newer
     existing = stored_ids(conn, [r[0] for r in rows])
     new = [r for r in rows if r[0] not in existing] if existing else list(rows)
-    states = key_states(conn, list(dict.fromkeys(key_of(r) for r in new)))
     memo = PlanMemo()
+    if not plan:
+        return Draft(new, seen, {}, BatchPlan([], [], {}, {}), memo, received_at, planned=False)
+    states = key_states(conn, list(dict.fromkeys(key_of(r) for r in new)))
     return Draft(new, seen, states, plan_batch(conn, new, received_at, states, heads, memo), memo, received_at)
+
+
+class DraftPolicy:
+    """Whether to plan a batch before the writers' lock. Not while this store's batches keep being
+    planned again under it (another writer sending the same keys at once, as two importers do): the
+    first plan is then work thrown away, on machines where CPU is what ingest waits for. Tried again
+    after a few batches."""
+
+    REDONE_IN_A_ROW, PLAN_UNDER_LOCK_FOR = 2, 8
+
+    def __init__(self) -> None:
+        self._redone = self._under_lock = 0  # several threads count: a lost update only shifts a guess
+
+    def plan_first(self) -> bool:
+        if self._under_lock > 0:
+            self._under_lock -= 1
+            return False
+        return True
+
+    def note(self, draft: Draft) -> None:
+        if draft.planned:
+            self._redone = self._redone + 1 if draft.replanned else 0
+            if self._redone >= self.REDONE_IN_A_ROW:
+                self._redone, self._under_lock = 0, self.PLAN_UNDER_LOCK_FOR
 
 
 @dataclass
@@ -72,16 +101,18 @@ def confirmed(conn: Any, draft: Draft, heads: Heads, key_states: StatesReader) -
     """Under the writers' lock: the draft without what other writers stored since it was read, planned
     again if they touched its keys; and the number its first observation gets."""
     last = last_number(conn)
-    if last == draft.seen:
-        return draft, last + 1
-    since = published_since(conn, draft.seen)
-    rows = draft.rows
-    if since.ids or since.repeat_ids:
-        rows = [r for r in rows if r[0] not in since.ids and id_key(r[0]) not in since.repeat_ids]
-    touched = _touched(draft, since)
+    rows, touched = draft.rows, []
+    if last != draft.seen:
+        since = published_since(conn, draft.seen)
+        if since.ids or since.repeat_ids:
+            rows = [r for r in rows if r[0] not in since.ids and id_key(r[0]) not in since.repeat_ids]
+        touched = _touched(draft, since)
+    if not draft.planned:
+        every = list(dict.fromkeys(key_of(r) for r in rows))
+        return replace(_replanned(conn, draft, rows, every, heads, key_states, last), planned=True), last + 1
     if len(rows) == len(draft.rows) and not touched:
         return replace(draft, seen=last), last + 1
-    return _replanned(conn, draft, rows, touched, heads, key_states, last), last + 1
+    return replace(_replanned(conn, draft, rows, touched, heads, key_states, last), replanned=True), last + 1
 
 
 def extended(conn: Any, draft: Draft, more: Sequence[ObservationRow], heads: Heads,

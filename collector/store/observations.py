@@ -15,7 +15,7 @@ from collector.proof.ledger import LedgerEntry, batch_entry_data
 from collector.proof.merkle import merkle_root
 from collector.store.base import IngestResult, ObservationRow
 from collector.store.batch_plan import BatchPlan, key_states
-from collector.store.drafts import confirmed, draft_batch, extended
+from collector.store.drafts import DraftPolicy, confirmed, draft_batch, extended
 from collector.store.numbering import (
     LAST_NUM,
     LATEST_COLUMNS,
@@ -38,6 +38,7 @@ _OBS_COLS = "id, source, site, subject_kind, subject_id, kind, key, observed_at,
 class SqliteObservations(SqliteParts):
     _received: dict[int, float]  # batch -> its arrival time, for repeats
     _heads: Heads  # full rows that repeats are compared with, read or written by this store
+    _drafts: DraftPolicy  # whether batches are planned before the writers' lock
     # PostgresStore asks for these with one array per column instead
     _stored_ids = staticmethod(stored_ids)
     _key_states = staticmethod(key_states)
@@ -63,9 +64,11 @@ class SqliteObservations(SqliteParts):
         recv = now.timestamp()
         # what only reads is done before the writers' lock; under it, what others stored meanwhile is checked
         with self._reading() as reader:
-            draft = draft_batch(reader, batch, recv, self._heads, self._stored_ids, self._key_states)
+            draft = draft_batch(reader, batch, recv, self._heads, self._stored_ids, self._key_states,
+                                plan=self._drafts.plan_first())
         with self.write() as conn:
             draft, first = confirmed(conn, draft, self._heads, self._key_states)
+            self._drafts.note(draft)
             if not draft.rows:
                 return IngestResult(0, len(rows), None)
             # the agents' sequence tallies, stored with the batch

@@ -27,6 +27,7 @@ from psycopg_pool import PoolTimeout
 from collector.inputs import StoreOpenError
 from collector.proof.ledger import Problem, VerifyReport
 from collector.proof.sitekey import SiteKey
+from collector.store.drafts import DraftPolicy
 from collector.store.integrity import EvidenceAltered, is_sha256_hex
 from collector.store.ledger_table import Ledger
 from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, StorePool, configure
@@ -73,6 +74,7 @@ class PostgresStore(SqliteStore):
         self.max_bytes = None  # the database's own limits hold
         self._received: dict[int, float] = {}
         self._heads: Heads = {}
+        self._drafts = DraftPolicy()
         self._pool = open_pool(url, pool_max)
         try:
             self._open(site_key, create)
