@@ -166,3 +166,21 @@ def test_two_stores_ingesting_the_same_keys_at_once_store_what_one_by_one_would(
         assert all(store.get_observation(o.id) is not None for o in batch)
     assert store.verify_ledger().ok
     assert_as_if_one_by_one(store)
+
+
+def test_a_store_whose_drafts_keep_being_redone_plans_under_the_lock_and_stores_the_same(store, same_store_elsewhere):
+    """Batch after batch another writer touches the same key between draft and lock; after a few such
+    batches the store plans under the lock instead (collector/store/drafts.py DraftPolicy)."""
+    store.ingest([_obs("T001", "usb.devices", 0)], actor="t", received_at=T0 + timedelta(minutes=1))
+    for b in range(6):
+        mine = [_obs("T001", "usb.devices", 100 * b + 50 + s, state=s % 2) for s in range(3)]
+        theirs = [_obs("T001", "usb.devices", 100 * b + 60 + s, state=b % 2) for s in range(2)]
+
+        def meanwhile(theirs: list[Observation] = theirs) -> IngestResult:
+            return same_store_elsewhere.ingest(theirs, actor="t", received_at=T0 + timedelta(hours=1))
+
+        got = _ingest_meanwhile(store, mine, meanwhile, T0 + timedelta(hours=1))
+        assert got.accepted == 3
+    assert store.count_observations() == 1 + 6 * 5
+    assert store.verify_ledger().ok
+    assert_as_if_one_by_one(store)
