@@ -39,10 +39,12 @@ WHERE_THE_TIME_GOES = (
     "before the lock is planned again under it; a collector that sees this batch after batch plans under the "
     "lock for a while instead, as before. The lock is no longer what bounds these runs: the collectors' own CPU "
     "per observation is (validation in the preparation processes, HTTP, hashing, planning repeats: the column "
-    "above, about 80 µs against the bare COPY's 12), on two cores shared with the database and the clients. "
-    "The code before this change, measured the same way minutes before (load 1.7), took 17,562 and 13,309 observations/s "
-    "(0.36× and 0.27× of its own baseline run): on this machine the throughput is about the same; the goal is "
-    "not met.")
+    "above, 65-85 µs), on two cores shared with the database and the clients. "
+    "Four runs alternating with the code before this change (load about 2): agents' batches 11,659 and 20,931 "
+    "observations/s before, 12,889 and 21,505 after; importers' 10,096 and 14,122 before, 9,123 and 13,254 after, "
+    "the database working more per observation on importers' batches (about 40 µs against 28, not traced yet). "
+    "On this machine the throughput is about the same, and it varies from run to run by more than the change; "
+    "the goal is not met.")
 COLLECTORS, CLIENTS = 2, 4
 
 
