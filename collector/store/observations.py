@@ -4,7 +4,9 @@ reads of what is stored."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Container, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -12,7 +14,9 @@ from typing import Any
 from collector import seqgaps
 from collector.proof.merkle import merkle_root
 from collector.store.base import IngestResult, ObservationRow
+from collector.store.batch_plan import BatchPlan, key_states
 from collector.store.batches import SqliteBatches, seal, store_batch
+from collector.store.drafts import DraftPolicy, confirmed, draft_batch, extended
 from collector.store.numbering import (
     LAST_NUM,
     LATEST_COLUMNS,
@@ -20,11 +24,10 @@ from collector.store.numbering import (
     REPEAT_COLUMNS,
     batch_received_at,
     last_number,
-    next_number,
     stored_ids,
 )
 from collector.store.observation_rows import observation_row, readable_observations
-from collector.store.repeats import Heads, id_key, id_text, key_states, plan_batch, rebuild
+from collector.store.repeats import Heads, id_key, id_text, rebuild
 from collector.store.sqlite_parts import where_clause
 from collector.store.working_state import save_sequence_state, sequence_state
 from rules.model import Observation
@@ -36,6 +39,8 @@ _OBS_COLS = "id, source, site, subject_kind, subject_id, kind, key, observed_at,
 class SqliteObservations(SqliteBatches):
     _received: dict[int, float]  # batch -> its arrival time, for repeats
     _heads: Heads  # full rows that repeats are compared with, read or written by this store
+    _drafts: DraftPolicy  # whether batches are planned before the writers' lock
+    _draft_before_lock = False  # PostgresStore: read and plan a batch before taking the writers' lock
     # PostgresStore asks for these with one array per column instead
     _stored_ids = staticmethod(stored_ids)
     _key_states = staticmethod(key_states)
@@ -60,46 +65,66 @@ class SqliteObservations(SqliteBatches):
             if r[0] not in seen:
                 seen.add(r[0])
                 batch.append(r)
+        recv = now.timestamp()
+        # on a server database what only reads is done before the writers' lock, and under it what others
+        # stored meanwhile is checked; a file store drafts inside its write transaction, where nothing else
+        # can have been stored since (its repeats carry no index by number to look that up with)
+        draft = None
+        if self._draft_before_lock:
+            with self._reading() as reader:
+                draft = draft_batch(reader, batch, recv, self._heads, self._stored_ids, self._key_states,
+                                    plan=self._drafts.plan_first())
         with self.write() as conn:
-            existing = self._stored_ids(conn, [r[0] for r in batch])
-            new = [r for r in batch if r[0] not in existing] if existing else batch
-            dups = len(rows) - len(new)
-            if not new:
-                return IngestResult(0, dups, None)
+            if draft is None:
+                draft = draft_batch(conn, batch, recv, self._heads, self._stored_ids, self._key_states)
+            draft, first = confirmed(conn, draft, self._heads, self._key_states)
+            self._drafts.note(draft)
+            if not draft.rows:
+                return IngestResult(0, len(rows), None)
             # the agents' sequence tallies, stored with the batch
-            derived = seqgaps.track(partial(sequence_state, conn), partial(save_sequence_state, conn), new, now)
-            new = [*new, *(observation_row(d) for d in derived)]
+            derived = seqgaps.track(partial(sequence_state, conn), partial(save_sequence_state, conn), draft.rows, now)
+            received = len(draft.rows)
+            draft = extended(conn, draft, [observation_row(d) for d in derived], self._heads, self._key_states)
+            new = draft.rows
             root = merkle_root([r[9] for r in new]).hex()
             number = store_batch(conn, len(new), root, now, self.ledger.last_seq)
-            recv = now.timestamp()
-            # a repeat of the current meaning of its (subject, kind, key) becomes a compact row; numbers
-            # (full rows' rowids, repeats' num) follow the batch's order, as the Merkle leaves do
-            first = next_number(conn)
-            plan = plan_batch(conn, new, first, recv, number, self._heads, self._key_states)
-            conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                             plan.full)
-            conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", plan.repeats)
-            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (LAST_NUM, str(first + len(new) - 1)))
-            conn.executemany(
-                "INSERT INTO latest (subject_kind, subject_id, kind, key, obs_rowid, observed_at, num, repeat_id,"
-                " meaning, repeats) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
-                " obs_rowid = excluded.obs_rowid, observed_at = excluded.observed_at, num = excluded.num,"
-                " repeat_id = excluded.repeat_id, meaning = excluded.meaning, repeats = excluded.repeats",
-                [(*k, st.head, st.as_of, st.num, st.repeat_id, st.meaning, st.repeats)
-                 for k, st in plan.latest.items()])
-            subjects: dict[tuple[str, str], tuple[str, float]] = {}
-            for r in new:
-                sub, ts = (r[3], r[4]), min(r[7], recv)
-                if sub not in subjects or ts > subjects[sub][1]:
-                    subjects[sub] = (r[2], ts)
-            conn.executemany(
-                "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
-                " DO UPDATE SET last_seen = max(subjects.last_seen, excluded.last_seen)",
-                [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
+            # a repeat of the current meaning of its (subject, kind, key) is a compact row; numbers (full
+            # rows' rowids, repeats' num) follow the batch's order, as the Merkle leaves do
+            plan = draft.plan.numbered(first, number)
+            subjects = self._store_plan(conn, plan, new, first, recv)
             seal(conn, self.ledger, due_us=self.seal_due_us(now))  # when the oldest unsealed batch is due
-        return IngestResult(len(new) - len(derived), dups, number, root, set(subjects), {r[5] for r in new},
+        self._heads.update(plan.heads)
+        return IngestResult(received, len(rows) - received, number, root, set(subjects), {r[5] for r in new},
                             [(k, ts, num, new[i][9], recv) for k, (num, ts, i) in plan.newest.items()],
                             derived)
+
+    def _reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A connection for a few reads outside any write transaction."""
+        return nullcontext(self.read)
+
+    def _store_plan(self, conn: sqlite3.Connection, plan: BatchPlan, new: Sequence[ObservationRow], first: int,
+                    recv: float) -> dict[tuple[str, str], tuple[str, float]]:
+        """Write a numbered batch: its rows, the last number, its keys' latest and its subjects (returned)."""
+        conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                         plan.full)
+        conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", plan.repeats)
+        conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (LAST_NUM, str(first + len(new) - 1)))
+        conn.executemany(
+            "INSERT INTO latest (subject_kind, subject_id, kind, key, obs_rowid, observed_at, num, repeat_id,"
+            " meaning, repeats) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+            " obs_rowid = excluded.obs_rowid, observed_at = excluded.observed_at, num = excluded.num,"
+            " repeat_id = excluded.repeat_id, meaning = excluded.meaning, repeats = excluded.repeats",
+            [(*k, st.head, st.as_of, st.num, st.repeat_id, st.meaning, st.repeats) for k, st in plan.latest.items()])
+        subjects: dict[tuple[str, str], tuple[str, float]] = {}
+        for r in new:
+            sub, ts = (r[3], r[4]), min(r[7], recv)
+            if sub not in subjects or ts > subjects[sub][1]:
+                subjects[sub] = (r[2], ts)
+        conn.executemany(
+            "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
+            " DO UPDATE SET last_seen = max(subjects.last_seen, excluded.last_seen)",
+            [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
+        return subjects
 
     def _latest_rows(self, where: str, args: Sequence[Any]) -> list[tuple[bytes, float]]:
         rows = self.read.execute(f"SELECT {LATEST_COLUMNS} FROM latest l {LATEST_JOINS} {where}", args).fetchall()

@@ -4,7 +4,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from collector.store.repeats import LATEST_STATE, Key, KeyState, id_key
+from collector.store.batch_plan import LATEST_STATE, Key, KeyState
+from collector.store.repeats import id_key
 
 # A body's payload as JSON. PostgreSQL's JSON refuses an escaped NUL (`\u0000`), which a sender may
 # put in any string: it reads as U+FFFD instead (where `\u0000` follows an escaped backslash, the text
@@ -23,26 +24,34 @@ def payload_means_query(fields: Sequence[str]) -> tuple[str, list[Any]]:
     return sql, [name for f in fields for name in (f, f)]
 
 
+# Each id looked up by its index, one probe per id: given the ids as one array, the planner would
+# rather scan a table it thinks small (under about a million rows), which costs more as it grows.
+_STORED_FULL = ("SELECT o.id FROM unnest(%b::text[]) AS k(id)"
+                " CROSS JOIN LATERAL (SELECT id FROM observations WHERE id = k.id OFFSET 0) AS o")
+_STORED_REPEATS = ("SELECT r.id FROM unnest(%b::bytea[]) AS k(id)"
+                   " CROSS JOIN LATERAL (SELECT id FROM observation_repeats WHERE id = k.id OFFSET 0) AS r")
+
+
 def stored_ids_any(conn: Any, ids: Sequence[str]) -> set[str]:
-    """numbering.stored_ids with each table asked once, the ids as one array: a list of hundreds of
-    placeholders is parsed and planned anew for every batch, an array parameter is not."""
-    found = {r[0] for r in conn.execute("SELECT id FROM observations WHERE id = ANY(?)", (list(ids),))}
+    """numbering.stored_ids with each table asked once, the ids as one array in binary form (a list of
+    hundreds of placeholders is parsed and planned anew for every batch, and an array in text form
+    costs more to write than the lookup)."""
+    found = {r[0] for r in conn.raw.execute(_STORED_FULL, (list(ids),))}
     keys = {k: x for x in ids if (k := id_key(x)) is not None}
     if keys:
-        found.update(keys[bytes(r[0])] for r in conn.execute(
-            "SELECT id FROM observation_repeats WHERE id = ANY(?)", (list(keys),)))
+        found.update(keys[bytes(r[0])] for r in conn.raw.execute(_STORED_REPEATS, (list(keys),)))
     return found
 
 
 def key_states_unnest(conn: Any, keys: list[Key]) -> dict[Key, KeyState | None]:
-    """repeats.key_states joining `latest` to the keys as four text arrays, one statement per batch."""
+    """repeats.key_states joining `latest` to the keys as four text arrays (binary), one statement per batch."""
     out: dict[Key, KeyState | None] = dict.fromkeys(keys)
     if not keys:
         return out
     columns = [list(c) for c in zip(*keys, strict=True)]
-    for r in conn.execute(
-            f"SELECT {LATEST_STATE} FROM latest JOIN unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]),"
-            " CAST(? AS TEXT[])) AS k(k_subject_kind, k_subject_id, k_kind, k_key) ON subject_kind = k_subject_kind"
+    for r in conn.raw.execute(
+            f"SELECT {LATEST_STATE} FROM latest JOIN unnest(%b::text[], %b::text[], %b::text[], %b::text[])"
+            " AS k(k_subject_kind, k_subject_id, k_kind, k_key) ON subject_kind = k_subject_kind"
             " AND subject_id = k_subject_id AND kind = k_kind AND key = k_key", columns):
         out[(r[0], r[1], r[2], r[3])] = KeyState(*r[4:])
     return out

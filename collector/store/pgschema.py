@@ -208,6 +208,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (subject_kind, subject_id, kind, day)
     );
     """,
+    # 9: repeats by number: what other collectors stored after a given number, which ingest checks under
+    # the writers' lock (collector/store/drafts.py); SQLite drafts inside its write transaction, without it
+    """
+    CREATE INDEX observation_repeats_num ON observation_repeats (num);
+    """,
 ]
 
 PG_SCHEMA_VERSION = len(MIGRATIONS)

@@ -27,6 +27,7 @@ from psycopg_pool import PoolTimeout
 from collector.inputs import StoreOpenError
 from collector.proof.ledger import Problem, VerifyReport
 from collector.proof.sitekey import SiteKey
+from collector.store.drafts import DraftPolicy
 from collector.store.integrity import EvidenceAltered, is_sha256_hex
 from collector.store.ledger_table import Ledger
 from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, StorePool, configure
@@ -61,6 +62,7 @@ class PostgresStore(SqliteStore):
     """Thread-safe; several processes on one database extend one ledger chain."""
 
     _payload_means_query = staticmethod(payload_means_query)
+    _draft_before_lock = True
     _stored_ids = staticmethod(stored_ids_any)
     _key_states = staticmethod(key_states_unnest)
     _by_code_point = ' COLLATE "C"'  # the database's own collation may order by language
@@ -75,6 +77,7 @@ class PostgresStore(SqliteStore):
         self.max_bytes = None  # the database's own limits hold
         self._received: dict[int, float] = {}
         self._heads: Heads = {}
+        self._drafts = DraftPolicy()
         self._pool = open_pool(url, pool_max)
         try:
             self._open(site_key, create)
@@ -134,6 +137,12 @@ class PostgresStore(SqliteStore):
         not for every batch this collector has in hand."""
         with self._pool.connection() as raw, raw.transaction():
             raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+            yield cast(sqlite3.Connection, PgConnection(raw, self._catalog))
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """One pooled connection for a few reads in turn (each statement its own, as `read` has them)."""
+        with self._pool.connection() as raw:
             yield cast(sqlite3.Connection, PgConnection(raw, self._catalog))
 
     @contextmanager

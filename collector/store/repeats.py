@@ -181,47 +181,7 @@ def rebuild(head_body: bytes, obs_id: str, observed_at: float, seq: int | None, 
     return rebuild_from(template(head_body), obs_id, observed_at, seq, volatile)
 
 
-# -- ingest: which observations of a batch are repeats ---------------------------------------------
-Key = tuple[str, str, str, str]  # subject kind, subject id, kind, key
-
-
-@dataclass
-class KeyState:
-    """`latest` for one (subject, kind, key): the full row holding the current meaning and the newest."""
-
-    head: int
-    meaning: bytes | None
-    as_of: float
-    num: int
-    repeat_id: IdKey | None
-    repeats: int
-
-
-@dataclass
-class BatchPlan:
-    full: list[tuple[Any, ...]]  # observations rows: rowid (= num), then the row's columns
-    repeats: list[tuple[Any, ...]]  # observation_repeats rows
-    latest: dict[Key, KeyState]  # the keys whose latest changed, as they are now
-    newest: dict[Key, tuple[int, float, int]]  # per key, the batch's newest: num, as_of, index in the batch
-
-
-LATEST_STATE = ("subject_kind, subject_id, kind, key, obs_rowid, meaning, observed_at, coalesce(num, obs_rowid),"
-                " repeat_id, repeats")
-StatesReader = Callable[[Any, list[Key]], dict[Key, KeyState | None]]
-
-
-def key_states(conn: Any, keys: list[Key]) -> dict[Key, KeyState | None]:
-    """Each key's `latest` row as it is now (None: no row yet)."""
-    out: dict[Key, KeyState | None] = dict.fromkeys(keys)
-    for i in range(0, len(keys), 200):
-        chunk = keys[i:i + 200]
-        for r in conn.execute(
-                f"SELECT {LATEST_STATE} FROM latest WHERE (subject_kind, subject_id, kind, key) IN"
-                f" (VALUES {','.join(['(?,?,?,?)'] * len(chunk))})", [x for k in chunk for x in k]):
-            out[(r[0], r[1], r[2], r[3])] = KeyState(*r[4:])
-    return out
-
-
+# -- ingest: whether an observation folds into the full row it repeats ----------------------------
 @dataclass
 class Head:
     """A full row that repeats are compared with: its bytes, meaning and template (None: unusable)."""
@@ -244,18 +204,7 @@ def head_of(body: bytes, parsed: Parsed | None = None) -> Head:
     return Head(body, parsed, t, t is not None and stored_json(t.fields) == body)
 
 
-def _head(conn: Any, heads: Heads, rowid: int) -> Head | None:
-    if rowid not in heads:
-        row = conn.execute("SELECT body FROM observations WHERE rowid = ?", (rowid,)).fetchone()
-        if row is None:
-            return None
-        if len(heads) > 20000:
-            heads.clear()
-        heads[rowid] = head_of(bytes(row[0]))
-    return heads[rowid]
-
-
-def _folded(head: Head | None, row: Sequence[Any], parsed: Parsed) -> tuple[bool, bytes | None]:
+def folds_into(head: Head | None, row: Sequence[Any], parsed: Parsed) -> tuple[bool, bytes | None]:
     """Whether `row` can be kept as a repeat of `head` (it rebuilds to the very bytes received), and
     the volatile values it keeps."""
     if head is None or head.parsed is None or head.template is None:
@@ -279,34 +228,3 @@ def _same_but_its_own(head: Head, head_cuts: tuple[int, ...], row: Sequence[Any]
     observed = datetime.fromtimestamp(row[7], tz).isoformat()
     return (body[a:b] == b',"id":' + stored_json(row[0]) and body[e:f] == b',"seq":' + stored_json(row[8])
             and body[c:d] == b',"observed_at":' + stored_json(observed))
-
-
-def plan_batch(conn: Any, rows: Sequence[Sequence[Any]], first: int, received_at: float, batch: int,
-               heads: Heads, states_of: StatesReader = key_states) -> BatchPlan:
-    """Number the batch's new observations from `first` in order and split them into full rows and
-    repeats (inside the caller's write transaction, which read `latest` as it is). `heads`: full rows
-    already read, kept by the caller between batches (and dropped when a batch is rolled back).
-    `states_of` reads the keys' `latest` rows (key_states, or the database's faster form)."""
-    plan = BatchPlan([], [], {}, {})
-    states = states_of(conn, list(dict.fromkeys((r[3], r[4], r[5], r[6]) for r in rows)))
-    for i, r in enumerate(rows):
-        num, key, as_of = first + i, (r[3], r[4], r[5], r[6]), min(r[7], received_at)
-        cur = states[key]
-        parsed = parse(r[9], r[5])
-        folded, volatile, rid = False, None, id_key(r[0])
-        if cur is not None and parsed is not None and rid is not None and cur.meaning == parsed.meaning:
-            folded, volatile = _folded(_head(conn, heads, cur.head), r, parsed)
-        if folded and cur is not None and rid is not None:
-            plan.repeats.append((rid, num, cur.head, batch, r[7], r[8], volatile))
-            if as_of >= cur.as_of:
-                cur.as_of, cur.num, cur.repeat_id, cur.repeats = as_of, num, rid, cur.repeats + 1
-                plan.latest[key] = cur
-        else:
-            plan.full.append((num, *r[:8], received_at, r[8], batch, r[9]))
-            heads[num] = head_of(r[9], parsed)
-            if cur is None or as_of >= cur.as_of:
-                states[key] = plan.latest[key] = KeyState(num, parsed.meaning if parsed else None, as_of, num, None, 0)
-        held = plan.newest.get(key)
-        if held is None or as_of >= held[1]:
-            plan.newest[key] = (num, as_of, i)
-    return plan

@@ -1,0 +1,148 @@
+"""Planning an ingested batch: which of its new observations are repeats of the current meaning of their
+(subject, kind, key) and become compact rows (collector/store/repeats.py), which are full rows, and how
+each key's `latest` row changes.
+
+A batch is planned before the writers' lock, when its numbers are not known yet: its own observations
+are numbered from DRAFT_FIRST in batch order, and `BatchPlan.numbered` gives them their real numbers
+(and the batch its ledger entry) once they are known, under the lock."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from collector.store.repeats import Head, Heads, IdKey, Parsed, folds_into, head_of, id_key, parse
+
+Key = tuple[str, str, str, str]  # subject kind, subject id, kind, key
+# where a batch planned before its numbers are known numbers its own observations; stored numbers stay
+# far below it, so a number from here up names a row of the batch itself
+DRAFT_FIRST = 1 << 62
+_HEADS_KEPT = 20000  # full rows remembered between batches (their bytes and template)
+
+
+@dataclass
+class KeyState:
+    """`latest` for one (subject, kind, key): the full row holding the current meaning and the newest."""
+
+    head: int
+    meaning: bytes | None
+    as_of: float
+    num: int
+    repeat_id: IdKey | None
+    repeats: int
+
+
+def _real(num: int, shift: int) -> int:
+    return num + shift if num >= DRAFT_FIRST else num
+
+
+@dataclass
+class BatchPlan:
+    full: list[tuple[Any, ...]]  # observations rows: rowid (= num), then the row's columns
+    repeats: list[tuple[Any, ...]]  # observation_repeats rows
+    latest: dict[Key, KeyState]  # the keys whose latest changed, as they are now
+    newest: dict[Key, tuple[int, float, int]]  # per key, the batch's newest: num, as_of, index in the batch
+    heads: Heads = field(default_factory=dict)  # the batch's own full rows, by number
+
+    def numbered(self, first: int, batch: int) -> BatchPlan:
+        """The plan with the batch's observations numbered from `first` and its rows in ledger entry `batch`."""
+        shift = first - DRAFT_FIRST
+        return BatchPlan(
+            [(r[0] + shift, *r[1:11], batch, r[12]) for r in self.full],
+            [(rid, num + shift, _real(head, shift), batch, *rest) for rid, num, head, _, *rest in self.repeats],
+            {k: replace(st, head=_real(st.head, shift), num=st.num + shift) for k, st in self.latest.items()},
+            {k: (num + shift, as_of, i) for k, (num, as_of, i) in self.newest.items()},
+            {num + shift: head for num, head in self.heads.items()})
+
+
+LATEST_STATE = ("subject_kind, subject_id, kind, key, obs_rowid, meaning, observed_at, coalesce(num, obs_rowid),"
+                " repeat_id, repeats")
+StatesReader = Callable[[Any, list[Key]], dict[Key, KeyState | None]]
+
+
+def key_of(row: Sequence[Any]) -> Key:
+    return row[3], row[4], row[5], row[6]
+
+
+def key_states(conn: Any, keys: list[Key]) -> dict[Key, KeyState | None]:
+    """Each key's `latest` row as it is now (None: no row yet)."""
+    out: dict[Key, KeyState | None] = dict.fromkeys(keys)
+    for i in range(0, len(keys), 200):
+        chunk = keys[i:i + 200]
+        for r in conn.execute(
+                f"SELECT {LATEST_STATE} FROM latest WHERE (subject_kind, subject_id, kind, key) IN"
+                f" (VALUES {','.join(['(?,?,?,?)'] * len(chunk))})", [x for k in chunk for x in k]):
+            out[(r[0], r[1], r[2], r[3])] = KeyState(*r[4:])
+    return out
+
+
+def stored_head(conn: Any, heads: Heads, rowid: int) -> Head | None:
+    """The full row numbered `rowid`, from `heads` or read (and then kept there). Several threads may
+    plan at once: `heads` is only ever asked and filled, one step at a time."""
+    head = heads.get(rowid)
+    if head is None:
+        row = conn.execute("SELECT body FROM observations WHERE rowid = ?", (rowid,)).fetchone()
+        if row is None:
+            return None
+        if len(heads) > _HEADS_KEPT:
+            heads.clear()
+        head = heads[rowid] = head_of(bytes(row[0]))
+    return head
+
+
+@dataclass
+class PlanMemo:
+    """What planning a batch learnt that planning it again (under the lock, after another writer
+    touched its keys) reuses: each body's meaning, by observation id, and whether it folds into a
+    head, by observation id and the head's bytes."""
+
+    meanings: dict[str, Parsed | None] = field(default_factory=dict)
+    foldings: dict[tuple[str, bytes], tuple[bool, bytes | None]] = field(default_factory=dict)
+
+    def parse(self, row: Sequence[Any]) -> Parsed | None:
+        if row[0] not in self.meanings:
+            self.meanings[row[0]] = parse(row[9], row[5])
+        return self.meanings[row[0]]
+
+    def folds(self, head: Head | None, row: Sequence[Any], parsed: Parsed) -> tuple[bool, bytes | None]:
+        if head is None:
+            return False, None
+        found = self.foldings.get((row[0], head.body))
+        if found is None:
+            found = self.foldings[(row[0], head.body)] = folds_into(head, row, parsed)
+        return found
+
+
+def plan_batch(conn: Any, rows: Sequence[Sequence[Any]], received_at: float, states: dict[Key, KeyState | None],
+               heads: Heads, memo: PlanMemo | None = None) -> BatchPlan:
+    """Number the batch's new observations from DRAFT_FIRST in order and split them into full rows and
+    repeats. `states`: each key's `latest` row as read (not changed here); `heads`: full rows already
+    read, kept by the caller between batches (rows read on `conn` join them); `memo`: what an earlier
+    plan of the same observations learnt."""
+    memo = memo or PlanMemo()
+    plan = BatchPlan([], [], {}, {})
+    current = dict(states)  # the states as read stay as they are: see the copy below
+    for i, r in enumerate(rows):
+        num, key, as_of = DRAFT_FIRST + i, key_of(r), min(r[7], received_at)
+        cur = current[key]
+        parsed = memo.parse(r)
+        folded, volatile, rid = False, None, id_key(r[0])
+        if cur is not None and parsed is not None and rid is not None and cur.meaning == parsed.meaning:
+            head = plan.heads.get(cur.head) if cur.head >= DRAFT_FIRST else stored_head(conn, heads, cur.head)
+            folded, volatile = memo.folds(head, r, parsed)
+        if folded and cur is not None and rid is not None:
+            plan.repeats.append((rid, num, cur.head, 0, r[7], r[8], volatile))
+            if as_of >= cur.as_of:
+                if key not in plan.latest:  # this plan's own copy, from its first change on
+                    cur = current[key] = plan.latest[key] = replace(cur)
+                cur.as_of, cur.num, cur.repeat_id, cur.repeats = as_of, num, rid, cur.repeats + 1
+        else:
+            plan.full.append((num, *r[:8], received_at, r[8], 0, r[9]))
+            plan.heads[num] = head_of(r[9], parsed)
+            if cur is None or as_of >= cur.as_of:
+                current[key] = plan.latest[key] = KeyState(num, parsed.meaning if parsed else None, as_of, num,
+                                                           None, 0)
+        held = plan.newest.get(key)
+        if held is None or as_of >= held[1]:
+            plan.newest[key] = (num, as_of, i)
+    return plan

@@ -1,0 +1,133 @@
+"""A batch drafted before the writers' lock and confirmed under it.
+
+Ingest reads more than it writes: which observations are stored already, the current `latest` row of
+each key, and against it which new observations are repeats. All of that is read first, without the
+lock (`draft_batch`), noting the last observation number stored when the reading began. Numbers are
+given and made visible in order under the lock, so what other writers stored meanwhile is exactly
+what is numbered after that: under the lock only those rows are looked at (`confirmed`), and the
+batch planned again only when they share ids or keys with it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from collector.store.base import ObservationRow
+from collector.store.batch_plan import BatchPlan, Key, KeyState, PlanMemo, StatesReader, key_of, plan_batch
+from collector.store.numbering import last_number
+from collector.store.repeats import Heads, id_key
+
+IdsReader = Callable[[Any, Sequence[str]], set[str]]
+
+
+@dataclass
+class Draft:
+    rows: list[ObservationRow]  # the batch's observations not stored yet, in batch order
+    seen: int  # the last number stored when the draft began reading
+    states: dict[Key, KeyState | None]  # each key's `latest` row as read
+    plan: BatchPlan
+    memo: PlanMemo
+    received_at: float
+    planned: bool = True  # False: only the stored ids were read; the keys are read and planned under the lock
+    replanned: bool = False  # planned again under the lock
+
+
+def draft_batch(conn: Any, rows: Sequence[ObservationRow], received_at: float, heads: Heads,
+                stored_ids: IdsReader, key_states: StatesReader, *, plan: bool = True) -> Draft:
+    """The batch's new observations and (with `plan`) their plan, read on `conn` outside any write
+    transaction."""
+    seen = last_number(conn)  # first: what is read after it may only be newer
+    existing = stored_ids(conn, [r[0] for r in rows])
+    new = [r for r in rows if r[0] not in existing] if existing else list(rows)
+    memo = PlanMemo()
+    if not plan:
+        return Draft(new, seen, {}, BatchPlan([], [], {}, {}), memo, received_at, planned=False)
+    states = key_states(conn, list(dict.fromkeys(key_of(r) for r in new)))
+    return Draft(new, seen, states, plan_batch(conn, new, received_at, states, heads, memo), memo, received_at)
+
+
+class DraftPolicy:
+    """Whether to plan a batch before the writers' lock. Not while this store's batches keep being
+    planned again under it (another writer sending the same keys at once, as two importers do): the
+    first plan is then work thrown away, on machines where CPU is what ingest waits for. Tried again
+    after a few batches."""
+
+    REDONE_IN_A_ROW, PLAN_UNDER_LOCK_FOR = 2, 8
+
+    def __init__(self) -> None:
+        self._redone = self._under_lock = 0  # several threads count: a lost update only shifts a guess
+
+    def plan_first(self) -> bool:
+        if self._under_lock > 0:
+            self._under_lock -= 1
+            return False
+        return True
+
+    def note(self, draft: Draft) -> None:
+        if draft.planned:
+            self._redone = self._redone + 1 if draft.replanned else 0
+            if self._redone >= self.REDONE_IN_A_ROW:
+                self._redone, self._under_lock = 0, self.PLAN_UNDER_LOCK_FOR
+
+
+@dataclass
+class Published:
+    """What writers stored after a given number: ids, the keys of full rows, the heads of repeats."""
+
+    ids: set[str]
+    repeat_ids: set[bytes]
+    keys: set[Key]
+    heads: set[int]
+
+
+def published_since(conn: Any, after: int) -> Published:
+    full = conn.execute("SELECT id, subject_kind, subject_id, kind, key FROM observations"
+                        " WHERE rowid > ?", (after,)).fetchall()
+    repeats = conn.execute("SELECT id, head FROM observation_repeats WHERE num > ?",
+                           (after,)).fetchall()
+    return Published({r[0] for r in full}, {bytes(r[0]) for r in repeats}, {(r[1], r[2], r[3], r[4]) for r in full},
+                     {r[1] for r in repeats})
+
+
+def _touched(draft: Draft, since: Published) -> list[Key]:
+    """The draft's keys whose `latest` row other writers may have changed: a full row of the key, or a
+    repeat of the head the draft read (a repeat of a newer head comes after that head's full row)."""
+    return [k for k, st in draft.states.items()
+            if k in since.keys or (st is not None and st.head in since.heads)]
+
+
+def confirmed(conn: Any, draft: Draft, heads: Heads, key_states: StatesReader) -> tuple[Draft, int]:
+    """Under the writers' lock: the draft without what other writers stored since it was read, planned
+    again if they touched its keys; and the number its first observation gets."""
+    last = last_number(conn)
+    rows, touched = draft.rows, []
+    if last != draft.seen:
+        since = published_since(conn, draft.seen)
+        if since.ids or since.repeat_ids:
+            rows = [r for r in rows if r[0] not in since.ids and id_key(r[0]) not in since.repeat_ids]
+        touched = _touched(draft, since)
+    if not draft.planned:
+        every = list(dict.fromkeys(key_of(r) for r in rows))
+        return replace(_replanned(conn, draft, rows, every, heads, key_states, last), planned=True), last + 1
+    if len(rows) == len(draft.rows) and not touched:
+        return replace(draft, seen=last), last + 1
+    return replace(_replanned(conn, draft, rows, touched, heads, key_states, last), replanned=True), last + 1
+
+
+def extended(conn: Any, draft: Draft, more: Sequence[ObservationRow], heads: Heads,
+             key_states: StatesReader) -> Draft:
+    """Under the writers' lock, after `confirmed`: the draft with rows made there (the agents' sequence
+    summaries) after its own."""
+    if not more:
+        return draft
+    new_keys = [k for k in dict.fromkeys(key_of(r) for r in more) if k not in draft.states]
+    return _replanned(conn, draft, [*draft.rows, *more], new_keys, heads, key_states, draft.seen)
+
+
+def _replanned(conn: Any, draft: Draft, rows: list[ObservationRow], reread: list[Key], heads: Heads,
+               key_states: StatesReader, seen: int) -> Draft:
+    """`rows` planned again, the keys `reread` read anew (inside the write transaction)."""
+    states = {**draft.states, **key_states(conn, reread)} if reread else draft.states
+    plan = plan_batch(conn, rows, draft.received_at, states, heads, draft.memo)
+    return Draft(rows, seen, states, plan, draft.memo, draft.received_at)

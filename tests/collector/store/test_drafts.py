@@ -1,0 +1,187 @@
+"""Ingest through two stores on one database at once (two collectors): every observation stored once,
+repeats attached to the full row current at their number, `latest` as if the batches had come one by one.
+
+On PostgreSQL a batch is drafted before the writers' lock (collector/store/drafts.py); these tests let the
+other store write between the draft and the lock (on an SQLite file, where the draft is made inside the
+write transaction, just before it), then check the whole store against a replay of its rows in number
+order."""
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from collector.store.base import IngestResult
+from collector.store.numbering import batch_arrivals
+from collector.store.repeats import id_text, parse
+from rules.model import Observation
+
+T0 = datetime(2026, 11, 20, 8, tzinfo=UTC)
+HOSTS, KINDS = ("T001", "T002", "T003"), ("usb.devices", "antivirus.status")
+
+
+def _obs(host: str, kind: str, second: float, state: int = 0) -> Observation:
+    payload: dict[str, Any] = {"state": state, "enforcement": "sysfs"} if kind == "usb.devices" else \
+        {"product": "ClamAV", "running": state == 0, "eicar": {"detected": True, "latency_ms": 100 + second}}
+    return Observation(id=str(uuid.uuid4()), source="t", subject_kind="host", subject_id=host, kind=kind,
+                       observed_at=T0 + timedelta(seconds=second), payload=payload)
+
+
+def _ingest_meanwhile(store: Any, batch: list[Observation], meanwhile: Callable[[], object],
+                      received_at: datetime) -> IngestResult:
+    """`store` ingests `batch`; `meanwhile` runs after the batch is drafted, before its write begins."""
+    real_write = store.write
+
+    def write() -> AbstractContextManager[Any]:
+        meanwhile()
+        return real_write()
+
+    store.write = write  # this instance only, for this call
+    try:
+        return store.ingest(batch, actor="t", received_at=received_at)
+    finally:
+        del store.write
+
+
+def _meaning(body: bytes) -> bytes:
+    parsed = parse(body)
+    assert parsed is not None
+    return parsed.meaning
+
+
+def _numbered(store: Any) -> Iterator[tuple[int, str, tuple[str, ...], bytes | None, float, int | None]]:
+    """Every observation in number order: number, id, key, meaning (full rows) or None, as_of, head (repeats)."""
+    full = store.read.execute("SELECT rowid, id, subject_kind, subject_id, kind, key, body, observed_at, received_at"
+                              " FROM observations").fetchall()
+    reps = store.read.execute("SELECT num, id, head, observed_at, batch FROM observation_repeats").fetchall()
+    arrived = batch_arrivals(store.read, [r[4] for r in reps])
+    rows: list[tuple[int, str, tuple[str, ...], bytes | None, float, int | None]] = [
+        (r[0], r[1], tuple(r[2:6]), _meaning(bytes(r[6])), min(r[7], r[8]), None) for r in full]
+    rows += [(r[0], id_text(r[1]), (), None, min(r[3], arrived[r[4]]), r[2]) for r in reps]
+    return iter(sorted(rows))
+
+
+def assert_as_if_one_by_one(store: Any) -> None:
+    """Numbers run 1..N without a gap; no id twice; each repeat repeats the row current for its key at its
+    number and no full row repeats it; `latest` is what replaying the rows in number order gives."""
+    latest: dict[tuple[str, ...], list[Any]] = {}  # key -> head, meaning, as_of, num, repeat id, repeats
+    key_of_head: dict[int, tuple[str, ...]] = {}
+    ids: set[str] = set()
+    numbers = []
+    for num, obs_id, key, meaning, as_of, head in _numbered(store):
+        numbers.append(num)
+        assert obs_id not in ids, f"{obs_id} stored twice"
+        ids.add(obs_id)
+        if head is None:
+            key_of_head[num] = key
+            assert key not in latest or latest[key][1] != meaning, f"full row {num} repeats the current meaning"
+            if key not in latest or as_of >= latest[key][2]:
+                latest[key] = [num, meaning, as_of, num, None, 0]
+            continue
+        key = key_of_head[head]
+        assert latest[key][0] == head, f"repeat {num} attached to {head}, not to the current {latest[key][0]}"
+        if as_of >= latest[key][2]:
+            latest[key][2:] = [as_of, num, obs_id, latest[key][5] + 1]
+    assert numbers == list(range(1, len(numbers) + 1)) and store.max_observation_rowid() == len(numbers)
+    stored = {tuple(r[:4]): [r[4], bytes(r[5]), r[6], r[7], id_text(r[8]) if r[8] is not None else None, r[9]]
+              for r in store.read.execute("SELECT subject_kind, subject_id, kind, key, obs_rowid, meaning, observed_at,"
+                                          " coalesce(num, obs_rowid), repeat_id, repeats FROM latest").fetchall()}
+    assert stored == latest
+
+
+def test_ids_the_other_store_stored_meanwhile_are_duplicates(store, same_store_elsewhere):
+    first = [_obs("T001", "usb.devices", s) for s in range(3)]
+    store.ingest(first, actor="t", received_at=T0 + timedelta(minutes=1))
+    batch = [_obs("T001", "usb.devices", 10 + s) for s in range(4)]
+    got = _ingest_meanwhile(store, batch, lambda: same_store_elsewhere.ingest(
+        batch[1:3], actor="t", received_at=T0 + timedelta(minutes=2)), T0 + timedelta(minutes=2))
+    assert (got.accepted, got.duplicates) == (2, 2)
+    assert store.count_observations() == 7 and all(store.get_observation(o.id) is not None for o in batch)
+    assert store.latest_for("host", "T001")[("usb.devices", "")].id == batch[-1].id
+    assert store.verify_ledger().ok
+    assert_as_if_one_by_one(store)
+
+
+def test_repeats_the_other_store_added_meanwhile_are_counted_once_each(store, same_store_elsewhere):
+    store.ingest([_obs("T001", "usb.devices", 0)], actor="t", received_at=T0 + timedelta(minutes=1))
+    mine, theirs = ([_obs("T001", "usb.devices", 10 + s) for s in range(3)],
+                    [_obs("T001", "usb.devices", 20 + s) for s in range(2)])
+    _ingest_meanwhile(store, mine, lambda: same_store_elsewhere.ingest(theirs, actor="t", received_at=T0 + timedelta(
+        minutes=2)), T0 + timedelta(minutes=2))
+    full, repeats = (store.read.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                     for t in ("observations", "observation_repeats"))
+    assert (full, repeats) == (1, 5)
+    # theirs are newer: the latest stays theirs, and my older repeats do not move it
+    assert store.latest_for("host", "T001")[("usb.devices", "")].id == theirs[-1].id
+    assert_as_if_one_by_one(store)
+
+
+def test_a_meaning_the_other_store_changed_meanwhile_makes_mine_a_full_row_again(store, same_store_elsewhere):
+    store.ingest([_obs("T001", "usb.devices", 0)], actor="t", received_at=T0 + timedelta(minutes=1))
+    mine = [_obs("T001", "usb.devices", 30 + s) for s in range(3)]  # drafted as repeats of the first
+    changed = _obs("T001", "usb.devices", 20, state=1)
+    _ingest_meanwhile(store, mine, lambda: same_store_elsewhere.ingest([changed], actor="t", received_at=T0 + timedelta(
+        minutes=2)), T0 + timedelta(minutes=2))
+    full, repeats = (store.read.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                     for t in ("observations", "observation_repeats"))
+    assert (full, repeats) == (3, 2)  # the first, the change, mine back to the first meaning; my other two repeat it
+    newest = store.latest_for("host", "T001")[("usb.devices", "")]
+    assert newest.id == mine[-1].id and newest.payload["state"] == 0
+    assert store.get_observation(changed.id).payload["state"] == 1
+    assert store.verify_ledger().ok
+    assert_as_if_one_by_one(store)
+
+
+def test_two_stores_ingesting_the_same_keys_at_once_store_what_one_by_one_would(store, same_store_elsewhere):
+    """Threads on both stores send batches over the same keys, meanings changing now and then, some
+    batches sent to both (an agent retrying on the other collector), some observations late."""
+    keys = [(h, k) for h in HOSTS for k in KINDS for _ in (0, 1)]
+    batches = [[_obs(h, k, b * 60 + i - (90 if i % 7 == 3 else 0),
+                     state=(b // 5 + i // 3) % 2 if k == "usb.devices" else (b // 8) % 2)
+                for i, (h, k) in enumerate(keys)] for b in range(24)]
+    sent: list[tuple[Any, list[Observation]]] = []
+    for b, batch in enumerate(batches):
+        sent.append((store if b % 2 else same_store_elsewhere, batch))
+        if b % 5 == 0:
+            sent.append((same_store_elsewhere if b % 2 else store, batch))
+    errors: list[BaseException] = []
+
+    def send(part: list[tuple[Any, list[Observation]]]) -> None:
+        try:
+            for target, batch in part:
+                target.ingest(batch, actor="t", received_at=T0 + timedelta(hours=1))
+        except BaseException as e:  # noqa: BLE001 - reported by the test's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=send, args=(sent[i::4],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert store.count_observations() == sum(len(b) for b in batches)
+    for batch in batches[::5]:
+        assert all(store.get_observation(o.id) is not None for o in batch)
+    assert store.verify_ledger().ok
+    assert_as_if_one_by_one(store)
+
+
+def test_a_store_whose_drafts_keep_being_redone_plans_under_the_lock_and_stores_the_same(store, same_store_elsewhere):
+    """Batch after batch another writer touches the same key between draft and lock; after a few such
+    batches the store plans under the lock instead (collector/store/drafts.py DraftPolicy)."""
+    store.ingest([_obs("T001", "usb.devices", 0)], actor="t", received_at=T0 + timedelta(minutes=1))
+    for b in range(6):
+        mine = [_obs("T001", "usb.devices", 100 * b + 50 + s, state=s % 2) for s in range(3)]
+        theirs = [_obs("T001", "usb.devices", 100 * b + 60 + s, state=b % 2) for s in range(2)]
+
+        def meanwhile(theirs: list[Observation] = theirs) -> IngestResult:
+            return same_store_elsewhere.ingest(theirs, actor="t", received_at=T0 + timedelta(hours=1))
+
+        got = _ingest_meanwhile(store, mine, meanwhile, T0 + timedelta(hours=1))
+        assert got.accepted == 3
+    assert store.count_observations() == 1 + 6 * 5
+    assert store.verify_ledger().ok
+    assert_as_if_one_by_one(store)
