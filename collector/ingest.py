@@ -19,7 +19,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -29,7 +29,7 @@ from collector.store.base import ObservationRow
 from collector.store.observation_rows import observation_row
 from collector.strictjson import JsonRejected, integer_out_of_range, refuse_unkeepable
 from rules.kinds import KindSpec, load_kinds
-from rules.model import Observation
+from rules.model import PATTERN_RULES, Observation
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,8 @@ def _validation_detail(e: ValidationError) -> list[dict[str, Any]]:
             loc = loc[1:]
         index = loc[0] if loc and isinstance(loc[0], int) else None
         field = ".".join(str(p) for p in loc[1:]) if index is not None else ".".join(str(p) for p in loc)
-        out.append(_detail(index, field, err["msg"]))
+        message = PATTERN_RULES.get(field, err["msg"]) if err["type"] == "string_pattern_mismatch" else err["msg"]
+        out.append(_detail(index, field, message))
     return out
 
 
@@ -80,10 +81,11 @@ def clock_problem(observed_at: datetime, now: datetime, max_skew_s: float) -> st
 
 
 def _kind_problems(i: int, o: Observation, spec: KindSpec | None, now: datetime,
-                   max_skew_s: float) -> list[dict[str, Any]]:
-    """What makes one observation unfit for its kind, as 422 details naming index and field."""
-    if spec is not None and o.subject_kind in spec.subjects and not spec.payload_errors(o.payload) \
-            and (o.observed_at - now).total_seconds() <= max_skew_s:
+                   max_skew_s: float, latest_taken: datetime) -> list[dict[str, Any]]:
+    """What makes one observation unfit for its kind, as 422 details naming index and field.
+    `latest_taken`: now + max_skew_s, the latest time taken from a sender."""
+    if spec is not None and o.subject_kind in spec.subjects and o.observed_at <= latest_taken \
+            and not spec.payload_errors(o.payload):
         return []  # the common case, in as few steps as it takes
     if spec is None:
         return [_detail(i, "kind", f"unknown observation kind {o.kind!r}: the collector takes only the kinds "
@@ -119,6 +121,7 @@ def prepare(body: bytes, principal: Principal, max_batch: int, now: datetime | N
     if not batch:
         raise BatchRejected(422, "batch is empty")
     kinds, now, actor = load_kinds(), now or datetime.now(UTC), principal.actor
+    latest_taken = now + timedelta(seconds=max_skew_s)
     problems: list[dict[str, Any]] = []
     for i, o in enumerate(batch):
         if not principal.may_write(o.subject_kind, o.subject_id):
@@ -127,17 +130,17 @@ def prepare(body: bytes, principal: Principal, max_batch: int, now: datetime | N
         if spec is not None and not principal.may_write_kind(spec.owner):
             raise BatchRejected(403, f"observations[{i}]: kind {o.kind} is written only by "
                                      f"{OWNER_NAMES[spec.owner]}; {actor} may not write it")
-        problems += _kind_problems(i, o, spec, now, max_skew_s)
-        if principal.kind != "user":  # agents and sources cannot claim another source or site
-            o.source, o.site = actor, principal.site
+        problems += _kind_problems(i, o, spec, now, max_skew_s, latest_taken)
     if problems:
         raise BatchRejected(422, problems[:50])
-    return [_row(i, o) for i, o in enumerate(batch)]
+    # agents and sources cannot claim another source or site: theirs are written in the rows
+    sender = (actor, principal.site) if principal.kind != "user" else None
+    return [_row(i, o, sender) for i, o in enumerate(batch)]
 
 
-def _row(index: int, o: Observation) -> ObservationRow:
+def _row(index: int, o: Observation, sender: tuple[str, str] | None) -> ObservationRow:
     try:
-        return observation_row(o)
+        return observation_row(o, sender)
     except TypeError as e:  # orjson's encoding errors are TypeErrors
         if integer_out_of_range(e):
             raise BatchRejected(422, f"observations[{index}]: an integer out of range (from -2^63 to 2^64-1)"

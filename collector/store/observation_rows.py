@@ -17,19 +17,23 @@ def utc_at(epoch_s: float) -> datetime:
     return datetime.fromtimestamp(epoch_s, UTC)
 
 
-def observation_body(o: Observation) -> bytes:
-    """The canonical bytes stored, hashed into the batch's Merkle root and read back.
+def observation_body(o: Observation, sender: tuple[str, str] | None = None) -> bytes:
+    """The canonical bytes stored, hashed into the batch's Merkle root and read back; `sender`: the
+    (source, site) written instead of those `o` claims.
 
     Built field by field: pydantic's generic dump costs more than the rest of ingest."""
+    source, site = sender or (o.source, o.site)
     return stored_json({
-        "id": o.id, "source": o.source, "site": o.site, "subject_kind": o.subject_kind, "subject_id": o.subject_id,
+        "id": o.id, "source": source, "site": site, "subject_kind": o.subject_kind, "subject_id": o.subject_id,
         "kind": o.kind, "key": o.key, "observed_at": o.observed_at.isoformat(), "seq": o.seq, "payload": o.payload,
-        "evidence": [e.model_dump() for e in o.evidence]})
+        "evidence": [e.model_dump() for e in o.evidence] if o.evidence else []})
 
 
-def observation_row(o: Observation) -> ObservationRow:
-    return (o.id, o.source, o.site, o.subject_kind, o.subject_id, o.kind, o.key, o.observed_at.timestamp(), o.seq,
-            observation_body(o))
+def observation_row(o: Observation, sender: tuple[str, str] | None = None) -> ObservationRow:
+    """The row of `o`; `sender`: the (source, site) written instead of those `o` claims."""
+    source, site = sender or (o.source, o.site)
+    return (o.id, source, site, o.subject_kind, o.subject_id, o.kind, o.key, o.observed_at.timestamp(), o.seq,
+            observation_body(o, sender))
 
 
 def observation_from_body(body: bytes, received_at: float) -> Observation:

@@ -86,6 +86,7 @@ class Parsed:
     meaning: bytes  # digest
     volatile: list[bytes]  # canonical bytes of each volatile value, in document order
     cuts: tuple[int, ...] | None = None  # where id, time and sequence number sit in the bytes (`_cuts`)
+    rest: tuple[bytes, ...] | None = None  # with cuts: the bytes but id, time and sequence number (`_rest`)
 
 
 def _kind_of(body: bytes) -> str | None:
@@ -114,9 +115,10 @@ def parse(body: bytes, kind: str | None = None) -> Parsed | None:
     kind = kind or _kind_of(body)
     if kind is not None and not volatile_paths(kind) and (cuts := _cuts(body)) is not None:
         h = hashlib.blake2b(digest_size=16)  # nothing volatile: the bytes but id, time and number say it
-        for part in _rest(body, cuts):
+        rest = _rest(body, cuts)
+        for part in rest:
             h.update(part)
-        return Parsed(h.digest(), [], cuts)
+        return Parsed(h.digest(), [], cuts, rest)
     try:
         d = loads(body)
     except ValueError:
@@ -209,8 +211,8 @@ def folds_into(head: Head | None, row: Sequence[Any], parsed: Parsed) -> tuple[b
     the volatile values it keeps."""
     if head is None or head.parsed is None or head.template is None:
         return False, None
-    if head.canonical and head.parsed.cuts and parsed.cuts:
-        return _same_but_its_own(head, head.parsed.cuts, row, parsed.cuts), None
+    if head.canonical and head.parsed.rest is not None and parsed.rest is not None and parsed.cuts:
+        return _same_but_its_own(head, head.parsed.rest, row, parsed), None
     volatile = delta(head.parsed, parsed)
     try:
         return rebuild_from(head.template, row[0], row[7], row[8], volatile) == row[9], volatile
@@ -218,13 +220,13 @@ def folds_into(head: Head | None, row: Sequence[Any], parsed: Parsed) -> tuple[b
         return False, None
 
 
-def _same_but_its_own(head: Head, head_cuts: tuple[int, ...], row: Sequence[Any], cuts: tuple[int, ...]) -> bool:
+def _same_but_its_own(head: Head, head_rest: tuple[bytes, ...], row: Sequence[Any], parsed: Parsed) -> bool:
     """What `rebuild_from` would check, on the bytes: the row's body is its head's byte for byte but
     for its own id, time and sequence number, each encoded as the rebuilt body encodes it."""
     body, tz = row[9], head.template.tz if head.template else None
-    if _rest(body, cuts) != _rest(head.body, head_cuts):
+    if parsed.rest != head_rest or parsed.cuts is None:
         return False
-    a, b, c, d, e, f = cuts
+    a, b, c, d, e, f = parsed.cuts
     observed = datetime.fromtimestamp(row[7], tz).isoformat()
     return (body[a:b] == b',"id":' + stored_json(row[0]) and body[e:f] == b',"seq":' + stored_json(row[8])
             and body[c:d] == b',"observed_at":' + stored_json(observed))
