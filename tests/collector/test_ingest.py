@@ -28,7 +28,8 @@ def batch(n: int, host: str = "T001", **extra: object) -> bytes:
 def test_agent_rows_carry_its_own_source_and_site_whatever_the_body_claims() -> None:
     rows = prepare(batch(3), AGENT, 5000)
     assert [r[1:3] for r in rows] == [("agent:T001", "branch-7")] * 3
-    assert b'"source":"agent:T001"' in rows[0][9]
+    assert all(b'"source":"agent:T001"' in r[9] and b'"site":"branch-7"' in r[9] and b"claimed" not in r[9]
+               for r in rows)
 
 
 @pytest.mark.parametrize(("body", "principal", "status", "says"), [
@@ -130,6 +131,10 @@ def test_each_owner_still_writes_its_own_kinds() -> None:
     pytest.param({"kind": "usb.exfiltrated"}, "kind", "unknown observation kind 'usb.exfiltrated'", id="unknown-kind"),
     pytest.param({"subject_kind": "host", "kind": "ups.status", "payload": {}}, "subject_kind",
                  "about ups, not host", id="kind-about-another-subject"),
+    pytest.param({"subject_id": "T 001; DROP"}, "subject_id", "letters, digits and ._:@/- only",
+                 id="subject-id-with-space"),
+    pytest.param({"subject_id": "T" * 201}, "subject_id", "at most 200 characters", id="subject-id-too-long"),
+    pytest.param({"kind": "USB.Devices"}, "kind", "dotted lower-case words", id="kind-in-capitals"),
     pytest.param({"observed_at": "2099-01-01T00:00:00+00:00"}, "observed_at", "ahead of the collector's clock",
                  id="dated-2099"),
     pytest.param({"observed_at": "9999-12-31T23:59:59-23:59"}, "observed_at",
