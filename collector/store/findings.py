@@ -58,10 +58,11 @@ class SqliteFindings(SqliteParts):
             conn.executemany("UPDATE finding_intervals SET end = ? WHERE control = ? AND subject_kind = ? AND"
                              " subject_id = ? AND end IS NULL",
                              [(r[5], r[0], r[1], r[2]) for ch, r, *_ in moved if ch.previous_status is not None])
+            # every value a placeholder (the open end too), so that PostgreSQL takes the rows by COPY
             conn.executemany("INSERT INTO finding_intervals (control, subject_kind, subject_id, site, status,"
                              " start, end, value, reason_zh, reason_en, evidence, ledger_seq)"
-                             " VALUES (?,?,?,?,?,?,NULL,?,?,?,?,?)",
-                             [(*r[:6], r[7], r[8], r[9], r[10], e.seq)
+                             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                             [(*r[:6], None, r[7], r[8], r[9], r[10], e.seq)
                               for (_, r, *_), e in zip(moved, entries, strict=True)])
             conn.executemany("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
                              " to_status, detail, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",

@@ -22,6 +22,9 @@ _PLAIN_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)\s*(?:\(([^)]*)\))?\s*VALU
 COPY_FROM_ROWS = 64  # fewer rows go as one pipelined statement each
 _UPSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)\s*(\(([^)]*)\))?\s*VALUES\s*\((\s*\?\s*,?)+\)\s*ON\s+CONFLICT\b.*$",
                      re.IGNORECASE | re.DOTALL)
+# sqlite3's replace of placeholder rows, which pgdialect.py turns into an upsert on the primary key
+_OR_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+(\w+)\s*(\(([^)]*)\))?\s*"
+                         r"VALUES\s*\((\s*\?\s*,?)+\)\s*;?\s*$", re.IGNORECASE)
 _PLACEHOLDER_ROW = re.compile(r"VALUES\s*\((\s*%s\s*,?)+\)", re.IGNORECASE)
 _INSERT_TABLE = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+(\w+)", re.IGNORECASE)
 INT8_OID = 20
@@ -130,14 +133,14 @@ class PgConnection:
                 for row in rows:
                     copy.write_row(row)
             return cur
-        upsert = _UPSERT.match(sql)
+        upsert = _UPSERT.match(sql) or _OR_REPLACE.match(sql)
         if upsert and isinstance(rows, Sequence) and len(rows) >= COPY_FROM_ROWS and self._staged(upsert, rows):
             return cur
         cur.executemany(translate(sql, self._catalog), rows)
         return cur
 
     def _staged(self, upsert: re.Match[str], rows: Sequence[Any]) -> bool:
-        """An upsert of many rows as one statement: the rows COPYed into a temporary table, then
+        """An upsert (or replace) of many rows as one statement: the rows COPYed into a temporary table, then
         inserted from it. False (nothing changed) when two rows update one key, which only one
         statement per row does as sqlite3 would."""
         table = upsert.group(1)

@@ -73,6 +73,38 @@ def test_finding_history_answers_point_in_time(store):
     assert ivs[0].end == t1 and ivs[1].end is None
 
 
+def _host_finding(host: int, status: str, at: datetime, value: int = 0) -> StoredFinding:
+    return StoredFinding("USB-BLOCK", "host", f"h{host:03d}", "default", status, at, at, {"v": value}, "zh", "en",
+                         [{"kind": "usb.devices"}], "critical")
+
+
+def test_many_findings_recorded_at_once_keep_one_current_row_each_and_their_history(store):
+    # more rows than a PostgreSQL store sends one by one: these go by COPY and a staged replace
+    hosts, t1 = range(200), T0 + timedelta(hours=1)
+    assert store.record_findings([FindingChange(_host_finding(h, "pass", T0), None, True) for h in hosts], T0) == 200
+    again = [FindingChange(_host_finding(h, "fail", t1, 1), "pass", True) if h % 2 else
+             FindingChange(_host_finding(h, "pass", T0, 2), "pass", False) for h in hosts]
+    assert store.record_findings(again, t1) == 100
+    current = {f.subject_id: f for f in store.current_findings()}
+    assert len(current) == 200
+    assert (current["h001"].status, current["h001"].value) == ("fail", {"v": 1})
+    assert (current["h002"].status, current["h002"].value) == ("pass", {"v": 2})  # a new value, the same status
+    assert current["h001"].evidence == [{"kind": "usb.devices"}]
+    assert [(i.status, i.end) for i in store.intervals(subject=("host", "h001"))] == [("pass", t1), ("fail", None)]
+    assert [(i.status, i.end) for i in store.intervals(subject=("host", "h002"))] == [("pass", None)]
+    assert sorted({i.status for i in store.posture_at(t1)}) == ["fail", "pass"]
+    assert len(store.posture_at(T0 + timedelta(minutes=1))) == 200
+    assert store.ledger.last_seq == 300 and store.verify_ledger().ok
+
+
+def test_a_finding_given_twice_in_one_call_keeps_the_last(store):
+    twice = [FindingChange(_host_finding(h, "pass", T0), None, True) for h in range(100)]
+    twice.append(FindingChange(_host_finding(7, "pass", T0, 9), "pass", False))
+    store.record_findings(twice, T0)
+    assert {f.subject_id: f.value for f in store.current_findings()}["h007"] == {"v": 9}
+    assert len(store.current_findings()) == 100
+
+
 def test_encoded_rows_are_ingested_like_observations(store):
     from collector.store.sqlite import observation_row
 
