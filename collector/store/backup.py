@@ -83,8 +83,11 @@ def _fill(db: Path, tmp: Path, *, include_key: bool, now: datetime) -> Manifest:
         copy_database(src, tmp / DATABASE)
     finally:
         src.close()
-    copy = sqlite3.connect(tmp / DATABASE)
+    copy = sqlite3.connect(tmp / DATABASE, isolation_level=None)
     try:
+        # a batch the service stored between that seal and the copy is sealed in the copy, as opening it
+        # would: the manifest names the head a restore of it has
+        seal_file(copy)
         version = int(copy.execute("PRAGMA user_version").fetchone()[0])
         head_seq, head_hash = ledger_head(copy)
         digests = [r[0] for r in copy.execute("SELECT sha256 FROM evidence ORDER BY sha256")]

@@ -136,3 +136,32 @@ def test_include_key_without_a_key_exits_2_and_leaves_nothing(db, tmp_path):
     r = _run("store", "backup", str(tmp_path / "b"), "--db", str(db), "--include-key")
     assert r.exit_code == 2 and "no site key to include" in r.output
     assert not (tmp_path / "b").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_batch_stored_between_the_backups_seal_and_its_copy_is_sealed_in_the_copy(db, tmp_path, monkeypatch):
+    """The service ingests on while a backup runs: a batch it stores after the backup sealed the live store
+    but before the pages are copied arrives unsealed in the copy; the backup seals it there, so the manifest
+    names the head a restore has, and the restore verifies."""
+    import collector.store.backup as backup
+
+    live = SqliteStore(db)
+    real_copy = backup.copy_database
+
+    def copy_after_one_more_batch(src, dest):
+        live.ingest([Observation(source="agent:h1", subject_kind="host", subject_id="h1", kind="usb.devices",
+                                 observed_at=datetime.now(UTC), payload={"devices": []})], actor="agent:h1")
+        assert live.unsealed_batches() == 1
+        real_copy(src, dest)
+
+    monkeypatch.setattr(backup, "copy_database", copy_after_one_more_batch)
+    out, restored = tmp_path / "backup", tmp_path / "elsewhere" / "cw.db"
+    try:
+        r = _run("store", "backup", str(out), "--db", str(db), "--json")
+    finally:
+        live.close()
+    assert r.exit_code == 0, r.output
+    manifest = json.loads(r.stdout)
+    assert _run("store", "restore", str(out), "--db", str(restored)).exit_code == 0
+    r = _run("ledger", "verify", "--db", str(restored), "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["head_seq"] == manifest["ledger_head_seq"]
