@@ -14,9 +14,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchdoc import load_note, table, write_section  # noqa: E402
 
-from collector.app import settle_heap  # noqa: E402
 from collector.demo import SimSite, snapshot  # noqa: E402
 from collector.engine import Engine  # noqa: E402
+from collector.heap import settle_heap  # noqa: E402
 from collector.store.base import Store  # noqa: E402
 from collector.store.sqlite import SqliteStore  # noqa: E402
 from rules.catalog import default_catalog  # noqa: E402

@@ -1,7 +1,6 @@
 """The collector service: a thin FastAPI app over the store, engine and ledger."""
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,22 +15,12 @@ from collector.api import evidence as evidence_api
 from collector.api import waivers as waivers_api
 from collector.api.bodyguard import BodyGuard, body_limits
 from collector.deps import Reader, StateDep
+from collector.heap import settle_heap
 from collector.people.reminders import ReminderListener
 from collector.settings import Settings
 from collector.state import AppState
 from collector.web import routes as web
 from collector.web.headers import docs_page
-
-
-def settle_heap() -> None:
-    """What start-up built (catalog, routes, templates, libraries) lives as long as the process:
-    freeze it out of the cyclic collector's sight, and collect young objects less often. A batch of
-    500 observations allocates tens of thousands of short-lived objects; with the default thresholds
-    the collector ran many times per batch, and each full pass walked the whole heap (a third of
-    the ingest CPU before this)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
 
 
 def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:

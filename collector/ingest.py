@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from collector.auth import Principal
+from collector.heap import settle_heap
 from collector.store.base import ObservationRow
 from collector.store.observation_rows import observation_row
 from collector.strictjson import JsonRejected, integer_out_of_range, refuse_unkeepable
@@ -163,8 +164,16 @@ class PreparePool:
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:  # spawned, not forked: the server has threads
             self._executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_leave_with_parent, initargs=(os.getpid(),))
+                                                 initializer=_start_worker, initargs=(os.getpid(),))
         return self._executor
+
+    def start(self) -> None:
+        """Start the processes now rather than at the first large batch: each spends about half a second
+        of CPU importing and loading the kinds, which would otherwise fall on that batch's sender."""
+        if self.processes:
+            pool = self._pool()
+            for _ in range(self.processes):  # a pool that spawns starts a process per task it cannot hand out
+                pool.submit(int)
 
     async def prepare(self, body: bytes, principal: Principal, max_batch: int, now: datetime | None = None,
                       max_skew_s: float = DEFAULT_MAX_SKEW_S) -> list[ObservationRow]:
@@ -185,9 +194,17 @@ class PreparePool:
             self._executor = None
 
 
+def _start_worker(server_pid: int) -> None:
+    """In each preparation process, before its first batch: load the kinds, settle the heap as the server
+    does (with the default collector thresholds a batch cost a third more), and exit once the server is gone."""
+    load_kinds()
+    settle_heap()
+    _leave_with_parent(server_pid)
+
+
 def _leave_with_parent(server_pid: int) -> None:
-    """In each preparation process: exit once the server is gone. Killed with -9, the server
-    cannot tell its workers, and a worker waiting for work would otherwise wait for ever."""
+    """Exit once the server is gone. Killed with -9, the server cannot tell its workers, and a worker
+    waiting for work would otherwise wait for ever."""
     def watch() -> None:
         while os.getppid() == server_pid:
             time.sleep(1.0)

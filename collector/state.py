@@ -54,6 +54,7 @@ class AppState:
         return self.worker.leadership
 
     def start(self) -> None:
+        self.prepare.start()
         self.leadership.start()
         self.worker.start()
         if self.settings.notify_config:
