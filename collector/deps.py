@@ -1,7 +1,7 @@
 """Request dependencies: the service state, who is calling, and what they may do."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -13,7 +13,9 @@ SESSION_COOKIE = "cw_session"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def get_state(request: Request) -> AppState:
+# Dependencies that only read what the request holds are `async def`: FastAPI runs a plain `def`
+# in its thread pool, a hand-off per dependency and request; the token lookup reads the store and stays there.
+async def get_state(request: Request) -> AppState:
     return request.app.state.cw
 
 
@@ -44,7 +46,7 @@ def optional_principal(request: Request, state: StateDep) -> Principal | None:
     return principal
 
 
-def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+async def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
     if principal is None:
         raise HTTPException(401, "authentication required: send 'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})
@@ -54,8 +56,8 @@ def current_principal(principal: Annotated[Principal | None, Depends(optional_pr
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require(permission: str) -> Callable[[Principal], Principal]:
-    def check(principal: CurrentPrincipal) -> Principal:
+def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.can(permission):
             who = principal.role or principal.kind
             raise HTTPException(403, f"{who} may not {permission}")
