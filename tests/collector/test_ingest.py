@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import uuid
@@ -13,6 +14,7 @@ import pytest
 from collector.auth import Principal
 from collector.ingest import BatchRejected, PreparePool, prepare
 from collector.store.sqlite import SqliteStore
+from rules.kinds import load_kinds
 
 AGENT = Principal("agent", "T001", site="branch-7", host_id="T001")
 ADMIN = Principal("user", "alice", "admin")
@@ -67,6 +69,32 @@ def test_worker_processes_give_the_same_rows_and_refusals(pool: PreparePool) -> 
     with pytest.raises(BatchRejected) as e:
         asyncio.run(pool.prepare(batch(2, host="T009"), AGENT, 5000))
     assert e.value.status == 403 and "host/T009" in e.value.detail
+
+
+def _readiness() -> tuple[int, int, int]:
+    """In a preparation process: how often it loaded the kinds, its young-object threshold, objects frozen."""
+    return load_kinds.cache_info().misses, gc.get_threshold()[0], gc.get_freeze_count()
+
+
+def test_a_started_pool_is_ready_before_the_first_batch() -> None:
+    """The service starts its preparation processes with itself: the first large batch finds each one
+    with the kinds loaded and its heap settled, instead of waiting for (and paying) a process start."""
+    p = PreparePool(2, min_bytes=0)
+    p.start()
+    try:
+        assert p._executor is not None and len(p._executor._processes) == 2  # type: ignore[attr-defined]
+        answers = [p._executor.submit(_readiness).result(60) for _ in range(4)]
+        assert all(misses == 1 and young_threshold == 100_000 and frozen > 0
+                   for misses, young_threshold, frozen in answers), answers
+    finally:
+        p.close()
+
+
+def test_a_pool_of_no_processes_starts_nothing() -> None:
+    p = PreparePool(0)
+    p.start()
+    assert p._executor is None
+    assert len(asyncio.run(p.prepare(batch(300), AGENT, 5000))) == 300
 
 
 def test_a_killed_worker_process_loses_no_batch(pool: PreparePool, tmp_path) -> None:
