@@ -82,7 +82,7 @@ def test_a_started_pool_is_ready_before_the_first_batch() -> None:
     p = PreparePool(2, min_bytes=0)
     p.start()
     try:
-        assert p._executor is not None and len(p._executor._processes) == 2  # type: ignore[attr-defined]
+        assert p._executor is not None and len(p._executor._processes) == 2
         answers = [p._executor.submit(_readiness).result(60) for _ in range(4)]
         assert all(misses == 1 and young_threshold == 100_000 and frozen > 0
                    for misses, young_threshold, frozen in answers), answers
