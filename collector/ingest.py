@@ -186,6 +186,7 @@ class PreparePool:
         except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh, serve this one here
             log.warning("ingest preparation process died; restarting the pool")
             self.close()
+            self.start()
             return prepare(body, principal, max_batch, now, max_skew_s)
 
     def close(self) -> None:
