@@ -38,18 +38,28 @@ WHERE_THE_TIME_GOES = (
     "When both collectors send batches over the same keys at once (the importer rows here), a batch planned "
     "before the lock is planned again under it; a collector that sees this batch after batch plans under the "
     "lock for a while instead, as before. The lock is not what bounds these runs: the collectors' own CPU per "
-    "observation is (the column above), on two cores shared with the database and the clients. Profiled (cProfile "
-    "in one process on an SQLite store, and py-spy on a running collector under bench_ingest.py; load 2.5-4): "
-    "validating and encoding takes 12-15 µs per observation in the preparation process (pydantic-core's parse "
-    "about 5, the kind and principal checks 4, the canonical bytes 3.6); in the server's own process about 25 µs "
-    "per observation of an agent's batch and 45 of an importer's, half of it planning repeats (each body's meaning "
-    "taken from its bytes, compared with its head's), then SQL, the engine's rounds (about a tenth) and HTTP "
-    "(about a twentieth). Subject ids and kinds are now checked by pydantic-core's own patterns instead of Python "
-    "validators, the sender's source and site go straight into the row, and planning compares the bytes it "
-    "already cut: preparation went from 12.9-13.5 to 12.0-12.6 µs per observation (alternating runs, load 2.4); "
-    "the store's part did not change beyond the noise. The next step is to take each observation's meaning in the "
-    "preparation process, which holds its bytes already, so that the server's own process does not parse every "
-    "body again; that changes the row the store takes. The goal is not met.")
+    "observation is (the column above), on two cores shared with the database and the clients. Profiled (py-spy, "
+    "threads holding the interpreter lock, on both collectors under this script at load 3-5; cProfile of the store's "
+    "part in one process): a collector's preparation process takes 19-25 µs per observation, its server process "
+    "38-49 per observation of an agent's batch and 59-68 of an importer's. About half of the server process's time "
+    "is the store's part (two fifths of that planning repeats: each body's meaning taken from its bytes and compared "
+    "with its head's; then writing the rows by COPY and staged upserts, reading the keys' `latest` rows and the ids "
+    "already stored), a sixth the engine's rounds, about a quarter HTTP and the event loop. Taking each "
+    "observation's meaning in the preparation process instead, which holds its bytes already, was built and "
+    "measured (old and new code in turn): preparation took 20.5 µs per observation instead of 12 in one process "
+    "(36 instead of 22 in these runs), and the server process did not get cheaper (65 µs per observation of an "
+    "importer's batch instead of 57): what it saves is paid again in passing the meaning between the processes, "
+    "and on two busy cores work moved from one process to another is not work saved; it was left out. Two things "
+    "changed. The leading collector took in what the other stored with the current findings of its subjects read "
+    "one statement per subject, 500 a round for importers' batches; it reads them in a few now (database CPU per "
+    "observation of an importer's batch 45-48 µs before, 39-46 after, alternating runs at load 7-8; the "
+    "collectors' CPU within the noise). And each collector takes one batch before the timed runs: a collector "
+    "starts its preparation process with its first large batch (about half a second of CPU importing the project, "
+    "once per process), which added some 20 µs per observation to the agents' run alone (its preparation took "
+    "40-63 µs per observation with the start counted, 19-25 without). On this shared machine the raw COPY's own "
+    "time varies from 0.9 to 1.7 s between runs and the ratios with it (agents' batches 0.27 and 0.47 in two runs "
+    "of the same code, a minute apart); the CPU columns vary less. The goal is not met: 0.5× needs the "
+    "collectors to spend about half the CPU they spend per observation, more than the store's whole part.")
 COLLECTORS, CLIENTS = 2, 4
 
 
@@ -115,10 +125,20 @@ def warm_up(urls: list[str], tokens: list[str]) -> None:
 
 def measured(pids: list[int], pg_pid: int, work: Callable[[], float]) -> tuple[float, float, float]:
     """Wall seconds `work` reports, with the CPU seconds meanwhile of the processes `pids` and of the
-    database server (its postmaster and live backends)."""
-    before = sum(cpu_seconds(p) for p in pids), cpu_seconds(pg_pid)
+    database server (its postmaster and its backends)."""
+    before = sum(cpu_seconds(p) for p in pids), database_cpu_seconds(pg_pid)
     seconds = work()
-    return seconds, sum(cpu_seconds(p) for p in pids) - before[0], cpu_seconds(pg_pid) - before[1]
+    return seconds, sum(cpu_seconds(p) for p in pids) - before[0], database_cpu_seconds(pg_pid) - before[1]
+
+
+def database_cpu_seconds(postmaster: int) -> float:
+    """CPU so far of the postmaster and its backends, live or ended: a backend that ends meanwhile (a
+    collector's connections closing) leaves its time with the postmaster, which waited for it."""
+    try:
+        fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # a server this script did not start
+        return 0.0
+    return cpu_seconds(postmaster) + (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mib(pid: int) -> float:
