@@ -22,7 +22,7 @@ import orjson
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ingest import AGENTS, PASSWORD, cpu_seconds, make_batches  # noqa: E402
+from bench_ingest import AGENTS, BATCH, PASSWORD, cpu_seconds, make_batches  # noqa: E402
 from bench_web import serve  # noqa: E402
 from benchdoc import table, write_section  # noqa: E402
 from pglocal import DURABILITY, local_postgres  # noqa: E402
@@ -38,30 +38,32 @@ WHERE_THE_TIME_GOES = (
     "When both collectors send batches over the same keys at once (the importer rows here), a batch planned "
     "before the lock is planned again under it; a collector that sees this batch after batch plans under the "
     "lock for a while instead, as before. The lock is not what bounds these runs: the collectors' own CPU per "
-    "observation is (the column above), on two cores shared with the database and the clients. Profiled (cProfile "
-    "in one process on an SQLite store, and py-spy on a running collector under bench_ingest.py; load 2.5-4): "
-    "validating and encoding takes 12-15 µs per observation in the preparation process (pydantic-core's parse "
-    "about 5, the kind and principal checks 4, the canonical bytes 3.6); in the server's own process about 25 µs "
-    "per observation of an agent's batch and 45 of an importer's, half of it planning repeats (each body's meaning "
-    "taken from its bytes, compared with its head's), then SQL, the engine's rounds (about a tenth) and HTTP "
-    "(about a twentieth). Subject ids and kinds are now checked by pydantic-core's own patterns instead of Python "
-    "validators, the sender's source and site go straight into the row, and planning compares the bytes it "
-    "already cut: preparation went from 12.9-13.5 to 12.0-12.6 µs per observation (alternating runs, load 2.4); "
-    "the store's part did not change beyond the noise. Whole collectors profiled under this benchmark (py-spy on "
-    "both processes, and the CPU of each from /proc; load 4-5): a tenth of the collectors' CPU in the first run was "
-    "the preparation process starting (imports and the kinds, about half a second per collector, during the first "
-    "large batch), and that process ran with Python's default garbage-collector thresholds. Collectors now start "
-    "their preparation processes with themselves, settle those processes' heap as their own, serve HTTP with "
-    "httptools and uvloop, and read the caller and its permission in the event loop instead of the thread pool. In "
-    "runs alternating with the code before (load 4.6-5.5): agents' batches 80-90 to 58-63 µs of collectors' CPU "
-    "per observation (the preparation process's share 36-40 to 19-20), importers' batches 75-108 to 78-98 (no "
-    "change beyond the noise: their preparation process had started in the first run already); a batch of one "
-    "observation costs a collector about 1.0 ms of CPU instead of 1.8-2.0. What is left in front of the store is "
-    "the preparation itself (about 12 µs per observation, and 4-8 more, in both processes, for the hop to the "
-    "preparation process and back) and HTTP (about 1 µs per observation in batches of "
-    "500); the rest is the store's work and the engine's. The next step is to take each observation's meaning in the "
-    "preparation process, which holds its bytes already, so that the server's own process does not parse every "
-    "body again; that changes the row the store takes. The goal is not met.")
+    "observation is (the column above), on two cores shared with the database and the clients. Profiled (py-spy, "
+    "threads holding the interpreter lock, on both processes of both collectors under this script at load 3-5, "
+    "with the CPU of each process from /proc; cProfile of the store's part in one process): a collector's "
+    "preparation process takes 19-25 µs per observation (validating and encoding about 12, the hop to it and back "
+    "4-8 in both processes), its server process 38-49 per observation of an agent's batch and 59-68 of an "
+    "importer's. About half of the server process's time is the store's part (two fifths of that planning "
+    "repeats: each body's meaning taken from its bytes and compared with its head's; then writing the rows by COPY "
+    "and staged upserts, reading the keys' `latest` rows and the ids already stored), a sixth the engine's rounds, "
+    "about a quarter HTTP and the event loop. What changed: collectors start their preparation processes with "
+    "themselves (a process started at the first large batch spent about half a second of CPU importing the "
+    "project during it, some 20 µs per observation of the agents' run) and settle those processes' heap as their "
+    "own (Python's default garbage-collector thresholds cost a batch a third more); HTTP is served with httptools "
+    "and uvloop; the caller and its permission are read in the event loop instead of the thread pool (a batch of "
+    "one observation costs a collector about 1.0 ms of CPU instead of 1.8-2.0); the leading collector reads the "
+    "current findings of the subjects another collector wrote in a few statements instead of one per subject "
+    "(database CPU per observation of an importer's batch 45-48 µs before, 39-46 after). In runs alternating with "
+    "the code before (load 4.6-5.5): agents' batches 80-90 to 58-63 µs of collectors' CPU per observation, "
+    "importers' batches within the noise. Taking each observation's meaning in the preparation process instead, "
+    "which holds its bytes already, was built and measured (old and new code in turn): preparation took 20.5 µs "
+    "per observation instead of 12 in one process, and the server process did not get cheaper (65 µs per "
+    "observation of an importer's batch instead of 57): what it saves is paid again in passing the meaning "
+    "between the processes, and on two busy cores work moved from one process to another is not work saved; it "
+    "was left out. On this shared machine the raw COPY's own time varies from 0.9 to 1.7 s between runs and the "
+    "ratios with it (agents' batches 0.27 and 0.47 in two runs of the same code, a minute apart); the CPU columns "
+    "vary less. The goal is not met: 0.5× needs the collectors to spend about half the CPU they spend per "
+    "observation, more than the store's whole part.")
 COLLECTORS, CLIENTS = 2, 4
 
 
@@ -115,12 +117,31 @@ def post_all(urls: list[str], batches: list[bytes], token_of) -> float:
     return time.perf_counter() - start
 
 
+def warm_up(urls: list[str], tokens: list[str]) -> None:
+    """One agent's batch to each collector before the runs, which measure steady ingest as the baseline
+    leaves out its connection: the collector's preparation process, started with it, has settled."""
+    for c, raw in enumerate(make_batches(len(urls), BATCH * len(urls))):  # batch c is host T00c's
+        httpx.post(urls[c] + "/api/v1/observations", content=raw, timeout=120,
+                   headers={"Authorization": f"Bearer {tokens[c]}", "Content-Type": "application/json"}
+                   ).raise_for_status()
+
+
 def measured(pids: list[int], pg_pid: int, work: Callable[[], float]) -> tuple[float, float, float]:
     """Wall seconds `work` reports, with the CPU seconds meanwhile of the processes `pids` and of the
-    database server (its postmaster and live backends)."""
-    before = sum(cpu_seconds(p) for p in pids), cpu_seconds(pg_pid)
+    database server (its postmaster and its backends)."""
+    before = sum(cpu_seconds(p) for p in pids), database_cpu_seconds(pg_pid)
     seconds = work()
-    return seconds, sum(cpu_seconds(p) for p in pids) - before[0], cpu_seconds(pg_pid) - before[1]
+    return seconds, sum(cpu_seconds(p) for p in pids) - before[0], database_cpu_seconds(pg_pid) - before[1]
+
+
+def database_cpu_seconds(postmaster: int) -> float:
+    """CPU so far of the postmaster and its backends, live or ended: a backend that ends meanwhile (a
+    collector's connections closing) leaves its time with the postmaster, which waited for it."""
+    try:
+        fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # a server this script did not start
+        return 0.0
+    return cpu_seconds(postmaster) + (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -145,6 +166,7 @@ def main() -> None:
             enroll = [{"secret": secret, "host_id": f"T{a:03d}"} for a in range(AGENTS)]
             tokens = [httpx.post(urls[a % COLLECTORS] + "/api/v1/enroll", json=body).json()["token"]
                       for a, body in enumerate(enroll)]
+            warm_up(urls, tokens)
             agent_batches, mixed_batches = make_batches(AGENTS, N_OBS), make_batches(None, N_OBS)
             pids = [p.pid for p, _ in collectors]
             agent = measured(pids, pg_pid, lambda: post_all(urls, agent_batches, lambda i: tokens[i % AGENTS]))

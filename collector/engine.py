@@ -120,9 +120,8 @@ class Engine:
         if not observations:
             return {}
         with self._lock:
-            for kind, subject_id in {o.subject for o in observations}:
-                for f in self.store.current_findings(subject_kind=kind, subject_id=subject_id):
-                    self.findings[(f.control, f.subject_kind, f.subject_id)] = f
+            for f in self.store.findings_of({o.subject for o in observations}):
+                self.findings[(f.control, f.subject_kind, f.subject_id)] = f
         return self.note(observations)
 
     def add_subject(self, kind: str, subject_id: str, site: str) -> None:

@@ -2,7 +2,7 @@
 against each one."""
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Collection, Container, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -128,6 +128,10 @@ class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingState
     def current_findings(self, *, control: str | None = None, subject_kind: str | None = None,
                          subject_id: str | None = None, status: str | None = None,
                          site: str | None = None) -> list[StoredFinding]: ...
+
+    def findings_of(self, subjects: Collection[tuple[str, str]]) -> list[StoredFinding]:
+        """The current findings of each (subject kind, subject id)."""
+        ...
 
     def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None) -> int:
         """With a `fence`, recorded only while that lease term runs; else LeaseLost, and nothing recorded."""

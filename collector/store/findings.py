@@ -2,7 +2,7 @@
 and every status change in the ledger and the event log."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,15 @@ from collector.store.leases import hold_fence
 from collector.store.observation_rows import utc_at
 from collector.store.sqlite_parts import SqliteParts, where_clause
 
+_FINDING_COLUMNS = ("control, subject_kind, subject_id, site, status, since, evaluated_at, value, reason_zh, reason_en,"
+                    " evidence, severity")
+_SUBJECTS_PER_STATEMENT = 200
+
+
+def _stored_finding(r: Sequence[Any]) -> StoredFinding:
+    return StoredFinding(r[0], r[1], r[2], r[3], r[4], utc_at(r[5]), utc_at(r[6]), loads(r[7]), r[8], r[9],
+                         loads(r[10]), r[11])
+
 
 class SqliteFindings(SqliteParts):
     def current_findings(self, *, control: str | None = None, subject_kind: str | None = None,
@@ -22,12 +31,21 @@ class SqliteFindings(SqliteParts):
                          site: str | None = None) -> list[StoredFinding]:
         where, args = where_clause([("control = ?", control), ("subject_kind = ?", subject_kind),
                                     ("subject_id = ?", subject_id), ("status = ?", status), ("site = ?", site)])
-        rows = self.read.execute(
-            "SELECT control, subject_kind, subject_id, site, status, since, evaluated_at, value, reason_zh,"
-            f" reason_en, evidence, severity FROM findings {where} ORDER BY control, subject_kind, subject_id",
-            args).fetchall()
-        return [StoredFinding(r[0], r[1], r[2], r[3], r[4], utc_at(r[5]), utc_at(r[6]), loads(r[7]), r[8], r[9],
-                              loads(r[10]), r[11]) for r in rows]
+        rows = self.read.execute(f"SELECT {_FINDING_COLUMNS} FROM findings {where}"
+                                 " ORDER BY control, subject_kind, subject_id", args).fetchall()
+        return [_stored_finding(r) for r in rows]
+
+    def findings_of(self, subjects: Collection[tuple[str, str]]) -> list[StoredFinding]:
+        """The current findings of each (subject kind, subject id), in a few statements however many
+        subjects (the engine takes in what other collectors stored for hundreds at a time)."""
+        pairs, out = list(subjects), []
+        for i in range(0, len(pairs), _SUBJECTS_PER_STATEMENT):
+            chunk = pairs[i:i + _SUBJECTS_PER_STATEMENT]
+            rows = self.read.execute(
+                f"SELECT {_FINDING_COLUMNS} FROM findings WHERE (subject_kind, subject_id) IN"
+                f" (VALUES {','.join(['(?,?)'] * len(chunk))})", [x for pair in chunk for x in pair]).fetchall()
+            out += [_stored_finding(r) for r in rows]
+        return out
 
     def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None) -> int:
         """Upsert findings; for each status change close the open interval, open a new one, and

@@ -97,6 +97,18 @@ def test_many_findings_recorded_at_once_keep_one_current_row_each_and_their_hist
     assert store.ledger.last_seq == 300 and store.verify_ledger().ok
 
 
+def test_findings_of_many_subjects_are_read_at_once(store):
+    # more subjects than one statement names, with a camera sharing a host's id and a subject without findings
+    findings = [_host_finding(h, "pass", T0) for h in range(450)]
+    findings.append(StoredFinding("CAM-UP", "camera", "h001", "default", "fail", T0, T0, {}, "zh", "en", [], "high"))
+    store.record_findings([FindingChange(f, None, True) for f in findings], T0)
+    asked = {("host", f"h{h:03d}") for h in range(0, 450, 2)} | {("camera", "h001"), ("host", "h999")}
+    got = sorted((f.subject_kind, f.subject_id, f.control, f.status) for f in store.findings_of(asked))
+    assert got == sorted([("host", f"h{h:03d}", "USB-BLOCK", "pass") for h in range(0, 450, 2)]
+                         + [("camera", "h001", "CAM-UP", "fail")])
+    assert store.findings_of([]) == []
+
+
 def test_a_finding_given_twice_in_one_call_keeps_the_last(store):
     twice = [FindingChange(_host_finding(h, "pass", T0), None, True) for h in range(100)]
     twice.append(FindingChange(_host_finding(7, "pass", T0, 9), "pass", False))
