@@ -9,7 +9,7 @@ by anyone holding the site's public key. The store appends and reads the rows
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,8 +33,17 @@ class LedgerEntry:
 
 def entry_body(seq: int, ts: datetime | str, type_: str, actor: str, data: dict[str, Any]) -> bytes:
     """`ts` as a datetime, or already as `stamp(ts)` when many entries share it."""
-    return stored_json({"seq": seq, "ts": ts if isinstance(ts, str) else stamp(ts), "type": type_, "actor": actor,
-                      "data": data})
+    return next(entry_bodies(seq, ts if isinstance(ts, str) else stamp(ts), type_, actor, [stored_json(data)]))
+
+
+def entry_bodies(first_seq: int, ts: str, type_: str, actor: str, datas: Iterable[bytes]) -> Iterator[bytes]:
+    """The bodies of entries first_seq, first_seq + 1, ... sharing ts, type and actor, each data already
+    encoded by `stored_json`: the bytes `stored_json` makes of {seq, ts, type, actor, data}, joined
+    around the data rather than encoding it again (the outer keys in their sorted order)."""
+    head = b'{"actor":' + stored_json(actor) + b',"data":'
+    tail = b',"ts":' + stored_json(ts) + b',"type":' + stored_json(type_) + b"}"
+    for seq, data in enumerate(datas, first_seq):
+        yield b"".join((head, data, b',"seq":', str(seq).encode(), tail))
 
 
 # The data of an `observations` entry (one ingested batch). Form 1 (stores written before it changed) also

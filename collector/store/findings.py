@@ -51,41 +51,27 @@ class SqliteFindings(SqliteParts):
         """Upsert findings; for each status change close the open interval, open a new one, and
         append the change to the ledger and the event log. Returns the number of status changes.
         With a `fence`, only while that lease term runs (else LeaseLost, and nothing recorded)."""
-        rows, moved = [], []
-        for ch in changes:
-            f = ch.finding
-            value, evidence = stored_json(f.value), stored_json(f.evidence)
-            rows.append((f.control, f.subject_kind, f.subject_id, f.site, f.status, f.since.timestamp(),
-                         f.evaluated_at.timestamp(), value.decode(), f.reason_zh, f.reason_en, evidence.decode(),
-                         f.severity))
-            if ch.status_changed:
-                # the ledger entry embeds the JSON just made rather than encoding it again
-                moved.append((ch, rows[-1], orjson.Fragment(value),
-                              orjson.Fragment(evidence) if len(f.evidence) <= 20 else f.evidence[:20]))
+        rows, moved = finding_rows(changes)
         with self.write() as conn:
             if fence is not None:
                 hold_fence(conn, fence)
             conn.executemany("INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             if not moved:
                 return 0
-            entries = self.ledger.append_many(conn, [("finding.changed", "engine", {
-                "control": ch.finding.control, "subject_kind": ch.finding.subject_kind,
-                "subject_id": ch.finding.subject_id, "site": ch.finding.site, "from": ch.previous_status,
-                "to": ch.finding.status, "since": ch.finding.since.isoformat(), "value": value,
-                "reason": ch.finding.reason_en, "evidence": evidence}) for ch, _, value, evidence in moved], ts=now)
+            entries = self.ledger.append_encoded(conn, "finding.changed", "engine", [m[2] for m in moved], ts=now)
             conn.executemany("UPDATE finding_intervals SET end = ? WHERE control = ? AND subject_kind = ? AND"
                              " subject_id = ? AND end IS NULL",
-                             [(r[5], r[0], r[1], r[2]) for ch, r, *_ in moved if ch.previous_status is not None])
+                             [(r[5], r[0], r[1], r[2]) for previous, r, _ in moved if previous is not None])
             # every value a placeholder (the open end too), so that PostgreSQL takes the rows by COPY
             conn.executemany("INSERT INTO finding_intervals (control, subject_kind, subject_id, site, status,"
                              " start, end, value, reason_zh, reason_en, evidence, ledger_seq)"
                              " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                             [(*r[:6], None, r[7], r[8], r[9], r[10], e.seq)
-                              for (_, r, *_), e in zip(moved, entries, strict=True)])
+                             [(*r[:6], None, *r[7:11], e.seq) for (_, r, _), e in zip(moved, entries, strict=True)])
+            ts = now.timestamp()
             conn.executemany("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
                              " to_status, detail, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                             [(now.timestamp(), "finding.changed", r[0], r[1], r[2], r[3], ch.previous_status, r[4],
-                               r[9], e.seq) for (ch, r, *_), e in zip(moved, entries, strict=True)])
+                             [(ts, "finding.changed", *r[:4], previous, r[4], r[9], e.seq)
+                              for (previous, r, _), e in zip(moved, entries, strict=True)])
         return len(moved)
 
     def intervals(self, *, control: str | None = None, subject: tuple[str, str] | None = None,
@@ -107,3 +93,37 @@ class SqliteFindings(SqliteParts):
             args).fetchall()
         return [Interval(r[0], r[1], r[2], r[3], r[4], utc_at(r[5]), utc_at(r[6]) if r[6] is not None else None,
                          loads(r[7]), r[8], r[9], loads(r[10])) for r in rows]
+
+
+Row = tuple[Any, ...]
+Change = tuple[str | None, Row, bytes]  # previous status, the findings row, the ledger entry's data
+
+
+def finding_rows(changes: Sequence[FindingChange]) -> tuple[list[Row], list[Change]]:
+    """The `findings` row of every change, and (previous status, that row, the data of its `finding.changed`
+    ledger entry) of each status change. Each finding's value and evidence are encoded once, for its row
+    and its ledger entry, and the times many findings share once per round."""
+    rows: list[Row] = []
+    moved: list[Change] = []
+    epoch: dict[datetime, float] = {}
+    iso: dict[datetime, str] = {}
+    for ch in changes:
+        f = ch.finding
+        value, evidence = stored_json(f.value), stored_json(f.evidence)
+        if (since := epoch.get(f.since)) is None:
+            since = epoch[f.since] = f.since.timestamp()
+        if (evaluated := epoch.get(f.evaluated_at)) is None:
+            evaluated = epoch[f.evaluated_at] = f.evaluated_at.timestamp()
+        row = (f.control, f.subject_kind, f.subject_id, f.site, f.status, since, evaluated, value.decode(),
+               f.reason_zh, f.reason_en, evidence.decode(), f.severity)
+        rows.append(row)
+        if ch.status_changed:
+            if (since_iso := iso.get(f.since)) is None:
+                since_iso = iso[f.since] = f.since.isoformat()
+            # the keys in sorted order, as stored_json writes them; the entry names at most 20 observations
+            moved.append((ch.previous_status, row, stored_json({
+                "control": f.control, "evidence": orjson.Fragment(evidence) if len(f.evidence) <= 20
+                else f.evidence[:20], "from": ch.previous_status, "reason": f.reason_en, "since": since_iso,
+                "site": f.site, "subject_id": f.subject_id, "subject_kind": f.subject_kind, "to": f.status,
+                "value": orjson.Fragment(value)})))
+    return rows, moved

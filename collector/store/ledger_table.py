@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from collector.proof.ledger import GENESIS, LedgerEntry, checkpoint_message, entry_body, stamp
+from collector.proof.ledger import GENESIS, LedgerEntry, checkpoint_message, entry_bodies, entry_body, stamp
 from collector.proof.sitekey import SiteKey
 
 
@@ -32,12 +32,23 @@ class Ledger:
                     ts: datetime | None = None) -> list[LedgerEntry]:
         """Append (type, actor, data) entries in order with one statement."""
         when = stamp(ts or datetime.now(UTC))
+        bodies = [entry_body(self.last_seq + i, when, type_, actor, data)
+                  for i, (type_, actor, data) in enumerate(items, 1)]
+        return self._chain(conn, bodies)
+
+    def append_encoded(self, conn: sqlite3.Connection, type_: str, actor: str, datas: Iterable[bytes],
+                       ts: datetime) -> list[LedgerEntry]:
+        """Append entries of one type and actor whose data each is already `stored_json` bytes."""
+        return self._chain(conn, list(entry_bodies(self.last_seq + 1, stamp(ts), type_, actor, datas)))
+
+    def _chain(self, conn: sqlite3.Connection, bodies: list[bytes]) -> list[LedgerEntry]:
+        """Bodies numbered from the head on, hashed onto the chain and inserted with one statement."""
         out = []
         seq, prev = self.last_seq, self.last_hash
-        for type_, actor, data in items:
+        sha = hashlib.sha256
+        for body in bodies:
             seq += 1
-            body = entry_body(seq, when, type_, actor, data)
-            prev = hashlib.sha256(prev + body).digest()
+            prev = sha(prev + body).digest()
             out.append(LedgerEntry(seq, prev.hex(), body))
         conn.executemany("INSERT INTO ledger(seq, hash, body) VALUES (?, ?, ?)", [(e.seq, e.hash, e.body) for e in out])
         self.last_seq, self.last_hash = seq, prev

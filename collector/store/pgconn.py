@@ -13,6 +13,7 @@ from psycopg.adapt import Dumper
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from collector.store.base import StoreUnavailable
+from collector.store.pgcopy import copy_rows
 from collector.store.pgdialect import translate
 
 # a plain insert, each value given as a placeholder: rows that COPY can carry (every column of the
@@ -62,18 +63,30 @@ class StorePool(ConnectionPool):
 
 
 class PgCatalog:
-    """Primary keys, columns and generated id column per table, read once from the database."""
+    """Primary keys, columns, their types and generated id column per table, read once from the database."""
 
     def __init__(self, pool: ConnectionPool):
         self._pool = pool
         self._tables: dict[str, tuple[list[str], list[str]]] = {}
         self._identities: dict[str, str | None] = {}
+        self._types: dict[tuple[str, str], list[str]] = {}
 
     def __call__(self, table: str) -> tuple[list[str], list[str]]:
         if table not in self._tables:
             with self._pool.connection() as conn:
                 self._tables[table] = (primary_key(conn, table), table_columns(conn, table))
         return self._tables[table]
+
+    def types(self, table: str, columns: str) -> list[str]:
+        """The type names of `columns` (a column list as SQL, names quoted or not) of `table`, in order."""
+        key = (table, columns)
+        if key not in self._types:
+            with self._pool.connection() as conn:
+                named: dict[str, str] = dict(conn.execute(
+                    "SELECT column_name, udt_name FROM information_schema.columns WHERE table_schema = current_schema()"
+                    " AND table_name = %s", (table,)).fetchall())
+            self._types[key] = [named[c.strip().strip('"')] for c in columns.split(",")]
+        return self._types[key]
 
     def identity(self, table: str) -> str | None:
         """The column whose value the database generates (sqlite3's rowid alias), if any."""
@@ -129,9 +142,7 @@ class PgConnection:
         if plain and isinstance(rows, Sequence) and len(rows) >= COPY_FROM_ROWS:
             columns = translate(plain.group(2), self._catalog) if plain.group(2) else \
                 ", ".join(f'"{c}"' for c in self._catalog(plain.group(1))[1])  # quotes end and user
-            with cur.copy(f"COPY {plain.group(1)} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+            copy_rows(self.raw, plain.group(1), columns, self._catalog.types(plain.group(1), columns), rows)
             return cur
         upsert = _UPSERT.match(sql) or _OR_REPLACE.match(sql)
         if upsert and isinstance(rows, Sequence) and len(rows) >= COPY_FROM_ROWS and self._staged(upsert, rows):
@@ -155,9 +166,7 @@ class PgConnection:
             with self.raw.transaction(), self.raw.cursor() as cur:  # a savepoint inside the caller's transaction
                 cur.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT {columns}"
                             f" FROM {table} WITH NO DATA")
-                with cur.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                copy_rows(self.raw, stage, columns, self._catalog.types(table, columns), rows)
                 cur.execute(statement)
                 cur.execute(f"DELETE FROM {stage}")  # the next upsert of this transaction starts empty
         except psycopg.errors.CardinalityViolation:
