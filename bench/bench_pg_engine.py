@@ -50,12 +50,15 @@ def rows(sq: dict[str, float], pg: dict[str, float], hosts: int) -> list[list[ob
     out: list[list[object]] = []
     for key, what, goal in (("first", "full evaluation, first (writes every finding)", f"≤ {FULL_S:g} s"),
                             ("steady", "full evaluation, steady state", f"≤ {FULL_S:g} s"),
+                            ("load", "a new leader loads the stored site", ""),
+                            ("restart", "full evaluation, new leader's first round (every check asked, "
+                                        "findings stored)", f"≤ {FULL_S:g} s"),
                             ("bare", "bare check calls, same work (no store)", ""),
                             ("incremental", "incremental, one host's batch", f"≤ {INCREMENTAL_S * 1000:.0f} ms")):
         limit = INCREMENTAL_S if key == "incremental" else FULL_S
         met = "" if not goal else ("yes" if pg[key] <= limit else "**no**")
-        rate = f"{n / pg[key]:,.0f}/s" if key != "incremental" else ""
-        calls = f"{pg.get(key + '_checks', n):,.0f}"
+        rate = f"{n / pg[key]:,.0f}/s" if key not in ("incremental", "load") else ""
+        calls = f"{pg.get(key + '_checks', n):,.0f}" if key != "load" else ""
         out.append([what, f"{sq[key] * 1000:,.1f} ms (CPU {sq[key + '_cpu'] * 1000:,.0f})",
                     f"{pg[key] * 1000:,.1f} ms (CPU {pg[key + '_cpu'] * 1000:,.0f})", f"{pg[key] / sq[key]:.2f}×",
                     calls, rate, goal, met])

@@ -43,7 +43,7 @@ class Engine:
         self.by_subject_kind: dict[str, list[Rule]] = defaultdict(list)
         for c, spec in self.rules:
             self.by_subject_kind[c.subject].append(Rule(c, spec, spec.params_for(c.params), frozenset(spec.kinds),
-                                                           spec.reads))
+                                                           spec.reads, c.freshness_td))
         self.cross = CrossSubject(self.rules)
         self._lock = threading.RLock()
         self.listeners: list[ChangeListener] = []
@@ -189,14 +189,17 @@ class Engine:
         changes: list[FindingChange] = []
         judged: list[Judged] = []
         held = self.held
+        asked = 0
         for subject, changed in targets.items():
             latest = self.latest.get(subject, {})
             present: set[str] | None = None  # the kinds it reported, once a control asks
             rules = held.due(subject, now) if changed is None else self.by_subject_kind.get(subject[0], ())
-            for control, spec, params, kinds, reads in rules:
+            holding = held.of(subject)
+            for control, spec, params, kinds, reads, freshness in rules:
                 if changed is not None and changed.isdisjoint(reads):
                     continue
-                if held.holds(subject, control.id, now):  # same observations as when judged, and still in time
+                span = holding.get(control.id) if holding else None
+                if span is not None and span[0] <= now <= span[1]:  # same observations as when judged, and in time
                     continue
                 if control.applies_to == "reporting":
                     present = {k for k, _ in latest} if present is None else present
@@ -205,12 +208,13 @@ class Engine:
                 if spec.related and spec.name not in related:
                     related[spec.name] = self.cross.related(spec.related)
                 res = evaluate_one(control, spec, subject, latest, now, related.get(spec.name), round_cache,
-                                   params=params)
+                                   params=params, freshness=freshness)
                 judged.append((subject, control.id, held_span(res.holds_from, res.holds_until)))
-                self.checks_run += 1
+                asked += 1
                 change = self._compare(control, subject, res, now)
                 if change is not None:
                     changes.append(change)
+        self.checks_run += asked
         return changes, judged
 
     def _compare(self, control: Control, subject: Subject, res, now: datetime) -> FindingChange | None:

@@ -9,7 +9,7 @@ on a steady site, those reading the clock.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from rules.evaluate import EVER, FOREVER
@@ -29,9 +29,11 @@ class Rule(NamedTuple):
     params: Params
     kinds: frozenset[str]
     reads: frozenset[str]  # every kind whose change can alter its verdict (CheckSpec.reads)
+    freshness: timedelta  # Control.freshness, parsed once
 
 
 ALWAYS: Span = (EVER, FOREVER)
+_NONE_HELD: Mapping[str, Span] = {}
 
 
 def held_span(start: datetime, end: datetime | None) -> Span | None:
@@ -49,7 +51,7 @@ class HeldVerdicts:
         self._due: dict[Subject, tuple[Span, Sequence[Rule]]] = {}
 
     def due(self, subject: Subject, now: datetime) -> Sequence[Rule]:
-        """The rules of `subject` a sweep at `now` asks (those whose verdict holds may come along: see `holds`)."""
+        """The rules of `subject` a sweep at `now` asks (those whose verdict holds may come along: see `of`)."""
         due = self._due.get(subject)
         if due is None:
             held = self.spans.get(subject, {})
@@ -60,9 +62,9 @@ class HeldVerdicts:
         (start, end), rules = due
         return rules if start <= now <= end else self.rules.get(subject[0], ())
 
-    def holds(self, subject: Subject, control_id: str, now: datetime) -> bool:
-        span = self.spans.get(subject, {}).get(control_id)
-        return span is not None and span[0] <= now <= span[1]
+    def of(self, subject: Subject) -> Mapping[str, Span]:
+        """Control id -> when its verdict on `subject` holds: a verdict holds at `now` if its span holds `now`."""
+        return self.spans.get(subject, _NONE_HELD)
 
     def keep(self, judged: Iterable[Judged]) -> None:
         """Take in when each verdict just judged holds (None: it does not)."""

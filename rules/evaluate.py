@@ -62,9 +62,11 @@ def evaluate_one(
     round_cache: dict[str, Any] | None = None,
     *,
     params: Params | None = None,
+    freshness: timedelta | None = None,
 ) -> Result:
     """Run one check. Missing data and data older than the control's freshness give `unknown`.
-    `params`: the control's parameters as `spec.params_for` gives them, when the caller holds them already."""
+    `params`, `freshness`: the control's parameters as `spec.params_for` gives them and its freshness, when
+    the caller holds them already."""
     params = spec.params_for(control.params) if params is None else params
     inp = CheckInput(control.id, subject[0], subject[1], params, now, latest, related or {},
                      round_cache=round_cache if round_cache is not None else {})
@@ -90,7 +92,7 @@ def evaluate_one(
         holds_until = min((t - _INSTANT for t in inp.turns if t > now), default=FOREVER)
     if used and verdict.status != "unknown":
         oldest = used[0] if len(used) == 1 else min(used, key=_as_of)
-        freshness = control.freshness_td
+        freshness = control.freshness_td if freshness is None else freshness
         if oldest.as_of < now - freshness:
             verdict, holds_until = _stale(control, verdict, oldest, now), None
         elif holds_until is not None:
