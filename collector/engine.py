@@ -18,6 +18,7 @@ from typing import Any
 from collector.cross_subject import CrossSubject
 from collector.held_verdicts import HeldVerdicts, Judged, Rule, held_span
 from collector.leadership import Leadership, SoleLeader
+from collector.part_recorder import PartRecorder
 from collector.store.areas import Fence, LeaseLost
 from collector.store.base import FindingChange, Store, Stored, StoredFinding
 from collector.store.sqlite import observation_from_body
@@ -143,7 +144,10 @@ class Engine:
         """Re-evaluate subjects (all when None; with a mapping, only the controls reading the changed
         kinds); record changes; return how many statuses changed."""
         now = now or datetime.now(UTC)
-        recorded: list[FindingChange] = []
+        # a part at a time, each part's findings taken as current once stored: a round that changes every
+        # finding (the first) holds the store's write lock for one part at a time, its transactions stay small
+        # enough for the database's cache, and the next part is judged while one is written
+        recorder = PartRecorder(self._record_part, now, RECORD_PART)
         try:
             with self._lock:
                 if subjects is None:
@@ -152,25 +156,18 @@ class Engine:
                     targets = {s: set(k) for s, k in subjects.items() if s in self.sites}
                 else:
                     targets = {s: None for s in subjects if s in self.sites}
-                changes, judged = self._judge(targets, now)
-                n = self._record(changes, now, recorded)
+                with recorder:
+                    judged = self._judge(targets, now, recorder.add)
                 self.held.keep(judged)  # only once recorded: a round that failed to record is judged again
         finally:  # what was recorded is told, even when a later part of the round failed
-            self._tell(recorded)
-        return n
+            self._tell(recorder.recorded)
+        return recorder.changed
 
-    def _record(self, changes: Sequence[FindingChange], now: datetime, recorded: list[FindingChange]) -> int:
-        """Record `changes` a part at a time, each part's findings taken as current (and added to `recorded`)
-        once stored: a round that changes every finding (the first) holds the store's write lock for one part
-        at a time, and its transactions stay small enough for the database's cache."""
-        n = 0
-        for start in range(0, len(changes), RECORD_PART):
-            part = changes[start:start + RECORD_PART]
-            n += self.store.record_findings(part, now, fence=self.fence)
-            for ch in part:
-                f = ch.finding
-                self.findings[(f.control, f.subject_kind, f.subject_id)] = f
-            recorded += part
+    def _record_part(self, part: Sequence[FindingChange], now: datetime) -> int:
+        n = self.store.record_findings(part, now, fence=self.fence)
+        for ch in part:
+            f = ch.finding
+            self.findings[(f.control, f.subject_kind, f.subject_id)] = f
         return n
 
     def _tell(self, changes: Sequence[FindingChange]) -> None:
@@ -181,12 +178,11 @@ class Engine:
                 log.exception("finding listener failed")
 
     def _judge(self, targets: Mapping[Subject, set[str] | None], now: datetime,
-               ) -> tuple[list[FindingChange], list[Judged]]:
+               changed_to: Callable[[FindingChange], None]) -> list[Judged]:
         """Run the controls of `targets` (with kinds: only those reading them) whose verdict may differ from
-        the one held; return the changes and, per control judged, until when its verdict holds."""
+        the one held; hand each change to `changed_to`; return, per control judged, until when its verdict holds."""
         related: dict[str, dict[str, list[Observation]]] = {}  # check -> what it reads of others, this round
         round_cache: dict[str, Any] = {}
-        changes: list[FindingChange] = []
         judged: list[Judged] = []
         held = self.held
         asked = 0
@@ -213,9 +209,9 @@ class Engine:
                 asked += 1
                 change = self._compare(control, subject, res, now)
                 if change is not None:
-                    changes.append(change)
+                    changed_to(change)
         self.checks_run += asked
-        return changes, judged
+        return judged
 
     def _compare(self, control: Control, subject: Subject, res, now: datetime) -> FindingChange | None:
         key = (control.id, subject[0], subject[1])
