@@ -2,9 +2,12 @@
 the engine judges the next part while the store writes the last one (on PostgreSQL, mostly waiting on the
 server), so a round that changes every finding (the first) costs about the longer of the two, not their sum.
 
-A round with one part or less (every round but the first, as a rule) is recorded on the caller's thread when
-it ends, as before. Parts are recorded in order, each by one `Store.record_findings` call; after a part fails
-none is recorded, and the caller stops judging at its next part and gets the error.
+While the thread is idle, a part goes to it as soon as it holds `early` changes, so that a round changing
+fewer findings than a part (a new leader's first round: each agent's silence) is written while judged, too;
+while the thread writes, the next part grows up to `part_size`. A round of fewer than `early` changes (every
+round but the first few, as a rule) is recorded on the caller's thread when it ends, as before. Parts are
+recorded in order, each by one `Store.record_findings` call; after a part fails none is recorded, and the caller
+stops judging at its next part and gets the error.
 """
 from __future__ import annotations
 
@@ -24,8 +27,9 @@ class PartRecorder:
     """`add` each change as judged; parts of `part_size` go to `record` as they fill. `recorded` lists,
     in order, the changes of every part stored so far (also after a failure)."""
 
-    def __init__(self, record: RecordPart, now: datetime, part_size: int):
-        self._record, self._now, self._size = record, now, part_size
+    def __init__(self, record: RecordPart, now: datetime, part_size: int, early: int = 1_000):
+        self._record, self._now, self._size, self._early = record, now, part_size, min(early, part_size)
+        self._busy = False  # whether the thread has a part to write
         self._part: list[FindingChange] = []
         self.recorded: list[FindingChange] = []
         self.changed = 0  # status changes recorded
@@ -35,7 +39,8 @@ class PartRecorder:
 
     def add(self, change: FindingChange) -> None:
         self._part.append(change)
-        if len(self._part) >= self._size:
+        size = len(self._part)
+        if size >= self._size or (size >= self._early and not self._busy):
             self._hand_over()
 
     def _hand_over(self) -> None:
@@ -45,6 +50,7 @@ class PartRecorder:
             self._thread = threading.Thread(target=self._run, name="clausewatch-findings", daemon=True)
             self._thread.start()
         part, self._part = self._part, []
+        self._busy = True  # until the thread finds its queue empty: the next part grows meanwhile
         self._queue.put(part)
 
     def _run(self) -> None:
@@ -54,6 +60,7 @@ class PartRecorder:
                     self._store(part)
                 except BaseException as e:  # noqa: BLE001 - handed to the judging thread, which raises it
                     self._error = e
+            self._busy = not self._queue.empty()
 
     def _store(self, part: list[FindingChange]) -> None:
         self.changed += self._record(part, self._now)

@@ -92,11 +92,14 @@ def evaluate_one(
         holds_until = min((t - _INSTANT for t in inp.turns if t > now), default=FOREVER)
     if used and verdict.status != "unknown":
         oldest = used[0] if len(used) == 1 else min(used, key=_as_of)
+        oldest_at = oldest.as_of
         freshness = control.freshness_td if freshness is None else freshness
-        if oldest.as_of < now - freshness:
+        if oldest_at < now - freshness:
             verdict, holds_until = _stale(control, verdict, oldest, now), None
         elif holds_until is not None:
-            holds_until = min(holds_until, _plus(oldest.as_of, freshness))
+            fresh_until = _plus(oldest_at, freshness)
+            if fresh_until < holds_until:
+                holds_until = fresh_until
     return Result(
         control.id, subject[0], subject[1], verdict.status, verdict.value, verdict.reason_zh,
         verdict.reason_en, [o.id for o in used], holds_until, holds_from,
