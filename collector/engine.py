@@ -44,7 +44,7 @@ class Engine:
         self.by_subject_kind: dict[str, list[Rule]] = defaultdict(list)
         for c, spec in self.rules:
             self.by_subject_kind[c.subject].append(Rule(c, spec, spec.params_for(c.params), frozenset(spec.kinds),
-                                                           spec.reads, c.freshness_td))
+                                                           spec.reads, c.freshness_td, c.applies_to == "reporting"))
         self.cross = CrossSubject(self.rules)
         self._lock = threading.RLock()
         self.listeners: list[ChangeListener] = []
@@ -185,41 +185,44 @@ class Engine:
         round_cache: dict[str, Any] = {}
         judged: list[Judged] = []
         held = self.held
-        asked = 0
+        cross = self.cross
         for subject, changed in targets.items():
             latest = self.latest.get(subject, {})
             present: set[str] | None = None  # the kinds it reported, once a control asks
             rules = held.due(subject, now) if changed is None else self.by_subject_kind.get(subject[0], ())
             holding = held.of(subject)
-            for control, spec, params, kinds, reads, freshness in rules:
+            for control, spec, params, kinds, reads, freshness, reporting in rules:
                 if changed is not None and changed.isdisjoint(reads):
                     continue
-                span = holding.get(control.id) if holding else None
-                if span is not None and span[0] <= now <= span[1]:  # same observations as when judged, and in time
-                    continue
-                if control.applies_to == "reporting":
+                if holding:
+                    span = holding.get(control.id)
+                    if span is not None and span[0] <= now <= span[1]:  # same observations as judged, in time
+                        continue
+                if reporting:
                     present = {k for k, _ in latest} if present is None else present
                     if present.isdisjoint(kinds):
                         continue
-                if spec.related and spec.name not in related:
-                    related[spec.name] = self.cross.related(spec.related)
-                res = evaluate_one(control, spec, subject, latest, now, related.get(spec.name), round_cache,
-                                   params=params, freshness=freshness)
-                judged.append((subject, control.id, held_span(res.holds_from, res.holds_until)))
-                asked += 1
+                others = None
+                if spec.related:
+                    others = related.get(spec.name)
+                    if others is None:
+                        others = related[spec.name] = cross.related(spec.related)
+                res = evaluate_one(control, spec, subject, latest, now, others, round_cache, params=params,
+                                   freshness=freshness)
+                until = res.holds_until
+                judged.append((subject, control.id, None if until is None else held_span(res.holds_from, until)))
                 change = self._compare(control, subject, res, now)
                 if change is not None:
                     changed_to(change)
-        self.checks_run += asked
+        self.checks_run += len(judged)
         return judged
 
     def _compare(self, control: Control, subject: Subject, res, now: datetime) -> FindingChange | None:
-        key = (control.id, subject[0], subject[1])
-        prev = self.findings.get(key)
-        changed = prev is None or prev.status != res.status
-        if not changed and prev is not None and prev.value == res.value and prev.reason_en == res.reason_en \
-                and prev.evidence == res.evidence:
+        prev = self.findings.get((control.id, *subject))
+        if prev is not None and prev.status == res.status and prev.value == res.value \
+                and prev.reason_en == res.reason_en and prev.evidence == res.evidence:
             return None
+        changed = prev is None or prev.status != res.status
         finding = StoredFinding(
             control.id, subject[0], subject[1], self.sites.get(subject, self.site), res.status,
             now if changed or prev is None else prev.since, now, res.value, res.reason_zh, res.reason_en,

@@ -30,6 +30,7 @@ class Rule(NamedTuple):
     kinds: frozenset[str]
     reads: frozenset[str]  # every kind whose change can alter its verdict (CheckSpec.reads)
     freshness: timedelta  # Control.freshness, parsed once
+    reporting: bool  # Control.applies_to == "reporting": judged only on the subjects that reported what it reads
 
 
 ALWAYS: Span = (EVER, FOREVER)
@@ -68,15 +69,18 @@ class HeldVerdicts:
 
     def keep(self, judged: Iterable[Judged]) -> None:
         """Take in when each verdict just judged holds (None: it does not)."""
+        spans, moved = self.spans, set()
         for subject, control_id, span in judged:
-            held = self.spans.get(subject)
+            held = spans.get(subject)
             if span is not None:
                 if held is None:
-                    held = self.spans[subject] = {}
+                    held = spans[subject] = {}
                 held[control_id] = span
-                self._due.pop(subject, None)
+                moved.add(subject)
             elif held and held.pop(control_id, None) is not None:
-                self._due.pop(subject, None)
+                moved.add(subject)
+        for subject in moved:
+            self._due.pop(subject, None)
 
     def release(self, dirty: Mapping[Subject, set[str]]) -> None:
         """Forget the verdicts that the changed kinds of each subject can alter."""
