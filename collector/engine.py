@@ -18,6 +18,7 @@ from typing import Any
 from collector.cross_subject import CrossSubject
 from collector.held_verdicts import HeldVerdicts, Judged, Rule, held_span
 from collector.leadership import Leadership, SoleLeader
+from collector.part_recorder import PartRecorder
 from collector.store.areas import Fence, LeaseLost
 from collector.store.base import FindingChange, Store, Stored, StoredFinding
 from collector.store.sqlite import observation_from_body
@@ -43,7 +44,7 @@ class Engine:
         self.by_subject_kind: dict[str, list[Rule]] = defaultdict(list)
         for c, spec in self.rules:
             self.by_subject_kind[c.subject].append(Rule(c, spec, spec.params_for(c.params), frozenset(spec.kinds),
-                                                           spec.reads))
+                                                           spec.reads, c.freshness_td, c.applies_to == "reporting"))
         self.cross = CrossSubject(self.rules)
         self._lock = threading.RLock()
         self.listeners: list[ChangeListener] = []
@@ -142,7 +143,10 @@ class Engine:
         """Re-evaluate subjects (all when None; with a mapping, only the controls reading the changed
         kinds); record changes; return how many statuses changed."""
         now = now or datetime.now(UTC)
-        recorded: list[FindingChange] = []
+        # a part at a time, each part's findings taken as current once stored: a round that changes every
+        # finding (the first) holds the store's write lock for one part at a time, its transactions stay small
+        # enough for the database's cache, and the next part is judged while one is written
+        recorder = PartRecorder(self._record_part, now, RECORD_PART)
         try:
             with self._lock:
                 if subjects is None:
@@ -151,25 +155,18 @@ class Engine:
                     targets = {s: set(k) for s, k in subjects.items() if s in self.sites}
                 else:
                     targets = {s: None for s in subjects if s in self.sites}
-                changes, judged = self._judge(targets, now)
-                n = self._record(changes, now, recorded)
+                with recorder:
+                    judged = self._judge(targets, now, recorder.add)
                 self.held.keep(judged)  # only once recorded: a round that failed to record is judged again
         finally:  # what was recorded is told, even when a later part of the round failed
-            self._tell(recorded)
-        return n
+            self._tell(recorder.recorded)
+        return recorder.changed
 
-    def _record(self, changes: Sequence[FindingChange], now: datetime, recorded: list[FindingChange]) -> int:
-        """Record `changes` a part at a time, each part's findings taken as current (and added to `recorded`)
-        once stored: a round that changes every finding (the first) holds the store's write lock for one part
-        at a time, and its transactions stay small enough for the database's cache."""
-        n = 0
-        for start in range(0, len(changes), RECORD_PART):
-            part = changes[start:start + RECORD_PART]
-            n += self.store.record_findings(part, now, fence=self.fence)
-            for ch in part:
-                f = ch.finding
-                self.findings[(f.control, f.subject_kind, f.subject_id)] = f
-            recorded += part
+    def _record_part(self, part: Sequence[FindingChange], now: datetime) -> int:
+        n = self.store.record_findings(part, now, fence=self.fence)
+        for ch in part:
+            f = ch.finding
+            self.findings[(f.control, f.subject_kind, f.subject_id)] = f
         return n
 
     def _tell(self, changes: Sequence[FindingChange]) -> None:
@@ -180,45 +177,51 @@ class Engine:
                 log.exception("finding listener failed")
 
     def _judge(self, targets: Mapping[Subject, set[str] | None], now: datetime,
-               ) -> tuple[list[FindingChange], list[Judged]]:
+               changed_to: Callable[[FindingChange], None]) -> list[Judged]:
         """Run the controls of `targets` (with kinds: only those reading them) whose verdict may differ from
-        the one held; return the changes and, per control judged, until when its verdict holds."""
+        the one held; hand each change to `changed_to`; return, per control judged, until when its verdict holds."""
         related: dict[str, dict[str, list[Observation]]] = {}  # check -> what it reads of others, this round
         round_cache: dict[str, Any] = {}
-        changes: list[FindingChange] = []
         judged: list[Judged] = []
         held = self.held
+        cross = self.cross
         for subject, changed in targets.items():
             latest = self.latest.get(subject, {})
             present: set[str] | None = None  # the kinds it reported, once a control asks
             rules = held.due(subject, now) if changed is None else self.by_subject_kind.get(subject[0], ())
-            for control, spec, params, kinds, reads in rules:
+            holding = held.of(subject)
+            for control, spec, params, kinds, reads, freshness, reporting in rules:
                 if changed is not None and changed.isdisjoint(reads):
                     continue
-                if held.holds(subject, control.id, now):  # same observations as when judged, and still in time
-                    continue
-                if control.applies_to == "reporting":
+                if holding:
+                    span = holding.get(control.id)
+                    if span is not None and span[0] <= now <= span[1]:  # same observations as judged, in time
+                        continue
+                if reporting:
                     present = {k for k, _ in latest} if present is None else present
                     if present.isdisjoint(kinds):
                         continue
-                if spec.related and spec.name not in related:
-                    related[spec.name] = self.cross.related(spec.related)
-                res = evaluate_one(control, spec, subject, latest, now, related.get(spec.name), round_cache,
-                                   params=params)
-                judged.append((subject, control.id, held_span(res.holds_from, res.holds_until)))
-                self.checks_run += 1
+                others = None
+                if spec.related:
+                    others = related.get(spec.name)
+                    if others is None:
+                        others = related[spec.name] = cross.related(spec.related)
+                res = evaluate_one(control, spec, subject, latest, now, others, round_cache, params=params,
+                                   freshness=freshness)
+                until = res.holds_until
+                judged.append((subject, control.id, None if until is None else held_span(res.holds_from, until)))
                 change = self._compare(control, subject, res, now)
                 if change is not None:
-                    changes.append(change)
-        return changes, judged
+                    changed_to(change)
+        self.checks_run += len(judged)
+        return judged
 
     def _compare(self, control: Control, subject: Subject, res, now: datetime) -> FindingChange | None:
-        key = (control.id, subject[0], subject[1])
-        prev = self.findings.get(key)
-        changed = prev is None or prev.status != res.status
-        if not changed and prev is not None and prev.value == res.value and prev.reason_en == res.reason_en \
-                and prev.evidence == res.evidence:
+        prev = self.findings.get((control.id, *subject))
+        if prev is not None and prev.status == res.status and prev.value == res.value \
+                and prev.reason_en == res.reason_en and prev.evidence == res.evidence:
             return None
+        changed = prev is None or prev.status != res.status
         finding = StoredFinding(
             control.id, subject[0], subject[1], self.sites.get(subject, self.site), res.status,
             now if changed or prev is None else prev.since, now, res.value, res.reason_zh, res.reason_en,

@@ -9,7 +9,7 @@ on a steady site, those reading the clock.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from rules.evaluate import EVER, FOREVER
@@ -29,9 +29,12 @@ class Rule(NamedTuple):
     params: Params
     kinds: frozenset[str]
     reads: frozenset[str]  # every kind whose change can alter its verdict (CheckSpec.reads)
+    freshness: timedelta  # Control.freshness, parsed once
+    reporting: bool  # Control.applies_to == "reporting": judged only on the subjects that reported what it reads
 
 
 ALWAYS: Span = (EVER, FOREVER)
+_NONE_HELD: Mapping[str, Span] = {}
 
 
 def held_span(start: datetime, end: datetime | None) -> Span | None:
@@ -49,7 +52,7 @@ class HeldVerdicts:
         self._due: dict[Subject, tuple[Span, Sequence[Rule]]] = {}
 
     def due(self, subject: Subject, now: datetime) -> Sequence[Rule]:
-        """The rules of `subject` a sweep at `now` asks (those whose verdict holds may come along: see `holds`)."""
+        """The rules of `subject` a sweep at `now` asks (those whose verdict holds may come along: see `of`)."""
         due = self._due.get(subject)
         if due is None:
             held = self.spans.get(subject, {})
@@ -60,21 +63,24 @@ class HeldVerdicts:
         (start, end), rules = due
         return rules if start <= now <= end else self.rules.get(subject[0], ())
 
-    def holds(self, subject: Subject, control_id: str, now: datetime) -> bool:
-        span = self.spans.get(subject, {}).get(control_id)
-        return span is not None and span[0] <= now <= span[1]
+    def of(self, subject: Subject) -> Mapping[str, Span]:
+        """Control id -> when its verdict on `subject` holds: a verdict holds at `now` if its span holds `now`."""
+        return self.spans.get(subject, _NONE_HELD)
 
     def keep(self, judged: Iterable[Judged]) -> None:
         """Take in when each verdict just judged holds (None: it does not)."""
+        spans, moved = self.spans, set()
         for subject, control_id, span in judged:
-            held = self.spans.get(subject)
+            held = spans.get(subject)
             if span is not None:
                 if held is None:
-                    held = self.spans[subject] = {}
+                    held = spans[subject] = {}
                 held[control_id] = span
-                self._due.pop(subject, None)
+                moved.add(subject)
             elif held and held.pop(control_id, None) is not None:
-                self._due.pop(subject, None)
+                moved.add(subject)
+        for subject in moved:
+            self._due.pop(subject, None)
 
     def release(self, dirty: Mapping[Subject, set[str]]) -> None:
         """Forget the verdicts that the changed kinds of each subject can alter."""

@@ -62,9 +62,11 @@ def evaluate_one(
     round_cache: dict[str, Any] | None = None,
     *,
     params: Params | None = None,
+    freshness: timedelta | None = None,
 ) -> Result:
     """Run one check. Missing data and data older than the control's freshness give `unknown`.
-    `params`: the control's parameters as `spec.params_for` gives them, when the caller holds them already."""
+    `params`, `freshness`: the control's parameters as `spec.params_for` gives them and its freshness, when
+    the caller holds them already."""
     params = spec.params_for(control.params) if params is None else params
     inp = CheckInput(control.id, subject[0], subject[1], params, now, latest, related or {},
                      round_cache=round_cache if round_cache is not None else {})
@@ -90,11 +92,14 @@ def evaluate_one(
         holds_until = min((t - _INSTANT for t in inp.turns if t > now), default=FOREVER)
     if used and verdict.status != "unknown":
         oldest = used[0] if len(used) == 1 else min(used, key=_as_of)
-        freshness = control.freshness_td
-        if oldest.as_of < now - freshness:
+        oldest_at = oldest.as_of
+        freshness = control.freshness_td if freshness is None else freshness
+        if oldest_at < now - freshness:
             verdict, holds_until = _stale(control, verdict, oldest, now), None
         elif holds_until is not None:
-            holds_until = min(holds_until, _plus(oldest.as_of, freshness))
+            fresh_until = _plus(oldest_at, freshness)
+            if fresh_until < holds_until:
+                holds_until = fresh_until
     return Result(
         control.id, subject[0], subject[1], verdict.status, verdict.value, verdict.reason_zh,
         verdict.reason_en, [o.id for o in used], holds_until, holds_from,

@@ -39,7 +39,21 @@ def observation_row(o: Observation, sender: tuple[str, str] | None = None) -> Ob
 def observation_from_body(body: bytes, received_at: float) -> Observation:
     data = loads(body)
     data["received_at"] = utc_at(received_at)
+    data["observed_at"] = _stored_moment(data.get("observed_at"))
     return Observation.model_validate(data, context=STORED)
+
+
+def _stored_moment(text: object) -> object:
+    """The stored `observed_at` as the standard library reads it (the same moment and offset): its offsets
+    compare and subtract several times faster than those pydantic gives, and checks do that all the time.
+    Anything it cannot read stays text, for pydantic to judge as before."""
+    if not isinstance(text, str):
+        return text
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return moment if moment.tzinfo is not None else text
 
 
 def readable_observations(rows: Iterable[tuple[bytes, float]]) -> list[Observation]:

@@ -6,6 +6,7 @@ import pytest
 from collector import engine as engine_module
 from collector.engine import Engine
 from collector.proof.deepverify import verify_derived
+from collector.store.areas import Fence, LeaseLost
 from rules.catalog import default_catalog
 from rules.model import Observation
 
@@ -364,3 +365,66 @@ def test_a_sweep_asks_a_batchs_purge_again_only_when_the_clock_crosses_its_deadl
     assert sweep(deadline + timedelta(hours=2)) == (asked_every_sweep, "after deadline")
     assert sweep(T0 + timedelta(hours=1))[1] == "in_commission"  # a clock set back is judged as it says
     assert changed_by_judging_from_scratch(store, T0 + timedelta(hours=1)) == []
+
+
+def test_a_new_leaders_first_round_over_a_stored_site_asks_every_check_and_records_only_what_moved(store):
+    """A collector that comes to lead (or restarts) knows no held verdict: it asks every check again, and
+    compares with the stored findings, so that nothing unchanged is recorded (no ledger entry, no event)."""
+    hosts = [f"h{i}" for i in range(6)]
+    first = [o for h in hosts for o in (heartbeat(h, T0), usb(h, T0, usable=h == "h0"), identity(h, T0, h))]
+    store.ingest(first, actor="t")
+    engine = Engine(store, list(default_catalog()))
+    engine.note(first)
+    engine.evaluate(None, now=T0)
+    stored = store.current_findings()
+    head = store.ledger_head()
+    leader = Engine(store, list(default_catalog()))
+    told: list = []
+    leader.listeners.append(told.extend)
+    assert leader.evaluate(None, now=T0) == 0
+    assert leader.checks_run == engine.checks_run  # every check again, as the first round asked them
+    assert told == [] and store.ledger_head() == head and store.current_findings() == stored
+    later = T0 + timedelta(seconds=30)  # only the hosts' silence moved: its findings' values, not their statuses
+    before = leader.checks_run
+    leader.evaluate(None, now=later)
+    reporting = {c.id for c in default_catalog() if c.check == "agent_reporting"}
+    assert {c.finding.control for c in told} == reporting and not any(c.status_changed for c in told)
+    leader.evaluate(None, now=later)  # its verdicts now held: only the clock readers again
+    assert leader.checks_run - before - len(told) == len(hosts) * len(reporting)
+    assert changed_by_judging_from_scratch(store, later) == []
+
+
+def test_a_leader_that_loses_its_lease_amid_a_round_of_many_parts_records_and_tells_only_the_parts_before(
+        store, monkeypatch):
+    """Parts are written while the next is judged: once another collector has taken the lease, no later part
+    is recorded, the round fails, and the new leader's first round ends where judging from scratch ends."""
+    monkeypatch.setattr(engine_module, "RECORD_PART", 7)
+    hosts = [f"h{i}" for i in range(4)]
+    first = [o for h in hosts for o in (heartbeat(h, T0), usb(h, T0, usable=False))]
+    store.ingest(first, actor="t")
+    term = store.take_lease("engine", "a", 60)
+    old = Engine(store, list(default_catalog()))
+    old.lead(Fence("engine", "a", term))
+    told: list = []
+    old.listeners.append(told.extend)
+    record = store.record_findings
+
+    def taken_over_after_the_first_part(changes, now, *, fence=None):
+        n = record(changes, now, fence=fence)
+        store.release_lease("engine", "a")
+        store.take_lease("engine", "b", 60)
+        return n
+
+    monkeypatch.setattr(store, "record_findings", taken_over_after_the_first_part)
+    with pytest.raises(LeaseLost):
+        old.evaluate(None, now=T0)
+    monkeypatch.setattr(store, "record_findings", record)
+    assert len(told) == 7
+    assert sorted((f.control, f.subject_id) for f in store.current_findings()) == sorted(
+        (c.finding.control, c.finding.subject_id) for c in told)
+    new = Engine(store, list(default_catalog()))
+    new.lead(Fence("engine", "b", store.lease_of("engine")[1]))
+    new.evaluate(None, now=T0)
+    assert len(store.current_findings()) > 7
+    assert changed_by_judging_from_scratch(store, T0) == []
+    assert store.verify_ledger().ok

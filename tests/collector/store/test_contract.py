@@ -167,3 +167,22 @@ def test_large_batch_is_stored_whole_and_verifies(store):
     assert top == store.max_observation_rowid() and len(fresh) == 150
     report = store.verify_ledger()
     assert report.ok and report.observations_checked == 600
+
+
+def test_an_observations_time_reads_back_as_the_same_moment_with_the_offset_it_was_sent_with(store):
+    """Agents send their site's offset (+08:00), pollers UTC: what the store gives back compares, prints and
+    serialises as sent, and the batch's Merkle root still verifies over the bytes stored."""
+    sent = {"h1": "2026-11-01T08:00:00.123456+08:00", "h2": "2026-11-01T00:00:00Z", "h3": "2026-10-31T18:30:00-05:30"}
+    batch = [Observation.model_validate({"source": "t", "subject_kind": "host", "subject_id": host,
+                                         "kind": "usb.devices", "observed_at": at, "payload": {}})
+             for host, at in sent.items()]
+    store.ingest(batch, actor="t")
+    store.seal_batches()
+    read = {o.subject_id: o for latest in store.latest_all().values() for o in latest.values()}
+    for original in batch:
+        back = read[original.subject_id].observed_at
+        assert back == original.observed_at and back.isoformat() == original.observed_at.isoformat()
+        assert back.utcoffset() == original.observed_at.utcoffset()
+        assert read[original.subject_id].model_dump_json() == original.model_copy(
+            update={"received_at": read[original.subject_id].received_at}).model_dump_json()
+    assert store.verify_ledger().ok

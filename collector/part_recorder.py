@@ -1,0 +1,84 @@
+"""Records a round's finding changes a part at a time, on a thread of its own once there is more than a part:
+the engine judges the next part while the store writes the last one (on PostgreSQL, mostly waiting on the
+server), so a round that changes every finding (the first) costs about the longer of the two, not their sum.
+
+While the thread is idle, a part goes to it as soon as it holds `early` changes, so that a round changing
+fewer findings than a part (a new leader's first round: each agent's silence) is written while judged, too;
+while the thread writes, the next part grows up to `part_size`. A round of fewer than `early` changes (every
+round but the first few, as a rule) is recorded on the caller's thread when it ends, as before. Parts are
+recorded in order, each by one `Store.record_findings` call; after a part fails none is recorded, and the caller
+stops judging at its next part and gets the error.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from types import TracebackType
+
+from collector.store.base import FindingChange
+
+RecordPart = Callable[[Sequence[FindingChange], datetime], int]  # stores a part, returns its status changes
+_DONE: list[FindingChange] = []  # the end of the round, for the thread
+
+
+class PartRecorder:
+    """`add` each change as judged; parts of `part_size` go to `record` as they fill. `recorded` lists,
+    in order, the changes of every part stored so far (also after a failure)."""
+
+    def __init__(self, record: RecordPart, now: datetime, part_size: int, early: int = 1_000):
+        self._record, self._now, self._size, self._early = record, now, part_size, min(early, part_size)
+        self._busy = False  # whether the thread has a part to write
+        self._part: list[FindingChange] = []
+        self.recorded: list[FindingChange] = []
+        self.changed = 0  # status changes recorded
+        self._queue: queue.Queue[list[FindingChange]] = queue.Queue(maxsize=2)  # judging runs ahead by two parts
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def add(self, change: FindingChange) -> None:
+        self._part.append(change)
+        size = len(self._part)
+        if size >= self._size or (size >= self._early and not self._busy):
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="clausewatch-findings", daemon=True)
+            self._thread.start()
+        part, self._part = self._part, []
+        self._busy = True  # until the thread finds its queue empty: the next part grows meanwhile
+        self._queue.put(part)
+
+    def _run(self) -> None:
+        while (part := self._queue.get()) is not _DONE:
+            if self._error is None:  # after a failure the parts still queued are dropped, never recorded
+                try:
+                    self._store(part)
+                except BaseException as e:  # noqa: BLE001 - handed to the judging thread, which raises it
+                    self._error = e
+            self._busy = not self._queue.empty()
+
+    def _store(self, part: list[FindingChange]) -> None:
+        self.changed += self._record(part, self._now)
+        self.recorded += part
+
+    def __enter__(self) -> PartRecorder:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        """Record what is left (unless judging failed) and wait for every part; raise a part's failure."""
+        if self._thread is None:
+            if kind is None and self._part:
+                self._store(self._part)
+            return
+        if kind is None and self._part:
+            self._queue.put(self._part)
+        self._queue.put(_DONE)
+        self._thread.join()
+        if kind is None and self._error is not None:
+            raise self._error
