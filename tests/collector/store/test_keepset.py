@@ -17,7 +17,7 @@ pytestmark = pytest.mark.sqlite_file  # reads a simulated site's SQLite file dir
 
 def test_inputs_are_the_newest_of_each_key_as_of_each_evaluation(tmp_path):
     db = tmp_path / "site.db"
-    build_history(db, days=1, terminals=2, cameras=3, step_minutes=60,
+    build_history(db, days=1, terminals=8, cameras=3, step_minutes=60,  # 192 snapshots, 5 % each with a stick
                   end=datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=2))
     conn = sqlite3.connect(db)
     repeats = repeat_rows(conn)
