@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from collector.proof.canonical import loads, stored_json
 from collector.store.base import ObservationRow
@@ -19,14 +20,19 @@ def utc_at(epoch_s: float) -> datetime:
 
 def observation_body(o: Observation, sender: tuple[str, str] | None = None) -> bytes:
     """The canonical bytes stored, hashed into the batch's Merkle root and read back; `sender`: the
-    (source, site) written instead of those `o` claims.
+    (source, site) written instead of those `o` claims."""
+    source, site = sender or (o.source, o.site)
+    return stored_json(stored_fields(o, source, site, o.observed_at.isoformat()))
+
+
+def stored_fields(o: Any, source: str, site: str, observed_at: str) -> dict[str, Any]:
+    """What the stored body of `o` (an Observation, or a posted one as collector.ingest reads it) holds, written
+    with `source`, `site` and `observed_at` (ISO 8601, as `datetime.isoformat` writes it).
 
     Built field by field: pydantic's generic dump costs more than the rest of ingest."""
-    source, site = sender or (o.source, o.site)
-    return stored_json({
-        "id": o.id, "source": source, "site": site, "subject_kind": o.subject_kind, "subject_id": o.subject_id,
-        "kind": o.kind, "key": o.key, "observed_at": o.observed_at.isoformat(), "seq": o.seq, "payload": o.payload,
-        "evidence": [e.model_dump() for e in o.evidence] if o.evidence else []})
+    return {"id": o.id, "source": source, "site": site, "subject_kind": o.subject_kind, "subject_id": o.subject_id,
+            "kind": o.kind, "key": o.key, "observed_at": observed_at, "seq": o.seq, "payload": o.payload,
+            "evidence": [e.model_dump() for e in o.evidence] if o.evidence else []}
 
 
 def observation_row(o: Observation, sender: tuple[str, str] | None = None) -> ObservationRow:
