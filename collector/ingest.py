@@ -29,7 +29,7 @@ from collector.auth import Principal
 from collector.heap import settle_heap
 from collector.store.base import ObservationRow
 from collector.store.observation_rows import observation_row, stored_fields
-from collector.strictjson import JsonRejected, integer_out_of_range, refuse_unkeepable
+from collector.strictjson import JsonRejected, integer_out_of_range, may_exceed_64_bits, refuse_unkeepable
 from rules.kinds import KindSpec, load_kinds
 from rules.model import EARLIEST, LATEST, PATTERN_RULES, Observation
 
@@ -119,15 +119,19 @@ def prepare(body: bytes, principal: Principal, max_batch: int, now: datetime | N
 _SENDERS_TIME = (r"^(?:19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{6})?"
                  r"[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]$")
 _NUL = b"\\u0000"  # the only way a JSON text holds NUL
+_OBSERVATION_FIELDS = frozenset(Observation.model_fields)
 
 
 def _posted_batch_shape() -> type[BaseModel]:
-    """A batch of `Observation`s without the checks they make in Python: its time as text of the senders'
-    form, no `received_at`, NUL taken. `_clean_rows` makes those checks, once per batch or in one pass."""
-    fields: dict[str, Any] = {name: (f.annotation, f) for name, f in Observation.model_fields.items()}
+    """A batch of `Observation`s without the checks they make in Python and without their payloads: its time
+    as text of the senders' form, no `received_at`, NUL taken, other fields ignored. `_clean_rows` makes those
+    checks, once per batch or in one pass, and takes each payload from the parse that `refuse_unkeepable`
+    makes anyway (pydantic would build it a second time)."""
+    fields: dict[str, Any] = {name: (f.annotation, f) for name, f in Observation.model_fields.items()
+                              if name != "payload"}
     fields["observed_at"] = (str, Field(pattern=_SENDERS_TIME))
     fields["received_at"] = (None, None)
-    shape = create_model("PostedObservation", __config__=ConfigDict(extra="forbid"), **fields)
+    shape = create_model("PostedObservation", __config__=ConfigDict(extra="ignore"), **fields)
     return create_model("PostedBatch", observations=(list[shape], ...))  # type: ignore[valid-type]
 
 
@@ -139,32 +143,33 @@ def _clean_rows(body: bytes, principal: Principal, max_batch: int, now: datetime
     """The rows of a batch whose every observation is fit and written as senders write them; None for any
     other batch. Its times are read by the standard library: they compare and convert several times faster
     than pydantic's."""
-    if _NUL in body:
+    if _NUL in body or may_exceed_64_bits(body):  # orjson reads such an integer as a double, pydantic exactly
         return None
     try:
         batch = _posted_batch.validate_json(body).observations
-        refuse_unkeepable(body)
-    except (ValidationError, JsonRejected):
+        posted = orjson.loads(body)["observations"]  # as `refuse_unkeepable` reads it: same values as pydantic's
+    except (ValidationError, orjson.JSONDecodeError):
         return None
-    if not 0 < len(batch) <= max_batch:
+    if not 0 < len(batch) <= max_batch or len(posted) != len(batch):
         return None
     specs, may_write = _writable_kinds(principal), principal.may_write
     latest_taken = min(now + timedelta(seconds=max_skew_s), LATEST - timedelta.resolution)
     sender = (principal.actor, principal.site) if principal.kind != "user" else None
     rows = []
-    for o in batch:
-        spec = specs.get(o.kind)
-        if spec is None or o.subject_kind not in spec.subjects or not may_write(o.subject_kind, o.subject_id):
+    for o, fields in zip(batch, posted, strict=True):
+        spec, payload = specs.get(o.kind), fields.get("payload", {})
+        if spec is None or o.subject_kind not in spec.subjects or not may_write(o.subject_kind, o.subject_id) \
+                or not fields.keys() <= _OBSERVATION_FIELDS or type(payload) is not dict:
             return None
         try:
             moment = datetime.fromisoformat(o.observed_at)
         except ValueError:
             return None
-        if not EARLIEST <= moment <= latest_taken or spec.payload_errors(o.payload):
+        if not EARLIEST <= moment <= latest_taken or spec.payload_errors(payload):
             return None
         source, site = sender or (o.source, o.site)
         try:  # stored_json's bytes: every key of a posted body is a string, so the option for others is left out
-            stored = orjson.dumps(stored_fields(o, source, site, _stored_time(o.observed_at, moment)),
+            stored = orjson.dumps(stored_fields(o, source, site, _stored_time(o.observed_at, moment), payload),
                                   option=orjson.OPT_SORT_KEYS)
         except TypeError:  # an integer beyond 64 bits
             return None

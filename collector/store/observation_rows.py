@@ -22,16 +22,16 @@ def observation_body(o: Observation, sender: tuple[str, str] | None = None) -> b
     """The canonical bytes stored, hashed into the batch's Merkle root and read back; `sender`: the
     (source, site) written instead of those `o` claims."""
     source, site = sender or (o.source, o.site)
-    return stored_json(stored_fields(o, source, site, o.observed_at.isoformat()))
+    return stored_json(stored_fields(o, source, site, o.observed_at.isoformat(), o.payload))
 
 
-def stored_fields(o: Any, source: str, site: str, observed_at: str) -> dict[str, Any]:
+def stored_fields(o: Any, source: str, site: str, observed_at: str, payload: dict[str, Any]) -> dict[str, Any]:
     """What the stored body of `o` (an Observation, or a posted one as collector.ingest reads it) holds, written
-    with `source`, `site` and `observed_at` (ISO 8601, as `datetime.isoformat` writes it).
+    with `source`, `site`, `observed_at` (ISO 8601, as `datetime.isoformat` writes it) and `payload`.
 
     Built field by field: pydantic's generic dump costs more than the rest of ingest."""
     return {"id": o.id, "source": source, "site": site, "subject_kind": o.subject_kind, "subject_id": o.subject_id,
-            "kind": o.kind, "key": o.key, "observed_at": observed_at, "seq": o.seq, "payload": o.payload,
+            "kind": o.kind, "key": o.key, "observed_at": observed_at, "seq": o.seq, "payload": payload,
             "evidence": [e.model_dump() for e in o.evidence] if o.evidence else []}
 
 

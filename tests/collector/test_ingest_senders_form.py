@@ -3,6 +3,7 @@ exactly the rows and refusals of the path that checks every field with `Observat
 from __future__ import annotations
 
 import json
+import random
 import re
 import uuid
 from collections.abc import Callable
@@ -84,7 +85,9 @@ def test_a_senders_batch_takes_the_short_path_to_the_same_rows(principal: Princi
     {"subject_id": "T001\n"}, {"subject_id": "T002"}, {"subject_id": "T 1"}, {"subject_kind": "camera"},
     {"subject_kind": "nonsense"}, {"kind": "ups.status"}, {"kind": "agent.sequence"}, {"kind": "no.such"},
     {"kind": "USB.devices"}, {"kind": "camera.health", "subject_kind": "camera", "subject_id": "C1"},
-    {"payload": {"devices": [{"authorized": "yes"}]}}, {"payload": []}, {"payload": {"big": 2**64}},
+    {"payload": {"devices": [{"authorized": "yes"}]}}, {"payload": []}, {"kind": "usb.block", "payload": None},
+    {"kind": "usb.block", "payload": [1]}, {"kind": "usb.block", "payload": {"any": [None]}},
+    {"payload": {"big": 2**64}},
     {"payload": {"big": 2**64 - 1}}, {"payload": {"small": -(2**63)}}, {"seq": 2**63}, {"seq": -1}, {"seq": 1.0},
     {"seq": "5"}, {"evidence": [{"sha256": "x", "name": "n", "size": 1}]}, {"unknown": 1}, {"key": "k" * 201},
     {"source": ""}, {"site": "s" * 101}, {"payload": {"ü": "\U0001f600", "é": "\u2028", "k": "\\u0000"}},
@@ -101,11 +104,29 @@ def test_every_other_batch_gets_what_every_field_checked_gives(change: dict[str,
     b'{"payload": {"x": "\xff"}}', b'{"payload": ' + b"[" * 300 + b"]" * 300 + b"}",
     b'{"payload": {"x": ' + b"[" * 190 + b"]" * 190 + b"}}", b'{"payload": {"x": 1, "x": 2}}',
     b'{"payload": {"x": "\\u00e9\\"\\\\\\/\\b\\f\\n\\r\\t"}}',
+    b'{"payload": {"x": 1}, "payload": {"y": 2}}', b'{"payload": {"x": 1}, "payload": null}',
+    b'{"payload": null, "payload": {"x": 1}}', b'{"payload": {"x": {"a": 1, "a": [2]}, "x": {"b": 3}}}',
+    b'{"payload": null}', b'{"payload": []}', b'{"payload": "x"}', b'{"payload": {}}',
+    b'{"payload": {"card": "6222021234567890123"}}', b'{"payload": {"x": 922337203685477580}}',
+    b'{"payload": {"x": 9223372036854775807, "y": -9223372036854775808, "z": 18446744073709551615}}',
+    b'{"payload": {"x": -9223372036854775809}}', b'{"payload": {"x": 1.0, "y": -0.0, "z": -0, "w": 1E5}}',
+    b'{"payload": {"f": [0.1, 0.30000000000000004, 2.2250738585072011e-308, 2.2250738585072012e-308, 5e-324,'
+    b' 4.9406564584124654e-324, 2.4703282292062328e-324, 2.4703282292062327e-324, 1e23, 9007199254740993,'
+    b' 9007199254740993.0, 8.98846567431158e307, 1.7976931348623157e308, 1.7976931348623158e308, 123456789e-5,'
+    b' 7.038531e-26, 3.4028235677973366e38]}}',
+    b'{"payload": {"x": 1.00000000000000011102230246251565404236316680908203125}}',
+    b'{"payload": {"big": 1.7976931348623159e308}}', b'{"payload": {"x": 1}, "kind": "usb.devices", "kind": "x"}',
 ])
 def test_every_number_and_string_is_judged_as_when_checked(raw: bytes) -> None:
     good = observation(5)
     del good["payload"]
     assert_as_checked(body(raw=orjson.dumps(good)[:-1] + b"," + raw[1:]))
+
+
+def test_a_batch_given_twice_is_the_last_one_as_when_checked() -> None:
+    first, last = body(observation(1)), body(observation(2, payload={"devices": []}))
+    assert_as_checked(first[:-1] + b', "observations": ' + last[len(b'{"observations":'):])
+    assert_as_checked(first[:-1] + b', "observations": [' + b", ".join([b'{"payload": {}}'] * 4) + b"]}")
 
 
 @pytest.mark.parametrize("data", [
@@ -161,3 +182,19 @@ def test_a_time_beyond_what_the_senders_form_allows_is_left_to_pydantic() -> Non
         assert not re.match(_SENDERS_TIME, text), text
     later = NOW + timedelta(days=1)
     assert_as_checked(body(observation(3, observed_at=later.isoformat())))
+
+
+def test_numbers_are_read_as_pydantic_reads_them() -> None:
+    """The short path takes payloads from orjson's parse: every number of up to 18 digits must come out as
+    the one pydantic reads, to the last bit."""
+    rng = random.Random(15)
+    texts = []
+    for _ in range(4000):
+        digits = str(rng.randrange(1, 10 ** rng.randint(1, 18)))
+        point = rng.randint(0, len(digits))
+        exponent = rng.choice(["", f"e{rng.randint(-330, 285)}", f"E+{rng.randint(0, 285)}", f"e-{rng.randint(0, 40)}"])
+        texts.append(f"{rng.choice(['', '-'])}{digits[:point] or '0'}.{digits[point:] or '0'}{exponent}")
+    raw = ("[" + ", ".join(texts) + "]").encode()
+    data = body(raw=orjson.dumps(observation(5, payload={}))[:-2] + b'"numbers": ' + raw + b"}}")
+    assert _clean_rows(data, ADMIN, 5000, NOW, 300.0) is not None
+    assert assert_as_checked(data)[0] == "rows"
