@@ -118,7 +118,7 @@ def prepare(body: bytes, principal: Principal, max_batch: int, now: datetime | N
 # standard library reads, pydantic reads as the same moment and offset (tests/collector/test_ingest_senders_form.py)
 _SENDERS_TIME = (r"^(?:19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{6})?"
                  r"[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]$")
-_NUL = b"\\u0000"  # the only way a JSON text holds NUL
+_NUL = b"\\u0000"  # the only way a JSON text holds NUL (a raw one is not JSON)
 _OBSERVATION_FIELDS = frozenset(Observation.model_fields)
 
 
@@ -140,18 +140,12 @@ _posted_batch: TypeAdapter[Any] = TypeAdapter(_posted_batch_shape())
 
 def _clean_rows(body: bytes, principal: Principal, max_batch: int, now: datetime,
                 max_skew_s: float) -> list[ObservationRow] | None:
-    """The rows of a batch whose every observation is fit and written as senders write them; None for any
-    other batch. Its times are read by the standard library: they compare and convert several times faster
-    than pydantic's."""
-    if _NUL in body or may_exceed_64_bits(body):  # orjson reads such an integer as a double, pydantic exactly
+    """The rows of a batch whose every observation is fit (the checks of `_checked_rows`, none failing) and
+    written as senders write them; None for any other batch. Its times are read by the standard library: they
+    compare and convert several times faster than pydantic's."""
+    if (parsed := _senders_batch(body, max_batch)) is None:
         return None
-    try:
-        batch = _posted_batch.validate_json(body).observations
-        posted = orjson.loads(body)["observations"]  # as `refuse_unkeepable` reads it: same values as pydantic's
-    except (ValidationError, orjson.JSONDecodeError):
-        return None
-    if not 0 < len(batch) <= max_batch or len(posted) != len(batch):
-        return None
+    batch, posted = parsed
     specs, may_write = _writable_kinds(principal), principal.may_write
     latest_taken = min(now + timedelta(seconds=max_skew_s), LATEST - timedelta.resolution)
     sender = (principal.actor, principal.site) if principal.kind != "user" else None
@@ -171,11 +165,25 @@ def _clean_rows(body: bytes, principal: Principal, max_batch: int, now: datetime
         try:  # stored_json's bytes: every key of a posted body is a string, so the option for others is left out
             stored = orjson.dumps(stored_fields(o, source, site, _stored_time(o.observed_at, moment), payload),
                                   option=orjson.OPT_SORT_KEYS)
-        except TypeError:  # an integer beyond 64 bits
+        except TypeError:  # whatever the encoder refuses: the checked path says what
             return None
         rows.append((o.id, source, site, o.subject_kind, o.subject_id, o.kind, o.key, moment.timestamp(), o.seq,
                      stored))
     return rows
+
+
+def _senders_batch(body: bytes, max_batch: int) -> tuple[list[Any], list[dict[str, Any]]] | None:
+    """A batch of 1 to `max_batch` observations in the senders' form (`_posted_batch`) and each one as orjson
+    reads it (`refuse_unkeepable` refuses what orjson does; its payloads hold the values pydantic would read,
+    but for integers beyond 64 bits, which it reads as doubles: a body that may hold one is left out), or None."""
+    if _NUL in body or may_exceed_64_bits(body):
+        return None
+    try:
+        batch = _posted_batch.validate_json(body).observations
+        posted = orjson.loads(body)["observations"]
+    except (ValidationError, orjson.JSONDecodeError):
+        return None
+    return (batch, posted) if 0 < len(batch) <= max_batch and len(posted) == len(batch) else None
 
 
 def _writable_kinds(principal: Principal) -> dict[str, KindSpec]:

@@ -4,7 +4,13 @@ from __future__ import annotations
 import pytest
 
 from collector.proof.canonical import stored_json
-from collector.strictjson import JsonRejected, integer_out_of_range, refuse_unkeepable, strict_loads
+from collector.strictjson import (
+    JsonRejected,
+    integer_out_of_range,
+    may_exceed_64_bits,
+    refuse_unkeepable,
+    strict_loads,
+)
 
 
 @pytest.mark.parametrize(("body", "says"), [
@@ -49,3 +55,12 @@ def test_the_stored_form_encoder_names_integers_beyond_64_bits(value: int, refus
         assert refused and integer_out_of_range(e)
     else:
         assert not refused
+
+
+@pytest.mark.parametrize(("body", "may"), [
+    (b'{"x": 999999999999999999}', False), (b'{"x": -999999999999999999.999999999999999999}', False),
+    (b'{"x": 9223372036854775808}', True), (b'{"x": -9223372036854775809}', True),
+    (b'{"x": "1234567890123456789"}', True), (b'{"id": "0b7cf1f5-3a3c-4bbd-9a0d-5f7b8c1e6f01"}', False),
+])
+def test_a_body_that_may_hold_an_integer_beyond_64_bits_is_told(body: bytes, may: bool) -> None:
+    assert may_exceed_64_bits(body) is may
