@@ -58,7 +58,8 @@ class KindSpec:
         if self.payload is None:
             return []
         try:
-            # TypedDicts: no instances built, extras ignored; pydantic-core's own validator: its wrapper costs as much
+            # TypedDicts: no instances built, extras ignored; pydantic-core's validator itself, without the Python
+            # wrapper TypeAdapter puts around it (ingest asks this of every observation)
             self.payload.validator.validate_python(payload, strict=True)
         except ValidationError as e:
             return [(".".join(str(p) for p in err["loc"]), err["msg"]) for err in e.errors()[:20]]
