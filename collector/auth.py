@@ -15,6 +15,7 @@ from collector.store.areas import RefusalRule
 from collector.store.base import Store
 
 ROLES = ("admin", "security", "auditor", "facility", "manager")
+AGENT_TOKEN_PREFIX, SOURCE_TOKEN_PREFIX = "cwa_", "cws_"  # what agents' and sources' tokens start with
 
 # Which roles may do what. Reading posture is open to every role; the rest is least privilege.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -140,19 +141,36 @@ def set_lang(store: Store, user: str, lang: str) -> None:
 
 
 def resolve_token(store: Store, token: str) -> Principal | None:
-    """Whoever holds this token: a user session, an enrolled agent or a source."""
+    """Whoever holds this token: a user session, an enrolled agent or a source. A token's hash is in one
+    table at most; agents' and sources' tokens, which say what they are, are looked for there first (an agent's
+    every batch would otherwise ask the sessions first, a query to the database each)."""
     h = token_hash(token)
-    session = store.session_of(h, _now())
-    if session:
-        return Principal("user", session.user, session.role, csrf=session.csrf if session.kind == "web" else None,
-                         lang=session.lang)
-    agent = store.agent_of(h)
-    if agent:
-        return Principal("agent", agent[0], site=agent[1], host_id=agent[0])
-    source = store.source_of(h)
-    if source:
-        return Principal("source", source[0], site=source[1], subject_kinds=frozenset(source[2]))
+    finders = (_agent_of, _session_of, _source_of) if token.startswith(AGENT_TOKEN_PREFIX) else \
+        (_source_of, _session_of, _agent_of) if token.startswith(SOURCE_TOKEN_PREFIX) else \
+        (_session_of, _agent_of, _source_of)
+    for find in finders:
+        principal = find(store, h)
+        if principal is not None:
+            return principal
     return None
+
+
+def _session_of(store: Store, h: str) -> Principal | None:
+    session = store.session_of(h, _now())
+    if session is None:
+        return None
+    return Principal("user", session.user, session.role, csrf=session.csrf if session.kind == "web" else None,
+                     lang=session.lang)
+
+
+def _agent_of(store: Store, h: str) -> Principal | None:
+    agent = store.agent_of(h)
+    return Principal("agent", agent[0], site=agent[1], host_id=agent[0]) if agent else None
+
+
+def _source_of(store: Store, h: str) -> Principal | None:
+    source = store.source_of(h)
+    return Principal("source", source[0], site=source[1], subject_kinds=frozenset(source[2])) if source else None
 
 
 def create_enroll_secret(store: Store, site: str = "default", *, actor: str = "cli",
@@ -193,7 +211,7 @@ def enroll(store: Store, secret: str, host_id: str, hostname: str | None = None,
     """Exchange the site's enroll secret for a per-agent token. A host already enrolled (its token
     lost, revoked, or someone else claiming its name) also needs the one-time code an admin issued
     for it; a refusal is recorded in the ledger and nothing else changes (its token keeps working)."""
-    token = "cwa_" + secrets.token_urlsafe(32)
+    token = AGENT_TOKEN_PREFIX + secrets.token_urlsafe(32)
     done = store.enroll_agent(token_hash(secret), host_id, hostname, token_hash(token), _now(),
                               code_given=bool(reenroll_code), refusal=_reenroll_refusal(host_id, reenroll_code))
     if done.site is None:
@@ -239,7 +257,7 @@ def list_agents(store: Store) -> list[dict]:
 def create_source_token(store: Store, name: str, subject_kinds: list[str], site: str = "default", *,
                         actor: str = "cli") -> str:
     """A token for a poller or importer (camera worker, NUT poller...) limited to some subject kinds."""
-    token = "cws_" + secrets.token_urlsafe(32)
+    token = SOURCE_TOKEN_PREFIX + secrets.token_urlsafe(32)
     store.add_source_token(name, site, token_hash(token), subject_kinds, _now(), actor=actor)
     return token
 

@@ -1,7 +1,7 @@
 """Request dependencies: the service state, who is calling, and what they may do."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -46,18 +46,25 @@ def optional_principal(request: Request, state: StateDep) -> Principal | None:
     return principal
 
 
-async def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+def _authenticated(principal: Principal | None) -> Principal:
     if principal is None:
         raise HTTPException(401, "authentication required: send 'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})
     return principal
 
 
+async def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+    return _authenticated(principal)
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
-    async def check(principal: CurrentPrincipal) -> Principal:
+def require(permission: str) -> Callable[[Request, AppState], Principal]:
+    # one dependency, not three (the caller, then whether there is one, then what it may do): every API call
+    # goes through here, and FastAPI's work per dependency is about what the check itself costs
+    def check(request: Request, state: StateDep) -> Principal:
+        principal = _authenticated(optional_principal(request, state))
         if not principal.can(permission):
             who = principal.role or principal.kind
             raise HTTPException(403, f"{who} may not {permission}")

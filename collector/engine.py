@@ -46,6 +46,7 @@ class Engine:
             self.by_subject_kind[c.subject].append(Rule(c, spec, spec.params_for(c.params), frozenset(spec.kinds),
                                                            spec.reads, c.freshness_td, c.applies_to == "reporting"))
         self.cross = CrossSubject(self.rules)
+        self.reading = {subject_kind: _by_kind_read(rules) for subject_kind, rules in self.by_subject_kind.items()}
         self._lock = threading.RLock()
         self.listeners: list[ChangeListener] = []
         # False while another collector of the store judges (collector/leadership.py): this engine
@@ -185,14 +186,19 @@ class Engine:
         judged: list[Judged] = []
         held = self.held
         cross = self.cross
+        reading: dict[tuple[str, frozenset[str]], Sequence[Rule]] = {}  # the rules reading these kinds, this round
         for subject, changed in targets.items():
             latest = self.latest.get(subject, {})
             present: set[str] | None = None  # the kinds it reported, once a control asks
-            rules = held.due(subject, now) if changed is None else self.by_subject_kind.get(subject[0], ())
+            rules: Sequence[Rule]
+            if changed is None:
+                rules = held.due(subject, now)
+            else:
+                asked = (subject[0], frozenset(changed))
+                found = reading.get(asked)
+                rules = reading[asked] = self._rules_reading(subject[0], changed) if found is None else found
             holding = held.of(subject)
-            for control, spec, params, kinds, reads, freshness, reporting in rules:
-                if changed is not None and changed.isdisjoint(reads):
-                    continue
+            for control, spec, params, kinds, _reads, freshness, reporting in rules:
                 if holding:
                     span = holding.get(control.id)
                     if span is not None and span[0] <= now <= span[1]:  # same observations as judged, in time
@@ -216,6 +222,13 @@ class Engine:
         self.checks_run += len(judged)
         return judged
 
+    def _rules_reading(self, subject_kind: str, changed: Collection[str]) -> Sequence[Rule]:
+        """The rules of a subject kind that read any of the `changed` kinds, in their order: a subject's
+        new observations are usually of one kind or a few, read by a few of its many rules."""
+        if len(changed) == 1:
+            return self.reading.get(subject_kind, {}).get(next(iter(changed)), ())
+        return [r for r in self.by_subject_kind.get(subject_kind, ()) if not r.reads.isdisjoint(changed)]
+
     def _compare(self, control: Control, subject: Subject, res, now: datetime) -> FindingChange | None:
         prev = self.findings.get((control.id, *subject))
         if prev is not None and prev.status == res.status and prev.value == res.value \
@@ -235,6 +248,15 @@ class Engine:
             return self.store.current_findings()
         with self._lock:
             return list(self.findings.values())
+
+
+def _by_kind_read(rules: Sequence[Rule]) -> dict[str, list[Rule]]:
+    """Observation kind -> the rules reading it, in their order."""
+    out: dict[str, list[Rule]] = defaultdict(list)
+    for rule in rules:
+        for kind in rule.reads:
+            out[kind].append(rule)
+    return dict(out)
 
 
 class EngineWorker(threading.Thread):

@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from collector import auth
 from collector.deps import SESSION_COOKIE, StateDep, optional_principal
-from collector.web.headers import SecurityHeaders
+from collector.web.headers import HeaderEdits, SecurityHeaders
 from collector.web.pagekit import HERE, LoginRequired, PageError, WebUser, check_csrf, render
 from collector.web.roles import START_PAGES
 from collector.web.timing import ServerTiming
@@ -38,8 +38,7 @@ for _view in (posture, drill, terminals, cameras, facility, lifecycle, alerts, e
 def mount_static(app: FastAPI) -> None:
     """Static files, the login redirect, HTML error pages, security headers and the Server-Timing header."""
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.add_middleware(SecurityHeaders)
-    app.add_middleware(ServerTiming)
+    app.add_middleware(HeaderEdits, edits=(SecurityHeaders, ServerTiming))  # the timing's header last, as it was
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired) -> Response:

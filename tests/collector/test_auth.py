@@ -34,3 +34,20 @@ def test_a_current_hash_is_left_alone(store):
     before = stored_hash(store, "manager")
     assert auth.authenticate(store, "manager", PASSWORD) is not None
     assert stored_hash(store, "manager") == before
+
+
+def test_every_kind_of_token_resolves_to_its_holder_whatever_it_starts_with(store):
+    auth.add_user(store, "manager", "manager", PASSWORD)
+    _, secret = auth.create_enroll_secret(store)
+    agent = auth.enroll(store, secret, "host-a")
+    source = auth.create_source_token(store, "nut", ["ups"])
+    session, csrf, _ = auth.create_session(store, "manager")
+    assert auth.resolve_token(store, agent) == auth.Principal("agent", "host-a", site="default", host_id="host-a")
+    assert auth.resolve_token(store, source) == auth.Principal("source", "nut", site="default",
+                                                               subject_kinds=frozenset({"ups"}))
+    assert auth.resolve_token(store, session) == auth.Principal("user", "manager", "manager", csrf=csrf, lang="zh")
+    for lookalike in ("cwa_session", "cws_session"):  # a session token may start like another kind's, by chance
+        store.add_session(auth.token_hash(lookalike), "manager", "api", "x", 0.0, 2.0**40)
+        assert auth.resolve_token(store, lookalike) == auth.Principal("user", "manager", "manager", lang="zh")
+    for unknown in ("cwa_nobody", "cws_nobody", "nobody", ""):
+        assert auth.resolve_token(store, unknown) is None

@@ -428,3 +428,13 @@ def test_a_leader_that_loses_its_lease_amid_a_round_of_many_parts_records_and_te
     assert len(store.current_findings()) > 7
     assert changed_by_judging_from_scratch(store, T0) == []
     assert store.verify_ledger().ok
+
+
+def test_a_round_asks_exactly_the_rules_reading_the_changed_kinds_in_their_order(store):
+    engine = Engine(store, list(default_catalog()))
+    for subject_kind, rules in engine.by_subject_kind.items():
+        kinds = sorted({k for r in rules for k in r.reads})
+        for changed in [set(), {"no.such.kind"}, *({k} for k in kinds), set(kinds[:3]), set(kinds)]:
+            expected = [r for r in rules if not changed.isdisjoint(r.reads)]
+            assert list(engine._rules_reading(subject_kind, changed)) == expected, (subject_kind, changed)
+    assert list(engine._rules_reading("no-such-subject-kind", {"usb.devices"})) == []
