@@ -12,7 +12,6 @@ stored as a full row instead.
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,12 +28,18 @@ IdKey = bytes
 _PER_OBSERVATION = ("id", "observed_at", "seq")
 
 
-_UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_HEX_DIGITS = "0123456789abcdef"
 
 
 def id_key(obs_id: str) -> IdKey | None:
-    """The stored key of a repeat with this id; None for an id that is not a UUID (never a repeat)."""
-    return bytes.fromhex(obs_id.replace("-", "")) if _UUID_TEXT.match(obs_id) else None
+    """The stored key of a repeat with this id; None for an id that is not a UUID in its canonical text
+    form (never a repeat): 36 characters, lower-case hex digits in groups of 8-4-4-4-12. Only that form
+    comes back from the key (`id_text`): any other spelling of the same 16 bytes, even one newline
+    longer, would be read back as another id."""
+    if len(obs_id) != 36 or obs_id[8] != "-" or obs_id[13] != "-" or obs_id[18] != "-" or obs_id[23] != "-":
+        return None
+    digits = obs_id.replace("-", "")
+    return bytes.fromhex(digits) if len(digits) == 32 and not digits.strip(_HEX_DIGITS) else None
 
 
 def id_text(key: IdKey) -> str:
