@@ -16,7 +16,7 @@ from typing import Any
 from collector.store.base import ObservationRow
 from collector.store.batch_plan import BatchPlan, Key, KeyState, PlanMemo, StatesReader, key_of, plan_batch
 from collector.store.numbering import last_number
-from collector.store.repeats import Heads, id_key
+from collector.store.repeats import Heads
 
 IdsReader = Callable[[Any, Sequence[str]], set[str]]
 
@@ -105,7 +105,7 @@ def confirmed(conn: Any, draft: Draft, heads: Heads, key_states: StatesReader) -
     if last != draft.seen:
         since = published_since(conn, draft.seen)
         if since.ids or since.repeat_ids:
-            rows = [r for r in rows if r[0] not in since.ids and id_key(r[0]) not in since.repeat_ids]
+            rows = [r for r in rows if r[0] not in since.ids and draft.memo.id_key(r[0]) not in since.repeat_ids]
         touched = _touched(draft, since)
     if not draft.planned:
         every = list(dict.fromkeys(key_of(r) for r in rows))
