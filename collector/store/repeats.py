@@ -28,18 +28,19 @@ IdKey = bytes
 _PER_OBSERVATION = ("id", "observed_at", "seq")
 
 
-_HEX_DIGITS = "0123456789abcdef"
-
-
 def id_key(obs_id: str) -> IdKey | None:
     """The stored key of a repeat with this id; None for an id that is not a UUID in its canonical text
     form (never a repeat): 36 characters, lower-case hex digits in groups of 8-4-4-4-12. Only that form
     comes back from the key (`id_text`): any other spelling of the same 16 bytes, even one newline
     longer, would be read back as another id."""
-    if len(obs_id) != 36 or obs_id[8] != "-" or obs_id[13] != "-" or obs_id[18] != "-" or obs_id[23] != "-":
+    if len(obs_id) != 36 or obs_id[8] != "-" or obs_id[13] != "-" or obs_id[18] != "-" or obs_id[23] != "-" \
+            or obs_id != obs_id.lower():
         return None
-    digits = obs_id.replace("-", "")
-    return bytes.fromhex(digits) if len(digits) == 32 and not digits.strip(_HEX_DIGITS) else None
+    try:  # 16 bytes from the 32 characters left only if each is a hex digit (fromhex skips spaces)
+        key = bytes.fromhex(obs_id.replace("-", ""))
+    except ValueError:
+        return None
+    return key if len(key) == 16 else None
 
 
 def id_text(key: IdKey) -> str:
