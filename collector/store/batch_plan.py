@@ -7,7 +7,7 @@ are numbered from DRAFT_FIRST in batch order, and `BatchPlan.numbered` gives the
 (and the batch its ledger entry) once they are known, under the lock."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +108,42 @@ def stored_head(conn: Any, heads: Heads, rowid: int) -> Head | None:
     return head
 
 
+class StoredHeads:
+    """The stored full rows one plan compares its rows with: from `heads` (kept between batches), else
+    read. The first one missing is read together with the bodies of all the plan's other heads not at
+    hand (one statement per 500 instead of one each: a batch over hundreds of keys after `heads` was
+    emptied); a body read is made a head only when asked for. A plan whose rows all change their
+    meaning asks for none and reads none."""
+
+    def __init__(self, conn: Any, heads: Heads, states: Iterable[KeyState | None]):
+        self.conn, self.heads, self._states = conn, heads, states
+        self._bodies: dict[int, bytes] | None = None
+
+    def get(self, rowid: int) -> Head | None:
+        head = self.heads.get(rowid)
+        if head is not None:
+            return head
+        if self._bodies is None:
+            self._bodies = self._read_missing()
+        body = self._bodies.pop(rowid, None)
+        if body is None:  # not among those read (or no longer stored): asked alone, as before
+            return stored_head(self.conn, self.heads, rowid)
+        if len(self.heads) > _HEADS_KEPT:
+            self.heads.clear()
+        head = self.heads[rowid] = head_of(body)
+        return head
+
+    def _read_missing(self) -> dict[int, bytes]:
+        missing = sorted({st.head for st in self._states
+                          if st is not None and st.head < DRAFT_FIRST and st.head not in self.heads})
+        bodies: dict[int, bytes] = {}
+        for i in range(0, len(missing), 500):
+            chunk = missing[i:i + 500]
+            bodies.update((rowid, bytes(body)) for rowid, body in self.conn.execute(
+                f"SELECT rowid, body FROM observations WHERE rowid IN ({','.join('?' * len(chunk))})", chunk))
+        return bodies
+
+
 @dataclass
 class PlanMemo:
     """What planning a batch learnt that planning it again (under the lock, after another writer
@@ -141,13 +177,13 @@ class PlanMemo:
         return found
 
 
-def _folding(conn: Any, heads: Heads, own: Heads, memo: PlanMemo, cur: KeyState,
+def _folding(stored: StoredHeads, own: Heads, memo: PlanMemo, cur: KeyState,
              row: Sequence[Any]) -> tuple[bool, bytes | None]:
     """Whether `row` (its id a UUID) is kept as a repeat of its key's current row `cur`, and the volatile
     values it keeps. Most rows of a batch repeat a head already at hand byte for byte but for their own
     id, time and number: that is checked on the bytes first (`repeats_as_is`), and only a row it cannot
     tell about is parsed and compared as `folds_into` does. `own`: the batch's own full rows."""
-    head = own.get(cur.head) if cur.head >= DRAFT_FIRST else heads.get(cur.head)
+    head = own.get(cur.head) if cur.head >= DRAFT_FIRST else stored.heads.get(cur.head)
     if head is not None and head.parsed is not None and head.parsed.meaning == cur.meaning \
             and (memo.as_is.get(row[0]) is head.body or repeats_as_is(head, row)):
         memo.as_is[row[0]] = head.body
@@ -156,7 +192,7 @@ def _folding(conn: Any, heads: Heads, own: Heads, memo: PlanMemo, cur: KeyState,
     if parsed is None or cur.meaning != parsed.meaning:
         return False, None
     if head is None and cur.head < DRAFT_FIRST:
-        head = stored_head(conn, heads, cur.head)
+        head = stored.get(cur.head)
     return memo.folds(head, row, parsed)
 
 
@@ -168,13 +204,14 @@ def plan_batch(conn: Any, rows: Sequence[Sequence[Any]], received_at: float, sta
     plan of the same observations learnt."""
     memo = memo or PlanMemo()
     plan = BatchPlan([], [], {}, {})
+    stored = StoredHeads(conn, heads, states.values())
     current = dict(states)  # the states as read stay as they are: see the copy below
     latest, newest = plan.latest, plan.newest
     for i, r in enumerate(rows):
         num, key, as_of = DRAFT_FIRST + i, (r[3], r[4], r[5], r[6]), min(r[7], received_at)
         cur = current[key]
         rid = memo.id_key(r[0]) if cur is not None else None
-        folded, volatile = _folding(conn, heads, plan.heads, memo, cur, r) if cur is not None and rid is not None \
+        folded, volatile = _folding(stored, plan.heads, memo, cur, r) if cur is not None and rid is not None \
             else (False, None)
         if folded and cur is not None:
             plan.repeats.append((rid, num, cur.head, 0, r[7], r[8], volatile))

@@ -14,6 +14,7 @@ import pytest
 from collector.proof.canonical import stored_json
 from collector.store.batch_plan import DRAFT_FIRST, KeyState, PlanMemo, plan_batch
 from collector.store.repeats import folds_into, head_of, parse, rebuild, repeats_as_is
+from rules.model import Observation
 
 T0 = datetime(2026, 11, 20, 8, tzinfo=UTC)
 PLUS8 = timezone(timedelta(hours=8))
@@ -130,3 +131,35 @@ def test_a_plan_folds_by_the_bytes_and_again_from_its_memo_as_it_would_by_parsin
     assert changed is not None
     assert first.latest[key] == again.latest[key] == KeyState(DRAFT_FIRST + 6, changed.meaning, rows[6][7],
                                                              DRAFT_FIRST + 6, None, 0)
+
+
+def test_the_heads_of_a_batch_over_many_keys_are_read_with_one_statement_and_only_when_asked_for(tmp_path):
+    from collector.store.batch_plan import key_states
+    from collector.store.observation_rows import observation_row
+    from collector.store.sqlite import SqliteStore
+
+    def usb(host: int, minute: int) -> Observation:
+        return Observation(source="importer", subject_kind="host", subject_id=f"T{host:03d}", kind="usb.devices",
+                           observed_at=T0 + timedelta(minutes=minute), payload={"enforcement": "sysfs", "devices": []})
+
+    store = SqliteStore(tmp_path / "cw.db")
+    store.ingest([usb(h, 0) for h in range(120)], actor="importer")
+    rows = [observation_row(usb(h, 1)) for h in range(120)]
+    asked: list[str] = []
+
+    class Counting:
+        def execute(self, sql: str, args: Any = ()) -> Any:
+            asked.append(sql)
+            return store.read.execute(sql, args)
+
+    states = key_states(store.read, [(r[3], r[4], r[5], r[6]) for r in rows])
+    heads: dict[int, Any] = {}
+    plan = plan_batch(Counting(), rows, (T0 + timedelta(hours=1)).timestamp(), states, heads)
+    assert len(plan.repeats) == 120 and not plan.full and len(heads) == 120
+    assert len(asked) == 1
+    assert plan_batch(Counting(), rows, (T0 + timedelta(hours=1)).timestamp(), states, heads).repeats == plan.repeats
+    assert len(asked) == 1  # all at hand now
+    changed = [observation_row(usb(h, 2).model_copy(update={"payload": {"enforcement": "none"}})) for h in range(120)]
+    assert len(plan_batch(Counting(), changed, (T0 + timedelta(hours=1)).timestamp(), states, {}).full) == 120
+    assert len(asked) == 1  # no row repeats its head: none is read
+    store.close()
