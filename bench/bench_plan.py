@@ -107,6 +107,7 @@ def worker(server_port: int) -> None:
     from bench_ingest import AGENTS, make_batches
 
     import collector
+    from collector.heap import settle_heap
     from tests.postgres_server import SUPERUSER
 
     def database(sql: str) -> None:
@@ -114,6 +115,7 @@ def worker(server_port: int) -> None:
             conn.execute(sql)
     agents = _rows_of(make_batches(AGENTS, (AGENT_WARMUP + AGENT_MEASURED) * 500))
     importer = _rows_of(make_batches(None, (IMPORTER_WARMUP + IMPORTER_MEASURED) * 500))
+    settle_heap()  # as the server does once started (collector/app.py)
     clock = PlanningClock()
     out = {}
     for name, batches, warmup in (("agents", agents, AGENT_WARMUP), ("importer", importer, IMPORTER_WARMUP)):
