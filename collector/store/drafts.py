@@ -43,7 +43,8 @@ def draft_batch(conn: Any, rows: Sequence[ObservationRow], received_at: float, h
     memo = PlanMemo()
     if not plan:
         return Draft(new, seen, {}, BatchPlan([], [], {}, {}), memo, received_at, planned=False)
-    states = key_states(conn, list(dict.fromkeys([(r[3], r[4], r[5], r[6]) for r in new])))  # key_of, inline
+    keys = dict.fromkeys([(r[3], r[4], r[5], r[6]) for r in new])  # key_of, without a call per row
+    states = key_states(conn, list(keys))
     return Draft(new, seen, states, plan_batch(conn, new, received_at, states, heads, memo), memo, received_at)
 
 
