@@ -16,7 +16,7 @@ from typing import Any
 from collector.store.base import ObservationRow
 from collector.store.batch_plan import BatchPlan, Key, KeyState, PlanMemo, StatesReader, key_of, plan_batch
 from collector.store.numbering import last_number
-from collector.store.repeats import Heads, id_key
+from collector.store.repeats import Heads
 
 IdsReader = Callable[[Any, Sequence[str]], set[str]]
 
@@ -43,7 +43,8 @@ def draft_batch(conn: Any, rows: Sequence[ObservationRow], received_at: float, h
     memo = PlanMemo()
     if not plan:
         return Draft(new, seen, {}, BatchPlan([], [], {}, {}), memo, received_at, planned=False)
-    states = key_states(conn, list(dict.fromkeys(key_of(r) for r in new)))
+    keys = dict.fromkeys([(r[3], r[4], r[5], r[6]) for r in new])  # key_of, without a call per row
+    states = key_states(conn, list(keys))
     return Draft(new, seen, states, plan_batch(conn, new, received_at, states, heads, memo), memo, received_at)
 
 
@@ -105,7 +106,7 @@ def confirmed(conn: Any, draft: Draft, heads: Heads, key_states: StatesReader) -
     if last != draft.seen:
         since = published_since(conn, draft.seen)
         if since.ids or since.repeat_ids:
-            rows = [r for r in rows if r[0] not in since.ids and id_key(r[0]) not in since.repeat_ids]
+            rows = [r for r in rows if r[0] not in since.ids and draft.memo.id_key(r[0]) not in since.repeat_ids]
         touched = _touched(draft, since)
     if not draft.planned:
         every = list(dict.fromkeys(key_of(r) for r in rows))

@@ -1,6 +1,8 @@
 """Repeated observations: kept compactly, read back byte for byte, judged and verified as before."""
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +11,7 @@ from collector.engine import Engine
 from collector.proof.deepverify import verify_derived
 from collector.seqgaps import sequence_report
 from collector.store.observation_rows import observation_body
+from collector.store.repeats import id_key, id_text
 from collector.store.sqlite import SqliteStore
 from rules.catalog import default_catalog
 from rules.model import Observation
@@ -16,6 +19,7 @@ from tests.stores import rewrite_bodies, tamper
 
 T0 = datetime(2026, 11, 20, 8, tzinfo=UTC)
 USB = [c for c in default_catalog() if c.id == "USB-BLOCK"]
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _av(minute: int, latency_ms: float, *, running: bool = True, seq: int | None = None) -> Observation:
@@ -158,3 +162,27 @@ def test_ledger_verify_catches_a_changed_byte_in_a_repeat_or_its_head(store, edi
     edit(store)  # behind the ledger's back
     report = store.verify_ledger()
     assert not report.ok and any(p.what == "observation" for p in report.problems)
+
+
+U = "9c6912d8-face-4f24-9e8f-242bd83a1194"
+
+
+@pytest.mark.parametrize("text", [
+    U, U + "\n", "\n" + U[1:], U.upper(), U.replace("-", ""), U[:-1], U + "4", " " + U[1:], U[:-1] + "\u0660",
+    U[:-1] + "g", U[:24] + "-" + U[25:], U[:9] + "-" + U[10:]])
+def test_only_a_uuid_in_its_canonical_text_is_a_repeats_key(text):
+    key = id_key(text)
+    assert (key is not None) == bool(_UUID.fullmatch(text))
+    assert key is None or id_text(key) == text
+
+
+def test_an_id_one_newline_longer_than_a_uuid_is_a_full_row_and_reads_back_as_sent(store):
+    plain = str(uuid.uuid4())
+    store.ingest([_usb(0)], actor="agent:T001")
+    assert store.ingest([_usb(1).model_copy(update={"id": plain + "\n"})], actor="agent:T001").accepted == 1
+    assert _rows(store) == (2, 0)
+    assert store.get_observation(plain + "\n").id == plain + "\n"
+    # another id, not a duplicate
+    assert store.ingest([_usb(2).model_copy(update={"id": plain})], actor="agent:T001").accepted == 1
+    assert store.get_observation(plain).seq == 2
+    assert store.verify_ledger().ok
