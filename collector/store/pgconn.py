@@ -13,6 +13,7 @@ from psycopg.adapt import Dumper
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from collector.store.base import StoreUnavailable
+from collector.store.pgarrays import register_arrays
 from collector.store.pgcopy import copy_rows
 from collector.store.pgdialect import translate
 
@@ -43,6 +44,7 @@ class BoolAsInteger(Dumper):
 def configure(conn: psycopg.Connection) -> None:
     """What every pooled connection needs to take the store's sqlite3-style arguments."""
     conn.adapters.register_dumper(bool, BoolAsInteger)
+    register_arrays(conn)
 
 
 class StorePool(ConnectionPool):

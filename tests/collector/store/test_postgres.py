@@ -212,3 +212,23 @@ def test_a_batch_of_hundreds_of_repeats_is_stored_once_and_reads_back_as_receive
     assert {h: at for h, kinds in newest.items() for at, _ in kinds.values()} == {
         f"h{h}": (T0 + timedelta(seconds=297 + h)).timestamp() for h in range(3)}
     assert report.ok, report.problems
+
+
+def test_latest_and_subjects_keep_room_for_updates_in_place(postgres_url, key):
+    """Migration 10: `latest` has no index but its primary key, and both tables leave room on their pages,
+    so that rewriting a key's row (each batch does) adds no index entry; the rows read as before."""
+    store = PostgresStore(postgres_url, site_key=key)
+    try:
+        for i in range(3):
+            store.ingest([_obs(1, 0).model_copy(update={"id": f"00000000-0000-0000-0000-00000000000{i}",
+                                                        "observed_at": T0 + timedelta(seconds=i)})], actor="test")
+        with psycopg.connect(postgres_url) as conn:
+            indexes = [r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'latest'")]
+            options = dict(conn.execute("SELECT relname, reloptions FROM pg_class"
+                                        " WHERE relname IN ('latest', 'subjects')").fetchall())
+        newest = store.latest_for("host", "h1")
+    finally:
+        store.close()
+    assert indexes == ["latest_pkey"]
+    assert options == {"latest": ["fillfactor=50"], "subjects": ["fillfactor=50"]}
+    assert newest[("usb.devices", "0")].observed_at == T0 + timedelta(seconds=2)
