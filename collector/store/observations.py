@@ -116,14 +116,18 @@ class SqliteObservations(SqliteBatches):
     def _store_plan(self, conn: sqlite3.Connection, plan: BatchPlan, new: Sequence[ObservationRow], first: int,
                     recv: float) -> dict[tuple[str, str], tuple[str, float]]:
         """Write a numbered batch: its rows, the last number, its keys' latest and its subjects (returned)."""
-        conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                         plan.full)
-        conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", plan.repeats)
+        self._insert_rows(conn, plan.full, plan.repeats)
         conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (LAST_NUM, str(first + len(new) - 1)))
         self._upsert_latest(conn, plan.latest)
         subjects = batch_subjects(new, recv)
         self._upsert_subjects(conn, subjects)
         return subjects
+
+    @staticmethod
+    def _insert_rows(conn: sqlite3.Connection, full: list[tuple[Any, ...]], repeats: list[tuple[Any, ...]]) -> None:
+        """A batch's full rows and repeats, each a row of its table's columns in order."""
+        conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", full)
+        conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", repeats)
 
     @staticmethod
     def _upsert_latest(conn: sqlite3.Connection, latest: dict[Key, KeyState]) -> None:

@@ -1,5 +1,5 @@
-"""The PostgreSQL forms of ingest's upserts: a batch's `latest` rows and its subjects, each in one
-statement whose values come as one binary array per column (collector/store/pgarrays.py).
+"""The PostgreSQL forms of ingest's writes: a batch's rows by COPY, its `latest` rows and its subjects
+each in one statement whose values come as one binary array per column (collector/store/pgarrays.py).
 
 Row by row (pipelined), or COPYed into a temporary table and inserted from it, an importer's batch of
 500 keys cost seven statements and a temporary table written and emptied per upsert; a plan holds
@@ -10,6 +10,14 @@ from typing import Any
 
 from collector.store.batch_plan import Key, KeyState
 from collector.store.pgarrays import bytea_array, float8_array, int8_array, text_array
+from collector.store.pgcopy import copy_binary
+
+# a plan's rows, each value of its column's type (collector/store/batch_plan.py): binary COPY takes them all
+_FULL = ("observations", "rowid, id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at,"
+         " seq, batch, body", ["int8", "text", "text", "text", "text", "text", "text", "text", "float8", "float8",
+                              "int8", "int8", "bytea"])
+_REPEATS = ("observation_repeats", "id, num, head, batch, observed_at, seq, volatile",
+            ["bytea", "int8", "int8", "int8", "float8", "int8", "bytea"])
 
 _LATEST = ("INSERT INTO latest (subject_kind, subject_id, kind, key, obs_rowid, observed_at, num, repeat_id, meaning,"
            " repeats) SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::int8[], %b::float8[],"
@@ -20,6 +28,15 @@ _LATEST = ("INSERT INTO latest (subject_kind, subject_id, kind, key, obs_rowid, 
 _SUBJECTS = ("INSERT INTO subjects (kind, id, site, first_seen, last_seen) SELECT k, i, s, t, t FROM"
              " unnest(%b::text[], %b::text[], %b::text[], %b::float8[]) AS r(k, i, s, t) ON CONFLICT (kind, id)"
              " DO UPDATE SET last_seen = excluded.last_seen WHERE subjects.last_seen < excluded.last_seen")
+
+
+def insert_rows(conn: Any, full: list[tuple[Any, ...]], repeats: list[tuple[Any, ...]]) -> None:
+    """SqliteObservations._insert_rows: each table's rows by one binary COPY, however few (a statement per
+    row below COPY_FROM_ROWS cost more round trips than the rows), without the savepoint that a retry as
+    text needs: these values are of their columns' types by construction."""
+    for (table, columns, types), rows in ((_FULL, full), (_REPEATS, repeats)):
+        if rows:
+            copy_binary(conn.raw, table, columns, types, rows)
 
 
 def upsert_latest(conn: Any, latest: dict[Key, KeyState]) -> None:

@@ -34,7 +34,7 @@ from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, StoreP
 from collector.store.pgreads import key_states_unnest, payload_means_query, stored_ids_any
 from collector.store.pgschema import WRITE_LOCK_KEY, migrate
 from collector.store.pgstats import measure_database
-from collector.store.pgwrites import upsert_latest, upsert_subjects
+from collector.store.pgwrites import insert_rows, upsert_latest, upsert_subjects
 from collector.store.repeats import Heads
 from collector.store.sqlite import SqliteStore
 from collector.store.stats import StoreStats
@@ -66,6 +66,7 @@ class PostgresStore(SqliteStore):
     _draft_before_lock = True
     _stored_ids = staticmethod(stored_ids_any)
     _key_states = staticmethod(key_states_unnest)
+    _insert_rows = staticmethod(insert_rows)
     _upsert_latest = staticmethod(upsert_latest)
     _upsert_subjects = staticmethod(upsert_subjects)
     _by_code_point = ' COLLATE "C"'  # the database's own collation may order by language
