@@ -117,8 +117,10 @@ class SqliteObservations(SqliteBatches):
                     recv: float) -> dict[tuple[str, str], tuple[str, float]]:
         """Write a numbered batch: its rows, the last number, its keys' latest and its subjects (returned)."""
         self._insert_rows(conn, plan.full, plan.repeats)
+        conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (LAST_NUM, str(first + len(new) - 1)))
+        self._upsert_latest(conn, plan.latest)
         subjects = batch_subjects(new, recv)
-        self._write_state(conn, first + len(new) - 1, plan.latest, subjects)
+        self._upsert_subjects(conn, subjects)
         return subjects
 
     @staticmethod
@@ -128,18 +130,18 @@ class SqliteObservations(SqliteBatches):
         conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", repeats)
 
     @staticmethod
-    def _write_state(conn: sqlite3.Connection, last_num: int, latest: dict[Key, KeyState],
-                     subjects: dict[tuple[str, str], tuple[str, float]]) -> None:
-        """After a batch's rows: the last number given, its keys' `latest` rows as the plan left them, and its
-        subjects (a subject seen for the first time is added; one seen again gets a later last_seen, and is
-        left as it is when it was seen later already: no row version written for nothing)."""
-        conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (LAST_NUM, str(last_num)))
+    def _upsert_latest(conn: sqlite3.Connection, latest: dict[Key, KeyState]) -> None:
         conn.executemany(
             "INSERT INTO latest (subject_kind, subject_id, kind, key, obs_rowid, observed_at, num, repeat_id,"
             " meaning, repeats) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
             " obs_rowid = excluded.obs_rowid, observed_at = excluded.observed_at, num = excluded.num,"
             " repeat_id = excluded.repeat_id, meaning = excluded.meaning, repeats = excluded.repeats",
             [(*k, st.head, st.as_of, st.num, st.repeat_id, st.meaning, st.repeats) for k, st in latest.items()])
+
+    @staticmethod
+    def _upsert_subjects(conn: sqlite3.Connection, subjects: dict[tuple[str, str], tuple[str, float]]) -> None:
+        """A subject seen for the first time is added; one seen again gets a later last_seen, and is left as it
+        is when it was seen later already (no row version written for nothing)."""
         conn.executemany(
             "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
             " DO UPDATE SET last_seen = max(subjects.last_seen, excluded.last_seen)"

@@ -5,7 +5,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from collector.store.batch_plan import LATEST_STATE, Key, KeyState
-from collector.store.pgarrays import text_array
+from collector.store.pgarrays import bytea_array, text_array
+from collector.store.repeats import id_key
 
 # A body's payload as JSON. PostgreSQL's JSON refuses an escaped NUL (`\u0000`), which a sender may
 # put in any string: it reads as U+FFFD instead (where `\u0000` follows an escaped backslash, the text
@@ -26,25 +27,25 @@ def payload_means_query(fields: Sequence[str]) -> tuple[str, list[Any]]:
 
 # Each id looked up by its index, one probe per id: given the ids as one array, the planner would
 # rather scan a table it thinks small (under about a million rows), which costs more as it grows. Full
-# rows and repeats in one statement: a round trip per table costs both sides more than the lookups. A
-# repeat is stored under its id's 16 bytes (repeats.id_key), taken here from the text as id_key takes them
-# (a canonical UUID, which Python's `$` lets end in a newline; fromhex skips it), and found by its own id.
-_STORED = ("SELECT o.id FROM unnest(%(ids)b::text[]) AS k(id)"
+# rows and repeats in one statement: a round trip per table costs both sides more than the lookups.
+_STORED = ("SELECT o.id, NULL::bytea FROM unnest(%b::text[]) AS k(id)"
            " CROSS JOIN LATERAL (SELECT id FROM observations WHERE id = k.id OFFSET 0) AS o"
-           " UNION ALL SELECT k.id FROM (SELECT id FROM unnest(%(ids)b::text[]) AS u(id)"
-           " WHERE id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\n?$' OFFSET 0) AS k"
-           " CROSS JOIN LATERAL (SELECT 1 FROM observation_repeats"
-           " WHERE id = decode(left(replace(k.id, '-', ''), 32), 'hex') OFFSET 0) AS r")
+           " UNION ALL SELECT NULL, r.id FROM unnest(%b::bytea[]) AS k(id)"
+           " CROSS JOIN LATERAL (SELECT id FROM observation_repeats WHERE id = k.id OFFSET 0) AS r")
 _KEY_STATES = (f"SELECT {LATEST_STATE} FROM latest JOIN unnest(%b::text[], %b::text[], %b::text[], %b::text[])"
                " AS k(k_subject_kind, k_subject_id, k_kind, k_key) ON subject_kind = k_subject_kind"
                " AND subject_id = k_subject_id AND kind = k_kind AND key = k_key")
 
 
 def stored_ids_any(conn: Any, ids: Sequence[str]) -> set[str]:
-    """numbering.stored_ids in one statement, the ids as an array in binary form (a list of hundreds of
+    """numbering.stored_ids in one statement, the ids as arrays in binary form (a list of hundreds of
     placeholders is parsed and planned anew for every batch, and an array in text form costs more to
     write than the lookup)."""
-    return {r[0] for r in conn.raw.execute(_STORED, {"ids": text_array(ids)})}
+    keys = {k: x for x in ids if (k := id_key(x)) is not None}
+    found: set[str] = set()
+    for full, repeat in conn.raw.execute(_STORED, (text_array(ids), bytea_array(list(keys)))):
+        found.add(full if repeat is None else keys[bytes(repeat)])
+    return found
 
 
 def key_states_unnest(conn: Any, keys: list[Key]) -> dict[Key, KeyState | None]:

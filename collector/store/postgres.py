@@ -34,7 +34,7 @@ from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, StoreP
 from collector.store.pgreads import key_states_unnest, payload_means_query, stored_ids_any
 from collector.store.pgschema import WRITE_LOCK_KEY, migrate
 from collector.store.pgstats import measure_database
-from collector.store.pgwrites import insert_rows, write_state
+from collector.store.pgwrites import insert_rows, upsert_latest, upsert_subjects
 from collector.store.repeats import Heads
 from collector.store.sqlite import SqliteStore
 from collector.store.stats import StoreStats
@@ -67,7 +67,8 @@ class PostgresStore(SqliteStore):
     _stored_ids = staticmethod(stored_ids_any)
     _key_states = staticmethod(key_states_unnest)
     _insert_rows = staticmethod(insert_rows)
-    _write_state = staticmethod(write_state)
+    _upsert_latest = staticmethod(upsert_latest)
+    _upsert_subjects = staticmethod(upsert_subjects)
     _by_code_point = ' COLLATE "C"'  # the database's own collation may order by language
     _changes_index = ""  # its planner weighs the indexes by their statistics
     _holds_needle = "position(? in text) > 0"  # bytes in bytes (PostgreSQL has no instr)
