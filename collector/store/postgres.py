@@ -229,7 +229,7 @@ def open_pool(url: str, pool_max: int) -> StorePool:
         reason = " ".join(str(e).split())
         raise StoreOpenError(f"{redacted(url)}: cannot connect to the database ({reason})") from None
     pool = StorePool(url, min_size=1, max_size=pool_max, kwargs={"autocommit": True}, open=True,
-                     name="clausewatch", configure=configure, check=StorePool.check_connection, timeout=POOL_WAIT_S,
+                     name="clausewatch", configure=configure, check=StorePool.check_quietly, timeout=POOL_WAIT_S,
                      reconnect_timeout=RECONNECT_GIVE_UP_S)
     try:
         pool.wait(timeout=10)

@@ -258,3 +258,21 @@ def test_stored_ids_are_found_as_full_rows_and_as_repeats_as_id_key_reads_them(p
             assert stored_ids_any(conn, []) == set()
     finally:
         store.close()
+
+
+def test_pooled_connections_the_server_ended_are_replaced_before_they_are_used(postgres_url, key):
+    """The pool checks with a round trip only a connection on which something arrived while it was idle:
+    one whose backend was ended (as a restart ends them all) is replaced, and no statement fails."""
+    store = PostgresStore(postgres_url, site_key=key)
+    try:
+        with store._pool.connection() as a, store._pool.connection() as b:  # two idle connections after this
+            assert a.execute("SELECT 1").fetchone() == b.execute("SELECT 1").fetchone() == (1,)
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            ended = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                  " WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+        assert ended >= 2
+        for _ in range(4):
+            assert store.read.execute("SELECT 1").fetchone() == (1,)
+        assert store.ingest([_obs(1, 0)], actor="test").accepted == 1
+    finally:
+        store.close()
