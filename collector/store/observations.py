@@ -14,7 +14,7 @@ from typing import Any
 from collector import seqgaps
 from collector.proof.merkle import merkle_root
 from collector.store.base import IngestResult, ObservationRow
-from collector.store.batch_plan import BatchPlan, key_states
+from collector.store.batch_plan import BatchPlan, Key, KeyState, key_states
 from collector.store.batches import SqliteBatches, seal, store_batch
 from collector.store.drafts import DraftPolicy, confirmed, draft_batch, extended
 from collector.store.numbering import (
@@ -34,6 +34,17 @@ from rules.model import Observation
 
 log = logging.getLogger(__name__)
 _OBS_COLS = "id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body"
+
+
+def batch_subjects(new: Sequence[ObservationRow], recv: float) -> dict[tuple[str, str], tuple[str, float]]:
+    """(subject kind, id) -> (site, last seen) of a batch's rows: last seen is the latest observed time,
+    capped at the batch's arrival, and the site that of the first row seen then."""
+    subjects: dict[tuple[str, str], tuple[str, float]] = {}
+    for r in new:
+        sub, ts = (r[3], r[4]), min(r[7], recv)
+        if sub not in subjects or ts > subjects[sub][1]:
+            subjects[sub] = (r[2], ts)
+    return subjects
 
 
 class SqliteObservations(SqliteBatches):
@@ -105,26 +116,37 @@ class SqliteObservations(SqliteBatches):
     def _store_plan(self, conn: sqlite3.Connection, plan: BatchPlan, new: Sequence[ObservationRow], first: int,
                     recv: float) -> dict[tuple[str, str], tuple[str, float]]:
         """Write a numbered batch: its rows, the last number, its keys' latest and its subjects (returned)."""
-        conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                         plan.full)
-        conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", plan.repeats)
+        self._insert_rows(conn, plan.full, plan.repeats)
         conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (LAST_NUM, str(first + len(new) - 1)))
+        self._upsert_latest(conn, plan.latest)
+        subjects = batch_subjects(new, recv)
+        self._upsert_subjects(conn, subjects)
+        return subjects
+
+    @staticmethod
+    def _insert_rows(conn: sqlite3.Connection, full: list[tuple[Any, ...]], repeats: list[tuple[Any, ...]]) -> None:
+        """A batch's full rows and repeats, each a row of its table's columns in order."""
+        conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", full)
+        conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", repeats)
+
+    @staticmethod
+    def _upsert_latest(conn: sqlite3.Connection, latest: dict[Key, KeyState]) -> None:
         conn.executemany(
             "INSERT INTO latest (subject_kind, subject_id, kind, key, obs_rowid, observed_at, num, repeat_id,"
             " meaning, repeats) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
             " obs_rowid = excluded.obs_rowid, observed_at = excluded.observed_at, num = excluded.num,"
             " repeat_id = excluded.repeat_id, meaning = excluded.meaning, repeats = excluded.repeats",
-            [(*k, st.head, st.as_of, st.num, st.repeat_id, st.meaning, st.repeats) for k, st in plan.latest.items()])
-        subjects: dict[tuple[str, str], tuple[str, float]] = {}
-        for r in new:
-            sub, ts = (r[3], r[4]), min(r[7], recv)
-            if sub not in subjects or ts > subjects[sub][1]:
-                subjects[sub] = (r[2], ts)
+            [(*k, st.head, st.as_of, st.num, st.repeat_id, st.meaning, st.repeats) for k, st in latest.items()])
+
+    @staticmethod
+    def _upsert_subjects(conn: sqlite3.Connection, subjects: dict[tuple[str, str], tuple[str, float]]) -> None:
+        """A subject seen for the first time is added; one seen again gets a later last_seen, and is left as it
+        is when it was seen later already (no row version written for nothing)."""
         conn.executemany(
             "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
-            " DO UPDATE SET last_seen = max(subjects.last_seen, excluded.last_seen)",
+            " DO UPDATE SET last_seen = max(subjects.last_seen, excluded.last_seen)"
+            " WHERE subjects.last_seen < excluded.last_seen",
             [(k, i, site, ts, ts) for (k, i), (site, ts) in subjects.items()])
-        return subjects
 
     def _latest_rows(self, where: str, args: Sequence[Any]) -> list[tuple[bytes, float]]:
         rows = self.read.execute(f"SELECT {LATEST_COLUMNS} FROM latest l {LATEST_JOINS} {where}", args).fetchall()

@@ -3,6 +3,7 @@ placeholders (translated by collector/store/pgdialect.py), `executemany`, rows a
 from __future__ import annotations
 
 import re
+import select
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from psycopg.adapt import Dumper
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from collector.store.base import StoreUnavailable
+from collector.store.pgarrays import register_arrays
 from collector.store.pgcopy import copy_rows
 from collector.store.pgdialect import translate
 
@@ -43,12 +45,23 @@ class BoolAsInteger(Dumper):
 def configure(conn: psycopg.Connection) -> None:
     """What every pooled connection needs to take the store's sqlite3-style arguments."""
     conn.adapters.register_dumper(bool, BoolAsInteger)
+    register_arrays(conn)
 
 
 class StorePool(ConnectionPool):
     """The store's connections. Each is checked as it is handed out, so after a server restart the
     stale ones are replaced instead of failing a request each; a database that cannot be reached
     within the pool's timeout, or a connection lost midway, is StoreUnavailable (the API's 503)."""
+
+    @staticmethod
+    def check_quietly(conn: psycopg.Connection[Any]) -> None:
+        """The pool's check (a round trip), asked only of a connection on whose socket something arrived while
+        it sat idle: a server that ends a connection (a restart, a terminated backend, a crash) says so there or
+        closes it, either of which makes it readable. An ingested batch takes two connections in turn, and
+        the round trip of each check cost both sides more than a few of the batch's statements."""
+        if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE or \
+                select.select([conn.fileno()], [], [], 0)[0]:
+            ConnectionPool.check_connection(conn)
 
     @contextmanager
     def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection[Any]]:

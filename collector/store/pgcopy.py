@@ -16,17 +16,23 @@ import psycopg
 _NOT_BINARY = (TypeError, ValueError, OverflowError, psycopg.DataError)
 
 
+def copy_binary(conn: psycopg.Connection[Any], table: str, columns: str, types: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:
+    """COPY `rows` in binary form, each value of its column's type (else the COPY, and the caller's
+    transaction, fails)."""
+    with conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(list(types))
+        for row in rows:
+            copy.write_row(row)
+
+
 def copy_rows(conn: psycopg.Connection[Any], table: str, columns: str, types: Sequence[str],
               rows: Sequence[Sequence[Any]]) -> None:
     """COPY `rows` into `table` (`columns`: the column list as SQL; `types`: their type names, in order)
     inside the caller's transaction."""
     try:
-        # a savepoint: a refused binary batch leaves nothing
-        with conn.transaction(), conn.cursor() as cur, \
-                cur.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(list(types))
-            for row in rows:
-                copy.write_row(row)
+        with conn.transaction():  # a savepoint: a refused binary batch leaves nothing
+            copy_binary(conn, table, columns, types, rows)
         return
     except _NOT_BINARY:
         pass

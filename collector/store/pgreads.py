@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from collector.store.batch_plan import LATEST_STATE, Key, KeyState
+from collector.store.pgarrays import bytea_array, text_array
 from collector.store.repeats import id_key
 
 # A body's payload as JSON. PostgreSQL's JSON refuses an escaped NUL (`\u0000`), which a sender may
@@ -25,21 +26,25 @@ def payload_means_query(fields: Sequence[str]) -> tuple[str, list[Any]]:
 
 
 # Each id looked up by its index, one probe per id: given the ids as one array, the planner would
-# rather scan a table it thinks small (under about a million rows), which costs more as it grows.
-_STORED_FULL = ("SELECT o.id FROM unnest(%b::text[]) AS k(id)"
-                " CROSS JOIN LATERAL (SELECT id FROM observations WHERE id = k.id OFFSET 0) AS o")
-_STORED_REPEATS = ("SELECT r.id FROM unnest(%b::bytea[]) AS k(id)"
-                   " CROSS JOIN LATERAL (SELECT id FROM observation_repeats WHERE id = k.id OFFSET 0) AS r")
+# rather scan a table it thinks small (under about a million rows), which costs more as it grows. Full
+# rows and repeats in one statement: a round trip per table costs both sides more than the lookups.
+_STORED = ("SELECT o.id, NULL::bytea FROM unnest(%b::text[]) AS k(id)"
+           " CROSS JOIN LATERAL (SELECT id FROM observations WHERE id = k.id OFFSET 0) AS o"
+           " UNION ALL SELECT NULL, r.id FROM unnest(%b::bytea[]) AS k(id)"
+           " CROSS JOIN LATERAL (SELECT id FROM observation_repeats WHERE id = k.id OFFSET 0) AS r")
+_KEY_STATES = (f"SELECT {LATEST_STATE} FROM latest JOIN unnest(%b::text[], %b::text[], %b::text[], %b::text[])"
+               " AS k(k_subject_kind, k_subject_id, k_kind, k_key) ON subject_kind = k_subject_kind"
+               " AND subject_id = k_subject_id AND kind = k_kind AND key = k_key")
 
 
 def stored_ids_any(conn: Any, ids: Sequence[str]) -> set[str]:
-    """numbering.stored_ids with each table asked once, the ids as one array in binary form (a list of
-    hundreds of placeholders is parsed and planned anew for every batch, and an array in text form
-    costs more to write than the lookup)."""
-    found = {r[0] for r in conn.raw.execute(_STORED_FULL, (list(ids),))}
+    """numbering.stored_ids in one statement, the ids as arrays in binary form (a list of hundreds of
+    placeholders is parsed and planned anew for every batch, and an array in text form costs more to
+    write than the lookup)."""
     keys = {k: x for x in ids if (k := id_key(x)) is not None}
-    if keys:
-        found.update(keys[bytes(r[0])] for r in conn.raw.execute(_STORED_REPEATS, (list(keys),)))
+    found: set[str] = set()
+    for full, repeat in conn.raw.execute(_STORED, (text_array(ids), bytea_array(list(keys)))):
+        found.add(full if repeat is None else keys[bytes(repeat)])
     return found
 
 
@@ -48,10 +53,6 @@ def key_states_unnest(conn: Any, keys: list[Key]) -> dict[Key, KeyState | None]:
     out: dict[Key, KeyState | None] = dict.fromkeys(keys)
     if not keys:
         return out
-    columns = [list(c) for c in zip(*keys, strict=True)]
-    for r in conn.raw.execute(
-            f"SELECT {LATEST_STATE} FROM latest JOIN unnest(%b::text[], %b::text[], %b::text[], %b::text[])"
-            " AS k(k_subject_kind, k_subject_id, k_kind, k_key) ON subject_kind = k_subject_kind"
-            " AND subject_id = k_subject_id AND kind = k_kind AND key = k_key", columns):
+    for r in conn.raw.execute(_KEY_STATES, [text_array([k[c] for k in keys]) for c in range(4)]):
         out[(r[0], r[1], r[2], r[3])] = KeyState(*r[4:])
     return out

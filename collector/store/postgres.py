@@ -34,6 +34,7 @@ from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, StoreP
 from collector.store.pgreads import key_states_unnest, payload_means_query, stored_ids_any
 from collector.store.pgschema import WRITE_LOCK_KEY, migrate
 from collector.store.pgstats import measure_database
+from collector.store.pgwrites import insert_rows, upsert_latest, upsert_subjects
 from collector.store.repeats import Heads
 from collector.store.sqlite import SqliteStore
 from collector.store.stats import StoreStats
@@ -65,6 +66,9 @@ class PostgresStore(SqliteStore):
     _draft_before_lock = True
     _stored_ids = staticmethod(stored_ids_any)
     _key_states = staticmethod(key_states_unnest)
+    _insert_rows = staticmethod(insert_rows)
+    _upsert_latest = staticmethod(upsert_latest)
+    _upsert_subjects = staticmethod(upsert_subjects)
     _by_code_point = ' COLLATE "C"'  # the database's own collation may order by language
     _changes_index = ""  # its planner weighs the indexes by their statistics
     _holds_needle = "position(? in text) > 0"  # bytes in bytes (PostgreSQL has no instr)
@@ -225,7 +229,7 @@ def open_pool(url: str, pool_max: int) -> StorePool:
         reason = " ".join(str(e).split())
         raise StoreOpenError(f"{redacted(url)}: cannot connect to the database ({reason})") from None
     pool = StorePool(url, min_size=1, max_size=pool_max, kwargs={"autocommit": True}, open=True,
-                     name="clausewatch", configure=configure, check=StorePool.check_connection, timeout=POOL_WAIT_S,
+                     name="clausewatch", configure=configure, check=StorePool.check_quietly, timeout=POOL_WAIT_S,
                      reconnect_timeout=RECONNECT_GIVE_UP_S)
     try:
         pool.wait(timeout=10)

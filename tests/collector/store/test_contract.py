@@ -148,6 +148,22 @@ def test_settings_kept_by_key(store):
     assert store.get_meta("notifier.last") == "b"
 
 
+def test_a_subject_keeps_its_first_site_and_first_seen_and_its_latest_last_seen(store):
+    """A batch's subjects: a new one added as seen at the batch's latest time for it, one seen again seen
+    later only when the batch has a later time for it (an earlier batch arriving late leaves it); its site
+    stays that of its first batch."""
+    def seen(i: int, subject: str, seconds: int, site: str = "default") -> Observation:
+        return o(i, subject=subject, t=T0 + timedelta(seconds=seconds)).model_copy(update={"site": site})
+
+    store.ingest([seen(1, "h1", 10), seen(2, "h1", 30), seen(3, "h1", 20)], actor="t")
+    store.ingest([seen(4, "h1", 5, site="s2"), seen(5, "h2", 7, site="s2")], actor="t")
+    store.ingest([seen(6, "h2", 40), seen(7, "h2", 40)], actor="t")
+    rows = store.read.execute("SELECT id, site, first_seen, last_seen FROM subjects ORDER BY id").fetchall()
+    at = T0.timestamp()
+    assert [tuple(r) for r in rows] == [("h1", "default", at + 30, at + 30), ("h2", "s2", at + 7, at + 40)]
+    assert store.subjects("host") == [("host", "h1", "default"), ("host", "h2", "s2")]
+
+
 def test_the_size_measure_counts_what_is_stored(store):
     store.ingest([o(i) for i in range(20)], actor="t")
     store.put_evidence(b"x" * 5000, "big.bin")

@@ -212,3 +212,67 @@ def test_a_batch_of_hundreds_of_repeats_is_stored_once_and_reads_back_as_receive
     assert {h: at for h, kinds in newest.items() for at, _ in kinds.values()} == {
         f"h{h}": (T0 + timedelta(seconds=297 + h)).timestamp() for h in range(3)}
     assert report.ok, report.problems
+
+
+def test_latest_and_subjects_keep_room_for_updates_in_place(postgres_url, key):
+    """Migration 10: `latest` has no index but its primary key, and both tables leave room on their pages,
+    so that rewriting a key's row (each batch does) adds no index entry; the rows read as before."""
+    store = PostgresStore(postgres_url, site_key=key)
+    try:
+        for i in range(3):
+            store.ingest([_obs(1, 0).model_copy(update={"id": f"00000000-0000-0000-0000-00000000000{i}",
+                                                        "observed_at": T0 + timedelta(seconds=i)})], actor="test")
+        with psycopg.connect(postgres_url) as conn:
+            indexes = [r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'latest'")]
+            options = dict(conn.execute("SELECT relname, reloptions FROM pg_class"
+                                        " WHERE relname IN ('latest', 'subjects')").fetchall())
+        newest = store.latest_for("host", "h1")
+    finally:
+        store.close()
+    assert indexes == ["latest_pkey"]
+    assert options == {"latest": ["fillfactor=50"], "subjects": ["fillfactor=50"]}
+    assert newest[("usb.devices", "0")].observed_at == T0 + timedelta(seconds=2)
+
+
+def test_stored_ids_are_found_as_full_rows_and_as_repeats_as_id_key_reads_them(postgres_url, key):
+    """One statement finds the ids stored as full rows and those stored as repeats (under their UUID's bytes,
+    as repeats.id_key takes them: lower-case canonical text, a trailing newline let through)."""
+    from collector.store.numbering import stored_ids
+    from collector.store.pgconn import PgConnection
+    from collector.store.pgreads import stored_ids_any
+
+    store = PostgresStore(postgres_url, site_key=key)
+    same = {"enforcement": "sysfs", "devices": []}
+    ids = ["00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b", "not a uuid at all"]
+    try:
+        store.ingest([Observation(id=i, source="t", subject_kind="host", subject_id="h1", kind="usb.devices",
+                                  observed_at=T0 + timedelta(seconds=n), payload=same) for n, i in enumerate(ids)],
+                     actor="test")
+        assert store.read.execute("SELECT count(*) FROM observation_repeats").fetchone()[0] == 1  # b
+        asked = [*ids, ids[1].upper(), ids[1] + "\n\n", " " + ids[1], "00000000-0000-4000-8000-0000000000ff",
+                 "0000000g-0000-4000-8000-00000000000b"]
+        with store._pool.connection() as raw:
+            conn = PgConnection(raw, store._catalog)
+            assert stored_ids_any(conn, asked) == stored_ids(conn, asked) == set(ids)
+            assert stored_ids_any(conn, [ids[1] + "\n"]) == stored_ids(conn, [ids[1] + "\n"]) == {ids[1] + "\n"}
+            assert stored_ids_any(conn, []) == set()
+    finally:
+        store.close()
+
+
+def test_pooled_connections_the_server_ended_are_replaced_before_they_are_used(postgres_url, key):
+    """The pool checks with a round trip only a connection on which something arrived while it was idle:
+    one whose backend was ended (as a restart ends them all) is replaced, and no statement fails."""
+    store = PostgresStore(postgres_url, site_key=key)
+    try:
+        with store._pool.connection() as a, store._pool.connection() as b:  # two idle connections after this
+            assert a.execute("SELECT 1").fetchone() == b.execute("SELECT 1").fetchone() == (1,)
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            ended = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                  " WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+        assert ended >= 2
+        for _ in range(4):
+            assert store.read.execute("SELECT 1").fetchone() == (1,)
+        assert store.ingest([_obs(1, 0)], actor="test").accepted == 1
+    finally:
+        store.close()

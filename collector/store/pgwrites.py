@@ -1,0 +1,61 @@
+"""The PostgreSQL forms of ingest's writes: a batch's rows by COPY, its `latest` rows and its subjects
+each in one statement whose values come as one binary array per column (collector/store/pgarrays.py).
+
+Row by row (pipelined), or COPYed into a temporary table and inserted from it, an importer's batch of
+500 keys cost seven statements and a temporary table written and emptied per upsert; a plan holds
+each key and each subject once, so one INSERT ... ON CONFLICT takes them all."""
+from __future__ import annotations
+
+from typing import Any
+
+from collector.store.batch_plan import Key, KeyState
+from collector.store.pgarrays import bytea_array, float8_array, int8_array, text_array
+from collector.store.pgcopy import copy_binary
+
+# a plan's rows, each value of its column's type (collector/store/batch_plan.py): binary COPY takes them all
+_FULL = ("observations", "rowid, id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at,"
+         " seq, batch, body", ["int8", "text", "text", "text", "text", "text", "text", "text", "float8", "float8",
+                              "int8", "int8", "bytea"])
+_REPEATS = ("observation_repeats", "id, num, head, batch, observed_at, seq, volatile",
+            ["bytea", "int8", "int8", "int8", "float8", "int8", "bytea"])
+
+_LATEST = ("INSERT INTO latest (subject_kind, subject_id, kind, key, obs_rowid, observed_at, num, repeat_id, meaning,"
+           " repeats) SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::int8[], %b::float8[],"
+           " %b::int8[], %b::bytea[], %b::bytea[], %b::int8[]) ON CONFLICT (subject_kind, subject_id, kind, key)"
+           " DO UPDATE SET obs_rowid = excluded.obs_rowid, observed_at = excluded.observed_at, num = excluded.num,"
+           " repeat_id = excluded.repeat_id, meaning = excluded.meaning, repeats = excluded.repeats")
+# a subject seen again gets a later last_seen, and no new row version when it was seen later already
+_SUBJECTS = ("INSERT INTO subjects (kind, id, site, first_seen, last_seen) SELECT k, i, s, t, t FROM"
+             " unnest(%b::text[], %b::text[], %b::text[], %b::float8[]) AS r(k, i, s, t) ON CONFLICT (kind, id)"
+             " DO UPDATE SET last_seen = excluded.last_seen WHERE subjects.last_seen < excluded.last_seen")
+
+
+def insert_rows(conn: Any, full: list[tuple[Any, ...]], repeats: list[tuple[Any, ...]]) -> None:
+    """SqliteObservations._insert_rows: each table's rows by one binary COPY, however few (a statement per
+    row below COPY_FROM_ROWS cost more round trips than the rows), without the savepoint that a retry as
+    text needs: these values are of their columns' types by construction."""
+    for (table, columns, types), rows in ((_FULL, full), (_REPEATS, repeats)):
+        if rows:
+            copy_binary(conn.raw, table, columns, types, rows)
+
+
+def upsert_latest(conn: Any, latest: dict[Key, KeyState]) -> None:
+    """Each key's `latest` row as the plan left it, inserted or replacing the row there."""
+    if not latest:
+        return
+    keys, states = list(latest), list(latest.values())
+    conn.raw.execute(_LATEST, (
+        text_array([k[0] for k in keys]), text_array([k[1] for k in keys]), text_array([k[2] for k in keys]),
+        text_array([k[3] for k in keys]), int8_array([st.head for st in states]),
+        float8_array([st.as_of for st in states]), int8_array([st.num for st in states]),
+        bytea_array([st.repeat_id for st in states]), bytea_array([st.meaning for st in states]),
+        int8_array([st.repeats for st in states])))
+
+
+def upsert_subjects(conn: Any, subjects: dict[tuple[str, str], tuple[str, float]]) -> None:
+    """SqliteObservations._upsert_subjects: new subjects added, those seen again seen later."""
+    if not subjects:
+        return
+    named, seen = list(subjects), list(subjects.values())
+    conn.raw.execute(_SUBJECTS, (text_array([s[0] for s in named]), text_array([s[1] for s in named]),
+                                 text_array([v[0] for v in seen]), float8_array([v[1] for v in seen])))
