@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -249,14 +250,23 @@ def test_stored_ids_are_found_as_full_rows_and_as_repeats_as_id_key_reads_them(p
                                   observed_at=T0 + timedelta(seconds=n), payload=same) for n, i in enumerate(ids)],
                      actor="test")
         assert store.read.execute("SELECT count(*) FROM observation_repeats").fetchone()[0] == 1  # b
-        asked = [*ids, ids[1].upper(), ids[1] + "\n", ids[1] + "\n\n", " " + ids[1], "00000000-0000-4000-8000-0000000000ff",
-                 "0000000g-0000-4000-8000-00000000000b"]
+        asked = [*ids, ids[1].upper(), ids[1] + "\n", ids[1] + "\n\n", " " + ids[1],
+                 "00000000-0000-4000-8000-0000000000ff", "0000000g-0000-4000-8000-00000000000b"]
         with store._pool.connection() as raw:
             conn = PgConnection(raw, store._catalog)
             assert stored_ids_any(conn, asked) == stored_ids(conn, asked) == set(ids)
             assert stored_ids_any(conn, []) == set()
     finally:
         store.close()
+
+
+def _wait_until_only(admin: psycopg.Connection) -> None:
+    """Until `admin` is the only connection to its database."""
+    deadline = time.monotonic() + 20
+    while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND pid <> pg_backend_pid()").fetchone()[0]:
+        assert time.monotonic() < deadline, "terminated backends still there after 20 s"
+        time.sleep(0.02)
 
 
 def test_pooled_connections_the_server_ended_are_replaced_before_they_are_used(postgres_url, key):
@@ -269,6 +279,7 @@ def test_pooled_connections_the_server_ended_are_replaced_before_they_are_used(p
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             ended = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                                   " WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+            _wait_until_only(admin)  # the backends are gone, as after a restart (terminating only asks them to go)
         assert ended >= 2
         for _ in range(4):
             assert store.read.execute("SELECT 1").fetchone() == (1,)
