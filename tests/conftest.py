@@ -25,6 +25,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="about the SQLite file itself: CLAUSEWATCH_TEST_STORE=sqlite"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _password_hashed_once_per_run() -> Iterator[None]:
+    """Accounts set up in the tests' own process take their password's Argon2 hash from the first hash of that
+    password this run (the same parameters, a salt of that first hash) instead of hashing again: each hash
+    costs 64 MiB and a fifth of a second of both cores, and most fixtures add five accounts. What the service
+    stores and verifies is still a real hash of the password; collectors started as processes hash as ever."""
+    from argon2 import PasswordHasher
+
+    from collector import auth
+
+    class HashOncePerPassword(PasswordHasher):
+        __slots__ = ("_hashes",)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._hashes: dict[str | bytes, str] = {}
+
+        def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+            if salt is not None:
+                return super().hash(password, salt=salt)
+            if password not in self._hashes:
+                self._hashes[password] = super().hash(password)
+            return self._hashes[password]
+
+    real = auth._hasher
+    auth._hasher = HashOncePerPassword()
+    yield
+    auth._hasher = real
+
+
 @pytest.fixture
 def store(tmp_path: Path, request: pytest.FixtureRequest):
     """A new store; CLAUSEWATCH_TEST_STORE=postgresql makes it a database on the test PostgreSQL

@@ -26,7 +26,7 @@ def test_the_only_collector_of_an_sqlite_store_leads(tmp_path):
 
 
 def test_collectors_of_one_database_lead_one_at_a_time(postgres_url, tmp_path):
-    settings = Settings(db=postgres_url, lease_ttl_s=30)
+    settings = Settings(db=postgres_url, lease_ttl_s=30, ingest_processes=0)
     first, second = create_app(settings), create_app(settings)
     assert TestClient(first).get("/healthz").json()["role"] == "follower"  # not started: it holds no lease
     with TestClient(first) as a, TestClient(second) as b:

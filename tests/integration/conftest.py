@@ -39,6 +39,10 @@ class Collector:
     workdir: Path | None = None  # for the log: the store's folder unless the store is a database URL
     env: dict[str, str] = field(default_factory=dict)  # settings of the next start
     tls: tuple[Path, Path, Path] | None = None  # (CA, certificate, key): serve HTTPS with this certificate
+    # Large batches (64 KiB and more) prepared in the service's preparation processes, as in production. Off,
+    # the service starts none (each costs about half a second of CPU at every start) and prepares every batch
+    # in its own process: for tests that never send a batch that large (mark those that do `ingest_pool`).
+    ingest_pool: bool = False
 
     @property
     def url(self) -> str:
@@ -51,7 +55,7 @@ class Collector:
             self.proc = subprocess.Popen([str(BIN), "serve", "--db", str(self.db), "--port", str(self.port), *tls],
                                          stdout=log, stderr=subprocess.STDOUT,
                                          env={**os.environ, "CLAUSEWATCH_SWEEP_S": "2",
-                                              "CLAUSEWATCH_CHECKPOINT_S": "1", **self.env})
+                                              "CLAUSEWATCH_CHECKPOINT_S": "1", **self._pool_env(), **self.env})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -63,6 +67,9 @@ class Collector:
                 raise RuntimeError(f"collector exited: {self.log.read_text()}")
             time.sleep(0.1)
         raise RuntimeError(f"collector did not answer /healthz within 30 s: {self.log.read_text()[-2000:]}")
+
+    def _pool_env(self) -> dict[str, str]:
+        return {} if self.ingest_pool else {"CLAUSEWATCH_INGEST_PROCESSES": "0"}
 
     @property
     def verify(self) -> ssl.SSLContext | bool:
@@ -90,8 +97,13 @@ class Collector:
         return self.tokens[host]
 
 
+def wants_ingest_pool(request: pytest.FixtureRequest) -> bool:
+    """Whether the test is marked `ingest_pool`: it sends batches large enough for the preparation processes."""
+    return request.node.get_closest_marker("ingest_pool") is not None
+
+
 @pytest.fixture
-def collector(tmp_path: Path):
+def collector(tmp_path: Path, request: pytest.FixtureRequest):
     from collector import auth
     from collector.store.sqlite import SqliteStore
 
@@ -101,7 +113,7 @@ def collector(tmp_path: Path):
         auth.add_user(store, user, user, PASSWORD)
     _, secret = auth.create_enroll_secret(store)
     store.close()
-    c = Collector(db, free_port())
+    c = Collector(db, free_port(), ingest_pool=wants_ingest_pool(request))
     c.secret = secret  # type: ignore[attr-defined]
     c.start()
     yield c

@@ -45,6 +45,7 @@ def stored(db: Path, host: str) -> tuple[int, int, int, int]:
                             " WHERE subject_id = ? AND kind = 'usb.block'", (host,)).fetchone()
 
 
+@pytest.mark.ingest_pool  # batches of 500
 def test_ten_thousand_observations_survive_collector_outage_and_agent_restart(collector, tmp_path: Path) -> None:
     collector.kill()  # the collector is away before the agent ever enrolled
     cfg = agent_config(tmp_path, collector)

@@ -71,6 +71,7 @@ def test_malformed_batch_is_rejected_whole_with_the_reason(collector):
     assert collector.client("admin").get("/api/v1/observations", params={"subject_kind": "host"}).json() == []
 
 
+@pytest.mark.ingest_pool  # 5,001 observations, refused where large batches are prepared
 def test_oversized_batch_gets_413(collector):
     collector.enroll("h1")
     r = collector.client("h1").post("/api/v1/observations", json={"observations": [ob("h1")] * 5001})
@@ -141,6 +142,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.ingest_pool
 def test_large_batches_are_prepared_in_worker_processes_that_leave_with_a_killed_server(collector):
     collector.enroll("h1")
     batch = [ob("h1", payload={"devices": [], "note": "x" * 300}) for _ in range(800)]  # > 64 KiB

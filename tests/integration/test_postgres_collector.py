@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import PASSWORD, Collector, free_port
+from tests.integration.conftest import PASSWORD, Collector, free_port, wants_ingest_pool
 from tests.integration.test_collector_api import *  # noqa: F403 (the same tests, on the fixture below)
 
 
 @pytest.fixture
-def collector(tmp_path: Path, postgres_url: str):
+def collector(tmp_path: Path, postgres_url: str, request: pytest.FixtureRequest):
     from collector import auth
     from collector.proof.sitekey import SiteKey
     from collector.store.postgres import PostgresStore
@@ -22,7 +22,8 @@ def collector(tmp_path: Path, postgres_url: str):
         auth.add_user(store, user, user, PASSWORD)
     _, secret = auth.create_enroll_secret(store)
     store.close()
-    c = Collector(Path(postgres_url), free_port(), workdir=tmp_path, env={"CLAUSEWATCH_SITE_KEY": str(key)})
+    c = Collector(Path(postgres_url), free_port(), workdir=tmp_path, env={"CLAUSEWATCH_SITE_KEY": str(key)},
+                  ingest_pool=wants_ingest_pool(request))
     c.secret = secret  # type: ignore[attr-defined]
     c.start()
     yield c

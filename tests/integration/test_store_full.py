@@ -26,6 +26,7 @@ def wait_for(predicate, timeout_s: float = 60) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.ingest_pool  # the agent's batches of 500
 def test_a_full_store_refuses_with_503_and_the_agent_delivers_everything_later(collector, tmp_path: Path) -> None:
     collector.kill(signal.SIGTERM)
     collector.env = {"CLAUSEWATCH_STORE_MAX_BYTES": str(collector.db.stat().st_size + 256 * 1024)}

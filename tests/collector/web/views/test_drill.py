@@ -15,7 +15,7 @@ from collector.store.base import FindingChange, StoredFinding
 
 @pytest.fixture
 def client(tmp_path):
-    app = create_app(Settings(db=tmp_path / "cw.db", sweep_s=3600.0))
+    app = create_app(Settings(db=tmp_path / "cw.db", sweep_s=3600.0, ingest_processes=0))
     store = app.state.cw.store
     auth.add_user(store, "admin", "admin", "correct horse battery")
     with TestClient(app, raise_server_exceptions=False) as c:

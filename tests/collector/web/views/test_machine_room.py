@@ -14,7 +14,7 @@ from rules.model import Observation
 
 @pytest.fixture
 def client(tmp_path):
-    app = create_app(Settings(db=tmp_path / "cw.db"))
+    app = create_app(Settings(db=tmp_path / "cw.db", ingest_processes=0))
     store = app.state.cw.store
     now = datetime.now(UTC) - timedelta(minutes=5)
     store.ingest([Observation(

@@ -18,7 +18,7 @@ from rules.model import Observation
 
 @pytest.fixture
 def client(tmp_path):
-    app = create_app(Settings(db=tmp_path / "cw.db"))
+    app = create_app(Settings(db=tmp_path / "cw.db", ingest_processes=0))
     store = app.state.cw.store
     now = datetime.now(UTC)
     day = (now - timedelta(days=5)).replace(hour=0, minute=0, second=0, microsecond=0)
