@@ -15,7 +15,7 @@ from collector.store.leases import hold_fence
 from collector.store.observation_rows import utc_at
 from collector.store.sqlite_parts import SqliteParts, where_clause
 
-_FINDING_COLUMNS = ("control, subject_kind, subject_id, site, status, since, evaluated_at, value, reason_zh, reason_en,"
+FINDING_COLUMNS = ("control, subject_kind, subject_id, site, status, since, evaluated_at, value, reason_zh, reason_en,"
                     " evidence, severity")
 _SUBJECTS_PER_STATEMENT = 200
 
@@ -31,20 +31,25 @@ class SqliteFindings(SqliteParts):
                          site: str | None = None) -> list[StoredFinding]:
         where, args = where_clause([("control = ?", control), ("subject_kind = ?", subject_kind),
                                     ("subject_id = ?", subject_id), ("status = ?", status), ("site = ?", site)])
-        rows = self.read.execute(f"SELECT {_FINDING_COLUMNS} FROM findings {where}"
+        rows = self.read.execute(f"SELECT {FINDING_COLUMNS} FROM findings {where}"
                                  " ORDER BY control, subject_kind, subject_id", args).fetchall()
         return [_stored_finding(r) for r in rows]
 
     def findings_of(self, subjects: Collection[tuple[str, str]]) -> list[StoredFinding]:
         """The current findings of each (subject kind, subject id), in a few statements however many
         subjects (the engine takes in what other collectors stored for hundreds at a time)."""
-        pairs, out = list(subjects), []
+        pairs = list(subjects)
+        return [_stored_finding(r) for r in self._finding_rows_of(self.read, pairs)] if pairs else []
+
+    @staticmethod
+    def _finding_rows_of(read: Any, pairs: Sequence[tuple[str, str]]) -> list[Sequence[Any]]:
+        """The `findings` rows of the subjects `pairs`, a statement per couple of hundred subjects."""
+        out: list[Sequence[Any]] = []
         for i in range(0, len(pairs), _SUBJECTS_PER_STATEMENT):
             chunk = pairs[i:i + _SUBJECTS_PER_STATEMENT]
-            rows = self.read.execute(
-                f"SELECT {_FINDING_COLUMNS} FROM findings WHERE (subject_kind, subject_id) IN"
+            out += read.execute(
+                f"SELECT {FINDING_COLUMNS} FROM findings WHERE (subject_kind, subject_id) IN"
                 f" (VALUES {','.join(['(?,?)'] * len(chunk))})", [x for pair in chunk for x in pair]).fetchall()
-            out += [_stored_finding(r) for r in rows]
         return out
 
     def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None) -> int:

@@ -109,6 +109,15 @@ def test_findings_of_many_subjects_are_read_at_once(store):
     assert store.findings_of([]) == []
 
 
+def test_findings_of_names_each_finding_once_whatever_the_subjects_spell(store):
+    # a subject asked twice, and ids with quotes, commas, braces and NUL-free unicode read as they are stored
+    odd = ['h"1', "h,2", "{h3}", "h\\4", "主机五", "NULL"]
+    store.record_findings([FindingChange(StoredFinding("USB-BLOCK", "host", h, "default", "pass", T0, T0, {}, "zh",
+                                                       "en", [], "high"), None, True) for h in odd], T0)
+    asked = [("host", h) for h in odd] + [("host", odd[0]), ("host", "h5")]
+    assert sorted(f.subject_id for f in store.findings_of(asked)) == sorted(odd)
+
+
 def test_a_finding_given_twice_in_one_call_keeps_the_last(store):
     twice = [FindingChange(_host_finding(h, "pass", T0), None, True) for h in range(100)]
     twice.append(FindingChange(_host_finding(7, "pass", T0, 9), "pass", False))
