@@ -21,6 +21,7 @@ from collector.leadership import Leadership, SoleLeader
 from collector.part_recorder import PartRecorder
 from collector.store.areas import Fence, LeaseLost
 from collector.store.base import FindingChange, Store, Stored, StoredFinding
+from collector.store.observation_rows import readable_observations
 from collector.store.sqlite import observation_from_body
 from rules.evaluate import evaluate_one
 from rules.model import Control, Observation
@@ -76,15 +77,21 @@ class Engine:
             self._load()
             self.fence, self.judging = fence, True
 
-    def follow(self) -> None:
+    def follow(self, own: Sequence[Stored] = ()) -> list[Stored]:
         """Another collector judges: record nothing, and keep the latest observations current from the
-        store for the readers of this process (metrics, rooms)."""
+        store for the readers of this process (metrics, rooms). `own`: what this process stored (as
+        IngestResult.newest gives it) since it last followed; those rows are not read back from the
+        store but taken as they are, the store's newest per key among them (see `_followed`). Returns
+        those stored after what this look read, for the next."""
         with self._lock:
             self.fence, self.judging = None, False
-        high, observations = self.store.latest_since(self.high_rowid)
+        since = self.high_rowid
+        high, observations = self.store.latest_since(since, {item[2] for item in own if item[2] > since})
         self.high_rowid = high
-        if observations:
-            self.note(observations)
+        noted = observations + _followed(own, since, high, observations)
+        if noted:
+            self.note(noted)
+        return [item for item in own if item[2] > high]
 
     # -- feeding ------------------------------------------------------------------------------------
     def note(self, observations: Iterable[Observation]) -> dict[Subject, set[str]]:
@@ -250,6 +257,22 @@ class Engine:
             return list(self.findings.values())
 
 
+def _followed(own: Iterable[Stored], since: int, upto: int, read: Sequence[Observation]) -> list[Observation]:
+    """The observations of this process's own rows numbered after `since` up to `upto` that the store's
+    `latest` held when `read` was read past them: per key the newest (as of, then number: the store's
+    own rule), unless a row of another process took the key's place (it is in `read`). What a follower
+    reading every row back would note, without reading or rebuilding its own rows."""
+    newest: dict[tuple[str, str, str, str], Stored] = {}
+    for item in own:
+        if since < item[2] <= upto:
+            held = newest.get(item[0])
+            if held is None or (item[1], item[2]) > (held[1], held[2]):
+                newest[item[0]] = item
+    for o in read:
+        newest.pop((o.subject_kind, o.subject_id, o.kind, o.key), None)
+    return readable_observations((body, received_at) for _, _, _, body, received_at in newest.values())
+
+
 def _by_kind_read(rules: Sequence[Rule]) -> dict[str, list[Rule]]:
     """Observation kind -> the rules reading it, in their order."""
     out: dict[str, list[Rule]] = defaultdict(list)
@@ -275,6 +298,7 @@ class EngineWorker(threading.Thread):
         self._pending: list[Observation] = []
         self._encoded: dict[tuple[str, str, str, str], Stored] = {}
         self._noted: set[int] = set()  # rowids submitted since the engine last caught up with the store
+        self._own: list[Stored] = []  # a follower's own rows since it last followed: not read back from the store
         self._cv = threading.Condition()
         self.stopping = threading.Event()
         self._term: int | None = None  # the lease term of the last round judged
@@ -292,8 +316,11 @@ class EngineWorker(threading.Thread):
 
     def submit_encoded(self, stored: Sequence[Stored]) -> None:
         """`submit` for observations as the store encoded them (IngestResult.newest): only the
-        newest per key of a round is decoded, here, off the request's path."""
+        newest per key of a round is decoded, here, off the request's path. A follower keeps them
+        for its next look at the store, which need not read them back."""
         if not self.engine.judging:
+            with self._cv:
+                self._own += stored
             return
         with self._cv:
             for item in stored:
@@ -343,7 +370,7 @@ class EngineWorker(threading.Thread):
         fence = self.leadership.fence_of(term)
         if not self.engine.judging or self.engine.fence != fence:
             with self._cv:
-                self._pending, self._encoded, self._noted = [], {}, set()  # all in the store, read next
+                self._pending, self._encoded, self._noted, self._own = [], {}, set(), []  # all in the store, read next
             self.engine.lead(fence)
             self._last_sweep = -math.inf
         self._term = term
@@ -352,8 +379,11 @@ class EngineWorker(threading.Thread):
     def _follow(self) -> None:
         with self._cv:
             self._pending, self._encoded, self._noted = [], {}, set()  # the leader reads them from the store
+            own, self._own = self._own, []
         self._term = None
-        self.engine.follow()
+        later = self.engine.follow(own)
+        with self._cv:
+            self._own[:0] = later
 
     def _round(self) -> None:
         """One evaluation round: new observations (this process's and, from the store, every other's), a

@@ -438,3 +438,45 @@ def test_a_round_asks_exactly_the_rules_reading_the_changed_kinds_in_their_order
             expected = [r for r in rules if not changed.isdisjoint(r.reads)]
             assert list(engine._rules_reading(subject_kind, changed)) == expected, (subject_kind, changed)
     assert list(engine._rules_reading("no-such-subject-kind", {"usb.devices"})) == []
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_follower_taking_its_own_rows_as_stored_holds_what_reading_them_back_gives(store, seed):
+    """A follower notes the rows it stored itself from what the store answered (IngestResult.newest) instead
+    of reading them back: after every look it holds the same latest observations as a follower reading every
+    row, which are the store's (repeats, ties of time and the other collector's rows on the same keys)."""
+    from tests.stores import another_process
+
+    rng = random.Random(seed)
+    now = T0 + timedelta(days=1)
+    other = another_process(store)
+    try:
+        taking, reading = Engine(store, list(default_catalog())), Engine(store, list(default_catalog()))
+        own: list = []
+        for _ in range(12):
+            for _ in range(rng.randrange(1, 4)):
+                batch = [random_observation(rng, now) for _ in range(rng.randrange(1, 12))]
+                if rng.random() < 0.5:
+                    own += store.ingest(batch, actor="t").newest
+                else:
+                    other.ingest(batch, actor="t")
+            own = taking.follow(own)
+            reading.follow()
+            assert own == []
+            assert taking.latest == reading.latest == store.latest_all()
+            assert taking.sites == reading.sites and not taking.judging
+    finally:
+        other.close()
+
+
+def test_a_follower_keeps_its_own_rows_stored_after_what_it_read_for_its_next_look(store, monkeypatch):
+    first, later = store.ingest([usb("h1", T0, True)], actor="t"), store.ingest([usb("h1", T0, False)], actor="t")
+    engine = Engine(store, list(default_catalog()))
+    engine.high_rowid = 0
+    top = first.newest[0][2]
+    monkeypatch.setattr(store, "max_observation_rowid", lambda: top)  # the second batch lands after the look
+    assert engine.follow(first.newest + later.newest) == later.newest
+    assert engine.latest[("host", "h1")][("usb.devices", "")].payload == usb("h1", T0, True).payload
+    monkeypatch.undo()
+    assert engine.follow(later.newest) == []
+    assert engine.latest[("host", "h1")][("usb.devices", "")].payload == usb("h1", T0, False).payload
