@@ -480,3 +480,32 @@ def test_a_follower_keeps_its_own_rows_stored_after_what_it_read_for_its_next_lo
     monkeypatch.undo()
     assert engine.follow(later.newest) == []
     assert engine.latest[("host", "h1")][("usb.devices", "")].payload == usb("h1", T0, False).payload
+
+
+def test_a_following_worker_hands_its_own_rows_to_its_next_look_and_none_once_it_leads(store, monkeypatch):
+    from collector.engine import EngineWorker
+    from collector.leadership import SoleLeader
+
+    class Following(SoleLeader):
+        def term(self) -> int | None:
+            return None
+
+        def leading(self) -> bool:
+            return False
+
+    engine = Engine(store, list(default_catalog()))
+    worker = EngineWorker(engine, sweep_s=3600, checkpoint_s=3600, leadership=Following())
+    worker._follow()  # now following: what it stores is kept for its next look
+    first = usb("h1", T0, True)
+    stored = store.ingest([first], actor="t")
+    worker.submit_encoded(stored.newest)
+    assert worker._own == stored.newest and not worker._encoded
+    read, skipped = store.latest_since, []
+    monkeypatch.setattr(store, "latest_since", lambda rowid, skip=(), upto=None: (
+        skipped.append(set(skip)) or read(rowid, skip, upto)))
+    worker._follow()
+    assert skipped == [{stored.newest[0][2]}]  # not read back from the store
+    assert worker._own == [] and engine.latest[("host", "h1")][("usb.devices", "")].id == first.id
+    worker.submit_encoded(store.ingest([usb("h1", T0 + timedelta(minutes=1), False)], actor="t").newest)
+    worker.leadership = SoleLeader()
+    assert worker._in_charge() and worker._own == []  # leading: it reloads everything from the store
