@@ -16,7 +16,7 @@ from collector.store.observation_rows import utc_at
 from collector.store.sqlite_parts import SqliteParts, where_clause
 
 FINDING_COLUMNS = ("control, subject_kind, subject_id, site, status, since, evaluated_at, value, reason_zh, reason_en,"
-                    " evidence, severity")
+                   " evidence, severity")
 _SUBJECTS_PER_STATEMENT = 200
 
 
