@@ -14,6 +14,8 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from collector.store.base import IngestResult
 from collector.store.numbering import batch_arrivals
 from collector.store.repeats import id_text, parse
@@ -185,3 +187,22 @@ def test_a_store_whose_drafts_keep_being_redone_plans_under_the_lock_and_stores_
     assert store.count_observations() == 1 + 6 * 5
     assert store.verify_ledger().ok
     assert_as_if_one_by_one(store)
+
+
+def test_what_others_stored_since_a_number_is_looked_up_by_index_in_a_plan_made_for_any_number(store):
+    """On PostgreSQL a statement run often on a pooled connection is prepared and planned once for any
+    number: asked for numbers above one alone, that plan would scan the whole table under the writers'
+    lock at every batch."""
+    from collector.store.drafts import FULL_ROWS_BETWEEN, REPEATS_BETWEEN
+    from collector.store.postgres import PostgresStore
+
+    if not isinstance(store, PostgresStore):
+        pytest.skip("SQLite drafts inside its write transaction: nothing is stored meanwhile")
+    with store._pool.connection() as raw:
+        raw.execute("SET plan_cache_mode = force_generic_plan")
+        for n, sql in enumerate((FULL_ROWS_BETWEEN, REPEATS_BETWEEN)):
+            raw.execute(f"PREPARE published_{n}(bigint, bigint) AS {sql.replace('?', '$1', 1).replace('?', '$2', 1)}")
+            plan = " ".join(r[0] for r in raw.execute(f"EXPLAIN EXECUTE published_{n}(0, 10)"))
+            raw.execute(f"DEALLOCATE published_{n}")
+            assert "Seq Scan" not in plan and "Index" in plan, plan
+        raw.execute("RESET plan_cache_mode")
