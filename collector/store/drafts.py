@@ -31,6 +31,7 @@ class Draft:
     received_at: float
     planned: bool = True  # False: only the stored ids were read; the keys are read and planned under the lock
     replanned: bool = False  # planned again under the lock
+    kept: bool = False  # planned before the lock and kept under it as it was
 
 
 def draft_batch(conn: Any, rows: Sequence[ObservationRow], received_at: float, heads: Heads,
@@ -52,12 +53,15 @@ class DraftPolicy:
     """Whether to plan a batch before the writers' lock. Not while this store's batches keep being
     planned again under it (another writer sending the same keys at once, as two importers do): the
     first plan is then work thrown away, on machines where CPU is what ingest waits for. Tried again
-    after a few batches."""
+    after a few batches, and after twice as many each time the other writer is still there (up to
+    PLAN_UNDER_LOCK_AT_MOST), so that a steady contention wastes ever fewer plans; a draft kept under
+    the lock starts over."""
 
-    REDONE_IN_A_ROW, PLAN_UNDER_LOCK_FOR = 2, 8
+    REDONE_IN_A_ROW, PLAN_UNDER_LOCK_FOR, PLAN_UNDER_LOCK_AT_MOST = 2, 8, 64
 
     def __init__(self) -> None:
         self._redone = self._under_lock = 0  # several threads count: a lost update only shifts a guess
+        self._span = self.PLAN_UNDER_LOCK_FOR  # batches planned under the lock next time
 
     def plan_first(self) -> bool:
         if self._under_lock > 0:
@@ -66,10 +70,15 @@ class DraftPolicy:
         return True
 
     def note(self, draft: Draft) -> None:
-        if draft.planned:
-            self._redone = self._redone + 1 if draft.replanned else 0
+        if draft.kept:
+            self._redone, self._span = 0, self.PLAN_UNDER_LOCK_FOR
+        elif draft.replanned:
+            self._redone += 1
             if self._redone >= self.REDONE_IN_A_ROW:
-                self._redone, self._under_lock = 0, self.PLAN_UNDER_LOCK_FOR
+                self._redone, self._under_lock = 0, self._span
+                self._span = min(2 * self._span, self.PLAN_UNDER_LOCK_AT_MOST)
+        else:  # planned under the lock
+            self._redone = 0
 
 
 FULL_ROWS_BETWEEN = "SELECT id, subject_kind, subject_id, kind, key FROM observations WHERE rowid > ? AND rowid <= ?"
@@ -118,7 +127,7 @@ def confirmed(conn: Any, draft: Draft, heads: Heads, key_states: StatesReader) -
         every = list(dict.fromkeys(key_of(r) for r in rows))
         return replace(_replanned(conn, draft, rows, every, heads, key_states, last), planned=True), last + 1
     if len(rows) == len(draft.rows) and not touched:
-        return replace(draft, seen=last), last + 1
+        return replace(draft, seen=last, kept=True), last + 1
     return replace(_replanned(conn, draft, rows, touched, heads, key_states, last), replanned=True), last + 1
 
 

@@ -206,3 +206,28 @@ def test_what_others_stored_since_a_number_is_looked_up_by_index_in_a_plan_made_
             raw.execute(f"DEALLOCATE published_{n}")
             assert "Seq Scan" not in plan and "Index" in plan, plan
         raw.execute("RESET plan_cache_mode")
+
+
+def test_plans_under_the_lock_for_twice_as_many_batches_each_time_drafts_are_redone_again():
+    from collector.store.batch_plan import BatchPlan, PlanMemo
+    from collector.store.drafts import Draft, DraftPolicy
+
+    def draft(**outcome: bool) -> Draft:
+        return Draft([], 0, {}, BatchPlan([], [], {}, {}), PlanMemo(), 0.0, **outcome)
+
+    def under_lock_run(policy: DraftPolicy) -> int:
+        """Batches redone until the policy plans under the lock, then how many it plans there."""
+        for _ in range(DraftPolicy.REDONE_IN_A_ROW):
+            assert policy.plan_first()
+            policy.note(draft(replanned=True))
+        n = 0
+        while not policy.plan_first():
+            policy.note(draft())
+            n += 1
+        return n
+
+    policy = DraftPolicy()
+    spans = [under_lock_run(policy) for _ in range(6)]
+    assert spans == [8, 16, 32, 64, 64, 64]
+    policy.note(draft(kept=True))  # the other writer has gone: a draft was kept as it was
+    assert under_lock_run(policy) == DraftPolicy.PLAN_UNDER_LOCK_FOR
