@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from collector.store.batch_plan import Key, KeyState
-from collector.store.pgarrays import bytea_array, float8_array, int8_array, text_array
+from collector.store.pgarrays import bytea_array, float8_array, int8_array, repeat_rows_copy, text_array
 from collector.store.pgcopy import copy_binary
 
 # a plan's rows, each value of its column's type (collector/store/batch_plan.py): binary COPY takes them all
@@ -33,10 +33,15 @@ _SUBJECTS = ("INSERT INTO subjects (kind, id, site, first_seen, last_seen) SELEC
 def insert_rows(conn: Any, full: list[tuple[Any, ...]], repeats: list[tuple[Any, ...]]) -> None:
     """SqliteObservations._insert_rows: each table's rows by one binary COPY, however few (a statement per
     row below COPY_FROM_ROWS cost more round trips than the rows), without the savepoint that a retry as
-    text needs: these values are of their columns' types by construction."""
-    for (table, columns, types), rows in ((_FULL, full), (_REPEATS, repeats)):
-        if rows:
-            copy_binary(conn.raw, table, columns, types, rows)
+    text needs: these values are of their columns' types by construction. Repeats, most of what ingest
+    writes, go as bytes built here in one pass."""
+    if full:
+        table, columns, types = _FULL
+        copy_binary(conn.raw, table, columns, types, full)
+    if repeats:
+        with conn.raw.cursor() as cur, cur.copy(f"COPY {_REPEATS[0]} ({_REPEATS[1]}) FROM STDIN (FORMAT BINARY)"
+                                                ) as copy:
+            copy.write(repeat_rows_copy(repeats))
 
 
 def upsert_latest(conn: Any, latest: dict[Key, KeyState]) -> None:
