@@ -16,9 +16,10 @@ from typing import Any
 from collector.store.base import ObservationRow
 from collector.store.batch_plan import BatchPlan, Key, KeyState, PlanMemo, StatesReader, key_of, plan_batch
 from collector.store.numbering import last_number
-from collector.store.repeats import Heads
+from collector.store.repeats import Heads, IdKey
 
-IdsReader = Callable[[Any, Sequence[str]], set[str]]
+# the ids of a batch already stored; the third argument gives an id's repeat key (repeats.id_key, memoised)
+IdsReader = Callable[[Any, Sequence[str], Callable[[str], IdKey | None]], set[str]]
 
 
 @dataclass
@@ -39,9 +40,9 @@ def draft_batch(conn: Any, rows: Sequence[ObservationRow], received_at: float, h
     """The batch's new observations and (with `plan`) their plan, read on `conn` outside any write
     transaction."""
     seen = last_number(conn)  # first: what is read after it may only be newer
-    existing = stored_ids(conn, [r[0] for r in rows])
-    new = [r for r in rows if r[0] not in existing] if existing else list(rows)
     memo = PlanMemo()
+    existing = stored_ids(conn, [r[0] for r in rows], memo.id_key)  # each id's key, read again by the plan
+    new = [r for r in rows if r[0] not in existing] if existing else list(rows)
     if not plan:
         return Draft(new, seen, {}, BatchPlan([], [], {}, {}), memo, received_at, planned=False)
     keys = dict.fromkeys([(r[3], r[4], r[5], r[6]) for r in new])  # key_of, without a call per row

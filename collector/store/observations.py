@@ -53,7 +53,7 @@ class SqliteObservations(SqliteBatches):
     _drafts: DraftPolicy  # whether batches are planned before the writers' lock
     _draft_before_lock = False  # PostgresStore: read and plan a batch before taking the writers' lock
     # PostgresStore asks for these with one array per column instead
-    _stored_ids = staticmethod(stored_ids)
+    _stored_ids = staticmethod(lambda conn, ids, key_of: stored_ids(conn, ids))  # it reads the ids' keys itself
     _key_states = staticmethod(key_states)
 
     def ingest(self, observations: Sequence[Observation], *, actor: str,

@@ -1,12 +1,12 @@
 """The PostgreSQL forms of the store's reads that have no SQL both databases accept."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from collector.store.batch_plan import LATEST_STATE, Key, KeyState
 from collector.store.pgarrays import bytea_array, text_array
-from collector.store.repeats import id_key
+from collector.store.repeats import IdKey, id_key
 
 # A body's payload as JSON. PostgreSQL's JSON refuses an escaped NUL (`\u0000`), which a sender may
 # put in any string: it reads as U+FFFD instead (where `\u0000` follows an escaped backslash, the text
@@ -37,11 +37,11 @@ _KEY_STATES = (f"SELECT {LATEST_STATE} FROM latest JOIN unnest(%b::text[], %b::t
                " AND subject_id = k_subject_id AND kind = k_kind AND key = k_key")
 
 
-def stored_ids_any(conn: Any, ids: Sequence[str]) -> set[str]:
+def stored_ids_any(conn: Any, ids: Sequence[str], key_of: Callable[[str], IdKey | None] = id_key) -> set[str]:
     """numbering.stored_ids in one statement, the ids as arrays in binary form (a list of hundreds of
     placeholders is parsed and planned anew for every batch, and an array in text form costs more to
-    write than the lookup)."""
-    keys = {k: x for x in ids if (k := id_key(x)) is not None}
+    write than the lookup). `key_of`: repeats.id_key, or a memo of it that the batch's plan reads again."""
+    keys = {k: x for x in ids if (k := key_of(x)) is not None}
     found: set[str] = set()
     for full, repeat in conn.raw.execute(_STORED, (text_array(ids), bytea_array(list(keys)))):
         found.add(full if repeat is None else keys[bytes(repeat)])

@@ -231,3 +231,28 @@ def test_plans_under_the_lock_for_twice_as_many_batches_each_time_drafts_are_red
     assert spans == [8, 16, 32, 64, 64, 64]
     policy.note(draft(kept=True))  # the other writer has gone: a draft was kept as it was
     assert under_lock_run(policy) == DraftPolicy.PLAN_UNDER_LOCK_FOR
+
+
+def test_a_drafts_stored_ids_are_looked_up_with_the_keys_its_plan_reads_again(tmp_path):
+    """The ids' repeat keys worked out to look up the stored ids are those the plan takes from its memo."""
+    from collector.store.batch_plan import key_states
+    from collector.store.drafts import draft_batch
+    from collector.store.observation_rows import observation_row
+    from collector.store.repeats import id_key
+    from collector.store.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "cw.db")
+    rows = [observation_row(_obs("T001", "usb.devices", s)) for s in range(3)]
+    rows.append(("not a uuid", *rows[0][1:]))
+    asked: list[str] = []
+
+    def stored_ids(conn: Any, ids: Any, key_of: Callable[[str], bytes | None]) -> set[str]:
+        asked.extend(ids)
+        return {i for i in ids if key_of(i) is None}  # as if the id not a UUID were stored
+
+    try:
+        draft = draft_batch(store.read, rows, T0.timestamp(), {}, stored_ids, key_states, plan=False)
+    finally:
+        store.close()
+    assert asked == [r[0] for r in rows] and [r[0] for r in draft.rows] == asked[:3]
+    assert draft.memo.id_keys == {i: id_key(i) for i in asked}
