@@ -54,10 +54,10 @@ def insert_rows(conn: Any, full: list[tuple[Any, ...]], repeats: list[tuple[Any,
 
 def upsert_latest(conn: Any, latest: dict[Key, KeyState], stored: Container[Key] = ()) -> None:
     """Each key's `latest` row as the plan left it, inserted or replacing the row there. The keys `stored`
-    (read with a row when planned) are updated, which costs the database about a third less per row
-    than an upsert (that locks the row it conflicts with before updating it); should any of them have
-    lost its row meanwhile (compaction), every key is upserted after all, the updated ones to the same
-    values."""
+    (read with a row when planned) are updated, which costs the database less per row than an upsert
+    (that locks the row it conflicts with before updating it: 4.4 -> 2.8 us per row of 500 keys); should
+    any of them have lost its row meanwhile (compaction), every key is upserted after all, the updated
+    ones to the same values."""
     if not latest:
         return
     keys = list(latest)
