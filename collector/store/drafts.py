@@ -16,9 +16,10 @@ from typing import Any
 from collector.store.base import ObservationRow
 from collector.store.batch_plan import BatchPlan, Key, KeyState, PlanMemo, StatesReader, key_of, plan_batch
 from collector.store.numbering import last_number
-from collector.store.repeats import Heads
+from collector.store.repeats import Heads, IdKey
 
-IdsReader = Callable[[Any, Sequence[str]], set[str]]
+# the ids of a batch already stored; the third argument gives an id's repeat key (repeats.id_key, memoised)
+IdsReader = Callable[[Any, Sequence[str], Callable[[str], IdKey | None]], set[str]]
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Draft:
     received_at: float
     planned: bool = True  # False: only the stored ids were read; the keys are read and planned under the lock
     replanned: bool = False  # planned again under the lock
+    kept: bool = False  # planned before the lock and kept under it as it was
 
 
 def draft_batch(conn: Any, rows: Sequence[ObservationRow], received_at: float, heads: Heads,
@@ -38,9 +40,9 @@ def draft_batch(conn: Any, rows: Sequence[ObservationRow], received_at: float, h
     """The batch's new observations and (with `plan`) their plan, read on `conn` outside any write
     transaction."""
     seen = last_number(conn)  # first: what is read after it may only be newer
-    existing = stored_ids(conn, [r[0] for r in rows])
-    new = [r for r in rows if r[0] not in existing] if existing else list(rows)
     memo = PlanMemo()
+    existing = stored_ids(conn, [r[0] for r in rows], memo.id_key)  # each id's key, read again by the plan
+    new = [r for r in rows if r[0] not in existing] if existing else list(rows)
     if not plan:
         return Draft(new, seen, {}, BatchPlan([], [], {}, {}), memo, received_at, planned=False)
     keys = dict.fromkeys([(r[3], r[4], r[5], r[6]) for r in new])  # key_of, without a call per row
@@ -52,12 +54,15 @@ class DraftPolicy:
     """Whether to plan a batch before the writers' lock. Not while this store's batches keep being
     planned again under it (another writer sending the same keys at once, as two importers do): the
     first plan is then work thrown away, on machines where CPU is what ingest waits for. Tried again
-    after a few batches."""
+    after a few batches, and after twice as many each time the other writer is still there (up to
+    PLAN_UNDER_LOCK_AT_MOST), so that a steady contention wastes ever fewer plans; a draft kept under
+    the lock starts over."""
 
-    REDONE_IN_A_ROW, PLAN_UNDER_LOCK_FOR = 2, 8
+    REDONE_IN_A_ROW, PLAN_UNDER_LOCK_FOR, PLAN_UNDER_LOCK_AT_MOST = 2, 8, 64
 
     def __init__(self) -> None:
         self._redone = self._under_lock = 0  # several threads count: a lost update only shifts a guess
+        self._span = self.PLAN_UNDER_LOCK_FOR  # batches planned under the lock next time
 
     def plan_first(self) -> bool:
         if self._under_lock > 0:
@@ -66,10 +71,19 @@ class DraftPolicy:
         return True
 
     def note(self, draft: Draft) -> None:
-        if draft.planned:
-            self._redone = self._redone + 1 if draft.replanned else 0
+        if draft.kept:
+            self._redone, self._span = 0, self.PLAN_UNDER_LOCK_FOR
+        elif draft.replanned:
+            self._redone += 1
             if self._redone >= self.REDONE_IN_A_ROW:
-                self._redone, self._under_lock = 0, self.PLAN_UNDER_LOCK_FOR
+                self._redone, self._under_lock = 0, self._span
+                self._span = min(2 * self._span, self.PLAN_UNDER_LOCK_AT_MOST)
+        else:  # planned under the lock
+            self._redone = 0
+
+
+FULL_ROWS_BETWEEN = "SELECT id, subject_kind, subject_id, kind, key FROM observations WHERE rowid > ? AND rowid <= ?"
+REPEATS_BETWEEN = "SELECT id, head FROM observation_repeats WHERE num > ? AND num <= ?"
 
 
 @dataclass
@@ -82,11 +96,13 @@ class Published:
     heads: set[int]
 
 
-def published_since(conn: Any, after: int) -> Published:
-    full = conn.execute("SELECT id, subject_kind, subject_id, kind, key FROM observations"
-                        " WHERE rowid > ?", (after,)).fetchall()
-    repeats = conn.execute("SELECT id, head FROM observation_repeats WHERE num > ?",
-                           (after,)).fetchall()
+def published_since(conn: Any, after: int, last: int) -> Published:
+    """What is numbered after `after`, up to `last`, the last number stored. Bounded on both sides: a
+    statement prepared on a pooled connection is planned once for any number, and for `num > ?` alone
+    that plan scans the whole table (a third of it, the planner guesses), under the writers' lock, at
+    every batch; between two numbers it looks them up by index."""
+    full = conn.execute(FULL_ROWS_BETWEEN, (after, last)).fetchall()
+    repeats = conn.execute(REPEATS_BETWEEN, (after, last)).fetchall()
     return Published({r[0] for r in full}, {bytes(r[0]) for r in repeats}, {(r[1], r[2], r[3], r[4]) for r in full},
                      {r[1] for r in repeats})
 
@@ -104,7 +120,7 @@ def confirmed(conn: Any, draft: Draft, heads: Heads, key_states: StatesReader) -
     last = last_number(conn)
     rows, touched = draft.rows, []
     if last != draft.seen:
-        since = published_since(conn, draft.seen)
+        since = published_since(conn, draft.seen, last)
         if since.ids or since.repeat_ids:
             rows = [r for r in rows if r[0] not in since.ids and draft.memo.id_key(r[0]) not in since.repeat_ids]
         touched = _touched(draft, since)
@@ -112,7 +128,7 @@ def confirmed(conn: Any, draft: Draft, heads: Heads, key_states: StatesReader) -
         every = list(dict.fromkeys(key_of(r) for r in rows))
         return replace(_replanned(conn, draft, rows, every, heads, key_states, last), planned=True), last + 1
     if len(rows) == len(draft.rows) and not touched:
-        return replace(draft, seen=last), last + 1
+        return replace(draft, seen=last, kept=True), last + 1
     return replace(_replanned(conn, draft, rows, touched, heads, key_states, last), replanned=True), last + 1
 
 

@@ -53,7 +53,7 @@ class SqliteObservations(SqliteBatches):
     _drafts: DraftPolicy  # whether batches are planned before the writers' lock
     _draft_before_lock = False  # PostgresStore: read and plan a batch before taking the writers' lock
     # PostgresStore asks for these with one array per column instead
-    _stored_ids = staticmethod(stored_ids)
+    _stored_ids = staticmethod(lambda conn, ids, key_of: stored_ids(conn, ids))  # it reads the ids' keys itself
     _key_states = staticmethod(key_states)
 
     def ingest(self, observations: Sequence[Observation], *, actor: str,
@@ -102,7 +102,7 @@ class SqliteObservations(SqliteBatches):
             # a repeat of the current meaning of its (subject, kind, key) is a compact row; numbers (full
             # rows' rowids, repeats' num) follow the batch's order, as the Merkle leaves do
             plan = draft.plan.numbered(first, number)
-            subjects = self._store_plan(conn, plan, new, first, recv)
+            subjects = self._store_plan(conn, plan, new, first, recv, draft.states)
             seal(conn, self.ledger, due_us=self.seal_due_us(now))  # when the oldest unsealed batch is due
         self._heads.update(plan.heads)
         return IngestResult(received, len(rows) - received, number, root, set(subjects), {r[5] for r in new},
@@ -114,11 +114,12 @@ class SqliteObservations(SqliteBatches):
         return nullcontext(self.read)
 
     def _store_plan(self, conn: sqlite3.Connection, plan: BatchPlan, new: Sequence[ObservationRow], first: int,
-                    recv: float) -> dict[tuple[str, str], tuple[str, float]]:
-        """Write a numbered batch: its rows, the last number, its keys' latest and its subjects (returned)."""
+                    recv: float, states: dict[Key, KeyState | None]) -> dict[tuple[str, str], tuple[str, float]]:
+        """Write a numbered batch: its rows, the last number, its keys' latest and its subjects (returned).
+        `states`: the keys' `latest` rows the batch was planned with (None: none stored)."""
         self._insert_rows(conn, plan.full, plan.repeats)
         conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (LAST_NUM, str(first + len(new) - 1)))
-        self._upsert_latest(conn, plan.latest)
+        self._upsert_latest(conn, plan.latest, {k for k in plan.latest if states.get(k) is not None})
         subjects = batch_subjects(new, recv)
         self._upsert_subjects(conn, subjects)
         return subjects
@@ -130,7 +131,9 @@ class SqliteObservations(SqliteBatches):
         conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", repeats)
 
     @staticmethod
-    def _upsert_latest(conn: sqlite3.Connection, latest: dict[Key, KeyState]) -> None:
+    def _upsert_latest(conn: sqlite3.Connection, latest: dict[Key, KeyState], stored: Container[Key] = ()) -> None:
+        """Each key's `latest` row as the plan left it; `stored`: the keys read with a row (the PostgreSQL
+        store updates those, which costs its database less than an upsert)."""
         conn.executemany(
             "INSERT INTO latest (subject_kind, subject_id, kind, key, obs_rowid, observed_at, num, repeat_id,"
             " meaning, repeats) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"

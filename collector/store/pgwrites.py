@@ -6,10 +6,11 @@ Row by row (pipelined), or COPYed into a temporary table and inserted from it, a
 each key and each subject once, so one INSERT ... ON CONFLICT takes them all."""
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 from collector.store.batch_plan import Key, KeyState
-from collector.store.pgarrays import bytea_array, float8_array, int8_array, text_array
+from collector.store.pgarrays import BinaryArray, bytea_array, float8_array, int8_array, repeat_rows_copy, text_array
 from collector.store.pgcopy import copy_binary
 
 # a plan's rows, each value of its column's type (collector/store/batch_plan.py): binary COPY takes them all
@@ -24,6 +25,13 @@ _LATEST = ("INSERT INTO latest (subject_kind, subject_id, kind, key, obs_rowid, 
            " %b::int8[], %b::bytea[], %b::bytea[], %b::int8[]) ON CONFLICT (subject_kind, subject_id, kind, key)"
            " DO UPDATE SET obs_rowid = excluded.obs_rowid, observed_at = excluded.observed_at, num = excluded.num,"
            " repeat_id = excluded.repeat_id, meaning = excluded.meaning, repeats = excluded.repeats")
+_UPDATE_LATEST = ("UPDATE latest SET obs_rowid = u.obs_rowid, observed_at = u.observed_at, num = u.num,"
+                  " repeat_id = u.repeat_id, meaning = u.meaning, repeats = u.repeats FROM unnest(%b::text[],"
+                  " %b::text[], %b::text[], %b::text[], %b::int8[], %b::float8[], %b::int8[], %b::bytea[], %b::bytea[],"
+                  " %b::int8[])"
+                  " AS u(subject_kind, subject_id, kind, key, obs_rowid, observed_at, num, repeat_id, meaning, repeats)"
+                  " WHERE latest.subject_kind = u.subject_kind AND latest.subject_id = u.subject_id"
+                  " AND latest.kind = u.kind AND latest.key = u.key")
 # a subject seen again gets a later last_seen, and no new row version when it was seen later already
 _SUBJECTS = ("INSERT INTO subjects (kind, id, site, first_seen, last_seen) SELECT k, i, s, t, t FROM"
              " unnest(%b::text[], %b::text[], %b::text[], %b::float8[]) AS r(k, i, s, t) ON CONFLICT (kind, id)"
@@ -33,23 +41,40 @@ _SUBJECTS = ("INSERT INTO subjects (kind, id, site, first_seen, last_seen) SELEC
 def insert_rows(conn: Any, full: list[tuple[Any, ...]], repeats: list[tuple[Any, ...]]) -> None:
     """SqliteObservations._insert_rows: each table's rows by one binary COPY, however few (a statement per
     row below COPY_FROM_ROWS cost more round trips than the rows), without the savepoint that a retry as
-    text needs: these values are of their columns' types by construction."""
-    for (table, columns, types), rows in ((_FULL, full), (_REPEATS, repeats)):
-        if rows:
-            copy_binary(conn.raw, table, columns, types, rows)
+    text needs: these values are of their columns' types by construction. Repeats, most of what ingest
+    writes, go as bytes built here in one pass."""
+    if full:
+        table, columns, types = _FULL
+        copy_binary(conn.raw, table, columns, types, full)
+    if repeats:
+        with conn.raw.cursor() as cur, cur.copy(f"COPY {_REPEATS[0]} ({_REPEATS[1]}) FROM STDIN (FORMAT BINARY)"
+                                                ) as copy:
+            copy.write(repeat_rows_copy(repeats))
 
 
-def upsert_latest(conn: Any, latest: dict[Key, KeyState]) -> None:
-    """Each key's `latest` row as the plan left it, inserted or replacing the row there."""
+def upsert_latest(conn: Any, latest: dict[Key, KeyState], stored: Container[Key] = ()) -> None:
+    """Each key's `latest` row as the plan left it, inserted or replacing the row there. The keys `stored`
+    (read with a row when planned) are updated, which costs the database less per row than an upsert
+    (that locks the row it conflicts with before updating it: 4.4 -> 2.8 us per row of 500 keys); should
+    any of them have lost its row meanwhile (compaction), every key is upserted after all, the updated
+    ones to the same values."""
     if not latest:
         return
-    keys, states = list(latest), list(latest.values())
-    conn.raw.execute(_LATEST, (
-        text_array([k[0] for k in keys]), text_array([k[1] for k in keys]), text_array([k[2] for k in keys]),
-        text_array([k[3] for k in keys]), int8_array([st.head for st in states]),
-        float8_array([st.as_of for st in states]), int8_array([st.num for st in states]),
-        bytea_array([st.repeat_id for st in states]), bytea_array([st.meaning for st in states]),
-        int8_array([st.repeats for st in states])))
+    keys = list(latest)
+    known = [k for k in keys if k in stored]
+    if known and conn.raw.execute(_UPDATE_LATEST, _latest_columns(known, latest)).rowcount == len(known):
+        keys = [k for k in keys if k not in stored]
+    if keys:
+        conn.raw.execute(_LATEST, _latest_columns(keys, latest))
+
+
+def _latest_columns(keys: list[Key], latest: dict[Key, KeyState]) -> tuple[BinaryArray, ...]:
+    states = [latest[k] for k in keys]
+    return (text_array([k[0] for k in keys]), text_array([k[1] for k in keys]), text_array([k[2] for k in keys]),
+            text_array([k[3] for k in keys]), int8_array([st.head for st in states]),
+            float8_array([st.as_of for st in states]), int8_array([st.num for st in states]),
+            bytea_array([st.repeat_id for st in states]), bytea_array([st.meaning for st in states]),
+            int8_array([st.repeats for st in states]))
 
 
 def upsert_subjects(conn: Any, subjects: dict[tuple[str, str], tuple[str, float]]) -> None:

@@ -14,6 +14,8 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from collector.store.base import IngestResult
 from collector.store.numbering import batch_arrivals
 from collector.store.repeats import id_text, parse
@@ -185,3 +187,72 @@ def test_a_store_whose_drafts_keep_being_redone_plans_under_the_lock_and_stores_
     assert store.count_observations() == 1 + 6 * 5
     assert store.verify_ledger().ok
     assert_as_if_one_by_one(store)
+
+
+def test_what_others_stored_since_a_number_is_looked_up_by_index_in_a_plan_made_for_any_number(store):
+    """On PostgreSQL a statement run often on a pooled connection is prepared and planned once for any
+    number: asked for numbers above one alone, that plan would scan the whole table under the writers'
+    lock at every batch."""
+    from collector.store.drafts import FULL_ROWS_BETWEEN, REPEATS_BETWEEN
+    from collector.store.postgres import PostgresStore
+
+    if not isinstance(store, PostgresStore):
+        pytest.skip("SQLite drafts inside its write transaction: nothing is stored meanwhile")
+    with store._pool.connection() as raw:
+        raw.execute("SET plan_cache_mode = force_generic_plan")
+        for n, sql in enumerate((FULL_ROWS_BETWEEN, REPEATS_BETWEEN)):
+            raw.execute(f"PREPARE published_{n}(bigint, bigint) AS {sql.replace('?', '$1', 1).replace('?', '$2', 1)}")
+            plan = " ".join(r[0] for r in raw.execute(f"EXPLAIN EXECUTE published_{n}(0, 10)"))
+            raw.execute(f"DEALLOCATE published_{n}")
+            assert "Seq Scan" not in plan and "Index" in plan, plan
+        raw.execute("RESET plan_cache_mode")
+
+
+def test_plans_under_the_lock_for_twice_as_many_batches_each_time_drafts_are_redone_again():
+    from collector.store.batch_plan import BatchPlan, PlanMemo
+    from collector.store.drafts import Draft, DraftPolicy
+
+    def draft(**outcome: bool) -> Draft:
+        return Draft([], 0, {}, BatchPlan([], [], {}, {}), PlanMemo(), 0.0, **outcome)
+
+    def under_lock_run(policy: DraftPolicy) -> int:
+        """Batches redone until the policy plans under the lock, then how many it plans there."""
+        for _ in range(DraftPolicy.REDONE_IN_A_ROW):
+            assert policy.plan_first()
+            policy.note(draft(replanned=True))
+        n = 0
+        while not policy.plan_first():
+            policy.note(draft())
+            n += 1
+        return n
+
+    policy = DraftPolicy()
+    spans = [under_lock_run(policy) for _ in range(6)]
+    assert spans == [8, 16, 32, 64, 64, 64]
+    policy.note(draft(kept=True))  # the other writer has gone: a draft was kept as it was
+    assert under_lock_run(policy) == DraftPolicy.PLAN_UNDER_LOCK_FOR
+
+
+def test_a_drafts_stored_ids_are_looked_up_with_the_keys_its_plan_reads_again(tmp_path):
+    """The ids' repeat keys worked out to look up the stored ids are those the plan takes from its memo."""
+    from collector.store.batch_plan import key_states
+    from collector.store.drafts import draft_batch
+    from collector.store.observation_rows import observation_row
+    from collector.store.repeats import id_key
+    from collector.store.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "cw.db")
+    rows = [observation_row(_obs("T001", "usb.devices", s)) for s in range(3)]
+    rows.append(("not a uuid", *rows[0][1:]))
+    asked: list[str] = []
+
+    def stored_ids(conn: Any, ids: Any, key_of: Callable[[str], bytes | None]) -> set[str]:
+        asked.extend(ids)
+        return {i for i in ids if key_of(i) is None}  # as if the id not a UUID were stored
+
+    try:
+        draft = draft_batch(store.read, rows, T0.timestamp(), {}, stored_ids, key_states, plan=False)
+    finally:
+        store.close()
+    assert asked == [r[0] for r in rows] and [r[0] for r in draft.rows] == asked[:3]
+    assert draft.memo.id_keys == {i: id_key(i) for i in asked}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from collector.store.pgarrays import bytea_array, float8_array, int8_array, text_array
+from collector.store.pgarrays import bytea_array, float8_array, int8_array, repeat_rows_copy, text_array
 from collector.store.pgconn import configure
 
 
@@ -33,3 +33,32 @@ def test_arrays_of_several_columns_unnest_into_rows(conn):
     rows = conn.execute("SELECT * FROM unnest(%b::text[], %b::int8[])",
                         (text_array(["a", "b"]), int8_array([1, None]))).fetchall()
     assert rows == [("a", 1), ("b", None)]
+
+
+def test_repeat_rows_copied_as_built_here_read_back_as_written_row_by_row(conn):
+    """The bytes built for a COPY of repeats are those psycopg writes value by value: the same rows back,
+    NULL sequence numbers and volatile values, any id length and numbers at their limits included."""
+    rows = [(bytes(range(16)), 1, 2, 3, 1.7e9 + 0.125, None, None),
+            (b"\xff" * 16, 2**63 - 1, -(2**63), 0, -0.0, -(2**63), b""),
+            (b"short", 7, 7, 7, 1e-300, 42, b'[[0,"x\\u0000"]]'),
+            (b"\x00" * 16, 8, 1, 1, 5, 2**63 - 1, bytes(range(256)))]
+    types = "id bytea, num int8, head int8, batch int8, observed_at float8, seq int8, volatile bytea"
+    conn.execute(f"CREATE TEMPORARY TABLE built ({types})")
+    conn.execute(f"CREATE TEMPORARY TABLE written ({types})")
+    with conn.cursor() as cur, cur.copy("COPY built FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(repeat_rows_copy(rows))
+    with conn.cursor() as cur, cur.copy("COPY written FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(["bytea", "int8", "int8", "int8", "float8", "int8", "bytea"])
+        for row in rows:
+            copy.write_row(row)
+    built, written = (conn.execute(f"SELECT * FROM {t} ORDER BY num").fetchall() for t in ("built", "written"))
+    assert built == written and len(built) == len(rows)
+    assert [bytes(r[0]) for r in built] == [r[0] for r in sorted(rows, key=lambda r: r[1])]
+
+
+def test_no_repeat_rows_copy_as_an_empty_table(conn):
+    conn.execute("CREATE TEMPORARY TABLE none_built (id bytea, num int8, head int8, batch int8, observed_at float8,"
+                 " seq int8, volatile bytea)")
+    with conn.cursor() as cur, cur.copy("COPY none_built FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(repeat_rows_copy([]))
+    assert conn.execute("SELECT count(*) FROM none_built").fetchone()[0] == 0

@@ -286,3 +286,52 @@ def test_pooled_connections_the_server_ended_are_replaced_before_they_are_used(p
         assert store.ingest([_obs(1, 0)], actor="test").accepted == 1
     finally:
         store.close()
+
+
+def test_latest_rows_of_keys_read_with_one_are_updated_and_one_gone_meanwhile_is_written_again(postgres_url, key):
+    """upsert_latest updates the keys planned with a stored row; should one of those rows be gone by then
+    (compaction removes the rows of event keys it drops), every key is upserted instead."""
+    from collector.store.batch_plan import KeyState
+    from collector.store.pgwrites import upsert_latest
+
+    store = PostgresStore(postgres_url, site_key=key)
+    keys = [("host", f"h{i}", "usb.devices", "") for i in range(3)]
+    columns = "subject_kind, subject_id, kind, key, obs_rowid, meaning, observed_at, num, repeat_id, repeats"
+
+    def state(n: int) -> KeyState:
+        return KeyState(n, bytes([n]) * 16, 100.0 + n, n + 1, bytes([n + 1]) * 16 if n % 2 else None, n)
+
+    try:
+        with store.write() as conn:
+            upsert_latest(conn, {keys[0]: state(1), keys[1]: state(2)})  # none stored yet: inserted
+            upsert_latest(conn, {keys[0]: state(3), keys[1]: state(4)}, {keys[0], keys[1]})  # both updated
+            conn.execute("DELETE FROM latest WHERE subject_id = 'h1'")
+            upsert_latest(conn, {keys[0]: state(5), keys[1]: state(6), keys[2]: state(7)}, {keys[0], keys[1]})
+        rows = store.read.execute(f"SELECT {columns} FROM latest ORDER BY subject_id").fetchall()
+    finally:
+        store.close()
+    assert [(tuple(r[:4]), r[4], bytes(r[5]), r[6], r[7], r[8] and bytes(r[8]), r[9]) for r in rows] == [
+        (k, st.head, st.meaning, st.as_of, st.num, st.repeat_id, st.repeats)
+        for k, st in zip(keys, (state(5), state(6), state(7)), strict=True)]
+
+
+def test_key_states_read_in_binary_form_are_those_read_as_text(postgres_url, key):
+    """key_states_unnest (one statement, rows in binary form) reads each key's `latest` row as
+    batch_plan.key_states does: stored and missing keys, fractions of seconds, NULL columns."""
+    from collector.store.batch_plan import key_states
+    from collector.store.pgconn import PgConnection
+    from collector.store.pgreads import key_states_unnest
+
+    store = PostgresStore(postgres_url, site_key=key)
+    try:
+        store.ingest([Observation(source="t", subject_kind="host", subject_id=f"h{i % 2}", kind="usb.devices", key=k,
+                                  observed_at=T0 + timedelta(seconds=i / 7), payload={"devices": [], "n": i // 7})
+                      for i in range(8) for k in ("", "名 2")], actor="test")
+        keys = [("host", f"h{h}", "usb.devices", k) for h in range(3) for k in ("", "名 2", "x")]
+        with store._pool.connection() as raw:
+            conn = PgConnection(raw, store._catalog)
+            binary, text = key_states_unnest(conn, keys), key_states(conn, keys)
+    finally:
+        store.close()
+    assert binary == text and sum(st is not None for st in binary.values()) == 4
+    assert any(st is not None and st.repeat_id is None for st in binary.values())
