@@ -2,9 +2,10 @@
 the same rows into a table of the observations table's shape, on the same server.
 
 Starts a real PostgreSQL 15 and two `clausewatch serve --db postgresql://…` on loopback ports; client
-threads post batches to both at once.
+threads post batches to both at once. Each round runs agents' batches, importer batches and the raw COPY
+in turn (the collectors idle meanwhile); the table gives medians over the rounds and each ratio's range.
 
-    .venv/bin/python bench/bench_pg_ingest.py      # BENCH_OBS=50000 observations per run
+    .venv/bin/python bench/bench_pg_ingest.py      # BENCH_OBS=50000 observations per run, BENCH_ROUNDS=3
 """
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from pathlib import Path
+from statistics import median
 
 import httpx
 import orjson
@@ -28,6 +31,7 @@ from benchdoc import table, write_section  # noqa: E402
 from pglocal import DURABILITY, local_postgres  # noqa: E402
 
 N_OBS = int(os.environ.get("BENCH_OBS", "50000"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 WHERE_THE_TIME_GOES = (
     "Where the time goes. The runs are bound by CPU: two cores shared by the clients, two collectors (each with "
     "its preparation process) and the database. A batch reads before the writers' lock what it only reads (the "
@@ -56,7 +60,8 @@ WHERE_THE_TIME_GOES = (
     "500 subjects (500 `latest` rows read and written, the engine's round over 500 subjects with the other "
     "collector's findings read back), and in this script both collectors send the same 500 keys at once, so "
     "a batch is mostly planned under the writers' lock. On this shared machine the raw COPY's own time varies "
-    "from 0.9 to 1.7 s between runs and the ratios with it; the CPU columns vary less.")
+    "from 0.7 to 1.7 s between runs and the ratios with it (hence rounds and medians); the CPU columns vary "
+    "less.")
 COLLECTORS, CLIENTS = 2, 4
 
 
@@ -77,6 +82,7 @@ def raw_copy(batches: list[bytes], url: str) -> float:
     """COPY each batch in its own transaction into a table like `observations` (same columns,
     identity, unique id and indexes): the database's own cost of taking the rows."""
     with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS raw_observations")  # the last round's
         conn.execute("CREATE TABLE raw_observations (LIKE observations INCLUDING ALL)")
         columns = "id, source, site, subject_kind, subject_id, kind, key, observed_at, received_at, seq, batch, body"
         start = time.perf_counter()
@@ -145,7 +151,35 @@ def peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
+def agent_token(tokens: list[str], i: int) -> str:
+    return tokens[i % AGENTS]
+
+
+def same_token(token: str, i: int) -> str:
+    return token
+
+
+def progress(text: str) -> None:
+    if sys.stderr.isatty():
+        print(text, file=sys.stderr, flush=True)
+
+
+Measure = tuple[float, float, float]  # wall seconds, collectors' CPU seconds, database CPU seconds
+
+
+def settled(pids: list[int], pg_pid: int, timeout_s: float = 60.0) -> None:
+    """Wait until the collectors and the database are idle (under 5 % of a core over half a second): the
+    engine's rounds after a run end before the next run starts."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        before = sum(cpu_seconds(p) for p in pids) + database_cpu_seconds(pg_pid)
+        time.sleep(0.5)
+        if sum(cpu_seconds(p) for p in pids) + database_cpu_seconds(pg_pid) - before < 0.025:
+            return
+
+
 def main() -> None:
+    runs: dict[str, list[Measure]] = {"agents": [], "importer": [], "raw": []}
     with local_postgres() as pg:
         url = pg.new_database()
         key = pg.root / "site-key.pem"
@@ -153,6 +187,7 @@ def main() -> None:
         pg_pid = pg.proc.pid if pg.proc else 0
         collectors = [serve(url, {"CLAUSEWATCH_SITE_KEY": str(key)}) for _ in range(COLLECTORS)]
         urls = [u for _, u in collectors]
+        pids = [p.pid for p, _ in collectors]
         try:
             admin = httpx.post(urls[0] + "/api/v1/auth/token", json={"username": "bench", "password": PASSWORD}
                                ).json()["token"]
@@ -160,30 +195,40 @@ def main() -> None:
             tokens = [httpx.post(urls[a % COLLECTORS] + "/api/v1/enroll", json=body).json()["token"]
                       for a, body in enumerate(enroll)]
             warm_up(urls, tokens)
-            agent_batches, mixed_batches = make_batches(AGENTS, N_OBS), make_batches(None, N_OBS)
-            pids = [p.pid for p, _ in collectors]
-            agent = measured(pids, pg_pid, lambda: post_all(urls, agent_batches, lambda i: tokens[i % AGENTS]))
-            mixed = measured(pids, pg_pid, lambda: post_all(urls, mixed_batches, lambda i: admin))
+            for r in range(ROUNDS):
+                progress(f"round {r + 1} of {ROUNDS}")
+                agent_batches, mixed_batches = make_batches(AGENTS, N_OBS), make_batches(None, N_OBS)
+                works = {"agents": (pids, partial(post_all, urls, agent_batches, partial(agent_token, tokens))),
+                         "importer": (pids, partial(post_all, urls, mixed_batches, partial(same_token, admin))),
+                         "raw": ([], partial(raw_copy, mixed_batches, url))}
+                for path, (watched, work) in works.items():
+                    settled(pids, pg_pid)
+                    runs[path].append(measured(watched, pg_pid, work))
             peak_mib = max(peak_rss_mib(pid) for pid in pids)
         finally:
             for proc, _ in collectors:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(30)
-        raw = measured([], pg_pid, lambda: raw_copy(mixed_batches, url))
         verified = verify(url, key)
-    raw_rate = N_OBS / raw[0]
 
-    def row(what: str, m: tuple[float, float, float], collectors: bool = True) -> list[object]:
-        return [what, f"{N_OBS / m[0]:,.0f}", f"{m[0]:.2f}", f"{N_OBS / m[0] / raw_rate:.2f}",
-                f"{m[1] / N_OBS * 1e6:.0f}" if collectors else "", f"{m[2] / N_OBS * 1e6:.0f}"]
+    def row(what: str, path: str, collectors: bool = True) -> list[object]:
+        ms = runs[path]
+        ratios = [raw[0] / m[0] for raw, m in zip(runs["raw"], ms, strict=True)]
+        seconds = median(m[0] for m in ms)
+        return [what, f"{N_OBS / seconds:,.0f}", f"{seconds:.2f}",
+                f"{median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})" if path != "raw" else "1.00",
+                f"{median(m[1] for m in ms) / N_OBS * 1e6:.0f}" if collectors else "",
+                f"{median(m[2] for m in ms) / N_OBS * 1e6:.0f}"]
 
     rows = [row(f"two collectors, agents' batches of 500 (one host each, 8 kinds; {AGENTS} agent tokens), "
-                f"{CLIENTS} clients", agent),
-            row(f"two collectors, batches of 500 spanning 500 hosts (an importer's), {CLIENTS} clients", mixed),
-            row("raw COPY of the same rows, one transaction per batch (baseline)", raw, collectors=False)]
+                f"{CLIENTS} clients", "agents"),
+            row(f"two collectors, batches of 500 spanning 500 hosts (an importer's), {CLIENTS} clients", "importer"),
+            row("raw COPY of the same rows, one transaction per batch (baseline)", "raw", collectors=False)]
     load = os.getloadavg()[0]
-    body = (f"{N_OBS:,} observations per run; load average {load:.1f} when measured. Goal: ≥ 0.5× the raw COPY.\n\n"
-            + table(["path", "observations/s", "seconds", "× raw COPY", "collectors' CPU µs/observation",
+    body = (f"{N_OBS:,} observations per run, {ROUNDS} rounds (each: agents' batches, importer batches, the raw "
+            f"COPY, the collectors idle before each); medians, and the range of each round's ratio; load "
+            f"average {load:.1f} when measured. Goal: ≥ 0.5× the raw COPY.\n\n"
+            + table(["path", "observations/s", "seconds", "× raw COPY (range)", "collectors' CPU µs/observation",
                      "database CPU µs/observation"], rows)
             + f"\n\nA real PostgreSQL 15 on the same machine ({DURABILITY}: both paths alike) and two "
               "`clausewatch serve --db postgresql://…`; the client threads post to both at once. Each batch is "
