@@ -1,4 +1,5 @@
-"""Contract: users, sessions, enroll secrets, agents and source tokens (collector/store/areas.py AccountStore)."""
+"""Contract: users, sessions, enroll secrets, agents and source tokens
+(collector/store/areas/accounts.py AccountStore)."""
 from __future__ import annotations
 
 from collector.proof.canonical import loads

@@ -1,5 +1,5 @@
 """Contract: sign-in failures and notification claims, what collectors sharing a store agree on
-(collector/store/areas.py CoordinationStore)."""
+(collector/store/areas/coordination.py CoordinationStore)."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor

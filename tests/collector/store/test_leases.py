@@ -1,5 +1,5 @@
 """Contract: leases, one holder at a time, and finding changes fenced by the holder's term
-(collector/store/areas.py LeaseStore)."""
+(collector/store/areas/leases.py LeaseStore)."""
 from __future__ import annotations
 
 import threading

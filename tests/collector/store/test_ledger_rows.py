@@ -1,5 +1,5 @@
 """Contract: the ledger's entries, checkpoints and events, and the snapshot `ledger verify --deep`
-reads (collector/store/areas.py LedgerStore)."""
+reads (collector/store/areas/ledger.py LedgerStore)."""
 from __future__ import annotations
 
 from collector.proof.canonical import loads

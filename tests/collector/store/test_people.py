@@ -1,4 +1,4 @@
-"""Contract: waivers and attestations (collector/store/areas.py PeopleStore)."""
+"""Contract: waivers and attestations (collector/store/areas/people.py PeopleStore)."""
 from __future__ import annotations
 
 from collector.proof.canonical import loads

@@ -1,4 +1,4 @@
-"""Contract: the read models of the pages and reports (collector/store/areas.py ReadModelStore)."""
+"""Contract: the read models of the pages and reports (collector/store/areas/read_model.py ReadModelStore)."""
 from __future__ import annotations
 
 from datetime import timedelta

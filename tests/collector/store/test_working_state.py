@@ -1,5 +1,5 @@
 """Contract: door-access pushes, the delivery log and the agents' sequence numbers
-(collector/store/areas.py WorkingStateStore)."""
+(collector/store/areas/working_state.py WorkingStateStore)."""
 from __future__ import annotations
 
 from collector.seqgaps import HostState
