@@ -12,7 +12,7 @@ import pytest
 from collector.engine import Engine, EngineWorker
 from collector.leadership import ENGINE_LEASE, EngineLease, SoleLeader
 from rules.catalog import default_catalog
-from tests.collector.test_engine import usb
+from tests.collector.engine_judging import usb
 
 TTL_S = 1.5
 
