@@ -124,8 +124,8 @@ class SqliteObservations(SqliteBatches):
         self._upsert_subjects(conn, subjects)
         return subjects
 
-    @staticmethod
-    def _insert_rows(conn: sqlite3.Connection, full: list[tuple[Any, ...]], repeats: list[tuple[Any, ...]]) -> None:
+    def _insert_rows(self, conn: sqlite3.Connection, full: list[tuple[Any, ...]],
+                     repeats: list[tuple[Any, ...]]) -> None:
         """A batch's full rows and repeats, each a row of its table's columns in order."""
         conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", full)
         conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", repeats)

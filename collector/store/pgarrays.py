@@ -71,6 +71,8 @@ COPY_TRAILER = b"\xff\xff"
 # a repeat's row but its sequence number and volatile values: field count, id (16 bytes), num, head, batch, time
 _REPEAT_FIXED = struct.Struct("!hi16siqiqiqid").pack
 _REPEAT_FIELDS = struct.Struct("!h").pack(7)
+# the types of the columns whose values repeat_rows_copy encodes, in order
+REPEAT_TYPES = ["bytea", "int8", "int8", "int8", "float8", "int8", "bytea"]
 
 
 def repeat_rows_copy(rows: Sequence[tuple[bytes, int, int, int, float, int | None, bytes | None]]) -> bytes:

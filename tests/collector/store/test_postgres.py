@@ -315,6 +315,37 @@ def test_latest_rows_of_keys_read_with_one_are_updated_and_one_gone_meanwhile_is
         for k, st in zip(keys, (state(5), state(6), state(7)), strict=True)]
 
 
+def test_repeats_are_written_the_same_whether_their_bytes_are_built_here_or_by_psycopg(postgres_url, key,
+                                                                                     monkeypatch):
+    """insert_rows builds a repeat's COPY bytes itself while observation_repeats' columns are of the types
+    that encoding writes (as the catalog reads them); were a column changed, psycopg dumps each value to
+    the catalog's types instead, into the same rows."""
+    from collector.store import pgwrites
+
+    store = PostgresStore(postgres_url, site_key=key)
+
+    def rows(first: int) -> list[tuple[object, ...]]:
+        return [(bytes([first + i]) * 16, first + i, 7, 1, 100.5 + i, i if i % 2 else None,
+                 b"v" * i if i % 3 else None) for i in range(4)] + [
+            (b"short" + bytes([first]), first + 9, 7, 1, 1.25, None, b"")]
+
+    def stored(first: int) -> list[tuple[object, ...]]:
+        got = store.read.execute("SELECT id, num, head, batch, observed_at, seq, volatile FROM observation_repeats"
+                                 " WHERE num >= ? AND num < ? ORDER BY num", (first, first + 10)).fetchall()
+        return [(bytes(r[0]), *r[1:6], r[6] if r[6] is None else bytes(r[6])) for r in got]
+
+    try:
+        with store.write() as conn:
+            pgwrites.insert_rows(conn, [], rows(0), store._catalog)
+        monkeypatch.setattr(pgwrites, "REPEAT_TYPES", ["bytea", "int8", "int8", "int8", "float8", "int8", "text"])
+        with store.write() as conn:
+            pgwrites.insert_rows(conn, [], rows(100), store._catalog)
+        assert stored(0) == rows(0)
+        assert stored(100) == rows(100)
+    finally:
+        store.close()
+
+
 def test_key_states_read_in_binary_form_are_those_read_as_text(postgres_url, key):
     """key_states_unnest (one statement, rows in binary form) reads each key's `latest` row as
     batch_plan.key_states does: stored and missing keys, fractions of seconds, NULL columns."""
