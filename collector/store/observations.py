@@ -135,7 +135,8 @@ class SqliteObservations(SqliteBatches):
         conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (LAST_NUM, str(first + len(new) - 1)))
         self._upsert_latest(conn, plan.latest, {k for k in plan.latest if states.get(k) is not None})
         subjects = batch_subjects(new, recv)
-        self._upsert_subjects(conn, subjects)
+        # a key's `latest` row is written with its subject's row, and subjects are never removed
+        self._upsert_subjects(conn, subjects, {(k[0], k[1]) for k, st in states.items() if st is not None})
         return subjects
 
     def _insert_rows(self, conn: sqlite3.Connection, full: list[tuple[Any, ...]],
@@ -156,9 +157,11 @@ class SqliteObservations(SqliteBatches):
             [(*k, st.head, st.as_of, st.num, st.repeat_id, st.meaning, st.repeats) for k, st in latest.items()])
 
     @staticmethod
-    def _upsert_subjects(conn: sqlite3.Connection, subjects: dict[tuple[str, str], tuple[str, float]]) -> None:
+    def _upsert_subjects(conn: sqlite3.Connection, subjects: dict[tuple[str, str], tuple[str, float]],
+                         stored: Container[tuple[str, str]] = ()) -> None:
         """A subject seen for the first time is added; one seen again gets a later last_seen, and is left as it
-        is when it was seen later already (no row version written for nothing)."""
+        is when it was seen later already (no row version written for nothing). `stored`: the subjects known
+        to have a row (the PostgreSQL store updates those, which costs its database less than an upsert)."""
         conn.executemany(
             "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
             " DO UPDATE SET last_seen = max(subjects.last_seen, excluded.last_seen)"

@@ -315,6 +315,41 @@ def test_latest_rows_of_keys_read_with_one_are_updated_and_one_gone_meanwhile_is
         for k, st in zip(keys, (state(5), state(6), state(7)), strict=True)]
 
 
+def test_subjects_known_stored_are_updated_only_when_seen_later_and_one_missing_is_written_after_all(postgres_url,
+                                                                                                        key):
+    """upsert_subjects updates the subjects of keys planned with a `latest` row (a later last_seen only);
+    should one of them have no row, every subject is upserted instead, to the same rows."""
+    from collector.store.pgwrites import upsert_subjects
+
+    store = PostgresStore(postgres_url, site_key=key)
+    subject = [("host", f"h{i}") for i in range(4)]
+
+    def rows() -> list[tuple[object, ...]]:
+        return [tuple(r) for r in store.read.execute(
+            "SELECT kind, id, site, first_seen, last_seen, xmin::text FROM subjects ORDER BY id").fetchall()]
+
+    try:
+        with store.write() as conn:
+            upsert_subjects(conn, {subject[0]: ("default", 10.0), subject[1]: ("default", 10.0)})
+        before = rows()
+        with store.write() as conn:  # h0 later, h1 earlier (no new row version), h2 new
+            upsert_subjects(conn, {subject[0]: ("s2", 20.0), subject[1]: ("s2", 5.0), subject[2]: ("s2", 7.0)},
+                            {subject[0], subject[1]})
+        after = rows()
+        with store.write() as conn:  # h3 said to be stored, but is not: every subject upserted
+            upsert_subjects(conn, {subject[0]: ("s3", 30.0), subject[3]: ("s3", 8.0), subject[2]: ("s3", 1.0)},
+                            {subject[0], subject[3]})
+        last = rows()
+    finally:
+        store.close()
+    assert [r[:5] for r in after] == [("host", "h0", "default", 10.0, 20.0), ("host", "h1", "default", 10.0, 10.0),
+                                      ("host", "h2", "s2", 7.0, 7.0)]
+    assert after[1][5] == before[1][5]  # h1 not rewritten
+    assert [r[:5] for r in last] == [("host", "h0", "default", 10.0, 30.0), ("host", "h1", "default", 10.0, 10.0),
+                                     ("host", "h2", "s2", 7.0, 7.0), ("host", "h3", "s3", 8.0, 8.0)]
+    assert last[2][5] == after[2][5]
+
+
 def test_repeats_are_written_the_same_whether_their_bytes_are_built_here_or_by_psycopg(postgres_url, key,
                                                                                      monkeypatch):
     """insert_rows builds a repeat's COPY bytes itself while observation_repeats' columns are of the types
