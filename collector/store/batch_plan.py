@@ -67,7 +67,8 @@ class BatchPlan:
         shift = first - DRAFT_FIRST
         return BatchPlan(
             [(r[0] + shift, *r[1:11], batch, r[12]) for r in self.full],
-            [(rid, num + shift, _real(head, shift), batch, *rest) for rid, num, head, _, *rest in self.repeats],
+            [(rid, num + shift, head + shift if head >= DRAFT_FIRST else head, batch, at, seq, volatile)
+             for rid, num, head, _, at, seq, volatile in self.repeats],  # _real inline: a call per row costs
             {k: st.shifted(shift) for k, st in self.latest.items()},
             {k: (num + shift, as_of, i) for k, (num, as_of, i) in self.newest.items()},
             {num + shift: head for num, head in self.heads.items()})

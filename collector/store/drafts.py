@@ -9,14 +9,23 @@ batch planned again only when they share ids or keys with it.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from collector.store.base import ObservationRow
-from collector.store.batch_plan import BatchPlan, Key, KeyState, PlanMemo, StatesReader, key_of, plan_batch
+from collector.store.batch_plan import (
+    DRAFT_FIRST,
+    BatchPlan,
+    Key,
+    KeyState,
+    PlanMemo,
+    StatesReader,
+    key_of,
+    plan_batch,
+)
 from collector.store.numbering import last_number
-from collector.store.repeats import Heads, IdKey
+from collector.store.repeats import Heads, IdKey, repeats_as_is
 
 # the ids of a batch already stored; the third argument gives an id's repeat key (repeats.id_key, memoised)
 IdsReader = Callable[[Any, Sequence[str], Callable[[str], IdKey | None]], set[str]]
@@ -36,18 +45,37 @@ class Draft:
 
 
 def draft_batch(conn: Any, rows: Sequence[ObservationRow], received_at: float, heads: Heads,
-                stored_ids: IdsReader, key_states: StatesReader, *, plan: bool = True) -> Draft:
+                stored_ids: IdsReader, key_states: StatesReader, *, plan: bool = True,
+                key_heads: Mapping[Key, int] | None = None) -> Draft:
     """The batch's new observations and (with `plan`) their plan, read on `conn` outside any write
-    transaction."""
+    transaction. Without `plan`, the rows that repeat the heads `key_heads` names are found first
+    (`foresee_repeats`)."""
     seen = last_number(conn)  # first: what is read after it may only be newer
     memo = PlanMemo()
     existing = stored_ids(conn, [r[0] for r in rows], memo.id_key)  # each id's key, read again by the plan
     new = [r for r in rows if r[0] not in existing] if existing else list(rows)
     if not plan:
+        if key_heads:
+            foresee_repeats(new, heads, key_heads, memo)
         return Draft(new, seen, {}, BatchPlan([], [], {}, {}), memo, received_at, planned=False)
     keys = dict.fromkeys([(r[3], r[4], r[5], r[6]) for r in new])  # key_of, without a call per row
     states = key_states(conn, list(keys))
     return Draft(new, seen, states, plan_batch(conn, new, received_at, states, heads, memo), memo, received_at)
+
+
+def foresee_repeats(rows: Sequence[ObservationRow], heads: Heads, key_heads: Mapping[Key, int],
+                    memo: PlanMemo) -> None:
+    """For a batch planned under the writers' lock: before it, note in `memo` which rows repeat byte for
+    byte (`repeats_as_is`) the head their key had when this store last planned it, against that head's
+    very bytes. The plan under the lock takes such a row as a repeat without checking it again only if
+    that head is still its key's current one with the same meaning (batch_plan._folding), as it takes a
+    row it checked itself when planning again; any other row is checked there as before. Two writers
+    sending the same keys at once (importers) then check their rows at the same time, not in turn."""
+    for r in rows:
+        head = heads.get(key_heads.get((r[3], r[4], r[5], r[6]), -1))
+        if head is not None and head.parsed is not None and memo.id_key(r[0]) is not None \
+                and repeats_as_is(head, r):
+            memo.as_is[r[0]] = head.body
 
 
 class DraftPolicy:
@@ -59,10 +87,14 @@ class DraftPolicy:
     the lock starts over."""
 
     REDONE_IN_A_ROW, PLAN_UNDER_LOCK_FOR, PLAN_UNDER_LOCK_AT_MOST = 2, 8, 64
+    KEYS_KEPT = 20000  # keys whose last head is remembered (`key_heads`)
 
     def __init__(self) -> None:
         self._redone = self._under_lock = 0  # several threads count: a lost update only shifts a guess
         self._span = self.PLAN_UNDER_LOCK_FOR  # batches planned under the lock next time
+        # each key's head (a stored row's number) as this store last read or wrote it: only a guess for
+        # `foresee_repeats`, which the plan under the lock confirms
+        self.key_heads: dict[Key, int] = {}
 
     def plan_first(self) -> bool:
         if self._under_lock > 0:
@@ -80,6 +112,14 @@ class DraftPolicy:
                 self._span = min(2 * self._span, self.PLAN_UNDER_LOCK_AT_MOST)
         else:  # planned under the lock
             self._redone = 0
+
+    def note_heads(self, states: Iterable[tuple[Key, KeyState | None]]) -> None:
+        """Remember the heads of keys as read or written (numbered: a head from DRAFT_FIRST up is not one)."""
+        if len(self.key_heads) > self.KEYS_KEPT:
+            self.key_heads.clear()
+        for k, st in states:
+            if st is not None and st.head < DRAFT_FIRST:
+                self.key_heads[k] = st.head
 
 
 FULL_ROWS_BETWEEN = "SELECT id, subject_kind, subject_id, kind, key FROM observations WHERE rowid > ? AND rowid <= ?"

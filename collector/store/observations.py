@@ -4,6 +4,7 @@ reads of what is stored."""
 from __future__ import annotations
 
 import logging
+import operator
 import sqlite3
 from collections.abc import Container, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -12,7 +13,7 @@ from functools import partial
 from typing import Any
 
 from collector import seqgaps
-from collector.proof.merkle import merkle_root
+from collector.proof.merkle import leaf_hash, root_of_leaves
 from collector.store.base import IngestResult, ObservationRow
 from collector.store.batch_plan import BatchPlan, Key, KeyState, key_states
 from collector.store.batches import SqliteBatches, seal, store_batch
@@ -45,6 +46,16 @@ def batch_subjects(new: Sequence[ObservationRow], recv: float) -> dict[tuple[str
         if sub not in subjects or ts > subjects[sub][1]:
             subjects[sub] = (r[2], ts)
     return subjects
+
+
+def merkle_leaves(rows: Sequence[ObservationRow], hashed: Sequence[ObservationRow],
+                  leaves: list[bytes]) -> list[bytes]:
+    """The Merkle leaves of `rows`' bodies. `leaves`: those of the rows `hashed` (before the writers' lock),
+    taken when `rows` begins with those very rows (no other writer stored any of them meanwhile); the rest
+    are hashed here."""
+    if len(rows) >= len(hashed) and all(map(operator.is_, rows, hashed)):
+        return leaves + [leaf_hash(r[9]) for r in rows[len(hashed):]]
+    return [leaf_hash(r[9]) for r in rows]
 
 
 class SqliteObservations(SqliteBatches):
@@ -80,11 +91,12 @@ class SqliteObservations(SqliteBatches):
         # on a server database what only reads is done before the writers' lock, and under it what others
         # stored meanwhile is checked; a file store drafts inside its write transaction, where nothing else
         # can have been stored since (its repeats carry no index by number to look that up with)
-        draft = None
+        draft, hashed, leaves = None, [], []
         if self._draft_before_lock:
             with self._reading() as reader:
                 draft = draft_batch(reader, batch, recv, self._heads, self._stored_ids, self._key_states,
-                                    plan=self._drafts.plan_first())
+                                    plan=self._drafts.plan_first(), key_heads=self._drafts.key_heads)
+            hashed, leaves = draft.rows, [leaf_hash(r[9]) for r in draft.rows]  # while others hold the lock
         with self.write() as conn:
             if draft is None:
                 draft = draft_batch(conn, batch, recv, self._heads, self._stored_ids, self._key_states)
@@ -97,7 +109,7 @@ class SqliteObservations(SqliteBatches):
             received = len(draft.rows)
             draft = extended(conn, draft, [observation_row(d) for d in derived], self._heads, self._key_states)
             new = draft.rows
-            root = merkle_root([r[9] for r in new]).hex()
+            root = root_of_leaves(merkle_leaves(new, hashed, leaves)).hex()
             number = store_batch(conn, len(new), root, now, self.ledger.last_seq)
             # a repeat of the current meaning of its (subject, kind, key) is a compact row; numbers (full
             # rows' rowids, repeats' num) follow the batch's order, as the Merkle leaves do
@@ -105,6 +117,8 @@ class SqliteObservations(SqliteBatches):
             subjects = self._store_plan(conn, plan, new, first, recv, draft.states)
             seal(conn, self.ledger, due_us=self.seal_due_us(now))  # when the oldest unsealed batch is due
         self._heads.update(plan.heads)
+        if self._draft_before_lock:
+            self._drafts.note_heads(plan.latest.items())
         return IngestResult(received, len(rows) - received, number, root, set(subjects), {r[5] for r in new},
                             [(k, ts, num, new[i][9], recv) for k, (num, ts, i) in plan.newest.items()],
                             derived)
@@ -121,11 +135,12 @@ class SqliteObservations(SqliteBatches):
         conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (LAST_NUM, str(first + len(new) - 1)))
         self._upsert_latest(conn, plan.latest, {k for k in plan.latest if states.get(k) is not None})
         subjects = batch_subjects(new, recv)
-        self._upsert_subjects(conn, subjects)
+        # a key's `latest` row is written with its subject's row, and subjects are never removed
+        self._upsert_subjects(conn, subjects, {(k[0], k[1]) for k, st in states.items() if st is not None})
         return subjects
 
-    @staticmethod
-    def _insert_rows(conn: sqlite3.Connection, full: list[tuple[Any, ...]], repeats: list[tuple[Any, ...]]) -> None:
+    def _insert_rows(self, conn: sqlite3.Connection, full: list[tuple[Any, ...]],
+                     repeats: list[tuple[Any, ...]]) -> None:
         """A batch's full rows and repeats, each a row of its table's columns in order."""
         conn.executemany(f"INSERT INTO observations (rowid, {_OBS_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", full)
         conn.executemany("INSERT INTO observation_repeats VALUES (?,?,?,?,?,?,?)", repeats)
@@ -142,9 +157,11 @@ class SqliteObservations(SqliteBatches):
             [(*k, st.head, st.as_of, st.num, st.repeat_id, st.meaning, st.repeats) for k, st in latest.items()])
 
     @staticmethod
-    def _upsert_subjects(conn: sqlite3.Connection, subjects: dict[tuple[str, str], tuple[str, float]]) -> None:
+    def _upsert_subjects(conn: sqlite3.Connection, subjects: dict[tuple[str, str], tuple[str, float]],
+                         stored: Container[tuple[str, str]] = ()) -> None:
         """A subject seen for the first time is added; one seen again gets a later last_seen, and is left as it
-        is when it was seen later already (no row version written for nothing)."""
+        is when it was seen later already (no row version written for nothing). `stored`: the subjects known
+        to have a row (the PostgreSQL store updates those, which costs its database less than an upsert)."""
         conn.executemany(
             "INSERT INTO subjects (kind, id, site, first_seen, last_seen) VALUES (?,?,?,?,?) ON CONFLICT"
             " DO UPDATE SET last_seen = max(subjects.last_seen, excluded.last_seen)"

@@ -46,6 +46,10 @@ def _array(cls: type[BinaryArray], element_oid: int, elements: list[bytes], null
 
 
 def text_array(values: Sequence[str | None]) -> TextArray:
+    """A column of one value throughout (the kind and key columns of an importer's batch) encodes it once."""
+    if values and (first := values[0]) is not None and values.count(first) == len(values):
+        e = first.encode()
+        return _array(TextArray, TEXT_OID, [_LENGTH(len(e)) + e] * len(values), False)  # type: ignore[return-value]
     out = [_NULL if v is None else _LENGTH(len(e := v.encode())) + e for v in values]
     return _array(TextArray, TEXT_OID, out, None in values)  # type: ignore[return-value]
 
@@ -71,6 +75,8 @@ COPY_TRAILER = b"\xff\xff"
 # a repeat's row but its sequence number and volatile values: field count, id (16 bytes), num, head, batch, time
 _REPEAT_FIXED = struct.Struct("!hi16siqiqiqid").pack
 _REPEAT_FIELDS = struct.Struct("!h").pack(7)
+# the types of the columns whose values repeat_rows_copy encodes, in order
+REPEAT_TYPES = ["bytea", "int8", "int8", "int8", "float8", "int8", "bytea"]
 
 
 def repeat_rows_copy(rows: Sequence[tuple[bytes, int, int, int, float, int | None, bytes | None]]) -> bytes:

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import psycopg
 from psycopg_pool import PoolTimeout
@@ -68,7 +68,6 @@ class PostgresStore(SqliteStore):
     _stored_ids = staticmethod(stored_ids_any)
     _key_states = staticmethod(key_states_unnest)
     _finding_rows_of = staticmethod(finding_rows_unnest)
-    _insert_rows = staticmethod(insert_rows)
     _upsert_latest = staticmethod(upsert_latest)
     _upsert_subjects = staticmethod(upsert_subjects)
     _by_code_point = ' COLLATE "C"'  # the database's own collation may order by language
@@ -90,6 +89,11 @@ class PostgresStore(SqliteStore):
         except BaseException:
             self._pool.close()
             raise
+
+    def _insert_rows(self, conn: sqlite3.Connection, full: list[tuple[Any, ...]],
+                     repeats: list[tuple[Any, ...]]) -> None:
+        """A batch's rows by binary COPY, of the column types this store's catalog read once."""
+        insert_rows(conn, full, repeats, self._catalog)
 
     def _open(self, site_key: SiteKey | None, create: bool) -> None:
         with self._pool.connection() as conn:

@@ -256,3 +256,80 @@ def test_a_drafts_stored_ids_are_looked_up_with_the_keys_its_plan_reads_again(tm
         store.close()
     assert asked == [r[0] for r in rows] and [r[0] for r in draft.rows] == asked[:3]
     assert draft.memo.id_keys == {i: id_key(i) for i in asked}
+
+
+def test_rows_found_before_the_lock_to_repeat_their_keys_last_head_are_planned_against_the_head_current_under_it(
+        store, same_store_elsewhere, monkeypatch):
+    """A batch planned under the lock has its rows checked before it against the head each key had when
+    the store last planned it (drafts.foresee_repeats). Another writer may meanwhile store a full row of
+    another meaning for the key, or only repeats of it: the rows are then full rows, or repeats, of the
+    head current under the lock, as if the batches had come one by one."""
+    from collector.store import drafts
+    from collector.store.postgres import PostgresStore
+
+    if not isinstance(store, PostgresStore):
+        pytest.skip("SQLite drafts inside its write transaction")
+    foreseen: list[int] = []
+
+    def foresee(rows: Any, heads: Any, key_heads: Any, memo: Any) -> None:
+        real_foresee(rows, heads, key_heads, memo)
+        foreseen.append(len(memo.as_is))
+
+    real_foresee = drafts.foresee_repeats
+    monkeypatch.setattr(drafts, "foresee_repeats", foresee)
+    monkeypatch.setattr(store._drafts, "plan_first", lambda: False)
+    store.ingest([_obs(h, "usb.devices", 0) for h in HOSTS], actor="t", received_at=T0 + timedelta(minutes=1))
+    for b, theirs_state in enumerate((1, 1, 0, 0)):  # theirs: another meaning of T001 twice, then repeats of mine
+        mine = [_obs(h, "usb.devices", 100 * b + 50 + s) for s in range(2) for h in HOSTS]
+        theirs = [_obs("T001", "usb.devices", 100 * b + 40, state=theirs_state)]  # observed before mine
+
+        def meanwhile(theirs: list[Observation] = theirs) -> IngestResult:
+            return same_store_elsewhere.ingest(theirs, actor="t", received_at=T0 + timedelta(hours=1))
+
+        assert _ingest_meanwhile(store, mine, meanwhile, T0 + timedelta(hours=1)).accepted == len(mine)
+    assert foreseen == [6, 6, 6, 6]  # every row repeats the head of its key as the store last planned it
+    full, repeats = (store.read.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
+                     for table, where in (("observations", "subject_id = 'T001'"), (
+                         "observation_repeats", "head IN (SELECT rowid FROM observations WHERE subject_id = 'T001')")))
+    # the first; in each of the first two batches theirs of another meaning, then mine a full row and a repeat;
+    # in the last two theirs and mine repeats of mine
+    assert (full, repeats) == (1 + 2 * 2, 2 * 1 + 2 * 3)
+    assert store.verify_ledger().ok
+    assert_as_if_one_by_one(store)
+
+
+def test_only_rows_of_a_uuid_that_repeat_their_keys_known_head_as_is_are_foreseen():
+    from collector.store.batch_plan import PlanMemo, plan_batch
+    from collector.store.drafts import foresee_repeats
+    from collector.store.observation_rows import observation_row
+
+    first = [observation_row(_obs(h, "usb.devices", 0)) for h in ("T001", "T002")]
+    heads: dict[int, Any] = {}
+    plan = plan_batch(None, first, T0.timestamp(), dict.fromkeys((r[3], r[4], r[5], r[6]) for r in first),
+                      heads).numbered(1, 1)
+    heads.update(plan.heads)
+    key_heads = {k: st.head for k, st in plan.latest.items() if k[1] == "T001"}  # T002's head not known
+    rows = [observation_row(o) for o in (_obs("T001", "usb.devices", 5), _obs("T001", "usb.devices", 6, state=1),
+                                         _obs("T002", "usb.devices", 7))]
+    rows.append(("not-a-uuid", *observation_row(_obs("T001", "usb.devices", 8))[1:]))
+    memo = PlanMemo()
+    foresee_repeats(rows, heads, key_heads, memo)
+    assert memo.as_is == {rows[0][0]: heads[key_heads[("host", "T001", "usb.devices", "")]].body}
+
+
+def test_a_batchs_merkle_leaves_hashed_before_the_lock_are_taken_only_for_the_very_rows_hashed():
+    """merkle_leaves reuses the leaves hashed before the writers' lock when the rows stored begin with the
+    rows hashed (a summary row made under the lock may follow); any other rows are hashed anew."""
+    from collector.proof.merkle import leaf_hash, merkle_root, root_of_leaves
+    from collector.store.observation_rows import observation_row
+    from collector.store.observations import merkle_leaves
+
+    rows = [observation_row(_obs("T001", "usb.devices", s)) for s in range(4)]
+    more = observation_row(_obs("T002", "usb.devices", 9))
+    marked = [b"hashed before %d" % i for i in range(4)]  # not leaves: shows where they were taken
+    assert merkle_leaves(rows, rows, marked) == marked
+    assert merkle_leaves([*rows, more], rows, marked) == [*marked, leaf_hash(more[9])]
+    for stored in (rows[1:], [rows[0], rows[2], rows[3]], [tuple(r) for r in (list(r) for r in rows)], []):
+        assert merkle_leaves(stored, rows, marked) == [leaf_hash(r[9]) for r in stored]
+    leaves = [leaf_hash(r[9]) for r in rows]
+    assert root_of_leaves(merkle_leaves([*rows, more], rows, leaves)) == merkle_root([r[9] for r in [*rows, more]])

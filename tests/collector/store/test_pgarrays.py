@@ -22,11 +22,24 @@ def conn(postgres_url: str):
     (int8_array, "int8", [0, -1, 2**63 - 1, -(2**63), None]),
     (float8_array, "float8", [1.7e9 + 0.125, -0.0, 1e-300, None, 5]),
     (text_array, "text", []),
+    (text_array, "text", ["usb.devices"] * 3),  # one value throughout: encoded once
+    (text_array, "text", ["名"]),
+    (text_array, "text", [None, None]),
+    (text_array, "text", ["a", "a", None]),
 ])
 def test_values_read_back_as_given(conn, build, sql_type, values):
     got = [r[0] for r in conn.execute(f"SELECT v FROM unnest(%b::{sql_type}[]) WITH ORDINALITY AS t(v, n) ORDER BY n",
                                       (build(values),))]
     assert [bytes(v) if isinstance(v, memoryview) else v for v in got] == values
+
+
+@pytest.mark.parametrize("values", [["host"] * 500, ["名 2"] * 2, [""] * 3, ["a"], ["a", "a", "b"], ["a", None, "a"],
+                                    [None, "a"]])
+def test_a_text_column_of_one_value_is_the_bytes_of_one_built_value_by_value(values):
+    from collector.store.pgarrays import TEXT_OID, TextArray, _array
+
+    by_value = [b"\xff\xff\xff\xff" if v is None else len(v.encode()).to_bytes(4, "big") + v.encode() for v in values]
+    assert text_array(values) == _array(TextArray, TEXT_OID, by_value, None in values)
 
 
 def test_arrays_of_several_columns_unnest_into_rows(conn):

@@ -315,6 +315,72 @@ def test_latest_rows_of_keys_read_with_one_are_updated_and_one_gone_meanwhile_is
         for k, st in zip(keys, (state(5), state(6), state(7)), strict=True)]
 
 
+def test_subjects_known_stored_are_updated_only_when_seen_later_and_one_missing_is_written_after_all(postgres_url,
+                                                                                                        key):
+    """upsert_subjects updates the subjects of keys planned with a `latest` row (a later last_seen only);
+    should one of them have no row, every subject is upserted instead, to the same rows."""
+    from collector.store.pgwrites import upsert_subjects
+
+    store = PostgresStore(postgres_url, site_key=key)
+    subject = [("host", f"h{i}") for i in range(4)]
+
+    def rows() -> list[tuple[object, ...]]:
+        return [tuple(r) for r in store.read.execute(
+            "SELECT kind, id, site, first_seen, last_seen, xmin::text FROM subjects ORDER BY id").fetchall()]
+
+    try:
+        with store.write() as conn:
+            upsert_subjects(conn, {subject[0]: ("default", 10.0), subject[1]: ("default", 10.0)})
+        before = rows()
+        with store.write() as conn:  # h0 later, h1 earlier (no new row version), h2 new
+            upsert_subjects(conn, {subject[0]: ("s2", 20.0), subject[1]: ("s2", 5.0), subject[2]: ("s2", 7.0)},
+                            {subject[0], subject[1]})
+        after = rows()
+        with store.write() as conn:  # h3 said to be stored, but is not: every subject upserted
+            upsert_subjects(conn, {subject[0]: ("s3", 30.0), subject[3]: ("s3", 8.0), subject[2]: ("s3", 1.0)},
+                            {subject[0], subject[3]})
+        last = rows()
+    finally:
+        store.close()
+    assert [r[:5] for r in after] == [("host", "h0", "default", 10.0, 20.0), ("host", "h1", "default", 10.0, 10.0),
+                                      ("host", "h2", "s2", 7.0, 7.0)]
+    assert after[1][5] == before[1][5]  # h1 not rewritten
+    assert [r[:5] for r in last] == [("host", "h0", "default", 10.0, 30.0), ("host", "h1", "default", 10.0, 10.0),
+                                     ("host", "h2", "s2", 7.0, 7.0), ("host", "h3", "s3", 8.0, 8.0)]
+    assert last[2][5] == after[2][5]
+
+
+def test_repeats_are_written_the_same_whether_their_bytes_are_built_here_or_by_psycopg(postgres_url, key,
+                                                                                     monkeypatch):
+    """insert_rows builds a repeat's COPY bytes itself while observation_repeats' columns are of the types
+    that encoding writes (as the catalog reads them); were a column changed, psycopg dumps each value to
+    the catalog's types instead, into the same rows."""
+    from collector.store import pgwrites
+
+    store = PostgresStore(postgres_url, site_key=key)
+
+    def rows(first: int) -> list[tuple[object, ...]]:
+        return [(bytes([first + i]) * 16, first + i, 7, 1, 100.5 + i, i if i % 2 else None,
+                 b"v" * i if i % 3 else None) for i in range(4)] + [
+            (b"short" + bytes([first]), first + 9, 7, 1, 1.25, None, b"")]
+
+    def stored(first: int) -> list[tuple[object, ...]]:
+        got = store.read.execute("SELECT id, num, head, batch, observed_at, seq, volatile FROM observation_repeats"
+                                 " WHERE num >= ? AND num < ? ORDER BY num", (first, first + 10)).fetchall()
+        return [(bytes(r[0]), *r[1:6], r[6] if r[6] is None else bytes(r[6])) for r in got]
+
+    try:
+        with store.write() as conn:
+            pgwrites.insert_rows(conn, [], rows(0), store._catalog)
+        monkeypatch.setattr(pgwrites, "REPEAT_TYPES", ["bytea", "int8", "int8", "int8", "float8", "int8", "text"])
+        with store.write() as conn:
+            pgwrites.insert_rows(conn, [], rows(100), store._catalog)
+        assert stored(0) == rows(0)
+        assert stored(100) == rows(100)
+    finally:
+        store.close()
+
+
 def test_key_states_read_in_binary_form_are_those_read_as_text(postgres_url, key):
     """key_states_unnest (one statement, rows in binary form) reads each key's `latest` row as
     batch_plan.key_states does: stored and missing keys, fractions of seconds, NULL columns."""
