@@ -61,8 +61,9 @@ def merkle_leaves(rows: Sequence[ObservationRow], hashed: Sequence[ObservationRo
 class SqliteObservations(SqliteBatches):
     _received: dict[int, float]  # batch -> its arrival time, for repeats
     _heads: Heads  # full rows that repeats are compared with, read or written by this store
-    _drafts: DraftPolicy  # whether batches are planned before the writers' lock
-    _draft_before_lock = False  # PostgresStore: read and plan a batch before taking the writers' lock
+    # PostgresStore: read and plan a batch before taking the writers' lock, and when not to; a file store
+    # plans inside its write transaction (None)
+    _drafts: DraftPolicy | None = None
     # PostgresStore asks for these with one array per column instead
     _stored_ids = staticmethod(lambda conn, ids, key_of: stored_ids(conn, ids))  # it reads the ids' keys itself
     _key_states = staticmethod(key_states)
@@ -91,17 +92,18 @@ class SqliteObservations(SqliteBatches):
         # on a server database what only reads is done before the writers' lock, and under it what others
         # stored meanwhile is checked; a file store drafts inside its write transaction, where nothing else
         # can have been stored since (its repeats carry no index by number to look that up with)
-        draft, hashed, leaves = None, [], []
-        if self._draft_before_lock:
+        draft, hashed, leaves, drafts = None, [], [], self._drafts
+        if drafts is not None:
             with self._reading() as reader:
                 draft = draft_batch(reader, batch, recv, self._heads, self._stored_ids, self._key_states,
-                                    plan=self._drafts.plan_first(), key_heads=self._drafts.key_heads)
+                                    plan=drafts.plan_first(), key_heads=drafts.key_heads)
             hashed, leaves = draft.rows, [leaf_hash(r[9]) for r in draft.rows]  # while others hold the lock
         with self.write() as conn:
             if draft is None:
                 draft = draft_batch(conn, batch, recv, self._heads, self._stored_ids, self._key_states)
             draft, first = confirmed(conn, draft, self._heads, self._key_states)
-            self._drafts.note(draft)
+            if drafts is not None:
+                drafts.note(draft)
             if not draft.rows:
                 return IngestResult(0, len(rows), None)
             # the agents' sequence tallies, stored with the batch
@@ -117,8 +119,8 @@ class SqliteObservations(SqliteBatches):
             subjects = self._store_plan(conn, plan, new, first, recv, draft.states)
             seal(conn, self.ledger, due_us=self.seal_due_us(now))  # when the oldest unsealed batch is due
         self._heads.update(plan.heads)
-        if self._draft_before_lock:
-            self._drafts.note_heads(plan.latest.items())
+        if drafts is not None:
+            drafts.note_heads(plan.latest.items())
         return IngestResult(received, len(rows) - received, number, root, set(subjects), {r[5] for r in new},
                             [(k, ts, num, new[i][9], recv) for k, (num, ts, i) in plan.newest.items()],
                             derived)

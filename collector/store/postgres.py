@@ -64,7 +64,6 @@ class PostgresStore(SqliteStore):
     """Thread-safe; several processes on one database extend one ledger chain."""
 
     _payload_means_query = staticmethod(payload_means_query)
-    _draft_before_lock = True
     _stored_ids = staticmethod(stored_ids_any)
     _key_states = staticmethod(key_states_unnest)
     _finding_rows_of = staticmethod(finding_rows_unnest)
@@ -82,7 +81,7 @@ class PostgresStore(SqliteStore):
         self.max_bytes = None  # the database's own limits hold
         self._received: dict[int, float] = {}
         self._heads: Heads = {}
-        self._drafts = DraftPolicy()
+        self._drafts = DraftPolicy()  # batches read and planned before the writers' lock, unless it says not
         self._pool = open_pool(url, pool_max)
         try:
             self._open(site_key, create)

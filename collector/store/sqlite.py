@@ -21,7 +21,6 @@ from collector.store.compaction import CompactionResult
 from collector.store.coordination import SqliteCoordination
 from collector.store.copies import migrate_with_backup
 from collector.store.derived import SqliteDerived
-from collector.store.drafts import DraftPolicy
 from collector.store.evidence_files import SqliteEvidence
 from collector.store.files import evidence_dir_of, site_key_path_of
 from collector.store.findings import SqliteFindings
@@ -69,7 +68,6 @@ class SqliteStore(SqliteObservations, SqliteEvidence, SqliteFindings, SqliteAcco
         self._altered_noted: set[tuple[str, str]] = set()
         self._received: dict[int, float] = {}  # batch -> its arrival time, for repeats
         self._heads: Heads = {}  # full rows that repeats are compared with, read or written by this store
-        self._drafts = DraftPolicy()
         refuse_newer_file(self.path)
         self._wconn = self._connect()
         migrate_with_backup(self._wconn, self.path, datetime.now(UTC))
