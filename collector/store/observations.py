@@ -17,6 +17,7 @@ from collector.store.base import IngestResult, ObservationRow
 from collector.store.batch_plan import BatchPlan, Key, KeyState, key_states
 from collector.store.batches import SqliteBatches, seal, store_batch
 from collector.store.drafts import DraftPolicy, confirmed, draft_batch, extended
+from collector.store.kind_pages import kind_page
 from collector.store.numbering import (
     LAST_NUM,
     LATEST_COLUMNS,
@@ -55,6 +56,7 @@ class SqliteObservations(SqliteBatches):
     # PostgresStore asks for these with one array per column instead
     _stored_ids = staticmethod(lambda conn, ids, key_of: stored_ids(conn, ids))  # it reads the ids' keys itself
     _key_states = staticmethod(key_states)
+    _kind_page = staticmethod(kind_page)  # PostgresStore: the same page in one statement
 
     def ingest(self, observations: Sequence[Observation], *, actor: str,
                received_at: datetime | None = None) -> IngestResult:
@@ -211,7 +213,12 @@ class SqliteObservations(SqliteBatches):
                      limit: int = 1000, repeats: bool = False) -> list[Observation]:
         """Full rows, newest first: each observation that changed the meaning of its (subject, kind,
         key), standing for the repeats that followed it. With `repeats`, those too, rebuilt (this reads
-        every repeat stored: for a period's export, not for a page)."""
+        every repeat stored: for a period's export, not for a page). Of one kind without one subject, the
+        rows of a time come highest number first (collector/store/kind_pages.py)."""
+        if kind is not None and not repeats and limit > 0 and (subject_kind is None or subject_id is None):
+            rows = self._kind_page(self.read, kind, subject_kind, subject_id, since, until, limit)
+            return readable_observations(self._rebuilt(rows))
+
         def conditions(table: str, time: str) -> tuple[str, list[Any]]:
             return where_clause([(f"{table}subject_kind = ?", subject_kind), (f"{table}subject_id = ?", subject_id),
                                  (f"{table}kind = ?", kind), (f"{time} >= ?", since.timestamp() if since else None),

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from collector.store.batch_plan import LATEST_STATE, Key, KeyState
+from collector.store.kind_pages import FULL_ROW_COLUMNS, full_rows, period_bounds, recent_numbers, subject_filter
 from collector.store.pgarrays import bytea_array, text_array
 from collector.store.repeats import IdKey, id_key
 
@@ -58,3 +60,35 @@ def key_states_unnest(conn: Any, keys: list[Key]) -> dict[Key, KeyState | None]:
     for r in conn.raw.execute(_KEY_STATES, [text_array([k[c] for k in keys]) for c in range(4)], binary=True):
         out[(r[0], r[1], r[2], r[3])] = KeyState(*r[4:])
     return out
+
+
+# kind_pages.kind_page in one statement: each subject's newest observation of the kind (a LATERAL probe of
+# obs_subject_kind_time per subject); the `limit`-th newest of those times is a bound no row of the page is
+# older than (that many rows are at least as new), so each subject at least that new is read back to it,
+# at most `limit` rows each; then the page's bodies, by number
+_KIND_PAGE = (
+    "WITH newest AS MATERIALIZED (SELECT s.kind AS sk, s.id AS sid, n.observed_at AS t FROM subjects s"
+    " CROSS JOIN LATERAL (SELECT o.observed_at FROM observations o WHERE o.subject_kind = s.kind"
+    " AND o.subject_id = s.id AND o.kind = ? AND o.observed_at >= ? AND o.observed_at < ?"
+    " ORDER BY o.observed_at DESC LIMIT 1) AS n {subjects}),"
+    " cut AS MATERIALIZED (SELECT coalesce((SELECT t FROM newest ORDER BY t DESC OFFSET ? LIMIT 1), ?) AS t),"
+    " page AS MATERIALIZED (SELECT p.observed_at, p.rowid FROM newest CROSS JOIN cut CROSS JOIN LATERAL"
+    " (SELECT o.observed_at, o.rowid FROM observations o WHERE o.subject_kind = newest.sk"
+    " AND o.subject_id = newest.sid AND o.kind = ? AND o.observed_at >= cut.t AND o.observed_at < ?"
+    " ORDER BY o.observed_at DESC, o.rowid DESC LIMIT ?) AS p WHERE newest.t >= cut.t"
+    " ORDER BY p.observed_at DESC, p.rowid DESC LIMIT ?)"
+    f" SELECT {FULL_ROW_COLUMNS} FROM page JOIN observations USING (rowid)"
+    " ORDER BY page.observed_at DESC, page.rowid DESC")
+
+
+def kind_page_lateral(conn: Any, kind: str, subject_kind: str | None, subject_id: str | None,
+                      since: datetime | None, until: datetime | None, limit: int) -> list[tuple[Any, ...]]:
+    """kind_pages.kind_page, its walk per subject in one statement (a round trip per subject would cost
+    more than its probe)."""
+    start, end = period_bounds(since, until)
+    numbers = recent_numbers(conn, kind, subject_kind, subject_id, start, end, limit)
+    if numbers is not None:
+        return list(full_rows(conn, numbers))
+    where, args = subject_filter(subject_kind, subject_id)
+    return conn.execute(_KIND_PAGE.format(subjects=where),
+                        [kind, start, end, *args, limit - 1, start, kind, end, limit, limit]).fetchall()
