@@ -53,17 +53,22 @@ def _subjects_newest(conn: sqlite3.Connection, kind: str, subject_kind: str | No
 def recent_numbers(conn: sqlite3.Connection, kind: str, subject_kind: str | None, subject_id: str | None,
                    start: float, end: float, limit: int) -> list[int] | None:
     """The page's numbers when the newest observations of [start, end) hold it (a common kind's first
-    pages: the walk by time as before, but only so far); None when they do not tell."""
+    pages: the walk by time as before, but only so far); None when they do not tell. The rows are read
+    as they come, up to the page's last."""
     recent = min(RECENT_PER_ROW * limit, RECENT_MAX)
-    where, args = where_clause([("w.kind = ?", kind), ("w.subject_kind = ?", subject_kind),
-                                ("w.subject_id = ?", subject_id)])
-    rows = conn.execute(
-        "SELECT w.rowid, w.n FROM (SELECT rowid, observed_at, kind, subject_kind, subject_id, count(*) OVER () AS n"
-        " FROM (SELECT rowid, observed_at, kind, subject_kind, subject_id FROM observations WHERE observed_at >= ?"
-        " AND observed_at < ? ORDER BY observed_at DESC, rowid DESC LIMIT ?) AS recent) AS w"
-        f" {where} ORDER BY w.observed_at DESC, w.rowid DESC LIMIT ?", [start, end, recent, *args, limit]).fetchall()
-    # the page when it is full, or when these were all the observations of the period
-    return [r[0] for r in rows] if len(rows) >= limit or (rows and rows[0][1] < recent) else None
+    asked, args = where_clause([("kind = ?", kind), ("subject_kind = ?", subject_kind), ("subject_id = ?", subject_id)])
+    rows = conn.execute(f"SELECT rowid, {asked.removeprefix('WHERE ')} FROM observations WHERE observed_at >= ?"
+                        " AND observed_at < ? ORDER BY observed_at DESC, rowid DESC LIMIT ?",
+                        [*args, start, end, recent])
+    page: list[int] = []
+    seen = 0
+    for number, hit in rows:
+        seen += 1
+        if hit:
+            page.append(number)
+            if len(page) == limit:
+                return page
+    return page if seen < recent else None  # these were all the observations of the period
 
 
 def newest_numbers(conn: sqlite3.Connection, kind: str, subject_kind: str | None, subject_id: str | None,
