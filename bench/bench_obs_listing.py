@@ -1,7 +1,7 @@
 """A first page of `GET /api/v1/observations?kind=X` (store.observations without a subject) on a store
 of several years of observations, SQLite and PostgreSQL, against the walk by time that served it before.
 
-    .venv/bin/python bench/bench_obs_listing.py [--rows 2000000] [--hosts 2000] [--no-doc]
+    .venv/bin/python bench/bench_obs_listing.py [--rows 600000] [--hosts 2000] [--no-doc]
 
 The rows are written directly in bulk (no ingest): hosts observed in 30 common kinds over three years,
 one rare kind seen only in the first year, one kind never seen.
@@ -152,7 +152,7 @@ def measure(store: Any, rounds: int) -> list[list[str]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=2_000_000)
+    ap.add_argument("--rows", type=int, default=600_000)
     ap.add_argument("--hosts", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", choices=["sqlite", "postgresql"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Container, Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Container, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -110,6 +110,20 @@ class SqliteObservations(SqliteBatches):
         return IngestResult(received, len(rows) - received, number, root, set(subjects), {r[5] for r in new},
                             [(k, ts, num, new[i][9], recv) for k, (num, ts, i) in plan.newest.items()],
                             derived)
+
+    @contextmanager
+    def _one_state(self) -> Iterator[sqlite3.Connection]:
+        """This thread's reading connection, its statements in one read transaction (they see one state of
+        the store, as one statement does) unless it is in one already."""
+        conn = self.read
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
 
     def _reading(self) -> AbstractContextManager[sqlite3.Connection]:
         """A connection for a few reads outside any write transaction."""
@@ -216,7 +230,8 @@ class SqliteObservations(SqliteBatches):
         every repeat stored: for a period's export, not for a page). Of one kind without one subject, the
         rows of a time come highest number first (collector/store/kind_pages.py)."""
         if kind is not None and not repeats and limit > 0 and (subject_kind is None or subject_id is None):
-            rows = self._kind_page(self.read, kind, subject_kind, subject_id, since, until, limit)
+            with self._one_state() as conn:
+                rows = self._kind_page(conn, kind, subject_kind, subject_id, since, until, limit)
             return readable_observations(self._rebuilt(rows))
 
         def conditions(table: str, time: str) -> tuple[str, list[Any]]:

@@ -159,6 +159,8 @@ class PostgresStore(SqliteStore):
             raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield cast(sqlite3.Connection, PgConnection(raw, self._catalog, stream=True))
 
+    _one_state = snapshot  # a page's few statements see one state of the store
+
     def close(self) -> None:
         self._pool.close()
 
