@@ -14,7 +14,7 @@ from rules.model import Observation
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 KINDS = ["usb.devices", "antivirus.status", "backup.status", "camera.health"]
-SUBJECTS = [("host", f"h{i}") for i in range(9)] + [("camera", f"c{i}") for i in range(4)]
+SUBJECTS: list[tuple[Any, str]] = [("host", f"h{i}") for i in range(9)] + [("camera", f"c{i}") for i in range(4)]
 
 
 def _random_store(store: Any, rnd: random.Random) -> list[datetime]:
@@ -38,14 +38,17 @@ def _random_store(store: Any, rnd: random.Random) -> list[datetime]:
 def _walk_by_time(store: Any, kind: str, subject_kind: str | None, subject_id: str | None,
                   since: datetime | None, until: datetime | None, limit: int) -> list[tuple[str, float]]:
     """(id, arrival) of the page as the plain statement finds it: every full row by time."""
-    sql, args = "SELECT body, received_at FROM observations WHERE kind = ?", [kind]
-    for cond, value in [("subject_kind = ?", subject_kind), ("subject_id = ?", subject_id),
-                        ("observed_at >= ?", since.timestamp() if since else None),
-                        ("observed_at < ?", until.timestamp() if until else None)]:
+    sql = "SELECT body, received_at FROM observations WHERE kind = ?"
+    args: list[Any] = [kind]
+    conditions: list[tuple[str, Any]] = [
+        ("subject_kind = ?", subject_kind), ("subject_id = ?", subject_id),
+        ("observed_at >= ?", since.timestamp() if since else None),
+        ("observed_at < ?", until.timestamp() if until else None)]
+    for cond, value in conditions:
         if value is not None:
             sql, args = f"{sql} AND {cond}", [*args, value]
     rows = store.read.execute(f"{sql} ORDER BY observed_at DESC, rowid DESC LIMIT ?", [*args, limit]).fetchall()
-    return [(orjson.loads(bytes(body))["id"], received) for body, received in rows]
+    return [(orjson.loads(bytes(body))["id"], float(received)) for body, received in rows]
 
 
 def _listed(store: Any, **query: Any) -> list[tuple[str, float]]:
@@ -69,7 +72,7 @@ def test_pages_of_a_kind_are_those_of_the_walk_by_time(store, recent, monkeypatc
     for _ in range(150):
         sk, sid = rnd.choice([(None, None), (None, None), ("host", None), ("camera", None), (None, "h1"),
                               ("host", "h1"), ("camera", "h1")])
-        query = {"kind": rnd.choice([*KINDS, "absent.kind"]), "subject_kind": sk, "subject_id": sid,
+        query: dict[str, Any] = {"kind": rnd.choice([*KINDS, "absent.kind"]), "subject_kind": sk, "subject_id": sid,
                  "since": rnd.choice([None, *times]), "until": rnd.choice([None, None, *times]),
                  "limit": rnd.choice([1, 2, 3, 7, 20, 1000])}
         assert _listed(store, **query) == _walk_by_time(store, **query), query
