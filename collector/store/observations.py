@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import operator
 import sqlite3
-from collections.abc import Container, Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Container, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -18,6 +18,7 @@ from collector.store.base import IngestResult, ObservationRow
 from collector.store.batch_plan import BatchPlan, Key, KeyState, key_states
 from collector.store.batches import SqliteBatches, seal, store_batch
 from collector.store.drafts import DraftPolicy, confirmed, draft_batch, extended
+from collector.store.kind_pages import kind_page
 from collector.store.numbering import (
     LAST_NUM,
     LATEST_COLUMNS,
@@ -67,6 +68,7 @@ class SqliteObservations(SqliteBatches):
     # PostgresStore asks for these with one array per column instead
     _stored_ids = staticmethod(lambda conn, ids, key_of: stored_ids(conn, ids))  # it reads the ids' keys itself
     _key_states = staticmethod(key_states)
+    _kind_page = staticmethod(kind_page)  # PostgresStore: the same page in one statement
 
     def ingest(self, observations: Sequence[Observation], *, actor: str,
                received_at: datetime | None = None) -> IngestResult:
@@ -124,6 +126,20 @@ class SqliteObservations(SqliteBatches):
         return IngestResult(received, len(rows) - received, number, root, set(subjects), {r[5] for r in new},
                             [(k, ts, num, new[i][9], recv) for k, (num, ts, i) in plan.newest.items()],
                             derived)
+
+    @contextmanager
+    def _one_state(self) -> Iterator[sqlite3.Connection]:
+        """This thread's reading connection, its statements in one read transaction (they see one state of
+        the store, as one statement does) unless it is in one already."""
+        conn = self.read
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
 
     def _reading(self) -> AbstractContextManager[sqlite3.Connection]:
         """A connection for a few reads outside any write transaction."""
@@ -230,7 +246,13 @@ class SqliteObservations(SqliteBatches):
                      limit: int = 1000, repeats: bool = False) -> list[Observation]:
         """Full rows, newest first: each observation that changed the meaning of its (subject, kind,
         key), standing for the repeats that followed it. With `repeats`, those too, rebuilt (this reads
-        every repeat stored: for a period's export, not for a page)."""
+        every repeat stored: for a period's export, not for a page). Of one kind without one subject, the
+        rows of a time come highest number first (collector/store/kind_pages.py)."""
+        if kind is not None and not repeats and limit > 0 and (subject_kind is None or subject_id is None):
+            with self._one_state() as conn:
+                rows = self._kind_page(conn, kind, subject_kind, subject_id, since, until, limit)
+            return readable_observations(self._rebuilt(rows))
+
         def conditions(table: str, time: str) -> tuple[str, list[Any]]:
             return where_clause([(f"{table}subject_kind = ?", subject_kind), (f"{table}subject_id = ?", subject_id),
                                  (f"{table}kind = ?", kind), (f"{time} >= ?", since.timestamp() if since else None),

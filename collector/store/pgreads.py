@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
+from collector.store import kind_pages
 from collector.store.batch_plan import LATEST_STATE, Key, KeyState
+from collector.store.kind_pages import FULL_ROW_COLUMNS, full_rows, period_bounds, subject_filter
 from collector.store.pgarrays import bytea_array, text_array
 from collector.store.repeats import IdKey, id_key
+from collector.store.sqlite_parts import where_clause
 
 # A body's payload as JSON. PostgreSQL's JSON refuses an escaped NUL (`\u0000`), which a sender may
 # put in any string: it reads as U+FFFD instead (where `\u0000` follows an escaped backslash, the text
@@ -58,3 +62,54 @@ def key_states_unnest(conn: Any, keys: list[Key]) -> dict[Key, KeyState | None]:
     for r in conn.raw.execute(_KEY_STATES, [text_array([k[c] for k in keys]) for c in range(4)], binary=True):
         out[(r[0], r[1], r[2], r[3])] = KeyState(*r[4:])
     return out
+
+
+def recent_numbers_counted(conn: Any, kind: str, subject_kind: str | None, subject_id: str | None,
+                           start: float, end: float, limit: int) -> list[int] | None:
+    """kind_pages.recent_numbers with the rows filtered by the server, which stops at the page's last; the
+    rows looked through are counted (in obs_time alone) only when they did not fill the page."""
+    recent = min(kind_pages.RECENT_PER_ROW * limit, kind_pages.RECENT_MAX)
+    where, args = where_clause([("w.kind = ?", kind), ("w.subject_kind = ?", subject_kind),
+                                ("w.subject_id = ?", subject_id)])
+    page = [r[0] for r in conn.execute(
+        "SELECT w.rowid FROM (SELECT rowid, observed_at, kind, subject_kind, subject_id FROM observations"
+        " WHERE observed_at >= ? AND observed_at < ? ORDER BY observed_at DESC, rowid DESC LIMIT ?) AS w"
+        f" {where} ORDER BY w.observed_at DESC, w.rowid DESC LIMIT ?", [start, end, recent, *args, limit])]
+    if len(page) >= limit:
+        return page
+    seen = conn.execute("SELECT count(*) FROM (SELECT 1 FROM observations WHERE observed_at >= ? AND observed_at < ?"
+                        " ORDER BY observed_at DESC LIMIT ?) AS w", [start, end, recent]).fetchone()[0]
+    return page if seen < recent else None  # these were all the observations of the period
+
+
+# kind_pages.kind_page in one statement: each subject's newest observation of the kind (a LATERAL probe of
+# obs_subject_kind_time per subject); the `limit`-th newest of those times is a bound no row of the page is
+# older than (that many rows are at least as new), so each subject at least that new is read back to it,
+# at most `limit` rows each and those of the last one's time (read in the index's order, which stops there,
+# where ordering by number too would read and sort every row back to the bound); then the page's bodies
+_KIND_PAGE = (
+    "WITH newest AS MATERIALIZED (SELECT s.kind AS sk, s.id AS sid, n.observed_at AS t FROM subjects s"
+    " CROSS JOIN LATERAL (SELECT o.observed_at FROM observations o WHERE o.subject_kind = s.kind"
+    " AND o.subject_id = s.id AND o.kind = ? AND o.observed_at >= ? AND o.observed_at < ?"
+    " ORDER BY o.observed_at DESC LIMIT 1) AS n {subjects}),"
+    " cut AS MATERIALIZED (SELECT coalesce((SELECT t FROM newest ORDER BY t DESC OFFSET ? LIMIT 1), ?) AS t),"
+    " page AS MATERIALIZED (SELECT p.observed_at, p.rowid FROM newest CROSS JOIN cut CROSS JOIN LATERAL"
+    " (SELECT o.observed_at, o.rowid FROM observations o WHERE o.subject_kind = newest.sk"
+    " AND o.subject_id = newest.sid AND o.kind = ? AND o.observed_at >= cut.t AND o.observed_at < ?"
+    " ORDER BY o.observed_at DESC FETCH FIRST ? ROWS WITH TIES) AS p WHERE newest.t >= cut.t"
+    " ORDER BY p.observed_at DESC, p.rowid DESC LIMIT ?)"
+    f" SELECT {FULL_ROW_COLUMNS} FROM page JOIN observations USING (rowid)"
+    " ORDER BY page.observed_at DESC, page.rowid DESC")
+
+
+def kind_page_lateral(conn: Any, kind: str, subject_kind: str | None, subject_id: str | None,
+                      since: datetime | None, until: datetime | None, limit: int) -> list[tuple[Any, ...]]:
+    """kind_pages.kind_page, its walk per subject in one statement (a round trip per subject would cost
+    more than its probe)."""
+    start, end = period_bounds(since, until)
+    numbers = recent_numbers_counted(conn, kind, subject_kind, subject_id, start, end, limit)
+    if numbers is not None:
+        return list(full_rows(conn, numbers))
+    where, args = subject_filter(subject_kind, subject_id)
+    return conn.execute(_KIND_PAGE.format(subjects=where),
+                        [kind, start, end, *args, limit - 1, start, kind, end, limit, limit]).fetchall()

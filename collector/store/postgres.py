@@ -32,7 +32,7 @@ from collector.store.integrity import EvidenceAltered, is_sha256_hex
 from collector.store.ledger_table import Ledger
 from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, StorePool, configure
 from collector.store.pgfindings import finding_rows_unnest
-from collector.store.pgreads import key_states_unnest, payload_means_query, stored_ids_any
+from collector.store.pgreads import key_states_unnest, kind_page_lateral, payload_means_query, stored_ids_any
 from collector.store.pgschema import WRITE_LOCK_KEY, migrate
 from collector.store.pgstats import measure_database
 from collector.store.pgwrites import insert_rows, upsert_latest, upsert_subjects
@@ -66,6 +66,7 @@ class PostgresStore(SqliteStore):
     _payload_means_query = staticmethod(payload_means_query)
     _stored_ids = staticmethod(stored_ids_any)
     _key_states = staticmethod(key_states_unnest)
+    _kind_page = staticmethod(kind_page_lateral)
     _finding_rows_of = staticmethod(finding_rows_unnest)
     _upsert_latest = staticmethod(upsert_latest)
     _upsert_subjects = staticmethod(upsert_subjects)
@@ -160,6 +161,8 @@ class PostgresStore(SqliteStore):
         with self._pool.connection() as raw, raw.transaction():
             raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield cast(sqlite3.Connection, PgConnection(raw, self._catalog, stream=True))
+
+    _one_state = snapshot  # a page's few statements see one state of the store
 
     def close(self) -> None:
         self._pool.close()
