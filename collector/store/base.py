@@ -133,8 +133,14 @@ class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingState
         """The current findings of each (subject kind, subject id)."""
         ...
 
-    def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None) -> int:
-        """With a `fence`, recorded only while that lease term runs; else LeaseLost, and nothing recorded."""
+    def encode_findings(self, changes: Sequence[FindingChange]) -> Any:
+        """`changes` as `record_findings` writes them (its `encoded`), made on any thread."""
+        ...
+
+    def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None,
+                        encoded: Any = None) -> int:
+        """With a `fence`, recorded only while that lease term runs; else LeaseLost, and nothing recorded.
+        `encoded`: `encode_findings(changes)`, if the caller has it already."""
         ...
 
     def intervals(self, *, control: str | None = None, subject: tuple[str, str] | None = None,

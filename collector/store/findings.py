@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -18,6 +18,7 @@ from collector.store.sqlite_parts import SqliteParts, where_clause
 FINDING_COLUMNS = ("control, subject_kind, subject_id, site, status, since, evaluated_at, value, reason_zh, reason_en,"
                    " evidence, severity")
 _SUBJECTS_PER_STATEMENT = 200
+REPLACE_FINDINGS = "INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 
 
 def _stored_finding(r: Sequence[Any]) -> StoredFinding:
@@ -52,15 +53,24 @@ class SqliteFindings(SqliteParts):
                 f" (VALUES {','.join(['(?,?)'] * len(chunk))})", [x for pair in chunk for x in pair]).fetchall()
         return out
 
-    def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None) -> int:
+    @staticmethod
+    def encode_findings(changes: Sequence[FindingChange]) -> EncodedFindings:
+        """What `record_findings` writes of `changes`, encoded before its transaction, on any thread: the
+        engine encodes a part while the part before it is written."""
+        rows, moved = finding_rows(changes)
+        return EncodedFindings(rows, moved, all(ch.previous_status is None for ch in changes))
+
+    def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None,
+                        encoded: EncodedFindings | None = None) -> int:
         """Upsert findings; for each status change close the open interval, open a new one, and
         append the change to the ledger and the event log. Returns the number of status changes.
-        With a `fence`, only while that lease term runs (else LeaseLost, and nothing recorded)."""
-        rows, moved = finding_rows(changes)
+        With a `fence`, only while that lease term runs (else LeaseLost, and nothing recorded).
+        `encoded`: `encode_findings(changes)`, if the caller has it already."""
+        rows, moved, new = encoded if encoded is not None else self.encode_findings(changes)
         with self.write() as conn:
             if fence is not None:
                 hold_fence(conn, fence)
-            conn.executemany("INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            self._replace_findings(conn, rows, new)
             if not moved:
                 return 0
             entries = self.ledger.append_encoded(conn, "finding.changed", "engine", [m[2] for m in moved], ts=now)
@@ -78,6 +88,12 @@ class SqliteFindings(SqliteParts):
                              [(ts, "finding.changed", *r[:4], previous, r[4], r[9], e.seq)
                               for (previous, r, _), e in zip(moved, entries, strict=True)])
         return len(moved)
+
+    @staticmethod
+    def _replace_findings(conn: Any, rows: Sequence[Row], new: bool) -> None:
+        """Write each `findings` row over the stored one of its key, if any (`new`: whether the engine knew
+        no finding of any of their keys, which the PostgreSQL form uses)."""
+        conn.executemany(REPLACE_FINDINGS, rows)
 
     def intervals(self, *, control: str | None = None, subject: tuple[str, str] | None = None,
                   start: datetime | None = None, end: datetime | None = None) -> list[Interval]:
@@ -102,6 +118,14 @@ class SqliteFindings(SqliteParts):
 
 Row = tuple[Any, ...]
 Change = tuple[str | None, Row, bytes]  # previous status, the findings row, the ledger entry's data
+
+
+class EncodedFindings(NamedTuple):
+    """A part of finding changes as `record_findings` writes them."""
+
+    rows: list[Row]  # the `findings` row of every change
+    moved: list[Change]  # of each status change
+    new: bool  # whether the engine knew no finding of any of their keys
 
 
 def finding_rows(changes: Sequence[FindingChange]) -> tuple[list[Row], list[Change]]:

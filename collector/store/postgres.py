@@ -31,7 +31,7 @@ from collector.store.drafts import DraftPolicy
 from collector.store.integrity import EvidenceAltered, is_sha256_hex
 from collector.store.ledger_table import Ledger
 from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, StorePool, configure
-from collector.store.pgfindings import finding_rows_unnest
+from collector.store.pgfindings import finding_rows_unnest, replace_findings_copying_new
 from collector.store.pgreads import key_states_unnest, payload_means_query, stored_ids_any
 from collector.store.pgschema import WRITE_LOCK_KEY, migrate
 from collector.store.pgstats import measure_database
@@ -68,6 +68,7 @@ class PostgresStore(SqliteStore):
     _stored_ids = staticmethod(stored_ids_any)
     _key_states = staticmethod(key_states_unnest)
     _finding_rows_of = staticmethod(finding_rows_unnest)
+    _replace_findings = staticmethod(replace_findings_copying_new)
     _insert_rows = staticmethod(insert_rows)
     _upsert_latest = staticmethod(upsert_latest)
     _upsert_subjects = staticmethod(upsert_subjects)

@@ -126,6 +126,47 @@ def test_a_finding_given_twice_in_one_call_keeps_the_last(store):
     assert len(store.current_findings()) == 100
 
 
+def _stored_rows(store) -> dict[str, list]:
+    return {t: store.read.execute(f"SELECT {cols} FROM {t} ORDER BY {order}").fetchall() for t, cols, order in (
+        ("findings", "*", "control, subject_kind, subject_id"),
+        ("finding_intervals", "control, subject_kind, subject_id, site, status, start, value, evidence, ledger_seq",
+         "ledger_seq"),
+        ("events", "ts, type, control, subject_id, from_status, to_status, detail, ledger_seq", "ledger_seq"),
+        ("ledger", "seq, hash, body", "seq"))}
+
+
+def test_findings_taken_for_new_but_stored_meanwhile_are_replaced(store):
+    # a part of keys the engine knew no finding of goes by COPY on PostgreSQL; keys another writer stored
+    # meanwhile, or a key twice, are replaced as a part of known keys is, the last row of a key winning
+    hosts, t1 = range(150), T0 + timedelta(hours=1)
+    store.record_findings([FindingChange(_host_finding(h, "pass", T0), None, True) for h in range(0, 150, 3)], T0)
+    taken_for_new = [FindingChange(_host_finding(h, "fail", t1, h), None, True) for h in hosts]
+    taken_for_new.append(FindingChange(_host_finding(7, "fail", t1, 70), None, True))
+    assert store.record_findings(taken_for_new, t1) == 151
+    current = {f.subject_id: f for f in store.current_findings()}
+    assert len(current) == 150 and {f.status for f in current.values()} == {"fail"}
+    assert current["h003"].value == {"v": 3} and current["h007"].value == {"v": 70}
+    assert store.ledger.last_seq == 50 + 151 and store.verify_ledger().ok
+    few = [FindingChange(_host_finding(h, "pass", t1, v), None, True) for h, v in ((200, 1), (201, 2), (200, 3))]
+    assert store.record_findings(few, t1) == 3  # fewer rows than a COPY takes: inserted one by one
+    assert {f.subject_id: f.value for f in store.current_findings()}["h200"] == {"v": 3}
+    assert len(store.current_findings()) == 152 and store.verify_ledger().ok
+
+
+def test_findings_encoded_beforehand_are_stored_as_encoded_at_the_write(tmp_path, store):
+    from collector.store.sqlite import SqliteStore
+
+    t1 = T0 + timedelta(hours=1)
+    parts = [([FindingChange(_host_finding(h, "pass", T0, h), None, True) for h in range(120)], T0),
+             ([FindingChange(_host_finding(h, "fail", t1), "pass", True) for h in range(0, 120, 2)], t1)]
+    plain = SqliteStore(tmp_path / "plain.db", site_key=store.site_key)
+    for changes, at in parts:
+        assert store.record_findings(changes, at, encoded=store.encode_findings(changes)) == \
+            plain.record_findings(changes, at)
+    assert _stored_rows(store) == _stored_rows(plain) and store.verify_ledger().ok
+    plain.close()
+
+
 def test_encoded_rows_are_ingested_like_observations(store):
     from collector.store.sqlite import observation_row
 
