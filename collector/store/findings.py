@@ -73,7 +73,7 @@ class SqliteFindings(SqliteParts):
             self._replace_findings(conn, rows, new)
             if not moved:
                 return 0
-            entries = self.ledger.append_encoded(conn, "finding.changed", "engine", [m[2] for m in moved], ts=now)
+            first = self.ledger.append_encoded(conn, "finding.changed", "engine", [m[2] for m in moved], ts=now)
             conn.executemany("UPDATE finding_intervals SET end = ? WHERE control = ? AND subject_kind = ? AND"
                              " subject_id = ? AND end IS NULL",
                              [(r[5], r[0], r[1], r[2]) for previous, r, _ in moved if previous is not None])
@@ -81,12 +81,12 @@ class SqliteFindings(SqliteParts):
             conn.executemany("INSERT INTO finding_intervals (control, subject_kind, subject_id, site, status,"
                              " start, end, value, reason_zh, reason_en, evidence, ledger_seq)"
                              " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                             [(*r[:6], None, *r[7:11], e.seq) for (_, r, _), e in zip(moved, entries, strict=True)])
+                             [(*r[:6], None, *r[7:11], seq) for seq, (_, r, _) in enumerate(moved, first)])
             ts = now.timestamp()
             conn.executemany("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
                              " to_status, detail, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                             [(ts, "finding.changed", *r[:4], previous, r[4], r[9], e.seq)
-                              for (previous, r, _), e in zip(moved, entries, strict=True)])
+                             [(ts, "finding.changed", *r[:4], previous, r[4], r[9], seq)
+                              for seq, (previous, r, _) in enumerate(moved, first)])
         return len(moved)
 
     @staticmethod

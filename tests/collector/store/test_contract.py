@@ -252,3 +252,39 @@ def test_an_observations_time_reads_back_as_the_same_moment_with_the_offset_it_w
         assert read[original.subject_id].model_dump_json() == original.model_copy(
             update={"received_at": read[original.subject_id].received_at}).model_dump_json()
     assert store.verify_ledger().ok
+
+
+def _finding_history(store) -> dict[str, list]:
+    """What a round stored of its findings, without the ledger's numbering (which other entries shift)."""
+    from collector.proof.canonical import loads
+
+    out = _stored_rows(store)
+    bodies = [loads(bytes(b)) for _, _, b in out.pop("ledger")]
+    out["ledger"] = [b["data"] for b in bodies if b["type"] == "finding.changed"]
+    out["finding_intervals"] = [r[:-1] for r in out["finding_intervals"]]
+    out["events"] = [r[:-1] for r in out["events"]]
+    return out
+
+
+def test_a_first_round_written_part_by_part_on_the_recorders_thread_stores_what_one_call_stores(
+        tmp_path, store, monkeypatch):
+    from collector import engine as engine_module
+    from collector.engine import Engine
+    from collector.store.sqlite import SqliteStore
+    from rules.catalog import default_catalog
+
+    monkeypatch.setattr(engine_module, "RECORD_PART", 70)
+    hosts = [f"h{i:02d}" for i in range(30)]
+    batch = [Observation(source="t", subject_kind="host", subject_id=h, kind="agent.heartbeat", observed_at=T0,
+                         payload={"version": "0.1.0", "interval_s": 60}) for h in hosts]
+    store.ingest(batch, actor="t")
+    engine = Engine(store, list(default_catalog()))
+    told: list[FindingChange] = []
+    engine.listeners.append(told.extend)
+    engine.note(batch)
+    assert engine.evaluate(None, now=T0) == len(told) > 3 * 70
+    assert store.verify_ledger().ok
+    at_once = SqliteStore(tmp_path / "at-once.db", site_key=store.site_key)
+    at_once.record_findings(told, T0)
+    assert _finding_history(store) == _finding_history(at_once)
+    at_once.close()
