@@ -13,9 +13,10 @@ With `prepare`, each part is also encoded (`Store.encode_findings`) on the calle
 over: the thread's work is then little more than waiting on the database, which (on PostgreSQL) is the
 longer of the two, and the next part's encoding no longer waits behind it.
 
-While the thread runs, the interpreter lets another thread in every `SWITCH_S` instead of every 5 ms: the
-writer waits on the database a score of times per part (each statement, savepoint and COPY), and each time
-it had the interpreter back only once the judging thread was made to let go of it, up to 5 ms later.
+With `switch_s` (`Store.record_switch_s`), the interpreter lets another thread in that often instead of
+every 5 ms while the thread runs: a writer that waits on a database server a score of times per part (each
+statement, savepoint and COPY) had the interpreter back each time only once the judging thread was made to
+let go of it, up to 5 ms later.
 """
 from __future__ import annotations
 
@@ -33,23 +34,22 @@ from collector.store.base import FindingChange
 RecordPart = Callable[[Sequence[FindingChange], datetime, Any], int]
 Prepare = Callable[[Sequence[FindingChange]], Any]
 _DONE: tuple[list[FindingChange], Any] = ([], None)  # the end of the round, for the thread
-SWITCH_S = 0.0005
 
 
 class _QuickSwitches:
-    """`sys.setswitchinterval(SWITCH_S)` while any recorder's thread runs, the interval before restored when
-    the last one ends (rounds of several engines in one process may overlap)."""
+    """`sys.setswitchinterval` at most the `switch_s` asked while any recorder's thread runs, the interval
+    before restored when the last one ends (rounds of several engines in one process may overlap)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._users = 0
         self._before = sys.getswitchinterval()
 
-    def enter(self) -> None:
+    def enter(self, switch_s: float) -> None:
         with self._lock:
             if self._users == 0:
                 self._before = sys.getswitchinterval()
-                sys.setswitchinterval(min(SWITCH_S, self._before))
+            sys.setswitchinterval(min(switch_s, sys.getswitchinterval()))
             self._users += 1
 
     def leave(self) -> None:
@@ -67,9 +67,10 @@ class PartRecorder:
     in order, the changes of every part stored so far (also after a failure)."""
 
     def __init__(self, record: RecordPart, now: datetime, part_size: int, early: int = 1_000,
-                 prepare: Prepare | None = None):
+                 prepare: Prepare | None = None, switch_s: float | None = None):
         self._record, self._now, self._size, self._early = record, now, part_size, min(early, part_size)
-        self._prepare = prepare
+        self._prepare, self._switch_s = prepare, switch_s
+        self._switching = False  # whether this recorder asked for quick switches
         self._busy = False  # whether the thread has a part to write
         self._part: list[FindingChange] = []
         self.recorded: list[FindingChange] = []
@@ -90,7 +91,9 @@ class PartRecorder:
             raise self._error
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="clausewatch-findings", daemon=True)
-            _quick_switches.enter()
+            if self._switch_s is not None:
+                _quick_switches.enter(self._switch_s)
+                self._switching = True
             self._thread.start()
         part, self._part = self._part, []
         self._busy = True  # until the thread finds its queue empty: the next part grows meanwhile
@@ -128,6 +131,7 @@ class PartRecorder:
         try:
             self._thread.join()
         finally:
-            _quick_switches.leave()
+            if self._switching:
+                _quick_switches.leave()
         if kind is None and self._error is not None:
             raise self._error

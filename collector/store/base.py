@@ -96,6 +96,9 @@ class Interval:
 class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingStateStore, CompactingStore,
             CoordinationStore, LeaseStore, Protocol):
     site_key: SiteKey  # signs checkpoints, attestations and bundles
+    # how often the interpreter lets another thread in while the engine records findings on a thread of its
+    # own (collector/part_recorder.py); None: as it is
+    record_switch_s: float | None
 
     def ingest(self, observations: Sequence[Observation], *, actor: str,
                received_at: datetime | None = None) -> IngestResult: ...

@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from collector import part_recorder
 from collector.part_recorder import PartRecorder
 from collector.store.base import FindingChange, StoredFinding
 
@@ -45,11 +44,15 @@ def test_threads_switch_quickly_only_while_a_part_is_written_on_the_thread():
         seen.append(sys.getswitchinterval())
         return len(part)
 
-    with PartRecorder(record, T0, part_size=2, early=2) as recorder:
+    with PartRecorder(record, T0, part_size=2, early=2, switch_s=0.0005) as recorder:
         for i in range(5):
             recorder.add(change(i))
-    assert seen == [part_recorder.SWITCH_S] * 3 and sys.getswitchinterval() == before
-    with PartRecorder(record, T0, part_size=10) as recorder:  # one part, on the caller's thread
+    assert seen == [0.0005] * 3 and sys.getswitchinterval() == before
+    with PartRecorder(record, T0, part_size=2, early=2) as recorder:  # not asked for
+        for i in range(3):
+            recorder.add(change(i))
+    assert seen[-1] == before
+    with PartRecorder(record, T0, part_size=10, switch_s=0.0005) as recorder:  # one part, on the caller's thread
         recorder.add(change(0))
     assert seen[-1] == before
 
@@ -60,7 +63,7 @@ def test_a_failed_part_ends_the_quick_switches_too():
     def record(part, now, prepared):
         raise ValueError("refused")
 
-    with pytest.raises(ValueError), PartRecorder(record, T0, part_size=2, early=2) as recorder:
+    with pytest.raises(ValueError), PartRecorder(record, T0, part_size=2, early=2, switch_s=0.0005) as recorder:
         for i in range(5):
             recorder.add(change(i))
     assert sys.getswitchinterval() == before
