@@ -32,7 +32,7 @@ from collector.store.base import FindingChange
 
 # stores a part (with what `prepare` made of it, else None), returns its status changes
 RecordPart = Callable[[Sequence[FindingChange], datetime, Any], int]
-Prepare = Callable[[Sequence[FindingChange]], Any]
+Prepare = Callable[[Sequence[FindingChange], datetime], Any]  # a part and the time it is recorded at
 _DONE: tuple[list[FindingChange], Any] = ([], None)  # the end of the round, for the thread
 
 
@@ -100,7 +100,7 @@ class PartRecorder:
         self._queue.put(self._prepared(part))
 
     def _prepared(self, part: list[FindingChange]) -> tuple[list[FindingChange], Any]:
-        return part, self._prepare(part) if self._prepare is not None else None
+        return part, self._prepare(part, self._now) if self._prepare is not None else None
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not _DONE:

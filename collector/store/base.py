@@ -136,8 +136,9 @@ class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingState
         """The current findings of each (subject kind, subject id)."""
         ...
 
-    def encode_findings(self, changes: Sequence[FindingChange]) -> Any:
-        """`changes` as `record_findings` writes them (its `encoded`), made on any thread."""
+    def encode_findings(self, changes: Sequence[FindingChange], now: datetime | None = None) -> Any:
+        """`changes` as `record_findings` writes them (its `encoded`), made on any thread; with `now` (the
+        time they will be recorded at), their ledger entries too, as a guess the write checks."""
         ...
 
     def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None,

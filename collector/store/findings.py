@@ -12,6 +12,7 @@ from collector.proof.canonical import loads, stored_json
 from collector.store.areas import Fence
 from collector.store.base import FindingChange, Interval, StoredFinding
 from collector.store.leases import hold_fence
+from collector.store.ledger_table import ChainedRows
 from collector.store.observation_rows import utc_at
 from collector.store.sqlite_parts import SqliteParts, where_clause
 
@@ -19,6 +20,7 @@ FINDING_COLUMNS = ("control, subject_kind, subject_id, site, status, since, eval
                    " evidence, severity")
 _SUBJECTS_PER_STATEMENT = 200
 REPLACE_FINDINGS = "INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+FINDING_CHANGED, ENGINE = "finding.changed", "engine"  # the type and actor of a status change's ledger entry
 
 
 def _stored_finding(r: Sequence[Any]) -> StoredFinding:
@@ -57,12 +59,14 @@ class SqliteFindings(SqliteParts):
                 f" (VALUES {','.join(['(?,?)'] * len(chunk))})", [x for pair in chunk for x in pair]).fetchall()
         return out
 
-    @staticmethod
-    def encode_findings(changes: Sequence[FindingChange]) -> EncodedFindings:
+    def encode_findings(self, changes: Sequence[FindingChange], now: datetime | None = None) -> EncodedFindings:
         """What `record_findings` writes of `changes`, encoded before its transaction, on any thread: the
-        engine encodes a part while the part before it is written."""
+        engine encodes a part while the part before it is written. With `now` (the time it will record them
+        at), their ledger rows too, chained onto the head the parts before will leave."""
         rows, moved = finding_rows(changes)
-        return EncodedFindings(rows, moved, all(ch.previous_status is None for ch in changes))
+        ahead = self.ledger.chain_ahead(FINDING_CHANGED, ENGINE, [m[2] for m in moved], now) \
+            if now is not None and moved else None
+        return EncodedFindings(rows, moved, all(ch.previous_status is None for ch in changes), ahead)
 
     def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None,
                         encoded: EncodedFindings | None = None) -> int:
@@ -70,14 +74,15 @@ class SqliteFindings(SqliteParts):
         append the change to the ledger and the event log. Returns the number of status changes.
         With a `fence`, only while that lease term runs (else LeaseLost, and nothing recorded).
         `encoded`: `encode_findings(changes)`, if the caller has it already."""
-        rows, moved, new = encoded if encoded is not None else self.encode_findings(changes)
+        rows, moved, new, ahead = encoded if encoded is not None else self.encode_findings(changes)
         with self.write() as conn:
             if fence is not None:
                 hold_fence(conn, fence)
             self._replace_findings(conn, rows, new)
             if not moved:
                 return 0
-            first = self.ledger.append_encoded(conn, "finding.changed", "engine", [m[2] for m in moved], ts=now)
+            first = self.ledger.append_encoded(conn, FINDING_CHANGED, ENGINE, [m[2] for m in moved], ts=now,
+                                               ahead=ahead)
             conn.executemany("UPDATE finding_intervals SET end = ? WHERE control = ? AND subject_kind = ? AND"
                              " subject_id = ? AND end IS NULL",
                              [(r[5], r[0], r[1], r[2]) for previous, r, _ in moved if previous is not None])
@@ -130,6 +135,7 @@ class EncodedFindings(NamedTuple):
     rows: list[Row]  # the `findings` row of every change
     moved: list[Change]  # of each status change
     new: bool  # whether the engine knew no finding of any of their keys
+    ledger: ChainedRows | None  # the ledger rows of `moved`, chained ahead (Ledger.chain_ahead)
 
 
 def finding_rows(changes: Sequence[FindingChange]) -> tuple[list[Row], list[Change]]:

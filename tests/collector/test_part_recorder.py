@@ -20,7 +20,7 @@ def test_each_part_is_prepared_on_the_judging_thread_and_recorded_with_it_in_ord
     prepared_on: list[threading.Thread] = []
     recorded: list[tuple[list[str], object]] = []
 
-    def prepare(part):
+    def prepare(part, now):
         prepared_on.append(threading.current_thread())
         return [c.finding.subject_id for c in part]
 

@@ -160,11 +160,30 @@ def test_findings_encoded_beforehand_are_stored_as_encoded_at_the_write(tmp_path
     parts = [([FindingChange(_host_finding(h, "pass", T0, h), None, True) for h in range(120)], T0),
              ([FindingChange(_host_finding(h, "fail", t1), "pass", True) for h in range(0, 120, 2)], t1)]
     plain = SqliteStore(tmp_path / "plain.db", site_key=store.site_key)
-    for changes, at in parts:
-        assert store.record_findings(changes, at, encoded=store.encode_findings(changes)) == \
-            plain.record_findings(changes, at)
+    # each part's ledger rows chained ahead, the second's onto the head the first will leave
+    encoded = [store.encode_findings(changes, at) for changes, at in parts]
+    for (changes, at), enc in zip(parts, encoded, strict=True):
+        assert store.record_findings(changes, at, encoded=enc) == plain.record_findings(changes, at)
     assert _stored_rows(store) == _stored_rows(plain) and store.verify_ledger().ok
     plain.close()
+
+
+def test_ledger_rows_chained_ahead_of_another_writers_entry_are_chained_again_at_the_write(store):
+    t1 = T0 + timedelta(hours=1)
+    first = [FindingChange(_host_finding(h, "pass", T0), None, True) for h in range(100)]
+    second = [FindingChange(_host_finding(h, "fail", t1), "pass", True) for h in range(0, 100, 4)]
+    encoded = [store.encode_findings(first, T0), store.encode_findings(second, t1)]
+    store.record_findings(first, T0, encoded=encoded[0])
+    store.record_event("user.action", "user:t", {"what": "between"}, ts=T0, subject=("host", "h001"), site="default",
+                       detail="between")  # the second part's rows were chained onto the head before it
+    assert store.record_findings(second, t1, encoded=encoded[1]) == 25
+    assert store.ledger.last_seq == 126 and store.verify_ledger().ok
+    seqs = [r[0] for r in store.read.execute("SELECT ledger_seq FROM finding_intervals WHERE start = ?"
+                                             " ORDER BY ledger_seq", (t1.timestamp(),)).fetchall()]
+    assert seqs == list(range(102, 127))
+    again = [FindingChange(_host_finding(h, "pass", t1), "fail", True) for h in range(0, 100, 4)]
+    assert store.record_findings(again, t1, encoded=store.encode_findings(again, t1)) == 25  # chained onto the head
+    assert store.ledger.last_seq == 151 and store.verify_ledger().ok
 
 
 def test_encoded_rows_are_ingested_like_observations(store):
