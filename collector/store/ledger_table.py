@@ -42,10 +42,10 @@ class Ledger:
         """Append entries of one type and actor whose data each is already `stored_json` bytes; returns the
         first one's seq (the others follow it in order). Thousands at a time (a new site's first evaluation):
         only the rows are made, no LedgerEntry of each, which cost about as much as hashing its body.
-        `ahead`: `chain_ahead` of the same entries, taken as they are if they follow the head (else chained
-        again here: another writer appended meanwhile)."""
+        `ahead`: `chain_ahead` of the same entries, taken as they are if they follow the head at the same time
+        (else chained again here: another writer appended meanwhile)."""
         head = (self.last_seq, self.last_hash)
-        if ahead is None or ahead.after != head:
+        if ahead is None or ahead.after != head or ahead.stamp != stamp(ts):
             if ahead is not None:
                 self._forecast = None  # chain the next ones after the head again
             ahead = chained_rows(head, type_, actor, datas, ts)
@@ -97,24 +97,26 @@ class Ledger:
 
 
 class ChainedRows(NamedTuple):
-    """Ledger rows (seq, hash, body) chained onto `after` (seq, hash), leaving the head at `head`."""
+    """Ledger rows (seq, hash, body) chained onto `after` (seq, hash), leaving the head at `head`; `stamp`:
+    their time, as their bodies have it."""
 
     after: tuple[int, bytes]
     rows: list[tuple[int, str, bytes]]
     head: tuple[int, bytes]
+    stamp: str
 
 
 def chained_rows(after: tuple[int, bytes], type_: str, actor: str, datas: Sequence[bytes],
                  ts: datetime) -> ChainedRows:
     """The rows of entries of one type and actor, each data `stored_json` bytes, chained onto `after`."""
     seq, prev = after
-    sha = hashlib.sha256
+    sha, when = hashlib.sha256, stamp(ts)
     rows = []
-    for body in entry_bodies(seq + 1, stamp(ts), type_, actor, datas):
+    for body in entry_bodies(seq + 1, when, type_, actor, datas):
         seq += 1
         prev = sha(prev + body).digest()
         rows.append((seq, prev.hex(), body))
-    return ChainedRows(after, rows, (seq, prev))
+    return ChainedRows(after, rows, (seq, prev), when)
 
 
 def iter_rows(conn: sqlite3.Connection, start: int = 1, end: int | None = None,

@@ -184,6 +184,9 @@ def test_ledger_rows_chained_ahead_of_another_writers_entry_are_chained_again_at
     again = [FindingChange(_host_finding(h, "pass", t1), "fail", True) for h in range(0, 100, 4)]
     assert store.record_findings(again, t1, encoded=store.encode_findings(again, t1)) == 25  # chained onto the head
     assert store.ledger.last_seq == 151 and store.verify_ledger().ok
+    later = T0 + timedelta(hours=2)  # encoded for another time than it is recorded at: chained again
+    assert store.record_findings(second, later, encoded=store.encode_findings(second, t1)) == 25
+    assert store.ledger_entry(176)[1].count(b'"ts":"2026-11-01T02:00:00+00:00"') == 1 and store.verify_ledger().ok
 
 
 def test_encoded_rows_are_ingested_like_observations(store):
