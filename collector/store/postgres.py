@@ -72,6 +72,7 @@ class PostgresStore(SqliteStore):
     # the engine's writer waits on the server about 25 times per part; with the interpreter's 5 ms it took
     # the interpreter back from the judging thread up to 5 ms late each time (collector/part_recorder.py)
     record_switch_s = 0.0005
+    _chains_ahead = True  # a part's ledger rows made while the part before is written (Ledger.chain_ahead)
     _insert_rows = staticmethod(insert_rows)
     _upsert_latest = staticmethod(upsert_latest)
     _upsert_subjects = staticmethod(upsert_subjects)
