@@ -154,7 +154,8 @@ class Engine:
         # a part at a time, each part's findings taken as current once stored: a round that changes every
         # finding (the first) holds the store's write lock for one part at a time, its transactions stay small
         # enough for the database's cache, and the next part is judged while one is written
-        recorder = PartRecorder(self._record_part, now, RECORD_PART)
+        recorder = PartRecorder(self._record_part, now, RECORD_PART, prepare=self.store.encode_findings,
+                                switch_s=self.store.record_switch_s)
         try:
             with self._lock:
                 if subjects is None:
@@ -170,8 +171,8 @@ class Engine:
             self._tell(recorder.recorded)
         return recorder.changed
 
-    def _record_part(self, part: Sequence[FindingChange], now: datetime) -> int:
-        n = self.store.record_findings(part, now, fence=self.fence)
+    def _record_part(self, part: Sequence[FindingChange], now: datetime, encoded: Any) -> int:
+        n = self.store.record_findings(part, now, fence=self.fence, encoded=encoded)
         for ch in part:
             f = ch.finding
             self.findings[(f.control, f.subject_kind, f.subject_id)] = f

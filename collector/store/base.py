@@ -96,6 +96,9 @@ class Interval:
 class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingStateStore, CompactingStore,
             CoordinationStore, LeaseStore, Protocol):
     site_key: SiteKey  # signs checkpoints, attestations and bundles
+    # how often the interpreter lets another thread in while the engine records findings on a thread of its
+    # own (collector/part_recorder.py); None: as it is
+    record_switch_s: float | None
 
     def ingest(self, observations: Sequence[Observation], *, actor: str,
                received_at: datetime | None = None) -> IngestResult: ...
@@ -133,8 +136,15 @@ class Store(AccountStore, ReadModelStore, LedgerStore, PeopleStore, WorkingState
         """The current findings of each (subject kind, subject id)."""
         ...
 
-    def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None) -> int:
-        """With a `fence`, recorded only while that lease term runs; else LeaseLost, and nothing recorded."""
+    def encode_findings(self, changes: Sequence[FindingChange], now: datetime | None = None) -> Any:
+        """`changes` as `record_findings` writes them (its `encoded`), made on any thread; with `now` (the
+        time they will be recorded at), their ledger entries too, as a guess the write checks."""
+        ...
+
+    def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None,
+                        encoded: Any = None) -> int:
+        """With a `fence`, recorded only while that lease term runs; else LeaseLost, and nothing recorded.
+        `encoded`: `encode_findings(changes)`, if the caller has it already."""
         ...
 
     def intervals(self, *, control: str | None = None, subject: tuple[str, str] | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -12,12 +12,15 @@ from collector.proof.canonical import loads, stored_json
 from collector.store.areas import Fence
 from collector.store.base import FindingChange, Interval, StoredFinding
 from collector.store.leases import hold_fence
+from collector.store.ledger_table import ChainedRows
 from collector.store.observation_rows import utc_at
 from collector.store.sqlite_parts import SqliteParts, where_clause
 
 FINDING_COLUMNS = ("control, subject_kind, subject_id, site, status, since, evaluated_at, value, reason_zh, reason_en,"
                    " evidence, severity")
 _SUBJECTS_PER_STATEMENT = 200
+REPLACE_FINDINGS = "INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+FINDING_CHANGED, ENGINE = "finding.changed", "engine"  # the type and actor of a status change's ledger entry
 
 
 def _stored_finding(r: Sequence[Any]) -> StoredFinding:
@@ -26,6 +29,13 @@ def _stored_finding(r: Sequence[Any]) -> StoredFinding:
 
 
 class SqliteFindings(SqliteParts):
+    # SQLite's writer lets go of the interpreter around each row's step: switching every 0.5 ms cost the
+    # first round of a new site about 7% more CPU and no less wall time
+    record_switch_s: float | None = None
+    # whether `encode_findings` chains a part's ledger entries ahead: worth it only where the writer waits on a
+    # server (on SQLite the first round of a new site took a few percent longer)
+    _chains_ahead = False
+
     def current_findings(self, *, control: str | None = None, subject_kind: str | None = None,
                          subject_id: str | None = None, status: str | None = None,
                          site: str | None = None) -> list[StoredFinding]:
@@ -52,18 +62,30 @@ class SqliteFindings(SqliteParts):
                 f" (VALUES {','.join(['(?,?)'] * len(chunk))})", [x for pair in chunk for x in pair]).fetchall()
         return out
 
-    def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None) -> int:
+    def encode_findings(self, changes: Sequence[FindingChange], now: datetime | None = None) -> EncodedFindings:
+        """What `record_findings` writes of `changes`, encoded before its transaction, on any thread: the
+        engine encodes a part while the part before it is written. With `now` (the time it will record them
+        at), on PostgreSQL their ledger rows too, chained onto the head the parts before will leave."""
+        rows, moved = finding_rows(changes)
+        ahead = self.ledger.chain_ahead(FINDING_CHANGED, ENGINE, [m[2] for m in moved], now) \
+            if now is not None and moved and self._chains_ahead else None
+        return EncodedFindings(rows, moved, all(ch.previous_status is None for ch in changes), ahead)
+
+    def record_findings(self, changes: Sequence[FindingChange], now: datetime, *, fence: Fence | None = None,
+                        encoded: EncodedFindings | None = None) -> int:
         """Upsert findings; for each status change close the open interval, open a new one, and
         append the change to the ledger and the event log. Returns the number of status changes.
-        With a `fence`, only while that lease term runs (else LeaseLost, and nothing recorded)."""
-        rows, moved = finding_rows(changes)
+        With a `fence`, only while that lease term runs (else LeaseLost, and nothing recorded).
+        `encoded`: `encode_findings(changes)`, if the caller has it already."""
+        rows, moved, new, ahead = encoded if encoded is not None else self.encode_findings(changes)
         with self.write() as conn:
             if fence is not None:
                 hold_fence(conn, fence)
-            conn.executemany("INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            self._replace_findings(conn, rows, new)
             if not moved:
                 return 0
-            entries = self.ledger.append_encoded(conn, "finding.changed", "engine", [m[2] for m in moved], ts=now)
+            first = self.ledger.append_encoded(conn, FINDING_CHANGED, ENGINE, [m[2] for m in moved], ts=now,
+                                               ahead=ahead)
             conn.executemany("UPDATE finding_intervals SET end = ? WHERE control = ? AND subject_kind = ? AND"
                              " subject_id = ? AND end IS NULL",
                              [(r[5], r[0], r[1], r[2]) for previous, r, _ in moved if previous is not None])
@@ -71,13 +93,19 @@ class SqliteFindings(SqliteParts):
             conn.executemany("INSERT INTO finding_intervals (control, subject_kind, subject_id, site, status,"
                              " start, end, value, reason_zh, reason_en, evidence, ledger_seq)"
                              " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                             [(*r[:6], None, *r[7:11], e.seq) for (_, r, _), e in zip(moved, entries, strict=True)])
+                             [(*r[:6], None, *r[7:11], seq) for seq, (_, r, _) in enumerate(moved, first)])
             ts = now.timestamp()
             conn.executemany("INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status,"
                              " to_status, detail, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                             [(ts, "finding.changed", *r[:4], previous, r[4], r[9], e.seq)
-                              for (previous, r, _), e in zip(moved, entries, strict=True)])
+                             [(ts, "finding.changed", *r[:4], previous, r[4], r[9], seq)
+                              for seq, (previous, r, _) in enumerate(moved, first)])
         return len(moved)
+
+    @staticmethod
+    def _replace_findings(conn: Any, rows: Sequence[Row], new: bool) -> None:
+        """Write each `findings` row over the stored one of its key, if any (`new`: whether the engine knew
+        no finding of any of their keys, which the PostgreSQL form uses)."""
+        conn.executemany(REPLACE_FINDINGS, rows)
 
     def intervals(self, *, control: str | None = None, subject: tuple[str, str] | None = None,
                   start: datetime | None = None, end: datetime | None = None) -> list[Interval]:
@@ -102,6 +130,15 @@ class SqliteFindings(SqliteParts):
 
 Row = tuple[Any, ...]
 Change = tuple[str | None, Row, bytes]  # previous status, the findings row, the ledger entry's data
+
+
+class EncodedFindings(NamedTuple):
+    """A part of finding changes as `record_findings` writes them."""
+
+    rows: list[Row]  # the `findings` row of every change
+    moved: list[Change]  # of each status change
+    new: bool  # whether the engine knew no finding of any of their keys
+    ledger: ChainedRows | None  # the ledger rows of `moved`, chained ahead (Ledger.chain_ahead)
 
 
 def finding_rows(changes: Sequence[FindingChange]) -> tuple[list[Row], list[Change]]:

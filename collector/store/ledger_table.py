@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from collector.proof.ledger import GENESIS, LedgerEntry, checkpoint_message, entry_bodies, entry_body, stamp
 from collector.proof.sitekey import SiteKey
@@ -17,6 +17,7 @@ class Ledger:
 
     def __init__(self, conn: sqlite3.Connection):
         self.last_seq, self.last_hash = 0, GENESIS
+        self._forecast: tuple[int, bytes] | None = None  # the head after the entries last chained ahead
         self.rollback_to(conn)
 
     def append(self, conn: sqlite3.Connection, type_: str, actor: str, data: dict[str, Any],
@@ -36,10 +37,31 @@ class Ledger:
                   for i, (type_, actor, data) in enumerate(items, 1)]
         return self._chain(conn, bodies)
 
-    def append_encoded(self, conn: sqlite3.Connection, type_: str, actor: str, datas: Iterable[bytes],
-                       ts: datetime) -> list[LedgerEntry]:
-        """Append entries of one type and actor whose data each is already `stored_json` bytes."""
-        return self._chain(conn, list(entry_bodies(self.last_seq + 1, stamp(ts), type_, actor, datas)))
+    def append_encoded(self, conn: sqlite3.Connection, type_: str, actor: str, datas: Sequence[bytes],
+                       ts: datetime, ahead: ChainedRows | None = None) -> int:
+        """Append entries of one type and actor whose data each is already `stored_json` bytes; returns the
+        first one's seq (the others follow it in order). Thousands at a time (a new site's first evaluation):
+        only the rows are made, no LedgerEntry of each, which cost about as much as hashing its body.
+        `ahead`: `chain_ahead` of the same entries, taken as they are if they follow the head at the same time
+        (else chained again here: another writer appended meanwhile)."""
+        head = (self.last_seq, self.last_hash)
+        if ahead is None or ahead.after != head or ahead.stamp != stamp(ts):
+            if ahead is not None:
+                self._forecast = None  # chain the next ones after the head again
+            ahead = chained_rows(head, type_, actor, datas, ts)
+        conn.executemany("INSERT INTO ledger(seq, hash, body) VALUES (?, ?, ?)", ahead.rows)
+        self.last_seq, self.last_hash = ahead.head
+        return head[0] + 1
+
+    def chain_ahead(self, type_: str, actor: str, datas: Sequence[bytes], ts: datetime) -> ChainedRows:
+        """The rows `append_encoded` would make of these entries, made before its transaction (on the engine's
+        judging thread, while the writer writes the part before), after the head the entries chained ahead
+        last will leave, or else the head now. Only a guess: `append_encoded` checks it."""
+        head, forecast = (self.last_seq, self.last_hash), self._forecast
+        ahead = chained_rows(forecast if forecast is not None and forecast[0] >= head[0] else head, type_, actor,
+                             datas, ts)
+        self._forecast = ahead.head
+        return ahead
 
     def _chain(self, conn: sqlite3.Connection, bodies: list[bytes]) -> list[LedgerEntry]:
         """Bodies numbered from the head on, hashed onto the chain and inserted with one statement."""
@@ -72,6 +94,29 @@ class Ledger:
             (self.last_seq, self.last_hash.hex(), stamp, sig.hex(), key.key_id),
         )
         return {"seq": self.last_seq, "hash": self.last_hash.hex(), "ts": stamp, "key_id": key.key_id}
+
+
+class ChainedRows(NamedTuple):
+    """Ledger rows (seq, hash, body) chained onto `after` (seq, hash), leaving the head at `head`; `stamp`:
+    their time, as their bodies have it."""
+
+    after: tuple[int, bytes]
+    rows: list[tuple[int, str, bytes]]
+    head: tuple[int, bytes]
+    stamp: str
+
+
+def chained_rows(after: tuple[int, bytes], type_: str, actor: str, datas: Sequence[bytes],
+                 ts: datetime) -> ChainedRows:
+    """The rows of entries of one type and actor, each data `stored_json` bytes, chained onto `after`."""
+    seq, prev = after
+    sha, when = hashlib.sha256, stamp(ts)
+    rows = []
+    for body in entry_bodies(seq + 1, when, type_, actor, datas):
+        seq += 1
+        prev = sha(prev + body).digest()
+        rows.append((seq, prev.hex(), body))
+    return ChainedRows(after, rows, (seq, prev), when)
 
 
 def iter_rows(conn: sqlite3.Connection, start: int = 1, end: int | None = None,

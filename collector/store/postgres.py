@@ -31,7 +31,7 @@ from collector.store.drafts import DraftPolicy
 from collector.store.integrity import EvidenceAltered, is_sha256_hex
 from collector.store.ledger_table import Ledger
 from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, StorePool, configure
-from collector.store.pgfindings import finding_rows_unnest
+from collector.store.pgfindings import finding_rows_unnest, replace_findings_copying_new
 from collector.store.pgreads import key_states_unnest, kind_page_lateral, payload_means_query, stored_ids_any
 from collector.store.pgschema import WRITE_LOCK_KEY, migrate
 from collector.store.pgstats import measure_database
@@ -68,6 +68,11 @@ class PostgresStore(SqliteStore):
     _key_states = staticmethod(key_states_unnest)
     _kind_page = staticmethod(kind_page_lateral)
     _finding_rows_of = staticmethod(finding_rows_unnest)
+    _replace_findings = staticmethod(replace_findings_copying_new)
+    # the engine's writer waits on the server about 25 times per part; with the interpreter's 5 ms it took
+    # the interpreter back from the judging thread up to 5 ms late each time (collector/part_recorder.py)
+    record_switch_s = 0.0005
+    _chains_ahead = True  # a part's ledger rows made while the part before is written (Ledger.chain_ahead)
     _upsert_latest = staticmethod(upsert_latest)
     _upsert_subjects = staticmethod(upsert_subjects)
     _by_code_point = ' COLLATE "C"'  # the database's own collation may order by language

@@ -134,8 +134,8 @@ def test_a_leader_that_loses_its_lease_amid_a_round_of_many_parts_records_and_te
     old.listeners.append(told.extend)
     record = store.record_findings
 
-    def taken_over_after_the_first_part(changes, now, *, fence=None):
-        n = record(changes, now, fence=fence)
+    def taken_over_after_the_first_part(changes, now, *, fence=None, encoded=None):
+        n = record(changes, now, fence=fence, encoded=encoded)
         store.release_lease("engine", "a")
         store.take_lease("engine", "b", 60)
         return n

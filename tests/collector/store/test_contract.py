@@ -126,6 +126,69 @@ def test_a_finding_given_twice_in_one_call_keeps_the_last(store):
     assert len(store.current_findings()) == 100
 
 
+def _stored_rows(store) -> dict[str, list]:
+    return {t: store.read.execute(f"SELECT {cols} FROM {t} ORDER BY {order}").fetchall() for t, cols, order in (
+        ("findings", "*", "control, subject_kind, subject_id"),
+        ("finding_intervals", "control, subject_kind, subject_id, site, status, start, value, evidence, ledger_seq",
+         "ledger_seq"),
+        ("events", "ts, type, control, subject_id, from_status, to_status, detail, ledger_seq", "ledger_seq"),
+        ("ledger", "seq, hash, body", "seq"))}
+
+
+def test_findings_taken_for_new_but_stored_meanwhile_are_replaced(store):
+    # a part of keys the engine knew no finding of goes by COPY on PostgreSQL; keys another writer stored
+    # meanwhile, or a key twice, are replaced as a part of known keys is, the last row of a key winning
+    hosts, t1 = range(150), T0 + timedelta(hours=1)
+    store.record_findings([FindingChange(_host_finding(h, "pass", T0), None, True) for h in range(0, 150, 3)], T0)
+    taken_for_new = [FindingChange(_host_finding(h, "fail", t1, h), None, True) for h in hosts]
+    taken_for_new.append(FindingChange(_host_finding(7, "fail", t1, 70), None, True))
+    assert store.record_findings(taken_for_new, t1) == 151
+    current = {f.subject_id: f for f in store.current_findings()}
+    assert len(current) == 150 and {f.status for f in current.values()} == {"fail"}
+    assert current["h003"].value == {"v": 3} and current["h007"].value == {"v": 70}
+    assert store.ledger.last_seq == 50 + 151 and store.verify_ledger().ok
+    few = [FindingChange(_host_finding(h, "pass", t1, v), None, True) for h, v in ((200, 1), (201, 2), (200, 3))]
+    assert store.record_findings(few, t1) == 3  # fewer rows than a COPY takes: inserted one by one
+    assert {f.subject_id: f.value for f in store.current_findings()}["h200"] == {"v": 3}
+    assert len(store.current_findings()) == 152 and store.verify_ledger().ok
+
+
+def test_findings_encoded_beforehand_are_stored_as_encoded_at_the_write(tmp_path, store):
+    from collector.store.sqlite import SqliteStore
+
+    t1 = T0 + timedelta(hours=1)
+    parts = [([FindingChange(_host_finding(h, "pass", T0, h), None, True) for h in range(120)], T0),
+             ([FindingChange(_host_finding(h, "fail", t1), "pass", True) for h in range(0, 120, 2)], t1)]
+    plain = SqliteStore(tmp_path / "plain.db", site_key=store.site_key)
+    # each part's ledger rows chained ahead, the second's onto the head the first will leave
+    encoded = [store.encode_findings(changes, at) for changes, at in parts]
+    for (changes, at), enc in zip(parts, encoded, strict=True):
+        assert store.record_findings(changes, at, encoded=enc) == plain.record_findings(changes, at)
+    assert _stored_rows(store) == _stored_rows(plain) and store.verify_ledger().ok
+    plain.close()
+
+
+def test_ledger_rows_chained_ahead_of_another_writers_entry_are_chained_again_at_the_write(store):
+    t1 = T0 + timedelta(hours=1)
+    first = [FindingChange(_host_finding(h, "pass", T0), None, True) for h in range(100)]
+    second = [FindingChange(_host_finding(h, "fail", t1), "pass", True) for h in range(0, 100, 4)]
+    encoded = [store.encode_findings(first, T0), store.encode_findings(second, t1)]
+    store.record_findings(first, T0, encoded=encoded[0])
+    store.record_event("user.action", "user:t", {"what": "between"}, ts=T0, subject=("host", "h001"), site="default",
+                       detail="between")  # the second part's rows were chained onto the head before it
+    assert store.record_findings(second, t1, encoded=encoded[1]) == 25
+    assert store.ledger.last_seq == 126 and store.verify_ledger().ok
+    seqs = [r[0] for r in store.read.execute("SELECT ledger_seq FROM finding_intervals WHERE start = ?"
+                                             " ORDER BY ledger_seq", (t1.timestamp(),)).fetchall()]
+    assert seqs == list(range(102, 127))
+    again = [FindingChange(_host_finding(h, "pass", t1), "fail", True) for h in range(0, 100, 4)]
+    assert store.record_findings(again, t1, encoded=store.encode_findings(again, t1)) == 25  # chained onto the head
+    assert store.ledger.last_seq == 151 and store.verify_ledger().ok
+    later = T0 + timedelta(hours=2)  # encoded for another time than it is recorded at: chained again
+    assert store.record_findings(second, later, encoded=store.encode_findings(second, t1)) == 25
+    assert store.ledger_entry(176)[1].count(b'"ts":"2026-11-01T02:00:00+00:00"') == 1 and store.verify_ledger().ok
+
+
 def test_encoded_rows_are_ingested_like_observations(store):
     from collector.store.sqlite import observation_row
 
@@ -211,3 +274,39 @@ def test_an_observations_time_reads_back_as_the_same_moment_with_the_offset_it_w
         assert read[original.subject_id].model_dump_json() == original.model_copy(
             update={"received_at": read[original.subject_id].received_at}).model_dump_json()
     assert store.verify_ledger().ok
+
+
+def _finding_history(store) -> dict[str, list]:
+    """What a round stored of its findings, without the ledger's numbering (which other entries shift)."""
+    from collector.proof.canonical import loads
+
+    out = _stored_rows(store)
+    bodies = [loads(bytes(b)) for _, _, b in out.pop("ledger")]
+    out["ledger"] = [b["data"] for b in bodies if b["type"] == "finding.changed"]
+    out["finding_intervals"] = [r[:-1] for r in out["finding_intervals"]]
+    out["events"] = [r[:-1] for r in out["events"]]
+    return out
+
+
+def test_a_first_round_written_part_by_part_on_the_recorders_thread_stores_what_one_call_stores(
+        tmp_path, store, monkeypatch):
+    from collector import engine as engine_module
+    from collector.engine import Engine
+    from collector.store.sqlite import SqliteStore
+    from rules.catalog import default_catalog
+
+    monkeypatch.setattr(engine_module, "RECORD_PART", 70)
+    hosts = [f"h{i:02d}" for i in range(30)]
+    batch = [Observation(source="t", subject_kind="host", subject_id=h, kind="agent.heartbeat", observed_at=T0,
+                         payload={"version": "0.1.0", "interval_s": 60}) for h in hosts]
+    store.ingest(batch, actor="t")
+    engine = Engine(store, list(default_catalog()))
+    told: list[FindingChange] = []
+    engine.listeners.append(told.extend)
+    engine.note(batch)
+    assert engine.evaluate(None, now=T0) == len(told) > 3 * 70
+    assert store.verify_ledger().ok
+    at_once = SqliteStore(tmp_path / "at-once.db", site_key=store.site_key)
+    at_once.record_findings(told, T0)
+    assert _finding_history(store) == _finding_history(at_once)
+    at_once.close()
