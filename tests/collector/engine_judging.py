@@ -4,6 +4,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from collector.engine import Engine
+from collector.proof.deepverify import verify_derived
 from rules.catalog import default_catalog
 from rules.model import Observation
 
@@ -74,3 +75,10 @@ def changed_by_judging_from_scratch(store, now: datetime) -> list[tuple]:
     fresh.evaluate(None, now=now)
     return [(c.finding.control, c.finding.subject_id, c.previous_status, c.finding.status, c.finding.reason_en)
             for c in judged_again]
+
+
+def assert_the_ledgered_history_judges_the_same(store) -> None:
+    """`ledger verify --deep` judges from the ledgered history what the engine recorded."""
+    with store.derived_rows() as tables:
+        deep = verify_derived(tables, list(default_catalog()))
+    assert deep.ok, [d.text() for d in deep.differences[:5]]
