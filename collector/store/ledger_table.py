@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -49,8 +49,7 @@ class Ledger:
             if ahead is not None:
                 self._forecast = None  # chain the next ones after the head again
             ahead = chained_rows(head, type_, actor, datas, ts)
-        conn.executemany("INSERT INTO ledger(seq, hash, body) VALUES (?, ?, ?)", ahead.rows)
-        self.last_seq, self.last_hash = ahead.head
+        self._insert(conn, ahead.rows, ahead.head)
         return head[0] + 1
 
     def chain_ahead(self, type_: str, actor: str, datas: Sequence[bytes], ts: datetime) -> ChainedRows:
@@ -65,16 +64,14 @@ class Ledger:
 
     def _chain(self, conn: sqlite3.Connection, bodies: list[bytes]) -> list[LedgerEntry]:
         """Bodies numbered from the head on, hashed onto the chain and inserted with one statement."""
-        out = []
-        seq, prev = self.last_seq, self.last_hash
-        sha = hashlib.sha256
-        for body in bodies:
-            seq += 1
-            prev = sha(prev + body).digest()
-            out.append(LedgerEntry(seq, prev.hex(), body))
-        conn.executemany("INSERT INTO ledger(seq, hash, body) VALUES (?, ?, ?)", [(e.seq, e.hash, e.body) for e in out])
-        self.last_seq, self.last_hash = seq, prev
-        return out
+        rows, head = _hashed_rows((self.last_seq, self.last_hash), bodies)
+        self._insert(conn, rows, head)
+        return [LedgerEntry(*r) for r in rows]
+
+    def _insert(self, conn: sqlite3.Connection, rows: list[tuple[int, str, bytes]], head: tuple[int, bytes]) -> None:
+        """Rows chained onto the head, in one statement; `head`: the one they leave."""
+        conn.executemany("INSERT INTO ledger(seq, hash, body) VALUES (?, ?, ?)", rows)
+        self.last_seq, self.last_hash = head
 
     def rollback_to(self, conn: sqlite3.Connection) -> None:
         """(Re-)read the head from the table, e.g. after a rolled-back transaction."""
@@ -109,14 +106,23 @@ class ChainedRows(NamedTuple):
 def chained_rows(after: tuple[int, bytes], type_: str, actor: str, datas: Sequence[bytes],
                  ts: datetime) -> ChainedRows:
     """The rows of entries of one type and actor, each data `stored_json` bytes, chained onto `after`."""
+    when = stamp(ts)
+    rows, head = _hashed_rows(after, entry_bodies(after[0] + 1, when, type_, actor, datas))
+    return ChainedRows(after, rows, head, when)
+
+
+def _hashed_rows(after: tuple[int, bytes], bodies: Iterable[bytes]) -> tuple[list[tuple[int, str, bytes]],
+                                                                            tuple[int, bytes]]:
+    """Ledger rows (seq, hash, body) of `bodies` numbered on from `after` (seq, hash), each hashed onto the
+    one before, and the head they leave."""
     seq, prev = after
-    sha, when = hashlib.sha256, stamp(ts)
+    sha = hashlib.sha256
     rows = []
-    for body in entry_bodies(seq + 1, when, type_, actor, datas):
+    for body in bodies:
         seq += 1
         prev = sha(prev + body).digest()
         rows.append((seq, prev.hex(), body))
-    return ChainedRows(after, rows, (seq, prev), when)
+    return rows, (seq, prev)
 
 
 def iter_rows(conn: sqlite3.Connection, start: int = 1, end: int | None = None,
