@@ -1,14 +1,17 @@
-"""Every request body has a size limit, and every JSON body is JSON the store can keep.
+"""Every request body has a size limit, every JSON body is JSON the store can keep, and no request's
+path or query holds a NUL (no stored text can: PostgreSQL refuses it in any text it is asked to compare).
 
 One ASGI middleware in front of every route, so a route added later is covered too: a body over its
 route's limit is refused with 413 before it is read (by Content-Length) or as soon as it grows past
 it (chunked), and a JSON body with NaN, Infinity, a number out of range or a lone surrogate is refused
-with 422 before any route sees it. Routes that may be called without a token accept little.
+with 422 before any route sees it, as is a path or query parameter with a NUL in it (named). Routes that
+may be called without a token accept little.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -89,6 +92,9 @@ class BodyGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if (named := nul_in_address(scope)) is not None:
+            await SafeJSONResponse({"detail": f"{named} holds a NUL character"}, 422)(scope, receive, send)
+            return
         limit = self._limit(scope["method"], scope["path"])
         body = BodyHeaders.of(scope)
         if body.declared is not None and body.declared > limit.max_bytes:
@@ -164,6 +170,19 @@ class BodyGuard:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+def nul_in_address(scope: Scope) -> str | None:
+    """What of the request's path and query holds a NUL ("the path", "query parameter 'kind'"), if any."""
+    if "\x00" in scope["path"]:
+        return "the path"
+    query = scope.get("query_string", b"")
+    if b"%00" not in query:
+        return None
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return f"query parameter {name!r}"
+    return None
 
 
 def _too_large(limit: BodyLimit) -> SafeJSONResponse:

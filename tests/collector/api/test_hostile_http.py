@@ -233,3 +233,20 @@ def test_a_nul_in_an_observation_text_field_is_refused_naming_it(any_store_clien
     r = _post(client, "/api/v1/observations", json.dumps(body).encode(), agent)
     assert r.status_code == 422 and field in r.text, r.text
     assert store.count_observations() == 0
+
+
+@pytest.mark.parametrize(("path", "named"), [
+    ("/api/v1/observations?kind=usb%00.devices", "query parameter 'kind'"),
+    ("/api/v1/observations?kind=usb.devices&subject_kind=%00", "query parameter 'subject_kind'"),
+    ("/api/v1/findings?control=USB%00-BLOCK", "query parameter 'control'"),
+    ("/api/v1/observations/obs%00-1", "the path"),
+])
+def test_a_nul_in_a_path_or_query_is_refused_naming_it(any_store_client, path, named):
+    """No stored text holds a NUL, and PostgreSQL refuses one in any text it is asked to compare: a 422
+    naming where it is, on both stores, rather than a server error on one."""
+    client, _, store = any_store_client
+    auth.add_user(store, "admin", "admin", PASSWORD)
+    token = client.post("/api/v1/auth/token", json={"username": "admin", "password": PASSWORD}).json()["token"]
+    r = client.get(path, headers={"Authorization": "Bearer " + token})
+    assert r.status_code == 422 and r.json()["detail"] == f"{named} holds a NUL character", r.text
+    assert client.get(path.replace("%00", ""), headers={"Authorization": "Bearer " + token}).status_code in (200, 404)
