@@ -2,7 +2,8 @@
 
 Python's own decoder takes NaN, Infinity, numbers that overflow a double and lone surrogates;
 the canonical encoder then writes NaN as null (a stored value the sender never sent) and fails on
-integers beyond 64 bits or on lone surrogates (a 500 after the batch was accepted). Every request
+integers beyond 64 bits or on lone surrogates (a 500 after the batch was accepted), and PostgreSQL
+refuses a NUL (`\\u0000`) in any text, also one it is only asked to compare with. Every request
 body is held to `strict_loads` (collector.api.bodyguard); the observation batch, validated straight
 from its bytes in a worker process, to the cheaper `refuse_unkeepable` and the encoder's own range.
 """
@@ -35,8 +36,9 @@ def strict_loads(body: bytes) -> Any:
         data = pydantic_core.from_json(body, allow_inf_nan=False)
     except ValueError as e:
         raise JsonRejected(f"body is not JSON (NaN and Infinity are not JSON either): {e}") from None
-    if _MAYBE_OUT_OF_RANGE.search(body):
-        _check_numbers(data, "body")
+    numbers, nul = _MAYBE_OUT_OF_RANGE.search(body) is not None, b"\\u0000" in body
+    if numbers or nul:
+        _check_values(data, "body", numbers=numbers, nul=nul)
     return data
 
 
@@ -63,14 +65,21 @@ def integer_out_of_range(e: Exception) -> bool:
     return isinstance(e, TypeError) and "Integer exceeds 64-bit range" in str(e)
 
 
-def _check_numbers(value: Any, where: str) -> None:
+def _check_values(value: Any, where: str, *, numbers: bool, nul: bool) -> None:
+    """JsonRejected naming the first integer or double out of range (`numbers`), or text with a NUL in it
+    (`nul`: no stored text may hold one; PostgreSQL refuses it), in `value`."""
     if isinstance(value, dict):
         for k, v in value.items():
-            _check_numbers(v, f"{where}.{k}")
+            if nul and "\x00" in k:
+                raise JsonRejected(f"{where}: a name with a NUL character (\\u0000), which no stored text may hold")
+            _check_values(v, f"{where}.{k}", numbers=numbers, nul=nul)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            _check_numbers(v, f"{where}[{i}]")
-    elif isinstance(value, bool):
+            _check_values(v, f"{where}[{i}]", numbers=numbers, nul=nul)
+    elif isinstance(value, str):
+        if nul and "\x00" in value:
+            raise JsonRejected(f"{where}: a NUL character (\\u0000), which no stored text may hold")
+    elif not numbers or isinstance(value, bool):
         return
     elif isinstance(value, int) and not MIN_INT <= value <= MAX_INT:
         raise JsonRejected(f"{where}: integer out of range (from -2^63 to 2^64-1)")

@@ -23,6 +23,9 @@ from collector.strictjson import (
     pytest.param(b'{"a": "\\ud800"}', "not JSON", id="lone-high-surrogate"),
     pytest.param(b'{"a": "\\udc00x"}', "not JSON", id="lone-low-surrogate"),
     pytest.param(b'{"a": "\xff"}', "not JSON", id="not-utf8"),
+    pytest.param(b'{"a": ["x", {"b": "n\\u0000l"}]}', "body.a[1].b: a NUL character", id="nul-in-text"),
+    pytest.param(b'{"a\\u0000": 1}', "body: a name with a NUL character", id="nul-in-a-name"),
+    pytest.param(b'{"a": 1e400, "b": "\\u0000"}', "body.a: number too large", id="the-first-problem-named"),
 ])
 def test_refused_naming_the_place(body: bytes, says: str) -> None:
     with pytest.raises(JsonRejected, match=says.replace("[", r"\[").replace("]", r"\]")):
@@ -35,6 +38,7 @@ def test_refused_naming_the_place(body: bytes, says: str) -> None:
     pytest.param(b'{"a": 1.5e300}', 1.5e300, id="large-double"),
     pytest.param(b'{"a": "NaN Infinity 12345678901234567890"}', "NaN Infinity 12345678901234567890", id="in-text"),
     pytest.param(b'{"a": "\\ud83d\\ude00"}', "\U0001f600", id="surrogate-pair"),
+    pytest.param(b'{"a": "\\\\u0000"}', "\\u0000", id="an-escaped-backslash-before-u0000-is-text"),
 ])
 def test_kept_exactly(body: bytes, value: object) -> None:
     assert strict_loads(body) == {"a": value}

@@ -250,3 +250,14 @@ def test_a_nul_in_a_path_or_query_is_refused_naming_it(any_store_client, path, n
     r = client.get(path, headers={"Authorization": "Bearer " + token})
     assert r.status_code == 422 and r.json()["detail"] == f"{named} holds a NUL character", r.text
     assert client.get(path.replace("%00", ""), headers={"Authorization": "Bearer " + token}).status_code in (200, 404)
+
+
+@pytest.mark.parametrize(("path", "body", "named"), [
+    ("/api/v1/auth/token", {"username": "admin\u0000", "password": PASSWORD}, "body.username"),
+    ("/api/v1/enroll", {"secret": "s" * 20, "host_id": "host-\u0000b"}, "body.host_id"),
+])
+def test_a_nul_in_a_json_body_is_refused_naming_it(any_store_client, path, body, named):
+    """Also where no token is needed: a 422 naming the field on both stores, not a server error on one."""
+    client, _, store = any_store_client
+    r = client.post(path, json=body)
+    assert r.status_code == 422 and r.json()["detail"].startswith(f"{named}: a NUL character"), r.text
