@@ -1,15 +1,16 @@
 """Every request body has a size limit, every JSON body is JSON the store can keep, and no request's
-path or query holds a NUL (no stored text can: PostgreSQL refuses it in any text it is asked to compare).
+path, query or form holds a NUL (no stored text can: PostgreSQL refuses it in any text it is asked to
+compare).
 
 One ASGI middleware in front of every route, so a route added later is covered too: a body over its
 route's limit is refused with 413 before it is read (by Content-Length) or as soon as it grows past
 it (chunked), and a JSON body with NaN, Infinity, a number out of range or a lone surrogate is refused
-with 422 before any route sees it, as is a path or query parameter with a NUL in it (named). Routes that
-may be called without a token accept little.
+with 422 before any route sees it, as is a path, query parameter or URL-encoded form field with a NUL in
+it (named). Routes that may be called without a token accept little.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -60,10 +61,11 @@ class BodyHeaders:
     declared: int | None  # Content-Length, when it is a number
     json: bool  # Content-Type is JSON
     chunked: bool  # a Transfer-Encoding is given: the body may run past any Content-Length
+    form: bool = False  # Content-Type is a URL-encoded form (the web pages' forms)
 
     @classmethod
     def of(cls, scope: Scope) -> BodyHeaders:
-        declared, json, chunked, seen_length, seen_type = None, False, False, False, False
+        declared, json, chunked, form, seen_length, seen_type = None, False, False, False, False, False
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and not seen_length:
                 seen_length, declared = True, int(value) if value.isdigit() else None
@@ -71,9 +73,10 @@ class BodyHeaders:
                 seen_type = True
                 media = value.split(b";")[0].strip().lower()
                 json = media == b"application/json" or media.endswith(b"+json")
+                form = media == b"application/x-www-form-urlencoded"
             elif name == b"transfer-encoding":
                 chunked = True
-        return cls(declared, json, chunked)
+        return cls(declared, json, chunked, form)
 
     def within(self, max_bytes: int) -> bool:
         """Whether the body cannot exceed `max_bytes`: the server reads no more than a declared length."""
@@ -101,7 +104,10 @@ class BodyGuard:
             await _too_large(limit)(scope, receive, send)
             return
         if body.json and not limit.decoded_by_route:
-            await self._strict_json(scope, receive, send, limit)
+            await self._checked(scope, receive, send, limit, _json_refused)
+            return
+        if body.form:
+            await self._checked(scope, receive, send, limit, _form_refused)
             return
         if body.within(limit.max_bytes):  # nothing to count: every batch posted by an agent comes this way
             await self.app(scope, receive, send)
@@ -138,8 +144,9 @@ class BodyGuard:
             if not refused:
                 raise
 
-    async def _strict_json(self, scope: Scope, receive: Receive, send: Send, limit: BodyLimit) -> None:
-        """Read the whole (bounded) body, refuse it unless it is strict JSON, then hand it on."""
+    async def _checked(self, scope: Scope, receive: Receive, send: Send, limit: BodyLimit,
+                       refused: Callable[[bytes], str | None]) -> None:
+        """Read the whole (bounded) body, refuse it with 422 if `refused` says why, then hand it on."""
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -154,11 +161,10 @@ class BodyGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if body:
-            try:  # a large body is decoded off the event loop, which serves every other request
-                await run_in_threadpool(strict_loads, body) if size > 64 * KIB else strict_loads(body)
-            except JsonRejected as e:
-                await SafeJSONResponse({"detail": str(e)}, 422)(scope, receive, send)
+        if body:  # a large body is decoded off the event loop, which serves every other request
+            why = await run_in_threadpool(refused, body) if size > 64 * KIB else refused(body)
+            if why is not None:
+                await SafeJSONResponse({"detail": why}, 422)(scope, receive, send)
                 return
         replayed = False
 
@@ -172,17 +178,38 @@ class BodyGuard:
         await self.app(scope, replay, send)
 
 
+def _json_refused(body: bytes) -> str | None:
+    """Why `body` is not JSON the store can keep, if it is not."""
+    try:
+        strict_loads(body)
+    except JsonRejected as e:
+        return str(e)
+    return None
+
+
+def _form_refused(body: bytes) -> str | None:
+    """Why a URL-encoded form cannot be taken: a field with a NUL in it."""
+    named = nul_in_fields(body)
+    return None if named is None else f"form field {named!r} holds a NUL character"
+
+
+def nul_in_fields(encoded: bytes) -> str | None:
+    """The name of the first field of URL-encoded `encoded` (a query or a form) whose name or value holds a
+    NUL, if any."""
+    if b"%00" not in encoded:
+        return None
+    for name, value in parse_qsl(encoded.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return name
+    return None
+
+
 def nul_in_address(scope: Scope) -> str | None:
     """What of the request's path and query holds a NUL ("the path", "query parameter 'kind'"), if any."""
     if "\x00" in scope["path"]:
         return "the path"
-    query = scope.get("query_string", b"")
-    if b"%00" not in query:
-        return None
-    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-        if "\x00" in name or "\x00" in value:
-            return f"query parameter {name!r}"
-    return None
+    named = nul_in_fields(scope.get("query_string", b""))
+    return None if named is None else f"query parameter {named!r}"
 
 
 def _too_large(limit: BodyLimit) -> SafeJSONResponse:

@@ -261,3 +261,11 @@ def test_a_nul_in_a_json_body_is_refused_naming_it(any_store_client, path, body,
     client, _, store = any_store_client
     r = client.post(path, json=body)
     assert r.status_code == 422 and r.json()["detail"].startswith(f"{named}: a NUL character"), r.text
+
+
+def test_a_nul_in_a_form_field_is_refused_naming_it(any_store_client):
+    client, _, _ = any_store_client
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    r = client.post("/login", content=b"username=admin%00&password=x", headers=form)
+    assert r.status_code == 422 and r.json()["detail"] == "form field 'username' holds a NUL character", r.text
+    assert client.post("/login", content=b"username=admin&password=x", headers=form).status_code == 401
