@@ -61,9 +61,12 @@ def store_backup(out: Annotated[Path, typer.Argument(help="A new folder to hold 
     from dataclasses import asdict
 
     from collector.store.backup import backup_store
+    from collector.store.opening import postgres_url_of
+    from collector.store.pgbackup import backup_postgres
 
-    _refuse_postgres(db, "store backup")
-    manifest = backup_store(db, out, include_key=include_key, now=datetime.now(UTC))
+    url = postgres_url_of(db)
+    manifest = (backup_store(db, out, include_key=include_key, now=datetime.now(UTC)) if url is None
+                else backup_postgres(url, out, include_key=include_key, now=datetime.now(UTC)))
     emit({"out": str(out), **asdict(manifest)}, as_json,
          f"{out}: schema version {manifest.schema_version}, ledger head {manifest.ledger_head_seq} "
          f"{manifest.ledger_head_hash or '-'}, {manifest.evidence_files} evidence files"
@@ -71,19 +74,26 @@ def store_backup(out: Annotated[Path, typer.Argument(help="A new folder to hold 
 
 
 def store_restore(backup: Annotated[Path, typer.Argument(help="A folder written by `store backup`.")],
-                  db: Annotated[Path, typer.Option("--db", help="Where the store goes (must not exist yet).")],
+                  db: Annotated[Path, typer.Option("--db", help="Where the store goes: a file that does not exist "
+                                                               "yet, or an empty PostgreSQL database.")],
                   as_json: JsonOpt = False) -> None:
     """Put a backup in place as a new store; refuses to overwrite an existing one."""
     from dataclasses import asdict
 
     from collector.store.backup import restore_store
+    from collector.store.opening import postgres_url_of
+    from collector.store.pgbackup import restore_postgres
 
-    _refuse_postgres(db, "store restore")
-    manifest = restore_store(backup, db)
-    store_at(db).close()  # opened once: a restore that cannot be read fails here, not at the next command
-    emit({"db": str(db), **asdict(manifest)}, as_json,
-         f"{db}: restored, ledger head {manifest.ledger_head_seq} {manifest.ledger_head_hash or '-'}"
-         + ("" if manifest.private_key else "; the backup held no private site key: a new one signs from now on"))
+    url = postgres_url_of(db)
+    if url is None:
+        manifest = restore_store(backup, db)
+        store_at(db).close()  # opened once: a restore that cannot be read fails here, not at the next command
+        own_key = manifest.private_key
+    else:
+        manifest, own_key = restore_postgres(backup, url)
+    emit({"db": _shown(db), **asdict(manifest)}, as_json,
+         f"{_shown(db)}: restored, ledger head {manifest.ledger_head_seq} {manifest.ledger_head_hash or '-'}"
+         + ("" if own_key else "; the backup held no private site key: a new one signs from now on"))
 
 
 def store_compact(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt = "Asia/Shanghai",
@@ -146,14 +156,6 @@ def store_copy(src: Annotated[str, typer.Option("--from", help="The store to cop
          f"{report.ledger_head_seq} {report.ledger_head_hash or '-'}"
          + (f"; {len(report.evidence_unreadable)} evidence files unreadable in the source"
             if report.evidence_unreadable else ""))
-
-
-def _refuse_postgres(db: Path, command: str) -> None:
-    from collector.store.opening import postgres_url_of
-
-    if postgres_url_of(db) is not None:
-        fail_input(f"--db: {command} works on an SQLite store; a PostgreSQL store is backed up with the "
-                   "database's own tools (pg_dump, base backups), or copied to an SQLite file with `store copy`")
 
 
 def _store_name(text: str, url: str | None) -> str:

@@ -54,6 +54,12 @@ def ledger_head(conn: sqlite3.Connection) -> tuple[int, str | None]:
 def backup_store(db: Path, out: Path, *, include_key: bool, now: datetime) -> Manifest:
     """Copy the store at `db` into the new folder `out`; returns what the backup holds."""
     check_store_file(db)
+    return write_backup(out, lambda tmp: _fill(db, tmp, include_key=include_key, now=now))
+
+
+def write_backup(out: Path, fill: Callable[[Path], Manifest]) -> Manifest:
+    """Run `fill` on a new private folder beside `out` and rename it to `out` once whole; on any failure
+    nothing is left, and a full disk or an unreadable file is said in one line (BackupError)."""
     if _exists(out, "cannot write the backup"):
         raise BackupError(f"{out}: already exists (a backup goes to a new folder)")
     if not out.parent.is_dir():
@@ -65,7 +71,7 @@ def backup_store(db: Path, out: Path, *, include_key: bool, now: datetime) -> Ma
     except OSError as e:
         raise BackupError(f"{out.parent}: cannot write the backup there ({e.strerror or e})") from None
     try:
-        manifest = _fill(db, tmp, include_key=include_key, now=now)
+        manifest = fill(tmp)
         os.rename(tmp, out)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written is left
@@ -83,27 +89,48 @@ def _fill(db: Path, tmp: Path, *, include_key: bool, now: datetime) -> Manifest:
         copy_database(src, tmp / DATABASE)
     finally:
         src.close()
-    copy = sqlite3.connect(tmp / DATABASE, isolation_level=None)
+    contents = sealed_contents(tmp / DATABASE)
+    copied = _copy_evidence(evidence_dir_of(db), tmp / EVIDENCE, contents.evidence)
+    key_file = site_key_path_of(db)
+    if key_file.exists():
+        (tmp / PUBLIC_KEY).write_bytes(SiteKey.load_or_create(key_file).public_pem())
+    return finish_manifest(tmp, contents, copied, key_file, include_key=include_key, now=now)
+
+
+@dataclass
+class Contents:
+    """What a backup's database holds, as the manifest names it."""
+    schema_version: int
+    head_seq: int
+    head_hash: str | None
+    evidence: list[str]  # SHA-256 of every evidence row
+
+
+def sealed_contents(database: Path) -> Contents:
+    """Seal the copied database's open batches, as opening it would (the manifest names the head a
+    restore of it has), and read what the manifest says of it."""
+    copy = sqlite3.connect(database, isolation_level=None)
     try:
-        # a batch the service stored between that seal and the copy is sealed in the copy, as opening it
-        # would: the manifest names the head a restore of it has
-        seal_file(copy)
+        seal_file(copy)  # a batch stored between the source's seal and the copy
         version = int(copy.execute("PRAGMA user_version").fetchone()[0])
         head_seq, head_hash = ledger_head(copy)
         digests = [r[0] for r in copy.execute("SELECT sha256 FROM evidence ORDER BY sha256")]
     finally:
         copy.close()
-    copied = _copy_evidence(evidence_dir_of(db), tmp / EVIDENCE, digests)
-    key_file = site_key_path_of(db)
-    if key_file.exists():
-        (tmp / PUBLIC_KEY).write_bytes(SiteKey.load_or_create(key_file).public_pem())
-        if include_key:
-            fd = os.open(tmp / PRIVATE_KEY, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(key_file.read_bytes())
-    elif include_key:
-        raise BackupError(f"{key_file}: no site key to include")
-    manifest = Manifest(FORMAT, now.isoformat(), version, head_seq, head_hash, copied, include_key)
+    return Contents(version, head_seq, head_hash, digests)
+
+
+def finish_manifest(tmp: Path, contents: Contents, evidence_files: int, key_file: Path, *,
+                    include_key: bool, now: datetime) -> Manifest:
+    """Copy the private site key `key_file` when asked for, then hash every file into manifest.json."""
+    if include_key:
+        if not key_file.exists():
+            raise BackupError(f"{key_file}: no site key to include")
+        fd = os.open(tmp / PRIVATE_KEY, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key_file.read_bytes())
+    manifest = Manifest(FORMAT, now.isoformat(), contents.schema_version, contents.head_seq, contents.head_hash,
+                        evidence_files, include_key)
     manifest.sha256 = {p.relative_to(tmp).as_posix(): file_sha256(p)
                        for p in sorted(tmp.rglob("*")) if p.is_file()}
     (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2) + "\n")

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from collector.inputs import StoreOpenError
 from collector.store.integrity import EvidenceAltered
@@ -32,6 +33,19 @@ COPY_SOURCE_KEY = "copy.source"
 CHUNK_ROWS = 5000
 
 Layout = dict[str, tuple[list[str], list[str]]]  # table -> (primary key columns, columns)
+
+
+class CopySource(Protocol):
+    """What a copy reads: a store of either backend, or a backup's database (collector/store/pgbackup.py)."""
+
+    @property
+    def read(self) -> sqlite3.Connection: ...
+
+    def seal_batches(self, *, due: bool = False) -> int | None: ...
+
+    def snapshot(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+    def checked_evidence_bytes(self, sha256: str) -> bytes | None: ...
 
 
 class CopyRefused(StoreOpenError):
@@ -65,7 +79,7 @@ def sqlite_layout(conn: sqlite3.Connection) -> Layout:
     return out
 
 
-def layout_of(store: SqliteStore) -> Layout:
+def layout_of(store: CopySource) -> Layout:
     pg_layout: Callable[[], Layout] | None = getattr(store, "table_layout", None)
     return pg_layout() if pg_layout else sqlite_layout(store.read)
 
@@ -80,7 +94,7 @@ def source_identity(conn: sqlite3.Connection) -> str:
     return f"key:{key[0] if key else '-'}"
 
 
-def claim(dst: SqliteStore, identity: str, src_name: str, dst_name: str) -> bool:
+def claim(dst: SqliteStore, identity: str, src_name: str, dst_name: str, command: str = "store copy") -> bool:
     """Mark `dst` as the copy of `identity`; True when it already was (a resumed copy). Refuses a
     destination that holds anything else."""
     marked = dst.get_meta(COPY_SOURCE_KEY)
@@ -89,7 +103,7 @@ def claim(dst: SqliteStore, identity: str, src_name: str, dst_name: str) -> bool
     busy = [t for t in CONTENT_TABLES if dst.read.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()]  # noqa: S608
     if marked is not None or busy:
         what = "a copy of another store" if marked is not None else f"not empty ({', '.join(busy)})"
-        raise CopyRefused(f"{dst_name}: {what}; `store copy` writes only into a new store or continues its own "
+        raise CopyRefused(f"{dst_name}: {what}; `{command}` writes only into a new store or continues its own "
                           f"copy of {src_name}")
     dst.set_meta(COPY_SOURCE_KEY, identity)
     return False
@@ -105,15 +119,17 @@ def refuse_missing_tables(conn: sqlite3.Connection, theirs: Layout, ours: Layout
                           " copy with the clausewatch that wrote the source, or a newer one")
 
 
-def copy_store(src: SqliteStore, dst: SqliteStore, *, src_name: str, dst_name: str,
-               chunk_rows: int = CHUNK_ROWS, on_chunk: Callable[[str, int], None] | None = None) -> CopyReport:
-    """Copy `src` (as it is when the copy starts) into `dst`; `on_chunk(table, rows)` after each commit."""
+def copy_store(src: CopySource, dst: SqliteStore, *, src_name: str, dst_name: str,
+               chunk_rows: int = CHUNK_ROWS, on_chunk: Callable[[str, int], None] | None = None,
+               command: str = "store copy") -> CopyReport:
+    """Copy `src` (as it is when the copy starts) into `dst`; `on_chunk(table, rows)` after each commit;
+    `command` names what the user ran, in a refusal."""
     theirs, ours = layout_of(src), layout_of(dst)
     tables = sorted((t for t in theirs if t in ours and t not in NOT_COPIED), key=lambda t: (t not in FIRST, t))
     src.seal_batches()  # the batches acknowledged so far are in the copied ledger
     with src.snapshot() as conn:
         refuse_missing_tables(conn, theirs, ours, dst_name)
-        report = CopyReport(src_name, dst_name, claim(dst, source_identity(conn), src_name, dst_name))
+        report = CopyReport(src_name, dst_name, claim(dst, source_identity(conn), src_name, dst_name, command))
         for table in tables:
             keys, columns = theirs[table]
             cols = [c for c in columns if c in set(ours[table][1])]
@@ -160,7 +176,7 @@ def _copy_table(conn: sqlite3.Connection, dst: SqliteStore, table: str, keys: li
             after = batch[-1][cols.index(key)]
 
 
-def _copy_evidence(conn: sqlite3.Connection, src: SqliteStore, dst: SqliteStore, report: CopyReport) -> None:
+def _copy_evidence(conn: sqlite3.Connection, src: CopySource, dst: SqliteStore, report: CopyReport) -> None:
     for (sha256,) in conn.execute("SELECT sha256 FROM evidence ORDER BY sha256").fetchall():
         try:
             if dst.checked_evidence_bytes(sha256) is not None:

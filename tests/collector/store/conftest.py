@@ -64,3 +64,26 @@ def finding(status: str, since: datetime, *, control: str = "USB-BLOCK", subject
 
 def hours(n: float) -> timedelta:
     return timedelta(hours=n)
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Path:
+    """A small site's day in an SQLite file: terminals and a camera every two hours, evaluated, with a user,
+    an evidence file and a checkpoint (`store copy`, `store backup`)."""
+    from collector import auth
+    from collector.demo import SimSite
+    from collector.demo.run import write_history
+    from collector.engine import Engine
+    from collector.store.sqlite import SqliteStore
+    from rules.catalog import default_catalog
+
+    db = tmp_path / "site.db"
+    store = SqliteStore(db)
+    end = datetime.now(UTC).replace(microsecond=0)
+    site = SimSite(terminals=3, cameras=1, start=end - timedelta(hours=12))
+    write_history(store, Engine(store, list(default_catalog())), site, end, step=timedelta(hours=2))
+    auth.add_user(store, "auditor", "auditor", "a long enough password 1", actor="test")
+    store.put_evidence(b"signed visit log", "visit.pdf", "application/pdf")
+    store.checkpoint()
+    store.close()
+    return db

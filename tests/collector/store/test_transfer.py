@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,8 @@ from typer.testing import CliRunner
 
 from collector import auth
 from collector.cli.main import build_app
-from collector.demo import SimSite
-from collector.demo.run import write_history
-from collector.engine import Engine
 from collector.store.sqlite import SqliteStore
 from collector.store.transfer import copy_store
-from rules.catalog import default_catalog
 
 runner = CliRunner()
 # the tables whose rows a copy must carry over unchanged (public_keys: the copy adds its own key)
@@ -30,24 +25,20 @@ def cli(*args: str) -> tuple[int, dict, str]:
     return r.exit_code, (json.loads(r.stdout) if r.exit_code == 0 else {}), r.output
 
 
-@pytest.fixture
-def history(tmp_path: Path) -> Path:
-    """A small site's day: terminals and a camera every two hours, evaluated, with a user and a checkpoint."""
-    db = tmp_path / "site.db"
-    store = SqliteStore(db)
-    end = datetime.now(UTC).replace(microsecond=0)
-    site = SimSite(terminals=3, cameras=1, start=end - timedelta(hours=12))
-    write_history(store, Engine(store, list(default_catalog())), site, end, step=timedelta(hours=2))
-    auth.add_user(store, "auditor", "auditor", "a long enough password 1", actor="test")
-    store.put_evidence(b"signed visit log", "visit.pdf", "application/pdf")
-    store.checkpoint()
-    store.close()
-    return db
-
-
 def rows_of(store: SqliteStore, table: str) -> list[tuple]:
     return sorted(tuple(bytes(v) if isinstance(v, memoryview) else v for v in r)
                   for r in store.read.execute(f"SELECT * FROM {table}").fetchall())  # noqa: S608
+
+
+def assert_same_rows(one: Path, other: Path) -> None:
+    """The two SQLite stores hold the same rows in every table a copy carries over unchanged."""
+    stores = [SqliteStore(one), SqliteStore(other)]
+    try:
+        for table in COMPARED:
+            assert rows_of(stores[0], table) == rows_of(stores[1], table), table
+    finally:
+        for s in stores:
+            s.close()
 
 
 def test_copy_round_trips_sqlite_postgres_sqlite_with_the_same_ledger(history, postgres_url, tmp_path):
@@ -64,13 +55,7 @@ def test_copy_round_trips_sqlite_postgres_sqlite_with_the_same_ledger(history, p
         assert verified["ok"] and verified["head_seq"] == first["ledger_head_seq"], verified
         assert verified["deep"]["checked"]["findings"] > 0  # findings and their history recomputed from the ledger
         assert verified["evidence_checked"] == first["evidence_files"]
-    stores = [SqliteStore(history), SqliteStore(back)]
-    try:
-        for table in COMPARED:
-            assert rows_of(stores[0], table) == rows_of(stores[1], table), table
-    finally:
-        for s in stores:
-            s.close()
+    assert_same_rows(history, back)
 
 
 def test_interrupted_copy_continues_where_it_stopped(history, postgres_url, tmp_path):
