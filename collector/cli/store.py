@@ -152,8 +152,10 @@ def store_copy(src: Annotated[str, typer.Option("--from", help="The store to cop
         source.close()
     emit(report.as_dict(), as_json,
          f"{dst_name}: {'continued' if report.resumed else 'copied'} from {src_name}: "
-         f"{sum(report.rows.values())} rows, {report.evidence_files} evidence files; ledger head "
-         f"{report.ledger_head_seq} {report.ledger_head_hash or '-'}"
+         f"{sum(report.rows.values())} rows, {report.evidence_files} evidence files"
+         + (f", {sum(report.dropped.values())} rows the source no longer holds dropped"
+            if sum(report.dropped.values()) else "")
+         + f"; ledger head {report.ledger_head_seq} {report.ledger_head_hash or '-'}"
          + (f"; {len(report.evidence_unreadable)} evidence files unreadable in the source"
             if report.evidence_unreadable else ""))
 

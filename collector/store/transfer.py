@@ -3,7 +3,9 @@ PostgreSQL either way), so that the copy's ledger is the same chain with the sam
 
 Resumable: rows go over in chunks, each committed on its own. Tables that only grow (observations,
 the ledger, events...) continue after the highest key the copy holds; the others are upserted again
-whole. The destination records which store it copies (`meta` key `copy.source`: the hash of the
+whole. A copy run again over one made before also drops what the source no longer holds (compaction's
+observations and evidence, expired sessions...), so that a copy kept up to date by running it again
+verifies as its source does. The destination records which store it copies (`meta` key `copy.source`: the hash of the
 source's first ledger entry), so that a second run continues it and a store that is anything else
 is refused.
 """
@@ -26,6 +28,8 @@ APPEND_ONLY = {"observations": "rowid", "observation_repeats": "num", "ledger": 
 # bookkeeping of one backend or of the processes running on it, not store content; the terminal search's
 # texts are remade from the copied observations at the first search
 NOT_COPIED = {"evidence_blobs", "clausewatch_schema", "leases", "host_search"}
+# rows a copy never drops: every public key ever used stays, as in the source (a copy adds its own)
+NEVER_DROPPED = {"public_keys"}
 # rows that make a store non-empty
 CONTENT_TABLES = ("ledger", "observations", "users", "findings", "agents")
 FIRST = ("users",)  # referenced by others' foreign keys
@@ -58,6 +62,7 @@ class CopyReport:
     destination: str
     resumed: bool
     rows: dict[str, int] = field(default_factory=dict)  # rows written per table in this run
+    dropped: dict[str, int] = field(default_factory=dict)  # rows a resumed copy held that the source no longer does
     evidence_files: int = 0
     evidence_unreadable: list[str] = field(default_factory=list)
     ledger_head_seq: int = 0
@@ -65,7 +70,7 @@ class CopyReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "destination": self.destination, "resumed": self.resumed,
-                "rows": self.rows, "evidence_files": self.evidence_files,
+                "rows": self.rows, "dropped": self.dropped, "evidence_files": self.evidence_files,
                 "evidence_unreadable": self.evidence_unreadable, "ledger_head_seq": self.ledger_head_seq,
                 "ledger_head_hash": self.ledger_head_hash}
 
@@ -133,6 +138,8 @@ def copy_store(src: CopySource, dst: SqliteStore, *, src_name: str, dst_name: st
         for table in tables:
             keys, columns = theirs[table]
             cols = [c for c in columns if c in set(ours[table][1])]
+            if report.resumed and table not in NEVER_DROPPED:
+                report.dropped[table] = _drop_gone(conn, dst, table, keys, chunk_rows)
             report.rows[table] = _copy_table(conn, dst, table, keys, cols, chunk_rows, on_chunk)
         _copy_evidence(conn, src, dst, report)
         head = conn.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
@@ -174,6 +181,48 @@ def _copy_table(conn: sqlite3.Connection, dst: SqliteStore, table: str, keys: li
             return done
         if key:
             after = batch[-1][cols.index(key)]
+
+
+def _drop_gone(conn: sqlite3.Connection, dst: SqliteStore, table: str, keys: list[str], chunk_rows: int) -> int:
+    """Delete the rows of `table` in `dst` whose key the source no longer holds; the number deleted.
+    The destination's keys are walked in chunks, each looked for in the source: by range for a table keyed by
+    one number (both backends order numbers alike), by the keys themselves otherwise."""
+    if not keys:
+        return 0  # no key names a row: such a table is upserted whole, never dropped from
+    names = ", ".join(f'"{k}"' for k in keys)
+    match = " AND ".join(f'"{k}" = ?' for k in keys)
+    numbered = APPEND_ONLY.get(table)
+    dropped, after = 0, None
+    while True:
+        if numbered:  # rows as (number, key...)
+            rows = dst.read.execute(
+                f'SELECT "{numbered}", {names} FROM {table} WHERE "{numbered}" > ? ORDER BY "{numbered}" LIMIT ?',  # noqa: S608
+                (after if after is not None else -(2 ** 63), chunk_rows)).fetchall()
+            if not rows:
+                return dropped
+            mine = [tuple(_plain(v) for v in r[1:]) for r in rows]
+            held = {tuple(_plain(v) for v in r) for r in conn.execute(
+                f'SELECT {names} FROM {table} WHERE "{numbered}" BETWEEN ? AND ?',  # noqa: S608
+                (rows[0][0], rows[-1][0])).fetchall()}
+            after = rows[-1][0]
+        else:
+            mine = [tuple(_plain(v) for v in r)
+                    for r in dst.read.execute(f"SELECT {names} FROM {table}").fetchall()]  # noqa: S608
+            held = {tuple(_plain(v) for v in r)
+                    for r in conn.execute(f"SELECT {names} FROM {table}").fetchall()}  # noqa: S608
+        gone = [k for k in mine if k not in held and not (table == "meta" and str(k[0]).startswith("copy."))]
+        if gone:
+            with dst.write() as out:
+                out.executemany(f"DELETE FROM {table} WHERE {match}", gone)  # noqa: S608
+            if table == "evidence":
+                dst.drop_evidence_bytes([str(k[0]) for k in gone])
+            dropped += len(gone)
+        if not numbered:
+            return dropped
+
+
+def _plain(value: Any) -> Any:
+    return bytes(value) if isinstance(value, memoryview) else value
 
 
 def _copy_evidence(conn: sqlite3.Connection, src: CopySource, dst: SqliteStore, report: CopyReport) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,23 @@ def test_interrupted_copy_continues_where_it_stopped(history, postgres_url, tmp_
     code, verified, out = cli("ledger", "verify", "--db", postgres_url)
     assert code == 0 and verified["ok"] and verified["head_seq"] == head == report["ledger_head_seq"], out
     assert verified["observations_checked"] == total
+
+
+def test_a_copy_run_again_after_the_source_was_compacted_drops_what_it_dropped_and_verifies(
+        history, postgres_url, tmp_path):
+    code, first, out = cli("store", "copy", "--from", str(history), "--to", postgres_url)
+    assert code == 0 and not first["dropped"], out
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()  # every raw row beyond its window then
+    code, compacted, out = cli("store", "compact", "--keep-raw-days", "1", "--now", later, "--db", str(history))
+    assert code == 0 and compacted["dropped"] > 0, out
+    code, again, out = cli("store", "copy", "--from", str(history), "--to", postgres_url)
+    assert code == 0 and again["resumed"], out
+    assert again["dropped"]["observations"] > 0 and again["ledger_head_seq"] > first["ledger_head_seq"]
+    code, verified, out = cli("ledger", "verify", "--deep", "--db", postgres_url)
+    assert code == 0 and verified["ok"], out
+    back = tmp_path / "back.db"
+    assert cli("store", "copy", "--from", postgres_url, "--to", str(back))[0] == 0
+    assert_same_rows(history, back)  # what the source holds now, no more
 
 
 def test_destination_holding_another_store_is_refused(history, tmp_path, postgres_url):
