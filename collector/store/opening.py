@@ -18,7 +18,7 @@ from collector.store.sqlite import SqliteStore
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # `--db` and CLAUSEWATCH_DB arrive as paths, which fold the URL's "//" into "/": both forms are read
-_POSTGRES_URL = re.compile(r"^(postgres(?:ql)?):/+")
+_POSTGRES_URL = re.compile(r"^(postgres(?:ql)?):(?:/+|$)")  # "postgresql://" alone folds to "postgresql:"
 
 
 def postgres_url_of(db: Path | str) -> str | None:

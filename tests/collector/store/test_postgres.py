@@ -117,6 +117,15 @@ def test_an_unreachable_database_is_named_without_its_password(postgres_server):
     assert redacted(url) in r.stderr and "secret" not in r.stderr
 
 
+@pytest.mark.parametrize("db", ["postgresql://", "postgres://", "postgresql:/"])
+def test_a_url_without_host_or_database_is_taken_as_one_not_as_a_file(db, tmp_path):
+    r = subprocess.run([str(BIN), "store", "stats", "--db", db], capture_output=True, text=True, timeout=120,
+                       cwd=tmp_path, env={**os.environ, "PGHOST": "127.0.0.1", "PGPORT": "1"})
+    assert r.returncode == 2 and "cannot connect to the database" in r.stderr, r.stderr
+    assert "no such store" not in r.stderr
+    assert "Traceback" not in r.stderr and not list(tmp_path.iterdir())
+
+
 def test_store_stats_measure_the_database(postgres_url, key):
     store = PostgresStore(postgres_url, site_key=key)
     try:
