@@ -35,6 +35,7 @@ CONTENT_TABLES = ("ledger", "observations", "users", "findings", "agents")
 FIRST = ("users",)  # referenced by others' foreign keys
 COPY_SOURCE_KEY = "copy.source"
 CHUNK_ROWS = 5000
+DROP_CHUNK_KEYS = 1000  # keys looked for in the source at once: a statement's parameters stay within both limits
 
 Layout = dict[str, tuple[list[str], list[str]]]  # table -> (primary key columns, columns)
 
@@ -154,22 +155,19 @@ def _copy_table(conn: sqlite3.Connection, dst: SqliteStore, table: str, keys: li
                 chunk_rows: int, on_chunk: Callable[[str, int], None] | None) -> int:
     names = ", ".join(f'"{c}"' for c in cols)
     marks = ", ".join("?" for _ in cols)
-    key = APPEND_ONLY.get(table)
-    if key:
+    number = APPEND_ONLY.get(table)
+    if number:
         write = f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING"
-        after = dst.read.execute(f'SELECT coalesce(max("{key}"), 0) FROM {table}').fetchone()[0]  # noqa: S608
-        read = f'SELECT {names} FROM {table} WHERE "{key}" > ? ORDER BY "{key}" LIMIT ?'  # noqa: S608
+        after = dst.read.execute(f'SELECT coalesce(max("{number}"), 0) FROM {table}').fetchone()[0]  # noqa: S608
     else:
         sets = ", ".join(f'"{c}" = excluded."{c}"' for c in cols if c not in keys)
         conflict = "ON CONFLICT (" + ", ".join(f'"{k}"' for k in keys) + ")"
         write = f"INSERT INTO {table} ({names}) VALUES ({marks}) {conflict} " + (
             f"DO UPDATE SET {sets}" if sets else "DO NOTHING")
-        order = ", ".join(f'"{k}"' for k in keys) or names
-        read = f"SELECT {names} FROM {table} ORDER BY {order} LIMIT ? OFFSET ?"  # noqa: S608
-    done, offset = 0, 0
+        after = None
+    done, pages = 0, _Pages(table, [number] if number else keys, cols, after)
     while True:
-        batch = conn.execute(read, (after, chunk_rows) if key else (chunk_rows, offset)).fetchall()
-        offset += len(batch)
+        batch = conn.execute(*pages.next(chunk_rows)).fetchall()
         rows = [tuple(r) for r in batch if table != "meta" or not str(r[0]).startswith("copy.")]
         if rows:  # the destination's own `copy.` mark (meta) is never overwritten
             with dst.write() as out:
@@ -179,46 +177,76 @@ def _copy_table(conn: sqlite3.Connection, dst: SqliteStore, table: str, keys: li
                 on_chunk(table, len(rows))
         if len(batch) < chunk_rows:
             return done
-        if key:
-            after = batch[-1][cols.index(key)]
+        pages.passed(batch[-1])
+
+
+class _Pages:
+    """A table's rows a chunk at a time, in the order of its key: after the last key read (a table that only
+    grows starts after the highest number the copy holds), so each chunk is found by the key's index rather
+    than by counting past the rows before it. Text keys are in the source's own order (each backend orders
+    text by its own rules; one source reads in one). A table without a key is read by offset."""
+
+    def __init__(self, table: str, keys: list[str], cols: list[str], after: Any = None):
+        self._table, self._cols = table, cols
+        self._names = ", ".join(f'"{c}"' for c in cols)
+        self._keys = keys if keys and all(k in cols for k in keys) else []
+        self._order = ", ".join(f'"{k}"' for k in self._keys) or self._names
+        self._last: tuple[Any, ...] | None = (after,) if after is not None else None
+        self._offset = 0
+
+    def next(self, limit: int) -> tuple[str, tuple[Any, ...]]:
+        """The statement and parameters of the next chunk of at most `limit` rows."""
+        head = f"SELECT {self._names} FROM {self._table}"
+        if not self._keys:
+            self._offset += limit
+            return f"{head} ORDER BY {self._order} LIMIT ? OFFSET ?", (limit, self._offset - limit)
+        if self._last is None:
+            return f"{head} ORDER BY {self._order} LIMIT ?", (limit,)
+        marks = ", ".join("?" for _ in self._keys)
+        return f"{head} WHERE ({self._order}) > ({marks}) ORDER BY {self._order} LIMIT ?", (*self._last, limit)
+
+    def passed(self, row: Any) -> None:
+        """The last row of the chunk just read: the next chunk starts after its key."""
+        if self._keys:
+            self._last = tuple(row[self._cols.index(k)] for k in self._keys)
 
 
 def _drop_gone(conn: sqlite3.Connection, dst: SqliteStore, table: str, keys: list[str], chunk_rows: int) -> int:
-    """Delete the rows of `table` in `dst` whose key the source no longer holds; the number deleted.
-    The destination's keys are walked in chunks, each looked for in the source: by range for a table keyed by
-    one number (both backends order numbers alike), by the keys themselves otherwise."""
+    """Delete the rows of `table` in `dst` whose key the source no longer holds; the number deleted. The
+    destination's keys are walked a chunk at a time, each chunk looked for in the source: by the range of
+    numbers it spans for a table that only grows (both backends order numbers alike), by the keys
+    themselves otherwise."""
     if not keys:
         return 0  # no key names a row: such a table is upserted whole, never dropped from
+    number = APPEND_ONLY.get(table)
+    walked = [number, *keys] if number else keys  # rows of the destination as (number?, key...)
+    pages, dropped = _Pages(table, walked, walked), 0
+    chunk_rows = min(chunk_rows, DROP_CHUNK_KEYS)
     names = ", ".join(f'"{k}"' for k in keys)
-    match = " AND ".join(f'"{k}" = ?' for k in keys)
-    numbered = APPEND_ONLY.get(table)
-    dropped, after = 0, None
     while True:
-        if numbered:  # rows as (number, key...)
-            rows = dst.read.execute(
-                f'SELECT "{numbered}", {names} FROM {table} WHERE "{numbered}" > ? ORDER BY "{numbered}" LIMIT ?',  # noqa: S608
-                (after if after is not None else -(2 ** 63), chunk_rows)).fetchall()
-            if not rows:
-                return dropped
-            mine = [tuple(_plain(v) for v in r[1:]) for r in rows]
-            held = {tuple(_plain(v) for v in r) for r in conn.execute(
-                f'SELECT {names} FROM {table} WHERE "{numbered}" BETWEEN ? AND ?',  # noqa: S608
-                (rows[0][0], rows[-1][0])).fetchall()}
-            after = rows[-1][0]
+        rows = dst.read.execute(*pages.next(chunk_rows)).fetchall()
+        if not rows:
+            return dropped
+        mine = [tuple(_plain(v) for v in (r[1:] if number else r)) for r in rows]
+        if number:
+            found = conn.execute(f'SELECT {names} FROM {table} WHERE "{number}" BETWEEN ? AND ?',  # noqa: S608
+                                 (rows[0][0], rows[-1][0])).fetchall()
         else:
-            mine = [tuple(_plain(v) for v in r)
-                    for r in dst.read.execute(f"SELECT {names} FROM {table}").fetchall()]  # noqa: S608
-            held = {tuple(_plain(v) for v in r)
-                    for r in conn.execute(f"SELECT {names} FROM {table}").fetchall()}  # noqa: S608
+            tuples = ", ".join("(" + ", ".join("?" for _ in keys) + ")" for _ in mine)
+            found = conn.execute(f"SELECT {names} FROM {table} WHERE ({names}) IN (VALUES {tuples})",  # noqa: S608
+                                 [v for k in mine for v in k]).fetchall()
+        held = {tuple(_plain(v) for v in r) for r in found}
         gone = [k for k in mine if k not in held and not (table == "meta" and str(k[0]).startswith("copy."))]
         if gone:
+            match = " AND ".join(f'"{k}" = ?' for k in keys)
             with dst.write() as out:
                 out.executemany(f"DELETE FROM {table} WHERE {match}", gone)  # noqa: S608
             if table == "evidence":
                 dst.drop_evidence_bytes([str(k[0]) for k in gone])
             dropped += len(gone)
-        if not numbered:
+        if len(rows) < chunk_rows:
             return dropped
+        pages.passed(rows[-1])
 
 
 def _plain(value: Any) -> Any:

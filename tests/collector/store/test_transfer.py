@@ -12,8 +12,10 @@ from typer.testing import CliRunner
 
 from collector import auth
 from collector.cli.main import build_app
+from collector.store.retention import load_policy
 from collector.store.sqlite import SqliteStore
 from collector.store.transfer import copy_store
+from rules.catalog import default_catalog
 
 runner = CliRunner()
 # the tables whose rows a copy must carry over unchanged (public_keys: the copy adds its own key)
@@ -109,6 +111,33 @@ def test_a_copy_run_again_after_the_source_was_compacted_drops_what_it_dropped_a
     back = tmp_path / "back.db"
     assert cli("store", "copy", "--from", postgres_url, "--to", str(back))[0] == 0
     assert_same_rows(history, back)  # what the source holds now, no more
+
+
+def test_copies_read_and_drop_a_few_rows_at_a_time_end_as_whole_ones(history, postgres_url, tmp_path):
+    """Chunks of three rows: every table is read after the last key of the chunk before, in the source's
+    order of its keys, and a copy run again after a compaction drops in chunks too."""
+    from collector.store.postgres import PostgresStore
+
+    def copy(src, dst) -> dict:
+        return copy_store(src, dst, src_name="src", dst_name="dst", chunk_rows=3).as_dict()
+
+    source, target = SqliteStore(history), PostgresStore(postgres_url)
+    try:
+        copy(source, target)
+        later = datetime.now(UTC) + timedelta(days=30)
+        source.compact(load_policy().with_raw_days(1), list(default_catalog()), later, actor="test")
+        again = copy(source, target)
+        assert again["resumed"] and sum(again["dropped"].values()) > 0
+        assert target.verify_ledger().ok
+        back = SqliteStore(tmp_path / "back.db")
+        try:
+            copy(target, back)
+        finally:
+            back.close()
+    finally:
+        source.close()
+        target.close()
+    assert_same_rows(history, tmp_path / "back.db")
 
 
 def test_destination_holding_another_store_is_refused(history, tmp_path, postgres_url):
