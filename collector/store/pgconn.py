@@ -13,7 +13,7 @@ import psycopg
 from psycopg.adapt import Dumper
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from collector.store.base import StoreUnavailable
+from collector.store.base import StoreFull, StoreUnavailable
 from collector.store.pgarrays import register_arrays
 from collector.store.pgcopy import copy_rows
 from collector.store.pgdialect import translate
@@ -70,6 +70,10 @@ class StorePool(ConnectionPool):
                 yield conn
         except PoolTimeout as e:
             raise StoreUnavailable(f"{self.name}: no database connection ({e})") from e
+        except psycopg.errors.DiskFull as e:
+            # the server's disk has no room: as a full SQLite disk, the write is undone and the StoreFull alert
+            # fires; the sender is asked back in minutes, not seconds (collector/api/errors.py)
+            raise StoreFull(f"{self.name}: {' '.join(str(e).split())[:300]}") from e
         except psycopg.OperationalError as e:
             # the server went away, was shut down or refused for now (too many clients, a restart)
             raise StoreUnavailable(f"{self.name}: {' '.join(str(e).split())[:300]}") from e
