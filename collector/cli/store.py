@@ -66,7 +66,7 @@ def store_backup(out: Annotated[Path, typer.Argument(help="A new folder to hold 
 
     url = postgres_url_of(db)
     manifest = (backup_store(db, out, include_key=include_key, now=datetime.now(UTC)) if url is None
-                else backup_postgres(url, out, include_key=include_key, now=datetime.now(UTC)))
+                else backup_postgres(url, out, include_key=include_key, now=datetime.now(UTC), on_chunk=_progress))
     emit({"out": str(out), **asdict(manifest)}, as_json,
          f"{out}: schema version {manifest.schema_version}, ledger head {manifest.ledger_head_seq} "
          f"{manifest.ledger_head_hash or '-'}, {manifest.evidence_files} evidence files"

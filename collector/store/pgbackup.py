@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -37,24 +37,27 @@ from collector.store.sqlite import SqliteStore
 from collector.store.transfer import COPY_SOURCE_KEY, copy_store
 
 
-def backup_postgres(url: str, out: Path, *, include_key: bool, now: datetime) -> Manifest:
-    """Copy the PostgreSQL store at `url` into the new folder `out`; returns what the backup holds."""
+def backup_postgres(url: str, out: Path, *, include_key: bool, now: datetime,
+                    on_chunk: Callable[[str, int], None] | None = None) -> Manifest:
+    """Copy the PostgreSQL store at `url` into the new folder `out`; returns what the backup holds.
+    `on_chunk(table, rows)` as each chunk of rows is written (progress)."""
     from collector.store.postgres import site_key_path
 
     source = open_store(url)
     try:
         return write_backup(out, lambda tmp: _fill(source, site_key_path(), tmp, name=str(out),
-                                                   include_key=include_key, now=now))
+                                                   include_key=include_key, now=now, on_chunk=on_chunk))
     finally:
         source.close()
 
 
 def _fill(source: SqliteStore, key_file: Path, tmp: Path, *, name: str, include_key: bool,
-          now: datetime) -> Manifest:
+          now: datetime, on_chunk: Callable[[str, int], None] | None) -> Manifest:
     database = tmp / DATABASE
     copy = SqliteStore(database, site_key=source.site_key)  # the key that signs the source, no new one
     try:
-        report = copy_store(source, copy, src_name=getattr(source, "where", "source"), dst_name=name)
+        report = copy_store(source, copy, src_name=getattr(source, "where", "source"), dst_name=name,
+                            on_chunk=on_chunk)
         with copy.write() as conn:
             conn.execute("DELETE FROM meta WHERE key = ?", (COPY_SOURCE_KEY,))  # a backup, not a copy under way
     finally:
