@@ -175,15 +175,26 @@ def _clean_rows(body: bytes, principal: Principal, max_batch: int, now: datetime
 def _senders_batch(body: bytes, max_batch: int) -> tuple[list[Any], list[dict[str, Any]]] | None:
     """A batch of 1 to `max_batch` observations in the senders' form (`_posted_batch`) and each one as orjson
     reads it (`refuse_unkeepable` refuses what orjson does; its payloads hold the values pydantic would read,
-    but for integers beyond 64 bits, which it reads as doubles: a body that may hold one is left out), or None."""
+    but for integers beyond 64 bits, which it reads as doubles: a body that may hold one is left out), or None.
+
+    The shape is checked on orjson's parse, strictly: each field of the JSON type it has in the senders' form
+    (a text, a whole number, null), read as pydantic reads it from the body; any other value (a number where
+    a text is due, a whole number written 1.0, ...) is left to the checked path. Reading the body once saves
+    pydantic's own parse of every payload, which it would skip over only after reading it."""
     if _NUL in body or may_exceed_64_bits(body):
         return None
     try:
-        batch = _posted_batch.validate_json(body).observations
-        posted = orjson.loads(body)["observations"]
-    except (ValidationError, orjson.JSONDecodeError):
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return None
-    return (batch, posted) if 0 < len(batch) <= max_batch and len(posted) == len(batch) else None
+    posted = parsed.get("observations") if type(parsed) is dict else None
+    if type(posted) is not list or not 0 < len(posted) <= max_batch:
+        return None
+    try:
+        batch = _posted_batch.validate_python({"observations": posted}, strict=True).observations
+    except ValidationError:
+        return None
+    return batch, posted
 
 
 def _writable_kinds(principal: Principal) -> dict[str, KindSpec]:

@@ -198,3 +198,31 @@ def test_numbers_are_read_as_pydantic_reads_them() -> None:
     data = body(raw=orjson.dumps(observation(5, payload={}))[:-2] + b'"numbers": ' + raw + b"}}")
     assert _clean_rows(data, ADMIN, 5000, NOW, 300.0) is not None
     assert assert_as_checked(data)[0] == "rows"
+
+
+@pytest.mark.parametrize("change", [
+    {"seq": True}, {"seq": False}, {"seq": 5.0}, {"seq": "7"}, {"id": 12345678}, {"key": None}, {"key": 5},
+    {"site": None}, {"source": 5}, {"subject_id": 1001}, {"subject_kind": ["host"]}, {"kind": None},
+    {"evidence": [{"sha256": "a" * 64, "name": "photo.jpg", "size": 3.0}]},
+    {"evidence": [{"sha256": "a" * 64, "name": "photo.jpg", "size": "3"}]},
+    {"evidence": [{"sha256": "a" * 64, "name": "photo.jpg", "size": True}]},
+    {"evidence": [{"sha256": "a" * 64, "name": "photo.jpg", "size": 3, "media_type": 5}]},
+    {"evidence": {"sha256": "a" * 64, "name": "photo.jpg", "size": 3}}, {"evidence": None},
+])
+@pytest.mark.parametrize("principal", [AGENT, ADMIN], ids=["agent", "user"])
+def test_a_value_of_another_json_type_than_the_senders_form_is_judged_as_when_checked(
+        change: dict[str, Any], principal: Principal) -> None:
+    """The short path reads fields only of the JSON type senders write them in: a value pydantic would
+    convert (a whole number written 5.0 or "7", true for a number) is left to the checked path."""
+    data = body(observation(5, **change))
+    assert _clean_rows(data, principal, 5000, NOW, 300.0) is None
+    assert_as_checked(data, principal)
+
+
+@pytest.mark.parametrize("data", [
+    b'{"observations": null}', b'{"observations": "x"}', b'[{"observations": []}]', b'"observations"', b"null",
+    b'{"observations": [null]}', b'{"observations": [[]]}', b'{"observations": [{"observations": []}]}',
+])
+def test_bodies_of_another_shape_are_left_to_the_checked_path(data: bytes) -> None:
+    assert _clean_rows(data, ADMIN, 5000, NOW, 300.0) is None
+    assert assert_as_checked(data)[0] == "refused"
