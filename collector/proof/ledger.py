@@ -43,7 +43,7 @@ def entry_bodies(first_seq: int, ts: str, type_: str, actor: str, datas: Iterabl
     head = b'{"actor":' + stored_json(actor) + b',"data":'
     tail = b',"ts":' + stored_json(ts) + b',"type":' + stored_json(type_) + b"}"
     for seq, data in enumerate(datas, first_seq):
-        yield b"".join((head, data, b',"seq":', str(seq).encode(), tail))
+        yield b'%b%b,"seq":%d%b' % (head, data, seq, tail)  # one formatting: no tuple nor str of the seq made
 
 
 # The data of an `observations` entry (one ingested batch). Form 1 (stores written before it changed) also

@@ -117,11 +117,12 @@ def _hashed_rows(after: tuple[int, bytes], bodies: Iterable[bytes]) -> tuple[lis
     one before, and the head they leave."""
     seq, prev = after
     sha = hashlib.sha256
-    rows = []
+    rows: list[tuple[int, str, bytes]] = []
+    add = rows.append
     for body in bodies:
         seq += 1
         prev = sha(prev + body).digest()
-        rows.append((seq, prev.hex(), body))
+        add((seq, prev.hex(), body))
     return rows, (seq, prev)
 
 

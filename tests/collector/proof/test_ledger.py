@@ -118,3 +118,39 @@ def test_merkle_inclusion_proofs(n):
         assert verify_inclusion(leaves[i], i, n, inclusion_proof(leaves, i), root)
     if n > 1:
         assert not verify_inclusion(leaves[0], 1, n, inclusion_proof(leaves, 1), root)
+
+
+def test_entry_bodies_are_the_stored_json_of_each_whole_entry():
+    """Bodies joined around data already encoded are byte for byte `stored_json` of {actor, data, seq, ts, type},
+    and chained rows hash each onto the one before: randomised data, seqs across digit counts, text to escape."""
+    import hashlib
+    import random
+
+    from collector.proof.canonical import stored_json
+    from collector.proof.ledger import entry_bodies, stamp
+    from collector.store.ledger_table import chained_rows
+
+    rnd = random.Random(15)
+    texts = ["", "a", "é\u4e2d", '"quoted"\\', "tab\tnew\nline", "\U0001f600", "</script>"]
+
+    def value(depth: int = 0) -> object:
+        makers = [lambda: None, lambda: rnd.random() * 10 ** rnd.randrange(-3, 20),
+                  lambda: rnd.randrange(-2 ** 53, 2 ** 53), lambda: rnd.choice(texts) + str(rnd.randrange(100)),
+                  lambda: rnd.choice([True, False]), lambda: [value(depth + 1) for _ in range(rnd.randrange(4))],
+                  lambda: {rnd.choice(texts) + str(i): value(depth + 1) for i in range(rnd.randrange(5))}]
+        return makers[rnd.randrange(len(makers) if depth < 3 else 5)]()
+
+    ts = datetime(2026, 11, 1, 8, 30, 0, 123456, tzinfo=UTC)
+    for first in (1, 8, 99, 999_990, 2 ** 40):
+        datas = [{"k": value(), "z": value(), "a": value()} for _ in range(25)]
+        actor, type_ = rnd.choice(texts) + "engine", rnd.choice(texts) + "finding.changed"
+        bodies = list(entry_bodies(first, stamp(ts), type_, actor, [stored_json(d) for d in datas]))
+        assert bodies == [stored_json({"seq": seq, "ts": stamp(ts), "type": type_, "actor": actor, "data": d})
+                          for seq, d in enumerate(datas, first)]
+        after = (first - 1, hashlib.sha256(str(first).encode()).digest())
+        chained = chained_rows(after, type_, actor, [stored_json(d) for d in datas], ts)
+        prev, expected = after[1], []
+        for seq, body in enumerate(bodies, first):
+            prev = hashlib.sha256(prev + body).digest()
+            expected.append((seq, prev.hex(), body))
+        assert chained.rows == expected and chained.head == (first + len(datas) - 1, prev)
