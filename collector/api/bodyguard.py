@@ -4,7 +4,8 @@ compare).
 
 One ASGI middleware in front of every route, so a route added later is covered too: a body over its
 route's limit is refused with 413 before it is read (by Content-Length) or as soon as it grows past
-it (chunked), and a JSON body with NaN, Infinity, a number out of range or a lone surrogate is refused
+it (chunked), and a JSON body with NaN, Infinity, a number out of range (an integer beyond a database's
+BIGINT) or a lone surrogate is refused
 with 422 before any route sees it, as is a path, query parameter or URL-encoded form field with a NUL in
 it (named). Routes that may be called without a token accept little.
 """
@@ -21,7 +22,7 @@ from collector.api.access import MAX_UPLOAD_BYTES
 from collector.api.errors import SafeJSONResponse
 from collector.api.observations import MAX_BLOB_BYTES
 from collector.people.evidence import MAX_EVIDENCE_BYTES
-from collector.strictjson import JsonRejected, strict_loads
+from collector.strictjson import MAX_BIGINT, JsonRejected, strict_loads
 
 KIB, MIB = 1024, 1024 * 1024
 UNAUTHENTICATED_BYTES = 16 * KIB
@@ -179,9 +180,10 @@ class BodyGuard:
 
 
 def _json_refused(body: bytes) -> str | None:
-    """Why `body` is not JSON the store can keep, if it is not."""
+    """Why `body` is not JSON the store can keep, if it is not. Its integers are below 2^63: any may be an id
+    the store is asked to look up (a database integer), where a larger one was a server error."""
     try:
-        strict_loads(body)
+        strict_loads(body, max_int=MAX_BIGINT)
     except JsonRejected as e:
         return str(e)
     return None

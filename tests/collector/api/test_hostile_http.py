@@ -269,3 +269,55 @@ def test_a_nul_in_a_form_field_is_refused_naming_it(any_store_client):
     r = client.post("/login", content=b"username=admin%00&password=x", headers=form)
     assert r.status_code == 422 and r.json()["detail"] == "form field 'username' holds a NUL character", r.text
     assert client.post("/login", content=b"username=admin&password=x", headers=form).status_code == 401
+
+
+def _admin_and_manager(client, store) -> tuple[dict[str, str], dict[str, str], str]:
+    """Bearer headers of an admin's and a manager's web sessions, and the manager's CSRF token."""
+    auth.add_user(store, "admin", "admin", PASSWORD)
+    auth.add_user(store, "manager", "manager", PASSWORD)
+    admin, _, _ = auth.create_session(store, "admin")
+    manager, csrf, _ = auth.create_session(store, "manager")
+    return {"Authorization": "Bearer " + admin}, {"Authorization": "Bearer " + manager}, csrf
+
+
+@pytest.mark.parametrize("corrects", [2**63, 2**64 - 1])
+def test_an_integer_beyond_a_database_integer_in_a_json_body_is_refused_naming_it(any_store_client, corrects):
+    """SQLite cannot bind it: looking up the attestation corrected was a 500."""
+    client, _, store = any_store_client
+    _, manager, _ = _admin_and_manager(client, store)
+    body = (b'{"period_start": "2026-01-01T00:00:00+08:00", "period_end": "2026-11-01T00:00:00+08:00",'
+            b' "statement": "all good here", "corrects": %d}' % corrects)
+    r = _post(client, "/api/v1/attestations", body, manager)
+    assert r.status_code == 422 and r.json()["detail"] == "body.corrects: integer out of range (from -2^63 to 2^63-1)"
+    assert store.attestations() == []
+
+
+@pytest.mark.parametrize("corrects", [str(2**63), "\u00b2"])  # '²' is a digit to str.isdigit(), not to int()
+def test_a_web_form_id_the_store_cannot_look_up_is_refused(any_store_client, corrects):
+    client, _, store = any_store_client
+    _, manager, csrf = _admin_and_manager(client, store)
+    r = client.post("/attestations", data={"start": "2026-01-01", "end": "2026-11-01", "statement": "all good here",
+                                            "corrects": corrects, "csrf_token": csrf}, headers=manager)
+    assert r.status_code == 400 and "corrects" in r.text, r.text[:300]
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param(b'{"username": "a", "password": NaN}', id="nan"),
+    pytest.param(b'{"username": "a", "password": "\\ud800"}', id="lone-surrogate"),
+    pytest.param(b'{"username": "a", "password": "\xff"}', id="not-utf8"),
+])
+def test_json_no_parser_takes_is_refused_naming_the_field(client, body):
+    r = _post(client, "/api/v1/auth/token", body)
+    assert r.status_code == 422 and r.json()["detail"].startswith("body.password: "), r.text
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+14:00"])
+def test_a_pushed_access_event_outside_the_calendar_is_refused_naming_it(any_store_client, when):
+    """The audit reads each event's local hour, which such a time has not: it was a 500."""
+    client, _, store = any_store_client
+    admin, _, _ = _admin_and_manager(client, store)
+    event = {"time": when, "door": "d1", "badge": "b1", "person": "p", "direction": "in", "result": "granted"}
+    r = client.post("/api/v1/access/events", json={"events": [event]}, headers=admin)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == f"events:1: time: '{when}' lies outside 1970-01-01 to 2999-12-31 (UTC)"
+    assert store.count_observations() == 0
