@@ -15,7 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collector.api.access import MAX_UPLOAD_BYTES
@@ -212,6 +214,17 @@ def nul_in_address(scope: Scope) -> str | None:
         return "the path"
     named = nul_in_fields(scope.get("query_string", b""))
     return None if named is None else f"query parameter {named!r}"
+
+
+async def refuse_nul_in_multipart(request: Request) -> None:
+    """A dependency of every route: a text field of a multipart form (an upload's control, note, door) with a NUL
+    in it is a 422 naming it, as in a URL-encoded form. The middleware above would have to parse a whole upload
+    (up to 512 MiB) a second time to find one; here the form the route reads is already parsed (and kept)."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        return
+    for name, value in (await request.form()).multi_items():
+        if "\x00" in name or (not isinstance(value, UploadFile) and "\x00" in value):
+            raise HTTPException(422, f"form field {name!r} holds a NUL character")
 
 
 def _too_large(limit: BodyLimit) -> SafeJSONResponse:

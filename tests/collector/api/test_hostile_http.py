@@ -321,3 +321,18 @@ def test_a_pushed_access_event_outside_the_calendar_is_refused_naming_it(any_sto
     assert r.status_code == 422, r.text
     assert r.json()["detail"] == f"events:1: time: '{when}' lies outside 1970-01-01 to 2999-12-31 (UTC)"
     assert store.count_observations() == 0
+
+
+@pytest.mark.parametrize(("path", "field"), [("/api/v1/evidence", "note"), ("/evidence/upload", "note"),
+                                             ("/api/v1/evidence", "control"), ("/api/v1/access/audit", "hours")])
+def test_a_nul_in_a_multipart_text_field_is_refused_naming_it(any_store_client, path, field):
+    """As in a URL-encoded form (it was stored in an evidence note); a NUL in a file's bytes is the file's."""
+    client, _, store = any_store_client
+    admin, _, _ = _admin_and_manager(client, store)
+    csrf = auth.resolve_token(store, admin["Authorization"][7:]).csrf
+    fields = {"control": "FIRE-DRILL", "valid_until": "2030-01-01", "note": "drill", "hours": "08:00-18:00",
+              "csrf_token": csrf, field: "a\x00b"}
+    files = {name: (f"{name}.csv", b"x\x00y") for name in ("file", "events", "approvals", "badges")}
+    r = client.post(path, data=fields, files=files, headers=admin)
+    assert r.status_code == 422 and r.json()["detail"] == f"form field {field!r} holds a NUL character", r.text
+    assert store.count_observations() == 0
