@@ -57,6 +57,18 @@ def refuse_unkeepable(body: bytes) -> None:
         raise located(body, e) from None
 
 
+def integer_out_of_range_at(value: Any, where: str) -> str | None:
+    """Where in `value` the first integer beyond the stored form's range is: what the encoder's refusal
+    (`integer_out_of_range`) does not say. Paid only on refusal."""
+    if isinstance(value, dict):
+        return next((f for k, v in value.items() if (f := integer_out_of_range_at(v, f"{where}.{k}"))), None)
+    if isinstance(value, list):
+        return next((f for i, v in enumerate(value) if (f := integer_out_of_range_at(v, f"{where}[{i}]"))), None)
+    if isinstance(value, int) and not isinstance(value, bool) and not MIN_INT <= value <= MAX_INT:
+        return where
+    return None
+
+
 def located(body: bytes, e: Exception) -> JsonRejected:
     """The refusal of a body a strict parser refused (`e`), naming the field that holds NaN, Infinity, a number
     that overflows a double, a lone surrogate or bytes that are not UTF-8 when Python's lenient parser, which

@@ -336,3 +336,15 @@ def test_a_nul_in_a_multipart_text_field_is_refused_naming_it(any_store_client, 
     r = client.post(path, data=fields, files=files, headers=admin)
     assert r.status_code == 422 and r.json()["detail"] == f"form field {field!r} holds a NUL character", r.text
     assert store.count_observations() == 0
+
+
+@pytest.mark.parametrize(("size", "named"), [
+    pytest.param("18446744073709551616", "observations[0].payload.devices[0].size_bytes", id="2^64"),
+    pytest.param('[1, {"deep": -9223372036854775809}]', "observations[0].payload.devices[0].size_bytes[1].deep",
+                 id="nested-below-minus-2^63"),
+    pytest.param("NaN", "body.observations[0].payload.devices[0].size_bytes", id="nan"),
+    pytest.param('"\\ud800"', "body.observations[0].payload.devices[0].size_bytes", id="lone-surrogate"),
+])
+def test_a_payload_value_that_cannot_be_kept_is_named(client, size, named):
+    r = _post(client, "/api/v1/observations", _obs(_usb(size)), client.agent)
+    assert r.status_code == 422 and str(r.json()["detail"]).startswith(named + ": "), r.text
