@@ -239,3 +239,13 @@ def test_a_time_outside_the_calendar_in_an_export_is_exit_2_naming_its_line(work
     assert r.exit_code == 2, (r.stdout, r.stderr)
     assert r.stderr.count("\n") == 1 and f"{path}" in r.stderr and f"{field}: " in r.stderr, r.stderr
     assert "lies outside 1970-01-01 to 2999-12-31 (UTC)" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("url", ["postgresql://nobody@127.0.0.1:1/cw", "postgresql://[bad", "postgresql://h/cw?sslmode=x\x01"])
+@pytest.mark.parametrize("argv", [["posture"], ["users", "list"], ["ledger", "verify"],
+                                  ["users", "add", "alice", "--role", "auditor"]])
+def test_a_postgresql_url_that_is_wrong_or_unreachable_is_exit_2_with_one_line(argv: list[str], url: str) -> None:
+    r = CliRunner().invoke(build_app(), [*argv, "--db", url], input="a long password\na long password\n")
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith(f"error: {url.split('?')[0]}") or "--db" in r.stderr, r.stderr
