@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -13,7 +13,7 @@ from collector.api import access, accounts, attestations, climate, findings, obs
 from collector.api import errors as api_errors
 from collector.api import evidence as evidence_api
 from collector.api import waivers as waivers_api
-from collector.api.bodyguard import BodyGuard, body_limits
+from collector.api.bodyguard import BodyGuard, body_limits, refuse_nul_in_multipart
 from collector.deps import Reader, StateDep
 from collector.heap import settle_heap
 from collector.people.reminders import ReminderListener
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
 
     app = FastAPI(title="clausewatch collector", version="0.1.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,  # served below
+                  dependencies=[Depends(refuse_nul_in_multipart)],
                   description="Observations in, findings and evidence out. Every call needs a bearer token "
                               "(users: POST /api/v1/auth/token; agents: POST /api/v1/enroll).")
     app.state.cw = state or AppState.build(settings)

@@ -263,4 +263,7 @@ def create_source_token(store: Store, name: str, subject_kinds: list[str], site:
 
 
 def same(a: str | None, b: str | None) -> bool:
-    return a is not None and b is not None and hmac.compare_digest(a, b)
+    """Whether two secrets are equal, in constant time; as bytes, since compare_digest raises on text that is
+    not ASCII (a CSRF token sent as 'é' was a 500)."""
+    return a is not None and b is not None and hmac.compare_digest(a.encode("utf-8", "surrogatepass"),
+                                                                   b.encode("utf-8", "surrogatepass"))

@@ -29,7 +29,13 @@ from collector.auth import Principal
 from collector.heap import settle_heap
 from collector.store.base import ObservationRow
 from collector.store.observation_rows import observation_row, stored_fields
-from collector.strictjson import JsonRejected, integer_out_of_range, may_exceed_64_bits, refuse_unkeepable
+from collector.strictjson import (
+    JsonRejected,
+    integer_out_of_range,
+    integer_out_of_range_at,
+    may_exceed_64_bits,
+    refuse_unkeepable,
+)
 from rules.kinds import KindSpec, load_kinds
 from rules.model import EARLIEST, LATEST, PATTERN_RULES, Observation
 
@@ -250,8 +256,9 @@ def _row(index: int, o: Observation, sender: tuple[str, str] | None) -> Observat
         return observation_row(o, sender)
     except TypeError as e:  # orjson's encoding errors are TypeErrors
         if integer_out_of_range(e):
-            raise BatchRejected(422, f"observations[{index}]: an integer out of range (from -2^63 to 2^64-1)"
-                                ) from None
+            place = integer_out_of_range_at({"payload": o.payload, "evidence": [e.model_dump() for e in o.evidence]},
+                                            f"observations[{index}]") or f"observations[{index}]"
+            raise BatchRejected(422, f"{place}: an integer out of range (from -2^63 to 2^64-1)") from None
         raise
 
 

@@ -9,6 +9,7 @@ from its bytes in a worker process, to the cheaper `refuse_unkeepable` and the e
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -18,6 +19,8 @@ import pydantic_core
 
 MIN_INT = -(2**63)  # the canonical encoder's range: signed and unsigned 64-bit integers
 MAX_INT = 2**64 - 1
+MAX_BIGINT = 2**63 - 1  # what a database's integer column (SQLite INTEGER, PostgreSQL BIGINT) holds
+_LARGEST = {MAX_INT: "2^64-1", MAX_BIGINT: "2^63-1"}
 # a number that may be out of range has 19 or more digits, or a three-digit exponent; a body
 # without one (most) is not walked at all
 _MAYBE_OUT_OF_RANGE = re.compile(rb"\d{19}|[eE][+-]?\d{3}")
@@ -30,15 +33,16 @@ class JsonRejected(ValueError):
     """The body is not JSON the store can keep; the message says where."""
 
 
-def strict_loads(body: bytes) -> Any:
-    """The JSON document in `body` (UTF-8), or JsonRejected naming the first problem."""
+def strict_loads(body: bytes, max_int: int = MAX_INT) -> Any:
+    """The JSON document in `body` (UTF-8), or JsonRejected naming the first problem. `max_int`: the largest
+    integer taken (MAX_BIGINT where a value may be looked up in the store: SQLite cannot bind a larger one)."""
     try:
         data = pydantic_core.from_json(body, allow_inf_nan=False)
     except ValueError as e:
-        raise JsonRejected(f"body is not JSON (NaN and Infinity are not JSON either): {e}") from None
+        raise located(body, e) from None
     numbers, nul = _MAYBE_OUT_OF_RANGE.search(body) is not None, b"\\u0000" in body
     if numbers or nul:
-        _check_values(data, "body", numbers=numbers, nul=nul)
+        _check_values(data, "body", numbers=numbers, nul=nul, max_int=max_int)
     return data
 
 
@@ -50,7 +54,56 @@ def refuse_unkeepable(body: bytes) -> None:
     try:
         orjson.loads(body)
     except orjson.JSONDecodeError as e:
-        raise JsonRejected(f"body is not JSON (NaN and Infinity are not JSON either): {e}") from None
+        raise located(body, e) from None
+
+
+def integer_out_of_range_at(value: Any, where: str) -> str | None:
+    """Where in `value` the first integer beyond the stored form's range is: what the encoder's refusal
+    (`integer_out_of_range`) does not say. Paid only on refusal."""
+    if isinstance(value, dict):
+        return next((f for k, v in value.items() if (f := integer_out_of_range_at(v, f"{where}.{k}"))), None)
+    if isinstance(value, list):
+        return next((f for i, v in enumerate(value) if (f := integer_out_of_range_at(v, f"{where}[{i}]"))), None)
+    if isinstance(value, int) and not isinstance(value, bool) and not MIN_INT <= value <= MAX_INT:
+        return where
+    return None
+
+
+def located(body: bytes, e: Exception) -> JsonRejected:
+    """The refusal of a body a strict parser refused (`e`), naming the field that holds NaN, Infinity, a number
+    that overflows a double, a lone surrogate or bytes that are not UTF-8 when Python's lenient parser, which
+    takes all of them, finds one: else (JSON cut short, say) the parser's line and column. Paid only on refusal."""
+    plain = f"body is not JSON (NaN and Infinity are not JSON either): {e}"
+    try:
+        found = _first_unparsable(json.loads(body.decode("utf-8", "surrogateescape")), "body")
+    except (ValueError, RecursionError):
+        found = None
+    return JsonRejected(plain if found is None else f"{found}; {plain}")
+
+
+def _first_unparsable(value: Any, where: str) -> str | None:
+    """Where in `value` (read leniently) the first value a strict parser refuses is, and what it is."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if _unpaired(k):
+                return f"{where}: a name with a lone surrogate or bytes that are not UTF-8"
+            if (found := _first_unparsable(v, f"{where}.{k}")) is not None:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            if (found := _first_unparsable(v, f"{where}[{i}]")) is not None:
+                return found
+    elif isinstance(value, str) and _unpaired(value):
+        return f"{where}: a lone surrogate or bytes that are not UTF-8"
+    elif isinstance(value, float) and not math.isfinite(value):
+        return f"{where}: NaN, Infinity or a number too large for a double"
+    return None
+
+
+def _unpaired(text: str) -> bool:
+    """Whether `text` holds a surrogate code point: read from JSON, a lone one (a pair is read as one character),
+    or an undecodable byte kept by surrogateescape."""
+    return not text.isascii() and any("\ud800" <= c <= "\udfff" for c in text)
 
 
 def may_exceed_64_bits(body: bytes) -> bool:
@@ -65,23 +118,23 @@ def integer_out_of_range(e: Exception) -> bool:
     return isinstance(e, TypeError) and "Integer exceeds 64-bit range" in str(e)
 
 
-def _check_values(value: Any, where: str, *, numbers: bool, nul: bool) -> None:
+def _check_values(value: Any, where: str, *, numbers: bool, nul: bool, max_int: int = MAX_INT) -> None:
     """JsonRejected naming the first integer or double out of range (`numbers`), or text with a NUL in it
     (`nul`: no stored text may hold one; PostgreSQL refuses it), in `value`."""
     if isinstance(value, dict):
         for k, v in value.items():
             if nul and "\x00" in k:
                 raise JsonRejected(f"{where}: a name with a NUL character (\\u0000), which no stored text may hold")
-            _check_values(v, f"{where}.{k}", numbers=numbers, nul=nul)
+            _check_values(v, f"{where}.{k}", numbers=numbers, nul=nul, max_int=max_int)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            _check_values(v, f"{where}[{i}]", numbers=numbers, nul=nul)
+            _check_values(v, f"{where}[{i}]", numbers=numbers, nul=nul, max_int=max_int)
     elif isinstance(value, str):
         if nul and "\x00" in value:
             raise JsonRejected(f"{where}: a NUL character (\\u0000), which no stored text may hold")
     elif not numbers or isinstance(value, bool):
         return
-    elif isinstance(value, int) and not MIN_INT <= value <= MAX_INT:
-        raise JsonRejected(f"{where}: integer out of range (from -2^63 to 2^64-1)")
+    elif isinstance(value, int) and not MIN_INT <= value <= max_int:
+        raise JsonRejected(f"{where}: integer out of range (from -2^63 to {_LARGEST.get(max_int, max_int)})")
     elif isinstance(value, float) and not math.isfinite(value):
         raise JsonRejected(f"{where}: number too large for a double")

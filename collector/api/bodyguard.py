@@ -4,7 +4,8 @@ compare).
 
 One ASGI middleware in front of every route, so a route added later is covered too: a body over its
 route's limit is refused with 413 before it is read (by Content-Length) or as soon as it grows past
-it (chunked), and a JSON body with NaN, Infinity, a number out of range or a lone surrogate is refused
+it (chunked), and a JSON body with NaN, Infinity, a number out of range (an integer beyond a database's
+BIGINT) or a lone surrogate is refused
 with 422 before any route sees it, as is a path, query parameter or URL-encoded form field with a NUL in
 it (named). Routes that may be called without a token accept little.
 """
@@ -14,14 +15,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collector.api.access import MAX_UPLOAD_BYTES
 from collector.api.errors import SafeJSONResponse
 from collector.api.observations import MAX_BLOB_BYTES
 from collector.people.evidence import MAX_EVIDENCE_BYTES
-from collector.strictjson import JsonRejected, strict_loads
+from collector.strictjson import MAX_BIGINT, JsonRejected, strict_loads
 
 KIB, MIB = 1024, 1024 * 1024
 UNAUTHENTICATED_BYTES = 16 * KIB
@@ -179,9 +182,10 @@ class BodyGuard:
 
 
 def _json_refused(body: bytes) -> str | None:
-    """Why `body` is not JSON the store can keep, if it is not."""
+    """Why `body` is not JSON the store can keep, if it is not. Its integers are below 2^63: any may be an id
+    the store is asked to look up (a database integer), where a larger one was a server error."""
     try:
-        strict_loads(body)
+        strict_loads(body, max_int=MAX_BIGINT)
     except JsonRejected as e:
         return str(e)
     return None
@@ -210,6 +214,17 @@ def nul_in_address(scope: Scope) -> str | None:
         return "the path"
     named = nul_in_fields(scope.get("query_string", b""))
     return None if named is None else f"query parameter {named!r}"
+
+
+async def refuse_nul_in_multipart(request: Request) -> None:
+    """A dependency of every route: a text field of a multipart form (an upload's control, note, door) with a NUL
+    in it is a 422 naming it, as in a URL-encoded form. The middleware above would have to parse a whole upload
+    (up to 512 MiB) a second time to find one; here the form the route reads is already parsed (and kept)."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        return
+    for name, value in (await request.form()).multi_items():
+        if "\x00" in name or (not isinstance(value, UploadFile) and "\x00" in value):
+            raise HTTPException(422, f"form field {name!r} holds a NUL character")
 
 
 def _too_large(limit: BodyLimit) -> SafeJSONResponse:

@@ -5,6 +5,7 @@ import pytest
 
 from collector.proof.canonical import stored_json
 from collector.strictjson import (
+    MAX_BIGINT,
     JsonRejected,
     integer_out_of_range,
     may_exceed_64_bits,
@@ -68,3 +69,33 @@ def test_the_stored_form_encoder_names_integers_beyond_64_bits(value: int, refus
 ])
 def test_a_body_that_may_hold_an_integer_beyond_64_bits_is_told(body: bytes, may: bool) -> None:
     assert may_exceed_64_bits(body) is may
+
+
+@pytest.mark.parametrize(("body", "named"), [
+    pytest.param(b'{"a": [1, {"b": NaN}]}', "body.a[1].b: NaN, Infinity", id="nan"),
+    pytest.param(b'{"a": -Infinity}', "body.a: NaN, Infinity", id="minus-infinity"),
+    pytest.param(b'{"a": {"b": "x\\udfff"}}', "body.a.b: a lone surrogate", id="lone-low-surrogate"),
+    pytest.param(b'{"a": ["\xff"]}', "body.a[0]: a lone surrogate or bytes that are not UTF-8", id="not-utf8"),
+    pytest.param(b'{"\\ud800": 1}', "body: a name with a lone surrogate", id="in-a-name"),
+])
+def test_what_no_strict_parser_takes_is_refused_naming_the_field(body: bytes, named: str) -> None:
+    """The strict parsers stop at a line and column; the refusal names the field too, so the sender can find it."""
+    for parse in (strict_loads, refuse_unkeepable):
+        with pytest.raises(JsonRejected) as e:
+            parse(body)
+        assert str(e.value).startswith(named) and "not JSON" in str(e.value), str(e.value)
+
+
+def test_json_cut_short_is_refused_with_its_line_and_column() -> None:
+    with pytest.raises(JsonRejected, match=r"^body is not JSON .*line 1 column"):
+        strict_loads(b'{"a": [NaN')
+
+
+@pytest.mark.parametrize(("value", "refused"), [(2**63 - 1, False), (2**63, True), (-(2**63), False)])
+def test_a_body_whose_values_may_be_looked_up_takes_database_integers(value: int, refused: bool) -> None:
+    body = b'{"a": %d}' % value
+    if refused:
+        with pytest.raises(JsonRejected, match=r"body.a: integer out of range \(from -2\^63 to 2\^63-1\)"):
+            strict_loads(body, max_int=MAX_BIGINT)
+    else:
+        assert strict_loads(body, max_int=MAX_BIGINT) == {"a": value}

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from collector.audits.access import AccessEvent, Approval, Badge, gc_paused
 from collector.sources.importers.tables import InputError, Table, load_yaml_mapping, read_table
+from rules.model import EARLIEST, LATEST
 
 EVENT_ALIASES = {
     "time": ["timestamp", "datetime", "event_time", "时间", "刷卡时间", "事件时间", "发生时间", "日期时间"],
@@ -209,6 +210,8 @@ def _convert_events(table: Table, p: _Parser, fast: _FastEvents, out: list[Acces
         duration = p.seconds(cells, "duration_s")
         t = p.when(cells, "time")
         assert t is not None
+        if not EARLIEST <= t < LATEST:  # the audit reads each event's local time of day, which such a time has not
+            raise p.fail("time", f"{p.text(cells, 'time')!r} lies outside 1970-01-01 to 2999-12-31 (UTC)")
         return AccessEvent(t, p.text(cells, "door", True), p.text(cells, "badge"), p.text(cells, "person"),
                            direction, result, duration, line)
 
@@ -270,8 +273,8 @@ class _FastEvents:
                 t = fromiso(raw_t)
             except ValueError:
                 t = None
-            if t is None or not door or (duration is not None and not duration >= 0):
-                append(careful(line, cells))
+            if t is None or not door or (duration is not None and not duration >= 0) or not 1970 < t.year < 2999:
+                append(careful(line, cells))  # a time in 1970 or 2999 may lie outside the calendar in UTC
                 continue
             if t.tzinfo is None:
                 t = t.replace(tzinfo=zone)

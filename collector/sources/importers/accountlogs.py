@@ -13,6 +13,7 @@ from collector.audits.accounts import Event, User
 from collector.inputs import InputProblem
 from collector.sources.importers.dispatch import DispatchError, parse_date
 from collector.sources.importers.tables import csv_rows
+from rules.model import EARLIEST, LATEST
 
 USER_COLUMNS = {
     "account": ("account", "user", "username", "user_name", "login", "user_id", "userid", "account_id", "账号",
@@ -89,7 +90,10 @@ def _time(text: str, tz: tzinfo, where: str) -> datetime:
         when = datetime.fromisoformat(text.replace("/", "-"))
     except ValueError:
         raise AccountLogError(f"{where}: {text!r} is not an ISO 8601 time") from None
-    return when if when.tzinfo else when.replace(tzinfo=tz)
+    when = when if when.tzinfo else when.replace(tzinfo=tz)
+    if not EARLIEST <= when < LATEST:  # the audit reads each event's hour, which such a time has not
+        raise AccountLogError(f"{where}: {text!r} lies outside 1970-01-01 to 2999-12-31 (UTC)")
+    return when
 
 
 def read_events(path: Path, tz: tzinfo, mapping: Mapping[str, str] | None = None) -> list[Event]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from collector.audits.calls import Call
 from collector.inputs import InputProblem
 from collector.sources.importers.tables import csv_rows
+from rules.model import EARLIEST, LATEST
 
 FIELDS = ("call_id", "agent", "terminal", "number", "start", "duration_s", "disposition")
 DISPOSITIONS = {
@@ -35,6 +36,11 @@ def _start_or_fail(text: str, path: Path, line: int) -> datetime:
         return datetime.fromisoformat(text.strip().replace("/", "-"))
     except ValueError:
         raise CdrError(f"{path}: line {line}: start: {text!r} is not an ISO 8601 time") from None
+
+
+def _in_calendar_or_fail(when: datetime, text: str, path: Path, line: int) -> None:
+    if not EARLIEST <= when < LATEST:
+        raise CdrError(f"{path}: line {line}: start: {text!r} lies outside 1970-01-01 to 2999-12-31 (UTC)")
 
 
 def _duration_or_fail(text: str, path: Path, line: int) -> float:
@@ -85,6 +91,8 @@ def read_cdr(path: Path, tz: tzinfo, mapping: Mapping[str, str] | None = None) -
             when = _start_or_fail(start, path, line)
         if when.tzinfo is None:
             when = when.replace(tzinfo=tz)
+        if not 1970 < when.year < 2999:  # the audit reads each call's hour; a time in 1970 or 2999 may still be fine
+            _in_calendar_or_fail(when, start, path, line)
         norm = DISPOSITIONS.get(disposition)
         if norm is None:
             norm = _disposition_or_fail(disposition, path, line)

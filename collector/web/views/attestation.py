@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from collector.auth import Principal
 from collector.deps import StateDep
 from collector.people import attest
+from collector.strictjson import MAX_BIGINT
 from collector.web.pagekit import bad_request, check_csrf, page_for, render, require_permission, site_time, site_zone
 
 router = APIRouter()
@@ -43,6 +44,16 @@ def attestations_page(request: Request, state: StateDep, user: Viewer, start: st
                   failures=failures, may_attest=user.can("attest"), titles=titles, done=done)
 
 
+def _attestation_id(corrects: str) -> int | None:
+    """The id of the attestation a signature corrects, as the store looks it up: ASCII digits below 2^63
+    (a larger one cannot be bound, and str.isdigit takes '²', which int() refuses)."""
+    if not corrects:
+        return None
+    if not (corrects.isascii() and corrects.isdigit() and int(corrects) <= MAX_BIGINT):
+        raise bad_request("attest_refused", f"corrects: {corrects}")
+    return int(corrects)
+
+
 @router.post("/attestations")
 def sign(request: Request, state: StateDep, user: Viewer, start: Annotated[str, Form()],
          end: Annotated[str, Form()], statement: Annotated[str, Form(max_length=10_000)],
@@ -52,11 +63,9 @@ def sign(request: Request, state: StateDep, user: Viewer, start: Annotated[str, 
     check_csrf(user, csrf_token)
     require_permission(user, "attest")
     begin, finish = _period(request, start, end)
-    if corrects and not corrects.isdigit():
-        raise bad_request("attest_refused", f"corrects: {corrects}")
     try:
         made = attest.attest(state.store, state.controls, start=begin, end=finish, statement=statement,
-                             user=user.name, corrects=int(corrects) if corrects else None,
+                             user=user.name, corrects=_attestation_id(corrects),
                              acknowledge_failures=acknowledge_failures == "yes")
     except attest.AttestError as e:
         raise bad_request("attest_refused", str(e)) from None

@@ -269,3 +269,93 @@ def test_a_nul_in_a_form_field_is_refused_naming_it(any_store_client):
     r = client.post("/login", content=b"username=admin%00&password=x", headers=form)
     assert r.status_code == 422 and r.json()["detail"] == "form field 'username' holds a NUL character", r.text
     assert client.post("/login", content=b"username=admin&password=x", headers=form).status_code == 401
+
+
+def _admin_and_manager(client, store) -> tuple[dict[str, str], dict[str, str], str, str]:
+    """Bearer headers of an admin's and a manager's web sessions, and their CSRF tokens."""
+    auth.add_user(store, "admin", "admin", PASSWORD)
+    auth.add_user(store, "manager", "manager", PASSWORD)
+    admin, admin_csrf, _ = auth.create_session(store, "admin")
+    manager, csrf, _ = auth.create_session(store, "manager")
+    return {"Authorization": "Bearer " + admin}, {"Authorization": "Bearer " + manager}, csrf, admin_csrf
+
+
+@pytest.mark.parametrize("corrects", [2**63, 2**64 - 1])
+def test_an_integer_beyond_a_database_integer_in_a_json_body_is_refused_naming_it(any_store_client, corrects):
+    """SQLite cannot bind it: looking up the attestation corrected was a 500."""
+    client, _, store = any_store_client
+    _, manager, _, _ = _admin_and_manager(client, store)
+    body = (b'{"period_start": "2026-01-01T00:00:00+08:00", "period_end": "2026-11-01T00:00:00+08:00",'
+            b' "statement": "all good here", "corrects": %d}' % corrects)
+    r = _post(client, "/api/v1/attestations", body, manager)
+    assert r.status_code == 422 and r.json()["detail"] == "body.corrects: integer out of range (from -2^63 to 2^63-1)"
+    assert store.attestations() == []
+
+
+@pytest.mark.parametrize("corrects", [str(2**63), "\u00b2"])  # '²' is a digit to str.isdigit(), not to int()
+def test_a_web_form_id_the_store_cannot_look_up_is_refused(any_store_client, corrects):
+    client, _, store = any_store_client
+    _, manager, csrf, _ = _admin_and_manager(client, store)
+    r = client.post("/attestations", data={"start": "2026-01-01", "end": "2026-11-01", "statement": "all good here",
+                                            "corrects": corrects, "csrf_token": csrf}, headers=manager)
+    assert r.status_code == 400 and "corrects" in r.text, r.text[:300]
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param(b'{"username": "a", "password": NaN}', id="nan"),
+    pytest.param(b'{"username": "a", "password": "\\ud800"}', id="lone-surrogate"),
+    pytest.param(b'{"username": "a", "password": "\xff"}', id="not-utf8"),
+])
+def test_json_no_parser_takes_is_refused_naming_the_field(client, body):
+    r = _post(client, "/api/v1/auth/token", body)
+    assert r.status_code == 422 and r.json()["detail"].startswith("body.password: "), r.text
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+14:00"])
+def test_a_pushed_access_event_outside_the_calendar_is_refused_naming_it(any_store_client, when):
+    """The audit reads each event's local hour, which such a time has not: it was a 500."""
+    client, _, store = any_store_client
+    admin, _, _, _ = _admin_and_manager(client, store)
+    event = {"time": when, "door": "d1", "badge": "b1", "person": "p", "direction": "in", "result": "granted"}
+    r = client.post("/api/v1/access/events", json={"events": [event]}, headers=admin)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == f"events:1: time: '{when}' lies outside 1970-01-01 to 2999-12-31 (UTC)"
+    assert store.count_observations() == 0
+
+
+@pytest.mark.parametrize(("path", "field"), [("/api/v1/evidence", "note"), ("/evidence/upload", "note"),
+                                             ("/api/v1/evidence", "control"), ("/api/v1/access/audit", "hours")])
+def test_a_nul_in_a_multipart_text_field_is_refused_naming_it(any_store_client, path, field):
+    """As in a URL-encoded form (it was stored in an evidence note); a NUL in a file's bytes is the file's."""
+    client, _, store = any_store_client
+    admin, _, _, csrf = _admin_and_manager(client, store)
+    fields = {"control": "FIRE-DRILL", "valid_until": "2030-01-01", "note": "drill", "hours": "08:00-18:00",
+              "csrf_token": csrf, field: "a\x00b"}
+    files = {name: (f"{name}.csv", b"x\x00y") for name in ("file", "events", "approvals", "badges")}
+    r = client.post(path, data=fields, files=files, headers=admin)
+    assert r.status_code == 422 and r.json()["detail"] == f"form field {field!r} holds a NUL character", r.text
+    assert store.count_observations() == 0
+
+
+@pytest.mark.parametrize(("size", "named"), [
+    pytest.param("18446744073709551616", "observations[0].payload.devices[0].size_bytes", id="2^64"),
+    pytest.param('[1, {"deep": -9223372036854775809}]', "observations[0].payload.devices[0].size_bytes[1].deep",
+                 id="nested-below-minus-2^63"),
+    pytest.param("NaN", "body.observations[0].payload.devices[0].size_bytes", id="nan"),
+    pytest.param('"\\ud800"', "body.observations[0].payload.devices[0].size_bytes", id="lone-surrogate"),
+])
+def test_a_payload_value_that_cannot_be_kept_is_named(client, size, named):
+    r = _post(client, "/api/v1/observations", _obs(_usb(size)), client.agent)
+    assert r.status_code == 422 and str(r.json()["detail"]).startswith(named + ": "), r.text
+
+
+def test_a_csrf_token_that_is_not_ascii_is_refused_as_wrong(any_store_client):
+    """compare_digest raises on text that is not ASCII: a form's or a header's token was a 500."""
+    client, _, store = any_store_client
+    admin, _, _, _ = _admin_and_manager(client, store)
+    r = client.post("/lang", data={"lang": "en", "csrf_token": "\u00e9"}, headers=admin, follow_redirects=False)
+    assert r.status_code == 403, r.text[:300]
+    client.cookies.set("cw_session", admin["Authorization"][7:])
+    r = client.post("/api/v1/users", json={"name": "x", "role": "auditor", "password": "a long password"},
+                    headers={"X-CSRF-Token": b"\xff"})  # type: ignore[dict-item]
+    assert r.status_code == 403 and r.json()["detail"] == "CSRF token missing or wrong", r.text

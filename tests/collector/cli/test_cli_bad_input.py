@@ -211,3 +211,41 @@ def test_a_bad_service_setting_stops_serve_before_it_creates_a_store(tmp_path: P
     r = CliRunner().invoke(build_app(), ["serve", "--db", str(tmp_path / "cw.db")], env={variable: value})
     assert r.exit_code == 2 and r.stderr.startswith(f"error: {variable}: ") and r.stderr.count("\n") == 1, r.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+CDR = "call_id,agent,terminal,number,start,duration_s,disposition\nc1,a,t1,123,{t},10,connected\n"
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+14:00", "1969-12-31T23:00:00"])
+@pytest.mark.parametrize(("name", "text", "argv", "field"), [
+    ("events.csv", EVENTS.splitlines()[0] + "\n{t},cage-1,A1,Wang,in,granted,\n",
+     ["audit", "access", "--events", "{path}", "--approvals", "{approvals.csv}", "--badges", "{badges.csv}", *NOW],
+     "time"),
+    ("cdr.csv", CDR, ["audit", "calls", "--cdr", "{path}", "--primary", "{rec}", "--backup", "{rec}", *NOW], "start"),
+    ("logins.csv", LOG.splitlines()[0] + "\n{t},zhangsan,T01,登录,\n",
+     ["audit", "accounts", "--users", "{users.csv}", "--logins", "{path}", *NOW], "time"),
+])
+def test_a_time_outside_the_calendar_in_an_export_is_exit_2_naming_its_line(workdir: Path, when: str, name: str,
+                                                                           text: str, argv: list[str],
+                                                                           field: str) -> None:
+    """The audits read each record's local hour, which a time before 1970 or after 2999 (UTC) has not: such a
+    time was a traceback (year 0, or a date value out of range)."""
+    path = workdir / f"bad-{name}"
+    path.write_text(text.replace("{t}", when), encoding="utf-8")
+    fill = {"path": str(path), "rec": str(workdir / "rec"), **{n: str(workdir / n) for n in GOOD_TEXT}}
+    args = [re.sub(r"\{([^}]+)\}", lambda m: fill[m.group(1)], a) for a in argv]
+    r = CliRunner().invoke(build_app(), args)
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert r.exit_code == 2, (r.stdout, r.stderr)
+    assert r.stderr.count("\n") == 1 and f"{path}" in r.stderr and f"{field}: " in r.stderr, r.stderr
+    assert "lies outside 1970-01-01 to 2999-12-31 (UTC)" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("url", ["postgresql://nobody@127.0.0.1:1/cw", "postgresql://[bad", "postgresql://h/cw?sslmode=x\x01"])
+@pytest.mark.parametrize("argv", [["posture"], ["users", "list"], ["ledger", "verify"],
+                                  ["users", "add", "alice", "--role", "auditor"]])
+def test_a_postgresql_url_that_is_wrong_or_unreachable_is_exit_2_with_one_line(argv: list[str], url: str) -> None:
+    r = CliRunner().invoke(build_app(), [*argv, "--db", url], input="a long password\na long password\n")
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith(f"error: {url.split('?')[0]}") or "--db" in r.stderr, r.stderr
