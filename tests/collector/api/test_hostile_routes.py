@@ -4,11 +4,14 @@ the token and cookies. The routes are read from the app itself, so a route added
 
 A hostile value gets an answer below 500; a 422 names the field it refuses. Each request starts from a
 baseline the route accepts (checked), so a value is refused for itself, not for what is missing beside it.
+Each hostile value at each place is sent to one of the two stores, in turn by a hash of the pair (every
+pair to both with CLAUSEWATCH_SLOW=1): the whole probe on both took a sixth of the suite's time.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -70,18 +73,26 @@ HOSTILE_JSON_RAW: dict[str, str] = {  # written into the body as they are
 class Caller:
     client: TestClient
     store: Any
+    backend: str
     tokens: dict[str, str] = field(default_factory=dict)  # role (or "agent") -> token
     csrf: dict[str, str] = field(default_factory=dict)
 
     def headers(self, role: str | None) -> dict[str, str]:
         return {"Authorization": "Bearer " + self.tokens[role]} if role else {}
 
+    def takes(self, *place: str) -> bool:
+        """Whether this store is sent the hostile value at this place (method, path, field, value's label)."""
+        if os.environ.get("CLAUSEWATCH_SLOW"):
+            return True
+        turn = hashlib.sha256("\0".join(place).encode()).digest()[0] % 2
+        return turn == ("sqlite", "postgresql").index(self.backend)
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def caller(request, tmp_path) -> Iterator[Caller]:
     db = request.getfixturevalue("postgres_url") if request.param == "postgresql" else str(tmp_path / "cw.db")
     app = create_app(Settings(db=db))  # type: ignore[arg-type]  # a URL or a file's name, as the setting takes
-    c = Caller(TestClient(app, raise_server_exceptions=False), app.state.cw.store)
+    c = Caller(TestClient(app, raise_server_exceptions=False), app.state.cw.store, request.param)
     for role in ("admin", "manager"):
         auth.add_user(c.store, role, role, PASSWORD)
         c.tokens[role], c.csrf[role], _ = auth.create_session(c.store, role)  # a web session: pages need its CSRF
@@ -165,6 +176,8 @@ def test_path_and_query_parameters(caller):
         required = {p.alias: QUERY_BASELINE[p.alias] for p in params(route, "query") if p.field_info.is_required()}
         for name in path_names + query_names:
             for label, value in HOSTILE_TEXT.items():
+                if not caller.takes(method, path, name, label):
+                    continue
                 query = "&".join(f"{k}={v}" for k, v in {**required, name: value}.items() if k not in path_names)
                 url = _path(path, {**base, name: value} if name in path_names else base) + "?" + query
                 r = caller.client.request(method, url, content=body, headers=headers)
@@ -254,6 +267,8 @@ def test_json_bodies(caller):
         again = caller.client.request(method, path, content=json.dumps(baselines[path]).encode(), headers=headers)
         steady[f"{method} {path}"] = again.text
         for name, label, body in _bodies(baselines[path]):
+            if not caller.takes(method, path, name, label):
+                continue
             r = caller.client.request(method, path, content=body, headers=headers)
             answers.append((f"{method} {path} ({name}: {label})", r, name))
     assert not unprobed, "\n".join(unprobed)
@@ -301,6 +316,8 @@ def test_url_encoded_forms(caller):
         headers = {"Content-Type": "application/x-www-form-urlencoded", **caller.headers(role)}
         for name in base:
             for label, value in HOSTILE_TEXT.items():
+                if not caller.takes(method, path, name, label):
+                    continue
                 r = caller.client.post(path, content=_encoded({**base, name: value}), headers=headers,
                                        follow_redirects=False)
                 answers.append((f"POST {path} ({name}: {label})", r, name))
@@ -435,6 +452,8 @@ def test_tokens_and_cookies(caller):
         if method != "GET" or "{" in path:
             continue
         for label, value in HOSTILE_HEADER_BYTES.items():
+            if not caller.takes(method, path, label):
+                continue
             for headers in ({"Authorization": b"Bearer " + value}, {"Cookie": b"cw_session=" + value},
                             {"Cookie": b"cw_lang=" + value, **caller.headers("admin")}):
                 r = caller.client.get(path, headers=headers, follow_redirects=False)
