@@ -175,17 +175,23 @@ class SqliteReadModel(SqliteParts):
     def events(self, since: datetime, *, types: Sequence[str] = ("finding.changed",), limit: int = 200,
                first_only: bool = True, until: datetime | None = None) -> list[Event]:
         others = [t for t in types if not (first_only and t == "finding.changed")]
+        period = [since.timestamp(), until.timestamp() if until else float("inf")]
         # the status changes without first findings, in words the index of them (events_changes) is made for
-        kinds = ["(type = 'finding.changed' AND from_status IS NOT NULL)"] if len(others) < len(list(types)) else []
+        arms = [(f"events{self._changes_index} WHERE type = 'finding.changed' AND from_status IS NOT NULL", [])
+                ] if len(others) < len(list(types)) else []
         if others:
-            kinds.append(f"type IN ({marks(len(others))})")
-        if not kinds:
+            arms.append((f"events WHERE type IN ({marks(len(others))})", others))
+        if not arms:
             return []
-        only_changes = "" if others else self._changes_index
-        sql = (f"SELECT {_EVENT_COLS} FROM events{only_changes} WHERE ts >= ? AND ts < ? AND ({' OR '.join(kinds)})"
-               " ORDER BY ts DESC, id DESC LIMIT ?")
-        end = until.timestamp() if until else float("inf")
-        return [Event(*r) for r in self.read.execute(sql, [since.timestamp(), end, *others, limit])]
+        # each kind the newest `limit` of its own index, then the newest of those: the events of a period are
+        # not indexed by time alone (a new site's first round would index every first finding by it)
+        sql = " UNION ALL ".join(f"SELECT * FROM (SELECT {_EVENT_COLS} FROM {where} AND ts >= ? AND ts < ?"
+                                 f" ORDER BY ts DESC, id DESC LIMIT ?) AS arm{i}" for i, (where, _) in enumerate(arms))
+        args = [a for _, some in arms for a in (*some, *period, limit)]
+        if len(arms) > 1:
+            sql += " ORDER BY ts DESC, id DESC LIMIT ?"
+            args.append(limit)
+        return [Event(*r) for r in self.read.execute(sql, args)]
 
     def has_event(self, type_: str, control: str, site: str, detail_like: str) -> bool:
         return self._one("SELECT 1 FROM events WHERE type = ? AND control = ? AND site = ? AND detail LIKE ?",
