@@ -174,15 +174,10 @@ class SqliteReadModel(SqliteParts):
     # -- events -----------------------------------------------------------------------------------------
     def events(self, since: datetime, *, types: Sequence[str] = ("finding.changed",), limit: int = 200,
                first_only: bool = True, until: datetime | None = None) -> list[Event]:
-        others = [t for t in types if not (first_only and t == "finding.changed")]
-        period = [since.timestamp(), until.timestamp() if until else float("inf")]
-        # the status changes without first findings, in words the index of them (events_changes) is made for
-        arms = [(f"events{self._changes_index} WHERE type = 'finding.changed' AND from_status IS NOT NULL", [])
-                ] if len(others) < len(list(types)) else []
-        if others:
-            arms.append((f"events WHERE type IN ({marks(len(others))})", others))
+        arms = self._event_arms(types, first_only)
         if not arms:
             return []
+        period = [since.timestamp(), until.timestamp() if until else float("inf")]
         # each kind the newest `limit` of its own index, then the newest of those: the events of a period are
         # not indexed by time alone (a new site's first round would index every first finding by it)
         sql = " UNION ALL ".join(f"SELECT * FROM (SELECT {_EVENT_COLS} FROM {where} AND ts >= ? AND ts < ?"
@@ -192,6 +187,18 @@ class SqliteReadModel(SqliteParts):
             sql += " ORDER BY ts DESC, id DESC LIMIT ?"
             args.append(limit)
         return [Event(*r) for r in self.read.execute(sql, args)]
+
+    def _event_arms(self, types: Sequence[str], first_only: bool) -> list[tuple[str, list[str]]]:
+        """(FROM and WHERE, its arguments) of each kind of event asked for: the status changes without first
+        findings, in the words their index (events_changes) is made for, and the other types by type."""
+        others = [t for t in types if not (first_only and t == "finding.changed")]
+        arms: list[tuple[str, list[str]]] = []
+        if len(others) < len(list(types)):
+            arms.append((f"events{self._changes_index} WHERE type = 'finding.changed' AND from_status IS NOT NULL",
+                         []))
+        if others:
+            arms.append((f"events WHERE type IN ({marks(len(others))})", others))
+        return arms
 
     def has_event(self, type_: str, control: str, site: str, detail_like: str) -> bool:
         return self._one("SELECT 1 FROM events WHERE type = ? AND control = ? AND site = ? AND detail LIKE ?",
