@@ -256,6 +256,12 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (subject_kind, subject_id, kind, day)
     ) WITHOUT ROWID;
     """,
+    # 16: no events_ts, which every event written entered: a page of recent events reads each kind's newest from
+    # the index of that kind (status changes: events_changes, other types: events_type_ts; web_reads.py), and no
+    # other statement reads events by time alone
+    """
+    DROP INDEX IF EXISTS events_ts;
+    """,
 ]
 
 

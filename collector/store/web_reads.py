@@ -174,18 +174,31 @@ class SqliteReadModel(SqliteParts):
     # -- events -----------------------------------------------------------------------------------------
     def events(self, since: datetime, *, types: Sequence[str] = ("finding.changed",), limit: int = 200,
                first_only: bool = True, until: datetime | None = None) -> list[Event]:
-        others = [t for t in types if not (first_only and t == "finding.changed")]
-        # the status changes without first findings, in words the index of them (events_changes) is made for
-        kinds = ["(type = 'finding.changed' AND from_status IS NOT NULL)"] if len(others) < len(list(types)) else []
-        if others:
-            kinds.append(f"type IN ({marks(len(others))})")
-        if not kinds:
+        arms = self._event_arms(types, first_only)
+        if not arms:
             return []
-        only_changes = "" if others else self._changes_index
-        sql = (f"SELECT {_EVENT_COLS} FROM events{only_changes} WHERE ts >= ? AND ts < ? AND ({' OR '.join(kinds)})"
-               " ORDER BY ts DESC, id DESC LIMIT ?")
-        end = until.timestamp() if until else float("inf")
-        return [Event(*r) for r in self.read.execute(sql, [since.timestamp(), end, *others, limit])]
+        period = [since.timestamp(), until.timestamp() if until else float("inf")]
+        # each kind the newest `limit` of its own index, then the newest of those: the events of a period are
+        # not indexed by time alone (a new site's first round would index every first finding by it)
+        sql = " UNION ALL ".join(f"SELECT * FROM (SELECT {_EVENT_COLS} FROM {where} AND ts >= ? AND ts < ?"
+                                 f" ORDER BY ts DESC, id DESC LIMIT ?) AS arm{i}" for i, (where, _) in enumerate(arms))
+        args = [a for _, some in arms for a in (*some, *period, limit)]
+        if len(arms) > 1:
+            sql += " ORDER BY ts DESC, id DESC LIMIT ?"
+            args.append(limit)
+        return [Event(*r) for r in self.read.execute(sql, args)]
+
+    def _event_arms(self, types: Sequence[str], first_only: bool) -> list[tuple[str, list[str]]]:
+        """(FROM and WHERE, its arguments) of each kind of event asked for: the status changes without first
+        findings, in the words their index (events_changes) is made for, and the other types by type."""
+        others = [t for t in types if not (first_only and t == "finding.changed")]
+        arms: list[tuple[str, list[str]]] = []
+        if len(others) < len(list(types)):
+            arms.append((f"events{self._changes_index} WHERE type = 'finding.changed' AND from_status IS NOT NULL",
+                         []))
+        if others:
+            arms.append((f"events WHERE type IN ({marks(len(others))})", others))
+        return arms
 
     def has_event(self, type_: str, control: str, site: str, detail_like: str) -> bool:
         return self._one("SELECT 1 FROM events WHERE type = ? AND control = ? AND site = ? AND detail LIKE ?",

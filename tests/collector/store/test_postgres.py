@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,9 +16,11 @@ import psycopg
 import pytest
 
 from collector.proof.sitekey import SiteKey
+from collector.store.base import FindingChange, StoredFinding
 from collector.store.integrity import EvidenceAltered
 from collector.store.pgschema import PG_SCHEMA_VERSION, PgSchemaTooNew
 from collector.store.postgres import PostgresStore, redacted
+from collector.store.sqlite_parts import insert_event
 from rules.model import Observation
 
 BIN = Path(sys.executable).parent / "clausewatch"
@@ -410,3 +413,62 @@ def test_key_states_read_in_binary_form_are_those_read_as_text(postgres_url, key
         store.close()
     assert binary == text and sum(st is not None for st in binary.values()) == 4
     assert any(st is not None and st.repeat_id is None for st in binary.values())
+
+
+def _finding(control: str, host: str, status: str) -> FindingChange:
+    return FindingChange(StoredFinding(control, "host", host, "hq", status, T0, T0, {"v": 1}, "原因", "why", [],
+                                       "high"), None, True)
+
+
+def _index_scans(url: str, names: Sequence[str]) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        return {r[0]: int(r[1]) for r in conn.execute(
+            "SELECT indexrelname, idx_scan FROM pg_stat_user_indexes WHERE indexrelname = ANY(%s)", (list(names),))}
+
+
+def test_status_and_type_lookups_read_indexes_of_only_the_rows_they_ask_for(postgres_url, key):
+    """Migration 11: findings and intervals are indexed by status only where failing or unknown, events by type
+    only where not a status change, and neither fi_time nor events_ts is left; the store's statements that look
+    rows up by status, by type or for a page of recent events still find them through those indexes (table scans
+    forbidden, so a statement that could not use its index would scan another and fail the count), with their
+    arguments as placeholders."""
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {postgres_url.rsplit('/', 1)[1]} SET enable_seqscan = off")
+    store = PostgresStore(postgres_url, site_key=key)
+    try:
+        store.record_findings([_finding("C1", "h1", "fail"), _finding("C1", "h2", "pass"),
+                               _finding("C2", "h1", "unknown")], T0)
+        later = T0 + timedelta(minutes=1)
+        store.record_findings([FindingChange(_finding("C1", "h2", "fail").finding, "pass", True)], later)
+        with store.write() as conn:
+            insert_event(conn, T0.timestamp(), "evidence.expiring", ("host", "h1"), "hq", "evidence x for C1; r", 1,
+                         control="C1")
+            insert_event(conn, later.timestamp() + 1, "alert.acked", ("host", "h1"), "hq", "acked", 1, control="C1")
+        partial = ["findings_failing", "fi_failing_end", "events_other_type_ts", "events_changes"]
+        before = _index_scans(postgres_url, partial)
+        failing = sorted((f.subject_id, f.status) for f in store.findings_in(statuses=["fail", "unknown"]))
+        spans = store.status_spans("fail", T0.timestamp() - 86400, T0.timestamp() + 1)
+        reminders = store.recent_events("evidence.expiring", 10)
+        overall = store.host_statuses(["C1"], ["h1", "h2"])[1]
+        recent = [(e.type, e.subject_id) for e in store.events(T0, types=["finding.changed", "alert.acked"])]
+        deadline = time.monotonic() + 10  # the server counts a backend's scans when it is idle a moment
+        while time.monotonic() < deadline and not all(
+                n > before[i] for i, n in _index_scans(postgres_url, partial).items()):
+            time.sleep(0.2)
+        after = _index_scans(postgres_url, partial)
+        with psycopg.connect(postgres_url) as conn:
+            indexes = dict(conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN"
+                                        " ('findings', 'finding_intervals', 'events')").fetchall())
+    finally:
+        store.close()
+    assert failing == [("h1", "fail"), ("h1", "unknown"), ("h2", "fail")]
+    assert spans == [("C1", T0.timestamp(), None)] * 2
+    assert [r[3] for r in reminders] == ["evidence x for C1; r"]
+    assert overall == {"h1": "fail", "h2": "fail"}
+    assert recent == [("alert.acked", "h1"), ("finding.changed", "h2")]
+    assert all(after[i] > before[i] for i in partial), (before, after)
+    assert sorted(indexes) == ["events_changes", "events_other_type_ts", "events_pkey", "fi_failing_end",
+                               "fi_subject", "finding_intervals_pkey", "findings_counts", "findings_failing",
+                               "findings_pkey"]
+    assert "WHERE (status = ANY (ARRAY['fail'::text, 'unknown'::text]))" in indexes["findings_failing"]
+    assert "WHERE (type <> 'finding.changed'::text)" in indexes["events_other_type_ts"]

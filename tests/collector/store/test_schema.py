@@ -107,3 +107,25 @@ def test_a_future_date_stored_by_an_earlier_version_masks_nothing_after_the_upgr
         assert finding.status == "fail"
     finally:
         store.close()
+
+
+def test_version_15_loses_events_ts_and_pages_of_events_read_the_index_of_each_kind(tmp_path):
+    """Migration 16: events_ts goes; the recent status changes and acknowledgements of a version-15 store read
+    back newest first, each kind from its own index."""
+    path = tmp_path / "cw.db"
+    _database_at(path, 15, "".join(
+        "INSERT INTO events (ts, type, control, subject_kind, subject_id, site, from_status, to_status, detail)"
+        f" VALUES ({1764374400 + i}, '{kind}', 'C1', 'host', 'h{i}', 'hq', {prev}, 'fail', 'x');"
+        for i, (kind, prev) in enumerate([("finding.changed", "NULL"), ("finding.changed", "'pass'"),
+                                          ("alert.acked", "NULL"), ("finding.changed", "'unknown'")])))
+    store = SqliteStore(path)
+    try:
+        indexes = {r[0] for r in store.read.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'events'"
+                                                    " AND type = 'index'")}
+        recent = store.events(datetime(2025, 1, 1, tzinfo=UTC), types=["finding.changed", "alert.acked"], limit=2)
+        every = store.events(datetime(2025, 1, 1, tzinfo=UTC), types=["finding.changed", "alert.acked"])
+    finally:
+        store.close()
+    assert indexes == {"events_type_ts", "events_changes"}
+    assert [e.subject_id for e in recent] == ["h3", "h2"]
+    assert [e.subject_id for e in every] == ["h3", "h2", "h1"]
