@@ -7,10 +7,12 @@ route's limit is refused with 413 before it is read (by Content-Length) or as so
 it (chunked), and a JSON body with NaN, Infinity, a number out of range (an integer beyond a database's
 BIGINT) or a lone surrogate is refused
 with 422 before any route sees it, as is a path, query parameter or URL-encoded form field with a NUL in
-it (named). Routes that may be called without a token accept little.
+it, or a query parameter or URL-encoded form field whose bytes are not UTF-8 (named). Routes that may be
+called without a token accept little.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -98,8 +100,8 @@ class BodyGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if (named := nul_in_address(scope)) is not None:
-            await SafeJSONResponse({"detail": f"{named} holds a NUL character"}, 422)(scope, receive, send)
+        if (why := address_refused(scope)) is not None:
+            await SafeJSONResponse({"detail": why}, 422)(scope, receive, send)
             return
         limit = self._limit(scope["method"], scope["path"])
         body = BodyHeaders.of(scope)
@@ -192,28 +194,39 @@ def _json_refused(body: bytes) -> str | None:
 
 
 def _form_refused(body: bytes) -> str | None:
-    """Why a URL-encoded form cannot be taken: a field with a NUL in it."""
-    named = nul_in_fields(body)
-    return None if named is None else f"form field {named!r} holds a NUL character"
+    """Why a URL-encoded form cannot be taken: a field that is not text the store can keep."""
+    found = unreadable_field(body)
+    return None if found is None else f"form field {found[0]!r} {found[1]}"
 
 
-def nul_in_fields(encoded: bytes) -> str | None:
-    """The name of the first field of URL-encoded `encoded` (a query or a form) whose name or value holds a
-    NUL, if any."""
-    if b"%00" not in encoded:
+# what may make a URL-encoded field unreadable: a NUL, or a byte beyond ASCII (escaped or not)
+_PERHAPS_UNREADABLE = re.compile(rb"%00|%[89a-fA-F][0-9a-fA-F]|[\x80-\xff]")
+
+
+def unreadable_field(encoded: bytes) -> tuple[str, str] | None:
+    """The first field of URL-encoded `encoded` (a query or a form) whose name or value is not text the store
+    can keep, and why: a NUL (PostgreSQL refuses it in any text), or bytes that are not UTF-8 (which would
+    be kept as replacement characters, not as what was sent); None when every field is text."""
+    if not _PERHAPS_UNREADABLE.search(encoded):
         return None
-    for name, value in parse_qsl(encoded.decode("latin-1"), keep_blank_values=True):
-        if "\x00" in name or "\x00" in value:
-            return name
+    for name, value in parse_qsl(encoded.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
+        shown = name.encode("latin-1").decode("utf-8", "replace")  # each character one byte as sent
+        for text in (name, value):
+            if "\x00" in text:
+                return shown, "holds a NUL character"
+            try:
+                text.encode("latin-1").decode("utf-8")
+            except UnicodeDecodeError:
+                return shown, "is not UTF-8 text"
     return None
 
 
-def nul_in_address(scope: Scope) -> str | None:
-    """What of the request's path and query holds a NUL ("the path", "query parameter 'kind'"), if any."""
+def address_refused(scope: Scope) -> str | None:
+    """Why the request's path or query cannot be taken ("query parameter 'kind' holds a NUL character"), if so."""
     if "\x00" in scope["path"]:
-        return "the path"
-    named = nul_in_fields(scope.get("query_string", b""))
-    return None if named is None else f"query parameter {named!r}"
+        return "the path holds a NUL character"
+    found = unreadable_field(scope.get("query_string", b""))
+    return None if found is None else f"query parameter {found[0]!r} {found[1]}"
 
 
 async def refuse_nul_in_multipart(request: Request) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from urllib.parse import quote_from_bytes
 
 import pytest
 from fastapi.testclient import TestClient
@@ -269,6 +270,24 @@ def test_a_nul_in_a_form_field_is_refused_naming_it(any_store_client):
     r = client.post("/login", content=b"username=admin%00&password=x", headers=form)
     assert r.status_code == 422 and r.json()["detail"] == "form field 'username' holds a NUL character", r.text
     assert client.post("/login", content=b"username=admin&password=x", headers=form).status_code == 401
+
+
+@pytest.mark.parametrize("sent", ["caf%E9", "%FF%FE", "%ED%A0%80", "caf\xe9", "a%C3"])
+def test_a_query_or_form_field_that_is_not_utf8_is_refused_naming_it(any_store_client, sent):
+    """Latin-1, stray bytes, an encoded surrogate, a raw byte, a cut sequence: kept, they would be replacement
+    characters, not what was sent; a 422 naming the field on both stores. UTF-8 goes through."""
+    client, _, store = any_store_client
+    auth.add_user(store, "admin", "admin", PASSWORD)
+    bearer = {"Authorization": "Bearer " + client.post(
+        "/api/v1/auth/token", json={"username": "admin", "password": PASSWORD}).json()["token"]}
+    raw = sent.encode("latin-1")  # in a body as it is; in a URL escaped (a client escapes a raw byte as UTF-8)
+    r = client.get("/api/v1/observations?kind=" + quote_from_bytes(raw, safe="%"), headers=bearer)
+    assert r.status_code == 422 and r.json()["detail"] == "query parameter 'kind' is not UTF-8 text", r.text
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    r = client.post("/login", content=b"username=" + raw + b"&password=x", headers=form)
+    assert r.status_code == 422 and r.json()["detail"] == "form field 'username' is not UTF-8 text", r.text
+    assert client.get("/api/v1/observations?kind=%E4%B8%AD%E6%96%87", headers=bearer).status_code == 200
+    assert client.post("/login", content="username=管理员&password=x".encode(), headers=form).status_code == 401
 
 
 def _admin_and_manager(client, store) -> tuple[dict[str, str], dict[str, str], str, str]:
