@@ -18,8 +18,6 @@ def _rank_of(status: str) -> str:
     return f"CASE {status} " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(WORST_FIRST)) + " ELSE 4 END"
 
 
-
-
 class SqliteHostTable(SqliteParts):
     # how host ids compare when ordered: by code point, as Python compares them (PostgreSQL adds a collation)
     _by_code_point = ""
