@@ -60,3 +60,58 @@ def test_host_order_sorts_every_host_seen_or_judged(store):
     # never seen first; a tie keeps hosts in order both ways
     assert order("last_seen") == ["judged-only", "z9", "B1", "seen-only", "a3", "b2"]
     assert order("last_seen", True) == ["b2", "a3", "B1", "seen-only", "judged-only", "z9"]
+
+
+def _joined_order(store, columns, sort, descending):
+    """The order as the statement before this one gave it: each source aggregated, then their hosts joined."""
+    rank = "CASE {} WHEN 'fail' THEN 0 WHEN 'unknown' THEN 1 WHEN 'pass' THEN 2 WHEN 'not_applicable' THEN 3 ELSE 4 END"
+    every = [c for cs in columns.values() for c in cs]
+    marks = lambda n: ",".join("?" * n)  # noqa: E731
+    ranks = ", ".join(f"min(CASE WHEN control IN ({marks(len(cs))}) THEN {rank.format('status')} END) AS c{i}"
+                      for i, cs in enumerate(columns.values()))
+    overall = "COALESCE(bad.worst, CASE WHEN cols.host IS NULL THEN 'unknown' ELSE 'pass' END)"
+    way, host = " DESC" if descending else "", f"e.host{store._by_code_point}"
+    names = dict(zip(columns, (f"c{i}" for i in range(len(columns))), strict=True))
+    order = {"status": f"{rank.format(overall)}{way}, {host}{way}",
+             "last_seen": f"COALESCE(s.last_seen, 0){way}, {host}", "host": f"{host}{way}",
+             **{name: f"COALESCE(cols.{c}, 4){way}, {host}{way}" for name, c in names.items()}}[sort]
+    sql = (f"WITH cols AS (SELECT subject_id AS host, {ranks} FROM findings WHERE subject_kind = 'host'"
+           f" AND control IN ({marks(len(every))}) GROUP BY subject_id), bad AS (SELECT subject_id AS host,"
+           " min(status) AS worst FROM findings WHERE status IN ('fail', 'unknown') AND subject_kind = 'host'"
+           " GROUP BY subject_id), everyone AS (SELECT id AS host FROM subjects WHERE kind = 'host' UNION"
+           " SELECT host FROM cols UNION SELECT host FROM bad)"
+           f" SELECT e.host, {overall} AS status FROM everyone e LEFT JOIN cols ON cols.host = e.host"
+           " LEFT JOIN bad ON bad.host = e.host LEFT JOIN subjects s ON s.kind = 'host' AND s.id = e.host"
+           f" ORDER BY {order}")
+    return [tuple(r) for r in store.read.execute(sql, [*every, *every])]
+
+
+def _random_site(store, rng):
+    """Hosts seen at a few moments (ties), judged and never seen, seen and never judged, with only other
+    controls' findings, ids that differ in case only, odd statuses, and a camera judged by a column's control."""
+    ids = [f"{p}{n}" for p in ("h", "H", "t-", "t.", "0") for n in range(12)]
+    seen = rng.sample(ids, 30)
+    first = rng.randrange(10**9)  # a new observation id for each row
+    store.ingest([obs(first + i, subject=h, t=T0 + hours(rng.choice([1, 2, 3]))) for i, h in enumerate(seen)],
+                 actor="t")
+    store.ingest([obs(first + 99, subject="cam1", subject_kind="camera")], actor="t")
+    controls = ["USB-BLOCK", "AV-RUNNING", "AV-FRESH", "OTHER", "OTHER-2"]
+    statuses = ["fail", "unknown", "pass", "pass", "not_applicable", "odd"]
+    judged = rng.sample(ids, 40) + ["cam1"]
+    store.record_findings([FindingChange(finding(rng.choice(statuses), T0, control=c, subject=h,
+                                                 subject_kind="camera" if h == "cam1" else "host"), None, True)
+                           for h in judged for c in rng.sample(controls, rng.randint(1, 4))], T0)
+
+
+def test_host_order_is_the_joined_statements_order_on_random_sites(store):
+    """Every sort, both ways, the same hosts in the same order with the same statuses as the statement this
+    one replaced, over three random sites added one upon the other."""
+    import random
+
+    columns = {**COLUMNS, "other": ["OTHER"]}
+    for seed in range(3):
+        _random_site(store, random.Random(seed))
+        for sort in ("host", "status", "last_seen", *columns):
+            for descending in (False, True):
+                assert store.host_order(columns, sort, descending) == _joined_order(store, columns, sort, descending), \
+                    (seed, sort, descending)
