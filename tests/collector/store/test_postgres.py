@@ -451,16 +451,16 @@ def test_status_and_type_lookups_read_indexes_of_only_the_rows_they_ask_for(post
         reminders = store.recent_events("evidence.expiring", 10)
         overall = store.host_statuses(["C1"], ["h1", "h2"])[1]
         recent = [(e.type, e.subject_id) for e in store.events(T0, types=["finding.changed", "alert.acked"])]
-        deadline = time.monotonic() + 10  # the server counts a backend's scans when it is idle a moment
-        while time.monotonic() < deadline and not all(
-                n > before[i] for i, n in _index_scans(postgres_url, partial).items()):
-            time.sleep(0.2)
-        after = _index_scans(postgres_url, partial)
-        with psycopg.connect(postgres_url) as conn:
-            indexes = dict(conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN"
-                                        " ('findings', 'finding_intervals', 'events')").fetchall())
     finally:
-        store.close()
+        store.close()  # a backend's scans are counted when it ends (else only after it idles a while, by a timer)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(
+            n > before[i] for i, n in _index_scans(postgres_url, partial).items()):
+        time.sleep(0.2)
+    after = _index_scans(postgres_url, partial)
+    with psycopg.connect(postgres_url) as conn:
+        indexes = dict(conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN"
+                                    " ('findings', 'finding_intervals', 'events')").fetchall())
     assert failing == [("h1", "fail"), ("h1", "unknown"), ("h2", "fail")]
     assert spans == [("C1", T0.timestamp(), None)] * 2
     assert [r[3] for r in reminders] == ["evidence x for C1; r"]
