@@ -256,8 +256,8 @@ def _row(index: int, o: Observation, sender: tuple[str, str] | None) -> Observat
         return observation_row(o, sender)
     except TypeError as e:  # orjson's encoding errors are TypeErrors
         if integer_out_of_range(e):
-            place = integer_out_of_range_at({"payload": o.payload, "evidence": [e.model_dump() for e in o.evidence]},
-                                            f"observations[{index}]") or f"observations[{index}]"
+            values = {"payload": o.payload, "evidence": [ref.model_dump() for ref in o.evidence]}
+            place = integer_out_of_range_at(values, f"observations[{index}]") or f"observations[{index}]"
             raise BatchRejected(422, f"{place}: an integer out of range (from -2^63 to 2^64-1)") from None
         raise
 

@@ -19,8 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from collector.audits.access import AccessEvent, Approval, Badge, gc_paused
-from collector.sources.importers.tables import InputError, Table, load_yaml_mapping, read_table
-from rules.model import EARLIEST, LATEST
+from collector.sources.importers.tables import InputError, Table, calendar_refusal, load_yaml_mapping, read_table
 
 EVENT_ALIASES = {
     "time": ["timestamp", "datetime", "event_time", "时间", "刷卡时间", "事件时间", "发生时间", "日期时间"],
@@ -210,8 +209,8 @@ def _convert_events(table: Table, p: _Parser, fast: _FastEvents, out: list[Acces
         duration = p.seconds(cells, "duration_s")
         t = p.when(cells, "time")
         assert t is not None
-        if not EARLIEST <= t < LATEST:  # the audit reads each event's local time of day, which such a time has not
-            raise p.fail("time", f"{p.text(cells, 'time')!r} lies outside 1970-01-01 to 2999-12-31 (UTC)")
+        if (why := calendar_refusal(t, p.text(cells, "time"))) is not None:
+            raise p.fail("time", why)
         return AccessEvent(t, p.text(cells, "door", True), p.text(cells, "badge"), p.text(cells, "person"),
                            direction, result, duration, line)
 

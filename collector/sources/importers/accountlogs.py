@@ -12,8 +12,7 @@ from pathlib import Path
 from collector.audits.accounts import Event, User
 from collector.inputs import InputProblem
 from collector.sources.importers.dispatch import DispatchError, parse_date
-from collector.sources.importers.tables import csv_rows
-from rules.model import EARLIEST, LATEST
+from collector.sources.importers.tables import calendar_refusal, csv_rows
 
 USER_COLUMNS = {
     "account": ("account", "user", "username", "user_name", "login", "user_id", "userid", "account_id", "账号",
@@ -91,8 +90,8 @@ def _time(text: str, tz: tzinfo, where: str) -> datetime:
     except ValueError:
         raise AccountLogError(f"{where}: {text!r} is not an ISO 8601 time") from None
     when = when if when.tzinfo else when.replace(tzinfo=tz)
-    if not EARLIEST <= when < LATEST:  # the audit reads each event's hour, which such a time has not
-        raise AccountLogError(f"{where}: {text!r} lies outside 1970-01-01 to 2999-12-31 (UTC)")
+    if (why := calendar_refusal(when, text)) is not None:
+        raise AccountLogError(f"{where}: {why}")
     return when
 
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from collector.audits.calls import Call
 from collector.inputs import InputProblem
-from collector.sources.importers.tables import csv_rows
-from rules.model import EARLIEST, LATEST
+from collector.sources.importers.tables import calendar_refusal, csv_rows
 
 FIELDS = ("call_id", "agent", "terminal", "number", "start", "duration_s", "disposition")
 DISPOSITIONS = {
@@ -36,11 +35,6 @@ def _start_or_fail(text: str, path: Path, line: int) -> datetime:
         return datetime.fromisoformat(text.strip().replace("/", "-"))
     except ValueError:
         raise CdrError(f"{path}: line {line}: start: {text!r} is not an ISO 8601 time") from None
-
-
-def _in_calendar_or_fail(when: datetime, text: str, path: Path, line: int) -> None:
-    if not EARLIEST <= when < LATEST:
-        raise CdrError(f"{path}: line {line}: start: {text!r} lies outside 1970-01-01 to 2999-12-31 (UTC)")
 
 
 def _duration_or_fail(text: str, path: Path, line: int) -> float:
@@ -91,8 +85,8 @@ def read_cdr(path: Path, tz: tzinfo, mapping: Mapping[str, str] | None = None) -
             when = _start_or_fail(start, path, line)
         if when.tzinfo is None:
             when = when.replace(tzinfo=tz)
-        if not 1970 < when.year < 2999:  # the audit reads each call's hour; a time in 1970 or 2999 may still be fine
-            _in_calendar_or_fail(when, start, path, line)
+        if not 1970 < when.year < 2999 and (why := calendar_refusal(when, start)) is not None:
+            raise CdrError(f"{path}: line {line}: start: {why}")  # (a time in 1970 or 2999 may still be in it)
         norm = DISPOSITIONS.get(disposition)
         if norm is None:
             norm = _disposition_or_fail(disposition, path, line)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.inputs import InputError
+from rules.model import EARLIEST, LATEST
 
 HEADER_SEARCH_ROWS = 10
 
@@ -191,3 +192,9 @@ def table_from_records(name: str, records: list[dict[str, Any]], fields: Sequenc
     """Records pushed as JSON, read like an export: errors name `name:N` for the N-th record (from 1)."""
     rows = [(i, ["" if r.get(f) is None else str(r.get(f)) for f in fields]) for i, r in enumerate(records, start=1)]
     return Table(Path(name), {f: i for i, f in enumerate(fields)}, rows)
+
+
+def calendar_refusal(when: datetime, text: str) -> str | None:
+    """Why an export's time `when` (written `text`) cannot be audited: the audits read each record's local hour,
+    which a time outside the calendar senders' times lie in (rules/model.py) has not; None when it can."""
+    return None if EARLIEST <= when < LATEST else f"{text!r} lies outside 1970-01-01 to 2999-12-31 (UTC)"
