@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collector.store.sqlite import SqliteStore
     from rules.model import Control
 
-DEFAULT_DB = "var/clausewatch.db"
+DEFAULT_DB = "var/clausewatch.db"  # in collector/store/files.py's LOCAL_FOLDER
 
 DbOpt = Annotated[Path, typer.Option("--db", envvar="CLAUSEWATCH_DB",
                                       help="The store: an SQLite file, or postgresql://user@host:port/database.")]
@@ -54,6 +54,18 @@ class InputErrorGroup(TyperGroup):
         except InputProblem as e:
             typer.echo(f"error: {e.one_line()}", err=True)
             raise typer.Exit(2) from None
+
+
+def shown_db(db: Path | str) -> str:
+    """--db as messages name it: a file as given, a PostgreSQL URL whole and without its password."""
+    from collector.store.opening import postgres_url_of
+
+    url = postgres_url_of(db)
+    if url is None:
+        return str(db)
+    from collector.store.postgres import redacted
+
+    return redacted(url)
 
 
 def store_at(db: Path | str, *, create: bool = False) -> SqliteStore:

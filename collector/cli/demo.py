@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from collector.cli.clikit import fail_input, progress_enabled, store_at
+from collector.cli.clikit import DEFAULT_DB, DbOpt, fail_input, progress_enabled, shown_db, store_at
+from collector.store.files import beside_store
 
 if TYPE_CHECKING:  # the commands import the store where they run: `clausewatch --help` stays quick
     from collections.abc import Sequence
@@ -109,7 +110,7 @@ def _start_local_agent(db: Path, url: str, secret: str, interval: float):
     import json
     import subprocess
 
-    state = db.parent / (db.stem + ".agent")
+    state = beside_store(db, ".agent")
     state.mkdir(parents=True, exist_ok=True)
     config = state / "agent.toml"
     config.write_text(
@@ -124,8 +125,7 @@ def _start_local_agent(db: Path, url: str, secret: str, interval: float):
                             stdout=log, stderr=subprocess.STDOUT)
 
 
-def demo(db: Annotated[Path, typer.Option("--db", envvar="CLAUSEWATCH_DB", help="Store file.")] = Path(
-             "var/clausewatch.db"),
+def demo(db: DbOpt = Path(DEFAULT_DB),
          days: Annotated[float, typer.Option(help="Days of simulated history to write first.")] = 7,
          no_serve: Annotated[bool, typer.Option("--no-serve", help="Write history and exit.")] = False,
          terminals: Annotated[int, typer.Option(help="Simulated terminals.")] = 20,
@@ -137,12 +137,13 @@ def demo(db: Annotated[Path, typer.Option("--db", envvar="CLAUSEWATCH_DB", help=
     if days < 0 or terminals < 1 or cameras < 3 or step_minutes < 1:
         fail_input("--days >= 0, --terminals >= 1, --cameras >= 3, --step-minutes >= 1")
     now = datetime.now(UTC).replace(microsecond=0)
-    fresh = not db.exists()
-    store_at(db, create=True).close()  # an existing --db must be a store: the demo adds to it, never over a file
+    store = store_at(db, create=True)  # an existing --db must be a store: the demo adds to it, never over a file
+    fresh = store.ledger_head() == 0  # a new store, or a database with no store in it yet
+    store.close()
     if days and (fresh or no_serve):
         started = time.monotonic()
         n = build_history(db, days, terminals, cameras, step_minutes, now)
-        typer.echo(f"wrote {n} observations of {days:g} simulated days to {db} in "
+        typer.echo(f"wrote {n} observations of {days:g} simulated days to {shown_db(db)} in "
                    f"{time.monotonic() - started:.1f} s", err=True)
     if no_serve:
         return
@@ -197,7 +198,7 @@ def _serve_live(db: Path, host: str, port: int, terminals: int, cameras: int, in
         f"this machine's own agent reports as host {_LOCAL_HOST} (USB enforcement off; its failures are waived:\n"
         f"  it is not a collection terminal). The simulated site's planted faults: docs/demo.md\n"
         f"alert notifications go to a local inbox: {inbox.path}\n"
-        f"store: {db}   stop with Ctrl-C\n\n")
+        f"store: {shown_db(db)}   stop with Ctrl-C\n\n")
     try:
         while thread.is_alive():
             thread.join(1.0)

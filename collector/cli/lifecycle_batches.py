@@ -16,6 +16,7 @@ from collector.cli.clikit import (
     emit,
     fail_input,
     parse_now,
+    shown_db,
     site_zone,
     store_at,
 )
@@ -71,6 +72,7 @@ def batch_register(
     from collector.engine import Engine
     from collector.people.batches import BatchFacts, manifest_bytes, manifest_for, registration
     from collector.sources.importers.dispatch import read_dispatch
+    from collector.store.files import folder_of
 
     tz = site_zone(site_tz)
     when = parse_now(now, tz)
@@ -90,14 +92,13 @@ def batch_register(
                        values["end_date"], grace_days)  # type: ignore[arg-type]
     doc = manifest_for(facts, dispatch, salt_bytes)
     data = manifest_bytes(doc)
-    db.parent.mkdir(parents=True, exist_ok=True)
     store = store_at(db)
     ref = store.put_evidence(data, f"manifest-{facts.batch_id}.json", "application/json")
     obs = registration(facts, dispatch, ref, tz, when)
     result = store.ingest([obs], actor="cli:batch-register", received_at=when)
     engine = Engine(store, configured_catalog())
     engine.evaluate(engine.note([obs]), now=when)
-    out_path = manifest_out or db.parent / "manifests" / f"{facts.batch_id}.json"
+    out_path = manifest_out or folder_of(db) / "manifests" / f"{facts.batch_id}.json"
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_bytes(data)
     store.close()
@@ -118,7 +119,7 @@ def batch_certificate(
     store = store_at(db)
     batch = store.latest_for("batch", batch_id).get(("batch.registered", ""))
     if batch is None:
-        fail_input(f"{batch_id}: no such batch in {db}")
+        fail_input(f"{batch_id}: no such batch in {shown_db(db)}")
     try:
         cert = stored_certificate(store, batch, when)
     except CanonicalError as e:

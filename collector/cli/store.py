@@ -19,6 +19,7 @@ from collector.cli.clikit import (
     fail_input,
     parse_now,
     progress_enabled,
+    shown_db,
     site_zone,
     store_at,
 )
@@ -91,8 +92,8 @@ def store_restore(backup: Annotated[Path, typer.Argument(help="A folder written 
         own_key = manifest.private_key
     else:
         manifest, own_key = restore_postgres(backup, url)
-    emit({"db": _shown(db), **asdict(manifest)}, as_json,
-         f"{_shown(db)}: restored, ledger head {manifest.ledger_head_seq} {manifest.ledger_head_hash or '-'}"
+    emit({"db": shown_db(db), **asdict(manifest)}, as_json,
+         f"{shown_db(db)}: restored, ledger head {manifest.ledger_head_seq} {manifest.ledger_head_hash or '-'}"
          + ("" if own_key else "; the backup held no private site key: a new one signs from now on"))
 
 
@@ -117,7 +118,7 @@ def store_compact(db: DbOpt = default_db(), now: NowOpt = None, site_tz: TzOpt =
     except RetentionError as e:
         fail_input(str(e))
     store = store_at(db)
-    name = _shown(db)
+    name = shown_db(db)
     say = (lambda phase: typer.echo(f"compact: {phase}", err=True)) if progress_enabled() else None
     try:
         result = store.compact(policy, configured_catalog(), when, actor="cli", progress=say)
@@ -166,14 +167,6 @@ def _store_name(text: str, url: str | None) -> str:
     from collector.store.postgres import redacted
 
     return redacted(url)
-
-
-def _shown(db: Path) -> str:
-    """--db as output names it: a file as given, a PostgreSQL URL without its password."""
-    from collector.store.opening import postgres_url_of
-
-    url = postgres_url_of(db)
-    return str(db) if url is None else _store_name(str(db), url)
 
 
 def _progress(table: str, rows: int) -> None:

@@ -62,8 +62,10 @@ class Inbox:
 def start_beside(db: Path, external_url: str) -> tuple[Inbox, Path]:
     """A started inbox writing beside the store (`<store>.inbox.jsonl`) and the notifier configuration
     routing every alert to it (`<store>.notify.yaml`)."""
-    inbox = Inbox(db.parent / (db.stem + ".inbox.jsonl"))
+    from collector.store.files import beside_store
+
+    inbox = Inbox(beside_store(db, ".inbox.jsonl"))
     inbox.start()
-    config = db.parent / (db.stem + ".notify.yaml")
+    config = beside_store(db, ".notify.yaml")
     config.write_text(inbox.notify_config(external_url), encoding="utf-8")
     return inbox, config

@@ -8,10 +8,11 @@ from collector.store.compaction import CompactionResult
 
 
 def compaction_text(r: CompactionResult, db: str, now: datetime, lang: str) -> str:
+    at = now.isoformat(sep=" ", timespec="seconds")  # in the zone given, to the second: "2026-12-06 02:00:35+08:00"
     if r.ledger_seq is None:
-        return translate("compact_none", lang, db=db, now=now.isoformat())
-    done = translate("compact_done", lang, db=db, now=now.isoformat(), dropped=r.dropped, seq=r.ledger_seq) \
-        if len(r.ledger_entries) < 2 else translate("compact_done_chunks", lang, db=db, now=now.isoformat(),
+        return translate("compact_none", lang, db=db, now=at)
+    done = translate("compact_done", lang, db=db, now=at, dropped=r.dropped, seq=r.ledger_seq) \
+        if len(r.ledger_entries) < 2 else translate("compact_done_chunks", lang, db=db, now=at,
                                                      dropped=r.dropped, chunks=len(r.ledger_entries),
                                                      first=r.ledger_entries[0], seq=r.ledger_seq)
     lines = [done,

@@ -3,10 +3,11 @@ goes on between them (SQLite and PostgreSQL), and the store verifies afterwards.
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from collector.proof.canonical import loads
-from collector.store.compaction import compact
+from collector.store.compaction import CompactionResult, compact
 from collector.store.compaction_text import compaction_text
 from collector.store.retention import load_policy
 from rules.catalog import default_catalog
@@ -81,6 +82,13 @@ def test_the_summary_names_the_chunks_and_their_entries(store):
     assert f"in {n} transactions (ledger entries {first} to {last})" in en
     zh = compaction_text(res, "cw.db", T0, "zh").splitlines()[0]
     assert f"分 {n} 次事务写入（账本条目 {first} 至 {last}）" in zh
+
+
+def test_the_summary_gives_its_time_to_the_second_in_the_zone_asked():
+    at = datetime(2026, 12, 6, 2, 0, 35, 472681, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert compaction_text(CompactionResult(None), "cw.db", at, "en") == \
+        "cw.db: nothing to compact as of 2026-12-06 02:00:35+08:00"
+    assert "截至 2026-12-06 02:00:35+08:00" in compaction_text(CompactionResult(None), "cw.db", at, "zh")
 
 
 def test_an_event_key_joined_after_the_snapshot_is_not_dropped(store):
