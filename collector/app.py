@@ -13,7 +13,7 @@ from collector.api import access, accounts, attestations, climate, findings, obs
 from collector.api import errors as api_errors
 from collector.api import evidence as evidence_api
 from collector.api import waivers as waivers_api
-from collector.api.bodyguard import BodyGuard, body_limits, refuse_nul_in_multipart
+from collector.api.bodyguard import BodyGuard, body_limits, check_multipart_text, refuse_unreadable_multipart_text
 from collector.deps import Reader, StateDep
 from collector.heap import settle_heap
 from collector.people.reminders import ReminderListener
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
 
     app = FastAPI(title="clausewatch collector", version="0.1.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,  # served below
-                  dependencies=[Depends(refuse_nul_in_multipart)],
+                  dependencies=[Depends(refuse_unreadable_multipart_text)],
                   description="Observations in, findings and evidence out. Every call needs a bearer token "
                               "(users: POST /api/v1/auth/token; agents: POST /api/v1/enroll).")
     app.state.cw = state or AppState.build(settings)
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     web.mount_static(app)
     api_errors.install(app)
     app.add_middleware(BodyGuard, limits=body_limits(settings.max_body_bytes))
+    check_multipart_text()
 
     @app.get("/docs", include_in_schema=False)
     def swagger_docs() -> HTMLResponse:

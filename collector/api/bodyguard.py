@@ -7,19 +7,25 @@ route's limit is refused with 413 before it is read (by Content-Length) or as so
 it (chunked), and a JSON body with NaN, Infinity, a number out of range (an integer beyond a database's
 BIGINT) or a lone surrogate is refused
 with 422 before any route sees it, as is a path, query parameter or URL-encoded form field with a NUL in
-it, or a query parameter or URL-encoded form field whose bytes are not UTF-8 (named). Routes that may be
-called without a token accept little.
+it, or a query parameter or URL-encoded form field whose bytes are not UTF-8 (named). A multipart form's
+field names and text values are judged alike, from their bytes as the route's own parse of the form reads
+them (an upload is parsed once; its files' bytes are not looked at). Routes that may be called without a
+token accept little.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
+import starlette.requests
 from fastapi import HTTPException, Request
+from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData
+from starlette.formparsers import MultiPartParser, MultipartPart
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collector.api.access import MAX_UPLOAD_BYTES
@@ -196,7 +202,26 @@ def _json_refused(body: bytes) -> str | None:
 def _form_refused(body: bytes) -> str | None:
     """Why a URL-encoded form cannot be taken: a field that is not text the store can keep."""
     found = unreadable_field(body)
-    return None if found is None else f"form field {found[0]!r} {found[1]}"
+    return None if found is None else form_field_refusal(*found)
+
+
+def form_field_refusal(name: str, why: str) -> str:
+    """What a 422 says of a form field (URL-encoded or multipart) that is not text: "form field 'note' holds a
+    NUL character"."""
+    return f"form field {name!r} {why}"
+
+
+def unreadable_text(sent: bytes | bytearray) -> str | None:
+    """Why the bytes sent as a field's name or value are not text the store can keep, if they are not: a NUL
+    (PostgreSQL refuses it in any text), or bytes that are not UTF-8 (which a parser keeps as replacement
+    characters or as Latin-1, not as what was sent)."""
+    if b"\x00" in sent:
+        return "holds a NUL character"
+    try:
+        sent.decode("utf-8")
+    except UnicodeDecodeError:
+        return "is not UTF-8 text"
+    return None
 
 
 # what may make a URL-encoded field unreadable: a NUL, or a byte beyond ASCII (escaped or not)
@@ -205,19 +230,14 @@ _PERHAPS_UNREADABLE = re.compile(rb"%00|%[89a-fA-F][0-9a-fA-F]|[\x80-\xff]")
 
 def unreadable_field(encoded: bytes) -> tuple[str, str] | None:
     """The first field of URL-encoded `encoded` (a query or a form) whose name or value is not text the store
-    can keep, and why: a NUL (PostgreSQL refuses it in any text), or bytes that are not UTF-8 (which would
-    be kept as replacement characters, not as what was sent); None when every field is text."""
+    can keep, and why (`unreadable_text`); None when every field is text."""
     if not _PERHAPS_UNREADABLE.search(encoded):
         return None
     for name, value in parse_qsl(encoded.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
-        shown = name.encode("latin-1").decode("utf-8", "replace")  # each character one byte as sent
-        for text in (name, value):
-            if "\x00" in text:
-                return shown, "holds a NUL character"
-            try:
-                text.encode("latin-1").decode("utf-8")
-            except UnicodeDecodeError:
-                return shown, "is not UTF-8 text"
+        sent_name = name.encode("latin-1")  # each character one byte as sent
+        why = unreadable_text(sent_name) or unreadable_text(value.encode("latin-1"))
+        if why is not None:
+            return sent_name.decode("utf-8", "replace"), why
     return None
 
 
@@ -229,15 +249,57 @@ def address_refused(scope: Scope) -> str | None:
     return None if found is None else f"query parameter {found[0]!r} {found[1]}"
 
 
-async def refuse_nul_in_multipart(request: Request) -> None:
-    """A dependency of every route: a text field of a multipart form (an upload's control, note, door) with a NUL
-    in it is a 422 naming it, as in a URL-encoded form. The middleware above would have to parse a whole upload
-    (up to 512 MiB) a second time to find one; here the form the route reads is already parsed (and kept)."""
+class CheckedMultipartForm(FormData):
+    """A multipart form, with the first of its fields that is not text the store can keep: (name as shown, why)."""
+
+    def __init__(self, items: list[tuple[str, Any]], unreadable: tuple[str, str] | None) -> None:
+        super().__init__(items)
+        self.unreadable = unreadable
+
+
+class TextCheckingMultiPartParser(MultiPartParser):
+    """Starlette's multipart parser, which also judges each part's name, and a text part's value, from the bytes
+    as sent: Starlette decodes bytes that are not UTF-8 as Latin-1, after which they cannot be told from text
+    that was (a legitimate 'é' re-encoded as Latin-1 is not UTF-8 either). A file part's bytes are not looked
+    at: they are the file's, written once to its spool as they stream in."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unreadable: tuple[str, str] | None = None
+
+    def on_part_end(self) -> None:
+        if self.unreadable is None:
+            self.unreadable = _unreadable_part(self._current_part)
+        super().on_part_end()
+
+    async def parse(self) -> FormData:
+        return CheckedMultipartForm((await super().parse()).multi_items(), self.unreadable)
+
+
+def _unreadable_part(part: MultipartPart) -> tuple[str, str] | None:
+    """(name as shown, why) when the part's name, or its value if it is a text field, is not text."""
+    _, options = parse_options_header(part.content_disposition)  # its few bytes again: Starlette keeps the name decoded
+    name = options.get(b"name", b"")
+    why = unreadable_text(name) or (unreadable_text(part.data) if part.file is None else None)
+    return None if why is None else (name.decode("utf-8", "replace"), why)
+
+
+def check_multipart_text() -> None:
+    """Have every request parse its multipart form with TextCheckingMultiPartParser: Starlette's Request builds
+    its parser from this name, and neither it nor FastAPI offers another way in."""
+    starlette.requests.MultiPartParser = TextCheckingMultiPartParser  # type: ignore[misc]  # a subclass
+
+
+async def refuse_unreadable_multipart_text(request: Request) -> None:
+    """A dependency of every route: a field of a multipart form (an upload's control, note, door) whose name, or
+    value if it is text, holds a NUL or bytes that are not UTF-8 is a 422 naming it, as in a URL-encoded form.
+    The middleware above would have to parse a whole upload (up to 512 MiB) a second time to find one; here the
+    form the route reads is already parsed (and kept), by TextCheckingMultiPartParser (`check_multipart_text`)."""
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         return
-    for name, value in (await request.form()).multi_items():
-        if "\x00" in name or (not isinstance(value, UploadFile) and "\x00" in value):
-            raise HTTPException(422, f"form field {name!r} holds a NUL character")
+    form = await request.form()
+    if isinstance(form, CheckedMultipartForm) and form.unreadable is not None:
+        raise HTTPException(422, form_field_refusal(*form.unreadable))
 
 
 def _too_large(limit: BodyLimit) -> SafeJSONResponse:

@@ -356,6 +356,79 @@ def test_a_nul_in_a_multipart_text_field_is_refused_naming_it(any_store_client, 
     assert store.count_observations() == 0
 
 
+def _multipart(fields: list[tuple[bytes, bytes]], files: list[tuple[bytes, bytes]]) -> tuple[bytes, dict[str, str]]:
+    """A multipart body written by hand, so a part's name and a text part's value may be any bytes, and its
+    Content-Type header; files: (part's name, file's bytes)."""
+    boundary = b"hostile-boundary-5c2e"
+    body = b""
+    for name, value in fields:
+        body += b'--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (boundary, name, value)
+    for name, data in files:
+        body += (b'--%s\r\nContent-Disposition: form-data; name="%s"; filename="upload.bin"\r\n'
+                 b"Content-Type: application/octet-stream\r\n\r\n%s\r\n" % (boundary, name, data))
+    return body + b"--%s--\r\n" % boundary, {"Content-Type": "multipart/form-data; boundary=" + boundary.decode()}
+
+
+def _upload(path: str, csrf: str, **text: bytes) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
+    """The text fields and files an upload to `path` takes (an evidence file, or an access audit's exports),
+    with `text` in place of its fields of those names."""
+    if path == "/api/v1/access/audit":
+        fields = {"machine_room_door": b"d1", "hours": b"08:00-18:00"}
+        files = [(b"events", b"x"), (b"approvals", b"x"), (b"badges", b"x")]
+    else:
+        fields = {"control": b"FIRE-DRILL", "valid_until": b"2030-01-01", "note": b"drill", "csrf_token": csrf.encode()}
+        files = [(b"file", b"%PDF-1.4 drill")]
+    return [(name.encode(), value) for name, value in {**fields, **text}.items()], files
+
+
+@pytest.mark.parametrize(("path", "field", "sent"), [
+    pytest.param("/api/v1/evidence", "note", b"caf\xe9", id="latin-1"),
+    pytest.param("/evidence/upload", "note", b"\xff\xfe", id="stray-bytes-web-form"),
+    pytest.param("/api/v1/evidence", "control", b"\xed\xa0\x80", id="encoded-surrogate"),
+    pytest.param("/api/v1/evidence", "valid_until", b"2030-01-01\xc3", id="cut-sequence"),
+    pytest.param("/api/v1/access/audit", "hours", b"08:00-18:00\x80", id="continuation-byte-audit"),
+])
+def test_a_multipart_text_field_that_is_not_utf8_is_refused_naming_it(any_store_client, path, field, sent):
+    """Starlette takes such a value as Latin-1 (an evidence note was stored so): a 422 naming the field, as in a
+    URL-encoded form, on both stores, and nothing stored."""
+    client, _, store = any_store_client
+    admin, _, _, csrf = _admin_and_manager(client, store)
+    body, kind = _multipart(*_upload(path, csrf, **{field: sent}))
+    r = client.post(path, content=body, headers={**admin, **kind})
+    assert r.status_code == 422 and r.json()["detail"] == f"form field {field!r} is not UTF-8 text", r.text
+    assert store.count_observations() == 0
+
+
+@pytest.mark.parametrize("part", ["text", "file"])
+def test_a_multipart_field_name_that_is_not_utf8_is_refused_naming_it(any_store_client, part):
+    client, _, store = any_store_client
+    admin, _, _, csrf = _admin_and_manager(client, store)
+    fields, files = _upload("/api/v1/evidence", csrf)
+    if part == "text":
+        fields.append((b"caf\xe9", b"x"))
+    else:
+        files.append((b"caf\xe9", b"x"))
+    body, kind = _multipart(fields, files)
+    r = client.post("/api/v1/evidence", content=body, headers={**admin, **kind})
+    assert r.status_code == 422 and r.json()["detail"] == "form field 'caf\ufffd' is not UTF-8 text", r.text
+    assert store.count_observations() == 0
+
+
+def test_multipart_text_in_utf8_and_any_file_bytes_are_taken_as_sent(any_store_client):
+    """A note in Chinese with an 'é' (both not ASCII, and not UTF-8 once taken as Latin-1) is kept as sent, and a
+    file's bytes are the file's, whatever they are (neither UTF-8 nor free of NULs here)."""
+    client, _, store = any_store_client
+    admin, _, _, csrf = _admin_and_manager(client, store)
+    note, data = "演练记录 café", bytes(range(256)) + b"\xff\xfe\x00\xc3"
+    manual = next(c["id"] for c in client.get("/api/v1/controls", headers=admin).json() if c.get("manual"))
+    fields, _ = _upload("/api/v1/evidence", csrf, note=note.encode(), control=manual.encode())
+    body, kind = _multipart(fields, [(b"file", data)])
+    r = client.post("/api/v1/evidence", content=body, headers={**admin, **kind})
+    assert r.status_code == 201, r.text
+    assert [u["note"] for u in client.get("/api/v1/evidence", headers=admin).json()] == [note]
+    assert client.get(f"/api/v1/evidence/{r.json()['sha256']}", headers=admin).content == data
+
+
 @pytest.mark.parametrize(("size", "named"), [
     pytest.param("18446744073709551616", "observations[0].payload.devices[0].size_bytes", id="2^64"),
     pytest.param('[1, {"deep": -9223372036854775809}]', "observations[0].payload.devices[0].size_bytes[1].deep",

@@ -2,8 +2,10 @@
 path and query parameters, JSON bodies, URL-encoded and multipart forms (their fields and file names),
 the token and cookies. The routes are read from the app itself, so a route added later is probed too.
 
-A hostile value gets an answer below 500; a 422 names the field it refuses. Each request starts from a
-baseline the route accepts (checked), so a value is refused for itself, not for what is missing beside it.
+A hostile value gets an answer below 500; a 422 names the field it refuses (a multipart field whose name
+or text holds a NUL or bytes that are not UTF-8 must be refused so, as it is in a URL-encoded form). Each
+request starts from a baseline the route accepts (checked), so a value is refused for itself, not for what is
+missing beside it.
 Every path and query parameter gets every hostile value on both stores. In bodies, forms, tokens and cookies
 each hostile value at each place goes to one of the two stores, in turn by a hash of the pair (every pair to
 both with CLAUSEWATCH_SLOW=1): signing in and making accounts take a deliberately slow password hash each.
@@ -334,11 +336,13 @@ def test_url_encoded_forms(caller):
 # --- multipart uploads ---------------------------------------------------------------------------
 
 def _multipart(fields: dict[str, bytes], files: dict[str, tuple[bytes, bytes]]) -> tuple[bytes, str]:
-    """A multipart body written by hand, so names and values may hold any bytes; files: name -> (filename, data)."""
+    """A multipart body written by hand, so names and values may hold any bytes (a field's name as its bytes
+    decoded with "surrogateescape"); files: name -> (filename, data)."""
     boundary = "probe-boundary-7d1f"
     out = b""
     for name, value in fields.items():
-        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").encode() + value + b"\r\n"
+        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"").encode()
+        out += name.encode("utf-8", "surrogateescape") + b"\"\r\n\r\n" + value + b"\r\n"
     for name, (filename, data) in files.items():
         out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"").encode()
         out += filename + b"\"\r\nContent-Type: text/csv\r\n\r\n" + data + b"\r\n"
@@ -356,6 +360,7 @@ HOSTILE_FIELD_BYTES: dict[str, bytes] = {
     "int-2^63": b"9223372036854775808",
     "nan": b"NaN",
 }
+UNREADABLE = ("nul", "not-utf8", "utf8-surrogate")  # what no text field's name or value may hold: a 422 naming it
 HOSTILE_FILENAMES: dict[str, bytes] = {
     "nul": b"a\x00b.pdf",
     "not-utf8": b"\xff\xfe.pdf",
@@ -392,19 +397,24 @@ def _upload_baselines(c: Caller) -> dict[str, Upload]:
 
 
 def _upload_variants(fields: dict[str, bytes], files: dict[str, tuple[bytes, bytes]]
-                     ) -> Iterator[tuple[str, str, Upload]]:
-    """(field, what is hostile, upload) for each hostile text, file name and file, and each part left out."""
+                     ) -> Iterator[tuple[str, str, Upload, str | None]]:
+    """(field, what is hostile, upload, the field's name as a 422 must show it if the upload must be refused) for
+    each hostile text, field name, file name and file, and each part left out."""
     for name in fields:
         if name == "csrf_token":
             continue
         for label, value in HOSTILE_FIELD_BYTES.items():
-            yield name, label, ({**fields, name: value}, files)
-        yield name, "missing", ({k: v for k, v in fields.items() if k != name}, files)
+            yield name, label, ({**fields, name: value}, files), name if label in UNREADABLE else None
+        yield name, "missing", ({k: v for k, v in fields.items() if k != name}, files), None
+    for label in UNREADABLE:  # a field of its own, so named
+        sent = HOSTILE_FIELD_BYTES[label]
+        yield "a field's name", label, ({**fields, sent.decode("utf-8", "surrogateescape"): b"x"}, files), \
+            sent.decode("utf-8", "replace")
     for name, (_, data) in files.items():
         for label, filename in HOSTILE_FILENAMES.items():
-            yield name, f"filename {label}", (fields, {**files, name: (filename, data)})
-        yield name, "not UTF-8", (fields, {**files, name: (b"x.csv", b"\xff\xfe\x00" + data)})
-        yield name, "missing", (fields, {k: v for k, v in files.items() if k != name})
+            yield name, f"filename {label}", (fields, {**files, name: (filename, data)}), None
+        yield name, "not UTF-8", (fields, {**files, name: (b"x.csv", b"\xff\xfe\x00" + data)}), None
+        yield name, "missing", (fields, {k: v for k, v in files.items() if k != name}), None
 
 
 def _send_upload(c: Caller, path: str, upload: Upload) -> Any:
@@ -413,9 +423,17 @@ def _send_upload(c: Caller, path: str, upload: Upload) -> Any:
                          follow_redirects=False)
 
 
+def _not_refused(sent: str, r: Any, shown: str) -> str | None:
+    """What is wrong with the answer to an upload that must be refused with a 422 naming field `shown`, if any."""
+    if r.status_code == 422 and str(r.json().get("detail", "")).startswith(f"form field {shown!r} "):
+        return None
+    return f"{sent}: {r.status_code} without refusing {shown!r}: {r.text[:200]}"
+
+
 def test_multipart_uploads(caller):
     baselines, unprobed = _upload_baselines(caller), []
     answers: list[Answer] = []
+    unrefused: list[str] = []
     probed = set()
     for method, path, _ in routes(caller):
         if method != "POST" or path not in baselines:
@@ -424,10 +442,14 @@ def test_multipart_uploads(caller):
         first = _send_upload(caller, path, baselines[path])
         if first.status_code >= 400:
             unprobed.append(f"{path}: baseline answered {first.status_code} {first.text[:300]}")
-        for name, label, upload in _upload_variants(*baselines[path]):
-            answers.append((f"POST {path} ({name}: {label})", _send_upload(caller, path, upload), name))
+        for name, label, upload, refused in _upload_variants(*baselines[path]):
+            sent, r = f"POST {path} ({name}: {label})", _send_upload(caller, path, upload)
+            answers.append((sent, r, name if refused is None else None))  # else named as _not_refused checks
+            if refused is not None and (why := _not_refused(sent, r, refused)):
+                unrefused.append(why)
     assert probed == set(baselines)
     assert not unprobed, "\n".join(unprobed)
+    assert not unrefused, "\n".join(unrefused)
     # what was taken is shown and served again
     for u in caller.client.get("/api/v1/evidence", headers=caller.headers("admin")).json():
         for page in (f"/api/v1/evidence/{u['sha256']}", f"/evidence-files/{u['sha256']}"):
