@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collector.store.sqlite import SqliteStore
     from rules.model import Control
 
-DEFAULT_DB = "var/clausewatch.db"  # in collector/store/files.py's LOCAL_FOLDER
+DEFAULT_DB = "var/clausewatch.db"  # in collector/store/opening.py's LOCAL_FOLDER
 
 DbOpt = Annotated[Path, typer.Option("--db", envvar="CLAUSEWATCH_DB",
                                       help="The store: an SQLite file, or postgresql://user@host:port/database.")]

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from collector.cli.clikit import DEFAULT_DB, DbOpt, fail_input, progress_enabled, shown_db, store_at
-from collector.store.files import beside_store
 
 if TYPE_CHECKING:  # the commands import the store where they run: `clausewatch --help` stays quick
     from collections.abc import Sequence
@@ -109,6 +108,8 @@ def _start_local_agent(db: Path, url: str, secret: str, interval: float):
     USB enforcement stays off so the demo never deauthorises this machine's devices."""
     import json
     import subprocess
+
+    from collector.store.opening import beside_store
 
     state = beside_store(db, ".agent")
     state.mkdir(parents=True, exist_ok=True)

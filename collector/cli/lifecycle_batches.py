@@ -72,7 +72,7 @@ def batch_register(
     from collector.engine import Engine
     from collector.people.batches import BatchFacts, manifest_bytes, manifest_for, registration
     from collector.sources.importers.dispatch import read_dispatch
-    from collector.store.files import folder_of
+    from collector.store.opening import folder_of
 
     tz = site_zone(site_tz)
     when = parse_now(now, tz)

@@ -62,7 +62,7 @@ class Inbox:
 def start_beside(db: Path, external_url: str) -> tuple[Inbox, Path]:
     """A started inbox writing beside the store (`<store>.inbox.jsonl`) and the notifier configuration
     routing every alert to it (`<store>.notify.yaml`)."""
-    from collector.store.files import beside_store
+    from collector.store.opening import beside_store
 
     inbox = Inbox(beside_store(db, ".inbox.jsonl"))
     inbox.start()

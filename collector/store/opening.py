@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from collector.inputs import StoreOpenError
 from collector.store.base import StoreUnavailable
@@ -17,6 +18,7 @@ from collector.store.schema import refuse_newer
 from collector.store.sqlite import SqliteStore
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+LOCAL_FOLDER = Path("var")  # the default store's folder, relative to where the commands run
 # `--db` and CLAUSEWATCH_DB arrive as paths, which fold the URL's "//" into "/": both forms are read
 _POSTGRES_URL = re.compile(r"^(postgres(?:ql)?):(?:/+|$)")  # "postgresql://" alone folds to "postgresql:"
 
@@ -25,6 +27,20 @@ def postgres_url_of(db: Path | str) -> str | None:
     """The PostgreSQL URL `db` names (postgresql://user@host:port/database), or None for a file path."""
     text = str(db)
     return _POSTGRES_URL.sub(r"\1://", text, count=1) if _POSTGRES_URL.match(text) else None
+
+
+def folder_of(db: Path) -> Path:
+    """The folder where commands keep files of their own for the store `db` (a batch's manifests): the store
+    file's, or for a store in PostgreSQL the local folder (a URL is no place in the file system)."""
+    return db.parent if postgres_url_of(db) is None else LOCAL_FOLDER
+
+
+def beside_store(db: Path, suffix: str) -> Path:
+    """A file a command keeps for the store `db` (the demo's inbox): `<store><suffix>` beside the store file,
+    or `var/<database><suffix>` for a store in PostgreSQL."""
+    url = postgres_url_of(db)
+    name = db.stem if url is None else urlsplit(url).path.strip("/").replace("/", "_") or "postgres"
+    return folder_of(db) / (name + suffix)
 
 
 def check_store_file(path: Path) -> None:

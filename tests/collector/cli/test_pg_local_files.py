@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from collector.cli.main import build_app
-from collector.store.files import beside_store, folder_of
+from collector.store.opening import beside_store, folder_of
 from tests.collector.cli.test_lifecycle_batches import dispatch_xlsx
 
 runner = CliRunner()
