@@ -61,9 +61,11 @@ class Inbox:
 
 def start_beside(db: Path, external_url: str) -> tuple[Inbox, Path]:
     """A started inbox writing beside the store (`<store>.inbox.jsonl`) and the notifier configuration
-    routing every alert to it (`<store>.notify.yaml`)."""
+    routing every alert to it (`<store>.notify.yaml`); for a store in PostgreSQL, in the local folder
+    (collector/store/opening.py `beside_store`), made if missing."""
     from collector.store.opening import beside_store
 
+    beside_store(db, "").parent.mkdir(parents=True, exist_ok=True)
     inbox = Inbox(beside_store(db, ".inbox.jsonl"))
     inbox.start()
     config = beside_store(db, ".notify.yaml")

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from collector.cli.main import build_app
+from collector.demo.inbox import start_beside
 from collector.store.opening import beside_store, folder_of
 from tests.collector.cli.test_lifecycle_batches import dispatch_xlsx
 
@@ -34,6 +35,15 @@ def test_files_beside_a_store_file_or_a_database() -> None:
     assert beside_store(url, ".inbox.jsonl") == Path("var/site_a.inbox.jsonl")
     assert folder_of(url) == Path("var")
     assert beside_store(Path("postgresql://ops@db.bank.example"), ".agent") == Path("var/postgres.agent")
+
+
+def test_the_demos_inbox_for_a_database_is_made_in_the_local_folder(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no var/ folder yet
+    inbox, config = start_beside(Path("postgresql://ops:pw@db.bank.example/site_a"), "http://127.0.0.1:8080")
+    inbox.stop()
+    assert config == Path("var/site_a.notify.yaml") and json.loads(config.read_text())["receivers"]
+    assert url_folders(tmp_path) == []
 
 
 def test_demo_history_into_postgresql_names_the_url_without_its_password(
