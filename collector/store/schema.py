@@ -262,6 +262,12 @@ MIGRATIONS: list[str] = [
     """
     DROP INDEX IF EXISTS events_ts;
     """,
+    # 17: PostgreSQL's 12, the posture page's trends (the failing and unknown spans of the last 30 days, by
+    # control and start) read from the (status, end) index alone, not a row of the table for each span
+    """
+    DROP INDEX IF EXISTS fi_status_end;
+    CREATE INDEX IF NOT EXISTS fi_status_end ON finding_intervals (status, end, control, start);
+    """,
 ]
 
 
