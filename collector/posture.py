@@ -1,7 +1,7 @@
 """Posture: every control's status, now or at a past moment, and why."""
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -46,3 +46,26 @@ def posture_at(store: Store, controls: Sequence[Control], at: datetime,
         })
     totals = Counter(c["status"] for c in out)
     return {"at": at.isoformat(), "controls": out, "totals": dict(totals)}
+
+
+def statuses_at(store: Store, controls: Sequence[Control], at: datetime, site: str | None = None
+                ) -> list[tuple[str, str, dict[str, int]]]:
+    """(control, status, counts) of `posture_at` without its subjects, from the store's counts by control, site
+    and status and the failing or unknown subjects of the waived controls only: a past moment's posture of
+    thousands of subjects is otherwise every open interval's value and evidence read and parsed."""
+    waived = [w for w in active_at(store, at) if site is None or w.site == site]
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for control, in_site, status, n in store.finding_counts(at):
+        if site is None or in_site == site:
+            counts[control][status] += n
+    for control, subject_kind in dict.fromkeys((w.control, w.subject_kind) for w in waived):
+        for in_site, subject_id, status in store.open_subjects(control, subject_kind, None, at):
+            if (site is None or in_site == site) and \
+                    overlay(status, control, subject_kind, subject_id, at, waived) != status:
+                counts[control][status] -= 1
+                counts[control]["excepted"] += 1
+    out = []
+    for c in controls:
+        shown = +counts.get(c.id, Counter())  # without the statuses a waiver took every subject from
+        out.append((c.id, worst(list(shown.elements())), dict(shown)))
+    return out

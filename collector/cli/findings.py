@@ -21,14 +21,17 @@ def posture(db: DbOpt = default_db(), at: Annotated[str | None, typer.Option("--
             site_tz: TzOpt = "Asia/Shanghai", as_json: JsonOpt = False) -> None:
     """Every control's status at a moment (default now) and why; exit 1 if any control fails."""
     from collector.cli.clikit import configured_catalog
-    from collector.posture import posture_at
+    from collector.posture import posture_at, statuses_at
 
     when = parse_now(at, site_zone(site_tz), "--at")
-    data = posture_at(store_at(db), configured_catalog(), when, site=site)
-    lines = [f"{c['id']:28} {c['status']:8} " + ", ".join(f"{k}={v}" for k, v in sorted(c["counts"].items()))
-             for c in data["controls"]]
-    emit(data, as_json, "\n".join(lines))
-    raise typer.Exit(1 if data["totals"].get("fail") else 0)
+    if as_json:
+        data = posture_at(store_at(db), configured_catalog(), when, site=site)
+        emit(data, as_json)
+        raise typer.Exit(1 if data["totals"].get("fail") else 0)
+    shown = statuses_at(store_at(db), configured_catalog(), when, site=site)  # the subjects are not printed
+    emit(None, as_json, "\n".join(f"{control:28} {status:8} " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+                                  for control, status, counts in shown))
+    raise typer.Exit(1 if any(status == "fail" for _, status, _ in shown) else 0)
 
 
 def findings(db: DbOpt = default_db(), status: Annotated[str | None, typer.Option()] = None,

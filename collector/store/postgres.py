@@ -32,7 +32,13 @@ from collector.store.integrity import EvidenceAltered, is_sha256_hex
 from collector.store.ledger_table import Ledger
 from collector.store.pgconn import PgCatalog, PgConnection, PooledReader, StorePool, configure
 from collector.store.pgfindings import finding_rows_unnest, replace_findings_copying_new
-from collector.store.pgreads import key_states_unnest, kind_page_lateral, payload_means_query, stored_ids_any
+from collector.store.pgreads import (
+    key_states_unnest,
+    kind_page_lateral,
+    payload_means_query,
+    span_counts_bucketed,
+    stored_ids_any,
+)
 from collector.store.pgschema import WRITE_LOCK_KEY, migrate
 from collector.store.pgstats import measure_database
 from collector.store.pgwrites import insert_rows, upsert_latest, upsert_subjects
@@ -69,6 +75,7 @@ class PostgresStore(SqliteStore):
     _kind_page = staticmethod(kind_page_lateral)
     _finding_rows_of = staticmethod(finding_rows_unnest)
     _replace_findings = staticmethod(replace_findings_copying_new)
+    _span_counts = staticmethod(span_counts_bucketed)
     # the engine's writer waits on the server about 25 times per part; with the interpreter's 5 ms it took
     # the interpreter back from the judging thread up to 5 ms late each time (collector/part_recorder.py)
     record_switch_s = 0.0005

@@ -5,7 +5,8 @@ a terminal table for 500 hosts touches thousands of rows and must stay well unde
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +42,25 @@ def _filled(points: list[tuple[float, float]], first: float, last: float, bucket
 
 
 _EVENT_COLS = "id, ts, type, control, subject_kind, subject_id, from_status, to_status, detail"
+
+
+def spans_of(status: str) -> str:
+    """The statement of status_spans: two arms so each walks the index of failing and unknown spans (intervals
+    still open, and those ended in the window), which SQLite takes only for a statement that names its rows."""
+    of = "status = ? AND status IN ('fail', 'unknown')" if status in ("fail", "unknown") else "status = ?"
+    return (f"SELECT control, start, end FROM finding_intervals WHERE {of} AND end IS NULL AND start <= ?"
+            f" UNION ALL SELECT control, start, end FROM finding_intervals WHERE {of} AND end > ? AND start <= ?")
+
+
+def span_counts_bisected(conn: Any, status: str, samples: Sequence[float]) -> list[tuple[str, int, int, int]]:
+    """status_span_counts from the spans themselves: SQLite has no function that finds a value's place
+    among others, and a span's places found here cost less than its days counted one by one."""
+    counted: Counter[tuple[str, int, int]] = Counter()
+    args = (status, samples[-1], status, samples[0], samples[-1])
+    for control, start, end in conn.execute(spans_of(status), args):
+        counted[(control, bisect_left(samples, start),
+                 len(samples) if end is None else bisect_right(samples, end - 1e-6))] += 1
+    return [(control, first, stop, n) for (control, first, stop), n in counted.items()]
 
 
 class SqliteReadModel(SqliteParts):
@@ -222,11 +242,13 @@ class SqliteReadModel(SqliteParts):
     # -- findings ---------------------------------------------------------------------------------------
     def status_spans(self, status: str, ended_after: float, started_by: float
                      ) -> list[tuple[str, float, float | None]]:
-        # two arms so each walks the (status, end) index: intervals still open, and those ended in the window
-        return self._rows(
-            "SELECT control, start, end FROM finding_intervals WHERE status = ? AND end IS NULL AND start <= ?"
-            " UNION ALL SELECT control, start, end FROM finding_intervals WHERE status = ? AND end > ?"
-            " AND start <= ?", (status, started_by, status, ended_after, started_by))
+        return self._rows(spans_of(status), (status, started_by, status, ended_after, started_by))
+
+    def status_span_counts(self, status: str, samples: Sequence[float]) -> list[tuple[str, int, int, int]]:
+        return self._span_counts(self.read, status, samples)
+
+    # the PostgreSQL form counts in the database (collector/store/pgreads.py)
+    _span_counts = staticmethod(span_counts_bisected)
 
     def findings_in(self, *, subject_kinds: Sequence[str] | None = None, controls: Sequence[str] | None = None,
                     statuses: Sequence[str] | None = None, with_value: bool = False) -> list[StoredFinding]:

@@ -2,11 +2,11 @@
 waivers laid over it."""
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 from collector.people import waivers
@@ -56,15 +56,13 @@ def series(store: Store, subject_kind: str, kind: str, fields: Sequence[str], si
 def trend(store: Store, now: datetime, days: int = 30, status: str = "fail") -> dict[str, list[int]]:
     """control -> subjects with `status` at the end of each of the last `days` days (oldest first)."""
     samples = [(now - timedelta(days=days - 1 - i)).timestamp() for i in range(days)]
-    rows = store.status_spans(status, samples[0], samples[-1])
-    out: dict[str, list[int]] = {}
-    for control, start, end in rows:
-        counts = out.setdefault(control, [0] * days)
-        first = bisect_left(samples, start)
-        stop = days if end is None else bisect_right(samples, end - 1e-6)
-        for i in range(first, stop):
-            counts[i] += 1
-    return out
+    steps: dict[str, list[int]] = {}
+    for control, first, stop, n in store.status_span_counts(status, samples):
+        step = steps.setdefault(control, [0] * (days + 1))
+        if first < stop:  # a count up on the first sample of its spans, down after the last
+            step[first] += n
+            step[stop] -= n
+    return {control: list(accumulate(step[:days])) for control, step in steps.items()}
 
 
 def events(store: Store, since: datetime, *, types: Iterable[str] = ("finding.changed",),

@@ -93,6 +93,12 @@ class ReadModelStore(Protocol):
         """(control, start, end) of the finding intervals with `status` open at some time in between."""
         ...
 
+    def status_span_counts(self, status: str, samples: Sequence[float]) -> list[tuple[str, int, int, int]]:
+        """(control, first, stop, how many) of the finding intervals with `status` open at some time from the
+        first sample to the last (ascending): each such interval is open at samples[first:stop] (from the first
+        sample at or after its start to the last at or before a microsecond before its end), counted in one row."""
+        ...
+
     def events(self, since: datetime, *, types: Sequence[str] = ("finding.changed",), limit: int = 200,
                first_only: bool = True, until: datetime | None = None) -> list[Event]:
         """Newest first; `first_only` drops the first finding of a subject (from nothing to something)."""

@@ -58,6 +58,12 @@ def test_demo_history_then_ledger_verify_and_posture(tmp_path: Path):
     assert {c["status"] for c in data["controls"]} <= {"pass", "fail", "unknown", "not_applicable"}
     before = cli("posture", "--db", str(db), "--json", "--at", "2000-01-01T00:00:00+08:00")
     assert all(c["status"] == "unknown" and not c["subjects"] for c in json.loads(before.stdout)["controls"])
+    for at in ([], ["--at", "2000-01-01T00:00:00+08:00"], ["--at", data["at"]]):  # the text, as the JSON says
+        full = json.loads(cli("posture", "--db", str(db), "--json", *at).stdout)
+        text = cli("posture", "--db", str(db), *at)
+        assert text.returncode == (1 if full["totals"].get("fail") else 0)
+        assert text.stdout.splitlines() == [f"{c['id']:28} {c['status']:8} " + ", ".join(
+            f"{k}={v}" for k, v in sorted(c["counts"].items())) for c in full["controls"]]
 
     conn = sqlite3.connect(db)
     conn.execute("UPDATE ledger SET body = CAST(replace(CAST(body AS TEXT), '\"to\":\"fail\"', '\"to\":\"pass\"')"

@@ -448,6 +448,7 @@ def test_status_and_type_lookups_read_indexes_of_only_the_rows_they_ask_for(post
         before = _index_scans(postgres_url, partial)
         failing = sorted((f.subject_id, f.status) for f in store.findings_in(statuses=["fail", "unknown"]))
         spans = store.status_spans("fail", T0.timestamp() - 86400, T0.timestamp() + 1)
+        span_counts = store.status_span_counts("unknown", [T0.timestamp() - 86400, T0.timestamp() + 1])
         reminders = store.recent_events("evidence.expiring", 10)
         overall = store.host_statuses(["C1"], ["h1", "h2"])[1]
         recent = [(e.type, e.subject_id) for e in store.events(T0, types=["finding.changed", "alert.acked"])]
@@ -463,6 +464,7 @@ def test_status_and_type_lookups_read_indexes_of_only_the_rows_they_ask_for(post
                                     " ('findings', 'finding_intervals', 'events')").fetchall())
     assert failing == [("h1", "fail"), ("h1", "unknown"), ("h2", "fail")]
     assert spans == [("C1", T0.timestamp(), None)] * 2
+    assert span_counts == [("C2", 1, 2, 1)]
     assert [r[3] for r in reminders] == ["evidence x for C1; r"]
     assert overall == {"h1": "fail", "h2": "fail"}
     assert recent == [("alert.acked", "h1"), ("finding.changed", "h2")]
@@ -471,4 +473,6 @@ def test_status_and_type_lookups_read_indexes_of_only_the_rows_they_ask_for(post
                                "fi_subject", "finding_intervals_pkey", "findings_counts", "findings_failing",
                                "findings_pkey"]
     assert "WHERE (status = ANY (ARRAY['fail'::text, 'unknown'::text]))" in indexes["findings_failing"]
+    # migration 12: the trends read the spans' controls and starts from it alone
+    assert 'INCLUDE (control, start) WHERE (status = ANY' in indexes["fi_failing_end"]
     assert "WHERE (type <> 'finding.changed'::text)" in indexes["events_other_type_ts"]

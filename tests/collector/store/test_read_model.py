@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from collector.store.base import FindingChange
+from collector.store.sqlite import SqliteStore
+from collector.store.web_reads import spans_of
 from tests.collector.store.conftest import EPOCH, T0, finding, hours, obs
 
 
@@ -136,6 +140,9 @@ def test_finding_reads_now_and_then(store):
     assert store.status_spans("fail", T0.timestamp(), t1.timestamp()) == [("USB-BLOCK", T0.timestamp(),
                                                                           t1.timestamp())]
     assert store.status_spans("fail", t1.timestamp() + 1, t1.timestamp() + 2) == []
+    assert store.status_span_counts("fail", [T0.timestamp() - 1, T0.timestamp(), t1.timestamp()]) == [
+        ("USB-BLOCK", 1, 2, 1)]
+    assert sorted(store.status_span_counts("unknown", [t1.timestamp(), t1.timestamp() + 1])) == [("AV-ON", 0, 2, 1)]
     per, overall = store.host_statuses(["USB-BLOCK"])
     assert {h: s["USB-BLOCK"].status for h, s in per.items()} == {"h1": "pass", "h2": "pass"}
     assert overall == {"h1": "pass", "h2": "unknown"}  # the worst of all its controls
@@ -176,3 +183,15 @@ def test_events_dropped_count_the_events_compaction_dropped_per_day(store):
     # the keys dropped whole lost their `latest` rows: the page's observed values list the kept ones only
     assert sorted(store.latest_payloads("host", ["usb.block"])["h1"]) == \
         ["usb.block:1-2@1", "usb.block:1-2@25", "usb.block:1-2@50"]
+
+
+@pytest.mark.sqlite_file
+def test_the_trends_spans_are_read_from_their_index_alone(tmp_path):
+    """SQLite migration 17: a bad month's tens of thousands of failing spans, not a row of the table each, from
+    an index of failing and unknown spans only."""
+    store = SqliteStore(tmp_path / "cw.db")
+    for status in ("fail", "unknown"):
+        plan = store.read.execute("EXPLAIN QUERY PLAN " + spans_of(status), (status, 1, status, 0, 1)).fetchall()
+        searches = [row[-1] for row in plan if "finding_intervals" in row[-1]]
+        assert len(searches) == 2 and all("USING COVERING INDEX fi_failing_end" in s for s in searches), searches
+    store.close()

@@ -111,3 +111,46 @@ def test_waived_counts_at_a_past_moment_ignore_a_later_waiver(store):
     current = readmodel.waived_counts(store, readmodel.finding_counts(store, datetime.now(UTC)), datetime.now(UTC))
     assert [(c, st, n) for c, _, st, n in current] == [("USB-BLOCK", "excepted", 1)]
 
+
+
+def _random_intervals(rng, samples: list[float]) -> list[tuple]:
+    """Intervals around the samples: open and closed, starting and ending on a sample, a microsecond either
+    side of one, before the first and after the last, of no length and ending before their start."""
+    def moment() -> float:
+        at = rng.choice(samples) + rng.choice([0.0, 0.0, 1e-6, -1e-6, 2e-6, rng.uniform(-86400, 86400)])
+        return at if rng.random() < 0.9 else rng.uniform(samples[0] - 5 * 86400, samples[-1] + 5 * 86400)
+
+    rows = []
+    for i in range(400):
+        start = moment()
+        end = None if rng.random() < 0.3 else rng.choice([start, start - 1.0, moment(), start + rng.uniform(0, 9e5)])
+        rows.append((rng.choice(["USB-BLOCK", "AV-RUNNING", "AV-FRESH"]), "host", f"T{i}", "default",
+                     rng.choice(["fail", "fail", "unknown", "pass"]), start, end, "{}", "原因", "reason", "[]", None))
+    return rows
+
+
+def _trend_counted_day_by_day(rows: list[tuple], samples: list[float], status: str) -> dict[str, list[int]]:
+    """readmodel.trend by its definition: at each sample, the spans of `status` begun by then and not yet ended
+    (a span ending within a microsecond after a sample no longer counts at it)."""
+    spans = [(r[0], r[5], r[6]) for r in rows
+             if r[4] == status and r[5] <= samples[-1] and (r[6] is None or r[6] > samples[0])]
+    return {control: [sum(1 for c, start, end in spans if c == control and start <= s
+                          and (end is None or s <= end - 1e-6)) for s in samples]
+            for control in {c for c, _, _ in spans}}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_trend_matches_a_count_at_each_day_on_random_spans(store, now, seed):
+    import random
+
+    rng = random.Random(seed)
+    now = now + timedelta(microseconds=rng.randrange(10**6))
+    days = rng.choice([1, 2, 7, 30])
+    samples = [(now - timedelta(days=days - 1 - i)).timestamp() for i in range(days)]
+    rows = _random_intervals(rng, samples)
+    with store.write() as conn:
+        conn.executemany("INSERT INTO finding_intervals (control, subject_kind, subject_id, site, status, start,"
+                         " end, value, reason_zh, reason_en, evidence, ledger_seq)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    for status in ("fail", "unknown", "pass"):
+        assert readmodel.trend(store, now, days, status) == _trend_counted_day_by_day(rows, samples, status)
