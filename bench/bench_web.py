@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -82,16 +83,17 @@ def server_ms(resp: httpx.Response) -> float:
     return float(m.group(1))
 
 
-def measure(db: Path | str, rounds: int, env: dict[str, str] | None = None) -> dict[str, list[float]]:
+def measure(db: Path | str, rounds: int, env: dict[str, str] | None = None,
+            views: Sequence[str] = VIEWS) -> dict[str, list[float]]:
     proc, url = serve(db, env)
     try:
         with httpx.Client(base_url=url, timeout=60) as c:
             c.post("/login", data={"username": "bench", "password": PASSWORD})
-            for view in VIEWS:  # first request compiles templates and warms caches
+            for view in views:  # first request compiles templates and warms caches
                 server_ms(c.get(view))
-            out: dict[str, list[float]] = {v: [] for v in VIEWS}
+            out: dict[str, list[float]] = {v: [] for v in views}
             for _ in range(rounds):
-                for view in VIEWS:
+                for view in views:
                     out[view].append(server_ms(c.get(view)))
             return out
     finally:
