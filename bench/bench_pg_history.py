@@ -2,7 +2,7 @@
 
 The simulated site of bench_pg_web.py (`clausewatch demo --no-serve`, moved to PostgreSQL by `store copy`),
 with every finding given a past: `--history-days` days of earlier status changes before its current
-interval (1 to 9 per finding, about a fifth of them failing or unknown), written straight into the
+interval (1 to 9 per finding and 90 days, about a fifth of them failing or unknown), written straight into the
 intervals and the event log as the engine would have left them. What grows with history is read by the
 posture page's trends, a past day's posture and `posture --at`; a real `clausewatch serve` answers
 (Server-Timing), and `posture --at` is timed whole, as a user runs it.
@@ -27,18 +27,20 @@ from bench_web import BIN, LIMIT_MS, build, measure  # noqa: E402
 from benchdoc import write_section  # noqa: E402
 from pglocal import DURABILITY, local_postgres  # noqa: E402
 
-# each finding's earlier intervals: 1 to 9 of them in the `days` before its current one, the last ending
+# each finding's earlier intervals: 1 to 9 of them per 90 days before its current one, the last ending
 # where the current one starts; statuses as a site with a bad spell has them
 _HISTORY = """
 CREATE TEMP TABLE keys AS
-SELECT control, subject_kind, subject_id, site, min(start) AS first, 1 + floor(random() * 9)::int AS n
+SELECT control, subject_kind, subject_id, site, min(start) AS first,
+       1 + floor(random() * 9 * %(span)s / (90 * 86400))::int AS n
 FROM finding_intervals GROUP BY 1, 2, 3, 4;
 CREATE TEMP TABLE past AS
 SELECT k.control, k.subject_kind, k.subject_id, k.site, k.first,
        CASE WHEN r < 0.75 THEN 'pass' WHEN r < 0.87 THEN 'fail' WHEN r < 0.95 THEN 'unknown'
             ELSE 'not_applicable' END AS status,
        k.first - %(span)s * (k.n - i)::float8 / k.n + random() * least(3600, %(span)s / k.n / 2) AS start
-FROM (SELECT k.*, i, random() AS r FROM keys k, generate_series(0, 8) i) k WHERE i < k.n;
+FROM (SELECT k.*, i, random() AS r FROM keys k, generate_series(0, (SELECT max(n) FROM keys) - 1) i) k
+WHERE i < k.n;
 INSERT INTO finding_intervals (control, subject_kind, subject_id, site, status, start, "end", value, reason_zh,
                                reason_en, evidence, ledger_seq)
 SELECT control, subject_kind, subject_id, site, status, start,
@@ -114,9 +116,9 @@ def main() -> int:
     rows = "\n".join(lines)
     header = (f"{args.terminals:,} terminals × 40 controls on PostgreSQL 15 ({DURABILITY}) with {args.history_days:g} "
               f"days of history: {intervals:,} finding intervals and {events:,} events (the simulated site of the web "
-              "benchmark, each finding given 1 to 9 earlier status changes, about a fifth failing or unknown); load "
-              f"average {os.getloadavg()[0]:.1f} when measured. Server time of a real `clausewatch serve` "
-              f"(Server-Timing), {args.rounds} rounds after one warm-up.\n\n")
+              "benchmark, each finding given 1 to 9 earlier status changes per 90 days, about a fifth failing or "
+              f"unknown); load average {os.getloadavg()[0]:.1f} when measured. Server time of a real "
+              f"`clausewatch serve` (Server-Timing), {args.rounds} rounds after one warm-up.\n\n")
     note = ("\n\nWhat history costs: the posture page's 30-day trends count each control's failing and unknown spans "
             "by their first and last day in the database (one row per control and pair of days, not a span each) "
             "from the index of failing and unknown intervals alone (PostgreSQL migration 12: it carries each "

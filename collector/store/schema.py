@@ -270,6 +270,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX IF NOT EXISTS fi_failing_end ON finding_intervals (status, end, control, start)
         WHERE status IN ('fail', 'unknown');
     """,
+    # 18: PostgreSQL's 13, a subject's intervals (its page's history, of every control) by subject first, not
+    # every interval of the site read through fi_subject, which leads with the control
+    """
+    CREATE INDEX IF NOT EXISTS fi_of_subject ON finding_intervals (subject_kind, subject_id, control, start);
+    """,
 ]
 
 

@@ -427,11 +427,11 @@ def _index_scans(url: str, names: Sequence[str]) -> dict[str, int]:
 
 
 def test_status_and_type_lookups_read_indexes_of_only_the_rows_they_ask_for(postgres_url, key):
-    """Migration 11: findings and intervals are indexed by status only where failing or unknown, events by type
-    only where not a status change, and neither fi_time nor events_ts is left; the store's statements that look
-    rows up by status, by type or for a page of recent events still find them through those indexes (table scans
-    forbidden, so a statement that could not use its index would scan another and fail the count), with their
-    arguments as placeholders."""
+    """Migrations 11 to 13: findings and intervals are indexed by status only where failing or unknown, events by
+    type only where not a status change, and neither fi_time nor events_ts is left, a subject's intervals by the
+    subject; the store's statements that look rows up by status, by type, by subject or for a page of recent events
+    still find them through those indexes (table scans forbidden, so a statement that could not use its index would
+    scan another and fail the count), with their arguments as placeholders."""
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f"ALTER DATABASE {postgres_url.rsplit('/', 1)[1]} SET enable_seqscan = off")
     store = PostgresStore(postgres_url, site_key=key)
@@ -444,7 +444,7 @@ def test_status_and_type_lookups_read_indexes_of_only_the_rows_they_ask_for(post
             insert_event(conn, T0.timestamp(), "evidence.expiring", ("host", "h1"), "hq", "evidence x for C1; r", 1,
                          control="C1")
             insert_event(conn, later.timestamp() + 1, "alert.acked", ("host", "h1"), "hq", "acked", 1, control="C1")
-        partial = ["findings_failing", "fi_failing_end", "events_other_type_ts", "events_changes"]
+        partial = ["findings_failing", "fi_failing_end", "events_other_type_ts", "events_changes", "fi_of_subject"]
         before = _index_scans(postgres_url, partial)
         failing = sorted((f.subject_id, f.status) for f in store.findings_in(statuses=["fail", "unknown"]))
         spans = store.status_spans("fail", T0.timestamp() - 86400, T0.timestamp() + 1)
@@ -452,6 +452,7 @@ def test_status_and_type_lookups_read_indexes_of_only_the_rows_they_ask_for(post
         reminders = store.recent_events("evidence.expiring", 10)
         overall = store.host_statuses(["C1"], ["h1", "h2"])[1]
         recent = [(e.type, e.subject_id) for e in store.events(T0, types=["finding.changed", "alert.acked"])]
+        history = [(iv.control, iv.status) for iv in store.intervals(subject=("host", "h1"), start=T0)]
     finally:
         store.close()  # a backend's scans are counted when it ends (else only after it idles a while, by a timer)
     deadline = time.monotonic() + 30
@@ -468,10 +469,11 @@ def test_status_and_type_lookups_read_indexes_of_only_the_rows_they_ask_for(post
     assert [r[3] for r in reminders] == ["evidence x for C1; r"]
     assert overall == {"h1": "fail", "h2": "fail"}
     assert recent == [("alert.acked", "h1"), ("finding.changed", "h2")]
+    assert history == [("C1", "fail"), ("C2", "unknown")]
     assert all(after[i] > before[i] for i in partial), (before, after)
     assert sorted(indexes) == ["events_changes", "events_other_type_ts", "events_pkey", "fi_failing_end",
-                               "fi_subject", "finding_intervals_pkey", "findings_counts", "findings_failing",
-                               "findings_pkey"]
+                               "fi_of_subject", "fi_subject", "finding_intervals_pkey", "findings_counts",
+                               "findings_failing", "findings_pkey"]
     assert "WHERE (status = ANY (ARRAY['fail'::text, 'unknown'::text]))" in indexes["findings_failing"]
     # migration 12: the trends read the spans' controls and starts from it alone
     assert 'INCLUDE (control, start) WHERE (status = ANY' in indexes["fi_failing_end"]

@@ -195,3 +195,18 @@ def test_the_trends_spans_are_read_from_their_index_alone(tmp_path):
         searches = [row[-1] for row in plan if "finding_intervals" in row[-1]]
         assert len(searches) == 2 and all("USING COVERING INDEX fi_failing_end" in s for s in searches), searches
     store.close()
+
+
+@pytest.mark.sqlite_file
+def test_a_subjects_intervals_are_found_by_the_subject(tmp_path):
+    """SQLite migration 18 (PostgreSQL 13): a subject page's history of every control, by the subject, not a
+    walk of every interval of the site through fi_subject (control first)."""
+    store = SqliteStore(tmp_path / "cw.db")
+    captured: list[str] = []
+    store.read.set_trace_callback(captured.append)
+    store.intervals(subject=("host", "h1"), start=T0)
+    store.read.set_trace_callback(None)
+    sql = next(s for s in captured if "FROM finding_intervals" in s)
+    plan = [row[-1] for row in store.read.execute("EXPLAIN QUERY PLAN " + sql).fetchall()]
+    assert any("USING INDEX fi_of_subject (subject_kind=? AND subject_id=?)" in p for p in plan), plan
+    store.close()
