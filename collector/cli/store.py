@@ -136,10 +136,9 @@ def store_copy(src: Annotated[str, typer.Option("--from", help="The store to cop
                as_json: JsonOpt = False) -> None:
     """Copy a store into another backend (SQLite to PostgreSQL or back), with the same ledger; an
     interrupted copy continues when run again."""
-    from collector.store.opening import postgres_url_of
     from collector.store.transfer import copy_store
 
-    src_name, dst_name = _store_name(src, postgres_url_of(src)), _store_name(dst, postgres_url_of(dst))
+    src_name, dst_name = _store_name(src), _store_name(dst)
     if src_name == dst_name:
         fail_input(f"--to {dst_name}: the same store as --from")
     source = store_at(src)
@@ -161,12 +160,12 @@ def store_copy(src: Annotated[str, typer.Option("--from", help="The store to cop
             if report.evidence_unreadable else ""))
 
 
-def _store_name(text: str, url: str | None) -> str:
-    if url is None:
-        return str(Path(text).resolve())
-    from collector.store.postgres import redacted
+def _store_name(text: str) -> str:
+    """--from or --to as the copy names it: a file by its full path (two spellings of one file are one store),
+    a database as `shown_db` does."""
+    from collector.store.opening import postgres_url_of
 
-    return redacted(url)
+    return str(Path(text).resolve()) if postgres_url_of(text) is None else shown_db(text)
 
 
 def _progress(table: str, rows: int) -> None:

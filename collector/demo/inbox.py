@@ -63,9 +63,9 @@ def start_beside(db: Path, external_url: str) -> tuple[Inbox, Path]:
     """A started inbox writing beside the store (`<store>.inbox.jsonl`) and the notifier configuration
     routing every alert to it (`<store>.notify.yaml`); for a store in PostgreSQL, in the local folder
     (collector/store/opening.py `beside_store`), made if missing."""
-    from collector.store.opening import beside_store
+    from collector.store.opening import beside_store, folder_of
 
-    beside_store(db, "").parent.mkdir(parents=True, exist_ok=True)
+    folder_of(db).mkdir(parents=True, exist_ok=True)
     inbox = Inbox(beside_store(db, ".inbox.jsonl"))
     inbox.start()
     config = beside_store(db, ".notify.yaml")
